@@ -1,0 +1,561 @@
+//! Who may move an action from one status to another, and the fold that turns
+//! an action's transition log into its status.
+//!
+//! | from → to | who |
+//! |---|---|
+//! | draft → agreed | executive lead or programme manager |
+//! | agreed or reopened → in_progress | the owner |
+//! | in_progress → completion_proposed (evidence attached) | the owner |
+//! | completion_proposed → evidence_accepted, or back to in_progress (with a note) | a validator who is not the owner |
+//! | evidence_accepted → closed (with an unused "approve closure" decision) | an approver |
+//! | evidence_accepted → in_progress (returned by the forum, with a note) | an approver |
+//! | closed → embedded (with an unused passed re-audit) | a validator who is not the owner |
+//! | closed or embedded → reopened (with a note) | a validator or an approver |
+//! | draft → any (a baseline carried in by an import) | the programme manager |
+//!
+//! "Unused" means one more than the closures (or embeddings) already in the
+//! log, so closing again after a reopening needs a new decision.
+
+use std::fmt;
+
+use crate::entries::Transition;
+use crate::ids::UserId;
+use crate::vocab::{Role, Status};
+
+/// What the rules need to know about an action besides its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ActionFacts<'a> {
+    /// Its owner, if one is named.
+    pub owner: Option<&'a UserId>,
+    /// Whether any evidence is attached.
+    pub has_evidence: bool,
+    /// "Approve closure" decisions not yet used by a closure.
+    pub unused_closure_decisions: usize,
+    /// Passed re-audits not yet used to mark it embedded.
+    pub unused_passed_checks: usize,
+}
+
+/// One requested move of the lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move<'a> {
+    /// The role the actor acts in.
+    pub role: Role,
+    /// Who asks.
+    pub actor: &'a UserId,
+    /// The status reached so far.
+    pub from: Status,
+    /// The status asked for.
+    pub to: Status,
+    /// The actor's note.
+    pub note: &'a str,
+    /// Whether this is an import's baseline.
+    pub baseline: bool,
+}
+
+/// Why a move is not allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The lifecycle has no such step.
+    #[error("an action cannot go from {from} to {to}")]
+    NoSuchStep {
+        /// Where it is.
+        from: Status,
+        /// Where it was asked to go.
+        to: Status,
+    },
+    /// The step exists, but not for this role.
+    #[error("the {role} role cannot move an action from {from} to {to}")]
+    WrongRole {
+        /// The actor's role.
+        role: Role,
+        /// Where it is.
+        from: Status,
+        /// Where it was asked to go.
+        to: Status,
+    },
+    /// Only the action's owner takes this step.
+    #[error("only the action's owner can move it from {from} to {to}")]
+    NotOwner {
+        /// Where it is.
+        from: Status,
+        /// Where it was asked to go.
+        to: Status,
+    },
+    /// Assurance must come from someone other than the owner.
+    #[error("a validator cannot assure an action they own")]
+    OwnAction,
+    /// Completion must be proposed with evidence.
+    #[error("completion can only be proposed once evidence is attached")]
+    NoEvidence,
+    /// Closing needs a forum's decision.
+    #[error("closing needs a recorded decision to approve closure")]
+    NoClosureDecision,
+    /// Embedded needs a passed re-audit.
+    #[error("an action is embedded only after a re-audit has passed")]
+    NoPassedCheck,
+    /// Returning or reopening needs a reason.
+    #[error("a reason is needed to move an action from {from} to {to}")]
+    NoteRequired {
+        /// Where it is.
+        from: Status,
+        /// Where it was asked to go.
+        to: Status,
+    },
+    /// A baseline is only for an action nothing has happened to yet.
+    #[error("an imported status can only be the first step of an action")]
+    LateBaseline,
+}
+
+/// Whether `step` is allowed on an action with these facts.
+///
+/// # Errors
+/// The [`Refusal`] that says why not.
+pub fn check_transition(step: &Move<'_>, action: &ActionFacts<'_>) -> Result<(), Refusal> {
+    use Status::*;
+    let Move {
+        role,
+        actor,
+        from,
+        to,
+        note,
+        baseline,
+    } = *step;
+    let wrong_role = Refusal::WrongRole { role, from, to };
+    let is_owner = action.owner == Some(actor);
+    let need_note = || {
+        if note.trim().is_empty() {
+            Err(Refusal::NoteRequired { from, to })
+        } else {
+            Ok(())
+        }
+    };
+    if baseline {
+        return match (role, from) {
+            (Role::Admin, Draft) if to != Draft => Ok(()),
+            (Role::Admin, Draft) => Err(Refusal::NoSuchStep { from, to }),
+            (Role::Admin, _) => Err(Refusal::LateBaseline),
+            _ => Err(wrong_role),
+        };
+    }
+    match (from, to) {
+        (Draft, Agreed) => match role {
+            Role::Lead | Role::Admin => Ok(()),
+            _ => Err(wrong_role),
+        },
+        (Agreed | Reopened, InProgress) | (InProgress, CompletionProposed) => {
+            if role == Role::Viewer {
+                Err(wrong_role)
+            } else if !is_owner {
+                Err(Refusal::NotOwner { from, to })
+            } else if to == CompletionProposed && !action.has_evidence {
+                Err(Refusal::NoEvidence)
+            } else {
+                Ok(())
+            }
+        }
+        (CompletionProposed, EvidenceAccepted | InProgress) | (Closed, Embedded) => {
+            if role != Role::Validator {
+                Err(wrong_role)
+            } else if is_owner {
+                Err(Refusal::OwnAction)
+            } else if to == InProgress {
+                need_note()
+            } else if to == Embedded && action.unused_passed_checks == 0 {
+                Err(Refusal::NoPassedCheck)
+            } else {
+                Ok(())
+            }
+        }
+        (EvidenceAccepted, Closed) => match role {
+            Role::Approver if action.unused_closure_decisions == 0 => {
+                Err(Refusal::NoClosureDecision)
+            }
+            Role::Approver => Ok(()),
+            _ => Err(wrong_role),
+        },
+        (EvidenceAccepted, InProgress) => match role {
+            Role::Approver => need_note(),
+            _ => Err(wrong_role),
+        },
+        (Closed | Embedded, Reopened) => match role {
+            Role::Validator | Role::Approver => need_note(),
+            _ => Err(wrong_role),
+        },
+        _ => Err(Refusal::NoSuchStep { from, to }),
+    }
+}
+
+/// The statuses a role could move an action to next (ignoring the evidence,
+/// decision and note conditions), for showing only the buttons that apply.
+pub fn next_statuses(
+    role: Role,
+    actor: &UserId,
+    from: Status,
+    owner: Option<&UserId>,
+) -> Vec<Status> {
+    let facts = ActionFacts {
+        owner,
+        has_evidence: true,
+        unused_closure_decisions: 1,
+        unused_passed_checks: 1,
+    };
+    Status::ALL
+        .iter()
+        .copied()
+        .filter(|&to| {
+            let step = Move {
+                role,
+                actor,
+                from,
+                to,
+                note: "reason",
+                baseline: false,
+            };
+            check_transition(&step, &facts).is_ok()
+        })
+        .collect()
+}
+
+/// What the fold did with one transition of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// It took effect.
+    Applied {
+        /// Its position in the log.
+        index: usize,
+        /// The status before.
+        from: Status,
+        /// The status after.
+        to: Status,
+    },
+    /// It was not allowed from the status reached by then, so it has no effect.
+    Superseded {
+        /// Its position in the log.
+        index: usize,
+        /// The status it met.
+        from: Status,
+        /// Why it was skipped.
+        reason: Refusal,
+    },
+}
+
+/// The result of folding a transition log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    /// The status reached.
+    pub status: Status,
+    /// What happened to each transition, in log order.
+    pub steps: Vec<Step>,
+}
+
+impl Fold {
+    /// The transitions that had no effect, with why.
+    pub fn superseded(&self) -> impl Iterator<Item = (usize, &Refusal)> {
+        self.steps.iter().filter_map(|step| match step {
+            Step::Superseded { index, reason, .. } => Some((*index, reason)),
+            Step::Applied { .. } => None,
+        })
+    }
+}
+
+impl fmt::Display for Fold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.status)
+    }
+}
+
+/// Folds a transition log, in log order, from draft: each transition allowed
+/// from the status reached so far takes effect; the others are superseded.
+///
+/// The log's order is the same on every peer once they have the same updates
+/// (yrs orders concurrent appends deterministically), so every peer reaches
+/// the same status.
+///
+/// `closure_decisions` and `passed_checks` are the counts of "approve closure"
+/// decisions and passed re-audits recorded on the action.
+pub fn fold_status(
+    log: &[Transition],
+    owner: Option<&UserId>,
+    has_evidence: bool,
+    closure_decisions: usize,
+    passed_checks: usize,
+) -> Fold {
+    let mut status = Status::Draft;
+    let mut closures = 0;
+    let mut embeddings = 0;
+    let mut steps = Vec::with_capacity(log.len());
+    for (index, transition) in log.iter().enumerate() {
+        let facts = ActionFacts {
+            owner,
+            has_evidence,
+            unused_closure_decisions: closure_decisions.saturating_sub(closures),
+            unused_passed_checks: passed_checks.saturating_sub(embeddings),
+        };
+        let step = Move {
+            role: transition.role,
+            actor: &transition.by,
+            from: status,
+            to: transition.to,
+            note: &transition.note,
+            baseline: transition.baseline,
+        };
+        match check_transition(&step, &facts) {
+            Ok(()) => {
+                if !transition.baseline {
+                    closures += usize::from(transition.to == Status::Closed);
+                    embeddings += usize::from(transition.to == Status::Embedded);
+                }
+                steps.push(Step::Applied {
+                    index,
+                    from: status,
+                    to: transition.to,
+                });
+                status = transition.to;
+            }
+            Err(reason) => steps.push(Step::Superseded {
+                index,
+                from: status,
+                reason,
+            }),
+        }
+    }
+    Fold { status, steps }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UnixMillis;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn user(name: &str) -> UserId {
+        UserId::new(name).unwrap()
+    }
+
+    fn t(to: Status, by: &str, role: Role, note: &str) -> Transition {
+        Transition {
+            to,
+            by: user(by),
+            role,
+            at: UnixMillis(0),
+            note: note.to_owned(),
+            baseline: false,
+        }
+    }
+
+    fn step<'a>(role: Role, actor: &'a UserId, from: Status, to: Status) -> Move<'a> {
+        Move {
+            role,
+            actor,
+            from,
+            to,
+            note: "",
+            baseline: false,
+        }
+    }
+
+    #[test]
+    fn a_validator_may_not_accept_evidence_on_their_own_action() {
+        let owner = user("owner");
+        let facts = ActionFacts {
+            owner: Some(&owner),
+            has_evidence: true,
+            ..Default::default()
+        };
+        let own = step(
+            Role::Validator,
+            &owner,
+            Status::CompletionProposed,
+            Status::EvidenceAccepted,
+        );
+        assert_eq!(check_transition(&own, &facts), Err(Refusal::OwnAction));
+        let other = user("validator");
+        let theirs = step(
+            Role::Validator,
+            &other,
+            Status::CompletionProposed,
+            Status::EvidenceAccepted,
+        );
+        assert_eq!(check_transition(&theirs, &facts), Ok(()));
+    }
+
+    #[test]
+    fn closing_needs_a_decision() {
+        let approver = user("forum");
+        let close = step(
+            Role::Approver,
+            &approver,
+            Status::EvidenceAccepted,
+            Status::Closed,
+        );
+        assert_eq!(
+            check_transition(&close, &ActionFacts::default()),
+            Err(Refusal::NoClosureDecision)
+        );
+        let facts = ActionFacts {
+            unused_closure_decisions: 1,
+            ..Default::default()
+        };
+        assert_eq!(check_transition(&close, &facts), Ok(()));
+    }
+
+    #[test]
+    fn only_the_owner_starts_and_proposes_and_only_with_evidence() {
+        let owner = user("owner");
+        let other = user("someone");
+        let mut facts = ActionFacts {
+            owner: Some(&owner),
+            ..Default::default()
+        };
+        let start = step(
+            Role::Contributor,
+            &other,
+            Status::Agreed,
+            Status::InProgress,
+        );
+        assert!(matches!(
+            check_transition(&start, &facts),
+            Err(Refusal::NotOwner { .. })
+        ));
+        let propose = step(
+            Role::Contributor,
+            &owner,
+            Status::InProgress,
+            Status::CompletionProposed,
+        );
+        assert_eq!(check_transition(&propose, &facts), Err(Refusal::NoEvidence));
+        facts.has_evidence = true;
+        assert_eq!(check_transition(&propose, &facts), Ok(()));
+        let viewer = step(Role::Viewer, &owner, Status::Agreed, Status::InProgress);
+        assert!(matches!(
+            check_transition(&viewer, &facts),
+            Err(Refusal::WrongRole { .. })
+        ));
+    }
+
+    #[test]
+    fn returning_and_reopening_need_a_reason() {
+        let validator = user("validator");
+        let mut back = step(
+            Role::Validator,
+            &validator,
+            Status::CompletionProposed,
+            Status::InProgress,
+        );
+        assert!(matches!(
+            check_transition(&back, &ActionFacts::default()),
+            Err(Refusal::NoteRequired { .. })
+        ));
+        back.note = "photo does not show the ward";
+        assert_eq!(check_transition(&back, &ActionFacts::default()), Ok(()));
+        let mut reopen = step(
+            Role::Approver,
+            &validator,
+            Status::Embedded,
+            Status::Reopened,
+        );
+        assert!(check_transition(&reopen, &ActionFacts::default()).is_err());
+        reopen.note = "failed re-audit";
+        assert_eq!(check_transition(&reopen, &ActionFacts::default()), Ok(()));
+    }
+
+    #[test]
+    fn the_whole_journey_folds_to_embedded() {
+        let log = vec![
+            t(Status::Agreed, "lead", Role::Lead, ""),
+            t(Status::InProgress, "owner", Role::Contributor, ""),
+            t(Status::CompletionProposed, "owner", Role::Contributor, ""),
+            t(Status::EvidenceAccepted, "validator", Role::Validator, ""),
+            t(Status::Closed, "forum", Role::Approver, ""),
+            t(Status::Embedded, "validator", Role::Validator, ""),
+        ];
+        let owner = user("owner");
+        let fold = fold_status(&log, Some(&owner), true, 1, 1);
+        assert_eq!(fold.status, Status::Embedded);
+        assert_eq!(fold.superseded().count(), 0);
+        // Without the re-audit the last step is superseded, and says why.
+        let fold = fold_status(&log, Some(&owner), true, 1, 0);
+        assert_eq!(fold.status, Status::Closed);
+        assert_eq!(
+            fold.superseded().collect::<Vec<_>>(),
+            vec![(5, &Refusal::NoPassedCheck)]
+        );
+    }
+
+    #[test]
+    fn closing_again_after_reopening_needs_a_new_decision() {
+        let log = vec![
+            t(Status::Agreed, "lead", Role::Lead, ""),
+            t(Status::InProgress, "owner", Role::Contributor, ""),
+            t(Status::CompletionProposed, "owner", Role::Contributor, ""),
+            t(Status::EvidenceAccepted, "validator", Role::Validator, ""),
+            t(Status::Closed, "forum", Role::Approver, ""),
+            t(
+                Status::Reopened,
+                "forum",
+                Role::Approver,
+                "incident on ward 3",
+            ),
+            t(Status::InProgress, "owner", Role::Contributor, ""),
+            t(Status::CompletionProposed, "owner", Role::Contributor, ""),
+            t(Status::EvidenceAccepted, "validator", Role::Validator, ""),
+            t(Status::Closed, "forum", Role::Approver, ""),
+        ];
+        let owner = user("owner");
+        assert_eq!(
+            fold_status(&log, Some(&owner), true, 1, 0).status,
+            Status::EvidenceAccepted
+        );
+        assert_eq!(
+            fold_status(&log, Some(&owner), true, 2, 0).status,
+            Status::Closed
+        );
+    }
+
+    #[test]
+    fn a_baseline_only_starts_a_log() {
+        let mut imported = t(Status::Closed, "pm", Role::Admin, "imported");
+        imported.baseline = true;
+        let log = vec![imported.clone(), imported.clone()];
+        let fold = fold_status(&log, None, false, 0, 0);
+        assert_eq!(fold.status, Status::Closed);
+        assert_eq!(
+            fold.superseded().collect::<Vec<_>>(),
+            vec![(1, &Refusal::LateBaseline)]
+        );
+        let mut forged = imported;
+        forged.role = Role::Contributor;
+        assert_eq!(
+            fold_status(&[forged], None, false, 0, 0).status,
+            Status::Draft
+        );
+    }
+
+    #[test]
+    fn buttons_follow_the_role() {
+        let owner = user("owner");
+        let lead = user("lead");
+        assert_eq!(
+            next_statuses(Role::Lead, &lead, Status::Draft, Some(&owner)),
+            vec![Status::Agreed]
+        );
+        assert_eq!(
+            next_statuses(Role::Contributor, &owner, Status::InProgress, Some(&owner)),
+            vec![Status::CompletionProposed]
+        );
+        assert!(
+            next_statuses(Role::Contributor, &lead, Status::InProgress, Some(&owner)).is_empty()
+        );
+        assert_eq!(
+            next_statuses(
+                Role::Validator,
+                &lead,
+                Status::CompletionProposed,
+                Some(&owner)
+            ),
+            vec![Status::InProgress, Status::EvidenceAccepted]
+        );
+        assert!(next_statuses(Role::Viewer, &owner, Status::Agreed, Some(&owner)).is_empty());
+    }
+}

@@ -1,0 +1,390 @@
+//! Derived values: whether an action is overdue, the colour a board paper
+//! shows for it, and the programme's counts. All computed from read views and
+//! a given "today", never stored.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ActionId, Date, DocId, UserId};
+use crate::plan::{ActionView, PlanView};
+use crate::programme::ProgrammeView;
+use crate::vocab::{Colour, Confidence, FindingKind, KeyQuestion, Status};
+
+crate::vocab::vocabulary! {
+    /// A condition of an action that the colour scheme gives a colour to.
+    /// The first that holds decides: closed and embedded first, then overdue,
+    /// then the stage of assurance, then the owner's confidence.
+    ColourRule, "colour rule" {
+        Embedded = "embedded", "Embedded";
+        Closed = "closed", "Closed";
+        Overdue = "overdue", "Overdue";
+        EvidenceAccepted = "evidence_accepted", "Evidence accepted";
+        CompletionProposed = "completion_proposed", "Completion proposed";
+        OffTrack = "off_track", "Off track";
+        AtRisk = "at_risk", "At risk";
+        OnTrack = "on_track", "On track";
+        NotRated = "not_rated", "Not rated";
+    }
+}
+
+/// The colour each [`ColourRule`] shows. Defaults to the usual BRAG scheme:
+/// red for overdue or off track, amber at risk, green on track or awaiting
+/// assurance, blue closed, blue with a mark embedded, grey not yet rated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColourScheme(BTreeMap<ColourRule, Colour>);
+
+impl Default for ColourScheme {
+    fn default() -> Self {
+        ColourScheme(
+            ColourRule::ALL
+                .iter()
+                .map(|&rule| (rule, ColourScheme::default_colour(rule)))
+                .collect(),
+        )
+    }
+}
+
+impl ColourScheme {
+    /// The default BRAG colour of a rule.
+    pub fn default_colour(rule: ColourRule) -> Colour {
+        match rule {
+            ColourRule::Embedded => Colour::BlueEmbedded,
+            ColourRule::Closed => Colour::Blue,
+            ColourRule::Overdue | ColourRule::OffTrack => Colour::Red,
+            ColourRule::AtRisk => Colour::Amber,
+            ColourRule::EvidenceAccepted | ColourRule::CompletionProposed | ColourRule::OnTrack => {
+                Colour::Green
+            }
+            ColourRule::NotRated => Colour::Grey,
+        }
+    }
+
+    /// The colour for a rule.
+    pub fn colour(&self, rule: ColourRule) -> Colour {
+        self.0
+            .get(&rule)
+            .copied()
+            .unwrap_or_else(|| ColourScheme::default_colour(rule))
+    }
+
+    /// Changes the colour for a rule.
+    pub fn set(&mut self, rule: ColourRule, colour: Colour) {
+        self.0.insert(rule, colour);
+    }
+
+    /// The rule that decides an action's colour on `today`.
+    pub fn rule_for(action: &ActionView, today: Date) -> ColourRule {
+        match action.status() {
+            Status::Embedded => ColourRule::Embedded,
+            Status::Closed => ColourRule::Closed,
+            _ if action.is_overdue(today) => ColourRule::Overdue,
+            Status::EvidenceAccepted => ColourRule::EvidenceAccepted,
+            Status::CompletionProposed => ColourRule::CompletionProposed,
+            _ => match action.confidence {
+                Some(Confidence::OffTrack) => ColourRule::OffTrack,
+                Some(Confidence::AtRisk) => ColourRule::AtRisk,
+                Some(Confidence::OnTrack) => ColourRule::OnTrack,
+                None => ColourRule::NotRated,
+            },
+        }
+    }
+
+    /// The colour of an action on `today`.
+    pub fn colour_of(&self, action: &ActionView, today: Date) -> Colour {
+        self.colour(ColourScheme::rule_for(action, today))
+    }
+}
+
+/// Counts for one group of actions (a workstream, a key question, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    /// All actions in the group.
+    pub total: usize,
+    /// By status (every status present, zero or not).
+    pub by_status: BTreeMap<Status, usize>,
+    /// By colour (every colour present).
+    pub by_colour: BTreeMap<Colour, usize>,
+    /// How many are overdue.
+    pub overdue: usize,
+}
+
+impl Counts {
+    fn empty() -> Counts {
+        Counts {
+            total: 0,
+            by_status: Status::ALL.iter().map(|&s| (s, 0)).collect(),
+            by_colour: Colour::ALL.iter().map(|&c| (c, 0)).collect(),
+            overdue: 0,
+        }
+    }
+
+    fn add(&mut self, status: Status, colour: Colour, overdue: bool) {
+        self.total += 1;
+        *self.by_status.entry(status).or_default() += 1;
+        *self.by_colour.entry(colour).or_default() += 1;
+        self.overdue += usize::from(overdue);
+    }
+}
+
+/// An overdue action, for the board's exception list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverdueAction {
+    /// Its plan.
+    pub plan: DocId,
+    /// Its id.
+    pub action: ActionId,
+    /// Its reference.
+    pub reference: String,
+    /// Its title.
+    pub title: String,
+    /// Its owner.
+    pub owner: Option<UserId>,
+    /// Its executive lead.
+    pub exec_lead: String,
+    /// Its status.
+    pub status: Status,
+    /// The date it is past.
+    pub due: Date,
+    /// By how many days.
+    pub days_overdue: i64,
+    /// The latest progress update, which usually says why.
+    pub latest_update: Option<String>,
+}
+
+/// Everything a dashboard or board report counts. Groups with no name are
+/// counted under "Not recorded", so the groups always add up to the total.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ProgrammeMetrics {
+    /// Every action.
+    pub all: Counts,
+    /// By the kind of finding the action answers (Must Do, Should Do, ...).
+    pub by_kind: BTreeMap<String, Counts>,
+    /// By workstream name.
+    pub by_workstream: BTreeMap<String, Counts>,
+    /// By key question.
+    pub by_key_question: BTreeMap<String, Counts>,
+    /// By core service.
+    pub by_core_service: BTreeMap<String, Counts>,
+    /// By location.
+    pub by_location: BTreeMap<String, Counts>,
+    /// Overdue actions, most overdue first.
+    pub overdue: Vec<OverdueAction>,
+}
+
+/// The label used for a group whose value is missing.
+pub const NOT_RECORDED: &str = "Not recorded";
+
+/// The most serious kind among an action's findings: what the board counts
+/// it as (an action answering a warning notice and a Should Do is urgent).
+fn seriousness(kind: FindingKind) -> u8 {
+    match kind {
+        FindingKind::WarningNotice => 0,
+        FindingKind::RequirementNotice => 1,
+        FindingKind::MustDo => 2,
+        FindingKind::ExitCriterion => 3,
+        FindingKind::ShouldDo => 4,
+        FindingKind::Internal => 5,
+    }
+}
+
+impl ProgrammeMetrics {
+    /// Counts the actions of `plans` (with their document ids) on `today`.
+    pub fn compute(programme: &ProgrammeView, plans: &[(DocId, PlanView)], today: Date) -> Self {
+        let mut metrics = ProgrammeMetrics {
+            all: Counts::empty(),
+            ..Default::default()
+        };
+        for (plan_id, plan) in plans {
+            for action in plan.actions.values() {
+                let findings: Vec<_> = action
+                    .finding_ids
+                    .iter()
+                    .filter_map(|id| plan.findings.get(id))
+                    .collect();
+                let kind = findings
+                    .iter()
+                    .filter_map(|f| f.kind)
+                    .min_by_key(|&k| seriousness(k))
+                    .map_or(NOT_RECORDED, FindingKind::label);
+                let key_question = findings
+                    .iter()
+                    .find_map(|f| f.key_question)
+                    .map_or(NOT_RECORDED, KeyQuestion::label);
+                let first_named = |pick: fn(&crate::plan::FindingView) -> &str, fallback: &str| {
+                    findings
+                        .iter()
+                        .map(|f| pick(f).trim())
+                        .find(|s| !s.is_empty())
+                        .or(Some(fallback.trim()).filter(|s| !s.is_empty()))
+                        .unwrap_or(NOT_RECORDED)
+                        .to_owned()
+                };
+                let core_service = first_named(|f| &f.core_service, &plan.info.core_service);
+                let location = first_named(|f| &f.location, &plan.info.location);
+                let workstream = action
+                    .workstream_id
+                    .as_ref()
+                    .or(plan.info.workstream_id.as_ref())
+                    .and_then(|id| programme.workstreams.get(id))
+                    .map_or(NOT_RECORDED, |w| w.name.as_str());
+
+                let status = action.status();
+                let colour = programme.colours.colour_of(action, today);
+                let overdue = action.is_overdue(today);
+                metrics.all.add(status, colour, overdue);
+                let groups = [
+                    (&mut metrics.by_kind, kind),
+                    (&mut metrics.by_workstream, workstream),
+                    (&mut metrics.by_key_question, key_question),
+                    (&mut metrics.by_core_service, core_service.as_str()),
+                    (&mut metrics.by_location, location.as_str()),
+                ];
+                for (group, key) in groups {
+                    group
+                        .entry(key.to_owned())
+                        .or_insert_with(Counts::empty)
+                        .add(status, colour, overdue);
+                }
+                if let (true, Some(due)) = (overdue, action.due_current) {
+                    metrics.overdue.push(OverdueAction {
+                        plan: plan_id.clone(),
+                        action: action.id.clone(),
+                        reference: action.reference.clone(),
+                        title: action.title.clone(),
+                        owner: action.owner.clone(),
+                        exec_lead: action.exec_lead.clone(),
+                        status,
+                        due,
+                        days_overdue: action.days_overdue(today),
+                        latest_update: action.updates.last().map(|u| u.text.clone()),
+                    });
+                }
+            }
+        }
+        metrics.overdue.sort_by(|a, b| {
+            b.days_overdue
+                .cmp(&a.days_overdue)
+                .then_with(|| a.reference.cmp(&b.reference))
+        });
+        metrics
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entries::Transition;
+    use crate::lifecycle::fold_status;
+    use crate::programme::ProgrammeDoc;
+    use crate::vocab::Role;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use yrs::Transact;
+
+    fn action(status: Status, confidence: Option<Confidence>, due: Option<Date>) -> ActionView {
+        let log = if status == Status::Draft {
+            vec![]
+        } else {
+            vec![Transition {
+                to: status,
+                by: UserId::new("pm").unwrap(),
+                role: Role::Admin,
+                at: crate::ids::UnixMillis(0),
+                note: String::new(),
+                baseline: true,
+            }]
+        };
+        ActionView {
+            id: ActionId::new("a").unwrap(),
+            reference: "A".into(),
+            title: String::new(),
+            description: String::new(),
+            closure_criteria: String::new(),
+            finding_ids: vec![],
+            workstream_id: None,
+            phase_id: None,
+            exec_lead: String::new(),
+            owner: None,
+            due_original: due,
+            due_current: due,
+            confidence,
+            assurance: None,
+            fold: fold_status(&log, None, false, 0, 0),
+            transitions: log,
+            updates: vec![],
+            evidence: vec![],
+            evidence_reviews: vec![],
+            decisions: vec![],
+            due_requests: vec![],
+            sustainment_checks: vec![],
+        }
+    }
+
+    #[test]
+    fn the_default_brag_scheme() {
+        let today = Date::from_ymd(2023, 6, 1).unwrap();
+        let past = Date::from_ymd(2023, 5, 1).ok();
+        let future = Date::from_ymd(2023, 7, 1).ok();
+        let scheme = ColourScheme::default();
+        let colour = |s, c, d| scheme.colour_of(&action(s, c, d), today);
+        assert_eq!(
+            colour(Status::InProgress, Some(Confidence::OnTrack), past),
+            Colour::Red,
+            "overdue beats on track"
+        );
+        assert_eq!(
+            colour(Status::InProgress, Some(Confidence::OffTrack), future),
+            Colour::Red
+        );
+        assert_eq!(
+            colour(Status::InProgress, Some(Confidence::AtRisk), future),
+            Colour::Amber
+        );
+        assert_eq!(
+            colour(Status::Agreed, Some(Confidence::OnTrack), future),
+            Colour::Green
+        );
+        assert_eq!(
+            colour(Status::CompletionProposed, Some(Confidence::OffTrack), past),
+            Colour::Green,
+            "delivered, awaiting assurance"
+        );
+        assert_eq!(colour(Status::EvidenceAccepted, None, past), Colour::Green);
+        assert_eq!(colour(Status::Closed, None, past), Colour::Blue);
+        assert_eq!(colour(Status::Embedded, None, past), Colour::BlueEmbedded);
+        assert_eq!(colour(Status::Reopened, None, past), Colour::Red);
+        assert_eq!(colour(Status::Draft, None, None), Colour::Grey);
+        assert!(
+            !action(Status::InProgress, None, Some(today)).is_overdue(today),
+            "due today is not overdue"
+        );
+    }
+
+    #[test]
+    fn a_programme_can_choose_its_colours() {
+        let programme = ProgrammeDoc::new(crate::doc::new_doc());
+        {
+            let mut txn = programme.doc().transact_mut();
+            programme.set_colour(&mut txn, ColourRule::NotRated, Colour::Green);
+            programme.set_colour(&mut txn, ColourRule::CompletionProposed, Colour::Amber);
+        }
+        let view = programme.read(&programme.doc().transact());
+        let today = Date::from_ymd(2023, 6, 1).unwrap();
+        assert_eq!(
+            view.colours
+                .colour_of(&action(Status::Agreed, None, None), today),
+            Colour::Green
+        );
+        assert_eq!(
+            view.colours
+                .colour_of(&action(Status::CompletionProposed, None, None), today),
+            Colour::Amber
+        );
+        assert_eq!(
+            view.colours.colour(ColourRule::Overdue),
+            Colour::Red,
+            "unchanged rules keep the default"
+        );
+    }
+}

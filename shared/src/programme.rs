@@ -1,0 +1,292 @@
+//! The programme document: the programme's index of phases, workstreams and
+//! plans, and its settings (the colour scheme).
+//!
+//! Roots (all `Y.Map`): `programme` {name, trust, rating, oversight_segment};
+//! `phases` {id → Y.Map {name, starts, ends, goal}}; `workstreams` {id →
+//! Y.Map {name, exec_lead}}; `plans` {plan doc id → Y.Map {title,
+//! workstream_id, core_service}}; `settings` {colours: Y.Map {rule → colour}}.
+
+use std::collections::BTreeMap;
+
+use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
+
+use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem};
+use crate::ids::{Date, DocId, PhaseId, WorkstreamId};
+use crate::metrics::{ColourRule, ColourScheme};
+use crate::vocab::Colour;
+
+const PROGRAMME: &str = "programme";
+const PHASES: &str = "phases";
+const WORKSTREAMS: &str = "workstreams";
+const PLANS: &str = "plans";
+const SETTINGS: &str = "settings";
+const COLOURS: &str = "colours";
+
+/// The programme's headline facts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProgrammeInfo {
+    /// "Quality Improvement Programme 2022–24".
+    pub name: String,
+    /// "Norfolk and Suffolk NHS Foundation Trust".
+    pub trust: String,
+    /// The CQC rating that started it ("Inadequate").
+    pub rating: String,
+    /// The NHS Oversight Framework segment ("4 – Recovery Support Programme").
+    pub oversight_segment: String,
+}
+
+/// A phase of the programme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    /// "Phase 1: stabilise".
+    pub name: String,
+    /// First day.
+    pub starts: Option<Date>,
+    /// Last day.
+    pub ends: Option<Date>,
+    /// What it must achieve.
+    pub goal: String,
+}
+
+/// A workstream: a body of work with an executive lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workstream {
+    /// "Environment and ligature safety".
+    pub name: String,
+    /// The accountable executive.
+    pub exec_lead: String,
+}
+
+/// An entry of the programme's plan index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanEntry {
+    /// The plan's title.
+    pub title: String,
+    /// The workstream it belongs to.
+    pub workstream_id: Option<WorkstreamId>,
+    /// The core service it covers.
+    pub core_service: String,
+}
+
+/// The whole programme document, read.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProgrammeView {
+    /// Headline facts.
+    pub info: ProgrammeInfo,
+    /// Phases by id.
+    pub phases: BTreeMap<PhaseId, Phase>,
+    /// Workstreams by id.
+    pub workstreams: BTreeMap<WorkstreamId, Workstream>,
+    /// Plans by document id.
+    pub plans: BTreeMap<DocId, PlanEntry>,
+    /// The display colours.
+    pub colours: ColourScheme,
+    /// What had to be skipped while reading.
+    pub problems: Vec<SchemaProblem>,
+}
+
+/// A programme document: typed reads and writes over its yrs document.
+#[derive(Debug, Clone)]
+pub struct ProgrammeDoc {
+    doc: Doc,
+    programme: MapRef,
+    phases: MapRef,
+    workstreams: MapRef,
+    plans: MapRef,
+    settings: MapRef,
+}
+
+impl ProgrammeDoc {
+    /// Wraps a document (empty, or holding a programme).
+    pub fn new(doc: Doc) -> Self {
+        ProgrammeDoc {
+            programme: doc.get_or_insert_map(PROGRAMME),
+            phases: doc.get_or_insert_map(PHASES),
+            workstreams: doc.get_or_insert_map(WORKSTREAMS),
+            plans: doc.get_or_insert_map(PLANS),
+            settings: doc.get_or_insert_map(SETTINGS),
+            doc,
+        }
+    }
+
+    /// The underlying document.
+    pub fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
+    /// Sets the headline facts.
+    pub fn set_info(&self, txn: &mut TransactionMut, info: &ProgrammeInfo) {
+        self.programme.insert(txn, "name", info.name.as_str());
+        self.programme.insert(txn, "trust", info.trust.as_str());
+        self.programme.insert(txn, "rating", info.rating.as_str());
+        self.programme
+            .insert(txn, "oversight_segment", info.oversight_segment.as_str());
+    }
+
+    /// Adds or replaces a phase.
+    pub fn put_phase(&self, txn: &mut TransactionMut, id: &PhaseId, phase: &Phase) {
+        let map = entry_map(&self.phases, txn, id.as_str());
+        map.insert(txn, "name", phase.name.as_str());
+        for (key, date) in [("starts", phase.starts), ("ends", phase.ends)] {
+            match date {
+                Some(date) => {
+                    map.insert(txn, key, date.iso());
+                }
+                None => {
+                    map.remove(txn, key);
+                }
+            }
+        }
+        map.insert(txn, "goal", phase.goal.as_str());
+    }
+
+    /// Adds or replaces a workstream.
+    pub fn put_workstream(
+        &self,
+        txn: &mut TransactionMut,
+        id: &WorkstreamId,
+        workstream: &Workstream,
+    ) {
+        let map = entry_map(&self.workstreams, txn, id.as_str());
+        map.insert(txn, "name", workstream.name.as_str());
+        map.insert(txn, "exec_lead", workstream.exec_lead.as_str());
+    }
+
+    /// Adds or replaces a plan in the index.
+    pub fn put_plan(&self, txn: &mut TransactionMut, id: &DocId, plan: &PlanEntry) {
+        let map = entry_map(&self.plans, txn, id.as_str());
+        map.insert(txn, "title", plan.title.as_str());
+        match &plan.workstream_id {
+            Some(ws) => {
+                map.insert(txn, "workstream_id", ws.as_str());
+            }
+            None => {
+                map.remove(txn, "workstream_id");
+            }
+        }
+        map.insert(txn, "core_service", plan.core_service.as_str());
+    }
+
+    /// Sets the colour shown for one rule of the scheme.
+    pub fn set_colour(&self, txn: &mut TransactionMut, rule: ColourRule, colour: Colour) {
+        let colours = entry_map(&self.settings, txn, COLOURS);
+        colours.insert(txn, rule.key(), colour.key());
+    }
+
+    /// Reads the whole programme.
+    pub fn read<T: ReadTxn>(&self, txn: &T) -> ProgrammeView {
+        let mut problems = Vec::new();
+        let info = ProgrammeInfo {
+            name: get_str(&self.programme, txn, "name").unwrap_or_default(),
+            trust: get_str(&self.programme, txn, "trust").unwrap_or_default(),
+            rating: get_str(&self.programme, txn, "rating").unwrap_or_default(),
+            oversight_segment: get_str(&self.programme, txn, "oversight_segment")
+                .unwrap_or_default(),
+        };
+        let phases = read_entries(
+            &self.phases,
+            txn,
+            PHASES,
+            &mut problems,
+            |map, path, problems| Phase {
+                name: get_str(map, txn, "name").unwrap_or_default(),
+                starts: get_parsed(map, txn, "starts", path, problems),
+                ends: get_parsed(map, txn, "ends", path, problems),
+                goal: get_str(map, txn, "goal").unwrap_or_default(),
+            },
+        );
+        let workstreams = read_entries(
+            &self.workstreams,
+            txn,
+            WORKSTREAMS,
+            &mut problems,
+            |map, _, _| Workstream {
+                name: get_str(map, txn, "name").unwrap_or_default(),
+                exec_lead: get_str(map, txn, "exec_lead").unwrap_or_default(),
+            },
+        );
+        let plans = read_entries(
+            &self.plans,
+            txn,
+            PLANS,
+            &mut problems,
+            |map, path, problems| PlanEntry {
+                title: get_str(map, txn, "title").unwrap_or_default(),
+                workstream_id: get_parsed(map, txn, "workstream_id", path, problems),
+                core_service: get_str(map, txn, "core_service").unwrap_or_default(),
+            },
+        );
+        let mut colours = ColourScheme::default();
+        if let Some(map) = map_ref(&self.settings, txn, COLOURS) {
+            for (key, _) in map.iter(txn) {
+                let path = format!("{SETTINGS}/{COLOURS}");
+                let rule = key.parse::<ColourRule>();
+                let colour = get_parsed::<Colour, _, _>(&map, txn, key, &path, &mut problems);
+                match (rule, colour) {
+                    (Ok(rule), Some(colour)) => colours.set(rule, colour),
+                    (Err(e), _) => problems.push(SchemaProblem {
+                        path,
+                        reason: e.to_string(),
+                    }),
+                    (Ok(_), None) => {}
+                }
+            }
+        }
+        problems.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.reason.cmp(&b.reason)));
+        ProgrammeView {
+            info,
+            phases,
+            workstreams,
+            plans,
+            colours,
+            problems,
+        }
+    }
+}
+
+/// The nested map at `key`, created if missing (or if something else is there).
+fn entry_map(parent: &MapRef, txn: &mut TransactionMut, key: &str) -> MapRef {
+    match map_ref(parent, txn, key) {
+        Some(map) => map,
+        None => parent.insert(txn, key, MapPrelim::default()),
+    }
+}
+
+fn read_entries<K, V, T, F>(
+    parent: &MapRef,
+    txn: &T,
+    root: &str,
+    problems: &mut Vec<SchemaProblem>,
+    mut read: F,
+) -> BTreeMap<K, V>
+where
+    K: std::str::FromStr + Ord,
+    K::Err: std::fmt::Display,
+    T: ReadTxn,
+    F: FnMut(&MapRef, &str, &mut Vec<SchemaProblem>) -> V,
+{
+    let mut out = BTreeMap::new();
+    for (key, _) in parent.iter(txn) {
+        let path = format!("{root}/{key}");
+        let id = match key.parse::<K>() {
+            Ok(id) => id,
+            Err(e) => {
+                problems.push(SchemaProblem {
+                    path,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        match map_ref(parent, txn, key) {
+            Some(map) => {
+                out.insert(id, read(&map, &path, problems));
+            }
+            None => problems.push(SchemaProblem {
+                path,
+                reason: "not a map".into(),
+            }),
+        }
+    }
+    out
+}

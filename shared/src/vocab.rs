@@ -1,0 +1,432 @@
+//! The closed vocabularies of an improvement programme: kinds of finding,
+//! regulations, key questions, statuses, ratings and roles.
+//!
+//! Every enumeration is stored in the documents by its snake_case `key()` and
+//! shown to people by its `label()`. Unknown keys are rejected, never guessed.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A value that is not one of an enumeration's keys.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownValue {
+    /// The enumeration, in words ("finding kind").
+    pub what: &'static str,
+    /// The text that matched none of its values.
+    pub value: String,
+}
+
+/// Lower-cases and drops everything but letters and digits, so that
+/// "Well-led", "well_led" and " WELL LED " compare equal.
+pub(crate) fn fold_label(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $what:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = $key:literal, $label:literal $(| $alias:literal)* ; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in display order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable key stored in documents.
+            pub fn key(self) -> &'static str {
+                match self { $($name::$variant => $key),+ }
+            }
+
+            /// The words people see.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            /// Reads a key, a label or a known alias, ignoring case, spaces
+            /// and punctuation (for spreadsheets typed by people).
+            ///
+            /// # Errors
+            /// [`$crate::vocab::UnknownValue`] when the text names none of the values.
+            pub fn parse_loose(text: &str) -> Result<Self, $crate::vocab::UnknownValue> {
+                let folded = $crate::vocab::fold_label(text);
+                $(
+                    if folded == $crate::vocab::fold_label($key)
+                        || folded == $crate::vocab::fold_label($label)
+                        $(|| folded == $crate::vocab::fold_label($alias))*
+                    {
+                        return Ok($name::$variant);
+                    }
+                )+
+                Err($crate::vocab::UnknownValue { what: $what, value: text.trim().to_owned() })
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::vocab::UnknownValue;
+            /// Reads the exact key, as stored in documents.
+            fn from_str(key: &str) -> Result<Self, $crate::vocab::UnknownValue> {
+                match key {
+                    $($key => Ok($name::$variant),)+
+                    _ => Err($crate::vocab::UnknownValue { what: $what, value: key.to_owned() }),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.label())
+            }
+        }
+    };
+}
+pub(crate) use vocabulary;
+
+vocabulary! {
+    /// What kind of requirement a finding is: CQC's "Must Do" and "Should Do"
+    /// actions, enforcement notices, exit criteria or the trust's own findings.
+    FindingKind, "finding kind" {
+        MustDo = "must_do", "Must Do" | "must" | "md";
+        ShouldDo = "should_do", "Should Do" | "should" | "sd";
+        /// A Section 29A warning notice.
+        WarningNotice = "warning_notice", "Warning notice (s29A)" | "warning notice" | "s29a" | "section 29a";
+        RequirementNotice = "requirement_notice", "Requirement notice";
+        /// An exit criterion of the Recovery Support Programme.
+        ExitCriterion = "exit_criterion", "Exit criterion" | "rsp exit criterion";
+        Internal = "internal", "Internal" | "trust identified" | "self identified";
+    }
+}
+
+vocabulary! {
+    /// The five questions CQC asks of every service.
+    KeyQuestion, "key question" {
+        Safe = "safe", "Safe";
+        Effective = "effective", "Effective";
+        Caring = "caring", "Caring";
+        Responsive = "responsive", "Responsive";
+        WellLed = "well_led", "Well-led";
+    }
+}
+
+vocabulary! {
+    /// Where an action is in its lifecycle. Never stored: it is the fold of the
+    /// action's transition log (see [`crate::lifecycle`]).
+    Status, "status" {
+        Draft = "draft", "Draft";
+        Agreed = "agreed", "Agreed" | "not started";
+        InProgress = "in_progress", "In progress" | "ongoing" | "started";
+        CompletionProposed = "completion_proposed", "Completion proposed" | "proposed for closure" | "complete awaiting validation";
+        EvidenceAccepted = "evidence_accepted", "Evidence accepted" | "validated";
+        Closed = "closed", "Closed" | "complete" | "completed";
+        Embedded = "embedded", "Embedded" | "sustained";
+        Reopened = "reopened", "Reopened" | "re-opened";
+    }
+}
+
+impl Status {
+    /// Still to be delivered, so its due date matters.
+    pub fn is_open_for_delivery(self) -> bool {
+        matches!(
+            self,
+            Status::Draft | Status::Agreed | Status::InProgress | Status::Reopened
+        )
+    }
+}
+
+vocabulary! {
+    /// The owner's confidence that the action will be delivered on time.
+    Confidence, "confidence" {
+        OnTrack = "on_track", "On track";
+        AtRisk = "at_risk", "At risk";
+        OffTrack = "off_track", "Off track";
+    }
+}
+
+vocabulary! {
+    /// How much assurance the evidence gives that the risk is controlled.
+    Assurance, "assurance level" {
+        Substantial = "substantial", "Substantial";
+        Reasonable = "reasonable", "Reasonable";
+        Limited = "limited", "Limited";
+        None = "none", "None" | "no assurance";
+    }
+}
+
+vocabulary! {
+    /// What a piece of evidence is.
+    EvidenceKind, "evidence kind" {
+        File = "file", "File";
+        Link = "link", "Link";
+        Note = "note", "Note";
+    }
+}
+
+vocabulary! {
+    /// A validator's verdict on a piece of evidence.
+    EvidenceVerdict, "evidence verdict" {
+        Accepted = "accepted", "Accepted";
+        Insufficient = "insufficient", "Insufficient";
+    }
+}
+
+vocabulary! {
+    /// What a forum decided about an action.
+    DecisionOutcome, "decision outcome" {
+        ApproveClosure = "approve_closure", "Approve closure" | "approved" | "close";
+        Return = "return", "Return" | "returned";
+        Extend = "extend", "Extend" | "extension";
+        Reopen = "reopen", "Reopen";
+    }
+}
+
+vocabulary! {
+    /// What a person may do in one programme. Granted per programme.
+    Role, "role" {
+        /// Reads the programme and the board report.
+        Viewer = "viewer", "Viewer" | "board member" | "regulator";
+        /// Owns actions: updates progress, attaches evidence, proposes completion.
+        Contributor = "contributor", "Contributor" | "owner" | "action owner";
+        /// The executive lead: agrees actions and decides due-date changes.
+        Lead = "lead", "Executive lead" | "exec lead";
+        /// The programme office: reviews evidence, confirms re-audits.
+        Validator = "validator", "Validator";
+        /// The forum that closes actions and records decisions.
+        Approver = "approver", "Approver" | "forum";
+        /// The programme manager: builds the programme and imports plans.
+        Admin = "admin", "Programme manager" | "administrator";
+    }
+}
+
+vocabulary! {
+    /// The colour a board paper shows for an action (BRAG), derived, never stored.
+    Colour, "colour" {
+        Red = "red", "Red";
+        Amber = "amber", "Amber";
+        Green = "green", "Green";
+        Blue = "blue", "Blue";
+        /// Blue with a mark: closed and proven embedded by a re-audit.
+        BlueEmbedded = "blue_embedded", "Blue (embedded)";
+        /// Open, not overdue, and nobody has rated its confidence yet.
+        Grey = "grey", "Not rated";
+    }
+}
+
+vocabulary! {
+    /// The outcome of a sustainment re-audit.
+    CheckOutcome, "re-audit outcome" {
+        Passed = "passed", "Passed" | "pass";
+        Failed = "failed", "Failed" | "fail";
+    }
+}
+
+vocabulary! {
+    /// A lead's answer to a due-date change request.
+    DueChangeVerdict, "due-date decision" {
+        Approved = "approved", "Approved";
+        Declined = "declined", "Declined";
+    }
+}
+
+/// One of the Health and Social Care Act 2008 (Regulated Activities)
+/// Regulations 2014, regulations 9 to 20A. Anything else is rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Regulation(RegulationNumber);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum RegulationNumber {
+    Plain(u8),
+    TwentyA,
+}
+
+impl Regulation {
+    /// Every regulation, 9 to 20A.
+    pub fn all() -> impl Iterator<Item = Regulation> {
+        (9..=20)
+            .map(|n| Regulation(RegulationNumber::Plain(n)))
+            .chain(std::iter::once(Regulation(RegulationNumber::TwentyA)))
+    }
+
+    /// The regulation with this number (9 to 20), if it exists.
+    pub fn number(n: u8) -> Option<Regulation> {
+        (9..=20)
+            .contains(&n)
+            .then_some(Regulation(RegulationNumber::Plain(n)))
+    }
+
+    /// Regulation 20A, requirement as to display of performance assessments.
+    pub const TWENTY_A: Regulation = Regulation(RegulationNumber::TwentyA);
+
+    /// The stored key: "9" … "20", "20A".
+    pub fn key(self) -> String {
+        match self.0 {
+            RegulationNumber::Plain(n) => n.to_string(),
+            RegulationNumber::TwentyA => "20A".to_owned(),
+        }
+    }
+
+    /// The regulation's title.
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            RegulationNumber::TwentyA => "Requirement as to display of performance assessments",
+            RegulationNumber::Plain(n) => match n {
+                9 => "Person-centred care",
+                10 => "Dignity and respect",
+                11 => "Need for consent",
+                12 => "Safe care and treatment",
+                13 => "Safeguarding service users from abuse and improper treatment",
+                14 => "Meeting nutritional and hydration needs",
+                15 => "Premises and equipment",
+                16 => "Receiving and acting on complaints",
+                17 => "Good governance",
+                18 => "Staffing",
+                19 => "Fit and proper persons employed",
+                _ => "Duty of candour",
+            },
+        }
+    }
+
+    /// Reads "12", "Reg 12", "Regulation 12", "reg. 20A", ignoring case.
+    ///
+    /// # Errors
+    /// [`UnknownValue`] for anything that is not regulation 9 to 20A.
+    pub fn parse_loose(text: &str) -> Result<Regulation, UnknownValue> {
+        let unknown = || UnknownValue {
+            what: "regulation",
+            value: text.trim().to_owned(),
+        };
+        let lower = text.trim().to_ascii_lowercase();
+        let rest = ["regulation", "reg.", "reg"]
+            .iter()
+            .find_map(|prefix| lower.strip_prefix(prefix))
+            .unwrap_or(&lower)
+            .trim();
+        if rest.eq_ignore_ascii_case("20a") {
+            return Ok(Regulation::TWENTY_A);
+        }
+        if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(unknown());
+        }
+        rest.parse::<u8>()
+            .ok()
+            .and_then(Regulation::number)
+            .ok_or_else(unknown)
+    }
+}
+
+impl FromStr for Regulation {
+    type Err = UnknownValue;
+    fn from_str(key: &str) -> Result<Self, UnknownValue> {
+        Regulation::parse_loose(key)
+    }
+}
+
+impl TryFrom<String> for Regulation {
+    type Error = UnknownValue;
+    fn try_from(key: String) -> Result<Self, UnknownValue> {
+        Regulation::parse_loose(&key)
+    }
+}
+
+impl From<Regulation> for String {
+    fn from(regulation: Regulation) -> String {
+        regulation.key()
+    }
+}
+
+impl fmt::Display for Regulation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Regulation {}: {}", self.key(), self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn keys_round_trip_for_every_vocabulary() {
+        for kind in FindingKind::ALL {
+            assert_eq!(kind.key().parse::<FindingKind>(), Ok(*kind));
+            assert_eq!(FindingKind::parse_loose(kind.label()), Ok(*kind));
+        }
+        for status in Status::ALL {
+            assert_eq!(status.key().parse::<Status>(), Ok(*status));
+        }
+        for role in Role::ALL {
+            assert_eq!(Role::parse_loose(role.label()), Ok(*role));
+        }
+    }
+
+    #[test]
+    fn spreadsheet_spellings_are_understood() {
+        assert_eq!(
+            FindingKind::parse_loose(" must do "),
+            Ok(FindingKind::MustDo)
+        );
+        assert_eq!(
+            KeyQuestion::parse_loose("Well led"),
+            Ok(KeyQuestion::WellLed)
+        );
+        assert_eq!(Status::parse_loose("Not started"), Ok(Status::Agreed));
+        assert_eq!(
+            Confidence::parse_loose("OFF-TRACK"),
+            Ok(Confidence::OffTrack)
+        );
+    }
+
+    #[test]
+    fn unknown_values_are_rejected_not_guessed() {
+        let err = FindingKind::parse_loose("Could Do").unwrap_err();
+        assert_eq!(err.what, "finding kind");
+        assert_eq!(err.value, "Could Do");
+        assert!(
+            "Safe".parse::<KeyQuestion>().is_err(),
+            "labels are not keys"
+        );
+    }
+
+    #[test]
+    fn regulations_nine_to_twenty_a_and_nothing_else() {
+        assert_eq!(Regulation::all().count(), 13);
+        for text in ["12", "Reg 12", "Regulation 12", "reg. 12", " REG12 "] {
+            assert_eq!(
+                Regulation::parse_loose(text),
+                Ok(Regulation::number(12).unwrap()),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            Regulation::parse_loose("Regulation 20A"),
+            Ok(Regulation::TWENTY_A)
+        );
+        assert_eq!(Regulation::TWENTY_A.key(), "20A");
+        assert_eq!(
+            Regulation::number(15).unwrap().name(),
+            "Premises and equipment"
+        );
+        for bad in [
+            "8", "21", "20B", "", "Reg", "twelve", "1 2", "-12", "255", "999999",
+        ] {
+            assert!(
+                Regulation::parse_loose(bad).is_err(),
+                "{bad:?} must be rejected"
+            );
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! The CSV import, on the realistic fixture (168 actions) and on broken rows,
+//! and the programme metrics of the imported plan, checked against counts
+//! taken by hand from the fixture.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+use plait_shared::import::{parse_csv, ImportPlan};
+use plait_shared::{
+    new_doc, Colour, Date, DocId, FindingKind, KeyQuestion, PlanDoc, ProgrammeDoc,
+    ProgrammeMetrics, Regulation, Status, UnixMillis, UserId,
+};
+use yrs::Transact;
+
+const FIXTURE: &[u8] = include_bytes!("../../fixtures/nsft-style-action-plan.csv");
+
+struct Imported {
+    programme: ProgrammeDoc,
+    plans: Vec<(DocId, PlanDoc)>,
+}
+
+fn import(csv: &[u8]) -> Imported {
+    let parsed = parse_csv(csv);
+    assert!(parsed.is_clean(), "unexpected errors: {:#?}", parsed.errors);
+    let programme_id = DocId::new("nsft").unwrap();
+    let plan = ImportPlan::new(&programme_id, &parsed.rows).unwrap();
+    let programme = ProgrammeDoc::new(new_doc());
+    plan.write_programme(&programme, &mut programme.doc().transact_mut());
+    let importer = UserId::new("programme.manager").unwrap();
+    let plans = plan
+        .plans
+        .iter()
+        .map(|planned| {
+            let doc = PlanDoc::new(new_doc());
+            let mut txn = doc.doc().transact_mut();
+            assert!(planned.conflicts(&doc, &txn).is_empty());
+            ImportPlan::write_plan(
+                planned,
+                &doc,
+                &mut txn,
+                &importer,
+                UnixMillis(1_700_000_000_000),
+            )
+            .unwrap();
+            drop(txn);
+            (planned.doc_id.clone(), doc)
+        })
+        .collect();
+    Imported { programme, plans }
+}
+
+fn metrics(imported: &Imported, today: Date) -> ProgrammeMetrics {
+    let programme = imported
+        .programme
+        .read(&imported.programme.doc().transact());
+    let views: Vec<_> = imported
+        .plans
+        .iter()
+        .map(|(id, doc)| (id.clone(), doc.read(&doc.doc().transact())))
+        .collect();
+    ProgrammeMetrics::compute(&programme, &views, today)
+}
+
+#[test]
+fn the_fixture_imports_every_row() {
+    let parsed = parse_csv(FIXTURE);
+    assert_eq!(parsed.errors, vec![]);
+    assert_eq!(parsed.rows.len(), 168);
+    assert!(
+        parsed.ignored_columns.is_empty(),
+        "{:?}",
+        parsed.ignored_columns
+    );
+    let first = &parsed.rows[0];
+    assert_eq!(first.row, 2);
+    assert_eq!(first.finding.reference, "MD001");
+    assert_eq!(first.finding.kind, FindingKind::MustDo);
+    assert_eq!(
+        first.finding.regulations,
+        vec![Regulation::number(15).unwrap()]
+    );
+    assert_eq!(first.finding.key_question, Some(KeyQuestion::Safe));
+    assert_eq!(first.action.owner, Some(UserId::new("L. Brennan").unwrap()));
+    assert_eq!(
+        first.action.due,
+        Some(Date::from_ymd(2022, 10, 25).unwrap())
+    );
+    assert_eq!(first.status, Some(Status::Closed));
+    assert_eq!(first.workstream, "Clinical records and care planning");
+}
+
+#[test]
+fn the_fixture_metrics_match_counts_taken_by_hand() {
+    let imported = import(FIXTURE);
+    assert_eq!(imported.plans.len(), 8, "one plan per workstream");
+    // Before any due date, so nothing is overdue.
+    let m = metrics(&imported, Date::from_ymd(2022, 1, 1).unwrap());
+    assert_eq!(m.all.total, 168);
+    assert_eq!(m.by_kind["Must Do"].total, 108);
+    assert_eq!(m.by_kind["Should Do"].total, 60);
+    let status = |s: Status| m.all.by_status[&s];
+    assert_eq!(status(Status::InProgress), 87);
+    assert_eq!(status(Status::Closed), 29);
+    assert_eq!(
+        status(Status::Agreed),
+        22,
+        "\"Not started\" is agreed, not started"
+    );
+    assert_eq!(status(Status::CompletionProposed), 12);
+    assert_eq!(status(Status::EvidenceAccepted), 10);
+    assert_eq!(status(Status::Embedded), 5);
+    assert_eq!(status(Status::Reopened), 3);
+    assert_eq!(status(Status::Draft), 0);
+    assert_eq!(
+        m.by_workstream["Clinical records and care planning"].total,
+        54
+    );
+    assert_eq!(m.by_workstream["Access and waiting times"].total, 5);
+    assert_eq!(m.by_key_question["Safe"].total, 86);
+    assert_eq!(m.by_key_question["Well-led"].total, 21);
+    assert_eq!(m.by_location["Walker Close"].total, 24);
+    assert_eq!(
+        m.by_core_service["Forensic inpatient or secure wards"].total,
+        13
+    );
+    for group in [
+        &m.by_kind,
+        &m.by_workstream,
+        &m.by_key_question,
+        &m.by_core_service,
+        &m.by_location,
+    ] {
+        assert_eq!(group.values().map(|c| c.total).sum::<usize>(), 168);
+    }
+    assert_eq!(m.overdue, vec![]);
+    assert_eq!(m.all.by_colour[&Colour::Blue], 29);
+    assert_eq!(m.all.by_colour[&Colour::BlueEmbedded], 5);
+}
+
+#[test]
+fn overdue_counts_only_open_actions_past_their_date() {
+    let imported = import(FIXTURE);
+    // Every fixture date is in 2022-06..2023-04; on 2024-01-01 every open
+    // action (agreed, in progress, reopened) is overdue: 22 + 87 + 3.
+    let m = metrics(&imported, Date::from_ymd(2024, 1, 1).unwrap());
+    assert_eq!(m.all.overdue, 112);
+    assert_eq!(m.overdue.len(), 112);
+    assert_eq!(m.all.by_colour[&Colour::Red], 112);
+    assert!(m
+        .overdue
+        .windows(2)
+        .all(|w| w[0].days_overdue >= w[1].days_overdue));
+    // On the day after the earliest due date (2022-06-27) only those open
+    // actions due that day are overdue.
+    let m = metrics(&imported, Date::from_ymd(2022, 6, 28).unwrap());
+    assert!(m
+        .overdue
+        .iter()
+        .all(|o| o.due == Date::from_ymd(2022, 6, 27).unwrap()));
+    assert!(m.overdue.iter().all(|o| o.days_overdue == 1));
+    assert!(!m.overdue.is_empty());
+}
+
+fn errors_of(csv: &str) -> Vec<(usize, String, String)> {
+    parse_csv(csv.as_bytes())
+        .errors
+        .into_iter()
+        .map(|e| (e.row, e.column, e.reason))
+        .collect()
+}
+
+const HEADER: &str = "Ref,Type,Regulation,Key question,Core service,Location,CQC requirement,Trust action,Workstream,Phase,Executive lead,Owner,Due date,Status,Confidence\n";
+
+#[test]
+fn every_bad_row_is_reported_with_row_column_and_reason() {
+    let csv = format!(
+        "{HEADER}\
+MD001,Must Do,12,Safe,Wards,Site,Requirement,Action,WS,Phase 1,Chief Nurse,A. Owner,31/02/2023,In progress,On track\n\
+MD002,Must Do,Reg 21,Safe,Wards,Site,Requirement,Action,WS,Phase 1,Chief Nurse,A. Owner,2023-01-01,,\n\
+MD003,Must Do,12,Safe,Wards,Site,,Action,WS,Phase 1,Chief Nurse,A. Owner,2023-01-01,,\n\
+MD001,Should Do,12,Safe,Wards,Site,Requirement,Action,WS,Phase 1,Chief Nurse,A. Owner,2023-01-01,,\n\
+MD005,Could Do,12,Unsafe,Wards,Site,Requirement,,WS,Phase 1,Chief Nurse,A. Owner,tomorrow,Nearly done,Fine\n\
+MD006,Should Do,,Caring,Wards,Site,Requirement,Action,WS,Phase 2,Chief Nurse,B. Owner,5 Mar 2023,Agreed,At risk\n"
+    );
+    let parsed = parse_csv(csv.as_bytes());
+    let errors: Vec<_> = parsed
+        .errors
+        .iter()
+        .map(|e| (e.row, e.column.as_str(), e.reason.as_str()))
+        .collect();
+    assert_eq!(errors.len(), 10, "{errors:#?}");
+    assert!(
+        errors.contains(&(2, "Due date", "impossible date: \"31/02/2023\"")),
+        "{errors:#?}"
+    );
+    assert!(errors
+        .iter()
+        .any(|e| e.0 == 3 && e.1 == "Regulation" && e.2.contains("Reg 21")));
+    assert!(errors
+        .iter()
+        .any(|e| e.0 == 4 && e.1 == "CQC requirement" && e.2.contains("missing")));
+    assert!(errors
+        .iter()
+        .any(|e| e.0 == 5 && e.1 == "Ref" && e.2.contains("first on row 2")));
+    for column in [
+        "Type",
+        "Key question",
+        "Trust action",
+        "Due date",
+        "Status",
+        "Confidence",
+    ] {
+        assert!(
+            errors.iter().any(|e| e.0 == 6 && e.1 == column),
+            "row 6 {column}: {errors:#?}"
+        );
+    }
+    // Only the good row is imported; nothing is guessed for the others.
+    assert_eq!(parsed.rows.len(), 1);
+    assert_eq!(parsed.rows[0].finding.reference, "MD006");
+    assert_eq!(
+        parsed.rows[0].action.due,
+        Some(Date::from_ymd(2023, 3, 5).unwrap())
+    );
+}
+
+#[test]
+fn header_spellings_date_formats_and_stray_whitespace_are_tolerated() {
+    let csv = "\u{FEFF} reference , Finding Type ,REGULATIONS,Domain,Service,Site,Finding,Action required,Work stream,Phase,Exec lead,Action owner,Target date,Action status,RAG,Comments\n\
+  SD-1 ,  should do ,\"Reg 9, Regulation 17\", well led ,Wards, Ward A , Text ,  Do it  ,WS,P1,CN,  C. Owner ,28 April 2023,not started,on track,ignored\n\
+SD-2,Warning notice,regulation 20A,responsive,Wards,Ward A,Text,Do it,WS,P1,CN,C. Owner,2023-04-28,,,\n\
+SD-3,Requirement notice,12 and 13,Safe,Wards,Ward A,Text,Do it,WS,P1,CN,C. Owner,01/12/2023,Reopened,Off-track,\n";
+    let parsed = parse_csv(csv.as_bytes());
+    assert_eq!(parsed.errors, vec![]);
+    assert_eq!(parsed.ignored_columns, vec!["Comments".to_owned()]);
+    let [a, b, c] = parsed.rows.as_slice() else {
+        panic!("three rows expected: {:?}", parsed.rows);
+    };
+    assert_eq!(a.finding.reference, "SD-1");
+    assert_eq!(a.finding.kind, FindingKind::ShouldDo);
+    assert_eq!(
+        a.finding.regulations,
+        vec![
+            Regulation::number(9).unwrap(),
+            Regulation::number(17).unwrap()
+        ]
+    );
+    assert_eq!(a.finding.key_question, Some(KeyQuestion::WellLed));
+    assert_eq!(a.finding.location, "Ward A");
+    assert_eq!(a.action.title, "Do it");
+    assert_eq!(a.action.due, Some(Date::from_ymd(2023, 4, 28).unwrap()));
+    assert_eq!(a.status, Some(Status::Agreed));
+    assert_eq!(b.finding.kind, FindingKind::WarningNotice);
+    assert_eq!(b.finding.regulations, vec![Regulation::TWENTY_A]);
+    assert_eq!(b.status, None);
+    assert_eq!(
+        c.action.due,
+        Some(Date::from_ymd(2023, 12, 1).unwrap()),
+        "UK day-first"
+    );
+    assert_eq!(c.finding.regulations.len(), 2);
+}
+
+#[test]
+fn a_file_without_required_columns_is_refused_whole() {
+    let errors = errors_of("Ref,Type,Owner\nMD001,Must Do,A\n");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors.iter().all(|e| e.0 == 1));
+    assert!(errors.iter().any(|e| e.1 == "CQC requirement"));
+    assert!(errors.iter().any(|e| e.1 == "Trust action"));
+    assert_eq!(errors_of("")[0].2, "the file is empty");
+    let dup = errors_of("Ref,Reference,Type,Finding,Action\n");
+    assert!(
+        dup.iter().any(|e| e.0 == 1 && e.1 == "Reference"),
+        "{dup:?}"
+    );
+}
+
+#[test]
+fn malformed_rows_and_bytes_are_reported_not_dropped() {
+    let mut csv = b"Ref,Type,Finding,Action,Workstream\n".to_vec();
+    csv.extend_from_slice(b"MD1,Must Do,Text,Act,WS,surplus cell\n");
+    csv.extend_from_slice(b"MD2,Must Do,Caf\xe9 text,Act,WS\n");
+    csv.extend_from_slice(b"MD3,Must Do,Text,Act,\n");
+    csv.extend_from_slice(b"\n,,,,\n");
+    csv.extend_from_slice(b"MD4,Must Do,\"quoted, with comma\nand a newline\",Act,WS\n");
+    let parsed = parse_csv(&csv);
+    let rows: Vec<_> = parsed
+        .errors
+        .iter()
+        .map(|e| (e.row, e.column.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(2, ""), (3, "Finding"), (4, "Workstream")],
+        "{:#?}",
+        parsed.errors
+    );
+    assert_eq!(parsed.rows.len(), 1);
+    assert_eq!(
+        parsed.rows[0].finding.text,
+        "quoted, with comma\nand a newline"
+    );
+}
+
+#[test]
+fn importing_twice_into_the_same_plan_is_a_conflict() {
+    let parsed = parse_csv(FIXTURE);
+    let plan = ImportPlan::new(&DocId::new("nsft").unwrap(), &parsed.rows).unwrap();
+    let planned = &plan.plans[0];
+    let doc = PlanDoc::new(new_doc());
+    let importer = UserId::new("pm").unwrap();
+    let mut txn = doc.doc().transact_mut();
+    ImportPlan::write_plan(planned, &doc, &mut txn, &importer, UnixMillis(0)).unwrap();
+    let conflicts = planned.conflicts(&doc, &txn);
+    assert_eq!(conflicts.len(), planned.items.len());
+    assert_eq!(conflicts[0].row, planned.items[0].row);
+    assert!(ImportPlan::write_plan(planned, &doc, &mut txn, &importer, UnixMillis(0)).is_err());
+}
