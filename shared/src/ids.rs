@@ -188,11 +188,43 @@ impl fmt::Display for UserId {
 
 /// A moment, as milliseconds since the Unix epoch (what `Date.now()` gives in
 /// the browser), so both sides agree without time-zone arithmetic.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
 #[serde(transparent)]
 pub struct UnixMillis(pub i64);
+
+/// Reads a whole number of milliseconds, also when it arrives as a float:
+/// yrs, like Yjs's lib0, encodes integers beyond ±2^31 as floats, so a time
+/// written on one peer is a float on every other, and serde's buffering of
+/// internally tagged enums (`DueChange`, `Sustainment`) refuses a float for
+/// an `i64`.
+impl<'de> Deserialize<'de> for UnixMillis {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Millis;
+        impl serde::de::Visitor<'_> for Millis {
+            type Value = UnixMillis;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of milliseconds")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<UnixMillis, E> {
+                Ok(UnixMillis(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<UnixMillis, E> {
+                i64::try_from(v)
+                    .map(UnixMillis)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<UnixMillis, E> {
+                // Only whole numbers a float holds exactly (within ±2^53).
+                if v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_992.0 {
+                    Ok(UnixMillis(v as i64))
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(Millis)
+    }
+}
 
 impl UnixMillis {
     /// The calendar day (UTC) this moment falls on.

@@ -2,6 +2,9 @@
 //! and the programme metrics of the imported plan, checked against counts
 //! taken by hand from the fixture.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 #[cfg(target_arch = "wasm32")]

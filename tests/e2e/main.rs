@@ -1,1 +1,8 @@
+//! End-to-end tests against the real server: real sockets, real sled files
+//! in a temporary directory. One binary; each area is a module.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod server;
+mod support;

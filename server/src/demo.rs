@@ -1,0 +1,84 @@
+//! The demo programme, seeded from the bundled action plan (168 actions of a
+//! mental health trust's CQC improvement plan) so a newcomer has something
+//! real to look at.
+
+use plait_shared::import::{parse_csv, ImportPlan, ImportSummary};
+use plait_shared::{new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, UnixMillis, UserId};
+use yrs::{ReadTxn, StateVector, Transact};
+
+use crate::store::{Store, StoreError};
+
+/// The demo programme's document id.
+pub const PROGRAMME_ID: &str = "demo";
+
+const FIXTURE: &[u8] = include_bytes!("../../fixtures/nsft-style-action-plan.csv");
+
+/// Why the demo could not be seeded.
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    /// The bundled plan did not import (a bug in the bundle or the importer).
+    #[error("the bundled plan has errors: {0}")]
+    Import(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Seeds the demo programme unless it is already stored. Returns what was
+/// imported, or `None` if it was there.
+///
+/// # Errors
+/// [`SeedError`] when the import or storage fails.
+pub fn seed(store: &Store) -> Result<Option<ImportSummary>, SeedError> {
+    let programme_id = DocId::new(PROGRAMME_ID).map_err(|e| SeedError::Import(e.to_string()))?;
+    if store.get(&programme_id)?.is_some() {
+        return Ok(None);
+    }
+    let parsed = parse_csv(FIXTURE);
+    if let Some(first) = parsed.errors.first() {
+        return Err(SeedError::Import(first.to_string()));
+    }
+    let plan = ImportPlan::new(&programme_id, &parsed.rows)
+        .map_err(|e| SeedError::Import(e.to_string()))?;
+    let importer = UserId::new("Programme office").map_err(|e| SeedError::Import(e.to_string()))?;
+    let now = UnixMillis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+    );
+    let mut total = ImportSummary::default();
+    for planned in &plan.plans {
+        let doc = PlanDoc::new(new_doc());
+        {
+            let mut txn = doc.doc().transact_mut();
+            let summary = ImportPlan::write_plan(planned, &doc, &mut txn, &importer, now)
+                .map_err(|e| SeedError::Import(e.to_string()))?;
+            total.actions += summary.actions;
+            total.findings += summary.findings;
+            total.plans += summary.plans;
+        }
+        store.put(&planned.doc_id, &encode(doc.doc()))?;
+    }
+    // The programme last: its presence means the demo is complete.
+    let programme = ProgrammeDoc::new(new_doc());
+    {
+        let mut txn = programme.doc().transact_mut();
+        programme.set_info(
+            &mut txn,
+            &ProgrammeInfo {
+                name: "Quality Improvement Programme (demo)".into(),
+                trust: "A mental health NHS foundation trust".into(),
+                rating: "Inadequate".into(),
+                oversight_segment: "4 (Recovery Support Programme)".into(),
+            },
+        );
+        plan.write_programme(&programme, &mut txn);
+    }
+    store.put(&programme_id, &encode(programme.doc()))?;
+    Ok(Some(total))
+}
+
+fn encode(doc: &yrs::Doc) -> Vec<u8> {
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
+}

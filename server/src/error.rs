@@ -1,0 +1,38 @@
+//! Errors as HTTP responses: a clear, safe message for the client, the
+//! details in the log.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::store::StoreError;
+
+/// A request that could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is malformed (a bad document id, say).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nothing is stored under that name.
+    #[error("not found")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message).into_response(),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            AppError::Store(e) => {
+                tracing::error!(error = %e, "storage failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage failed; try again",
+                )
+                    .into_response()
+            }
+        }
+    }
+}

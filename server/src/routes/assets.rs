@@ -1,0 +1,62 @@
+//! The built web client. Trunk names its assets with a content hash, so they
+//! are cached for a year; `index.html` must never be cached, or a new release
+//! would not be picked up.
+
+use std::path::Path;
+
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+
+pub(crate) fn service(dir: &Path) -> Router {
+    let index = dir.join("index.html");
+    let files = ServeDir::new(dir).fallback(ServeFile::new(index));
+    Router::new()
+        .fallback_service(files)
+        .layer(middleware::from_fn(cache_headers))
+}
+
+async fn cache_headers(request: Request<axum::body::Body>, next: Next) -> Response {
+    let hashed = is_hashed_asset(request.uri().path());
+    let mut response = next.run(request).await;
+    let value = if hashed && response.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// Trunk's hashed names look like `plait-client-0123456789abcdef_bg.wasm`.
+fn is_hashed_asset(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or_default();
+    stem.trim_end_matches("_bg")
+        .rsplit('-')
+        .next()
+        .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed_asset;
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed_asset("/plait-client-3f2a9c0d1e4b5a6f_bg.wasm"));
+        assert!(is_hashed_asset("/plait-client-3f2a9c0d1e4b5a6f.js"));
+        assert!(is_hashed_asset("/style-0123456789abcdef.css"));
+        assert!(!is_hashed_asset("/index.html"));
+        assert!(!is_hashed_asset("/sw.js"));
+        assert!(!is_hashed_asset("/plait-client.js"));
+    }
+}

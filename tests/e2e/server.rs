@@ -1,0 +1,123 @@
+//! The foundation's server: health, whole documents over HTTP, the demo
+//! programme and the web client's caching rules.
+
+use plait_shared::{new_doc, Date, DocId, PlanDoc, ProgrammeDoc, ProgrammeMetrics, Status};
+use yrs::updates::decoder::Decode;
+use yrs::{Transact, Update};
+
+use crate::support::{client_dir, TestServer};
+
+async fn fetch_doc(server: &TestServer, id: &str) -> yrs::Doc {
+    let response = reqwest::get(server.url(&format!("/api/docs/{id}")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "GET /api/docs/{id}");
+    let bytes = response.bytes().await.unwrap();
+    let doc = new_doc();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(&bytes).unwrap())
+        .unwrap();
+    doc
+}
+
+#[tokio::test]
+async fn healthz_answers() {
+    let server = TestServer::start_with_demo().await;
+    let response = reqwest::get(server.url("/healthz")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn the_demo_programme_is_served_and_counts_as_the_fixture() {
+    let server = TestServer::start_with_demo().await;
+    let programme = ProgrammeDoc::new(fetch_doc(&server, "demo").await);
+    let view = programme.read(&programme.doc().transact());
+    assert_eq!(view.plans.len(), 8);
+    let mut plans = Vec::new();
+    for id in view.plans.keys() {
+        let plan = PlanDoc::new(fetch_doc(&server, id.as_str()).await);
+        plans.push((DocId::clone(id), plan.read(&plan.doc().transact())));
+    }
+    let m = ProgrammeMetrics::compute(&view, &plans, Date::from_ymd(2022, 1, 1).unwrap());
+    assert_eq!(m.all.total, 168);
+    assert_eq!(m.by_kind["Must Do"].total, 108);
+    assert_eq!(m.by_kind["Should Do"].total, 60);
+    assert_eq!(m.all.by_status[&Status::Closed], 29);
+}
+
+#[tokio::test]
+async fn the_demo_survives_a_restart_and_is_not_seeded_twice() {
+    let server = TestServer::start_with_demo().await;
+    let before = reqwest::get(server.url("/api/docs/demo"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let dir = server.stop().await;
+    let server = TestServer::start_in(dir, true).await;
+    let after = reqwest::get(server.url("/api/docs/demo"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        before, after,
+        "the stored programme is the same document, not a new seed"
+    );
+}
+
+#[tokio::test]
+async fn bad_and_unknown_document_ids() {
+    let server = TestServer::start_with_demo().await;
+    let bad = reqwest::get(server.url("/api/docs/not%20valid"))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("invalid document id"));
+    let long = reqwest::get(server.url(&format!("/api/docs/{}", "a".repeat(129))))
+        .await
+        .unwrap();
+    assert_eq!(long.status(), 400);
+    let unknown = reqwest::get(server.url("/api/docs/no-such-doc"))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn the_client_is_served_with_the_right_caching() {
+    let index = client_dir().join("index.html");
+    assert!(
+        index.exists(),
+        "build the client first (`trunk build --release`); the test command does"
+    );
+    let server = TestServer::start_with_demo().await;
+    let page = reqwest::get(server.url("/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    let wasm = html
+        .split('"')
+        .find(|s| s.ends_with("_bg.wasm"))
+        .expect("index.html names the wasm file");
+    let asset = reqwest::get(server.url(wasm)).await.unwrap();
+    assert_eq!(asset.status(), 200);
+    assert_eq!(asset.headers()["content-type"], "application/wasm");
+    assert_eq!(
+        asset.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    // A page the client routes itself still gets the app, never cached.
+    let deep = reqwest::get(server.url("/programme/actions"))
+        .await
+        .unwrap();
+    assert_eq!(deep.status(), 200);
+    assert_eq!(deep.headers()["cache-control"], "no-cache");
+}
