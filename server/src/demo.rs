@@ -6,7 +6,7 @@ use plait_shared::import::{parse_csv, ImportPlan, ImportSummary};
 use plait_shared::{new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, UnixMillis, UserId};
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::store::{Store, StoreError};
+use crate::store::{DocStore, StoreError};
 
 /// The demo programme's document id.
 pub const PROGRAMME_ID: &str = "demo";
@@ -29,9 +29,9 @@ pub enum SeedError {
 ///
 /// # Errors
 /// [`SeedError`] when the import or storage fails.
-pub fn seed(store: &Store) -> Result<Option<ImportSummary>, SeedError> {
+pub fn seed(store: &dyn DocStore) -> Result<Option<ImportSummary>, SeedError> {
     let programme_id = DocId::new(PROGRAMME_ID).map_err(|e| SeedError::Import(e.to_string()))?;
-    if store.get(&programme_id)?.is_some() {
+    if store.load(&programme_id)?.is_some() {
         return Ok(None);
     }
     let parsed = parse_csv(FIXTURE);
@@ -57,7 +57,7 @@ pub fn seed(store: &Store) -> Result<Option<ImportSummary>, SeedError> {
             total.findings += summary.findings;
             total.plans += summary.plans;
         }
-        store.put(&planned.doc_id, &encode(doc.doc()))?;
+        put(store, &planned.doc_id, &encode(doc.doc()))?;
     }
     // The programme last: its presence means the demo is complete.
     let programme = ProgrammeDoc::new(new_doc());
@@ -74,8 +74,16 @@ pub fn seed(store: &Store) -> Result<Option<ImportSummary>, SeedError> {
         );
         plan.write_programme(&programme, &mut txn);
     }
-    store.put(&programme_id, &encode(programme.doc()))?;
+    put(store, &programme_id, &encode(programme.doc()))?;
+    store.flush()?;
     Ok(Some(total))
+}
+
+/// Appends a whole state as the document's next update (a plan left by an
+/// interrupted seed merges with it harmlessly).
+fn put(store: &dyn DocStore, id: &DocId, state: &[u8]) -> Result<(), StoreError> {
+    let next = store.load(id)?.map_or(0, |stored| stored.next_seq());
+    store.append(id, next, state)
 }
 
 fn encode(doc: &yrs::Doc) -> Vec<u8> {

@@ -15,6 +15,12 @@ pub enum AppError {
     /// Nothing is stored under that name.
     #[error("not found")]
     NotFound,
+    /// The body is over the configured limit.
+    #[error("request too large")]
+    TooLarge,
+    /// The server cannot do it now; retrying may help.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -25,6 +31,17 @@ impl IntoResponse for AppError {
         match self {
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message).into_response(),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            AppError::TooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "request too large").into_response()
+            }
+            AppError::Unavailable(detail) => {
+                tracing::error!(%detail, "request failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server could not store this; try again",
+                )
+                    .into_response()
+            }
             AppError::Store(e) => {
                 tracing::error!(error = %e, "storage failed");
                 (

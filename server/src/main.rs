@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use plait_server::{Config, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+use plait_server::{Config, SledStore};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
@@ -44,6 +47,18 @@ enum Command {
         /// Seed the demo programme from the bundled action plan if it is missing.
         #[arg(long, env = "PLAIT_DEMO")]
         demo: bool,
+        /// The largest sync message accepted, in bytes.
+        #[arg(long, env = "PLAIT_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
+        max_message_bytes: usize,
+        /// Seconds a document with no clients stays in memory.
+        #[arg(long, env = "PLAIT_IDLE_UNLOAD_SECS", default_value_t = 60)]
+        idle_unload_secs: u64,
+        /// Compact a document's update log once it has this many entries.
+        #[arg(long, env = "PLAIT_COMPACT_AFTER", default_value_t = 500)]
+        compact_after: u64,
+        /// Messages queued for one client before it is disconnected as too slow.
+        #[arg(long, env = "PLAIT_CLIENT_QUEUE", default_value_t = 1024)]
+        client_queue: usize,
     },
 }
 
@@ -67,8 +82,12 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
             client_dir,
             demo,
+            max_message_bytes,
+            idle_unload_secs,
+            compact_after,
+            client_queue,
         } => {
-            let store = Store::open(&data_dir)
+            let store = SledStore::open(&data_dir)
                 .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
             if demo {
                 let seeded =
@@ -98,13 +117,13 @@ async fn main() -> anyhow::Result<()> {
                     println!("Sign-in: none yet (accounts and roles come with the access-control issue).\n");
                 }
             }
-            let config = Config { client_dir };
-            plait_server::serve(
-                listener,
-                plait_server::AppState::new(store, config),
-                shutdown_signal(),
-            )
-            .await
+            let mut config = Config::new(client_dir);
+            config.max_message_bytes = max_message_bytes;
+            config.registry.idle_unload = Duration::from_secs(idle_unload_secs);
+            config.registry.compact_after = compact_after.max(1);
+            config.registry.client_queue = client_queue.max(1);
+            let state = plait_server::AppState::new(Arc::new(store), config);
+            plait_server::serve(listener, state, shutdown_signal()).await
         }
     }
 }

@@ -1,11 +1,20 @@
-//! Documents in sled: one tree of document states keyed by document id.
+//! Durable storage of documents.
 //!
-//! The foundation keeps each document's whole state; the sync-server issue
-//! replaces this with an append-only update log plus compacted snapshots.
+//! Per document, an append-only log of yrs v1 updates (key: document id, a
+//! zero byte, the sequence number big-endian, so a prefix scan returns them in
+//! order) and a compacted snapshot (the whole state, with the last sequence
+//! number it covers). Appending costs O(update); compaction writes the
+//! snapshot and removes the log entries it covers in one sled transaction, so
+//! a crash leaves either the old snapshot and its log or the new one.
+//!
+//! Writes are not durable until [`DocStore::flush`]: the registry groups many
+//! appends into one flush (group commit) before it acknowledges them.
 
 use std::path::Path;
 
 use plait_shared::DocId;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -13,57 +22,256 @@ pub enum StoreError {
     /// sled failed.
     #[error("storage: {0}")]
     Sled(#[from] sled::Error),
+    /// Stored bytes are not what this code wrote.
+    #[error("stored data for {0} is corrupt")]
+    Corrupt(String),
 }
 
 impl StoreError {
     /// Whether retrying can help (an IO hiccup can pass; corruption cannot).
     pub fn is_permanent(&self) -> bool {
-        matches!(self, StoreError::Sled(sled::Error::Corruption { .. }))
+        matches!(
+            self,
+            StoreError::Sled(sled::Error::Corruption { .. }) | StoreError::Corrupt(_)
+        )
     }
 }
 
-/// The document store.
-#[derive(Debug, Clone)]
-pub struct Store {
-    db: sled::Db,
-    docs: sled::Tree,
+impl From<TransactionError<StoreError>> for StoreError {
+    fn from(e: TransactionError<StoreError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
 }
 
-impl Store {
+/// What is stored for one document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// The compacted state, if any, and the last sequence number it covers.
+    pub snapshot: Option<(u64, Vec<u8>)>,
+    /// The updates appended since, in order, with their sequence numbers.
+    pub updates: Vec<(u64, Vec<u8>)>,
+}
+
+impl StoredDoc {
+    /// The sequence number the next append gets.
+    pub fn next_seq(&self) -> u64 {
+        let from_log = self.updates.last().map(|(seq, _)| seq + 1);
+        let from_snapshot = self.snapshot.as_ref().map(|(seq, _)| seq + 1);
+        from_log.or(from_snapshot).unwrap_or(0)
+    }
+}
+
+/// Where documents are kept. One implementation per place (sled here; the
+/// browser has IndexedDB), so another backend can take its place.
+pub trait DocStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Everything stored for `id`, or `None` if nothing is.
+    ///
+    /// # Errors
+    /// When the backend fails or the data is corrupt.
+    fn load(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError>;
+
+    /// Appends one update as `seq` (not durable until [`DocStore::flush`]).
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn append(&self, id: &DocId, seq: u64, update: &[u8]) -> Result<(), StoreError>;
+
+    /// Replaces the snapshot with `state`, covering every update up to and
+    /// including `upto`, and removes those updates, atomically.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn compact(&self, id: &DocId, upto: u64, state: &[u8]) -> Result<(), StoreError>;
+
+    /// Makes everything written so far durable.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// The embedded store: sled, in a directory.
+#[derive(Debug, Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    log: sled::Tree,
+    snapshots: sled::Tree,
+}
+
+fn log_prefix(id: &DocId) -> Vec<u8> {
+    let mut key = id.as_str().as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn log_key(id: &DocId, seq: u64) -> Vec<u8> {
+    let mut key = log_prefix(id);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn seq_of(id: &DocId, key: &[u8]) -> Result<u64, StoreError> {
+    key.get(id.as_str().len() + 1..)
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map(u64::from_be_bytes)
+        .ok_or_else(|| StoreError::Corrupt(id.to_string()))
+}
+
+impl SledStore {
     /// Opens (or creates) the store in `dir`.
     ///
     /// # Errors
     /// When sled cannot open its files.
-    pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::open(dir)?;
-        let docs = db.open_tree("docs")?;
-        Ok(Store { db, docs })
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            // Durability comes from explicit group-commit flushes, not a timer.
+            .flush_every_ms(None)
+            .open()?;
+        let log = db.open_tree("log")?;
+        let snapshots = db.open_tree("snapshots")?;
+        Ok(SledStore { db, log, snapshots })
     }
 
-    /// A document's encoded state (a yrs v1 update), or `None` if unknown.
+    /// How many log entries are stored for `id` (for tests and metrics).
+    pub fn log_len(&self, id: &DocId) -> usize {
+        self.log.scan_prefix(log_prefix(id)).count()
+    }
+
+    /// The ids of every stored document.
     ///
     /// # Errors
     /// When sled fails.
-    pub fn get(&self, id: &DocId) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.docs.get(id.as_str())?.map(|v| v.to_vec()))
+    pub fn doc_ids(&self) -> Result<Vec<DocId>, StoreError> {
+        let mut ids = std::collections::BTreeSet::new();
+        for key in self.snapshots.iter().keys() {
+            let key = key?;
+            if let Ok(id) = DocId::new(String::from_utf8_lossy(&key)) {
+                ids.insert(id);
+            }
+        }
+        for key in self.log.iter().keys() {
+            let key = key?;
+            let name = key.split(|b| *b == 0).next().unwrap_or_default();
+            if let Ok(id) = DocId::new(String::from_utf8_lossy(name)) {
+                ids.insert(id);
+            }
+        }
+        Ok(ids.into_iter().collect())
+    }
+}
+
+impl DocStore for SledStore {
+    fn load(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError> {
+        let snapshot = match self.snapshots.get(id.as_str())? {
+            Some(bytes) => {
+                let (seq, state) = bytes
+                    .split_at_checked(8)
+                    .ok_or_else(|| StoreError::Corrupt(id.to_string()))?;
+                let seq = u64::from_be_bytes(
+                    seq.try_into()
+                        .map_err(|_| StoreError::Corrupt(id.to_string()))?,
+                );
+                Some((seq, state.to_vec()))
+            }
+            None => None,
+        };
+        let mut updates = Vec::new();
+        for entry in self.log.scan_prefix(log_prefix(id)) {
+            let (key, value) = entry?;
+            updates.push((seq_of(id, &key)?, value.to_vec()));
+        }
+        if snapshot.is_none() && updates.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(StoredDoc { snapshot, updates }))
     }
 
-    /// Replaces a document's state and flushes it to disk.
-    ///
-    /// # Errors
-    /// When sled fails.
-    pub fn put(&self, id: &DocId, state: &[u8]) -> Result<(), StoreError> {
-        self.docs.insert(id.as_str(), state)?;
+    fn append(&self, id: &DocId, seq: u64, update: &[u8]) -> Result<(), StoreError> {
+        self.log.insert(log_key(id, seq), update)?;
+        Ok(())
+    }
+
+    fn compact(&self, id: &DocId, upto: u64, state: &[u8]) -> Result<(), StoreError> {
+        // The covered keys are immutable once written, so they can be listed
+        // before the transaction that removes them.
+        let covered: Vec<sled::IVec> = self
+            .log
+            .range(log_prefix(id)..=log_key(id, upto))
+            .keys()
+            .collect::<Result<_, _>>()?;
+        let mut value = upto.to_be_bytes().to_vec();
+        value.extend_from_slice(state);
+        (&self.snapshots, &self.log).transaction(|(snapshots, log)| {
+            snapshots.insert(id.as_str().as_bytes(), value.as_slice())?;
+            for key in &covered {
+                log.remove(key)?;
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
     }
+}
 
-    /// Flushes everything written so far.
-    ///
-    /// # Errors
-    /// When sled fails.
-    pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
-        Ok(())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> DocId {
+        DocId::new(s).unwrap()
+    }
+
+    #[test]
+    fn appends_load_in_order_and_compaction_swaps_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let doc = id("plan");
+        assert_eq!(store.load(&doc).unwrap(), None);
+        for seq in 0..300u64 {
+            store.append(&doc, seq, &seq.to_le_bytes()).unwrap();
+        }
+        // A document whose id is a prefix of another must not see its log.
+        store.append(&id("pla"), 0, b"other").unwrap();
+        let loaded = store.load(&doc).unwrap().unwrap();
+        assert_eq!(loaded.updates.len(), 300);
+        assert!(
+            loaded.updates.windows(2).all(|w| w[0].0 + 1 == w[1].0),
+            "in order past 255"
+        );
+        assert_eq!(loaded.next_seq(), 300);
+        store.compact(&doc, 199, b"state").unwrap();
+        let loaded = store.load(&doc).unwrap().unwrap();
+        assert_eq!(loaded.snapshot, Some((199, b"state".to_vec())));
+        assert_eq!(loaded.updates.first().map(|u| u.0), Some(200));
+        assert_eq!(loaded.updates.len(), 100);
+        assert_eq!(store.load(&id("pla")).unwrap().unwrap().updates.len(), 1);
+        store.compact(&doc, 299, b"all").unwrap();
+        let loaded = store.load(&doc).unwrap().unwrap();
+        assert_eq!(loaded.next_seq(), 300);
+        assert!(loaded.updates.is_empty());
+    }
+
+    #[test]
+    fn flushed_data_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.append(&id("d"), 0, b"u0").unwrap();
+            store.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.load(&id("d")).unwrap().unwrap().updates,
+            vec![(0, b"u0".to_vec())]
+        );
+        assert_eq!(store.doc_ids().unwrap(), vec![id("d")]);
     }
 }

@@ -6,3 +6,4 @@
 
 mod server;
 mod support;
+mod sync;

@@ -56,7 +56,7 @@ async fn the_demo_survives_a_restart_and_is_not_seeded_twice() {
         .await
         .unwrap();
     let dir = server.stop().await;
-    let server = TestServer::start_in(dir, true).await;
+    let server = TestServer::start_in(dir, true, |_| {}).await;
     let after = reqwest::get(server.url("/api/docs/demo"))
         .await
         .unwrap()

@@ -1,24 +1,31 @@
-//! A real Plait server on port 0 with its own temporary data directory,
-//! stopped (and its directory removed) when dropped.
+//! A real Plait server on port 0 with its own temporary sled directory, and a
+//! real WebSocket sync client speaking y-websocket, for the tests.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use plait_server::{AppState, Config, Store};
+use futures_util::{SinkExt, StreamExt};
+use plait_server::{AppState, Config, SledStore};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+/// How long a test waits for something that should happen at once.
+pub const PATIENCE: Duration = Duration::from_secs(10);
 
 pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: tempfile::TempDir,
+    pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<anyhow_free::Result>>,
-}
-
-/// The tests avoid depending on anyhow; the server's error is turned into text.
-mod anyhow_free {
-    pub type Result = std::result::Result<(), String>;
+    task: Option<JoinHandle<Result<(), String>>>,
 }
 
 /// The built web client, if `trunk build` has run (the test command runs it first).
@@ -27,29 +34,35 @@ pub fn client_dir() -> PathBuf {
 }
 
 impl TestServer {
-    /// Starts a server on an empty data directory, seeded with the demo.
+    /// A server on an empty data directory, seeded with the demo.
     pub async fn start_with_demo() -> TestServer {
-        let data_dir = tempfile::tempdir().expect("temp dir");
-        TestServer::start_in(data_dir, true).await
+        TestServer::start_in(tempfile::tempdir().unwrap(), true, |_| {}).await
     }
 
-    /// Starts a server on `data_dir` (kept across restarts by the caller).
-    pub async fn start_in(data_dir: tempfile::TempDir, demo: bool) -> TestServer {
-        let store = Store::open(data_dir.path()).expect("open store");
+    /// A server on an empty data directory, configured by `tune`.
+    pub async fn start(tune: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_in(tempfile::tempdir().unwrap(), false, tune).await
+    }
+
+    /// A server on `data_dir` (kept across restarts by the caller).
+    pub async fn start_in(
+        data_dir: tempfile::TempDir,
+        demo: bool,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        let store = SledStore::open(data_dir.path()).expect("open store");
         if demo {
             plait_server::demo::seed(&store).expect("seed demo");
         }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel();
-        let state = AppState::new(
-            store,
-            Config {
-                client_dir: client_dir(),
-            },
-        );
+        let mut config = Config::new(client_dir());
+        tune(&mut config);
+        let state = AppState::new(Arc::new(store), config);
+        let serving = state.clone();
         let task = tokio::spawn(async move {
-            plait_server::serve(listener, state, async {
+            plait_server::serve(listener, serving, async {
                 let _ = stopped.await;
             })
             .await
@@ -58,6 +71,7 @@ impl TestServer {
         TestServer {
             addr,
             data_dir,
+            state,
             stop: Some(stop),
             task: Some(task),
         }
@@ -67,18 +81,50 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Stops gracefully (flushing sled) and hands back the data directory.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// Stops gracefully (closing sockets, flushing) and hands back the data directory.
     pub async fn stop(mut self) -> tempfile::TempDir {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await
+            tokio::time::timeout(PATIENCE, task)
+                .await
+                .expect("server stops in time")
                 .expect("server task")
                 .expect("server stopped cleanly");
         }
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::mem::replace(&mut self.data_dir, dir)
+        let dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
+        // The last references to sled go with the state and the registry's
+        // tasks; wait until its lock on the directory is released.
+        drop(self);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while SledStore::open(dir.path()).is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "sled was not released"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        dir
+    }
+
+    /// Reads a metric from `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("plait_{name} ")))
+            .unwrap_or_else(|| panic!("no metric {name} in\n{text}"))
+            .parse()
+            .unwrap()
     }
 }
 
@@ -88,4 +134,197 @@ impl Drop for TestServer {
             let _ = stop.send(());
         }
     }
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What a [`SyncClient`] saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Sizes of the sync-step-2 payloads received.
+    pub step2_sizes: Vec<usize>,
+    /// The latest durable state vector announced by the server.
+    pub durable: Option<StateVector>,
+    /// Awareness messages received.
+    pub awareness: usize,
+    /// The close frame, if the server closed.
+    pub closed: Option<(u16, String)>,
+}
+
+/// A y-websocket client over a real WebSocket, holding its own yrs document.
+pub struct SyncClient {
+    pub doc: Doc,
+    ws: Ws,
+    pub seen: Arc<Mutex<Seen>>,
+    outbox: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl SyncClient {
+    /// Connects to `/sync/{doc}` (with `?durable=1` when asked) with a new document.
+    pub async fn connect(server: &TestServer, doc: &str, durable: bool) -> SyncClient {
+        SyncClient::connect_with(server, doc, durable, plait_shared::new_doc()).await
+    }
+
+    /// Connects with an existing document (a client coming back online).
+    pub async fn connect_with(
+        server: &TestServer,
+        doc: &str,
+        durable: bool,
+        ydoc: Doc,
+    ) -> SyncClient {
+        let query = if durable { "?durable=1" } else { "" };
+        let (ws, _) =
+            tokio_tungstenite::connect_async(server.ws_url(&format!("/sync/{doc}{query}")))
+                .await
+                .expect("websocket connects");
+        let outbox: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let sink = outbox.clone();
+        ydoc.observe_update_v1("test-outbox", move |txn, event| {
+            // Only local edits go to the server; remote ones came from it.
+            if txn.origin().is_none() {
+                sink.lock().unwrap().push(event.update.clone());
+            }
+        })
+        .unwrap();
+        let mut client = SyncClient {
+            doc: ydoc,
+            ws,
+            seen: Arc::default(),
+            outbox,
+        };
+        let sv = client.doc.transact().state_vector();
+        client
+            .send(Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1())
+            .await;
+        client
+    }
+
+    pub async fn send(&mut self, frame: Vec<u8>) {
+        self.ws
+            .send(WsMessage::Binary(frame.into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, message: WsMessage) {
+        self.ws.send(message).await.expect("send");
+    }
+
+    /// Applies `edit` locally and sends the resulting update.
+    pub async fn edit(&mut self, edit: impl FnOnce(&Doc)) {
+        edit(&self.doc);
+        let pending: Vec<Vec<u8>> = std::mem::take(&mut *self.outbox.lock().unwrap());
+        for update in pending {
+            self.send(Message::Sync(SyncMessage::Update(update)).encode_v1())
+                .await;
+        }
+    }
+
+    /// Handles incoming messages until `done` holds (panics after [`PATIENCE`]).
+    pub async fn until(&mut self, what: &str, mut done: impl FnMut(&Doc, &Seen) -> bool) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !done(&self.doc, &self.seen.lock().unwrap()) {
+            let next = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+            match next {
+                Some(Ok(message)) => self.handle(message).await,
+                Some(Err(e)) => panic!("connection failed while waiting for {what}: {e}"),
+                None => panic!("connection ended while waiting for {what}"),
+            }
+        }
+    }
+
+    /// Reads until the server closes the connection; returns its close code.
+    pub async fn closed(&mut self) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(closed) = self.seen.lock().unwrap().closed.clone() {
+                return closed;
+            }
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => panic!("the server did not close the connection"),
+                Ok(Some(Ok(message))) => self.handle(message).await,
+                Ok(Some(Err(e))) => panic!("connection failed before a close frame: {e}"),
+                Ok(None) => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+
+    async fn handle(&mut self, message: WsMessage) {
+        match message {
+            WsMessage::Binary(frame) => {
+                let message = Message::decode_v1(&frame).expect("server sends valid messages");
+                match message {
+                    Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                        let update = self.doc.transact().encode_state_as_update_v1(&sv);
+                        self.send(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1())
+                            .await;
+                    }
+                    Message::Sync(SyncMessage::SyncStep2(update)) => {
+                        self.seen.lock().unwrap().step2_sizes.push(update.len());
+                        self.apply(&update);
+                    }
+                    Message::Sync(SyncMessage::Update(update)) => self.apply(&update),
+                    Message::Awareness(_) => self.seen.lock().unwrap().awareness += 1,
+                    Message::Custom(tag, payload) => {
+                        assert_eq!(tag, plait_server::registry::MSG_DURABLE);
+                        self.seen.lock().unwrap().durable =
+                            Some(StateVector::decode_v1(&payload).unwrap());
+                    }
+                    other => panic!("unexpected message {other:?}"),
+                }
+            }
+            WsMessage::Close(frame) => {
+                let closed = frame.map_or((1005, String::new()), |f| {
+                    (u16::from(f.code), f.reason.to_string())
+                });
+                self.seen.lock().unwrap().closed = Some(closed);
+            }
+            _ => {}
+        }
+    }
+
+    fn apply(&self, update: &[u8]) {
+        let mut txn = self.doc.transact_mut_with("server");
+        txn.apply_update(Update::decode_v1(update).unwrap())
+            .unwrap();
+    }
+
+    /// Waits until the first sync has completed (the server's step 2 arrived).
+    pub async fn synced(&mut self) {
+        self.until("the initial sync", |_, seen| !seen.step2_sizes.is_empty())
+            .await;
+    }
+
+    /// Waits until the server says all of this client's edits are durable.
+    pub async fn all_durable(&mut self) {
+        let mine = self.doc.transact().state_vector();
+        let client = self.doc.client_id();
+        let want = mine.get(&client);
+        self.until("the durable acknowledgement", |_, seen| {
+            seen.durable
+                .as_ref()
+                .is_some_and(|sv| sv.get(&client) >= want)
+        })
+        .await;
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// The text of the root `Y.Text` named `name`.
+pub fn text(doc: &Doc, name: &str) -> String {
+    use yrs::GetString;
+    doc.get_or_insert_text(name).get_string(&doc.transact())
+}
+
+/// Appends `chunk` to the root `Y.Text` named `name`.
+pub fn push(doc: &Doc, name: &str, chunk: &str) {
+    use yrs::Text;
+    let text = doc.get_or_insert_text(name);
+    text.push(&mut doc.transact_mut(), chunk);
 }

@@ -1,6 +1,20 @@
-//! Liveness.
+//! Liveness and metrics.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::AppState;
 
 /// `GET /healthz`: the process is up and serving.
 pub(crate) async fn healthz() -> &'static str {
     "ok"
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.registry.metrics().render(),
+    )
 }

@@ -1,0 +1,622 @@
+//! The documents in memory: loaded on first use, merged, fanned out to every
+//! connected client, persisted with group commit, compacted in the
+//! background and unloaded when idle.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use plait_shared::{new_doc, DocId};
+use tokio::sync::{mpsc, oneshot, OnceCell};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, StateVector, Transact, Update};
+
+use crate::metrics::Metrics;
+use crate::store::{DocStore, StoreError};
+
+/// Plait's own message type, outside y-protocols' 0–3: the state vector the
+/// server has made durable. Sent only to clients that ask for it
+/// (`?durable=1`), so standard Yjs clients never see it.
+pub const MSG_DURABLE: u8 = 100;
+
+/// Tuning of the registry.
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    /// How long a document with no clients stays in memory.
+    pub idle_unload: Duration,
+    /// Compact a document's log once it has this many entries.
+    pub compact_after: u64,
+    /// Messages queued for one client before it counts as too slow.
+    pub client_queue: usize,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        RegistrySettings {
+            idle_unload: Duration::from_secs(60),
+            compact_after: 500,
+            client_queue: 1024,
+        }
+    }
+}
+
+/// Why an update was not applied. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// yrs refused it.
+    #[error("the update cannot be applied: {0}")]
+    Rejected(String),
+    /// It could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A flush that did not happen.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("flush failed: {0}")]
+pub struct FlushError(String);
+
+type FlushWaiter = oneshot::Sender<Result<(), FlushError>>;
+
+/// Group commit: every waiter registered before a flush starts is answered
+/// by that flush, so many updates share one `fsync`.
+#[derive(Debug, Clone)]
+pub struct Flusher {
+    tx: mpsc::UnboundedSender<FlushWaiter>,
+}
+
+impl Flusher {
+    fn spawn(store: Arc<dyn DocStore>, metrics: Arc<Metrics>) -> Flusher {
+        let (tx, mut rx) = mpsc::unbounded_channel::<FlushWaiter>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut waiters = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    waiters.push(more);
+                }
+                let started = Instant::now();
+                let store = store.clone();
+                let result = match tokio::task::spawn_blocking(move || store.flush()).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(FlushError(e.to_string())),
+                    Err(e) => Err(FlushError(e.to_string())),
+                };
+                metrics.flushed(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+                if let Err(e) = &result {
+                    tracing::error!(error = %e, "flush failed");
+                }
+                for waiter in waiters {
+                    let _ = waiter.send(result.clone());
+                }
+            }
+        });
+        Flusher { tx }
+    }
+
+    /// Waits until everything written before this call is on disk.
+    ///
+    /// # Errors
+    /// When the flush fails or the flusher has stopped.
+    pub async fn flush(&self) -> Result<(), FlushError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(tx)
+            .map_err(|_| FlushError("the flusher has stopped".into()))?;
+        rx.await
+            .map_err(|_| FlushError("the flusher has stopped".into()))?
+    }
+}
+
+struct Subscriber {
+    tx: mpsc::Sender<Bytes>,
+    kick: CancellationToken,
+}
+
+/// A document's state while loaded.
+pub struct DocState {
+    /// The document and its awareness (who is here, where their cursor is).
+    pub awareness: Awareness,
+    next_seq: u64,
+    uncompacted: u64,
+    /// Set when the in-memory document may differ from storage (an update
+    /// failed half-way); it is then evicted and reloaded from the store.
+    poisoned: bool,
+}
+
+impl std::fmt::Debug for DocState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocState")
+            .field("next_seq", &self.next_seq)
+            .field("uncompacted", &self.uncompacted)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One document in memory.
+#[derive(Debug)]
+pub struct LoadedDoc {
+    id: DocId,
+    state: OnceCell<tokio::sync::Mutex<DocState>>,
+    subscribers: Mutex<HashMap<u64, Subscriber>>,
+    leases: AtomicUsize,
+    compacting: AtomicBool,
+    generation: AtomicU64,
+}
+
+impl std::fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Subscriber")
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The maps guarded here stay consistent at every step, so a panic
+    // elsewhere while holding the lock leaves nothing half-done.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The right to use a loaded document; while any lease is held the document
+/// stays in memory.
+#[derive(Debug)]
+pub struct Lease {
+    registry: Arc<Registry>,
+    doc: Arc<LoadedDoc>,
+}
+
+impl Lease {
+    /// The document's id.
+    pub fn id(&self) -> &DocId {
+        &self.doc.id
+    }
+
+    /// The document's state (loaded: a lease is only handed out once it is).
+    pub fn state(&self) -> &tokio::sync::Mutex<DocState> {
+        // `Registry::lease` initialises the cell before returning a lease.
+        self.doc
+            .state
+            .get()
+            .unwrap_or_else(|| unreachable!("a lease is only handed out for a loaded document"))
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.doc.leases.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.registry.schedule_unload(self.doc.clone());
+        }
+    }
+}
+
+/// What an applied update needs: durability to wait for.
+#[derive(Debug)]
+pub struct Applied {
+    /// The document's state vector just after the update.
+    pub state_vector: StateVector,
+    durable: oneshot::Receiver<Result<(), FlushError>>,
+}
+
+impl Applied {
+    /// Waits until the update is on disk.
+    ///
+    /// # Errors
+    /// When the flush failed.
+    pub async fn durable(self) -> Result<StateVector, FlushError> {
+        self.durable
+            .await
+            .map_err(|_| FlushError("the flusher has stopped".into()))??;
+        Ok(self.state_vector)
+    }
+}
+
+/// All loaded documents.
+#[derive(Debug)]
+pub struct Registry {
+    store: Arc<dyn DocStore>,
+    flusher: Flusher,
+    docs: Mutex<HashMap<DocId, Arc<LoadedDoc>>>,
+    settings: RegistrySettings,
+    metrics: Arc<Metrics>,
+    tasks: TaskTracker,
+    next_conn: AtomicU64,
+    shutdown: CancellationToken,
+}
+
+impl Registry {
+    /// A registry over `store`. Must be called inside a tokio runtime.
+    pub fn new(
+        store: Arc<dyn DocStore>,
+        settings: RegistrySettings,
+        metrics: Arc<Metrics>,
+        tasks: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Arc<Registry> {
+        Arc::new(Registry {
+            flusher: Flusher::spawn(store.clone(), metrics.clone()),
+            store,
+            docs: Mutex::new(HashMap::new()),
+            settings,
+            metrics,
+            tasks,
+            next_conn: AtomicU64::new(1),
+            shutdown,
+        })
+    }
+
+    /// The metrics it keeps.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The store behind it.
+    pub fn store(&self) -> &Arc<dyn DocStore> {
+        &self.store
+    }
+
+    /// Whether `id` is in memory now.
+    pub fn is_loaded(&self, id: &DocId) -> bool {
+        lock(&self.docs).contains_key(id)
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Leases `id`, loading it from the store on first use (an unknown
+    /// document starts empty).
+    ///
+    /// # Errors
+    /// When the store fails or holds data yrs cannot read.
+    pub async fn lease(self: &Arc<Self>, id: &DocId) -> Result<Lease, StoreError> {
+        let doc = {
+            let mut docs = lock(&self.docs);
+            let doc = docs
+                .entry(id.clone())
+                .or_insert_with(|| {
+                    Arc::new(LoadedDoc {
+                        id: id.clone(),
+                        state: OnceCell::new(),
+                        subscribers: Mutex::new(HashMap::new()),
+                        leases: AtomicUsize::new(0),
+                        compacting: AtomicBool::new(false),
+                        generation: AtomicU64::new(0),
+                    })
+                })
+                .clone();
+            doc.leases.fetch_add(1, Ordering::AcqRel);
+            doc.generation.fetch_add(1, Ordering::AcqRel);
+            doc
+        };
+        let lease = Lease {
+            registry: self.clone(),
+            doc: doc.clone(),
+        };
+        doc.state
+            .get_or_try_init(|| async {
+                let state = self.load(id).await?;
+                self.metrics.loaded_docs.fetch_add(1, Ordering::Relaxed);
+                self.metrics
+                    .compaction_backlog
+                    .fetch_add(state.uncompacted as i64, Ordering::Relaxed);
+                Ok::<_, StoreError>(tokio::sync::Mutex::new(state))
+            })
+            .await?;
+        Ok(lease)
+    }
+
+    async fn load(&self, id: &DocId) -> Result<DocState, StoreError> {
+        let store = self.store.clone();
+        let id = id.clone();
+        tokio::task::spawn_blocking(move || {
+            let stored = store.load(&id)?.unwrap_or_default();
+            let doc = new_doc();
+            {
+                let mut txn = doc.transact_mut();
+                let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{id}: {e}"));
+                if let Some((_, state)) = &stored.snapshot {
+                    let update = Update::decode_v1(state).map_err(|e| corrupt(&e))?;
+                    txn.apply_update(update).map_err(|e| corrupt(&e))?;
+                }
+                for (_, bytes) in &stored.updates {
+                    let update = Update::decode_v1(bytes).map_err(|e| corrupt(&e))?;
+                    txn.apply_update(update).map_err(|e| corrupt(&e))?;
+                }
+            }
+            Ok(DocState {
+                awareness: Awareness::new(doc),
+                next_seq: stored.next_seq(),
+                uncompacted: stored.updates.len() as u64,
+                poisoned: false,
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("loading panicked: {e}")))?
+    }
+
+    /// Registers a connection to receive the document's broadcasts.
+    pub fn subscribe(
+        &self,
+        lease: &Lease,
+        conn: u64,
+    ) -> (mpsc::Receiver<Bytes>, CancellationToken) {
+        let (tx, rx) = mpsc::channel(self.settings.client_queue);
+        let kick = CancellationToken::new();
+        lock(&lease.doc.subscribers).insert(
+            conn,
+            Subscriber {
+                tx,
+                kick: kick.clone(),
+            },
+        );
+        (rx, kick)
+    }
+
+    /// Removes a connection.
+    pub fn unsubscribe(&self, lease: &Lease, conn: u64) {
+        lock(&lease.doc.subscribers).remove(&conn);
+    }
+
+    /// Sends `message` to every subscriber but `except`. A subscriber whose
+    /// queue is full is disconnected (to resync), never silently skipped.
+    pub fn broadcast(&self, lease: &Lease, except: Option<u64>, message: &Bytes) -> usize {
+        let mut subscribers = lock(&lease.doc.subscribers);
+        let mut sent = 0;
+        subscribers.retain(|conn, subscriber| {
+            if Some(*conn) == except {
+                return true;
+            }
+            match subscriber.tx.try_send(message.clone()) {
+                Ok(()) => {
+                    sent += 1;
+                    true
+                }
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.metrics.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(doc = %lease.doc.id, conn, "client too slow: disconnecting it to resync");
+                    subscriber.kick.cancel();
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            }
+        });
+        self.metrics
+            .updates_broadcast
+            .fetch_add(sent as u64, Ordering::Relaxed);
+        self.metrics
+            .bytes_sent
+            .fetch_add((sent * message.len()) as u64, Ordering::Relaxed);
+        sent
+    }
+
+    /// Applies a client's update: merges it, appends it to the log, sends it
+    /// to the other clients, and asks for a flush. The returned [`Applied`]
+    /// resolves once the update is durable.
+    ///
+    /// # Errors
+    /// [`ApplyError`] if yrs refuses the update or the store fails; then
+    /// nothing was stored or sent.
+    pub async fn apply_update(
+        &self,
+        lease: &Lease,
+        origin: Option<u64>,
+        update: Update,
+        bytes: &[u8],
+    ) -> Result<Applied, ApplyError> {
+        self.metrics
+            .updates_received
+            .fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .bytes_received
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let mut state = lease.state().lock().await;
+        if state.poisoned {
+            return Err(ApplyError::Rejected(
+                "the document is being reloaded; try again".into(),
+            ));
+        }
+        let seq = state.next_seq;
+        let applied = crate::guard::no_panic(|| {
+            let mut txn = state.awareness.doc().transact_mut();
+            txn.apply_update(update)
+                .map(|()| txn.state_vector())
+                .map_err(|e| ApplyError::Rejected(e.to_string()))
+        })
+        .unwrap_or_else(|panic| Err(ApplyError::Rejected(panic)));
+        // Stored only once merged, so the log never holds an update that
+        // cannot be replayed; any failure evicts the in-memory copy.
+        let state_vector = match applied.and_then(|sv| {
+            self.store.append(&lease.doc.id, seq, bytes)?;
+            Ok(sv)
+        }) {
+            Ok(sv) => sv,
+            Err(e) => {
+                state.poisoned = true;
+                drop(state);
+                self.evict(lease);
+                return Err(e);
+            }
+        };
+        state.next_seq += 1;
+        state.uncompacted += 1;
+        self.metrics
+            .compaction_backlog
+            .fetch_add(1, Ordering::Relaxed);
+        let message = Bytes::from(Message::Sync(SyncMessage::Update(bytes.to_vec())).encode_v1());
+        // Broadcast under the document's lock so every client sees updates in
+        // the order they were stored.
+        self.broadcast(lease, origin, &message);
+        let compact = state.uncompacted >= self.settings.compact_after;
+        drop(state);
+        if compact {
+            self.spawn_compaction(lease.doc.clone());
+        }
+        let (tx, rx) = oneshot::channel();
+        let flusher = self.flusher.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(flusher.flush().await);
+        });
+        Ok(Applied {
+            state_vector,
+            durable: rx,
+        })
+    }
+
+    /// Applies an awareness update from `conn` and sends it on.
+    ///
+    /// # Errors
+    /// When the update is malformed.
+    pub async fn apply_awareness(
+        &self,
+        lease: &Lease,
+        conn: u64,
+        update: AwarenessUpdate,
+    ) -> Result<Vec<u64>, String> {
+        let clients: Vec<u64> = update.clients.keys().map(|id| id.get()).collect();
+        let message = Bytes::from(Message::Awareness(update.clone()).encode_v1());
+        let mut state = lease.state().lock().await;
+        crate::guard::no_panic(|| state.awareness.apply_update(update))?
+            .map_err(|e| e.to_string())?;
+        self.broadcast(lease, Some(conn), &message);
+        Ok(clients)
+    }
+
+    /// Forgets the awareness of a departed connection's clients and tells
+    /// the others.
+    pub async fn remove_awareness(&self, lease: &Lease, clients: &HashSet<u64>) {
+        if clients.is_empty() {
+            return;
+        }
+        let mut state = lease.state().lock().await;
+        for client in clients {
+            state
+                .awareness
+                .remove_state(yrs::block::ClientID::new(*client));
+        }
+        let ids = clients.iter().map(|c| yrs::block::ClientID::new(*c));
+        if let Ok(update) = state.awareness.update_with_clients(ids) {
+            let message = Bytes::from(Message::Awareness(update).encode_v1());
+            self.broadcast(lease, None, &message);
+        }
+    }
+
+    /// Drops a document whose memory may differ from storage: every client
+    /// is disconnected (to resync) and the next use reloads it.
+    fn evict(&self, lease: &Lease) {
+        tracing::warn!(doc = %lease.doc.id, "evicting the document to reload it from storage");
+        {
+            let mut docs = lock(&self.docs);
+            if docs
+                .get(&lease.doc.id)
+                .is_some_and(|d| Arc::ptr_eq(d, &lease.doc))
+            {
+                docs.remove(&lease.doc.id);
+                self.metrics.loaded_docs.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        for (_, subscriber) in lock(&lease.doc.subscribers).drain() {
+            subscriber.kick.cancel();
+        }
+    }
+
+    fn spawn_compaction(&self, doc: Arc<LoadedDoc>) {
+        if doc.compacting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let store = self.store.clone();
+        let metrics = self.metrics.clone();
+        let flusher = self.flusher.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = compact(&doc, &store, &metrics, &flusher).await {
+                tracing::error!(doc = %doc.id, error = %e, "compaction failed; the log is kept");
+            }
+            doc.compacting.store(false, Ordering::Release);
+        });
+    }
+
+    fn schedule_unload(self: &Arc<Self>, doc: Arc<LoadedDoc>) {
+        let registry = self.clone();
+        let generation = doc.generation.load(Ordering::Acquire);
+        let idle = self.settings.idle_unload;
+        let shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(idle) => {}
+                () = shutdown.cancelled() => return,
+            }
+            registry.unload_if_idle(&doc, generation).await;
+        });
+    }
+
+    async fn unload_if_idle(&self, doc: &Arc<LoadedDoc>, generation: u64) {
+        {
+            let mut docs = lock(&self.docs);
+            let idle = doc.leases.load(Ordering::Acquire) == 0
+                && doc.generation.load(Ordering::Acquire) == generation
+                && docs.get(&doc.id).is_some_and(|d| Arc::ptr_eq(d, doc));
+            if !idle {
+                return;
+            }
+            docs.remove(&doc.id);
+        }
+        // Unreachable now: compact what it holds so the next load is one read.
+        if doc.state.get().is_some() {
+            self.metrics.loaded_docs.fetch_sub(1, Ordering::Relaxed);
+            if let Err(e) = compact(doc, &self.store, &self.metrics, &self.flusher).await {
+                tracing::error!(doc = %doc.id, error = %e, "compaction on unload failed; the log is kept");
+            }
+        }
+        tracing::debug!(doc = %doc.id, "unloaded idle document");
+    }
+
+    /// Flushes everything (at shutdown).
+    ///
+    /// # Errors
+    /// When the flush fails.
+    pub async fn flush(&self) -> Result<(), FlushError> {
+        self.flusher.flush().await
+    }
+}
+
+async fn compact(
+    doc: &LoadedDoc,
+    store: &Arc<dyn DocStore>,
+    metrics: &Metrics,
+    flusher: &Flusher,
+) -> Result<(), StoreError> {
+    let Some(state) = doc.state.get() else {
+        return Ok(());
+    };
+    let (upto, snapshot, count) = {
+        let state = state.lock().await;
+        if state.poisoned || state.uncompacted == 0 || state.next_seq == 0 {
+            return Ok(());
+        }
+        let snapshot = state
+            .awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        (state.next_seq - 1, snapshot, state.uncompacted)
+    };
+    let store = store.clone();
+    let id = doc.id.clone();
+    tokio::task::spawn_blocking(move || store.compact(&id, upto, &snapshot))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("compaction panicked: {e}")))??;
+    flusher
+        .flush()
+        .await
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    state.lock().await.uncompacted -= count;
+    metrics
+        .compaction_backlog
+        .fetch_sub(count as i64, Ordering::Relaxed);
+    metrics.compactions.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Sync: the y-websocket protocol over WebSocket, and one-round-trip HTTP
+//! sync for networks whose proxies break WebSockets.
+
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use yrs::encoding::read::{Cursor, Read};
+use yrs::encoding::write::Write;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, StateVector, Transact, Update};
+
+use super::docs::doc_id;
+use crate::sync::{self as connection, ConnectionOptions};
+use crate::{AppError, AppState};
+
+/// `?durable=1` opts a connection into durable acknowledgements.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct DurableQuery {
+    #[serde(default)]
+    durable: Option<String>,
+}
+
+/// `GET /sync/{doc_id}`: upgrades to a y-websocket sync connection.
+pub(crate) async fn websocket(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<DurableQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    let id = doc_id(raw)?;
+    let lease = state.registry.lease(&id).await?;
+    let options = ConnectionOptions {
+        durable_acks: matches!(query.durable.as_deref(), Some("1" | "true")),
+    };
+    let registry = state.registry.clone();
+    let shutdown = state.shutdown.clone();
+    let tasks = state.tasks.clone();
+    Ok(ws
+        .max_message_size(state.config.max_message_bytes)
+        .max_frame_size(state.config.max_message_bytes)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            tasks.track_future(connection::run(
+                registry, lease, sink, stream, options, shutdown,
+            ))
+        }))
+}
+
+/// The client's state vector, its update's bytes and the decoded update.
+type SyncRequest = (StateVector, Vec<u8>, Option<Update>);
+
+fn decode_sync_request(body: &[u8]) -> Result<SyncRequest, AppError> {
+    let mut cursor = Cursor::new(body);
+    let bad = |what: &str| AppError::BadRequest(format!("malformed sync request: {what}"));
+    let sv_bytes = cursor.read_buf().map_err(|_| bad("state vector"))?;
+    let client_sv = StateVector::decode_v1(sv_bytes).map_err(|_| bad("state vector"))?;
+    let update_bytes = cursor.read_buf().map_err(|_| bad("update"))?.to_vec();
+    if cursor.has_content() {
+        return Err(bad("trailing bytes"));
+    }
+    let update = if update_bytes.is_empty() {
+        None
+    } else {
+        Some(Update::decode_v1(&update_bytes).map_err(|_| bad("update"))?)
+    };
+    Ok((client_sv, update_bytes, update))
+}
+
+/// `POST /api/docs/{doc_id}/sync`: one round trip. The body is the client's
+/// state vector and its pending update (possibly empty), each a lib0
+/// `varUint8Array`; the answer is what the client lacks and the server's
+/// state vector, in the same form. The update is on disk before the answer
+/// is sent, and applying it twice is harmless, so a retry after a lost
+/// answer is safe.
+pub(crate) async fn http_sync(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let id = doc_id(raw)?;
+    if body.len() > state.config.max_message_bytes {
+        return Err(AppError::TooLarge);
+    }
+    let (client_sv, update_bytes, update) =
+        crate::guard::no_panic(|| decode_sync_request(&body))
+            .unwrap_or_else(|_| Err(AppError::BadRequest("malformed sync request".into())))?;
+    let lease = state.registry.lease(&id).await?;
+    if let Some(update) = update {
+        let applied = state
+            .registry
+            .apply_update(&lease, None, update, &update_bytes)
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        applied
+            .durable()
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    }
+    let (diff, server_sv) = {
+        let doc_state = lease.state().lock().await;
+        let txn = doc_state.awareness.doc().transact();
+        (
+            txn.encode_state_as_update_v1(&client_sv),
+            txn.state_vector().encode_v1(),
+        )
+    };
+    let mut answer = Vec::with_capacity(diff.len() + server_sv.len() + 10);
+    answer.write_buf(&diff);
+    answer.write_buf(&server_sv);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        answer,
+    )
+        .into_response())
+}

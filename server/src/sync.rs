@@ -1,0 +1,355 @@
+//! One sync connection speaking the y-websocket protocol (y-protocols v1):
+//! sync step 1 / step 2 / update, awareness and query-awareness, each a
+//! lib0-framed message in a binary WebSocket frame.
+//!
+//! The loop is generic over a `Sink` and a `Stream` of WebSocket messages,
+//! so tests can drive it with channels.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
+use bytes::Bytes;
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio_util::sync::CancellationToken;
+use yrs::encoding::read::Cursor;
+use yrs::sync::{Message, MessageReader, SyncMessage};
+use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, Transact, Update};
+
+use crate::registry::{Lease, Registry, MSG_DURABLE};
+
+/// WebSocket close codes used by the server.
+pub mod close_code {
+    /// The server is shutting down; reconnect later.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A message type or frame kind the protocol does not have.
+    pub const UNSUPPORTED: u16 = 1003;
+    /// A frame that does not decode.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A frame over the configured maximum size.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server failed; reconnect to resync.
+    pub const INTERNAL_ERROR: u16 = 1011;
+    /// The client fell behind (or the document was reloaded); reconnect to resync.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
+/// What a connection asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnectionOptions {
+    /// Send [`MSG_DURABLE`] after each of the client's updates is on disk.
+    pub durable_acks: bool,
+}
+
+/// Why a connection is closed by the server.
+#[derive(Debug)]
+struct Close {
+    code: u16,
+    reason: String,
+}
+
+impl Close {
+    fn new(code: u16, reason: impl Into<String>) -> Close {
+        Close {
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Runs one connection until either side closes it.
+pub async fn run<S, R, E>(
+    registry: Arc<Registry>,
+    lease: Lease,
+    mut sink: S,
+    mut stream: R,
+    options: ConnectionOptions,
+    shutdown: CancellationToken,
+) where
+    S: Sink<WsMessage> + Unpin,
+    R: Stream<Item = Result<WsMessage, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let conn = registry.next_conn_id();
+    let metrics_connections = &registry.metrics().connections;
+    metrics_connections.fetch_add(1, Ordering::Relaxed);
+    let (mut outgoing, kick) = registry.subscribe(&lease, conn);
+    let (ack_tx, mut acks) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let mut awareness_clients: HashSet<u64> = HashSet::new();
+
+    let greeting = {
+        let state = lease.state().lock().await;
+        let mut greeting = vec![Message::Sync(SyncMessage::SyncStep1(
+            state.awareness.doc().transact().state_vector(),
+        ))
+        .encode_v1()];
+        if state.awareness.iter().next().is_some() {
+            if let Ok(update) = state.awareness.update() {
+                greeting.push(Message::Awareness(update).encode_v1());
+            }
+        }
+        greeting
+    };
+    let mut close: Option<Close> = None;
+    for message in greeting {
+        if sink.send(WsMessage::Binary(message.into())).await.is_err() {
+            close = Some(Close::new(close_code::GOING_AWAY, ""));
+        }
+    }
+
+    while close.is_none() {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => {
+                close = Some(Close::new(close_code::GOING_AWAY, "the server is shutting down"));
+            }
+            () = kick.cancelled() => {
+                close = Some(Close::new(close_code::TRY_AGAIN_LATER, "fell behind: reconnect to resync"));
+            }
+            Some(message) = outgoing.recv() => {
+                if sink.send(WsMessage::Binary(message)).await.is_err() {
+                    break;
+                }
+            }
+            Some(ack) = acks.recv() => {
+                if sink.send(WsMessage::Binary(ack)).await.is_err() {
+                    break;
+                }
+            }
+            incoming = stream.next() => match incoming {
+                None | Some(Ok(WsMessage::Close(_))) => break,
+                Some(Err(e)) => {
+                    let text = e.to_string();
+                    // tungstenite's words for a message over the size limit.
+                    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big") {
+                        close = Some(Close::new(close_code::TOO_BIG, "message too big"));
+                    } else {
+                        tracing::debug!(conn, error = %text, "connection failed");
+                        break;
+                    }
+                }
+                Some(Ok(WsMessage::Text(_))) => {
+                    close = Some(Close::new(close_code::UNSUPPORTED, "binary frames only"));
+                }
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
+                Some(Ok(WsMessage::Binary(frame))) => {
+                    match handle_frame(&registry, &lease, conn, &frame, options, &ack_tx, &mut awareness_clients).await {
+                        Ok(replies) => {
+                            for reply in replies {
+                                if sink.send(WsMessage::Binary(reply.into())).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                        Err(reason) => close = Some(reason),
+                    }
+                }
+            },
+        }
+    }
+
+    if let Some(Close { code, reason }) = close {
+        if code != close_code::GOING_AWAY || !reason.is_empty() {
+            if matches!(
+                code,
+                close_code::UNSUPPORTED | close_code::INVALID_PAYLOAD | close_code::TOO_BIG
+            ) {
+                registry
+                    .metrics()
+                    .rejected_connections
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(doc = %lease.id(), conn, code, %reason, "closing connection: bad input");
+            }
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from(reason),
+            };
+            let _ = sink.send(WsMessage::Close(Some(frame))).await;
+        }
+    }
+    registry.unsubscribe(&lease, conn);
+    registry.remove_awareness(&lease, &awareness_clients).await;
+    metrics_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Decodes every message of a frame first, so a frame that is malformed
+/// anywhere changes nothing; then handles them in order.
+async fn handle_frame(
+    registry: &Arc<Registry>,
+    lease: &Lease,
+    conn: u64,
+    frame: &[u8],
+    options: ConnectionOptions,
+    acks: &tokio::sync::mpsc::UnboundedSender<Bytes>,
+    awareness_clients: &mut HashSet<u64>,
+) -> Result<Vec<Vec<u8>>, Close> {
+    let messages = decode_frame(frame)?;
+    let mut replies = Vec::new();
+    for message in messages {
+        match message {
+            Decoded::Step1(sv) => {
+                let state = lease.state().lock().await;
+                let update = state
+                    .awareness
+                    .doc()
+                    .transact()
+                    .encode_state_as_update_v1(&sv);
+                replies.push(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1());
+            }
+            Decoded::Update(update, bytes) => {
+                let applied = registry
+                    .apply_update(lease, Some(conn), update, &bytes)
+                    .await
+                    .map_err(|e| {
+                        tracing::error!(doc = %lease.id(), conn, error = %e, "update not applied");
+                        Close::new(
+                            close_code::TRY_AGAIN_LATER,
+                            "the update could not be stored: reconnect to resync",
+                        )
+                    })?;
+                let acks = acks.clone();
+                let durable_acks = options.durable_acks;
+                tokio::spawn(async move {
+                    match applied.durable().await {
+                        Ok(sv) if durable_acks => {
+                            let message = Message::Custom(MSG_DURABLE, sv.encode_v1()).encode_v1();
+                            let _ = acks.send(Bytes::from(message));
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "update not made durable"),
+                    }
+                });
+            }
+            Decoded::Awareness(update) => {
+                let clients = registry
+                    .apply_awareness(lease, conn, update)
+                    .await
+                    .map_err(|e| {
+                        Close::new(
+                            close_code::INVALID_PAYLOAD,
+                            format!("bad awareness update: {e}"),
+                        )
+                    })?;
+                awareness_clients.extend(clients);
+            }
+            Decoded::QueryAwareness => {
+                let state = lease.state().lock().await;
+                if let Ok(update) = state.awareness.update() {
+                    replies.push(Message::Awareness(update).encode_v1());
+                }
+            }
+            Decoded::Auth => {}
+        }
+    }
+    Ok(replies)
+}
+
+enum Decoded {
+    Step1(yrs::StateVector),
+    Update(Update, Vec<u8>),
+    Awareness(yrs::sync::AwarenessUpdate),
+    QueryAwareness,
+    Auth,
+}
+
+/// Decodes a frame. yrs asserts on some impossible values (a client id over
+/// 2^53) instead of returning an error, so a panic while decoding is caught
+/// and treated as a malformed frame: no input may take the server down.
+fn decode_frame(frame: &[u8]) -> Result<Vec<Decoded>, Close> {
+    crate::guard::no_panic(|| decode_frame_unguarded(frame)).unwrap_or_else(|panic| {
+        Err(Close::new(
+            close_code::INVALID_PAYLOAD,
+            format!("malformed message: {panic}"),
+        ))
+    })
+}
+
+fn decode_frame_unguarded(frame: &[u8]) -> Result<Vec<Decoded>, Close> {
+    let invalid = |what: String| Close::new(close_code::INVALID_PAYLOAD, what);
+    if frame.is_empty() {
+        return Err(invalid("empty frame".into()));
+    }
+    let mut decoder = DecoderV1::new(Cursor::new(frame));
+    let reader = MessageReader::new(&mut decoder);
+    let mut decoded = Vec::new();
+    // yrs's reader stops quietly at a truncated message; every byte of the
+    // frame must belong to a message that decodes, so count them.
+    let mut consumed = 0;
+    for message in reader {
+        let message = message.map_err(|e| invalid(format!("malformed message: {e}")))?;
+        consumed += message.encode_v1().len();
+        decoded.push(match message {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => Decoded::Step1(sv),
+            Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
+                let update = Update::decode_v1(&bytes)
+                    .map_err(|e| invalid(format!("malformed update: {e}")))?;
+                Decoded::Update(update, bytes)
+            }
+            Message::Awareness(update) => Decoded::Awareness(update),
+            Message::AwarenessQuery => Decoded::QueryAwareness,
+            Message::Auth(_) => Decoded::Auth,
+            Message::Custom(tag, _) => {
+                return Err(Close::new(
+                    close_code::UNSUPPORTED,
+                    format!("unsupported message type {tag}"),
+                ))
+            }
+        });
+    }
+    if consumed != frame.len() {
+        return Err(invalid("truncated or trailing bytes in the frame".into()));
+    }
+    Ok(decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yrs::Text;
+
+    #[test]
+    fn garbage_frames_are_errors_not_panics() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for _ in 0..20_000 {
+            let len = (next() % 64) as usize;
+            let mut frame: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Bias towards sync messages so the update decoder is reached.
+            if let Some(first) = frame.first_mut() {
+                *first %= 4;
+            }
+            let _ = decode_frame(&frame);
+        }
+    }
+
+    #[test]
+    fn a_truncated_update_is_malformed() {
+        let doc = plait_shared::new_doc();
+        doc.get_or_insert_text("t")
+            .push(&mut doc.transact_mut(), "hello");
+        let update = doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let frame = Message::Sync(SyncMessage::Update(update)).encode_v1();
+        assert!(decode_frame(&frame).is_ok());
+        for cut in 1..frame.len() {
+            let result = decode_frame(&frame[..cut]);
+            assert!(result.is_err(), "cut at {cut}");
+        }
+        let err = decode_frame(&[0, 9]).err().map(|c| c.code);
+        assert_eq!(err, Some(close_code::INVALID_PAYLOAD));
+        let custom = Message::Custom(42, vec![1]).encode_v1();
+        assert_eq!(
+            decode_frame(&custom).err().map(|c| c.code),
+            Some(close_code::UNSUPPORTED)
+        );
+    }
+}
