@@ -206,6 +206,15 @@ impl DocStore for SledStore {
         let mut value = upto.to_be_bytes().to_vec();
         value.extend_from_slice(state);
         (&self.snapshots, &self.log).transaction(|(snapshots, log)| {
+            // Never replace a snapshot with an older one (two copies of a
+            // document, one unloading while the other loads, may both compact).
+            let newer = snapshots
+                .get(id.as_str().as_bytes())?
+                .and_then(|old| old.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()))
+                .is_some_and(|old| u64::from_be_bytes(old) >= upto);
+            if newer {
+                return Ok(());
+            }
             snapshots.insert(id.as_str().as_bytes(), value.as_slice())?;
             for key in &covered {
                 log.remove(key)?;
@@ -253,6 +262,12 @@ mod tests {
         assert_eq!(loaded.updates.first().map(|u| u.0), Some(200));
         assert_eq!(loaded.updates.len(), 100);
         assert_eq!(store.load(&id("pla")).unwrap().unwrap().updates.len(), 1);
+        store.compact(&doc, 150, b"older").unwrap();
+        assert_eq!(
+            store.load(&doc).unwrap().unwrap().snapshot,
+            Some((199, b"state".to_vec())),
+            "an older snapshot never replaces a newer one"
+        );
         store.compact(&doc, 299, b"all").unwrap();
         let loaded = store.load(&doc).unwrap().unwrap();
         assert_eq!(loaded.next_seq(), 300);

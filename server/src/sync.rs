@@ -31,8 +31,6 @@ pub mod close_code {
     pub const INVALID_PAYLOAD: u16 = 1007;
     /// A frame over the configured maximum size.
     pub const TOO_BIG: u16 = 1009;
-    /// The server failed; reconnect to resync.
-    pub const INTERNAL_ERROR: u16 = 1011;
     /// The client fell behind (or the document was reloaded); reconnect to resync.
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
