@@ -351,3 +351,95 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod channel_tests {
+    //! The connection loop driven through channels instead of a socket.
+
+    use std::sync::Arc;
+
+    use futures_channel::mpsc;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+    use yrs::{GetString, Text};
+
+    use super::*;
+    use crate::registry::RegistrySettings;
+    use crate::store::SledStore;
+    use crate::Metrics;
+
+    #[tokio::test]
+    async fn a_frame_in_gives_a_durable_ack_and_a_broadcast_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::open(dir.path()).unwrap());
+        let shutdown = CancellationToken::new();
+        let registry = Registry::new(
+            store,
+            RegistrySettings::default(),
+            Arc::new(Metrics::default()),
+            TaskTracker::new(),
+            shutdown.clone(),
+        );
+        let id = plait_shared::DocId::new("channels").unwrap();
+        let (to_server, from_client) =
+            mpsc::unbounded::<Result<WsMessage, std::convert::Infallible>>();
+        let (to_client, mut from_server) = mpsc::unbounded::<WsMessage>();
+        let lease = registry.lease(&id).await.unwrap();
+        let options = ConnectionOptions { durable_acks: true };
+        let task = tokio::spawn(run(
+            registry.clone(),
+            lease,
+            to_client,
+            from_client,
+            options,
+            shutdown.clone(),
+        ));
+
+        // The greeting is the server's sync step 1.
+        let Some(WsMessage::Binary(greeting)) = from_server.next().await else {
+            panic!("no greeting");
+        };
+        assert!(matches!(
+            Message::decode_v1(&greeting),
+            Ok(Message::Sync(SyncMessage::SyncStep1(_)))
+        ));
+
+        let doc = plait_shared::new_doc();
+        doc.get_or_insert_text("t")
+            .push(&mut doc.transact_mut(), "offline edit");
+        let update = doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let frame = Message::Sync(SyncMessage::Update(update)).encode_v1();
+        to_server
+            .unbounded_send(Ok(WsMessage::Binary(frame.into())))
+            .unwrap();
+
+        let Some(WsMessage::Binary(ack)) = from_server.next().await else {
+            panic!("no acknowledgement");
+        };
+        let Ok(Message::Custom(MSG_DURABLE, sv)) = Message::decode_v1(&ack) else {
+            panic!("expected a durable acknowledgement");
+        };
+        let sv = yrs::StateVector::decode_v1(&sv).unwrap();
+        assert_eq!(sv, doc.transact().state_vector());
+
+        let lease = registry.lease(&id).await.unwrap();
+        let text = lease
+            .state()
+            .lock()
+            .await
+            .awareness
+            .doc()
+            .get_or_insert_text("t");
+        let content = text.get_string(&lease.state().lock().await.awareness.doc().transact());
+        assert_eq!(content, "offline edit");
+
+        shutdown.cancel();
+        task.await.unwrap();
+        let Some(WsMessage::Close(Some(frame))) = from_server.next().await else {
+            panic!("no close frame");
+        };
+        assert_eq!(frame.code, close_code::GOING_AWAY);
+    }
+}
