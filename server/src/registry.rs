@@ -99,16 +99,22 @@ impl Flusher {
         Flusher { tx }
     }
 
+    /// Asks for a flush covering everything written before this call; the
+    /// receiver answers once it is on disk.
+    pub fn request(&self) -> oneshot::Receiver<Result<(), FlushError>> {
+        let (tx, rx) = oneshot::channel();
+        // If the flusher has stopped, `tx` is dropped and the receiver says so.
+        let _ = self.tx.send(tx);
+        rx
+    }
+
     /// Waits until everything written before this call is on disk.
     ///
     /// # Errors
     /// When the flush fails or the flusher has stopped.
     pub async fn flush(&self) -> Result<(), FlushError> {
-        let (tx, rx) = oneshot::channel();
-        self.tx
-            .send(tx)
-            .map_err(|_| FlushError("the flusher has stopped".into()))?;
-        rx.await
+        self.request()
+            .await
             .map_err(|_| FlushError("the flusher has stopped".into()))?
     }
 }
@@ -415,6 +421,14 @@ impl Registry {
             .bytes_received
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let mut state = lease.state().lock().await;
+        if update.is_empty() {
+            // An up-to-date client answers sync step 1 with an empty step 2:
+            // nothing to store or send on, but its acknowledgement must
+            // still wait for what is in flight.
+            let state_vector = state.awareness.doc().transact().state_vector();
+            drop(state);
+            return Ok(self.after_flush(state_vector));
+        }
         if state.poisoned {
             return Err(ApplyError::Rejected(
                 "the document is being reloaded; try again".into(),
@@ -456,15 +470,14 @@ impl Registry {
         if compact {
             self.spawn_compaction(lease.doc.clone());
         }
-        let (tx, rx) = oneshot::channel();
-        let flusher = self.flusher.clone();
-        tokio::spawn(async move {
-            let _ = tx.send(flusher.flush().await);
-        });
-        Ok(Applied {
+        Ok(self.after_flush(state_vector))
+    }
+
+    fn after_flush(&self, state_vector: StateVector) -> Applied {
+        Applied {
             state_vector,
-            durable: rx,
-        })
+            durable: self.flusher.request(),
+        }
     }
 
     /// Applies an awareness update from `conn` and sends it on.

@@ -19,7 +19,7 @@ use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact, Update};
 
-use crate::registry::{Lease, Registry, MSG_DURABLE};
+use crate::registry::{Applied, Lease, Registry, MSG_DURABLE};
 
 /// WebSocket close codes used by the server.
 pub mod close_code {
@@ -76,6 +76,24 @@ pub async fn run<S, R, E>(
     metrics_connections.fetch_add(1, Ordering::Relaxed);
     let (mut outgoing, kick) = registry.subscribe(&lease, conn);
     let (ack_tx, mut acks) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    // Acknowledgements go out in the order the updates arrived: one task
+    // awaits each update's flush in turn (flushes complete in order).
+    let (applied_tx, mut applied_rx) = tokio::sync::mpsc::unbounded_channel::<Applied>();
+    let durable_acks = options.durable_acks;
+    let acker = tokio::spawn(async move {
+        while let Some(applied) = applied_rx.recv().await {
+            match applied.durable().await {
+                Ok(sv) if durable_acks => {
+                    let message = Message::Custom(MSG_DURABLE, sv.encode_v1()).encode_v1();
+                    if ack_tx.send(Bytes::from(message)).is_err() {
+                        break;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "update not made durable"),
+            }
+        }
+    });
     let mut awareness_clients: HashSet<u64> = HashSet::new();
 
     let greeting = {
@@ -134,7 +152,7 @@ pub async fn run<S, R, E>(
                 }
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
                 Some(Ok(WsMessage::Binary(frame))) => {
-                    match handle_frame(&registry, &lease, conn, &frame, options, &ack_tx, &mut awareness_clients).await {
+                    match handle_frame(&registry, &lease, conn, &frame, &applied_tx, &mut awareness_clients).await {
                         Ok(replies) => {
                             for reply in replies {
                                 if sink.send(WsMessage::Binary(reply.into())).await.is_err() {
@@ -168,6 +186,8 @@ pub async fn run<S, R, E>(
             let _ = sink.send(WsMessage::Close(Some(frame))).await;
         }
     }
+    drop(applied_tx);
+    acker.abort();
     registry.unsubscribe(&lease, conn);
     registry.remove_awareness(&lease, &awareness_clients).await;
     metrics_connections.fetch_sub(1, Ordering::Relaxed);
@@ -180,8 +200,7 @@ async fn handle_frame(
     lease: &Lease,
     conn: u64,
     frame: &[u8],
-    options: ConnectionOptions,
-    acks: &tokio::sync::mpsc::UnboundedSender<Bytes>,
+    acks: &tokio::sync::mpsc::UnboundedSender<Applied>,
     awareness_clients: &mut HashSet<u64>,
 ) -> Result<Vec<Vec<u8>>, Close> {
     let messages = decode_frame(frame)?;
@@ -208,18 +227,7 @@ async fn handle_frame(
                             "the update could not be stored: reconnect to resync",
                         )
                     })?;
-                let acks = acks.clone();
-                let durable_acks = options.durable_acks;
-                tokio::spawn(async move {
-                    match applied.durable().await {
-                        Ok(sv) if durable_acks => {
-                            let message = Message::Custom(MSG_DURABLE, sv.encode_v1()).encode_v1();
-                            let _ = acks.send(Bytes::from(message));
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, "update not made durable"),
-                    }
-                });
+                let _ = acks.send(applied);
             }
             Decoded::Awareness(update) => {
                 let clients = registry

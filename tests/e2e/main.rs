@@ -4,6 +4,8 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crash;
 mod server;
 mod support;
 mod sync;
+mod ywebsocket;

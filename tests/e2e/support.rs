@@ -146,8 +146,13 @@ pub struct Seen {
     pub step2_sizes: Vec<usize>,
     /// The latest durable state vector announced by the server.
     pub durable: Option<StateVector>,
+    /// Every durable state vector announced, merged (the acknowledgements
+    /// may arrive out of order, so the latest is not always the greatest).
+    pub durable_merged: StateVector,
     /// Awareness messages received.
     pub awareness: usize,
+    /// The client states (JSON) carried by those messages, in order.
+    pub awareness_states: Vec<String>,
     /// The close frame, if the server closed.
     pub closed: Option<(u16, String)>,
 }
@@ -173,11 +178,16 @@ impl SyncClient {
         durable: bool,
         ydoc: Doc,
     ) -> SyncClient {
+        SyncClient::connect_url(&server.ws_url(&format!("/sync/{doc}")), durable, ydoc).await
+    }
+
+    /// Connects to a sync URL (`ws://HOST/sync/{doc}`) of any server, such
+    /// as a `plait` child process, with `?durable=1` when asked.
+    pub async fn connect_url(url: &str, durable: bool, ydoc: Doc) -> SyncClient {
         let query = if durable { "?durable=1" } else { "" };
-        let (ws, _) =
-            tokio_tungstenite::connect_async(server.ws_url(&format!("/sync/{doc}{query}")))
-                .await
-                .expect("websocket connects");
+        let (ws, _) = tokio_tungstenite::connect_async(format!("{url}{query}"))
+            .await
+            .expect("websocket connects");
         let outbox: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let sink = outbox.clone();
         ydoc.observe_update_v1("test-outbox", move |txn, event| {
@@ -218,6 +228,38 @@ impl SyncClient {
         for update in pending {
             self.send(Message::Sync(SyncMessage::Update(update)).encode_v1())
                 .await;
+        }
+    }
+
+    /// Like [`SyncClient::edit`], for a server that may be gone: returns
+    /// whether every resulting update was handed to the socket.
+    pub async fn try_edit(&mut self, edit: impl FnOnce(&Doc)) -> bool {
+        edit(&self.doc);
+        let pending: Vec<Vec<u8>> = std::mem::take(&mut *self.outbox.lock().unwrap());
+        for update in pending {
+            let frame = Message::Sync(SyncMessage::Update(update)).encode_v1();
+            if self.ws.send(WsMessage::Binary(frame.into())).await.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Handles whatever arrives until `deadline`, for a server that may be
+    /// gone: returns `false` once the connection has ended (or failed).
+    pub async fn pump(&mut self, deadline: tokio::time::Instant) -> bool {
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return true,
+                Ok(Some(Ok(message))) => {
+                    let close = matches!(message, WsMessage::Close(_));
+                    self.handle(message).await;
+                    if close {
+                        return false;
+                    }
+                }
+                Ok(Some(Err(_)) | None) => return false,
+            }
         }
     }
 
@@ -267,11 +309,18 @@ impl SyncClient {
                         self.apply(&update);
                     }
                     Message::Sync(SyncMessage::Update(update)) => self.apply(&update),
-                    Message::Awareness(_) => self.seen.lock().unwrap().awareness += 1,
+                    Message::Awareness(update) => {
+                        let mut seen = self.seen.lock().unwrap();
+                        seen.awareness += 1;
+                        seen.awareness_states
+                            .extend(update.clients.values().map(|e| e.json.to_string()));
+                    }
                     Message::Custom(tag, payload) => {
                         assert_eq!(tag, plait_server::registry::MSG_DURABLE);
-                        self.seen.lock().unwrap().durable =
-                            Some(StateVector::decode_v1(&payload).unwrap());
+                        let sv = StateVector::decode_v1(&payload).unwrap();
+                        let mut seen = self.seen.lock().unwrap();
+                        seen.durable_merged.merge(sv.clone());
+                        seen.durable = Some(sv);
                     }
                     other => panic!("unexpected message {other:?}"),
                 }
