@@ -1,0 +1,7 @@
+//! Plait's browser client: a Leptos client-side-rendered app over the same
+//! `plait-shared` documents the server stores.
+//!
+//! `main.rs` only mounts [`app::App`]; the logic that can be tested without
+//! a page lives in modules of its own.
+
+pub mod app;
