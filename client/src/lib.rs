@@ -5,3 +5,5 @@
 //! a page lives in modules of its own.
 
 pub mod app;
+pub mod storage;
+pub mod sync;

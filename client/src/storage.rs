@@ -1,0 +1,533 @@
+//! The browser's local store: every document's updates in IndexedDB, written
+//! before anything else sees them, so the app starts from this device's copy
+//! and loses nothing to a reload, a crash or a day offline.
+//!
+//! One database per signed-in user (`plait-{name}`), with three object stores:
+//!
+//! - `updates`: the append-only log. Auto-increment key; value
+//!   `{ doc: string, update: Uint8Array }` (a yrs v1 update), indexed by `doc`.
+//!   Appending costs O(update), never O(document).
+//! - `snapshots`: key the document id; value the compacted state (a yrs v1
+//!   update of the whole document).
+//! - `outbox`: key the document id; value the state vector the server last
+//!   acknowledged as durable. What the server still lacks — the outbox — is the
+//!   loaded state minus that vector (`yrs::diff_updates_v1`), so it survives a
+//!   reload without a copy of every update.
+//!
+//! Compaction writes the new snapshot and deletes the log rows it read in one
+//! transaction, merging in the old snapshot and every row it finds, so an
+//! update appended by another tab is either in the snapshot or still in the
+//! log, never lost.
+//!
+//! ```no_run
+//! use plait_client::storage::LocalStore;
+//! use plait_shared::{new_doc, DocId};
+//! use yrs::updates::decoder::Decode;
+//! use yrs::{Text, Transact, Update};
+//!
+//! async fn start(user: &str, id: &DocId) -> Result<yrs::Doc, Box<dyn std::error::Error>> {
+//!     let store = LocalStore::open(user).await?;
+//!     let doc = new_doc();
+//!     if let Some(state) = store.load_and_compact(id).await? {
+//!         doc.transact_mut().apply_update(Update::decode_v1(&state)?)?;
+//!     }
+//!     // An edit is stored before it is sent or shown as saved.
+//!     let notes = doc.get_or_insert_text("notes");
+//!     let update = {
+//!         let mut txn = doc.transact_mut();
+//!         notes.insert(&mut txn, 0, "Ward 3 audit booked");
+//!         txn.encode_update_v1()
+//!     };
+//!     store.append(id, &update).await?;
+//!     Ok(doc)
+//! }
+//! ```
+
+mod error;
+mod txn;
+
+use std::cell::Cell;
+use std::collections::BTreeSet;
+use std::future::IntoFuture;
+use std::rc::Rc;
+
+use idb::{
+    CursorDirection, DatabaseEvent, Event, Factory, KeyPath, ObjectStore, ObjectStoreParams, Query,
+    Request,
+};
+use js_sys::{Object, Reflect, Uint8Array};
+use plait_shared::DocId;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::IdbDatabase;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, StateVector, Transact, Update};
+
+pub use error::StorageError;
+use txn::{begin, Mode};
+
+/// [`LocalStore::load_and_compact`] folds the log into the snapshot once a
+/// document has more rows than this.
+pub const COMPACT_AFTER: usize = 50;
+
+/// The layout's version; a change adds a step to [`upgrade`].
+const VERSION: u32 = 1;
+const UPDATES: &str = "updates";
+const SNAPSHOTS: &str = "snapshots";
+const OUTBOX: &str = "outbox";
+/// The index of `updates` by document.
+const BY_DOC: &str = "doc";
+
+/// The IndexedDB database of one user: `plait-{name}`.
+pub fn database_name(name: &str) -> String {
+    format!("plait-{name}")
+}
+
+/// An open connection to one user's local database. Dropping it closes the
+/// connection.
+pub struct LocalStore {
+    db: IdbDatabase,
+    // Kept alive while the connection is: closes it when another tab deletes
+    // or upgrades the database, so that tab is not blocked.
+    _on_version_change: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore")
+            .field("name", &self.db.name())
+            .finish()
+    }
+}
+
+impl Drop for LocalStore {
+    fn drop(&mut self) {
+        self.db.set_onversionchange(None);
+        self.db.close();
+    }
+}
+
+/// What is stored for one document, read in one transaction.
+#[derive(Debug, Default)]
+struct Stored {
+    snapshot: Option<Vec<u8>>,
+    /// Log rows in append order: their keys and updates.
+    keys: Vec<JsValue>,
+    updates: Vec<Vec<u8>>,
+}
+
+impl Stored {
+    /// The whole state as one update, or `None` if nothing is stored.
+    fn merged(&self, doc: &DocId) -> Result<Option<Vec<u8>>, StorageError> {
+        let parts: Vec<&[u8]> = self
+            .snapshot
+            .iter()
+            .chain(&self.updates)
+            .map(Vec::as_slice)
+            .collect();
+        match parts.as_slice() {
+            [] => Ok(None),
+            // Decoded only to check it, as a merge would.
+            [only] => Update::decode_v1(only)
+                .map(|_| Some(only.to_vec()))
+                .map_err(|e| StorageError::corrupt(doc.as_str(), e.to_string())),
+            many => yrs::merge_updates_v1(many)
+                .map(Some)
+                .map_err(|e| StorageError::corrupt(doc.as_str(), e.to_string())),
+        }
+    }
+
+    /// The whole state with `extra` merged in, encoded from a document so
+    /// deleted content is dropped (a plain merge of updates keeps it).
+    fn compacted(&self, doc: &DocId, extra: Option<&[u8]>) -> Result<Vec<u8>, StorageError> {
+        let merged = yrs::Doc::new();
+        {
+            let mut txn = merged.transact_mut();
+            for bytes in self.snapshot.iter().chain(&self.updates) {
+                let update = Update::decode_v1(bytes)
+                    .map_err(|e| StorageError::corrupt(doc.as_str(), e.to_string()))?;
+                txn.apply_update(update)
+                    .map_err(|e| StorageError::corrupt(doc.as_str(), e.to_string()))?;
+            }
+            if let Some(bytes) = extra {
+                txn.apply_update(decode_update(bytes)?)
+                    .map_err(|e| StorageError::Undecodable {
+                        what: "update",
+                        reason: e.to_string(),
+                    })?;
+            }
+        }
+        // Pending updates (whose dependencies are missing) are included too.
+        let state = merged
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        Ok(state)
+    }
+}
+
+impl LocalStore {
+    /// Opens (creating it if need be) the database [`database_name`]`(name)`.
+    ///
+    /// # Errors
+    /// [`StorageError::Unavailable`] without IndexedDB,
+    /// [`StorageError::Open`] when the browser refuses or the database was
+    /// made by a newer version.
+    pub async fn open(name: &str) -> Result<LocalStore, StorageError> {
+        let factory = Factory::new().map_err(|_| StorageError::Unavailable)?;
+        let mut request = factory
+            .open(&database_name(name), Some(VERSION))
+            .map_err(open_error)?;
+        let failure = Rc::new(Cell::new(None));
+        let failure_seen = Rc::clone(&failure);
+        request.on_upgrade_needed(move |event| {
+            if let Err(e) = upgrade(&event) {
+                failure_seen.set(Some(e.to_string()));
+                // Without this the half-made layout would be committed.
+                if let Some(transaction) = event.target().ok().and_then(|r| r.transaction()) {
+                    let _ = transaction.abort();
+                }
+            }
+        });
+        let database = request.await.map_err(|e| match failure.take() {
+            Some(reason) => StorageError::Open(reason),
+            None => open_error(e),
+        })?;
+        let db = IdbDatabase::from(database);
+        let to_close = db.clone();
+        let on_version_change =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| to_close.close());
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+        Ok(LocalStore {
+            db,
+            _on_version_change: on_version_change,
+        })
+    }
+
+    /// Deletes the database [`database_name`]`(name)` and everything in it
+    /// (sign-out on a shared ward PC). Open connections, in this tab or
+    /// another, are closed first. Deleting a database that does not exist
+    /// succeeds.
+    ///
+    /// # Errors
+    /// When IndexedDB is unavailable or refuses.
+    pub async fn delete_database(name: &str) -> Result<(), StorageError> {
+        let factory = Factory::new().map_err(|_| StorageError::Unavailable)?;
+        factory.delete(&database_name(name))?.await?;
+        Ok(())
+    }
+
+    /// The whole stored state of `doc` — snapshot and log merged into one
+    /// yrs v1 update — or `None` if nothing is stored for it.
+    ///
+    /// # Errors
+    /// When IndexedDB fails, or [`StorageError::Corrupt`] when a stored
+    /// update cannot be read.
+    pub async fn load(&self, doc: &DocId) -> Result<Option<Vec<u8>>, StorageError> {
+        let (txn, [snapshots, updates]) = begin(&self.db, [SNAPSHOTS, UPDATES], Mode::Read)?;
+        let outcome = read(&snapshots, &updates, doc).await;
+        txn.finish(outcome).await?.merged(doc)
+    }
+
+    /// Persists one update of `doc` (made here or received), resolving once
+    /// the transaction has committed and been flushed to disk. Only then
+    /// should the update be sent or shown as saved. An empty update is not
+    /// stored.
+    ///
+    /// # Errors
+    /// [`StorageError::Undecodable`] when `update` is not a yrs v1 update;
+    /// otherwise when IndexedDB fails (nothing is written).
+    pub async fn append(&self, doc: &DocId, update: &[u8]) -> Result<(), StorageError> {
+        if decode_update(update)?.is_empty() {
+            return Ok(());
+        }
+        let (txn, [updates]) = begin(&self.db, [UPDATES], Mode::Durable)?;
+        let outcome = async {
+            let row = Object::new();
+            set(&row, "doc", &JsValue::from_str(doc.as_str()))?;
+            set(&row, "update", &Uint8Array::from(update))?;
+            updates.add(&row, None)?.await?;
+            Ok(())
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// Replaces the snapshot of `doc` with `state` merged with everything
+    /// already stored for it, and deletes the log rows that merge covers, in
+    /// one transaction. Rows appended meanwhile (by another tab) are read in
+    /// that transaction, so they are kept, in the snapshot.
+    ///
+    /// # Errors
+    /// [`StorageError::Undecodable`] when `state` is not a yrs v1 update,
+    /// [`StorageError::Corrupt`] when a stored one is not; otherwise when
+    /// IndexedDB fails. Nothing is changed then.
+    pub async fn compact(&self, doc: &DocId, state: &[u8]) -> Result<(), StorageError> {
+        decode_update(state)?;
+        let (txn, [snapshots, updates]) = begin(&self.db, [SNAPSHOTS, UPDATES], Mode::Write)?;
+        let outcome = async {
+            let stored = read(&snapshots, &updates, doc).await?;
+            let compacted = stored.compacted(doc, Some(state))?;
+            replace(&snapshots, &updates, doc, &compacted, stored.keys).await
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// [`LocalStore::load`] for start-up: once `doc` has more than
+    /// [`COMPACT_AFTER`] log rows, they are folded into the snapshot in the
+    /// same transaction, so the store does not grow with every session.
+    ///
+    /// # Errors
+    /// As [`LocalStore::load`]; a failed compaction changes nothing.
+    pub async fn load_and_compact(&self, doc: &DocId) -> Result<Option<Vec<u8>>, StorageError> {
+        let (txn, [snapshots, updates]) = begin(&self.db, [SNAPSHOTS, UPDATES], Mode::Write)?;
+        let outcome = async {
+            let stored = read(&snapshots, &updates, doc).await?;
+            if stored.keys.len() <= COMPACT_AFTER {
+                return stored.merged(doc);
+            }
+            let state = stored.compacted(doc, None)?;
+            replace(&snapshots, &updates, doc, &state, stored.keys).await?;
+            Ok(Some(state))
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// Every document with something stored, in id order.
+    ///
+    /// # Errors
+    /// When IndexedDB fails, or [`StorageError::Corrupt`] for a key that is
+    /// not a document id.
+    pub async fn doc_ids(&self) -> Result<Vec<DocId>, StorageError> {
+        let (txn, [snapshots, updates]) = begin(&self.db, [SNAPSHOTS, UPDATES], Mode::Read)?;
+        let outcome = async {
+            let with_snapshot = snapshots.get_all_keys(None, None)?.into_future();
+            let logged = updates
+                .index(BY_DOC)?
+                .open_key_cursor(None, Some(CursorDirection::NextUnique))?
+                .into_future();
+            let mut ids = BTreeSet::new();
+            for key in with_snapshot.await? {
+                ids.insert(doc_id(&key)?);
+            }
+            if let Some(cursor) = logged.await? {
+                let mut cursor = cursor.into_managed();
+                while let Some(key) = cursor.key()? {
+                    ids.insert(doc_id(&key)?);
+                    cursor.next(None).await?;
+                }
+            }
+            Ok(ids.into_iter().collect())
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// How many log rows `doc` has (for tests and diagnostics).
+    ///
+    /// # Errors
+    /// When IndexedDB fails.
+    pub async fn row_count(&self, doc: &DocId) -> Result<usize, StorageError> {
+        let (txn, [updates]) = begin(&self.db, [UPDATES], Mode::Read)?;
+        let outcome = async {
+            let count = updates.index(BY_DOC)?.count(Some(key_of(doc)))?.await?;
+            Ok(count as usize)
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// The state vector (yrs v1) the server last acknowledged as durable for
+    /// `doc`, or `None` if it never did. The sync engine's outbox is
+    /// everything in the loaded state beyond it.
+    ///
+    /// # Errors
+    /// When IndexedDB fails.
+    pub async fn acknowledged(&self, doc: &DocId) -> Result<Option<Vec<u8>>, StorageError> {
+        let (txn, [outbox]) = begin(&self.db, [OUTBOX], Mode::Read)?;
+        let outcome = async {
+            outbox
+                .get(key_of(doc))?
+                .await?
+                .map(|value| bytes(doc, value))
+                .transpose()
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// Records that the server holds `doc` up to `state_vector` (yrs v1).
+    /// Merged with what was recorded (the larger clock per client wins), so
+    /// an acknowledgement that arrives late, or from another tab, never moves
+    /// it back.
+    ///
+    /// # Errors
+    /// [`StorageError::Undecodable`] when `state_vector` is not one; otherwise
+    /// when IndexedDB fails.
+    pub async fn record_acknowledged(
+        &self,
+        doc: &DocId,
+        state_vector: &[u8],
+    ) -> Result<(), StorageError> {
+        let acknowledged = decode_state_vector(state_vector)?;
+        let (txn, [outbox]) = begin(&self.db, [OUTBOX], Mode::Write)?;
+        let outcome = async {
+            let mut merged = match outbox.get(key_of(doc))?.await? {
+                Some(value) => StateVector::decode_v1(&bytes(doc, value)?)
+                    .map_err(|e| StorageError::corrupt(doc.as_str(), e.to_string()))?,
+                None => StateVector::default(),
+            };
+            merged.merge(acknowledged);
+            let value = Uint8Array::from(merged.encode_v1().as_slice());
+            outbox
+                .put(&value, Some(&JsValue::from_str(doc.as_str())))?
+                .await?;
+            Ok(())
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// Deletes every document, log row and acknowledgement, in one
+    /// transaction (sign-out). Unsent edits go with them: check the outbox
+    /// first.
+    ///
+    /// # Errors
+    /// When IndexedDB fails; nothing is deleted then.
+    pub async fn clear(&self) -> Result<(), StorageError> {
+        let (txn, [updates, snapshots, outbox]) =
+            begin(&self.db, [UPDATES, SNAPSHOTS, OUTBOX], Mode::Durable)?;
+        let outcome = async {
+            let requests = [updates.clear()?, snapshots.clear()?, outbox.clear()?];
+            for request in requests {
+                request.await?;
+            }
+            Ok(())
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+}
+
+/// Creates the layout, step by step from the version the database has.
+fn upgrade(event: &idb::event::VersionChangeEvent) -> Result<(), idb::Error> {
+    let database = event.database()?;
+    if event.old_version()? < 1 {
+        let mut log = ObjectStoreParams::new();
+        log.auto_increment(true);
+        let updates = database.create_object_store(UPDATES, log)?;
+        updates.create_index(BY_DOC, KeyPath::new_single("doc"), None)?;
+        database.create_object_store(SNAPSHOTS, ObjectStoreParams::new())?;
+        database.create_object_store(OUTBOX, ObjectStoreParams::new())?;
+    }
+    Ok(())
+}
+
+fn open_error(error: idb::Error) -> StorageError {
+    match StorageError::from(error) {
+        StorageError::Unavailable => StorageError::Unavailable,
+        StorageError::QuotaExceeded => StorageError::QuotaExceeded,
+        StorageError::Failed { name, message } => StorageError::Open(format!("{name}: {message}")),
+        other => StorageError::Open(other.to_string()),
+    }
+}
+
+/// Reads the snapshot and log of `doc` (all requests made before any is
+/// awaited, so their listeners are in place before they can finish).
+async fn read(
+    snapshots: &ObjectStore,
+    updates: &ObjectStore,
+    doc: &DocId,
+) -> Result<Stored, StorageError> {
+    let snapshot = snapshots.get(key_of(doc))?.into_future();
+    let by_doc = updates.index(BY_DOC)?;
+    let values = by_doc.get_all(Some(key_of(doc)), None)?.into_future();
+    let keys = by_doc.get_all_keys(Some(key_of(doc)), None)?.into_future();
+    let snapshot = snapshot.await?.map(|value| bytes(doc, value)).transpose()?;
+    let values = values.await?;
+    let keys = keys.await?;
+    if values.len() != keys.len() {
+        return Err(StorageError::corrupt(
+            doc.as_str(),
+            "the log's keys and values differ in number",
+        ));
+    }
+    let updates = values
+        .into_iter()
+        .map(|row| {
+            let update = Reflect::get(&row, &JsValue::from_str("update"))
+                .map_err(|thrown| StorageError::from_js(&thrown))?;
+            bytes(doc, update)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Stored {
+        snapshot,
+        keys,
+        updates,
+    })
+}
+
+/// Writes `state` as the snapshot of `doc` and deletes the log rows `keys`.
+async fn replace(
+    snapshots: &ObjectStore,
+    updates: &ObjectStore,
+    doc: &DocId,
+    state: &[u8],
+    keys: Vec<JsValue>,
+) -> Result<(), StorageError> {
+    let put = snapshots
+        .put(
+            &Uint8Array::from(state),
+            Some(&JsValue::from_str(doc.as_str())),
+        )?
+        .into_future();
+    let deletes = keys
+        .into_iter()
+        .map(|key| Ok(updates.delete(key)?.into_future()))
+        .collect::<Result<Vec<_>, StorageError>>()?;
+    put.await?;
+    for delete in deletes {
+        delete.await?;
+    }
+    Ok(())
+}
+
+fn key_of(doc: &DocId) -> Query {
+    Query::Key(JsValue::from_str(doc.as_str()))
+}
+
+fn doc_id(key: &JsValue) -> Result<DocId, StorageError> {
+    let text = key
+        .as_string()
+        .ok_or_else(|| StorageError::corrupt(format!("{key:?}"), "a key that is not text"))?;
+    DocId::new(text.as_str()).map_err(|e| StorageError::corrupt(text, e.to_string()))
+}
+
+fn bytes(doc: &DocId, value: JsValue) -> Result<Vec<u8>, StorageError> {
+    value
+        .dyn_into::<Uint8Array>()
+        .map(|array| array.to_vec())
+        .map_err(|_| StorageError::corrupt(doc.as_str(), "a value that is not bytes"))
+}
+
+fn set(target: &Object, field: &str, value: &JsValue) -> Result<(), StorageError> {
+    Reflect::set(target, &JsValue::from_str(field), value)
+        .map(|_| ())
+        .map_err(|thrown| StorageError::from_js(&thrown))
+}
+
+fn decode_update(bytes: &[u8]) -> Result<Update, StorageError> {
+    Update::decode_v1(bytes).map_err(|e| StorageError::Undecodable {
+        what: "update",
+        reason: e.to_string(),
+    })
+}
+
+fn decode_state_vector(bytes: &[u8]) -> Result<StateVector, StorageError> {
+    StateVector::decode_v1(bytes).map_err(|e| StorageError::Undecodable {
+        what: "state vector",
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,678 @@
+//! The sync state machine for one document.
+//!
+//! - WebSocket first (y-websocket protocol, with Plait's durable
+//!   acknowledgements); after [`WS_FAILURES_BEFORE_HTTP`] attempts in a row
+//!   that never open, it falls back to HTTP sync (some hospital proxies
+//!   break WebSockets) and tries the WebSocket again later.
+//! - Reconnects with exponential backoff and jitter; waits while the browser
+//!   is offline and tries at once when it comes back online.
+//! - Knows which local edits the server has made durable, so the status can
+//!   say "All changes saved" truthfully, or how many changes are waiting and
+//!   since when.
+
+use std::collections::VecDeque;
+
+use plait_shared::UnixMillis;
+use yrs::encoding::read::{Cursor, Read};
+use yrs::encoding::write::Write;
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+/// Plait's message type for a durable acknowledgement (see the server's
+/// `docs/sync.md`).
+pub const MSG_DURABLE: u8 = 100;
+/// Attempts that never open before HTTP sync takes over.
+pub const WS_FAILURES_BEFORE_HTTP: u32 = 3;
+/// The first reconnection delay.
+pub const BACKOFF_BASE_MS: i64 = 500;
+/// The longest reconnection delay.
+pub const BACKOFF_MAX_MS: i64 = 30_000;
+/// How often HTTP sync polls for others' changes when nothing is pending.
+pub const HTTP_POLL_MS: i64 = 15_000;
+/// The transaction origin of updates applied from the server, so the page
+/// can tell them from local edits.
+pub const REMOTE_ORIGIN: &str = "plait-sync";
+
+/// How the engine is talking to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// The browser says there is no network.
+    Offline,
+    /// Waiting to try again at this time.
+    Waiting {
+        /// When the next attempt is due.
+        until: UnixMillis,
+    },
+    /// A WebSocket is being opened.
+    Connecting,
+    /// A WebSocket is open; `synced` once the server's state has arrived.
+    Open {
+        /// The initial exchange is done.
+        synced: bool,
+    },
+    /// Syncing over HTTP; `in_flight` while a request is out.
+    Http {
+        /// A request is out.
+        in_flight: bool,
+        /// When the next request is due.
+        next: UnixMillis,
+    },
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The browser's `online` event (or online at start).
+    Online,
+    /// The browser's `offline` event.
+    Offline,
+    /// The WebSocket opened.
+    Opened,
+    /// The WebSocket closed or failed to open.
+    Closed {
+        /// The close code (1006 when it never opened or dropped).
+        code: u16,
+    },
+    /// A binary frame from the server.
+    Frame(Vec<u8>),
+    /// A local edit: its update (yrs v1).
+    LocalUpdate(Vec<u8>),
+    /// An HTTP sync answer arrived.
+    HttpAnswer(Vec<u8>),
+    /// An HTTP sync request failed.
+    HttpFailed,
+    /// Time passed (the glue calls this on a timer).
+    Tick,
+}
+
+/// Something the glue must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Open the WebSocket (`/sync/{doc}?durable=1`).
+    Connect,
+    /// Close the WebSocket.
+    Disconnect,
+    /// Send this binary frame on the WebSocket.
+    Send(Vec<u8>),
+    /// POST this body to `/api/docs/{doc}/sync`.
+    HttpSync(Vec<u8>),
+    /// An update from the server was applied to the document: persist it.
+    Persist(Vec<u8>),
+    /// The status changed: re-render it.
+    Status,
+}
+
+/// A local edit not yet durable on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingEdit {
+    /// The client id that made it.
+    pub client: u64,
+    /// The clock just after it: durable once the server's state vector has
+    /// at least this for `client`.
+    pub clock: u32,
+    /// When it was made.
+    pub at: UnixMillis,
+}
+
+/// What the status line shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    /// The browser has a network.
+    pub online: bool,
+    /// Talking to the server now (WebSocket open and synced, or HTTP working).
+    pub connected: bool,
+    /// Edits not yet durable on the server.
+    pub waiting: usize,
+    /// When the oldest of them was made.
+    pub oldest: Option<UnixMillis>,
+    /// When the server last confirmed everything was saved.
+    pub last_synced: Option<UnixMillis>,
+}
+
+impl Status {
+    /// Only true when the server has durably stored every local edit.
+    pub fn all_saved(&self) -> bool {
+        self.waiting == 0 && self.last_synced.is_some()
+    }
+}
+
+/// The sync state machine of one document.
+#[derive(Debug)]
+pub struct SyncEngine {
+    doc: Doc,
+    link: Link,
+    online: bool,
+    attempts: u32,
+    ws_failures: u32,
+    pending: VecDeque<PendingEdit>,
+    last_synced: Option<UnixMillis>,
+    /// The latest state vector the server reported: HTTP sync sends only
+    /// what lies beyond it.
+    server_sv: StateVector,
+    rng: u64,
+}
+
+impl SyncEngine {
+    /// An engine for `doc`, with `pending` edits restored from a previous
+    /// page load, and a seed for the jitter.
+    pub fn new(doc: Doc, pending: Vec<PendingEdit>, seed: u64) -> SyncEngine {
+        SyncEngine {
+            doc,
+            link: Link::Offline,
+            online: false,
+            attempts: 0,
+            ws_failures: 0,
+            pending: pending.into(),
+            last_synced: None,
+            server_sv: StateVector::default(),
+            rng: seed | 1,
+        }
+    }
+
+    /// The document.
+    pub fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
+    /// How it is talking to the server.
+    pub fn link(&self) -> Link {
+        self.link
+    }
+
+    /// The edits not yet durable, to save across reloads.
+    pub fn pending(&self) -> Vec<PendingEdit> {
+        self.pending.iter().copied().collect()
+    }
+
+    /// The status line.
+    pub fn status(&self) -> Status {
+        Status {
+            online: self.online,
+            connected: matches!(self.link, Link::Open { synced: true } | Link::Http { .. })
+                && self.online,
+            waiting: self.pending.len(),
+            oldest: self.pending.front().map(|p| p.at),
+            last_synced: self.last_synced,
+        }
+    }
+
+    /// Handles one event at time `now`, returning what to do.
+    pub fn handle(&mut self, event: Event, now: UnixMillis) -> Vec<Effect> {
+        let before = self.status();
+        let mut effects = Vec::new();
+        match event {
+            Event::Online => {
+                self.online = true;
+                self.attempts = 0;
+                if matches!(self.link, Link::Offline | Link::Waiting { .. }) {
+                    self.connect(&mut effects);
+                }
+            }
+            Event::Offline => {
+                self.online = false;
+                if matches!(self.link, Link::Open { .. } | Link::Connecting) {
+                    effects.push(Effect::Disconnect);
+                }
+                self.link = Link::Offline;
+            }
+            Event::Opened => {
+                self.attempts = 0;
+                self.ws_failures = 0;
+                self.link = Link::Open { synced: false };
+                let sv = self.doc.transact().state_vector();
+                effects.push(Effect::Send(
+                    Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1(),
+                ));
+            }
+            Event::Closed { .. } => {
+                let never_opened = self.link == Link::Connecting;
+                if never_opened {
+                    self.ws_failures += 1;
+                }
+                if !self.online {
+                    self.link = Link::Offline;
+                } else if self.ws_failures >= WS_FAILURES_BEFORE_HTTP {
+                    self.link = Link::Http {
+                        in_flight: false,
+                        next: now,
+                    };
+                    self.http_sync(now, &mut effects);
+                } else {
+                    self.link = Link::Waiting {
+                        until: UnixMillis(now.0 + self.backoff()),
+                    };
+                }
+            }
+            Event::Frame(frame) => self.frame(&frame, now, &mut effects),
+            Event::LocalUpdate(update) => {
+                self.record_local(&update, now);
+                match self.link {
+                    Link::Open { .. } => effects.push(Effect::Send(
+                        Message::Sync(SyncMessage::Update(update)).encode_v1(),
+                    )),
+                    Link::Http {
+                        in_flight: false, ..
+                    } => self.http_sync(now, &mut effects),
+                    _ => {}
+                }
+            }
+            Event::HttpAnswer(body) => self.http_answer(&body, now, &mut effects),
+            Event::HttpFailed => {
+                self.link = Link::Http {
+                    in_flight: false,
+                    next: UnixMillis(now.0 + self.backoff()),
+                };
+            }
+            Event::Tick => match self.link {
+                Link::Waiting { until } if until <= now && self.online => {
+                    self.connect(&mut effects)
+                }
+                Link::Http {
+                    in_flight: false,
+                    next,
+                } if next <= now && self.online => {
+                    // Every few rounds, see whether the WebSocket works again.
+                    if self.attempts % 4 == 3 {
+                        self.ws_failures = 0;
+                        self.connect(&mut effects);
+                    } else {
+                        self.http_sync(now, &mut effects);
+                    }
+                }
+                _ => {}
+            },
+        }
+        if self.status() != before {
+            effects.push(Effect::Status);
+        }
+        effects
+    }
+
+    fn connect(&mut self, effects: &mut Vec<Effect>) {
+        self.link = Link::Connecting;
+        self.attempts += 1;
+        effects.push(Effect::Connect);
+    }
+
+    /// Exponential backoff with full jitter in its upper half.
+    fn backoff(&mut self) -> i64 {
+        let exponent = self.attempts.min(16);
+        let ceiling = (BACKOFF_BASE_MS << exponent).min(BACKOFF_MAX_MS);
+        // xorshift: enough randomness to spread a ward's tablets apart.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let fraction = (self.rng % 1000) as i64;
+        ceiling / 2 + ceiling / 2 * fraction / 1000
+    }
+
+    fn record_local(&mut self, update: &[u8], now: UnixMillis) {
+        let client = self.doc.client_id().get();
+        let clock = self
+            .doc
+            .transact()
+            .state_vector()
+            .get(&yrs::block::ClientID::new(client));
+        // A delete-only edit does not move the clock; it is durable with the
+        // next acknowledgement at or past the current clock.
+        if !update.is_empty() {
+            self.pending.push_back(PendingEdit {
+                client,
+                clock,
+                at: now,
+            });
+        }
+    }
+
+    fn durable(&mut self, sv: &StateVector, now: UnixMillis) {
+        self.pending
+            .retain(|p| sv.get(&yrs::block::ClientID::new(p.client)) < p.clock);
+        if self.pending.is_empty() {
+            self.last_synced = Some(now);
+        }
+    }
+
+    fn apply_remote(&mut self, update: &[u8], effects: &mut Vec<Effect>) -> bool {
+        let Ok(decoded) = Update::decode_v1(update) else {
+            return false;
+        };
+        let mut txn = self.doc.transact_mut_with(REMOTE_ORIGIN);
+        if txn.apply_update(decoded).is_err() {
+            return false;
+        }
+        effects.push(Effect::Persist(update.to_vec()));
+        true
+    }
+
+    fn frame(&mut self, frame: &[u8], now: UnixMillis, effects: &mut Vec<Effect>) {
+        let Ok(message) = Message::decode_v1(frame) else {
+            return;
+        };
+        match message {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                let update = self.doc.transact().encode_state_as_update_v1(&sv);
+                self.server_sv = sv;
+                effects.push(Effect::Send(
+                    Message::Sync(SyncMessage::SyncStep2(update)).encode_v1(),
+                ));
+            }
+            Message::Sync(SyncMessage::SyncStep2(update)) => {
+                self.apply_remote(&update, effects);
+                self.link = Link::Open { synced: true };
+            }
+            Message::Sync(SyncMessage::Update(update)) => {
+                self.apply_remote(&update, effects);
+            }
+            Message::Custom(MSG_DURABLE, payload) => {
+                if let Ok(sv) = StateVector::decode_v1(&payload) {
+                    self.durable(&sv, now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn http_sync(&mut self, now: UnixMillis, effects: &mut Vec<Effect>) {
+        let txn = self.doc.transact();
+        let sv = txn.state_vector();
+        // What the server may lack: everything beyond what it last reported
+        // (re-sending a little it already has is harmless).
+        let update = if self.pending.is_empty() {
+            Vec::new()
+        } else {
+            txn.encode_state_as_update_v1(&self.server_sv)
+        };
+        drop(txn);
+        let mut body = Vec::new();
+        body.write_buf(sv.encode_v1());
+        body.write_buf(&update);
+        self.attempts += 1;
+        self.link = Link::Http {
+            in_flight: true,
+            next: now,
+        };
+        effects.push(Effect::HttpSync(body));
+    }
+
+    fn http_answer(&mut self, body: &[u8], now: UnixMillis, effects: &mut Vec<Effect>) {
+        let mut cursor = Cursor::new(body);
+        let parsed = cursor.read_buf().map(<[u8]>::to_vec).and_then(|diff| {
+            cursor
+                .read_buf()
+                .map(|sv| (diff, StateVector::decode_v1(sv)))
+        });
+        if let Ok((diff, Ok(server_sv))) = parsed {
+            if !diff.is_empty() {
+                self.apply_remote(&diff, effects);
+            }
+            // The answer comes only after the server flushed: its state
+            // vector is durable.
+            self.durable(&server_sv, now);
+            self.server_sv = server_sv;
+        }
+        let delay = if self.pending.is_empty() {
+            HTTP_POLL_MS
+        } else {
+            0
+        };
+        self.link = Link::Http {
+            in_flight: false,
+            next: UnixMillis(now.0 + delay),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use yrs::{GetString, Text};
+
+    fn at(ms: i64) -> UnixMillis {
+        UnixMillis(ms)
+    }
+
+    /// A local edit on the engine's document, as the page would make it.
+    fn type_text(engine: &mut SyncEngine, text: &str, now: i64) -> Vec<Effect> {
+        let doc = engine.doc().clone();
+        let update = {
+            let t = doc.get_or_insert_text("t");
+            let mut txn = doc.transact_mut();
+            t.push(&mut txn, text);
+            txn.encode_update_v1()
+        };
+        engine.handle(Event::LocalUpdate(update), at(now))
+    }
+
+    fn server_doc_from(engine: &SyncEngine) -> Doc {
+        let server = plait_shared::new_doc();
+        let update = engine
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        server
+            .transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
+        server
+    }
+
+    fn durable_ack(doc: &Doc) -> Vec<u8> {
+        Message::Custom(MSG_DURABLE, doc.transact().state_vector().encode_v1()).encode_v1()
+    }
+
+    fn online_and_open(engine: &mut SyncEngine) {
+        assert_eq!(engine.handle(Event::Online, at(0))[0], Effect::Connect);
+        let effects = engine.handle(Event::Opened, at(1));
+        assert!(matches!(effects[0], Effect::Send(_)), "sync step 1 first");
+    }
+
+    #[test]
+    fn saved_only_when_the_server_says_durable() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 7);
+        assert!(!engine.status().all_saved(), "never synced is not saved");
+        online_and_open(&mut engine);
+        let effects = type_text(&mut engine, "Ward 3 audit done", 10);
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::Send(_))),
+            "sent at once"
+        );
+        type_text(&mut engine, ". Re-audit booked.", 20);
+        let status = engine.status();
+        assert_eq!((status.waiting, status.oldest), (2, Some(at(10))));
+        assert!(!status.all_saved());
+
+        // An acknowledgement covering only the first edit (17 characters).
+        let mut sv = StateVector::default();
+        sv.set_max(engine.doc().client_id(), 17);
+        let ack = Message::Custom(MSG_DURABLE, sv.encode_v1()).encode_v1();
+        engine.handle(Event::Frame(ack), at(30));
+        assert_eq!(engine.status().waiting, 1);
+        assert_eq!(engine.status().oldest, Some(at(20)));
+
+        let server = server_doc_from(&engine);
+        engine.handle(Event::Frame(durable_ack(&server)), at(40));
+        let status = engine.status();
+        assert_eq!(status.waiting, 0);
+        assert!(status.all_saved());
+        assert_eq!(status.last_synced, Some(at(40)));
+    }
+
+    #[test]
+    fn offline_edits_wait_and_go_on_reconnect() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 7);
+        online_and_open(&mut engine);
+        assert_eq!(
+            engine.handle(Event::Offline, at(5)),
+            vec![Effect::Disconnect, Effect::Status]
+        );
+        assert_eq!(engine.link(), Link::Offline);
+        let effects = type_text(&mut engine, "typed in the basement", 10);
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Send(_))),
+            "nothing sent offline"
+        );
+        assert_eq!(engine.status().waiting, 1);
+        // No reconnection attempts while offline, however long.
+        assert!(engine.handle(Event::Tick, at(60_000)).is_empty());
+        assert_eq!(engine.handle(Event::Online, at(61_000))[0], Effect::Connect);
+        engine.handle(Event::Opened, at(61_100));
+        // The server's step 1 is answered with exactly what it lacks.
+        let empty = plait_shared::new_doc();
+        let step1 =
+            Message::Sync(SyncMessage::SyncStep1(empty.transact().state_vector())).encode_v1();
+        let effects = engine.handle(Event::Frame(step1), at(61_200));
+        let Some(Effect::Send(frame)) = effects.first() else {
+            panic!("expected sync step 2, got {effects:?}");
+        };
+        let Ok(Message::Sync(SyncMessage::SyncStep2(update))) = Message::decode_v1(frame) else {
+            panic!("not a step 2");
+        };
+        empty
+            .transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
+        assert_eq!(
+            empty.get_or_insert_text("t").get_string(&empty.transact()),
+            "typed in the basement"
+        );
+    }
+
+    #[test]
+    fn remote_updates_are_applied_and_persisted_with_a_remote_origin() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 7);
+        online_and_open(&mut engine);
+        let other = plait_shared::new_doc();
+        other
+            .get_or_insert_text("t")
+            .push(&mut other.transact_mut(), "from the programme office");
+        let update = other
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let step2 = Message::Sync(SyncMessage::SyncStep2(update.clone())).encode_v1();
+        let effects = engine.handle(Event::Frame(step2), at(2));
+        assert!(effects.contains(&Effect::Persist(update)));
+        assert_eq!(engine.link(), Link::Open { synced: true });
+        assert!(engine.status().connected);
+        let text = engine.doc().get_or_insert_text("t");
+        assert_eq!(
+            text.get_string(&engine.doc().transact()),
+            "from the programme office"
+        );
+        // Garbage from the network changes nothing.
+        assert!(engine
+            .handle(Event::Frame(vec![0, 2, 0xff]), at(3))
+            .is_empty());
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_is_capped() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 99);
+        engine.handle(Event::Online, at(0));
+        engine.handle(Event::Opened, at(0));
+        let mut now = 0;
+        let mut delays = Vec::new();
+        for _ in 0..10 {
+            // Opened then dropped: a flaky Wi-Fi, never the proxy case.
+            engine.handle(Event::Closed { code: 1006 }, at(now));
+            let Link::Waiting { until } = engine.link() else {
+                panic!("should wait, is {:?}", engine.link());
+            };
+            delays.push(until.0 - now);
+            now = until.0;
+            assert_eq!(
+                engine.handle(Event::Tick, at(now - 1)),
+                vec![],
+                "not before its time"
+            );
+            assert_eq!(engine.handle(Event::Tick, at(now))[0], Effect::Connect);
+            engine.handle(Event::Opened, at(now));
+            engine.handle(Event::Closed { code: 1006 }, at(now));
+            let Link::Waiting { until } = engine.link() else {
+                panic!()
+            };
+            now = until.0;
+            engine.handle(Event::Tick, at(now));
+        }
+        assert!(delays.iter().all(|&d| d <= BACKOFF_MAX_MS), "{delays:?}");
+        assert!(
+            delays.iter().all(|&d| d >= BACKOFF_BASE_MS / 2),
+            "{delays:?}"
+        );
+        // Failures that never open grow the delay; jitter spreads it.
+        let mut fresh = SyncEngine::new(plait_shared::new_doc(), vec![], 5);
+        fresh.handle(Event::Online, at(0));
+        fresh.handle(Event::Closed { code: 1006 }, at(0));
+        let Link::Waiting { until: first } = fresh.link() else {
+            panic!()
+        };
+        fresh.handle(Event::Tick, at(first.0));
+        fresh.handle(Event::Closed { code: 1006 }, at(first.0));
+        let Link::Waiting { until: second } = fresh.link() else {
+            panic!()
+        };
+        assert!(
+            second.0 - first.0 > first.0,
+            "second wait {} > first {}",
+            second.0 - first.0,
+            first.0
+        );
+    }
+
+    #[test]
+    fn http_sync_takes_over_when_websockets_never_open() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 3);
+        engine.handle(Event::Online, at(0));
+        type_text(&mut engine, "behind a proxy", 1);
+        let mut now = 0;
+        let mut effects = Vec::new();
+        for _ in 0..WS_FAILURES_BEFORE_HTTP {
+            effects = engine.handle(Event::Closed { code: 1006 }, at(now));
+            if let Link::Waiting { until } = engine.link() {
+                now = until.0;
+                engine.handle(Event::Tick, at(now));
+            }
+        }
+        let Some(Effect::HttpSync(body)) =
+            effects.iter().find(|e| matches!(e, Effect::HttpSync(_)))
+        else {
+            panic!("expected an HTTP sync, got {effects:?}");
+        };
+        // The server's answer: it stored the update, so its state vector covers it.
+        let server = plait_shared::new_doc();
+        let mut cursor = Cursor::new(body.as_slice());
+        let _client_sv = cursor.read_buf().unwrap();
+        let update = cursor.read_buf().unwrap();
+        server
+            .transact_mut()
+            .apply_update(Update::decode_v1(update).unwrap())
+            .unwrap();
+        let mut answer = Vec::new();
+        answer.write_buf(Vec::<u8>::new());
+        answer.write_buf(server.transact().state_vector().encode_v1());
+        engine.handle(Event::HttpAnswer(answer), at(now + 100));
+        assert!(engine.status().all_saved());
+        assert!(matches!(
+            engine.link(),
+            Link::Http {
+                in_flight: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn pending_edits_survive_a_reload() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 1);
+        type_text(&mut engine, "offline", 10);
+        let saved = engine.pending();
+        let doc = engine.doc().clone();
+        let reloaded = SyncEngine::new(doc, saved, 2);
+        let status = reloaded.status();
+        assert_eq!((status.waiting, status.oldest), (1, Some(at(10))));
+        assert!(!status.online && !status.all_saved());
+    }
+}
