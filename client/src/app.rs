@@ -1,111 +1,85 @@
-//! The foundation's client: loads the demo programme from the server and
-//! shows its counts, computed by the same `shared` code the server uses.
-//! The offline-first client (IndexedDB, sync, pages) is the client issue.
+//! The application: the frame every page shares (header, sync status, the
+//! acting role, navigation) and the page for the current path.
 
 use leptos::prelude::*;
-use plait_shared::{
-    new_doc, Date, DocId, PlanDoc, ProgrammeDoc, ProgrammeMetrics, Status, UnixMillis,
-};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use yrs::updates::decoder::Decode;
-use yrs::{Transact, Update};
 
-const PROGRAMME_ID: &str = "demo";
+use crate::components::role_switch::RoleSwitch;
+use crate::components::sync_status::SyncStatus;
+use crate::contexts::workspace::provide_workspace_context;
+use crate::pages::action::ActionPage;
+use crate::pages::actions::Actions;
+use crate::pages::overview::Overview;
+use crate::pages::{provide_router_context, Page, PageLink};
 
-#[derive(Debug, Clone)]
-struct Overview {
-    name: String,
-    metrics: ProgrammeMetrics,
-}
-
-async fn fetch_doc(id: &str) -> Result<yrs::Doc, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response = JsFuture::from(window.fetch_with_str(&format!("/api/docs/{id}")))
-        .await
-        .map_err(|_| "the server cannot be reached".to_owned())?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| "bad response")?;
-    if !response.ok() {
-        return Err(format!("the server answered {}", response.status()));
-    }
-    let buffer = JsFuture::from(response.array_buffer().map_err(|_| "no body")?)
-        .await
-        .map_err(|_| "the download failed")?;
-    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-    let update = Update::decode_v1(&bytes).map_err(|e| format!("unreadable document: {e}"))?;
-    let doc = new_doc();
-    doc.transact_mut()
-        .apply_update(update)
-        .map_err(|e| format!("unreadable document: {e}"))?;
-    Ok(doc)
-}
-
-async fn load_overview() -> Result<Overview, String> {
-    let programme = ProgrammeDoc::new(fetch_doc(PROGRAMME_ID).await?);
-    let view = programme.read(&programme.doc().transact());
-    let mut plans = Vec::new();
-    for id in view.plans.keys() {
-        let plan = PlanDoc::new(fetch_doc(id.as_str()).await?);
-        let plan_view = plan.read(&plan.doc().transact());
-        plans.push((DocId::clone(id), plan_view));
-    }
-    let today: Date = UnixMillis(js_sys::Date::now() as i64).date();
-    Ok(Overview {
-        name: view.info.name.clone(),
-        metrics: ProgrammeMetrics::compute(&view, &plans, today),
-    })
+/// Registers the service worker that keeps the app shell for offline use.
+fn register_service_worker() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let container = window.navigator().service_worker();
+    let registration = container.register("/sw.js");
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Err(e) = wasm_bindgen_futures::JsFuture::from(registration).await {
+            leptos::logging::warn!("offline use is unavailable: {e:?}");
+        }
+    });
 }
 
 /// The application.
 #[component]
 pub fn App() -> impl IntoView {
-    let overview = LocalResource::new(load_overview);
+    let router = provide_router_context();
+    provide_workspace_context();
+    register_service_worker();
+    Effect::new(move |_| {
+        let title = router.page.get().title();
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(&format!("{title} – Plait"));
+        }
+    });
+    let nav_link = move |page: Page, label: &'static str| {
+        let current = page.clone();
+        view! {
+            <li class="nhsuk-header__navigation-item">
+                <PageLink page class="nhsuk-header__navigation-link">
+                    <span aria-current=move || (router.page.get() == current).then_some("page")>{label}</span>
+                </PageLink>
+            </li>
+        }
+    };
     view! {
-        <header><h1>"Plait"</h1></header>
-        <main id="main">
-            <Suspense fallback=|| view! { <p class="status" role="status">"Loading the programme…"</p> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Ok(overview) => view! { <OverviewTables overview /> }.into_any(),
-                        Err(message) => view! {
-                            <p role="alert">"The programme could not be loaded: " {message}</p>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </main>
-    }
-}
-
-#[component]
-fn OverviewTables(overview: Overview) -> impl IntoView {
-    let m = overview.metrics;
-    let statuses: Vec<(Status, usize)> = m.all.by_status.iter().map(|(s, n)| (*s, *n)).collect();
-    let kinds: Vec<(String, usize)> = m
-        .by_kind
-        .iter()
-        .map(|(k, c)| (k.clone(), c.total))
-        .collect();
-    view! {
-        <h2>{overview.name}</h2>
-        <p>{m.all.total} " actions, " {m.all.overdue} " overdue."</p>
-        <table>
-            <caption>"Actions by status"</caption>
-            <thead><tr><th scope="col">"Status"</th><th scope="col">"Actions"</th></tr></thead>
-            <tbody>
-                {statuses.into_iter().map(|(status, n)| view! {
-                    <tr><th scope="row">{status.label()}</th><td class="count">{n}</td></tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-        <table>
-            <caption>"Must Do and Should Do"</caption>
-            <thead><tr><th scope="col">"Type"</th><th scope="col">"Actions"</th></tr></thead>
-            <tbody>
-                {kinds.into_iter().map(|(kind, n)| view! {
-                    <tr><th scope="row">{kind}</th><td class="count">{n}</td></tr>
-                }).collect_view()}
-            </tbody>
-        </table>
+        <a class="nhsuk-skip-link" href="#main">"Skip to main content"</a>
+        <header class="nhsuk-header" role="banner">
+            <div class="nhsuk-header__container nhsuk-width-container">
+                <div class="nhsuk-header__service">
+                    <PageLink page=Page::Overview class="nhsuk-header__service-name">"Plait"</PageLink>
+                </div>
+            </div>
+            <nav class="nhsuk-header__navigation" aria-label="Main">
+                <div class="nhsuk-width-container">
+                    <ul class="nhsuk-header__navigation-list">
+                        {nav_link(Page::Overview, "Overview")}
+                        {nav_link(Page::Actions, "Actions")}
+                    </ul>
+                </div>
+            </nav>
+        </header>
+        <div class="nhsuk-width-container plait-bar">
+            <SyncStatus />
+            <RoleSwitch />
+        </div>
+        <div class="nhsuk-width-container">
+            <main class="nhsuk-main-wrapper" id="main" tabindex="-1">
+                {move || match router.page.get() {
+                    Page::Overview => view! { <Overview /> }.into_any(),
+                    Page::Actions => view! { <Actions /> }.into_any(),
+                    Page::Action { plan, action } => view! { <ActionPage plan action /> }.into_any(),
+                    Page::NotFound => view! {
+                        <h1>"Page not found"</h1>
+                        <p><PageLink page=Page::Overview>"Go to the programme overview"</PageLink></p>
+                    }.into_any(),
+                }}
+            </main>
+        </div>
     }
 }

@@ -1,9 +1,13 @@
 //! Plait's browser client: a Leptos client-side-rendered app over the same
-//! `plait-shared` documents the server stores.
+//! `plait-shared` documents the server stores, kept in IndexedDB so it works
+//! with no network, and synced when there is one.
 //!
 //! `main.rs` only mounts [`app::App`]; the logic that can be tested without
 //! a page lives in modules of its own.
 
 pub mod app;
+pub mod components;
+pub mod contexts;
+pub mod pages;
 pub mod storage;
 pub mod sync;

@@ -6,4 +6,5 @@
 //! frame, wait, post an HTTP sync). The browser glue performs those effects,
 //! so every rule here is tested without a network.
 
+pub mod driver;
 pub mod engine;

@@ -1,0 +1,4 @@
+//! Components shared by the pages.
+
+pub mod role_switch;
+pub mod sync_status;

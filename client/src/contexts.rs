@@ -1,0 +1,4 @@
+//! Application-wide state, provided once by the app and read with
+//! `expect_context`.
+
+pub mod workspace;

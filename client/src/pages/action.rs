@@ -1,0 +1,349 @@
+//! One action: every field, the collaborative texts, progress updates, the
+//! lifecycle buttons the current role may use, and the transition history.
+
+use leptos::prelude::*;
+use plait_shared::lifecycle::next_statuses;
+use plait_shared::{
+    ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, DocId, EntryId, LogEntry,
+    PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UnixMillis, UserId,
+};
+use yrs::Transact;
+
+use crate::contexts::workspace::use_workspace;
+use crate::pages::overview::{today, Brag};
+use crate::pages::{Page, PageLink};
+
+fn now() -> UnixMillis {
+    UnixMillis(js_sys::Date::now() as i64)
+}
+
+fn new_entry_id() -> Option<EntryId> {
+    let random = (js_sys::Math::random() * 1e15) as u64;
+    EntryId::new(format!("e{}-{random:x}", now().0)).ok()
+}
+
+/// The splice that turns `old` into `new`: the common prefix and suffix are
+/// kept, the middle replaced. Offsets in UTF-16 code units, on character
+/// boundaries.
+pub fn splice(old: &str, new: &str) -> Option<TextEdit> {
+    if old == new {
+        return None;
+    }
+    let prefix: usize = old
+        .chars()
+        .zip(new.chars())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    let (old_rest, new_rest) = (&old[prefix..], &new[prefix..]);
+    let suffix: usize = old_rest
+        .chars()
+        .rev()
+        .zip(new_rest.chars().rev())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    let suffix = suffix.min(old_rest.len()).min(new_rest.len());
+    let removed = &old_rest[..old_rest.len() - suffix];
+    let inserted = &new_rest[..new_rest.len() - suffix];
+    let units = |s: &str| s.encode_utf16().count() as u32;
+    Some(TextEdit {
+        index: units(&old[..prefix]),
+        delete: units(removed),
+        insert: inserted.to_owned(),
+    })
+}
+
+#[derive(Clone, Copy)]
+struct Editing {
+    plan: StoredValue<Option<PlanDoc>, LocalStorage>,
+    id: StoredValue<ActionId>,
+    message: RwSignal<Option<String>>,
+}
+
+impl Editing {
+    fn write(
+        &self,
+        f: impl FnOnce(&PlanDoc, &mut yrs::TransactionMut) -> Result<(), plait_shared::WriteError>,
+    ) {
+        self.plan.with_value(|plan| {
+            let Some(plan) = plan else { return };
+            let result = {
+                let mut txn = plan.doc().transact_mut();
+                f(plan, &mut txn)
+            };
+            match result {
+                Ok(()) => self.message.set(None),
+                Err(e) => self
+                    .message
+                    .set(Some(format!("That change could not be made: {e}"))),
+            }
+        });
+    }
+
+    fn set(&self, field: ActionField) {
+        let id = self.id.get_value();
+        self.write(|plan, txn| plan.set_action_field(txn, &id, &field));
+    }
+
+    fn edit_text(&self, which: ActionText, old: &str, new: &str) {
+        let Some(edit) = splice(old, new) else { return };
+        let id = self.id.get_value();
+        self.write(|plan, txn| plan.edit_action_text(txn, &id, which, &edit));
+    }
+
+    fn append(&self, entry: LogEntry) {
+        let id = self.id.get_value();
+        self.write(|plan, txn| plan.append(txn, &id, &entry));
+    }
+}
+
+#[component]
+fn CollaborativeText(
+    label: &'static str,
+    id: &'static str,
+    which: ActionText,
+    value: Signal<String>,
+    editing: Editing,
+    #[prop(optional)] rows: Option<u32>,
+) -> impl IntoView {
+    view! {
+        <div class="nhsuk-form-group">
+            <label class="nhsuk-label" for=id>{label}</label>
+            <textarea
+                class="nhsuk-textarea"
+                id=id
+                rows=rows.unwrap_or(3)
+                prop:value=move || value.get()
+                on:input=move |ev| {
+                    let new = event_target_value(&ev);
+                    editing.edit_text(which, &value.get_untracked(), &new);
+                }
+            ></textarea>
+        </div>
+    }
+}
+
+fn option_list<T: Copy + PartialEq + Send + Sync + 'static>(
+    all: &'static [T],
+    key: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+    current: Signal<Option<T>>,
+) -> impl IntoView {
+    view! {
+        <option value="" selected=move || current.get().is_none()>"Not set"</option>
+        {all.iter().map(|&v| view! {
+            <option value=key(v) selected=move || current.get() == Some(v)>{label(v)}</option>
+        }).collect_view()}
+    }
+}
+
+/// The action page.
+#[component]
+pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
+    let workspace = use_workspace();
+    let editing = Editing {
+        plan: StoredValue::new_local(workspace.plan_doc(&plan)),
+        id: StoredValue::new(action.clone()),
+        message: RwSignal::new(None),
+    };
+    let plan_id = plan.clone();
+    let view_of = Memo::new(move |_| {
+        workspace.revision.track();
+        // The plan may arrive by sync after the page opened.
+        if editing.plan.with_value(Option::is_none) {
+            editing.plan.set_value(workspace.plan_doc(&plan_id));
+        }
+        editing.plan.with_value(|plan| {
+            let plan = plan.as_ref()?;
+            plan.read_action(&plan.doc().transact(), &editing.id.get_value())
+        })
+    });
+    let text = move |f: fn(&ActionView) -> String| {
+        Signal::derive(move || view_of.with(|v| v.as_ref().map(f).unwrap_or_default()))
+    };
+    let note = RwSignal::new(String::new());
+    let update_text = RwSignal::new(String::new());
+
+    view! {
+        <PageLink page=Page::Actions class="nhsuk-back-link__link">"Back to actions"</PageLink>
+        {move || match view_of.get() {
+            None => view! {
+                <h1>"Action"</h1>
+                <p role="status">"This action is not on this device yet. It will appear once this device syncs."</p>
+            }.into_any(),
+            Some(action) => {
+                let actor = workspace.actor.get();
+                let status = action.status();
+                let colour = workspace
+                    .programme_view()
+                    .map(|p| p.colours.colour_of(&action, today()))
+                    .unwrap_or(plait_shared::Colour::Grey);
+                let buttons = next_statuses(actor.role, &actor.user, status, action.owner.as_ref());
+                let history = action.fold.steps.clone();
+                let transitions = action.transitions.clone();
+                let updates = action.updates.clone();
+                view! {
+                    <span class="nhsuk-caption-l">{action.reference.clone()}</span>
+                    <h1 class="plait-action-title">{action.title.clone()}</h1>
+                    <p>
+                        <strong class="nhsuk-tag" data-testid="status">{status.label()}</strong>
+                        " " <Brag colour />
+                        {action.due_current.map(|d| format!(" · due {}", d.long()))}
+                        {action.is_overdue(today()).then(|| view! { " " <strong class="nhsuk-tag nhsuk-tag--red">"Overdue"</strong> })}
+                    </p>
+                    {move || editing.message.get().map(|m| view! {
+                        <div class="nhsuk-error-summary" role="alert"><p>{m}</p></div>
+                    })}
+
+                    <h2>"Lifecycle"</h2>
+                    {if buttons.is_empty() {
+                        view! { <p>{format!("As {}, there is nothing you can move this action to from {}.", actor.describe(), status.label())}</p> }.into_any()
+                    } else {
+                        view! {
+                            <div class="nhsuk-form-group">
+                                <label class="nhsuk-label" for="transition-note">"Reason or note (needed to return or reopen)"</label>
+                                <input class="nhsuk-input" id="transition-note" type="text"
+                                    prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) />
+                            </div>
+                            <div class="plait-buttons">
+                                {buttons.into_iter().map(|to| {
+                                    let actor = actor.clone();
+                                    view! {
+                                        <button class="nhsuk-button nhsuk-button--secondary" type="button"
+                                            on:click=move |_| {
+                                                editing.append(LogEntry::Transition(Transition {
+                                                    to, by: actor.user.clone(), role: actor.role, at: now(),
+                                                    note: note.get_untracked(), baseline: false,
+                                                }));
+                                                note.set(String::new());
+                                            }>
+                                            {format!("Move to {}", to.label())}
+                                        </button>
+                                    }
+                                }).collect_view()}
+                            </div>
+                        }.into_any()
+                    }}
+
+                    <h2>"Details"</h2>
+                    <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing rows=2 />
+                    <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing rows=5 />
+                    <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing />
+                    <div class="nhsuk-form-group">
+                        <label class="nhsuk-label" for="owner">"Owner"</label>
+                        <input class="nhsuk-input nhsuk-input--width-20" id="owner" type="text"
+                            prop:value=text(|a| a.owner.as_ref().map(ToString::to_string).unwrap_or_default())
+                            on:change=move |ev| editing.set(ActionField::Owner(UserId::new(event_target_value(&ev)).ok())) />
+                    </div>
+                    <div class="nhsuk-form-group">
+                        <label class="nhsuk-label" for="exec-lead">"Executive lead"</label>
+                        <input class="nhsuk-input nhsuk-input--width-20" id="exec-lead" type="text"
+                            prop:value=text(|a| a.exec_lead.clone())
+                            on:change=move |ev| editing.set(ActionField::ExecLead(event_target_value(&ev))) />
+                    </div>
+                    <div class="nhsuk-form-group">
+                        <label class="nhsuk-label" for="confidence">"Confidence"</label>
+                        <select class="nhsuk-select" id="confidence"
+                            on:change=move |ev| editing.set(ActionField::Confidence(event_target_value(&ev).parse().ok()))>
+                            {option_list(Confidence::ALL, Confidence::key, Confidence::label, Signal::derive(move || view_of.with(|v| v.as_ref().and_then(|a| a.confidence))))}
+                        </select>
+                    </div>
+                    <div class="nhsuk-form-group">
+                        <label class="nhsuk-label" for="assurance">"Assurance"</label>
+                        <select class="nhsuk-select" id="assurance"
+                            on:change=move |ev| editing.set(ActionField::Assurance(event_target_value(&ev).parse().ok()))>
+                            {option_list(Assurance::ALL, Assurance::key, Assurance::label, Signal::derive(move || view_of.with(|v| v.as_ref().and_then(|a| a.assurance))))}
+                        </select>
+                    </div>
+
+                    <h2>"Progress updates"</h2>
+                    <ul class="plait-updates">
+                        {updates.into_iter().rev().map(|u| view! {
+                            <li><p>{u.text}</p><p class="nhsuk-body-s">{format!("{} · {}", u.by, u.at.date().long())}</p></li>
+                        }).collect_view()}
+                    </ul>
+                    <form on:submit=move |ev| {
+                        ev.prevent_default();
+                        let text = update_text.get_untracked();
+                        let Some(id) = new_entry_id() else { return };
+                        if text.trim().is_empty() { return; }
+                        editing.append(LogEntry::Progress(ProgressUpdate {
+                            id, text: text.trim().to_owned(), by: workspace.actor.get_untracked().user, at: now(),
+                        }));
+                        update_text.set(String::new());
+                    }>
+                        <div class="nhsuk-form-group">
+                            <label class="nhsuk-label" for="new-update">"Add a progress update"</label>
+                            <textarea class="nhsuk-textarea" id="new-update" rows="3"
+                                prop:value=move || update_text.get() on:input=move |ev| update_text.set(event_target_value(&ev))></textarea>
+                        </div>
+                        <button class="nhsuk-button" type="submit">"Add update"</button>
+                    </form>
+
+                    <h2>"History"</h2>
+                    <table class="nhsuk-table">
+                        <caption class="nhsuk-table__caption nhsuk-u-visually-hidden">"Status changes, oldest first"</caption>
+                        <thead class="nhsuk-table__head"><tr class="nhsuk-table__row">
+                            <th scope="col" class="nhsuk-table__header">"When"</th>
+                            <th scope="col" class="nhsuk-table__header">"Who"</th>
+                            <th scope="col" class="nhsuk-table__header">"Change"</th>
+                            <th scope="col" class="nhsuk-table__header">"Note"</th>
+                        </tr></thead>
+                        <tbody class="nhsuk-table__body">
+                            {history.into_iter().filter_map(|step| {
+                                let (index, outcome) = match step {
+                                    Step::Applied { index, from, to } => (index, format!("{} → {}", from.label(), to.label())),
+                                    Step::Superseded { index, reason, .. } => (index, format!("No effect: {reason}")),
+                                };
+                                let t = transitions.get(index)?.clone();
+                                Some(view! {
+                                    <tr class="nhsuk-table__row">
+                                        <td class="nhsuk-table__cell">{t.at.date().long()}</td>
+                                        <td class="nhsuk-table__cell">{format!("{} ({})", t.by, t.role.label())}</td>
+                                        <td class="nhsuk-table__cell">{outcome}</td>
+                                        <td class="nhsuk-table__cell">{t.note}</td>
+                                    </tr>
+                                })
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::splice;
+
+    fn apply(old: &str, new: &str) -> String {
+        let Some(edit) = splice(old, new) else {
+            return old.to_owned();
+        };
+        let units: Vec<u16> = old.encode_utf16().collect();
+        let (start, end) = (edit.index as usize, (edit.index + edit.delete) as usize);
+        let mut out: Vec<u16> = units[..start].to_vec();
+        out.extend(edit.insert.encode_utf16());
+        out.extend(&units[end..]);
+        String::from_utf16(&out).unwrap()
+    }
+
+    #[test]
+    fn splices_turn_old_into_new() {
+        for (old, new) in [
+            ("", "abc"),
+            ("abc", ""),
+            ("Fix doors", "Fix the doors"),
+            ("aaa", "aa"),
+            ("🏥 ward", "🏥 wards"),
+            ("é🏥x", "é🏥🏥x"),
+            ("same", "same"),
+        ] {
+            assert_eq!(apply(old, new), new, "{old:?} → {new:?}");
+        }
+        let edit = splice("🏥a", "🏥ba").unwrap();
+        assert_eq!((edit.index, edit.delete, edit.insert.as_str()), (2, 0, "b"));
+    }
+}

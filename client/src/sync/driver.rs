@@ -1,0 +1,327 @@
+//! The browser side of sync: runs a [`SyncEngine`] per document against real
+//! WebSockets, `fetch`, timers, the `online`/`offline` events and the
+//! IndexedDB store.
+//!
+//! Every local edit is appended to IndexedDB before the engine hears of it;
+//! every update from the server is appended when the engine applies it. The
+//! list of edits not yet durable is kept in `localStorage`, so after a reload
+//! the status still says how many are waiting and since when.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use plait_shared::{new_doc, DocId, UnixMillis};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, Transact, Update};
+
+use super::engine::{Effect, Event, PendingEdit, Status, SyncEngine, REMOTE_ORIGIN};
+use crate::storage::LocalStore;
+
+/// The origin of the transaction that loads a document from IndexedDB.
+const LOAD_ORIGIN: &str = "plait-load";
+
+fn now() -> UnixMillis {
+    UnixMillis(js_sys::Date::now() as i64)
+}
+
+/// One synced document in the browser.
+pub struct DocSync {
+    id: DocId,
+    doc: Doc,
+    engine: RefCell<SyncEngine>,
+    socket: RefCell<Option<Socket>>,
+    /// Counts sockets, so a late close event of an old one is ignored.
+    generation: std::cell::Cell<u64>,
+    store: Rc<LocalStore>,
+    on_change: Rc<dyn Fn()>,
+}
+
+impl std::fmt::Debug for DocSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocSync")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A WebSocket with its handlers, which must live as long as it does.
+struct Socket {
+    ws: WebSocket,
+    _handlers: [Closure<dyn FnMut(JsValue)>; 3],
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+fn pending_key(id: &DocId) -> String {
+    format!("plait-pending-{id}")
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// `client:clock:at` triples separated by `;`.
+fn save_pending(id: &DocId, pending: &[PendingEdit]) {
+    let Some(storage) = local_storage() else {
+        return;
+    };
+    if pending.is_empty() {
+        let _ = storage.remove_item(&pending_key(id));
+    } else {
+        let text: Vec<String> = pending
+            .iter()
+            .map(|p| format!("{}:{}:{}", p.client, p.clock, p.at.0))
+            .collect();
+        let _ = storage.set_item(&pending_key(id), &text.join(";"));
+    }
+}
+
+fn load_pending(id: &DocId) -> Vec<PendingEdit> {
+    let Some(text) = local_storage().and_then(|s| s.get_item(&pending_key(id)).ok().flatten())
+    else {
+        return Vec::new();
+    };
+    text.split(';')
+        .filter_map(|triple| {
+            let mut parts = triple.split(':');
+            Some(PendingEdit {
+                client: parts.next()?.parse().ok()?,
+                clock: parts.next()?.parse().ok()?,
+                at: UnixMillis(parts.next()?.parse().ok()?),
+            })
+        })
+        .collect()
+}
+
+/// Whether the browser says it has a network.
+pub fn browser_online() -> bool {
+    web_sys::window().is_some_and(|w| w.navigator().on_line())
+}
+
+fn base_url() -> (String, String) {
+    let location = web_sys::window().map(|w| w.location());
+    let protocol = location
+        .as_ref()
+        .and_then(|l| l.protocol().ok())
+        .unwrap_or_else(|| "http:".into());
+    let host = location
+        .as_ref()
+        .and_then(|l| l.host().ok())
+        .unwrap_or_default();
+    let ws = if protocol == "https:" { "wss:" } else { "ws:" };
+    (format!("{protocol}//{host}"), format!("{ws}//{host}"))
+}
+
+impl DocSync {
+    /// Loads `id` from IndexedDB (compacting it), then starts syncing.
+    /// `on_change` is called (outside any transaction) after every change
+    /// to the document or the sync status.
+    pub async fn start(id: DocId, store: Rc<LocalStore>, on_change: Rc<dyn Fn()>) -> Rc<DocSync> {
+        let doc = new_doc();
+        match store.load_and_compact(&id).await {
+            Ok(Some(state)) => {
+                if let Ok(update) = Update::decode_v1(&state) {
+                    let mut txn = doc.transact_mut_with(LOAD_ORIGIN);
+                    let _ = txn.apply_update(update);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => leptos::logging::error!("the local copy of {id} cannot be read: {e}"),
+        }
+        let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+        let engine = SyncEngine::new(doc.clone(), load_pending(&id), seed);
+        let sync = Rc::new(DocSync {
+            id,
+            doc,
+            engine: RefCell::new(engine),
+            socket: RefCell::new(None),
+            generation: std::cell::Cell::new(0),
+            store,
+            on_change,
+        });
+        let weak = Rc::downgrade(&sync);
+        let observed = sync
+            .doc
+            .observe_update_v1("plait-driver", move |txn, event| {
+                let origin = txn.origin();
+                let remote = origin.is_some_and(|o| {
+                    o == &yrs::Origin::from(REMOTE_ORIGIN) || o == &yrs::Origin::from(LOAD_ORIGIN)
+                });
+                let update = event.update.clone();
+                let weak = weak.clone();
+                // Deferred: the transaction is still open here.
+                spawn_local(async move {
+                    let Some(sync) = weak.upgrade() else {
+                        return;
+                    };
+                    if !remote {
+                        if let Err(e) = sync.store.append(&sync.id, &update).await {
+                            leptos::logging::error!("could not save an edit locally: {e}");
+                        }
+                        sync.handle(Event::LocalUpdate(update));
+                    }
+                    (sync.on_change)();
+                });
+            });
+        if let Err(e) = observed {
+            leptos::logging::error!("cannot watch the document: {e}");
+        }
+        if browser_online() {
+            sync.handle(Event::Online);
+        }
+        sync
+    }
+
+    /// The document.
+    pub fn doc(&self) -> &Doc {
+        &self.doc
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &DocId {
+        &self.id
+    }
+
+    /// The sync status.
+    pub fn status(&self) -> Status {
+        self.engine.borrow().status()
+    }
+
+    /// Feeds an event to the engine and carries out what it says.
+    pub fn handle(self: &Rc<Self>, event: Event) {
+        let effects = self.engine.borrow_mut().handle(event, now());
+        for effect in effects {
+            self.perform(effect);
+        }
+    }
+
+    fn perform(self: &Rc<Self>, effect: Effect) {
+        match effect {
+            Effect::Connect => self.connect(),
+            Effect::Disconnect => {
+                self.generation.set(self.generation.get() + 1);
+                self.socket.borrow_mut().take();
+            }
+            Effect::Send(frame) => {
+                let socket = self.socket.borrow();
+                if let Some(socket) = socket.as_ref() {
+                    let _ = socket.ws.send_with_u8_array(&frame);
+                }
+            }
+            Effect::HttpSync(body) => self.http_sync(body),
+            Effect::Persist(update) => {
+                let sync = self.clone();
+                spawn_local(async move {
+                    if let Err(e) = sync.store.append(&sync.id, &update).await {
+                        leptos::logging::error!("could not save a change locally: {e}");
+                    }
+                });
+            }
+            Effect::Status => {
+                save_pending(&self.id, &self.engine.borrow().pending());
+                let sync = self.clone();
+                spawn_local(async move { (sync.on_change)() });
+            }
+        }
+    }
+
+    fn connect(self: &Rc<Self>) {
+        self.socket.borrow_mut().take();
+        let (_, ws_base) = base_url();
+        let Ok(ws) = WebSocket::new(&format!("{ws_base}/sync/{}?durable=1", self.id)) else {
+            let sync = self.clone();
+            spawn_local(async move { sync.handle(Event::Closed { code: 1006 }) });
+            return;
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let weak = Rc::downgrade(self);
+        let on_open = Closure::<dyn FnMut(JsValue)>::new({
+            let weak = weak.clone();
+            move |_: JsValue| {
+                if let Some(sync) = weak.upgrade() {
+                    sync.handle(Event::Opened);
+                }
+            }
+        });
+        let on_message = Closure::<dyn FnMut(JsValue)>::new({
+            let weak = weak.clone();
+            move |event: JsValue| {
+                let Some(sync) = weak.upgrade() else { return };
+                let Ok(event) = event.dyn_into::<MessageEvent>() else {
+                    return;
+                };
+                if let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() {
+                    let frame = js_sys::Uint8Array::new(&buffer).to_vec();
+                    sync.handle(Event::Frame(frame));
+                }
+            }
+        });
+        let generation = self.generation.get() + 1;
+        self.generation.set(generation);
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let Some(sync) = weak.upgrade() else { return };
+            let code = event.dyn_into::<CloseEvent>().map_or(1006, |e| e.code());
+            // Deferred: dropping the socket inside its own handler is not
+            // allowed. A newer socket may exist by then: leave it alone.
+            spawn_local(async move {
+                if sync.generation.get() == generation {
+                    sync.socket.borrow_mut().take();
+                    sync.handle(Event::Closed { code });
+                }
+            });
+        });
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        *self.socket.borrow_mut() = Some(Socket {
+            ws,
+            _handlers: [on_open, on_message, on_close],
+        });
+    }
+
+    fn http_sync(self: &Rc<Self>, body: Vec<u8>) {
+        let sync = self.clone();
+        spawn_local(async move {
+            let event = match post(
+                &format!("{}/api/docs/{}/sync", base_url().0, sync.id),
+                &body,
+            )
+            .await
+            {
+                Ok(answer) => Event::HttpAnswer(answer),
+                Err(()) => Event::HttpFailed,
+            };
+            sync.handle(event);
+        });
+    }
+}
+
+async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, ()> {
+    let window = web_sys::window().ok_or(())?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let bytes = js_sys::Uint8Array::from(body);
+    init.set_body(&bytes);
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| ())?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| ())?;
+    if !response.ok() {
+        return Err(());
+    }
+    let buffer = JsFuture::from(response.array_buffer().map_err(|_| ())?)
+        .await
+        .map_err(|_| ())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
