@@ -149,6 +149,14 @@ fn rows() -> Memo<Vec<ActionRow>> {
     })
 }
 
+/// The distinct non-empty values of one column, sorted, as select options.
+fn distinct(rows: &[ActionRow], column: fn(&ActionRow) -> &String) -> Vec<(String, String)> {
+    let mut values: Vec<&String> = rows.iter().map(column).filter(|v| !v.is_empty()).collect();
+    values.sort();
+    values.dedup();
+    values.into_iter().map(|v| (v.clone(), v.clone())).collect()
+}
+
 #[component]
 fn Choice(
     id: &'static str,
@@ -181,34 +189,8 @@ pub fn Actions() -> impl IntoView {
     let filter = RwSignal::new(Filter::default());
     let shown = Memo::new(move |_| filter.with(|f| f.apply(&all.get())));
     let field = move |get: fn(&Filter) -> String| Signal::derive(move || filter.with(get));
-    let workstreams = move || {
-        let mut names: Vec<String> = all
-            .get()
-            .iter()
-            .map(|r| r.workstream.clone())
-            .filter(|w| !w.is_empty())
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-            .into_iter()
-            .map(|n| (n.clone(), n))
-            .collect::<Vec<_>>()
-    };
-    let owners = move || {
-        let mut names: Vec<String> = all
-            .get()
-            .iter()
-            .map(|r| r.owner.clone())
-            .filter(|o| !o.is_empty())
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-            .into_iter()
-            .map(|n| (n.clone(), n))
-            .collect::<Vec<_>>()
-    };
+    let workstreams = move || distinct(&all.get(), |r| &r.workstream);
+    let owners = move || distinct(&all.get(), |r| &r.owner);
     let keyed = |pairs: Vec<(&'static str, &'static str)>| -> Vec<(String, String)> {
         pairs
             .into_iter()
