@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use plait_shared::lifecycle::next_statuses;
 use plait_shared::{
     ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, DocId, EntryId, LogEntry,
-    PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UnixMillis, UserId,
+    PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UnixMillis, UserId, WorkstreamId,
 };
 use yrs::Transact;
 
@@ -86,9 +86,22 @@ impl Editing {
         self.write(|plan, txn| plan.set_action_field(txn, &id, &field));
     }
 
-    fn edit_text(&self, which: ActionText, old: &str, new: &str) {
-        let Some(edit) = splice(old, new) else { return };
+    /// Applies the textarea's new value as a splice of the document's text
+    /// as it is now (not as last rendered: keystrokes can outrun renders).
+    fn edit_text(&self, which: ActionText, new: &str) {
         let id = self.id.get_value();
+        let old = self.plan.with_value(|plan| {
+            let plan = plan.as_ref()?;
+            let action = plan.read_action(&plan.doc().transact(), &id)?;
+            Some(match which {
+                ActionText::Title => action.title,
+                ActionText::Description => action.description,
+                ActionText::ClosureCriteria => action.closure_criteria,
+            })
+        });
+        let Some(edit) = old.and_then(|old| splice(&old, new)) else {
+            return;
+        };
         self.write(|plan, txn| plan.edit_action_text(txn, &id, which, &edit));
     }
 
@@ -115,10 +128,7 @@ fn CollaborativeText(
                 id=id
                 rows=rows.unwrap_or(3)
                 prop:value=move || value.get()
-                on:input=move |ev| {
-                    let new = event_target_value(&ev);
-                    editing.edit_text(which, &value.get_untracked(), &new);
-                }
+                on:input=move |ev| editing.edit_text(which, &event_target_value(&ev))
             ></textarea>
         </div>
     }
@@ -138,7 +148,8 @@ fn option_list<T: Copy + PartialEq + Send + Sync + 'static>(
     }
 }
 
-/// The action page.
+/// The action page. Each part re-renders only when what it shows changes,
+/// so typing in a field is never interrupted by a re-render of the page.
 #[component]
 pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     let workspace = use_workspace();
@@ -159,158 +170,211 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             plan.read_action(&plan.doc().transact(), &editing.id.get_value())
         })
     });
+    let exists = Memo::new(move |_| view_of.with(Option::is_some));
     let text = move |f: fn(&ActionView) -> String| {
         Signal::derive(move || view_of.with(|v| v.as_ref().map(f).unwrap_or_default()))
     };
+    // What the lifecycle buttons depend on, and nothing else.
+    let lifecycle =
+        Memo::new(move |_| view_of.with(|v| v.as_ref().map(|a| (a.status(), a.owner.clone()))));
+    let updates = Memo::new(move |_| {
+        view_of.with(|v| v.as_ref().map(|a| a.updates.clone()).unwrap_or_default())
+    });
+    let history = Memo::new(move |_| {
+        view_of.with(|v| {
+            v.as_ref()
+                .map(|a| (a.fold.steps.clone(), a.transitions.clone()))
+                .unwrap_or_default()
+        })
+    });
+    let workstreams = Memo::new(move |_| {
+        workspace
+            .programme_view()
+            .map(|p| {
+                p.workstreams
+                    .into_iter()
+                    .map(|(id, w)| (id, w.name))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
     let note = RwSignal::new(String::new());
     let update_text = RwSignal::new(String::new());
 
+    let heading = move || {
+        view_of.get().map(|action| {
+            let status = action.status();
+            let colour = workspace
+                .programme_view()
+                .map(|p| p.colours.colour_of(&action, today()))
+                .unwrap_or(plait_shared::Colour::Grey);
+            view! {
+                <span class="nhsuk-caption-l">{action.reference.clone()}</span>
+                <h1 class="plait-action-title">{action.title.clone()}</h1>
+                <p>
+                    <strong class="nhsuk-tag" data-testid="status">{status.label()}</strong>
+                    " " <Brag colour />
+                    {action.due_current.map(|d| format!(" · due {}", d.long()))}
+                    {action.is_overdue(today()).then(|| view! { " " <strong class="nhsuk-tag nhsuk-tag--red">"Overdue"</strong> })}
+                </p>
+            }
+        })
+    };
+
+    let buttons = move || {
+        let (status, owner) = lifecycle.get()?;
+        let actor = workspace.actor.get();
+        let moves = next_statuses(actor.role, &actor.user, status, owner.as_ref());
+        Some(if moves.is_empty() {
+            view! { <p>{format!("As {}, there is nothing you can move this action to from {}.", actor.describe(), status.label())}</p> }.into_any()
+        } else {
+            view! {
+                <div class="nhsuk-form-group">
+                    <label class="nhsuk-label" for="transition-note">"Reason or note (needed to return or reopen)"</label>
+                    <input class="nhsuk-input" id="transition-note" type="text"
+                        prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) />
+                </div>
+                <div class="plait-buttons">
+                    {moves.into_iter().map(|to| {
+                        let actor = actor.clone();
+                        view! {
+                            <button class="nhsuk-button nhsuk-button--secondary" type="button"
+                                on:click=move |_| {
+                                    editing.append(LogEntry::Transition(Transition {
+                                        to, by: actor.user.clone(), role: actor.role, at: now(),
+                                        note: note.get_untracked(), baseline: false,
+                                    }));
+                                    note.set(String::new());
+                                }>
+                                {format!("Move to {}", to.label())}
+                            </button>
+                        }
+                    }).collect_view()}
+                </div>
+            }.into_any()
+        })
+    };
+
+    let details = move || {
+        view! {
+            <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing rows=2 />
+            <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing rows=5 />
+            <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing />
+            <div class="nhsuk-form-group">
+                <label class="nhsuk-label" for="owner">"Owner"</label>
+                <input class="nhsuk-input nhsuk-input--width-20" id="owner" type="text"
+                    prop:value=text(|a| a.owner.as_ref().map(ToString::to_string).unwrap_or_default())
+                    on:change=move |ev| editing.set(ActionField::Owner(UserId::new(event_target_value(&ev)).ok())) />
+            </div>
+            <div class="nhsuk-form-group">
+                <label class="nhsuk-label" for="exec-lead">"Executive lead"</label>
+                <input class="nhsuk-input nhsuk-input--width-20" id="exec-lead" type="text"
+                    prop:value=text(|a| a.exec_lead.clone())
+                    on:change=move |ev| editing.set(ActionField::ExecLead(event_target_value(&ev))) />
+            </div>
+            <div class="nhsuk-form-group">
+                <label class="nhsuk-label" for="workstream">"Workstream"</label>
+                <select class="nhsuk-select" id="workstream"
+                    on:change=move |ev| editing.set(ActionField::Workstream(WorkstreamId::new(event_target_value(&ev)).ok()))>
+                    <option value="" selected=move || view_of.with(|v| v.as_ref().is_none_or(|a| a.workstream_id.is_none()))>"Not set"</option>
+                    {move || workstreams.get().into_iter().map(|(id, name)| {
+                        let key = id.to_string();
+                        view! {
+                            <option value=key selected=move || view_of.with(|v| v.as_ref().and_then(|a| a.workstream_id.as_ref()) == Some(&id))>{name}</option>
+                        }
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="nhsuk-form-group">
+                <label class="nhsuk-label" for="confidence">"Confidence"</label>
+                <select class="nhsuk-select" id="confidence"
+                    on:change=move |ev| editing.set(ActionField::Confidence(event_target_value(&ev).parse().ok()))>
+                    {option_list(Confidence::ALL, Confidence::key, Confidence::label, Signal::derive(move || view_of.with(|v| v.as_ref().and_then(|a| a.confidence))))}
+                </select>
+            </div>
+            <div class="nhsuk-form-group">
+                <label class="nhsuk-label" for="assurance">"Assurance"</label>
+                <select class="nhsuk-select" id="assurance"
+                    on:change=move |ev| editing.set(ActionField::Assurance(event_target_value(&ev).parse().ok()))>
+                    {option_list(Assurance::ALL, Assurance::key, Assurance::label, Signal::derive(move || view_of.with(|v| v.as_ref().and_then(|a| a.assurance))))}
+                </select>
+            </div>
+        }
+    };
+
+    let update_list = move || {
+        updates.get().into_iter().rev().map(|u| view! {
+            <li><p>{u.text}</p><p class="nhsuk-body-s">{format!("{} · {}", u.by, u.at.date().long())}</p></li>
+        }).collect_view()
+    };
+
+    let history_rows = move || {
+        let (steps, transitions) = history.get();
+        steps.into_iter().filter_map(|step| {
+            let (index, outcome) = match step {
+                Step::Applied { index, from, to } => (index, format!("{} → {}", from.label(), to.label())),
+                Step::Superseded { index, reason, .. } => (index, format!("No effect: {reason}")),
+            };
+            let t = transitions.get(index)?.clone();
+            Some(view! {
+                <tr class="nhsuk-table__row">
+                    <td class="nhsuk-table__cell">{t.at.date().long()}</td>
+                    <td class="nhsuk-table__cell">{format!("{} ({})", t.by, t.role.label())}</td>
+                    <td class="nhsuk-table__cell">{outcome}</td>
+                    <td class="nhsuk-table__cell">{t.note}</td>
+                </tr>
+            })
+        }).collect_view()
+    };
+
     view! {
         <PageLink page=Page::Actions class="nhsuk-back-link__link">"Back to actions"</PageLink>
-        {move || match view_of.get() {
-            None => view! {
+        <Show
+            when=move || exists.get()
+            fallback=|| view! {
                 <h1>"Action"</h1>
                 <p role="status">"This action is not on this device yet. It will appear once this device syncs."</p>
-            }.into_any(),
-            Some(action) => {
-                let actor = workspace.actor.get();
-                let status = action.status();
-                let colour = workspace
-                    .programme_view()
-                    .map(|p| p.colours.colour_of(&action, today()))
-                    .unwrap_or(plait_shared::Colour::Grey);
-                let buttons = next_statuses(actor.role, &actor.user, status, action.owner.as_ref());
-                let history = action.fold.steps.clone();
-                let transitions = action.transitions.clone();
-                let updates = action.updates.clone();
-                view! {
-                    <span class="nhsuk-caption-l">{action.reference.clone()}</span>
-                    <h1 class="plait-action-title">{action.title.clone()}</h1>
-                    <p>
-                        <strong class="nhsuk-tag" data-testid="status">{status.label()}</strong>
-                        " " <Brag colour />
-                        {action.due_current.map(|d| format!(" · due {}", d.long()))}
-                        {action.is_overdue(today()).then(|| view! { " " <strong class="nhsuk-tag nhsuk-tag--red">"Overdue"</strong> })}
-                    </p>
-                    {move || editing.message.get().map(|m| view! {
-                        <div class="nhsuk-error-summary" role="alert"><p>{m}</p></div>
-                    })}
-
-                    <h2>"Lifecycle"</h2>
-                    {if buttons.is_empty() {
-                        view! { <p>{format!("As {}, there is nothing you can move this action to from {}.", actor.describe(), status.label())}</p> }.into_any()
-                    } else {
-                        view! {
-                            <div class="nhsuk-form-group">
-                                <label class="nhsuk-label" for="transition-note">"Reason or note (needed to return or reopen)"</label>
-                                <input class="nhsuk-input" id="transition-note" type="text"
-                                    prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev)) />
-                            </div>
-                            <div class="plait-buttons">
-                                {buttons.into_iter().map(|to| {
-                                    let actor = actor.clone();
-                                    view! {
-                                        <button class="nhsuk-button nhsuk-button--secondary" type="button"
-                                            on:click=move |_| {
-                                                editing.append(LogEntry::Transition(Transition {
-                                                    to, by: actor.user.clone(), role: actor.role, at: now(),
-                                                    note: note.get_untracked(), baseline: false,
-                                                }));
-                                                note.set(String::new());
-                                            }>
-                                            {format!("Move to {}", to.label())}
-                                        </button>
-                                    }
-                                }).collect_view()}
-                            </div>
-                        }.into_any()
-                    }}
-
-                    <h2>"Details"</h2>
-                    <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing rows=2 />
-                    <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing rows=5 />
-                    <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing />
-                    <div class="nhsuk-form-group">
-                        <label class="nhsuk-label" for="owner">"Owner"</label>
-                        <input class="nhsuk-input nhsuk-input--width-20" id="owner" type="text"
-                            prop:value=text(|a| a.owner.as_ref().map(ToString::to_string).unwrap_or_default())
-                            on:change=move |ev| editing.set(ActionField::Owner(UserId::new(event_target_value(&ev)).ok())) />
-                    </div>
-                    <div class="nhsuk-form-group">
-                        <label class="nhsuk-label" for="exec-lead">"Executive lead"</label>
-                        <input class="nhsuk-input nhsuk-input--width-20" id="exec-lead" type="text"
-                            prop:value=text(|a| a.exec_lead.clone())
-                            on:change=move |ev| editing.set(ActionField::ExecLead(event_target_value(&ev))) />
-                    </div>
-                    <div class="nhsuk-form-group">
-                        <label class="nhsuk-label" for="confidence">"Confidence"</label>
-                        <select class="nhsuk-select" id="confidence"
-                            on:change=move |ev| editing.set(ActionField::Confidence(event_target_value(&ev).parse().ok()))>
-                            {option_list(Confidence::ALL, Confidence::key, Confidence::label, Signal::derive(move || view_of.with(|v| v.as_ref().and_then(|a| a.confidence))))}
-                        </select>
-                    </div>
-                    <div class="nhsuk-form-group">
-                        <label class="nhsuk-label" for="assurance">"Assurance"</label>
-                        <select class="nhsuk-select" id="assurance"
-                            on:change=move |ev| editing.set(ActionField::Assurance(event_target_value(&ev).parse().ok()))>
-                            {option_list(Assurance::ALL, Assurance::key, Assurance::label, Signal::derive(move || view_of.with(|v| v.as_ref().and_then(|a| a.assurance))))}
-                        </select>
-                    </div>
-
-                    <h2>"Progress updates"</h2>
-                    <ul class="plait-updates">
-                        {updates.into_iter().rev().map(|u| view! {
-                            <li><p>{u.text}</p><p class="nhsuk-body-s">{format!("{} · {}", u.by, u.at.date().long())}</p></li>
-                        }).collect_view()}
-                    </ul>
-                    <form on:submit=move |ev| {
-                        ev.prevent_default();
-                        let text = update_text.get_untracked();
-                        let Some(id) = new_entry_id() else { return };
-                        if text.trim().is_empty() { return; }
-                        editing.append(LogEntry::Progress(ProgressUpdate {
-                            id, text: text.trim().to_owned(), by: workspace.actor.get_untracked().user, at: now(),
-                        }));
-                        update_text.set(String::new());
-                    }>
-                        <div class="nhsuk-form-group">
-                            <label class="nhsuk-label" for="new-update">"Add a progress update"</label>
-                            <textarea class="nhsuk-textarea" id="new-update" rows="3"
-                                prop:value=move || update_text.get() on:input=move |ev| update_text.set(event_target_value(&ev))></textarea>
-                        </div>
-                        <button class="nhsuk-button" type="submit">"Add update"</button>
-                    </form>
-
-                    <h2>"History"</h2>
-                    <table class="nhsuk-table">
-                        <caption class="nhsuk-table__caption nhsuk-u-visually-hidden">"Status changes, oldest first"</caption>
-                        <thead class="nhsuk-table__head"><tr class="nhsuk-table__row">
-                            <th scope="col" class="nhsuk-table__header">"When"</th>
-                            <th scope="col" class="nhsuk-table__header">"Who"</th>
-                            <th scope="col" class="nhsuk-table__header">"Change"</th>
-                            <th scope="col" class="nhsuk-table__header">"Note"</th>
-                        </tr></thead>
-                        <tbody class="nhsuk-table__body">
-                            {history.into_iter().filter_map(|step| {
-                                let (index, outcome) = match step {
-                                    Step::Applied { index, from, to } => (index, format!("{} → {}", from.label(), to.label())),
-                                    Step::Superseded { index, reason, .. } => (index, format!("No effect: {reason}")),
-                                };
-                                let t = transitions.get(index)?.clone();
-                                Some(view! {
-                                    <tr class="nhsuk-table__row">
-                                        <td class="nhsuk-table__cell">{t.at.date().long()}</td>
-                                        <td class="nhsuk-table__cell">{format!("{} ({})", t.by, t.role.label())}</td>
-                                        <td class="nhsuk-table__cell">{outcome}</td>
-                                        <td class="nhsuk-table__cell">{t.note}</td>
-                                    </tr>
-                                })
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
             }
-        }}
+        >
+            {heading}
+            {move || editing.message.get().map(|m| view! {
+                <div class="nhsuk-error-summary" role="alert"><p>{m}</p></div>
+            })}
+            <h2>"Lifecycle"</h2>
+            {buttons}
+            <h2>"Details"</h2>
+            {details}
+            <h2>"Progress updates"</h2>
+            <ul class="plait-updates">{update_list}</ul>
+            <form on:submit=move |ev| {
+                ev.prevent_default();
+                let text = update_text.get_untracked();
+                let Some(id) = new_entry_id() else { return };
+                if text.trim().is_empty() { return; }
+                editing.append(LogEntry::Progress(ProgressUpdate {
+                    id, text: text.trim().to_owned(), by: workspace.actor.get_untracked().user, at: now(),
+                }));
+                update_text.set(String::new());
+            }>
+                <div class="nhsuk-form-group">
+                    <label class="nhsuk-label" for="new-update">"Add a progress update"</label>
+                    <textarea class="nhsuk-textarea" id="new-update" rows="3"
+                        prop:value=move || update_text.get() on:input=move |ev| update_text.set(event_target_value(&ev))></textarea>
+                </div>
+                <button class="nhsuk-button" type="submit">"Add update"</button>
+            </form>
+            <h2>"History"</h2>
+            <table class="nhsuk-table">
+                <caption class="nhsuk-table__caption nhsuk-u-visually-hidden">"Status changes, oldest first"</caption>
+                <thead class="nhsuk-table__head"><tr class="nhsuk-table__row">
+                    <th scope="col" class="nhsuk-table__header">"When"</th>
+                    <th scope="col" class="nhsuk-table__header">"Who"</th>
+                    <th scope="col" class="nhsuk-table__header">"Change"</th>
+                    <th scope="col" class="nhsuk-table__header">"Note"</th>
+                </tr></thead>
+                <tbody class="nhsuk-table__body">{history_rows}</tbody>
+            </table>
+        </Show>
     }
 }
 
