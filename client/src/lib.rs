@@ -11,3 +11,6 @@ pub mod contexts;
 pub mod pages;
 pub mod storage;
 pub mod sync;
+
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

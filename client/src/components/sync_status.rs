@@ -69,6 +69,8 @@ pub fn SyncStatus() -> impl IntoView {
 mod tests {
     use super::ago;
     use plait_shared::UnixMillis;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn times_read_like_speech() {

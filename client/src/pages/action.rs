@@ -381,6 +381,8 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::splice;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn apply(old: &str, new: &str) -> String {
         let Some(edit) = splice(old, new) else {

@@ -291,6 +291,8 @@ pub fn Actions() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn row(reference: &str, status: Status, overdue: bool) -> ActionRow {
         ActionRow {
