@@ -109,6 +109,13 @@ async fn the_client_is_served_with_the_right_caching() {
         .expect("index.html names the wasm file");
     let asset = reqwest::get(server.url(wasm)).await.unwrap();
     assert_eq!(asset.status(), 200);
+    let gzipped = reqwest::Client::new()
+        .get(server.url(wasm))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip", "assets are compressed");
     assert_eq!(asset.headers()["content-type"], "application/wasm");
     assert_eq!(
         asset.headers()["cache-control"],

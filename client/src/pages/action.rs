@@ -171,8 +171,13 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
         })
     });
     let exists = Memo::new(move |_| view_of.with(Option::is_some));
+    // Memos, not derived signals: a field is re-set only when its own value
+    // changes, never because another field did (which would overwrite what
+    // someone is typing in it).
     let text = move |f: fn(&ActionView) -> String| {
-        Signal::derive(move || view_of.with(|v| v.as_ref().map(f).unwrap_or_default()))
+        Signal::from(Memo::new(move |_| {
+            view_of.with(|v| v.as_ref().map(f).unwrap_or_default())
+        }))
     };
     // What the lifecycle buttons depend on, and nothing else.
     let lifecycle =
@@ -289,14 +294,14 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 <label class="nhsuk-label" for="confidence">"Confidence"</label>
                 <select class="nhsuk-select" id="confidence"
                     on:change=move |ev| editing.set(ActionField::Confidence(event_target_value(&ev).parse().ok()))>
-                    {option_list(Confidence::ALL, Confidence::key, Confidence::label, Signal::derive(move || view_of.with(|v| v.as_ref().and_then(|a| a.confidence))))}
+                    {option_list(Confidence::ALL, Confidence::key, Confidence::label, Signal::from(Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.confidence)))))}
                 </select>
             </div>
             <div class="nhsuk-form-group">
                 <label class="nhsuk-label" for="assurance">"Assurance"</label>
                 <select class="nhsuk-select" id="assurance"
                     on:change=move |ev| editing.set(ActionField::Assurance(event_target_value(&ev).parse().ok()))>
-                    {option_list(Assurance::ALL, Assurance::key, Assurance::label, Signal::derive(move || view_of.with(|v| v.as_ref().and_then(|a| a.assurance))))}
+                    {option_list(Assurance::ALL, Assurance::key, Assurance::label, Signal::from(Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.assurance)))))}
                 </select>
             </div>
         }

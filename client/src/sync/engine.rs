@@ -58,6 +58,8 @@ pub enum Link {
         in_flight: bool,
         /// When the next request is due.
         next: UnixMillis,
+        /// The last request got an answer (the server is reachable).
+        healthy: bool,
     },
 }
 
@@ -190,8 +192,10 @@ impl SyncEngine {
     pub fn status(&self) -> Status {
         Status {
             online: self.online,
-            connected: matches!(self.link, Link::Open { synced: true } | Link::Http { .. })
-                && self.online,
+            connected: matches!(
+                self.link,
+                Link::Open { synced: true } | Link::Http { healthy: true, .. }
+            ) && self.online,
             waiting: self.pending.len(),
             oldest: self.pending.front().map(|p| p.at),
             last_synced: self.last_synced,
@@ -237,6 +241,7 @@ impl SyncEngine {
                     self.link = Link::Http {
                         in_flight: false,
                         next: now,
+                        healthy: false,
                     };
                     self.http_sync(now, &mut effects);
                 } else {
@@ -263,6 +268,7 @@ impl SyncEngine {
                 self.link = Link::Http {
                     in_flight: false,
                     next: UnixMillis(now.0 + self.backoff()),
+                    healthy: false,
                 };
             }
             Event::Tick => match self.link {
@@ -272,6 +278,7 @@ impl SyncEngine {
                 Link::Http {
                     in_flight: false,
                     next,
+                    ..
                 } if next <= now && self.online => {
                     // Every few rounds, see whether the WebSocket works again.
                     if self.attempts % 4 == 3 {
@@ -389,9 +396,11 @@ impl SyncEngine {
         body.write_buf(sv.encode_v1());
         body.write_buf(&update);
         self.attempts += 1;
+        let healthy = matches!(self.link, Link::Http { healthy: true, .. });
         self.link = Link::Http {
             in_flight: true,
             next: now,
+            healthy,
         };
         effects.push(Effect::HttpSync(body));
     }
@@ -403,6 +412,7 @@ impl SyncEngine {
                 .read_buf()
                 .map(|sv| (diff, StateVector::decode_v1(sv)))
         });
+        let healthy = matches!(parsed, Ok((_, Ok(_))));
         if let Ok((diff, Ok(server_sv))) = parsed {
             if !diff.is_empty() {
                 self.apply_remote(&diff, effects);
@@ -420,6 +430,7 @@ impl SyncEngine {
         self.link = Link::Http {
             in_flight: false,
             next: UnixMillis(now.0 + delay),
+            healthy,
         };
     }
 }

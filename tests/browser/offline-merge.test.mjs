@@ -1,0 +1,126 @@
+// (a) Two people edit the same action while both are offline; when they
+// come back online both see both edits: concurrent typing in one text merges
+// by character, and different fields never conflict.
+
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+
+import {
+  PlaitServer, launchBrowser, newPage, actionLinks, waitForActionDetail,
+  waitForAllSaved, waitForStatus, syncStatusText, selectors,
+  eventually, onFailure, timed
+} from './support.mjs'
+
+let server
+let browser
+
+before(async () => {
+  server = await PlaitServer.start('offline-merge')
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await server?.kill()
+})
+
+test('two browsers edit one action offline, and both see both edits once online', async () => {
+  const a = await newPage(browser)
+  const b = await newPage(browser)
+  const pages = { A: a.page, B: b.page }
+  await onFailure('offline-merge', { pages, server }, async () => {
+    // Find a real action from the list, then open it in both browsers.
+    const links = await timed('(a) list loaded in A', () => actionLinks(a.page, server.url))
+    const link = links[1]
+    for (const { page } of [a, b]) {
+      await page.goto(server.url + link)
+      await waitForActionDetail(page)
+      await waitForAllSaved(page)
+    }
+
+    // A common starting text, typed online by A, so "the end" and "the
+    // start" are different places; B must receive it live.
+    const base = 'Ligature audit of every ward.'
+    await a.page.locator('#description').fill(base)
+    await waitForAllSaved(a.page)
+    await eventually(async () => (await b.page.inputValue('#description')) === base, {
+      message: 'B receiving A\'s online edit of the description'
+    })
+    const startConfidence = await a.page.inputValue('#confidence')
+    const startExecLead = await a.page.inputValue('#exec-lead')
+    const confidence = startConfidence === 'at_risk' ? 'off_track' : 'at_risk'
+    const execLead = 'Dr B. Okafor, Medical Director'
+    assert.notEqual(startExecLead, execLead)
+
+    // Both offline.
+    await a.context.setOffline(true)
+    await b.context.setOffline(true)
+    for (const [name, page] of Object.entries(pages)) {
+      await waitForStatus(page, /^Offline\b/, { label: name })
+      assert.equal(await page.locator(selectors.network).getAttribute('data-network'), 'Offline')
+    }
+
+    // A types X at the end and changes Confidence.
+    const X = ' Done on Ward 3 (A).'
+    await a.page.locator('#description').click()
+    await a.page.keyboard.press('Control+End')
+    await a.page.keyboard.type(X)
+    await a.page.selectOption('#confidence', confidence)
+    // B types Y at the start and changes the Executive lead (saved on blur).
+    const Y = '[B] Urgent: '
+    await b.page.locator('#description').click()
+    await b.page.keyboard.press('Control+Home')
+    await b.page.keyboard.type(Y)
+    await b.page.locator('#exec-lead').fill(execLead)
+    await b.page.locator('#exec-lead').blur()
+
+    // Each sees only its own edits, and says they are waiting.
+    assert.equal(await a.page.inputValue('#description'), base + X)
+    assert.equal(await b.page.inputValue('#description'), Y + base)
+    for (const [name, page] of Object.entries(pages)) {
+      await waitForStatus(page, /^Offline · \d+ changes? waiting to sync/, { label: name })
+    }
+    assert.equal(await a.page.inputValue('#exec-lead'), startExecLead, 'A cannot see B\'s change while offline')
+    assert.equal(await b.page.inputValue('#confidence'), startConfidence, 'B cannot see A\'s change while offline')
+
+    // Both online: both edits everywhere, every change saved.
+    await timed('(a) both online until merged and saved', async () => {
+      await a.context.setOffline(false)
+      await b.context.setOffline(false)
+      const merged = Y + base + X
+      for (const [name, page] of Object.entries(pages)) {
+        await eventually(async () => (await page.inputValue('#description')) === merged, {
+          timeout: 20_000,
+          message: `${name}'s description becoming ${JSON.stringify(merged)}`
+        }).catch(async (e) => {
+          throw new Error(`${e.message}; it is ${JSON.stringify(await page.inputValue('#description'))}`)
+        })
+        await eventually(async () => (await page.inputValue('#confidence')) === confidence, {
+          message: `${name} showing Confidence ${confidence}`
+        })
+        await eventually(async () => (await page.inputValue('#exec-lead')) === execLead, {
+          message: `${name} showing Executive lead ${execLead}`
+        })
+        await waitForAllSaved(page, { label: name })
+      }
+    })
+    for (const [name, page] of Object.entries(pages)) {
+      const status = await syncStatusText(page)
+      assert.match(status, /^Online · All changes saved · last synced just now$/, `${name}'s status`)
+      assert.equal(await page.locator(selectors.saved).getAttribute('data-saved'), 'true')
+      assert.deepEqual(page.crashes, [], `${name}: no uncaught errors or panics`)
+    }
+    // What is on the server: a third, fresh browser opens the action.
+    const c = await newPage(browser)
+    await c.page.goto(server.url + link)
+    await waitForActionDetail(c.page)
+    await eventually(async () => (await c.page.inputValue('#description')) === Y + base + X, {
+      message: 'a fresh browser seeing the merged description'
+    })
+    assert.equal(await c.page.inputValue('#confidence'), confidence)
+    assert.equal(await c.page.inputValue('#exec-lead'), execLead)
+    await c.context.close()
+  })
+  await a.context.close()
+  await b.context.close()
+})
