@@ -115,7 +115,11 @@ async fn the_client_is_served_with_the_right_caching() {
         .send()
         .await
         .unwrap();
-    assert_eq!(gzipped.headers()["content-encoding"], "gzip", "assets are compressed");
+    assert_eq!(
+        gzipped.headers()["content-encoding"],
+        "gzip",
+        "assets are compressed"
+    );
     assert_eq!(asset.headers()["content-type"], "application/wasm");
     assert_eq!(
         asset.headers()["cache-control"],

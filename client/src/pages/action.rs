@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use plait_shared::lifecycle::next_statuses;
 use plait_shared::{
-    ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, DocId, EntryId, LogEntry,
-    PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UnixMillis, UserId, WorkstreamId,
+    ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, Date, DocId, EntryId,
+    LogEntry, PhaseId, PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UnixMillis, UserId,
+    WorkstreamId,
 };
 use yrs::Transact;
 
@@ -203,6 +204,20 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             })
             .unwrap_or_default()
     });
+    let phases = Memo::new(move |_| {
+        workspace
+            .programme_view()
+            .map(|p| {
+                p.phases
+                    .into_iter()
+                    .map(|(id, phase)| (id, phase.name))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    });
+    let due_original =
+        Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.due_original)));
+    let due_current = Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.due_current)));
     let note = RwSignal::new(String::new());
     let update_text = RwSignal::new(String::new());
 
@@ -290,6 +305,46 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
+            <div class="nhsuk-form-group">
+                <label class="nhsuk-label" for="phase">"Phase"</label>
+                <select class="nhsuk-select" id="phase"
+                    on:change=move |ev| editing.set(ActionField::Phase(PhaseId::new(event_target_value(&ev)).ok()))>
+                    <option value="" selected=move || view_of.with(|v| v.as_ref().is_none_or(|a| a.phase_id.is_none()))>"Not set"</option>
+                    {move || phases.get().into_iter().map(|(id, name)| {
+                        let key = id.to_string();
+                        view! {
+                            <option value=key selected=move || view_of.with(|v| v.as_ref().and_then(|a| a.phase_id.as_ref()) == Some(&id))>{name}</option>
+                        }
+                    }).collect_view()}
+                </select>
+            </div>
+            {move || match due_original.get() {
+                // The original date is kept for good; later changes go
+                // through due-date requests that the executive lead decides.
+                Some(original) => view! {
+                    <dl class="nhsuk-summary-list">
+                        <div class="nhsuk-summary-list__row">
+                            <dt class="nhsuk-summary-list__key">"Original due date"</dt>
+                            <dd class="nhsuk-summary-list__value">{original.long()}</dd>
+                        </div>
+                        <div class="nhsuk-summary-list__row">
+                            <dt class="nhsuk-summary-list__key">"Current due date"</dt>
+                            <dd class="nhsuk-summary-list__value">{due_current.get().map(|d| d.long()).unwrap_or_default()}</dd>
+                        </div>
+                    </dl>
+                }.into_any(),
+                None => view! {
+                    <div class="nhsuk-form-group">
+                        <label class="nhsuk-label" for="due-original">"Due date (once agreed it is kept; later changes are requested)"</label>
+                        <input class="nhsuk-input nhsuk-input--width-10" id="due-original" type="date"
+                            on:change=move |ev| {
+                                if let Ok(date) = Date::parse_iso(&event_target_value(&ev)) {
+                                    editing.set(ActionField::DueOriginal(date));
+                                }
+                            } />
+                    </div>
+                }.into_any(),
+            }}
             <div class="nhsuk-form-group">
                 <label class="nhsuk-label" for="confidence">"Confidence"</label>
                 <select class="nhsuk-select" id="confidence"
