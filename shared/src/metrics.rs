@@ -318,6 +318,8 @@ mod tests {
             decisions: vec![],
             due_requests: vec![],
             sustainment_checks: vec![],
+            due_changes: vec![],
+            sustainment: vec![],
         }
     }
 

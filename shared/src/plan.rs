@@ -289,6 +289,10 @@ pub struct ActionView {
     pub decisions: Vec<Decision>,
     /// Due-date change requests and their answers.
     pub due_requests: Vec<DueRequestView>,
+    /// The due-date log as stored (requests and answers, in order).
+    pub due_changes: Vec<DueChange>,
+    /// The re-audit log as stored (schedules and results, in order).
+    pub sustainment: Vec<Sustainment>,
     /// Re-audits.
     pub sustainment_checks: Vec<SustainmentCheckView>,
 }
@@ -699,6 +703,8 @@ impl PlanDoc {
             decisions,
             due_requests,
             sustainment_checks,
+            due_changes,
+            sustainment,
         })
     }
 }

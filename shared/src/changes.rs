@@ -1,0 +1,332 @@
+//! What an update changed in a plan, in the plan's own terms: which actions
+//! and findings, which fields, which texts, which logs gained or lost entries.
+//!
+//! The server needs this twice over: to check each change against who may
+//! make it, and to write the audit trail ("who changed what"). Both compare
+//! the plan read before an update with the plan read after it.
+
+use std::collections::BTreeSet;
+
+use crate::ids::{ActionId, FindingId};
+use crate::plan::{ActionView, PlanView};
+
+/// One of an action's append-only logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Log {
+    /// Status transitions.
+    Transitions,
+    /// Progress updates.
+    Updates,
+    /// Evidence items.
+    Evidence,
+    /// Verdicts on evidence.
+    EvidenceReviews,
+    /// Forum decisions.
+    Decisions,
+    /// Due-date requests and answers.
+    DueChanges,
+    /// Re-audits and their results.
+    Sustainment,
+}
+
+/// One change between two reads of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    /// The plan's title, workstream, core service or location changed.
+    PlanInfo,
+    /// A finding was added.
+    FindingAdded(FindingId),
+    /// A finding was removed.
+    FindingRemoved(FindingId),
+    /// A finding's details or text changed.
+    FindingEdited(FindingId),
+    /// An action was added.
+    ActionAdded(ActionId),
+    /// An action was removed.
+    ActionRemoved(ActionId),
+    /// A single-valued field of an action changed (its stored key).
+    Field(ActionId, &'static str),
+    /// One of an action's texts changed (its stored key).
+    Text(ActionId, &'static str),
+    /// Entries were appended to a log: the indexes of the new entries (not
+    /// always contiguous: concurrent appends interleave).
+    Appended(ActionId, Log, Vec<usize>),
+    /// Existing entries of a log were changed or removed, which the schema
+    /// never does: only a faulty or hostile client sends this.
+    Rewritten(ActionId, Log),
+}
+
+impl Change {
+    /// The action it concerns, if any.
+    pub fn action(&self) -> Option<&ActionId> {
+        match self {
+            Change::ActionAdded(id)
+            | Change::ActionRemoved(id)
+            | Change::Field(id, _)
+            | Change::Text(id, _)
+            | Change::Appended(id, ..)
+            | Change::Rewritten(id, _) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Every change from `before` to `after`, in a stable order.
+pub fn diff(before: &PlanView, after: &PlanView) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if before.info != after.info {
+        changes.push(Change::PlanInfo);
+    }
+    let finding_ids: BTreeSet<&FindingId> = before
+        .findings
+        .keys()
+        .chain(after.findings.keys())
+        .collect();
+    for id in finding_ids {
+        match (before.findings.get(id), after.findings.get(id)) {
+            (None, Some(_)) => changes.push(Change::FindingAdded(id.clone())),
+            (Some(_), None) => changes.push(Change::FindingRemoved(id.clone())),
+            (Some(a), Some(b)) if a != b => changes.push(Change::FindingEdited(id.clone())),
+            _ => {}
+        }
+    }
+    let action_ids: BTreeSet<&ActionId> =
+        before.actions.keys().chain(after.actions.keys()).collect();
+    for id in action_ids {
+        match (before.actions.get(id), after.actions.get(id)) {
+            (None, Some(_)) => changes.push(Change::ActionAdded(id.clone())),
+            (Some(_), None) => changes.push(Change::ActionRemoved(id.clone())),
+            (Some(a), Some(b)) => diff_action(id, a, b, &mut changes),
+            (None, None) => {}
+        }
+    }
+    changes
+}
+
+fn diff_action(id: &ActionId, a: &ActionView, b: &ActionView, changes: &mut Vec<Change>) {
+    let fields: [(&'static str, bool); 9] = [
+        ("ref", a.reference != b.reference),
+        ("finding_ids", a.finding_ids != b.finding_ids),
+        ("workstream_id", a.workstream_id != b.workstream_id),
+        ("phase_id", a.phase_id != b.phase_id),
+        ("exec_lead", a.exec_lead != b.exec_lead),
+        ("owner", a.owner != b.owner),
+        ("due_original", a.due_original != b.due_original),
+        ("confidence", a.confidence != b.confidence),
+        ("assurance", a.assurance != b.assurance),
+    ];
+    changes.extend(
+        fields
+            .into_iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(key, _)| Change::Field(id.clone(), key)),
+    );
+    let texts = [
+        ("title", a.title != b.title),
+        ("description", a.description != b.description),
+        ("closure_criteria", a.closure_criteria != b.closure_criteria),
+    ];
+    changes.extend(
+        texts
+            .into_iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(key, _)| Change::Text(id.clone(), key)),
+    );
+    log(
+        id,
+        Log::Transitions,
+        &a.transitions,
+        &b.transitions,
+        changes,
+    );
+    log(id, Log::Updates, &a.updates, &b.updates, changes);
+    log(id, Log::Evidence, &a.evidence, &b.evidence, changes);
+    log(
+        id,
+        Log::EvidenceReviews,
+        &a.evidence_reviews,
+        &b.evidence_reviews,
+        changes,
+    );
+    log(id, Log::Decisions, &a.decisions, &b.decisions, changes);
+    log(id, Log::DueChanges, &a.due_changes, &b.due_changes, changes);
+    log(
+        id,
+        Log::Sustainment,
+        &a.sustainment,
+        &b.sustainment,
+        changes,
+    );
+}
+
+/// Appends keep the old entries as a prefix, in order, unchanged. Concurrent
+/// appends from other peers can land between old entries in yrs's order, so
+/// "kept" means: every old entry is still there, in the same relative order.
+fn log<T: PartialEq>(
+    id: &ActionId,
+    which: Log,
+    before: &[T],
+    after: &[T],
+    changes: &mut Vec<Change>,
+) {
+    if before == after {
+        return;
+    }
+    let mut old = before.iter().peekable();
+    let mut new_indexes = Vec::new();
+    for (index, entry) in after.iter().enumerate() {
+        if old.peek().is_some_and(|o| *o == entry) {
+            old.next();
+        } else {
+            new_indexes.push(index);
+        }
+    }
+    if old.peek().is_some() {
+        changes.push(Change::Rewritten(id.clone(), which));
+        return;
+    }
+    if !new_indexes.is_empty() {
+        changes.push(Change::Appended(id.clone(), which, new_indexes));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::new_doc_with_client_id;
+    use crate::entries::{LogEntry, ProgressUpdate, Transition};
+    use crate::ids::{EntryId, UnixMillis, UserId};
+    use crate::plan::{ActionField, ActionText, NewAction, PlanDoc, TextEdit};
+    use crate::vocab::{Confidence, Role, Status};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use yrs::updates::decoder::Decode;
+    use yrs::{Array, Map, ReadTxn, Transact, Update};
+
+    fn id() -> ActionId {
+        ActionId::new("a-1").unwrap()
+    }
+
+    fn plan() -> PlanDoc {
+        let plan = PlanDoc::new(new_doc_with_client_id(1));
+        let action = NewAction {
+            reference: "MD1".into(),
+            title: "Fix doors".into(),
+            description: String::new(),
+            finding_ids: vec![],
+            workstream_id: None,
+            phase_id: None,
+            exec_lead: "Chief Nurse".into(),
+            owner: Some(UserId::new("owner").unwrap()),
+            due: None,
+            confidence: None,
+            closure_criteria: String::new(),
+        };
+        plan.add_action(&mut plan.doc().transact_mut(), &id(), &action)
+            .unwrap();
+        plan
+    }
+
+    fn update(n: i64) -> LogEntry {
+        LogEntry::Progress(ProgressUpdate {
+            id: EntryId::new(format!("u{n}")).unwrap(),
+            text: format!("update {n}"),
+            by: UserId::new("owner").unwrap(),
+            at: UnixMillis(n),
+        })
+    }
+
+    #[test]
+    fn fields_texts_and_appends_are_named() {
+        let plan = plan();
+        let before = plan.read(&plan.doc().transact());
+        {
+            let mut txn = plan.doc().transact_mut();
+            plan.set_action_field(
+                &mut txn,
+                &id(),
+                &ActionField::Confidence(Some(Confidence::AtRisk)),
+            )
+            .unwrap();
+            let edit = TextEdit {
+                index: 0,
+                delete: 3,
+                insert: "Repair".into(),
+            };
+            plan.edit_action_text(&mut txn, &id(), ActionText::Title, &edit)
+                .unwrap();
+            plan.append(&mut txn, &id(), &update(1)).unwrap();
+            let step = Transition {
+                to: Status::Agreed,
+                by: UserId::new("lead").unwrap(),
+                role: Role::Lead,
+                at: UnixMillis(2),
+                note: String::new(),
+                baseline: false,
+            };
+            plan.append(&mut txn, &id(), &LogEntry::Transition(step))
+                .unwrap();
+        }
+        let after = plan.read(&plan.doc().transact());
+        assert_eq!(
+            diff(&before, &after),
+            vec![
+                Change::Field(id(), "confidence"),
+                Change::Text(id(), "title"),
+                Change::Appended(id(), Log::Transitions, vec![0]),
+                Change::Appended(id(), Log::Updates, vec![0]),
+            ]
+        );
+        assert_eq!(diff(&after, &after), vec![]);
+    }
+
+    #[test]
+    fn concurrent_appends_are_appends_and_removals_are_rewrites() {
+        let a = plan();
+        let b = PlanDoc::new(new_doc_with_client_id(2));
+        let sync = |from: &PlanDoc, to: &PlanDoc| {
+            let sv = to.doc().transact().state_vector();
+            let bytes = from.doc().transact().encode_state_as_update_v1(&sv);
+            to.doc()
+                .transact_mut()
+                .apply_update(Update::decode_v1(&bytes).unwrap())
+                .unwrap();
+        };
+        sync(&a, &b);
+        a.append(&mut a.doc().transact_mut(), &id(), &update(1))
+            .unwrap();
+        sync(&a, &b);
+        let before = a.read(&a.doc().transact());
+        // Concurrent: a appends u2, b appends u3; merged, both are new.
+        a.append(&mut a.doc().transact_mut(), &id(), &update(2))
+            .unwrap();
+        b.append(&mut b.doc().transact_mut(), &id(), &update(3))
+            .unwrap();
+        sync(&b, &a);
+        let after = a.read(&a.doc().transact());
+        let changes = diff(&before, &after);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        let Change::Appended(_, Log::Updates, new) = &changes[0] else {
+            panic!("expected an append, got {changes:?}");
+        };
+        assert_eq!(new.len(), 2);
+
+        // Deleting an entry is a rewrite, whoever does it.
+        {
+            let mut txn = a.doc().transact_mut();
+            let actions = txn.get_map("actions").unwrap();
+            let Some(yrs::Out::YMap(action)) = actions.get(&txn, "a-1") else {
+                panic!()
+            };
+            let Some(yrs::Out::YArray(updates)) = action.get(&txn, "updates") else {
+                panic!()
+            };
+            updates.remove(&mut txn, 0);
+        }
+        let rewritten = a.read(&a.doc().transact());
+        assert_eq!(
+            diff(&after, &rewritten),
+            vec![Change::Rewritten(id(), Log::Updates)]
+        );
+    }
+}
