@@ -282,7 +282,19 @@ mod tests {
             store.append(&id("d"), 0, b"u0").unwrap();
             store.flush().unwrap();
         }
-        let store = SledStore::open(dir.path()).unwrap();
+        // sled's background threads release the directory lock a moment
+        // after the last handle is dropped (this failed once in CI).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let store = loop {
+            match SledStore::open(dir.path()) {
+                Ok(store) => break store,
+                Err(e) if std::time::Instant::now() < deadline => {
+                    assert!(e.to_string().contains("lock"), "{e}");
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => panic!("the store never reopened: {e}"),
+            }
+        };
         assert_eq!(
             store.load(&id("d")).unwrap().unwrap().updates,
             vec![(0, b"u0".to_vec())]

@@ -28,6 +28,23 @@ pub struct TestServer {
     task: Option<JoinHandle<Result<(), String>>>,
 }
 
+/// Opens sled in `dir`, waiting while a store that was just dropped still
+/// holds the directory lock: the server's tasks (which must be allowed to
+/// run, hence async) and sled's background threads let go a moment later.
+pub async fn open_store(dir: &Path) -> SledStore {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match SledStore::open(dir) {
+            Ok(store) => return store,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                assert!(e.to_string().contains("lock"), "{e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("sled did not release {}: {e}", dir.display()),
+        }
+    }
+}
+
 /// The built web client, if `trunk build` has run (the test command runs it first).
 pub fn client_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/dist")
@@ -50,7 +67,7 @@ impl TestServer {
         demo: bool,
         tune: impl FnOnce(&mut Config),
     ) -> TestServer {
-        let store = SledStore::open(data_dir.path()).expect("open store");
+        let store = open_store(data_dir.path()).await;
         if demo {
             plait_server::demo::seed(&store).expect("seed demo");
         }
@@ -98,17 +115,9 @@ impl TestServer {
                 .expect("server stopped cleanly");
         }
         let dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
-        // The last references to sled go with the state and the registry's
-        // tasks; wait until its lock on the directory is released.
+        // The last references to sled go with the state; whoever opens the
+        // directory next waits for the lock (`open_store`).
         drop(self);
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while SledStore::open(dir.path()).is_err() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "sled was not released"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
         dir
     }
 

@@ -385,7 +385,7 @@ async fn shutdown_closes_sockets_with_going_away() {
         .await
         .unwrap()
         .unwrap();
-    let store = plait_server::SledStore::open(dir.path()).unwrap();
+    let store = crate::support::open_store(dir.path()).await;
     assert!(store.load(&DocId::new("bye").unwrap()).unwrap().is_some());
 }
 
