@@ -31,7 +31,7 @@ pub enum SeedError {
 /// [`SeedError`] when the import or storage fails.
 pub fn seed(store: &dyn DocStore) -> Result<Option<ImportSummary>, SeedError> {
     let programme_id = DocId::new(PROGRAMME_ID).map_err(|e| SeedError::Import(e.to_string()))?;
-    if store.load(&programme_id)?.is_some() {
+    if store.exists(&programme_id)? {
         return Ok(None);
     }
     let parsed = parse_csv(FIXTURE);

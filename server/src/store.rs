@@ -73,6 +73,12 @@ pub trait DocStore: Send + Sync + std::fmt::Debug + 'static {
     /// When the backend fails or the data is corrupt.
     fn load(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError>;
 
+    /// Whether anything is stored for `id`, without reading it.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn exists(&self, id: &DocId) -> Result<bool, StoreError>;
+
     /// Appends one update as `seq` (not durable until [`DocStore::flush`]).
     ///
     /// # Errors
@@ -190,6 +196,16 @@ impl DocStore for SledStore {
         Ok(Some(StoredDoc { snapshot, updates }))
     }
 
+    fn exists(&self, id: &DocId) -> Result<bool, StoreError> {
+        Ok(self.snapshots.contains_key(id.as_str())?
+            || self
+                .log
+                .scan_prefix(log_prefix(id))
+                .next()
+                .transpose()?
+                .is_some())
+    }
+
     fn append(&self, id: &DocId, seq: u64, update: &[u8]) -> Result<(), StoreError> {
         self.log.insert(log_key(id, seq), update)?;
         Ok(())
@@ -244,11 +260,13 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         let doc = id("plan");
         assert_eq!(store.load(&doc).unwrap(), None);
+        assert!(!store.exists(&doc).unwrap());
         for seq in 0..300u64 {
             store.append(&doc, seq, &seq.to_le_bytes()).unwrap();
         }
         // A document whose id is a prefix of another must not see its log.
         store.append(&id("pla"), 0, b"other").unwrap();
+        assert!(store.exists(&doc).unwrap());
         let loaded = store.load(&doc).unwrap().unwrap();
         assert_eq!(loaded.updates.len(), 300);
         assert!(

@@ -18,7 +18,7 @@ pub(crate) async fn get_doc(
     Path(raw): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
     let id = doc_id(raw)?;
-    if !state.registry.is_loaded(&id) && state.registry.store().load(&id)?.is_none() {
+    if !state.registry.is_loaded(&id) && !state.registry.store().exists(&id)? {
         return Err(AppError::NotFound);
     }
     let lease = state.registry.lease(&id).await?;
