@@ -135,18 +135,41 @@ fn CollaborativeText(
     }
 }
 
-fn option_list<T: Copy + PartialEq + Send + Sync + 'static>(
-    all: &'static [T],
-    key: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-    current: Signal<Option<T>>,
+/// A select for one single-valued field: "Not set" and the given
+/// `(key, label)` options, showing `current` and calling `set` on a change.
+#[component]
+fn FieldSelect(
+    id: &'static str,
+    label: &'static str,
+    options: Signal<Vec<(String, String)>>,
+    current: Signal<Option<String>>,
+    set: Callback<String>,
 ) -> impl IntoView {
     view! {
-        <option value="" selected=move || current.get().is_none()>"Not set"</option>
-        {all.iter().map(|&v| view! {
-            <option value=key(v) selected=move || current.get() == Some(v)>{label(v)}</option>
-        }).collect_view()}
+        <div class="nhsuk-form-group">
+            <label class="nhsuk-label" for=id>{label}</label>
+            <select class="nhsuk-select" id=id on:change=move |ev| set.run(event_target_value(&ev))>
+                <option value="" selected=move || current.with(Option::is_none)>"Not set"</option>
+                {move || options.get().into_iter().map(|(key, text)| {
+                    let mine = key.clone();
+                    view! { <option value=key selected=move || current.with(|c| c.as_deref() == Some(mine.as_str()))>{text}</option> }
+                }).collect_view()}
+            </select>
+        </div>
     }
+}
+
+/// The `(key, label)` options of a vocabulary.
+fn vocabulary<T: Copy>(
+    all: &[T],
+    key: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+) -> Signal<Vec<(String, String)>> {
+    let options: Vec<(String, String)> = all
+        .iter()
+        .map(|&v| (key(v).to_owned(), label(v).to_owned()))
+        .collect();
+    Signal::stored(options)
 }
 
 /// The action page. Each part re-renders only when what it shows changes,
@@ -193,28 +216,30 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 .unwrap_or_default()
         })
     });
-    let workstreams = Memo::new(move |_| {
-        workspace
-            .programme_view()
-            .map(|p| {
-                p.workstreams
-                    .into_iter()
-                    .map(|(id, w)| (id, w.name))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
+    let programme_options =
+        move |pick: fn(plait_shared::ProgrammeView) -> Vec<(String, String)>| {
+            Signal::from(Memo::new(move |_| {
+                workspace.programme_view().map(pick).unwrap_or_default()
+            }))
+        };
+    let workstreams = programme_options(|p| {
+        p.workstreams
+            .into_iter()
+            .map(|(id, w)| (id.to_string(), w.name))
+            .collect()
     });
-    let phases = Memo::new(move |_| {
-        workspace
-            .programme_view()
-            .map(|p| {
-                p.phases
-                    .into_iter()
-                    .map(|(id, phase)| (id, phase.name))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default()
+    let phases = programme_options(|p| {
+        p.phases
+            .into_iter()
+            .map(|(id, phase)| (id.to_string(), phase.name))
+            .collect()
     });
+    // The current key of one field, re-computed only when that field changes.
+    let current = move |pick: fn(&ActionView) -> Option<String>| {
+        Signal::from(Memo::new(move |_| {
+            view_of.with(|v| v.as_ref().and_then(pick))
+        }))
+    };
     let due_original =
         Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.due_original)));
     let due_current = Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.due_current)));
@@ -292,32 +317,12 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                     prop:value=text(|a| a.exec_lead.clone())
                     on:change=move |ev| editing.set(ActionField::ExecLead(event_target_value(&ev))) />
             </div>
-            <div class="nhsuk-form-group">
-                <label class="nhsuk-label" for="workstream">"Workstream"</label>
-                <select class="nhsuk-select" id="workstream"
-                    on:change=move |ev| editing.set(ActionField::Workstream(WorkstreamId::new(event_target_value(&ev)).ok()))>
-                    <option value="" selected=move || view_of.with(|v| v.as_ref().is_none_or(|a| a.workstream_id.is_none()))>"Not set"</option>
-                    {move || workstreams.get().into_iter().map(|(id, name)| {
-                        let key = id.to_string();
-                        view! {
-                            <option value=key selected=move || view_of.with(|v| v.as_ref().and_then(|a| a.workstream_id.as_ref()) == Some(&id))>{name}</option>
-                        }
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="nhsuk-form-group">
-                <label class="nhsuk-label" for="phase">"Phase"</label>
-                <select class="nhsuk-select" id="phase"
-                    on:change=move |ev| editing.set(ActionField::Phase(PhaseId::new(event_target_value(&ev)).ok()))>
-                    <option value="" selected=move || view_of.with(|v| v.as_ref().is_none_or(|a| a.phase_id.is_none()))>"Not set"</option>
-                    {move || phases.get().into_iter().map(|(id, name)| {
-                        let key = id.to_string();
-                        view! {
-                            <option value=key selected=move || view_of.with(|v| v.as_ref().and_then(|a| a.phase_id.as_ref()) == Some(&id))>{name}</option>
-                        }
-                    }).collect_view()}
-                </select>
-            </div>
+            <FieldSelect id="workstream" label="Workstream" options=workstreams
+                current=current(|a| a.workstream_id.as_ref().map(ToString::to_string))
+                set=Callback::new(move |key: String| editing.set(ActionField::Workstream(WorkstreamId::new(key).ok()))) />
+            <FieldSelect id="phase" label="Phase" options=phases
+                current=current(|a| a.phase_id.as_ref().map(ToString::to_string))
+                set=Callback::new(move |key: String| editing.set(ActionField::Phase(PhaseId::new(key).ok()))) />
             {move || match due_original.get() {
                 // The original date is kept for good; later changes go
                 // through due-date requests that the executive lead decides.
@@ -345,20 +350,14 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                     </div>
                 }.into_any(),
             }}
-            <div class="nhsuk-form-group">
-                <label class="nhsuk-label" for="confidence">"Confidence"</label>
-                <select class="nhsuk-select" id="confidence"
-                    on:change=move |ev| editing.set(ActionField::Confidence(event_target_value(&ev).parse().ok()))>
-                    {option_list(Confidence::ALL, Confidence::key, Confidence::label, Signal::from(Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.confidence)))))}
-                </select>
-            </div>
-            <div class="nhsuk-form-group">
-                <label class="nhsuk-label" for="assurance">"Assurance"</label>
-                <select class="nhsuk-select" id="assurance"
-                    on:change=move |ev| editing.set(ActionField::Assurance(event_target_value(&ev).parse().ok()))>
-                    {option_list(Assurance::ALL, Assurance::key, Assurance::label, Signal::from(Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.assurance)))))}
-                </select>
-            </div>
+            <FieldSelect id="confidence" label="Confidence"
+                options=vocabulary(Confidence::ALL, Confidence::key, Confidence::label)
+                current=current(|a| a.confidence.map(|c| c.key().to_owned()))
+                set=Callback::new(move |key: String| editing.set(ActionField::Confidence(key.parse().ok()))) />
+            <FieldSelect id="assurance" label="Assurance"
+                options=vocabulary(Assurance::ALL, Assurance::key, Assurance::label)
+                current=current(|a| a.assurance.map(|c| c.key().to_owned()))
+                set=Callback::new(move |key: String| editing.set(ActionField::Assurance(key.parse().ok()))) />
         }
     };
 
