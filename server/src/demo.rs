@@ -3,13 +3,34 @@
 //! real to look at.
 
 use plait_shared::import::{parse_csv, ImportPlan, ImportSummary};
-use plait_shared::{new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, UnixMillis, UserId};
+use plait_shared::{
+    new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, Role, UnixMillis, UserId,
+};
 use yrs::{ReadTxn, StateVector, Transact};
 
-use crate::store::{DocStore, StoreError};
+use crate::accounts::{names_to_users, AccountError, Accounts};
+use crate::store::{DocStore, SledStore, StoreError};
 
 /// The demo programme's document id.
 pub const PROGRAMME_ID: &str = "demo";
+
+/// The demo accounts' shared password.
+pub const PASSWORD: &str = "plait-demo";
+
+/// The demo accounts, one per role: (user name, display name, role). D.
+/// Hughes owns 20 of the bundled plan's actions.
+pub const ACCOUNTS: [(&str, &str, Role); 6] = [
+    ("programme.office", "Programme Office", Role::Admin),
+    ("chief.nurse", "Chief Nurse", Role::Lead),
+    ("d.hughes", "D. Hughes", Role::Contributor),
+    ("compliance", "Compliance Team", Role::Validator),
+    (
+        "qsc.chair",
+        "Quality and Safety Committee Chair",
+        Role::Approver,
+    ),
+    ("board", "Board Member", Role::Viewer),
+];
 
 const FIXTURE: &[u8] = include_bytes!("../../fixtures/nsft-style-action-plan.csv");
 
@@ -22,25 +43,51 @@ pub enum SeedError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An account could not be made.
+    #[error(transparent)]
+    Account(#[from] AccountError),
 }
 
-/// Seeds the demo programme unless it is already stored. Returns what was
-/// imported, or `None` if it was there.
+/// Seeds the demo accounts (those missing) and the demo programme unless it
+/// is already stored. Returns what was imported, or `None` if it was there.
 ///
 /// # Errors
 /// [`SeedError`] when the import or storage fails.
-pub fn seed(store: &dyn DocStore) -> Result<Option<ImportSummary>, SeedError> {
+pub fn seed(store: &SledStore, accounts: &Accounts) -> Result<Option<ImportSummary>, SeedError> {
     let programme_id = DocId::new(PROGRAMME_ID).map_err(|e| SeedError::Import(e.to_string()))?;
+    for (username, name, role) in ACCOUNTS {
+        match accounts.add_user(username, name, PASSWORD, false) {
+            Ok(_) => {
+                accounts.grant(username, &programme_id, Some(role))?;
+            }
+            Err(AccountError::Exists(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     if store.exists(&programme_id)? {
+        store.flush()?;
         return Ok(None);
     }
-    let parsed = parse_csv(FIXTURE);
+    let mut parsed = parse_csv(FIXTURE);
     if let Some(first) = parsed.errors.first() {
         return Err(SeedError::Import(first.to_string()));
     }
+    // Owners named in the spreadsheet who have accounts own their actions
+    // as those accounts.
+    let people = names_to_users(&accounts.members(&programme_id)?);
+    for row in &mut parsed.rows {
+        if let Some(user) = row
+            .action
+            .owner
+            .as_ref()
+            .and_then(|owner| people.get(owner.as_str()))
+        {
+            row.action.owner = Some(user.clone());
+        }
+    }
     let plan = ImportPlan::new(&programme_id, &parsed.rows)
         .map_err(|e| SeedError::Import(e.to_string()))?;
-    let importer = UserId::new("Programme office").map_err(|e| SeedError::Import(e.to_string()))?;
+    let importer = UserId::new(ACCOUNTS[0].0).map_err(|e| SeedError::Import(e.to_string()))?;
     let now = UnixMillis(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -58,6 +105,7 @@ pub fn seed(store: &dyn DocStore) -> Result<Option<ImportSummary>, SeedError> {
             total.plans += summary.plans;
         }
         put(store, &planned.doc_id, &encode(doc.doc()))?;
+        accounts.set_programme_of(&planned.doc_id, &programme_id)?;
     }
     // The programme last: its presence means the demo is complete.
     let programme = ProgrammeDoc::new(new_doc());
@@ -74,6 +122,7 @@ pub fn seed(store: &dyn DocStore) -> Result<Option<ImportSummary>, SeedError> {
         );
         plan.write_programme(&programme, &mut txn);
     }
+    accounts.set_programme_of(&programme_id, &programme_id)?;
     put(store, &programme_id, &encode(programme.doc()))?;
     store.flush()?;
     Ok(Some(total))

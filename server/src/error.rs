@@ -15,6 +15,15 @@ pub enum AppError {
     /// Nothing is stored under that name.
     #[error("not found")]
     NotFound,
+    /// No live session: sign in.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Signed in, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed sign-ins; try again after this long.
+    #[error("too many attempts")]
+    TooManyRequests(std::time::Duration),
     /// The body is over the configured limit.
     #[error("request too large")]
     TooLarge,
@@ -31,6 +40,25 @@ impl IntoResponse for AppError {
         match self {
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message).into_response(),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            AppError::Unauthorized(message) => (
+                StatusCode::UNAUTHORIZED,
+                [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],
+                message,
+            )
+                .into_response(),
+            AppError::Forbidden(message) => (StatusCode::FORBIDDEN, message).into_response(),
+            AppError::TooManyRequests(wait) => {
+                let seconds = wait.as_secs().max(1);
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(axum::http::header::RETRY_AFTER, seconds.to_string())],
+                    format!(
+                        "too many failed sign-ins: try again in {} minute(s)",
+                        seconds.div_ceil(60)
+                    ),
+                )
+                    .into_response()
+            }
             AppError::TooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "request too large").into_response()
             }

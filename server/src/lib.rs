@@ -19,7 +19,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod control;
 pub mod demo;
+pub mod enforce;
 mod error;
 pub mod guard;
 pub mod metrics;
@@ -28,6 +33,8 @@ mod routes;
 pub mod store;
 pub mod sync;
 
+pub use accounts::{Accounts, SessionSettings};
+pub use audit::Audit;
 pub use error::AppError;
 pub use metrics::Metrics;
 pub use registry::{Registry, RegistrySettings};
@@ -43,6 +50,16 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Registry tuning.
     pub registry: RegistrySettings,
+    /// How long sessions last.
+    pub sessions: SessionSettings,
+    /// Mark the session cookie `Secure` and send HSTS (behind TLS).
+    pub secure_cookies: bool,
+    /// Failed sign-ins allowed per account name within `sign_in_window`.
+    pub sign_ins_per_account: usize,
+    /// Failed sign-ins allowed per network address within `sign_in_window`.
+    pub sign_ins_per_address: usize,
+    /// The window of the sign-in limits.
+    pub sign_in_window: std::time::Duration,
 }
 
 impl Config {
@@ -52,6 +69,11 @@ impl Config {
             client_dir,
             max_message_bytes: 16 * 1024 * 1024,
             registry: RegistrySettings::default(),
+            sessions: SessionSettings::default(),
+            secure_cookies: false,
+            sign_ins_per_account: 5,
+            sign_ins_per_address: 50,
+            sign_in_window: std::time::Duration::from_secs(15 * 60),
         }
     }
 }
@@ -67,26 +89,62 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every connection and background task, to wait for at shutdown.
     pub tasks: TaskTracker,
+    /// Accounts, sessions, programme membership.
+    pub accounts: Arc<Accounts>,
+    /// The audit trail.
+    pub audit: Audit,
+    /// The sign-in rate limit.
+    pub limiter: Arc<auth::SignInLimiter>,
 }
 
 impl AppState {
-    /// Builds the state over a store. Must be called inside a tokio runtime.
-    pub fn new(store: Arc<dyn DocStore>, config: Config) -> Self {
+    /// Builds the state over a sled store (documents, accounts and the
+    /// audit trail share its database). Must be called inside a tokio
+    /// runtime.
+    ///
+    /// # Errors
+    /// When the account or audit trees cannot be opened.
+    pub fn new(store: Arc<SledStore>, config: Config) -> Result<Self, StoreError> {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let audit = Audit::open(store.db())?;
+        let accounts = Arc::new(Accounts::open(store.db(), config.sessions).map_err(
+            |e| match e {
+                accounts::AccountError::Store(e) => e,
+                other => StoreError::Corrupt(other.to_string()),
+            },
+        )?);
         let registry = Registry::new(
             store,
+            Some(audit.clone()),
             config.registry.clone(),
             Arc::new(Metrics::default()),
             tasks.clone(),
             shutdown.clone(),
         );
-        AppState {
+        let limiter = Arc::new(auth::SignInLimiter::new(
+            config.sign_in_window,
+            config.sign_ins_per_account,
+            config.sign_ins_per_address,
+        ));
+        Ok(AppState {
             registry,
             config: Arc::new(config),
             shutdown,
             tasks,
-        }
+            accounts,
+            audit,
+            limiter,
+        })
+    }
+
+    /// Counts a refused request and passes its error on.
+    pub(crate) fn denied(&self, error: AppError) -> AppError {
+        self.registry
+            .metrics()
+            .denied_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        error
     }
 }
 
@@ -110,8 +168,32 @@ pub async fn serve(
         shutdown.await;
         token.cancel();
     };
-    let server = axum::serve(listener, app(state.clone())).with_graceful_shutdown(signal);
+    let sweeper = {
+        let accounts = state.accounts.clone();
+        let token = state.shutdown.clone();
+        state.tasks.spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    () = token.cancelled() => return,
+                }
+                let accounts = accounts.clone();
+                match tokio::task::spawn_blocking(move || accounts.sweep_sessions()).await {
+                    Ok(Ok(n)) if n > 0 => tracing::info!(ended = n, "expired sessions removed"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "sweeping sessions failed"),
+                    _ => {}
+                }
+            }
+        })
+    };
+    let server = axum::serve(
+        listener,
+        app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
     server.await?;
+    sweeper.abort();
     state.shutdown.cancel();
     state.tasks.close();
     state.tasks.wait().await;

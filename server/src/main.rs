@@ -59,6 +59,74 @@ enum Command {
         /// Messages queued for one client before it is disconnected as too slow.
         #[arg(long, env = "PLAIT_CLIENT_QUEUE", default_value_t = 1024)]
         client_queue: usize,
+        /// Minutes a session may go unused before it ends.
+        #[arg(long, env = "PLAIT_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
+        session_idle_minutes: u64,
+        /// Hours after sign-in a session ends, used or not.
+        #[arg(long, env = "PLAIT_SESSION_MAX_HOURS", default_value_t = 7 * 24)]
+        session_max_hours: u64,
+        /// Seconds a session may go unused (overrides the minutes; for tests).
+        #[arg(long, env = "PLAIT_SESSION_IDLE_SECONDS", hide = true)]
+        session_idle_seconds: Option<u64>,
+        /// Served behind TLS: mark the session cookie Secure and send HSTS.
+        #[arg(long, env = "PLAIT_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Manage accounts (talks to the running server if there is one).
+    User {
+        /// Where sled keeps its files.
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. Prints a generated password unless one is given
+    /// on standard input.
+    Add {
+        /// Sign-in name: lower-case letters, digits, '.', '_' or '-'.
+        username: String,
+        /// The name people see.
+        #[arg(long)]
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Administer the whole server (every programme, as admin).
+        #[arg(long)]
+        superuser: bool,
+    },
+    /// List the accounts.
+    List,
+    /// Disable an account: its sessions end and its connections close.
+    Disable {
+        /// Whom.
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// Whom.
+        username: String,
+    },
+    /// Give an account a role in a programme (`none` removes it).
+    Grant {
+        /// Whom.
+        username: String,
+        /// The programme's id.
+        programme: String,
+        /// viewer, contributor, lead, validator, approver, admin or none.
+        role: String,
+    },
+    /// Set a new password (read from standard input, or generated).
+    Password {
+        /// Whom.
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -86,12 +154,31 @@ async fn main() -> anyhow::Result<()> {
             idle_unload_secs,
             compact_after,
             client_queue,
+            session_idle_minutes,
+            session_max_hours,
+            session_idle_seconds,
+            secure_cookies,
         } => {
             let store = SledStore::open(&data_dir)
                 .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+            let mut config = Config::new(client_dir);
+            config.max_message_bytes = max_message_bytes;
+            config.registry.idle_unload = Duration::from_secs(idle_unload_secs);
+            config.registry.compact_after = compact_after.max(1);
+            config.registry.client_queue = client_queue.max(1);
+            config.sessions.idle = Duration::from_secs(
+                session_idle_seconds
+                    .unwrap_or(session_idle_minutes.saturating_mul(60))
+                    .max(1),
+            );
+            config.sessions.absolute =
+                Duration::from_secs(session_max_hours.saturating_mul(3600).max(60));
+            config.secure_cookies = secure_cookies;
+            let store = Arc::new(store);
+            let state = plait_server::AppState::new(store.clone(), config)?;
             if demo {
-                let seeded =
-                    plait_server::demo::seed(&store).context("seeding the demo programme")?;
+                let seeded = plait_server::demo::seed(&store, &state.accounts)
+                    .context("seeding the demo programme")?;
                 if let Some(summary) = seeded {
                     tracing::info!(
                         actions = summary.actions,
@@ -105,8 +192,23 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("binding {addr}"))?;
             let local = listener.local_addr()?;
             tracing::info!(%local, "listening");
+            #[cfg(unix)]
+            {
+                let db = store.clone();
+                plait_server::control::listen(
+                    &data_dir,
+                    state.accounts.clone(),
+                    move || {
+                        if let Err(e) = plait_server::DocStore::flush(&*db) {
+                            tracing::error!(error = %e, "flushing account changes failed");
+                        }
+                    },
+                    state.shutdown.clone(),
+                )
+                .context("opening the control socket")?;
+            }
             if demo {
-                // The one line a newcomer needs; printed, not logged, so it stands out.
+                // The lines a newcomer needs; printed, not logged, so they stand out.
                 #[allow(clippy::print_stdout)]
                 {
                     println!("\nPlait is running at http://{local}/");
@@ -114,16 +216,154 @@ async fn main() -> anyhow::Result<()> {
                         "Demo programme: {} (the bundled 168-action plan).",
                         plait_server::demo::PROGRAMME_ID
                     );
-                    println!("Sign-in: none yet (accounts and roles come with the access-control issue).\n");
+                    println!(
+                        "Sign in as any of these, password {:?}:",
+                        plait_server::demo::PASSWORD
+                    );
+                    for (username, name, role) in plait_server::demo::ACCOUNTS {
+                        println!("  {username:<18} {name} ({})", role.label());
+                    }
+                    println!();
                 }
             }
-            let mut config = Config::new(client_dir);
-            config.max_message_bytes = max_message_bytes;
-            config.registry.idle_unload = Duration::from_secs(idle_unload_secs);
-            config.registry.compact_after = compact_after.max(1);
-            config.registry.client_queue = client_queue.max(1);
-            let state = plait_server::AppState::new(Arc::new(store), config);
             plait_server::serve(listener, state, shutdown_signal()).await
+        }
+        Command::User { data_dir, command } => user_command(&data_dir, command).await,
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+    } else {
+        let generated =
+            plait_server::accounts::random_token(15).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((generated, true))
+    }
+}
+
+async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyhow::Result<()> {
+    use plait_server::control::{Command as Control, Reply};
+    let mut generated = None;
+    let control = match command {
+        UserCommand::Add {
+            username,
+            name,
+            password_stdin,
+            superuser,
+        } => {
+            let (password, made) = read_password(password_stdin)?;
+            generated = made.then(|| password.clone());
+            Control::Add {
+                username,
+                name,
+                password,
+                superuser,
+            }
+        }
+        UserCommand::List => Control::List,
+        UserCommand::Disable { username } => Control::Disable { username },
+        UserCommand::Enable { username } => Control::Enable { username },
+        UserCommand::Grant {
+            username,
+            programme,
+            role,
+        } => Control::Grant {
+            username,
+            programme: plait_shared::DocId::new(programme)?,
+            role: match role.as_str() {
+                "none" => None,
+                other => Some(other.parse::<plait_shared::Role>().map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (viewer, contributor, lead, validator, approver, admin or none)"
+                    )
+                })?),
+            },
+        },
+        UserCommand::Password {
+            username,
+            password_stdin,
+        } => {
+            let (password, made) = read_password(password_stdin)?;
+            generated = made.then(|| password.clone());
+            Control::Password { username, password }
+        }
+    };
+    #[cfg(unix)]
+    let sent = plait_server::control::send(data_dir, &control)
+        .await
+        .context("talking to the running server")?;
+    #[cfg(not(unix))]
+    let sent: Option<Reply> = None;
+    let reply = match sent {
+        Some(reply) => reply,
+        None => {
+            let store = SledStore::open(data_dir).with_context(|| {
+                format!(
+                    "opening the data directory {} (is a server without a control socket using it?)",
+                    data_dir.display()
+                )
+            })?;
+            let accounts = plait_server::Accounts::open(store.db(), Default::default())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let reply = plait_server::control::execute(&accounts, control);
+            plait_server::DocStore::flush(&store)?;
+            reply
+        }
+    };
+    #[allow(clippy::print_stdout)]
+    match reply {
+        Reply::Error(message) => anyhow::bail!(message),
+        Reply::Users(users) => {
+            println!("{:<20} {:<36} {:<9} programmes", "user", "name", "status");
+            for user in users {
+                let grants: Vec<String> = user
+                    .grants
+                    .iter()
+                    .map(|(p, r)| format!("{p}: {}", r.key()))
+                    .collect();
+                let status = if user.disabled { "disabled" } else { "active" };
+                let superuser = if user.superuser {
+                    " [server admin]"
+                } else {
+                    ""
+                };
+                println!(
+                    "{:<20} {:<36} {:<9} {}{superuser}",
+                    user.username,
+                    user.name,
+                    status,
+                    grants.join(", ")
+                );
+            }
+            Ok(())
+        }
+        Reply::User(user) => {
+            let grants: Vec<String> = user
+                .grants
+                .iter()
+                .map(|(p, r)| format!("{p}: {}", r.key()))
+                .collect();
+            println!(
+                "{} ({}){}: {}",
+                user.username,
+                user.name,
+                if user.disabled { ", disabled" } else { "" },
+                if grants.is_empty() {
+                    "no programmes".to_owned()
+                } else {
+                    grants.join(", ")
+                }
+            );
+            if let Some(password) = generated {
+                println!("password: {password}");
+                println!("(shown once: hand it over safely and ask for it to be changed)");
+            }
+            Ok(())
         }
     }
 }

@@ -32,6 +32,12 @@ pub struct Metrics {
     pub rejected_connections: AtomicU64,
     /// Connections closed because they could not keep up.
     pub slow_disconnects: AtomicU64,
+    /// Changes refused (and undone) because their author may not make them.
+    pub refused_changes: AtomicU64,
+    /// Requests refused for want of a session (401) or of access (403).
+    pub denied_requests: AtomicU64,
+    /// Failed sign-ins (wrong password, unknown account, rate-limited).
+    pub failed_sign_ins: AtomicU64,
 }
 
 impl Metrics {
@@ -131,6 +137,24 @@ impl Metrics {
             "counter",
             "Connections closed because they fell behind.",
             get(&self.slow_disconnects),
+        );
+        metric(
+            "refused_changes_total",
+            "counter",
+            "Changes undone because their author may not make them.",
+            get(&self.refused_changes),
+        );
+        metric(
+            "denied_requests_total",
+            "counter",
+            "Requests refused with 401 or 403.",
+            get(&self.denied_requests),
+        );
+        metric(
+            "failed_sign_ins_total",
+            "counter",
+            "Sign-ins refused.",
+            get(&self.failed_sign_ins),
         );
         out
     }

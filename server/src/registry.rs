@@ -17,6 +17,9 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
+use crate::audit::{Audit, AuditChange, AuditRecord};
+use crate::auth::{Access, DocKind};
+use crate::enforce::{changed_anything, PlanGuard};
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError};
 
@@ -24,6 +27,12 @@ use crate::store::{DocStore, StoreError};
 /// server has made durable. Sent only to clients that ask for it
 /// (`?durable=1`), so standard Yjs clients never see it.
 pub const MSG_DURABLE: u8 = 100;
+
+/// Plait's message telling a client (one that asked for durable
+/// acknowledgements) which of its changes the server refused and why: a JSON
+/// list of `{action, what, reason}`. The server has already undone them; the
+/// client only has to say so.
+pub const MSG_REFUSED: u8 = 101;
 
 /// Tuning of the registry.
 #[derive(Debug, Clone)]
@@ -52,6 +61,10 @@ pub enum ApplyError {
     /// yrs refused it.
     #[error("the update cannot be applied: {0}")]
     Rejected(String),
+    /// Its author may not make it (a programme document changed by someone
+    /// who is not its admin). Nothing was kept.
+    #[error("{0}")]
+    Forbidden(String),
     /// It could not be stored.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -133,6 +146,9 @@ pub struct DocState {
     /// Set when the in-memory document may differ from storage (an update
     /// failed half-way); it is then evicted and reloaded from the store.
     poisoned: bool,
+    /// The last read of a plan, for checking updates (built on the first
+    /// checked update).
+    guard: Option<PlanGuard>,
 }
 
 impl std::fmt::Debug for DocState {
@@ -204,6 +220,8 @@ impl Drop for Lease {
 pub struct Applied {
     /// The document's state vector just after the update.
     pub state_vector: StateVector,
+    /// The changes refused (and undone), with why.
+    pub refused: Vec<AuditChange>,
     durable: oneshot::Receiver<Result<(), FlushError>>,
 }
 
@@ -224,6 +242,7 @@ impl Applied {
 #[derive(Debug)]
 pub struct Registry {
     store: Arc<dyn DocStore>,
+    audit: Option<Audit>,
     flusher: Flusher,
     docs: Mutex<HashMap<DocId, Arc<LoadedDoc>>>,
     settings: RegistrySettings,
@@ -237,6 +256,7 @@ impl Registry {
     /// A registry over `store`. Must be called inside a tokio runtime.
     pub fn new(
         store: Arc<dyn DocStore>,
+        audit: Option<Audit>,
         settings: RegistrySettings,
         metrics: Arc<Metrics>,
         tasks: TaskTracker,
@@ -245,6 +265,7 @@ impl Registry {
         Arc::new(Registry {
             flusher: Flusher::spawn(store.clone(), metrics.clone()),
             store,
+            audit,
             docs: Mutex::new(HashMap::new()),
             settings,
             metrics,
@@ -339,6 +360,7 @@ impl Registry {
                 next_seq: stored.next_seq(),
                 uncompacted: stored.updates.len() as u64,
                 poisoned: false,
+                guard: None,
             })
         })
         .await
@@ -400,19 +422,23 @@ impl Registry {
         sent
     }
 
-    /// Applies a client's update: merges it, appends it to the log, sends it
-    /// to the other clients, and asks for a flush. The returned [`Applied`]
-    /// resolves once the update is durable.
+    /// Applies a client's update: merges it, checks it against what its
+    /// author may change (undoing what they may not, see [`crate::enforce`]),
+    /// appends it to the log with its audit record, sends it to the other
+    /// clients, and asks for a flush. The returned [`Applied`] resolves once
+    /// the update is durable. `access` is `None` only for trusted callers
+    /// (tests of the storage itself).
     ///
     /// # Errors
-    /// [`ApplyError`] if yrs refuses the update or the store fails; then
-    /// nothing was stored or sent.
+    /// [`ApplyError`] if yrs refuses the update, the author may not make it
+    /// at all, or the store fails; then nothing was stored or sent.
     pub async fn apply_update(
         &self,
         lease: &Lease,
         origin: Option<u64>,
         update: Update,
         bytes: &[u8],
+        access: Option<&Access>,
     ) -> Result<Applied, ApplyError> {
         self.metrics
             .updates_received
@@ -427,28 +453,29 @@ impl Registry {
             // still wait for what is in flight.
             let state_vector = state.awareness.doc().transact().state_vector();
             drop(state);
-            return Ok(self.after_flush(state_vector));
+            return Ok(self.after_flush(state_vector, Vec::new()));
         }
         if state.poisoned {
             return Err(ApplyError::Rejected(
                 "the document is being reloaded; try again".into(),
             ));
         }
+        if access.is_some_and(|a| a.kind == DocKind::Plan) && state.guard.is_none() {
+            let doc = state.awareness.doc().clone();
+            state.guard = Some(PlanGuard::new(&doc));
+        }
         let seq = state.next_seq;
-        let applied = crate::guard::no_panic(|| {
-            let mut txn = state.awareness.doc().transact_mut();
+        let doc = state.awareness.doc().clone();
+        let before = doc.transact().state_vector();
+        let merged = crate::guard::no_panic(|| {
+            let mut txn = doc.transact_mut();
             txn.apply_update(update)
-                .map(|()| txn.state_vector())
+                .map(|()| changed_anything(&txn, &before))
                 .map_err(|e| ApplyError::Rejected(e.to_string()))
         })
         .unwrap_or_else(|panic| Err(ApplyError::Rejected(panic)));
-        // Stored only once merged, so the log never holds an update that
-        // cannot be replayed; any failure evicts the in-memory copy.
-        let state_vector = match applied.and_then(|sv| {
-            self.store.append(&lease.doc.id, seq, bytes)?;
-            Ok(sv)
-        }) {
-            Ok(sv) => sv,
+        let changed = match merged {
+            Ok(changed) => changed,
             Err(e) => {
                 state.poisoned = true;
                 drop(state);
@@ -456,26 +483,110 @@ impl Registry {
                 return Err(e);
             }
         };
+        if let Some(access) = access {
+            if access.kind == DocKind::Programme && !access.may_change_programme() && changed {
+                // Reloading from storage, which never held it, undoes it.
+                state.poisoned = true;
+                drop(state);
+                self.evict(lease);
+                return Err(ApplyError::Forbidden(
+                    "only the programme's admin can change the programme".into(),
+                ));
+            }
+        }
+        let actor = access.map(|a| plait_shared::access::Actor {
+            user: &a.user,
+            role: a.role,
+        });
+        let review = state
+            .guard
+            .as_mut()
+            .map(|guard| guard.review(actor))
+            .unwrap_or_default();
+        let refused_bytes;
+        let (stored, except): (&[u8], Option<u64>) = if review.refused.is_empty() {
+            (bytes, origin)
+        } else {
+            let reverted = crate::guard::no_panic(|| {
+                let guard = state.guard.as_ref().ok_or_else(|| {
+                    ApplyError::Rejected("refusals need the plan's last read".into())
+                })?;
+                let mut txn = doc.transact_mut();
+                guard
+                    .revert(&mut txn, &review.refused)
+                    .map_err(|e| ApplyError::Rejected(e.to_string()))
+            })
+            .unwrap_or_else(|panic| Err(ApplyError::Rejected(panic)));
+            if let Err(e) = reverted {
+                state.poisoned = true;
+                drop(state);
+                self.evict(lease);
+                return Err(e);
+            }
+            if let Some(guard) = state.guard.as_mut() {
+                guard.settle();
+            }
+            self.metrics
+                .refused_changes
+                .fetch_add(review.refused.len() as u64, Ordering::Relaxed);
+            // The update with its undoing, merged: only ids of the refused
+            // content remain (see `crate::enforce`). Everyone gets it,
+            // the author included.
+            refused_bytes = doc.transact().encode_state_as_update_v1(&before);
+            (&refused_bytes, None)
+        };
+        let state_vector = doc.transact().state_vector();
+        let refused: Vec<AuditChange> = review
+            .refused
+            .iter()
+            .map(|(change, reason)| AuditChange::refused(change, reason))
+            .collect();
+        // Stored only once merged, so the log never holds an update that
+        // cannot be replayed; any failure evicts the in-memory copy.
+        let stored_ok = self
+            .store
+            .append(&lease.doc.id, seq, stored)
+            .and_then(|()| match (&self.audit, access) {
+                (Some(audit), Some(access)) if changed => audit.record(AuditRecord {
+                    seq: 0,
+                    at: crate::accounts::now_millis(),
+                    doc: lease.doc.id.clone(),
+                    user: access.user.clone(),
+                    session: access.session.short(),
+                    device: access.device.clone(),
+                    bytes: bytes.len(),
+                    changes: review.accepted.iter().map(AuditChange::accepted).collect(),
+                    refused: refused.clone(),
+                }),
+                _ => Ok(()),
+            });
+        if let Err(e) = stored_ok {
+            state.poisoned = true;
+            drop(state);
+            self.evict(lease);
+            return Err(e.into());
+        }
         state.next_seq += 1;
         state.uncompacted += 1;
         self.metrics
             .compaction_backlog
             .fetch_add(1, Ordering::Relaxed);
-        let message = Bytes::from(Message::Sync(SyncMessage::Update(bytes.to_vec())).encode_v1());
+        let message = Bytes::from(Message::Sync(SyncMessage::Update(stored.to_vec())).encode_v1());
         // Broadcast under the document's lock so every client sees updates in
         // the order they were stored.
-        self.broadcast(lease, origin, &message);
+        self.broadcast(lease, except, &message);
         let compact = state.uncompacted >= self.settings.compact_after;
         drop(state);
         if compact {
             self.spawn_compaction(lease.doc.clone());
         }
-        Ok(self.after_flush(state_vector))
+        Ok(self.after_flush(state_vector, refused))
     }
 
-    fn after_flush(&self, state_vector: StateVector) -> Applied {
+    fn after_flush(&self, state_vector: StateVector, refused: Vec<AuditChange>) -> Applied {
         Applied {
             state_vector,
+            refused,
             durable: self.flusher.request(),
         }
     }

@@ -6,6 +6,7 @@ use axum::Router;
 use crate::AppState;
 
 mod assets;
+mod auth;
 mod docs;
 mod health;
 mod sync;
@@ -18,11 +19,69 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/sync/{doc_id}", get(sync::websocket))
         .route("/api/docs/{doc_id}", get(docs::get_doc))
         .route("/api/docs/{doc_id}/sync", post(sync::http_sync))
+        .route("/api/docs/{doc_id}/history", get(docs::history))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/me", get(auth::get_me))
+        .route("/api/programmes/{id}/members", get(auth::members))
         // An unknown API path is an error, not the web client's page.
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { crate::AppError::NotFound }),
         )
         .fallback_service(assets)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
+}
+
+/// The policy every response carries. Scripts come only from this origin
+/// (the wasm needs `wasm-unsafe-eval` to compile, nothing may `eval`), no
+/// inline scripts or styles, no framing, no plugins; fonts may come from the
+/// NHS.UK asset server that nhsuk-frontend's CSS names.
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
+script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
+font-src 'self' https://assets.nhs.uk; connect-src 'self'; worker-src 'self'; \
+manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'";
+
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::http::Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let secure = state.config.secure_cookies;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static("geolocation=(), microphone=(), payment=(), usb=()"),
+    );
+    if secure {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }

@@ -142,6 +142,12 @@ impl SledStore {
         Ok(SledStore { db, log, snapshots })
     }
 
+    /// The sled database (accounts and the audit trail keep their own trees
+    /// in it, so one flush makes an update and its audit record durable).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
     /// How many log entries are stored for `id` (for tests and metrics).
     pub fn log_len(&self, id: &DocId) -> usize {
         self.log.scan_prefix(log_prefix(id)).count()

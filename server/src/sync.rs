@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use bytes::Bytes;
@@ -19,7 +20,9 @@ use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact, Update};
 
-use crate::registry::{Applied, Lease, Registry, MSG_DURABLE};
+use crate::accounts::Accounts;
+use crate::auth::Access;
+use crate::registry::{Applied, ApplyError, Lease, Registry, MSG_DURABLE, MSG_REFUSED};
 
 /// WebSocket close codes used by the server.
 pub mod close_code {
@@ -33,13 +36,27 @@ pub mod close_code {
     pub const TOO_BIG: u16 = 1009;
     /// The client fell behind (or the document was reloaded); reconnect to resync.
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The session ended (signed out, expired, account disabled or its
+    /// access changed): check the session, sign in again if need be, and
+    /// reconnect.
+    pub const SESSION_ENDED: u16 = 4401;
+    /// The client tried a change it may not make at all (a programme
+    /// document by a non-admin); it was not kept.
+    pub const FORBIDDEN: u16 = 4403;
 }
 
-/// What a connection asked for.
-#[derive(Debug, Clone, Copy, Default)]
+/// What a connection asked for, and who it is.
+#[derive(Debug, Clone, Default)]
 pub struct ConnectionOptions {
     /// Send [`MSG_DURABLE`] after each of the client's updates is on disk.
     pub durable_acks: bool,
+    /// Who is connected and what they may do (`None`: trusted, for tests
+    /// of the protocol itself).
+    pub access: Option<Access>,
+    /// Cancelled when the session ends or the account changes.
+    pub revoked: CancellationToken,
+    /// Where to check that the session is still live, now and then.
+    pub accounts: Option<Arc<Accounts>>,
 }
 
 /// Why a connection is closed by the server.
@@ -110,6 +127,16 @@ pub async fn run<S, R, E>(
         greeting
     };
     let mut close: Option<Close> = None;
+    // A session can also end by expiring; look now and then.
+    let check_every = options
+        .accounts
+        .as_ref()
+        .map_or(Duration::from_secs(3600), |a| {
+            (a.settings().idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(30))
+        });
+    let mut session_check =
+        tokio::time::interval_at(tokio::time::Instant::now() + check_every, check_every);
+    let mut active = false;
     for message in greeting {
         if sink.send(WsMessage::Binary(message.into())).await.is_err() {
             close = Some(Close::new(close_code::GOING_AWAY, ""));
@@ -124,6 +151,22 @@ pub async fn run<S, R, E>(
             }
             () = kick.cancelled() => {
                 close = Some(Close::new(close_code::TRY_AGAIN_LATER, "fell behind: reconnect to resync"));
+            }
+            () = options.revoked.cancelled() => {
+                close = Some(Close::new(close_code::SESSION_ENDED, "signed out, or access changed"));
+            }
+            _ = session_check.tick() => {
+                if let (Some(accounts), Some(access)) = (&options.accounts, &options.access) {
+                    let accounts = accounts.clone();
+                    let key = access.session;
+                    let touch = std::mem::take(&mut active);
+                    let live = tokio::task::spawn_blocking(move || accounts.session_by_key(key, touch))
+                        .await
+                        .map(|r| r.map(|s| s.is_some()));
+                    if matches!(live, Ok(Ok(false))) {
+                        close = Some(Close::new(close_code::SESSION_ENDED, "the session has expired"));
+                    }
+                }
             }
             Some(message) = outgoing.recv() => {
                 if sink.send(WsMessage::Binary(message)).await.is_err() {
@@ -152,7 +195,8 @@ pub async fn run<S, R, E>(
                 }
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
                 Some(Ok(WsMessage::Binary(frame))) => {
-                    match handle_frame(&registry, &lease, conn, &frame, &applied_tx, &mut awareness_clients).await {
+                    active = true;
+                    match handle_frame(&registry, &lease, conn, &frame, &applied_tx, &mut awareness_clients, &options).await {
                         Ok(replies) => {
                             for reply in replies {
                                 if sink.send(WsMessage::Binary(reply.into())).await.is_err() {
@@ -202,6 +246,7 @@ async fn handle_frame(
     frame: &[u8],
     acks: &tokio::sync::mpsc::UnboundedSender<Applied>,
     awareness_clients: &mut HashSet<u64>,
+    options: &ConnectionOptions,
 ) -> Result<Vec<Vec<u8>>, Close> {
     let messages = decode_frame(frame)?;
     let mut replies = Vec::new();
@@ -218,15 +263,26 @@ async fn handle_frame(
             }
             Decoded::Update(update, bytes) => {
                 let applied = registry
-                    .apply_update(lease, Some(conn), update, &bytes)
+                    .apply_update(lease, Some(conn), update, &bytes, options.access.as_ref())
                     .await
-                    .map_err(|e| {
-                        tracing::error!(doc = %lease.id(), conn, error = %e, "update not applied");
-                        Close::new(
-                            close_code::TRY_AGAIN_LATER,
-                            "the update could not be stored: reconnect to resync",
-                        )
+                    .map_err(|e| match e {
+                        ApplyError::Forbidden(reason) => {
+                            tracing::warn!(doc = %lease.id(), conn, %reason, "change refused whole");
+                            Close::new(close_code::FORBIDDEN, reason)
+                        }
+                        e => {
+                            tracing::error!(doc = %lease.id(), conn, error = %e, "update not applied");
+                            Close::new(
+                                close_code::TRY_AGAIN_LATER,
+                                "the update could not be stored: reconnect to resync",
+                            )
+                        }
                     })?;
+                if options.durable_acks && !applied.refused.is_empty() {
+                    if let Ok(json) = serde_json::to_vec(&applied.refused) {
+                        replies.push(Message::Custom(MSG_REFUSED, json).encode_v1());
+                    }
+                }
                 let _ = acks.send(applied);
             }
             Decoded::Awareness(update) => {
@@ -383,6 +439,7 @@ mod channel_tests {
         let shutdown = CancellationToken::new();
         let registry = Registry::new(
             store,
+            None,
             RegistrySettings::default(),
             Arc::new(Metrics::default()),
             TaskTracker::new(),
@@ -393,7 +450,10 @@ mod channel_tests {
             mpsc::unbounded::<Result<WsMessage, std::convert::Infallible>>();
         let (to_client, mut from_server) = mpsc::unbounded::<WsMessage>();
         let lease = registry.lease(&id).await.unwrap();
-        let options = ConnectionOptions { durable_acks: true };
+        let options = ConnectionOptions {
+            durable_acks: true,
+            ..ConnectionOptions::default()
+        };
         let task = tokio::spawn(run(
             registry.clone(),
             lease,

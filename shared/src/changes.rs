@@ -29,6 +29,32 @@ pub enum Log {
     Sustainment,
 }
 
+impl Log {
+    /// Every log.
+    pub const ALL: [Log; 7] = [
+        Log::Transitions,
+        Log::Updates,
+        Log::Evidence,
+        Log::EvidenceReviews,
+        Log::Decisions,
+        Log::DueChanges,
+        Log::Sustainment,
+    ];
+
+    /// The key the log is stored under in an action.
+    pub fn key(self) -> &'static str {
+        match self {
+            Log::Transitions => "transitions",
+            Log::Updates => "updates",
+            Log::Evidence => "evidence",
+            Log::EvidenceReviews => "evidence_reviews",
+            Log::Decisions => "decisions",
+            Log::DueChanges => "due_changes",
+            Log::Sustainment => "sustainment",
+        }
+    }
+}
+
 /// One change between two reads of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {
@@ -54,6 +80,9 @@ pub enum Change {
     /// Existing entries of a log were changed or removed, which the schema
     /// never does: only a faulty or hostile client sends this.
     Rewritten(ActionId, Log),
+    /// Something of the action no longer reads: a value or entry that does
+    /// not fit the schema. Only a faulty or hostile client sends this.
+    Malformed(ActionId),
 }
 
 impl Change {
@@ -65,8 +94,29 @@ impl Change {
             | Change::Field(id, _)
             | Change::Text(id, _)
             | Change::Appended(id, ..)
-            | Change::Rewritten(id, _) => Some(id),
+            | Change::Rewritten(id, _)
+            | Change::Malformed(id) => Some(id),
             _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Change::PlanInfo => write!(f, "plan details"),
+            Change::FindingAdded(id) => write!(f, "finding {id} added"),
+            Change::FindingRemoved(id) => write!(f, "finding {id} removed"),
+            Change::FindingEdited(id) => write!(f, "finding {id} edited"),
+            Change::ActionAdded(_) => write!(f, "action added"),
+            Change::ActionRemoved(_) => write!(f, "action removed"),
+            Change::Field(_, key) | Change::Text(_, key) => write!(f, "{key}"),
+            Change::Appended(_, log, indexes) if indexes.len() == 1 => {
+                write!(f, "{} +1", log.key())
+            }
+            Change::Appended(_, log, indexes) => write!(f, "{} +{}", log.key(), indexes.len()),
+            Change::Rewritten(_, log) => write!(f, "{} rewritten", log.key()),
+            Change::Malformed(_) => write!(f, "malformed data"),
         }
     }
 }
@@ -93,12 +143,27 @@ pub fn diff(before: &PlanView, after: &PlanView) -> Vec<Change> {
     let action_ids: BTreeSet<&ActionId> =
         before.actions.keys().chain(after.actions.keys()).collect();
     for id in action_ids {
-        match (before.actions.get(id), after.actions.get(id)) {
-            (None, Some(_)) => changes.push(Change::ActionAdded(id.clone())),
-            (Some(_), None) => changes.push(Change::ActionRemoved(id.clone())),
-            (Some(a), Some(b)) => diff_action(id, a, b, &mut changes),
-            (None, None) => {}
-        }
+        changes.extend(diff_action_views(
+            id,
+            before.actions.get(id),
+            after.actions.get(id),
+        ));
+    }
+    changes
+}
+
+/// Every change to one action between two reads of it (`None`: absent).
+pub fn diff_action_views(
+    id: &ActionId,
+    before: Option<&ActionView>,
+    after: Option<&ActionView>,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    match (before, after) {
+        (None, Some(_)) => changes.push(Change::ActionAdded(id.clone())),
+        (Some(_), None) => changes.push(Change::ActionRemoved(id.clone())),
+        (Some(a), Some(b)) => diff_action(id, a, b, &mut changes),
+        (None, None) => {}
     }
     changes
 }

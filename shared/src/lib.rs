@@ -30,6 +30,7 @@
 //! assert_eq!(view.actions[&id].status(), Status::Draft);
 //! ```
 
+pub mod access;
 pub mod changes;
 pub mod doc;
 pub mod entries;

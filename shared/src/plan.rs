@@ -16,6 +16,8 @@
 
 use std::collections::BTreeMap;
 
+mod restore;
+
 use yrs::{Array, ArrayPrelim, Doc, Map, MapPrelim, MapRef, ReadTxn, TextPrelim, TransactionMut};
 
 use crate::doc::{
@@ -561,13 +563,7 @@ impl PlanDoc {
     /// Reads the whole plan.
     pub fn read<T: ReadTxn>(&self, txn: &T) -> PlanView {
         let mut problems = Vec::new();
-        let info = PlanInfo {
-            title: get_str(&self.plan, txn, "title").unwrap_or_default(),
-            programme_id: get_parsed(&self.plan, txn, "programme_id", PLAN, &mut problems),
-            workstream_id: get_parsed(&self.plan, txn, "workstream_id", PLAN, &mut problems),
-            core_service: get_str(&self.plan, txn, "core_service").unwrap_or_default(),
-            location: get_str(&self.plan, txn, "location").unwrap_or_default(),
-        };
+        let info = self.read_info_into(txn, &mut problems);
         let mut findings = BTreeMap::new();
         for (key, _) in self.findings.iter(txn) {
             let Ok(id) = FindingId::new(key) else {
@@ -607,6 +603,16 @@ impl PlanDoc {
     /// Reads one action, if it exists and is a map.
     pub fn read_action<T: ReadTxn>(&self, txn: &T, id: &ActionId) -> Option<ActionView> {
         self.read_action_into(txn, id, &mut Vec::new())
+    }
+
+    fn read_info_into<T: ReadTxn>(&self, txn: &T, problems: &mut Vec<SchemaProblem>) -> PlanInfo {
+        PlanInfo {
+            title: get_str(&self.plan, txn, "title").unwrap_or_default(),
+            programme_id: get_parsed(&self.plan, txn, "programme_id", PLAN, problems),
+            workstream_id: get_parsed(&self.plan, txn, "workstream_id", PLAN, problems),
+            core_service: get_str(&self.plan, txn, "core_service").unwrap_or_default(),
+            location: get_str(&self.plan, txn, "location").unwrap_or_default(),
+        }
     }
 
     fn read_finding<T: ReadTxn>(

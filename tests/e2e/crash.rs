@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 use yrs::{ReadTxn, Transact};
 
-use crate::support::{push, text, SyncClient, PATIENCE};
+use crate::support::{push, text, SyncClient, PATIENCE, ROOT_PASSWORD};
 
 const ROUNDS: usize = 5;
 /// A burst that never reaches its kill point means acknowledgements stopped.
@@ -93,6 +93,7 @@ struct Plait {
     child: Child,
     addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    token: String,
 }
 
 /// Collects the lines of `pipe` into `log`, handing the first one for which
@@ -127,6 +128,30 @@ fn listening_addr(line: &str) -> Option<String> {
 
 impl Plait {
     async fn start(bin: &Path, data_dir: &Path, client_dir: &Path) -> Plait {
+        // A server administrator to sync as (made once; later starts find it).
+        let mut add = Command::new(bin)
+            .args([
+                "user",
+                "add",
+                "root",
+                "--name",
+                "Root",
+                "--superuser",
+                "--password-stdin",
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("plait user add");
+        {
+            use std::io::Write;
+            let mut stdin = add.stdin.take().expect("piped stdin");
+            writeln!(stdin, "{ROOT_PASSWORD}").expect("write the password");
+        }
+        add.wait().expect("plait user add finishes");
         let mut command = Command::new(bin);
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("PLAIT_") {
@@ -157,6 +182,7 @@ impl Plait {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
+            token: String::new(),
         };
         let addr = match tokio::time::timeout(PATIENCE, rx).await {
             Ok(Ok(addr)) => addr,
@@ -169,11 +195,20 @@ impl Plait {
             }
         };
         plait.addr = addr.parse().expect("a socket address");
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/api/auth/login", plait.addr))
+            .json(&serde_json::json!({ "username": "root", "password": ROOT_PASSWORD }))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(response.status(), 200, "root signs in");
+        let body: serde_json::Value = response.json().await.expect("sign-in answer");
+        plait.token = body["token"].as_str().expect("a token").to_owned();
         plait
     }
 
     fn sync_url(&self) -> String {
-        format!("ws://{}/sync/{DOC}", self.addr)
+        format!("ws://{}/sync/{DOC}?token={}", self.addr, self.token)
     }
 
     /// SIGKILL: no shutdown, no final flush.

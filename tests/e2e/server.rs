@@ -8,9 +8,7 @@ use yrs::{Transact, Update};
 use crate::support::{client_dir, TestServer};
 
 async fn fetch_doc(server: &TestServer, id: &str) -> yrs::Doc {
-    let response = reqwest::get(server.url(&format!("/api/docs/{id}")))
-        .await
-        .unwrap();
+    let response = server.get(&format!("/api/docs/{id}")).send().await.unwrap();
     assert_eq!(response.status(), 200, "GET /api/docs/{id}");
     let bytes = response.bytes().await.unwrap();
     let doc = new_doc();
@@ -23,7 +21,7 @@ async fn fetch_doc(server: &TestServer, id: &str) -> yrs::Doc {
 #[tokio::test]
 async fn healthz_answers() {
     let server = TestServer::start_with_demo().await;
-    let response = reqwest::get(server.url("/healthz")).await.unwrap();
+    let response = server.get("/healthz").send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "ok");
 }
@@ -49,7 +47,9 @@ async fn the_demo_programme_is_served_and_counts_as_the_fixture() {
 #[tokio::test]
 async fn the_demo_survives_a_restart_and_is_not_seeded_twice() {
     let server = TestServer::start_with_demo().await;
-    let before = reqwest::get(server.url("/api/docs/demo"))
+    let before = server
+        .get("/api/docs/demo")
+        .send()
         .await
         .unwrap()
         .bytes()
@@ -57,7 +57,9 @@ async fn the_demo_survives_a_restart_and_is_not_seeded_twice() {
         .unwrap();
     let dir = server.stop().await;
     let server = TestServer::start_in(dir, true, |_| {}).await;
-    let after = reqwest::get(server.url("/api/docs/demo"))
+    let after = server
+        .get("/api/docs/demo")
+        .send()
         .await
         .unwrap()
         .bytes()
@@ -72,18 +74,16 @@ async fn the_demo_survives_a_restart_and_is_not_seeded_twice() {
 #[tokio::test]
 async fn bad_and_unknown_document_ids() {
     let server = TestServer::start_with_demo().await;
-    let bad = reqwest::get(server.url("/api/docs/not%20valid"))
-        .await
-        .unwrap();
+    let bad = server.get("/api/docs/not%20valid").send().await.unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("invalid document id"));
-    let long = reqwest::get(server.url(&format!("/api/docs/{}", "a".repeat(129))))
+    let long = server
+        .get(&format!("/api/docs/{}", "a".repeat(129)))
+        .send()
         .await
         .unwrap();
     assert_eq!(long.status(), 400);
-    let unknown = reqwest::get(server.url("/api/docs/no-such-doc"))
-        .await
-        .unwrap();
+    let unknown = server.get("/api/docs/no-such-doc").send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 }
 
@@ -95,7 +95,7 @@ async fn the_client_is_served_with_the_right_caching() {
         "build the client first (`trunk build --release`); the test command does"
     );
     let server = TestServer::start_with_demo().await;
-    let page = reqwest::get(server.url("/")).await.unwrap();
+    let page = server.get("/").send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["cache-control"], "no-cache");
     assert!(page.headers()["content-type"]
@@ -107,10 +107,10 @@ async fn the_client_is_served_with_the_right_caching() {
         .split('"')
         .find(|s| s.ends_with("_bg.wasm"))
         .expect("index.html names the wasm file");
-    let asset = reqwest::get(server.url(wasm)).await.unwrap();
+    let asset = server.get(wasm).send().await.unwrap();
     assert_eq!(asset.status(), 200);
-    let gzipped = reqwest::Client::new()
-        .get(server.url(wasm))
+    let gzipped = server
+        .get(wasm)
         .header("accept-encoding", "gzip")
         .send()
         .await
@@ -126,9 +126,7 @@ async fn the_client_is_served_with_the_right_caching() {
         "public, max-age=31536000, immutable"
     );
     // A page the client routes itself still gets the app, never cached.
-    let deep = reqwest::get(server.url("/programme/actions"))
-        .await
-        .unwrap();
+    let deep = server.get("/programme/actions").send().await.unwrap();
     assert_eq!(deep.status(), 200);
     assert_eq!(deep.headers()["cache-control"], "no-cache");
 }

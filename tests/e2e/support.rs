@@ -17,6 +17,9 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+/// The password of the tests' server administrator, `root`.
+pub const ROOT_PASSWORD: &str = "root-password";
+
 /// How long a test waits for something that should happen at once.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -24,6 +27,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub data_dir: tempfile::TempDir,
     pub state: AppState,
+    /// A session of `root`, a server administrator (every document).
+    pub token: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), String>>>,
 }
@@ -67,16 +72,27 @@ impl TestServer {
         demo: bool,
         tune: impl FnOnce(&mut Config),
     ) -> TestServer {
-        let store = open_store(data_dir.path()).await;
-        if demo {
-            plait_server::demo::seed(&store).expect("seed demo");
-        }
+        let store = Arc::new(open_store(data_dir.path()).await);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel();
         let mut config = Config::new(client_dir());
         tune(&mut config);
-        let state = AppState::new(Arc::new(store), config);
+        let state = AppState::new(store.clone(), config).expect("state");
+        if demo {
+            plait_server::demo::seed(&store, &state.accounts).expect("seed demo");
+        }
+        let root = match state.accounts.user("root").unwrap() {
+            Some(root) => root,
+            None => {
+                state
+                    .accounts
+                    .add_user("root", "Server administrator", ROOT_PASSWORD, true)
+                    .unwrap();
+                state.accounts.user("root").unwrap().unwrap()
+            }
+        };
+        let (token, _) = state.accounts.start_session(&root, "tests").unwrap();
         let serving = state.clone();
         let task = tokio::spawn(async move {
             plait_server::serve(listener, serving, async {
@@ -89,6 +105,7 @@ impl TestServer {
             addr,
             data_dir,
             state,
+            token,
             stop: Some(stop),
             task: Some(task),
         }
@@ -100,6 +117,33 @@ impl TestServer {
 
     pub fn ws_url(&self, path: &str) -> String {
         format!("ws://{}{path}", self.addr)
+    }
+
+    /// `GET path` as the server administrator.
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    /// `POST path` as the server administrator.
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+    }
+
+    /// Signs in over HTTP; returns the session token.
+    pub async fn sign_in(&self, username: &str, password: &str) -> String {
+        let response = reqwest::Client::new()
+            .post(self.url("/api/auth/login"))
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{username} signs in");
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
     }
 
     /// Stops gracefully (closing sockets, flushing) and hands back the data directory.
@@ -175,9 +219,26 @@ pub struct SyncClient {
 }
 
 impl SyncClient {
-    /// Connects to `/sync/{doc}` (with `?durable=1` when asked) with a new document.
+    /// Connects to `/sync/{doc}` (with `?durable=1` when asked) with a new
+    /// document, as the server administrator.
     pub async fn connect(server: &TestServer, doc: &str, durable: bool) -> SyncClient {
         SyncClient::connect_with(server, doc, durable, plait_shared::new_doc()).await
+    }
+
+    /// Connects as the holder of `token`.
+    pub async fn connect_as(
+        server: &TestServer,
+        token: &str,
+        doc: &str,
+        durable: bool,
+        ydoc: Doc,
+    ) -> SyncClient {
+        SyncClient::connect_url(
+            &server.ws_url(&format!("/sync/{doc}?token={token}")),
+            durable,
+            ydoc,
+        )
+        .await
     }
 
     /// Connects with an existing document (a client coming back online).
@@ -187,13 +248,18 @@ impl SyncClient {
         durable: bool,
         ydoc: Doc,
     ) -> SyncClient {
-        SyncClient::connect_url(&server.ws_url(&format!("/sync/{doc}")), durable, ydoc).await
+        SyncClient::connect_as(server, &server.token, doc, durable, ydoc).await
     }
 
     /// Connects to a sync URL (`ws://HOST/sync/{doc}`) of any server, such
     /// as a `plait` child process, with `?durable=1` when asked.
     pub async fn connect_url(url: &str, durable: bool, ydoc: Doc) -> SyncClient {
-        let query = if durable { "?durable=1" } else { "" };
+        let join = if url.contains('?') { '&' } else { '?' };
+        let query = if durable {
+            format!("{join}durable=1")
+        } else {
+            String::new()
+        };
         let (ws, _) = tokio_tungstenite::connect_async(format!("{url}{query}"))
             .await
             .expect("websocket connects");

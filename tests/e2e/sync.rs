@@ -142,7 +142,13 @@ async fn http_sync_is_one_idempotent_round_trip() {
     let mut answers = Vec::new();
     for _ in 0..2 {
         // The second is a retry after a "lost" answer: harmless.
-        let response = http.post(&url).body(body.clone()).send().await.unwrap();
+        let response = http
+            .post(&url)
+            .bearer_auth(&server.token)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         answers.push(response.bytes().await.unwrap());
     }
@@ -162,8 +168,8 @@ async fn http_sync_is_one_idempotent_round_trip() {
     ws.close().await;
     let dir = server.stop().await;
     let server = TestServer::start_in(dir, false, |_| {}).await;
-    let response = reqwest::Client::new()
-        .post(server.url("/api/docs/http-doc/sync"))
+    let response = server
+        .post("/api/docs/http-doc/sync")
         .body(sync_request(&StateVector::default(), &[]))
         .send()
         .await
@@ -180,16 +186,16 @@ async fn http_sync_is_one_idempotent_round_trip() {
         (vec![1u8, 2, 3], "garbage"),
         (vec![200], "truncated varint"),
     ] {
-        let response = reqwest::Client::new()
-            .post(server.url("/api/docs/http-doc/sync"))
+        let response = server
+            .post("/api/docs/http-doc/sync")
             .body(body)
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 400, "{what}");
     }
-    let bad_id = reqwest::Client::new()
-        .post(server.url("/api/docs/bad%20id/sync"))
+    let bad_id = server
+        .post("/api/docs/bad%20id/sync")
         .body(sync_request(&StateVector::default(), &[]))
         .send()
         .await
@@ -271,9 +277,11 @@ async fn bad_input_closes_only_that_connection_and_changes_nothing() {
         .await;
     assert!(server.metric("rejected_connections_total").await >= 7.0);
 
-    let invalid_id = reqwest::get(server.url("/sync/bad%20id")).await.unwrap();
+    let invalid_id = server.get("/sync/bad%20id").send().await.unwrap();
     assert_eq!(invalid_id.status(), 400);
-    let long_id = reqwest::get(server.url(&format!("/sync/{}", "x".repeat(129))))
+    let long_id = server
+        .get(&format!("/sync/{}", "x".repeat(129)))
+        .send()
         .await
         .unwrap();
     assert_eq!(long_id.status(), 400);
@@ -423,7 +431,7 @@ async fn metrics_are_prometheus_text() {
     assert_eq!(server.metric("connections").await, 1.0);
     assert!(server.metric("updates_received_total").await >= 1.0);
     assert!(server.metric("flushes_total").await >= 1.0);
-    let response = reqwest::get(server.url("/metrics")).await.unwrap();
+    let response = server.get("/metrics").send().await.unwrap();
     assert!(response.headers()["content-type"]
         .to_str()
         .unwrap()

@@ -126,7 +126,7 @@ async fn the_npm_yjs_client_syncs_text_and_awareness() {
     rust.synced().await;
 
     let url = server.ws_url("/sync");
-    let mut node = NodeProcess::spawn(&script, &[&url, ROOM]);
+    let mut node = NodeProcess::spawn(&script, &[&url, ROOM, &server.token]);
     let deadline = tokio::time::Instant::now() + NODE_PATIENCE;
 
     // Wait for the Node client's text, watching that it does not die first.

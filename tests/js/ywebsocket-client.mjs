@@ -1,7 +1,11 @@
 // The standard npm Yjs client (yjs + y-websocket, on Node with `ws`) against
 // the Plait server, driven by tests/e2e/ywebsocket.rs.
 //
-// Usage: node ywebsocket-client.mjs ws://HOST/sync ROOM
+// Usage: node ywebsocket-client.mjs ws://HOST/sync ROOM TOKEN
+//
+// TOKEN is a Plait session token, passed as `?token=` (the provider's
+// `params`): browsers' WebSocket API cannot set headers, so Yjs clients
+// authenticate this way.
 //
 // Syncs, announces itself in awareness as `node-client`, writes
 // "hello from yjs" to the text `t`, then waits until the text contains
@@ -27,9 +31,9 @@ const Y = require('yjs')
 const { WebsocketProvider } = require('y-websocket')
 const WebSocket = require('ws')
 
-const [url, room] = process.argv.slice(2)
-if (!url || !room) {
-  console.error('usage: node ywebsocket-client.mjs ws://HOST/sync ROOM')
+const [url, room, token] = process.argv.slice(2)
+if (!url || !room || !token) {
+  console.error('usage: node ywebsocket-client.mjs ws://HOST/sync ROOM TOKEN')
   process.exit(2)
 }
 
@@ -38,6 +42,7 @@ const log = (...args) => console.error('[node-client]', ...args)
 const doc = new Y.Doc()
 const provider = new WebsocketProvider(url, room, doc, {
   WebSocketPolyfill: WebSocket,
+  params: { token },
   // One process, no other tabs: keep the run to the WebSocket alone.
   disableBc: true,
   // Do not hide a closed connection behind quick reconnects: the test

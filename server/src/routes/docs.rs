@@ -1,10 +1,13 @@
-//! Whole documents over HTTP.
+//! Whole documents and their audit trail over HTTP.
 
-use axum::extract::{Path, State};
-use axum::http::header;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
+use axum::Json;
+use plait_shared::ActionId;
 use yrs::{ReadTxn, StateVector, Transact};
 
+use crate::auth::{authenticate, doc_access};
 use crate::{AppError, AppState};
 
 pub(crate) fn doc_id(raw: String) -> Result<plait_shared::DocId, AppError> {
@@ -16,8 +19,11 @@ pub(crate) fn doc_id(raw: String) -> Result<plait_shared::DocId, AppError> {
 pub(crate) async fn get_doc(
     State(state): State<AppState>,
     Path(raw): Path<String>,
+    headers: HeaderMap,
 ) -> Result<impl IntoResponse, AppError> {
     let id = doc_id(raw)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    doc_access(&state, &authed, &id).await?;
     if !state.registry.is_loaded(&id) && !state.registry.store().exists(&id)? {
         return Err(AppError::NotFound);
     }
@@ -36,5 +42,39 @@ pub(crate) async fn get_doc(
             (header::CACHE_CONTROL, "no-store"),
         ],
         bytes,
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct HistoryQuery {
+    action: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /api/docs/{doc_id}/history[?action=ID][&limit=N]`: the audit trail,
+/// newest first: who changed what, when, from which device, and what was
+/// refused.
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<HistoryQuery>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, AppError> {
+    let id = doc_id(raw)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    doc_access(&state, &authed, &id).await?;
+    let action = query
+        .action
+        .map(ActionId::new)
+        .transpose()
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let limit = query.limit.unwrap_or(200).clamp(1, 2000);
+    let audit = state.audit.clone();
+    let records = tokio::task::spawn_blocking(move || audit.history(&id, action.as_ref(), limit))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))??;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(serde_json::json!({ "records": records })),
     ))
 }

@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use yrs::encoding::read::{Cursor, Read};
@@ -14,27 +14,42 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use super::docs::doc_id;
+use crate::auth::{authenticate, check_csrf, check_origin, doc_access};
+use crate::registry::ApplyError;
 use crate::sync::{self as connection, ConnectionOptions};
 use crate::{AppError, AppState};
 
-/// `?durable=1` opts a connection into durable acknowledgements.
+/// `?durable=1` opts a connection into durable acknowledgements; `?token=`
+/// carries the session for WebSocket clients that cannot set headers.
 #[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct DurableQuery {
+pub(crate) struct SyncQuery {
     #[serde(default)]
     durable: Option<String>,
+    #[serde(default)]
+    token: Option<String>,
 }
 
 /// `GET /sync/{doc_id}`: upgrades to a y-websocket sync connection.
 pub(crate) async fn websocket(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    Query(query): Query<DurableQuery>,
+    Query(query): Query<SyncQuery>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let id = doc_id(raw)?;
+    let authed = authenticate(&state, &headers, query.token.as_deref()).await?;
+    check_origin(&state, &headers)?;
+    let access = doc_access(&state, &authed, &id).await?;
     let lease = state.registry.lease(&id).await?;
+    let revoked = state
+        .accounts
+        .register_live(authed.key, &authed.user.username);
     let options = ConnectionOptions {
         durable_acks: matches!(query.durable.as_deref(), Some("1" | "true")),
+        access: Some(access),
+        revoked,
+        accounts: Some(state.accounts.clone()),
     };
     let registry = state.registry.clone();
     let shutdown = state.shutdown.clone();
@@ -79,9 +94,13 @@ fn decode_sync_request(body: &[u8]) -> Result<SyncRequest, AppError> {
 pub(crate) async fn http_sync(
     State(state): State<AppState>,
     Path(raw): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let id = doc_id(raw)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    check_csrf(&state, &authed, &headers)?;
+    let access = doc_access(&state, &authed, &id).await?;
     if body.len() > state.config.max_message_bytes {
         return Err(AppError::TooLarge);
     }
@@ -92,9 +111,12 @@ pub(crate) async fn http_sync(
     if let Some(update) = update {
         let applied = state
             .registry
-            .apply_update(&lease, None, update, &update_bytes)
+            .apply_update(&lease, None, update, &update_bytes, Some(&access))
             .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            .map_err(|e| match e {
+                ApplyError::Forbidden(reason) => AppError::Forbidden(reason),
+                other => AppError::Unavailable(other.to_string()),
+            })?;
         applied
             .durable()
             .await

@@ -1,0 +1,640 @@
+//! Accounts, sessions and programme membership, in their own sled trees.
+//!
+//! - `users`: user name → [`User`] (JSON): display name, argon2id password
+//!   hash (PHC string), disabled flag, role per programme, and whether the
+//!   account administers the whole server.
+//! - `sessions`: SHA-256 of the session token → [`Session`] (JSON). The token
+//!   itself (256 random bits) is only ever in the client's hands, so a copy
+//!   of the database does not let anyone sign in.
+//! - `doc_programmes`: document id → the programme it belongs to (a
+//!   programme's own document maps to itself). Access to a document follows
+//!   membership of its programme.
+//!
+//! Live sync connections register here so that signing out, disabling an
+//! account or changing its roles closes them at once.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use plait_shared::{DocId, Role, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::StoreError;
+
+/// How long sessions last.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// A session unused for this long ends.
+    pub idle: Duration,
+    /// A session ends this long after sign-in, used or not.
+    pub absolute: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            idle: Duration::from_secs(12 * 60 * 60),
+            absolute: Duration::from_secs(7 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// An account as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    /// The sign-in name, also the id written into plans ("d.hughes").
+    pub username: UserId,
+    /// The name people see ("D. Hughes").
+    pub name: String,
+    /// argon2id, PHC string format.
+    password: String,
+    /// A disabled account cannot sign in, and its sessions are ended.
+    #[serde(default)]
+    pub disabled: bool,
+    /// The account's role in each programme it belongs to.
+    #[serde(default)]
+    pub grants: BTreeMap<DocId, Role>,
+    /// Administers the server: every programme, as its admin, including
+    /// documents that belong to no programme.
+    #[serde(default)]
+    pub superuser: bool,
+}
+
+/// What may be shown about an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// The sign-in name.
+    pub username: UserId,
+    /// The display name.
+    pub name: String,
+    /// Whether it is disabled.
+    pub disabled: bool,
+    /// Role per programme.
+    pub grants: BTreeMap<DocId, Role>,
+    /// Whether it administers the server.
+    pub superuser: bool,
+}
+
+impl User {
+    /// The account without its password hash.
+    pub fn info(&self) -> UserInfo {
+        UserInfo {
+            username: self.username.clone(),
+            name: self.name.clone(),
+            disabled: self.disabled,
+            grants: self.grants.clone(),
+            superuser: self.superuser,
+        }
+    }
+
+    /// The role this account acts in for `programme`, if any.
+    pub fn role_in(&self, programme: &DocId) -> Option<Role> {
+        if self.superuser {
+            return Some(Role::Admin);
+        }
+        self.grants.get(programme).copied()
+    }
+}
+
+/// A signed-in session as stored (under the hash of its token).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    /// Whose.
+    pub username: UserId,
+    /// When it began (Unix milliseconds).
+    pub created_at: u64,
+    /// When it was last used (Unix milliseconds; updated at most once a minute).
+    pub last_seen: u64,
+    /// What signed in: the browser or client, from its User-Agent, shortened.
+    pub device: String,
+    /// The token cookie-authenticated requests must echo in `X-CSRF-Token`.
+    pub csrf: String,
+}
+
+/// A session's stored key: SHA-256 of its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionKey([u8; 32]);
+
+impl SessionKey {
+    /// The key of `token`.
+    pub fn of(token: &str) -> SessionKey {
+        SessionKey(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// A short, non-secret name for logs and the audit trail.
+    pub fn short(&self) -> String {
+        self.0[..6].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Why an account operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// No such account.
+    #[error("there is no account named {0}")]
+    UnknownUser(String),
+    /// The name is taken.
+    #[error("an account named {0} already exists")]
+    Exists(String),
+    /// A bad value (user name, password, programme).
+    #[error("{0}")]
+    Invalid(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sled::Error> for AccountError {
+    fn from(e: sled::Error) -> Self {
+        AccountError::Store(e.into())
+    }
+}
+
+/// Why a sign-in failed. The message never says which part was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Wrong user name or password.
+    #[error("the user name or password is not right")]
+    BadCredentials,
+    /// The account is disabled.
+    #[error("this account is disabled; ask your programme office")]
+    Disabled,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] AccountError),
+}
+
+struct LiveSocket {
+    session: SessionKey,
+    username: UserId,
+    token: CancellationToken,
+}
+
+/// Accounts, sessions, the document index and the live connections.
+pub struct Accounts {
+    users: sled::Tree,
+    sessions: sled::Tree,
+    doc_programmes: sled::Tree,
+    settings: SessionSettings,
+    live: Mutex<Vec<LiveSocket>>,
+    argon2: Argon2<'static>,
+    /// A hash to verify against when the user does not exist, so a wrong
+    /// user name takes as long as a wrong password.
+    dummy_hash: String,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `n` random bytes from the operating system, URL-safe base64.
+///
+/// # Errors
+/// When the operating system has no randomness to give.
+pub fn random_token(n: usize) -> Result<String, AccountError> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| AccountError::Invalid(format!("no randomness available: {e}")))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Compares two secrets in constant time.
+pub fn secrets_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+fn json<T: Serialize>(value: &T) -> Result<Vec<u8>, AccountError> {
+    serde_json::to_vec(value).map_err(|e| AccountError::Invalid(e.to_string()))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, AccountError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| AccountError::Store(StoreError::Corrupt(format!("account record: {e}"))))
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+fn valid_username(name: &str) -> Result<UserId, AccountError> {
+    let ok = (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !ok {
+        return Err(AccountError::Invalid(format!(
+            "{name:?} is not a valid user name: use 2–64 lower-case letters, digits, '.', '_' or '-'"
+        )));
+    }
+    UserId::new(name).map_err(|e| AccountError::Invalid(e.to_string()))
+}
+
+impl Accounts {
+    /// Opens the account trees of `db`.
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn open(db: &sled::Db, settings: SessionSettings) -> Result<Accounts, AccountError> {
+        let argon2 = Argon2::default();
+        let salt = SaltString::encode_b64(b"plait-dummy-salt")
+            .map_err(|e| AccountError::Invalid(e.to_string()))?;
+        let dummy_hash = argon2
+            .hash_password(b"not a password anyone has", &salt)
+            .map_err(|e| AccountError::Invalid(e.to_string()))?
+            .to_string();
+        Ok(Accounts {
+            users: db.open_tree("users")?,
+            sessions: db.open_tree("sessions")?,
+            doc_programmes: db.open_tree("doc_programmes")?,
+            settings,
+            live: Mutex::new(Vec::new()),
+            argon2,
+            dummy_hash,
+        })
+    }
+
+    /// The session settings.
+    pub fn settings(&self) -> SessionSettings {
+        self.settings
+    }
+
+    fn hash(&self, password: &str) -> Result<String, AccountError> {
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(AccountError::Invalid(format!(
+                "a password needs at least {MIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt)
+            .map_err(|e| AccountError::Invalid(format!("no randomness available: {e}")))?;
+        let salt =
+            SaltString::encode_b64(&salt).map_err(|e| AccountError::Invalid(e.to_string()))?;
+        Ok(self
+            .argon2
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| AccountError::Invalid(e.to_string()))?
+            .to_string())
+    }
+
+    /// An account by name.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn user(&self, username: &str) -> Result<Option<User>, AccountError> {
+        self.users
+            .get(username.as_bytes())?
+            .map(|bytes| parse(&bytes))
+            .transpose()
+    }
+
+    fn put_user(&self, user: &User) -> Result<(), AccountError> {
+        self.users
+            .insert(user.username.as_str().as_bytes(), json(user)?)?;
+        Ok(())
+    }
+
+    /// Creates an account.
+    ///
+    /// # Errors
+    /// A bad user name, a short password, a taken name, or storage.
+    pub fn add_user(
+        &self,
+        username: &str,
+        name: &str,
+        password: &str,
+        superuser: bool,
+    ) -> Result<UserInfo, AccountError> {
+        let username = valid_username(username)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(AccountError::Invalid("a display name is needed".into()));
+        }
+        let user = User {
+            username: username.clone(),
+            name: name.to_owned(),
+            password: self.hash(password)?,
+            disabled: false,
+            grants: BTreeMap::new(),
+            superuser,
+        };
+        let inserted = self.users.compare_and_swap(
+            username.as_str().as_bytes(),
+            None::<&[u8]>,
+            Some(json(&user)?),
+        )?;
+        if inserted.is_err() {
+            return Err(AccountError::Exists(username.to_string()));
+        }
+        Ok(user.info())
+    }
+
+    /// Every account, by name.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn list(&self) -> Result<Vec<UserInfo>, AccountError> {
+        self.users
+            .iter()
+            .values()
+            .map(|bytes| Ok(parse::<User>(&bytes?)?.info()))
+            .collect()
+    }
+
+    fn update_user(
+        &self,
+        username: &str,
+        change: impl FnOnce(&mut User) -> Result<(), AccountError>,
+    ) -> Result<UserInfo, AccountError> {
+        let mut user = self
+            .user(username)?
+            .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
+        change(&mut user)?;
+        self.put_user(&user)?;
+        Ok(user.info())
+    }
+
+    /// Disables (or re-enables) an account. Disabling ends its sessions and
+    /// closes its live connections.
+    ///
+    /// # Errors
+    /// An unknown account, or storage.
+    pub fn set_disabled(&self, username: &str, disabled: bool) -> Result<UserInfo, AccountError> {
+        let info = self.update_user(username, |u| {
+            u.disabled = disabled;
+            Ok(())
+        })?;
+        if disabled {
+            self.end_sessions_of(&info.username)?;
+        }
+        Ok(info)
+    }
+
+    /// Sets (or with `None`, removes) an account's role in a programme. Its
+    /// live connections are closed so they reconnect with the new role.
+    ///
+    /// # Errors
+    /// An unknown account, or storage.
+    pub fn grant(
+        &self,
+        username: &str,
+        programme: &DocId,
+        role: Option<Role>,
+    ) -> Result<UserInfo, AccountError> {
+        let info = self.update_user(username, |u| {
+            match role {
+                Some(role) => u.grants.insert(programme.clone(), role),
+                None => u.grants.remove(programme),
+            };
+            Ok(())
+        })?;
+        self.close_live(|socket| socket.username == info.username);
+        Ok(info)
+    }
+
+    /// Sets a new password; the account's sessions end.
+    ///
+    /// # Errors
+    /// An unknown account, a short password, or storage.
+    pub fn set_password(&self, username: &str, password: &str) -> Result<UserInfo, AccountError> {
+        let hash = self.hash(password)?;
+        let info = self.update_user(username, |u| {
+            u.password = hash;
+            Ok(())
+        })?;
+        self.end_sessions_of(&info.username)?;
+        Ok(info)
+    }
+
+    /// Checks a user name and password. Takes as long for an unknown name.
+    ///
+    /// # Errors
+    /// [`SignInError`].
+    pub fn verify(&self, username: &str, password: &str) -> Result<User, SignInError> {
+        let user = self.user(username)?;
+        let hash = user
+            .as_ref()
+            .map_or(self.dummy_hash.as_str(), |u| u.password.as_str());
+        let parsed = PasswordHash::new(hash).map_err(|_| SignInError::BadCredentials)?;
+        let matches = self
+            .argon2
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        match user {
+            Some(user) if matches && user.disabled => Err(SignInError::Disabled),
+            Some(user) if matches => Ok(user),
+            _ => Err(SignInError::BadCredentials),
+        }
+    }
+
+    /// Starts a session; returns its token (to hand to the client, never
+    /// stored) and the session.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn start_session(
+        &self,
+        user: &User,
+        device: &str,
+    ) -> Result<(String, Session), AccountError> {
+        let token = random_token(32)?;
+        let now = now_millis();
+        let session = Session {
+            username: user.username.clone(),
+            created_at: now,
+            last_seen: now,
+            device: device.chars().take(120).collect(),
+            csrf: random_token(24)?,
+        };
+        self.sessions
+            .insert(SessionKey::of(&token).0, json(&session)?)?;
+        Ok((token, session))
+    }
+
+    /// The live session and account for `token`, if the session has not
+    /// expired and the account is enabled. Notes the use (at most once a
+    /// minute, to spare the disk).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn session(
+        &self,
+        token: &str,
+    ) -> Result<Option<(SessionKey, Session, User)>, AccountError> {
+        let key = SessionKey::of(token);
+        self.session_by_key(key, true)
+            .map(|found| found.map(|(session, user)| (key, session, user)))
+    }
+
+    /// Like [`Accounts::session`], by key; `touch` notes the use.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn session_by_key(
+        &self,
+        key: SessionKey,
+        touch: bool,
+    ) -> Result<Option<(Session, User)>, AccountError> {
+        let Some(bytes) = self.sessions.get(key.0)? else {
+            return Ok(None);
+        };
+        let mut session: Session = parse(&bytes)?;
+        let now = now_millis();
+        let idle = u64::try_from(self.settings.idle.as_millis()).unwrap_or(u64::MAX);
+        let absolute = u64::try_from(self.settings.absolute.as_millis()).unwrap_or(u64::MAX);
+        let expired = now.saturating_sub(session.last_seen) > idle
+            || now.saturating_sub(session.created_at) > absolute;
+        let user = self.user(session.username.as_str())?;
+        let Some(user) = user.filter(|u| !u.disabled && !expired) else {
+            self.sessions.remove(key.0)?;
+            return Ok(None);
+        };
+        if touch && now.saturating_sub(session.last_seen) > 60_000 {
+            session.last_seen = now;
+            self.sessions.insert(key.0, json(&session)?)?;
+        }
+        Ok(Some((session, user)))
+    }
+
+    /// Ends a session and closes its live connections.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn end_session(&self, key: SessionKey) -> Result<(), AccountError> {
+        self.sessions.remove(key.0)?;
+        self.close_live(|socket| socket.session == key);
+        Ok(())
+    }
+
+    fn end_sessions_of(&self, username: &UserId) -> Result<(), AccountError> {
+        for entry in self.sessions.iter() {
+            let (key, bytes) = entry?;
+            if parse::<Session>(&bytes).is_ok_and(|s| &s.username == username) {
+                self.sessions.remove(key)?;
+            }
+        }
+        self.close_live(|socket| &socket.username == username);
+        Ok(())
+    }
+
+    /// Removes every expired session (run now and then).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn sweep_sessions(&self) -> Result<usize, AccountError> {
+        let mut removed = 0;
+        for entry in self.sessions.iter() {
+            let (key, _) = entry?;
+            let Ok(key) = <[u8; 32]>::try_from(key.as_ref()) else {
+                self.sessions.remove(key)?;
+                continue;
+            };
+            if self.session_by_key(SessionKey(key), false)?.is_none() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Registers a live connection of a session; the token is cancelled when
+    /// the session ends or the account changes.
+    pub fn register_live(&self, session: SessionKey, username: &UserId) -> CancellationToken {
+        let token = CancellationToken::new();
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.retain(|socket| !socket.token.is_cancelled());
+        live.push(LiveSocket {
+            session,
+            username: username.clone(),
+            token: token.clone(),
+        });
+        token
+    }
+
+    fn close_live(&self, which: impl Fn(&LiveSocket) -> bool) {
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.retain(|socket| {
+            if which(socket) {
+                socket.token.cancel();
+                false
+            } else {
+                !socket.token.is_cancelled()
+            }
+        });
+    }
+
+    /// Records that `doc` belongs to `programme`.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn set_programme_of(&self, doc: &DocId, programme: &DocId) -> Result<(), AccountError> {
+        self.doc_programmes
+            .insert(doc.as_str().as_bytes(), programme.as_str().as_bytes())?;
+        Ok(())
+    }
+
+    /// The programme `doc` belongs to, if it is registered.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn programme_of(&self, doc: &DocId) -> Result<Option<DocId>, AccountError> {
+        let Some(bytes) = self.doc_programmes.get(doc.as_str().as_bytes())? else {
+            return Ok(None);
+        };
+        DocId::new(String::from_utf8_lossy(&bytes))
+            .map(Some)
+            .map_err(|e| AccountError::Store(StoreError::Corrupt(e.to_string())))
+    }
+
+    /// The members of a programme with their roles, by user name.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn members(&self, programme: &DocId) -> Result<Vec<(UserInfo, Role)>, AccountError> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .filter_map(|u| {
+                let role = u.grants.get(programme).copied()?;
+                Some((u, role))
+            })
+            .collect())
+    }
+
+    /// How many live connections are registered (for tests and metrics).
+    pub fn live_connections(&self) -> usize {
+        let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        live.iter().filter(|s| !s.token.is_cancelled()).count()
+    }
+}
+
+/// The user names of a programme's members by display name, for mapping a
+/// spreadsheet's "Owner" column onto accounts.
+pub fn names_to_users(members: &[(UserInfo, Role)]) -> HashMap<String, UserId> {
+    let mut seen: HashMap<String, Option<UserId>> = HashMap::new();
+    for (user, _) in members {
+        seen.entry(user.name.clone())
+            .and_modify(|u| *u = None)
+            .or_insert_with(|| Some(user.username.clone()));
+    }
+    seen.into_iter()
+        .filter_map(|(name, user)| Some((name, user?)))
+        .collect()
+}

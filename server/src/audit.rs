@@ -1,0 +1,143 @@
+//! The audit trail: one append-only record per accepted update, saying who
+//! (account, session, device), when, which document, and what it changed in
+//! the plan's terms (which actions, which fields, which logs), with any part
+//! that was refused and why. Records live in their own sled tree, keyed by
+//! document and a monotonic id, and are flushed with the update itself.
+
+use plait_shared::changes::Change;
+use plait_shared::{ActionId, DocId, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::store::StoreError;
+
+/// One change, as the trail shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditChange {
+    /// The action it concerns, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionId>,
+    /// What changed ("owner", "transitions +1", "plan details").
+    pub what: String,
+    /// Why it was refused (for refused changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl AuditChange {
+    /// An accepted change.
+    pub fn accepted(change: &Change) -> AuditChange {
+        AuditChange {
+            action: change.action().cloned(),
+            what: change.to_string(),
+            reason: None,
+        }
+    }
+
+    /// A refused change, with why.
+    pub fn refused(change: &Change, reason: &str) -> AuditChange {
+        AuditChange {
+            action: change.action().cloned(),
+            what: change.to_string(),
+            reason: Some(reason.to_owned()),
+        }
+    }
+}
+
+/// One accepted update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Its place in the trail (increases with time).
+    #[serde(default)]
+    pub seq: u64,
+    /// When it was accepted (Unix milliseconds).
+    pub at: u64,
+    /// The document.
+    pub doc: DocId,
+    /// Who sent it.
+    pub user: UserId,
+    /// Which session (a short, non-secret name).
+    pub session: String,
+    /// Which device (its browser, from the sign-in).
+    pub device: String,
+    /// Its size in bytes.
+    pub bytes: usize,
+    /// What it changed.
+    pub changes: Vec<AuditChange>,
+    /// What it tried to change and was not allowed to (undone by the server).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<AuditChange>,
+}
+
+/// The trail.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+fn prefix(doc: &DocId) -> Vec<u8> {
+    let mut key = doc.as_str().as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+impl Audit {
+    /// Opens the trail's tree in `db`.
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn open(db: &sled::Db) -> Result<Audit, StoreError> {
+        Ok(Audit {
+            db: db.clone(),
+            tree: db.open_tree("audit")?,
+        })
+    }
+
+    /// Appends a record (made durable by the next flush, with its update).
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn record(&self, mut record: AuditRecord) -> Result<(), StoreError> {
+        let seq = self.db.generate_id()?;
+        record.seq = seq;
+        let mut key = prefix(&record.doc);
+        key.extend_from_slice(&seq.to_be_bytes());
+        let value = serde_json::to_vec(&record)
+            .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
+        self.tree.insert(key, value)?;
+        Ok(())
+    }
+
+    /// A document's records, newest first, at most `limit`, optionally only
+    /// those touching `action`.
+    ///
+    /// # Errors
+    /// When sled fails or a record does not read.
+    pub fn history(
+        &self,
+        doc: &DocId,
+        action: Option<&ActionId>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut records = Vec::new();
+        for entry in self.tree.scan_prefix(prefix(doc)).rev() {
+            let (_, value) = entry?;
+            let record: AuditRecord = serde_json::from_slice(&value)
+                .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
+            let relevant = action.is_none_or(|action| {
+                record
+                    .changes
+                    .iter()
+                    .chain(&record.refused)
+                    .any(|c| c.action.as_ref() == Some(action))
+            });
+            if relevant {
+                records.push(record);
+                if records.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(records)
+    }
+}

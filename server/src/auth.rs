@@ -1,0 +1,384 @@
+//! Who is asking, and what they may reach: sessions from a cookie, a bearer
+//! token or (for WebSocket clients that cannot set headers, like Yjs's
+//! `WebsocketProvider`) a `?token=` parameter; CSRF and origin checks for
+//! cookie-authenticated requests; access to a document through membership
+//! of its programme; and the sign-in rate limit.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::{header, HeaderMap};
+use plait_shared::{DocId, Role, UserId};
+
+use crate::accounts::{secrets_equal, Session, SessionKey, User};
+use crate::{AppError, AppState};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "plait_session";
+/// The header a cookie-authenticated request that changes anything must
+/// carry, holding the session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// What kind of document a connection is to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocKind {
+    /// A programme's own document (phases, workstreams, the plan index).
+    Programme,
+    /// An action plan of a programme.
+    Plan,
+    /// A document of no programme (server administrators only).
+    Other,
+}
+
+/// A person's access to one document.
+#[derive(Debug, Clone)]
+pub struct Access {
+    /// Who.
+    pub user: UserId,
+    /// Their role in the document's programme.
+    pub role: Role,
+    /// What the document is.
+    pub kind: DocKind,
+    /// The session they use.
+    pub session: SessionKey,
+    /// The device they signed in on.
+    pub device: String,
+}
+
+impl Access {
+    /// Whether they may change the programme document.
+    pub fn may_change_programme(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// How a request proved its session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The `plait_session` cookie (a browser): changes need the CSRF header.
+    Cookie,
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// `?token=` (WebSocket only).
+    Query,
+}
+
+/// A request's session.
+#[derive(Debug, Clone)]
+pub struct Authed {
+    /// The session's key.
+    pub key: SessionKey,
+    /// The session.
+    pub session: Session,
+    /// The account.
+    pub user: User,
+    /// How it was presented.
+    pub via: Via,
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+/// Finds the request's session: a bearer token first, then the cookie, then
+/// (when `query` is given) a `?token=`.
+///
+/// # Errors
+/// [`AppError::Unauthorized`] without a live session.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Authed, AppError> {
+    let presented = bearer_token(headers)
+        .map(|t| (t, Via::Bearer))
+        .or_else(|| cookie_token(headers).map(|t| (t, Via::Cookie)))
+        .or_else(|| query.map(|t| (t.to_owned(), Via::Query)));
+    let Some((token, via)) = presented.filter(|(t, _)| !t.is_empty() && t.len() <= 128) else {
+        return Err(state.denied(AppError::Unauthorized("sign in first".into())));
+    };
+    let accounts = state.accounts.clone();
+    let found = tokio::task::spawn_blocking(move || accounts.session(&token))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    match found {
+        Some((key, session, user)) => Ok(Authed {
+            key,
+            session,
+            user,
+            via,
+        }),
+        None => Err(state.denied(AppError::Unauthorized(
+            "your session has ended: sign in again".into(),
+        ))),
+    }
+}
+
+/// A cookie-authenticated request that changes something must come from
+/// this site's pages: it carries the session's CSRF token in
+/// `X-CSRF-Token` (compared in constant time), and its `Origin`, if any, is
+/// this host. Bearer-token requests carry no ambient credentials and need
+/// neither.
+///
+/// # Errors
+/// [`AppError::Forbidden`].
+pub fn check_csrf(state: &AppState, authed: &Authed, headers: &HeaderMap) -> Result<(), AppError> {
+    if authed.via != Via::Cookie {
+        return Ok(());
+    }
+    check_origin(state, headers)?;
+    let presented = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if secrets_equal(presented, &authed.session.csrf) {
+        Ok(())
+    } else {
+        Err(state.denied(AppError::Forbidden(
+            "this request is missing its CSRF token".into(),
+        )))
+    }
+}
+
+/// A browser's `Origin`, when sent, must be this host (a page elsewhere
+/// cannot open a WebSocket or post with the user's cookie).
+///
+/// # Errors
+/// [`AppError::Forbidden`].
+pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .unwrap_or_default();
+    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(state.denied(AppError::Forbidden(format!(
+            "requests from {origin} are not accepted"
+        ))))
+    }
+}
+
+/// The access `authed` has to `doc`.
+///
+/// # Errors
+/// [`AppError::NotFound`] for a document of no programme (unless a server
+/// administrator asks); [`AppError::Forbidden`] for a programme they are
+/// not in.
+pub async fn doc_access(
+    state: &AppState,
+    authed: &Authed,
+    doc: &DocId,
+) -> Result<Access, AppError> {
+    let accounts = state.accounts.clone();
+    let id = doc.clone();
+    let programme = tokio::task::spawn_blocking(move || accounts.programme_of(&id))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let (kind, role) = match programme {
+        None if authed.user.superuser => (DocKind::Other, Role::Admin),
+        None => return Err(AppError::NotFound),
+        Some(programme) => {
+            let kind = if &programme == doc {
+                DocKind::Programme
+            } else {
+                DocKind::Plan
+            };
+            let Some(role) = authed.user.role_in(&programme) else {
+                return Err(state.denied(AppError::Forbidden(format!(
+                    "you are not a member of the programme {programme}"
+                ))));
+            };
+            (kind, role)
+        }
+    };
+    Ok(Access {
+        user: authed.user.username.clone(),
+        role,
+        kind,
+        session: authed.key,
+        device: authed.session.device.clone(),
+    })
+}
+
+/// A short name for the device from its User-Agent ("Chrome on Linux").
+pub fn device_of(headers: &HeaderMap) -> String {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome/", "Chrome (headless)"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("node", "Node.js"),
+        ("curl/", "curl"),
+    ]
+    .iter()
+    .find(|(mark, _)| agent.contains(mark))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Windows", "Windows"),
+        ("iPad", "iPad"),
+        ("iPhone", "iPhone"),
+        ("Android", "Android"),
+        ("Mac OS", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(mark, _)| agent.contains(mark))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(b), Some(s)) => format!("{b} on {s}"),
+        (Some(b), None) => b.to_owned(),
+        (None, _) if agent.is_empty() => "unknown device".to_owned(),
+        (None, _) => agent.chars().take(40).collect(),
+    }
+}
+
+/// Limits failed sign-ins: per account name and per network address, within
+/// a sliding window. A success clears the account's count.
+#[derive(Debug)]
+pub struct SignInLimiter {
+    window: Duration,
+    per_account: usize,
+    per_address: usize,
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl SignInLimiter {
+    /// At most `per_account` failures for one account name and
+    /// `per_address` from one address within `window`.
+    pub fn new(window: Duration, per_account: usize, per_address: usize) -> SignInLimiter {
+        SignInLimiter {
+            window,
+            per_account,
+            per_address,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn keys(username: &str, address: &str) -> [(String, bool); 2] {
+        [
+            (format!("user:{}", username.to_ascii_lowercase()), true),
+            (format!("addr:{address}"), false),
+        ]
+    }
+
+    /// `Err(retry after)` when either limit is reached.
+    pub fn check(&self, username: &str, address: &str) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        for (key, account) in Self::keys(username, address) {
+            let limit = if account {
+                self.per_account
+            } else {
+                self.per_address
+            };
+            if let Some(times) = failures.get_mut(&key) {
+                while times
+                    .front()
+                    .is_some_and(|t| now.duration_since(*t) > self.window)
+                {
+                    times.pop_front();
+                }
+                if times.len() >= limit {
+                    let oldest = times.front().copied().unwrap_or(now);
+                    return Err(self.window.saturating_sub(now.duration_since(oldest)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes a failure.
+    pub fn failed(&self, username: &str, address: &str) {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.len() > 100_000 {
+            // Bounded memory under a flood: forget the oldest picture.
+            failures.clear();
+        }
+        for (key, _) in Self::keys(username, address) {
+            failures.entry(key).or_default().push_back(now);
+        }
+    }
+
+    /// Notes a success: the account's failures are forgotten.
+    pub fn succeeded(&self, username: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        failures.remove(&format!("user:{}", username.to_ascii_lowercase()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_counts_per_account_and_per_address() {
+        let limiter = SignInLimiter::new(Duration::from_secs(60), 3, 5);
+        for _ in 0..3 {
+            assert!(limiter.check("a", "1").is_ok());
+            limiter.failed("a", "1");
+        }
+        assert!(
+            limiter.check("a", "2").is_err(),
+            "the account is limited everywhere"
+        );
+        assert!(limiter.check("b", "1").is_ok());
+        limiter.failed("b", "1");
+        limiter.failed("c", "1");
+        assert!(limiter.check("d", "1").is_err(), "the address is limited");
+        limiter.succeeded("a");
+        assert!(limiter.check("a", "3").is_ok());
+    }
+
+    #[test]
+    fn tokens_come_from_bearer_then_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "x=1; plait_session=abc".parse().unwrap());
+        assert_eq!(cookie_token(&headers).as_deref(), Some("abc"));
+        headers.insert(header::AUTHORIZATION, "Bearer xyz".parse().unwrap());
+        assert_eq!(bearer_token(&headers).as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn devices_are_named_briefly() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::USER_AGENT,
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/141.0 Safari/537.36"
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(device_of(&headers), "Chrome (headless) on Linux");
+    }
+}

@@ -1,0 +1,205 @@
+//! Account administration from the command line (`plait user ...`).
+//!
+//! sled lets one process open a data directory at a time, and disabling an
+//! account must close its live connections at once, so while the server runs
+//! the commands go to it: over a Unix socket in the data directory
+//! (`control.sock`, mode 0600), which only the account that owns the data
+//! can reach. When no server is running, the command opens the store itself.
+//! One JSON line each way.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use plait_shared::{DocId, Role};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio_util::sync::CancellationToken;
+
+use crate::accounts::{Accounts, UserInfo};
+
+/// An administration command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Create an account.
+    Add {
+        /// Sign-in name.
+        username: String,
+        /// Display name.
+        name: String,
+        /// Initial password.
+        password: String,
+        /// Administers the whole server.
+        superuser: bool,
+    },
+    /// List the accounts.
+    List,
+    /// Disable an account (its sessions end, its connections close).
+    Disable {
+        /// Whom.
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// Whom.
+        username: String,
+    },
+    /// Set or remove a role in a programme.
+    Grant {
+        /// Whom.
+        username: String,
+        /// Which programme.
+        programme: DocId,
+        /// The role, or `None` to remove them from the programme.
+        role: Option<Role>,
+    },
+    /// Set a new password (the account's sessions end).
+    Password {
+        /// Whom.
+        username: String,
+        /// The new password.
+        password: String,
+    },
+}
+
+/// The answer to a command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    /// The account after the command.
+    User(UserInfo),
+    /// Every account.
+    Users(Vec<UserInfo>),
+    /// Why it failed.
+    Error(String),
+}
+
+/// Runs a command against the accounts.
+pub fn execute(accounts: &Accounts, command: Command) -> Reply {
+    let result = match command {
+        Command::Add {
+            username,
+            name,
+            password,
+            superuser,
+        } => accounts
+            .add_user(&username, &name, &password, superuser)
+            .map(Reply::User),
+        Command::List => accounts.list().map(Reply::Users),
+        Command::Disable { username } => accounts.set_disabled(&username, true).map(Reply::User),
+        Command::Enable { username } => accounts.set_disabled(&username, false).map(Reply::User),
+        Command::Grant {
+            username,
+            programme,
+            role,
+        } => accounts.grant(&username, &programme, role).map(Reply::User),
+        Command::Password { username, password } => {
+            accounts.set_password(&username, &password).map(Reply::User)
+        }
+    };
+    result.unwrap_or_else(|e| Reply::Error(e.to_string()))
+}
+
+/// The control socket of a data directory.
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("control.sock")
+}
+
+/// Serves commands on the data directory's socket until `shutdown`.
+///
+/// # Errors
+/// When the socket cannot be created.
+#[cfg(unix)]
+pub fn listen(
+    data_dir: &Path,
+    accounts: Arc<Accounts>,
+    flush: impl Fn() + Send + Sync + 'static,
+    shutdown: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = socket_path(data_dir);
+    // We hold sled's lock on this directory, so a socket left here is stale.
+    let _ = std::fs::remove_file(&path);
+    let listener = tokio::net::UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let flush = Arc::new(flush);
+    Ok(tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "control socket accept failed");
+                        continue;
+                    }
+                },
+                () = shutdown.cancelled() => break,
+            };
+            let accounts = accounts.clone();
+            let flush = flush.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut line = String::new();
+                if BufReader::new(read).read_line(&mut line).await.is_err() {
+                    return;
+                }
+                let reply = match serde_json::from_str::<Command>(&line) {
+                    Ok(command) => {
+                        let what = command_name(&command);
+                        let reply = tokio::task::spawn_blocking(move || {
+                            let reply = execute(&accounts, command);
+                            flush();
+                            reply
+                        })
+                        .await
+                        .unwrap_or_else(|e| Reply::Error(e.to_string()));
+                        tracing::info!(
+                            command = what,
+                            ok = !matches!(reply, Reply::Error(_)),
+                            "account command"
+                        );
+                        reply
+                    }
+                    Err(e) => Reply::Error(format!("not a command: {e}")),
+                };
+                if let Ok(mut json) = serde_json::to_vec(&reply) {
+                    json.push(b'\n');
+                    let _ = write.write_all(&json).await;
+                }
+            });
+        }
+        let _ = std::fs::remove_file(&path);
+    }))
+}
+
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Add { .. } => "add",
+        Command::List => "list",
+        Command::Disable { .. } => "disable",
+        Command::Enable { .. } => "enable",
+        Command::Grant { .. } => "grant",
+        Command::Password { .. } => "password",
+    }
+}
+
+/// Sends a command to a running server; `Ok(None)` when none is running.
+///
+/// # Errors
+/// When the server accepted the connection but did not answer.
+#[cfg(unix)]
+pub async fn send(data_dir: &Path, command: &Command) -> std::io::Result<Option<Reply>> {
+    let path = socket_path(data_dir);
+    let Ok(stream) = tokio::net::UnixStream::connect(&path).await else {
+        return Ok(None);
+    };
+    let (read, mut write) = stream.into_split();
+    let mut json = serde_json::to_vec(command)?;
+    json.push(b'\n');
+    write.write_all(&json).await?;
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    serde_json::from_str(&line)
+        .map(Some)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}

@@ -1,0 +1,222 @@
+//! Signing in and out, and who is signed in.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use plait_shared::{DocId, Role, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::{Session, SignInError, User};
+use crate::auth::{authenticate, check_csrf, device_of, COOKIE};
+use crate::{AppError, AppState};
+
+#[derive(Debug, Deserialize)]
+struct SignIn {
+    username: String,
+    password: String,
+}
+
+/// A programme the account belongs to.
+#[derive(Debug, Serialize)]
+pub(crate) struct Membership {
+    id: DocId,
+    role: Role,
+}
+
+/// The signed-in account, as the client sees it.
+#[derive(Debug, Serialize)]
+pub(crate) struct Me {
+    username: UserId,
+    name: String,
+    superuser: bool,
+    programmes: Vec<Membership>,
+    /// The token to echo in `X-CSRF-Token` on changes.
+    csrf: String,
+    /// When the session ends at the latest (Unix milliseconds).
+    expires_at: u64,
+    /// How long it may go unused, in seconds.
+    idle_seconds: u64,
+    /// The session token, for clients that are not browsers (sign-in only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+}
+
+fn me(state: &AppState, user: &User, session: &Session, token: Option<String>) -> Me {
+    let settings = state.accounts.settings();
+    Me {
+        username: user.username.clone(),
+        name: user.name.clone(),
+        superuser: user.superuser,
+        programmes: user
+            .grants
+            .iter()
+            .map(|(id, role)| Membership {
+                id: id.clone(),
+                role: *role,
+            })
+            .collect(),
+        csrf: session.csrf.clone(),
+        expires_at: session
+            .created_at
+            .saturating_add(u64::try_from(settings.absolute.as_millis()).unwrap_or(u64::MAX)),
+        idle_seconds: settings.idle.as_secs(),
+        token,
+    }
+}
+
+fn is_secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn session_cookie(value: &str, max_age: u64, secure: bool) -> String {
+    format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// `POST /api/auth/login` with `{"username", "password"}`: starts a session.
+/// Browsers get it as an HttpOnly cookie; other clients use the `token` in
+/// the answer as a bearer token (or `?token=` on a WebSocket).
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> Result<Response, AppError> {
+    let (parts, body) = request.into_parts();
+    let address = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let body = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map_err(|_| AppError::TooLarge)?;
+    let SignIn { username, password } = serde_json::from_slice(&body).map_err(|e| {
+        AppError::BadRequest(format!("expected {{\"username\", \"password\"}}: {e}"))
+    })?;
+    let username = username.trim().to_ascii_lowercase();
+    if let Err(wait) = state.limiter.check(&username, &address) {
+        state
+            .registry
+            .metrics()
+            .failed_sign_ins
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(%address, "sign-in refused: too many failures");
+        return Err(AppError::TooManyRequests(wait));
+    }
+    let accounts = state.accounts.clone();
+    let name = username.clone();
+    let verified = tokio::task::spawn_blocking(move || accounts.verify(&name, &password))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let user = match verified {
+        Ok(user) => user,
+        Err(SignInError::Store(e)) => return Err(AppError::Unavailable(e.to_string())),
+        Err(e) => {
+            state.limiter.failed(&username, &address);
+            state
+                .registry
+                .metrics()
+                .failed_sign_ins
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(%address, "sign-in failed");
+            return Err(AppError::Unauthorized(e.to_string()));
+        }
+    };
+    state.limiter.succeeded(&username);
+    let device = device_of(&parts.headers);
+    let (token, session) = state
+        .accounts
+        .start_session(&user, &device)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    tracing::info!(user = %user.username, %device, "signed in");
+    let max_age = state.accounts.settings().absolute.as_secs();
+    let cookie = session_cookie(&token, max_age, is_secure(&state, &parts.headers));
+    let body = me(&state, &user, &session, Some(token));
+    Ok((
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// `POST /api/auth/logout`: ends the session and closes its connections.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let authed = authenticate(&state, &headers, None).await?;
+    check_csrf(&state, &authed, &headers)?;
+    state
+        .accounts
+        .end_session(authed.key)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    tracing::info!(user = %authed.user.username, "signed out");
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(
+            header::SET_COOKIE,
+            session_cookie("", 0, is_secure(&state, &headers)),
+        )],
+    )
+        .into_response())
+}
+
+/// `GET /api/me`: the signed-in account and its programmes.
+pub(crate) async fn get_me(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let authed = authenticate(&state, &headers, None).await?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(me(&state, &authed.user, &authed.session, None)),
+    )
+        .into_response())
+}
+
+/// A member of a programme.
+#[derive(Debug, Serialize)]
+pub(crate) struct Member {
+    username: UserId,
+    name: String,
+    role: Role,
+}
+
+/// `GET /api/programmes/{id}/members`: the people of a programme (for its
+/// members only), so clients can show names and offer owners.
+pub(crate) async fn members(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let id = super::docs::doc_id(raw)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    if authed.user.role_in(&id).is_none() {
+        return Err(state.denied(AppError::Forbidden(format!(
+            "you are not a member of the programme {id}"
+        ))));
+    }
+    let members = state
+        .accounts
+        .members(&id)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .into_iter()
+        .map(|(user, role)| Member {
+            username: user.username,
+            name: user.name,
+            role,
+        })
+        .collect::<Vec<_>>();
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(members)).into_response())
+}

@@ -1,0 +1,293 @@
+//! Putting parts of a plan back as an earlier read had them: how the server
+//! undoes a change its author was not allowed to make. Each write is a new
+//! change on top of the document (a CRDT cannot forget), so every peer that
+//! merges it converges to the restored state.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use yrs::types::ToJson;
+use yrs::{Array, ArrayRef, GetString, Map, Out, ReadTxn, Text, TextPrelim, TransactionMut};
+
+use super::{write_field, ActionField, ActionView, FindingView, NewAction, PlanDoc, PlanInfo};
+use crate::changes::Log;
+use crate::doc::{array_ref, map_ref, string_list, text_ref, to_any, SchemaProblem, WriteError};
+use crate::ids::{ActionId, FindingId};
+
+impl PlanDoc {
+    /// Reads one action, with the parts of it that did not read.
+    pub fn read_action_checked<T: ReadTxn>(
+        &self,
+        txn: &T,
+        id: &ActionId,
+    ) -> (Option<ActionView>, Vec<SchemaProblem>) {
+        let mut problems = Vec::new();
+        let view = if self.actions.get(txn, id.as_str()).is_some() {
+            self.read_action_into(txn, id, &mut problems)
+        } else {
+            None
+        };
+        (view, problems)
+    }
+
+    /// Reads one finding, if it exists.
+    pub fn read_finding_view<T: ReadTxn>(&self, txn: &T, id: &FindingId) -> Option<FindingView> {
+        self.findings.get(txn, id.as_str())?;
+        self.read_finding(txn, id, &mut Vec::new())
+    }
+
+    /// Reads what the plan is about.
+    pub fn read_info<T: ReadTxn>(&self, txn: &T) -> PlanInfo {
+        self.read_info_into(txn, &mut Vec::new())
+    }
+
+    /// Sets the field stored under `key` back to its value in `before`.
+    ///
+    /// # Errors
+    /// [`WriteError::UnknownAction`], or [`WriteError::Malformed`] for a key
+    /// that is not a field.
+    pub fn restore_field(
+        &self,
+        txn: &mut TransactionMut,
+        id: &ActionId,
+        key: &str,
+        before: &ActionView,
+    ) -> Result<(), WriteError> {
+        let map = self.action_map(txn, id)?;
+        let field = match key {
+            "ref" => ActionField::Reference(before.reference.clone()),
+            "finding_ids" => ActionField::FindingIds(before.finding_ids.clone()),
+            "workstream_id" => ActionField::Workstream(before.workstream_id.clone()),
+            "phase_id" => ActionField::Phase(before.phase_id.clone()),
+            "exec_lead" => ActionField::ExecLead(before.exec_lead.clone()),
+            "owner" => ActionField::Owner(before.owner.clone()),
+            "confidence" => ActionField::Confidence(before.confidence),
+            "assurance" => ActionField::Assurance(before.assurance),
+            "due_original" => {
+                match before.due_original {
+                    Some(date) => write_field(&map, txn, &ActionField::DueOriginal(date)),
+                    None => {
+                        map.remove(txn, "due_original");
+                    }
+                }
+                return Ok(());
+            }
+            other => return Err(WriteError::Malformed(format!("{other} is not a field"))),
+        };
+        write_field(&map, txn, &field);
+        Ok(())
+    }
+
+    /// Sets one of an action's texts to `content`, by the smallest splice.
+    ///
+    /// # Errors
+    /// [`WriteError::UnknownAction`], or [`WriteError::Malformed`] if the
+    /// text is missing (it is then created).
+    pub fn restore_text(
+        &self,
+        txn: &mut TransactionMut,
+        id: &ActionId,
+        key: &str,
+        content: &str,
+    ) -> Result<(), WriteError> {
+        let map = self.action_map(txn, id)?;
+        match text_ref(&map, txn, key) {
+            Some(text) => {
+                let current = text.get_string(txn);
+                let (index, delete, insert) = splice(&current, content);
+                if delete > 0 {
+                    text.remove_range(txn, index, delete);
+                }
+                if !insert.is_empty() {
+                    text.insert(txn, index, insert);
+                }
+            }
+            None => {
+                map.insert(txn, key, TextPrelim::new(content));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes one of an action's logs hold exactly the entries of `log` in
+    /// `wanted`, in order: entries not wanted (or unreadable) are removed,
+    /// missing ones put back where they belong, the rest left alone.
+    ///
+    /// # Errors
+    /// [`WriteError::UnknownAction`], or a value that cannot be stored.
+    pub fn restore_log(
+        &self,
+        txn: &mut TransactionMut,
+        id: &ActionId,
+        log: Log,
+        wanted: &ActionView,
+    ) -> Result<(), WriteError> {
+        let map = self.action_map(txn, id)?;
+        let array = match array_ref(&map, txn, log.key()) {
+            Some(array) => array,
+            None => map.insert(txn, log.key(), yrs::ArrayPrelim::default()),
+        };
+        match log {
+            Log::Transitions => restore_entries(txn, &array, &wanted.transitions),
+            Log::Updates => restore_entries(txn, &array, &wanted.updates),
+            Log::Evidence => restore_entries(txn, &array, &wanted.evidence),
+            Log::EvidenceReviews => restore_entries(txn, &array, &wanted.evidence_reviews),
+            Log::Decisions => restore_entries(txn, &array, &wanted.decisions),
+            Log::DueChanges => restore_entries(txn, &array, &wanted.due_changes),
+            Log::Sustainment => restore_entries(txn, &array, &wanted.sustainment),
+        }
+    }
+
+    /// Removes an action.
+    pub fn remove_action(&self, txn: &mut TransactionMut, id: &ActionId) {
+        self.actions.remove(txn, id.as_str());
+    }
+
+    /// Writes a whole action as `view` has it (replacing whatever is stored
+    /// under its id).
+    ///
+    /// # Errors
+    /// A value that cannot be stored.
+    pub fn put_action(
+        &self,
+        txn: &mut TransactionMut,
+        view: &ActionView,
+    ) -> Result<(), WriteError> {
+        self.actions.remove(txn, view.id.as_str());
+        self.add_action(
+            txn,
+            &view.id,
+            &NewAction {
+                reference: view.reference.clone(),
+                title: view.title.clone(),
+                description: view.description.clone(),
+                finding_ids: view.finding_ids.clone(),
+                workstream_id: view.workstream_id.clone(),
+                phase_id: view.phase_id.clone(),
+                exec_lead: view.exec_lead.clone(),
+                owner: view.owner.clone(),
+                due: view.due_original,
+                confidence: view.confidence,
+                closure_criteria: view.closure_criteria.clone(),
+            },
+        )?;
+        self.restore_field(txn, &view.id, "assurance", view)?;
+        for log in Log::ALL {
+            self.restore_log(txn, &view.id, log, view)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a finding.
+    pub fn remove_finding(&self, txn: &mut TransactionMut, id: &FindingId) {
+        self.findings.remove(txn, id.as_str());
+    }
+
+    /// Writes a whole finding as `view` has it.
+    pub fn put_finding(&self, txn: &mut TransactionMut, view: &FindingView) {
+        let map = self
+            .findings
+            .insert(txn, view.id.as_str(), yrs::MapPrelim::default());
+        map.insert(txn, "ref", view.reference.as_str());
+        if let Some(kind) = view.kind {
+            map.insert(txn, "kind", kind.key());
+        }
+        map.insert(txn, "text", TextPrelim::new(view.text.as_str()));
+        map.insert(
+            txn,
+            "regulations",
+            string_list(view.regulations.iter().map(|r| r.key())),
+        );
+        if let Some(question) = view.key_question {
+            map.insert(txn, "key_question", question.key());
+        }
+        map.insert(txn, "core_service", view.core_service.as_str());
+        map.insert(txn, "location", view.location.as_str());
+        map.insert(txn, "source", view.source.as_str());
+    }
+
+    /// Whether the finding `id` is stored as a map (a readable finding).
+    pub fn has_finding_map<T: ReadTxn>(&self, txn: &T, id: &FindingId) -> bool {
+        map_ref(&self.findings, txn, id.as_str()).is_some()
+    }
+}
+
+fn parse<E: DeserializeOwned, T: ReadTxn>(txn: &T, array: &ArrayRef, index: u32) -> Option<E> {
+    let any = match array.get(txn, index)? {
+        Out::Any(any) => any,
+        other => other.to_json(txn),
+    };
+    yrs::encoding::serde::from_any(&any).ok()
+}
+
+fn restore_entries<E: Serialize + DeserializeOwned + PartialEq>(
+    txn: &mut TransactionMut,
+    array: &ArrayRef,
+    wanted: &[E],
+) -> Result<(), WriteError> {
+    let mut index = 0u32;
+    let mut next = 0usize;
+    loop {
+        let len = array.len(txn);
+        let Some(entry) = wanted.get(next) else {
+            if len > index {
+                array.remove_range(txn, index, len - index);
+            }
+            return Ok(());
+        };
+        if index >= len {
+            array.insert(txn, index, to_any(entry)?);
+            index += 1;
+            next += 1;
+            continue;
+        }
+        if parse::<E, _>(txn, array, index).as_ref() == Some(entry) {
+            index += 1;
+            next += 1;
+        } else if (index + 1..len)
+            .any(|later| parse::<E, _>(txn, array, later).as_ref() == Some(entry))
+        {
+            array.remove(txn, index);
+        } else {
+            array.insert(txn, index, to_any(entry)?);
+            index += 1;
+            next += 1;
+        }
+    }
+}
+
+/// The splice turning `from` into `to`: (index, delete, insert), offsets in
+/// UTF-16 code units.
+fn splice<'a>(from: &str, to: &'a str) -> (u32, u32, &'a str) {
+    let prefix: usize = from
+        .chars()
+        .zip(to.chars())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    let (from_rest, to_rest) = (&from[prefix..], &to[prefix..]);
+    let suffix: usize = from_rest
+        .chars()
+        .rev()
+        .zip(to_rest.chars().rev())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a.len_utf8())
+        .sum();
+    let deleted = &from_rest[..from_rest.len() - suffix];
+    let inserted = &to_rest[..to_rest.len() - suffix];
+    let units = |s: &str| s.encode_utf16().count() as u32;
+    (units(&from[..prefix]), units(deleted), inserted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::splice;
+
+    #[test]
+    fn splices_are_minimal_and_utf16() {
+        assert_eq!(splice("abc", "abc"), (0, 0, ""));
+        assert_eq!(splice("abXc", "abc"), (2, 1, ""));
+        assert_eq!(splice("ac", "abc"), (1, 0, "b"));
+        assert_eq!(splice("😀a", "😀b"), (2, 1, "b"));
+        assert_eq!(splice("aaa", "aa"), (0, 1, ""));
+    }
+}
