@@ -66,7 +66,9 @@ fn allow_if(condition: bool, reason: impl FnOnce() -> String) -> Result<(), Deni
 
 /// Whether `actor` may make `change`. `before` and `after` are the action it
 /// concerns as it was and as it is with the change (either may be missing for
-/// changes that add or remove it, or that concern no action).
+/// changes that add or remove it, or that concern no action). Who owns the
+/// action is taken from `before`: an update that also reassigns the action
+/// does not gain its new owner's rights.
 ///
 /// # Errors
 /// Why not.
@@ -97,7 +99,7 @@ pub fn check_change(
         )),
         Change::Malformed(_) => deny("the change holds data that does not fit the plan's schema"),
         Change::Field(_, key) => {
-            let Some(action) = after.or(before) else {
+            let Some(action) = before.or(after) else {
                 return deny("no such action");
             };
             check_field(actor, key, action, before)
@@ -115,9 +117,10 @@ pub fn check_change(
             let Some(action) = after else {
                 return deny("no such action");
             };
+            let owner = actor.owns(before.unwrap_or(action));
             indexes
                 .iter()
-                .try_for_each(|&index| check_entry(actor, *log, index, action))
+                .try_for_each(|&index| check_entry(actor, *log, index, action, owner))
         }
     }
 }
@@ -198,6 +201,7 @@ fn check_entry(
     log: Log,
     index: usize,
     action: &ActionView,
+    owner: bool,
 ) -> Result<(), Denial> {
     let missing = || format!("no entry {index} in the {} log", log_name(log));
     let by_self = |by: &UserId| {
@@ -208,7 +212,6 @@ fn check_entry(
             )
         })
     };
-    let owner = actor.owns(action);
     match log {
         Log::Transitions => {
             let t = action.transitions.get(index).ok_or_else(missing)?;
@@ -220,7 +223,7 @@ fn check_entry(
                     t.role.label()
                 )
             })?;
-            check_step(actor, t.to, &t.note, t.baseline, action)
+            check_step(actor, t.to, &t.note, t.baseline, action, owner)
         }
         Log::Updates => {
             let u = action.updates.get(index).ok_or_else(missing)?;
@@ -325,9 +328,11 @@ fn check_step(
     note: &str,
     baseline: bool,
     action: &ActionView,
+    owner: bool,
 ) -> Result<(), Denial> {
+    // Ownership as the server knew it before this update.
     let facts = ActionFacts {
-        owner: action.owner.as_ref(),
+        owner: owner.then_some(actor.user),
         has_evidence: !action.evidence.is_empty(),
         unused_closure_decisions: action
             .decisions
@@ -384,5 +389,374 @@ fn field_name(key: &str) -> &str {
         "phase_id" => "phase",
         "exec_lead" => "executive lead",
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entries::{Decision, DueChange, Evidence, ProgressUpdate, Transition};
+    use crate::ids::{ActionId, Date, EntryId, UnixMillis};
+    use crate::lifecycle::fold_status;
+    use crate::vocab::{DecisionOutcome, DueChangeVerdict, EvidenceKind};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn user(name: &str) -> UserId {
+        UserId::new(name).unwrap()
+    }
+
+    fn action(owner: &str) -> ActionView {
+        let id = ActionId::new("a-1").unwrap();
+        ActionView {
+            id,
+            reference: "MD001".into(),
+            title: String::new(),
+            description: String::new(),
+            closure_criteria: String::new(),
+            finding_ids: vec![],
+            workstream_id: None,
+            phase_id: None,
+            exec_lead: String::new(),
+            owner: Some(user(owner)),
+            due_original: None,
+            due_current: None,
+            confidence: None,
+            assurance: None,
+            transitions: vec![],
+            fold: fold_status(&[], None, false, 0, 0),
+            updates: vec![],
+            evidence: vec![],
+            evidence_reviews: vec![],
+            decisions: vec![],
+            due_requests: vec![],
+            due_changes: vec![],
+            sustainment: vec![],
+            sustainment_checks: vec![],
+        }
+    }
+
+    fn appended(log: Log, index: usize) -> Change {
+        Change::Appended(ActionId::new("a-1").unwrap(), log, vec![index])
+    }
+
+    fn field(key: &'static str) -> Change {
+        Change::Field(ActionId::new("a-1").unwrap(), key)
+    }
+
+    fn check(
+        name: &str,
+        role: Role,
+        change: &Change,
+        before: &ActionView,
+        after: &ActionView,
+    ) -> bool {
+        let who = user(name);
+        check_change(
+            Actor { user: &who, role },
+            change,
+            Some(before),
+            Some(after),
+        )
+        .is_ok()
+    }
+
+    #[test]
+    fn viewers_change_nothing() {
+        let a = action("owner");
+        for change in [
+            field("confidence"),
+            field("owner"),
+            appended(Log::Updates, 0),
+        ] {
+            assert!(!check("owner", Role::Viewer, &change, &a, &a));
+        }
+    }
+
+    #[test]
+    fn fields_follow_the_table() {
+        let a = action("owner");
+        assert!(check(
+            "owner",
+            Role::Contributor,
+            &field("confidence"),
+            &a,
+            &a
+        ));
+        assert!(!check(
+            "other",
+            Role::Contributor,
+            &field("confidence"),
+            &a,
+            &a
+        ));
+        assert!(!check("owner", Role::Contributor, &field("owner"), &a, &a));
+        assert!(check("lead", Role::Lead, &field("owner"), &a, &a));
+        assert!(check("pm", Role::Admin, &field("phase_id"), &a, &a));
+        assert!(!check("v", Role::Validator, &field("phase_id"), &a, &a));
+        assert!(check("v", Role::Validator, &field("assurance"), &a, &a));
+        assert!(!check(
+            "owner",
+            Role::Validator,
+            &field("assurance"),
+            &a,
+            &a
+        ));
+        assert!(check("lead", Role::Lead, &field("due_original"), &a, &a));
+        let mut dated = a.clone();
+        dated.due_original = Date::parse_loose("2026-12-01").ok();
+        assert!(!check(
+            "lead",
+            Role::Lead,
+            &field("due_original"),
+            &dated,
+            &dated
+        ));
+    }
+
+    #[test]
+    fn reassigning_in_the_same_update_gives_no_owner_rights() {
+        let before = action("owner");
+        let after = action("grabber");
+        assert!(!check(
+            "grabber",
+            Role::Contributor,
+            &field("confidence"),
+            &before,
+            &after
+        ));
+    }
+
+    #[test]
+    fn entries_are_written_as_oneself_in_ones_own_role() {
+        let before = action("owner");
+        let mut after = before.clone();
+        after.updates.push(ProgressUpdate {
+            id: EntryId::new("u1").unwrap(),
+            text: "done".into(),
+            by: user("someone-else"),
+            at: UnixMillis(1),
+        });
+        assert!(!check(
+            "owner",
+            Role::Contributor,
+            &appended(Log::Updates, 0),
+            &before,
+            &after
+        ));
+        after.updates[0].by = user("owner");
+        assert!(check(
+            "owner",
+            Role::Contributor,
+            &appended(Log::Updates, 0),
+            &before,
+            &after
+        ));
+        assert!(!check(
+            "stranger",
+            Role::Contributor,
+            &appended(Log::Updates, 0),
+            &before,
+            &after
+        ));
+        after.transitions.push(Transition {
+            to: Status::Agreed,
+            by: user("owner"),
+            role: Role::Lead,
+            at: UnixMillis(1),
+            note: String::new(),
+            baseline: false,
+        });
+        assert!(
+            !check(
+                "owner",
+                Role::Contributor,
+                &appended(Log::Transitions, 0),
+                &before,
+                &after
+            ),
+            "claims a role it does not hold"
+        );
+    }
+
+    #[test]
+    fn transitions_follow_the_lifecycle_table() {
+        let before = action("owner");
+        let step = |to: Status, name: &str, role: Role, after: &mut ActionView| {
+            after.transitions = vec![Transition {
+                to,
+                by: user(name),
+                role,
+                at: UnixMillis(1),
+                note: "because".into(),
+                baseline: false,
+            }];
+            check(name, role, &appended(Log::Transitions, 0), &before, after)
+        };
+        let mut after = before.clone();
+        assert!(step(
+            Status::InProgress,
+            "owner",
+            Role::Contributor,
+            &mut after
+        ));
+        assert!(!step(
+            Status::InProgress,
+            "other",
+            Role::Contributor,
+            &mut after
+        ));
+        assert!(
+            !step(
+                Status::CompletionProposed,
+                "owner",
+                Role::Contributor,
+                &mut after
+            ),
+            "no evidence"
+        );
+        after.evidence.push(Evidence {
+            id: EntryId::new("e1").unwrap(),
+            kind: EvidenceKind::Link,
+            title: "audit".into(),
+            location: "https://example.org".into(),
+            by: user("owner"),
+            at: UnixMillis(1),
+        });
+        assert!(step(
+            Status::CompletionProposed,
+            "owner",
+            Role::Contributor,
+            &mut after
+        ));
+        assert!(step(
+            Status::EvidenceAccepted,
+            "v",
+            Role::Validator,
+            &mut after
+        ));
+        assert!(
+            !step(
+                Status::EvidenceAccepted,
+                "owner",
+                Role::Validator,
+                &mut after
+            ),
+            "own action"
+        );
+        assert!(
+            !step(Status::Closed, "chair", Role::Approver, &mut after),
+            "no decision"
+        );
+        after.decisions.push(Decision {
+            id: EntryId::new("d1").unwrap(),
+            forum: "QSC".into(),
+            meeting_date: Date::parse_loose("2026-11-01").unwrap(),
+            outcome: DecisionOutcome::ApproveClosure,
+            minute_ref: "QSC/26/101".into(),
+            note: String::new(),
+            by: user("chair"),
+            at: UnixMillis(1),
+        });
+        assert!(step(Status::Closed, "chair", Role::Approver, &mut after));
+        assert!(!step(Status::Closed, "pm", Role::Admin, &mut after));
+        assert!(
+            !step(Status::Embedded, "v", Role::Validator, &mut after),
+            "no passed re-audit"
+        );
+    }
+
+    #[test]
+    fn only_the_right_people_write_verdicts_decisions_and_date_answers() {
+        let before = action("owner");
+        let mut after = before.clone();
+        after.decisions.push(Decision {
+            id: EntryId::new("d1").unwrap(),
+            forum: "QSC".into(),
+            meeting_date: Date::parse_loose("2026-11-01").unwrap(),
+            outcome: DecisionOutcome::ApproveClosure,
+            minute_ref: String::new(),
+            note: String::new(),
+            by: user("v"),
+            at: UnixMillis(1),
+        });
+        assert!(!check(
+            "v",
+            Role::Validator,
+            &appended(Log::Decisions, 0),
+            &before,
+            &after
+        ));
+        after.decisions[0].by = user("chair");
+        assert!(check(
+            "chair",
+            Role::Approver,
+            &appended(Log::Decisions, 0),
+            &before,
+            &after
+        ));
+        after.due_changes = vec![DueChange::Request {
+            id: EntryId::new("r1").unwrap(),
+            new_due: Date::parse_loose("2027-01-01").unwrap(),
+            reason: "estates delay".into(),
+            by: user("owner"),
+            at: UnixMillis(1),
+        }];
+        assert!(check(
+            "owner",
+            Role::Contributor,
+            &appended(Log::DueChanges, 0),
+            &before,
+            &after
+        ));
+        assert!(!check(
+            "lead",
+            Role::Lead,
+            &appended(Log::DueChanges, 0),
+            &before,
+            &after
+        ));
+        after.due_changes.push(DueChange::Answer {
+            id: EntryId::new("r2").unwrap(),
+            request_id: EntryId::new("r1").unwrap(),
+            verdict: DueChangeVerdict::Approved,
+            note: String::new(),
+            by: user("owner"),
+            role: Role::Contributor,
+            at: UnixMillis(1),
+        });
+        after.due_requests = vec![crate::plan::DueRequestView {
+            id: EntryId::new("r1").unwrap(),
+            new_due: Date::parse_loose("2027-01-01").unwrap(),
+            reason: "estates delay".into(),
+            by: user("owner"),
+            at: UnixMillis(1),
+            answer: None,
+        }];
+        assert!(!check(
+            "owner",
+            Role::Contributor,
+            &appended(Log::DueChanges, 1),
+            &before,
+            &after
+        ));
+    }
+
+    #[test]
+    fn rewrites_and_malformed_data_are_never_allowed() {
+        let a = action("owner");
+        let id = ActionId::new("a-1").unwrap();
+        for role in Role::ALL {
+            assert!(!check(
+                "pm",
+                *role,
+                &Change::Rewritten(id.clone(), Log::Updates),
+                &a,
+                &a
+            ));
+            assert!(!check("pm", *role, &Change::Malformed(id.clone()), &a, &a));
+        }
+        assert!(check("pm", Role::Admin, &Change::PlanInfo, &a, &a));
+        assert!(!check("lead", Role::Lead, &Change::PlanInfo, &a, &a));
     }
 }

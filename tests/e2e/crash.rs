@@ -346,6 +346,14 @@ async fn kill_9_mid_burst_loses_no_acknowledged_update() {
         }
         let (sent_at_kill, acked_at_kill) = (round.pushes.len(), round.acked);
         plait.kill_9();
+        // Its log (JSON, every line it wrote) never holds a session token.
+        let leaked = plait
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|line| line.contains(&plait.token));
+        assert!(!leaked, "a session token reached the server's log");
         // Acknowledgements already on their way count too: read to the end.
         let deadline = Instant::now() + PATIENCE;
         while writer.pump(deadline).await {

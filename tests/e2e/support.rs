@@ -133,6 +133,36 @@ impl TestServer {
             .bearer_auth(&self.token)
     }
 
+    /// Serves `plait user` commands on the data directory's control socket,
+    /// as `plait serve` does.
+    pub fn start_control(&self) {
+        plait_server::control::listen(
+            self.data_dir.path(),
+            self.state.accounts.clone(),
+            || {},
+            self.state.shutdown.clone(),
+        )
+        .expect("control socket");
+    }
+
+    /// The HTTP status a WebSocket upgrade to `path` gets (101 when it is accepted).
+    pub async fn ws_status(&self, path: &str, origin: Option<&str>) -> u16 {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = self.ws_url(path).into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((_, response)) => response.status().as_u16(),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                response.status().as_u16()
+            }
+            Err(e) => panic!("upgrade to {path} failed oddly: {e}"),
+        }
+    }
+
     /// Signs in over HTTP; returns the session token.
     pub async fn sign_in(&self, username: &str, password: &str) -> String {
         let response = reqwest::Client::new()
@@ -208,6 +238,8 @@ pub struct Seen {
     pub awareness_states: Vec<String>,
     /// The close frame, if the server closed.
     pub closed: Option<(u16, String)>,
+    /// Refusal notices (`MSG_REFUSED`), as JSON.
+    pub refused: Vec<serde_json::Value>,
 }
 
 /// A y-websocket client over a real WebSocket, holding its own yrs document.
@@ -389,6 +421,11 @@ impl SyncClient {
                         seen.awareness += 1;
                         seen.awareness_states
                             .extend(update.clients.values().map(|e| e.json.to_string()));
+                    }
+                    Message::Custom(plait_server::registry::MSG_REFUSED, payload) => {
+                        let notice: Vec<serde_json::Value> =
+                            serde_json::from_slice(&payload).expect("a JSON list");
+                        self.seen.lock().unwrap().refused.extend(notice);
                     }
                     Message::Custom(tag, payload) => {
                         assert_eq!(tag, plait_server::registry::MSG_DURABLE);

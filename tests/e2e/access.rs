@@ -1,0 +1,897 @@
+//! Who may do what: sessions, programme membership, the change rules the
+//! server enforces on every update, revocation, CSRF, the sign-in limit and
+//! the audit trail — against the real server with the demo programme and
+//! its accounts.
+
+use std::time::{Duration, Instant};
+
+use plait_server::control::{Command, Reply};
+use plait_shared::{
+    ActionField, ActionId, ActionView, DocId, EntryId, EvidenceReview, EvidenceVerdict, LogEntry,
+    PlanDoc, ProgressUpdate, Role, Status, Transition, UnixMillis, UserId,
+};
+use yrs::updates::decoder::Decode;
+use yrs::{Array, Doc, Map, Transact};
+
+use crate::support::{SyncClient, TestServer};
+
+const PASSWORD: &str = plait_server::demo::PASSWORD;
+
+/// The plan holding the demo's first action owned by `owner`, and that action.
+async fn owned_action(server: &TestServer, owner: &str) -> (String, ActionView) {
+    for plan in plan_ids(server).await {
+        let doc = fetch(server, &plan).await;
+        let view = PlanDoc::new(doc.clone()).read(&doc.transact());
+        if let Some(action) = view
+            .actions
+            .values()
+            .find(|a| a.owner.as_ref().is_some_and(|o| o.as_str() == owner))
+        {
+            return (plan, action.clone());
+        }
+    }
+    panic!("no action owned by {owner} in the demo");
+}
+
+async fn plan_ids(server: &TestServer) -> Vec<String> {
+    let doc = fetch(server, "demo").await;
+    let programme = plait_shared::ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+    programme.plans.keys().map(ToString::to_string).collect()
+}
+
+/// The document as the server holds it (read as the server administrator).
+async fn fetch(server: &TestServer, id: &str) -> Doc {
+    let response = server.get(&format!("/api/docs/{id}")).send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET /api/docs/{id}");
+    let bytes = response.bytes().await.unwrap();
+    let doc = plait_shared::new_doc();
+    doc.transact_mut()
+        .apply_update(yrs::Update::decode_v1(&bytes).unwrap())
+        .unwrap();
+    doc
+}
+
+async fn server_action(server: &TestServer, plan: &str, action: &ActionId) -> ActionView {
+    let doc = fetch(server, plan).await;
+    let view = PlanDoc::new(doc.clone()).read_action(&doc.transact(), action);
+    view.expect("the action is there")
+}
+
+fn user(name: &str) -> UserId {
+    UserId::new(name).unwrap()
+}
+
+fn now() -> UnixMillis {
+    UnixMillis(1_790_000_000_000)
+}
+
+/// A client of `plan` as `token`, synced.
+async fn client(server: &TestServer, token: &str, plan: &str) -> SyncClient {
+    let mut client =
+        SyncClient::connect_as(server, token, plan, true, plait_shared::new_doc()).await;
+    client.synced().await;
+    client
+}
+
+fn local_action(client: &SyncClient, id: &ActionId) -> ActionView {
+    PlanDoc::new(client.doc.clone())
+        .read_action(&client.doc.transact(), id)
+        .unwrap()
+}
+
+/// Waits until the server has answered `client`'s edits: a refusal notice
+/// arrived or everything is durable.
+async fn settled(client: &mut SyncClient, refusals: usize) {
+    client
+        .until("the server's answer", |_, seen| {
+            seen.refused.len() >= refusals
+        })
+        .await;
+    client.all_durable().await;
+}
+
+#[tokio::test]
+async fn without_a_session_everything_is_401() {
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    for path in [
+        "/api/me",
+        "/api/docs/demo",
+        "/api/docs/demo/history",
+        "/api/programmes/demo/members",
+    ] {
+        let status = http.get(server.url(path)).send().await.unwrap().status();
+        assert_eq!(status, 401, "GET {path}");
+    }
+    let status = http
+        .post(server.url("/api/docs/demo/sync"))
+        .body(vec![0, 0])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401, "HTTP sync");
+    assert_eq!(server.ws_status("/sync/demo", None).await, 401);
+    assert_eq!(
+        server.ws_status("/sync/demo?token=made-up", None).await,
+        401
+    );
+    let bad = http
+        .get(server.url("/api/me"))
+        .bearer_auth("not-a-session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+}
+
+#[tokio::test]
+async fn another_programme_is_403_and_unknown_documents_404() {
+    let server = TestServer::start_with_demo().await;
+    let accounts = &server.state.accounts;
+    accounts
+        .add_user("outsider", "Someone Else", "outsider-password", false)
+        .unwrap();
+    accounts
+        .grant(
+            "outsider",
+            &DocId::new("elsewhere").unwrap(),
+            Some(Role::Admin),
+        )
+        .unwrap();
+    let token = server.sign_in("outsider", "outsider-password").await;
+    let plan = plan_ids(&server).await.remove(0);
+    let http = reqwest::Client::new();
+    for path in [
+        "/api/docs/demo".to_owned(),
+        format!("/api/docs/{plan}"),
+        format!("/api/docs/{plan}/history"),
+        "/api/programmes/demo/members".to_owned(),
+    ] {
+        let status = http
+            .get(server.url(&path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 403, "GET {path}");
+    }
+    assert_eq!(
+        server
+            .ws_status(&format!("/sync/{plan}?token={token}"), None)
+            .await,
+        403
+    );
+    // A document of no programme is only for server administrators.
+    assert_eq!(
+        server
+            .ws_status(&format!("/sync/scratch?token={token}"), None)
+            .await,
+        404
+    );
+    // A member reads; the member list names the demo accounts and roles.
+    let board = server.sign_in("board", PASSWORD).await;
+    let members: serde_json::Value = http
+        .get(server.url("/api/programmes/demo/members"))
+        .bearer_auth(&board)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let roles: Vec<(String, String)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["username"].as_str().unwrap().to_owned(),
+                m["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        roles.contains(&("d.hughes".into(), "contributor".into())),
+        "{roles:?}"
+    );
+    assert!(
+        roles.contains(&("board".into(), "viewer".into())),
+        "{roles:?}"
+    );
+    assert_eq!(
+        roles.len(),
+        6,
+        "only the demo programme's members: {roles:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_changes_nothing_and_converges_back() {
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = owned_action(&server, "d.hughes").await;
+    let token = server.sign_in("board", PASSWORD).await;
+    let mut viewer = client(&server, &token, &plan).await;
+    let root_token = server.token.clone();
+    let mut watcher = client(&server, &root_token, &plan).await;
+    viewer
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let mut txn = doc.transact_mut();
+            plan.set_action_field(
+                &mut txn,
+                &action.id,
+                &ActionField::Owner(Some(user("board"))),
+            )
+            .unwrap();
+            plan.restore_text(&mut txn, &action.id, "title", "Hijacked")
+                .unwrap();
+        })
+        .await;
+    settled(&mut viewer, 2).await;
+    let refused = viewer.seen.lock().unwrap().refused.clone();
+    assert!(
+        refused
+            .iter()
+            .all(|r| r["reason"].as_str().unwrap().contains("viewers")),
+        "{refused:?}"
+    );
+    // The viewer's own copy came back to the server's truth...
+    viewer
+        .until("the viewer's copy to converge back", |doc, _| {
+            let mine = PlanDoc::new(doc.clone()).read_action(&doc.transact(), &action.id);
+            mine.is_some_and(|a| a.owner == action.owner && a.title == action.title)
+        })
+        .await;
+    // ...the server never kept it, and nobody else saw the content.
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert_eq!(kept.owner, action.owner);
+    assert_eq!(kept.title, action.title);
+    watcher
+        .pump(tokio::time::Instant::now() + Duration::from_millis(300))
+        .await;
+    let seen = local_action(&watcher, &action.id);
+    assert_eq!(seen.title, action.title, "the other client never shows it");
+    // The stored log holds no trace of the refused text.
+    let dir = server.stop().await;
+    let store = crate::support::open_store(dir.path()).await;
+    let stored = plait_server::DocStore::load(&store, &DocId::new(plan.as_str()).unwrap())
+        .unwrap()
+        .unwrap();
+    for (_, update) in &stored.updates {
+        assert!(
+            !String::from_utf8_lossy(update).contains("Hijacked"),
+            "refused content reached storage"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_owner_cannot_close_their_own_action_but_keeps_their_progress_note() {
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = owned_action(&server, "d.hughes").await;
+    let token = server.sign_in("d.hughes", PASSWORD).await;
+    let mut owner = client(&server, &token, &plan).await;
+    let statuses_before = action.transitions.len();
+    owner
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let mut txn = doc.transact_mut();
+            plan.append(
+                &mut txn,
+                &action.id,
+                &LogEntry::Progress(ProgressUpdate {
+                    id: EntryId::new("u-note-1").unwrap(),
+                    text: "Door closers fitted on both wards".into(),
+                    by: user("d.hughes"),
+                    at: now(),
+                }),
+            )
+            .unwrap();
+            plan.append(
+                &mut txn,
+                &action.id,
+                &LogEntry::Transition(Transition {
+                    to: Status::Closed,
+                    by: user("d.hughes"),
+                    role: Role::Contributor,
+                    at: now(),
+                    note: String::new(),
+                    baseline: false,
+                }),
+            )
+            .unwrap();
+        })
+        .await;
+    settled(&mut owner, 1).await;
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert_eq!(
+        kept.transitions.len(),
+        statuses_before,
+        "the closure was undone"
+    );
+    assert_eq!(kept.status(), action.status());
+    assert!(
+        kept.updates
+            .iter()
+            .any(|u| u.text == "Door closers fitted on both wards"),
+        "the allowed progress note in the same update stands"
+    );
+    owner
+        .until("the owner's copy to drop the closure", |doc, _| {
+            PlanDoc::new(doc.clone())
+                .read_action(&doc.transact(), &action.id)
+                .is_some_and(|a| {
+                    a.transitions.len() == statuses_before && a.updates.len() == kept.updates.len()
+                })
+        })
+        .await;
+    // Writing in someone else's name, or in a role one does not hold, is refused too.
+    owner
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let mut txn = doc.transact_mut();
+            plan.append(
+                &mut txn,
+                &action.id,
+                &LogEntry::Transition(Transition {
+                    to: Status::Closed,
+                    by: user("qsc.chair"),
+                    role: Role::Approver,
+                    at: now(),
+                    note: String::new(),
+                    baseline: false,
+                }),
+            )
+            .unwrap();
+        })
+        .await;
+    settled(&mut owner, 2).await;
+    let reason = owner.seen.lock().unwrap().refused[1]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reason.contains("as yourself"), "{reason}");
+    assert_eq!(
+        server_action(&server, &plan, &action.id)
+            .await
+            .transitions
+            .len(),
+        statuses_before
+    );
+}
+
+#[tokio::test]
+async fn a_validator_cannot_assure_an_action_they_own() {
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = owned_action(&server, "d.hughes").await;
+    // The lead hands the action to the validator (a lead may set owners).
+    let lead = server.sign_in("chief.nurse", PASSWORD).await;
+    let mut lead = client(&server, &lead, &plan).await;
+    lead.edit(|doc| {
+        let plan = PlanDoc::new(doc.clone());
+        plan.set_action_field(
+            &mut doc.transact_mut(),
+            &action.id,
+            &ActionField::Owner(Some(user("compliance"))),
+        )
+        .unwrap();
+    })
+    .await;
+    lead.all_durable().await;
+    assert_eq!(
+        server_action(&server, &plan, &action.id).await.owner,
+        Some(user("compliance"))
+    );
+    let token = server.sign_in("compliance", PASSWORD).await;
+    let mut validator = client(&server, &token, &plan).await;
+    let evidence = EntryId::new("e-1").unwrap();
+    validator
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let mut txn = doc.transact_mut();
+            plan.append(
+                &mut txn,
+                &action.id,
+                &LogEntry::EvidenceReview(EvidenceReview {
+                    id: EntryId::new("r-1").unwrap(),
+                    evidence_id: evidence.clone(),
+                    verdict: EvidenceVerdict::Accepted,
+                    note: String::new(),
+                    by: user("compliance"),
+                    at: now(),
+                }),
+            )
+            .unwrap();
+            plan.append(
+                &mut txn,
+                &action.id,
+                &LogEntry::Transition(Transition {
+                    to: Status::EvidenceAccepted,
+                    by: user("compliance"),
+                    role: Role::Validator,
+                    at: now(),
+                    note: String::new(),
+                    baseline: false,
+                }),
+            )
+            .unwrap();
+        })
+        .await;
+    settled(&mut validator, 2).await;
+    let refused = validator.seen.lock().unwrap().refused.clone();
+    let reasons: Vec<&str> = refused
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert!(reasons.iter().any(|r| r.contains("own")), "{reasons:?}");
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert!(kept.evidence_reviews.is_empty());
+    assert_eq!(kept.transitions.len(), action.transitions.len());
+}
+
+#[tokio::test]
+async fn fields_and_other_peoples_entries_are_protected() {
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = owned_action(&server, "d.hughes").await;
+    let token = server.sign_in("d.hughes", PASSWORD).await;
+    let mut owner = client(&server, &token, &plan).await;
+    // The owner may set their confidence and post progress...
+    owner
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let mut txn = doc.transact_mut();
+            plan.set_action_field(
+                &mut txn,
+                &action.id,
+                &ActionField::Confidence(Some(plait_shared::Confidence::AtRisk)),
+            )
+            .unwrap();
+            plan.append(
+                &mut txn,
+                &action.id,
+                &LogEntry::Progress(ProgressUpdate {
+                    id: EntryId::new("u-own").unwrap(),
+                    text: "Audit booked for Tuesday".into(),
+                    by: user("d.hughes"),
+                    at: now(),
+                }),
+            )
+            .unwrap();
+        })
+        .await;
+    owner.all_durable().await;
+    // ...but not hand the action to someone else.
+    owner
+        .edit(|doc| {
+            PlanDoc::new(doc.clone())
+                .set_action_field(
+                    &mut doc.transact_mut(),
+                    &action.id,
+                    &ActionField::Owner(Some(user("i.doyle"))),
+                )
+                .unwrap();
+        })
+        .await;
+    settled(&mut owner, 1).await;
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert_eq!(kept.owner, Some(user("d.hughes")));
+    assert_eq!(kept.confidence, Some(plait_shared::Confidence::AtRisk));
+    assert_eq!(
+        kept.updates.last().unwrap().text,
+        "Audit booked for Tuesday"
+    );
+
+    // A lead may not rewrite (or remove) the owner's progress note.
+    let lead = server.sign_in("chief.nurse", PASSWORD).await;
+    let mut lead = client(&server, &lead, &plan).await;
+    lead.edit(|doc| {
+        let map = doc.get_or_insert_map("actions");
+        let txn = &mut doc.transact_mut();
+        let Some(yrs::Out::YMap(action_map)) = map.get(txn, action.id.as_str()) else {
+            panic!("the action is a map");
+        };
+        let Some(yrs::Out::YArray(updates)) = action_map.get(txn, "updates") else {
+            panic!("the updates are an array");
+        };
+        let last = updates.len(txn) - 1;
+        updates.remove(txn, last);
+    })
+    .await;
+    settled(&mut lead, 1).await;
+    let reason = lead.seen.lock().unwrap().refused[0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reason.contains("cannot be changed or removed"), "{reason}");
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert_eq!(
+        kept.updates.last().unwrap().text,
+        "Audit booked for Tuesday"
+    );
+    lead.until("the lead's copy to get the note back", |doc, _| {
+        PlanDoc::new(doc.clone())
+            .read_action(&doc.transact(), &action.id)
+            .is_some_and(|a| {
+                a.updates
+                    .last()
+                    .is_some_and(|u| u.text == "Audit booked for Tuesday")
+            })
+    })
+    .await;
+
+    // A contributor cannot edit the text of an action they do not own.
+    let (other_plan, other) = owned_action(&server, "I. Doyle").await;
+    let mut stranger = client(&server, &token, &other_plan).await;
+    stranger
+        .edit(|doc| {
+            PlanDoc::new(doc.clone())
+                .restore_text(
+                    &mut doc.transact_mut(),
+                    &other.id,
+                    "description",
+                    "mine now",
+                )
+                .unwrap();
+        })
+        .await;
+    settled(&mut stranger, 1).await;
+    assert_eq!(
+        server_action(&server, &other_plan, &other.id)
+            .await
+            .description,
+        other.description
+    );
+}
+
+#[tokio::test]
+async fn only_the_programme_admin_changes_the_programme() {
+    let server = TestServer::start_with_demo().await;
+    let lead = server.sign_in("chief.nurse", PASSWORD).await;
+    let mut lead = client(&server, &lead, "demo").await;
+    lead.edit(|doc| {
+        let programme = plait_shared::ProgrammeDoc::new(doc.clone());
+        let mut txn = doc.transact_mut();
+        programme.set_info(
+            &mut txn,
+            &plait_shared::ProgrammeInfo {
+                name: "Renamed".into(),
+                ..Default::default()
+            },
+        );
+    })
+    .await;
+    let (code, _) = lead.closed().await;
+    assert_eq!(code, plait_server::sync::close_code::FORBIDDEN);
+    let doc = fetch(&server, "demo").await;
+    let info = plait_shared::ProgrammeDoc::new(doc.clone())
+        .read(&doc.transact())
+        .info;
+    assert_ne!(info.name, "Renamed");
+    // The admin may.
+    let admin = server.sign_in("programme.office", PASSWORD).await;
+    let mut admin = client(&server, &admin, "demo").await;
+    admin
+        .edit(|doc| {
+            let programme = plait_shared::ProgrammeDoc::new(doc.clone());
+            let mut info = programme.read(&doc.transact()).info;
+            info.name = "Renamed by the office".into();
+            programme.set_info(&mut doc.transact_mut(), &info);
+        })
+        .await;
+    admin.all_durable().await;
+    let doc = fetch(&server, "demo").await;
+    let info = plait_shared::ProgrammeDoc::new(doc.clone())
+        .read(&doc.transact())
+        .info;
+    assert_eq!(info.name, "Renamed by the office");
+}
+
+#[tokio::test]
+async fn disabling_an_account_or_signing_out_closes_live_sockets_within_a_second() {
+    let server = TestServer::start_with_demo().await;
+    server.start_control();
+    let plan = plan_ids(&server).await.remove(0);
+    let token = server.sign_in("d.hughes", PASSWORD).await;
+    let mut live = client(&server, &token, &plan).await;
+    // Through the control socket, as `plait user disable` does.
+    let started = Instant::now();
+    let reply = plait_server::control::send(
+        server.data_dir.path(),
+        &Command::Disable {
+            username: "d.hughes".into(),
+        },
+    )
+    .await
+    .unwrap()
+    .expect("the server answers on its control socket");
+    assert!(
+        matches!(reply, Reply::User(ref u) if u.disabled),
+        "{reply:?}"
+    );
+    let (code, _) = live.closed().await;
+    assert_eq!(code, plait_server::sync::close_code::SESSION_ENDED);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        server
+            .ws_status(&format!("/sync/{plan}?token={token}"), None)
+            .await,
+        401
+    );
+    let refused = reqwest::Client::new()
+        .post(server.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": "d.hughes", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(refused.text().await.unwrap().contains("disabled"));
+
+    // Signing out closes that session's sockets and nobody else's.
+    let token = server.sign_in("compliance", PASSWORD).await;
+    let other = server.sign_in("compliance", PASSWORD).await;
+    let mut mine = client(&server, &token, &plan).await;
+    let mut elsewhere = client(&server, &other, &plan).await;
+    let started = Instant::now();
+    let out = reqwest::Client::new()
+        .post(server.url("/api/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let (code, _) = mine.closed().await;
+    assert_eq!(code, plait_server::sync::close_code::SESSION_ENDED);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(
+        elsewhere
+            .pump(tokio::time::Instant::now() + Duration::from_millis(300))
+            .await,
+        "the other session stays connected"
+    );
+    let me = reqwest::Client::new()
+        .get(server.url("/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_and_its_socket_closes() {
+    let server = TestServer::start_in(tempfile::tempdir().unwrap(), true, |config| {
+        config.sessions.idle = Duration::from_secs(2);
+    })
+    .await;
+    let plan = plan_ids(&server).await.remove(0);
+    let token = server.sign_in("d.hughes", PASSWORD).await;
+    let mut live = client(&server, &token, &plan).await;
+    let (code, reason) = live.closed().await;
+    assert_eq!(
+        code,
+        plait_server::sync::close_code::SESSION_ENDED,
+        "{reason}"
+    );
+    let me = reqwest::Client::new()
+        .get(server.url("/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401);
+}
+
+#[tokio::test]
+async fn cookie_requests_need_the_csrf_token_and_this_origin() {
+    let server = TestServer::start_with_demo().await;
+    let jar = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = jar
+        .post(server.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": "d.hughes", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let body: serde_json::Value = login.json().await.unwrap();
+    let csrf = body["csrf"].as_str().unwrap().to_owned();
+    let plan = plan_ids(&server).await.remove(0);
+    let sync = server.url(&format!("/api/docs/{plan}/sync"));
+    let empty = vec![1u8, 0, 0];
+    let forged = jar.post(&sync).body(empty.clone()).send().await.unwrap();
+    assert_eq!(forged.status(), 403, "no CSRF token");
+    let wrong = jar
+        .post(&sync)
+        .header("x-csrf-token", "guess")
+        .body(empty.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 403, "a wrong CSRF token");
+    let cross = jar
+        .post(&sync)
+        .header("x-csrf-token", &csrf)
+        .header("origin", "https://evil.example")
+        .body(empty.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403, "another site's page");
+    let fine = jar
+        .post(&sync)
+        .header("x-csrf-token", &csrf)
+        .header("origin", server.url(""))
+        .body(empty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), 200);
+    let logout = jar
+        .post(server.url("/api/auth/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        logout.status(),
+        403,
+        "signing out by cookie needs the token too"
+    );
+    // A WebSocket from another site's page is refused before it opens.
+    let token = server.sign_in("d.hughes", PASSWORD).await;
+    assert_eq!(
+        server
+            .ws_status(
+                &format!("/sync/{plan}?token={token}"),
+                Some("https://evil.example")
+            )
+            .await,
+        403
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited() {
+    let server = TestServer::start_in(tempfile::tempdir().unwrap(), true, |config| {
+        config.sign_ins_per_account = 3;
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let attempt = |password: &'static str| {
+        http.post(server.url("/api/auth/login"))
+            .json(&serde_json::json!({"username": "qsc.chair", "password": password}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(attempt("wrong-password").await.unwrap().status(), 401);
+    }
+    let limited = attempt(PASSWORD).await.unwrap();
+    assert_eq!(limited.status(), 429, "even the right password waits");
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    // Unknown accounts get the same answer as wrong passwords.
+    let unknown = http
+        .post(server.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": "nobody", "password": "whatever-it-is"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 401);
+    assert_eq!(
+        unknown.text().await.unwrap(),
+        "the user name or password is not right"
+    );
+    assert!(server.metric("failed_sign_ins_total").await >= 5.0);
+}
+
+#[tokio::test]
+async fn every_accepted_update_is_in_the_audit_trail() {
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = owned_action(&server, "d.hughes").await;
+    let token = server.sign_in("d.hughes", PASSWORD).await;
+    let mut owner = client(&server, &token, &plan).await;
+    owner
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let mut txn = doc.transact_mut();
+            plan.set_action_field(
+                &mut txn,
+                &action.id,
+                &ActionField::Confidence(Some(plait_shared::Confidence::OffTrack)),
+            )
+            .unwrap();
+            plan.set_action_field(
+                &mut txn,
+                &action.id,
+                &ActionField::Owner(Some(user("board"))),
+            )
+            .unwrap();
+        })
+        .await;
+    settled(&mut owner, 1).await;
+    let history: serde_json::Value = server
+        .get(&format!("/api/docs/{plan}/history?action={}", action.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let records = history["records"].as_array().unwrap();
+    let record = &records[0];
+    assert_eq!(record["user"], "d.hughes");
+    assert_eq!(record["device"], "unknown device");
+    assert!(record["at"].as_u64().unwrap() > 1_700_000_000_000);
+    assert!(!record["session"].as_str().unwrap().is_empty());
+    let changes: Vec<&str> = record["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(changes, ["confidence"]);
+    assert_eq!(record["changes"][0]["action"], action.id.as_str());
+    assert_eq!(record["refused"][0]["what"], "owner");
+    // The session token is nowhere in the trail.
+    assert!(!history.to_string().contains(&token));
+    // History is for members of the programme only; viewers may read it.
+    let board = server.sign_in("board", PASSWORD).await;
+    let status = reqwest::Client::new()
+        .get(server.url(&format!("/api/docs/{plan}/history")))
+        .bearer_auth(&board)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn responses_carry_the_security_headers() {
+    let server = TestServer::start_with_demo().await;
+    for path in ["/", "/api/me", "/healthz"] {
+        let response = reqwest::get(server.url(path)).await.unwrap();
+        let headers = response.headers();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_demo_accounts_sign_in_with_their_roles() {
+    let server = TestServer::start_with_demo().await;
+    for (username, name, role) in plait_server::demo::ACCOUNTS {
+        let response = reqwest::Client::new()
+            .post(server.url("/api/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{username}");
+        let me: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(me["name"], name);
+        assert_eq!(me["programmes"][0]["id"], "demo");
+        assert_eq!(me["programmes"][0]["role"], role.key());
+    }
+}
