@@ -103,6 +103,21 @@ async fn the_client_is_served_with_the_right_caching() {
         .unwrap()
         .starts_with("text/html"));
     let html = page.text().await.unwrap();
+    // The CSP forbids inline scripts: every script is a file of this origin.
+    for tag in html.split("<script").skip(1) {
+        let open = &tag[..tag.find('>').unwrap()];
+        assert!(open.contains("src=\"/"), "an inline script in index.html: <script{open}>");
+    }
+    let boot = html
+        .split('"')
+        .find(|s| s.starts_with("/boot-") && s.ends_with(".js"))
+        .expect("index.html loads the wasm through /boot-HASH.js");
+    let boot = server.get(boot).send().await.unwrap();
+    assert_eq!(boot.status(), 200);
+    assert_eq!(
+        boot.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     let wasm = html
         .split('"')
         .find(|s| s.ends_with("_bg.wasm"))
