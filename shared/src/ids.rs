@@ -376,6 +376,11 @@ impl Date {
         }
     }
 
+    /// Midnight (UTC) at the start of this day, in Unix milliseconds.
+    pub fn unix_millis(self) -> i64 {
+        (i64::from(self.0.to_julian_day()) - 2_440_588) * 86_400_000
+    }
+
     /// The year, month (1–12) and day.
     pub fn ymd(self) -> (i32, u8, u8) {
         (self.0.year(), u8::from(self.0.month()), self.0.day())

@@ -244,9 +244,32 @@ pub fn parse_csv(input: &[u8]) -> ParsedImport {
         .has_headers(false)
         .flexible(true)
         .from_reader(input);
-    let mut out = ParsedImport::default();
-    let mut records = reader.byte_records();
+    parse_records(
+        reader
+            .byte_records()
+            .map(|record| record.map_err(|e| e.to_string())),
+    )
+}
 
+/// Reads an action plan given as rows of cells, the first row the header:
+/// what a spreadsheet reader (XLSX) hands over. Dates may be ISO
+/// (`2026-03-31`) or any UK form [`crate::Date::parse_loose`] accepts.
+pub fn parse_rows<R, C>(rows: impl IntoIterator<Item = R>) -> ParsedImport
+where
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    parse_records(rows.into_iter().map(|row| {
+        Ok(csv::ByteRecord::from(
+            row.into_iter()
+                .map(|cell| cell.as_ref().as_bytes().to_vec())
+                .collect::<Vec<_>>(),
+        ))
+    }))
+}
+
+fn parse_records(mut records: impl Iterator<Item = Result<csv::ByteRecord, String>>) -> ParsedImport {
+    let mut out = ParsedImport::default();
     let header = match records.next() {
         Some(Ok(header)) => header,
         Some(Err(e)) => {
@@ -275,6 +298,10 @@ pub fn parse_csv(input: &[u8]) -> ParsedImport {
         let row = index + 2;
         match record {
             Ok(record) => {
+                if record.iter().all(|cell| cell.iter().all(u8::is_ascii_whitespace)) {
+                    // Spreadsheets end with blank rows; they are not errors.
+                    continue;
+                }
                 if let Some(parsed) =
                     read_row(row, &record, &layout, &mut seen_refs, &mut out.errors)
                 {

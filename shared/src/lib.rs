@@ -40,6 +40,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod plan;
 pub mod programme;
+pub mod report;
 pub mod vocab;
 
 pub use doc::{new_doc, new_doc_with_client_id, SchemaProblem, WriteError};
