@@ -8,14 +8,13 @@
 //! One JSON line each way.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
+use crate::accounts::{Accounts, UserInfo};
+use crate::AppState;
+use plait_shared::import::{ImportSummary, RowError};
 use plait_shared::{DocId, Role};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio_util::sync::CancellationToken;
-
-use crate::accounts::{Accounts, UserInfo};
 
 /// An administration command.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +59,21 @@ pub enum Command {
         /// The new password.
         password: String,
     },
+    /// Import an action plan (CSV or XLSX) into a programme.
+    Import {
+        /// The programme (created if it does not exist).
+        programme: DocId,
+        /// A new programme's name.
+        name: Option<String>,
+        /// The file's name (for its format).
+        file_name: String,
+        /// The file, base64.
+        file: String,
+        /// Import the valid rows, skip the rest.
+        valid_only: bool,
+        /// Who the import is recorded as.
+        as_user: String,
+    },
 }
 
 /// The answer to a command.
@@ -70,12 +84,84 @@ pub enum Reply {
     User(UserInfo),
     /// Every account.
     Users(Vec<UserInfo>),
+    /// What an import created, and the rows it skipped.
+    Imported {
+        /// Counts.
+        summary: ImportSummary,
+        /// Rows skipped (only with `valid_only`).
+        skipped: Vec<RowError>,
+    },
+    /// An import refused: every problem found.
+    Refused(Vec<RowError>),
     /// Why it failed.
     Error(String),
 }
 
-/// Runs a command against the accounts.
-pub fn execute(accounts: &Accounts, command: Command) -> Reply {
+/// Runs a command against the server's state.
+pub async fn execute(state: &AppState, command: Command) -> Reply {
+    if let Command::Import {
+        programme,
+        name,
+        file_name,
+        file,
+        valid_only,
+        as_user,
+    } = command
+    {
+        return import(
+            state,
+            &programme,
+            name.as_deref(),
+            &file_name,
+            &file,
+            valid_only,
+            &as_user,
+        )
+        .await;
+    }
+    let accounts = state.accounts.clone();
+    tokio::task::spawn_blocking(move || execute_account(&accounts, command))
+        .await
+        .unwrap_or_else(|e| Reply::Error(e.to_string()))
+}
+
+async fn import(
+    state: &AppState,
+    programme: &DocId,
+    name: Option<&str>,
+    file_name: &str,
+    file: &str,
+    valid_only: bool,
+    as_user: &str,
+) -> Reply {
+    use base64::Engine as _;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(file) else {
+        return Reply::Error("the file did not arrive intact".into());
+    };
+    let Ok(user) = plait_shared::UserId::new(as_user) else {
+        return Reply::Error(format!("{as_user:?} is not a user name"));
+    };
+    let format = crate::import::Format::guess(file_name, &bytes);
+    let parsed = crate::import::read(&bytes, format);
+    let access = crate::auth::Access {
+        user,
+        role: Role::Admin,
+        kind: crate::auth::DocKind::Plan,
+        session: crate::accounts::SessionKey::of("command line"),
+        device: "command line".into(),
+    };
+    match crate::import::run(state, programme, name, &parsed, valid_only, &access).await {
+        Ok((summary, preview)) => Reply::Imported {
+            summary,
+            skipped: preview.errors,
+        },
+        Err(crate::import::ImportError::Refused(errors)) => Reply::Refused(errors),
+        Err(e) => Reply::Error(e.to_string()),
+    }
+}
+
+/// Runs an account command.
+pub fn execute_account(accounts: &Accounts, command: Command) -> Reply {
     let result = match command {
         Command::Add {
             username,
@@ -96,6 +182,7 @@ pub fn execute(accounts: &Accounts, command: Command) -> Reply {
         Command::Password { username, password } => {
             accounts.set_password(&username, &password).map(Reply::User)
         }
+        Command::Import { .. } => return Reply::Error("imports need the server's state".into()),
     };
     result.unwrap_or_else(|e| Reply::Error(e.to_string()))
 }
@@ -110,19 +197,14 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 /// # Errors
 /// When the socket cannot be created.
 #[cfg(unix)]
-pub fn listen(
-    data_dir: &Path,
-    accounts: Arc<Accounts>,
-    flush: impl Fn() + Send + Sync + 'static,
-    shutdown: CancellationToken,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub fn listen(data_dir: &Path, state: AppState) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use std::os::unix::fs::PermissionsExt;
     let path = socket_path(data_dir);
     // We hold sled's lock on this directory, so a socket left here is stale.
     let _ = std::fs::remove_file(&path);
     let listener = tokio::net::UnixListener::bind(&path)?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    let flush = Arc::new(flush);
+    let shutdown = state.shutdown.clone();
     Ok(tokio::spawn(async move {
         loop {
             let stream = tokio::select! {
@@ -135,8 +217,7 @@ pub fn listen(
                 },
                 () = shutdown.cancelled() => break,
             };
-            let accounts = accounts.clone();
-            let flush = flush.clone();
+            let state = state.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut line = String::new();
@@ -146,13 +227,10 @@ pub fn listen(
                 let reply = match serde_json::from_str::<Command>(&line) {
                     Ok(command) => {
                         let what = command_name(&command);
-                        let reply = tokio::task::spawn_blocking(move || {
-                            let reply = execute(&accounts, command);
-                            flush();
-                            reply
-                        })
-                        .await
-                        .unwrap_or_else(|e| Reply::Error(e.to_string()));
+                        let reply = execute(&state, command).await;
+                        if let Err(e) = state.registry.flush().await {
+                            tracing::error!(error = %e, "flushing after an account command failed");
+                        }
                         tracing::info!(
                             command = what,
                             ok = !matches!(reply, Reply::Error(_)),
@@ -180,6 +258,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Enable { .. } => "enable",
         Command::Grant { .. } => "grant",
         Command::Password { .. } => "password",
+        Command::Import { .. } => "import",
     }
 }
 

@@ -22,11 +22,14 @@ use tokio_util::task::TaskTracker;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod control;
 pub mod demo;
 pub mod enforce;
 mod error;
+pub mod export;
 pub mod guard;
+pub mod import;
 pub mod metrics;
 pub mod registry;
 mod routes;
@@ -60,6 +63,8 @@ pub struct Config {
     pub sign_ins_per_address: usize,
     /// The window of the sign-in limits.
     pub sign_in_window: std::time::Duration,
+    /// The largest evidence file accepted, in bytes.
+    pub max_blob_bytes: usize,
 }
 
 impl Config {
@@ -74,6 +79,7 @@ impl Config {
             sign_ins_per_account: 5,
             sign_ins_per_address: 50,
             sign_in_window: std::time::Duration::from_secs(15 * 60),
+            max_blob_bytes: 25 * 1024 * 1024,
         }
     }
 }
@@ -95,6 +101,8 @@ pub struct AppState {
     pub audit: Audit,
     /// The sign-in rate limit.
     pub limiter: Arc<auth::SignInLimiter>,
+    /// Evidence files.
+    pub blobs: blobs::Blobs,
 }
 
 impl AppState {
@@ -108,6 +116,7 @@ impl AppState {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let audit = Audit::open(store.db())?;
+        let blobs = blobs::Blobs::open(store.db())?;
         let accounts = Arc::new(Accounts::open(store.db(), config.sessions).map_err(
             |e| match e {
                 accounts::AccountError::Store(e) => e,
@@ -135,6 +144,7 @@ impl AppState {
             accounts,
             audit,
             limiter,
+            blobs,
         })
     }
 

@@ -72,6 +72,28 @@ enum Command {
         #[arg(long, env = "PLAIT_SECURE_COOKIES")]
         secure_cookies: bool,
     },
+    /// Import an action plan (CSV or XLSX) into a programme, creating the
+    /// programme if it does not exist. Every row error is printed with its
+    /// row; with any, nothing is imported unless --valid-only.
+    Import {
+        /// The spreadsheet (.csv or .xlsx).
+        file: PathBuf,
+        /// The programme's id.
+        #[arg(long)]
+        programme: String,
+        /// A new programme's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Import the rows without errors and skip the rest.
+        #[arg(long)]
+        valid_only: bool,
+        /// The user name the import is recorded as.
+        #[arg(long = "as", default_value = "programme.office")]
+        as_user: String,
+        /// Where sled keeps its files.
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
     /// Manage accounts (talks to the running server if there is one).
     User {
         /// Where sled keeps its files.
@@ -140,8 +162,25 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line (with its causes), not a backtrace.
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     match cli.command {
@@ -193,20 +232,8 @@ async fn main() -> anyhow::Result<()> {
             let local = listener.local_addr()?;
             tracing::info!(%local, "listening");
             #[cfg(unix)]
-            {
-                let db = store.clone();
-                plait_server::control::listen(
-                    &data_dir,
-                    state.accounts.clone(),
-                    move || {
-                        if let Err(e) = plait_server::DocStore::flush(&*db) {
-                            tracing::error!(error = %e, "flushing account changes failed");
-                        }
-                    },
-                    state.shutdown.clone(),
-                )
+            plait_server::control::listen(&data_dir, state.clone())
                 .context("opening the control socket")?;
-            }
             if demo {
                 // The lines a newcomer needs; printed, not logged, so they stand out.
                 #[allow(clippy::print_stdout)]
@@ -229,6 +256,93 @@ async fn main() -> anyhow::Result<()> {
             plait_server::serve(listener, state, shutdown_signal()).await
         }
         Command::User { data_dir, command } => user_command(&data_dir, command).await,
+        Command::Import {
+            file,
+            programme,
+            name,
+            valid_only,
+            as_user,
+            data_dir,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let control = plait_server::control::Command::Import {
+                programme: plait_shared::DocId::new(programme)?,
+                name,
+                file_name: file.display().to_string(),
+                file: base64_encode(&bytes),
+                valid_only,
+                as_user,
+            };
+            let reply = send_or_run(&data_dir, control).await?;
+            report_import(reply)
+        }
+    }
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Sends a command to the running server, or (when none runs) opens the
+/// data directory and runs it here.
+async fn send_or_run(
+    data_dir: &std::path::Path,
+    command: plait_server::control::Command,
+) -> anyhow::Result<plait_server::control::Reply> {
+    #[cfg(unix)]
+    if let Some(reply) = plait_server::control::send(data_dir, &command)
+        .await
+        .context("talking to the running server")?
+    {
+        return Ok(reply);
+    }
+    let store = SledStore::open(data_dir).with_context(|| {
+        format!(
+            "opening the data directory {} (is a server without a control socket using it?)",
+            data_dir.display()
+        )
+    })?;
+    let state = plait_server::AppState::new(Arc::new(store), Config::new(PathBuf::new()))?;
+    let reply = plait_server::control::execute(&state, command).await;
+    state.shutdown.cancel();
+    state.registry.flush().await?;
+    Ok(reply)
+}
+
+#[allow(clippy::print_stdout)]
+fn report_import(reply: plait_server::control::Reply) -> anyhow::Result<()> {
+    use plait_server::control::Reply;
+    match reply {
+        Reply::Imported { summary, skipped } => {
+            for error in &skipped {
+                eprintln!("skipped: {error}");
+            }
+            println!(
+                "Imported {} findings and {} actions into {} plan(s){}.",
+                summary.findings,
+                summary.actions,
+                summary.plans,
+                if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} problem(s) skipped", skipped.len())
+                }
+            );
+            Ok(())
+        }
+        Reply::Refused(errors) => {
+            for error in &errors {
+                eprintln!("{error}");
+            }
+            anyhow::bail!(
+                "nothing imported: {} problem(s) in the file (fix them, or use --valid-only to import the other rows)",
+                errors.len()
+            )
+        }
+        Reply::Error(message) => anyhow::bail!(message),
+        other => anyhow::bail!("unexpected answer: {other:?}"),
     }
 }
 
@@ -310,7 +424,7 @@ async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyho
             })?;
             let accounts = plait_server::Accounts::open(store.db(), Default::default())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let reply = plait_server::control::execute(&accounts, control);
+            let reply = plait_server::control::execute_account(&accounts, control);
             plait_server::DocStore::flush(&store)?;
             reply
         }
@@ -318,6 +432,7 @@ async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyho
     #[allow(clippy::print_stdout)]
     match reply {
         Reply::Error(message) => anyhow::bail!(message),
+        Reply::Imported { .. } | Reply::Refused(_) => anyhow::bail!("unexpected answer"),
         Reply::Users(users) => {
             println!("{:<20} {:<36} {:<9} programmes", "user", "name", "status");
             for user in users {

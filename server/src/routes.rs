@@ -7,8 +7,10 @@ use crate::AppState;
 
 mod assets;
 mod auth;
+mod blobs;
 mod docs;
 mod health;
+mod programmes;
 mod sync;
 
 pub(crate) fn router(state: AppState) -> Router {
@@ -18,11 +20,32 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/metrics", get(health::metrics))
         .route("/sync/{doc_id}", get(sync::websocket))
         .route("/api/docs/{doc_id}", get(docs::get_doc))
-        .route("/api/docs/{doc_id}/sync", post(sync::http_sync))
+        .route(
+            "/api/docs/{doc_id}/sync",
+            post(sync::http_sync).layer(axum::extract::DefaultBodyLimit::max(
+                state.config.max_message_bytes,
+            )),
+        )
         .route("/api/docs/{doc_id}/history", get(docs::history))
+        .route("/api/docs/{doc_id}/export", get(programmes::export_plan))
+        .route("/api/programmes/{id}/report", get(programmes::report))
+        .route(
+            "/api/programmes/{id}/import",
+            post(programmes::import_plan).layer(axum::extract::DefaultBodyLimit::max(
+                state.config.max_blob_bytes,
+            )),
+        )
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/me", get(auth::get_me))
+        .route(
+            "/api/blobs/{sha256}",
+            get(blobs::get_blob)
+                .put(blobs::put_blob)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    state.config.max_blob_bytes,
+                )),
+        )
         .route("/api/programmes/{id}/members", get(auth::members))
         // An unknown API path is an error, not the web client's page.
         .route(

@@ -182,7 +182,7 @@ impl fmt::Display for Column {
 }
 
 /// One problem with one cell (or row, or the header).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RowError {
     /// The spreadsheet row: 1 is the header, 2 the first data row.
     pub row: usize,
@@ -268,7 +268,9 @@ where
     }))
 }
 
-fn parse_records(mut records: impl Iterator<Item = Result<csv::ByteRecord, String>>) -> ParsedImport {
+fn parse_records(
+    mut records: impl Iterator<Item = Result<csv::ByteRecord, String>>,
+) -> ParsedImport {
     let mut out = ParsedImport::default();
     let header = match records.next() {
         Some(Ok(header)) => header,
@@ -298,7 +300,10 @@ fn parse_records(mut records: impl Iterator<Item = Result<csv::ByteRecord, Strin
         let row = index + 2;
         match record {
             Ok(record) => {
-                if record.iter().all(|cell| cell.iter().all(u8::is_ascii_whitespace)) {
+                if record
+                    .iter()
+                    .all(|cell| cell.iter().all(u8::is_ascii_whitespace))
+                {
                     // Spreadsheets end with blank rows; they are not errors.
                     continue;
                 }
@@ -655,7 +660,7 @@ pub struct ImportPlan {
 }
 
 /// What an import wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ImportSummary {
     /// Findings created.
     pub findings: usize,

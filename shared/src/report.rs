@@ -151,7 +151,10 @@ impl BoardReport {
                 }
             }
             let status = action.status();
-            if matches!(status, Status::CompletionProposed | Status::EvidenceAccepted) {
+            if matches!(
+                status,
+                Status::CompletionProposed | Status::EvidenceAccepted
+            ) {
                 proposed_closures.push(ProposedClosure {
                     plan: plan.clone(),
                     action: action.id.clone(),

@@ -34,7 +34,7 @@ fn newest(path: &Path) -> Option<SystemTime> {
 /// The `plait` binary next to this test's executable
 /// (`target/<profile>/deps/e2e-…` → `target/<profile>/plait`), built first
 /// when it is missing or older than the server's sources.
-fn plait_binary() -> PathBuf {
+pub(crate) fn plait_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
     let profile_dir = exe
         .parent()

@@ -6,6 +6,7 @@
 
 mod access;
 mod crash;
+mod governance;
 mod server;
 mod support;
 mod sync;

@@ -106,7 +106,10 @@ async fn the_client_is_served_with_the_right_caching() {
     // The CSP forbids inline scripts: every script is a file of this origin.
     for tag in html.split("<script").skip(1) {
         let open = &tag[..tag.find('>').unwrap()];
-        assert!(open.contains("src=\"/"), "an inline script in index.html: <script{open}>");
+        assert!(
+            open.contains("src=\"/"),
+            "an inline script in index.html: <script{open}>"
+        );
     }
     let boot = html
         .split('"')

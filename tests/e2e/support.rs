@@ -136,13 +136,8 @@ impl TestServer {
     /// Serves `plait user` commands on the data directory's control socket,
     /// as `plait serve` does.
     pub fn start_control(&self) {
-        plait_server::control::listen(
-            self.data_dir.path(),
-            self.state.accounts.clone(),
-            || {},
-            self.state.shutdown.clone(),
-        )
-        .expect("control socket");
+        plait_server::control::listen(self.data_dir.path(), self.state.clone())
+            .expect("control socket");
     }
 
     /// The HTTP status a WebSocket upgrade to `path` gets (101 when it is accepted).

@@ -1,0 +1,174 @@
+//! Evidence files: content-addressed blobs in their own sled trees.
+//!
+//! A blob is stored under the SHA-256 of its bytes (checked on upload), once,
+//! however many actions cite it. Its metadata records its size, its declared
+//! type, who uploaded it and when, that the uploader confirmed it holds no
+//! patient-identifiable data, and the programmes whose members may read it
+//! (a blob is reachable only through a plan of a programme it was uploaded
+//! to). Files are always served as attachments, never rendered inline.
+
+use std::collections::BTreeSet;
+
+use plait_shared::{DocId, UserId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::store::StoreError;
+
+/// What is known about a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobMeta {
+    /// Bytes.
+    pub size: u64,
+    /// The type the uploader declared (used only when it is a safe one).
+    pub content_type: String,
+    /// Who uploaded it first.
+    pub uploaded_by: UserId,
+    /// When (Unix milliseconds).
+    pub uploaded_at: u64,
+    /// The uploader confirmed it holds no patient-identifiable data.
+    pub no_patient_data_confirmed: bool,
+    /// Programmes whose members may read it.
+    pub programmes: BTreeSet<DocId>,
+}
+
+/// The blob trees.
+#[derive(Debug, Clone)]
+pub struct Blobs {
+    data: sled::Tree,
+    meta: sled::Tree,
+}
+
+/// A SHA-256 as 64 lower-case hex digits.
+pub fn valid_hash(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The SHA-256 of `bytes`, as 64 lower-case hex digits.
+pub fn hash_of(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Types a browser may be told a file is; anything else (HTML, SVG, XML,
+/// scripts) is served as `application/octet-stream`.
+pub fn safe_content_type(declared: &str) -> &'static str {
+    const SAFE: [&str; 12] = [
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/heic",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ];
+    let declared = declared.split(';').next().unwrap_or_default().trim();
+    SAFE.iter()
+        .find(|safe| safe.eq_ignore_ascii_case(declared))
+        .copied()
+        .unwrap_or("application/octet-stream")
+}
+
+impl Blobs {
+    /// Opens the blob trees of `db`.
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn open(db: &sled::Db) -> Result<Blobs, StoreError> {
+        Ok(Blobs {
+            data: db.open_tree("blobs")?,
+            meta: db.open_tree("blob_meta")?,
+        })
+    }
+
+    /// The metadata of `hash`, if stored.
+    ///
+    /// # Errors
+    /// When sled fails or the record does not read.
+    pub fn meta(&self, hash: &str) -> Result<Option<BlobMeta>, StoreError> {
+        self.meta
+            .get(hash.as_bytes())?
+            .map(|bytes| {
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("blob metadata {hash}: {e}")))
+            })
+            .transpose()
+    }
+
+    /// Stores a blob (or, if it is there, adds `programme` to its readers).
+    /// The caller has checked the hash. Durable after the next flush.
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn put(
+        &self,
+        hash: &str,
+        bytes: &[u8],
+        content_type: &str,
+        by: &UserId,
+        programme: &DocId,
+    ) -> Result<bool, StoreError> {
+        let mut meta = match self.meta(hash)? {
+            Some(meta) => meta,
+            None => {
+                self.data.insert(hash.as_bytes(), bytes)?;
+                BlobMeta {
+                    size: bytes.len() as u64,
+                    content_type: safe_content_type(content_type).to_owned(),
+                    uploaded_by: by.clone(),
+                    uploaded_at: crate::accounts::now_millis(),
+                    no_patient_data_confirmed: true,
+                    programmes: BTreeSet::new(),
+                }
+            }
+        };
+        let new = meta.programmes.is_empty();
+        meta.programmes.insert(programme.clone());
+        let value = serde_json::to_vec(&meta)
+            .map_err(|e| StoreError::Corrupt(format!("blob metadata: {e}")))?;
+        self.meta.insert(hash.as_bytes(), value)?;
+        Ok(new)
+    }
+
+    /// The bytes of `hash`.
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn get(&self, hash: &str) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.data.get(hash.as_bytes())?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_and_types() {
+        assert_eq!(
+            hash_of(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(valid_hash(&hash_of(b"")));
+        assert!(!valid_hash(
+            "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"
+        ));
+        assert_eq!(safe_content_type("text/html"), "application/octet-stream");
+        assert_eq!(
+            safe_content_type("image/svg+xml"),
+            "application/octet-stream"
+        );
+        assert_eq!(safe_content_type("image/PNG"), "image/png");
+        assert_eq!(safe_content_type("application/pdf; x=1"), "application/pdf");
+    }
+}

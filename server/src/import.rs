@@ -1,0 +1,429 @@
+//! Importing a CQC action plan (CSV or XLSX) into a programme, with the same
+//! checks from the web page and from `plait import`: every row error found
+//! before anything is written, duplicate references within the file and
+//! against the plans already there, and all-or-nothing unless the caller
+//! chooses to import only the valid rows.
+//!
+//! Writes go through the registry like any client's update (checked as the
+//! importing admin, audited, sent to everyone connected): an import while
+//! the ward teams are working merges with their edits.
+
+use std::collections::BTreeSet;
+use std::io::Cursor;
+
+use calamine::{Data, Reader};
+use plait_shared::import::{
+    parse_csv, parse_rows, slug, ImportPlan, ImportSummary, ParsedImport, RowError,
+};
+use plait_shared::{new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, UnixMillis};
+use serde::Serialize;
+use yrs::updates::decoder::Decode;
+use yrs::{ReadTxn, StateVector, Transact, Update};
+
+use crate::auth::{Access, DocKind};
+use crate::AppState;
+
+/// The file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values, UTF-8.
+    Csv,
+    /// An Excel workbook (the first sheet).
+    Xlsx,
+}
+
+impl Format {
+    /// The format a file name or a `format=` value names; XLSX files are
+    /// also recognised by their first bytes (a ZIP archive).
+    pub fn guess(name: &str, bytes: &[u8]) -> Format {
+        let name = name.to_ascii_lowercase();
+        if name.ends_with("xlsx") || name.ends_with("xlsm") || bytes.starts_with(b"PK\x03\x04") {
+            Format::Xlsx
+        } else {
+            Format::Csv
+        }
+    }
+}
+
+/// Reads the file into rows and row errors.
+pub fn read(bytes: &[u8], format: Format) -> ParsedImport {
+    match format {
+        Format::Csv => parse_csv(bytes),
+        Format::Xlsx => match read_xlsx(bytes) {
+            Ok(rows) => parse_rows(rows),
+            Err(reason) => ParsedImport {
+                errors: vec![RowError {
+                    row: 1,
+                    column: String::new(),
+                    reason,
+                }],
+                ..Default::default()
+            },
+        },
+    }
+}
+
+/// The first worksheet's cells as text: dates as ISO days, whole numbers
+/// without a decimal point.
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| format!("the workbook cannot be read: {e}"))?;
+    let sheet = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or("the workbook has no sheets")?;
+    let range = workbook
+        .worksheet_range(&sheet)
+        .map_err(|e| format!("the sheet {sheet:?} cannot be read: {e}"))?;
+    Ok(range
+        .rows()
+        .map(|row| row.iter().map(cell_text).collect())
+        .collect())
+}
+
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) if d.is_datetime() => {
+            let (year, month, day, ..) = d.to_ymd_hms_milli();
+            format!("{year:04}-{month:02}-{day:02}")
+        }
+        Data::DateTime(d) => d.to_string(),
+        Data::DateTimeIso(s) => s.chars().take(10).collect(),
+        Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#ERROR {e:?}"),
+    }
+}
+
+/// One plan an import writes to.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanPreview {
+    /// Its document.
+    pub doc_id: DocId,
+    /// Its title.
+    pub title: String,
+    /// Whether the import creates it.
+    pub new: bool,
+    /// Actions it would gain.
+    pub actions: usize,
+}
+
+/// What an import would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    /// The programme.
+    pub programme: DocId,
+    /// Whether the programme exists already.
+    pub programme_exists: bool,
+    /// Data rows read (errors or not).
+    pub rows: usize,
+    /// Rows that would be imported.
+    pub importable: usize,
+    /// Findings and actions that would be created (one each per row).
+    pub actions: usize,
+    /// The plans written to.
+    pub plans: Vec<PlanPreview>,
+    /// Every problem, by row: unreadable cells, duplicate references in the
+    /// file, references already in the programme.
+    pub errors: Vec<RowError>,
+    /// Columns that are not imported.
+    pub ignored_columns: Vec<String>,
+}
+
+/// Why an import did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file has errors and the caller wanted all or nothing.
+    #[error("the file has {} problem(s); nothing was imported", .0.len())]
+    Refused(Vec<RowError>),
+    /// Nothing to import.
+    #[error("there are no rows to import")]
+    Empty,
+    /// Storage or the registry failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+async fn plan_state(state: &AppState, id: &DocId) -> Result<Option<yrs::Doc>, ImportError> {
+    let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
+    let exists = state.registry.is_loaded(id)
+        || state.registry.store().exists(id).map_err(|e| failed(&e))?;
+    if !exists {
+        return Ok(None);
+    }
+    let lease = state.registry.lease(id).await.map_err(|e| failed(&e))?;
+    let bytes = lease
+        .state()
+        .lock()
+        .await
+        .awareness
+        .doc()
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let doc = new_doc();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(&bytes).map_err(|e| failed(&e))?)
+        .map_err(|e| failed(&e))?;
+    Ok(Some(doc))
+}
+
+/// Checks an import without writing anything.
+///
+/// # Errors
+/// [`ImportError::Failed`] when the programme's documents cannot be read.
+pub async fn preview(
+    state: &AppState,
+    programme: &DocId,
+    parsed: &ParsedImport,
+) -> Result<Preview, ImportError> {
+    let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
+    let planned = ImportPlan::new(programme, &parsed.rows).map_err(|e| failed(&e))?;
+    let mut errors = parsed.errors.clone();
+    // References already anywhere in the programme (a reference names one
+    // action across the programme, whichever plan holds it).
+    let mut known: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    if let Some(doc) = plan_state(state, programme).await? {
+        let listed = ProgrammeDoc::new(doc.clone()).read(&doc.transact()).plans;
+        for id in listed.keys() {
+            if let Some(doc) = plan_state(state, id).await? {
+                let view = PlanDoc::new(doc.clone()).read(&doc.transact());
+                for action in view.actions.values() {
+                    known.insert(slug(&action.reference), view.info.title.clone());
+                }
+            }
+        }
+    }
+    let mut plans = Vec::new();
+    for plan in &planned.plans {
+        let existing = plan_state(state, &plan.doc_id).await?;
+        let mut found = match &existing {
+            Some(doc) => plan.conflicts(&PlanDoc::new(doc.clone()), &doc.transact()),
+            None => Vec::new(),
+        };
+        for item in &plan.items {
+            let reference = &item.source.action.reference;
+            if found.iter().all(|e| e.row != item.row) {
+                if let Some(title) = known.get(&slug(reference)) {
+                    found.push(RowError {
+                        row: item.row,
+                        column: "Ref".into(),
+                        reason: format!("reference {reference:?} is already in the plan {title:?}"),
+                    });
+                }
+            }
+        }
+        errors.extend(found);
+        plans.push(PlanPreview {
+            doc_id: plan.doc_id.clone(),
+            title: plan.info.title.clone(),
+            new: existing.is_none(),
+            actions: plan.items.len(),
+        });
+    }
+    errors.sort_by(|a, b| a.row.cmp(&b.row).then_with(|| a.column.cmp(&b.column)));
+    let bad_rows: BTreeSet<usize> = errors.iter().map(|e| e.row).collect();
+    let importable = parsed
+        .rows
+        .iter()
+        .filter(|r| !bad_rows.contains(&r.row))
+        .count();
+    let programme_exists = state
+        .accounts
+        .programme_of(programme)
+        .map_err(|e| failed(&e))?
+        .is_some();
+    let rows = parsed.rows.len()
+        + parsed
+            .errors
+            .iter()
+            .map(|e| e.row)
+            .filter(|&r| r > 1)
+            .collect::<BTreeSet<_>>()
+            .len();
+    Ok(Preview {
+        programme: programme.clone(),
+        programme_exists,
+        rows,
+        importable,
+        actions: importable,
+        plans,
+        errors,
+        ignored_columns: parsed.ignored_columns.clone(),
+    })
+}
+
+/// Imports the rows as `actor` (an admin of the programme, or a server
+/// administrator for a new programme named `name`). With `valid_only`,
+/// rows with errors are skipped; without, any error refuses the import.
+///
+/// # Errors
+/// [`ImportError`].
+pub async fn run(
+    state: &AppState,
+    programme: &DocId,
+    name: Option<&str>,
+    parsed: &ParsedImport,
+    valid_only: bool,
+    actor: &Access,
+) -> Result<(ImportSummary, Preview), ImportError> {
+    let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
+    let preview = preview(state, programme, parsed).await?;
+    if !preview.errors.is_empty() && !valid_only {
+        return Err(ImportError::Refused(preview.errors));
+    }
+    let bad_rows: BTreeSet<usize> = preview.errors.iter().map(|e| e.row).collect();
+    let rows: Vec<_> = parsed
+        .rows
+        .iter()
+        .filter(|r| !bad_rows.contains(&r.row))
+        .cloned()
+        .collect();
+    if rows.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    let planned = ImportPlan::new(programme, &rows).map_err(|e| failed(&e))?;
+    let now = UnixMillis(i64::try_from(crate::accounts::now_millis()).unwrap_or(i64::MAX));
+    state
+        .accounts
+        .set_programme_of(programme, programme)
+        .map_err(|e| failed(&e))?;
+    let mut total = ImportSummary::default();
+    for plan in &planned.plans {
+        state
+            .accounts
+            .set_programme_of(&plan.doc_id, programme)
+            .map_err(|e| failed(&e))?;
+        let doc = plan_state(state, &plan.doc_id)
+            .await?
+            .unwrap_or_else(new_doc);
+        let before = doc.transact().state_vector();
+        let view = PlanDoc::new(doc.clone());
+        let summary = {
+            let mut txn = doc.transact_mut();
+            ImportPlan::write_plan(plan, &view, &mut txn, &actor.user, now)
+                .map_err(|e| failed(&e))?
+        };
+        total.plans += summary.plans;
+        total.findings += summary.findings;
+        total.actions += summary.actions;
+        let update = doc.transact().encode_state_as_update_v1(&before);
+        apply(state, &plan.doc_id, &update, actor, DocKind::Plan).await?;
+    }
+    // The programme's index last: once it lists a plan, the plan is there.
+    let doc = plan_state(state, programme).await?.unwrap_or_else(new_doc);
+    let before = doc.transact().state_vector();
+    let index = ProgrammeDoc::new(doc.clone());
+    {
+        let mut txn = doc.transact_mut();
+        let info = index.read(&txn).info;
+        if info.name.is_empty() {
+            index.set_info(
+                &mut txn,
+                &ProgrammeInfo {
+                    name: name.unwrap_or(programme.as_str()).to_owned(),
+                    ..info
+                },
+            );
+        }
+        planned.write_programme(&index, &mut txn);
+    }
+    let update = doc.transact().encode_state_as_update_v1(&before);
+    apply(state, programme, &update, actor, DocKind::Programme).await?;
+    Ok((total, preview))
+}
+
+async fn apply(
+    state: &AppState,
+    id: &DocId,
+    update: &[u8],
+    actor: &Access,
+    kind: DocKind,
+) -> Result<(), ImportError> {
+    let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
+    let decoded = Update::decode_v1(update).map_err(|e| failed(&e))?;
+    let lease = state.registry.lease(id).await.map_err(|e| failed(&e))?;
+    let access = Access {
+        kind,
+        ..actor.clone()
+    };
+    let applied = state
+        .registry
+        .apply_update(&lease, None, decoded, update, Some(&access))
+        .await
+        .map_err(|e| failed(&e))?;
+    if let Some(refused) = applied.refused.first() {
+        return Err(ImportError::Failed(format!(
+            "the import was refused: {}",
+            refused.reason.clone().unwrap_or_default()
+        )));
+    }
+    applied.durable().await.map_err(|e| failed(&e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xlsx(rows: &[&[&str]]) -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+        book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn xlsx_reads_like_csv() {
+        let rows: &[&[&str]] = &[
+            &[
+                "Ref",
+                "Type",
+                "CQC requirement",
+                "Trust action",
+                "Workstream",
+                "Due date",
+                "Status",
+            ],
+            &[
+                "MD001",
+                "Must Do",
+                "Fix the doors",
+                "Fit door closers",
+                "Estates",
+                "31/03/2026",
+                "In progress",
+            ],
+            &[],
+            &["MD002", "Banana", "x", "y", "Estates", "not a date", ""],
+        ];
+        let bytes = xlsx(rows);
+        assert_eq!(Format::guess("plan.bin", &bytes), Format::Xlsx);
+        let parsed = read(&bytes, Format::Xlsx);
+        assert_eq!(parsed.rows.len(), 1, "{:?}", parsed.errors);
+        assert_eq!(parsed.rows[0].action.reference, "MD001");
+        let rows_with_errors: BTreeSet<usize> = parsed.errors.iter().map(|e| e.row).collect();
+        assert_eq!(rows_with_errors, BTreeSet::from([4]), "{:?}", parsed.errors);
+        assert!(parsed.errors.iter().any(|e| e.column == "Type"));
+        assert!(parsed.errors.iter().any(|e| e.column == "Due date"));
+    }
+
+    #[test]
+    fn real_dates_and_numbers_in_cells() {
+        assert_eq!(cell_text(&Data::Float(12.0)), "12");
+        assert_eq!(cell_text(&Data::Float(1.5)), "1.5");
+        assert_eq!(
+            cell_text(&Data::DateTimeIso("2026-03-31T00:00:00".into())),
+            "2026-03-31"
+        );
+    }
+}

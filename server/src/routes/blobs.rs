@@ -1,0 +1,168 @@
+//! Evidence files over HTTP: `PUT` and `GET /api/blobs/{sha256}?doc={plan}`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use plait_shared::Role;
+
+use crate::auth::{authenticate, check_csrf, doc_access, DocKind};
+use crate::blobs::{hash_of, valid_hash};
+use crate::{AppError, AppState};
+
+/// The header by which the uploader confirms the file holds no
+/// patient-identifiable data (the client asks them first).
+pub const NO_PATIENT_DATA: &str = "x-plait-no-patient-data";
+
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct BlobQuery {
+    doc: String,
+    name: Option<String>,
+}
+
+fn checked_hash(raw: &str) -> Result<&str, AppError> {
+    if valid_hash(raw) {
+        Ok(raw)
+    } else {
+        Err(AppError::BadRequest(
+            "a blob is named by its SHA-256: 64 lower-case hex digits".into(),
+        ))
+    }
+}
+
+/// `PUT /api/blobs/{sha256}?doc={plan}`: stores an evidence file for a plan.
+/// The body's SHA-256 must be the name; the header `X-Plait-No-Patient-Data:
+/// confirmed` must be present. 201 when stored, 200 when it was there.
+pub(crate) async fn put_blob(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<BlobQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let hash = checked_hash(&raw)?.to_owned();
+    let doc = super::docs::doc_id(query.doc)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    check_csrf(&state, &authed, &headers)?;
+    let access = doc_access(&state, &authed, &doc).await?;
+    if access.kind != DocKind::Plan {
+        return Err(AppError::BadRequest(
+            "evidence belongs to an action plan".into(),
+        ));
+    }
+    if access.role == Role::Viewer {
+        return Err(state.denied(AppError::Forbidden("viewers cannot attach evidence".into())));
+    }
+    let confirmed = headers
+        .get(NO_PATIENT_DATA)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("confirmed"));
+    if !confirmed {
+        return Err(AppError::BadRequest(
+            "confirm that the file holds no patient-identifiable data".into(),
+        ));
+    }
+    if body.len() > state.config.max_blob_bytes {
+        return Err(AppError::TooLarge);
+    }
+    let actual = hash_of(&body);
+    if actual != hash {
+        return Err(AppError::BadRequest(format!(
+            "the file's SHA-256 is {actual}, not {hash}: it was changed or cut short on the way"
+        )));
+    }
+    let programme = state
+        .accounts
+        .programme_of(&doc)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .ok_or(AppError::NotFound)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let blobs = state.blobs.clone();
+    let (h, user) = (hash.clone(), access.user.clone());
+    let size = body.len();
+    let new =
+        tokio::task::spawn_blocking(move || blobs.put(&h, &body, &content_type, &user, &programme))
+            .await
+            .map_err(|e| AppError::Unavailable(e.to_string()))??;
+    state
+        .registry
+        .flush()
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    tracing::info!(user = %access.user, %doc, size, "evidence file stored");
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(serde_json::json!({ "sha256": hash, "size": size })),
+    )
+        .into_response())
+}
+
+/// `GET /api/blobs/{sha256}?doc={plan}[&name=file.pdf]`: an evidence file,
+/// always as an attachment, for members of a programme it was uploaded to.
+pub(crate) async fn get_blob(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<BlobQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let hash = checked_hash(&raw)?.to_owned();
+    let doc = super::docs::doc_id(query.doc)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    doc_access(&state, &authed, &doc).await?;
+    let programme = state
+        .accounts
+        .programme_of(&doc)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .ok_or(AppError::NotFound)?;
+    let blobs = state.blobs.clone();
+    let found = tokio::task::spawn_blocking(move || -> Result<_, crate::StoreError> {
+        match blobs.meta(&hash)? {
+            Some(meta) if meta.programmes.contains(&programme) => {
+                Ok(blobs.get(&hash)?.map(|bytes| (meta, bytes)))
+            }
+            _ => Ok(None),
+        }
+    })
+    .await
+    .map_err(|e| AppError::Unavailable(e.to_string()))??;
+    let Some((meta, bytes)) = found else {
+        return Err(AppError::NotFound);
+    };
+    let name: String = query
+        .name
+        .unwrap_or_else(|| "evidence".into())
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || " ._-()".contains(*c))
+        .take(100)
+        .collect();
+    let name = if name.trim().is_empty() {
+        "evidence".to_owned()
+    } else {
+        name
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, meta.content_type),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable".to_owned(),
+            ),
+        ],
+        bytes.to_vec(),
+    )
+        .into_response())
+}

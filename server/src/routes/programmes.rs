@@ -1,0 +1,258 @@
+//! Programme-wide endpoints: importing an action plan, exporting a plan and
+//! the board report.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use plait_shared::report::BoardReport;
+use plait_shared::{Date, DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView, Role, UnixMillis};
+use yrs::Transact;
+
+use crate::auth::{authenticate, check_csrf, doc_access, Access, DocKind};
+use crate::export::{plan_table, report_tables, to_csv, to_xlsx, Table};
+use crate::import::{self, Format, ImportError};
+use crate::{AppError, AppState};
+
+async fn read_view<T>(
+    state: &AppState,
+    id: &DocId,
+    read: impl FnOnce(&yrs::Doc) -> T,
+) -> Result<T, AppError> {
+    let lease = state.registry.lease(id).await?;
+    let doc_state = lease.state().lock().await;
+    Ok(read(doc_state.awareness.doc()))
+}
+
+/// The programme and every plan it lists, read from the server's copies.
+pub(crate) async fn read_programme(
+    state: &AppState,
+    id: &DocId,
+) -> Result<(ProgrammeView, Vec<(DocId, PlanView)>), AppError> {
+    let programme = read_view(state, id, |doc| {
+        ProgrammeDoc::new(doc.clone()).read(&doc.transact())
+    })
+    .await?;
+    let mut plans = Vec::new();
+    for plan_id in programme.plans.keys() {
+        let view = read_view(state, plan_id, |doc| {
+            PlanDoc::new(doc.clone()).read(&doc.transact())
+        })
+        .await?;
+        plans.push((plan_id.clone(), view));
+    }
+    Ok((programme, plans))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct ExportQuery {
+    format: Option<String>,
+    /// Decisions and requests after this moment (Unix ms) count as new.
+    since: Option<i64>,
+    /// Today, for tests and reports "as at" a date (YYYY-MM-DD).
+    today: Option<String>,
+}
+
+fn today(query: &ExportQuery) -> Result<Date, AppError> {
+    match &query.today {
+        Some(text) => Date::parse_iso(text).map_err(|e| AppError::BadRequest(e.to_string())),
+        None => {
+            Ok(UnixMillis(i64::try_from(crate::accounts::now_millis()).unwrap_or(i64::MAX)).date())
+        }
+    }
+}
+
+fn file(tables: &[Table], format: Option<&str>, name: &str) -> Result<Response, AppError> {
+    let (bytes, content_type, extension) = match format.unwrap_or("csv") {
+        "csv" => (
+            to_csv(tables).map_err(|e| AppError::Unavailable(e.to_string()))?,
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        "xlsx" => (
+            to_xlsx(tables).map_err(|e| AppError::Unavailable(e.to_string()))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "unknown format {other:?}: use csv or xlsx"
+            )))
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.{extension}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `GET /api/docs/{plan}/export?format=csv|xlsx`: the plan's actions as a
+/// table in the import layout.
+pub(crate) async fn export_plan(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<ExportQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let id = super::docs::doc_id(raw)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    let access = doc_access(&state, &authed, &id).await?;
+    if access.kind != DocKind::Plan {
+        return Err(AppError::BadRequest(
+            "only an action plan exports as a table".into(),
+        ));
+    }
+    let programme_id = state
+        .accounts
+        .programme_of(&id)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .ok_or(AppError::NotFound)?;
+    let programme = read_view(&state, &programme_id, |doc| {
+        ProgrammeDoc::new(doc.clone()).read(&doc.transact())
+    })
+    .await?;
+    let plan = read_view(&state, &id, |doc| {
+        PlanDoc::new(doc.clone()).read(&doc.transact())
+    })
+    .await?;
+    let table = plan_table(&programme, &plan, today(&query)?);
+    file(&[table], query.format.as_deref(), id.as_str())
+}
+
+/// `GET /api/programmes/{id}/report?format=json|csv|xlsx[&since=MS][&today=YYYY-MM-DD]`:
+/// the board report's numbers and tables.
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<ExportQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let id = super::docs::doc_id(raw)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    let access = doc_access(&state, &authed, &id).await?;
+    if access.kind != DocKind::Programme {
+        return Err(AppError::NotFound);
+    }
+    let (programme, plans) = read_programme(&state, &id).await?;
+    let since = UnixMillis(query.since.unwrap_or(0));
+    let report = BoardReport::compute(&programme, &plans, today(&query)?, since, 12);
+    if query.format.as_deref() == Some("json") {
+        return Ok(([(header::CACHE_CONTROL, "no-store")], Json(report)).into_response());
+    }
+    file(
+        &report_tables(&report),
+        query.format.as_deref(),
+        &format!("{id}-board-report"),
+    )
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct ImportQuery {
+    /// csv or xlsx (guessed from the bytes when absent).
+    format: Option<String>,
+    /// `preview` (the default) or `import`.
+    mode: Option<String>,
+    /// Import the valid rows and skip the rest.
+    valid_only: Option<String>,
+    /// A new programme's name.
+    name: Option<String>,
+}
+
+/// `POST /api/programmes/{id}/import?mode=preview|import[&valid_only=1]`
+/// with the file as the body: a preview of what would be created and every
+/// row error, or the import itself (all or nothing unless `valid_only`).
+/// Programme admins import into their programme; a new programme needs a
+/// server administrator.
+pub(crate) async fn import_plan(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let id = super::docs::doc_id(raw)?;
+    let authed = authenticate(&state, &headers, None).await?;
+    check_csrf(&state, &authed, &headers)?;
+    let role = authed.user.role_in(&id);
+    let exists = state
+        .accounts
+        .programme_of(&id)
+        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .is_some();
+    if role != Some(Role::Admin) || (!exists && !authed.user.superuser) {
+        return Err(state.denied(AppError::Forbidden(
+            "only the programme's admin can import into it".into(),
+        )));
+    }
+    let format = match query.format.as_deref() {
+        Some("csv") => Format::Csv,
+        Some("xlsx") => Format::Xlsx,
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "unknown format {other:?}: use csv or xlsx"
+            )))
+        }
+        None => Format::guess("", &body),
+    };
+    let parsed = tokio::task::spawn_blocking(move || import::read(&body, format))
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    match query.mode.as_deref().unwrap_or("preview") {
+        "preview" => {
+            let preview = import::preview(&state, &id, &parsed)
+                .await
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            Ok(Json(preview).into_response())
+        }
+        "import" => {
+            let access = Access {
+                user: authed.user.username.clone(),
+                role: Role::Admin,
+                kind: DocKind::Plan,
+                session: authed.key,
+                device: authed.session.device.clone(),
+            };
+            let valid_only = matches!(query.valid_only.as_deref(), Some("1" | "true"));
+            match import::run(
+                &state,
+                &id,
+                query.name.as_deref(),
+                &parsed,
+                valid_only,
+                &access,
+            )
+            .await
+            {
+                Ok((summary, preview)) => Ok((
+                    StatusCode::CREATED,
+                    Json(serde_json::json!({ "imported": summary, "skipped": preview.errors })),
+                )
+                    .into_response()),
+                Err(ImportError::Refused(errors)) => Ok((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    Json(serde_json::json!({
+                        "error": "the file has problems; nothing was imported",
+                        "errors": errors,
+                    })),
+                )
+                    .into_response()),
+                Err(ImportError::Empty) => {
+                    Err(AppError::BadRequest("there are no rows to import".into()))
+                }
+                Err(ImportError::Failed(e)) => Err(AppError::Unavailable(e)),
+            }
+        }
+        other => Err(AppError::BadRequest(format!(
+            "unknown mode {other:?}: use preview or import"
+        ))),
+    }
+}

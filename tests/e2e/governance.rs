@@ -1,0 +1,372 @@
+//! Evidence files, imports (CSV and XLSX, web and command line), exports and
+//! the board report, against the real server with the demo programme.
+
+use std::process::Command;
+
+use plait_shared::report::BoardReport;
+use plait_shared::{DocId, PlanDoc, ProgrammeDoc, UnixMillis};
+use yrs::updates::decoder::Decode;
+use yrs::{ReadTxn, Transact};
+
+use crate::support::TestServer;
+
+const PASSWORD: &str = plait_server::demo::PASSWORD;
+
+fn sha256(bytes: &[u8]) -> String {
+    plait_server::blobs::hash_of(bytes)
+}
+
+async fn fetch(server: &TestServer, id: &str) -> yrs::Doc {
+    let bytes = server
+        .get(&format!("/api/docs/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let doc = plait_shared::new_doc();
+    doc.transact_mut()
+        .apply_update(yrs::Update::decode_v1(&bytes).unwrap())
+        .unwrap();
+    doc
+}
+
+async fn first_plan(server: &TestServer) -> String {
+    let doc = fetch(server, "demo").await;
+    let programme = ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+    programme.plans.keys().next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn evidence_files_are_checked_stored_and_served_as_attachments() {
+    let server = TestServer::start_in(tempfile::tempdir().unwrap(), true, |config| {
+        config.max_blob_bytes = 64 * 1024;
+    })
+    .await;
+    let plan = first_plan(&server).await;
+    let owner = server.sign_in("d.hughes", PASSWORD).await;
+    let http = reqwest::Client::new();
+    let photo = b"\x89PNG\r\n\x1a\n not really a photo of a door closer".to_vec();
+    let hash = sha256(&photo);
+    let put = |token: &str, hash: &str, body: Vec<u8>, confirm: bool| {
+        let mut request = http
+            .put(server.url(&format!("/api/blobs/{hash}?doc={plan}")))
+            .bearer_auth(token)
+            .header("content-type", "image/png")
+            .body(body);
+        if confirm {
+            request = request.header("x-plait-no-patient-data", "confirmed");
+        }
+        request.send()
+    };
+    let unconfirmed = put(&owner, &hash, photo.clone(), false).await.unwrap();
+    assert_eq!(unconfirmed.status(), 400);
+    assert!(unconfirmed.text().await.unwrap().contains("patient"));
+    let tampered = put(&owner, &hash, b"something else".to_vec(), true)
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), 400, "the hash is checked");
+    let board = server.sign_in("board", PASSWORD).await;
+    assert_eq!(
+        put(&board, &hash, photo.clone(), true)
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let big = vec![7u8; 65 * 1024];
+    assert_eq!(
+        put(&owner, &sha256(&big), big, true)
+            .await
+            .unwrap()
+            .status(),
+        413
+    );
+    assert_eq!(
+        put(&owner, &hash, photo.clone(), true)
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    assert_eq!(
+        put(&owner, &hash, photo.clone(), true)
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "stored once"
+    );
+    // Any member reads it, as an attachment.
+    let got = http
+        .get(server.url(&format!(
+            "/api/blobs/{hash}?doc={plan}&name=door closer.png"
+        )))
+        .bearer_auth(&board)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(
+        got.headers()["content-disposition"],
+        "attachment; filename=\"door closer.png\""
+    );
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(got.bytes().await.unwrap().to_vec(), photo);
+    // HTML is never served as HTML.
+    let page = b"<script>alert(1)</script>".to_vec();
+    let page_hash = sha256(&page);
+    let stored = http
+        .put(server.url(&format!("/api/blobs/{page_hash}?doc={plan}")))
+        .bearer_auth(&owner)
+        .header("content-type", "text/html")
+        .header("x-plait-no-patient-data", "confirmed")
+        .body(page)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 201);
+    let served = http
+        .get(server.url(&format!("/api/blobs/{page_hash}?doc={plan}")))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.headers()["content-type"], "application/octet-stream");
+    // Outside the programme it does not exist.
+    server
+        .state
+        .accounts
+        .add_user("outsider", "Outsider", "outsider-password", false)
+        .unwrap();
+    server
+        .state
+        .accounts
+        .grant(
+            "outsider",
+            &DocId::new("elsewhere").unwrap(),
+            Some(plait_shared::Role::Admin),
+        )
+        .unwrap();
+    let outsider = server.sign_in("outsider", "outsider-password").await;
+    let denied = http
+        .get(server.url(&format!("/api/blobs/{hash}?doc={plan}")))
+        .bearer_auth(&outsider)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+    let unknown = http
+        .get(server.url(&format!(
+            "/api/blobs/{}?doc={plan}",
+            sha256(b"never uploaded")
+        )))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+const MESSY: &str = "\u{feff}Ref,Type,Reg,Key question,CQC requirement,Trust action,Workstream,Due date,Status,Owner\n\
+NEW1,Must Do,Reg 12,Safe,Keep the clinic room locked,Fit a keypad lock,Estates,31/03/2027,In progress,A. Person\n\
+NEW2,Should Do,12,Safe,x,y,Estates,31/02/2027,,\n\
+NEW3,Banana,12,Safe,x,y,Estates,2027-01-01,,\n\
+MD001,Must Do,12,Safe,x,y,Estates,2027-01-01,,\n\
+NEW1,Must Do,12,Safe,x,y,Estates,2027-01-01,,\n";
+
+#[tokio::test]
+async fn a_messy_spreadsheet_shows_its_row_errors_and_writes_nothing() {
+    let server = TestServer::start_with_demo().await;
+    let admin = server.sign_in("programme.office", PASSWORD).await;
+    let http = reqwest::Client::new();
+    let demo = fetch(&server, "demo").await;
+    let before = demo.transact().state_vector();
+    let preview: serde_json::Value = http
+        .post(server.url("/api/programmes/demo/import?format=csv"))
+        .bearer_auth(&admin)
+        .body(MESSY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows: Vec<u64> = preview["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [3, 4, 5, 6], "{preview:#}");
+    assert_eq!(preview["importable"], 1);
+    assert_eq!(preview["rows"], 5);
+    let refused = http
+        .post(server.url("/api/programmes/demo/import?format=csv&mode=import"))
+        .bearer_auth(&admin)
+        .body(MESSY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let demo = fetch(&server, "demo").await;
+    let after = demo.transact().state_vector();
+    assert_eq!(before, after, "nothing was written");
+    // Only a programme admin imports.
+    let lead = server.sign_in("chief.nurse", PASSWORD).await;
+    let status = http
+        .post(server.url("/api/programmes/demo/import?format=csv&mode=import&valid_only=1"))
+        .bearer_auth(&lead)
+        .body(MESSY)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 403);
+    // The valid rows, when the admin chooses.
+    let done: serde_json::Value = http
+        .post(server.url("/api/programmes/demo/import?format=csv&mode=import&valid_only=1"))
+        .bearer_auth(&admin)
+        .body(MESSY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["imported"]["actions"], 1, "{done:#}");
+    let doc = fetch(&server, "demo").await;
+    let programme = ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+    let estates = programme
+        .plans
+        .keys()
+        .find(|id| id.as_str().contains("estates"))
+        .expect("a new plan for the Estates workstream")
+        .clone();
+    let plan = fetch(&server, estates.as_str()).await;
+    let view = PlanDoc::new(plan.clone()).read(&plan.transact());
+    assert_eq!(view.actions.len(), 1);
+    let history: serde_json::Value = server
+        .get(&format!("/api/docs/{estates}/history"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["records"][0]["user"], "programme.office");
+}
+
+#[tokio::test]
+async fn exports_round_trip_and_the_report_equals_shared_metrics() {
+    let server = TestServer::start_with_demo().await;
+    let plan = first_plan(&server).await;
+    let csv = server
+        .get(&format!("/api/docs/{plan}/export?format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let csv = csv.bytes().await.unwrap();
+    let doc = fetch(&server, &plan).await;
+    let original = PlanDoc::new(doc.clone()).read(&doc.transact());
+    // The export is in the import's layout: it imports into a new programme.
+    let parsed = plait_server::import::read(&csv, plait_server::import::Format::Csv);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    assert_eq!(parsed.rows.len(), original.actions.len());
+    let xlsx = server
+        .get(&format!("/api/docs/{plan}/export?format=xlsx"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let from_xlsx = plait_server::import::read(&xlsx, plait_server::import::Format::Xlsx);
+    assert!(from_xlsx.errors.is_empty(), "{:?}", from_xlsx.errors);
+    assert_eq!(from_xlsx.rows, parsed.rows, "XLSX and CSV say the same");
+
+    // The board report's numbers are shared's, computed from the documents.
+    let report: serde_json::Value = server
+        .get("/api/programmes/demo/report?format=json&today=2026-11-26&since=0")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let programme_doc = fetch(&server, "demo").await;
+    let programme = ProgrammeDoc::new(programme_doc.clone()).read(&programme_doc.transact());
+    let mut plans = Vec::new();
+    for id in programme.plans.keys() {
+        let doc = fetch(&server, id.as_str()).await;
+        plans.push((id.clone(), PlanDoc::new(doc.clone()).read(&doc.transact())));
+    }
+    let today = plait_shared::Date::parse_iso("2026-11-26").unwrap();
+    let local = BoardReport::compute(&programme, &plans, today, UnixMillis(0), 12);
+    assert_eq!(report, serde_json::to_value(&local).unwrap());
+    assert_eq!(report["metrics"]["all"]["total"], 168);
+    let tables = server
+        .get("/api/programmes/demo/report?format=xlsx")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tables.status(), 200);
+    assert!(tables.bytes().await.unwrap().starts_with(b"PK"));
+}
+
+#[tokio::test]
+async fn plait_import_on_the_command_line() {
+    let bin = crate::crash::plait_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/nsft-style-action-plan.csv");
+    let run = |file: &std::path::Path, extra: &[&str]| {
+        Command::new(&bin)
+            .arg("import")
+            .arg(file)
+            .args(["--programme", "trust-b", "--name", "Trust B"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(&data)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap()
+    };
+    let first = run(&fixture, &[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout).trim(),
+        "Imported 168 findings and 168 actions into 8 plan(s)."
+    );
+    let messy = dir.path().join("messy.csv");
+    std::fs::write(&messy, MESSY).unwrap();
+    let refused = run(&messy, &[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    for row in ["row 3, Due date", "row 4, Type", "row 5, Ref", "row 6, Ref"] {
+        assert!(stderr.contains(row), "{row} in\n{stderr}");
+    }
+    assert!(
+        stderr.contains("nothing imported: 4 problem(s)"),
+        "{stderr}"
+    );
+    let some = run(&messy, &["--valid-only"]);
+    assert!(
+        some.status.success(),
+        "{}",
+        String::from_utf8_lossy(&some.stderr)
+    );
+    assert!(String::from_utf8_lossy(&some.stdout).contains("Imported 1 findings and 1 actions"));
+}
