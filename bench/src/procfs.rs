@@ -1,0 +1,122 @@
+//! The server's memory and CPU, read from `/proc/PID` (Linux).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// One reading of a process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sample {
+    /// Resident set size now, in KiB (`VmRSS`).
+    pub rss_kib: u64,
+    /// The peak resident set size since the process started, in KiB (`VmHWM`).
+    pub hwm_kib: u64,
+    /// User plus system CPU time so far, in microseconds.
+    pub cpu_us: u64,
+}
+
+/// Clock ticks per second of `/proc/PID/stat`'s times.
+fn ticks_per_second() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|out| String::from_utf8(out.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|&t: &u64| t > 0)
+            .unwrap_or(100)
+    })
+}
+
+/// Reads `/proc/{pid}` ("self" for this process); `None` if it is gone.
+pub fn sample(pid: &str) -> Option<Sample> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces: fields are counted after its ')'.
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // Field 3 (state) is fields[0]; utime is field 14, stime field 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(Sample {
+        rss_kib: field("VmRSS:"),
+        hwm_kib: field("VmHWM:"),
+        cpu_us: (utime + stime) * 1_000_000 / ticks_per_second(),
+    })
+}
+
+/// Samples a process every `every` in the background, keeping the largest
+/// resident size seen.
+#[derive(Debug, Clone)]
+pub struct Sampler {
+    pid: String,
+    max_rss_kib: Arc<Mutex<u64>>,
+}
+
+impl Sampler {
+    /// Starts sampling `pid` (must be called inside a tokio runtime).
+    pub fn start(pid: String, every: Duration) -> Sampler {
+        let sampler = Sampler {
+            pid,
+            max_rss_kib: Arc::default(),
+        };
+        let bg = sampler.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match sample(&bg.pid) {
+                    Some(s) => {
+                        let mut max = bg
+                            .max_rss_kib
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner);
+                        *max = (*max).max(s.rss_kib);
+                    }
+                    None => return,
+                }
+            }
+        });
+        sampler
+    }
+
+    /// A reading now.
+    pub fn now(&self) -> Option<Sample> {
+        let s = sample(&self.pid)?;
+        let mut max = self
+            .max_rss_kib
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *max = (*max).max(s.rss_kib);
+        Some(s)
+    }
+
+    /// The largest resident size sampled so far, in KiB.
+    pub fn max_rss_kib(&self) -> u64 {
+        *self
+            .max_rss_kib
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_can_be_read() {
+        let s = sample("self").expect("/proc/self");
+        assert!(s.rss_kib > 0);
+        assert!(s.hwm_kib >= s.rss_kib);
+    }
+}
