@@ -42,6 +42,7 @@ pub mod plan;
 pub mod programme;
 pub mod report;
 pub mod vocab;
+pub mod workflow;
 
 pub use doc::{new_doc, new_doc_with_client_id, SchemaProblem, WriteError};
 pub use entries::{

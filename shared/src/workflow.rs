@@ -1,0 +1,737 @@
+//! The governance steps people take, each as the entries it appends in one
+//! transaction: attaching evidence and proposing completion, reviewing
+//! evidence, a forum's decision (closing schedules the re-audits), due-date
+//! requests and answers, and re-audits (a pass embeds, a failure reopens).
+//!
+//! The client calls these; the server checks what they wrote against
+//! [`crate::access`] like any other change. They check the obvious
+//! preconditions first so a person gets a clear message instead of an entry
+//! the server would undo.
+
+use yrs::TransactionMut;
+
+use crate::doc::WriteError;
+use crate::entries::{
+    Decision, DueChange, Evidence, EvidenceReview, LogEntry, Sustainment, Transition,
+};
+use crate::ids::{ActionId, Date, EntryId, UnixMillis, UserId};
+use crate::plan::{ActionView, PlanDoc};
+use crate::vocab::{
+    CheckOutcome, DecisionOutcome, DueChangeVerdict, EvidenceKind, EvidenceVerdict, Role, Status,
+};
+
+/// Who acts, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Who<'a> {
+    /// The person.
+    pub user: &'a UserId,
+    /// Their role in the programme.
+    pub role: Role,
+    /// Now.
+    pub at: UnixMillis,
+}
+
+/// The months after a closing decision's meeting at which re-audits fall
+/// due, unless the forum chooses otherwise.
+pub const DEFAULT_REAUDIT_MONTHS: [u32; 2] = [3, 6];
+
+/// A fresh entry id: the kind, the moment, the person, and `salt` (a random
+/// number from the caller) so two entries made at once never collide.
+pub fn new_entry_id(kind: &str, who: &Who<'_>, salt: u32) -> EntryId {
+    let person: String = who
+        .user
+        .as_str()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(24)
+        .collect();
+    EntryId::new(format!("{kind}-{}-{person}-{salt:08x}", who.at.0))
+        .unwrap_or_else(|_| unreachable!("built from id-safe characters"))
+}
+
+fn invalid(message: impl Into<String>) -> WriteError {
+    WriteError::Malformed(message.into())
+}
+
+fn action(plan: &PlanDoc, txn: &TransactionMut, id: &ActionId) -> Result<ActionView, WriteError> {
+    plan.read_action(txn, id)
+        .ok_or_else(|| WriteError::UnknownAction(id.to_string()))
+}
+
+fn transition(who: &Who<'_>, to: Status, note: &str) -> LogEntry {
+    LogEntry::Transition(Transition {
+        to,
+        by: who.user.clone(),
+        role: who.role,
+        at: who.at,
+        note: note.trim().to_owned(),
+        baseline: false,
+    })
+}
+
+/// Attaches a file (its blob's SHA-256), a link or a note as evidence.
+///
+/// # Errors
+/// An unknown action, or a title missing.
+#[allow(clippy::too_many_arguments)]
+pub fn attach_evidence(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    id: &ActionId,
+    who: &Who<'_>,
+    kind: EvidenceKind,
+    title: &str,
+    location: &str,
+    salt: u32,
+) -> Result<EntryId, WriteError> {
+    action(plan, txn, id)?;
+    if title.trim().is_empty() {
+        return Err(invalid("evidence needs a title saying what it shows"));
+    }
+    let entry = new_entry_id("e", who, salt);
+    plan.append(
+        txn,
+        id,
+        &LogEntry::Evidence(Evidence {
+            id: entry.clone(),
+            kind,
+            title: title.trim().to_owned(),
+            location: location.trim().to_owned(),
+            by: who.user.clone(),
+            at: who.at,
+        }),
+    )?;
+    Ok(entry)
+}
+
+/// The owner proposes the action complete (evidence must be attached).
+///
+/// # Errors
+/// An unknown action, no evidence, or not in progress.
+pub fn propose_completion(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    id: &ActionId,
+    who: &Who<'_>,
+    note: &str,
+) -> Result<(), WriteError> {
+    let current = action(plan, txn, id)?;
+    if current.evidence.is_empty() {
+        return Err(invalid("attach evidence before proposing completion"));
+    }
+    if current.status() != Status::InProgress {
+        return Err(invalid(format!(
+            "only an action in progress can be proposed complete (this one is {})",
+            current.status()
+        )));
+    }
+    plan.append(txn, id, &transition(who, Status::CompletionProposed, note))
+}
+
+/// A validator's verdict on one piece of evidence. When `decide` is set, the
+/// verdict also moves the action: accepted evidence accepts the proposal,
+/// insufficient evidence returns it to the owner (the note says why).
+///
+/// # Errors
+/// An unknown action or evidence, or an insufficient verdict with no note.
+#[allow(clippy::too_many_arguments)]
+pub fn review_evidence(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    id: &ActionId,
+    who: &Who<'_>,
+    evidence_id: &EntryId,
+    verdict: EvidenceVerdict,
+    note: &str,
+    decide: bool,
+    salt: u32,
+) -> Result<(), WriteError> {
+    let current = action(plan, txn, id)?;
+    if current.evidence.iter().all(|e| &e.id != evidence_id) {
+        return Err(invalid("no such evidence on this action"));
+    }
+    if verdict == EvidenceVerdict::Insufficient && note.trim().is_empty() {
+        return Err(invalid("say why the evidence is insufficient"));
+    }
+    plan.append(
+        txn,
+        id,
+        &LogEntry::EvidenceReview(EvidenceReview {
+            id: new_entry_id("r", who, salt),
+            evidence_id: evidence_id.clone(),
+            verdict,
+            note: note.trim().to_owned(),
+            by: who.user.clone(),
+            at: who.at,
+        }),
+    )?;
+    if decide && current.status() == Status::CompletionProposed {
+        let to = match verdict {
+            EvidenceVerdict::Accepted => Status::EvidenceAccepted,
+            EvidenceVerdict::Insufficient => Status::InProgress,
+        };
+        plan.append(txn, id, &transition(who, to, note))?;
+    }
+    Ok(())
+}
+
+/// What a forum decided, as recorded.
+#[derive(Debug, Clone)]
+pub struct DecisionInput<'a> {
+    /// The committee or board.
+    pub forum: &'a str,
+    /// The day it met.
+    pub meeting_date: Date,
+    /// What it decided.
+    pub outcome: DecisionOutcome,
+    /// Where the minutes record it.
+    pub minute_ref: &'a str,
+    /// Anything else (the reason for a return or reopening).
+    pub note: &'a str,
+    /// Months after the meeting when re-audits fall due (closures only).
+    pub reaudit_months: &'a [u32],
+}
+
+/// Records a forum's decision and its effect: approving closure closes the
+/// action and schedules its re-audits; a return sends it back to the owner;
+/// a reopening reopens it; an extension is recorded (the new date itself
+/// goes through a due-date request).
+///
+/// # Errors
+/// An unknown action, a missing forum, or an outcome that does not fit the
+/// action's status.
+pub fn record_decision(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    id: &ActionId,
+    who: &Who<'_>,
+    input: &DecisionInput<'_>,
+    salt: u32,
+) -> Result<(), WriteError> {
+    let current = action(plan, txn, id)?;
+    if input.forum.trim().is_empty() {
+        return Err(invalid("name the forum that decided"));
+    }
+    let status = current.status();
+    let effect = match input.outcome {
+        DecisionOutcome::ApproveClosure if status == Status::EvidenceAccepted => {
+            Some(Status::Closed)
+        }
+        DecisionOutcome::ApproveClosure => {
+            return Err(invalid(
+                "a closure is approved once the evidence is accepted",
+            ))
+        }
+        DecisionOutcome::Return if status == Status::EvidenceAccepted => Some(Status::InProgress),
+        DecisionOutcome::Reopen if matches!(status, Status::Closed | Status::Embedded) => {
+            Some(Status::Reopened)
+        }
+        DecisionOutcome::Return | DecisionOutcome::Reopen => {
+            return Err(invalid(format!(
+                "a {} does not fit an action that is {status}",
+                input.outcome.label().to_lowercase()
+            )))
+        }
+        DecisionOutcome::Extend => None,
+    };
+    if matches!(effect, Some(Status::InProgress | Status::Reopened)) && input.note.trim().is_empty()
+    {
+        return Err(invalid("say why, for the owner and the minutes"));
+    }
+    plan.append(
+        txn,
+        id,
+        &LogEntry::Decision(Decision {
+            id: new_entry_id("d", who, salt),
+            forum: input.forum.trim().to_owned(),
+            meeting_date: input.meeting_date,
+            outcome: input.outcome,
+            minute_ref: input.minute_ref.trim().to_owned(),
+            note: input.note.trim().to_owned(),
+            by: who.user.clone(),
+            at: who.at,
+        }),
+    )?;
+    if let Some(to) = effect {
+        let note = if input.minute_ref.trim().is_empty() {
+            input.note.to_owned()
+        } else {
+            format!("{} ({})", input.note.trim(), input.minute_ref.trim())
+                .trim()
+                .to_owned()
+        };
+        plan.append(txn, id, &transition(who, to, &note))?;
+    }
+    if effect == Some(Status::Closed) {
+        for (n, months) in input.reaudit_months.iter().enumerate() {
+            plan.append(
+                txn,
+                id,
+                &LogEntry::Sustainment(Sustainment::Scheduled {
+                    id: new_entry_id("s", who, salt.wrapping_add(n as u32 + 1)),
+                    due: input.meeting_date.add_months(*months),
+                    by: who.user.clone(),
+                    at: who.at,
+                }),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The owner asks for a new due date.
+///
+/// # Errors
+/// An unknown action, or no reason.
+pub fn request_due_change(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    id: &ActionId,
+    who: &Who<'_>,
+    new_due: Date,
+    reason: &str,
+    salt: u32,
+) -> Result<EntryId, WriteError> {
+    action(plan, txn, id)?;
+    if reason.trim().is_empty() {
+        return Err(invalid("give a reason for the new date"));
+    }
+    let entry = new_entry_id("q", who, salt);
+    plan.append(
+        txn,
+        id,
+        &LogEntry::DueChange(DueChange::Request {
+            id: entry.clone(),
+            new_due,
+            reason: reason.trim().to_owned(),
+            by: who.user.clone(),
+            at: who.at,
+        }),
+    )?;
+    Ok(entry)
+}
+
+/// The executive lead approves or declines a request.
+///
+/// # Errors
+/// An unknown action or request, one already answered, or a declined
+/// request with no note.
+#[allow(clippy::too_many_arguments)]
+pub fn answer_due_change(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    id: &ActionId,
+    who: &Who<'_>,
+    request_id: &EntryId,
+    verdict: DueChangeVerdict,
+    note: &str,
+    salt: u32,
+) -> Result<(), WriteError> {
+    let current = action(plan, txn, id)?;
+    let Some(request) = current.due_requests.iter().find(|r| &r.id == request_id) else {
+        return Err(invalid("no such request on this action"));
+    };
+    if request.answer.is_some() {
+        return Err(invalid("this request has been answered"));
+    }
+    if verdict == DueChangeVerdict::Declined && note.trim().is_empty() {
+        return Err(invalid("say why the request is declined"));
+    }
+    plan.append(
+        txn,
+        id,
+        &LogEntry::DueChange(DueChange::Answer {
+            id: new_entry_id("a", who, salt),
+            request_id: request_id.clone(),
+            verdict,
+            note: note.trim().to_owned(),
+            by: who.user.clone(),
+            role: who.role,
+            at: who.at,
+        }),
+    )
+}
+
+/// A re-audit's result: a pass embeds a closed action, a failure reopens it
+/// (the note says what was found).
+///
+/// # Errors
+/// An unknown action or check, one already done, or a failure with no note.
+#[allow(clippy::too_many_arguments)]
+pub fn record_reaudit(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    id: &ActionId,
+    who: &Who<'_>,
+    check_id: &EntryId,
+    outcome: CheckOutcome,
+    note: &str,
+    salt: u32,
+) -> Result<(), WriteError> {
+    let current = action(plan, txn, id)?;
+    let Some(check) = current
+        .sustainment_checks
+        .iter()
+        .find(|c| &c.id == check_id)
+    else {
+        return Err(invalid("no such re-audit on this action"));
+    };
+    if check.result.is_some() {
+        return Err(invalid("this re-audit has a result already"));
+    }
+    if outcome == CheckOutcome::Failed && note.trim().is_empty() {
+        return Err(invalid("say what the re-audit found"));
+    }
+    plan.append(
+        txn,
+        id,
+        &LogEntry::Sustainment(Sustainment::Result {
+            id: new_entry_id("c", who, salt),
+            check_id: check_id.clone(),
+            outcome,
+            note: note.trim().to_owned(),
+            by: who.user.clone(),
+            at: who.at,
+        }),
+    )?;
+    let status = current.status();
+    match outcome {
+        CheckOutcome::Passed if status == Status::Closed => {
+            plan.append(txn, id, &transition(who, Status::Embedded, note))
+        }
+        CheckOutcome::Failed if matches!(status, Status::Closed | Status::Embedded) => plan.append(
+            txn,
+            id,
+            &transition(
+                who,
+                Status::Reopened,
+                &format!("Re-audit failed: {}", note.trim()),
+            ),
+        ),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{check_change, Actor};
+    use crate::changes::diff_action_views;
+    use crate::plan::{ActionField, NewAction};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use yrs::Transact;
+
+    fn user(name: &str) -> UserId {
+        UserId::new(name).unwrap()
+    }
+
+    /// Runs `step` as `who` and checks every change it made against the
+    /// access rules, as the server does.
+    fn step(
+        plan: &PlanDoc,
+        id: &ActionId,
+        who: Who<'_>,
+        step: impl FnOnce(&mut TransactionMut) -> Result<(), WriteError>,
+    ) {
+        let before = plan.read_action(&plan.doc().transact(), id);
+        {
+            let mut txn = plan.doc().transact_mut();
+            step(&mut txn).unwrap();
+        }
+        let after = plan.read_action(&plan.doc().transact(), id);
+        for change in diff_action_views(id, before.as_ref(), after.as_ref()) {
+            let actor = Actor {
+                user: who.user,
+                role: who.role,
+            };
+            if let crate::changes::Change::Appended(a, log, indexes) = &change {
+                for index in indexes {
+                    let single = crate::changes::Change::Appended(a.clone(), *log, vec![*index]);
+                    check_change(actor, &single, before.as_ref(), after.as_ref())
+                        .unwrap_or_else(|e| panic!("{single:?} as {}: {e}", who.user));
+                }
+            } else {
+                check_change(actor, &change, before.as_ref(), after.as_ref())
+                    .unwrap_or_else(|e| panic!("{change:?} as {}: {e}", who.user));
+            }
+        }
+    }
+
+    #[test]
+    fn an_action_goes_from_in_progress_to_embedded_within_the_rules() {
+        let plan = PlanDoc::new(crate::doc::new_doc());
+        let id = ActionId::new("a-md001").unwrap();
+        let (owner, validator, chair, lead) = (
+            user("d.hughes"),
+            user("compliance"),
+            user("qsc.chair"),
+            user("chief.nurse"),
+        );
+        {
+            let mut txn = plan.doc().transact_mut();
+            plan.add_action(
+                &mut txn,
+                &id,
+                &NewAction {
+                    reference: "MD001".into(),
+                    title: "Door closers".into(),
+                    description: String::new(),
+                    finding_ids: vec![],
+                    workstream_id: None,
+                    phase_id: None,
+                    exec_lead: "Chief Nurse".into(),
+                    owner: Some(owner.clone()),
+                    due: Date::parse_iso("2026-12-31").ok(),
+                    confidence: None,
+                    closure_criteria: String::new(),
+                },
+            )
+            .unwrap();
+            plan.set_action_field(&mut txn, &id, &ActionField::Owner(Some(owner.clone())))
+                .unwrap();
+            for (to, role, by) in [
+                (Status::Agreed, Role::Lead, &lead),
+                (Status::InProgress, Role::Contributor, &owner),
+            ] {
+                plan.append(
+                    &mut txn,
+                    &id,
+                    &LogEntry::Transition(Transition {
+                        to,
+                        by: by.clone(),
+                        role,
+                        at: UnixMillis(1),
+                        note: String::new(),
+                        baseline: false,
+                    }),
+                )
+                .unwrap();
+            }
+        }
+        let at = UnixMillis(1_790_000_000_000);
+        let as_owner = Who {
+            user: &owner,
+            role: Role::Contributor,
+            at,
+        };
+        let as_validator = Who {
+            user: &validator,
+            role: Role::Validator,
+            at,
+        };
+        let as_chair = Who {
+            user: &chair,
+            role: Role::Approver,
+            at,
+        };
+        let as_lead = Who {
+            user: &lead,
+            role: Role::Lead,
+            at,
+        };
+
+        let mut evidence = None;
+        step(&plan, &id, as_owner, |txn| {
+            assert!(
+                propose_completion(&plan, txn, &id, &as_owner, "").is_err(),
+                "no evidence yet"
+            );
+            evidence = Some(attach_evidence(
+                &plan,
+                txn,
+                &id,
+                &as_owner,
+                EvidenceKind::File,
+                "Photo of the fitted closer",
+                &"a".repeat(64),
+                1,
+            )?);
+            propose_completion(&plan, txn, &id, &as_owner, "Fitted on both wards")
+        });
+        let request = plan.read_action(&plan.doc().transact(), &id).unwrap();
+        assert_eq!(request.status(), Status::CompletionProposed);
+
+        step(&plan, &id, as_owner, |txn| {
+            request_due_change(
+                &plan,
+                txn,
+                &id,
+                &as_owner,
+                Date::parse_iso("2027-02-28").unwrap(),
+                "Estates delay",
+                2,
+            )
+            .map(|_| ())
+        });
+        let request_id = plan
+            .read_action(&plan.doc().transact(), &id)
+            .unwrap()
+            .due_requests[0]
+            .id
+            .clone();
+        step(&plan, &id, as_lead, |txn| {
+            answer_due_change(
+                &plan,
+                txn,
+                &id,
+                &as_lead,
+                &request_id,
+                DueChangeVerdict::Approved,
+                "",
+                3,
+            )
+        });
+        let view = plan.read_action(&plan.doc().transact(), &id).unwrap();
+        assert_eq!(view.due_current, Date::parse_iso("2027-02-28").ok());
+        assert_eq!(
+            view.due_original,
+            Date::parse_iso("2026-12-31").ok(),
+            "the original is kept"
+        );
+
+        step(&plan, &id, as_validator, |txn| {
+            review_evidence(
+                &plan,
+                txn,
+                &id,
+                &as_validator,
+                evidence.as_ref().unwrap(),
+                EvidenceVerdict::Accepted,
+                "Seen on site",
+                true,
+                4,
+            )
+        });
+        assert_eq!(
+            plan.read_action(&plan.doc().transact(), &id)
+                .unwrap()
+                .status(),
+            Status::EvidenceAccepted
+        );
+
+        let meeting = Date::parse_iso("2026-11-12").unwrap();
+        step(&plan, &id, as_chair, |txn| {
+            record_decision(
+                &plan,
+                txn,
+                &id,
+                &as_chair,
+                &DecisionInput {
+                    forum: "Quality and Safety Committee",
+                    meeting_date: meeting,
+                    outcome: DecisionOutcome::ApproveClosure,
+                    minute_ref: "QSC/26/114",
+                    note: "",
+                    reaudit_months: &DEFAULT_REAUDIT_MONTHS,
+                },
+                5,
+            )
+        });
+        let view = plan.read_action(&plan.doc().transact(), &id).unwrap();
+        assert_eq!(view.status(), Status::Closed);
+        let dues: Vec<Date> = view.sustainment_checks.iter().map(|c| c.due).collect();
+        assert_eq!(dues, [meeting.add_months(3), meeting.add_months(6)]);
+
+        let first = view.sustainment_checks[0].id.clone();
+        step(&plan, &id, as_validator, |txn| {
+            record_reaudit(
+                &plan,
+                txn,
+                &id,
+                &as_validator,
+                &first,
+                CheckOutcome::Passed,
+                "10 of 10 doors closing",
+                6,
+            )
+        });
+        assert_eq!(
+            plan.read_action(&plan.doc().transact(), &id)
+                .unwrap()
+                .status(),
+            Status::Embedded
+        );
+
+        let second = view.sustainment_checks[1].id.clone();
+        {
+            let mut txn = plan.doc().transact_mut();
+            assert!(record_reaudit(
+                &plan,
+                &mut txn,
+                &id,
+                &as_validator,
+                &second,
+                CheckOutcome::Failed,
+                "",
+                7
+            )
+            .is_err());
+        }
+        step(&plan, &id, as_validator, |txn| {
+            record_reaudit(
+                &plan,
+                txn,
+                &id,
+                &as_validator,
+                &second,
+                CheckOutcome::Failed,
+                "Two doors propped open",
+                8,
+            )
+        });
+        let view = plan.read_action(&plan.doc().transact(), &id).unwrap();
+        assert_eq!(view.status(), Status::Reopened);
+        assert!(view
+            .transitions
+            .last()
+            .unwrap()
+            .note
+            .contains("Two doors propped open"));
+    }
+
+    #[test]
+    fn decisions_must_fit_the_status() {
+        let plan = PlanDoc::new(crate::doc::new_doc());
+        let id = ActionId::new("a-1").unwrap();
+        let chair = user("chair");
+        let who = Who {
+            user: &chair,
+            role: Role::Approver,
+            at: UnixMillis(5),
+        };
+        let mut txn = plan.doc().transact_mut();
+        plan.add_action(
+            &mut txn,
+            &id,
+            &NewAction {
+                reference: "A1".into(),
+                title: String::new(),
+                description: String::new(),
+                finding_ids: vec![],
+                workstream_id: None,
+                phase_id: None,
+                exec_lead: String::new(),
+                owner: None,
+                due: None,
+                confidence: None,
+                closure_criteria: String::new(),
+            },
+        )
+        .unwrap();
+        let input = DecisionInput {
+            forum: "Board",
+            meeting_date: Date::parse_iso("2026-11-01").unwrap(),
+            outcome: DecisionOutcome::ApproveClosure,
+            minute_ref: "",
+            note: "",
+            reaudit_months: &[],
+        };
+        assert!(record_decision(&plan, &mut txn, &id, &who, &input, 1).is_err());
+        let extend = DecisionInput {
+            outcome: DecisionOutcome::Extend,
+            ..input
+        };
+        assert!(record_decision(&plan, &mut txn, &id, &who, &extend, 2).is_ok());
+    }
+}
