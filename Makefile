@@ -1,11 +1,14 @@
 # The two commands of the README, and a few conveniences.
-.PHONY: run test setup client fmt
+.PHONY: run test setup client fmt bench
 
 run:   ## Run Plait with the demo programme on http://127.0.0.1:8080
 	scripts/run
 
 test:  ## Every check and test, as CI runs them
 	scripts/test
+
+bench: ## The benchmarks and performance targets (BENCHMARKS.md); not part of test
+	scripts/bench
 
 setup: ## Install the build and test tools (skips what is there)
 	scripts/setup --browser
