@@ -284,10 +284,10 @@ mod tests {
 
     #[test]
     fn splices_are_minimal_and_utf16() {
-        assert_eq!(splice("abc", "abc"), (0, 0, ""));
+        assert_eq!(splice("abc", "abc"), (3, 0, ""));
         assert_eq!(splice("abXc", "abc"), (2, 1, ""));
         assert_eq!(splice("ac", "abc"), (1, 0, "b"));
         assert_eq!(splice("😀a", "😀b"), (2, 1, "b"));
-        assert_eq!(splice("aaa", "aa"), (0, 1, ""));
+        assert_eq!(splice("aaa", "aa"), (2, 1, ""));
     }
 }
