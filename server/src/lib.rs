@@ -197,6 +197,14 @@ pub async fn serve(
             }
         })
     };
+    // Sync messages are small and latency matters: without TCP_NODELAY,
+    // Nagle's algorithm meeting the peer's delayed ACK holds a broadcast
+    // back by up to 40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(
         listener,
         app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),

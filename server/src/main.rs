@@ -226,9 +226,7 @@ async fn run() -> anyhow::Result<()> {
                     );
                 }
             }
-            let listener = TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("binding {addr}"))?;
+            let listener = bind(addr).with_context(|| format!("binding {addr}"))?;
             let local = listener.local_addr()?;
             tracing::info!(%local, "listening");
             #[cfg(unix)]
@@ -481,6 +479,22 @@ async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyho
             Ok(())
         }
     }
+}
+
+/// Binds with a listen backlog of 4096 (the kernel caps it at
+/// `net.core.somaxconn`). The usual 128 overflows when a few hundred clients
+/// connect at once, as after a restart: their dropped SYNs are retried only
+/// after a second.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 async fn shutdown_signal() {

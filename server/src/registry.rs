@@ -34,12 +34,26 @@ pub const MSG_DURABLE: u8 = 100;
 /// client only has to say so.
 pub const MSG_REFUSED: u8 = 101;
 
+/// A document's log is compacted only once the bytes it holds since the
+/// snapshot reach the snapshot's size divided by this (as well as
+/// `compact_after` entries): compaction rewrites the whole document, so on a
+/// large document it must come rarely enough that its cost per update stays
+/// a small multiple of the update's own size, not of the document's.
+pub const LOG_TO_SNAPSHOT: u64 = 4;
+
+/// A document's full state as a sync-step-2 message is kept for new
+/// clients (an empty state vector) once it is at least this large, until
+/// the document next changes: a crowd joining a large document at once is
+/// answered with one encoding, shared.
+pub const CACHE_FULL_SYNC_BYTES: usize = 64 * 1024;
+
 /// Tuning of the registry.
 #[derive(Debug, Clone)]
 pub struct RegistrySettings {
     /// How long a document with no clients stays in memory.
     pub idle_unload: Duration,
-    /// Compact a document's log once it has this many entries.
+    /// Compact a document's log once it has this many entries (and holds
+    /// at least 1/[`LOG_TO_SNAPSHOT`] of the snapshot's size).
     pub compact_after: u64,
     /// Messages queued for one client before it counts as too slow.
     pub client_queue: usize,
@@ -143,6 +157,13 @@ pub struct DocState {
     pub awareness: Awareness,
     next_seq: u64,
     uncompacted: u64,
+    /// Bytes in the log since the snapshot.
+    uncompacted_bytes: u64,
+    /// The size of the last snapshot.
+    snapshot_bytes: u64,
+    /// The whole state as a sync step 2, for clients that have nothing,
+    /// with the `next_seq` it was made at.
+    full_sync: Option<(u64, Bytes)>,
     /// Set when the in-memory document may differ from storage (an update
     /// failed half-way); it is then evicted and reloaded from the store.
     poisoned: bool,
@@ -151,11 +172,37 @@ pub struct DocState {
     guard: Option<PlanGuard>,
 }
 
+impl DocState {
+    /// The sync step 2 (as a whole message) for a client whose state vector
+    /// is `sv`: exactly what it lacks. For a client that has nothing, the
+    /// answer for a large document is made once per version and shared.
+    pub fn sync_step2(&mut self, sv: &StateVector) -> Bytes {
+        let encode = |doc: &yrs::Doc| {
+            let update = doc.transact().encode_state_as_update_v1(sv);
+            Bytes::from(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1())
+        };
+        if !sv.is_empty() {
+            return encode(self.awareness.doc());
+        }
+        if let Some((seq, message)) = &self.full_sync {
+            if *seq == self.next_seq {
+                return message.clone();
+            }
+        }
+        let message = encode(self.awareness.doc());
+        self.full_sync =
+            (message.len() >= CACHE_FULL_SYNC_BYTES).then(|| (self.next_seq, message.clone()));
+        message
+    }
+}
+
 impl std::fmt::Debug for DocState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DocState")
             .field("next_seq", &self.next_seq)
             .field("uncompacted", &self.uncompacted)
+            .field("uncompacted_bytes", &self.uncompacted_bytes)
+            .field("snapshot_bytes", &self.snapshot_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -359,6 +406,9 @@ impl Registry {
                 awareness: Awareness::new(doc),
                 next_seq: stored.next_seq(),
                 uncompacted: stored.updates.len() as u64,
+                uncompacted_bytes: stored.updates.iter().map(|(_, u)| u.len() as u64).sum(),
+                snapshot_bytes: stored.snapshot.as_ref().map_or(0, |(_, s)| s.len() as u64),
+                full_sync: None,
                 poisoned: false,
                 guard: None,
             })
@@ -568,6 +618,7 @@ impl Registry {
         }
         state.next_seq += 1;
         state.uncompacted += 1;
+        state.uncompacted_bytes += stored.len() as u64;
         self.metrics
             .compaction_backlog
             .fetch_add(1, Ordering::Relaxed);
@@ -575,7 +626,12 @@ impl Registry {
         // Broadcast under the document's lock so every client sees updates in
         // the order they were stored.
         self.broadcast(lease, except, &message);
-        let compact = state.uncompacted >= self.settings.compact_after;
+        let compact = compaction_due(
+            state.uncompacted,
+            state.uncompacted_bytes,
+            state.snapshot_bytes,
+            self.settings.compact_after,
+        );
         drop(state);
         if compact {
             self.spawn_compaction(lease.doc.clone());
@@ -707,6 +763,14 @@ impl Registry {
     }
 }
 
+/// Whether a log of `entries` updates and `bytes` bytes over a snapshot of
+/// `snapshot_bytes` is due for compaction: `compact_after` entries, and at
+/// least 1/[`LOG_TO_SNAPSHOT`] of the snapshot's size, so that rewriting a
+/// large document costs each update a few times its own size.
+fn compaction_due(entries: u64, bytes: u64, snapshot_bytes: u64, compact_after: u64) -> bool {
+    entries >= compact_after && bytes.saturating_mul(LOG_TO_SNAPSHOT) >= snapshot_bytes
+}
+
 async fn compact(
     doc: &LoadedDoc,
     store: &Arc<dyn DocStore>,
@@ -716,7 +780,7 @@ async fn compact(
     let Some(state) = doc.state.get() else {
         return Ok(());
     };
-    let (upto, snapshot, count) = {
+    let (upto, snapshot, count, bytes) = {
         let state = state.lock().await;
         if state.poisoned || state.uncompacted == 0 || state.next_seq == 0 {
             return Ok(());
@@ -726,8 +790,14 @@ async fn compact(
             .doc()
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
-        (state.next_seq - 1, snapshot, state.uncompacted)
+        (
+            state.next_seq - 1,
+            snapshot,
+            state.uncompacted,
+            state.uncompacted_bytes,
+        )
     };
+    let snapshot_bytes = snapshot.len() as u64;
     let store = store.clone();
     let id = doc.id.clone();
     tokio::task::spawn_blocking(move || store.compact(&id, upto, &snapshot))
@@ -737,10 +807,73 @@ async fn compact(
         .flush()
         .await
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    state.lock().await.uncompacted -= count;
+    {
+        let mut state = state.lock().await;
+        state.uncompacted -= count;
+        state.uncompacted_bytes -= bytes;
+        state.snapshot_bytes = snapshot_bytes;
+    }
     metrics
         .compaction_backlog
         .fetch_sub(count as i64, Ordering::Relaxed);
     metrics.compactions.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_document_compacts_by_entries_and_a_large_one_by_bytes() {
+        // A 20 KB document: 500 updates of 100 bytes are due.
+        assert!(compaction_due(500, 50_000, 20_000, 500));
+        assert!(!compaction_due(499, 50_000, 20_000, 500));
+        // A 20 MB document: not after 500 small updates, but once the log
+        // holds a quarter of the snapshot.
+        assert!(!compaction_due(500, 50_000, 20_000_000, 500));
+        assert!(!compaction_due(49_999, 4_999_900, 20_000_000, 500));
+        assert!(compaction_due(50_000, 5_000_000, 20_000_000, 500));
+        // Never compacted yet: entries decide.
+        assert!(compaction_due(500, 1, 0, 500));
+    }
+
+    #[test]
+    fn a_new_client_gets_the_whole_state_shared_until_the_document_changes() {
+        use yrs::{GetString, Text};
+        let doc = plait_shared::new_doc();
+        let text = doc.get_or_insert_text("t");
+        text.push(&mut doc.transact_mut(), &"x".repeat(CACHE_FULL_SYNC_BYTES));
+        let mut state = DocState {
+            awareness: Awareness::new(doc.clone()),
+            next_seq: 1,
+            uncompacted: 0,
+            uncompacted_bytes: 0,
+            snapshot_bytes: 0,
+            full_sync: None,
+            poisoned: false,
+            guard: None,
+        };
+        let empty = StateVector::default();
+        let first = state.sync_step2(&empty);
+        let again = state.sync_step2(&empty);
+        assert_eq!(first.as_ptr(), again.as_ptr(), "shared, not encoded twice");
+        // A client with part of the document gets only what it lacks.
+        let partial = state.sync_step2(&doc.transact().state_vector());
+        assert!(partial.len() < 100);
+        // After a change (a new sequence number) the answer is made anew.
+        text.push(&mut doc.transact_mut(), "y");
+        state.next_seq = 2;
+        let after = state.sync_step2(&empty);
+        assert_ne!(first.as_ptr(), after.as_ptr());
+        let Ok(Message::Sync(SyncMessage::SyncStep2(update))) = Message::decode_v1(&after) else {
+            panic!("a sync step 2");
+        };
+        let copy = plait_shared::new_doc();
+        copy.transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
+        let got = copy.get_or_insert_text("t").get_string(&copy.transact());
+        assert_eq!(got.len(), CACHE_FULL_SYNC_BYTES + 1);
+    }
 }

@@ -12,6 +12,7 @@ mod docs;
 mod health;
 mod programmes;
 mod sync;
+mod ws;
 
 pub(crate) fn router(state: AppState) -> Router {
     let assets = assets::service(&state.config.client_dir);

@@ -199,7 +199,7 @@ pub async fn run<S, R, E>(
                     match handle_frame(&registry, &lease, conn, &frame, &applied_tx, &mut awareness_clients, &options).await {
                         Ok(replies) => {
                             for reply in replies {
-                                if sink.send(WsMessage::Binary(reply.into())).await.is_err() {
+                                if sink.send(WsMessage::Binary(reply)).await.is_err() {
                                     break;
                                 }
                             }
@@ -247,19 +247,14 @@ async fn handle_frame(
     acks: &tokio::sync::mpsc::UnboundedSender<Applied>,
     awareness_clients: &mut HashSet<u64>,
     options: &ConnectionOptions,
-) -> Result<Vec<Vec<u8>>, Close> {
+) -> Result<Vec<Bytes>, Close> {
     let messages = decode_frame(frame)?;
     let mut replies = Vec::new();
     for message in messages {
         match message {
             Decoded::Step1(sv) => {
-                let state = lease.state().lock().await;
-                let update = state
-                    .awareness
-                    .doc()
-                    .transact()
-                    .encode_state_as_update_v1(&sv);
-                replies.push(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1());
+                let mut state = lease.state().lock().await;
+                replies.push(state.sync_step2(&sv));
             }
             Decoded::Update(update, bytes) => {
                 let applied = registry
@@ -280,7 +275,7 @@ async fn handle_frame(
                     })?;
                 if options.durable_acks && !applied.refused.is_empty() {
                     if let Ok(json) = serde_json::to_vec(&applied.refused) {
-                        replies.push(Message::Custom(MSG_REFUSED, json).encode_v1());
+                        replies.push(Message::Custom(MSG_REFUSED, json).encode_v1().into());
                     }
                 }
                 let _ = acks.send(applied);
@@ -300,7 +295,7 @@ async fn handle_frame(
             Decoded::QueryAwareness => {
                 let state = lease.state().lock().await;
                 if let Ok(update) = state.awareness.update() {
-                    replies.push(Message::Awareness(update).encode_v1());
+                    replies.push(Message::Awareness(update).encode_v1().into());
                 }
             }
             Decoded::Auth => {}

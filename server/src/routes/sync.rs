@@ -2,11 +2,9 @@
 //! sync for networks whose proxies break WebSockets.
 
 use axum::body::Bytes;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use yrs::encoding::read::{Cursor, Read};
 use yrs::encoding::write::Write;
 use yrs::updates::decoder::Decode;
@@ -14,6 +12,7 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use super::docs::doc_id;
+use super::ws::Upgrade;
 use crate::auth::{authenticate, check_csrf, check_origin, doc_access};
 use crate::registry::ApplyError;
 use crate::sync::{self as connection, ConnectionOptions};
@@ -35,7 +34,7 @@ pub(crate) async fn websocket(
     Path(raw): Path<String>,
     Query(query): Query<SyncQuery>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Result<Response, AppError> {
     let id = doc_id(raw)?;
     let authed = authenticate(&state, &headers, query.token.as_deref()).await?;
@@ -56,9 +55,7 @@ pub(crate) async fn websocket(
     let tasks = state.tasks.clone();
     Ok(ws
         .max_message_size(state.config.max_message_bytes)
-        .max_frame_size(state.config.max_message_bytes)
-        .on_upgrade(move |socket| {
-            let (sink, stream) = socket.split();
+        .on_upgrade(move |(sink, stream)| {
             tasks.track_future(connection::run(
                 registry, lease, sink, stream, options, shutdown,
             ))
