@@ -134,13 +134,15 @@ async fn server_counters(args: &RunArgs, report: &mut Report) {
         return;
     };
     for name in [
-        "updates_received",
-        "updates_broadcast",
-        "flushes",
-        "flush_micros_max",
-        "compactions",
-        "slow_disconnects",
-        "rejected_connections",
+        "updates_received_total",
+        "updates_broadcast_total",
+        "bytes_sent_total",
+        "flushes_total",
+        "flush_seconds_total",
+        "flush_seconds_max",
+        "compactions_total",
+        "slow_disconnects_total",
+        "rejected_connections_total",
         "connections",
         "loaded_docs",
     ] {
@@ -279,7 +281,9 @@ async fn update_client(
         let offset = spec.period.map_or(Duration::ZERO, |p| {
             p.mul_f64((f64::from(spec.id) * 0.618_033_988_7).fract())
         });
+        // Unpaced sends must not wait on the timer (its resolution is 1 ms).
         let mut next_send = Deadline::now() + offset;
+        let unpaced = spec.period.is_none();
         loop {
             let arrived = client.arrivals.lock().map(|a| a.len()).unwrap_or(0);
             if out.sent == spec.updates && out.durable_at_us.is_none() && client.all_durable() {
@@ -298,16 +302,15 @@ async fn update_client(
                     Some(frame) => { client.process(frame).await?; }
                     None => return Err(anyhow!("the connection ended during the run")),
                 },
-                () = tokio::time::sleep_until(next_send), if sending => {
+                () = pace(unpaced, next_send), if sending => {
                     let now = now_us();
                     out.first_send_us.get_or_insert(now);
                     client.edit(spec.id, out.sent, &spec.padding).await?;
                     out.sent += 1;
                     out.last_send_us = now_us();
-                    next_send = match spec.period {
-                        Some(p) => next_send + p,
-                        None => Deadline::now(),
-                    };
+                    if let Some(p) = spec.period {
+                        next_send += p;
+                    }
                 }
             }
         }
@@ -326,6 +329,13 @@ async fn update_client(
         out.error = Some(format!("{e:#}"));
     }
     out
+}
+
+/// Ready at once when unpaced, else at `at`.
+async fn pace(unpaced: bool, at: Deadline) {
+    if !unpaced {
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 /// D documents × C clients × U updates, paced or not.
