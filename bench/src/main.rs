@@ -125,6 +125,10 @@ pub struct RunArgs {
     /// The size of each entry written by the preload.
     #[arg(long, default_value_t = 256)]
     pub preload_entry_bytes: usize,
+    /// The size of each update the preload sends (many updates, as a
+    /// document's life makes them: the server compacts the log on the way).
+    #[arg(long, default_value_t = 32 * 1024)]
+    pub preload_batch_bytes: usize,
     /// Join storm: all clients join document 0 at once; measures the
     /// initial sync.
     #[arg(long)]
@@ -136,6 +140,10 @@ pub struct RunArgs {
     /// Seconds to hold idle connections before reading the memory.
     #[arg(long, default_value_t = 3.0)]
     pub idle_hold: f64,
+    /// Each client's WebSocket read buffer (0: 256 KiB in a join storm,
+    /// else 16 KiB).
+    #[arg(long, default_value_t = 0)]
+    pub read_buffer_bytes: usize,
     /// Handshakes in flight at once.
     #[arg(long, default_value_t = 256)]
     pub connect_concurrency: usize,

@@ -110,6 +110,7 @@ impl Report {
                 "doc_prefix": args.doc_prefix,
                 "preload_bytes": args.preload_bytes.map(|s| s.0),
                 "preload_entry_bytes": args.preload_entry_bytes,
+                "preload_batch_bytes": args.preload_batch_bytes,
                 "join_storm": args.join_storm,
                 "idle": args.idle,
                 "server_pid": args.server_pid,

@@ -15,9 +15,6 @@ use crate::procfs::{Sample, Sampler};
 use crate::report::Report;
 use crate::RunArgs;
 
-/// Largest update the preload sends (well under the server's 16 MiB limit).
-const PRELOAD_BATCH_BYTES: usize = 1 << 20;
-
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
@@ -70,9 +67,15 @@ pub async fn run(args: &RunArgs, token: &str, fds: u64, limit: Duration) -> anyh
             }
         }
         report.metric("preload_ms", ms(now_us() - started));
-        // Let the server finish what the preload started (flushes, a
-        // compaction) before measuring.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Let the server finish what the preload started (a compaction of
+        // the large document) before measuring.
+        let settled = settle(sampler.as_ref(), deadline).await;
+        report.metric("settle_ms", ms(settled));
+        if let Some(sampler) = &sampler {
+            if let Some(s) = sampler.now() {
+                report.metric("server_rss_after_preload_mb", mib(s.rss_kib));
+            }
+        }
     }
 
     if report.error_count == 0 {
@@ -121,6 +124,32 @@ pub async fn run(args: &RunArgs, token: &str, fds: u64, limit: Duration) -> anyh
     server_counters(args, &mut report).await;
     report.check_expectations();
     Ok(report)
+}
+
+/// Waits until the server is idle (under 5% of a core for 300 ms), at most
+/// 30 s (a fixed second without its pid). Returns how long it took, in µs.
+async fn settle(sampler: Option<&Sampler>, deadline: Deadline) -> u64 {
+    let started = now_us();
+    let Some(sampler) = sampler else {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        return now_us() - started;
+    };
+    let give_up = Deadline::now() + Duration::from_secs(30);
+    let window = Duration::from_millis(300);
+    let mut before = sampler.now();
+    while Deadline::now() < give_up.min(deadline) {
+        tokio::time::sleep(window).await;
+        let now = sampler.now();
+        let busy = match (before, now) {
+            (Some(a), Some(b)) => b.cpu_us.saturating_sub(a.cpu_us),
+            _ => 0,
+        };
+        before = now;
+        if busy * 20 < window.as_micros() as u64 {
+            break;
+        }
+    }
+    now_us() - started
 }
 
 /// Copies a few of the server's `/metrics` counters into the report.
@@ -182,7 +211,7 @@ async fn preload(
         let update = {
             let mut txn = client.doc.transact_mut();
             let mut batch = 0usize;
-            while batch < PRELOAD_BATCH_BYTES && sent + (batch as u64) < bytes {
+            while batch < args.preload_batch_bytes.max(1) && sent + (batch as u64) < bytes {
                 map.insert(
                     &mut txn,
                     format!("p{next}"),
@@ -539,6 +568,10 @@ async fn storm(
     report: &mut Report,
 ) {
     let url = client::sync_url(&args.url, doc, token, false);
+    let read_buffer = match args.read_buffer_bytes {
+        0 => 256 * 1024,
+        n => n,
+    };
     let (synced_tx, mut synced_rx) = mpsc::unbounded_channel::<Result<(u64, usize), String>>();
     let (stop_tx, stop_rx) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
@@ -556,7 +589,7 @@ async fn storm(
             let result = async {
                 let mut client = {
                     let _permit = permits.acquire().await?;
-                    Client::connect(&url, deadline).await?
+                    Client::connect_with_buffer(&url, deadline, read_buffer).await?
                 };
                 // Only the first client applies the state (to check it);
                 // the others time its arrival, as the server's cost.

@@ -47,6 +47,19 @@ pub const LOG_TO_SNAPSHOT: u64 = 4;
 /// answered with one encoding, shared.
 pub const CACHE_FULL_SYNC_BYTES: usize = 64 * 1024;
 
+/// A message at least this large (a large document's whole state, to a
+/// joining client) waits for one of [`LARGE_SENDS`] turns before it is sent.
+pub const LARGE_SEND_BYTES: usize = 1 << 20;
+
+/// How many large messages are sent at once. When a crowd joins a large
+/// document together, sending to all of them at once makes every one of them
+/// wait for all the others; in turn, the first are done early.
+pub const LARGE_SENDS: usize = 4;
+
+/// The longest a large message waits for its turn, so that a few slow
+/// clients cannot hold back everyone else.
+pub const LARGE_SEND_WAIT: Duration = Duration::from_secs(1);
+
 /// Tuning of the registry.
 #[derive(Debug, Clone)]
 pub struct RegistrySettings {
@@ -296,6 +309,7 @@ pub struct Registry {
     metrics: Arc<Metrics>,
     tasks: TaskTracker,
     next_conn: AtomicU64,
+    large_sends: tokio::sync::Semaphore,
     shutdown: CancellationToken,
 }
 
@@ -318,6 +332,7 @@ impl Registry {
             metrics,
             tasks,
             next_conn: AtomicU64::new(1),
+            large_sends: tokio::sync::Semaphore::new(LARGE_SENDS),
             shutdown,
         })
     }
@@ -335,6 +350,19 @@ impl Registry {
     /// Whether `id` is in memory now.
     pub fn is_loaded(&self, id: &DocId) -> bool {
         lock(&self.docs).contains_key(id)
+    }
+
+    /// A turn to send a message of `len` bytes: for a large one, one of
+    /// [`LARGE_SENDS`] permits, first come first served, waited for at most
+    /// [`LARGE_SEND_WAIT`]; hold it while sending.
+    pub async fn send_turn(&self, len: usize) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        if len < LARGE_SEND_BYTES {
+            return None;
+        }
+        tokio::time::timeout(LARGE_SEND_WAIT, self.large_sends.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 
     /// A fresh connection id.
@@ -836,6 +864,37 @@ mod tests {
         assert!(compaction_due(50_000, 5_000_000, 20_000_000, 500));
         // Never compacted yet: entries decide.
         assert!(compaction_due(500, 1, 0, 500));
+    }
+
+    #[tokio::test]
+    async fn large_messages_take_turns_and_small_ones_never_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::SledStore::open(dir.path()).unwrap());
+        let registry = Registry::new(
+            store,
+            None,
+            RegistrySettings::default(),
+            Arc::new(Metrics::default()),
+            TaskTracker::new(),
+            CancellationToken::new(),
+        );
+        assert!(registry.send_turn(LARGE_SEND_BYTES - 1).await.is_none());
+        let mut turns = Vec::new();
+        for _ in 0..LARGE_SENDS {
+            turns.push(registry.send_turn(LARGE_SEND_BYTES).await.unwrap());
+        }
+        // All turns taken: a large message waits (here, not even 50 ms of
+        // the second it may), a small one does not.
+        let waiting = registry.send_turn(LARGE_SEND_BYTES);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), waiting)
+                .await
+                .is_err(),
+            "a fifth large send waits"
+        );
+        assert!(registry.send_turn(10).await.is_none());
+        turns.pop();
+        assert!(registry.send_turn(LARGE_SEND_BYTES).await.is_some());
     }
 
     #[test]

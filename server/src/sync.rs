@@ -199,6 +199,7 @@ pub async fn run<S, R, E>(
                     match handle_frame(&registry, &lease, conn, &frame, &applied_tx, &mut awareness_clients, &options).await {
                         Ok(replies) => {
                             for reply in replies {
+                                let _turn = registry.send_turn(reply.len()).await;
                                 if sink.send(WsMessage::Binary(reply)).await.is_err() {
                                     break;
                                 }
