@@ -14,7 +14,15 @@ use plait_shared::DocId;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, Update};
 
-criterion_group!(benches, append, flushed_batch, compaction, load, per_update);
+criterion_group!(
+    benches,
+    append,
+    flushed_batch,
+    compaction,
+    compaction_20mb,
+    load,
+    per_update
+);
 criterion_main!(benches);
 
 fn id(s: &str) -> DocId {
@@ -90,6 +98,35 @@ fn flushed_batch(c: &mut Criterion) {
             store.flush().unwrap();
         });
     });
+}
+
+fn compaction_20mb(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let doc_id = id("bench-compact-20MB");
+    let state = doc_state(20_000_000);
+    let doc = Doc::new();
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(&state).unwrap())
+        .unwrap();
+    let mut group = c.benchmark_group("compaction_20MB");
+    group.sample_size(10);
+    // What a compaction of a 20 MB document does: encode it (under the
+    // document's lock) and write the snapshot.
+    group.bench_function("encode_state", |b| {
+        b.iter(|| {
+            doc.transact()
+                .encode_state_as_update_v1(&StateVector::default())
+        });
+    });
+    let mut seq = 0u64;
+    group.bench_function("write_snapshot", |b| {
+        b.iter(|| {
+            store.compact(&doc_id, seq, &state).unwrap();
+            seq += 1;
+        });
+    });
+    group.finish();
 }
 
 fn compaction(c: &mut Criterion) {
