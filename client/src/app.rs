@@ -1,15 +1,22 @@
-//! The application: the frame every page shares (header, sync status, the
-//! acting role, navigation) and the page for the current path.
+//! The application: the sign-in page until someone signs in; then the frame
+//! every page shares (header with the account, sync status, notices,
+//! navigation) and the page for the current path.
 
 use leptos::prelude::*;
 
-use crate::components::role_switch::RoleSwitch;
+use crate::api::{self, Account};
+use crate::components::account::{AccountNav, ConfirmSignOut};
+use crate::components::notices::Notices;
 use crate::components::sync_status::SyncStatus;
 use crate::contexts::workspace::provide_workspace_context;
 use crate::pages::action::ActionPage;
 use crate::pages::actions::Actions;
 use crate::pages::overview::Overview;
-use crate::pages::{provide_router_context, Page, PageLink};
+use crate::pages::sign_in::SignIn;
+use crate::pages::{provide_router_context, Page, PageLink, Router};
+
+/// The `sessionStorage` key that says the page was reloaded by signing out.
+pub const SIGNED_OUT_KEY: &str = "plait-signed-out";
 
 /// Registers the service worker that keeps the app shell for offline use.
 fn register_service_worker() {
@@ -25,18 +32,22 @@ fn register_service_worker() {
     });
 }
 
-/// The application.
-#[component]
-pub fn App() -> impl IntoView {
-    let router = provide_router_context();
-    provide_workspace_context();
-    register_service_worker();
-    Effect::new(move |_| {
-        let title = router.page.get().title();
-        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
-            document.set_title(&format!("{title} – Plait"));
+/// Moves keyboard focus to the element `id` once it is on the page.
+pub fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(element) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+        {
+            let _ = element.focus();
         }
     });
+}
+
+#[component]
+fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    let router = expect_context::<Router>();
     let nav_link = move |page: Page, label: &'static str| {
         let current = page.clone();
         view! {
@@ -48,38 +59,116 @@ pub fn App() -> impl IntoView {
         }
     };
     view! {
-        <a class="nhsuk-skip-link" href="#main">"Skip to main content"</a>
         <header class="nhsuk-header" role="banner">
             <div class="nhsuk-header__container nhsuk-width-container">
                 <div class="nhsuk-header__service">
                     <PageLink page=Page::Overview class="nhsuk-header__service-name">"Plait"</PageLink>
                 </div>
+                {children.map(|c| c())}
             </div>
-            <nav class="nhsuk-header__navigation" aria-label="Main">
-                <div class="nhsuk-width-container">
-                    <ul class="nhsuk-header__navigation-list">
-                        {nav_link(Page::Overview, "Overview")}
-                        {nav_link(Page::Actions, "Actions")}
-                    </ul>
-                </div>
-            </nav>
+            {signed_in.then(|| view! {
+                <nav class="nhsuk-header__navigation" aria-label="Main">
+                    <div class="nhsuk-width-container">
+                        <ul class="nhsuk-header__navigation-list">
+                            {nav_link(Page::Overview, "Overview")}
+                            {nav_link(Page::Actions, "Actions")}
+                        </ul>
+                    </div>
+                </nav>
+            })}
         </header>
+    }
+}
+
+/// The app for a signed-in person (`live` when they have just signed in;
+/// otherwise it opens from the remembered account and checks the session).
+#[component]
+fn SignedIn(account: Account, live: bool) -> impl IntoView {
+    let router = expect_context::<Router>();
+    let workspace = provide_workspace_context(account, live);
+    let again = move |fresh: Account| {
+        if fresh.username == workspace.account.get_untracked().username {
+            workspace.signed_in(fresh);
+            focus("main");
+        } else {
+            // Someone else: their own workspace, in a fresh page.
+            fresh.remember();
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().replace("/");
+            }
+        }
+    };
+    view! {
+        <Header signed_in=true><AccountNav /></Header>
         <div class="nhsuk-width-container plait-bar">
             <SyncStatus />
-            <RoleSwitch />
         </div>
         <div class="nhsuk-width-container">
+            <Notices />
             <main class="nhsuk-main-wrapper" id="main" tabindex="-1">
-                {move || match router.page.get() {
-                    Page::Overview => view! { <Overview /> }.into_any(),
-                    Page::Actions => view! { <Actions /> }.into_any(),
-                    Page::Action { plan, action } => view! { <ActionPage plan action /> }.into_any(),
-                    Page::NotFound => view! {
-                        <h1>"Page not found"</h1>
-                        <p><PageLink page=Page::Overview>"Go to the programme overview"</PageLink></p>
-                    }.into_any(),
+                {move || if workspace.signing_in.get() {
+                    let username = workspace.account.get_untracked().username.to_string();
+                    view! {
+                        <SignIn again=username on_done=Callback::new(again)
+                            on_cancel=Callback::new(move |()| workspace.signing_in.set(false)) />
+                    }.into_any()
+                } else if workspace.confirming_sign_out.get() {
+                    view! { <ConfirmSignOut /> }.into_any()
+                } else {
+                    match router.page.get() {
+                        Page::Overview => view! { <Overview /> }.into_any(),
+                        Page::Actions => view! { <Actions /> }.into_any(),
+                        Page::Action { plan, action } => view! { <ActionPage plan action /> }.into_any(),
+                        Page::NotFound => view! {
+                            <h1>"Page not found"</h1>
+                            <p><PageLink page=Page::Overview>"Go to the programme overview"</PageLink></p>
+                        }.into_any(),
+                    }
                 }}
             </main>
         </div>
+    }
+}
+
+/// The application.
+#[component]
+pub fn App() -> impl IntoView {
+    let router = provide_router_context();
+    register_service_worker();
+    wasm_bindgen_futures::spawn_local(api::end_pending_logout());
+    // (account, just signed in)
+    let signed_in = RwSignal::new(Account::remembered().map(|a| (a, false)));
+    let user = Memo::new(move |_| signed_in.with(|s| s.as_ref().map(|(a, _)| a.username.clone())));
+    Effect::new(move |_| {
+        let title = if user.with(Option::is_none) {
+            "Sign in"
+        } else {
+            router.page.get().title()
+        };
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(&format!("{title} – Plait"));
+        }
+    });
+    let first = move |account: Account| {
+        account.remember();
+        signed_in.set(Some((account, true)));
+        focus("main");
+    };
+    view! {
+        <a class="nhsuk-skip-link" href="#main">"Skip to main content"</a>
+        {move || match user.get() {
+            None => view! {
+                <Header signed_in=false />
+                <div class="nhsuk-width-container">
+                    <main class="nhsuk-main-wrapper" id="main" tabindex="-1">
+                        <SignIn on_done=Callback::new(first) />
+                    </main>
+                </div>
+            }.into_any(),
+            Some(_) => signed_in
+                .get_untracked()
+                .map(|(account, live)| view! { <SignedIn account live /> })
+                .into_any(),
+        }}
     }
 }

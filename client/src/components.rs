@@ -1,4 +1,5 @@
 //! Components shared by the pages.
 
-pub mod role_switch;
+pub mod account;
+pub mod notices;
 pub mod sync_status;

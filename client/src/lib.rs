@@ -5,9 +5,11 @@
 //! `main.rs` only mounts [`app::App`]; the logic that can be tested without
 //! a page lives in modules of its own.
 
+pub mod api;
 pub mod app;
 pub mod components;
 pub mod contexts;
+pub mod markup;
 pub mod pages;
 pub mod storage;
 pub mod sync;

@@ -8,7 +8,9 @@ use wasm_bindgen::JsCast;
 
 pub mod action;
 pub mod actions;
+pub mod history;
 pub mod overview;
+pub mod sign_in;
 
 /// Every page of the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +86,14 @@ pub fn provide_router_context() -> Router {
     };
     provide_context(router);
     if let Some(window) = web_sys::window() {
-        let on_pop =
-            Closure::<dyn FnMut()>::new(move || router.page.set(Page::from_path(&current_path())));
+        // Also fired by links to a fragment (the skip link, the error
+        // summary's): the page must not be rebuilt for those.
+        let on_pop = Closure::<dyn FnMut()>::new(move || {
+            let page = Page::from_path(&current_path());
+            if router.page.get_untracked() != page {
+                router.page.set(page);
+            }
+        });
         let _ =
             window.add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
         on_pop.forget();

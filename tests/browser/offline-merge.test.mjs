@@ -1,12 +1,14 @@
 // (a) Two people edit the same action while both are offline; when they
 // come back online both see both edits: concurrent typing in one text merges
-// by character, and different fields never conflict.
+// by character, and different fields never conflict. A is the executive
+// lead (chief.nurse), B the programme office (admin): both may change the
+// texts, the confidence and the executive lead of any action.
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  PlaitServer, launchBrowser, newPage, actionLinks, waitForActionDetail,
+  PlaitServer, launchBrowser, newPage, signIn, actionLinks, waitForActionDetail,
   waitForAllSaved, waitForStatus, syncStatusText, selectors,
   eventually, onFailure, timed
 } from './support.mjs'
@@ -29,6 +31,8 @@ test('two browsers edit one action offline, and both see both edits once online'
   const b = await newPage(browser)
   const pages = { A: a.page, B: b.page }
   await onFailure('offline-merge', { pages, server }, async () => {
+    await signIn(a.page, 'chief.nurse', { url: server.url })
+    await signIn(b.page, 'programme.office', { url: server.url })
     // Find a real action from the list, then open it in both browsers.
     const links = await timed('(a) list loaded in A', () => actionLinks(a.page, server.url))
     const link = links[1]
@@ -112,7 +116,7 @@ test('two browsers edit one action offline, and both see both edits once online'
     }
     // What is on the server: a third, fresh browser opens the action.
     const c = await newPage(browser)
-    await c.page.goto(server.url + link)
+    await signIn(c.page, 'board', { url: server.url + link })
     await waitForActionDetail(c.page)
     await eventually(async () => (await c.page.inputValue('#description')) === Y + base + X, {
       message: 'a fresh browser seeing the merged description'

@@ -1,13 +1,14 @@
 // (b) The app works with no network at all: once loaded online, the service
 // worker serves the app shell and IndexedDB holds the data and the edits
-// not yet synced, across a reload while offline; back online, the edit
-// reaches the server.
+// not yet synced, across a reload while offline (the signed-in account is
+// remembered, so no sign-in is needed); back online, the edit reaches the
+// server. D. Hughes adds a progress update to an action they own.
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  PlaitServer, launchBrowser, newPage, actionLinks, waitForActionDetail,
+  PlaitServer, launchBrowser, newPage, signIn, actionLinks, waitForActionDetail,
   waitForAllSaved, waitForStatus, waitForServiceWorker, waitingCount,
   selectors, eventually, onFailure, timed
 } from './support.mjs'
@@ -33,7 +34,8 @@ function progressUpdates (page) {
 test('an edit made offline survives a reload with no network, then reaches the server', async () => {
   const { context, page } = await newPage(browser)
   await onFailure('offline-reload', { pages: { page }, server }, async () => {
-    const links = await actionLinks(page, server.url)
+    await signIn(page, 'd.hughes', { url: server.url })
+    const links = await actionLinks(page, server.url, { owner: 'D. Hughes' })
     await timed('(b) service worker installed and controlling', () => waitForServiceWorker(page))
     // A reload to get control may have happened: the list is whole again.
     const link = links[2]
@@ -78,6 +80,7 @@ test('an edit made offline survives a reload with no network, then reaches the s
       assert.ok(response.fromServiceWorker(), 'the page came from the service worker')
       await waitForActionDetail(page)
     })
+    assert.match(await page.locator(selectors.signedInAs).innerText(), /D\. Hughes/, 'still signed in, offline')
     await eventually(async () => (await progressUpdates(page))[0] === text, {
       message: 'the offline edit still there after an offline reload'
     })
@@ -94,7 +97,7 @@ test('an edit made offline survives a reload with no network, then reaches the s
 
     const other = await newPage(browser)
     try {
-      await other.page.goto(server.url + link)
+      await signIn(other.page, 'board', { url: server.url + link })
       await waitForActionDetail(other.page)
       await eventually(async () => (await progressUpdates(other.page)).includes(text), {
         message: 'a second, fresh browser seeing the offline update'

@@ -1,12 +1,13 @@
 // (c) The server goes away under an open page (SIGTERM) and comes back on
 // the same port and data: an edit made in between waits, then arrives once
-// the client reconnects (with backoff) and is saved.
+// the client reconnects (with backoff) and is saved. The executive lead
+// (chief.nurse) writes the progress updates; a viewer (board) checks them.
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  PlaitServer, launchBrowser, newPage, actionLinks, waitForActionDetail,
+  PlaitServer, launchBrowser, newPage, signIn, actionLinks, waitForActionDetail,
   waitForAllSaved, waitForStatus, syncStatusText, selectors, eventually,
   onFailure, timed
 } from './support.mjs'
@@ -31,6 +32,7 @@ function progressUpdates (page) {
 test('an edit made while the server is down arrives when it is back', async () => {
   const { context, page } = await newPage(browser)
   await onFailure('server-restart', { pages: { page }, server }, async () => {
+    await signIn(page, 'chief.nurse', { url: server.url })
     const links = await actionLinks(page, server.url)
     const link = links[3]
     await page.goto(server.url + link)
@@ -61,7 +63,7 @@ test('an edit made while the server is down arrives when it is back', async () =
     // On the server: a fresh browser sees it.
     const other = await newPage(browser)
     try {
-      await other.page.goto(server.url + link)
+      await signIn(other.page, 'board', { url: server.url + link })
       await waitForActionDetail(other.page)
       await eventually(async () => (await progressUpdates(other.page)).includes(text), {
         message: 'a fresh browser seeing the update made while the server was down'
@@ -90,6 +92,7 @@ function httpSyncFailure (page) {
 test('after a longer outage (the client has fallen back to HTTP sync), an edit still arrives', async () => {
   const { context, page } = await newPage(browser)
   await onFailure('server-restart-http', { pages: { page }, server }, async () => {
+    await signIn(page, 'chief.nurse', { url: server.url })
     const links = await actionLinks(page, server.url)
     const link = links[4]
     await page.goto(server.url + link)
@@ -112,7 +115,7 @@ test('after a longer outage (the client has fallen back to HTTP sync), an edit s
 
     const other = await newPage(browser)
     try {
-      await other.page.goto(server.url + link)
+      await signIn(other.page, 'board', { url: server.url + link })
       await waitForActionDetail(other.page)
       await eventually(async () => (await progressUpdates(other.page)).includes(text), {
         message: 'a fresh browser seeing the update made during the outage'
@@ -129,6 +132,7 @@ test('after a longer outage (the client has fallen back to HTTP sync), an edit s
 test('while the server is down, the status line does not say Online', async () => {
   const { context, page } = await newPage(browser)
   try {
+    await signIn(page, 'chief.nurse', { url: server.url })
     await actionLinks(page, server.url)
     await waitForAllSaved(page)
     const fellBack = httpSyncFailure(page)

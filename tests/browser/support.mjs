@@ -11,6 +11,10 @@
 //   resolution path: it is loaded with `createRequire` pointed at tools/).
 // - Page helpers wait on conditions (the action count, the sync status line),
 //   never on fixed sleeps.
+// - `signIn` signs a page in through the sign-in form as one of the demo
+//   accounts (`--demo` seeds them; the password is `plait-demo`), and
+//   `apiSignIn`/`fetchPlan` read the server's copy of a document from Node
+//   with a bearer token, to check what really reached it.
 
 import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
@@ -29,6 +33,9 @@ export const clientDist = path.join(repoRoot, 'client/dist')
 export const serverBinary = path.join(repoRoot, 'target/debug/plait')
 export const artifactsDir = path.join(repoRoot, 'test-artifacts')
 export const screenshotsDir = path.join(artifactsDir, 'screenshots')
+
+/// The demo accounts' password (server/src/demo.rs).
+export const DEMO_PASSWORD = 'plait-demo'
 
 /// The demo programme's size (fixtures/nsft-style-action-plan.csv).
 export const DEMO_ACTIONS = 168
@@ -101,20 +108,22 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 /// The real server, as a child process.
 export class PlaitServer {
-  constructor ({ port, dataDir, name = 'plait' }) {
+  constructor ({ port, dataDir, name = 'plait', args = [] }) {
     this.port = port
     this.dataDir = dataDir
     this.name = name
+    this.args = args
     this.child = null
     this.log = []
     this.ownsDataDir = false
   }
 
-  /// Starts a server on a fresh port and a fresh temporary data dir.
-  static async start (name = 'plait') {
+  /// Starts a server on a fresh port and a fresh temporary data dir;
+  /// `args` are added to `plait serve`'s (e.g. `--session-idle-seconds 3`).
+  static async start (name = 'plait', { args = [] } = {}) {
     ensurePrerequisites()
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'plait-browser-'))
-    const server = new PlaitServer({ port: await freePort(), dataDir, name })
+    const server = new PlaitServer({ port: await freePort(), dataDir, name, args })
     server.ownsDataDir = true
     await server.start()
     return server
@@ -134,7 +143,8 @@ export class PlaitServer {
       '--data-dir', this.dataDir,
       '--client-dir', clientDist,
       '--demo',
-      '--log-format', 'json'
+      '--log-format', 'json',
+      ...this.args
     ]
     const child = spawn(serverBinary, args, {
       cwd: repoRoot,
@@ -237,11 +247,55 @@ export async function newPage (browser, options = {}) {
   return { context, page }
 }
 
+/// Signs `page` in as the demo account `username` through the sign-in form
+/// (going to `url` first, if given), and waits for the app.
+export async function signIn (page, username, { password = DEMO_PASSWORD, url } = {}) {
+  if (url) await page.goto(url)
+  const field = page.locator('#username')
+  await field.waitFor({ state: 'visible', timeout: 30_000 })
+  await field.fill(username)
+  await page.locator('#password').fill(password)
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  try {
+    await page.locator(selectors.signedInAs).waitFor({ timeout: 20_000 })
+  } catch (e) {
+    const shown = await page.locator('main').innerText().catch(() => '(no main)')
+    throw new Error(`signing in as ${username} did not open the app; the page shows ${JSON.stringify(shown.slice(0, 300))}`)
+  }
+}
+
+/// Signs in from Node (`POST /api/auth/login`): the account as the server
+/// describes it, with its bearer `token`.
+export async function apiSignIn (server, username, password = DEMO_PASSWORD) {
+  const response = await fetch(`${server.url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password })
+  })
+  if (!response.ok) throw new Error(`signing in as ${username}: HTTP ${response.status} ${await response.text()}`)
+  return response.json()
+}
+
+/// The server's copy of a document (`GET /api/docs/{id}`), as a Y.Doc of the
+/// npm yjs (from tools/node_modules).
+export async function fetchDoc (server, token, docId) {
+  const response = await fetch(`${server.url}/api/docs/${docId}`, {
+    headers: { authorization: `Bearer ${token}` }
+  })
+  if (!response.ok) throw new Error(`GET /api/docs/${docId}: HTTP ${response.status}`)
+  const Y = toolsRequire('yjs')
+  const doc = new Y.Doc()
+  Y.applyUpdate(doc, new Uint8Array(await response.arrayBuffer()))
+  return doc
+}
+
 export const selectors = {
   actionCount: '[data-testid=action-count]',
   syncStatus: '[data-testid=sync-status]',
   network: '[data-testid=sync-status] .plait-sync-status__network',
-  saved: '[data-testid=sync-status] .plait-sync-status__saved'
+  saved: '[data-testid=sync-status] .plait-sync-status__saved',
+  signedInAs: '[data-testid=signed-in-as]',
+  notices: '[data-testid=notices]'
 }
 
 /// The sync status line's text.
@@ -287,10 +341,19 @@ export async function waitForAllActions (page, { timeout = 30_000 } = {}) {
 }
 
 /// Opens /actions, waits for every action, and returns the links of the
-/// actions' detail pages (`/actions/{plan}/{action}`), in list order.
-export async function actionLinks (page, baseUrl) {
+/// actions' detail pages (`/actions/{plan}/{action}`), in list order. With
+/// `owner` (a display name), only that person's actions.
+export async function actionLinks (page, baseUrl, { owner } = {}) {
   await page.goto(`${baseUrl}/actions`)
   await waitForAllActions(page)
+  if (owner) {
+    await page.selectOption('#f-owner', owner)
+    await page.waitForFunction(
+      ([selector, all]) => document.querySelector(selector)?.textContent.trim() !== all,
+      [selectors.actionCount, ALL_ACTIONS_TEXT], { polling: 50 })
+    return page.$$eval('table.plait-actions tbody a[href^="/actions/"]', (links) =>
+      links.map((a) => a.getAttribute('href')))
+  }
   const hrefs = await page.$$eval('table.plait-actions tbody a[href^="/actions/"]', (links) =>
     links.map((a) => a.getAttribute('href')))
   if (hrefs.length !== DEMO_ACTIONS) {

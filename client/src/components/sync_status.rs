@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use plait_shared::UnixMillis;
 
-use crate::contexts::workspace::use_workspace;
+use crate::contexts::workspace::{use_workspace, Session};
 
 /// "3 hours ago", "2 minutes ago", "just now".
 pub fn ago(then: UnixMillis, now: UnixMillis) -> String {
@@ -18,14 +18,18 @@ pub fn ago(then: UnixMillis, now: UnixMillis) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
 
-/// The status line. A live region, so screen readers hear changes.
+/// The status line. A live region, so screen readers hear changes. When the
+/// session has ended, it says so, with a button to sign in again.
 #[component]
 pub fn SyncStatus() -> impl IntoView {
     let workspace = use_workspace();
+    let ended = Memo::new(move |_| workspace.session.get() == Session::Ended);
     let text = move || {
         let status = workspace.status();
         let now = UnixMillis(js_sys::Date::now() as i64);
-        let network = if !status.online {
+        let network = if ended.get() {
+            "Signed out"
+        } else if !status.online {
             "Offline"
         } else if status.connected {
             "Online"
@@ -54,14 +58,23 @@ pub fn SyncStatus() -> impl IntoView {
         <div class="plait-sync-status" role="status" aria-live="polite" data-testid="sync-status">
             {move || {
                 let (network, saved, last, all_saved) = text();
+                let shown = if ended.get() { "Signed out: sign in again to sync" } else { network };
                 view! {
-                    <span class="plait-sync-status__network" data-network=network>{network}</span>
+                    <span class="plait-sync-status__network" data-network=network>{shown}</span>
                     " · "
                     <span class="plait-sync-status__saved" data-saved=all_saved.to_string()>{saved}</span>
                     <span class="plait-sync-status__last">{last}</span>
                 }
             }}
         </div>
+        <button class="nhsuk-button nhsuk-button--secondary plait-sign-in-again" type="button"
+            hidden=move || !ended.get() || workspace.signing_in.get()
+            on:click=move |_| {
+                workspace.confirming_sign_out.set(false);
+                workspace.signing_in.set(true);
+            }>
+            "Sign in again"
+        </button>
     }
 }
 

@@ -1,10 +1,15 @@
-//! The workspace: the programme's documents in this browser, kept in
-//! IndexedDB and in sync with the server, and who is using them.
+//! The workspace: the signed-in person's documents in this browser, kept in
+//! their own IndexedDB store and in sync with the server while their session
+//! is live.
 //!
 //! Views never hold document data: they read it through [`Workspace`]
 //! methods that depend on `revision`, which bumps after every change, so
 //! every derived view (counts, lists, an action) recomputes when the
 //! documents change, whether by a local edit or by sync.
+//!
+//! One workspace per page load and per person: signing out deletes their
+//! local data and reloads the page; signing in as someone else reloads it
+//! too.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -16,14 +21,16 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yrs::Transact;
 
+use crate::api::{self, Account, ApiError, Member};
 use crate::storage::LocalStore;
-use crate::sync::driver::{browser_online, DocSync};
+use crate::sync::driver::{browser_online, DocSync, Notice, SyncHooks};
 use crate::sync::engine::{Event, Status};
 
-/// The programme the client opens (one programme until accounts arrive).
+/// The programme the client opens.
 pub const PROGRAMME_ID: &str = "demo";
 
-/// Who is acting, and in which role (a switch until real accounts arrive).
+/// Who is acting, and in which role: the signed-in account and its role in
+/// the programme.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// The person.
@@ -32,14 +39,42 @@ pub struct Actor {
     pub role: Role,
 }
 
+impl Actor {
+    /// As `plait_shared::access` takes it.
+    pub fn access(&self) -> plait_shared::access::Actor<'_> {
+        plait_shared::access::Actor {
+            user: &self.user,
+            role: self.role,
+        }
+    }
+}
+
+/// What the browser knows of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    /// Not checked yet (opened offline from the remembered account).
+    Unknown,
+    /// The server has said it is live.
+    Live,
+    /// The server has said it has ended: sign in again to sync.
+    Ended,
+}
+
 #[derive(Default)]
 struct Docs {
     store: Option<Rc<LocalStore>>,
+    hooks: Option<Rc<SyncHooks>>,
     programme: Option<Rc<DocSync>>,
     plans: BTreeMap<DocId, Rc<DocSync>>,
     /// Plans being loaded, so a second change does not start them twice.
     starting: std::collections::BTreeSet<DocId>,
-    ready: bool,
+    /// Signing out: nothing more is started.
+    stopped: bool,
+    /// A session check is out, or when the last one went (ms).
+    checking: bool,
+    last_check: f64,
+    members_fetched: bool,
+    next_notice: u64,
 }
 
 /// The state every page reads.
@@ -50,8 +85,20 @@ pub struct Workspace {
     pub revision: RwSignal<u64>,
     /// Whether the local copy has been read (pages show "loading" until then).
     pub ready: RwSignal<bool>,
-    /// Who is acting.
-    pub actor: RwSignal<Actor>,
+    /// The signed-in account.
+    pub account: RwSignal<Account>,
+    /// Whether its session is live.
+    pub session: RwSignal<Session>,
+    /// Who is acting: the account, in its role in the programme.
+    pub actor: Memo<Actor>,
+    /// The programme's members (for names), kept for offline use.
+    pub members: RwSignal<Vec<Member>>,
+    /// Changes the server refused, to tell the person: (id, text).
+    pub notices: RwSignal<Vec<(u64, String)>>,
+    /// The sign-in form is shown again (the session ended).
+    pub signing_in: RwSignal<bool>,
+    /// Sign-out is waiting for confirmation.
+    pub confirming_sign_out: RwSignal<bool>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -60,40 +107,38 @@ impl std::fmt::Debug for Workspace {
     }
 }
 
-fn stored_actor() -> Actor {
-    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-    let get = |key: &str| {
-        storage
-            .as_ref()
-            .and_then(|s| s.get_item(key).ok().flatten())
-    };
-    Actor {
-        user: get("plait-user")
-            .and_then(|u| UserId::new(u).ok())
-            .or_else(|| UserId::new("L. Brennan").ok())
-            .unwrap_or_else(|| unreachable!("a literal id is valid")),
-        role: get("plait-role")
-            .and_then(|r| r.parse().ok())
-            .unwrap_or(Role::Contributor),
-    }
-}
-
-/// Creates the workspace, starts loading and syncing, and provides it.
-pub fn provide_workspace_context() -> Workspace {
+/// Creates the workspace of `account`, starts loading and syncing, and
+/// provides it. `live` when the account has just signed in.
+pub fn provide_workspace_context(account: Account, live: bool) -> Workspace {
+    let members = api::cached_members(&account.username, PROGRAMME_ID);
+    let account = RwSignal::new(account);
     let workspace = Workspace {
         docs: StoredValue::new_local(RefCell::new(Docs::default())),
         revision: RwSignal::new(0),
         ready: RwSignal::new(false),
-        actor: RwSignal::new(stored_actor()),
+        account,
+        session: RwSignal::new(if live {
+            Session::Live
+        } else {
+            Session::Unknown
+        }),
+        actor: Memo::new(move |_| {
+            account.with(|a| Actor {
+                user: a.username.clone(),
+                role: a.role_in(PROGRAMME_ID).unwrap_or(Role::Viewer),
+            })
+        }),
+        members: RwSignal::new(members),
+        notices: RwSignal::new(Vec::new()),
+        signing_in: RwSignal::new(false),
+        confirming_sign_out: RwSignal::new(false),
     };
     provide_context(workspace);
-    Effect::new(move |_| {
-        let actor = workspace.actor.get();
-        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = storage.set_item("plait-user", actor.user.as_str());
-            let _ = storage.set_item("plait-role", actor.role.key());
-        }
-    });
+    if live {
+        workspace.fetch_members();
+    } else {
+        workspace.check_session();
+    }
     wasm_bindgen_futures::spawn_local(async move { workspace.start().await });
     workspace
 }
@@ -103,9 +148,16 @@ pub fn use_workspace() -> Workspace {
     expect_context::<Workspace>()
 }
 
+fn reload() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().replace("/");
+    }
+}
+
 impl Workspace {
     async fn start(self) {
-        let store = match LocalStore::open("default").await {
+        let user = self.account.get_untracked().username;
+        let store = match LocalStore::open(&api::store_name(&user)).await {
             Ok(store) => Rc::new(store),
             Err(e) => {
                 leptos::logging::error!("this browser's storage cannot be opened: {e}");
@@ -115,18 +167,42 @@ impl Workspace {
         let Ok(id) = DocId::new(PROGRAMME_ID) else {
             return;
         };
-        let on_change: Rc<dyn Fn()> = Rc::new(move || self.changed());
-        let programme = DocSync::start(id, store.clone(), on_change).await;
-        self.docs.with_value(|docs| {
+        let hooks = Rc::new(SyncHooks {
+            namespace: api::user_prefix(&user),
+            csrf: RefCell::new(self.account.get_untracked().csrf),
+            on_change: Box::new(move || self.changed()),
+            on_notice: Box::new(move |notice| self.notice(notice)),
+        });
+        let programme = DocSync::start(id, store.clone(), hooks.clone(), self.live()).await;
+        let stopped = self.docs.with_value(|docs| {
             let mut docs = docs.borrow_mut();
             docs.store = Some(store);
-            docs.programme = Some(programme);
+            docs.hooks = Some(hooks);
+            docs.programme = Some(programme.clone());
+            docs.stopped
         });
-        self.listen_to_the_network();
+        self.catch_up(&programme, stopped);
+        if stopped {
+            return;
+        }
+        self.listen_to_the_browser();
         self.start_plans().await;
-        self.docs.with_value(|docs| docs.borrow_mut().ready = true);
         self.ready.set(true);
         self.revision.update(|r| *r += 1);
+    }
+
+    fn live(self) -> bool {
+        self.session.get_untracked() == Session::Live
+    }
+
+    /// A document that was loading while the session was confirmed (or
+    /// signing out began) missed the news.
+    fn catch_up(self, sync: &Rc<DocSync>, stopped: bool) {
+        if stopped {
+            sync.stop();
+        } else if self.live() {
+            sync.handle(Event::SignedIn);
+        }
     }
 
     fn changed(self) {
@@ -156,21 +232,26 @@ impl Workspace {
             return;
         };
         for id in listed {
-            let store = self.docs.with_value(|docs| {
+            let started = self.docs.with_value(|docs| {
                 let mut docs = docs.borrow_mut();
-                let new = !docs.plans.contains_key(&id) && docs.starting.insert(id.clone());
-                docs.store.clone().filter(|_| new)
+                let new = !docs.stopped
+                    && !docs.plans.contains_key(&id)
+                    && docs.starting.insert(id.clone());
+                docs.store.clone().zip(docs.hooks.clone()).filter(|_| new)
             });
-            let Some(store) = store else {
+            let Some((store, hooks)) = started else {
                 continue;
             };
-            let on_change: Rc<dyn Fn()> = Rc::new(move || self.changed());
-            let plan = DocSync::start(id.clone(), store, on_change).await;
-            self.docs.with_value(|docs| {
+            let plan = DocSync::start(id.clone(), store, hooks, self.live()).await;
+            let stopped = self.docs.with_value(|docs| {
                 let mut docs = docs.borrow_mut();
                 docs.starting.remove(&id);
-                docs.plans.insert(id, plan);
+                if !docs.stopped {
+                    docs.plans.insert(id, plan.clone());
+                }
+                docs.stopped
             });
+            self.catch_up(&plan, stopped);
         }
         self.revision.update(|r| *r += 1);
     }
@@ -186,21 +267,42 @@ impl Workspace {
         })
     }
 
-    fn listen_to_the_network(self) {
+    fn broadcast(self, event: Event) {
+        for sync in self.all_syncs() {
+            sync.handle(event.clone());
+        }
+    }
+
+    fn listen_to_the_browser(self) {
         let Some(window) = web_sys::window() else {
             return;
         };
-        let broadcast = move |event: Event| {
-            for sync in self.all_syncs() {
-                sync.handle(event.clone());
+        let online = Closure::<dyn FnMut()>::new(move || {
+            self.broadcast(Event::Online);
+            if !self.live() {
+                self.check_session();
             }
-        };
-        let online = Closure::<dyn FnMut()>::new(move || broadcast(Event::Online));
-        let offline = Closure::<dyn FnMut()>::new(move || broadcast(Event::Offline));
-        let tick = Closure::<dyn FnMut()>::new(move || broadcast(Event::Tick));
-        let _ = window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
-        let _ =
-            window.add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref());
+            wasm_bindgen_futures::spawn_local(api::end_pending_logout());
+        });
+        let offline = Closure::<dyn FnMut()>::new(move || self.broadcast(Event::Offline));
+        let tick = Closure::<dyn FnMut()>::new(move || self.broadcast(Event::Tick));
+        // Another tab signed out, or in as someone else: this page's data is
+        // no longer the remembered account's.
+        let user = self.account.get_untracked().username;
+        let storage = Closure::<dyn FnMut()>::new(move || {
+            if Account::remembered().is_none_or(|a| a.username != user) {
+                self.stop_syncing();
+                reload();
+            }
+        });
+        for (name, listener) in [
+            ("online", &online),
+            ("offline", &offline),
+            ("storage", &storage),
+        ] {
+            let _ =
+                window.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
+        }
         let _ = window.set_interval_with_callback_and_timeout_and_arguments_0(
             tick.as_ref().unchecked_ref(),
             1000,
@@ -209,6 +311,179 @@ impl Workspace {
         online.forget();
         offline.forget();
         tick.forget();
+        storage.forget();
+    }
+
+    fn notice(self, notice: Notice) {
+        let texts: Vec<String> = match notice {
+            Notice::CheckSession => {
+                self.check_session();
+                return;
+            }
+            Notice::Refused(doc, payload) => {
+                let json = String::from_utf8_lossy(&payload);
+                let plan = self.plan_doc(&doc);
+                api::refused_changes(&json)
+                    .into_iter()
+                    .map(|change| {
+                        let reference = plait_shared::ActionId::new(change.action.as_str())
+                            .ok()
+                            .and_then(|id| {
+                                let plan = plan.as_ref()?;
+                                plan.read_action(&plan.doc().transact(), &id)
+                            })
+                            .map(|a| a.reference)
+                            .unwrap_or(change.action);
+                        let what = api::describe_change(&change.what);
+                        if reference.is_empty() {
+                            format!("Not saved: {what} — {}", change.reason)
+                        } else {
+                            format!("Not saved: {what} on {reference} — {}", change.reason)
+                        }
+                    })
+                    .collect()
+            }
+            Notice::RefusedWhole(_, reason) => vec![format!("Not saved: {reason}")],
+        };
+        self.notices.update(|notices| {
+            for text in texts {
+                let id = self.docs.with_value(|docs| {
+                    let mut docs = docs.borrow_mut();
+                    docs.next_notice += 1;
+                    docs.next_notice
+                });
+                notices.push((id, text));
+            }
+        });
+    }
+
+    /// Asks the server whether the session is live (at most one question at
+    /// a time, and one every two seconds), and acts on the answer.
+    pub fn check_session(self) {
+        if self.session.get_untracked() == Session::Ended {
+            return;
+        }
+        let now = js_sys::Date::now();
+        let go = self.docs.with_value(|docs| {
+            let mut docs = docs.borrow_mut();
+            let go = !docs.stopped && !docs.checking && now - docs.last_check >= 2000.0;
+            if go {
+                docs.checking = true;
+                docs.last_check = now;
+            }
+            go
+        });
+        if !go {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = api::me().await;
+            self.docs.with_value(|docs| {
+                let mut docs = docs.borrow_mut();
+                docs.checking = false;
+                if answer == Err(ApiError::Offline) {
+                    // Ask again as soon as the network is back.
+                    docs.last_check = 0.0;
+                }
+            });
+            match answer {
+                Ok(account) if account.username == self.account.get_untracked().username => {
+                    self.signed_in(account);
+                }
+                // The cookie is someone else's (signed in in another tab):
+                // this person must sign in again before their edits go.
+                Ok(_) | Err(ApiError::SignedOut) => self.session_ended(),
+                Err(_) => {}
+            }
+        });
+    }
+
+    fn session_ended(self) {
+        if self.session.get_untracked() != Session::Ended {
+            self.session.set(Session::Ended);
+            self.broadcast(Event::SignedOut);
+        }
+    }
+
+    /// The account's session is live (just signed in again, or checked):
+    /// remember it and sync.
+    pub fn signed_in(self, account: Account) {
+        account.remember();
+        self.docs.with_value(|docs| {
+            if let Some(hooks) = &docs.borrow().hooks {
+                hooks.csrf.replace(account.csrf.clone());
+            }
+        });
+        if self.account.get_untracked() != account {
+            self.account.set(account);
+        }
+        self.signing_in.set(false);
+        if !self.live() {
+            self.session.set(Session::Live);
+            self.broadcast(Event::SignedIn);
+        }
+        self.fetch_members();
+    }
+
+    fn fetch_members(self) {
+        let first = self
+            .docs
+            .with_value(|docs| !std::mem::replace(&mut docs.borrow_mut().members_fetched, true));
+        if !first {
+            return;
+        }
+        let user = self.account.get_untracked().username;
+        wasm_bindgen_futures::spawn_local(async move {
+            match api::members(&user, PROGRAMME_ID).await {
+                Ok(members) => self.members.set(members),
+                Err(_) => self
+                    .docs
+                    .with_value(|d| d.borrow_mut().members_fetched = false),
+            }
+        });
+    }
+
+    /// A person's display name, when they are a member (tracks the list).
+    pub fn name_of(self, user: &str) -> String {
+        self.members.with(|members| {
+            members
+                .iter()
+                .find(|m| m.username.as_str() == user)
+                .map_or_else(|| user.to_owned(), |m| m.name.clone())
+        })
+    }
+
+    /// Stops every document's sync for good.
+    fn stop_syncing(self) {
+        let syncs = self.docs.with_value(|docs| {
+            let mut docs = docs.borrow_mut();
+            docs.stopped = true;
+            docs.store = None;
+            docs.hooks = None;
+            let mut syncs: Vec<Rc<DocSync>> = docs.programme.take().into_iter().collect();
+            syncs.extend(std::mem::take(&mut docs.plans).into_values());
+            syncs
+        });
+        for sync in syncs {
+            sync.stop();
+        }
+    }
+
+    /// Signs out: ends the session on the server (later, if offline), stops
+    /// syncing, deletes this person's local data (documents and edits not
+    /// yet synced included) and shows the sign-in page.
+    pub async fn sign_out(self) {
+        let account = self.account.get_untracked();
+        api::logout(&account.csrf).await;
+        self.stop_syncing();
+        if let Err(e) = LocalStore::delete_database(&api::store_name(&account.username)).await {
+            leptos::logging::error!("this device's copy could not be deleted: {e}");
+        }
+        api::forget_user(&account.username);
+        if let Some(session) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+            let _ = session.set_item(crate::app::SIGNED_OUT_KEY, "1");
+        }
+        reload();
     }
 
     /// The programme, read (tracks `revision`).

@@ -1,7 +1,11 @@
-//! One action: every field, the collaborative texts, progress updates, the
-//! lifecycle buttons the current role may use, and the transition history.
+//! One action: every field (those the signed-in person may not change are
+//! read-only, with why), the collaborative texts, progress updates, the
+//! lifecycle buttons their role may use, the transition history and the
+//! server's change history.
 
 use leptos::prelude::*;
+use plait_shared::access::{check_change, check_field, may_append};
+use plait_shared::changes::{Change, Log};
 use plait_shared::lifecycle::next_statuses;
 use plait_shared::{
     ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, Date, DocId, EntryId,
@@ -10,9 +14,27 @@ use plait_shared::{
 };
 use yrs::Transact;
 
+use crate::api::sentence;
 use crate::contexts::workspace::use_workspace;
+use crate::pages::history::ChangeHistory;
 use crate::pages::overview::{today, Brag};
 use crate::pages::{Page, PageLink};
+
+/// Why the signed-in person may not change a field (`None`: they may).
+type Denied = Signal<Option<String>>;
+
+/// The hint that says why a field is read-only, and its id for
+/// `aria-describedby`.
+fn why_not(id: &'static str, denied: Denied) -> (impl IntoView, impl Fn() -> Option<String>) {
+    let hint = move || {
+        denied
+            .get()
+            .map(|reason| view! { <div class="nhsuk-hint" id=format!("{id}-hint")>{reason}</div> })
+    };
+    (hint, move || {
+        denied.with(|d| d.as_ref().map(|_| format!("{id}-hint")))
+    })
+}
 
 fn now() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as i64)
@@ -119,15 +141,20 @@ fn CollaborativeText(
     which: ActionText,
     value: Signal<String>,
     editing: Editing,
+    denied: Denied,
     #[prop(optional)] rows: Option<u32>,
 ) -> impl IntoView {
+    let (hint, described) = why_not(id, denied);
     view! {
         <div class="nhsuk-form-group">
             <label class="nhsuk-label" for=id>{label}</label>
+            {hint}
             <textarea
                 class="nhsuk-textarea"
                 id=id
                 rows=rows.unwrap_or(3)
+                readonly=move || denied.with(Option::is_some)
+                aria-describedby=described
                 prop:value=move || value.get()
                 on:input=move |ev| editing.edit_text(which, &event_target_value(&ev))
             ></textarea>
@@ -144,11 +171,15 @@ fn FieldSelect(
     options: Signal<Vec<(String, String)>>,
     current: Signal<Option<String>>,
     set: Callback<String>,
+    denied: Denied,
 ) -> impl IntoView {
+    let (hint, described) = why_not(id, denied);
     view! {
         <div class="nhsuk-form-group">
             <label class="nhsuk-label" for=id>{label}</label>
-            <select class="nhsuk-select" id=id on:change=move |ev| set.run(event_target_value(&ev))>
+            {hint}
+            <select class="nhsuk-select" id=id on:change=move |ev| set.run(event_target_value(&ev))
+                disabled=move || denied.with(Option::is_some) aria-describedby=described>
                 <option value="" selected=move || current.with(Option::is_none)>"Not set"</option>
                 {move || options.get().into_iter().map(|(key, text)| {
                     let mine = key.clone();
@@ -245,6 +276,48 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     let due_current = Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.due_current)));
     let note = RwSignal::new(String::new());
     let update_text = RwSignal::new(String::new());
+    // What the signed-in person may not change, and why.
+    let denied = move |key: &'static str| -> Denied {
+        Signal::from(Memo::new(move |_| {
+            let actor = workspace.actor.get();
+            view_of.with(|v| {
+                let a = v.as_ref()?;
+                let verdict = if matches!(key, "title" | "description" | "closure_criteria") {
+                    check_change(
+                        actor.access(),
+                        &Change::Text(a.id.clone(), key),
+                        Some(a),
+                        Some(a),
+                    )
+                } else {
+                    check_field(actor.access(), key, a, Some(a))
+                };
+                verdict.err().map(|reason| sentence(&reason))
+            })
+        }))
+    };
+    let may_post = Memo::new(move |_| {
+        let actor = workspace.actor.get();
+        view_of.with(|v| {
+            v.as_ref()
+                .is_some_and(|a| may_append(actor.access(), Log::Updates, a))
+        })
+    });
+    // Members by name, and the owner as set even if not a member.
+    let owners = Signal::from(Memo::new(move |_| {
+        let mut options: Vec<(String, String)> = workspace
+            .members
+            .get()
+            .into_iter()
+            .map(|m| (m.username.to_string(), m.name))
+            .collect();
+        if let Some(owner) = view_of.with(|v| v.as_ref().and_then(|a| a.owner.clone())) {
+            if !options.iter().any(|(key, _)| key == owner.as_str()) {
+                options.push((owner.to_string(), owner.to_string()));
+            }
+        }
+        options
+    }));
 
     let heading = move || {
         view_of.get().map(|action| {
@@ -271,7 +344,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
         let actor = workspace.actor.get();
         let moves = next_statuses(actor.role, &actor.user, status, owner.as_ref());
         Some(if moves.is_empty() {
-            view! { <p>{format!("As {}, there is nothing you can move this action to from {}.", actor.describe(), status.label())}</p> }.into_any()
+            view! { <p>{format!("As {}, there is nothing you can move this action to from {}.", actor.role.label(), status.label())}</p> }.into_any()
         } else {
             view! {
                 <div class="nhsuk-form-group">
@@ -302,27 +375,35 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
 
     let details = move || {
         view! {
-            <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing rows=2 />
-            <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing rows=5 />
-            <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing />
-            <div class="nhsuk-form-group">
-                <label class="nhsuk-label" for="owner">"Owner"</label>
-                <input class="nhsuk-input nhsuk-input--width-20" id="owner" type="text"
-                    prop:value=text(|a| a.owner.as_ref().map(ToString::to_string).unwrap_or_default())
-                    on:change=move |ev| editing.set(ActionField::Owner(UserId::new(event_target_value(&ev)).ok())) />
-            </div>
-            <div class="nhsuk-form-group">
-                <label class="nhsuk-label" for="exec-lead">"Executive lead"</label>
-                <input class="nhsuk-input nhsuk-input--width-20" id="exec-lead" type="text"
-                    prop:value=text(|a| a.exec_lead.clone())
-                    on:change=move |ev| editing.set(ActionField::ExecLead(event_target_value(&ev))) />
-            </div>
+            <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing denied=denied("title") rows=2 />
+            <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing denied=denied("description") rows=5 />
+            <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing denied=denied("closure_criteria") />
+            <FieldSelect id="owner" label="Owner" options=owners
+                current=current(|a| a.owner.as_ref().map(ToString::to_string))
+                set=Callback::new(move |key: String| editing.set(ActionField::Owner(UserId::new(key).ok())))
+                denied=denied("owner") />
+            {
+                let exec_denied = denied("exec_lead");
+                let (hint, described) = why_not("exec-lead", exec_denied);
+                view! {
+                    <div class="nhsuk-form-group">
+                        <label class="nhsuk-label" for="exec-lead">"Executive lead"</label>
+                        {hint}
+                        <input class="nhsuk-input nhsuk-input--width-20" id="exec-lead" type="text"
+                            readonly=move || exec_denied.with(Option::is_some) aria-describedby=described
+                            prop:value=text(|a| a.exec_lead.clone())
+                            on:change=move |ev| editing.set(ActionField::ExecLead(event_target_value(&ev))) />
+                    </div>
+                }
+            }
             <FieldSelect id="workstream" label="Workstream" options=workstreams
                 current=current(|a| a.workstream_id.as_ref().map(ToString::to_string))
-                set=Callback::new(move |key: String| editing.set(ActionField::Workstream(WorkstreamId::new(key).ok()))) />
+                set=Callback::new(move |key: String| editing.set(ActionField::Workstream(WorkstreamId::new(key).ok())))
+                denied=denied("workstream_id") />
             <FieldSelect id="phase" label="Phase" options=phases
                 current=current(|a| a.phase_id.as_ref().map(ToString::to_string))
-                set=Callback::new(move |key: String| editing.set(ActionField::Phase(PhaseId::new(key).ok()))) />
+                set=Callback::new(move |key: String| editing.set(ActionField::Phase(PhaseId::new(key).ok())))
+                denied=denied("phase_id") />
             {move || match due_original.get() {
                 // The original date is kept for good; later changes go
                 // through due-date requests that the executive lead decides.
@@ -338,32 +419,40 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                         </div>
                     </dl>
                 }.into_any(),
-                None => view! {
+                None => {
+                    let due_denied = denied("due_original");
+                    let (hint, described) = why_not("due-original", due_denied);
+                    view! {
                     <div class="nhsuk-form-group">
                         <label class="nhsuk-label" for="due-original">"Due date (once agreed it is kept; later changes are requested)"</label>
+                        {hint}
                         <input class="nhsuk-input nhsuk-input--width-10" id="due-original" type="date"
+                            readonly=move || due_denied.with(Option::is_some) aria-describedby=described
                             on:change=move |ev| {
                                 if let Ok(date) = Date::parse_iso(&event_target_value(&ev)) {
                                     editing.set(ActionField::DueOriginal(date));
                                 }
                             } />
                     </div>
-                }.into_any(),
+                    }.into_any()
+                }
             }}
             <FieldSelect id="confidence" label="Confidence"
                 options=vocabulary(Confidence::ALL, Confidence::key, Confidence::label)
                 current=current(|a| a.confidence.map(|c| c.key().to_owned()))
-                set=Callback::new(move |key: String| editing.set(ActionField::Confidence(key.parse().ok()))) />
+                set=Callback::new(move |key: String| editing.set(ActionField::Confidence(key.parse().ok())))
+                denied=denied("confidence") />
             <FieldSelect id="assurance" label="Assurance"
                 options=vocabulary(Assurance::ALL, Assurance::key, Assurance::label)
                 current=current(|a| a.assurance.map(|c| c.key().to_owned()))
-                set=Callback::new(move |key: String| editing.set(ActionField::Assurance(key.parse().ok()))) />
+                set=Callback::new(move |key: String| editing.set(ActionField::Assurance(key.parse().ok())))
+                denied=denied("assurance") />
         }
     };
 
     let update_list = move || {
         updates.get().into_iter().rev().map(|u| view! {
-            <li><p>{u.text}</p><p class="nhsuk-body-s">{format!("{} · {}", u.by, u.at.date().long())}</p></li>
+            <li><p>{u.text}</p><p class="nhsuk-body-s">{format!("{} · {}", workspace.name_of(u.by.as_str()), u.at.date().long())}</p></li>
         }).collect_view()
     };
 
@@ -378,7 +467,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             Some(view! {
                 <tr class="nhsuk-table__row">
                     <td class="nhsuk-table__cell">{t.at.date().long()}</td>
-                    <td class="nhsuk-table__cell">{format!("{} ({})", t.by, t.role.label())}</td>
+                    <td class="nhsuk-table__cell">{format!("{} ({})", workspace.name_of(t.by.as_str()), t.role.label())}</td>
                     <td class="nhsuk-table__cell">{outcome}</td>
                     <td class="nhsuk-table__cell">{t.note}</td>
                 </tr>
@@ -405,7 +494,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             {details}
             <h2>"Progress updates"</h2>
             <ul class="plait-updates">{update_list}</ul>
-            <form on:submit=move |ev| {
+            <form hidden=move || !may_post.get() on:submit=move |ev| {
                 ev.prevent_default();
                 let text = update_text.get_untracked();
                 let Some(id) = new_entry_id() else { return };
@@ -433,6 +522,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 </tr></thead>
                 <tbody class="nhsuk-table__body">{history_rows}</tbody>
             </table>
+            <ChangeHistory plan=plan.clone() action=action.clone() />
         </Show>
     }
 }

@@ -83,24 +83,18 @@ impl Filter {
     /// Filters and sorts.
     pub fn apply(&self, rows: &[ActionRow]) -> Vec<ActionRow> {
         let mut kept: Vec<ActionRow> = rows.iter().filter(|r| self.keeps(r)).cloned().collect();
-        match self.sort.as_str() {
-            "due" => kept.sort_by(|a, b| {
-                a.due
-                    .cmp(&b.due)
-                    .then_with(|| a.reference.cmp(&b.reference))
-            }),
-            "status" => kept.sort_by(|a, b| {
-                a.status
-                    .cmp(&b.status)
-                    .then_with(|| a.reference.cmp(&b.reference))
-            }),
-            "colour" => kept.sort_by(|a, b| {
-                a.colour
-                    .cmp(&b.colour)
-                    .then_with(|| a.reference.cmp(&b.reference))
-            }),
-            _ => kept.sort_by(|a, b| a.reference.cmp(&b.reference)),
-        }
+        // One comparison for every order: each `sort_by` closure would be a
+        // copy of the sort in the wasm.
+        let sort = self.sort.as_str();
+        kept.sort_by(|a, b| {
+            let first = match sort {
+                "due" => a.due.cmp(&b.due),
+                "status" => a.status.cmp(&b.status),
+                "colour" => a.colour.cmp(&b.colour),
+                _ => std::cmp::Ordering::Equal,
+            };
+            first.then_with(|| a.reference.cmp(&b.reference))
+        });
         kept
     }
 }
@@ -125,10 +119,11 @@ fn rows() -> Memo<Vec<ActionRow>> {
                     id: action.id.clone(),
                     reference: action.reference.clone(),
                     title: action.title.clone(),
+                    // A member's display name; an owner's text as it is.
                     owner: action
                         .owner
                         .as_ref()
-                        .map(ToString::to_string)
+                        .map(|o| workspace.name_of(o.as_str()))
                         .unwrap_or_default(),
                     workstream: action
                         .workstream_id

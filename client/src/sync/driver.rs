@@ -4,10 +4,11 @@
 //!
 //! Every local edit is appended to IndexedDB before the engine hears of it;
 //! every update from the server is appended when the engine applies it. The
-//! list of edits not yet durable is kept in `localStorage`, so after a reload
-//! the status still says how many are waiting and since when.
+//! list of edits not yet durable is kept in `localStorage` (under the signed-in
+//! user's prefix), so after a reload the status still says how many are
+//! waiting and since when.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use plait_shared::{new_doc, DocId, UnixMillis};
@@ -28,6 +29,39 @@ fn now() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as i64)
 }
 
+/// What a document's sync tells the workspace, besides "something changed".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The session may have ended: check it.
+    CheckSession,
+    /// The server refused some changes: its JSON list of `{action, what,
+    /// reason}`.
+    Refused(DocId, Vec<u8>),
+    /// The server refused a change whole and closed the connection, with why.
+    RefusedWhole(DocId, String),
+}
+
+/// What every document's sync shares with the workspace.
+pub struct SyncHooks {
+    /// The prefix of this user's `localStorage` keys.
+    pub namespace: String,
+    /// The session's CSRF token, for HTTP sync.
+    pub csrf: RefCell<String>,
+    /// Called (outside any transaction) after every change to a document or
+    /// its sync status.
+    pub on_change: Box<dyn Fn()>,
+    /// Called with what the workspace must hear.
+    pub on_notice: Box<dyn Fn(Notice)>,
+}
+
+impl std::fmt::Debug for SyncHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncHooks")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One synced document in the browser.
 pub struct DocSync {
     id: DocId,
@@ -35,9 +69,11 @@ pub struct DocSync {
     engine: RefCell<SyncEngine>,
     socket: RefCell<Option<Socket>>,
     /// Counts sockets, so a late close event of an old one is ignored.
-    generation: std::cell::Cell<u64>,
+    generation: Cell<u64>,
+    /// Stopped for good (signing out): no more IO of any kind.
+    stopped: Cell<bool>,
     store: Rc<LocalStore>,
-    on_change: Rc<dyn Fn()>,
+    hooks: Rc<SyncHooks>,
 }
 
 impl std::fmt::Debug for DocSync {
@@ -63,8 +99,8 @@ impl Drop for Socket {
     }
 }
 
-fn pending_key(id: &DocId) -> String {
-    format!("plait-pending-{id}")
+fn pending_key(namespace: &str, id: &DocId) -> String {
+    format!("{namespace}pending:{id}")
 }
 
 fn local_storage() -> Option<web_sys::Storage> {
@@ -72,24 +108,23 @@ fn local_storage() -> Option<web_sys::Storage> {
 }
 
 /// `client:clock:at` triples separated by `;`.
-fn save_pending(id: &DocId, pending: &[PendingEdit]) {
+fn save_pending(key: &str, pending: &[PendingEdit]) {
     let Some(storage) = local_storage() else {
         return;
     };
     if pending.is_empty() {
-        let _ = storage.remove_item(&pending_key(id));
+        let _ = storage.remove_item(key);
     } else {
         let text: Vec<String> = pending
             .iter()
             .map(|p| format!("{}:{}:{}", p.client, p.clock, p.at.0))
             .collect();
-        let _ = storage.set_item(&pending_key(id), &text.join(";"));
+        let _ = storage.set_item(key, &text.join(";"));
     }
 }
 
-fn load_pending(id: &DocId) -> Vec<PendingEdit> {
-    let Some(text) = local_storage().and_then(|s| s.get_item(&pending_key(id)).ok().flatten())
-    else {
+fn load_pending(key: &str) -> Vec<PendingEdit> {
+    let Some(text) = local_storage().and_then(|s| s.get_item(key).ok().flatten()) else {
         return Vec::new();
     };
     text.split(';')
@@ -124,10 +159,14 @@ fn base_url() -> (String, String) {
 }
 
 impl DocSync {
-    /// Loads `id` from IndexedDB (compacting it), then starts syncing.
-    /// `on_change` is called (outside any transaction) after every change
-    /// to the document or the sync status.
-    pub async fn start(id: DocId, store: Rc<LocalStore>, on_change: Rc<dyn Fn()>) -> Rc<DocSync> {
+    /// Loads `id` from IndexedDB (compacting it), then starts syncing if
+    /// `signed_in` (else once it hears [`Event::SignedIn`]).
+    pub async fn start(
+        id: DocId,
+        store: Rc<LocalStore>,
+        hooks: Rc<SyncHooks>,
+        signed_in: bool,
+    ) -> Rc<DocSync> {
         let doc = new_doc();
         match store.load_and_compact(&id).await {
             Ok(Some(state)) => {
@@ -140,15 +179,20 @@ impl DocSync {
             Err(e) => leptos::logging::error!("the local copy of {id} cannot be read: {e}"),
         }
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
-        let engine = SyncEngine::new(doc.clone(), load_pending(&id), seed);
+        let pending = load_pending(&pending_key(&hooks.namespace, &id));
+        let mut engine = SyncEngine::new(doc.clone(), pending, seed);
+        if !signed_in {
+            engine.handle(Event::SignedOut, now());
+        }
         let sync = Rc::new(DocSync {
             id,
             doc,
             engine: RefCell::new(engine),
             socket: RefCell::new(None),
-            generation: std::cell::Cell::new(0),
+            generation: Cell::new(0),
+            stopped: Cell::new(false),
             store,
-            on_change,
+            hooks,
         });
         let weak = Rc::downgrade(&sync);
         let observed = sync
@@ -162,7 +206,7 @@ impl DocSync {
                 let weak = weak.clone();
                 // Deferred: the transaction is still open here.
                 spawn_local(async move {
-                    let Some(sync) = weak.upgrade() else {
+                    let Some(sync) = weak.upgrade().filter(|s| !s.stopped.get()) else {
                         return;
                     };
                     if !remote {
@@ -171,7 +215,7 @@ impl DocSync {
                         }
                         sync.handle(Event::LocalUpdate(update));
                     }
-                    (sync.on_change)();
+                    (sync.hooks.on_change)();
                 });
             });
         if let Err(e) = observed {
@@ -198,8 +242,19 @@ impl DocSync {
         self.engine.borrow().status()
     }
 
+    /// Stops syncing for good (signing out): closes the socket, and no event
+    /// is handled after this, so nothing more is written anywhere.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        self.generation.set(self.generation.get() + 1);
+        self.socket.borrow_mut().take();
+    }
+
     /// Feeds an event to the engine and carries out what it says.
     pub fn handle(self: &Rc<Self>, event: Event) {
+        if self.stopped.get() {
+            return;
+        }
         let effects = self.engine.borrow_mut().handle(event, now());
         for effect in effects {
             self.perform(effect);
@@ -229,9 +284,14 @@ impl DocSync {
                 });
             }
             Effect::Status => {
-                save_pending(&self.id, &self.engine.borrow().pending());
+                let key = pending_key(&self.hooks.namespace, &self.id);
+                save_pending(&key, &self.engine.borrow().pending());
                 let sync = self.clone();
-                spawn_local(async move { (sync.on_change)() });
+                spawn_local(async move { (sync.hooks.on_change)() });
+            }
+            Effect::CheckSession => (self.hooks.on_notice)(Notice::CheckSession),
+            Effect::Refused(payload) => {
+                (self.hooks.on_notice)(Notice::Refused(self.id.clone(), payload));
             }
         }
     }
@@ -271,7 +331,12 @@ impl DocSync {
         self.generation.set(generation);
         let on_close = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let Some(sync) = weak.upgrade() else { return };
-            let code = event.dyn_into::<CloseEvent>().map_or(1006, |e| e.code());
+            let (code, reason) = event
+                .dyn_into::<CloseEvent>()
+                .map_or((1006, String::new()), |e| (e.code(), e.reason()));
+            if code == super::engine::CLOSE_FORBIDDEN && !sync.stopped.get() {
+                (sync.hooks.on_notice)(Notice::RefusedWhole(sync.id.clone(), reason));
+            }
             // Deferred: dropping the socket inside its own handler is not
             // allowed. A newer socket may exist by then: leave it alone.
             spawn_local(async move {
@@ -293,35 +358,43 @@ impl DocSync {
     fn http_sync(self: &Rc<Self>, body: Vec<u8>) {
         let sync = self.clone();
         spawn_local(async move {
+            let csrf = sync.hooks.csrf.borrow().clone();
             let event = match post(
                 &format!("{}/api/docs/{}/sync", base_url().0, sync.id),
                 &body,
+                &csrf,
             )
             .await
             {
                 Ok(answer) => Event::HttpAnswer(answer),
-                Err(()) => Event::HttpFailed,
+                Err(Some(401 | 403)) => Event::HttpDenied,
+                Err(_) => Event::HttpFailed,
             };
             sync.handle(event);
         });
     }
 }
 
-async fn post(url: &str, body: &[u8]) -> Result<Vec<u8>, ()> {
-    let window = web_sys::window().ok_or(())?;
+/// POSTs an HTTP sync; `Err` holds the status of an answer that is not OK
+/// (`None` when there was none).
+async fn post(url: &str, body: &[u8], csrf: &str) -> Result<Vec<u8>, Option<u16>> {
+    let window = web_sys::window().ok_or(None)?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     let bytes = js_sys::Uint8Array::from(body);
     init.set_body(&bytes);
+    let headers = web_sys::Headers::new().map_err(|_| None)?;
+    let _ = headers.set("X-CSRF-Token", csrf);
+    init.set_headers(&headers);
     let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
-        .map_err(|_| ())?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| ())?;
+        .map_err(|_| None)?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| None)?;
     if !response.ok() {
-        return Err(());
+        return Err(Some(response.status()));
     }
-    let buffer = JsFuture::from(response.array_buffer().map_err(|_| ())?)
+    let buffer = JsFuture::from(response.array_buffer().map_err(|_| None)?)
         .await
-        .map_err(|_| ())?;
+        .map_err(|_| None)?;
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }

@@ -9,6 +9,10 @@
 //! - Knows which local edits the server has made durable, so the status can
 //!   say "All changes saved" truthfully, or how many changes are waiting and
 //!   since when.
+//! - Syncs only while the workspace says the session is live
+//!   ([`Event::SignedIn`] / [`Event::SignedOut`]); local edits keep
+//!   accumulating when it is not. A close that may mean the session ended
+//!   (4401, or a socket that never opens) asks the glue to check it.
 
 use std::collections::VecDeque;
 
@@ -23,6 +27,14 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 /// Plait's message type for a durable acknowledgement (see the server's
 /// `docs/sync.md`).
 pub const MSG_DURABLE: u8 = 100;
+/// Plait's message type listing the changes the server refused (and undid):
+/// a JSON list of `{action, what, reason}`.
+pub const MSG_REFUSED: u8 = 101;
+/// The close code for a session that ended (signed out, expired, access
+/// changed).
+pub const CLOSE_SESSION_ENDED: u16 = 4401;
+/// The close code for a change the server refused whole (not kept).
+pub const CLOSE_FORBIDDEN: u16 = 4403;
 /// Attempts that never open before HTTP sync takes over.
 pub const WS_FAILURES_BEFORE_HTTP: u32 = 3;
 /// The first reconnection delay.
@@ -85,6 +97,14 @@ pub enum Event {
     HttpAnswer(Vec<u8>),
     /// An HTTP sync request failed.
     HttpFailed,
+    /// An HTTP sync request was answered 401 or 403: signed out, or no
+    /// access.
+    HttpDenied,
+    /// The session is live (signed in, or checked): sync.
+    SignedIn,
+    /// The session has ended (or is not known to be live): stop syncing,
+    /// keep local edits.
+    SignedOut,
     /// Time passed (the glue calls this on a timer).
     Tick,
 }
@@ -104,6 +124,11 @@ pub enum Effect {
     Persist(Vec<u8>),
     /// The status changed: re-render it.
     Status,
+    /// The session may have ended: ask the server (`GET /api/me`).
+    CheckSession,
+    /// The server refused some of this client's changes (and undid them):
+    /// the JSON payload of its message, to show the person.
+    Refused(Vec<u8>),
 }
 
 /// A local edit not yet durable on the server.
@@ -146,6 +171,8 @@ pub struct SyncEngine {
     doc: Doc,
     link: Link,
     online: bool,
+    /// The session is live (or not known to have ended).
+    authorised: bool,
     attempts: u32,
     ws_failures: u32,
     pending: VecDeque<PendingEdit>,
@@ -164,6 +191,7 @@ impl SyncEngine {
             doc,
             link: Link::Offline,
             online: false,
+            authorised: true,
             attempts: 0,
             ws_failures: 0,
             pending: pending.into(),
@@ -209,10 +237,18 @@ impl SyncEngine {
         match event {
             Event::Online => {
                 self.online = true;
-                self.attempts = 0;
-                if matches!(self.link, Link::Offline | Link::Waiting { .. }) {
-                    self.connect(&mut effects);
+                self.resume(&mut effects);
+            }
+            Event::SignedIn => {
+                self.authorised = true;
+                self.resume(&mut effects);
+            }
+            Event::SignedOut => {
+                self.authorised = false;
+                if matches!(self.link, Link::Open { .. } | Link::Connecting) {
+                    effects.push(Effect::Disconnect);
                 }
+                self.link = Link::Offline;
             }
             Event::Offline => {
                 self.online = false;
@@ -230,13 +266,23 @@ impl SyncEngine {
                     Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1(),
                 ));
             }
-            Event::Closed { .. } => {
+            Event::Closed { code } => {
                 let never_opened = self.link == Link::Connecting;
                 if never_opened {
                     self.ws_failures += 1;
                 }
-                if !self.online {
+                // A refused upgrade (401, 403) never opens: it looks like a
+                // network failure to a browser.
+                if self.online && (code == CLOSE_SESSION_ENDED || never_opened) {
+                    effects.push(Effect::CheckSession);
+                }
+                if !self.online || !self.authorised {
                     self.link = Link::Offline;
+                } else if code == CLOSE_FORBIDDEN {
+                    // Sending the same change again would be refused again.
+                    self.link = Link::Waiting {
+                        until: UnixMillis(now.0 + BACKOFF_MAX_MS),
+                    };
                 } else if self.ws_failures >= WS_FAILURES_BEFORE_HTTP {
                     self.link = Link::Http {
                         in_flight: false,
@@ -264,7 +310,14 @@ impl SyncEngine {
                 }
             }
             Event::HttpAnswer(body) => self.http_answer(&body, now, &mut effects),
-            Event::HttpFailed => {
+            Event::HttpFailed | Event::HttpDenied => {
+                if matches!(event, Event::HttpDenied) {
+                    effects.push(Effect::CheckSession);
+                }
+                if !self.authorised {
+                    self.link = Link::Offline;
+                    return self.finish(before, effects);
+                }
                 self.link = Link::Http {
                     in_flight: false,
                     next: UnixMillis(now.0 + self.backoff()),
@@ -272,14 +325,14 @@ impl SyncEngine {
                 };
             }
             Event::Tick => match self.link {
-                Link::Waiting { until } if until <= now && self.online => {
+                Link::Waiting { until } if until <= now && self.online && self.authorised => {
                     self.connect(&mut effects)
                 }
                 Link::Http {
                     in_flight: false,
                     next,
                     ..
-                } if next <= now && self.online => {
+                } if next <= now && self.online && self.authorised => {
                     // Every few rounds, see whether the WebSocket works again.
                     if self.attempts % 4 == 3 {
                         self.ws_failures = 0;
@@ -291,10 +344,25 @@ impl SyncEngine {
                 _ => {}
             },
         }
+        self.finish(before, effects)
+    }
+
+    fn finish(&self, before: Status, mut effects: Vec<Effect>) -> Vec<Effect> {
         if self.status() != before {
             effects.push(Effect::Status);
         }
         effects
+    }
+
+    /// Online and signed in: connect now if waiting.
+    fn resume(&mut self, effects: &mut Vec<Effect>) {
+        self.attempts = 0;
+        if self.online
+            && self.authorised
+            && matches!(self.link, Link::Offline | Link::Waiting { .. })
+        {
+            self.connect(effects);
+        }
     }
 
     fn connect(&mut self, effects: &mut Vec<Effect>) {
@@ -377,6 +445,7 @@ impl SyncEngine {
                     self.durable(&sv, now);
                 }
             }
+            Message::Custom(MSG_REFUSED, payload) => effects.push(Effect::Refused(payload)),
             _ => {}
         }
     }
@@ -673,6 +742,71 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn signed_out_keeps_edits_and_resumes_on_sign_in() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 11);
+        online_and_open(&mut engine);
+        // The server ends the session: the glue is asked to check it.
+        let effects = engine.handle(Event::Closed { code: 4401 }, at(5));
+        assert!(effects.contains(&Effect::CheckSession), "{effects:?}");
+        // The check says it has ended.
+        engine.handle(Event::SignedOut, at(6));
+        assert_eq!(engine.link(), Link::Offline);
+        let effects = type_text(&mut engine, "after the session ended", 10);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Send(_))));
+        assert_eq!(engine.status().waiting, 1);
+        // Nothing is tried while signed out, whatever happens.
+        assert!(engine.handle(Event::Tick, at(120_000)).is_empty());
+        let effects = engine.handle(Event::Online, at(120_001));
+        assert!(!effects.contains(&Effect::Connect), "{effects:?}");
+        // Signed in again: straight back to the server, the edit still waiting.
+        assert_eq!(
+            engine.handle(Event::SignedIn, at(130_000))[0],
+            Effect::Connect
+        );
+        assert_eq!(engine.status().waiting, 1);
+        // Started signed out and offline: signing in while offline waits
+        // for the network.
+        let mut offline = SyncEngine::new(plait_shared::new_doc(), vec![], 12);
+        offline.handle(Event::SignedOut, at(0));
+        assert!(!offline
+            .handle(Event::SignedIn, at(1))
+            .contains(&Effect::Connect));
+        assert_eq!(offline.handle(Event::Online, at(2))[0], Effect::Connect);
+    }
+
+    #[test]
+    fn refused_changes_and_denied_requests_reach_the_glue() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 13);
+        online_and_open(&mut engine);
+        let payload = br#"[{"action":"a-md001","what":"title","reason":"no"}]"#.to_vec();
+        let frame = Message::Custom(MSG_REFUSED, payload.clone()).encode_v1();
+        assert_eq!(
+            engine.handle(Event::Frame(frame), at(2)),
+            vec![Effect::Refused(payload)]
+        );
+        // A socket that never opens while online may be a refused upgrade.
+        let mut fresh = SyncEngine::new(plait_shared::new_doc(), vec![], 14);
+        fresh.handle(Event::Online, at(0));
+        let effects = fresh.handle(Event::Closed { code: 1006 }, at(1));
+        assert!(effects.contains(&Effect::CheckSession), "{effects:?}");
+        // An HTTP sync answered 401 or 403 too.
+        let mut http = SyncEngine::new(plait_shared::new_doc(), vec![], 15);
+        http.handle(Event::Online, at(0));
+        let effects = http.handle(Event::HttpDenied, at(1));
+        assert!(effects.contains(&Effect::CheckSession), "{effects:?}");
+        // A change refused whole is not sent again at once.
+        let mut forbidden = SyncEngine::new(plait_shared::new_doc(), vec![], 16);
+        online_and_open(&mut forbidden);
+        forbidden.handle(Event::Closed { code: 4403 }, at(10));
+        assert_eq!(
+            forbidden.link(),
+            Link::Waiting {
+                until: at(10 + BACKOFF_MAX_MS)
+            }
+        );
     }
 
     #[test]

@@ -1,0 +1,133 @@
+//! An action's change history: the server's audit trail of who changed
+//! what, when, from which device, and what it refused. Online only; it
+//! reloads when the person's own edits have all been saved.
+
+use leptos::prelude::*;
+use plait_shared::{ActionId, DocId};
+use wasm_bindgen::JsValue;
+
+use crate::api::{self, changes_of, describe_change, field, text};
+use crate::contexts::workspace::{use_workspace, Session, Workspace};
+use crate::markup::escape;
+
+/// When, in words: "26 Nov 2026, 14:05".
+fn when(ms: f64) -> String {
+    let options = js_sys::Object::new();
+    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    js_sys::Date::new(&ms.into())
+        .to_locale_string("en-GB", &options)
+        .into()
+}
+
+/// The records of `action` as a table (markup: much smaller in the wasm
+/// than a view), names from the members list.
+fn table(workspace: Workspace, action: &str, records: &[JsValue]) -> String {
+    if records.is_empty() {
+        return "<p>No changes have been recorded for this action yet.</p>".into();
+    }
+    let mut html = String::from(
+        "<table class=\"nhsuk-table\" data-testid=\"change-history\">\
+         <caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">Changes saved on the server, newest first</caption>\
+         <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">\
+         <th scope=\"col\" class=\"nhsuk-table__header\">When</th>\
+         <th scope=\"col\" class=\"nhsuk-table__header\">Who</th>\
+         <th scope=\"col\" class=\"nhsuk-table__header\">Device</th>\
+         <th scope=\"col\" class=\"nhsuk-table__header\">What changed</th>\
+         </tr></thead><tbody class=\"nhsuk-table__body\">",
+    );
+    for record in records {
+        let at = when(field(record, "at").as_f64().unwrap_or(0.0));
+        let who = workspace.name_of(&text(record, "user"));
+        html += "<tr class=\"nhsuk-table__row\">";
+        for cell in [at, who, text(record, "device")] {
+            html += &format!("<td class=\"nhsuk-table__cell\">{}</td>", escape(&cell));
+        }
+        html += "<td class=\"nhsuk-table__cell\"><ul class=\"nhsuk-list\">";
+        for change in changes_of(record, "changes", action) {
+            html += &format!("<li>{}</li>", escape(&describe_change(&change.what)));
+        }
+        for change in changes_of(record, "refused", action) {
+            html += &format!(
+                "<li><strong>Not saved:</strong> {} — {}</li>",
+                escape(&describe_change(&change.what)),
+                escape(&change.reason)
+            );
+        }
+        html += "</ul></td></tr>";
+    }
+    html + "</tbody></table>"
+}
+
+/// The change history section of an action's page.
+#[component]
+pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
+    let workspace = use_workspace();
+    // None while loading; the records, or why there are none.
+    let trail = RwSignal::new_local(None::<Result<Vec<JsValue>, ()>>);
+    let ids = StoredValue::new((plan, action));
+    let reachable =
+        Memo::new(move |_| workspace.status().online && workspace.session.get() == Session::Live);
+    // Every local edit saved: the trail has them.
+    let settled = Memo::new(move |_| reachable.get() && workspace.status().waiting == 0);
+    let round = StoredValue::new(0u32);
+    let load = move || {
+        let Some((plan, action)) = ids.try_get_value() else {
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let records = api::history(&plan, action.as_str(), 50).await;
+            trail.set(Some(records.map_err(|_| ())));
+        });
+    };
+    Effect::new(move |_| {
+        if !settled.get() {
+            return;
+        }
+        // Typing saves every key: wait for a pause.
+        let this = round.get_value() + 1;
+        round.set_value(this);
+        let delay = if trail.with_untracked(Option::is_none) {
+            0
+        } else {
+            1000
+        };
+        set_timeout(
+            move || {
+                if round.try_get_value() == Some(this) && settled.try_get_untracked() == Some(true)
+                {
+                    load();
+                }
+            },
+            std::time::Duration::from_millis(delay),
+        );
+    });
+    let html = move || {
+        let message = if workspace.session.get() == Session::Ended {
+            "Sign in again to see the change history."
+        } else if !reachable.get() {
+            "The change history is available when you are online."
+        } else {
+            let action = ids.with_value(|(_, action)| action.to_string());
+            let shown = trail.with(|t| match t {
+                None => Err("Loading the change history…"),
+                Some(Err(())) => Err("The change history could not be loaded. Try again later."),
+                Some(Ok(records)) => Ok(table(workspace, &action, records)),
+            });
+            match shown {
+                Ok(table) => return table,
+                Err(message) => message,
+            }
+        };
+        format!("<p>{message}</p>")
+    };
+    view! {
+        <h2>"Change history"</h2>
+        <div inner_html=html></div>
+        <button class="nhsuk-button nhsuk-button--secondary" type="button"
+            on:click=move |_| load() disabled=move || !reachable.get()>
+            "Refresh the change history"
+        </button>
+    }
+}
