@@ -71,7 +71,9 @@ fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> impl
                     <div class="nhsuk-width-container">
                         <ul class="nhsuk-header__navigation-list">
                             {nav_link(Page::Overview, "Overview")}
+                            {nav_link(Page::MyWork, "My work")}
                             {nav_link(Page::Actions, "Actions")}
+                            {nav_link(Page::Report, "Board report")}
                         </ul>
                     </div>
                 </nav>
@@ -118,6 +120,9 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
                     match router.page.get() {
                         Page::Overview => view! { <Overview /> }.into_any(),
                         Page::Actions => view! { <Actions /> }.into_any(),
+                        Page::MyWork => view! { <crate::pages::my_work::MyWork /> }.into_any(),
+                        Page::Report => view! { <crate::pages::report::Report /> }.into_any(),
+                        Page::Import => view! { <crate::pages::import::Import /> }.into_any(),
                         Page::Action { plan, action } => view! { <ActionPage plan action /> }.into_any(),
                         Page::NotFound => view! {
                             <h1>"Page not found"</h1>

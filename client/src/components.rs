@@ -1,5 +1,6 @@
 //! Components shared by the pages.
 
 pub mod account;
+pub mod governance;
 pub mod notices;
 pub mod sync_status;

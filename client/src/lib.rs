@@ -13,6 +13,7 @@ pub mod markup;
 pub mod pages;
 pub mod storage;
 pub mod sync;
+pub mod uploads;
 
 #[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -19,6 +19,103 @@ pub fn element(id: &str) -> Option<web_sys::Element> {
     web_sys::window()?.document()?.get_element_by_id(id)
 }
 
+/// For a click inside markup: a link to a page of the app (`href` from
+/// `/`, not the API, not a download) navigates in the app instead of
+/// reloading. Other clicks pass.
+pub fn follow_links(ev: &web_sys::MouseEvent) {
+    use wasm_bindgen::JsCast;
+    if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() {
+        return;
+    }
+    let Some(link) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.closest("a[href^='/']:not([download])").ok().flatten())
+    else {
+        return;
+    };
+    let Some(href) = link
+        .get_attribute("href")
+        .filter(|h| !h.starts_with("/api/"))
+    else {
+        return;
+    };
+    ev.prevent_default();
+    crate::pages::navigate(crate::pages::Page::from_path(&href));
+}
+
+/// The element (of a delegated event) that carries `attribute`, and its
+/// value: the button or form the person used.
+pub fn acted_on(ev: &web_sys::Event, attribute: &str) -> Option<(web_sys::Element, String)> {
+    use wasm_bindgen::JsCast;
+    let element = ev
+        .target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest(&format!("[{attribute}]"))
+        .ok()??;
+    let value = element.get_attribute(attribute)?;
+    Some((element, value))
+}
+
+/// The value of the form control `id` (input, select or textarea).
+pub fn value_of(id: &str) -> String {
+    element(id)
+        .and_then(|e| js_sys::Reflect::get(&e, &wasm_bindgen::JsValue::from_str("value")).ok())
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// Whether the checkbox `id` is ticked.
+pub fn checked(id: &str) -> bool {
+    element(id)
+        .and_then(|e| js_sys::Reflect::get(&e, &wasm_bindgen::JsValue::from_str("checked")).ok())
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// Empties the form controls `ids`.
+pub fn clear(ids: &[&str]) {
+    for id in ids {
+        if let Some(e) = element(id) {
+            let _ = js_sys::Reflect::set(
+                &e,
+                &wasm_bindgen::JsValue::from_str("value"),
+                &wasm_bindgen::JsValue::from_str(""),
+            );
+        }
+    }
+}
+
+/// A text input (or `kind`: date, url…) with its label, as markup.
+pub fn input(id: &str, label: &str, kind: &str, value: &str, class: &str) -> String {
+    format!(
+        "<div class=\"nhsuk-form-group\"><label class=\"nhsuk-label\" for=\"{id}\">{}</label>\
+         <input class=\"nhsuk-input {class}\" id=\"{id}\" name=\"{id}\" type=\"{kind}\" value=\"{}\"></div>",
+        escape(label),
+        escape(value)
+    )
+}
+
+/// A textarea with its label, as markup.
+pub fn textarea(id: &str, label: &str) -> String {
+    format!(
+        "<div class=\"nhsuk-form-group\"><label class=\"nhsuk-label\" for=\"{id}\">{}</label>\
+         <textarea class=\"nhsuk-textarea\" id=\"{id}\" name=\"{id}\" rows=\"2\"></textarea></div>",
+        escape(label)
+    )
+}
+
+/// A button that acts through a delegated handler (`data-act`, `data-id`).
+pub fn button(act: &str, id: &str, label: &str, secondary: bool) -> String {
+    format!(
+        "<button type=\"button\" class=\"nhsuk-button{}\" data-act=\"{act}\" data-id=\"{}\">{}</button>",
+        if secondary { " nhsuk-button--secondary" } else { "" },
+        escape(id),
+        escape(label)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::escape;

@@ -9,7 +9,10 @@ use wasm_bindgen::JsCast;
 pub mod action;
 pub mod actions;
 pub mod history;
+pub mod import;
+pub mod my_work;
 pub mod overview;
+pub mod report;
 pub mod sign_in;
 
 /// Every page of the app.
@@ -19,6 +22,12 @@ pub enum Page {
     Overview,
     /// Every action, filtered and sorted.
     Actions,
+    /// What needs the signed-in person.
+    MyWork,
+    /// The board report.
+    Report,
+    /// Importing an action plan.
+    Import,
     /// One action.
     Action {
         /// Its plan document.
@@ -37,6 +46,9 @@ impl Page {
         match parts.as_slice() {
             [""] => Page::Overview,
             ["actions"] => Page::Actions,
+            ["my-work"] => Page::MyWork,
+            ["report"] => Page::Report,
+            ["import"] => Page::Import,
             ["actions", plan, action] => match (DocId::new(*plan), ActionId::new(*action)) {
                 (Ok(plan), Ok(action)) => Page::Action { plan, action },
                 _ => Page::NotFound,
@@ -50,6 +62,9 @@ impl Page {
         match self {
             Page::Overview => "/".into(),
             Page::Actions => "/actions".into(),
+            Page::MyWork => "/my-work".into(),
+            Page::Report => "/report".into(),
+            Page::Import => "/import".into(),
             Page::Action { plan, action } => format!("/actions/{plan}/{action}"),
             Page::NotFound => "/not-found".into(),
         }
@@ -60,6 +75,9 @@ impl Page {
         match self {
             Page::Overview => "Programme overview",
             Page::Actions => "Actions",
+            Page::MyWork => "My work",
+            Page::Report => "Board report",
+            Page::Import => "Import an action plan",
             Page::Action { .. } => "Action",
             Page::NotFound => "Page not found",
         }
@@ -150,7 +168,14 @@ mod tests {
             plan: DocId::new("demo-safe-staffing").unwrap(),
             action: ActionId::new("a-md001").unwrap(),
         };
-        for page in [Page::Overview, Page::Actions, action] {
+        for page in [
+            Page::Overview,
+            Page::Actions,
+            Page::MyWork,
+            Page::Report,
+            Page::Import,
+            action,
+        ] {
             assert_eq!(Page::from_path(&page.path()), page);
         }
         assert_eq!(Page::from_path("/actions/bad id/x"), Page::NotFound);

@@ -13,6 +13,11 @@
 //!   acknowledged as durable. What the server still lacks — the outbox — is the
 //!   loaded state minus that vector (`yrs::diff_updates_v1`), so it survives a
 //!   reload without a copy of every update.
+//! - `blobs` (version 2): evidence files waiting to be uploaded. Key the
+//!   file's SHA-256 (hex); value `{ doc, name, type, bytes: Uint8Array }`.
+//!   A file is attached to its action at once (the evidence entry names its
+//!   hash) and uploaded when the device is online; the row goes once the
+//!   server has it.
 //!
 //! Compaction writes the new snapshot and deletes the log rows it read in one
 //! transaction, merging in the old snapshot and every row it finds, so an
@@ -72,8 +77,9 @@ use txn::{begin, Mode};
 pub const COMPACT_AFTER: usize = 50;
 
 /// The layout's version; a change adds a step to [`upgrade`].
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const UPDATES: &str = "updates";
+const BLOBS: &str = "blobs";
 const SNAPSHOTS: &str = "snapshots";
 const OUTBOX: &str = "outbox";
 /// The index of `updates` by document.
@@ -390,6 +396,100 @@ impl LocalStore {
         txn.finish(outcome).await
     }
 
+    /// Keeps an evidence file until it is uploaded (durably: it may be the
+    /// only copy).
+    ///
+    /// # Errors
+    /// When IndexedDB fails or the quota is exceeded.
+    pub async fn queue_blob(
+        &self,
+        sha256: &str,
+        doc: &DocId,
+        name: &str,
+        content_type: &str,
+        data: &[u8],
+    ) -> Result<(), StorageError> {
+        let (txn, [blobs]) = begin(&self.db, [BLOBS], Mode::Durable)?;
+        let outcome = async {
+            let row = Object::new();
+            set(&row, "doc", &JsValue::from_str(doc.as_str()))?;
+            set(&row, "name", &JsValue::from_str(name))?;
+            set(&row, "type", &JsValue::from_str(content_type))?;
+            set(&row, "bytes", &Uint8Array::from(data))?;
+            blobs.put(&row, Some(&JsValue::from_str(sha256)))?.await?;
+            Ok(())
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// The evidence files waiting to be uploaded.
+    ///
+    /// # Errors
+    /// When IndexedDB fails.
+    pub async fn queued_blobs(&self) -> Result<Vec<QueuedBlob>, StorageError> {
+        let (txn, [blobs]) = begin(&self.db, [BLOBS], Mode::Read)?;
+        let outcome = async {
+            let keys = blobs.get_all_keys(None, None)?.into_future();
+            let values = blobs.get_all(None, None)?.into_future();
+            let (keys, values) = (keys.await?, values.await?);
+            Ok(keys
+                .iter()
+                .zip(values.iter())
+                .filter_map(|(key, value)| {
+                    let size = Reflect::get(value, &JsValue::from_str("bytes"))
+                        .ok()?
+                        .dyn_into::<Uint8Array>()
+                        .ok()?
+                        .length() as usize;
+                    Some(QueuedBlob {
+                        sha256: key.as_string()?,
+                        doc: DocId::new(text_field(value, "doc")).ok()?,
+                        name: text_field(value, "name"),
+                        content_type: text_field(value, "type"),
+                        size,
+                    })
+                })
+                .collect())
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// A queued file's bytes.
+    ///
+    /// # Errors
+    /// When IndexedDB fails.
+    pub async fn queued_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let (txn, [blobs]) = begin(&self.db, [BLOBS], Mode::Read)?;
+        let outcome = async {
+            let Some(row) = blobs.get(Query::Key(JsValue::from_str(sha256)))?.await? else {
+                return Ok(None);
+            };
+            let data = Reflect::get(&row, &JsValue::from_str("bytes"))
+                .ok()
+                .and_then(|v| v.dyn_into::<Uint8Array>().ok())
+                .map(|a| a.to_vec());
+            Ok(data)
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
+    /// Forgets a file the server now has.
+    ///
+    /// # Errors
+    /// When IndexedDB fails.
+    pub async fn unqueue_blob(&self, sha256: &str) -> Result<(), StorageError> {
+        let (txn, [blobs]) = begin(&self.db, [BLOBS], Mode::Write)?;
+        let outcome = async {
+            blobs.delete(Query::Key(JsValue::from_str(sha256)))?.await?;
+            Ok(())
+        }
+        .await;
+        txn.finish(outcome).await
+    }
+
     /// Deletes every document, log row and acknowledgement, in one
     /// transaction (sign-out). Unsent edits go with them: check the outbox
     /// first.
@@ -397,10 +497,15 @@ impl LocalStore {
     /// # Errors
     /// When IndexedDB fails; nothing is deleted then.
     pub async fn clear(&self) -> Result<(), StorageError> {
-        let (txn, [updates, snapshots, outbox]) =
-            begin(&self.db, [UPDATES, SNAPSHOTS, OUTBOX], Mode::Durable)?;
+        let (txn, [updates, snapshots, outbox, blobs]) =
+            begin(&self.db, [UPDATES, SNAPSHOTS, OUTBOX, BLOBS], Mode::Durable)?;
         let outcome = async {
-            let requests = [updates.clear()?, snapshots.clear()?, outbox.clear()?];
+            let requests = [
+                updates.clear()?,
+                snapshots.clear()?,
+                outbox.clear()?,
+                blobs.clear()?,
+            ];
             for request in requests {
                 request.await?;
             }
@@ -422,7 +527,32 @@ fn upgrade(event: &idb::event::VersionChangeEvent) -> Result<(), idb::Error> {
         database.create_object_store(SNAPSHOTS, ObjectStoreParams::new())?;
         database.create_object_store(OUTBOX, ObjectStoreParams::new())?;
     }
+    if event.old_version()? < 2 {
+        database.create_object_store(BLOBS, ObjectStoreParams::new())?;
+    }
     Ok(())
+}
+
+/// An evidence file waiting to be uploaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedBlob {
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// The plan it was attached in.
+    pub doc: DocId,
+    /// Its file name.
+    pub name: String,
+    /// Its type, as the browser said.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: usize,
+}
+
+fn text_field(value: &JsValue, key: &str) -> String {
+    Reflect::get(value, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
 }
 
 fn open_error(error: idb::Error) -> StorageError {

@@ -117,6 +117,21 @@ test('the overview has no axe violations', async () => {
   })
 })
 
+test('my work, the board report and the import page have no axe violations', async () => {
+  await onFailure('a11y-governance-pages', { pages: { page }, server }, async () => {
+    for (const [path, title] of [['/my-work', 'My work'], ['/report', 'Board report'], ['/import', 'Import an action plan']]) {
+      await page.goto(server.url + path)
+      await waitForAllSaved(page)
+      if (path === '/report') {
+        await page.waitForFunction((n) => document.querySelector('[data-count=total]')?.textContent === n, '168', { polling: 50 })
+      }
+      assert.equal(await page.title(), `${title} – Plait`)
+      await screenshot(page, path.slice(1))
+      assertNothingSerious(title, await axe(title))
+    }
+  })
+})
+
 test('the action list has no axe violations', async () => {
   await onFailure('a11y-actions', { pages: { page }, server }, async () => {
     await page.goto(server.url + '/actions')

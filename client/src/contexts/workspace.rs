@@ -99,6 +99,8 @@ pub struct Workspace {
     pub signing_in: RwSignal<bool>,
     /// Sign-out is waiting for confirmation.
     pub confirming_sign_out: RwSignal<bool>,
+    /// Evidence files on their way to the server.
+    pub uploads: crate::uploads::Uploads,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -132,6 +134,7 @@ pub fn provide_workspace_context(account: Account, live: bool) -> Workspace {
         notices: RwSignal::new(Vec::new()),
         signing_in: RwSignal::new(false),
         confirming_sign_out: RwSignal::new(false),
+        uploads: crate::uploads::Uploads::provide(),
     };
     provide_context(workspace);
     if live {
@@ -189,6 +192,23 @@ impl Workspace {
         self.start_plans().await;
         self.ready.set(true);
         self.revision.update(|r| *r += 1);
+        self.send_uploads();
+    }
+
+    /// This user's local store, once open.
+    pub fn store(self) -> Option<Rc<LocalStore>> {
+        self.docs.with_value(|docs| docs.borrow().store.clone())
+    }
+
+    /// Sends the evidence files kept on this device, when the session is
+    /// live and the browser online.
+    pub fn send_uploads(self) {
+        if !self.live() || !browser_online() {
+            return;
+        }
+        if let Some(store) = self.store() {
+            self.uploads.run(store, self.account.get_untracked().csrf);
+        }
     }
 
     fn live(self) -> bool {
@@ -282,6 +302,7 @@ impl Workspace {
             if !self.live() {
                 self.check_session();
             }
+            self.send_uploads();
             wasm_bindgen_futures::spawn_local(api::end_pending_logout());
         });
         let offline = Closure::<dyn FnMut()>::new(move || self.broadcast(Event::Offline));
@@ -423,6 +444,7 @@ impl Workspace {
             self.broadcast(Event::SignedIn);
         }
         self.fetch_members();
+        self.send_uploads();
     }
 
     fn fetch_members(self) {

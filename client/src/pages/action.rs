@@ -522,6 +522,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 </tr></thead>
                 <tbody class="nhsuk-table__body">{history_rows}</tbody>
             </table>
+            <crate::components::governance::Governance plan=plan.clone() action=action.clone() />
             <ChangeHistory plan=plan.clone() action=action.clone() />
         </Show>
     }

@@ -1,0 +1,191 @@
+//! My work: what needs the signed-in person, by what they do — their own
+//! actions that are due or overdue (and their re-audits), evidence to
+//! review, decisions to record, re-audits to carry out, date changes to
+//! answer, actions to agree. Computed from the local documents, so it works
+//! offline; written as markup (see [`crate::markup`]).
+
+use leptos::prelude::*;
+use plait_shared::{ActionView, Date, DocId, PlanView, Role, Status};
+
+use crate::contexts::workspace::use_workspace;
+use crate::markup::{escape, follow_links};
+use crate::pages::overview::today;
+
+/// One thing to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// The action's plan.
+    pub plan: DocId,
+    /// The action.
+    pub action: ActionView,
+    /// What is asked, in a few words.
+    pub note: String,
+    /// When it is due, if it has a date.
+    pub due: Option<Date>,
+}
+
+/// The lists of one person's work, each `(heading, tasks)`.
+pub fn work_for(
+    user: &str,
+    role: Role,
+    plans: &[(DocId, PlanView)],
+    today: Date,
+) -> Vec<(&'static str, Vec<Task>)> {
+    let soon = today.add_months(1);
+    let mut lists: [Vec<Task>; 6] = Default::default();
+    let [own, reviews, decisions, reaudits, answers, agree] = &mut lists;
+    for (plan, view) in plans {
+        for action in view.actions.values() {
+            let mine = action.owner.as_ref().is_some_and(|o| o.as_str() == user);
+            let status = action.status();
+            let task = |note: String, due: Option<Date>| Task {
+                plan: plan.clone(),
+                action: action.clone(),
+                note,
+                due,
+            };
+            let checks_due: Vec<Date> = action
+                .sustainment_checks
+                .iter()
+                .filter(|c| c.result.is_none() && c.due <= soon)
+                .map(|c| c.due)
+                .collect();
+            if mine && status.is_open_for_delivery() {
+                if let Some(due) = action.due_current.filter(|d| *d <= soon) {
+                    let note = if action.is_overdue(today) {
+                        format!("{} days overdue", action.days_overdue(today))
+                    } else {
+                        format!("Due {}", due.long())
+                    };
+                    own.push(task(note, Some(due)));
+                }
+            }
+            if mine && matches!(status, Status::Closed | Status::Embedded) {
+                for due in &checks_due {
+                    own.push(task(
+                        format!(
+                            "Re-audit due {}: show the change is still in place",
+                            due.long()
+                        ),
+                        Some(*due),
+                    ));
+                }
+            }
+            if role == Role::Validator && !mine {
+                if status == Status::CompletionProposed {
+                    reviews.push(task(
+                        format!("{} piece(s) of evidence to review", action.evidence.len()),
+                        action.due_current,
+                    ));
+                }
+                if matches!(status, Status::Closed | Status::Embedded) {
+                    for due in &checks_due {
+                        reaudits.push(task(format!("Re-audit due {}", due.long()), Some(*due)));
+                    }
+                }
+            }
+            if role == Role::Approver && status == Status::EvidenceAccepted {
+                decisions.push(task("Evidence accepted: ready for the forum".into(), None));
+            }
+            if matches!(role, Role::Lead | Role::Admin) {
+                for request in action.due_requests.iter().filter(|r| r.answer.is_none()) {
+                    answers.push(task(
+                        format!(
+                            "New date {} asked: {}",
+                            request.new_due.long(),
+                            request.reason
+                        ),
+                        Some(request.new_due),
+                    ));
+                }
+                if status == Status::Draft {
+                    agree.push(task("Draft: to agree".into(), action.due_current));
+                }
+            }
+        }
+    }
+    for list in &mut lists {
+        list.sort_by(|a, b| {
+            a.due
+                .cmp(&b.due)
+                .then_with(|| a.action.reference.cmp(&b.action.reference))
+        });
+    }
+    let [own, reviews, decisions, reaudits, answers, agree] = lists;
+    vec![
+        ("Your actions due or overdue", own),
+        ("Evidence to review", reviews),
+        ("Decisions to record", decisions),
+        ("Re-audits to carry out", reaudits),
+        ("Date changes to answer", answers),
+        ("Actions to agree", agree),
+    ]
+}
+
+fn work_markup(lists: &[(&'static str, Vec<Task>)]) -> String {
+    let mut html = String::new();
+    for (heading, tasks) in lists.iter().filter(|(_, tasks)| !tasks.is_empty()) {
+        html += &format!(
+            "<h2>{heading} ({})</h2><ul class=\"nhsuk-list nhsuk-list--border\" aria-label=\"{heading}\">",
+            tasks.len()
+        );
+        for t in tasks {
+            html += &format!(
+                "<li><a href=\"/actions/{}/{}\">{} – {}</a><br><span class=\"nhsuk-body-s\">{}</span></li>",
+                t.plan,
+                t.action.id,
+                escape(&t.action.reference),
+                escape(&t.action.title),
+                escape(&t.note)
+            );
+        }
+        html += "</ul>";
+    }
+    if html.is_empty() {
+        "<p role=\"status\">Nothing needs you just now.</p>".to_owned()
+    } else {
+        html
+    }
+}
+
+/// The "My work" page.
+#[component]
+pub fn MyWork() -> impl IntoView {
+    let workspace = use_workspace();
+    let html = move || {
+        let actor = workspace.actor.get();
+        let plans = workspace.plan_views();
+        let import = if actor.role == Role::Admin {
+            "<p><a href=\"/import\">Import an action plan (CSV or Excel)</a></p>"
+        } else {
+            ""
+        };
+        format!(
+            "<p class=\"nhsuk-lede-text\">What needs you, {} ({}).</p>{import}{}",
+            escape(&workspace.name_of(actor.user.as_str())),
+            actor.role.label(),
+            work_markup(&work_for(actor.user.as_str(), actor.role, &plans, today()))
+        )
+    };
+    view! {
+        <h1>"My work"</h1>
+        <div inner_html=html on:click=|ev| follow_links(&ev)></div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn nobody_has_work_in_an_empty_programme() {
+        let today = Date::from_ymd(2026, 11, 26).unwrap();
+        for role in Role::ALL {
+            let lists = work_for("d.hughes", *role, &[], today);
+            assert!(lists.iter().all(|(_, l)| l.is_empty()));
+            assert!(work_markup(&lists).contains("Nothing needs you"));
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! The monthly board report, computed in the browser from the local copies
+//! of the documents (so it works offline) by `plait_shared::report`, the
+//! same code the server's export uses. The browser's "Print" gives a clean
+//! board paper: the print stylesheet hides the app's frame and the forms.
+//!
+//! Markup with delegated events (see [`crate::markup`]); the cover and
+//! period fields are remembered on this device.
+
+use leptos::prelude::*;
+use plait_shared::report::{BoardReport, TrendPoint};
+use plait_shared::{Date, Status, UnixMillis};
+
+use crate::contexts::workspace::{use_workspace, PROGRAMME_ID};
+use crate::markup::{acted_on, escape, follow_links, input, value_of};
+use crate::pages::overview::{brag_markup, group_table_markup, today};
+
+const COVER_FIELDS: [(&str, &str, &str); 5] = [
+    ("meeting", "Meeting", "Trust Board (public)"),
+    ("date", "Meeting date", ""),
+    ("author", "Author", ""),
+    ("director", "Lead director", "Chief Nurse"),
+    ("purpose", "Purpose", "Assurance"),
+];
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+fn stored(key: &str) -> Option<String> {
+    storage().and_then(|s| s.get_item(&format!("plait-report-{key}")).ok().flatten())
+}
+
+fn store(key: &str, value: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(&format!("plait-report-{key}"), value);
+    }
+}
+
+/// The statuses the trend chart stacks, bottom up, with their bar classes.
+const TREND_GROUPS: [(&str, &[Status], &str); 4] = [
+    (
+        "Open",
+        &[
+            Status::Draft,
+            Status::Agreed,
+            Status::InProgress,
+            Status::Reopened,
+        ],
+        "plait-chart__bar--open",
+    ),
+    (
+        "Awaiting assurance",
+        &[Status::CompletionProposed, Status::EvidenceAccepted],
+        "plait-chart__bar--assurance",
+    ),
+    ("Closed", &[Status::Closed], "plait-chart__bar--closed"),
+    (
+        "Embedded",
+        &[Status::Embedded],
+        "plait-chart__bar--embedded",
+    ),
+];
+
+fn group_count(point: &TrendPoint, statuses: &[Status]) -> usize {
+    statuses
+        .iter()
+        .map(|s| point.by_status.get(s).copied().unwrap_or(0))
+        .sum()
+}
+
+/// The trend as a stacked bar chart (SVG) described for screen readers,
+/// with the same numbers in a table.
+pub fn trend_markup(points: &[TrendPoint]) -> String {
+    // Whole numbers only: formatting floats would cost the wasm kilobytes.
+    let (width, height, left, bottom) = (640_usize, 240_usize, 40_usize, 24_usize);
+    let max = points
+        .iter()
+        .map(|p| p.by_status.values().sum::<usize>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let slot = (width - left) / points.len().max(1);
+    let bar = slot * 6 / 10;
+    let room = height - bottom - 8;
+    let summary = points
+        .last()
+        .map(|p| {
+            TREND_GROUPS
+                .iter()
+                .map(|(name, statuses, _)| format!("{name} {}", group_count(p, statuses)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let mut svg = format!(
+        "<figure class=\"plait-chart\"><svg role=\"img\" aria-labelledby=\"trend-title trend-desc\" \
+         viewBox=\"0 0 {width} {height}\" class=\"plait-chart__svg\">\
+         <title id=\"trend-title\">Actions by stage at the end of each month</title>\
+         <desc id=\"trend-desc\">Stacked bars per month. This month: {summary}. The table below gives every number.</desc>\
+         <line class=\"plait-chart__axis\" x1=\"{left}\" y1=\"{0}\" x2=\"{width}\" y2=\"{0}\"></line>\
+         <text class=\"plait-chart__label\" x=\"2\" y=\"14\">{max}</text>",
+        height - bottom
+    );
+    for (i, point) in points.iter().enumerate() {
+        let x = left + slot * i + (slot - bar) / 2;
+        let mut stacked = 0;
+        for (_, statuses, class) in TREND_GROUPS {
+            let count = group_count(point, statuses);
+            let top = (stacked + count) * room / max;
+            let h = top - stacked * room / max;
+            stacked += count;
+            svg += &format!(
+                "<rect class=\"{class}\" x=\"{x}\" y=\"{}\" width=\"{bar}\" height=\"{h}\"></rect>",
+                height - bottom - top
+            );
+        }
+        svg += &format!(
+            "<text class=\"plait-chart__label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            left + slot * i + slot / 2,
+            height - 6,
+            point.month.get(2..).unwrap_or_default()
+        );
+    }
+    svg += "</svg><figcaption><ul class=\"plait-chart__key\">";
+    for (name, _, class) in TREND_GROUPS {
+        svg += &format!("<li><span class=\"plait-chart__swatch {class}\"></span>{name}</li>");
+    }
+    svg += "</ul></figcaption></figure>";
+    let mut table = String::from(
+        "<table class=\"nhsuk-table\" id=\"report-trend\"><caption class=\"nhsuk-table__caption\">Actions by stage at each month's end</caption>\
+         <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\"><th scope=\"col\" class=\"nhsuk-table__header\">Month</th>",
+    );
+    for (name, _, _) in TREND_GROUPS {
+        table += &format!("<th scope=\"col\" class=\"nhsuk-table__header plait-num\">{name}</th>");
+    }
+    table += "</tr></thead><tbody class=\"nhsuk-table__body\">";
+    for point in points {
+        table += &format!(
+            "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{}</th>",
+            point.month
+        );
+        for (_, statuses, _) in TREND_GROUPS {
+            table += &format!(
+                "<td class=\"nhsuk-table__cell plait-num\">{}</td>",
+                group_count(point, statuses)
+            );
+        }
+        table += "</tr>";
+    }
+    svg + &table + "</tbody></table>"
+}
+
+/// A table with a visually hidden caption, from rows of escaped cells.
+fn table(id: &str, caption: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
+    if rows.is_empty() {
+        return "<p>None.</p>".to_owned();
+    }
+    let mut html = format!(
+        "<table class=\"nhsuk-table\" id=\"{id}\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">{}</caption>\
+         <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">",
+        escape(caption)
+    );
+    for header in headers {
+        html += &format!("<th scope=\"col\" class=\"nhsuk-table__header\">{header}</th>");
+    }
+    html += "</tr></thead><tbody class=\"nhsuk-table__body\">";
+    for row in rows {
+        html += "<tr class=\"nhsuk-table__row\">";
+        for cell in row {
+            html += &format!("<td class=\"nhsuk-table__cell\">{cell}</td>");
+        }
+        html += "</tr>";
+    }
+    html + "</tbody></table>"
+}
+
+fn report_markup(
+    r: &BoardReport,
+    name: &dyn Fn(Option<&plait_shared::UserId>) -> String,
+    since: Date,
+) -> String {
+    let m = &r.metrics;
+    let count = |kind: &str| m.by_kind.get(kind).map_or(0, |c| c.total);
+    let link = |plan: &plait_shared::DocId, action: &plait_shared::ActionId, text: String| {
+        format!("<a href=\"/actions/{plan}/{action}\">{}</a>", escape(&text))
+    };
+    let mut html = format!(
+        "<p>As at {}; new since {}.</p><h2>Summary</h2><ul class=\"plait-tiles\" aria-label=\"Headline counts\">\
+         <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"total\">{}</span> actions</li>\
+         <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"must\">{}</span> Must Do</li>\
+         <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"should\">{}</span> Should Do</li>\
+         <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"overdue\">{}</span> overdue</li>\
+         <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"reaudits\">{}</span> re-audits due</li></ul>",
+        r.today.long(),
+        since.long(),
+        m.all.total,
+        count("Must Do"),
+        count("Should Do"),
+        m.all.overdue,
+        r.reaudits_due
+    );
+    let statuses: Vec<Vec<String>> = m
+        .all
+        .by_status
+        .iter()
+        .map(|(s, n)| vec![s.label().to_owned(), n.to_string()])
+        .collect();
+    html += &table(
+        "report-status",
+        "Actions by status",
+        &["Status", "Actions"],
+        &statuses,
+    );
+    let colours: Vec<Vec<String>> = m
+        .all
+        .by_colour
+        .iter()
+        .map(|(c, n)| vec![brag_markup(*c), n.to_string()])
+        .collect();
+    html += &table(
+        "report-colour",
+        "Actions by colour",
+        &["Colour", "Actions"],
+        &colours,
+    );
+    for (caption, heading, groups) in [
+        ("Must Do and Should Do", "Kind", &m.by_kind),
+        ("By workstream", "Workstream", &m.by_workstream),
+        ("By key question", "Key question", &m.by_key_question),
+        ("By core service", "Core service", &m.by_core_service),
+        ("By location", "Location", &m.by_location),
+    ] {
+        html += &group_table_markup(caption, heading, groups);
+    }
+    html += "<h2>Trend</h2>";
+    html += &trend_markup(&r.trend);
+    html += &format!("<h2>Overdue actions ({})</h2>", m.overdue.len());
+    let overdue: Vec<Vec<String>> = m
+        .overdue
+        .iter()
+        .map(|o| {
+            vec![
+                link(&o.plan, &o.action, format!("{} – {}", o.reference, o.title)),
+                escape(&name(o.owner.as_ref())),
+                o.days_overdue.to_string(),
+                escape(o.latest_update.as_deref().unwrap_or("No update recorded")),
+            ]
+        })
+        .collect();
+    html += &table(
+        "report-overdue",
+        "Overdue actions, most overdue first, with the latest update",
+        &["Action", "Owner", "Days overdue", "Latest update (reason)"],
+        &overdue,
+    );
+    html += &format!(
+        "<h2>Extension requests ({})</h2>",
+        r.extension_requests.len()
+    );
+    let requests: Vec<Vec<String>> = r
+        .extension_requests
+        .iter()
+        .map(|e| {
+            vec![
+                link(&e.plan, &e.action, format!("{} – {}", e.reference, e.title)),
+                e.due_original.map(Date::long).unwrap_or_default(),
+                e.new_due.long(),
+                escape(&e.reason),
+                e.answer.map_or("Pending", |a| a.label()).to_owned(),
+            ]
+        })
+        .collect();
+    html += &table(
+        "report-extensions",
+        "Due-date change requests",
+        &["Action", "Original due", "Asked for", "Reason", "Answer"],
+        &requests,
+    );
+    html += &format!("<h2>Proposed closures ({})</h2>", r.proposed_closures.len());
+    let closures: Vec<Vec<String>> = r
+        .proposed_closures
+        .iter()
+        .map(|p| {
+            vec![
+                link(&p.plan, &p.action, format!("{} – {}", p.reference, p.title)),
+                escape(&name(p.owner.as_ref())),
+                p.status.label().to_owned(),
+                p.evidence.to_string(),
+            ]
+        })
+        .collect();
+    html += &table(
+        "report-closures",
+        "Actions awaiting assurance or closure",
+        &["Action", "Owner", "Stage", "Evidence items"],
+        &closures,
+    );
+    html += &format!(
+        "<h2>Decisions since {} ({})</h2>",
+        since.long(),
+        r.decisions.len()
+    );
+    let decisions: Vec<Vec<String>> = r
+        .decisions
+        .iter()
+        .map(|d| {
+            vec![
+                link(&d.plan, &d.action, d.reference.clone()),
+                escape(&d.decision.forum),
+                d.decision.meeting_date.long(),
+                d.decision.outcome.label().to_owned(),
+                escape(&d.decision.minute_ref),
+            ]
+        })
+        .collect();
+    html + &table(
+        "report-decisions",
+        "Decisions in this period",
+        &["Action", "Forum", "Meeting", "Outcome", "Minute"],
+        &decisions,
+    )
+}
+
+/// The board report page.
+#[component]
+pub fn Report() -> impl IntoView {
+    let workspace = use_workspace();
+    let since = RwSignal::new(
+        stored("since")
+            .and_then(|s| Date::parse_iso(&s).ok())
+            .unwrap_or_else(|| UnixMillis(today().unix_millis() - 31 * 86_400_000).date()),
+    );
+    let cover = RwSignal::new(
+        COVER_FIELDS
+            .iter()
+            .map(|(key, _, default)| stored(key).unwrap_or_else(|| (*default).to_owned()))
+            .collect::<Vec<_>>(),
+    );
+    let report = Memo::new(move |_| {
+        let programme = workspace.programme_view()?;
+        let plans = workspace.plan_views();
+        Some(BoardReport::compute(
+            &programme,
+            &plans,
+            today(),
+            UnixMillis(since.get().unix_millis()),
+            12,
+        ))
+    });
+    let form = {
+        let mut html = String::from(
+            "<details class=\"nhsuk-details plait-no-print\"><summary class=\"nhsuk-details__summary\">\
+             <span class=\"nhsuk-details__summary-text\">Cover details and reporting period</span></summary>\
+             <div class=\"nhsuk-details__text\">",
+        );
+        for ((key, label, _), value) in COVER_FIELDS.iter().zip(cover.get_untracked()) {
+            let kind = if *key == "date" { "date" } else { "text" };
+            html += &input(&format!("cover-{key}"), label, kind, &value, "");
+        }
+        html += &input(
+            "report-since",
+            "New since (the last report's date)",
+            "date",
+            &since.get_untracked().iso(),
+            "nhsuk-input--width-10",
+        );
+        html + "</div></details>"
+    };
+    let on_change = move |ev: leptos::ev::Event| {
+        let Some((_, id)) = acted_on(&ev, "id") else {
+            return;
+        };
+        let value = value_of(&id);
+        if id == "report-since" {
+            if let Ok(date) = Date::parse_iso(&value) {
+                store("since", &date.iso());
+                since.set(date);
+            }
+        } else if let Some(i) = COVER_FIELDS
+            .iter()
+            .position(|(key, ..)| format!("cover-{key}") == id)
+        {
+            store(COVER_FIELDS[i].0, &value);
+            cover.update(|c| c[i] = value);
+        }
+    };
+    let cover_html = move || {
+        let values = cover.get();
+        let mut html = String::from("<dl class=\"plait-cover\">");
+        for ((_, label, _), value) in COVER_FIELDS.iter().zip(values) {
+            html += &format!("<dt>{label}</dt><dd>{}</dd>", escape(&value));
+        }
+        html + "</dl>"
+    };
+    let body = move || match report.get() {
+        None => "<p role=\"status\">The programme is not on this device yet.</p>".to_owned(),
+        Some(r) => report_markup(
+            &r,
+            &|user| {
+                user.map(|u| workspace.name_of(u.as_str()))
+                    .unwrap_or_default()
+            },
+            since.get(),
+        ),
+    };
+    let name = move || {
+        workspace
+            .programme_view()
+            .map(|p| p.info.name)
+            .unwrap_or_default()
+    };
+    let export = move |format: &str| {
+        format!(
+            "/api/programmes/{PROGRAMME_ID}/report?format={format}&since={}",
+            since.get().unix_millis()
+        )
+    };
+    let print = move |_| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.print();
+        }
+    };
+    view! {
+        <h1>"Board report"</h1>
+        <p class="nhsuk-lede-text">{name}</p>
+        <div inner_html=cover_html></div>
+        <div inner_html=form on:change=on_change></div>
+        <div class="plait-buttons plait-no-print">
+            <button type="button" class="nhsuk-button" on:click=print>"Print or save as PDF"</button>
+            <a class="nhsuk-button nhsuk-button--secondary" href=move || export("xlsx") download="">"Download the tables (Excel)"</a>
+            <a class="nhsuk-button nhsuk-button--secondary" href=move || export("csv") download="">"Download the tables (CSV)"</a>
+        </div>
+        <div inner_html=body on:click=|ev| follow_links(&ev)></div>
+    }
+}
