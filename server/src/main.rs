@@ -71,6 +71,9 @@ enum Command {
         /// Served behind TLS: mark the session cookie Secure and send HSTS.
         #[arg(long, env = "PLAIT_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// The largest evidence file accepted, in bytes.
+        #[arg(long, env = "PLAIT_MAX_FILE_BYTES", default_value_t = 25 * 1024 * 1024)]
+        max_file_bytes: usize,
     },
     /// Import an action plan (CSV or XLSX) into a programme, creating the
     /// programme if it does not exist. Every row error is printed with its
@@ -197,6 +200,7 @@ async fn run() -> anyhow::Result<()> {
             session_max_hours,
             session_idle_seconds,
             secure_cookies,
+            max_file_bytes,
         } => {
             let store = SledStore::open(&data_dir)
                 .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
@@ -213,6 +217,7 @@ async fn run() -> anyhow::Result<()> {
             config.sessions.absolute =
                 Duration::from_secs(session_max_hours.saturating_mul(3600).max(60));
             config.secure_cookies = secure_cookies;
+            config.max_blob_bytes = max_file_bytes.max(1);
             let store = Arc::new(store);
             let state = plait_server::AppState::new(store.clone(), config)?;
             if demo {
