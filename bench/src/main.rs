@@ -17,6 +17,7 @@
 
 mod client;
 mod procfs;
+mod raw;
 mod report;
 mod scenario;
 
@@ -133,6 +134,10 @@ pub struct RunArgs {
     /// initial sync.
     #[arg(long)]
     pub join_storm: bool,
+    /// In a join storm, every client a full one (tokio-tungstenite and
+    /// yrs) instead of all but the first reading the state raw.
+    #[arg(long)]
+    pub full_clients: bool,
     /// Idle connections: open N across the documents, hold them, report the
     /// server's memory.
     #[arg(long)]

@@ -112,6 +112,7 @@ impl Report {
                 "preload_entry_bytes": args.preload_entry_bytes,
                 "preload_batch_bytes": args.preload_batch_bytes,
                 "join_storm": args.join_storm,
+                "full_clients": args.full_clients,
                 "idle": args.idle,
                 "server_pid": args.server_pid,
                 "time_limit_s": args.time_limit,

@@ -568,6 +568,7 @@ async fn storm(
     report: &mut Report,
 ) {
     let url = client::sync_url(&args.url, doc, token, false);
+    let full_clients = args.full_clients;
     let read_buffer = match args.read_buffer_bytes {
         0 => 256 * 1024,
         n => n,
@@ -587,12 +588,26 @@ async fn storm(
         let verified = verified.clone();
         tasks.push(tokio::spawn(async move {
             let result = async {
+                if i > 0 && !full_clients {
+                    // The others time the state's arrival with a lean client
+                    // (see `raw`): the server's cost, not the generator's.
+                    let joined = {
+                        let _permit = permits.acquire().await?;
+                        crate::raw::join(&url, deadline).await?
+                    };
+                    let _ = synced.send(Ok((now_us() - started, joined.step2_bytes)));
+                    while !*stop.borrow() {
+                        if stop.changed().await.is_err() {
+                            break;
+                        }
+                    }
+                    return Ok(());
+                }
                 let mut client = {
                     let _permit = permits.acquire().await?;
                     Client::connect_with_buffer(&url, deadline, read_buffer).await?
                 };
-                // Only the first client applies the state (to check it);
-                // the others time its arrival, as the server's cost.
+                // Only the first client applies the state (to check it).
                 client.apply_step2 = i == 0;
                 while !client.synced() {
                     if !client.next(deadline).await? {
