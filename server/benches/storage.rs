@@ -188,6 +188,22 @@ fn load(c: &mut Criterion) {
             b.iter(|| load_doc(&store, &doc));
         });
     }
+    // The longest log a 20 MB document keeps before it is compacted: a
+    // quarter of its size in small updates.
+    let doc = id("bench-load-20MB-long-log");
+    store.compact(&doc, 0, &doc_state(20_000_000)).unwrap();
+    let mut editor = Editor::new();
+    let (mut seq, mut bytes) = (1u64, 0usize);
+    while bytes < 5_000_000 {
+        let update = editor.next();
+        bytes += update.len();
+        store.append(&doc, seq, &update).unwrap();
+        seq += 1;
+    }
+    store.flush().unwrap();
+    group.bench_function(format!("snapshot_20MB_plus_{}_entries", seq - 1), |b| {
+        b.iter(|| load_doc(&store, &doc));
+    });
     group.finish();
 }
 
