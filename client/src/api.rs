@@ -125,24 +125,33 @@ fn stringify(value: &JsValue) -> String {
         .unwrap_or_default()
 }
 
-/// Sends a request to the server (same origin, so with the session cookie)
-/// and returns its JSON answer (`null` when it has none).
+/// What the server answered: its status and its body as text.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body.
+    pub text: String,
+}
+
+/// Sends a request to the server (same origin, so with the session cookie):
+/// `body` with its `content_type`, the CSRF token when given.
 ///
 /// # Errors
-/// [`ApiError`].
-pub async fn request(
+/// [`ApiError::Offline`] when the server cannot be reached.
+pub async fn send(
     method: &str,
     path: &str,
-    body: Option<&str>,
+    body: Option<(&JsValue, &str)>,
     csrf: Option<&str>,
-) -> Result<JsValue, ApiError> {
+) -> Result<Answer, ApiError> {
     let window = web_sys::window().ok_or(ApiError::Offline)?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(|_| ApiError::Offline)?;
-    if let Some(body) = body {
-        let _ = headers.set("Content-Type", "application/json");
-        init.set_body(&JsValue::from_str(body));
+    if let Some((body, content_type)) = body {
+        let _ = headers.set("Content-Type", content_type);
+        init.set_body(body);
     }
     if let Some(csrf) = csrf {
         let _ = headers.set("X-CSRF-Token", csrf);
@@ -153,8 +162,7 @@ pub async fn request(
         .map_err(|_| ApiError::Offline)?
         .dyn_into()
         .map_err(|_| ApiError::Offline)?;
-    let status = response.status();
-    let answer = match response.text() {
+    let text = match response.text() {
         Ok(promise) => JsFuture::from(promise)
             .await
             .ok()
@@ -162,12 +170,37 @@ pub async fn request(
             .unwrap_or_default(),
         Err(_) => String::new(),
     };
-    match status {
-        200..=299 if answer.is_empty() => Ok(JsValue::NULL),
-        200..=299 => parse(&answer).ok_or(ApiError::Failed(status, answer)),
+    Ok(Answer {
+        status: response.status(),
+        text,
+    })
+}
+
+/// Sends a request with a JSON body (if any) and returns its JSON answer
+/// (`null` when it has none).
+///
+/// # Errors
+/// [`ApiError`].
+pub async fn request(
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    csrf: Option<&str>,
+) -> Result<JsValue, ApiError> {
+    let json = body.map(JsValue::from_str);
+    let answer = send(
+        method,
+        path,
+        json.as_ref().map(|b| (b, "application/json")),
+        csrf,
+    )
+    .await?;
+    match answer.status {
+        200..=299 if answer.text.is_empty() => Ok(JsValue::NULL),
+        200..=299 => parse(&answer.text).ok_or(ApiError::Failed(answer.status, answer.text)),
         401 => Err(ApiError::SignedOut),
         429 => Err(ApiError::TooMany),
-        _ => Err(ApiError::Failed(status, answer)),
+        status => Err(ApiError::Failed(status, answer.text)),
     }
 }
 

@@ -18,7 +18,7 @@ use plait_shared::import::{
 use plait_shared::{new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, UnixMillis};
 use serde::Serialize;
 use yrs::updates::decoder::Decode;
-use yrs::{ReadTxn, StateVector, Transact, Update};
+use yrs::{ReadTxn, Transact, Update};
 
 use crate::auth::{Access, DocKind};
 use crate::AppState;
@@ -152,20 +152,14 @@ pub enum ImportError {
 
 async fn plan_state(state: &AppState, id: &DocId) -> Result<Option<yrs::Doc>, ImportError> {
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
-    let exists = state.registry.is_loaded(id)
-        || state.registry.store().exists(id).map_err(|e| failed(&e))?;
-    if !exists {
-        return Ok(None);
-    }
-    let lease = state.registry.lease(id).await.map_err(|e| failed(&e))?;
-    let bytes = lease
-        .state()
-        .lock()
+    let Some(bytes) = state
+        .registry
+        .existing_state(id)
         .await
-        .awareness
-        .doc()
-        .transact()
-        .encode_state_as_update_v1(&StateVector::default());
+        .map_err(|e| failed(&e))?
+    else {
+        return Ok(None);
+    };
     let doc = new_doc();
     doc.transact_mut()
         .apply_update(Update::decode_v1(&bytes).map_err(|e| failed(&e))?)

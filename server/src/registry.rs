@@ -445,6 +445,28 @@ impl Registry {
         .map_err(|e| StoreError::Corrupt(format!("loading panicked: {e}")))?
     }
 
+    /// The whole state (a yrs v1 update) of `id` if it exists, loaded or
+    /// stored; `None` without creating it.
+    ///
+    /// # Errors
+    /// When the store fails or holds data yrs cannot read.
+    pub async fn existing_state(
+        self: &Arc<Self>,
+        id: &DocId,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.is_loaded(id) && !self.store.exists(id)? {
+            return Ok(None);
+        }
+        let lease = self.lease(id).await?;
+        let state = lease.state().lock().await;
+        let bytes = state
+            .awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        Ok(Some(bytes))
+    }
+
     /// Registers a connection to receive the document's broadcasts.
     pub fn subscribe(
         &self,

@@ -45,38 +45,6 @@ fn new_entry_id() -> Option<EntryId> {
     EntryId::new(format!("e{}-{random:x}", now().0)).ok()
 }
 
-/// The splice that turns `old` into `new`: the common prefix and suffix are
-/// kept, the middle replaced. Offsets in UTF-16 code units, on character
-/// boundaries.
-pub fn splice(old: &str, new: &str) -> Option<TextEdit> {
-    if old == new {
-        return None;
-    }
-    let prefix: usize = old
-        .chars()
-        .zip(new.chars())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let (old_rest, new_rest) = (&old[prefix..], &new[prefix..]);
-    let suffix: usize = old_rest
-        .chars()
-        .rev()
-        .zip(new_rest.chars().rev())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let suffix = suffix.min(old_rest.len()).min(new_rest.len());
-    let removed = &old_rest[..old_rest.len() - suffix];
-    let inserted = &new_rest[..new_rest.len() - suffix];
-    let units = |s: &str| s.encode_utf16().count() as u32;
-    Some(TextEdit {
-        index: units(&old[..prefix]),
-        delete: units(removed),
-        insert: inserted.to_owned(),
-    })
-}
-
 #[derive(Clone, Copy)]
 struct Editing {
     plan: StoredValue<Option<PlanDoc>, LocalStorage>,
@@ -122,7 +90,7 @@ impl Editing {
                 ActionText::ClosureCriteria => action.closure_criteria,
             })
         });
-        let Some(edit) = old.and_then(|old| splice(&old, new)) else {
+        let Some(edit) = old.and_then(|old| TextEdit::between(&old, new)) else {
             return;
         };
         self.write(|plan, txn| plan.edit_action_text(txn, &id, which, &edit));
@@ -525,41 +493,5 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             <crate::components::governance::Governance plan=plan.clone() action=action.clone() />
             <ChangeHistory plan=plan.clone() action=action.clone() />
         </Show>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::splice;
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    fn apply(old: &str, new: &str) -> String {
-        let Some(edit) = splice(old, new) else {
-            return old.to_owned();
-        };
-        let units: Vec<u16> = old.encode_utf16().collect();
-        let (start, end) = (edit.index as usize, (edit.index + edit.delete) as usize);
-        let mut out: Vec<u16> = units[..start].to_vec();
-        out.extend(edit.insert.encode_utf16());
-        out.extend(&units[end..]);
-        String::from_utf16(&out).unwrap()
-    }
-
-    #[test]
-    fn splices_turn_old_into_new() {
-        for (old, new) in [
-            ("", "abc"),
-            ("abc", ""),
-            ("Fix doors", "Fix the doors"),
-            ("aaa", "aa"),
-            ("🏥 ward", "🏥 wards"),
-            ("é🏥x", "é🏥🏥x"),
-            ("same", "same"),
-        ] {
-            assert_eq!(apply(old, new), new, "{old:?} → {new:?}");
-        }
-        let edit = splice("🏥a", "🏥ba").unwrap();
-        assert_eq!((edit.index, edit.delete, edit.insert.as_str()), (2, 0, "b"));
     }
 }

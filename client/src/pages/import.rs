@@ -5,9 +5,8 @@
 
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
-use crate::api::{field, items, parse, text};
+use crate::api::{field, items, parse, send, text};
 use crate::contexts::workspace::{use_workspace, PROGRAMME_ID};
 use crate::markup::{acted_on, checked, escape};
 
@@ -70,7 +69,6 @@ impl Preview {
 
 /// Posts `file` to the import endpoint; the status and the JSON answer.
 async fn post_file(mode: &str, file: &web_sys::File, csrf: &str) -> Result<(u16, JsValue), String> {
-    let window = web_sys::window().ok_or("no window")?;
     let name = file.name().to_ascii_lowercase();
     let format = if name.ends_with(".xlsx") || name.ends_with(".xlsm") {
         "xlsx"
@@ -78,30 +76,16 @@ async fn post_file(mode: &str, file: &web_sys::File, csrf: &str) -> Result<(u16,
         "csv"
     };
     let path = format!("/api/programmes/{PROGRAMME_ID}/import?format={format}&mode={mode}");
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    init.set_body(file.as_ref());
-    let headers = web_sys::Headers::new().map_err(|_| "no headers")?;
-    let _ = headers.set("X-CSRF-Token", csrf);
-    init.set_headers(&headers);
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(&path, &init))
-        .await
-        .map_err(|_| "the server cannot be reached: importing needs a connection".to_owned())?
-        .dyn_into()
-        .map_err(|_| "no answer")?;
-    let status = response.status();
-    let body = match response.text() {
-        Ok(promise) => JsFuture::from(promise)
-            .await
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    Ok((
-        status,
-        parse(&body).unwrap_or_else(|| JsValue::from_str(&body)),
-    ))
+    let answer = send(
+        "POST",
+        &path,
+        Some((file.as_ref(), "application/octet-stream")),
+        Some(csrf),
+    )
+    .await
+    .map_err(|_| "the server cannot be reached: importing needs a connection".to_owned())?;
+    let json = parse(&answer.text).unwrap_or_else(|| JsValue::from_str(&answer.text));
+    Ok((answer.status, json))
 }
 
 fn chosen_file() -> Option<web_sys::File> {

@@ -5,7 +5,6 @@ use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::Json;
 use plait_shared::ActionId;
-use yrs::{ReadTxn, StateVector, Transact};
 
 use crate::auth::{authenticate, doc_access};
 use crate::{AppError, AppState};
@@ -24,18 +23,11 @@ pub(crate) async fn get_doc(
     let id = doc_id(raw)?;
     let authed = authenticate(&state, &headers, None).await?;
     doc_access(&state, &authed, &id).await?;
-    if !state.registry.is_loaded(&id) && !state.registry.store().exists(&id)? {
-        return Err(AppError::NotFound);
-    }
-    let lease = state.registry.lease(&id).await?;
-    let bytes = lease
-        .state()
-        .lock()
-        .await
-        .awareness
-        .doc()
-        .transact()
-        .encode_state_as_update_v1(&StateVector::default());
+    let bytes = state
+        .registry
+        .existing_state(&id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),

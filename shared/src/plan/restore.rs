@@ -6,11 +6,15 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use yrs::types::ToJson;
-use yrs::{Array, ArrayRef, GetString, Map, Out, ReadTxn, Text, TextPrelim, TransactionMut};
+use yrs::{Array, ArrayRef, GetString, Map, Out, ReadTxn, TextPrelim, TransactionMut};
 
-use super::{write_field, ActionField, ActionView, FindingView, NewAction, PlanDoc, PlanInfo};
+use super::{
+    write_field, ActionField, ActionView, FindingView, NewAction, PlanDoc, PlanInfo, TextEdit,
+};
 use crate::changes::Log;
-use crate::doc::{array_ref, map_ref, string_list, text_ref, to_any, SchemaProblem, WriteError};
+use crate::doc::{
+    array_ref, edit_text, map_ref, string_list, text_ref, to_any, SchemaProblem, WriteError,
+};
 use crate::ids::{ActionId, FindingId};
 
 impl PlanDoc {
@@ -93,12 +97,8 @@ impl PlanDoc {
         match text_ref(&map, txn, key) {
             Some(text) => {
                 let current = text.get_string(txn);
-                let (index, delete, insert) = splice(&current, content);
-                if delete > 0 {
-                    text.remove_range(txn, index, delete);
-                }
-                if !insert.is_empty() {
-                    text.insert(txn, index, insert);
+                if let Some(edit) = TextEdit::between(&current, content) {
+                    edit_text(txn, &text, &edit)?;
                 }
             }
             None => {
@@ -255,39 +255,50 @@ fn restore_entries<E: Serialize + DeserializeOwned + PartialEq>(
     }
 }
 
-/// The splice turning `from` into `to`: (index, delete, insert), offsets in
-/// UTF-16 code units.
-fn splice<'a>(from: &str, to: &'a str) -> (u32, u32, &'a str) {
-    let prefix: usize = from
-        .chars()
-        .zip(to.chars())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let (from_rest, to_rest) = (&from[prefix..], &to[prefix..]);
-    let suffix: usize = from_rest
-        .chars()
-        .rev()
-        .zip(to_rest.chars().rev())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a.len_utf8())
-        .sum();
-    let deleted = &from_rest[..from_rest.len() - suffix];
-    let inserted = &to_rest[..to_rest.len() - suffix];
-    let units = |s: &str| s.encode_utf16().count() as u32;
-    (units(&from[..prefix]), units(deleted), inserted)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::splice;
+    use super::TextEdit;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn splice(old: &str, new: &str) -> Option<(u32, u32, String)> {
+        TextEdit::between(old, new).map(|e| (e.index, e.delete, e.insert))
+    }
+
+    fn apply(old: &str, new: &str) -> String {
+        let Some(edit) = TextEdit::between(old, new) else {
+            return old.to_owned();
+        };
+        let units: Vec<u16> = old.encode_utf16().collect();
+        let (start, end) = (edit.index as usize, (edit.index + edit.delete) as usize);
+        let mut out: Vec<u16> = units[..start].to_vec();
+        out.extend(edit.insert.encode_utf16());
+        out.extend(&units[end..]);
+        String::from_utf16(&out).unwrap()
+    }
 
     #[test]
     fn splices_are_minimal_and_utf16() {
-        assert_eq!(splice("abc", "abc"), (3, 0, ""));
-        assert_eq!(splice("abXc", "abc"), (2, 1, ""));
-        assert_eq!(splice("ac", "abc"), (1, 0, "b"));
-        assert_eq!(splice("😀a", "😀b"), (2, 1, "b"));
-        assert_eq!(splice("aaa", "aa"), (2, 1, ""));
+        assert_eq!(splice("abc", "abc"), None);
+        assert_eq!(splice("abXc", "abc"), Some((2, 1, String::new())));
+        assert_eq!(splice("ac", "abc"), Some((1, 0, "b".into())));
+        assert_eq!(splice("😀a", "😀b"), Some((2, 1, "b".into())));
+        assert_eq!(splice("aaa", "aa"), Some((2, 1, String::new())));
+        assert_eq!(splice("🏥a", "🏥ba"), Some((2, 0, "b".into())));
+    }
+
+    #[test]
+    fn splices_turn_old_into_new() {
+        for (old, new) in [
+            ("", "abc"),
+            ("abc", ""),
+            ("Fix doors", "Fix the doors"),
+            ("aaa", "aa"),
+            ("🏥 ward", "🏥 wards"),
+            ("é🏥x", "é🏥🏥x"),
+            ("same", "same"),
+        ] {
+            assert_eq!(apply(old, new), new, "{old:?} → {new:?}");
+        }
     }
 }
