@@ -97,7 +97,13 @@ pub fn check_change(
             "entries of the {} log cannot be changed or removed; add a new entry instead",
             log_name(*log)
         )),
-        Change::Malformed(_) => deny("the change holds data that does not fit the plan's schema"),
+        Change::Malformed(_) | Change::Structure(_) => {
+            deny("the change holds data that does not fit the plan's schema")
+        }
+        Change::Programme(_) => allow_if(actor.role == Role::Admin, || {
+            "only the programme's admin can change the programme".into()
+        }),
+        Change::NoEffect(_) => Ok(()),
         Change::Field(_, key) => {
             let Some(action) = before.or(after) else {
                 return deny("no such action");

@@ -83,6 +83,17 @@ pub enum Change {
     /// Something of the action no longer reads: a value or entry that does
     /// not fit the schema. Only a faulty or hostile client sends this.
     Malformed(ActionId),
+    /// A root of the programme document (its stored name) changed.
+    Programme(&'static str),
+    /// Something that does not fit the documents' schema at all (an unknown
+    /// root or key, a shared type of the wrong kind, an embed, formatting,
+    /// a replaced action or log), with where.
+    Structure(String),
+    /// Clocks that change nothing anyone reads (content the sender had
+    /// already collected, or items that land in something removed): kept so
+    /// the sender's later edits follow on, and recorded so nothing stored
+    /// is unexplained.
+    NoEffect(u32),
 }
 
 impl Change {
@@ -117,6 +128,9 @@ impl std::fmt::Display for Change {
             Change::Appended(_, log, indexes) => write!(f, "{} +{}", log.key(), indexes.len()),
             Change::Rewritten(_, log) => write!(f, "{} rewritten", log.key()),
             Change::Malformed(_) => write!(f, "malformed data"),
+            Change::Programme(root) => write!(f, "programme {root}"),
+            Change::Structure(what) => write!(f, "outside the schema: {what}"),
+            Change::NoEffect(clocks) => write!(f, "{clocks} item(s) with no effect"),
         }
     }
 }

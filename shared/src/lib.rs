@@ -31,6 +31,7 @@
 //! ```
 
 pub mod access;
+pub mod admission;
 pub mod changes;
 pub mod doc;
 pub mod entries;

@@ -696,55 +696,74 @@ impl PlanDoc {
         let decisions: Vec<Decision> = get_log(&map, txn, DECISIONS, &path, problems);
         let due_changes: Vec<DueChange> = get_log(&map, txn, DUE_CHANGES, &path, problems);
         let sustainment: Vec<Sustainment> = get_log(&map, txn, SUSTAINMENT, &path, problems);
-        let sustainment_checks = fold_sustainment(&sustainment);
-        let due_requests = fold_due_changes(&due_changes);
-        let due_current = due_requests
+        Some(
+            ActionView {
+                id: id.clone(),
+                reference: get_str(&map, txn, "ref").unwrap_or_default(),
+                title: get_text(&map, txn, "title"),
+                description: get_text(&map, txn, "description"),
+                closure_criteria: get_text(&map, txn, "closure_criteria"),
+                finding_ids: get_list(&map, txn, "finding_ids", &path, problems),
+                workstream_id: get_parsed(&map, txn, "workstream_id", &path, problems),
+                phase_id: get_parsed(&map, txn, "phase_id", &path, problems),
+                exec_lead: get_str(&map, txn, "exec_lead").unwrap_or_default(),
+                owner,
+                due_original,
+                due_current: None,
+                confidence: get_parsed(&map, txn, "confidence", &path, problems),
+                assurance: get_parsed(&map, txn, "assurance", &path, problems),
+                transitions,
+                fold: Fold {
+                    status: Status::Draft,
+                    steps: Vec::new(),
+                },
+                updates: get_log(&map, txn, UPDATES, &path, problems),
+                evidence,
+                evidence_reviews: get_log(&map, txn, EVIDENCE_REVIEWS, &path, problems),
+                decisions,
+                due_requests: Vec::new(),
+                sustainment_checks: Vec::new(),
+                due_changes,
+                sustainment,
+            }
+            .derived(),
+        )
+    }
+}
+
+impl ActionView {
+    /// The view with everything derived from its logs (status, due date,
+    /// due-date answers, re-audit results) worked out again from them: the
+    /// one place those folds are made, for reading and for checking what an
+    /// entry would do.
+    pub fn derived(mut self) -> ActionView {
+        self.sustainment_checks = fold_sustainment(&self.sustainment);
+        self.due_requests = fold_due_changes(&self.due_changes);
+        self.due_current = self
+            .due_requests
             .iter()
             .filter(|request| matches!(request.answer, Some((DueChangeVerdict::Approved, ..))))
             .map(|request| request.new_due)
             .next_back()
-            .or(due_original);
-        let closure_decisions = decisions
+            .or(self.due_original);
+        let closure_decisions = self
+            .decisions
             .iter()
             .filter(|d| d.outcome == DecisionOutcome::ApproveClosure)
             .count();
-        let passed_checks = sustainment_checks
+        let passed_checks = self
+            .sustainment_checks
             .iter()
             .filter(|c| matches!(c.result, Some((CheckOutcome::Passed, ..))))
             .count();
-        let fold = fold_status(
-            &transitions,
-            owner.as_ref(),
-            !evidence.is_empty(),
+        self.fold = fold_status(
+            &self.transitions,
+            self.owner.as_ref(),
+            !self.evidence.is_empty(),
             closure_decisions,
             passed_checks,
         );
-        Some(ActionView {
-            id: id.clone(),
-            reference: get_str(&map, txn, "ref").unwrap_or_default(),
-            title: get_text(&map, txn, "title"),
-            description: get_text(&map, txn, "description"),
-            closure_criteria: get_text(&map, txn, "closure_criteria"),
-            finding_ids: get_list(&map, txn, "finding_ids", &path, problems),
-            workstream_id: get_parsed(&map, txn, "workstream_id", &path, problems),
-            phase_id: get_parsed(&map, txn, "phase_id", &path, problems),
-            exec_lead: get_str(&map, txn, "exec_lead").unwrap_or_default(),
-            owner,
-            due_original,
-            due_current,
-            confidence: get_parsed(&map, txn, "confidence", &path, problems),
-            assurance: get_parsed(&map, txn, "assurance", &path, problems),
-            transitions,
-            fold,
-            updates: get_log(&map, txn, UPDATES, &path, problems),
-            evidence,
-            evidence_reviews: get_log(&map, txn, EVIDENCE_REVIEWS, &path, problems),
-            decisions,
-            due_requests,
-            sustainment_checks,
-            due_changes,
-            sustainment,
-        })
+        self
     }
 }
 
@@ -770,8 +789,9 @@ fn write_field(map: &MapRef, txn: &mut TransactionMut, field: &ActionField) {
     }
 }
 
-/// Pairs requests with their first valid answer: from an executive lead who
-/// is not the requester. Later or invalid answers have no effect.
+/// Pairs requests with their first valid answer: from an executive lead or
+/// the programme manager who is not the requester. Later or invalid answers
+/// have no effect.
 fn fold_due_changes(log: &[DueChange]) -> Vec<DueRequestView> {
     let mut requests: Vec<DueRequestView> = Vec::new();
     for entry in log {
@@ -803,7 +823,10 @@ fn fold_due_changes(log: &[DueChange]) -> Vec<DueRequestView> {
                 ..
             } => {
                 if let Some(request) = requests.iter_mut().find(|r| &r.id == request_id) {
-                    if request.answer.is_none() && *role == Role::Lead && &request.by != by {
+                    // The rules let an executive lead or the programme
+                    // manager answer (`access`); the fold honours the same.
+                    let answerer = matches!(role, Role::Lead | Role::Admin);
+                    if request.answer.is_none() && answerer && &request.by != by {
                         request.answer = Some((*verdict, by.clone(), note.clone()));
                     }
                 }

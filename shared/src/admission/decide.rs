@@ -1,0 +1,1617 @@
+//! The decision on one incoming update, made from what it does (its items
+//! and its delete set) before it touches the document, and the follow-up
+//! inside the same transaction once it is integrated.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use yrs::block::ItemContent;
+use yrs::updates::decoder::Decode;
+use yrs::{Any, Array, Assoc, ClientID, Doc, IdSet, Map, ReadTxn, StickyIndex, Transact, ID};
+
+use super::codec::{self, CodecError, DecodedUpdate, Struct};
+use super::index::{Container, ItemIndex, Loc, Resolved, Writer};
+use super::schema::{self, ContentKind, DocShape, Place, Root, Slot, TextSlot};
+use crate::access::{check_change, check_field, Actor};
+use crate::changes::{Change, Log};
+use crate::entries::{DueChange, Sustainment};
+use crate::ids::{ActionId, FindingId, UnixMillis, UserId};
+use crate::lifecycle::Step;
+use crate::plan::{ActionView, PlanDoc};
+use crate::vocab::Role;
+
+/// Who sent an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author<'a> {
+    /// A member of the programme, in their role: every rule applies.
+    Member {
+        /// Their user name.
+        user: &'a UserId,
+        /// Their role in the programme.
+        role: Role,
+    },
+    /// The server itself (imports run by the command line, the demo seed,
+    /// tests of the storage): trusted, recorded as the server.
+    Server,
+}
+
+/// Limits on what one update and one document may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest update accepted, in bytes.
+    pub max_update_bytes: usize,
+    /// The largest a document may grow to, in bytes of stored state.
+    pub max_doc_bytes: u64,
+    /// How far ahead of the server's clock an entry's time may be.
+    pub clock_skew_ms: i64,
+}
+
+impl Limits {
+    /// The defaults: 4 MiB an update (a day of offline work with pasted
+    /// text is far less), 64 MiB a document (the largest benchmarked plan is
+    /// 20 MB), five minutes of clock skew.
+    pub const DEFAULT: Limits = Limits {
+        max_update_bytes: 4 << 20,
+        max_doc_bytes: 64 << 20,
+        clock_skew_ms: 5 * 60 * 1000,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// A part of an update that was not allowed, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// What it would have changed.
+    pub change: Change,
+    /// Why not, in words for the person who sent it.
+    pub reason: String,
+}
+
+/// What to do with an update.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The server has all of it already: nothing to store; acknowledge.
+    Known,
+    /// It depends on clocks the server does not have: store, send and
+    /// acknowledge nothing, and answer with the server's state vector so an
+    /// honest client sends what is missing.
+    Incomplete(String),
+    /// Nothing of it may be kept (too large, or written under a client id
+    /// that belongs to someone else).
+    Refused(String),
+    /// Integrate [`Admitted`] with [`integrate`].
+    Admit(Admitted),
+}
+
+/// An update cleared for integration: refused items already turned into
+/// collected clocks, refused deletes dropped, and what to check and undo
+/// once it is in.
+#[derive(Debug)]
+pub struct Admitted {
+    update: DecodedUpdate,
+    claims: Vec<ClientID>,
+    follow: FollowUp,
+    changes: BTreeSet<Change>,
+    refused: Vec<Refusal>,
+    no_effect: u32,
+}
+
+impl Admitted {
+    /// What has been refused so far.
+    pub fn refused(&self) -> &[Refusal] {
+        &self.refused
+    }
+}
+
+#[derive(Debug, Default)]
+struct FollowUp {
+    /// Inserted items to delete once integrated (refused text edits).
+    undo: IdSet,
+    /// Action fields to set back to their value before.
+    fields: BTreeSet<(ActionId, &'static str)>,
+    /// Action texts to set back to their content before.
+    texts: BTreeSet<(ActionId, TextSlot)>,
+    /// New log entries, per action: (log, first id, how many).
+    entries: BTreeMap<ActionId, Vec<(Log, ID, u32)>>,
+    /// Actions created by the update.
+    new_actions: BTreeSet<ActionId>,
+}
+
+/// What integrating an update did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The update as integrated (with its undoing, if anything was
+    /// refused): what to store and send.
+    pub update: Vec<u8>,
+    /// What it changed.
+    pub changes: Vec<Change>,
+    /// What was refused, with why.
+    pub refused: Vec<Refusal>,
+    /// Whether the sender must be sent the stored update too (to converge
+    /// back from what was refused).
+    pub echo: bool,
+}
+
+/// Why an admitted update could not be integrated; the document must be
+/// reloaded, nothing may be stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntegrateError {
+    /// yrs refused it, or kept part of it pending.
+    #[error("the update could not be integrated: {0}")]
+    Yrs(String),
+}
+
+fn static_field(root: Root, key: &str) -> Option<&'static str> {
+    schema::fields(root).iter().copied().find(|k| *k == key)
+}
+
+fn viewer_reason() -> String {
+    "viewers cannot change a plan".into()
+}
+
+/// Decides on `bytes` from `author`, against the document `doc` and its
+/// `index` (both as they are now, before the update).
+///
+/// # Errors
+/// [`CodecError`] when the bytes are not an update.
+pub fn decide(
+    index: &ItemIndex,
+    doc: &Doc,
+    author: Author<'_>,
+    bytes: &[u8],
+    doc_bytes: u64,
+    limits: &Limits,
+) -> Result<Verdict, CodecError> {
+    if bytes.len() > limits.max_update_bytes {
+        return Ok(Verdict::Refused(format!(
+            "the update is {} bytes; the limit is {}",
+            bytes.len(),
+            limits.max_update_bytes
+        )));
+    }
+    let decoded = codec::decode(bytes)?;
+    // 1. Only what the server lacks, and only if nothing before it is missing.
+    let mut next: HashMap<ClientID, u32> = HashMap::new();
+    let mut fresh: Vec<Struct> = Vec::new();
+    for s in &decoded.structs {
+        let id = s.id();
+        let at = *next
+            .entry(id.client)
+            .or_insert_with(|| index.clock(id.client));
+        let end = id.clock + s.len();
+        if let Struct::Skip { .. } = s {
+            continue;
+        }
+        if end <= at {
+            continue;
+        }
+        if id.clock > at {
+            return Ok(Verdict::Incomplete(format!(
+                "clocks {at}..{} of client {} are missing",
+                id.clock,
+                id.client.get()
+            )));
+        }
+        let offset = at - id.clock;
+        let part = match s {
+            Struct::Item(item) => match codec::slice_item(item, offset) {
+                Some(item) => Struct::Item(item),
+                None => {
+                    return Ok(Verdict::Refused(
+                        "an item overlaps clocks the server has and cannot be split".into(),
+                    ))
+                }
+            },
+            Struct::Gc { .. } => Struct::Gc {
+                id: ID::new(id.client, at),
+                len: end - at,
+            },
+            Struct::Skip { .. } => continue,
+        };
+        next.insert(id.client, end);
+        fresh.push(part);
+    }
+    // Deletes of what is already deleted are no news (Yjs sends its whole
+    // delete set with every sync); a delete of a clock nobody has is a
+    // missing dependency.
+    let mut deletes = IdSet::new();
+    for (client, range) in decoded.deletes.iter() {
+        let upto = next
+            .get(client)
+            .copied()
+            .unwrap_or_else(|| index.clock(*client));
+        for r in range.iter() {
+            if r.end > upto {
+                return Ok(Verdict::Incomplete(format!(
+                    "a delete names clocks of client {} the server does not have",
+                    client.get()
+                )));
+            }
+            for clock in split_deleted(index, *client, r.start, r.end) {
+                deletes.insert(ID::new(*client, clock.0), clock.1 - clock.0);
+            }
+        }
+    }
+    if fresh.is_empty() && deletes.is_empty() {
+        return Ok(Verdict::Known);
+    }
+    if doc_bytes.saturating_add(bytes.len() as u64) > limits.max_doc_bytes {
+        return Ok(Verdict::Refused(format!(
+            "the document would grow past its limit of {} bytes",
+            limits.max_doc_bytes
+        )));
+    }
+    // 2. Whose clocks these are.
+    let me = match author {
+        Author::Member { user, .. } => Writer::Person(Arc::from(user.as_str())),
+        Author::Server => Writer::Server,
+    };
+    let mut claims = Vec::new();
+    for client in fresh.iter().map(|s| s.id().client).collect::<BTreeSet<_>>() {
+        match index.writer(client) {
+            Some(writer) if *writer == me => {}
+            Some(_) => {
+                return Ok(Verdict::Refused(format!(
+                    "client {} writes for someone else: a member sends only their own changes",
+                    client.get()
+                )))
+            }
+            None => claims.push(client),
+        }
+    }
+    // 3. Where each item lands.
+    let resolved = index.resolve(&fresh);
+    for r in resolved.iter().flatten() {
+        if let Resolved::Missing(id) = r {
+            return Ok(Verdict::Incomplete(format!(
+                "an item depends on {}:{}, which the server does not have",
+                id.client.get(),
+                id.clock
+            )));
+        }
+    }
+    let update = DecodedUpdate {
+        structs: fresh,
+        deletes,
+    };
+    let mut admitted = Admitted {
+        update,
+        claims,
+        follow: FollowUp::default(),
+        changes: BTreeSet::new(),
+        refused: Vec::new(),
+        no_effect: 0,
+    };
+    match author {
+        Author::Server => {}
+        Author::Member { user, role } => {
+            let actor = Actor { user, role };
+            let mut judge = Judge {
+                index,
+                doc,
+                actor,
+                plan: (index.shape() == DocShape::Plan).then(|| PlanDoc::new(doc.clone())),
+                admitted: &mut admitted,
+                new_types: HashMap::new(),
+                gone: HashSet::new(),
+            };
+            judge.items(&resolved);
+            judge.deletes();
+        }
+    }
+    Ok(Verdict::Admit(admitted))
+}
+
+/// The runs of `start..end` of `client` not yet deleted.
+fn split_deleted(index: &ItemIndex, client: ClientID, start: u32, end: u32) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for clock in start..end {
+        if !index.is_deleted(&ID::new(client, clock)) {
+            match out.last_mut() {
+                Some(last) if last.1 == clock => last.1 += 1,
+                _ => out.push((clock, clock + 1)),
+            }
+        }
+    }
+    out
+}
+
+struct Judge<'a, 'b> {
+    index: &'a ItemIndex,
+    doc: &'a Doc,
+    actor: Actor<'a>,
+    plan: Option<PlanDoc>,
+    admitted: &'b mut Admitted,
+    /// Places of the types this update creates (and may keep).
+    new_types: HashMap<ID, Place>,
+    /// Items of this update turned into collected clocks.
+    gone: HashSet<ID>,
+}
+
+impl Judge<'_, '_> {
+    fn refuse(&mut self, change: Change, reason: impl Into<String>) {
+        self.admitted.refused.push(Refusal {
+            change,
+            reason: reason.into(),
+        });
+    }
+
+    fn place(&self, container: &Container) -> Option<Place> {
+        match container {
+            Container::Type(id) if self.gone.contains(id) => None,
+            Container::Type(id) => self
+                .new_types
+                .get(id)
+                .cloned()
+                .or_else(|| self.index.place(container)),
+            other => self.index.place(other),
+        }
+    }
+
+    fn is_new(&self, container: &Container) -> bool {
+        matches!(container, Container::Type(id) if self.new_types.contains_key(id))
+    }
+
+    fn before_action(&self, key: &str) -> Option<ActionView> {
+        let id = ActionId::new(key).ok()?;
+        let plan = self.plan.as_ref()?;
+        plan.read_action(&self.doc.transact(), &id)
+    }
+
+    fn live_key(&self, root: Root, key: &str) -> bool {
+        let txn = self.doc.transact();
+        txn.get_map(root.key())
+            .is_some_and(|map| map.get(&txn, key).is_some())
+    }
+
+    /// Walks the items in dependency order (a type before what goes in it).
+    fn items(&mut self, resolved: &[Option<Resolved>]) {
+        let count = self.admitted.update.structs.len();
+        let mut done = vec![false; count];
+        loop {
+            let mut progressed = false;
+            for i in 0..count {
+                if done[i] {
+                    continue;
+                }
+                let ready = match &resolved[i] {
+                    Some(Resolved::At(Loc::Item {
+                        parent: Container::Type(pid),
+                        ..
+                    })) => {
+                        // Its parent is decided when it is not one of ours
+                        // or has been walked.
+                        !self.ours(pid)
+                            || self.gone.contains(pid)
+                            || self.new_types.contains_key(pid)
+                            || self.walked(pid, &done)
+                    }
+                    _ => true,
+                };
+                if ready {
+                    self.item(i, resolved[i].as_ref());
+                    done[i] = true;
+                    progressed = true;
+                }
+            }
+            if !progressed || done.iter().all(|d| *d) {
+                break;
+            }
+        }
+        for i in 0..count {
+            if !done[i] {
+                self.quiet(i);
+            }
+        }
+    }
+
+    fn ours(&self, id: &ID) -> bool {
+        id.clock >= self.index.clock(id.client)
+    }
+
+    fn walked(&self, id: &ID, done: &[bool]) -> bool {
+        self.admitted
+            .update
+            .structs
+            .iter()
+            .position(|s| {
+                s.id().client == id.client
+                    && s.id().clock <= id.clock
+                    && id.clock < s.id().clock + s.len()
+            })
+            .is_none_or(|j| done[j])
+    }
+
+    /// Turns struct `i` into collected clocks, refused with why.
+    fn collect(&mut self, i: usize, change: Change, reason: impl Into<String>) {
+        self.gc(i);
+        self.refuse(change, reason);
+    }
+
+    /// Turns struct `i` into collected clocks that change nothing anyone
+    /// reads (it lands in something removed or refused).
+    fn quiet(&mut self, i: usize) {
+        let len = self.gc(i);
+        self.admitted.no_effect += len;
+    }
+
+    fn gc(&mut self, i: usize) -> u32 {
+        let s = &mut self.admitted.update.structs[i];
+        let (id, len) = (s.id(), s.len());
+        *s = Struct::Gc { id, len };
+        for clock in id.clock..id.clock + len {
+            self.gone.insert(ID::new(id.client, clock));
+        }
+        len
+    }
+
+    fn item(&mut self, i: usize, resolved: Option<&Resolved>) {
+        let Struct::Item(item) = &self.admitted.update.structs[i] else {
+            self.admitted.no_effect += self.admitted.update.structs[i].len();
+            return;
+        };
+        let id = item.id;
+        let origin_gone = [item.origin, item.right_origin]
+            .into_iter()
+            .flatten()
+            .any(|o| self.gone.contains(&o));
+        let embedded_junk = matches!(
+            &item.content,
+            ItemContent::Any(values) if values.iter().any(|v| matches!(v, Any::Buffer(_)))
+        );
+        let loc = match resolved {
+            Some(Resolved::At(loc)) => loc.clone(),
+            Some(Resolved::Invalid(why)) => {
+                let why = why.clone();
+                return self.collect(i, Change::Structure(why.clone()), why);
+            }
+            _ => Loc::Gc,
+        };
+        let Loc::Item {
+            parent,
+            sub,
+            content,
+        } = loc
+        else {
+            return self.quiet(i);
+        };
+        if origin_gone {
+            return self.quiet(i);
+        }
+        let Some(place) = self.place(&parent) else {
+            let what = match &parent {
+                Container::Junk => "a root the schema does not name".to_owned(),
+                _ => "a shared type the schema does not name".to_owned(),
+            };
+            return self.collect(
+                i,
+                Change::Structure(what.clone()),
+                format!("the change is outside the document's schema ({what})"),
+            );
+        };
+        if embedded_junk {
+            return self.collect(
+                i,
+                Change::Structure("binary data".into()),
+                "values hold text, numbers and lists only",
+            );
+        }
+        let slot = match schema::slot(&place, sub.as_deref(), content) {
+            Ok(slot) => slot,
+            Err(why) => {
+                return self.collect(
+                    i,
+                    Change::Structure(why.clone()),
+                    format!("the change does not fit the schema: {why}"),
+                )
+            }
+        };
+        if self.index.shape() == DocShape::Programme {
+            return self.programme_item(i, id, &place, slot);
+        }
+        let role = self.actor.role;
+        match slot {
+            Slot::Entity(root, key) => {
+                let change = match root {
+                    Root::Actions => ActionId::new(&*key).ok().map(Change::ActionAdded),
+                    Root::Findings => FindingId::new(&*key).ok().map(Change::FindingAdded),
+                    _ => None,
+                };
+                let Some(change) = change else {
+                    return self.collect(
+                        i,
+                        Change::Structure(format!("{}/{key}", root.key())),
+                        format!("{key:?} is not a valid id"),
+                    );
+                };
+                if role != Role::Admin {
+                    return self.collect(
+                        i,
+                        change,
+                        "only the programme manager (admin) can add actions or findings",
+                    );
+                }
+                let twice = self
+                    .new_types
+                    .values()
+                    .any(|p| *p == Place::Entity(root, key.clone()));
+                if twice || self.live_key(root, &key) {
+                    return self.collect(
+                        i,
+                        Change::Structure(format!("{}/{key} replaced", root.key())),
+                        format!(
+                            "{}/{key} exists already; an existing one is never replaced",
+                            root.key()
+                        ),
+                    );
+                }
+                if let Change::ActionAdded(action) = &change {
+                    self.admitted.follow.new_actions.insert(action.clone());
+                }
+                self.new_types.insert(id, Place::Entity(root, key));
+                self.admitted.changes.insert(change);
+            }
+            Slot::Text(root, key, text) => {
+                if !self.is_new(&parent) {
+                    return self.collect(
+                        i,
+                        Change::Structure(format!("{}/{key}/{} replaced", root.key(), text.key())),
+                        format!(
+                            "the {} exists already; an existing text is never replaced",
+                            text.key()
+                        ),
+                    );
+                }
+                self.new_types.insert(id, Place::Text(root, key, text));
+            }
+            Slot::Log(action, log) => {
+                if !self.is_new(&parent) {
+                    return self.collect(
+                        i,
+                        Change::Structure(format!("actions/{action}/{} replaced", log.key())),
+                        format!(
+                            "the {} log exists already; an existing log is never replaced",
+                            log.key()
+                        ),
+                    );
+                }
+                self.new_types.insert(id, Place::Log(action, log));
+            }
+            Slot::Field(place, key) => self.field(i, &parent, &place, &key),
+            Slot::Chars(root, key, text) => self.chars(i, &parent, root, &key, text),
+            Slot::Entry(action, log) => self.entry(i, &parent, &action, log),
+        }
+    }
+
+    fn programme_item(&mut self, i: usize, id: ID, place: &Place, slot: Slot) {
+        let root = match place {
+            Place::Root(root) | Place::Entity(root, _) | Place::Text(root, ..) => *root,
+            Place::Log(..) => Root::Actions,
+        };
+        if self.actor.role != Role::Admin {
+            return self.collect(
+                i,
+                Change::Programme(root.key()),
+                "only the programme's admin can change the programme",
+            );
+        }
+        if let Slot::Entity(r, key) = &slot {
+            if self.live_key(*r, key) {
+                return self.collect(
+                    i,
+                    Change::Structure(format!("{}/{key} replaced", r.key())),
+                    format!("{}/{key} exists already", r.key()),
+                );
+            }
+            self.new_types.insert(id, Place::Entity(*r, key.clone()));
+        }
+        self.admitted.changes.insert(Change::Programme(root.key()));
+    }
+
+    fn field(&mut self, i: usize, parent: &Container, place: &Place, key: &str) {
+        let value = match &self.admitted.update.structs[i] {
+            Struct::Item(item) => match &item.content {
+                ItemContent::Any(values) => values.last().cloned(),
+                _ => None,
+            },
+            _ => None,
+        };
+        match place {
+            Place::Root(Root::Plan) => {
+                if self.actor.role != Role::Admin {
+                    return self.collect(
+                        i,
+                        Change::PlanInfo,
+                        "only the programme manager (admin) can change a plan's details",
+                    );
+                }
+                self.admitted.changes.insert(Change::PlanInfo);
+            }
+            Place::Entity(Root::Findings, f) => {
+                let change = FindingId::new(&**f)
+                    .map(Change::FindingEdited)
+                    .unwrap_or_else(|_| Change::Structure(format!("findings/{f}")));
+                if self.actor.role != Role::Admin {
+                    return self.collect(
+                        i,
+                        change,
+                        "only the programme manager (admin) can change findings",
+                    );
+                }
+                if !self.is_new(parent) {
+                    self.admitted.changes.insert(change);
+                }
+            }
+            Place::Entity(Root::Actions, a) => {
+                let (Ok(action), Some(key)) =
+                    (ActionId::new(&**a), static_field(Root::Actions, key))
+                else {
+                    return self.collect(
+                        i,
+                        Change::Structure(format!("actions/{a}/{key}")),
+                        "not a field of an action",
+                    );
+                };
+                if let Some(Err(why)) = value.as_ref().map(|v| field_value(key, v)) {
+                    if self.is_new(parent) {
+                        return self.collect(i, Change::Malformed(action), why);
+                    }
+                    self.admitted.follow.fields.insert((action.clone(), key));
+                    return self.refuse(Change::Malformed(action), why);
+                }
+                if self.is_new(parent) {
+                    return;
+                }
+                let change = Change::Field(action.clone(), key);
+                let verdict = match self.before_action(a) {
+                    Some(before) => check_field(self.actor, key, &before, Some(&before)),
+                    None => Err("no such action".into()),
+                };
+                match verdict {
+                    Ok(()) => {
+                        self.admitted.changes.insert(change);
+                    }
+                    Err(why) => {
+                        self.admitted.follow.fields.insert((action, key));
+                        self.refuse(change, why);
+                    }
+                }
+            }
+            _ => self.collect(i, Change::Structure(format!("{key}")), "not a field here"),
+        }
+    }
+
+    fn chars(&mut self, i: usize, parent: &Container, root: Root, key: &str, text: TextSlot) {
+        if self.is_new(parent) {
+            return;
+        }
+        let (id, len) = {
+            let s = &self.admitted.update.structs[i];
+            (s.id(), s.len())
+        };
+        match root {
+            Root::Actions => {
+                let Ok(action) = ActionId::new(key) else {
+                    return self.collect(
+                        i,
+                        Change::Structure(format!("actions/{key}")),
+                        "not an action",
+                    );
+                };
+                let change = Change::Text(action.clone(), text.key());
+                match self.text_verdict(key) {
+                    Ok(()) => {
+                        self.admitted.changes.insert(change);
+                    }
+                    Err(why) => {
+                        self.admitted.follow.undo.insert(id, len);
+                        self.admitted.follow.texts.insert((action, text));
+                        self.refuse(change, why);
+                    }
+                }
+            }
+            _ => {
+                let change = FindingId::new(key)
+                    .map(Change::FindingEdited)
+                    .unwrap_or_else(|_| Change::Structure(format!("findings/{key}")));
+                if self.actor.role == Role::Admin {
+                    self.admitted.changes.insert(change);
+                } else {
+                    self.collect(
+                        i,
+                        change,
+                        "only the programme manager (admin) can change findings",
+                    );
+                }
+            }
+        }
+    }
+
+    fn text_verdict(&self, action: &str) -> Result<(), String> {
+        if self.actor.role == Role::Viewer {
+            return Err(viewer_reason());
+        }
+        let Some(before) = self.before_action(action) else {
+            return Err("no such action".into());
+        };
+        let owns = before.owner.as_ref() == Some(self.actor.user);
+        if owns || matches!(self.actor.role, Role::Lead | Role::Admin) {
+            Ok(())
+        } else {
+            Err("only the action's owner, a lead or an admin can edit its texts".into())
+        }
+    }
+
+    fn entry(&mut self, i: usize, parent: &Container, action: &str, log: Log) {
+        let Struct::Item(item) = &self.admitted.update.structs[i] else {
+            return;
+        };
+        let (id, len) = (item.id, item.len);
+        let Ok(action_id) = ActionId::new(action) else {
+            return self.collect(
+                i,
+                Change::Structure(format!("actions/{action}")),
+                "not an action",
+            );
+        };
+        if matches!(item.content, ItemContent::Deleted(_)) {
+            return self.collect(
+                i,
+                Change::Rewritten(action_id, log),
+                "entries of a log are never removed",
+            );
+        }
+        if item.right_origin.is_some() {
+            return self.collect(
+                i,
+                Change::Rewritten(action_id, log),
+                "entries are added at the end of a log, never between others",
+            );
+        }
+        if item.origin.is_none() && !self.is_new(parent) && self.log_has_entries(action, log) {
+            return self.collect(
+                i,
+                Change::Rewritten(action_id, log),
+                "entries are added at the end of a log, never before the first",
+            );
+        }
+        self.admitted
+            .follow
+            .entries
+            .entry(action_id)
+            .or_default()
+            .push((log, id, len));
+    }
+
+    fn log_has_entries(&self, action: &str, log: Log) -> bool {
+        let txn = self.doc.transact();
+        let Some(actions) = txn.get_map("actions") else {
+            return false;
+        };
+        let Some(yrs::Out::YMap(map)) = actions.get(&txn, action) else {
+            return false;
+        };
+        matches!(map.get(&txn, log.key()), Some(yrs::Out::YArray(a)) if a.len(&txn) > 0)
+    }
+
+    /// Keeps only the deletes the author may make; the rest are dropped
+    /// before anything is integrated (a deletion cannot be taken back).
+    fn deletes(&mut self) {
+        let deletes = std::mem::take(&mut self.admitted.update.deletes);
+        let mut kept = IdSet::new();
+        for (client, ranges) in deletes.iter() {
+            for r in ranges.iter() {
+                let mut runs: Vec<(u32, u32, Option<Loc>)> = self
+                    .index
+                    .runs(*client, r.start, r.end)
+                    .into_iter()
+                    .map(|(a, b, loc)| (a, b, Some(loc.clone())))
+                    .collect();
+                let known = self.index.clock(*client);
+                if r.end > known {
+                    // The update's own items: deleting what it keeps is the
+                    // sender's own offline typing and deleting.
+                    runs.push((r.start.max(known), r.end, None));
+                }
+                for (start, end, loc) in runs {
+                    if self.may_delete(loc.as_ref(), end - start) {
+                        kept.insert(ID::new(*client, start), end - start);
+                    }
+                }
+            }
+        }
+        self.admitted.update.deletes = kept;
+    }
+
+    fn may_delete(&mut self, loc: Option<&Loc>, len: u32) -> bool {
+        let Some(loc) = loc else {
+            return true;
+        };
+        let Loc::Item {
+            parent,
+            sub,
+            content,
+        } = loc
+        else {
+            return true;
+        };
+        if *content == ContentKind::Deleted {
+            return true;
+        }
+        let Some(place) = self.place(parent) else {
+            // Junk: removing it harms nothing.
+            self.admitted.no_effect += len;
+            return true;
+        };
+        if self.index.shape() == DocShape::Programme {
+            let root = match &place {
+                Place::Root(r) | Place::Entity(r, _) | Place::Text(r, ..) => *r,
+                Place::Log(..) => Root::Actions,
+            };
+            if self.actor.role == Role::Admin {
+                self.admitted.changes.insert(Change::Programme(root.key()));
+                return true;
+            }
+            self.refuse(
+                Change::Programme(root.key()),
+                "only the programme's admin can change the programme",
+            );
+            return false;
+        }
+        let slot = match schema::slot(&place, sub.as_deref(), *content) {
+            Ok(slot) => slot,
+            Err(_) => {
+                self.admitted.no_effect += len;
+                return true;
+            }
+        };
+        let admin = self.actor.role == Role::Admin;
+        match slot {
+            Slot::Entity(root, key) => {
+                let change = match root {
+                    Root::Actions => ActionId::new(&*key).ok().map(Change::ActionRemoved),
+                    _ => FindingId::new(&*key).ok().map(Change::FindingRemoved),
+                }
+                .unwrap_or_else(|| Change::Structure(format!("{}/{key}", root.key())));
+                if admin {
+                    self.admitted.changes.insert(change);
+                    true
+                } else {
+                    self.refuse(
+                        change,
+                        "only the programme manager (admin) can remove actions or findings",
+                    );
+                    false
+                }
+            }
+            Slot::Text(root, key, text) => {
+                self.refuse(
+                    Change::Structure(format!("{}/{key}/{}", root.key(), text.key())),
+                    "a text is never removed",
+                );
+                false
+            }
+            Slot::Log(action, log) => {
+                let change = ActionId::new(&*action)
+                    .map(|a| Change::Rewritten(a, log))
+                    .unwrap_or_else(|_| Change::Structure(format!("actions/{action}")));
+                self.refuse(change, "a log is never removed");
+                false
+            }
+            Slot::Entry(action, log) => {
+                let change = ActionId::new(&*action)
+                    .map(|a| Change::Rewritten(a, log))
+                    .unwrap_or_else(|_| Change::Structure(format!("actions/{action}")));
+                self.refuse(change, "entries of a log are never removed");
+                false
+            }
+            Slot::Field(Place::Entity(Root::Actions, a), key) => {
+                let (Ok(action), Some(key)) =
+                    (ActionId::new(&*a), static_field(Root::Actions, &key))
+                else {
+                    return false;
+                };
+                let change = Change::Field(action.clone(), key);
+                let verdict = match self.before_action(&a) {
+                    Some(before) => check_field(self.actor, key, &before, Some(&before)),
+                    None => Ok(()),
+                };
+                match verdict {
+                    Ok(()) => {
+                        self.admitted.changes.insert(change);
+                    }
+                    Err(why) => {
+                        // Deleting a field's value is undone by setting it
+                        // again, so the sender converges back.
+                        self.admitted.follow.fields.insert((action, key));
+                        self.refuse(change, why);
+                    }
+                }
+                true
+            }
+            Slot::Field(..) => {
+                if admin {
+                    self.admitted.changes.insert(Change::PlanInfo);
+                    true
+                } else {
+                    self.refuse(
+                        Change::PlanInfo,
+                        "only the programme manager (admin) can change a plan's details or findings",
+                    );
+                    false
+                }
+            }
+            Slot::Chars(Root::Actions, key, text) => {
+                let Ok(action) = ActionId::new(&*key) else {
+                    return false;
+                };
+                let change = Change::Text(action.clone(), text.key());
+                match self.text_verdict(&key) {
+                    Ok(()) => {
+                        self.admitted.changes.insert(change);
+                    }
+                    Err(why) => {
+                        // Put back by writing the text as it was.
+                        self.admitted.follow.texts.insert((action, text));
+                        self.refuse(change, why);
+                    }
+                }
+                true
+            }
+            Slot::Chars(_, key, _) => {
+                let change = FindingId::new(&*key)
+                    .map(Change::FindingEdited)
+                    .unwrap_or_else(|_| Change::Structure(format!("findings/{key}")));
+                if admin {
+                    self.admitted.changes.insert(change);
+                    true
+                } else {
+                    self.refuse(
+                        change,
+                        "only the programme manager (admin) can change findings",
+                    );
+                    false
+                }
+            }
+        }
+    }
+}
+
+/// Whether `value` is a valid value of the action field `key`.
+fn field_value(key: &str, value: &Any) -> Result<(), String> {
+    use crate::ids::{Date, PhaseId, WorkstreamId};
+    use crate::vocab::{Assurance, Confidence};
+    let text = match value {
+        Any::String(s) => Some(s.as_ref()),
+        _ => None,
+    };
+    let bad = || Err(format!("{key} holds a value that is not valid for it"));
+    let ok = match key {
+        "ref" | "exec_lead" => text.is_some_and(|t| t.len() <= 512),
+        "finding_ids" => match value {
+            Any::Array(items) => items
+                .iter()
+                .all(|i| matches!(i, Any::String(s) if FindingId::new(s.as_ref()).is_ok())),
+            _ => false,
+        },
+        "workstream_id" => text.is_some_and(|t| WorkstreamId::new(t).is_ok()),
+        "phase_id" => text.is_some_and(|t| PhaseId::new(t).is_ok()),
+        "owner" => text.is_some_and(|t| UserId::new(t).is_ok()),
+        "due_original" => text.is_some_and(|t| t.parse::<Date>().is_ok()),
+        "confidence" => text.is_some_and(|t| t.parse::<Confidence>().is_ok()),
+        "assurance" => text.is_some_and(|t| t.parse::<Assurance>().is_ok()),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        bad()
+    }
+}
+
+/// Integrates an admitted update into `doc` in one transaction: applies it,
+/// checks each new log entry against what the fold gives it (with the
+/// actions as they were before for ownership), undoes what is refused (log
+/// entries and text edits deleted by id, fields set back), and extends the
+/// index with what was integrated.
+///
+/// # Errors
+/// [`IntegrateError`] when yrs refuses the update or keeps part of it
+/// pending (the decision should have prevented both); the document must
+/// then be reloaded and nothing stored.
+pub fn integrate(
+    doc: &Doc,
+    index: &mut ItemIndex,
+    admitted: Admitted,
+    author: Author<'_>,
+    now: UnixMillis,
+    limits: &Limits,
+) -> Result<Outcome, IntegrateError> {
+    let Admitted {
+        update,
+        claims,
+        follow,
+        mut changes,
+        mut refused,
+        no_effect,
+    } = admitted;
+    let plan = (index.shape() == DocShape::Plan).then(|| PlanDoc::new(doc.clone()));
+    // Before, for ownership and for putting things back.
+    let mut before: BTreeMap<ActionId, ActionView> = BTreeMap::new();
+    if let Some(plan) = &plan {
+        let txn = doc.transact();
+        let touched = follow
+            .entries
+            .keys()
+            .chain(follow.fields.iter().map(|(a, _)| a))
+            .chain(follow.texts.iter().map(|(a, _)| a));
+        for action in touched {
+            if let Some(view) = plan.read_action(&txn, action) {
+                before.insert(action.clone(), view);
+            }
+        }
+    }
+    let before_sv = doc.transact().state_vector();
+    let bytes = codec::encode(&update.structs, &update.deletes);
+    let mut undo = follow.undo.clone();
+    let mut echo = !refused.is_empty();
+    {
+        let mut txn = doc.transact_mut();
+        let parsed =
+            yrs::Update::decode_v1(&bytes).map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+        txn.apply_update(parsed)
+            .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+        if txn.store().pending_update().is_some() || txn.store().pending_ds().is_some() {
+            return Err(IntegrateError::Yrs(
+                "part of the update stayed pending".into(),
+            ));
+        }
+        if let (Author::Member { user, role }, Some(plan)) = (author, &plan) {
+            let actor = Actor { user, role };
+            for (action, entries) in &follow.entries {
+                let verdicts = judge_entries(
+                    &txn,
+                    plan,
+                    actor,
+                    action,
+                    entries,
+                    before.get(action),
+                    follow.new_actions.contains(action),
+                    now,
+                    limits,
+                );
+                for (log, id, position, verdict) in verdicts {
+                    match verdict {
+                        Ok(()) => {
+                            changes.insert(Change::Appended(action.clone(), log, vec![position]));
+                        }
+                        Err(reason) => {
+                            undo.insert(id, 1);
+                            refused.push(Refusal {
+                                change: Change::Appended(action.clone(), log, vec![position]),
+                                reason,
+                            });
+                        }
+                    }
+                }
+            }
+            if !undo.is_empty() {
+                let deletes = yrs::Update::decode_v1(&codec::delete_only(&undo))
+                    .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+                txn.apply_update(deletes)
+                    .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+            }
+            for (action, key) in &follow.fields {
+                let Some(was) = before.get(action) else {
+                    continue;
+                };
+                let now_view = plan.read_action(&txn, action);
+                if now_view.as_ref().is_some_and(|v| !same_field(key, v, was)) {
+                    plan.restore_field(&mut txn, action, key, was)
+                        .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+                }
+            }
+            for (action, text) in &follow.texts {
+                let Some(was) = before.get(action) else {
+                    continue;
+                };
+                let content = match text {
+                    TextSlot::Title => &was.title,
+                    TextSlot::Description => &was.description,
+                    TextSlot::ClosureCriteria => &was.closure_criteria,
+                    TextSlot::Finding => continue,
+                };
+                plan.restore_text(&mut txn, action, text.key(), content)
+                    .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+            }
+        }
+        echo |= !undo.is_empty() || !follow.fields.is_empty() || !follow.texts.is_empty();
+    }
+    // Encoded once the transaction is done, so content it refused and
+    // deleted is already collected: only its ids are stored and sent.
+    let stored = doc.transact().encode_state_as_update_v1(&before_sv);
+    let stored = if echo {
+        stored
+    } else {
+        // Nothing refused: the update as integrated, with its own deletes
+        // only (the whole document's delete set would make every update
+        // as large as the document's history of deletions).
+        bytes
+    };
+    if let Ok(decoded) = codec::decode(&stored) {
+        index.extend(&decoded);
+    }
+    let writer = match author {
+        Author::Member { user, .. } => Writer::Person(Arc::from(user.as_str())),
+        Author::Server => Writer::Server,
+    };
+    for client in claims {
+        index.set_writer(client, writer.clone());
+    }
+    if no_effect > 0 {
+        changes.insert(Change::NoEffect(no_effect));
+    }
+    Ok(Outcome {
+        update: stored,
+        changes: merge_appends(changes),
+        refused,
+        echo,
+    })
+}
+
+/// One `Appended` per action and log, with every position.
+fn merge_appends(changes: BTreeSet<Change>) -> Vec<Change> {
+    let mut out: Vec<Change> = Vec::new();
+    for change in changes {
+        if let (Some(Change::Appended(a, l, indexes)), Change::Appended(b, m, more)) =
+            (out.last_mut(), &change)
+        {
+            if a == b && l == m {
+                indexes.extend(more.iter().copied());
+                continue;
+            }
+        }
+        out.push(change);
+    }
+    out
+}
+
+fn same_field(key: &str, a: &ActionView, b: &ActionView) -> bool {
+    match key {
+        "ref" => a.reference == b.reference,
+        "finding_ids" => a.finding_ids == b.finding_ids,
+        "workstream_id" => a.workstream_id == b.workstream_id,
+        "phase_id" => a.phase_id == b.phase_id,
+        "exec_lead" => a.exec_lead == b.exec_lead,
+        "owner" => a.owner == b.owner,
+        "due_original" => a.due_original == b.due_original,
+        "confidence" => a.confidence == b.confidence,
+        "assurance" => a.assurance == b.assurance,
+        _ => false,
+    }
+}
+
+/// The raw values of a log and each value's item position.
+fn log_values<T: ReadTxn>(txn: &T, plan: &PlanDoc, action: &ActionId, log: Log) -> Vec<Any> {
+    let Some(actions) = txn.get_map("actions") else {
+        return Vec::new();
+    };
+    let _ = plan;
+    let Some(yrs::Out::YMap(map)) = actions.get(txn, action.as_str()) else {
+        return Vec::new();
+    };
+    let Some(yrs::Out::YArray(array)) = map.get(txn, log.key()) else {
+        return Vec::new();
+    };
+    array
+        .iter(txn)
+        .map(|out| match out {
+            yrs::Out::Any(any) => any,
+            _ => Any::Null,
+        })
+        .collect()
+}
+
+/// A typed log with which positions hold which raw values.
+struct TypedLog {
+    /// Raw position → index among the values that parse.
+    parsed_index: Vec<Option<usize>>,
+}
+
+fn typed<E: serde::de::DeserializeOwned>(values: &[Any]) -> (Vec<E>, TypedLog) {
+    let mut entries = Vec::new();
+    let mut parsed_index = Vec::with_capacity(values.len());
+    for value in values {
+        match yrs::encoding::serde::from_any::<E>(value) {
+            Ok(entry) => {
+                parsed_index.push(Some(entries.len()));
+                entries.push(entry);
+            }
+            Err(_) => parsed_index.push(None),
+        }
+    }
+    (entries, TypedLog { parsed_index })
+}
+
+type EntryVerdict = (Log, ID, usize, Result<(), String>);
+
+/// Checks each new entry of one action: written as the sender, allowed for
+/// their role, at a plausible time, and given effect by the fold without
+/// changing what any earlier entry did. Entries are refused until the rest
+/// stand on their own.
+#[allow(clippy::too_many_arguments)]
+fn judge_entries<T: ReadTxn>(
+    txn: &T,
+    plan: &PlanDoc,
+    actor: Actor<'_>,
+    action: &ActionId,
+    entries: &[(Log, ID, u32)],
+    before: Option<&ActionView>,
+    created_now: bool,
+    now: UnixMillis,
+    limits: &Limits,
+) -> Vec<EntryVerdict> {
+    let Some(after) = plan.read_action(txn, action) else {
+        return entries
+            .iter()
+            .flat_map(|(log, id, n)| {
+                (0..*n).map(move |k| {
+                    (
+                        *log,
+                        ID::new(id.client, id.clock + k),
+                        0,
+                        Err("no such action".to_owned()),
+                    )
+                })
+            })
+            .collect();
+    };
+    // Where each new value sits, as an index among the log's readable entries.
+    let mut new: Vec<(Log, ID, Option<usize>)> = Vec::new();
+    let mut maps: BTreeMap<Log, TypedLog> = BTreeMap::new();
+    for log in Log::ALL {
+        let values = log_values(txn, plan, action, log);
+        let shape = match log {
+            Log::Transitions => typed::<crate::entries::Transition>(&values).1,
+            Log::Updates => typed::<crate::entries::ProgressUpdate>(&values).1,
+            Log::Evidence => typed::<crate::entries::Evidence>(&values).1,
+            Log::EvidenceReviews => typed::<crate::entries::EvidenceReview>(&values).1,
+            Log::Decisions => typed::<crate::entries::Decision>(&values).1,
+            Log::DueChanges => typed::<DueChange>(&values).1,
+            Log::Sustainment => typed::<Sustainment>(&values).1,
+        };
+        maps.insert(log, shape);
+    }
+    for (log, id, n) in entries {
+        for k in 0..*n {
+            let item = ID::new(id.client, id.clock + k);
+            let raw = StickyIndex::from_id(item, Assoc::After)
+                .get_offset(txn)
+                .map(|o| o.index as usize);
+            let parsed = raw.and_then(|r| {
+                maps.get(log)
+                    .and_then(|m| m.parsed_index.get(r).copied().flatten())
+            });
+            new.push((*log, item, parsed));
+        }
+    }
+    let mut refused: BTreeMap<usize, String> = BTreeMap::new();
+    for (i, (_, _, parsed)) in new.iter().enumerate() {
+        if parsed.is_none() {
+            refused.insert(i, "the entry does not fit the log's schema".into());
+        }
+    }
+    let lower = lower_bound(before);
+    loop {
+        let candidate = without(&after, &new, &refused);
+        let mut more: Option<(usize, String)> = None;
+        for (i, (log, _, parsed)) in new.iter().enumerate() {
+            if refused.contains_key(&i) {
+                continue;
+            }
+            let Some(raw_index) = *parsed else { continue };
+            // Its index in the candidate: entries refused before it shift it.
+            let shift = new
+                .iter()
+                .enumerate()
+                .filter(|(j, (l, _, p))| {
+                    refused.contains_key(j) && l == log && p.is_some_and(|p| p < raw_index)
+                })
+                .count();
+            let index = raw_index - shift;
+            let verdict = check_change(
+                actor,
+                &Change::Appended(action.clone(), *log, vec![index]),
+                before,
+                Some(&candidate),
+            )
+            .and_then(|()| entry_time(&candidate, *log, index, lower, now, limits, created_now))
+            .and_then(|()| effect(&candidate, before, &new, &refused, *log, index, created_now));
+            if let Err(why) = verdict {
+                more = Some((i, why));
+                break;
+            }
+        }
+        match more {
+            Some((i, why)) => {
+                refused.insert(i, why);
+            }
+            None => break,
+        }
+    }
+    let candidate = without(&after, &new, &refused);
+    let _ = candidate;
+    new.iter()
+        .enumerate()
+        .map(|(i, (log, id, parsed))| {
+            (
+                *log,
+                *id,
+                parsed.unwrap_or(0),
+                match refused.get(&i) {
+                    Some(why) => Err(why.clone()),
+                    None => Ok(()),
+                },
+            )
+        })
+        .collect()
+}
+
+/// The action with the refused new entries taken out, everything derived
+/// worked out again.
+fn without(
+    after: &ActionView,
+    new: &[(Log, ID, Option<usize>)],
+    refused: &BTreeMap<usize, String>,
+) -> ActionView {
+    let mut view = after.clone();
+    for log in Log::ALL {
+        let drop: BTreeSet<usize> = new
+            .iter()
+            .enumerate()
+            .filter(|(i, (l, _, p))| *l == log && refused.contains_key(i) && p.is_some())
+            .filter_map(|(_, (_, _, p))| *p)
+            .collect();
+        if drop.is_empty() {
+            continue;
+        }
+        fn keep<E>(list: &mut Vec<E>, drop: &BTreeSet<usize>) {
+            let mut i = 0;
+            list.retain(|_| {
+                let kept = !drop.contains(&i);
+                i += 1;
+                kept
+            });
+        }
+        match log {
+            Log::Transitions => keep(&mut view.transitions, &drop),
+            Log::Updates => keep(&mut view.updates, &drop),
+            Log::Evidence => keep(&mut view.evidence, &drop),
+            Log::EvidenceReviews => keep(&mut view.evidence_reviews, &drop),
+            Log::Decisions => keep(&mut view.decisions, &drop),
+            Log::DueChanges => keep(&mut view.due_changes, &drop),
+            Log::Sustainment => keep(&mut view.sustainment, &drop),
+        }
+    }
+    view.derived()
+}
+
+/// The earliest time an entry of an existing action may carry: that of its
+/// earliest entry (an import's baseline carries the import's time).
+fn lower_bound(before: Option<&ActionView>) -> Option<i64> {
+    let view = before?;
+    let times = view
+        .transitions
+        .iter()
+        .map(|e| e.at.0)
+        .chain(view.updates.iter().map(|e| e.at.0))
+        .chain(view.evidence.iter().map(|e| e.at.0))
+        .chain(view.evidence_reviews.iter().map(|e| e.at.0))
+        .chain(view.decisions.iter().map(|e| e.at.0))
+        .chain(view.due_changes.iter().map(|e| match e {
+            DueChange::Request { at, .. } | DueChange::Answer { at, .. } => at.0,
+        }))
+        .chain(view.sustainment.iter().map(|e| match e {
+            Sustainment::Scheduled { at, .. } | Sustainment::Result { at, .. } => at.0,
+        }));
+    times.min()
+}
+
+fn entry_at(view: &ActionView, log: Log, index: usize) -> Option<i64> {
+    Some(match log {
+        Log::Transitions => view.transitions.get(index)?.at.0,
+        Log::Updates => view.updates.get(index)?.at.0,
+        Log::Evidence => view.evidence.get(index)?.at.0,
+        Log::EvidenceReviews => view.evidence_reviews.get(index)?.at.0,
+        Log::Decisions => view.decisions.get(index)?.at.0,
+        Log::DueChanges => match view.due_changes.get(index)? {
+            DueChange::Request { at, .. } | DueChange::Answer { at, .. } => at.0,
+        },
+        Log::Sustainment => match view.sustainment.get(index)? {
+            Sustainment::Scheduled { at, .. } | Sustainment::Result { at, .. } => at.0,
+        },
+    })
+}
+
+fn entry_time(
+    view: &ActionView,
+    log: Log,
+    index: usize,
+    lower: Option<i64>,
+    now: UnixMillis,
+    limits: &Limits,
+    created_now: bool,
+) -> Result<(), String> {
+    let Some(at) = entry_at(view, log, index) else {
+        return Err("no such entry".into());
+    };
+    if at > now.0 + limits.clock_skew_ms {
+        return Err("the entry's time is in the future".into());
+    }
+    if !created_now {
+        if let Some(lower) = lower {
+            if at < lower {
+                return Err("the entry's time is before the action existed".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the fold gives the new entry at `index` of `log` effect, and
+/// leaves every entry that was there before doing what it did.
+fn effect(
+    candidate: &ActionView,
+    before: Option<&ActionView>,
+    new: &[(Log, ID, Option<usize>)],
+    refused: &BTreeMap<usize, String>,
+    log: Log,
+    index: usize,
+    created_now: bool,
+) -> Result<(), String> {
+    let is_new = |l: Log, i: usize| {
+        new.iter()
+            .enumerate()
+            .any(|(j, (nl, _, p))| *nl == l && !refused.contains_key(&j) && *p == Some(i))
+    };
+    let _ = created_now;
+    match log {
+        Log::Transitions => {
+            match candidate.fold.steps.get(index) {
+                Some(Step::Applied { .. }) => {}
+                Some(Step::Superseded { reason, .. }) => return Err(reason.to_string()),
+                None => return Err("no such entry".into()),
+            }
+            // The steps of the entries that were there must be unchanged.
+            if let Some(before) = before {
+                let old: Vec<&Step> = before.fold.steps.iter().collect();
+                let kept: Vec<&Step> = candidate
+                    .fold
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !is_new(Log::Transitions, *i))
+                    .map(|(_, s)| s)
+                    .collect();
+                let same =
+                    old.len() == kept.len() && old.iter().zip(&kept).all(|(a, b)| same_step(a, b));
+                if !same {
+                    return Err(
+                        "the status change would alter what earlier status changes did".into(),
+                    );
+                }
+            }
+            Ok(())
+        }
+        Log::DueChanges => match candidate.due_changes.get(index) {
+            Some(DueChange::Request { id, .. }) => {
+                let first = candidate.due_changes.iter().position(|e| match e {
+                    DueChange::Request { id: other, .. } => other == id,
+                    _ => false,
+                });
+                if first == Some(index) {
+                    Ok(())
+                } else {
+                    Err("a due-date request with this id exists already".into())
+                }
+            }
+            Some(DueChange::Answer { id, request_id, .. }) => {
+                let answered = candidate
+                    .due_requests
+                    .iter()
+                    .find(|r| &r.id == request_id)
+                    .and_then(|r| r.answer.as_ref());
+                let this = candidate.due_changes.iter().position(|e| match e {
+                    DueChange::Answer { id: other, .. } => other == id,
+                    _ => false,
+                }) == Some(index);
+                let before_answer = before.and_then(|b| {
+                    b.due_requests
+                        .iter()
+                        .find(|r| &r.id == request_id)
+                        .and_then(|r| r.answer.clone())
+                });
+                match (answered, before_answer) {
+                    (_, Some(_)) => Err("the request has been answered already".into()),
+                    (Some(_), None) if this => Ok(()),
+                    _ => Err(
+                        "the answer has no effect: only an executive lead or the programme manager who did not ask can answer"
+                            .into(),
+                    ),
+                }
+            }
+            None => Err("no such entry".into()),
+        },
+        Log::Sustainment => match candidate.sustainment.get(index) {
+            Some(Sustainment::Scheduled { id, .. }) => {
+                let first = candidate.sustainment.iter().position(|e| match e {
+                    Sustainment::Scheduled { id: other, .. } => other == id,
+                    _ => false,
+                });
+                if first == Some(index) {
+                    Ok(())
+                } else {
+                    Err("a re-audit with this id is scheduled already".into())
+                }
+            }
+            Some(Sustainment::Result { check_id, .. }) => {
+                let had = before.and_then(|b| {
+                    b.sustainment_checks
+                        .iter()
+                        .find(|c| &c.id == check_id)
+                        .and_then(|c| c.result.clone())
+                });
+                let has = candidate
+                    .sustainment_checks
+                    .iter()
+                    .find(|c| &c.id == check_id)
+                    .and_then(|c| c.result.clone());
+                match (had, has) {
+                    (Some(_), _) => Err("the re-audit has a result already".into()),
+                    (None, Some(_)) => Ok(()),
+                    (None, None) => Err("the result has no effect".into()),
+                }
+            }
+            None => Err("no such entry".into()),
+        },
+        Log::Updates => unique(candidate.updates.iter().map(|e| &e.id), index),
+        Log::Evidence => unique(candidate.evidence.iter().map(|e| &e.id), index),
+        Log::EvidenceReviews => unique(candidate.evidence_reviews.iter().map(|e| &e.id), index),
+        Log::Decisions => unique(candidate.decisions.iter().map(|e| &e.id), index),
+    }
+}
+
+fn unique<'a, I: Iterator<Item = &'a crate::ids::EntryId>>(
+    ids: I,
+    index: usize,
+) -> Result<(), String> {
+    let ids: Vec<_> = ids.collect();
+    let Some(id) = ids.get(index) else {
+        return Err("no such entry".into());
+    };
+    if ids.iter().position(|other| other == id) == Some(index) {
+        Ok(())
+    } else {
+        Err("an entry with this id exists already".into())
+    }
+}
+
+fn same_step(a: &Step, b: &Step) -> bool {
+    match (a, b) {
+        (Step::Applied { from, to, .. }, Step::Applied { from: f, to: t, .. }) => {
+            from == f && to == t
+        }
+        (
+            Step::Superseded { from, reason, .. },
+            Step::Superseded {
+                from: f, reason: r, ..
+            },
+        ) => from == f && reason == r,
+        _ => false,
+    }
+}
