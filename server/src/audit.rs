@@ -68,6 +68,12 @@ pub struct AuditRecord {
     pub refused: Vec<AuditChange>,
 }
 
+/// A record ready to write: its key and value in [`AUDIT_TREE`].
+pub type PreparedRecord = (Vec<u8>, Vec<u8>);
+
+/// The sled tree the trail lives in.
+pub const AUDIT_TREE: &str = "audit";
+
 /// The trail.
 #[derive(Debug, Clone)]
 pub struct Audit {
@@ -89,22 +95,40 @@ impl Audit {
     pub fn open(db: &sled::Db) -> Result<Audit, StoreError> {
         Ok(Audit {
             db: db.clone(),
-            tree: db.open_tree("audit")?,
+            tree: db.open_tree(AUDIT_TREE)?,
         })
     }
 
-    /// Appends a record (made durable by the next flush, with its update).
+    /// A record as the key and value the store writes into [`AUDIT_TREE`]
+    /// in the same transaction as its update (so neither is kept without
+    /// the other); `None` for none.
     ///
     /// # Errors
-    /// When sled fails.
-    pub fn record(&self, mut record: AuditRecord) -> Result<(), StoreError> {
+    /// When sled cannot give an id.
+    pub fn prepare(
+        &self,
+        record: Option<AuditRecord>,
+    ) -> Result<Option<PreparedRecord>, StoreError> {
+        let Some(mut record) = record else {
+            return Ok(None);
+        };
         let seq = self.db.generate_id()?;
         record.seq = seq;
         let mut key = prefix(&record.doc);
         key.extend_from_slice(&seq.to_be_bytes());
         let value = serde_json::to_vec(&record)
             .map_err(|e| StoreError::Corrupt(format!("audit record: {e}")))?;
-        self.tree.insert(key, value)?;
+        Ok(Some((key, value)))
+    }
+
+    /// Appends a record on its own (made durable by the next flush).
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn record(&self, record: AuditRecord) -> Result<(), StoreError> {
+        if let Some((key, value)) = self.prepare(Some(record))? {
+            self.tree.insert(key, value)?;
+        }
         Ok(())
     }
 

@@ -21,6 +21,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, Transact, Update};
 
 use crate::auth::{Access, DocKind};
+use crate::registry::UpdateAuthor;
 use crate::AppState;
 
 /// The file's format.
@@ -340,7 +341,6 @@ async fn apply(
     kind: DocKind,
 ) -> Result<(), ImportError> {
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
-    let decoded = Update::decode_v1(update).map_err(|e| failed(&e))?;
     let lease = state.registry.lease(id).await.map_err(|e| failed(&e))?;
     let access = Access {
         kind,
@@ -348,7 +348,7 @@ async fn apply(
     };
     let applied = state
         .registry
-        .apply_update(&lease, None, decoded, update, Some(&access))
+        .apply_update(&lease, None, update, &UpdateAuthor::Member(access))
         .await
         .map_err(|e| failed(&e))?;
     if let Some(refused) = applied.refused.first() {

@@ -25,7 +25,6 @@ pub mod auth;
 pub mod blobs;
 pub mod control;
 pub mod demo;
-pub mod enforce;
 mod error;
 pub mod export;
 pub mod guard;

@@ -74,6 +74,12 @@ enum Command {
         /// The largest evidence file accepted, in bytes.
         #[arg(long, env = "PLAIT_MAX_FILE_BYTES", default_value_t = 25 * 1024 * 1024)]
         max_file_bytes: usize,
+        /// The largest update a member may send, in bytes.
+        #[arg(long, env = "PLAIT_MAX_UPDATE_BYTES", default_value_t = plait_shared::admission::Limits::DEFAULT.max_update_bytes)]
+        max_update_bytes: usize,
+        /// The largest a document may grow to, in bytes stored.
+        #[arg(long, env = "PLAIT_MAX_DOC_BYTES", default_value_t = plait_shared::admission::Limits::DEFAULT.max_doc_bytes)]
+        max_doc_bytes: u64,
     },
     /// Import an action plan (CSV or XLSX) into a programme, creating the
     /// programme if it does not exist. Every row error is printed with its
@@ -201,6 +207,8 @@ async fn run() -> anyhow::Result<()> {
             session_idle_seconds,
             secure_cookies,
             max_file_bytes,
+            max_update_bytes,
+            max_doc_bytes,
         } => {
             let store = SledStore::open(&data_dir)
                 .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
@@ -218,6 +226,8 @@ async fn run() -> anyhow::Result<()> {
                 Duration::from_secs(session_max_hours.saturating_mul(3600).max(60));
             config.secure_cookies = secure_cookies;
             config.max_blob_bytes = max_file_bytes.max(1);
+            config.registry.limits.max_update_bytes = max_update_bytes.max(1);
+            config.registry.limits.max_doc_bytes = max_doc_bytes.max(1);
             let store = Arc::new(store);
             let state = plait_server::AppState::new(store.clone(), config)?;
             if demo {

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use plait_shared::admission::schema::DocShape;
+use plait_shared::admission::{self, Author, ItemIndex, Limits, Verdict, Writer};
 use plait_shared::{new_doc, DocId};
 use tokio::sync::{mpsc, oneshot, OnceCell};
 use tokio_util::sync::CancellationToken;
@@ -19,7 +21,6 @@ use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use crate::audit::{Audit, AuditChange, AuditRecord};
 use crate::auth::{Access, DocKind};
-use crate::enforce::{changed_anything, PlanGuard};
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError};
 
@@ -70,6 +71,51 @@ pub struct RegistrySettings {
     pub compact_after: u64,
     /// Messages queued for one client before it counts as too slow.
     pub client_queue: usize,
+    /// How large one update and one document may be, and the clock skew
+    /// allowed in entries' times.
+    pub limits: Limits,
+}
+
+/// The writer recorded for client ids the server itself writes under.
+pub const SERVER_WRITER: &str = "@plait-server";
+
+/// Who sends an update to the registry.
+#[derive(Debug, Clone)]
+pub enum UpdateAuthor {
+    /// A signed-in member, with their access to the document.
+    Member(Access),
+    /// The server itself (the demo seed, `plait import`, tests of the
+    /// storage): trusted, and named so.
+    Server {
+        /// Which kind of document it writes.
+        kind: DocKind,
+    },
+}
+
+impl UpdateAuthor {
+    fn shape(&self) -> DocShape {
+        let kind = match self {
+            UpdateAuthor::Member(access) => access.kind,
+            UpdateAuthor::Server { kind } => *kind,
+        };
+        match kind {
+            DocKind::Programme => DocShape::Programme,
+            DocKind::Plan | DocKind::Other => DocShape::Plan,
+        }
+    }
+
+    /// How the admission sees it. A document of no programme has no
+    /// schema; only server administrators reach one, and they are trusted
+    /// there as the server is (their updates are still audited).
+    fn admission(&self) -> Author<'_> {
+        match self {
+            UpdateAuthor::Member(access) if access.kind != DocKind::Other => Author::Member {
+                user: &access.user,
+                role: access.role,
+            },
+            _ => Author::Server,
+        }
+    }
 }
 
 impl Default for RegistrySettings {
@@ -78,6 +124,7 @@ impl Default for RegistrySettings {
             idle_unload: Duration::from_secs(60),
             compact_after: 500,
             client_queue: 1024,
+            limits: Limits::DEFAULT,
         }
     }
 }
@@ -88,10 +135,17 @@ pub enum ApplyError {
     /// yrs refused it.
     #[error("the update cannot be applied: {0}")]
     Rejected(String),
-    /// Its author may not make it (a programme document changed by someone
-    /// who is not its admin). Nothing was kept.
+    /// The bytes are not an update.
     #[error("{0}")]
-    Forbidden(String),
+    Malformed(String),
+    /// It depends on clocks the server does not have: nothing was kept;
+    /// answer with the server's state vector.
+    #[error("the update depends on changes the server does not have: {0}")]
+    Incomplete(String),
+    /// Nothing of it may be kept (too large, or under a client id that
+    /// writes for someone else). Nothing was kept.
+    #[error("{0}")]
+    Refused(String),
     /// It could not be stored.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -180,9 +234,9 @@ pub struct DocState {
     /// Set when the in-memory document may differ from storage (an update
     /// failed half-way); it is then evicted and reloaded from the store.
     poisoned: bool,
-    /// The last read of a plan, for checking updates (built on the first
-    /// checked update).
-    guard: Option<PlanGuard>,
+    /// Where every clock of the document lives, for deciding on updates
+    /// (built on the first update, from the whole state).
+    index: Option<ItemIndex>,
 }
 
 impl DocState {
@@ -438,7 +492,7 @@ impl Registry {
                 snapshot_bytes: stored.snapshot.as_ref().map_or(0, |(_, s)| s.len() as u64),
                 full_sync: None,
                 poisoned: false,
-                guard: None,
+                index: None,
             })
         })
         .await
@@ -522,23 +576,23 @@ impl Registry {
         sent
     }
 
-    /// Applies a client's update: merges it, checks it against what its
-    /// author may change (undoing what they may not, see [`crate::enforce`]),
-    /// appends it to the log with its audit record, sends it to the other
-    /// clients, and asks for a flush. The returned [`Applied`] resolves once
-    /// the update is durable. `access` is `None` only for trusted callers
-    /// (tests of the storage itself).
+    /// Applies a client's update: decides on it from what it does (see
+    /// [`plait_shared::admission`]) before it touches the document,
+    /// integrates what may stand (undoing in the same transaction what may
+    /// not), stores the result with its audit record and the client ids it
+    /// claims in one write, sends it on, and asks for a flush. The returned
+    /// [`Applied`] resolves once the update is durable.
     ///
     /// # Errors
-    /// [`ApplyError`] if yrs refuses the update, the author may not make it
-    /// at all, or the store fails; then nothing was stored or sent.
+    /// [`ApplyError`]: malformed, incomplete (answer with the state vector),
+    /// refused whole, or not stored; in every case nothing was stored or
+    /// sent.
     pub async fn apply_update(
         &self,
         lease: &Lease,
         origin: Option<u64>,
-        update: Update,
         bytes: &[u8],
-        access: Option<&Access>,
+        author: &UpdateAuthor,
     ) -> Result<Applied, ApplyError> {
         self.metrics
             .updates_received
@@ -547,132 +601,128 @@ impl Registry {
             .bytes_received
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let mut state = lease.state().lock().await;
-        if update.is_empty() {
-            // An up-to-date client answers sync step 1 with an empty step 2:
-            // nothing to store or send on, but its acknowledgement must
-            // still wait for what is in flight.
-            let state_vector = state.awareness.doc().transact().state_vector();
-            drop(state);
-            return Ok(self.after_flush(state_vector, Vec::new()));
-        }
         if state.poisoned {
             return Err(ApplyError::Rejected(
                 "the document is being reloaded; try again".into(),
             ));
         }
-        if access.is_some_and(|a| a.kind == DocKind::Plan) && state.guard.is_none() {
-            let doc = state.awareness.doc().clone();
-            state.guard = Some(PlanGuard::new(&doc));
-        }
-        let seq = state.next_seq;
         let doc = state.awareness.doc().clone();
-        let before = doc.transact().state_vector();
-        let merged = crate::guard::no_panic(|| {
-            let mut txn = doc.transact_mut();
-            txn.apply_update(update)
-                .map(|()| changed_anything(&txn, &before))
-                .map_err(|e| ApplyError::Rejected(e.to_string()))
-        })
-        .unwrap_or_else(|panic| Err(ApplyError::Rejected(panic)));
-        let changed = match merged {
-            Ok(changed) => changed,
+        let shape = author.shape();
+        if state.index.as_ref().map(ItemIndex::shape) != Some(shape) {
+            let built = self.build_index(&lease.doc.id, &doc, shape);
+            match built {
+                Ok(index) => state.index = Some(index),
+                Err(e) => return Err(ApplyError::Rejected(e)),
+            }
+        }
+        let who = author.admission();
+        let doc_bytes = state.snapshot_bytes + state.uncompacted_bytes;
+        let limits = self.settings.limits;
+        let verdict = {
+            let Some(index) = state.index.as_ref() else {
+                return Err(ApplyError::Rejected("no index".into()));
+            };
+            crate::guard::no_panic(|| {
+                admission::decide(index, &doc, who, bytes, doc_bytes, &limits)
+            })
+            .unwrap_or_else(|panic| Err(admission::codec::CodecError(panic)))
+            .map_err(|e| ApplyError::Malformed(e.to_string()))?
+        };
+        let admitted = match verdict {
+            Verdict::Known => {
+                let state_vector = doc.transact().state_vector();
+                drop(state);
+                return Ok(self.after_flush(state_vector, Vec::new()));
+            }
+            Verdict::Incomplete(why) => return Err(ApplyError::Incomplete(why)),
+            Verdict::Refused(why) => {
+                self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
+                return Err(ApplyError::Refused(why));
+            }
+            Verdict::Admit(admitted) => admitted,
+        };
+        let claims: Vec<u64> = admitted.claims().iter().map(|c| c.get()).collect();
+        let now = plait_shared::UnixMillis(crate::accounts::now_millis() as i64);
+        let outcome = {
+            let Some(index) = state.index.as_mut() else {
+                return Err(ApplyError::Rejected("no index".into()));
+            };
+            crate::guard::no_panic(|| {
+                admission::integrate(&doc, index, admitted, who, now, &limits)
+            })
+            .unwrap_or_else(|panic| Err(admission::IntegrateError::Yrs(panic)))
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
             Err(e) => {
                 state.poisoned = true;
                 drop(state);
                 self.evict(lease);
-                return Err(e);
+                return Err(ApplyError::Rejected(e.to_string()));
             }
         };
-        if let Some(access) = access {
-            if access.kind == DocKind::Programme && !access.may_change_programme() && changed {
-                // Reloading from storage, which never held it, undoes it.
-                state.poisoned = true;
-                drop(state);
-                self.evict(lease);
-                return Err(ApplyError::Forbidden(
-                    "only the programme's admin can change the programme".into(),
-                ));
-            }
-        }
-        let actor = access.map(|a| plait_shared::access::Actor {
-            user: &a.user,
-            role: a.role,
-        });
-        let review = state
-            .guard
-            .as_mut()
-            .map(|guard| guard.review(actor))
-            .unwrap_or_default();
-        let refused_bytes;
-        let (stored, except): (&[u8], Option<u64>) = if review.refused.is_empty() {
-            (bytes, origin)
-        } else {
-            let reverted = crate::guard::no_panic(|| {
-                let guard = state.guard.as_ref().ok_or_else(|| {
-                    ApplyError::Rejected("refusals need the plan's last read".into())
-                })?;
-                let mut txn = doc.transact_mut();
-                guard
-                    .revert(&mut txn, &review.refused)
-                    .map_err(|e| ApplyError::Rejected(e.to_string()))
-            })
-            .unwrap_or_else(|panic| Err(ApplyError::Rejected(panic)));
-            if let Err(e) = reverted {
-                state.poisoned = true;
-                drop(state);
-                self.evict(lease);
-                return Err(e);
-            }
-            if let Some(guard) = state.guard.as_mut() {
-                guard.settle();
-            }
-            self.metrics
-                .refused_changes
-                .fetch_add(review.refused.len() as u64, Ordering::Relaxed);
-            // The update with its undoing, merged: only ids of the refused
-            // content remain (see `crate::enforce`). Everyone gets it,
-            // the author included.
-            refused_bytes = doc.transact().encode_state_as_update_v1(&before);
-            (&refused_bytes, None)
-        };
-        let state_vector = doc.transact().state_vector();
-        let refused: Vec<AuditChange> = review
+        let seq = state.next_seq;
+        let refused: Vec<AuditChange> = outcome
             .refused
             .iter()
-            .map(|(change, reason)| AuditChange::refused(change, reason))
+            .map(|r| AuditChange::refused(&r.change, &r.reason))
             .collect();
-        // Stored only once merged, so the log never holds an update that
-        // cannot be replayed; any failure evicts the in-memory copy.
-        let stored_ok = self
-            .store
-            .append(&lease.doc.id, seq, stored)
-            .and_then(|()| match (&self.audit, access) {
-                (Some(audit), Some(access)) if changed => audit.record(AuditRecord {
-                    seq: 0,
-                    at: crate::accounts::now_millis(),
-                    doc: lease.doc.id.clone(),
-                    user: access.user.clone(),
-                    session: access.session.short(),
-                    device: access.device.clone(),
-                    bytes: bytes.len(),
-                    changes: review.accepted.iter().map(AuditChange::accepted).collect(),
-                    refused: refused.clone(),
-                }),
-                _ => Ok(()),
-            });
+        let record = match author {
+            UpdateAuthor::Member(access) => Some(AuditRecord {
+                seq: 0,
+                at: crate::accounts::now_millis(),
+                doc: lease.doc.id.clone(),
+                user: access.user.clone(),
+                session: access.session.short(),
+                device: access.device.clone(),
+                bytes: bytes.len(),
+                changes: outcome.changes.iter().map(AuditChange::accepted).collect(),
+                refused: refused.clone(),
+            }),
+            UpdateAuthor::Server { .. } => None,
+        };
+        let writer = match who {
+            Author::Member { user, .. } => user.to_string(),
+            Author::Server => SERVER_WRITER.to_owned(),
+        };
+        let claims: Vec<(u64, String)> = claims.into_iter().map(|c| (c, writer.clone())).collect();
+        // The update, its audit record and its claims are one write: none
+        // is kept without the others.
+        let stored_ok = match &self.audit {
+            Some(audit) => audit.prepare(record).and_then(|record| {
+                self.store.append_recorded(
+                    &lease.doc.id,
+                    seq,
+                    &outcome.update,
+                    record.as_ref(),
+                    &claims,
+                )
+            }),
+            None => self
+                .store
+                .append_recorded(&lease.doc.id, seq, &outcome.update, None, &claims),
+        };
         if let Err(e) = stored_ok {
             state.poisoned = true;
             drop(state);
             self.evict(lease);
             return Err(e.into());
         }
+        if !outcome.refused.is_empty() {
+            self.metrics
+                .refused_changes
+                .fetch_add(outcome.refused.len() as u64, Ordering::Relaxed);
+        }
         state.next_seq += 1;
         state.uncompacted += 1;
-        state.uncompacted_bytes += stored.len() as u64;
+        state.uncompacted_bytes += outcome.update.len() as u64;
         self.metrics
             .compaction_backlog
             .fetch_add(1, Ordering::Relaxed);
-        let message = Bytes::from(Message::Sync(SyncMessage::Update(stored.to_vec())).encode_v1());
+        let state_vector = doc.transact().state_vector();
+        let message = Bytes::from(Message::Sync(SyncMessage::Update(outcome.update)).encode_v1());
+        // The sender gets it too when part was refused, so it converges back.
+        let except = if outcome.echo { None } else { origin };
         // Broadcast under the document's lock so every client sees updates in
         // the order they were stored.
         self.broadcast(lease, except, &message);
@@ -687,6 +737,31 @@ impl Registry {
             self.spawn_compaction(lease.doc.clone());
         }
         Ok(self.after_flush(state_vector, refused))
+    }
+
+    fn build_index(
+        &self,
+        id: &DocId,
+        doc: &yrs::Doc,
+        shape: DocShape,
+    ) -> Result<ItemIndex, String> {
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let mut index = ItemIndex::from_state(shape, &state).map_err(|e| e.to_string())?;
+        let writers = self.store.writers(id).map_err(|e| e.to_string())?;
+        for (client, writer) in writers {
+            if client >= 1 << 53 {
+                continue;
+            }
+            let writer = if writer == SERVER_WRITER {
+                Writer::Server
+            } else {
+                Writer::Person(writer.into())
+            };
+            index.set_writer(yrs::ClientID::new(client), writer);
+        }
+        Ok(index)
     }
 
     fn after_flush(&self, state_vector: StateVector, refused: Vec<AuditChange>) -> Applied {
@@ -933,7 +1008,7 @@ mod tests {
             snapshot_bytes: 0,
             full_sync: None,
             poisoned: false,
-            guard: None,
+            index: None,
         };
         let empty = StateVector::default();
         let first = state.sync_step2(&empty);

@@ -83,7 +83,30 @@ pub trait DocStore: Send + Sync + std::fmt::Debug + 'static {
     ///
     /// # Errors
     /// When the backend fails.
-    fn append(&self, id: &DocId, seq: u64, update: &[u8]) -> Result<(), StoreError>;
+    fn append(&self, id: &DocId, seq: u64, update: &[u8]) -> Result<(), StoreError> {
+        self.append_recorded(id, seq, update, None, &[])
+    }
+
+    /// Appends one update as `seq`, with its audit record (a key and value
+    /// of the audit trail) and the client ids it claims for their writer,
+    /// all or nothing (not durable until [`DocStore::flush`]).
+    ///
+    /// # Errors
+    /// When the backend fails; then none of it was written.
+    fn append_recorded(
+        &self,
+        id: &DocId,
+        seq: u64,
+        update: &[u8],
+        audit: Option<&(Vec<u8>, Vec<u8>)>,
+        claims: &[(u64, String)],
+    ) -> Result<(), StoreError>;
+
+    /// Who writes under each client id of `id` (see [`DocStore::append`]).
+    ///
+    /// # Errors
+    /// When the backend fails or the data is corrupt.
+    fn writers(&self, id: &DocId) -> Result<Vec<(u64, String)>, StoreError>;
 
     /// Replaces the snapshot with `state`, covering every update up to and
     /// including `upto`, and removes those updates, atomically.
@@ -105,6 +128,10 @@ pub struct SledStore {
     db: sled::Db,
     log: sled::Tree,
     snapshots: sled::Tree,
+    /// The audit trail's tree, written with the update it records.
+    audit: sled::Tree,
+    /// Document id, 0, client id (big-endian) → who writes under it.
+    writers: sled::Tree,
 }
 
 fn log_prefix(id: &DocId) -> Vec<u8> {
@@ -126,6 +153,20 @@ fn seq_of(id: &DocId, key: &[u8]) -> Result<u64, StoreError> {
         .ok_or_else(|| StoreError::Corrupt(id.to_string()))
 }
 
+/// A snapshot's value: the last sequence number it covers (8 bytes,
+/// big-endian), then the state.
+fn split_snapshot<'a>(id: &DocId, bytes: &'a [u8]) -> Result<(u64, &'a [u8]), StoreError> {
+    let (seq, state) = bytes
+        .split_first_chunk::<8>()
+        .ok_or_else(|| StoreError::Corrupt(id.to_string()))?;
+    Ok((u64::from_be_bytes(*seq), state))
+}
+
+/// How often [`DocStore::load`] reads a document again while compactions
+/// keep changing it under the read (each retry needs another compaction to
+/// commit inside its window, so running out means something is wrong).
+const LOAD_ATTEMPTS: usize = 100;
+
 impl SledStore {
     /// Opens (or creates) the store in `dir`.
     ///
@@ -139,7 +180,15 @@ impl SledStore {
             .open()?;
         let log = db.open_tree("log")?;
         let snapshots = db.open_tree("snapshots")?;
-        Ok(SledStore { db, log, snapshots })
+        let audit = db.open_tree(crate::audit::AUDIT_TREE)?;
+        let writers = db.open_tree("client_writers")?;
+        Ok(SledStore {
+            db,
+            log,
+            snapshots,
+            audit,
+            writers,
+        })
     }
 
     /// The sled database (accounts and the audit trail keep their own trees
@@ -178,28 +227,59 @@ impl SledStore {
 
 impl DocStore for SledStore {
     fn load(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError> {
-        let snapshot = match self.snapshots.get(id.as_str())? {
-            Some(bytes) => {
-                let (seq, state) = bytes
-                    .split_at_checked(8)
-                    .ok_or_else(|| StoreError::Corrupt(id.to_string()))?;
-                let seq = u64::from_be_bytes(
-                    seq.try_into()
-                        .map_err(|_| StoreError::Corrupt(id.to_string()))?,
-                );
-                Some((seq, state.to_vec()))
+        // A compaction can commit between the snapshot read and the log
+        // scan, or during the scan (sled's scans see no transaction whole):
+        // the old snapshot with only the log after the new one loses the
+        // updates between. So read the snapshot, the log, the snapshot again,
+        // and keep the result only if the snapshot did not change and the log
+        // continues it without a gap; otherwise read again.
+        let mut why = String::new();
+        for _ in 0..LOAD_ATTEMPTS {
+            let before = self.snapshots.get(id.as_str())?;
+            let covered = match &before {
+                Some(bytes) => Some(split_snapshot(id, bytes)?.0),
+                None => None,
+            };
+            // No snapshot means nothing was ever compacted: the log starts at 0.
+            let mut next = covered.map_or(0, |seq| seq + 1);
+            let mut updates = Vec::new();
+            let mut gap = None;
+            for entry in self.log.scan_prefix(log_prefix(id)) {
+                let (key, value) = entry?;
+                let seq = seq_of(id, &key)?;
+                // Already in the snapshot (its removal not seen yet): redundant.
+                if covered.is_some_and(|covered| seq <= covered) {
+                    continue;
+                }
+                if seq != next {
+                    gap = Some(seq);
+                    break;
+                }
+                updates.push((seq, value.to_vec()));
+                next += 1;
             }
-            None => None,
-        };
-        let mut updates = Vec::new();
-        for entry in self.log.scan_prefix(log_prefix(id)) {
-            let (key, value) = entry?;
-            updates.push((seq_of(id, &key)?, value.to_vec()));
+            if let Some(seq) = gap {
+                why = format!("its update log jumps from seq {next} to {seq}");
+            } else {
+                let after = self.snapshots.get(id.as_str())?;
+                let snapshot = match &after {
+                    Some(bytes) => Some(split_snapshot(id, bytes)?),
+                    None => None,
+                };
+                if snapshot.map(|(seq, _)| seq) == covered {
+                    if snapshot.is_none() && updates.is_empty() {
+                        return Ok(None);
+                    }
+                    let snapshot = snapshot.map(|(seq, state)| (seq, state.to_vec()));
+                    return Ok(Some(StoredDoc { snapshot, updates }));
+                }
+                why = "a compaction replaced its snapshot while it was read".to_string();
+            }
+            std::thread::yield_now();
         }
-        if snapshot.is_none() && updates.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(StoredDoc { snapshot, updates }))
+        Err(StoreError::Corrupt(format!(
+            "{id} ({why}, in each of {LOAD_ATTEMPTS} reads)"
+        )))
     }
 
     fn exists(&self, id: &DocId) -> Result<bool, StoreError> {
@@ -212,9 +292,40 @@ impl DocStore for SledStore {
                 .is_some())
     }
 
-    fn append(&self, id: &DocId, seq: u64, update: &[u8]) -> Result<(), StoreError> {
-        self.log.insert(log_key(id, seq), update)?;
+    fn append_recorded(
+        &self,
+        id: &DocId,
+        seq: u64,
+        update: &[u8],
+        audit: Option<&(Vec<u8>, Vec<u8>)>,
+        claims: &[(u64, String)],
+    ) -> Result<(), StoreError> {
+        if audit.is_none() && claims.is_empty() {
+            self.log.insert(log_key(id, seq), update)?;
+            return Ok(());
+        }
+        (&self.log, &self.audit, &self.writers).transaction(|(log, trail, writers)| {
+            log.insert(log_key(id, seq), update)?;
+            if let Some((key, value)) = audit {
+                trail.insert(key.as_slice(), value.as_slice())?;
+            }
+            for (client, writer) in claims {
+                writers.insert(log_key(id, *client), writer.as_bytes())?;
+            }
+            Ok::<(), ConflictableTransactionError<StoreError>>(())
+        })?;
         Ok(())
+    }
+
+    fn writers(&self, id: &DocId) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.writers.scan_prefix(log_prefix(id)) {
+            let (key, value) = entry?;
+            let writer = String::from_utf8(value.to_vec())
+                .map_err(|_| StoreError::Corrupt(format!("{id}: a client id's writer")))?;
+            out.push((seq_of(id, &key)?, writer));
+        }
+        Ok(out)
     }
 
     fn compact(&self, id: &DocId, upto: u64, state: &[u8]) -> Result<(), StoreError> {
@@ -296,6 +407,73 @@ mod tests {
         let loaded = store.load(&doc).unwrap().unwrap();
         assert_eq!(loaded.next_seq(), 300);
         assert!(loaded.updates.is_empty());
+    }
+
+    #[test]
+    fn a_load_racing_compaction_never_misses_an_update() {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        const UPDATES: u64 = 2_000;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let doc = id("raced");
+        // How many updates are stored (every load must return at least these).
+        let appended = AtomicU64::new(0);
+        // Update `seq` is its seq (LE); a snapshot's state is how many it covers.
+        let check = |floor: u64| {
+            let Some(stored) = store.load(&doc).unwrap() else {
+                assert_eq!(floor, 0, "nothing loaded after {floor} appends");
+                return;
+            };
+            let mut next = 0;
+            if let Some((seq, state)) = &stored.snapshot {
+                assert_eq!(state, &(seq + 1).to_le_bytes(), "snapshot at {seq}");
+                next = seq + 1;
+            }
+            for (seq, update) in &stored.updates {
+                let covered = stored.snapshot.as_ref().map(|s| s.0);
+                assert_eq!(*seq, next, "a gap after snapshot {covered:?}");
+                assert_eq!(update, &seq.to_le_bytes());
+                next += 1;
+            }
+            assert!(next >= floor, "loaded {next} of {floor} stored updates");
+        };
+        let loads = std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                for seq in 0..UPDATES {
+                    store.append(&doc, seq, &seq.to_le_bytes()).unwrap();
+                    appended.store(seq + 1, Ordering::Release);
+                    if seq % 5 == 4 {
+                        store.compact(&doc, seq, &(seq + 1).to_le_bytes()).unwrap();
+                    }
+                }
+            });
+            let mut loads = 0;
+            while !writer.is_finished() {
+                check(appended.load(Ordering::Acquire));
+                loads += 1;
+            }
+            loads
+        });
+        check(UPDATES);
+        println!("{loads} loads raced {} compactions", UPDATES / 5);
+    }
+
+    #[test]
+    fn a_gap_in_the_log_is_reported_not_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let doc = id("gap");
+        store.append(&doc, 0, b"u0").unwrap();
+        store.append(&doc, 2, b"u2").unwrap();
+        let err = store.load(&doc).unwrap_err();
+        assert!(err.is_permanent(), "{err}");
+        assert!(err.to_string().contains("jumps from seq 1 to 2"), "{err}");
+        // An entry the snapshot already covers is skipped, not a gap.
+        store.compact(&doc, 1, b"s").unwrap();
+        store.append(&doc, 1, b"late").unwrap();
+        let loaded = store.load(&doc).unwrap().unwrap();
+        assert_eq!(loaded.snapshot, Some((1, b"s".to_vec())));
+        assert_eq!(loaded.updates, vec![(2, b"u2".to_vec())]);
     }
 
     #[test]

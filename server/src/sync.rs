@@ -16,13 +16,16 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use yrs::encoding::read::Cursor;
 use yrs::sync::{Message, MessageReader, SyncMessage};
-use yrs::updates::decoder::{Decode, DecoderV1};
+use yrs::updates::decoder::DecoderV1;
 use yrs::updates::encoder::Encode;
-use yrs::{ReadTxn, Transact, Update};
+use yrs::{ReadTxn, Transact};
 
 use crate::accounts::Accounts;
+use crate::audit::AuditChange;
 use crate::auth::Access;
-use crate::registry::{Applied, ApplyError, Lease, Registry, MSG_DURABLE, MSG_REFUSED};
+use crate::registry::{
+    Applied, ApplyError, Lease, Registry, UpdateAuthor, MSG_DURABLE, MSG_REFUSED,
+};
 
 /// WebSocket close codes used by the server.
 pub mod close_code {
@@ -257,29 +260,57 @@ async fn handle_frame(
                 let mut state = lease.state().lock().await;
                 replies.push(state.sync_step2(&sv));
             }
-            Decoded::Update(update, bytes) => {
-                let applied = registry
-                    .apply_update(lease, Some(conn), update, &bytes, options.access.as_ref())
+            Decoded::Update(bytes) => {
+                let author = match &options.access {
+                    Some(access) => UpdateAuthor::Member(access.clone()),
+                    None => UpdateAuthor::Server {
+                        kind: crate::auth::DocKind::Other,
+                    },
+                };
+                match registry
+                    .apply_update(lease, Some(conn), &bytes, &author)
                     .await
-                    .map_err(|e| match e {
-                        ApplyError::Forbidden(reason) => {
-                            tracing::warn!(doc = %lease.id(), conn, %reason, "change refused whole");
-                            Close::new(close_code::FORBIDDEN, reason)
+                {
+                    Ok(applied) => {
+                        if options.durable_acks && !applied.refused.is_empty() {
+                            if let Ok(json) = serde_json::to_vec(&applied.refused) {
+                                replies.push(Message::Custom(MSG_REFUSED, json).encode_v1().into());
+                            }
                         }
-                        e => {
-                            tracing::error!(doc = %lease.id(), conn, error = %e, "update not applied");
-                            Close::new(
-                                close_code::TRY_AGAIN_LATER,
-                                "the update could not be stored: reconnect to resync",
-                            )
+                        let _ = acks.send(applied);
+                    }
+                    Err(ApplyError::Incomplete(why)) => {
+                        // Nothing kept: ask for what is missing, as sync
+                        // step 1 does, and stay connected.
+                        tracing::debug!(doc = %lease.id(), conn, %why, "incomplete update");
+                        let state = lease.state().lock().await;
+                        let sv = state.awareness.doc().transact().state_vector();
+                        replies.push(Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1().into());
+                    }
+                    Err(ApplyError::Refused(reason)) => {
+                        tracing::warn!(doc = %lease.id(), conn, %reason, "update refused whole");
+                        if options.durable_acks {
+                            let record = [AuditChange {
+                                action: None,
+                                what: "the whole update".into(),
+                                reason: Some(reason),
+                            }];
+                            if let Ok(json) = serde_json::to_vec(&record) {
+                                replies.push(Message::Custom(MSG_REFUSED, json).encode_v1().into());
+                            }
                         }
-                    })?;
-                if options.durable_acks && !applied.refused.is_empty() {
-                    if let Ok(json) = serde_json::to_vec(&applied.refused) {
-                        replies.push(Message::Custom(MSG_REFUSED, json).encode_v1().into());
+                    }
+                    Err(ApplyError::Malformed(reason)) => {
+                        return Err(Close::new(close_code::INVALID_PAYLOAD, reason));
+                    }
+                    Err(e) => {
+                        tracing::error!(doc = %lease.id(), conn, error = %e, "update not applied");
+                        return Err(Close::new(
+                            close_code::TRY_AGAIN_LATER,
+                            "the update could not be stored: reconnect to resync",
+                        ));
                     }
                 }
-                let _ = acks.send(applied);
             }
             Decoded::Awareness(update) => {
                 let clients = registry
@@ -307,7 +338,7 @@ async fn handle_frame(
 
 enum Decoded {
     Step1(yrs::StateVector),
-    Update(Update, Vec<u8>),
+    Update(Vec<u8>),
     Awareness(yrs::sync::AwarenessUpdate),
     QueryAwareness,
     Auth,
@@ -342,9 +373,9 @@ fn decode_frame_unguarded(frame: &[u8]) -> Result<Vec<Decoded>, Close> {
         decoded.push(match message {
             Message::Sync(SyncMessage::SyncStep1(sv)) => Decoded::Step1(sv),
             Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
-                let update = Update::decode_v1(&bytes)
-                    .map_err(|e| invalid(format!("malformed update: {e}")))?;
-                Decoded::Update(update, bytes)
+                plait_shared::admission::codec::decode(&bytes)
+                    .map_err(|e| invalid(e.to_string()))?;
+                Decoded::Update(bytes)
             }
             Message::Awareness(update) => Decoded::Awareness(update),
             Message::AwarenessQuery => Decoded::QueryAwareness,
@@ -421,6 +452,7 @@ mod channel_tests {
     use futures_channel::mpsc;
     use tokio_util::sync::CancellationToken;
     use tokio_util::task::TaskTracker;
+    use yrs::updates::decoder::Decode;
     use yrs::{GetString, Text};
 
     use super::*;

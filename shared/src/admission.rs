@@ -54,3 +54,6 @@ pub use decide::{
     decide, integrate, Admitted, Author, IntegrateError, Limits, Outcome, Refusal, Verdict,
 };
 pub use index::{ItemIndex, Writer};
+
+#[cfg(test)]
+mod tests;

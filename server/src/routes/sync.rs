@@ -14,7 +14,7 @@ use yrs::{ReadTxn, StateVector, Transact, Update};
 use super::docs::doc_id;
 use super::ws::Upgrade;
 use crate::auth::{authenticate, check_csrf, check_origin, doc_access};
-use crate::registry::ApplyError;
+use crate::registry::{ApplyError, UpdateAuthor};
 use crate::sync::{self as connection, ConnectionOptions};
 use crate::{AppError, AppState};
 
@@ -105,19 +105,29 @@ pub(crate) async fn http_sync(
         crate::guard::no_panic(|| decode_sync_request(&body))
             .unwrap_or_else(|_| Err(AppError::BadRequest("malformed sync request".into())))?;
     let lease = state.registry.lease(&id).await?;
-    if let Some(update) = update {
-        let applied = state
+    if update.is_some() {
+        let author = UpdateAuthor::Member(access);
+        match state
             .registry
-            .apply_update(&lease, None, update, &update_bytes, Some(&access))
+            .apply_update(&lease, None, &update_bytes, &author)
             .await
-            .map_err(|e| match e {
-                ApplyError::Forbidden(reason) => AppError::Forbidden(reason),
-                other => AppError::Unavailable(other.to_string()),
-            })?;
-        applied
-            .durable()
-            .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        {
+            Ok(applied) => {
+                applied
+                    .durable()
+                    .await
+                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            }
+            // The answer carries the server's state vector: the client
+            // sends what the server lacks next time.
+            Err(ApplyError::Incomplete(_)) => {}
+            Err(ApplyError::Refused(reason) | ApplyError::Malformed(reason)) => {
+                return Err(AppError::BadRequest(format!(
+                    "the update was refused: {reason}"
+                )))
+            }
+            Err(other) => return Err(AppError::Unavailable(other.to_string())),
+        }
     }
     let (diff, server_sv) = {
         let doc_state = lease.state().lock().await;

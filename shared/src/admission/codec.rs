@@ -144,7 +144,7 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedUpdate, CodecError> {
             // yrs drops an item whose content has no length without moving
             // the clock on; so does this.
             if let Some(read) = read {
-                if read.len() == 0 {
+                if read.is_empty() {
                     return Err(CodecError("an empty block".into()));
                 }
                 clock = clock
@@ -161,7 +161,7 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedUpdate, CodecError> {
         }
     }
     match decoder.read_to_end() {
-        Ok(rest) if rest.is_empty() => Ok(DecodedUpdate { structs, deletes }),
+        Ok([]) => Ok(DecodedUpdate { structs, deletes }),
         Ok(_) => Err(CodecError("trailing bytes after the update".into())),
         Err(e) => Err(err(e)),
     }
@@ -341,7 +341,6 @@ pub fn slice_item(item: &ItemStruct, offset: u32) -> Option<ItemStruct> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use yrs::updates::decoder::Decode as _;
     use yrs::{Array, Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
 
     fn sample() -> Vec<u8> {

@@ -85,7 +85,7 @@ pub enum Verdict {
     /// that belongs to someone else).
     Refused(String),
     /// Integrate [`Admitted`] with [`integrate`].
-    Admit(Admitted),
+    Admit(Box<Admitted>),
 }
 
 /// An update cleared for integration: refused items already turned into
@@ -106,6 +106,12 @@ impl Admitted {
     pub fn refused(&self) -> &[Refusal] {
         &self.refused
     }
+
+    /// The client ids it writes under for the first time (its author's
+    /// from now on).
+    pub fn claims(&self) -> &[ClientID] {
+        &self.claims
+    }
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +126,8 @@ struct FollowUp {
     entries: BTreeMap<ActionId, Vec<(Log, ID, u32)>>,
     /// Actions created by the update.
     new_actions: BTreeSet<ActionId>,
+    /// Logs with entries the update deleted: put back as they were.
+    logs: BTreeSet<(ActionId, Log)>,
 }
 
 /// What integrating an update did.
@@ -299,12 +307,13 @@ pub fn decide(
                 admitted: &mut admitted,
                 new_types: HashMap::new(),
                 gone: HashSet::new(),
+                replaced: HashSet::new(),
             };
             judge.items(&resolved);
             judge.deletes();
         }
     }
-    Ok(Verdict::Admit(admitted))
+    Ok(Verdict::Admit(Box::new(admitted)))
 }
 
 /// The runs of `start..end` of `client` not yet deleted.
@@ -331,6 +340,9 @@ struct Judge<'a, 'b> {
     new_types: HashMap<ID, Place>,
     /// Items of this update turned into collected clocks.
     gone: HashSet<ID>,
+    /// Entities the update tried to replace: the delete of the old one that
+    /// comes with it is part of the replacement, refused with it.
+    replaced: HashSet<(Root, Arc<str>)>,
 }
 
 impl Judge<'_, '_> {
@@ -403,10 +415,9 @@ impl Judge<'_, '_> {
                 break;
             }
         }
-        for i in 0..count {
-            if !done[i] {
-                self.quiet(i);
-            }
+        let left: Vec<usize> = (0..count).filter(|i| !done[*i]).collect();
+        for i in left {
+            self.quiet(i);
         }
     }
 
@@ -480,7 +491,8 @@ impl Judge<'_, '_> {
         else {
             return self.quiet(i);
         };
-        if origin_gone {
+        let parent_gone = matches!(&parent, Container::Type(pid) if self.gone.contains(pid));
+        if origin_gone || parent_gone {
             return self.quiet(i);
         }
         let Some(place) = self.place(&parent) else {
@@ -541,6 +553,7 @@ impl Judge<'_, '_> {
                     .values()
                     .any(|p| *p == Place::Entity(root, key.clone()));
                 if twice || self.live_key(root, &key) {
+                    self.replaced.insert((root, key.clone()));
                     return self.collect(
                         i,
                         Change::Structure(format!("{}/{key} replaced", root.key())),
@@ -584,7 +597,7 @@ impl Judge<'_, '_> {
             }
             Slot::Field(place, key) => self.field(i, &parent, &place, &key),
             Slot::Chars(root, key, text) => self.chars(i, &parent, root, &key, text),
-            Slot::Entry(action, log) => self.entry(i, &parent, &action, log),
+            Slot::Entry(action, log) => self.entry(i, &action, log),
         }
     }
 
@@ -682,7 +695,7 @@ impl Judge<'_, '_> {
                     }
                 }
             }
-            _ => self.collect(i, Change::Structure(format!("{key}")), "not a field here"),
+            _ => self.collect(i, Change::Structure(key.to_string()), "not a field here"),
         }
     }
 
@@ -747,7 +760,7 @@ impl Judge<'_, '_> {
         }
     }
 
-    fn entry(&mut self, i: usize, parent: &Container, action: &str, log: Log) {
+    fn entry(&mut self, i: usize, action: &str, log: Log) {
         let Struct::Item(item) = &self.admitted.update.structs[i] else {
             return;
         };
@@ -773,13 +786,6 @@ impl Judge<'_, '_> {
                 "entries are added at the end of a log, never between others",
             );
         }
-        if item.origin.is_none() && !self.is_new(parent) && self.log_has_entries(action, log) {
-            return self.collect(
-                i,
-                Change::Rewritten(action_id, log),
-                "entries are added at the end of a log, never before the first",
-            );
-        }
         self.admitted
             .follow
             .entries
@@ -788,44 +794,85 @@ impl Judge<'_, '_> {
             .push((log, id, len));
     }
 
-    fn log_has_entries(&self, action: &str, log: Log) -> bool {
-        let txn = self.doc.transact();
-        let Some(actions) = txn.get_map("actions") else {
-            return false;
-        };
-        let Some(yrs::Out::YMap(map)) = actions.get(&txn, action) else {
-            return false;
-        };
-        matches!(map.get(&txn, log.key()), Some(yrs::Out::YArray(a)) if a.len(&txn) > 0)
-    }
-
     /// Keeps only the deletes the author may make; the rest are dropped
     /// before anything is integrated (a deletion cannot be taken back).
+    /// Deleting a map or text deletes what is in it too: those follow the
+    /// verdict on their container, whatever they are.
     fn deletes(&mut self) {
         let deletes = std::mem::take(&mut self.admitted.update.deletes);
-        let mut kept = IdSet::new();
+        let mut runs: Vec<(ClientID, u32, u32, Option<Loc>)> = Vec::new();
         for (client, ranges) in deletes.iter() {
             for r in ranges.iter() {
-                let mut runs: Vec<(u32, u32, Option<Loc>)> = self
-                    .index
-                    .runs(*client, r.start, r.end)
-                    .into_iter()
-                    .map(|(a, b, loc)| (a, b, Some(loc.clone())))
-                    .collect();
+                for (a, b, loc) in self.index.runs(*client, r.start, r.end) {
+                    runs.push((*client, a, b, Some(loc.clone())));
+                }
                 let known = self.index.clock(*client);
                 if r.end > known {
                     // The update's own items: deleting what it keeps is the
                     // sender's own offline typing and deleting.
-                    runs.push((r.start.max(known), r.end, None));
-                }
-                for (start, end, loc) in runs {
-                    if self.may_delete(loc.as_ref(), end - start) {
-                        kept.insert(ID::new(*client, start), end - start);
-                    }
+                    runs.push((*client, r.start.max(known), r.end, None));
                 }
             }
         }
+        // Containers deleted by this update, and whether that may stand.
+        let mut dying: HashMap<ID, Option<bool>> = HashMap::new();
+        for (client, a, b, loc) in &runs {
+            if let Some(Loc::Item {
+                content: ContentKind::Map | ContentKind::Array | ContentKind::Text,
+                ..
+            }) = loc
+            {
+                for clock in *a..*b {
+                    dying.insert(ID::new(*client, clock), None);
+                }
+            }
+        }
+        let ids: Vec<ID> = dying.keys().copied().collect();
+        for id in ids {
+            self.container_verdict(&id, &mut dying, 0);
+        }
+        let mut kept = IdSet::new();
+        for (client, a, b, loc) in runs {
+            let id = ID::new(client, a);
+            let verdict = match (&loc, dying.get(&id)) {
+                (_, Some(Some(verdict))) => *verdict,
+                (
+                    Some(Loc::Item {
+                        parent: Container::Type(pid),
+                        ..
+                    }),
+                    _,
+                ) if dying.contains_key(pid) => dying.get(pid).copied().flatten().unwrap_or(false),
+                _ => self.may_delete(loc.as_ref(), b - a),
+            };
+            if verdict {
+                kept.insert(id, b - a);
+            }
+        }
         self.admitted.update.deletes = kept;
+    }
+
+    fn container_verdict(
+        &mut self,
+        id: &ID,
+        dying: &mut HashMap<ID, Option<bool>>,
+        depth: usize,
+    ) -> bool {
+        if let Some(Some(verdict)) = dying.get(id) {
+            return *verdict;
+        }
+        let loc = self.index.loc(id).cloned();
+        let verdict = match &loc {
+            Some(Loc::Item {
+                parent: Container::Type(pid),
+                ..
+            }) if dying.contains_key(pid) && depth < 8 => {
+                self.container_verdict(&pid.clone(), dying, depth + 1)
+            }
+            _ => self.may_delete(loc.as_ref(), 1),
+        };
+        dying.insert(*id, Some(verdict));
+        verdict
     }
 
     fn may_delete(&mut self, loc: Option<&Loc>, len: u32) -> bool {
@@ -878,7 +925,10 @@ impl Judge<'_, '_> {
                     _ => FindingId::new(&*key).ok().map(Change::FindingRemoved),
                 }
                 .unwrap_or_else(|| Change::Structure(format!("{}/{key}", root.key())));
-                if admin {
+                if self.replaced.contains(&(root, key.clone())) {
+                    self.refuse(change, "an existing one is never replaced");
+                    false
+                } else if admin {
                     self.admitted.changes.insert(change);
                     true
                 } else {
@@ -904,11 +954,18 @@ impl Judge<'_, '_> {
                 false
             }
             Slot::Entry(action, log) => {
-                let change = ActionId::new(&*action)
-                    .map(|a| Change::Rewritten(a, log))
-                    .unwrap_or_else(|_| Change::Structure(format!("actions/{action}")));
-                self.refuse(change, "entries of a log are never removed");
-                false
+                let Ok(action) = ActionId::new(&*action) else {
+                    return false;
+                };
+                let change = Change::Rewritten(action.clone(), log);
+                let reason = check_change(self.actor, &change, None, None)
+                    .err()
+                    .unwrap_or_else(|| "entries of a log are never removed".into());
+                // Deleted and put back in the same transaction, so the
+                // sender's copy gets the entry back too.
+                self.admitted.follow.logs.insert((action, log));
+                self.refuse(change, reason);
+                true
             }
             Slot::Field(Place::Entity(Root::Actions, a), key) => {
                 let (Ok(action), Some(key)) =
@@ -1027,7 +1084,7 @@ fn field_value(key: &str, value: &Any) -> Result<(), String> {
 pub fn integrate(
     doc: &Doc,
     index: &mut ItemIndex,
-    admitted: Admitted,
+    admitted: Box<Admitted>,
     author: Author<'_>,
     now: UnixMillis,
     limits: &Limits,
@@ -1039,7 +1096,7 @@ pub fn integrate(
         mut changes,
         mut refused,
         no_effect,
-    } = admitted;
+    } = *admitted;
     let plan = (index.shape() == DocShape::Plan).then(|| PlanDoc::new(doc.clone()));
     // Before, for ownership and for putting things back.
     let mut before: BTreeMap<ActionId, ActionView> = BTreeMap::new();
@@ -1048,6 +1105,7 @@ pub fn integrate(
         let touched = follow
             .entries
             .keys()
+            .chain(follow.logs.iter().map(|(a, _)| a))
             .chain(follow.fields.iter().map(|(a, _)| a))
             .chain(follow.texts.iter().map(|(a, _)| a));
         for action in touched {
@@ -1073,6 +1131,17 @@ pub fn integrate(
         }
         if let (Author::Member { user, role }, Some(plan)) = (author, &plan) {
             let actor = Actor { user, role };
+            for (action, log) in &follow.logs {
+                let (Some(was), Some(now_view)) =
+                    (before.get(action), plan.read_action(&txn, action))
+                else {
+                    continue;
+                };
+                let wanted = with_entries_back(&now_view, was, *log);
+                plan.restore_log(&mut txn, action, *log, &wanted)
+                    .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+                echo = true;
+            }
             for (action, entries) in &follow.entries {
                 let verdicts = judge_entries(
                     &txn,
@@ -1130,7 +1199,10 @@ pub fn integrate(
                     .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
             }
         }
-        echo |= !undo.is_empty() || !follow.fields.is_empty() || !follow.texts.is_empty();
+        echo |= !undo.is_empty()
+            || !follow.fields.is_empty()
+            || !follow.texts.is_empty()
+            || !follow.logs.is_empty();
     }
     // Encoded once the transaction is done, so content it refused and
     // deleted is already collected: only its ids are stored and sent.
@@ -1156,12 +1228,39 @@ pub fn integrate(
     if no_effect > 0 {
         changes.insert(Change::NoEffect(no_effect));
     }
+    // One refusal per change (a refused field set and the delete of the
+    // value it overrode are one change).
+    let mut seen = BTreeSet::new();
+    refused.retain(|r| seen.insert(r.change.clone()));
     Ok(Outcome {
         update: stored,
         changes: merge_appends(changes),
         refused,
         echo,
     })
+}
+
+/// `now` with `log` holding every entry `was` had, in its order, followed
+/// by the entries since (the update's new ones).
+fn with_entries_back(now: &ActionView, was: &ActionView, log: Log) -> ActionView {
+    fn merged<E: Clone + PartialEq>(was: &[E], now: &[E]) -> Vec<E> {
+        let mut out = was.to_vec();
+        out.extend(now.iter().filter(|e| !was.contains(e)).cloned());
+        out
+    }
+    let mut view = now.clone();
+    match log {
+        Log::Transitions => view.transitions = merged(&was.transitions, &now.transitions),
+        Log::Updates => view.updates = merged(&was.updates, &now.updates),
+        Log::Evidence => view.evidence = merged(&was.evidence, &now.evidence),
+        Log::EvidenceReviews => {
+            view.evidence_reviews = merged(&was.evidence_reviews, &now.evidence_reviews)
+        }
+        Log::Decisions => view.decisions = merged(&was.decisions, &now.decisions),
+        Log::DueChanges => view.due_changes = merged(&was.due_changes, &now.due_changes),
+        Log::Sustainment => view.sustainment = merged(&was.sustainment, &now.sustainment),
+    }
+    view
 }
 
 /// One `Appended` per action and log, with every position.

@@ -1,0 +1,750 @@
+//! One test per rule of the admission, each named after the attack it
+//! stops (issue 11's list), against a real server document and a real
+//! client document exchanging real updates.
+
+use yrs::updates::decoder::Decode;
+use yrs::{
+    Any, Array, ArrayPrelim, Doc, GetString, Map, MapPrelim, ReadTxn, StateVector, Text,
+    TextPrelim, Transact, Update, WriteTxn,
+};
+
+use super::schema::DocShape;
+use super::*;
+use crate::entries::{DueChange, LogEntry, ProgressUpdate, Transition};
+use crate::ids::{ActionId, Date, EntryId, UnixMillis, UserId};
+use crate::plan::{ActionField, NewAction, PlanDoc};
+use crate::vocab::{DueChangeVerdict, Role, Status};
+use crate::workflow::{self, Who};
+use crate::{new_doc, new_doc_with_client_id};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+const NOW: UnixMillis = UnixMillis(1_780_000_000_000);
+const DAY: i64 = 86_400_000;
+
+fn user(name: &str) -> UserId {
+    UserId::new(name).unwrap()
+}
+
+fn action_id() -> ActionId {
+    ActionId::new("md001-1").unwrap()
+}
+
+/// The server: one plan with one action owned by `ward.manager`, imported
+/// as in progress by `pm` (a baseline, as the import writes).
+struct Server {
+    doc: Doc,
+    index: ItemIndex,
+}
+
+impl Server {
+    fn new() -> Server {
+        let doc = new_doc_with_client_id(1);
+        let plan = PlanDoc::new(doc.clone());
+        {
+            let mut txn = doc.transact_mut();
+            plan.add_action(
+                &mut txn,
+                &action_id(),
+                &NewAction {
+                    reference: "MD001.1".into(),
+                    title: "Fix the door closers".into(),
+                    description: String::new(),
+                    finding_ids: vec![],
+                    workstream_id: None,
+                    phase_id: None,
+                    exec_lead: "Chief Nurse".into(),
+                    owner: Some(user("ward.manager")),
+                    due: Some(Date::parse_iso("2026-12-31").unwrap()),
+                    confidence: None,
+                    closure_criteria: String::new(),
+                },
+            )
+            .unwrap();
+            plan.append(
+                &mut txn,
+                &action_id(),
+                &LogEntry::Transition(Transition {
+                    to: Status::InProgress,
+                    by: user("pm"),
+                    role: Role::Admin,
+                    at: UnixMillis(NOW.0 - 30 * DAY),
+                    note: "Imported".into(),
+                    baseline: true,
+                }),
+            )
+            .unwrap();
+        }
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let index = ItemIndex::from_state(DocShape::Plan, &state).unwrap();
+        Server { doc, index }
+    }
+
+    fn state(&self) -> Vec<u8> {
+        self.doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// A member's device with the server's state.
+    fn client(&self, client_id: u64) -> Doc {
+        let doc = new_doc_with_client_id(client_id);
+        doc.transact_mut()
+            .apply_update(Update::decode_v1(&self.state()).unwrap())
+            .unwrap();
+        doc
+    }
+
+    fn send(&mut self, from: &str, role: Role, bytes: &[u8]) -> Sent {
+        let who = user(from);
+        let author = Author::Member { user: &who, role };
+        match decide(&self.index, &self.doc, author, bytes, 0, &Limits::DEFAULT).unwrap() {
+            Verdict::Admit(admitted) => {
+                let outcome = integrate(
+                    &self.doc,
+                    &mut self.index,
+                    admitted,
+                    author,
+                    NOW,
+                    &Limits::DEFAULT,
+                )
+                .unwrap();
+                assert!(
+                    self.doc.transact().store().pending_update().is_none(),
+                    "nothing is ever left pending"
+                );
+                Sent::Admitted(outcome)
+            }
+            Verdict::Known => Sent::Known,
+            Verdict::Incomplete(why) => Sent::Incomplete(why),
+            Verdict::Refused(why) => Sent::Refused(why),
+        }
+    }
+
+    fn action(&self) -> crate::plan::ActionView {
+        PlanDoc::new(self.doc.clone())
+            .read_action(&self.doc.transact(), &action_id())
+            .unwrap()
+    }
+}
+
+#[derive(Debug)]
+enum Sent {
+    Admitted(Outcome),
+    Known,
+    Incomplete(#[allow(dead_code)] String),
+    Refused(#[allow(dead_code)] String),
+}
+
+impl Sent {
+    fn outcome(self) -> Outcome {
+        match self {
+            Sent::Admitted(outcome) => outcome,
+            other => panic!("not admitted: {other:?}"),
+        }
+    }
+}
+
+/// What `doc` did since `sv`, as an update.
+fn since(doc: &Doc, sv: &StateVector) -> Vec<u8> {
+    doc.transact().encode_state_as_update_v1(sv)
+}
+
+fn apply(doc: &Doc, bytes: &[u8]) {
+    doc.transact_mut()
+        .apply_update(Update::decode_v1(bytes).unwrap())
+        .unwrap();
+}
+
+fn note(by: &str, text: &str, at: UnixMillis, salt: u32) -> LogEntry {
+    LogEntry::Progress(ProgressUpdate {
+        id: EntryId::new(format!("note-{by}-{salt}").replace('.', "-")).unwrap(),
+        text: text.into(),
+        by: user(by),
+        at,
+    })
+}
+
+#[test]
+fn pending_items_are_not_stored_but_answered_with_the_state_vector() {
+    let mut server = Server::new();
+    // The viewer's device writes a note "by chief.nurse" after a change the
+    // server never saw: the note depends on the missing change.
+    let device = server.client(77);
+    let plan = PlanDoc::new(device.clone());
+    plan.append(
+        &mut device.transact_mut(),
+        &action_id(),
+        &note("board", "first", NOW, 1),
+    )
+    .unwrap();
+    let sv = device.transact().state_vector();
+    plan.append(
+        &mut device.transact_mut(),
+        &action_id(),
+        &note("chief.nurse", "planted", NOW, 2),
+    )
+    .unwrap();
+    let second = since(&device, &sv);
+    assert!(matches!(
+        server.send("board", Role::Viewer, &second),
+        Sent::Incomplete(_)
+    ));
+    assert!(server.action().updates.is_empty(), "nothing of it is in");
+    // The lead's next edit does not carry it in.
+    let lead = server.client(78);
+    let sv = lead.transact().state_vector();
+    PlanDoc::new(lead.clone())
+        .append(
+            &mut lead.transact_mut(),
+            &action_id(),
+            &note("lead", "honest", NOW, 3),
+        )
+        .unwrap();
+    server
+        .send("lead", Role::Lead, &since(&lead, &sv))
+        .outcome();
+    let updates = server.action().updates;
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].by, user("lead"));
+}
+
+#[test]
+fn a_delete_of_clocks_the_server_has_not_seen_is_not_kept() {
+    let mut server = Server::new();
+    // A delete set naming the owner's future clocks (client 500, clocks
+    // 0..100): kept pending, it would erase the owner's next edits.
+    let mut deletes = yrs::IdSet::new();
+    deletes.insert(yrs::ID::new(yrs::ClientID::new(500), 0), 100);
+    let bytes = codec::delete_only(&deletes);
+    assert!(matches!(
+        server.send("board", Role::Viewer, &bytes),
+        Sent::Incomplete(_)
+    ));
+    // The owner's device (client 500) then writes: it all stands.
+    let owner = server.client(500);
+    let sv = owner.transact().state_vector();
+    PlanDoc::new(owner.clone())
+        .edit_action_text(
+            &mut owner.transact_mut(),
+            &action_id(),
+            crate::plan::ActionText::Title,
+            &crate::plan::TextEdit {
+                index: 0,
+                delete: 0,
+                insert: "Now: ".into(),
+            },
+        )
+        .unwrap();
+    server
+        .send("ward.manager", Role::Contributor, &since(&owner, &sv))
+        .outcome();
+    assert_eq!(server.action().title, "Now: Fix the door closers");
+}
+
+#[test]
+fn an_action_replaced_by_a_copy_is_refused_and_offline_work_survives() {
+    let mut server = Server::new();
+    let owner = server.client(10);
+    let hostile = server.client(11);
+    // The owner writes a note offline.
+    let owner_sv = owner.transact().state_vector();
+    PlanDoc::new(owner.clone())
+        .append(
+            &mut owner.transact_mut(),
+            &action_id(),
+            &note("ward.manager", "offline note", NOW, 1),
+        )
+        .unwrap();
+    // The hostile admin replaces the action's map with an identical copy.
+    let sv = hostile.transact().state_vector();
+    {
+        let view = server.action();
+        let mut txn = hostile.transact_mut();
+        let actions = txn.get_or_insert_map("actions");
+        let copy = actions.insert(&mut txn, action_id().as_str(), MapPrelim::default());
+        copy.insert(&mut txn, "title", TextPrelim::new(view.title.as_str()));
+        copy.insert(&mut txn, "owner", "ward.manager");
+        for log in crate::changes::Log::ALL {
+            copy.insert(&mut txn, log.key(), ArrayPrelim::default());
+        }
+    }
+    let outcome = server
+        .send("pm", Role::Admin, &since(&hostile, &sv))
+        .outcome();
+    assert!(!outcome.refused.is_empty(), "{outcome:?}");
+    // The owner's note syncs and is there.
+    server
+        .send("ward.manager", Role::Contributor, &since(&owner, &owner_sv))
+        .outcome();
+    let action = server.action();
+    assert_eq!(action.updates.len(), 1);
+    assert_eq!(action.transitions.len(), 1, "the imported status stands");
+}
+
+#[test]
+fn a_log_or_text_turned_into_another_type_is_refused() {
+    let mut server = Server::new();
+    let hostile = server.client(12);
+    let sv = hostile.transact().state_vector();
+    {
+        let mut txn = hostile.transact_mut();
+        let actions = txn.get_or_insert_map("actions");
+        let Some(yrs::Out::YMap(action)) = actions.get(&txn, action_id().as_str()) else {
+            panic!()
+        };
+        action.insert(&mut txn, "evidence", TextPrelim::new("not a log"));
+        action.insert(&mut txn, "decisions", "a string");
+        action.insert(&mut txn, "title", ArrayPrelim::default());
+    }
+    let outcome = server
+        .send("lead", Role::Lead, &since(&hostile, &sv))
+        .outcome();
+    assert!(outcome.refused.len() >= 3, "{outcome:?}");
+    // Evidence can still be attached.
+    let owner = server.client(13);
+    let sv = owner.transact().state_vector();
+    let who = Who {
+        user: &user("ward.manager"),
+        role: Role::Contributor,
+        at: NOW,
+    };
+    workflow::attach_evidence(
+        &PlanDoc::new(owner.clone()),
+        &mut owner.transact_mut(),
+        &action_id(),
+        &who,
+        crate::vocab::EvidenceKind::Note,
+        "Audit done",
+        "",
+        1,
+    )
+    .unwrap();
+    server
+        .send("ward.manager", Role::Contributor, &since(&owner, &sv))
+        .outcome();
+    let action = server.action();
+    assert_eq!(action.evidence.len(), 1);
+    assert_eq!(action.title, "Fix the door closers");
+}
+
+#[test]
+fn roots_keys_and_embeds_outside_the_schema_are_refused() {
+    let mut server = Server::new();
+    let hostile = server.client(14);
+    let sv = hostile.transact().state_vector();
+    {
+        let mut txn = hostile.transact_mut();
+        txn.get_or_insert_map("junk").insert(&mut txn, "k", "v");
+        txn.get_or_insert_text("big")
+            .insert(&mut txn, 0, &"x".repeat(10_000));
+        let actions = txn.get_or_insert_map("actions");
+        actions.insert(&mut txn, "not an id!", MapPrelim::default());
+        let Some(yrs::Out::YMap(action)) = actions.get(&txn, action_id().as_str()) else {
+            panic!()
+        };
+        action.insert(&mut txn, "colour", "red");
+        let Some(yrs::Out::YText(title)) = action.get(&txn, "title") else {
+            panic!()
+        };
+        title.insert_embed(&mut txn, 0, Any::from("x".repeat(1000)));
+        title.format(&mut txn, 0, 3, Default::default());
+    }
+    let outcome = server
+        .send("pm", Role::Admin, &since(&hostile, &sv))
+        .outcome();
+    assert!(outcome.refused.len() >= 4, "{outcome:?}");
+    let txn = server.doc.transact();
+    assert!(txn
+        .get_text("big")
+        .is_none_or(|t| t.get_string(&txn).is_empty()));
+    drop(txn);
+    assert_eq!(server.action().title, "Fix the door closers");
+    assert!(
+        server.state().len() < 2_000,
+        "no refused content is stored: {} bytes",
+        server.state().len()
+    );
+}
+
+#[test]
+fn an_entry_at_the_front_of_a_log_is_refused() {
+    let mut server = Server::new();
+    // A lead writes an "agreed" at the front, with no origin, to rewind the
+    // imported status.
+    let hostile = server.client(15);
+    let sv = hostile.transact().state_vector();
+    {
+        let mut txn = hostile.transact_mut();
+        let actions = txn.get_or_insert_map("actions");
+        let Some(yrs::Out::YMap(action)) = actions.get(&txn, action_id().as_str()) else {
+            panic!()
+        };
+        let Some(yrs::Out::YArray(log)) = action.get(&txn, "transitions") else {
+            panic!()
+        };
+        let entry = yrs::encoding::serde::to_any(&Transition {
+            to: Status::Agreed,
+            by: user("lead"),
+            role: Role::Lead,
+            at: NOW,
+            note: String::new(),
+            baseline: false,
+        })
+        .unwrap();
+        log.insert(&mut txn, 0, entry);
+    }
+    let outcome = server
+        .send("lead", Role::Lead, &since(&hostile, &sv))
+        .outcome();
+    assert_eq!(outcome.refused.len(), 1, "{outcome:?}");
+    let action = server.action();
+    assert_eq!(action.status(), Status::InProgress);
+    assert_eq!(action.transitions.len(), 1);
+}
+
+#[test]
+fn a_baseline_appended_later_is_refused_even_from_an_admin() {
+    let mut server = Server::new();
+    let admin = server.client(16);
+    let sv = admin.transact().state_vector();
+    PlanDoc::new(admin.clone())
+        .append(
+            &mut admin.transact_mut(),
+            &action_id(),
+            &LogEntry::Transition(Transition {
+                to: Status::Embedded,
+                by: user("pm"),
+                role: Role::Admin,
+                at: NOW,
+                note: "baseline".into(),
+                baseline: true,
+            }),
+        )
+        .unwrap();
+    let outcome = server
+        .send("pm", Role::Admin, &since(&admin, &sv))
+        .outcome();
+    assert_eq!(outcome.refused.len(), 1, "{outcome:?}");
+    assert_eq!(server.action().status(), Status::InProgress);
+    assert_eq!(server.action().transitions.len(), 1);
+}
+
+#[test]
+fn entry_times_must_be_plausible() {
+    let mut server = Server::new();
+    for (at, ok) in [
+        (UnixMillis(NOW.0 - 3 * DAY), true),
+        (UnixMillis(1_577_836_800_000), false), // 2020
+        (UnixMillis(NOW.0 + DAY), false),
+    ] {
+        let device = server.client(20 + at.0 as u64 % 7);
+        let sv = device.transact().state_vector();
+        PlanDoc::new(device.clone())
+            .append(
+                &mut device.transact_mut(),
+                &action_id(),
+                &note("ward.manager", "note", at, at.0 as u32),
+            )
+            .unwrap();
+        let outcome = server
+            .send("ward.manager", Role::Contributor, &since(&device, &sv))
+            .outcome();
+        assert_eq!(outcome.refused.is_empty(), ok, "{at:?}: {outcome:?}");
+    }
+    assert_eq!(server.action().updates.len(), 1);
+}
+
+#[test]
+fn a_client_id_writes_for_one_person_only() {
+    let mut server = Server::new();
+    let device = server.client(30);
+    let sv = device.transact().state_vector();
+    PlanDoc::new(device.clone())
+        .append(
+            &mut device.transact_mut(),
+            &action_id(),
+            &note("ward.manager", "mine", NOW, 1),
+        )
+        .unwrap();
+    server
+        .send("ward.manager", Role::Contributor, &since(&device, &sv))
+        .outcome();
+    // Someone else sends items under the same client id.
+    let sv = device.transact().state_vector();
+    PlanDoc::new(device.clone())
+        .append(
+            &mut device.transact_mut(),
+            &action_id(),
+            &note("lead", "forged", NOW, 2),
+        )
+        .unwrap();
+    assert!(matches!(
+        server.send("lead", Role::Lead, &since(&device, &sv)),
+        Sent::Refused(_)
+    ));
+    assert_eq!(server.action().updates.len(), 1);
+}
+
+#[test]
+fn a_viewer_changes_nothing_and_what_was_refused_leaves_no_content() {
+    let mut server = Server::new();
+    let device = server.client(40);
+    let sv = device.transact().state_vector();
+    let plan = PlanDoc::new(device.clone());
+    {
+        let mut txn = device.transact_mut();
+        plan.set_action_field(
+            &mut txn,
+            &action_id(),
+            &ActionField::Owner(Some(user("board"))),
+        )
+        .unwrap();
+        plan.append(
+            &mut txn,
+            &action_id(),
+            &note("board", "SECRET-NOTE", NOW, 1),
+        )
+        .unwrap();
+        plan.edit_action_text(
+            &mut txn,
+            &action_id(),
+            crate::plan::ActionText::Title,
+            &crate::plan::TextEdit {
+                index: 0,
+                delete: 4,
+                insert: "SECRET-TITLE".into(),
+            },
+        )
+        .unwrap();
+    }
+    let outcome = server
+        .send("board", Role::Viewer, &since(&device, &sv))
+        .outcome();
+    assert_eq!(outcome.refused.len(), 3, "{outcome:?}");
+    assert!(outcome.echo, "the sender is sent the undoing");
+    let action = server.action();
+    assert_eq!(action.owner, Some(user("ward.manager")));
+    assert!(action.updates.is_empty());
+    assert_eq!(action.title, "Fix the door closers");
+    let stored = String::from_utf8_lossy(&outcome.update).to_string();
+    assert!(!stored.contains("SECRET"), "refused content is not stored");
+    // The sender converges back.
+    apply(&device, &outcome.update);
+    let back = PlanDoc::new(device.clone())
+        .read_action(&device.transact(), &action_id())
+        .unwrap();
+    assert_eq!(back.owner, action.owner);
+    assert_eq!(back.title, action.title);
+    assert!(back.updates.is_empty());
+}
+
+#[test]
+fn an_admins_answer_to_a_due_date_request_takes_effect_as_the_rules_allow() {
+    let mut server = Server::new();
+    let owner = server.client(50);
+    let sv = owner.transact().state_vector();
+    let request = workflow::request_due_change(
+        &PlanDoc::new(owner.clone()),
+        &mut owner.transact_mut(),
+        &action_id(),
+        &Who {
+            user: &user("ward.manager"),
+            role: Role::Contributor,
+            at: NOW,
+        },
+        Date::parse_iso("2027-03-31").unwrap(),
+        "Contractor delayed",
+        1,
+    )
+    .unwrap();
+    server
+        .send("ward.manager", Role::Contributor, &since(&owner, &sv))
+        .outcome();
+    let admin = server.client(51);
+    let sv = admin.transact().state_vector();
+    workflow::answer_due_change(
+        &PlanDoc::new(admin.clone()),
+        &mut admin.transact_mut(),
+        &action_id(),
+        &Who {
+            user: &user("pm"),
+            role: Role::Admin,
+            at: NOW,
+        },
+        &request,
+        DueChangeVerdict::Approved,
+        "",
+        2,
+    )
+    .unwrap();
+    let outcome = server
+        .send("pm", Role::Admin, &since(&admin, &sv))
+        .outcome();
+    assert!(outcome.refused.is_empty(), "{outcome:?}");
+    assert_eq!(
+        server.action().due_current,
+        Some(Date::parse_iso("2027-03-31").unwrap())
+    );
+}
+
+#[test]
+fn rules_and_fold_agree_an_entry_is_kept_exactly_when_it_takes_effect() {
+    // For each kind of due-date and re-audit entry, and transitions, one
+    // that takes effect and one that would not: kept exactly when it does.
+    let mut server = Server::new();
+    // A second answer to an answered request has no effect: refused.
+    let owner = server.client(60);
+    let sv = owner.transact().state_vector();
+    let who_owner = Who {
+        user: &user("ward.manager"),
+        role: Role::Contributor,
+        at: NOW,
+    };
+    let request = workflow::request_due_change(
+        &PlanDoc::new(owner.clone()),
+        &mut owner.transact_mut(),
+        &action_id(),
+        &who_owner,
+        Date::parse_iso("2027-01-31").unwrap(),
+        "reason",
+        1,
+    )
+    .unwrap();
+    server
+        .send("ward.manager", Role::Contributor, &since(&owner, &sv))
+        .outcome();
+    for (who, role, salt, expect_kept) in
+        [("lead", Role::Lead, 2, true), ("pm", Role::Admin, 3, false)]
+    {
+        let device = server.client(61 + salt as u64);
+        let sv = device.transact().state_vector();
+        let entry = LogEntry::DueChange(DueChange::Answer {
+            id: EntryId::new(format!("answer-{salt}")).unwrap(),
+            request_id: request.clone(),
+            verdict: DueChangeVerdict::Declined,
+            note: "no".into(),
+            by: user(who),
+            role,
+            at: NOW,
+        });
+        PlanDoc::new(device.clone())
+            .append(&mut device.transact_mut(), &action_id(), &entry)
+            .unwrap();
+        let outcome = server.send(who, role, &since(&device, &sv)).outcome();
+        assert_eq!(
+            outcome.refused.is_empty(),
+            expect_kept,
+            "{who}: {outcome:?}"
+        );
+        let answered = server.action().due_requests[0].answer.clone();
+        assert_eq!(answered.map(|a| a.1), Some(user("lead")));
+    }
+    // A transition the fold supersedes is refused; one it applies is kept.
+    for (to, expect_kept) in [(Status::Closed, false), (Status::CompletionProposed, false)] {
+        let device = server.client(70 + expect_kept as u64 + to as u64);
+        let sv = device.transact().state_vector();
+        PlanDoc::new(device.clone())
+            .append(
+                &mut device.transact_mut(),
+                &action_id(),
+                &LogEntry::Transition(Transition {
+                    to,
+                    by: user("ward.manager"),
+                    role: Role::Contributor,
+                    at: NOW,
+                    note: String::new(),
+                    baseline: false,
+                }),
+            )
+            .unwrap();
+        let outcome = server
+            .send("ward.manager", Role::Contributor, &since(&device, &sv))
+            .outcome();
+        assert_eq!(
+            outcome.refused.is_empty(),
+            expect_kept,
+            "{to:?}: {outcome:?}"
+        );
+    }
+    let fold = server.action().fold;
+    assert_eq!(fold.status, Status::InProgress);
+    assert!(
+        fold.superseded().next().is_none(),
+        "every entry kept takes effect"
+    );
+}
+
+#[test]
+fn an_honest_offline_note_on_a_stale_last_entry_is_kept() {
+    // Two members append offline from the same last entry; both stand.
+    let mut server = Server::new();
+    let a = server.client(80);
+    let b = server.client(81);
+    let (sa, sb) = (a.transact().state_vector(), b.transact().state_vector());
+    PlanDoc::new(a.clone())
+        .append(
+            &mut a.transact_mut(),
+            &action_id(),
+            &note("ward.manager", "a", NOW, 1),
+        )
+        .unwrap();
+    PlanDoc::new(b.clone())
+        .append(
+            &mut b.transact_mut(),
+            &action_id(),
+            &note("lead", "b", NOW, 2),
+        )
+        .unwrap();
+    server
+        .send("ward.manager", Role::Contributor, &since(&a, &sa))
+        .outcome();
+    let outcome = server.send("lead", Role::Lead, &since(&b, &sb)).outcome();
+    assert!(outcome.refused.is_empty(), "{outcome:?}");
+    assert_eq!(server.action().updates.len(), 2);
+}
+
+#[test]
+fn a_whole_sync_of_what_the_server_has_is_known() {
+    let mut server = Server::new();
+    let state = server.state();
+    assert!(matches!(
+        server.send("board", Role::Viewer, &state),
+        Sent::Known
+    ));
+    let _ = new_doc();
+}
+
+#[test]
+fn a_deleted_log_entry_is_put_back_for_everyone_the_sender_included() {
+    let mut server = Server::new();
+    let lead = server.client(90);
+    let sv = lead.transact().state_vector();
+    {
+        let mut txn = lead.transact_mut();
+        let actions = txn.get_or_insert_map("actions");
+        let Some(yrs::Out::YMap(action)) = actions.get(&txn, action_id().as_str()) else {
+            panic!()
+        };
+        let Some(yrs::Out::YArray(log)) = action.get(&txn, "transitions") else {
+            panic!()
+        };
+        log.remove(&mut txn, 0);
+    }
+    let outcome = server
+        .send("lead", Role::Lead, &since(&lead, &sv))
+        .outcome();
+    assert_eq!(outcome.refused.len(), 1, "{outcome:?}");
+    assert!(outcome.refused[0]
+        .reason
+        .contains("cannot be changed or removed"));
+    assert_eq!(server.action().transitions.len(), 1);
+    assert_eq!(server.action().status(), Status::InProgress);
+    apply(&lead, &outcome.update);
+    let back = PlanDoc::new(lead.clone())
+        .read_action(&lead.transact(), &action_id())
+        .unwrap();
+    assert_eq!(back.transitions, server.action().transitions);
+}
