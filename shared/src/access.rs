@@ -97,7 +97,7 @@ pub fn check_change(
             "entries of the {} log cannot be changed or removed; add a new entry instead",
             log_name(*log)
         )),
-        Change::Malformed(_) | Change::Structure(_) => {
+        Change::Malformed(_) | Change::Structure(..) => {
             deny("the change holds data that does not fit the plan's schema")
         }
         Change::Programme(_) => allow_if(actor.role == Role::Admin, || {

@@ -87,8 +87,9 @@ pub enum Change {
     Programme(&'static str),
     /// Something that does not fit the documents' schema at all (an unknown
     /// root or key, a shared type of the wrong kind, an embed, formatting,
-    /// a replaced action or log), with where.
-    Structure(String),
+    /// a replaced action or log), with the action it was in, if any, and
+    /// where.
+    Structure(Option<ActionId>, String),
     /// Clocks that change nothing anyone reads (content the sender had
     /// already collected, or items that land in something removed): kept so
     /// the sender's later edits follow on, and recorded so nothing stored
@@ -106,7 +107,8 @@ impl Change {
             | Change::Text(id, _)
             | Change::Appended(id, ..)
             | Change::Rewritten(id, _)
-            | Change::Malformed(id) => Some(id),
+            | Change::Malformed(id)
+            | Change::Structure(Some(id), _) => Some(id),
             _ => None,
         }
     }
@@ -129,7 +131,7 @@ impl std::fmt::Display for Change {
             Change::Rewritten(_, log) => write!(f, "{} rewritten", log.key()),
             Change::Malformed(_) => write!(f, "malformed data"),
             Change::Programme(root) => write!(f, "programme {root}"),
-            Change::Structure(what) => write!(f, "outside the schema: {what}"),
+            Change::Structure(_, what) => write!(f, "outside the schema: {what}"),
             Change::NoEffect(clocks) => write!(f, "{clocks} item(s) with no effect"),
         }
     }

@@ -158,10 +158,6 @@ fn static_field(root: Root, key: &str) -> Option<&'static str> {
     schema::fields(root).iter().copied().find(|k| *k == key)
 }
 
-fn viewer_reason() -> String {
-    "viewers cannot change a plan".into()
-}
-
 /// Decides on `bytes` from `author`, against the document `doc` and its
 /// `index` (both as they are now, before the update).
 ///
@@ -227,22 +223,17 @@ pub fn decide(
     // Deletes of what is already deleted are no news (Yjs sends its whole
     // delete set with every sync); a delete of a clock nobody has is a
     // missing dependency.
-    let mut deletes = IdSet::new();
-    for (client, range) in decoded.deletes.iter() {
+    let deletes = index.not_yet_deleted(&decoded.deletes);
+    for (client, range) in deletes.iter() {
         let upto = next
             .get(client)
             .copied()
             .unwrap_or_else(|| index.clock(*client));
-        for r in range.iter() {
-            if r.end > upto {
-                return Ok(Verdict::Incomplete(format!(
-                    "a delete names clocks of client {} the server does not have",
-                    client.get()
-                )));
-            }
-            for clock in split_deleted(index, *client, r.start, r.end) {
-                deletes.insert(ID::new(*client, clock.0), clock.1 - clock.0);
-            }
+        if range.iter().any(|r| r.end > upto) {
+            return Ok(Verdict::Incomplete(format!(
+                "a delete names clocks of client {} the server does not have",
+                client.get()
+            )));
         }
     }
     if fresh.is_empty() && deletes.is_empty() {
@@ -308,26 +299,14 @@ pub fn decide(
                 new_types: HashMap::new(),
                 gone: HashSet::new(),
                 replaced: HashSet::new(),
+                actions: HashMap::new(),
+                starts: HashMap::new(),
             };
             judge.items(&resolved);
             judge.deletes();
         }
     }
     Ok(Verdict::Admit(Box::new(admitted)))
-}
-
-/// The runs of `start..end` of `client` not yet deleted.
-fn split_deleted(index: &ItemIndex, client: ClientID, start: u32, end: u32) -> Vec<(u32, u32)> {
-    let mut out: Vec<(u32, u32)> = Vec::new();
-    for clock in start..end {
-        if !index.is_deleted(&ID::new(client, clock)) {
-            match out.last_mut() {
-                Some(last) if last.1 == clock => last.1 += 1,
-                _ => out.push((clock, clock + 1)),
-            }
-        }
-    }
-    out
 }
 
 struct Judge<'a, 'b> {
@@ -343,6 +322,10 @@ struct Judge<'a, 'b> {
     /// Entities the update tried to replace: the delete of the old one that
     /// comes with it is part of the replacement, refused with it.
     replaced: HashSet<(Root, Arc<str>)>,
+    /// Actions as they were, read once per update.
+    actions: HashMap<Arc<str>, Option<ActionView>>,
+    /// Where each struct of the update starts, per client, for lookups.
+    starts: HashMap<ClientID, Vec<(u32, u32, usize)>>,
 }
 
 impl Judge<'_, '_> {
@@ -369,10 +352,16 @@ impl Judge<'_, '_> {
         matches!(container, Container::Type(id) if self.new_types.contains_key(id))
     }
 
-    fn before_action(&self, key: &str) -> Option<ActionView> {
-        let id = ActionId::new(key).ok()?;
-        let plan = self.plan.as_ref()?;
-        plan.read_action(&self.doc.transact(), &id)
+    fn before_action(&mut self, key: &str) -> Option<ActionView> {
+        if let Some(view) = self.actions.get(key) {
+            return view.clone();
+        }
+        let view = ActionId::new(key).ok().and_then(|id| {
+            let plan = self.plan.as_ref()?;
+            plan.read_action(&self.doc.transact(), &id)
+        });
+        self.actions.insert(Arc::from(key), view.clone());
+        view
     }
 
     fn live_key(&self, root: Root, key: &str) -> bool {
@@ -384,6 +373,16 @@ impl Judge<'_, '_> {
     /// Walks the items in dependency order (a type before what goes in it).
     fn items(&mut self, resolved: &[Option<Resolved>]) {
         let count = self.admitted.update.structs.len();
+        for (i, s) in self.admitted.update.structs.iter().enumerate() {
+            let id = s.id();
+            self.starts
+                .entry(id.client)
+                .or_default()
+                .push((id.clock, id.clock + s.len(), i));
+        }
+        for runs in self.starts.values_mut() {
+            runs.sort_unstable();
+        }
         let mut done = vec![false; count];
         loop {
             let mut progressed = false;
@@ -426,16 +425,13 @@ impl Judge<'_, '_> {
     }
 
     fn walked(&self, id: &ID, done: &[bool]) -> bool {
-        self.admitted
-            .update
-            .structs
-            .iter()
-            .position(|s| {
-                s.id().client == id.client
-                    && s.id().clock <= id.clock
-                    && id.clock < s.id().clock + s.len()
-            })
-            .is_none_or(|j| done[j])
+        let Some(runs) = self.starts.get(&id.client) else {
+            return true;
+        };
+        let at = runs.partition_point(|r| r.1 <= id.clock);
+        runs.get(at)
+            .filter(|r| r.0 <= id.clock)
+            .is_none_or(|r| done[r.2])
     }
 
     /// Turns struct `i` into collected clocks, refused with why.
@@ -479,7 +475,7 @@ impl Judge<'_, '_> {
             Some(Resolved::At(loc)) => loc.clone(),
             Some(Resolved::Invalid(why)) => {
                 let why = why.clone();
-                return self.collect(i, Change::Structure(why.clone()), why);
+                return self.collect(i, Change::Structure(None, why.clone()), why);
             }
             _ => Loc::Gc,
         };
@@ -502,14 +498,14 @@ impl Judge<'_, '_> {
             };
             return self.collect(
                 i,
-                Change::Structure(what.clone()),
+                Change::Structure(None, what.clone()),
                 format!("the change is outside the document's schema ({what})"),
             );
         };
         if embedded_junk {
             return self.collect(
                 i,
-                Change::Structure("binary data".into()),
+                Change::Structure(action_in(&place), "binary data".into()),
                 "values hold text, numbers and lists only",
             );
         }
@@ -518,7 +514,7 @@ impl Judge<'_, '_> {
             Err(why) => {
                 return self.collect(
                     i,
-                    Change::Structure(why.clone()),
+                    Change::Structure(action_in(&place), why.clone()),
                     format!("the change does not fit the schema: {why}"),
                 )
             }
@@ -537,7 +533,7 @@ impl Judge<'_, '_> {
                 let Some(change) = change else {
                     return self.collect(
                         i,
-                        Change::Structure(format!("{}/{key}", root.key())),
+                        Change::Structure(None, format!("{}/{key}", root.key())),
                         format!("{key:?} is not a valid id"),
                     );
                 };
@@ -556,7 +552,10 @@ impl Judge<'_, '_> {
                     self.replaced.insert((root, key.clone()));
                     return self.collect(
                         i,
-                        Change::Structure(format!("{}/{key} replaced", root.key())),
+                        Change::Structure(
+                            ActionId::new(&*key).ok().filter(|_| root == Root::Actions),
+                            format!("{}/{key} replaced", root.key()),
+                        ),
                         format!(
                             "{}/{key} exists already; an existing one is never replaced",
                             root.key()
@@ -573,7 +572,10 @@ impl Judge<'_, '_> {
                 if !self.is_new(&parent) {
                     return self.collect(
                         i,
-                        Change::Structure(format!("{}/{key}/{} replaced", root.key(), text.key())),
+                        Change::Structure(
+                            ActionId::new(&*key).ok(),
+                            format!("{}/{key}/{} replaced", root.key(), text.key()),
+                        ),
                         format!(
                             "the {} exists already; an existing text is never replaced",
                             text.key()
@@ -586,7 +588,10 @@ impl Judge<'_, '_> {
                 if !self.is_new(&parent) {
                     return self.collect(
                         i,
-                        Change::Structure(format!("actions/{action}/{} replaced", log.key())),
+                        Change::Structure(
+                            ActionId::new(&*action).ok(),
+                            format!("actions/{action}/{} replaced", log.key()),
+                        ),
                         format!(
                             "the {} log exists already; an existing log is never replaced",
                             log.key()
@@ -617,7 +622,7 @@ impl Judge<'_, '_> {
             if self.live_key(*r, key) {
                 return self.collect(
                     i,
-                    Change::Structure(format!("{}/{key} replaced", r.key())),
+                    Change::Structure(None, format!("{}/{key} replaced", r.key())),
                     format!("{}/{key} exists already", r.key()),
                 );
             }
@@ -648,7 +653,7 @@ impl Judge<'_, '_> {
             Place::Entity(Root::Findings, f) => {
                 let change = FindingId::new(&**f)
                     .map(Change::FindingEdited)
-                    .unwrap_or_else(|_| Change::Structure(format!("findings/{f}")));
+                    .unwrap_or_else(|_| Change::Structure(None, format!("findings/{f}")));
                 if self.actor.role != Role::Admin {
                     return self.collect(
                         i,
@@ -666,7 +671,7 @@ impl Judge<'_, '_> {
                 else {
                     return self.collect(
                         i,
-                        Change::Structure(format!("actions/{a}/{key}")),
+                        Change::Structure(None, format!("actions/{a}/{key}")),
                         "not a field of an action",
                     );
                 };
@@ -695,7 +700,11 @@ impl Judge<'_, '_> {
                     }
                 }
             }
-            _ => self.collect(i, Change::Structure(key.to_string()), "not a field here"),
+            _ => self.collect(
+                i,
+                Change::Structure(None, key.to_string()),
+                "not a field here",
+            ),
         }
     }
 
@@ -712,12 +721,12 @@ impl Judge<'_, '_> {
                 let Ok(action) = ActionId::new(key) else {
                     return self.collect(
                         i,
-                        Change::Structure(format!("actions/{key}")),
+                        Change::Structure(None, format!("actions/{key}")),
                         "not an action",
                     );
                 };
                 let change = Change::Text(action.clone(), text.key());
-                match self.text_verdict(key) {
+                match self.text_verdict(key, text) {
                     Ok(()) => {
                         self.admitted.changes.insert(change);
                     }
@@ -731,7 +740,7 @@ impl Judge<'_, '_> {
             _ => {
                 let change = FindingId::new(key)
                     .map(Change::FindingEdited)
-                    .unwrap_or_else(|_| Change::Structure(format!("findings/{key}")));
+                    .unwrap_or_else(|_| Change::Structure(None, format!("findings/{key}")));
                 if self.actor.role == Role::Admin {
                     self.admitted.changes.insert(change);
                 } else {
@@ -745,19 +754,14 @@ impl Judge<'_, '_> {
         }
     }
 
-    fn text_verdict(&self, action: &str) -> Result<(), String> {
-        if self.actor.role == Role::Viewer {
-            return Err(viewer_reason());
-        }
+    /// Whether the author may edit one of an action's texts: asked of the
+    /// rules, with the action as it was.
+    fn text_verdict(&mut self, action: &str, text: TextSlot) -> Result<(), String> {
         let Some(before) = self.before_action(action) else {
             return Err("no such action".into());
         };
-        let owns = before.owner.as_ref() == Some(self.actor.user);
-        if owns || matches!(self.actor.role, Role::Lead | Role::Admin) {
-            Ok(())
-        } else {
-            Err("only the action's owner, a lead or an admin can edit its texts".into())
-        }
+        let change = Change::Text(before.id.clone(), text.key());
+        check_change(self.actor, &change, Some(&before), None)
     }
 
     fn entry(&mut self, i: usize, action: &str, log: Log) {
@@ -768,7 +772,7 @@ impl Judge<'_, '_> {
         let Ok(action_id) = ActionId::new(action) else {
             return self.collect(
                 i,
-                Change::Structure(format!("actions/{action}")),
+                Change::Structure(None, format!("actions/{action}")),
                 "not an action",
             );
         };
@@ -924,7 +928,7 @@ impl Judge<'_, '_> {
                     Root::Actions => ActionId::new(&*key).ok().map(Change::ActionRemoved),
                     _ => FindingId::new(&*key).ok().map(Change::FindingRemoved),
                 }
-                .unwrap_or_else(|| Change::Structure(format!("{}/{key}", root.key())));
+                .unwrap_or_else(|| Change::Structure(None, format!("{}/{key}", root.key())));
                 if self.replaced.contains(&(root, key.clone())) {
                     self.refuse(change, "an existing one is never replaced");
                     false
@@ -941,7 +945,7 @@ impl Judge<'_, '_> {
             }
             Slot::Text(root, key, text) => {
                 self.refuse(
-                    Change::Structure(format!("{}/{key}/{}", root.key(), text.key())),
+                    Change::Structure(None, format!("{}/{key}/{}", root.key(), text.key())),
                     "a text is never removed",
                 );
                 false
@@ -949,7 +953,7 @@ impl Judge<'_, '_> {
             Slot::Log(action, log) => {
                 let change = ActionId::new(&*action)
                     .map(|a| Change::Rewritten(a, log))
-                    .unwrap_or_else(|_| Change::Structure(format!("actions/{action}")));
+                    .unwrap_or_else(|_| Change::Structure(None, format!("actions/{action}")));
                 self.refuse(change, "a log is never removed");
                 false
             }
@@ -1008,7 +1012,7 @@ impl Judge<'_, '_> {
                     return false;
                 };
                 let change = Change::Text(action.clone(), text.key());
-                match self.text_verdict(&key) {
+                match self.text_verdict(&key, text) {
                     Ok(()) => {
                         self.admitted.changes.insert(change);
                     }
@@ -1023,7 +1027,7 @@ impl Judge<'_, '_> {
             Slot::Chars(_, key, _) => {
                 let change = FindingId::new(&*key)
                     .map(Change::FindingEdited)
-                    .unwrap_or_else(|_| Change::Structure(format!("findings/{key}")));
+                    .unwrap_or_else(|_| Change::Structure(None, format!("findings/{key}")));
                 if admin {
                     self.admitted.changes.insert(change);
                     true
@@ -1036,6 +1040,16 @@ impl Judge<'_, '_> {
                 }
             }
         }
+    }
+}
+
+/// The action a place is in, if any.
+fn action_in(place: &Place) -> Option<ActionId> {
+    match place {
+        Place::Entity(Root::Actions, key)
+        | Place::Text(Root::Actions, key, _)
+        | Place::Log(key, _) => ActionId::new(&**key).ok(),
+        _ => None,
     }
 }
 

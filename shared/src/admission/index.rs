@@ -173,6 +173,12 @@ impl ItemIndex {
         }
     }
 
+    /// The part of `deletes` not deleted yet (Yjs sends its whole delete
+    /// set with every sync).
+    pub fn not_yet_deleted(&self, deletes: &IdSet) -> IdSet {
+        deletes.diff(&self.deleted)
+    }
+
     /// Whether the item at `id` is deleted.
     pub fn is_deleted(&self, id: &ID) -> bool {
         self.deleted.contains(id)

@@ -12,6 +12,7 @@ use super::schema::DocShape;
 use super::*;
 use crate::entries::{DueChange, LogEntry, ProgressUpdate, Transition};
 use crate::ids::{ActionId, Date, EntryId, UnixMillis, UserId};
+use crate::lifecycle::Step;
 use crate::plan::{ActionField, NewAction, PlanDoc};
 use crate::vocab::{DueChangeVerdict, Role, Status};
 use crate::workflow::{self, Who};
@@ -747,4 +748,316 @@ fn a_deleted_log_entry_is_put_back_for_everyone_the_sender_included() {
         .read_action(&lead.transact(), &action_id())
         .unwrap();
     assert_eq!(back.transitions, server.action().transitions);
+}
+
+/// Whether `entry`, appended to a trusted copy of the server's action with
+/// no checks at all, takes effect in the fold: the independent oracle.
+fn takes_effect(server: &Server, entry: &LogEntry) -> bool {
+    use crate::entries::Sustainment;
+    let copy = server.client(999);
+    let plan = PlanDoc::new(copy.clone());
+    plan.append(&mut copy.transact_mut(), &action_id(), entry)
+        .unwrap();
+    let view = plan.read_action(&copy.transact(), &action_id()).unwrap();
+    let unique = |ids: Vec<&EntryId>| {
+        let last = ids.last().copied();
+        ids.iter().filter(|id| Some(**id) == last).count() == 1
+    };
+    match entry {
+        LogEntry::Transition(_) => matches!(view.fold.steps.last(), Some(Step::Applied { .. })),
+        LogEntry::Progress(_) => unique(view.updates.iter().map(|e| &e.id).collect()),
+        LogEntry::Evidence(_) => unique(view.evidence.iter().map(|e| &e.id).collect()),
+        LogEntry::EvidenceReview(_) => {
+            unique(view.evidence_reviews.iter().map(|e| &e.id).collect())
+        }
+        LogEntry::Decision(_) => unique(view.decisions.iter().map(|e| &e.id).collect()),
+        LogEntry::DueChange(DueChange::Request { id, .. }) => {
+            view.due_changes
+                .iter()
+                .filter(|e| matches!(e, DueChange::Request { id: other, .. } if other == id))
+                .count()
+                == 1
+        }
+        LogEntry::DueChange(DueChange::Answer { request_id, by, .. }) => {
+            let before = server
+                .action()
+                .due_requests
+                .iter()
+                .find(|r| &r.id == request_id)
+                .and_then(|r| r.answer.clone());
+            let after = view
+                .due_requests
+                .iter()
+                .find(|r| &r.id == request_id)
+                .and_then(|r| r.answer.clone());
+            before.is_none() && after.is_some_and(|a| &a.1 == by)
+        }
+        LogEntry::Sustainment(Sustainment::Scheduled { id, .. }) => {
+            view.sustainment
+                .iter()
+                .filter(|e| matches!(e, Sustainment::Scheduled { id: other, .. } if other == id))
+                .count()
+                == 1
+        }
+        LogEntry::Sustainment(Sustainment::Result { check_id, by, .. }) => {
+            let before = server
+                .action()
+                .sustainment_checks
+                .iter()
+                .find(|c| &c.id == check_id)
+                .and_then(|c| c.result.clone());
+            let after = view
+                .sustainment_checks
+                .iter()
+                .find(|c| &c.id == check_id)
+                .and_then(|c| c.result.clone());
+            before.is_none() && after.is_some_and(|r| &r.1 == by)
+        }
+    }
+}
+
+#[test]
+fn rules_and_fold_agree_for_every_kind_of_log_entry() {
+    use crate::entries::{Decision, Evidence, EvidenceReview, Sustainment};
+    use crate::vocab::{CheckOutcome, DecisionOutcome, EvidenceKind, EvidenceVerdict};
+    let mut server = Server::new();
+    let id = |s: &str| EntryId::new(s).unwrap();
+    let at = NOW;
+    // (who, role, entry): each allowed to its writer by the access rules,
+    // some with effect and some without (a duplicate id, a second answer, a
+    // step the fold supersedes); kept exactly when it takes effect.
+    let steps: Vec<(&str, Role, LogEntry)> = vec![
+        (
+            "ward.manager",
+            Role::Contributor,
+            note("ward.manager", "a", at, 1),
+        ),
+        (
+            "ward.manager",
+            Role::Contributor,
+            note("ward.manager", "again", at, 1),
+        ),
+        (
+            "ward.manager",
+            Role::Contributor,
+            LogEntry::Transition(Transition {
+                to: Status::CompletionProposed,
+                by: user("ward.manager"),
+                role: Role::Contributor,
+                at,
+                note: String::new(),
+                baseline: false,
+            }),
+        ),
+        (
+            "ward.manager",
+            Role::Contributor,
+            LogEntry::Evidence(Evidence {
+                id: id("ev-1"),
+                kind: EvidenceKind::Note,
+                title: "Audit".into(),
+                location: String::new(),
+                by: user("ward.manager"),
+                at,
+            }),
+        ),
+        (
+            "ward.manager",
+            Role::Contributor,
+            LogEntry::Evidence(Evidence {
+                id: id("ev-1"),
+                kind: EvidenceKind::Note,
+                title: "Same id".into(),
+                location: String::new(),
+                by: user("ward.manager"),
+                at,
+            }),
+        ),
+        (
+            "ward.manager",
+            Role::Contributor,
+            LogEntry::Transition(Transition {
+                to: Status::CompletionProposed,
+                by: user("ward.manager"),
+                role: Role::Contributor,
+                at,
+                note: String::new(),
+                baseline: false,
+            }),
+        ),
+        (
+            "val",
+            Role::Validator,
+            LogEntry::EvidenceReview(EvidenceReview {
+                id: id("rev-1"),
+                evidence_id: id("ev-1"),
+                verdict: EvidenceVerdict::Accepted,
+                note: String::new(),
+                by: user("val"),
+                at,
+            }),
+        ),
+        (
+            "val",
+            Role::Validator,
+            LogEntry::Transition(Transition {
+                to: Status::EvidenceAccepted,
+                by: user("val"),
+                role: Role::Validator,
+                at,
+                note: String::new(),
+                baseline: false,
+            }),
+        ),
+        (
+            "val",
+            Role::Validator,
+            LogEntry::Transition(Transition {
+                to: Status::EvidenceAccepted,
+                by: user("val"),
+                role: Role::Validator,
+                at,
+                note: String::new(),
+                baseline: false,
+            }),
+        ),
+        (
+            "forum",
+            Role::Approver,
+            LogEntry::Decision(Decision {
+                id: id("dec-1"),
+                forum: "Quality and Safety Committee".into(),
+                meeting_date: Date::parse_iso("2026-11-20").unwrap(),
+                outcome: DecisionOutcome::ApproveClosure,
+                minute_ref: "QSC/26/114".into(),
+                note: String::new(),
+                by: user("forum"),
+                at,
+            }),
+        ),
+        (
+            "ward.manager",
+            Role::Contributor,
+            LogEntry::DueChange(DueChange::Request {
+                id: id("req-1"),
+                new_due: Date::parse_iso("2027-02-28").unwrap(),
+                reason: "Estates".into(),
+                by: user("ward.manager"),
+                at,
+            }),
+        ),
+        (
+            "ward.manager",
+            Role::Contributor,
+            LogEntry::DueChange(DueChange::Request {
+                id: id("req-1"),
+                new_due: Date::parse_iso("2027-03-28").unwrap(),
+                reason: "Same id".into(),
+                by: user("ward.manager"),
+                at,
+            }),
+        ),
+        (
+            "pm",
+            Role::Admin,
+            LogEntry::DueChange(DueChange::Answer {
+                id: id("ans-1"),
+                request_id: id("req-1"),
+                verdict: DueChangeVerdict::Approved,
+                note: String::new(),
+                by: user("pm"),
+                role: Role::Admin,
+                at,
+            }),
+        ),
+        (
+            "lead",
+            Role::Lead,
+            LogEntry::DueChange(DueChange::Answer {
+                id: id("ans-2"),
+                request_id: id("req-1"),
+                verdict: DueChangeVerdict::Declined,
+                note: String::new(),
+                by: user("lead"),
+                role: Role::Lead,
+                at,
+            }),
+        ),
+        (
+            "val",
+            Role::Validator,
+            LogEntry::Sustainment(Sustainment::Scheduled {
+                id: id("chk-1"),
+                due: Date::parse_iso("2027-02-20").unwrap(),
+                by: user("val"),
+                at,
+            }),
+        ),
+        (
+            "val",
+            Role::Validator,
+            LogEntry::Sustainment(Sustainment::Result {
+                id: id("res-1"),
+                check_id: id("chk-1"),
+                outcome: CheckOutcome::Failed,
+                note: String::new(),
+                by: user("val"),
+                at,
+            }),
+        ),
+        (
+            "val",
+            Role::Validator,
+            LogEntry::Sustainment(Sustainment::Result {
+                id: id("res-2"),
+                check_id: id("chk-1"),
+                outcome: CheckOutcome::Passed,
+                note: String::new(),
+                by: user("val"),
+                at,
+            }),
+        ),
+        (
+            "val",
+            Role::Validator,
+            LogEntry::Sustainment(Sustainment::Result {
+                id: id("res-3"),
+                check_id: id("chk-1"),
+                outcome: CheckOutcome::Failed,
+                note: "Doors propped open again".into(),
+                by: user("val"),
+                at,
+            }),
+        ),
+    ];
+    let mut kept_and_not = (0, 0);
+    for (i, (who, role, entry)) in steps.into_iter().enumerate() {
+        let expected = takes_effect(&server, &entry);
+        let device = server.client(2_000 + i as u64);
+        let sv = device.transact().state_vector();
+        PlanDoc::new(device.clone())
+            .append(&mut device.transact_mut(), &action_id(), &entry)
+            .unwrap();
+        let outcome = server.send(who, role, &since(&device, &sv)).outcome();
+        assert_eq!(
+            outcome.refused.is_empty(),
+            expected,
+            "step {i} ({entry:?}): kept exactly when it takes effect: {outcome:?}"
+        );
+        if expected {
+            kept_and_not.0 += 1;
+        } else {
+            kept_and_not.1 += 1;
+        }
+    }
+    assert!(
+        kept_and_not.0 >= 8 && kept_and_not.1 >= 6,
+        "{kept_and_not:?}"
+    );
+    let action = server.action();
+    assert!(action.fold.superseded().next().is_none());
+    assert_eq!(
+        action.due_requests[0].answer.as_ref().map(|a| &a.1),
+        Some(&user("pm"))
+    );
 }
