@@ -43,8 +43,9 @@ pub mod close_code {
     /// access changed): check the session, sign in again if need be, and
     /// reconnect.
     pub const SESSION_ENDED: u16 = 4401;
-    /// The client tried a change it may not make at all (a programme
-    /// document by a non-admin); it was not kept.
+    /// Reserved: the server no longer closes a connection over a refused
+    /// change (a refusal is told with message 101 and the connection stays
+    /// open); clients still treat it as "not kept".
     pub const FORBIDDEN: u16 = 4403;
 }
 
