@@ -1095,6 +1095,9 @@ fn field_value(key: &str, value: &Any) -> Result<(), String> {
 /// [`IntegrateError`] when yrs refuses the update or keeps part of it
 /// pending (the decision should have prevented both); the document must
 /// then be reloaded and nothing stored.
+// Taken as the verdict hands it over (boxed: it is large next to the other
+// verdicts).
+#[allow(clippy::boxed_local)]
 pub fn integrate(
     doc: &Doc,
     index: &mut ItemIndex,
