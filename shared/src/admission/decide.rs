@@ -1135,6 +1135,7 @@ pub fn integrate(
     let bytes = codec::encode(&update.structs, &update.deletes);
     let mut undo = follow.undo.clone();
     let mut echo = !refused.is_empty();
+    let txn_deletes: IdSet;
     {
         let mut txn = doc.transact_mut();
         let parsed =
@@ -1220,16 +1221,21 @@ pub fn integrate(
             || !follow.fields.is_empty()
             || !follow.texts.is_empty()
             || !follow.logs.is_empty();
+        txn_deletes = txn.delete_set().clone();
     }
-    // Encoded once the transaction is done, so content it refused and
-    // deleted is already collected: only its ids are stored and sent.
-    let stored = doc.transact().encode_state_as_update_v1(&before_sv);
     let stored = if echo {
-        stored
+        // Encoded once the transaction is done, so content it refused and
+        // deleted is already collected: only its ids are stored and sent.
+        // With this transaction's deletes only: the whole document's delete
+        // set would make every refusal as large as the history of
+        // deletions (and let one member fill the document's quota).
+        let full = doc.transact().encode_state_as_update_v1(&before_sv);
+        match codec::decode(&full) {
+            Ok(decoded) => codec::encode(&decoded.structs, &txn_deletes),
+            Err(_) => full,
+        }
     } else {
-        // Nothing refused: the update as integrated, with its own deletes
-        // only (the whole document's delete set would make every update
-        // as large as the document's history of deletions).
+        // Nothing refused: the update as integrated.
         bytes
     };
     if let Ok(decoded) = codec::decode(&stored) {

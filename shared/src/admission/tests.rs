@@ -1061,3 +1061,71 @@ fn rules_and_fold_agree_for_every_kind_of_log_entry() {
         Some(&user("pm"))
     );
 }
+
+#[test]
+fn a_refused_update_is_stored_with_its_own_deletes_not_the_documents() {
+    // A document with a long history of deletions: a refusal must not store
+    // (and send) that history again each time, or one member could fill the
+    // document's quota by sending refused edits.
+    let mut server = Server::new();
+    let owner = server.client(95);
+    for round in 0..200u32 {
+        let sv = owner.transact().state_vector();
+        let plan = PlanDoc::new(owner.clone());
+        let edit = if round % 2 == 0 {
+            crate::plan::TextEdit {
+                index: 0,
+                delete: 0,
+                insert: "x".into(),
+            }
+        } else {
+            crate::plan::TextEdit {
+                index: 0,
+                delete: 1,
+                insert: String::new(),
+            }
+        };
+        plan.edit_action_text(
+            &mut owner.transact_mut(),
+            &action_id(),
+            crate::plan::ActionText::Description,
+            &edit,
+        )
+        .unwrap();
+        // Interleave another member so the deletions are not one range.
+        let lead = server.client(3_000 + u64::from(round));
+        let lsv = lead.transact().state_vector();
+        PlanDoc::new(lead.clone())
+            .set_action_field(
+                &mut lead.transact_mut(),
+                &action_id(),
+                &ActionField::ExecLead(format!("Lead {round}")),
+            )
+            .unwrap();
+        server
+            .send("ward.manager", Role::Contributor, &since(&owner, &sv))
+            .outcome();
+        server
+            .send("lead", Role::Lead, &since(&lead, &lsv))
+            .outcome();
+        apply(&owner, &server.state());
+    }
+    let viewer = server.client(96);
+    let sv = viewer.transact().state_vector();
+    PlanDoc::new(viewer.clone())
+        .set_action_field(
+            &mut viewer.transact_mut(),
+            &action_id(),
+            &ActionField::Confidence(Some(crate::vocab::Confidence::OnTrack)),
+        )
+        .unwrap();
+    let outcome = server
+        .send("board", Role::Viewer, &since(&viewer, &sv))
+        .outcome();
+    assert_eq!(outcome.refused.len(), 1);
+    assert!(
+        outcome.update.len() < 200,
+        "a refusal stored {} bytes",
+        outcome.update.len()
+    );
+}
