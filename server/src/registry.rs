@@ -685,7 +685,19 @@ impl Registry {
             Author::Member { user, .. } => user.to_string(),
             Author::Server => SERVER_WRITER.to_owned(),
         };
-        let claims: Vec<(u64, String)> = claims.into_iter().map(|c| (c, writer.clone())).collect();
+        let mut claims: Vec<(u64, String)> =
+            claims.into_iter().map(|c| (c, writer.clone())).collect();
+        // The undoing is written under the server's own client id: claim it,
+        // so nobody can later write under it and pass for the server.
+        if outcome.echo {
+            if let Some(index) = state.index.as_mut() {
+                let own = doc.client_id();
+                if index.writer(own).is_none() {
+                    index.set_writer(own, Writer::Server);
+                    claims.push((own.get(), SERVER_WRITER.to_owned()));
+                }
+            }
+        }
         // The update, its audit record and its claims are one write: none
         // is kept without the others.
         let stored_ok = match &self.audit {

@@ -21,7 +21,7 @@ mod native {
     use yrs::updates::decoder::Decode;
     use yrs::{ReadTxn, StateVector, Transact, Update};
 
-    criterion_group!(benches, apply_update, fold, read_and_metrics);
+    criterion_group!(benches, apply_update, admit_update, fold, read_and_metrics);
 
     fn user(name: &str) -> UserId {
         UserId::new(name).unwrap()
@@ -119,6 +119,82 @@ mod native {
                 },
                 BatchSize::SmallInput,
             );
+        });
+    }
+
+    fn admit_update(c: &mut Criterion) {
+        // The same edit, decided on and integrated as the server does
+        // (`plait_shared::admission`): what checking costs on top of the
+        // merge. And building the index once, when a document is loaded.
+        use plait_shared::admission::schema::DocShape;
+        use plait_shared::admission::{decide, integrate, Author, ItemIndex, Limits, Verdict};
+        let base = plan(168);
+        let state = base
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let editor = PlanDoc::new(new_doc());
+        editor
+            .doc()
+            .transact_mut()
+            .apply_update(Update::decode_v1(&state).unwrap())
+            .unwrap();
+        let update = {
+            let mut txn = editor.doc().transact_mut();
+            let id = ActionId::new("a-42").unwrap();
+            editor
+                .set_action_field(
+                    &mut txn,
+                    &id,
+                    &ActionField::Confidence(Some(Confidence::AtRisk)),
+                )
+                .unwrap();
+            txn.encode_update_v1()
+        };
+        let index = ItemIndex::from_state(DocShape::Plan, &state).unwrap();
+        let owner = user("owner");
+        let author = Author::Member {
+            user: &owner,
+            role: Role::Contributor,
+        };
+        c.bench_function("admit_update/one_field_into_168_action_plan", |b| {
+            b.iter_batched(
+                || {
+                    let doc = new_doc();
+                    doc.transact_mut()
+                        .apply_update(Update::decode_v1(&state).unwrap())
+                        .unwrap();
+                    (doc, index.clone())
+                },
+                |(doc, mut index)| {
+                    let Verdict::Admit(admitted) = decide(
+                        &index,
+                        &doc,
+                        author,
+                        black_box(&update),
+                        0,
+                        &Limits::DEFAULT,
+                    )
+                    .unwrap() else {
+                        panic!("the owner's edit is admitted")
+                    };
+                    let outcome = integrate(
+                        &doc,
+                        &mut index,
+                        admitted,
+                        author,
+                        UnixMillis(1_800_000_000_000),
+                        &Limits::DEFAULT,
+                    )
+                    .unwrap();
+                    assert!(outcome.refused.is_empty());
+                    (doc, index)
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        c.bench_function("admission_index/build_168_action_plan", |b| {
+            b.iter(|| ItemIndex::from_state(DocShape::Plan, black_box(&state)).unwrap());
         });
     }
 

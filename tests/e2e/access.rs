@@ -15,10 +15,10 @@ use yrs::{Array, Doc, Map, Transact};
 
 use crate::support::{SyncClient, TestServer};
 
-const PASSWORD: &str = plait_server::demo::PASSWORD;
+pub(crate) const PASSWORD: &str = plait_server::demo::PASSWORD;
 
 /// The plan holding the demo's first action owned by `owner`, and that action.
-async fn owned_action(server: &TestServer, owner: &str) -> (String, ActionView) {
+pub(crate) async fn owned_action(server: &TestServer, owner: &str) -> (String, ActionView) {
     for plan in plan_ids(server).await {
         let doc = fetch(server, &plan).await;
         let view = PlanDoc::new(doc.clone()).read(&doc.transact());
@@ -33,14 +33,14 @@ async fn owned_action(server: &TestServer, owner: &str) -> (String, ActionView) 
     panic!("no action owned by {owner} in the demo");
 }
 
-async fn plan_ids(server: &TestServer) -> Vec<String> {
+pub(crate) async fn plan_ids(server: &TestServer) -> Vec<String> {
     let doc = fetch(server, "demo").await;
     let programme = plait_shared::ProgrammeDoc::new(doc.clone()).read(&doc.transact());
     programme.plans.keys().map(ToString::to_string).collect()
 }
 
 /// The document as the server holds it (read as the server administrator).
-async fn fetch(server: &TestServer, id: &str) -> Doc {
+pub(crate) async fn fetch(server: &TestServer, id: &str) -> Doc {
     let response = server.get(&format!("/api/docs/{id}")).send().await.unwrap();
     assert_eq!(response.status(), 200, "GET /api/docs/{id}");
     let bytes = response.bytes().await.unwrap();
@@ -51,19 +51,23 @@ async fn fetch(server: &TestServer, id: &str) -> Doc {
     doc
 }
 
-async fn server_action(server: &TestServer, plan: &str, action: &ActionId) -> ActionView {
+pub(crate) async fn server_action(
+    server: &TestServer,
+    plan: &str,
+    action: &ActionId,
+) -> ActionView {
     let doc = fetch(server, plan).await;
     let view = PlanDoc::new(doc.clone()).read_action(&doc.transact(), action);
     view.expect("the action is there")
 }
 
-fn user(name: &str) -> UserId {
+pub(crate) fn user(name: &str) -> UserId {
     UserId::new(name).unwrap()
 }
 
 /// Now: entries must carry a plausible time (not ahead of the server's
 /// clock, not before the action was imported).
-fn now() -> UnixMillis {
+pub(crate) fn now() -> UnixMillis {
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
@@ -71,14 +75,14 @@ fn now() -> UnixMillis {
 }
 
 /// A client of `plan` as `token`, synced.
-async fn client(server: &TestServer, token: &str, plan: &str) -> SyncClient {
+pub(crate) async fn client(server: &TestServer, token: &str, plan: &str) -> SyncClient {
     let mut client =
         SyncClient::connect_as(server, token, plan, true, plait_shared::new_doc()).await;
     client.synced().await;
     client
 }
 
-fn local_action(client: &SyncClient, id: &ActionId) -> ActionView {
+pub(crate) fn local_action(client: &SyncClient, id: &ActionId) -> ActionView {
     PlanDoc::new(client.doc.clone())
         .read_action(&client.doc.transact(), id)
         .unwrap()
@@ -86,7 +90,7 @@ fn local_action(client: &SyncClient, id: &ActionId) -> ActionView {
 
 /// Waits until the server has answered `client`'s edits: a refusal notice
 /// arrived or everything is durable.
-async fn settled(client: &mut SyncClient, refusals: usize) {
+pub(crate) async fn settled(client: &mut SyncClient, refusals: usize) {
     client
         .until("the server's answer", |_, seen| {
             seen.refused.len() >= refusals

@@ -235,6 +235,8 @@ pub struct Seen {
     pub closed: Option<(u16, String)>,
     /// Refusal notices (`MSG_REFUSED`), as JSON.
     pub refused: Vec<serde_json::Value>,
+    /// Bytes of the binary frames received.
+    pub bytes: usize,
 }
 
 /// A y-websocket client over a real WebSocket, holding its own yrs document.
@@ -399,6 +401,7 @@ impl SyncClient {
     async fn handle(&mut self, message: WsMessage) {
         match message {
             WsMessage::Binary(frame) => {
+                self.seen.lock().unwrap().bytes += frame.len();
                 let message = Message::decode_v1(&frame).expect("server sends valid messages");
                 match message {
                     Message::Sync(SyncMessage::SyncStep1(sv)) => {

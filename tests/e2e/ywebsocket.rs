@@ -23,7 +23,7 @@ const NODE_PATIENCE: Duration = Duration::from_secs(25);
 
 const ROOM: &str = "npm-yjs-client";
 
-fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the tests crate is in the workspace")
