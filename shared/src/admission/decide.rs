@@ -99,6 +99,8 @@ pub struct Admitted {
     changes: BTreeSet<Change>,
     refused: Vec<Refusal>,
     no_effect: u32,
+    /// Deletions dropped, so a repeat of them is not refused again.
+    dropped_deletes: IdSet,
 }
 
 impl Admitted {
@@ -285,6 +287,7 @@ pub fn decide(
         changes: BTreeSet::new(),
         refused: Vec::new(),
         no_effect: 0,
+        dropped_deletes: IdSet::new(),
     };
     match author {
         Author::Server => {}
@@ -851,6 +854,8 @@ impl Judge<'_, '_> {
             };
             if verdict {
                 kept.insert(id, b - a);
+            } else {
+                self.admitted.dropped_deletes.insert(id, b - a);
             }
         }
         self.admitted.update.deletes = kept;
@@ -1113,6 +1118,7 @@ pub fn integrate(
         mut changes,
         mut refused,
         no_effect,
+        dropped_deletes,
     } = *admitted;
     let plan = (index.shape() == DocShape::Plan).then(|| PlanDoc::new(doc.clone()));
     // Before, for ownership and for putting things back.
@@ -1241,6 +1247,7 @@ pub fn integrate(
     if let Ok(decoded) = codec::decode(&stored) {
         index.extend(&decoded);
     }
+    index.refused_deletes(dropped_deletes);
     let writer = match author {
         Author::Member { user, .. } => Writer::Person(Arc::from(user.as_str())),
         Author::Server => Writer::Server,

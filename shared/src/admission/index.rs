@@ -89,6 +89,10 @@ pub struct ItemIndex {
     clients: HashMap<ClientID, Vec<Span>>,
     types: HashMap<ID, Place>,
     deleted: IdSet,
+    /// Deletions refused before: a client that kept one sends it again with
+    /// every sync (its whole delete set), and it is refused once, not each
+    /// time. Kept in memory only: after a reload it is refused once more.
+    refused_deletes: IdSet,
     writers: HashMap<ClientID, Writer>,
 }
 
@@ -111,6 +115,7 @@ impl ItemIndex {
             clients: HashMap::new(),
             types: HashMap::new(),
             deleted: IdSet::new(),
+            refused_deletes: IdSet::new(),
             writers: HashMap::new(),
         }
     }
@@ -176,7 +181,12 @@ impl ItemIndex {
     /// The part of `deletes` not deleted yet (Yjs sends its whole delete
     /// set with every sync).
     pub fn not_yet_deleted(&self, deletes: &IdSet) -> IdSet {
-        deletes.diff(&self.deleted)
+        deletes.diff(&self.deleted).diff(&self.refused_deletes)
+    }
+
+    /// Remembers deletions that were refused (see [`ItemIndex::not_yet_deleted`]).
+    pub fn refused_deletes(&mut self, deletes: IdSet) {
+        self.refused_deletes.merge_with(deletes);
     }
 
     /// Whether the item at `id` is deleted.

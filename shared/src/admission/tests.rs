@@ -1129,3 +1129,39 @@ fn a_refused_update_is_stored_with_its_own_deletes_not_the_documents() {
         outcome.update.len()
     );
 }
+
+#[test]
+fn a_refused_deletion_sent_again_with_every_sync_is_refused_once() {
+    // Yjs sends its whole delete set with every sync: a client that kept a
+    // refused deletion repeats it each time; it is recorded once.
+    let mut server = Server::new();
+    let lead = server.client(97);
+    let sv = lead.transact().state_vector();
+    {
+        let mut txn = lead.transact_mut();
+        let actions = txn.get_or_insert_map("actions");
+        let Some(yrs::Out::YMap(action)) = actions.get(&txn, action_id().as_str()) else {
+            panic!()
+        };
+        action.insert(&mut txn, "title", ArrayPrelim::default());
+    }
+    let first = server
+        .send("lead", Role::Lead, &since(&lead, &sv))
+        .outcome();
+    assert!(!first.refused.is_empty());
+    // The lead's next honest edit, sent as a whole sync against the server.
+    let server_sv = server.doc.transact().state_vector();
+    PlanDoc::new(lead.clone())
+        .append(
+            &mut lead.transact_mut(),
+            &action_id(),
+            &note("lead", "next", NOW, 1),
+        )
+        .unwrap();
+    let second = server
+        .send("lead", Role::Lead, &since(&lead, &server_sv))
+        .outcome();
+    assert!(second.refused.is_empty(), "{second:?}");
+    assert_eq!(server.action().updates.len(), 1);
+    assert_eq!(server.action().title, "Fix the door closers");
+}
