@@ -678,10 +678,18 @@ impl Judge<'_, '_> {
                         "not a field of an action",
                     );
                 };
+                // A refused value is deleted by id (an unreadable one reads
+                // as unset, so comparing views would miss it) and the value
+                // before set back.
+                let (item_id, item_len) = {
+                    let st = &self.admitted.update.structs[i];
+                    (st.id(), st.len())
+                };
                 if let Some(Err(why)) = value.as_ref().map(|v| field_value(key, v)) {
                     if self.is_new(parent) {
                         return self.collect(i, Change::Malformed(action), why);
                     }
+                    self.admitted.follow.undo.insert(item_id, item_len);
                     self.admitted.follow.fields.insert((action.clone(), key));
                     return self.refuse(Change::Malformed(action), why);
                 }
@@ -698,6 +706,7 @@ impl Judge<'_, '_> {
                         self.admitted.changes.insert(change);
                     }
                     Err(why) => {
+                        self.admitted.follow.undo.insert(item_id, item_len);
                         self.admitted.follow.fields.insert((action, key));
                         self.refuse(change, why);
                     }

@@ -1165,3 +1165,31 @@ fn a_refused_deletion_sent_again_with_every_sync_is_refused_once() {
     assert_eq!(server.action().updates.len(), 1);
     assert_eq!(server.action().title, "Fix the door closers");
 }
+
+#[test]
+fn a_refused_unreadable_value_on_an_unset_field_is_taken_out() {
+    // Found by the adversarial test: "EVIL" reads as no confidence at all,
+    // so a set-back that compared views left it in the document.
+    let mut server = Server::new();
+    let device = server.client(98);
+    let sv = device.transact().state_vector();
+    {
+        let mut txn = device.transact_mut();
+        let actions = txn.get_or_insert_map("actions");
+        let Some(yrs::Out::YMap(action)) = actions.get(&txn, action_id().as_str()) else {
+            panic!()
+        };
+        action.insert(&mut txn, "confidence", "EVIL");
+    }
+    let outcome = server
+        .send("board", Role::Viewer, &since(&device, &sv))
+        .outcome();
+    assert_eq!(outcome.refused.len(), 1);
+    let txn = server.doc.transact();
+    let actions = txn.get_map("actions").unwrap();
+    let Some(yrs::Out::YMap(action)) = actions.get(&txn, action_id().as_str()) else {
+        panic!()
+    };
+    assert!(action.get(&txn, "confidence").is_none());
+    assert!(!String::from_utf8_lossy(&outcome.update).contains("EVIL"));
+}
