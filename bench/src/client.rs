@@ -25,10 +25,7 @@ use yrs::updates::decoder::{Decode, DecoderV1};
 use yrs::updates::encoder::Encode;
 use yrs::{Any, Doc, Map, MapRef, Observable, Out, ReadTxn, StateVector, Transact, Update};
 
-/// Plait's durable acknowledgement (see the server's `registry::MSG_DURABLE`).
-pub const MSG_DURABLE: u8 = 100;
-/// Plait's notice of refused changes (`registry::MSG_REFUSED`).
-pub const MSG_REFUSED: u8 = 101;
+pub use plait_shared::protocol::{MSG_DURABLE, MSG_REFUSED};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

@@ -189,7 +189,7 @@ mod tests {
         wire.extend_from_slice(&[0x02, 126]);
         wire.extend_from_slice(&200u16.to_be_bytes());
         wire.extend_from_slice(&message[..200]);
-        wire.extend_from_slice(&[0x80, 100]);
+        wire.extend_from_slice(&[0x80, 100]); // a final binary frame of 100 bytes
         wire.extend_from_slice(&message[200..]);
         let mut reader = std::io::Cursor::new(wire);
         assert_eq!(read_until_step2(&mut reader).await.unwrap(), 300);

@@ -24,17 +24,6 @@ use crate::auth::{Access, DocKind};
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError};
 
-/// Plait's own message type, outside y-protocols' 0–3: the state vector the
-/// server has made durable. Sent only to clients that ask for it
-/// (`?durable=1`), so standard Yjs clients never see it.
-pub const MSG_DURABLE: u8 = 100;
-
-/// Plait's message telling a client (one that asked for durable
-/// acknowledgements) which of its changes the server refused and why: a JSON
-/// list of `{action, what, reason}`. The server has already undone them; the
-/// client only has to say so.
-pub const MSG_REFUSED: u8 = 101;
-
 /// A document's log is compacted only once the bytes it holds since the
 /// snapshot reach the snapshot's size divided by this (as well as
 /// `compact_after` entries): compaction rewrites the whole document, so on a

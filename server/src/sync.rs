@@ -23,31 +23,8 @@ use yrs::{ReadTxn, Transact};
 use crate::accounts::Accounts;
 use crate::audit::AuditChange;
 use crate::auth::Access;
-use crate::registry::{
-    Applied, ApplyError, Lease, Registry, UpdateAuthor, MSG_DURABLE, MSG_REFUSED,
-};
-
-/// WebSocket close codes used by the server.
-pub mod close_code {
-    /// The server is shutting down; reconnect later.
-    pub const GOING_AWAY: u16 = 1001;
-    /// A message type or frame kind the protocol does not have.
-    pub const UNSUPPORTED: u16 = 1003;
-    /// A frame that does not decode.
-    pub const INVALID_PAYLOAD: u16 = 1007;
-    /// A frame over the configured maximum size.
-    pub const TOO_BIG: u16 = 1009;
-    /// The client fell behind (or the document was reloaded); reconnect to resync.
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    /// The session ended (signed out, expired, account disabled or its
-    /// access changed): check the session, sign in again if need be, and
-    /// reconnect.
-    pub const SESSION_ENDED: u16 = 4401;
-    /// Reserved: the server no longer closes a connection over a refused
-    /// change (a refusal is told with message 101 and the connection stays
-    /// open); clients still treat it as "not kept".
-    pub const FORBIDDEN: u16 = 4403;
-}
+use crate::registry::{Applied, ApplyError, Lease, Registry, UpdateAuthor};
+use plait_shared::protocol::{close, MSG_DURABLE, MSG_REFUSED};
 
 /// What a connection asked for, and who it is.
 #[derive(Debug, Clone, Default)]
@@ -143,7 +120,7 @@ pub async fn run<S, R, E>(
     let mut active = false;
     for message in greeting {
         if sink.send(WsMessage::Binary(message.into())).await.is_err() {
-            close = Some(Close::new(close_code::GOING_AWAY, ""));
+            close = Some(Close::new(close::GOING_AWAY, ""));
         }
     }
 
@@ -151,13 +128,13 @@ pub async fn run<S, R, E>(
         tokio::select! {
             biased;
             () = shutdown.cancelled() => {
-                close = Some(Close::new(close_code::GOING_AWAY, "the server is shutting down"));
+                close = Some(Close::new(close::GOING_AWAY, "the server is shutting down"));
             }
             () = kick.cancelled() => {
-                close = Some(Close::new(close_code::TRY_AGAIN_LATER, "fell behind: reconnect to resync"));
+                close = Some(Close::new(close::TRY_AGAIN_LATER, "fell behind: reconnect to resync"));
             }
             () = options.revoked.cancelled() => {
-                close = Some(Close::new(close_code::SESSION_ENDED, "signed out, or access changed"));
+                close = Some(Close::new(close::SESSION_ENDED, "signed out, or access changed"));
             }
             _ = session_check.tick() => {
                 if let (Some(accounts), Some(access)) = (&options.accounts, &options.access) {
@@ -168,7 +145,7 @@ pub async fn run<S, R, E>(
                         .await
                         .map(|r| r.map(|s| s.is_some()));
                     if matches!(live, Ok(Ok(false))) {
-                        close = Some(Close::new(close_code::SESSION_ENDED, "the session has expired"));
+                        close = Some(Close::new(close::SESSION_ENDED, "the session has expired"));
                     }
                 }
             }
@@ -188,14 +165,14 @@ pub async fn run<S, R, E>(
                     let text = e.to_string();
                     // tungstenite's words for a message over the size limit.
                     if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big") {
-                        close = Some(Close::new(close_code::TOO_BIG, "message too big"));
+                        close = Some(Close::new(close::TOO_BIG, "message too big"));
                     } else {
                         tracing::debug!(conn, error = %text, "connection failed");
                         break;
                     }
                 }
                 Some(Ok(WsMessage::Text(_))) => {
-                    close = Some(Close::new(close_code::UNSUPPORTED, "binary frames only"));
+                    close = Some(Close::new(close::UNSUPPORTED, "binary frames only"));
                 }
                 Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
                 Some(Ok(WsMessage::Binary(frame))) => {
@@ -217,10 +194,10 @@ pub async fn run<S, R, E>(
     }
 
     if let Some(Close { code, reason }) = close {
-        if code != close_code::GOING_AWAY || !reason.is_empty() {
+        if code != close::GOING_AWAY || !reason.is_empty() {
             if matches!(
                 code,
-                close_code::UNSUPPORTED | close_code::INVALID_PAYLOAD | close_code::TOO_BIG
+                close::UNSUPPORTED | close::INVALID_PAYLOAD | close::TOO_BIG
             ) {
                 registry
                     .metrics()
@@ -302,12 +279,12 @@ async fn handle_frame(
                         }
                     }
                     Err(ApplyError::Malformed(reason)) => {
-                        return Err(Close::new(close_code::INVALID_PAYLOAD, reason));
+                        return Err(Close::new(close::INVALID_PAYLOAD, reason));
                     }
                     Err(e) => {
                         tracing::error!(doc = %lease.id(), conn, error = %e, "update not applied");
                         return Err(Close::new(
-                            close_code::TRY_AGAIN_LATER,
+                            close::TRY_AGAIN_LATER,
                             "the update could not be stored: reconnect to resync",
                         ));
                     }
@@ -318,10 +295,7 @@ async fn handle_frame(
                     .apply_awareness(lease, conn, update)
                     .await
                     .map_err(|e| {
-                        Close::new(
-                            close_code::INVALID_PAYLOAD,
-                            format!("bad awareness update: {e}"),
-                        )
+                        Close::new(close::INVALID_PAYLOAD, format!("bad awareness update: {e}"))
                     })?;
                 awareness_clients.extend(clients);
             }
@@ -351,14 +325,14 @@ enum Decoded {
 fn decode_frame(frame: &[u8]) -> Result<Vec<Decoded>, Close> {
     crate::guard::no_panic(|| decode_frame_unguarded(frame)).unwrap_or_else(|panic| {
         Err(Close::new(
-            close_code::INVALID_PAYLOAD,
+            close::INVALID_PAYLOAD,
             format!("malformed message: {panic}"),
         ))
     })
 }
 
 fn decode_frame_unguarded(frame: &[u8]) -> Result<Vec<Decoded>, Close> {
-    let invalid = |what: String| Close::new(close_code::INVALID_PAYLOAD, what);
+    let invalid = |what: String| Close::new(close::INVALID_PAYLOAD, what);
     if frame.is_empty() {
         return Err(invalid("empty frame".into()));
     }
@@ -383,7 +357,7 @@ fn decode_frame_unguarded(frame: &[u8]) -> Result<Vec<Decoded>, Close> {
             Message::Auth(_) => Decoded::Auth,
             Message::Custom(tag, _) => {
                 return Err(Close::new(
-                    close_code::UNSUPPORTED,
+                    close::UNSUPPORTED,
                     format!("unsupported message type {tag}"),
                 ))
             }
@@ -435,11 +409,11 @@ mod tests {
             assert!(result.is_err(), "cut at {cut}");
         }
         let err = decode_frame(&[0, 9]).err().map(|c| c.code);
-        assert_eq!(err, Some(close_code::INVALID_PAYLOAD));
+        assert_eq!(err, Some(close::INVALID_PAYLOAD));
         let custom = Message::Custom(42, vec![1]).encode_v1();
         assert_eq!(
             decode_frame(&custom).err().map(|c| c.code),
-            Some(close_code::UNSUPPORTED)
+            Some(close::UNSUPPORTED)
         );
     }
 }
@@ -537,6 +511,6 @@ mod channel_tests {
         let Some(WsMessage::Close(Some(frame))) = from_server.next().await else {
             panic!("no close frame");
         };
-        assert_eq!(frame.code, close_code::GOING_AWAY);
+        assert_eq!(frame.code, close::GOING_AWAY);
     }
 }

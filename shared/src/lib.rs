@@ -41,6 +41,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod plan;
 pub mod programme;
+pub mod protocol;
 pub mod report;
 pub mod vocab;
 pub mod workflow;

@@ -625,7 +625,7 @@ async fn disabling_an_account_or_signing_out_closes_live_sockets_within_a_second
         "{reply:?}"
     );
     let (code, _) = live.closed().await;
-    assert_eq!(code, plait_server::sync::close_code::SESSION_ENDED);
+    assert_eq!(code, plait_shared::protocol::close::SESSION_ENDED);
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",
@@ -660,7 +660,7 @@ async fn disabling_an_account_or_signing_out_closes_live_sockets_within_a_second
         .unwrap();
     assert_eq!(out.status(), 204);
     let (code, _) = mine.closed().await;
-    assert_eq!(code, plait_server::sync::close_code::SESSION_ENDED);
+    assert_eq!(code, plait_shared::protocol::close::SESSION_ENDED);
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(
         elsewhere
@@ -689,7 +689,7 @@ async fn an_idle_session_expires_and_its_socket_closes() {
     let (code, reason) = live.closed().await;
     assert_eq!(
         code,
-        plait_server::sync::close_code::SESSION_ENDED,
+        plait_shared::protocol::close::SESSION_ENDED,
         "{reason}"
     );
     let me = reqwest::Client::new()

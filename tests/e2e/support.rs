@@ -420,13 +420,13 @@ impl SyncClient {
                         seen.awareness_states
                             .extend(update.clients.values().map(|e| e.json.to_string()));
                     }
-                    Message::Custom(plait_server::registry::MSG_REFUSED, payload) => {
+                    Message::Custom(plait_shared::protocol::MSG_REFUSED, payload) => {
                         let notice: Vec<serde_json::Value> =
                             serde_json::from_slice(&payload).expect("a JSON list");
                         self.seen.lock().unwrap().refused.extend(notice);
                     }
                     Message::Custom(tag, payload) => {
-                        assert_eq!(tag, plait_server::registry::MSG_DURABLE);
+                        assert_eq!(tag, plait_shared::protocol::MSG_DURABLE);
                         let sv = StateVector::decode_v1(&payload).unwrap();
                         let mut seen = self.seen.lock().unwrap();
                         seen.durable_merged.merge(sv.clone());

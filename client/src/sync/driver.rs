@@ -334,7 +334,7 @@ impl DocSync {
             let (code, reason) = event
                 .dyn_into::<CloseEvent>()
                 .map_or((1006, String::new()), |e| (e.code(), e.reason()));
-            if code == super::engine::CLOSE_FORBIDDEN && !sync.stopped.get() {
+            if code == plait_shared::protocol::close::FORBIDDEN && !sync.stopped.get() {
                 (sync.hooks.on_notice)(Notice::RefusedWhole(sync.id.clone(), reason));
             }
             // Deferred: dropping the socket inside its own handler is not

@@ -17,24 +17,13 @@
 use std::collections::VecDeque;
 
 use plait_shared::UnixMillis;
-use yrs::encoding::read::{Cursor, Read};
-use yrs::encoding::write::Write;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
-/// Plait's message type for a durable acknowledgement (see the server's
-/// `docs/sync.md`).
-pub const MSG_DURABLE: u8 = 100;
-/// Plait's message type listing the changes the server refused (and undid):
-/// a JSON list of `{action, what, reason}`.
-pub const MSG_REFUSED: u8 = 101;
-/// The close code for a session that ended (signed out, expired, access
-/// changed).
-pub const CLOSE_SESSION_ENDED: u16 = 4401;
-/// The close code for a change the server refused whole (not kept).
-pub const CLOSE_FORBIDDEN: u16 = 4403;
+use plait_shared::protocol::{close, SyncAnswer, SyncRequest};
+pub use plait_shared::protocol::{MSG_DURABLE, MSG_REFUSED};
 /// Attempts that never open before HTTP sync takes over.
 pub const WS_FAILURES_BEFORE_HTTP: u32 = 3;
 /// The first reconnection delay.
@@ -273,12 +262,12 @@ impl SyncEngine {
                 }
                 // A refused upgrade (401, 403) never opens: it looks like a
                 // network failure to a browser.
-                if self.online && (code == CLOSE_SESSION_ENDED || never_opened) {
+                if self.online && (code == close::SESSION_ENDED || never_opened) {
                     effects.push(Effect::CheckSession);
                 }
                 if !self.online || !self.authorised {
                     self.link = Link::Offline;
-                } else if code == CLOSE_FORBIDDEN {
+                } else if code == close::FORBIDDEN {
                     // Sending the same change again would be refused again.
                     self.link = Link::Waiting {
                         until: UnixMillis(now.0 + BACKOFF_MAX_MS),
@@ -461,9 +450,11 @@ impl SyncEngine {
             txn.encode_state_as_update_v1(&self.server_sv)
         };
         drop(txn);
-        let mut body = Vec::new();
-        body.write_buf(sv.encode_v1());
-        body.write_buf(&update);
+        let body = SyncRequest {
+            state_vector: sv,
+            update,
+        }
+        .encode();
         self.attempts += 1;
         let healthy = matches!(self.link, Link::Http { healthy: true, .. });
         self.link = Link::Http {
@@ -475,14 +466,13 @@ impl SyncEngine {
     }
 
     fn http_answer(&mut self, body: &[u8], now: UnixMillis, effects: &mut Vec<Effect>) {
-        let mut cursor = Cursor::new(body);
-        let parsed = cursor.read_buf().map(<[u8]>::to_vec).and_then(|diff| {
-            cursor
-                .read_buf()
-                .map(|sv| (diff, StateVector::decode_v1(sv)))
-        });
-        let healthy = matches!(parsed, Ok((_, Ok(_))));
-        if let Ok((diff, Ok(server_sv))) = parsed {
+        let parsed = SyncAnswer::decode(body);
+        let healthy = parsed.is_ok();
+        if let Ok(SyncAnswer {
+            update: diff,
+            state_vector: server_sv,
+        }) = parsed
+        {
             if !diff.is_empty() {
                 self.apply_remote(&diff, effects);
             }
@@ -723,16 +713,16 @@ mod tests {
         };
         // The server's answer: it stored the update, so its state vector covers it.
         let server = plait_shared::new_doc();
-        let mut cursor = Cursor::new(body.as_slice());
-        let _client_sv = cursor.read_buf().unwrap();
-        let update = cursor.read_buf().unwrap();
+        let request = SyncRequest::decode(body).unwrap();
         server
             .transact_mut()
-            .apply_update(Update::decode_v1(update).unwrap())
+            .apply_update(Update::decode_v1(&request.update).unwrap())
             .unwrap();
-        let mut answer = Vec::new();
-        answer.write_buf(Vec::<u8>::new());
-        answer.write_buf(server.transact().state_vector().encode_v1());
+        let answer = SyncAnswer {
+            update: Vec::new(),
+            state_vector: server.transact().state_vector(),
+        }
+        .encode();
         engine.handle(Event::HttpAnswer(answer), at(now + 100));
         assert!(engine.status().all_saved());
         assert!(matches!(

@@ -5,11 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use yrs::encoding::read::{Cursor, Read};
-use yrs::encoding::write::Write;
-use yrs::updates::decoder::Decode;
-use yrs::updates::encoder::Encode;
-use yrs::{ReadTxn, StateVector, Transact, Update};
+use yrs::{ReadTxn, Transact};
 
 use super::docs::doc_id;
 use super::ws::Upgrade;
@@ -17,6 +13,7 @@ use crate::auth::{authenticate, check_csrf, check_origin, doc_access};
 use crate::registry::{ApplyError, UpdateAuthor};
 use crate::sync::{self as connection, ConnectionOptions};
 use crate::{AppError, AppState};
+use plait_shared::protocol::{BodyError, SyncAnswer, SyncRequest};
 
 /// `?durable=1` opts a connection into durable acknowledgements; `?token=`
 /// carries the session for WebSocket clients that cannot set headers.
@@ -62,26 +59,6 @@ pub(crate) async fn websocket(
         }))
 }
 
-/// The client's state vector, its update's bytes and the decoded update.
-type SyncRequest = (StateVector, Vec<u8>, Option<Update>);
-
-fn decode_sync_request(body: &[u8]) -> Result<SyncRequest, AppError> {
-    let mut cursor = Cursor::new(body);
-    let bad = |what: &str| AppError::BadRequest(format!("malformed sync request: {what}"));
-    let sv_bytes = cursor.read_buf().map_err(|_| bad("state vector"))?;
-    let client_sv = StateVector::decode_v1(sv_bytes).map_err(|_| bad("state vector"))?;
-    let update_bytes = cursor.read_buf().map_err(|_| bad("update"))?.to_vec();
-    if cursor.has_content() {
-        return Err(bad("trailing bytes"));
-    }
-    let update = if update_bytes.is_empty() {
-        None
-    } else {
-        Some(Update::decode_v1(&update_bytes).map_err(|_| bad("update"))?)
-    };
-    Ok((client_sv, update_bytes, update))
-}
-
 /// `POST /api/docs/{doc_id}/sync`: one round trip. The body is the client's
 /// state vector and its pending update (possibly empty), each a lib0
 /// `varUint8Array`; the answer is what the client lacks and the server's
@@ -101,11 +78,14 @@ pub(crate) async fn http_sync(
     if body.len() > state.config.max_message_bytes {
         return Err(AppError::TooLarge);
     }
-    let (client_sv, update_bytes, update) =
-        crate::guard::no_panic(|| decode_sync_request(&body))
-            .unwrap_or_else(|_| Err(AppError::BadRequest("malformed sync request".into())))?;
+    let SyncRequest {
+        state_vector: client_sv,
+        update: update_bytes,
+    } = crate::guard::no_panic(|| SyncRequest::decode(&body))
+        .unwrap_or(Err(BodyError("it does not decode")))
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let lease = state.registry.lease(&id).await?;
-    if update.is_some() {
+    if !update_bytes.is_empty() {
         let author = UpdateAuthor::Member(access);
         match state
             .registry
@@ -129,17 +109,15 @@ pub(crate) async fn http_sync(
             Err(other) => return Err(AppError::Unavailable(other.to_string())),
         }
     }
-    let (diff, server_sv) = {
+    let answer = {
         let doc_state = lease.state().lock().await;
         let txn = doc_state.awareness.doc().transact();
-        (
-            txn.encode_state_as_update_v1(&client_sv),
-            txn.state_vector().encode_v1(),
-        )
+        SyncAnswer {
+            update: txn.encode_state_as_update_v1(&client_sv),
+            state_vector: txn.state_vector(),
+        }
+        .encode()
     };
-    let mut answer = Vec::with_capacity(diff.len() + server_sv.len() + 10);
-    answer.write_buf(&diff);
-    answer.write_buf(&server_sv);
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
