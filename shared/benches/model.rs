@@ -75,10 +75,10 @@ mod native {
         plan
     }
 
-    fn apply_update(c: &mut Criterion) {
-        // A client's edit (one action's confidence) applied to the server's
-        // copy of a 168-action plan: the per-update cost of a merge.
-        let base = plan(168);
+    /// The whole state of an `n`-action plan, and a client's edit of it
+    /// (one action's confidence).
+    fn one_field_edit(n: usize) -> (Vec<u8>, Vec<u8>) {
+        let base = plan(n);
         let state = base
             .doc()
             .transact()
@@ -101,6 +101,13 @@ mod native {
                 .unwrap();
             txn.encode_update_v1()
         };
+        (state, update)
+    }
+
+    fn apply_update(c: &mut Criterion) {
+        // A client's edit (one action's confidence) applied to the server's
+        // copy of a 168-action plan: the per-update cost of a merge.
+        let (state, update) = one_field_edit(168);
         c.bench_function("apply_update/one_field_into_168_action_plan", |b| {
             b.iter_batched(
                 || {
@@ -128,29 +135,7 @@ mod native {
         // merge. And building the index once, when a document is loaded.
         use plait_shared::admission::schema::DocShape;
         use plait_shared::admission::{decide, integrate, Author, ItemIndex, Limits, Verdict};
-        let base = plan(168);
-        let state = base
-            .doc()
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default());
-        let editor = PlanDoc::new(new_doc());
-        editor
-            .doc()
-            .transact_mut()
-            .apply_update(Update::decode_v1(&state).unwrap())
-            .unwrap();
-        let update = {
-            let mut txn = editor.doc().transact_mut();
-            let id = ActionId::new("a-42").unwrap();
-            editor
-                .set_action_field(
-                    &mut txn,
-                    &id,
-                    &ActionField::Confidence(Some(Confidence::AtRisk)),
-                )
-                .unwrap();
-            txn.encode_update_v1()
-        };
+        let (state, update) = one_field_edit(168);
         let index = ItemIndex::from_state(DocShape::Plan, &state).unwrap();
         let owner = user("owner");
         let author = Author::Member {

@@ -339,6 +339,24 @@ impl Judge<'_, '_> {
         });
     }
 
+    /// Records `change` as made, or as refused with what to undo.
+    fn judged(
+        &mut self,
+        change: Change,
+        verdict: Result<(), String>,
+        undo: impl FnOnce(&mut FollowUp),
+    ) {
+        match verdict {
+            Ok(()) => {
+                self.admitted.changes.insert(change);
+            }
+            Err(why) => {
+                undo(&mut self.admitted.follow);
+                self.refuse(change, why);
+            }
+        }
+    }
+
     fn place(&self, container: &Container) -> Option<Place> {
         match container {
             Container::Type(id) if self.gone.contains(id) => None,
@@ -701,16 +719,10 @@ impl Judge<'_, '_> {
                     Some(before) => check_field(self.actor, key, &before, Some(&before)),
                     None => Err("no such action".into()),
                 };
-                match verdict {
-                    Ok(()) => {
-                        self.admitted.changes.insert(change);
-                    }
-                    Err(why) => {
-                        self.admitted.follow.undo.insert(item_id, item_len);
-                        self.admitted.follow.fields.insert((action, key));
-                        self.refuse(change, why);
-                    }
-                }
+                self.judged(change, verdict, |follow| {
+                    follow.undo.insert(item_id, item_len);
+                    follow.fields.insert((action, key));
+                });
             }
             _ => self.collect(
                 i,
@@ -738,16 +750,11 @@ impl Judge<'_, '_> {
                     );
                 };
                 let change = Change::Text(action.clone(), text.key());
-                match self.text_verdict(key, text) {
-                    Ok(()) => {
-                        self.admitted.changes.insert(change);
-                    }
-                    Err(why) => {
-                        self.admitted.follow.undo.insert(id, len);
-                        self.admitted.follow.texts.insert((action, text));
-                        self.refuse(change, why);
-                    }
-                }
+                let verdict = self.text_verdict(key, text);
+                self.judged(change, verdict, |follow| {
+                    follow.undo.insert(id, len);
+                    follow.texts.insert((action, text));
+                });
             }
             _ => {
                 let change = FindingId::new(key)
@@ -996,17 +1003,11 @@ impl Judge<'_, '_> {
                     Some(before) => check_field(self.actor, key, &before, Some(&before)),
                     None => Ok(()),
                 };
-                match verdict {
-                    Ok(()) => {
-                        self.admitted.changes.insert(change);
-                    }
-                    Err(why) => {
-                        // Deleting a field's value is undone by setting it
-                        // again, so the sender converges back.
-                        self.admitted.follow.fields.insert((action, key));
-                        self.refuse(change, why);
-                    }
-                }
+                // Deleting a field's value is undone by setting it again,
+                // so the sender converges back.
+                self.judged(change, verdict, |follow| {
+                    follow.fields.insert((action, key));
+                });
                 true
             }
             Slot::Field(..) => {
@@ -1026,16 +1027,11 @@ impl Judge<'_, '_> {
                     return false;
                 };
                 let change = Change::Text(action.clone(), text.key());
-                match self.text_verdict(&key, text) {
-                    Ok(()) => {
-                        self.admitted.changes.insert(change);
-                    }
-                    Err(why) => {
-                        // Put back by writing the text as it was.
-                        self.admitted.follow.texts.insert((action, text));
-                        self.refuse(change, why);
-                    }
-                }
+                let verdict = self.text_verdict(&key, text);
+                // Put back by writing the text as it was.
+                self.judged(change, verdict, |follow| {
+                    follow.texts.insert((action, text));
+                });
                 true
             }
             Slot::Chars(_, key, _) => {

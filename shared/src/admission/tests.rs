@@ -159,6 +159,18 @@ fn apply(doc: &Doc, bytes: &[u8]) {
         .unwrap();
 }
 
+/// A status change by `by` in `role`, with no note.
+fn step(to: Status, by: &str, role: Role, at: UnixMillis) -> LogEntry {
+    LogEntry::Transition(Transition {
+        to,
+        by: user(by),
+        role,
+        at,
+        note: String::new(),
+        baseline: false,
+    })
+}
+
 fn note(by: &str, text: &str, at: UnixMillis, salt: u32) -> LogEntry {
     LogEntry::Progress(ProgressUpdate {
         id: EntryId::new(format!("note-{by}-{salt}").replace('.', "-")).unwrap(),
@@ -840,14 +852,12 @@ fn rules_and_fold_agree_for_every_kind_of_log_entry() {
         (
             "ward.manager",
             Role::Contributor,
-            LogEntry::Transition(Transition {
-                to: Status::CompletionProposed,
-                by: user("ward.manager"),
-                role: Role::Contributor,
+            step(
+                Status::CompletionProposed,
+                "ward.manager",
+                Role::Contributor,
                 at,
-                note: String::new(),
-                baseline: false,
-            }),
+            ),
         ),
         (
             "ward.manager",
@@ -876,14 +886,12 @@ fn rules_and_fold_agree_for_every_kind_of_log_entry() {
         (
             "ward.manager",
             Role::Contributor,
-            LogEntry::Transition(Transition {
-                to: Status::CompletionProposed,
-                by: user("ward.manager"),
-                role: Role::Contributor,
+            step(
+                Status::CompletionProposed,
+                "ward.manager",
+                Role::Contributor,
                 at,
-                note: String::new(),
-                baseline: false,
-            }),
+            ),
         ),
         (
             "val",
@@ -900,26 +908,12 @@ fn rules_and_fold_agree_for_every_kind_of_log_entry() {
         (
             "val",
             Role::Validator,
-            LogEntry::Transition(Transition {
-                to: Status::EvidenceAccepted,
-                by: user("val"),
-                role: Role::Validator,
-                at,
-                note: String::new(),
-                baseline: false,
-            }),
+            step(Status::EvidenceAccepted, "val", Role::Validator, at),
         ),
         (
             "val",
             Role::Validator,
-            LogEntry::Transition(Transition {
-                to: Status::EvidenceAccepted,
-                by: user("val"),
-                role: Role::Validator,
-                at,
-                note: String::new(),
-                baseline: false,
-            }),
+            step(Status::EvidenceAccepted, "val", Role::Validator, at),
         ),
         (
             "forum",
