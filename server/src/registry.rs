@@ -583,6 +583,22 @@ impl Registry {
         bytes: &[u8],
         author: &UpdateAuthor,
     ) -> Result<Applied, ApplyError> {
+        self.apply_decoded(lease, origin, bytes, None, author).await
+    }
+
+    /// [`Registry::apply_update`] for an update the caller has already
+    /// read (`decoded`, from `bytes`), so it is not read twice.
+    ///
+    /// # Errors
+    /// As [`Registry::apply_update`].
+    pub async fn apply_decoded(
+        &self,
+        lease: &Lease,
+        origin: Option<u64>,
+        bytes: &[u8],
+        decoded: Option<admission::codec::DecodedUpdate>,
+        author: &UpdateAuthor,
+    ) -> Result<Applied, ApplyError> {
         self.metrics
             .updates_received
             .fetch_add(1, Ordering::Relaxed);
@@ -611,8 +627,17 @@ impl Registry {
             let Some(index) = state.index.as_ref() else {
                 return Err(ApplyError::Rejected("no index".into()));
             };
-            crate::guard::no_panic(|| {
-                admission::decide(index, &doc, who, bytes, doc_bytes, &limits)
+            crate::guard::no_panic(|| match decoded {
+                Some(decoded) => Ok(admission::decide_decoded(
+                    index,
+                    &doc,
+                    who,
+                    decoded,
+                    bytes.len(),
+                    doc_bytes,
+                    &limits,
+                )),
+                None => admission::decide(index, &doc, who, bytes, doc_bytes, &limits),
             })
             .unwrap_or_else(|panic| Err(admission::codec::CodecError(panic)))
             .map_err(|e| ApplyError::Malformed(e.to_string()))?

@@ -238,7 +238,7 @@ async fn handle_frame(
                 let mut state = lease.state().lock().await;
                 replies.push(state.sync_step2(&sv));
             }
-            Decoded::Update(bytes) => {
+            Decoded::Update(bytes, decoded) => {
                 let author = match &options.access {
                     Some(access) => UpdateAuthor::Member(access.clone()),
                     None => UpdateAuthor::Server {
@@ -246,7 +246,7 @@ async fn handle_frame(
                     },
                 };
                 match registry
-                    .apply_update(lease, Some(conn), &bytes, &author)
+                    .apply_decoded(lease, Some(conn), &bytes, Some(decoded), &author)
                     .await
                 {
                     Ok(applied) => {
@@ -313,7 +313,7 @@ async fn handle_frame(
 
 enum Decoded {
     Step1(yrs::StateVector),
-    Update(Vec<u8>),
+    Update(Vec<u8>, plait_shared::admission::codec::DecodedUpdate),
     Awareness(yrs::sync::AwarenessUpdate),
     QueryAwareness,
     Auth,
@@ -348,9 +348,9 @@ fn decode_frame_unguarded(frame: &[u8]) -> Result<Vec<Decoded>, Close> {
         decoded.push(match message {
             Message::Sync(SyncMessage::SyncStep1(sv)) => Decoded::Step1(sv),
             Message::Sync(SyncMessage::SyncStep2(bytes) | SyncMessage::Update(bytes)) => {
-                plait_shared::admission::codec::decode(&bytes)
+                let decoded = plait_shared::admission::codec::decode(&bytes)
                     .map_err(|e| invalid(e.to_string()))?;
-                Decoded::Update(bytes)
+                Decoded::Update(bytes, decoded)
             }
             Message::Awareness(update) => Decoded::Awareness(update),
             Message::AwarenessQuery => Decoded::QueryAwareness,

@@ -51,7 +51,8 @@ pub mod index;
 pub mod schema;
 
 pub use decide::{
-    decide, integrate, Admitted, Author, IntegrateError, Limits, Outcome, Refusal, Verdict,
+    decide, decide_decoded, integrate, Admitted, Author, IntegrateError, Limits, Outcome, Refusal,
+    Verdict,
 };
 pub use index::{ItemIndex, Writer};
 

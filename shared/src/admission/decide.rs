@@ -101,6 +101,8 @@ pub struct Admitted {
     no_effect: u32,
     /// Deletions dropped, so a repeat of them is not refused again.
     dropped_deletes: IdSet,
+    /// Where each struct lands (the index reuses it).
+    resolved: Vec<Option<Resolved>>,
 }
 
 impl Admitted {
@@ -174,13 +176,41 @@ pub fn decide(
     limits: &Limits,
 ) -> Result<Verdict, CodecError> {
     if bytes.len() > limits.max_update_bytes {
-        return Ok(Verdict::Refused(format!(
-            "the update is {} bytes; the limit is {}",
-            bytes.len(),
-            limits.max_update_bytes
-        )));
+        return Ok(too_large(bytes.len(), limits));
     }
     let decoded = codec::decode(bytes)?;
+    Ok(decide_decoded(
+        index,
+        doc,
+        author,
+        decoded,
+        bytes.len(),
+        doc_bytes,
+        limits,
+    ))
+}
+
+fn too_large(len: usize, limits: &Limits) -> Verdict {
+    Verdict::Refused(format!(
+        "the update is {len} bytes; the limit is {}",
+        limits.max_update_bytes
+    ))
+}
+
+/// [`decide`] for an update already read (`len` bytes long), so a server
+/// that checked a frame by reading it does not read it twice.
+pub fn decide_decoded(
+    index: &ItemIndex,
+    doc: &Doc,
+    author: Author<'_>,
+    decoded: DecodedUpdate,
+    len: usize,
+    doc_bytes: u64,
+    limits: &Limits,
+) -> Verdict {
+    if len > limits.max_update_bytes {
+        return too_large(len, limits);
+    }
     // 1. Only what the server lacks, and only if nothing before it is missing.
     let mut next: HashMap<ClientID, u32> = HashMap::new();
     let mut fresh: Vec<Struct> = Vec::new();
@@ -197,20 +227,20 @@ pub fn decide(
             continue;
         }
         if id.clock > at {
-            return Ok(Verdict::Incomplete(format!(
+            return Verdict::Incomplete(format!(
                 "clocks {at}..{} of client {} are missing",
                 id.clock,
                 id.client.get()
-            )));
+            ));
         }
         let offset = at - id.clock;
         let part = match s {
             Struct::Item(item) => match codec::slice_item(item, offset) {
                 Some(item) => Struct::Item(item),
                 None => {
-                    return Ok(Verdict::Refused(
+                    return Verdict::Refused(
                         "an item overlaps clocks the server has and cannot be split".into(),
-                    ))
+                    );
                 }
             },
             Struct::Gc { .. } => Struct::Gc {
@@ -232,20 +262,20 @@ pub fn decide(
             .copied()
             .unwrap_or_else(|| index.clock(*client));
         if range.iter().any(|r| r.end > upto) {
-            return Ok(Verdict::Incomplete(format!(
+            return Verdict::Incomplete(format!(
                 "a delete names clocks of client {} the server does not have",
                 client.get()
-            )));
+            ));
         }
     }
     if fresh.is_empty() && deletes.is_empty() {
-        return Ok(Verdict::Known);
+        return Verdict::Known;
     }
-    if doc_bytes.saturating_add(bytes.len() as u64) > limits.max_doc_bytes {
-        return Ok(Verdict::Refused(format!(
+    if doc_bytes.saturating_add(len as u64) > limits.max_doc_bytes {
+        return Verdict::Refused(format!(
             "the document would grow past its limit of {} bytes",
             limits.max_doc_bytes
-        )));
+        ));
     }
     // 2. Whose clocks these are.
     let me = match author {
@@ -257,10 +287,10 @@ pub fn decide(
         match index.writer(client) {
             Some(writer) if *writer == me => {}
             Some(_) => {
-                return Ok(Verdict::Refused(format!(
+                return Verdict::Refused(format!(
                     "client {} writes for someone else: a member sends only their own changes",
                     client.get()
-                )))
+                ));
             }
             None => claims.push(client),
         }
@@ -269,11 +299,11 @@ pub fn decide(
     let resolved = index.resolve(&fresh);
     for r in resolved.iter().flatten() {
         if let Resolved::Missing(id) = r {
-            return Ok(Verdict::Incomplete(format!(
+            return Verdict::Incomplete(format!(
                 "an item depends on {}:{}, which the server does not have",
                 id.client.get(),
                 id.clock
-            )));
+            ));
         }
     }
     let update = DecodedUpdate {
@@ -288,6 +318,7 @@ pub fn decide(
         refused: Vec::new(),
         no_effect: 0,
         dropped_deletes: IdSet::new(),
+        resolved: Vec::new(),
     };
     match author {
         Author::Server => {}
@@ -297,7 +328,7 @@ pub fn decide(
                 index,
                 doc,
                 actor,
-                plan: (index.shape() == DocShape::Plan).then(|| PlanDoc::new(doc.clone())),
+                plan: None,
                 admitted: &mut admitted,
                 new_types: HashMap::new(),
                 gone: HashSet::new(),
@@ -309,7 +340,8 @@ pub fn decide(
             judge.deletes();
         }
     }
-    Ok(Verdict::Admit(Box::new(admitted)))
+    admitted.resolved = resolved;
+    Verdict::Admit(Box::new(admitted))
 }
 
 struct Judge<'a, 'b> {
@@ -376,6 +408,11 @@ impl Judge<'_, '_> {
     fn before_action(&mut self, key: &str) -> Option<ActionView> {
         if let Some(view) = self.actions.get(key) {
             return view.clone();
+        }
+        if self.plan.is_none() && self.index.shape() == DocShape::Plan {
+            // Made only when needed: wrapping a document opens a write
+            // transaction per root.
+            self.plan = Some(PlanDoc::new(self.doc.clone()));
         }
         let view = ActionId::new(key).ok().and_then(|id| {
             let plan = self.plan.as_ref()?;
@@ -1124,8 +1161,18 @@ pub fn integrate(
         mut refused,
         no_effect,
         dropped_deletes,
+        resolved,
     } = *admitted;
-    let plan = (index.shape() == DocShape::Plan).then(|| PlanDoc::new(doc.clone()));
+    let checked = matches!(author, Author::Member { .. });
+    let follows = !follow.entries.is_empty()
+        || !follow.logs.is_empty()
+        || !follow.fields.is_empty()
+        || !follow.texts.is_empty()
+        || !follow.undo.is_empty();
+    // Wrapping a document opens a write transaction per root: only when
+    // something is to be read or put back.
+    let plan =
+        (checked && follows && index.shape() == DocShape::Plan).then(|| PlanDoc::new(doc.clone()));
     // Before, for ownership and for putting things back.
     let mut before: BTreeMap<ActionId, ActionView> = BTreeMap::new();
     if let Some(plan) = &plan {
@@ -1142,7 +1189,8 @@ pub fn integrate(
             }
         }
     }
-    let before_sv = doc.transact().state_vector();
+    // Only an update with something refused is encoded again afterwards.
+    let before_sv = (follows || !refused.is_empty()).then(|| doc.transact().state_vector());
     let bytes = codec::encode(&update.structs, &update.deletes);
     let mut undo = follow.undo.clone();
     let mut echo = !refused.is_empty();
@@ -1240,18 +1288,22 @@ pub fn integrate(
         // With this transaction's deletes only: the whole document's delete
         // set would make every refusal as large as the history of
         // deletions (and let one member fill the document's quota).
-        let full = doc.transact().encode_state_as_update_v1(&before_sv);
-        match codec::decode(&full) {
+        let full = doc
+            .transact()
+            .encode_state_as_update_v1(&before_sv.unwrap_or_default());
+        let stored = match codec::decode(&full) {
             Ok(decoded) => codec::encode(&decoded.structs, &txn_deletes),
             Err(_) => full,
+        };
+        if let Ok(decoded) = codec::decode(&stored) {
+            index.extend(&decoded);
         }
+        stored
     } else {
-        // Nothing refused: the update as integrated.
+        // Nothing refused: the update as integrated, placed as decided.
+        index.extend_resolved(&update, &resolved);
         bytes
     };
-    if let Ok(decoded) = codec::decode(&stored) {
-        index.extend(&decoded);
-    }
     index.refused_deletes(dropped_deletes);
     let writer = match author {
         Author::Member { user, .. } => Writer::Person(Arc::from(user.as_str())),

@@ -383,10 +383,17 @@ impl ItemIndex {
     /// no content of them a later item could name.
     pub fn extend(&mut self, update: &DecodedUpdate) {
         let resolved = self.resolve(&update.structs);
+        self.extend_resolved(update, &resolved);
+    }
+
+    /// [`ItemIndex::extend`] with where each struct lands already known
+    /// (from [`ItemIndex::resolve`] on the same structs, before any of them
+    /// was turned into collected clocks).
+    pub fn extend_resolved(&mut self, update: &DecodedUpdate, resolved: &[Option<Resolved>]) {
         // Types first, in a second pass, so a place is known for items that
         // resolved through a type of the same update.
         let mut pending_types: Vec<(ID, Container, Option<Arc<str>>, ContentKind)> = Vec::new();
-        for (s, r) in update.structs.iter().zip(&resolved) {
+        for (s, r) in update.structs.iter().zip(resolved) {
             let id = s.id();
             let known = self.clock(id.client);
             if id.clock + s.len() <= known {
