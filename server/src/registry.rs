@@ -612,6 +612,21 @@ impl Registry {
             ));
         }
         let doc = state.awareness.doc().clone();
+        let decoded = match decoded {
+            Some(decoded) => decoded,
+            None => crate::guard::no_panic(|| admission::codec::decode(bytes))
+                .unwrap_or_else(|panic| Err(admission::codec::CodecError(panic)))
+                .map_err(|e| ApplyError::Malformed(e.to_string()))?,
+        };
+        if decoded.structs.is_empty() && decoded.deletes.is_empty() {
+            // An up-to-date client's empty sync step 2: nothing to decide
+            // on (and no index to build, which on a large document is the
+            // cost of reading it all), but its acknowledgement still waits
+            // for what is in flight.
+            let state_vector = doc.transact().state_vector();
+            drop(state);
+            return Ok(self.after_flush(state_vector, Vec::new()));
+        }
         let shape = author.shape();
         if state.index.as_ref().map(ItemIndex::shape) != Some(shape) {
             let built = self.build_index(&lease.doc.id, &doc, shape);
@@ -627,8 +642,8 @@ impl Registry {
             let Some(index) = state.index.as_ref() else {
                 return Err(ApplyError::Rejected("no index".into()));
             };
-            crate::guard::no_panic(|| match decoded {
-                Some(decoded) => Ok(admission::decide_decoded(
+            crate::guard::no_panic(|| {
+                admission::decide_decoded(
                     index,
                     &doc,
                     who,
@@ -636,11 +651,9 @@ impl Registry {
                     bytes.len(),
                     doc_bytes,
                     &limits,
-                )),
-                None => admission::decide(index, &doc, who, bytes, doc_bytes, &limits),
+                )
             })
-            .unwrap_or_else(|panic| Err(admission::codec::CodecError(panic)))
-            .map_err(|e| ApplyError::Malformed(e.to_string()))?
+            .map_err(ApplyError::Rejected)?
         };
         let admitted = match verdict {
             Verdict::Known => {
