@@ -12,7 +12,7 @@ use yrs::block::{ItemContent, BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_OR
 use yrs::block::{HAS_PARENT_SUB, HAS_RIGHT_ORIGIN};
 use yrs::encoding::read::{Cursor, Read};
 use yrs::encoding::write::Write;
-use yrs::updates::decoder::{Decode, Decoder, DecoderV1};
+use yrs::updates::decoder::{Decoder, DecoderV1};
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::{ClientID, IdSet, ID};
 
@@ -154,17 +154,39 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedUpdate, CodecError> {
             }
         }
     }
-    let deletes = IdSet::decode(&mut decoder).map_err(err)?;
-    for (client, _) in deletes.iter() {
-        if client.get() > MAX_CLIENT {
-            return Err(CodecError("a delete names a client id over 53 bits".into()));
-        }
-    }
+    let deletes = read_deletes(&mut decoder)?;
     match decoder.read_to_end() {
         Ok([]) => Ok(DecodedUpdate { structs, deletes }),
         Ok(_) => Err(CodecError("trailing bytes after the update".into())),
         Err(e) => Err(err(e)),
     }
+}
+
+/// The delete set, read as yrs writes it, checking what yrs's own reader
+/// does not: client ids over 53 bits and ranges past the end of the clock
+/// (`clock + len` over `u32::MAX` overflows in yrs).
+fn read_deletes(decoder: &mut DecoderV1<'_>) -> Result<IdSet, CodecError> {
+    let mut deletes = IdSet::new();
+    let clients: u32 = decoder.read_var().map_err(err)?;
+    for _ in 0..clients {
+        decoder.reset_ds_cur_val();
+        let client: u64 = decoder.read_var().map_err(err)?;
+        if client > MAX_CLIENT {
+            return Err(CodecError("a delete names a client id over 53 bits".into()));
+        }
+        let ranges: u32 = decoder.read_var().map_err(err)?;
+        for _ in 0..ranges {
+            let clock = decoder.read_ds_clock().map_err(err)?;
+            let len = decoder.read_ds_len().map_err(err)?;
+            if clock.checked_add(len).is_none() {
+                return Err(CodecError("a delete range past the last clock".into()));
+            }
+            if len > 0 {
+                deletes.insert(ID::new(ClientID::new(client), clock), len);
+            }
+        }
+    }
+    Ok(deletes)
 }
 
 fn read_item(decoder: &mut DecoderV1<'_>, id: ID, info: u8) -> Result<Option<Struct>, CodecError> {
@@ -341,6 +363,7 @@ pub fn slice_item(item: &ItemStruct, offset: u32) -> Option<ItemStruct> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use yrs::updates::decoder::Decode;
     use yrs::{Array, Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
 
     fn sample() -> Vec<u8> {

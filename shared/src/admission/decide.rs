@@ -130,8 +130,6 @@ struct FollowUp {
     entries: BTreeMap<ActionId, Vec<(Log, ID, u32)>>,
     /// Actions created by the update.
     new_actions: BTreeSet<ActionId>,
-    /// Logs with entries the update deleted: put back as they were.
-    logs: BTreeSet<(ActionId, Log)>,
 }
 
 /// What integrating an update did.
@@ -255,7 +253,11 @@ pub fn decide_decoded(
     // Deletes of what is already deleted are no news (Yjs sends its whole
     // delete set with every sync); a delete of a clock nobody has is a
     // missing dependency.
-    let deletes = index.not_yet_deleted(&decoded.deletes);
+    let me = match author {
+        Author::Member { user, .. } => Writer::Person(Arc::from(user.as_str())),
+        Author::Server => Writer::Server,
+    };
+    let deletes = index.not_yet_deleted(&me, &decoded.deletes);
     for (client, range) in deletes.iter() {
         let upto = next
             .get(client)
@@ -278,10 +280,6 @@ pub fn decide_decoded(
         ));
     }
     // 2. Whose clocks these are.
-    let me = match author {
-        Author::Member { user, .. } => Writer::Person(Arc::from(user.as_str())),
-        Author::Server => Writer::Server,
-    };
     let mut claims = Vec::new();
     for client in fresh.iter().map(|s| s.id().client).collect::<BTreeSet<_>>() {
         match index.writer(client) {
@@ -733,20 +731,13 @@ impl Judge<'_, '_> {
                         "not a field of an action",
                     );
                 };
-                // A refused value is deleted by id (an unreadable one reads
-                // as unset, so comparing views would miss it) and the value
-                // before set back.
-                let (item_id, item_len) = {
-                    let st = &self.admitted.update.structs[i];
-                    (st.id(), st.len())
-                };
+                // A refused value never enters the document: integrated and
+                // then deleted, it would still take part in yrs's ordering of
+                // the key's concurrent values, and a member's offline value
+                // ordered before it would be deleted as overwritten. The
+                // sender's copy keeps it until it reloads; it is told.
                 if let Some(Err(why)) = value.as_ref().map(|v| field_value(key, v)) {
-                    if self.is_new(parent) {
-                        return self.collect(i, Change::Malformed(action), why);
-                    }
-                    self.admitted.follow.undo.insert(item_id, item_len);
-                    self.admitted.follow.fields.insert((action.clone(), key));
-                    return self.refuse(Change::Malformed(action), why);
+                    return self.collect(i, Change::Malformed(action), why);
                 }
                 if self.is_new(parent) {
                     return;
@@ -756,10 +747,12 @@ impl Judge<'_, '_> {
                     Some(before) => check_field(self.actor, key, &before, Some(&before)),
                     None => Err("no such action".into()),
                 };
-                self.judged(change, verdict, |follow| {
-                    follow.undo.insert(item_id, item_len);
-                    follow.fields.insert((action, key));
-                });
+                match verdict {
+                    Ok(()) => {
+                        self.admitted.changes.insert(change);
+                    }
+                    Err(why) => self.collect(i, change, why),
+                }
             }
             _ => self.collect(
                 i,
@@ -1019,15 +1012,20 @@ impl Judge<'_, '_> {
                 let Ok(action) = ActionId::new(&*action) else {
                     return false;
                 };
-                let change = Change::Rewritten(action.clone(), log);
+                let change = Change::Rewritten(action, log);
                 let reason = check_change(self.actor, &change, None, None)
                     .err()
                     .unwrap_or_else(|| "entries of a log are never removed".into());
-                // Deleted and put back in the same transaction, so the
-                // sender's copy gets the entry back too.
-                self.admitted.follow.logs.insert((action, log));
+                // Dropped, never applied. Putting the entry back as a copy
+                // would let the sender's copy converge, but the copy lands
+                // after whatever follows the deleted entry, ahead of which
+                // a member's offline answer to it may then fall (and be
+                // refused), and a few bytes of deletion would cost the log
+                // again in storage and on the wire. Only a hostile or
+                // broken client deletes log entries; its copy stays out of
+                // step until it reloads.
                 self.refuse(change, reason);
-                true
+                false
             }
             Slot::Field(Place::Entity(Root::Actions, a), key) => {
                 let (Ok(action), Some(key)) =
@@ -1165,7 +1163,6 @@ pub fn integrate(
     } = *admitted;
     let checked = matches!(author, Author::Member { .. });
     let follows = !follow.entries.is_empty()
-        || !follow.logs.is_empty()
         || !follow.fields.is_empty()
         || !follow.texts.is_empty()
         || !follow.undo.is_empty();
@@ -1180,7 +1177,6 @@ pub fn integrate(
         let touched = follow
             .entries
             .keys()
-            .chain(follow.logs.iter().map(|(a, _)| a))
             .chain(follow.fields.iter().map(|(a, _)| a))
             .chain(follow.texts.iter().map(|(a, _)| a));
         for action in touched {
@@ -1208,17 +1204,6 @@ pub fn integrate(
         }
         if let (Author::Member { user, role }, Some(plan)) = (author, &plan) {
             let actor = Actor { user, role };
-            for (action, log) in &follow.logs {
-                let (Some(was), Some(now_view)) =
-                    (before.get(action), plan.read_action(&txn, action))
-                else {
-                    continue;
-                };
-                let wanted = with_entries_back(&now_view, was, *log);
-                plan.restore_log(&mut txn, action, *log, &wanted)
-                    .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
-                echo = true;
-            }
             for (action, entries) in &follow.entries {
                 let verdicts = judge_entries(
                     &txn,
@@ -1276,12 +1261,13 @@ pub fn integrate(
                     .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
             }
         }
-        echo |= !undo.is_empty()
-            || !follow.fields.is_empty()
-            || !follow.texts.is_empty()
-            || !follow.logs.is_empty();
+        echo |= !undo.is_empty() || !follow.fields.is_empty() || !follow.texts.is_empty();
         txn_deletes = txn.delete_set().clone();
     }
+    // What yrs deleted while integrating (a value a concurrent one
+    // overwrote, too): no update names those, but every client's delete set
+    // will.
+    index.mark_deleted(&txn_deletes);
     let stored = if echo {
         // Encoded once the transaction is done, so content it refused and
         // deleted is already collected: only its ids are stored and sent.
@@ -1304,11 +1290,11 @@ pub fn integrate(
         index.extend_resolved(&update, &resolved);
         bytes
     };
-    index.refused_deletes(dropped_deletes);
     let writer = match author {
         Author::Member { user, .. } => Writer::Person(Arc::from(user.as_str())),
         Author::Server => Writer::Server,
     };
+    index.refused_deletes(&writer, dropped_deletes);
     for client in claims {
         index.set_writer(client, writer.clone());
     }
@@ -1325,29 +1311,6 @@ pub fn integrate(
         refused,
         echo,
     })
-}
-
-/// `now` with `log` holding every entry `was` had, in its order, followed
-/// by the entries since (the update's new ones).
-fn with_entries_back(now: &ActionView, was: &ActionView, log: Log) -> ActionView {
-    fn merged<E: Clone + PartialEq>(was: &[E], now: &[E]) -> Vec<E> {
-        let mut out = was.to_vec();
-        out.extend(now.iter().filter(|e| !was.contains(e)).cloned());
-        out
-    }
-    let mut view = now.clone();
-    match log {
-        Log::Transitions => view.transitions = merged(&was.transitions, &now.transitions),
-        Log::Updates => view.updates = merged(&was.updates, &now.updates),
-        Log::Evidence => view.evidence = merged(&was.evidence, &now.evidence),
-        Log::EvidenceReviews => {
-            view.evidence_reviews = merged(&was.evidence_reviews, &now.evidence_reviews)
-        }
-        Log::Decisions => view.decisions = merged(&was.decisions, &now.decisions),
-        Log::DueChanges => view.due_changes = merged(&was.due_changes, &now.due_changes),
-        Log::Sustainment => view.sustainment = merged(&was.sustainment, &now.sustainment),
-    }
-    view
 }
 
 /// One `Appended` per action and log, with every position.

@@ -89,10 +89,12 @@ pub struct ItemIndex {
     clients: HashMap<ClientID, Vec<Span>>,
     types: HashMap<ID, Place>,
     deleted: IdSet,
-    /// Deletions refused before: a client that kept one sends it again with
-    /// every sync (its whole delete set), and it is refused once, not each
-    /// time. Kept in memory only: after a reload it is refused once more.
-    refused_deletes: IdSet,
+    /// Deletions refused before, per writer: a client that kept one sends
+    /// it again with every sync (its whole delete set), and it is refused
+    /// once, not each time. Someone else's deletion of the same items is
+    /// judged afresh. Kept in memory only: after a reload it is refused once
+    /// more.
+    refused_deletes: HashMap<Writer, IdSet>,
     writers: HashMap<ClientID, Writer>,
 }
 
@@ -115,7 +117,7 @@ impl ItemIndex {
             clients: HashMap::new(),
             types: HashMap::new(),
             deleted: IdSet::new(),
-            refused_deletes: IdSet::new(),
+            refused_deletes: HashMap::new(),
             writers: HashMap::new(),
         }
     }
@@ -180,13 +182,27 @@ impl ItemIndex {
 
     /// The part of `deletes` not deleted yet (Yjs sends its whole delete
     /// set with every sync).
-    pub fn not_yet_deleted(&self, deletes: &IdSet) -> IdSet {
-        deletes.diff(&self.deleted).diff(&self.refused_deletes)
+    pub fn not_yet_deleted(&self, writer: &Writer, deletes: &IdSet) -> IdSet {
+        let fresh = deletes.diff(&self.deleted);
+        match self.refused_deletes.get(writer) {
+            Some(refused) => fresh.diff(refused),
+            None => fresh,
+        }
     }
 
-    /// Remembers deletions that were refused (see [`ItemIndex::not_yet_deleted`]).
-    pub fn refused_deletes(&mut self, deletes: IdSet) {
-        self.refused_deletes.merge_with(deletes);
+    /// Records deletions yrs made while integrating (a value overwritten by
+    /// a concurrent one, and everything an update deleted).
+    pub fn mark_deleted(&mut self, deletes: &IdSet) {
+        self.deleted.merge_with(deletes.clone());
+    }
+
+    /// Remembers deletions refused from `writer` (see
+    /// [`ItemIndex::not_yet_deleted`]).
+    pub fn refused_deletes(&mut self, writer: &Writer, deletes: IdSet) {
+        self.refused_deletes
+            .entry(writer.clone())
+            .or_default()
+            .merge_with(deletes);
     }
 
     /// Whether the item at `id` is deleted.
@@ -412,6 +428,19 @@ impl ItemIndex {
             } = &loc
             {
                 pending_types.push((id, parent.clone(), sub.clone(), *content));
+            }
+            // yrs counts collected clocks and collected content as deleted
+            // (its delete set names them); so does the index.
+            if matches!(
+                loc,
+                Loc::Gc
+                    | Loc::Item {
+                        content: ContentKind::Deleted,
+                        ..
+                    }
+            ) {
+                self.deleted
+                    .insert(ID::new(id.client, id.clock + offset), s.len() - offset);
             }
             self.push(id.client, id.clock + offset, s.len() - offset, loc);
         }

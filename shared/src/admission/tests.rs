@@ -544,12 +544,14 @@ fn a_viewer_changes_nothing_and_what_was_refused_leaves_no_content() {
     assert_eq!(action.title, "Fix the door closers");
     let stored = String::from_utf8_lossy(&outcome.update).to_string();
     assert!(!stored.contains("SECRET"), "refused content is not stored");
-    // The sender converges back.
+    // The sender converges back on its text edit and its entry (undone by
+    // deleting them); a refused field value never entered the document (an
+    // integrated-then-deleted value could make a member's offline value
+    // lose), so the sender's copy keeps it until it reloads.
     apply(&device, &outcome.update);
     let back = PlanDoc::new(device.clone())
         .read_action(&device.transact(), &action_id())
         .unwrap();
-    assert_eq!(back.owner, action.owner);
     assert_eq!(back.title, action.title);
     assert!(back.updates.is_empty());
 }
@@ -731,7 +733,9 @@ fn a_whole_sync_of_what_the_server_has_is_known() {
 }
 
 #[test]
-fn a_deleted_log_entry_is_put_back_for_everyone_the_sender_included() {
+fn a_deleted_log_entry_stays_for_everyone_and_costs_nothing() {
+    // Dropped, not deleted and put back: a copy would cost the log again and
+    // could land after a member's offline answer to the entry.
     let mut server = Server::new();
     let lead = server.client(90);
     let sv = lead.transact().state_vector();
@@ -746,20 +750,22 @@ fn a_deleted_log_entry_is_put_back_for_everyone_the_sender_included() {
         };
         log.remove(&mut txn, 0);
     }
-    let outcome = server
-        .send("lead", Role::Lead, &since(&lead, &sv))
-        .outcome();
-    assert_eq!(outcome.refused.len(), 1, "{outcome:?}");
-    assert!(outcome.refused[0]
-        .reason
-        .contains("cannot be changed or removed"));
+    let before = server.state();
+    match server.send("lead", Role::Lead, &since(&lead, &sv)) {
+        Sent::Admitted(outcome) => {
+            assert_eq!(outcome.refused.len(), 1, "{outcome:?}");
+            assert!(outcome.refused[0]
+                .reason
+                .contains("cannot be changed or removed"));
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(server.action().transitions.len(), 1);
     assert_eq!(server.action().status(), Status::InProgress);
-    apply(&lead, &outcome.update);
-    let back = PlanDoc::new(lead.clone())
-        .read_action(&lead.transact(), &action_id())
-        .unwrap();
-    assert_eq!(back.transitions, server.action().transitions);
+    assert!(
+        server.state().len() <= before.len() + 16,
+        "nothing of the log again"
+    );
 }
 
 /// Whether `entry`, appended to a trusted copy of the server's action with
