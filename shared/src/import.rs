@@ -813,6 +813,7 @@ impl ImportPlan {
         for item in &planned.items {
             plan.add_finding(txn, &item.finding_id, &item.source.finding)?;
             plan.add_action(txn, &item.action_id, &item.source.action)?;
+            plan.set_created(txn, &item.action_id, at)?;
             summary.findings += 1;
             summary.actions += 1;
             if let Some(status) = item.source.status {

@@ -48,6 +48,8 @@ const EVIDENCE_REVIEWS: &str = "evidence_reviews";
 const DECISIONS: &str = "decisions";
 const DUE_CHANGES: &str = "due_changes";
 const SUSTAINMENT: &str = "sustainment";
+/// When the action was added (Unix milliseconds).
+const CREATED: &str = "created";
 const LOGS: [&str; 7] = [
     TRANSITIONS,
     UPDATES,
@@ -502,6 +504,32 @@ impl PlanDoc {
             map.insert(txn, "due_original", due.iso());
         }
         Ok(())
+    }
+
+    /// Records when an action was added (once, by whoever adds it): entries
+    /// may not be older (`crate::admission`).
+    ///
+    /// # Errors
+    /// [`WriteError::UnknownAction`].
+    pub fn set_created(
+        &self,
+        txn: &mut TransactionMut,
+        id: &ActionId,
+        at: UnixMillis,
+    ) -> Result<(), WriteError> {
+        let map = self.action_map(txn, id)?;
+        map.insert(txn, CREATED, at.0);
+        Ok(())
+    }
+
+    /// When an action was added, if that was recorded (actions added before
+    /// it was have no such time).
+    pub fn created<T: ReadTxn>(&self, txn: &T, id: &ActionId) -> Option<UnixMillis> {
+        let map = map_ref(&self.actions, txn, id.as_str())?;
+        match map.get(txn, CREATED)? {
+            yrs::Out::Any(any) => yrs::encoding::serde::from_any::<UnixMillis>(&any).ok(),
+            _ => None,
+        }
     }
 
     fn action_map<T: ReadTxn>(&self, txn: &T, id: &ActionId) -> Result<MapRef, WriteError> {

@@ -124,8 +124,6 @@ struct FollowUp {
     undo: IdSet,
     /// Action fields to set back to their value before.
     fields: BTreeSet<(ActionId, &'static str)>,
-    /// Action texts to set back to their content before.
-    texts: BTreeSet<(ActionId, TextSlot)>,
     /// New log entries, per action: (log, first id, how many).
     entries: BTreeMap<ActionId, Vec<(Log, ID, u32)>>,
     /// Actions created by the update.
@@ -780,10 +778,10 @@ impl Judge<'_, '_> {
                     );
                 };
                 let change = Change::Text(action.clone(), text.key());
+                // Refused characters are deleted by id: exactly them.
                 let verdict = self.text_verdict(key, text);
                 self.judged(change, verdict, |follow| {
                     follow.undo.insert(id, len);
-                    follow.texts.insert((action, text));
                 });
             }
             _ => {
@@ -1061,13 +1059,21 @@ impl Judge<'_, '_> {
                 let Ok(action) = ActionId::new(&*key) else {
                     return false;
                 };
-                let change = Change::Text(action.clone(), text.key());
-                let verdict = self.text_verdict(&key, text);
-                // Put back by writing the text as it was.
-                self.judged(change, verdict, |follow| {
-                    follow.texts.insert((action, text));
-                });
-                true
+                let change = Change::Text(action, text.key());
+                // A refused deletion is dropped, never applied and the text
+                // written back: written back, the characters would be
+                // copies, and a member's offline deletion of the originals
+                // would then delete nothing.
+                match self.text_verdict(&key, text) {
+                    Ok(()) => {
+                        self.admitted.changes.insert(change);
+                        true
+                    }
+                    Err(why) => {
+                        self.refuse(change, why);
+                        false
+                    }
+                }
             }
             Slot::Chars(_, key, _) => {
                 let change = FindingId::new(&*key)
@@ -1121,6 +1127,7 @@ fn field_value(key: &str, value: &Any) -> Result<(), String> {
         "due_original" => text.is_some_and(|t| t.parse::<Date>().is_ok()),
         "confidence" => text.is_some_and(|t| t.parse::<Confidence>().is_ok()),
         "assurance" => text.is_some_and(|t| t.parse::<Assurance>().is_ok()),
+        "created" => yrs::encoding::serde::from_any::<UnixMillis>(value).is_ok(),
         _ => false,
     };
     if ok {
@@ -1162,10 +1169,8 @@ pub fn integrate(
         resolved,
     } = *admitted;
     let checked = matches!(author, Author::Member { .. });
-    let follows = !follow.entries.is_empty()
-        || !follow.fields.is_empty()
-        || !follow.texts.is_empty()
-        || !follow.undo.is_empty();
+    let follows =
+        !follow.entries.is_empty() || !follow.fields.is_empty() || !follow.undo.is_empty();
     // Wrapping a document opens a write transaction per root: only when
     // something is to be read or put back.
     let plan =
@@ -1177,8 +1182,7 @@ pub fn integrate(
         let touched = follow
             .entries
             .keys()
-            .chain(follow.fields.iter().map(|(a, _)| a))
-            .chain(follow.texts.iter().map(|(a, _)| a));
+            .chain(follow.fields.iter().map(|(a, _)| a));
         for action in touched {
             if let Some(view) = plan.read_action(&txn, action) {
                 before.insert(action.clone(), view);
@@ -1247,21 +1251,8 @@ pub fn integrate(
                         .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
                 }
             }
-            for (action, text) in &follow.texts {
-                let Some(was) = before.get(action) else {
-                    continue;
-                };
-                let content = match text {
-                    TextSlot::Title => &was.title,
-                    TextSlot::Description => &was.description,
-                    TextSlot::ClosureCriteria => &was.closure_criteria,
-                    TextSlot::Finding => continue,
-                };
-                plan.restore_text(&mut txn, action, text.key(), content)
-                    .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
-            }
         }
-        echo |= !undo.is_empty() || !follow.fields.is_empty() || !follow.texts.is_empty();
+        echo |= !undo.is_empty() || !follow.fields.is_empty();
         txn_deletes = txn.delete_set().clone();
     }
     // What yrs deleted while integrating (a value a concurrent one
@@ -1455,7 +1446,10 @@ fn judge_entries<T: ReadTxn>(
             refused.insert(i, "the entry does not fit the log's schema".into());
         }
     }
-    let lower = lower_bound(before);
+    // Not before the action was added, where that was recorded. (Its
+    // earliest entry is no stand-in: a draft's first entry can come a day
+    // after an offline note on it was written.)
+    let lower = plan.created(txn, action).map(|at| at.0);
     loop {
         let candidate = without(&after, &new, &refused);
         let mut more: Option<(usize, String)> = None;
@@ -1548,27 +1542,6 @@ fn without(
         }
     }
     view.derived()
-}
-
-/// The earliest time an entry of an existing action may carry: that of its
-/// earliest entry (an import's baseline carries the import's time).
-fn lower_bound(before: Option<&ActionView>) -> Option<i64> {
-    let view = before?;
-    let times = view
-        .transitions
-        .iter()
-        .map(|e| e.at.0)
-        .chain(view.updates.iter().map(|e| e.at.0))
-        .chain(view.evidence.iter().map(|e| e.at.0))
-        .chain(view.evidence_reviews.iter().map(|e| e.at.0))
-        .chain(view.decisions.iter().map(|e| e.at.0))
-        .chain(view.due_changes.iter().map(|e| match e {
-            DueChange::Request { at, .. } | DueChange::Answer { at, .. } => at.0,
-        }))
-        .chain(view.sustainment.iter().map(|e| match e {
-            Sustainment::Scheduled { at, .. } | Sustainment::Result { at, .. } => at.0,
-        }));
-    times.min()
 }
 
 fn entry_at(view: &ActionView, log: Log, index: usize) -> Option<i64> {

@@ -184,6 +184,7 @@ pub fn fields(root: Root) -> &'static [&'static str] {
             "due_original",
             "confidence",
             "assurance",
+            "created",
         ],
         Root::Programme => &["name", "trust", "rating", "oversight_segment"],
         Root::Phases => &["name", "starts", "ends", "goal"],
