@@ -18,11 +18,14 @@
 //! - **Authors are client ids.** The first person to write under a client id
 //!   owns it; nobody else's update may carry items under it (that is how a
 //!   forgery, or the planting of clocks a colleague's device will use, looks).
-//! - **Refusal is local.** What may not stand either never enters the
-//!   document (it becomes collected clocks, so the sender's later work still
-//!   follows on) or is undone in the same transaction by deleting exactly
-//!   the refused items and setting back exactly the refused fields; nothing
-//!   else of anyone's is touched.
+//! - **Refusal is local.** What may not stand never enters the document (it
+//!   becomes collected clocks, so the sender's later work still follows on;
+//!   a refused deletion is dropped), except characters and log entries the
+//!   author may not add, which are deleted by id in the same transaction,
+//!   and a refused clearing of a field, set back. Nothing else of anyone's
+//!   is touched. (Applying and then putting back more than that loses
+//!   members' concurrent offline work: see `docs/access.md` and
+//!   `tests/adversarial_findings.rs`.)
 //!
 //! ```
 //! use plait_shared::admission::{decide, integrate, Author, ItemIndex, Limits, Verdict};
