@@ -1928,8 +1928,12 @@ impl World {
     fn reconnect(&mut self, m: usize) {
         let name = self.honest[m].name;
         let doc = self.honest[m].doc.clone();
-        if !self.honest[m].pending.is_empty() {
-            let bytes = since(&doc, &self.server.sv());
+        let server_sv = self.server.sv();
+        // Whatever the server lacks is sent, as a client does: edits (a
+        // deletion takes no clock) and clocks (edits that cancel out, typed
+        // and deleted offline, still take some).
+        if !self.honest[m].pending.is_empty() || !covers(&server_sv, &state_vector(&doc)) {
+            let bytes = since(&doc, &server_sv);
             self.remember(&bytes);
             let (who, role) = (self.honest[m].user.clone(), self.honest[m].role);
             let author = Author::Member { user: &who, role };
@@ -2558,8 +2562,11 @@ impl World {
                 .any(|c| expect_matches(&expect.change, c))
             {
                 self.fail(format!(
-                    "{name}'s {label} on {action}: {:?} is not in its audit record {:?}",
-                    expect.change, outcome.changes
+                    "{name}'s {label} on {action}: {:?} is not in its audit record {:?}\n  \
+                     the update: {:?}",
+                    expect.change,
+                    outcome.changes,
+                    Update::decode_v1(&bytes).map(|u| format!("{u:?}")),
                 ));
             }
         }
@@ -2883,7 +2890,10 @@ impl World {
         let mut targets: Vec<(u64, &str)> = HONEST.iter().map(|(n, _, c, _)| (*c, *n)).collect();
         targets.push((SEED_CLIENT, "the import"));
         targets.push((SERVER_CLIENT, "the server's own"));
-        targets.push((HOSTILE[1 - h].2, "the other hostile member"));
+        targets.push((self.hostile[1 - h].client, "the other hostile member"));
+        // A client id whose clocks a crafted update used up cannot write.
+        let sv = self.server.sv();
+        targets.retain(|(client, _)| sv.get(&ClientID::new(*client)) < u32::MAX / 2);
         let (client, whose) = *pick(&mut self.rng, &targets);
         let state = self.server.state();
         let doc = peer_doc(client, &state);
@@ -3381,7 +3391,11 @@ impl World {
             }
             let view = h.plan.read(&h.doc.transact());
             if view != server_view {
-                self.fail(format!("{} reads another plan than the server", h.name));
+                self.fail(format!(
+                    "{} reads another plan than the server: {}",
+                    h.name,
+                    first_difference(&view, &server_view)
+                ));
             }
         }
         // Every entry that may not be refused is there, word for word.
@@ -3537,6 +3551,50 @@ impl World {
             }
         }
     }
+}
+
+/// Where two reads of a plan first differ, for a failure's message.
+fn first_difference(a: &PlanView, b: &PlanView) -> String {
+    if a.info != b.info {
+        return format!("the plan's details: {:?} against {:?}", a.info, b.info);
+    }
+    if a.findings != b.findings {
+        return "the findings".into();
+    }
+    for (id, x) in &a.actions {
+        let Some(y) = b.actions.get(id) else {
+            return format!("{id} is only in the first");
+        };
+        if x == y {
+            continue;
+        }
+        for ((key, v), (_, w)) in field_strings(x).into_iter().zip(field_strings(y)) {
+            if v != w {
+                return format!("{id}/{key}: {v:?} against {w:?}");
+            }
+        }
+        for (_, key) in TEXTS {
+            if text_of(x, key) != text_of(y, key) {
+                return format!(
+                    "{id}/{key}: {:?} against {:?}",
+                    text_of(x, key),
+                    text_of(y, key)
+                );
+            }
+        }
+        if x.transitions != y.transitions {
+            return format!(
+                "{id}'s status changes: {:?} against {:?}",
+                x.transitions, y.transitions
+            );
+        }
+        return format!(
+            "{id}'s other logs: {:?} against {:?}",
+            entries_with_ids(x),
+            entries_with_ids(y)
+        );
+    }
+    format!("problems: {:?} against {:?}", a.problems, b.problems)
 }
 
 /// The statuses `user` in `role` could move the action to now, with the
