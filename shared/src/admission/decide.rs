@@ -1631,17 +1631,12 @@ fn effect(
             Ok(())
         }
         Log::DueChanges => match candidate.due_changes.get(index) {
-            Some(DueChange::Request { id, .. }) => {
-                let first = candidate.due_changes.iter().position(|e| match e {
-                    DueChange::Request { id: other, .. } => other == id,
-                    _ => false,
-                });
-                if first == Some(index) {
-                    Ok(())
-                } else {
-                    Err("a due-date request with this id exists already".into())
-                }
-            }
+            Some(DueChange::Request { id, .. }) => first_at(
+                &candidate.due_changes,
+                index,
+                |e| matches!(e, DueChange::Request { id: other, .. } if other == id),
+                "a due-date request with this id exists already",
+            ),
             Some(DueChange::Answer { id, request_id, .. }) => {
                 let answered = candidate
                     .due_requests
@@ -1670,17 +1665,12 @@ fn effect(
             None => Err("no such entry".into()),
         },
         Log::Sustainment => match candidate.sustainment.get(index) {
-            Some(Sustainment::Scheduled { id, .. }) => {
-                let first = candidate.sustainment.iter().position(|e| match e {
-                    Sustainment::Scheduled { id: other, .. } => other == id,
-                    _ => false,
-                });
-                if first == Some(index) {
-                    Ok(())
-                } else {
-                    Err("a re-audit with this id is scheduled already".into())
-                }
-            }
+            Some(Sustainment::Scheduled { id, .. }) => first_at(
+                &candidate.sustainment,
+                index,
+                |e| matches!(e, Sustainment::Scheduled { id: other, .. } if other == id),
+                "a re-audit with this id is scheduled already",
+            ),
             Some(Sustainment::Result { check_id, .. }) => {
                 let had = before.and_then(|b| {
                     b.sustainment_checks
@@ -1720,6 +1710,21 @@ fn unique<'a, I: Iterator<Item = &'a crate::ids::EntryId>>(
         Ok(())
     } else {
         Err("an entry with this id exists already".into())
+    }
+}
+
+/// Whether the entry at `index` is the first of `log` that `same` picks
+/// (later ones with the same id have no effect).
+fn first_at<T>(
+    log: &[T],
+    index: usize,
+    same: impl Fn(&T) -> bool,
+    otherwise: &str,
+) -> Result<(), String> {
+    if log.iter().position(same) == Some(index) {
+        Ok(())
+    } else {
+        Err(otherwise.to_owned())
     }
 }
 
