@@ -545,3 +545,109 @@ fn a_refused_field_value_leaves_its_sender_converged() {
     );
     assert_eq!(theirs.due_original, server.action().due_original);
 }
+
+/// Finding 10. When an update's first new status change is refused, the
+/// check that the others leave every earlier change doing what it did
+/// compares the wrong entries (it marks the new ones by their positions
+/// before the refused one was taken out), so a later one that supersedes
+/// an earlier member's change is kept. Here the validator, offline on a
+/// closed action, records a passed re-audit (closed → embedded) and then
+/// reopens it; the forum reopens it online meanwhile. The validator's
+/// changes land before the forum's (its client id is the smaller); the
+/// first is refused, the second kept, and the forum's reopening, admitted
+/// earlier, no longer takes effect.
+#[test]
+fn a_kept_status_change_never_supersedes_an_earlier_one() {
+    let mut server = Server::new();
+    // The import: the action closed, a re-audit scheduled.
+    let import = server.client(1);
+    let bytes = edit(&import, |plan, txn| {
+        plan.append(
+            txn,
+            &a0(),
+            &LogEntry::Transition(Transition {
+                to: Status::Closed,
+                by: user("pm"),
+                role: Role::Admin,
+                at: UnixMillis(NOW - DAY),
+                note: "Imported".into(),
+                baseline: true,
+            }),
+        )
+        .unwrap();
+        plan.append(
+            txn,
+            &a0(),
+            &LogEntry::Sustainment(Sustainment::Scheduled {
+                id: EntryId::new("s-1").unwrap(),
+                due: Date::parse_iso("2027-03-01").unwrap(),
+                by: user("pm"),
+                at: UnixMillis(NOW - DAY),
+            }),
+        )
+        .unwrap();
+    });
+    server.send_as(Author::Server, &bytes, NOW).outcome();
+    // The validator (client 104), offline: a passed re-audit embeds the
+    // action; then it reopens it.
+    let validator = server.client(104);
+    let from_validator = edit(&validator, |plan, txn| {
+        let who = plait_shared::workflow::Who {
+            user: &user("validator"),
+            role: Role::Validator,
+            at: UnixMillis(NOW),
+        };
+        plait_shared::workflow::record_reaudit(
+            plan,
+            txn,
+            &a0(),
+            &who,
+            &EntryId::new("s-1").unwrap(),
+            CheckOutcome::Passed,
+            "",
+            1,
+        )
+        .unwrap();
+        plan.append(
+            txn,
+            &a0(),
+            &LogEntry::Transition(Transition {
+                to: Status::Reopened,
+                by: user("validator"),
+                role: Role::Validator,
+                at: UnixMillis(NOW),
+                note: "Doors propped open again".into(),
+                baseline: false,
+            }),
+        )
+        .unwrap();
+    });
+    // The forum (client 105) reopens it online.
+    let forum = server.client(105);
+    let reopen = edit(&forum, |plan, txn| {
+        plan.append(
+            txn,
+            &a0(),
+            &LogEntry::Transition(Transition {
+                to: Status::Reopened,
+                by: user("forum"),
+                role: Role::Approver,
+                at: UnixMillis(NOW),
+                note: "Incident on ward 3".into(),
+                baseline: false,
+            }),
+        )
+        .unwrap();
+    });
+    let outcome = server.send("forum", Role::Approver, &reopen).outcome();
+    assert!(outcome.refused.is_empty(), "{outcome:?}");
+    server
+        .send("validator", Role::Validator, &from_validator)
+        .outcome();
+    let action = server.action();
+    assert!(
+        action.fold.superseded().next().is_none(),
+        "every kept status change takes effect: {:?}",
+        action.fold.steps
+    );
+}

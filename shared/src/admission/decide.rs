@@ -1596,10 +1596,21 @@ fn effect(
     index: usize,
     created_now: bool,
 ) -> Result<(), String> {
+    // Whether position `i` of the candidate (the log with the refused new
+    // entries taken out) holds a new entry: a new entry's position in the
+    // log as integrated moves down by the refused ones before it.
     let is_new = |l: Log, i: usize| {
-        new.iter()
-            .enumerate()
-            .any(|(j, (nl, _, p))| *nl == l && !refused.contains_key(&j) && *p == Some(i))
+        new.iter().enumerate().any(|(j, (nl, _, p))| {
+            let Some(p) = *p else { return false };
+            let before = new
+                .iter()
+                .enumerate()
+                .filter(|(k, (kl, _, kp))| {
+                    *kl == l && refused.contains_key(k) && kp.is_some_and(|kp| kp < p)
+                })
+                .count();
+            *nl == l && !refused.contains_key(&j) && p - before == i
+        })
     };
     let _ = created_now;
     match log {
