@@ -612,6 +612,15 @@ impl Registry {
             ));
         }
         let doc = state.awareness.doc().clone();
+        if bytes.len() > self.settings.limits.max_update_bytes {
+            // Told before anything is read.
+            self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
+            return Err(ApplyError::Refused(format!(
+                "the update is {} bytes; the limit is {}",
+                bytes.len(),
+                self.settings.limits.max_update_bytes
+            )));
+        }
         let decoded = match decoded {
             Some(decoded) => decoded,
             None => crate::guard::no_panic(|| admission::codec::decode(bytes))

@@ -89,16 +89,17 @@ pub trait DocStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Appends one update as `seq`, with its audit record (a key and value
     /// of the audit trail) and the client ids it claims for their writer,
-    /// all or nothing (not durable until [`DocStore::flush`]).
+    /// the record and claims first: a crash keeps no update without them
+    /// (not durable until [`DocStore::flush`]).
     ///
     /// # Errors
-    /// When the backend fails; then none of it was written.
+    /// When the backend fails; then the update was not written.
     fn append_recorded(
         &self,
         id: &DocId,
         seq: u64,
         update: &[u8],
-        audit: Option<&(Vec<u8>, Vec<u8>)>,
+        audit: Option<&crate::audit::PreparedRecord>,
         claims: &[(u64, String)],
     ) -> Result<(), StoreError>;
 
@@ -297,7 +298,7 @@ impl DocStore for SledStore {
         id: &DocId,
         seq: u64,
         update: &[u8],
-        audit: Option<&(Vec<u8>, Vec<u8>)>,
+        audit: Option<&crate::audit::PreparedRecord>,
         claims: &[(u64, String)],
     ) -> Result<(), StoreError> {
         // Plain inserts in this order, not a sled transaction. sled keeps one

@@ -106,11 +106,6 @@ pub struct Admitted {
 }
 
 impl Admitted {
-    /// What has been refused so far.
-    pub fn refused(&self) -> &[Refusal] {
-        &self.refused
-    }
-
     /// The client ids it writes under for the first time (its author's
     /// from now on).
     pub fn claims(&self) -> &[ClientID] {
@@ -1337,11 +1332,10 @@ fn same_field(key: &str, a: &ActionView, b: &ActionView) -> bool {
 }
 
 /// The raw values of a log and each value's item position.
-fn log_values<T: ReadTxn>(txn: &T, plan: &PlanDoc, action: &ActionId, log: Log) -> Vec<Any> {
+fn log_values<T: ReadTxn>(txn: &T, action: &ActionId, log: Log) -> Vec<Any> {
     let Some(actions) = txn.get_map("actions") else {
         return Vec::new();
     };
-    let _ = plan;
     let Some(yrs::Out::YMap(map)) = actions.get(txn, action.as_str()) else {
         return Vec::new();
     };
@@ -1415,7 +1409,7 @@ fn judge_entries<T: ReadTxn>(
     let mut new: Vec<(Log, ID, Option<usize>)> = Vec::new();
     let mut maps: BTreeMap<Log, TypedLog> = BTreeMap::new();
     for log in Log::ALL {
-        let values = log_values(txn, plan, action, log);
+        let values = log_values(txn, action, log);
         let shape = match log {
             Log::Transitions => typed::<crate::entries::Transition>(&values).1,
             Log::Updates => typed::<crate::entries::ProgressUpdate>(&values).1,
@@ -1474,7 +1468,7 @@ fn judge_entries<T: ReadTxn>(
                 Some(&candidate),
             )
             .and_then(|()| entry_time(&candidate, *log, index, lower, now, limits, created_now))
-            .and_then(|()| effect(&candidate, before, &new, &refused, *log, index, created_now));
+            .and_then(|()| effect(&candidate, before, &new, &refused, *log, index));
             if let Err(why) = verdict {
                 more = Some((i, why));
                 break;
@@ -1487,8 +1481,6 @@ fn judge_entries<T: ReadTxn>(
             None => break,
         }
     }
-    let candidate = without(&after, &new, &refused);
-    let _ = candidate;
     new.iter()
         .enumerate()
         .map(|(i, (log, id, parsed))| {
@@ -1594,7 +1586,6 @@ fn effect(
     refused: &BTreeMap<usize, String>,
     log: Log,
     index: usize,
-    created_now: bool,
 ) -> Result<(), String> {
     // Whether position `i` of the candidate (the log with the refused new
     // entries taken out) holds a new entry: a new entry's position in the
@@ -1612,7 +1603,6 @@ fn effect(
             *nl == l && !refused.contains_key(&j) && p - before == i
         })
     };
-    let _ = created_now;
     match log {
         Log::Transitions => {
             match candidate.fold.steps.get(index) {

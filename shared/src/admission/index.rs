@@ -166,11 +166,6 @@ impl ItemIndex {
             .collect()
     }
 
-    /// The schema place of the type held by the item `id`.
-    pub fn place_of_type(&self, id: &ID) -> Option<&Place> {
-        self.types.get(id)
-    }
-
     /// The place a container is, if the schema names it.
     pub fn place(&self, container: &Container) -> Option<Place> {
         match container {
@@ -219,11 +214,6 @@ impl ItemIndex {
     /// update's claim).
     pub fn set_writer(&mut self, client: ClientID, writer: Writer) {
         self.writers.insert(client, writer);
-    }
-
-    /// Every client id with a writer, for storage.
-    pub fn writers(&self) -> impl Iterator<Item = (ClientID, &Writer)> {
-        self.writers.iter().map(|(c, w)| (*c, w))
     }
 
     /// Resolves where each struct of `structs` lands, against the index and
@@ -476,11 +466,6 @@ impl ItemIndex {
             }
         }
         spans.push(Span { clock, len, loc });
-    }
-
-    /// How many runs the index holds (for benchmarks and tests).
-    pub fn span_count(&self) -> usize {
-        self.clients.values().map(Vec::len).sum()
     }
 }
 

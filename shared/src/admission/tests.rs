@@ -13,10 +13,10 @@ use super::*;
 use crate::entries::{DueChange, LogEntry, ProgressUpdate, Transition};
 use crate::ids::{ActionId, Date, EntryId, UnixMillis, UserId};
 use crate::lifecycle::Step;
+use crate::new_doc_with_client_id;
 use crate::plan::{ActionField, NewAction, PlanDoc};
 use crate::vocab::{DueChangeVerdict, Role, Status};
 use crate::workflow::{self, Who};
-use crate::{new_doc, new_doc_with_client_id};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -732,7 +732,6 @@ fn a_whole_sync_of_what_the_server_has_is_known() {
         server.send("board", Role::Viewer, &state),
         Sent::Known
     ));
-    let _ = new_doc();
 }
 
 #[test]
