@@ -1195,3 +1195,61 @@ fn a_refused_unreadable_value_on_an_unset_field_is_taken_out() {
     assert!(action.get(&txn, "confidence").is_none());
     assert!(!String::from_utf8_lossy(&outcome.update).contains("EVIL"));
 }
+
+#[test]
+fn collected_content_cannot_clear_what_its_sender_may_not_change() {
+    // A hand-made item holding already-collected content skips the check of
+    // a value's type; it must still meet the role rules wherever it lands.
+    use super::codec::{ItemStruct, ParentRef, Struct};
+    let mut server = Server::new();
+    let action_item = {
+        let state = server.state();
+        let decoded = codec::decode(&state).unwrap();
+        decoded
+            .structs
+            .iter()
+            .find_map(|s| match s {
+                Struct::Item(i) if i.parent_sub.as_deref() == Some(action_id().as_str()) => {
+                    Some(i.id)
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    let client = yrs::ClientID::new(4242);
+    for (key, role, who) in [
+        ("owner", Role::Contributor, "ward.manager"),
+        ("due_original", Role::Lead, "lead"),
+        ("created", Role::Admin, "pm"),
+    ] {
+        let clock = server.index.clock(client);
+        let item = ItemStruct {
+            id: yrs::ID::new(client, clock),
+            len: 1,
+            origin: None,
+            right_origin: None,
+            parent: Some(ParentRef::Item(action_item)),
+            parent_sub: Some(key.into()),
+            content: yrs::block::ItemContent::Deleted(1),
+        };
+        let bytes = codec::encode(&[Struct::Item(item)], &yrs::IdSet::new());
+        let before = server.action();
+        match server.send(who, role, &bytes) {
+            Sent::Admitted(outcome) => {
+                assert_eq!(outcome.refused.len(), 1, "{key}: {outcome:?}")
+            }
+            Sent::Refused(_) => {}
+            other => panic!("{key}: {other:?}"),
+        }
+        let after = server.action();
+        assert_eq!(before.owner, after.owner, "{key}");
+        assert_eq!(before.due_original, after.due_original, "{key}");
+        // Wrapped before the read: wrapping writes the roots.
+        let plan = PlanDoc::new(server.doc.clone());
+        let created = plan.created(&server.doc.transact(), &action_id());
+        assert!(
+            created.is_some(),
+            "{key}: the action keeps its created time"
+        );
+    }
+}
