@@ -1,8 +1,8 @@
-//! The server's JSON API (`/api/...`), and what the browser remembers of the
-//! signed-in account.
-//!
-//! JSON is read and written with the browser's own `JSON` (through
-//! `js_sys`), not serde_json: the client is sized by the byte.
+//! The server's JSON API (`/api/...`) over the shared contract
+//! ([`plait_shared::api`]): one function per call, each answer read into
+//! its shared type (a renamed field is a compile error, or an error here,
+//! never a blank page). And what the browser remembers of the signed-in
+//! account.
 //!
 //! What is kept in `localStorage`:
 //!
@@ -15,8 +15,12 @@
 //! - `plait-pending-logout`: the CSRF token of a session signed out while
 //!   offline, ended on the server at the next chance.
 
-use js_sys::{Array, Object, Reflect, JSON};
-use plait_shared::{DocId, Role, UserId};
+use std::ops::Deref;
+
+pub use plait_shared::api::Member;
+use plait_shared::api::{AuditRecord, History, Me, SignIn};
+use plait_shared::{ActionId, DocId, UserId};
+use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -34,7 +38,7 @@ pub enum ApiError {
     SignedOut,
     /// 429: too many attempts; try again later.
     TooMany,
-    /// Any other answer: its status and text.
+    /// Any other answer (or one that does not read): its status and text.
     Failed(u16, String),
 }
 
@@ -90,41 +94,6 @@ pub fn forget_user(user: &UserId) {
     }
 }
 
-/// A field of a JSON object (`undefined` when missing).
-pub fn field(value: &JsValue, key: &str) -> JsValue {
-    Reflect::get(value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-/// A text field of a JSON object (empty when missing).
-pub fn text(value: &JsValue, key: &str) -> String {
-    field(value, key).as_string().unwrap_or_default()
-}
-
-/// The items of a JSON array (none when it is not one).
-pub fn items(value: &JsValue) -> Vec<JsValue> {
-    if Array::is_array(value) {
-        Array::from(value).iter().collect()
-    } else {
-        Vec::new()
-    }
-}
-
-/// Parses JSON text.
-pub fn parse(text: &str) -> Option<JsValue> {
-    JSON::parse(text).ok()
-}
-
-fn set(target: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(target, &JsValue::from_str(key), &value.into());
-}
-
-fn stringify(value: &JsValue) -> String {
-    JSON::stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_default()
-}
-
 /// What the server answered: its status and its body as text.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -132,6 +101,18 @@ pub struct Answer {
     pub status: u16,
     /// The body.
     pub text: String,
+}
+
+impl Answer {
+    /// The body read as `T`.
+    ///
+    /// # Errors
+    /// [`ApiError::Failed`] when it does not read.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        serde_json::from_str(&self.text).map_err(|e| {
+            ApiError::Failed(self.status, format!("an answer that does not read: {e}"))
+        })
+    }
 }
 
 /// Sends a request to the server (same origin, so with the session cookie):
@@ -176,18 +157,18 @@ pub async fn send(
     })
 }
 
-/// Sends a request with a JSON body (if any) and returns its JSON answer
-/// (`null` when it has none).
+/// Sends a request with a JSON body (if any) and returns the answer when it
+/// is a success.
 ///
 /// # Errors
 /// [`ApiError`].
-pub async fn request(
+async fn call(
     method: &str,
     path: &str,
-    body: Option<&str>,
+    body: Option<String>,
     csrf: Option<&str>,
-) -> Result<JsValue, ApiError> {
-    let json = body.map(JsValue::from_str);
+) -> Result<Answer, ApiError> {
+    let json = body.map(|b| JsValue::from_str(&b));
     let answer = send(
         method,
         path,
@@ -196,68 +177,46 @@ pub async fn request(
     )
     .await?;
     match answer.status {
-        200..=299 if answer.text.is_empty() => Ok(JsValue::NULL),
-        200..=299 => parse(&answer.text).ok_or(ApiError::Failed(answer.status, answer.text)),
+        200..=299 => Ok(answer),
         401 => Err(ApiError::SignedOut),
         429 => Err(ApiError::TooMany),
         status => Err(ApiError::Failed(status, answer.text)),
     }
 }
 
-/// The signed-in account, as the server describes it (`/api/me`).
+/// The signed-in account, as the server describes it (`/api/me`), without
+/// the session token (that stays in its HttpOnly cookie).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    /// Their user name.
-    pub username: UserId,
-    /// Their display name ("D. Hughes").
-    pub name: String,
-    /// Their programmes and their role in each.
-    pub programmes: Vec<(DocId, Role)>,
-    /// The session's CSRF token, echoed on changes.
-    pub csrf: String,
-    /// All of it, as the server said it (without the session token), to
-    /// remember.
-    json: String,
+pub struct Account(Me);
+
+impl Deref for Account {
+    type Target = Me;
+
+    fn deref(&self) -> &Me {
+        &self.0
+    }
+}
+
+impl From<Me> for Account {
+    fn from(mut me: Me) -> Account {
+        me.token = None;
+        Account(me)
+    }
 }
 
 impl Account {
-    /// Reads the server's JSON (dropping the session token from it: that
-    /// stays in its HttpOnly cookie).
-    pub fn from_json(value: &JsValue) -> Option<Account> {
-        let _ = Reflect::set(value, &JsValue::from_str("token"), &JsValue::UNDEFINED);
-        Some(Account {
-            username: UserId::new(text(value, "username")).ok()?,
-            name: text(value, "name"),
-            programmes: items(&field(value, "programmes"))
-                .iter()
-                .filter_map(|p| {
-                    Some((
-                        DocId::new(text(p, "id")).ok()?,
-                        text(p, "role").parse().ok()?,
-                    ))
-                })
-                .collect(),
-            csrf: text(value, "csrf"),
-            json: stringify(value),
-        })
-    }
-
-    /// Their role in `programme`, if they belong to it.
-    pub fn role_in(&self, programme: &str) -> Option<Role> {
-        self.programmes
-            .iter()
-            .find(|(id, _)| id.as_str() == programme)
-            .map(|(_, role)| *role)
-    }
-
     /// The account this browser last signed in with.
     pub fn remembered() -> Option<Account> {
-        Account::from_json(&parse(&stored(ACCOUNT_KEY)?)?)
+        serde_json::from_str::<Me>(&stored(ACCOUNT_KEY)?)
+            .ok()
+            .map(Account::from)
     }
 
     /// Remembers it, for a reload with no network.
     pub fn remember(&self) {
-        store(ACCOUNT_KEY, &self.json);
+        if let Ok(json) = serde_json::to_string(&self.0) {
+            store(ACCOUNT_KEY, &json);
+        }
     }
 }
 
@@ -266,11 +225,13 @@ impl Account {
 /// # Errors
 /// [`ApiError::SignedOut`] for a wrong user name or password.
 pub async fn login(username: &str, password: &str) -> Result<Account, ApiError> {
-    let body = Object::new();
-    set(&body, "username", username);
-    set(&body, "password", password);
-    let answer = request("POST", "/api/auth/login", Some(&stringify(&body)), None).await?;
-    Account::from_json(&answer).ok_or(ApiError::Failed(200, "an unreadable answer".into()))
+    let body = SignIn {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    };
+    let body = serde_json::to_string(&body).ok();
+    let answer = call("POST", "/api/auth/login", body, None).await?;
+    answer.json::<Me>().map(Account::from)
 }
 
 /// `GET /api/me`.
@@ -278,14 +239,18 @@ pub async fn login(username: &str, password: &str) -> Result<Account, ApiError> 
 /// # Errors
 /// [`ApiError::SignedOut`] without a live session.
 pub async fn me() -> Result<Account, ApiError> {
-    let answer = request("GET", "/api/me", None, None).await?;
-    Account::from_json(&answer).ok_or(ApiError::Failed(200, "an unreadable answer".into()))
+    let answer = call("GET", "/api/me", None, None).await?;
+    answer.json::<Me>().map(Account::from)
 }
 
 /// `POST /api/auth/logout`. When there is no network, the session is
 /// remembered and ended by [`end_pending_logout`] later.
 pub async fn logout(csrf: &str) {
-    if request("POST", "/api/auth/logout", None, Some(csrf)).await == Err(ApiError::Offline) {
+    if call("POST", "/api/auth/logout", None, Some(csrf))
+        .await
+        .err()
+        == Some(ApiError::Offline)
+    {
         store(PENDING_LOGOUT_KEY, csrf);
     }
 }
@@ -296,33 +261,13 @@ pub async fn end_pending_logout() {
     let Some(csrf) = stored(PENDING_LOGOUT_KEY) else {
         return;
     };
-    if request("POST", "/api/auth/logout", None, Some(&csrf)).await != Err(ApiError::Offline) {
+    if call("POST", "/api/auth/logout", None, Some(&csrf))
+        .await
+        .err()
+        != Some(ApiError::Offline)
+    {
         unstore(PENDING_LOGOUT_KEY);
     }
-}
-
-/// A member of a programme.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    /// Their user name.
-    pub username: UserId,
-    /// Their display name.
-    pub name: String,
-    /// Their role.
-    pub role: Role,
-}
-
-fn members_from(value: &JsValue) -> Vec<Member> {
-    items(value)
-        .iter()
-        .filter_map(|m| {
-            Some(Member {
-                username: UserId::new(text(m, "username")).ok()?,
-                name: text(m, "name"),
-                role: text(m, "role").parse().ok()?,
-            })
-        })
-        .collect()
 }
 
 fn members_key(user: &UserId, programme: &str) -> String {
@@ -332,8 +277,7 @@ fn members_key(user: &UserId, programme: &str) -> String {
 /// The members of `programme` as last fetched by `user` on this device.
 pub fn cached_members(user: &UserId, programme: &str) -> Vec<Member> {
     stored(&members_key(user, programme))
-        .and_then(|t| parse(&t))
-        .map(|v| members_from(&v))
+        .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default()
 }
 
@@ -342,105 +286,36 @@ pub fn cached_members(user: &UserId, programme: &str) -> Vec<Member> {
 /// # Errors
 /// [`ApiError`].
 pub async fn members(user: &UserId, programme: &str) -> Result<Vec<Member>, ApiError> {
-    let answer = request(
+    let answer = call(
         "GET",
         &format!("/api/programmes/{programme}/members"),
         None,
         None,
     )
     .await?;
-    store(&members_key(user, programme), &stringify(&answer));
-    Ok(members_from(&answer))
-}
-
-/// One change in the audit trail: what, and for a refused one, why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditChange {
-    /// The action it concerns, if any.
-    pub action: String,
-    /// What changed (a stored key, with "+1" for an appended entry).
-    pub what: String,
-    /// Why it was refused (empty when it was not).
-    pub reason: String,
-}
-
-impl AuditChange {
-    fn from_json(value: &JsValue) -> AuditChange {
-        AuditChange {
-            action: text(value, "action"),
-            what: text(value, "what"),
-            reason: text(value, "reason"),
-        }
-    }
-}
-
-/// Reads the server's list of refused changes (its message 101).
-pub fn refused_changes(json: &str) -> Vec<AuditChange> {
-    parse(json)
-        .map(|v| items(&v).iter().map(AuditChange::from_json).collect())
-        .unwrap_or_default()
+    let members: Vec<Member> = answer.json()?;
+    store(&members_key(user, programme), &answer.text);
+    Ok(members)
 }
 
 /// `GET /api/docs/{doc}/history?action=…&limit=…`: the server's audit
-/// records, newest first, as it sends them (`{at, user, device, changes,
-/// refused}`, see [`AuditChange`]).
+/// records of `action`, newest first.
 ///
 /// # Errors
 /// [`ApiError`].
-pub async fn history(doc: &DocId, action: &str, limit: u32) -> Result<Vec<JsValue>, ApiError> {
-    let answer = request(
+pub async fn history(
+    doc: &DocId,
+    action: &ActionId,
+    limit: u32,
+) -> Result<Vec<AuditRecord>, ApiError> {
+    let answer = call(
         "GET",
         &format!("/api/docs/{doc}/history?action={action}&limit={limit}"),
         None,
         None,
     )
     .await?;
-    Ok(items(&field(&answer, "records")))
-}
-
-/// The changes listed under `key` of an audit record that concern `action`.
-pub fn changes_of(record: &JsValue, key: &str, action: &str) -> Vec<AuditChange> {
-    items(&field(record, key))
-        .iter()
-        .map(AuditChange::from_json)
-        .filter(|c| c.action == action)
-        .collect()
-}
-
-/// A change's `what` in words: "title" → "Title", "updates +1" →
-/// "Progress update added".
-pub fn describe_change(what: &str) -> String {
-    const NAMES: [(&str, &str); 19] = [
-        ("title", "Title"),
-        ("description", "Description"),
-        ("closure_criteria", "Closure criteria"),
-        ("owner", "Owner"),
-        ("exec_lead", "Executive lead"),
-        ("workstream_id", "Workstream"),
-        ("phase_id", "Phase"),
-        ("due_original", "Due date"),
-        ("confidence", "Confidence"),
-        ("assurance", "Assurance"),
-        ("ref", "Reference"),
-        ("finding_ids", "Findings answered"),
-        ("transitions", "Status change"),
-        ("updates", "Progress update"),
-        ("evidence", "Evidence"),
-        ("evidence_reviews", "Evidence verdict"),
-        ("decisions", "Decision"),
-        ("due_changes", "Due-date request"),
-        ("sustainment", "Re-audit"),
-    ];
-    let (key, rest) = what.split_once(' ').unwrap_or((what, ""));
-    let Some(&(_, name)) = NAMES.iter().find(|(k, _)| *k == key) else {
-        return what.to_owned();
-    };
-    match rest {
-        "" => name.to_owned(),
-        "+1" => format!("{name} added"),
-        "rewritten" => format!("{name} rewritten"),
-        more => format!("{name} added ({})", more.trim_start_matches('+')),
-    }
+    Ok(answer.json::<History>()?.records)
 }
 
 /// "only a lead can edit its closure_criteria" → "Only a lead can edit its
@@ -462,11 +337,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
-    fn changes_read_as_words() {
-        assert_eq!(describe_change("title"), "Title");
-        assert_eq!(describe_change("updates +1"), "Progress update added");
-        assert_eq!(describe_change("transitions +2"), "Status change added (2)");
-        assert_eq!(describe_change("plan details"), "plan details");
+    fn reasons_read_as_sentences() {
         assert_eq!(sentence("only a lead can"), "Only a lead can.");
         assert_eq!(
             sentence("edit its closure_criteria"),
@@ -475,25 +346,23 @@ mod tests {
         assert_eq!(sentence(""), "");
     }
 
-    // JSON is the browser's: in the browser only.
-    #[cfg(target_arch = "wasm32")]
     #[test]
-    fn accounts_round_trip_through_json() {
+    fn an_account_never_keeps_the_session_token() {
         let answer = r#"{"username":"d.hughes","name":"D. \"Dee\" Hughes","superuser":false,
             "programmes":[{"id":"demo","role":"contributor"}],"csrf":"abc","token":"secret"}"#;
-        let account = Account::from_json(&parse(answer).unwrap()).unwrap();
+        let account = Account::from(serde_json::from_str::<Me>(answer).unwrap());
         assert_eq!(account.username.as_str(), "d.hughes");
         assert_eq!(account.name, "D. \"Dee\" Hughes");
-        assert!(
-            !account.json.contains("secret"),
-            "the session token is not kept"
+        let json = serde_json::to_string(&account.0).unwrap();
+        assert!(!json.contains("secret"), "the session token is not kept");
+        assert_eq!(
+            Account::from(serde_json::from_str::<Me>(&json).unwrap()),
+            account
         );
-        let back = Account::from_json(&parse(&account.json).unwrap());
-        assert_eq!(back, Some(account.clone()));
-        assert_eq!(account.role_in("demo"), Some(Role::Contributor));
+        assert_eq!(
+            account.role_in("demo"),
+            Some(plait_shared::Role::Contributor)
+        );
         assert_eq!(account.role_in("other"), None);
-        let refused = refused_changes(r#"[{"action":"a-1","what":"title","reason":"no"}]"#);
-        assert_eq!(refused[0].reason, "no");
-        assert!(refused_changes("not json").is_empty());
     }
 }

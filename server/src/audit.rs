@@ -4,69 +4,11 @@
 //! that was refused and why. Records live in their own sled tree, keyed by
 //! document and a monotonic id, and are flushed with the update itself.
 
-use plait_shared::changes::Change;
-use plait_shared::{ActionId, DocId, UserId};
-use serde::{Deserialize, Serialize};
+use plait_shared::{ActionId, DocId};
 
 use crate::store::StoreError;
 
-/// One change, as the trail shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditChange {
-    /// The action it concerns, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<ActionId>,
-    /// What changed ("owner", "transitions +1", "plan details").
-    pub what: String,
-    /// Why it was refused (for refused changes).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl AuditChange {
-    /// An accepted change.
-    pub fn accepted(change: &Change) -> AuditChange {
-        AuditChange {
-            action: change.action().cloned(),
-            what: change.to_string(),
-            reason: None,
-        }
-    }
-
-    /// A refused change, with why.
-    pub fn refused(change: &Change, reason: &str) -> AuditChange {
-        AuditChange {
-            action: change.action().cloned(),
-            what: change.to_string(),
-            reason: Some(reason.to_owned()),
-        }
-    }
-}
-
-/// One accepted update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditRecord {
-    /// Its place in the trail (increases with time).
-    #[serde(default)]
-    pub seq: u64,
-    /// When it was accepted (Unix milliseconds).
-    pub at: u64,
-    /// The document.
-    pub doc: DocId,
-    /// Who sent it.
-    pub user: UserId,
-    /// Which session (a short, non-secret name).
-    pub session: String,
-    /// Which device (its browser, from the sign-in).
-    pub device: String,
-    /// Its size in bytes.
-    pub bytes: usize,
-    /// What it changed.
-    pub changes: Vec<AuditChange>,
-    /// What it tried to change and was not allowed to (undone by the server).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refused: Vec<AuditChange>,
-}
+pub use plait_shared::api::AuditRecord;
 
 /// A record ready to write: its key and value in [`AUDIT_TREE`].
 pub type PreparedRecord = (Vec<u8>, Vec<u8>);
@@ -152,8 +94,8 @@ impl Audit {
                 record
                     .changes
                     .iter()
-                    .chain(&record.refused)
-                    .any(|c| c.action.as_ref() == Some(action))
+                    .chain(record.refused.iter().map(|r| &r.change))
+                    .any(|c| c.action() == Some(action))
             });
             if relevant {
                 records.push(record);

@@ -16,7 +16,6 @@ use plait_shared::import::{
     parse_csv, parse_rows, slug, ImportPlan, ImportSummary, ParsedImport, RowError,
 };
 use plait_shared::{new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, UnixMillis};
-use serde::Serialize;
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, Transact, Update};
 
@@ -102,40 +101,7 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
-/// One plan an import writes to.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanPreview {
-    /// Its document.
-    pub doc_id: DocId,
-    /// Its title.
-    pub title: String,
-    /// Whether the import creates it.
-    pub new: bool,
-    /// Actions it would gain.
-    pub actions: usize,
-}
-
-/// What an import would do.
-#[derive(Debug, Clone, Serialize)]
-pub struct Preview {
-    /// The programme.
-    pub programme: DocId,
-    /// Whether the programme exists already.
-    pub programme_exists: bool,
-    /// Data rows read (errors or not).
-    pub rows: usize,
-    /// Rows that would be imported.
-    pub importable: usize,
-    /// Findings and actions that would be created (one each per row).
-    pub actions: usize,
-    /// The plans written to.
-    pub plans: Vec<PlanPreview>,
-    /// Every problem, by row: unreadable cells, duplicate references in the
-    /// file, references already in the programme.
-    pub errors: Vec<RowError>,
-    /// Columns that are not imported.
-    pub ignored_columns: Vec<String>,
-}
+pub use plait_shared::api::{ImportPreview as Preview, PlanPreview};
 
 /// Why an import did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -354,7 +320,7 @@ async fn apply(
     if let Some(refused) = applied.refused.first() {
         return Err(ImportError::Failed(format!(
             "the import was refused: {}",
-            refused.reason.clone().unwrap_or_default()
+            refused.reason
         )));
     }
     applied.durable().await.map_err(|e| failed(&e))?;

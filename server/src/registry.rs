@@ -19,10 +19,11 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
-use crate::audit::{Audit, AuditChange, AuditRecord};
+use crate::audit::{Audit, AuditRecord};
 use crate::auth::{Access, DocKind};
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError};
+use plait_shared::protocol::RefusedChange;
 
 /// A document's log is compacted only once the bytes it holds since the
 /// snapshot reach the snapshot's size divided by this (as well as
@@ -324,7 +325,7 @@ pub struct Applied {
     /// The document's state vector just after the update.
     pub state_vector: StateVector,
     /// The changes refused (and undone), with why.
-    pub refused: Vec<AuditChange>,
+    pub refused: Vec<RefusedChange>,
     durable: oneshot::Receiver<Result<(), FlushError>>,
 }
 
@@ -698,11 +699,7 @@ impl Registry {
             }
         };
         let seq = state.next_seq;
-        let refused: Vec<AuditChange> = outcome
-            .refused
-            .iter()
-            .map(|r| AuditChange::refused(&r.change, &r.reason))
-            .collect();
+        let refused = outcome.refused.clone();
         let record = match author {
             UpdateAuthor::Member(access) => Some(AuditRecord {
                 seq: 0,
@@ -712,7 +709,7 @@ impl Registry {
                 session: access.session.short(),
                 device: access.device.clone(),
                 bytes: bytes.len(),
-                changes: outcome.changes.iter().map(AuditChange::accepted).collect(),
+                changes: outcome.changes.clone(),
                 refused: refused.clone(),
             }),
             UpdateAuthor::Server { .. } => None,
@@ -812,7 +809,7 @@ impl Registry {
         Ok(index)
     }
 
-    fn after_flush(&self, state_vector: StateVector, refused: Vec<AuditChange>) -> Applied {
+    fn after_flush(&self, state_vector: StateVector, refused: Vec<RefusedChange>) -> Applied {
         Applied {
             state_vector,
             refused,

@@ -21,10 +21,9 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
 use crate::accounts::Accounts;
-use crate::audit::AuditChange;
 use crate::auth::Access;
 use crate::registry::{Applied, ApplyError, Lease, Registry, UpdateAuthor};
-use plait_shared::protocol::{close, MSG_DURABLE, MSG_REFUSED};
+use plait_shared::protocol::{close, Refusals, MSG_DURABLE, MSG_REFUSED};
 
 /// What a connection asked for, and who it is.
 #[derive(Debug, Clone, Default)]
@@ -251,9 +250,15 @@ async fn handle_frame(
                 {
                     Ok(applied) => {
                         if options.durable_acks && !applied.refused.is_empty() {
-                            if let Ok(json) = serde_json::to_vec(&applied.refused) {
-                                replies.push(Message::Custom(MSG_REFUSED, json).encode_v1().into());
-                            }
+                            let refusals = Refusals {
+                                changes: applied.refused.clone(),
+                                whole: None,
+                            };
+                            replies.push(
+                                Message::Custom(MSG_REFUSED, refusals.encode())
+                                    .encode_v1()
+                                    .into(),
+                            );
                         }
                         let _ = acks.send(applied);
                     }
@@ -268,14 +273,15 @@ async fn handle_frame(
                     Err(ApplyError::Refused(reason)) => {
                         tracing::warn!(doc = %lease.id(), conn, %reason, "update refused whole");
                         if options.durable_acks {
-                            let record = [AuditChange {
-                                action: None,
-                                what: "the whole update".into(),
-                                reason: Some(reason),
-                            }];
-                            if let Ok(json) = serde_json::to_vec(&record) {
-                                replies.push(Message::Custom(MSG_REFUSED, json).encode_v1().into());
-                            }
+                            let refusals = Refusals {
+                                changes: Vec::new(),
+                                whole: Some(reason),
+                            };
+                            replies.push(
+                                Message::Custom(MSG_REFUSED, refusals.encode())
+                                    .encode_v1()
+                                    .into(),
+                            );
                         }
                     }
                     Err(ApplyError::Malformed(reason)) => {

@@ -26,6 +26,7 @@
 use crate::changes::{Change, Log};
 use crate::entries::{DueChange, Sustainment};
 use crate::ids::UserId;
+use crate::keys::FieldKey;
 use crate::lifecycle::{check_transition, ActionFacts, Move};
 use crate::plan::ActionView;
 use crate::vocab::{CheckOutcome, DecisionOutcome, Role, Status};
@@ -108,7 +109,7 @@ pub fn check_change(
             let Some(action) = before.or(after) else {
                 return deny("no such action");
             };
-            check_field(actor, key, action, before)
+            check_field(actor, *key, action, before)
         }
         Change::Text(_, key) => {
             let Some(action) = before.or(after) else {
@@ -116,7 +117,12 @@ pub fn check_change(
             };
             allow_if(
                 actor.owns(action) || actor.is(&[Role::Lead, Role::Admin]),
-                || format!("only the action's owner, a lead or an admin can edit its {key}"),
+                || {
+                    format!(
+                        "only the action's owner, a lead or an admin can edit its {}",
+                        key.label().to_lowercase()
+                    )
+                },
             )
         }
         Change::Appended(_, log, indexes) => {
@@ -131,14 +137,13 @@ pub fn check_change(
     }
 }
 
-/// Whether `actor` may set the field stored under `key` (see
-/// [`crate::plan::ActionField::key`]) on `action`.
+/// Whether `actor` may set the field `key` on `action`.
 ///
 /// # Errors
 /// Why not.
 pub fn check_field(
     actor: Actor<'_>,
-    key: &str,
+    key: FieldKey,
     action: &ActionView,
     before: Option<&ActionView>,
 ) -> Result<(), Denial> {
@@ -146,15 +151,18 @@ pub fn check_field(
         return deny("viewers cannot change a plan");
     }
     match key {
-        "ref" | "finding_ids" | "workstream_id" | "phase_id" | "exec_lead" | "owner" => {
-            allow_if(actor.is(&[Role::Lead, Role::Admin]), || {
-                format!(
-                    "only a lead or an admin can change an action's {}",
-                    field_name(key)
-                )
-            })
-        }
-        "due_original" => {
+        FieldKey::Reference
+        | FieldKey::FindingIds
+        | FieldKey::Workstream
+        | FieldKey::Phase
+        | FieldKey::ExecLead
+        | FieldKey::Owner => allow_if(actor.is(&[Role::Lead, Role::Admin]), || {
+            format!(
+                "only a lead or an admin can change an action's {}",
+                key.label().to_lowercase()
+            )
+        }),
+        FieldKey::DueOriginal => {
             if before.is_some_and(|b| b.due_original.is_some()) {
                 deny("the original due date is kept once set; ask for a due-date change instead")
             } else {
@@ -163,11 +171,11 @@ pub fn check_field(
                 })
             }
         }
-        "confidence" => allow_if(
+        FieldKey::Confidence => allow_if(
             actor.owns(action) || actor.is(&[Role::Lead, Role::Admin]),
             || "only the action's owner, a lead or an admin can set its confidence".into(),
         ),
-        "assurance" => {
+        FieldKey::Assurance => {
             if actor.role == Role::Validator && actor.owns(action) {
                 deny("a validator cannot assure an action they own")
             } else {
@@ -180,7 +188,6 @@ pub fn check_field(
                 )
             }
         }
-        other => deny(format!("{other} is not a field of an action")),
     }
 }
 
@@ -387,17 +394,6 @@ fn log_name(log: Log) -> &'static str {
     }
 }
 
-fn field_name(key: &str) -> &str {
-    match key {
-        "ref" => "reference",
-        "finding_ids" => "findings",
-        "workstream_id" => "workstream",
-        "phase_id" => "phase",
-        "exec_lead" => "executive lead",
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,7 +443,10 @@ mod tests {
     }
 
     fn field(key: &'static str) -> Change {
-        Change::Field(ActionId::new("a-1").unwrap(), key)
+        Change::Field(
+            ActionId::new("a-1").unwrap(),
+            FieldKey::from_key(key).unwrap(),
+        )
     }
 
     fn check(

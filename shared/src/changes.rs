@@ -7,56 +7,18 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
+
 use crate::ids::{ActionId, FindingId};
+use crate::keys::{ActionText, FieldKey, Root};
 use crate::plan::{ActionView, PlanView};
 
-/// One of an action's append-only logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Log {
-    /// Status transitions.
-    Transitions,
-    /// Progress updates.
-    Updates,
-    /// Evidence items.
-    Evidence,
-    /// Verdicts on evidence.
-    EvidenceReviews,
-    /// Forum decisions.
-    Decisions,
-    /// Due-date requests and answers.
-    DueChanges,
-    /// Re-audits and their results.
-    Sustainment,
-}
+pub use crate::keys::Log;
 
-impl Log {
-    /// Every log.
-    pub const ALL: [Log; 7] = [
-        Log::Transitions,
-        Log::Updates,
-        Log::Evidence,
-        Log::EvidenceReviews,
-        Log::Decisions,
-        Log::DueChanges,
-        Log::Sustainment,
-    ];
-
-    /// The key the log is stored under in an action.
-    pub fn key(self) -> &'static str {
-        match self {
-            Log::Transitions => "transitions",
-            Log::Updates => "updates",
-            Log::Evidence => "evidence",
-            Log::EvidenceReviews => "evidence_reviews",
-            Log::Decisions => "decisions",
-            Log::DueChanges => "due_changes",
-            Log::Sustainment => "sustainment",
-        }
-    }
-}
-
-/// One change between two reads of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+/// One change between two reads of a plan. Serialised as itself (the
+/// audit trail stores its structure); words only when shown.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "of", rename_all = "snake_case")]
 pub enum Change {
     /// The plan's title, workstream, core service or location changed.
     PlanInfo,
@@ -70,10 +32,10 @@ pub enum Change {
     ActionAdded(ActionId),
     /// An action was removed.
     ActionRemoved(ActionId),
-    /// A single-valued field of an action changed (its stored key).
-    Field(ActionId, &'static str),
-    /// One of an action's texts changed (its stored key).
-    Text(ActionId, &'static str),
+    /// A single-valued field of an action changed.
+    Field(ActionId, FieldKey),
+    /// One of an action's texts changed.
+    Text(ActionId, ActionText),
     /// Entries were appended to a log: the indexes of the new entries (not
     /// always contiguous: concurrent appends interleave).
     Appended(ActionId, Log, Vec<usize>),
@@ -83,8 +45,8 @@ pub enum Change {
     /// Something of the action no longer reads: a value or entry that does
     /// not fit the schema. Only a faulty or hostile client sends this.
     Malformed(ActionId),
-    /// A root of the programme document (its stored name) changed.
-    Programme(&'static str),
+    /// A root of the programme document changed.
+    Programme(Root),
     /// Something that does not fit the documents' schema at all (an unknown
     /// root or key, a shared type of the wrong kind, an embed, formatting,
     /// a replaced action or log), with the action it was in, if any, and
@@ -123,14 +85,17 @@ impl std::fmt::Display for Change {
             Change::FindingEdited(id) => write!(f, "finding {id} edited"),
             Change::ActionAdded(_) => write!(f, "action added"),
             Change::ActionRemoved(_) => write!(f, "action removed"),
-            Change::Field(_, key) | Change::Text(_, key) => write!(f, "{key}"),
+            Change::Field(_, key) => f.write_str(key.label()),
+            Change::Text(_, key) => f.write_str(key.label()),
             Change::Appended(_, log, indexes) if indexes.len() == 1 => {
-                write!(f, "{} +1", log.key())
+                write!(f, "{} added", log.label())
             }
-            Change::Appended(_, log, indexes) => write!(f, "{} +{}", log.key(), indexes.len()),
-            Change::Rewritten(_, log) => write!(f, "{} rewritten", log.key()),
+            Change::Appended(_, log, indexes) => {
+                write!(f, "{} added ({})", log.label(), indexes.len())
+            }
+            Change::Rewritten(_, log) => write!(f, "{} rewritten", log.label()),
             Change::Malformed(_) => write!(f, "malformed data"),
-            Change::Programme(root) => write!(f, "programme {root}"),
+            Change::Programme(root) => write!(f, "programme {}", root.key()),
             Change::Structure(_, what) => write!(f, "outside the schema: {what}"),
             Change::NoEffect(clocks) => write!(f, "{clocks} item(s) with no effect"),
         }
@@ -185,33 +150,17 @@ pub fn diff_action_views(
 }
 
 fn diff_action(id: &ActionId, a: &ActionView, b: &ActionView, changes: &mut Vec<Change>) {
-    let fields: [(&'static str, bool); 9] = [
-        ("ref", a.reference != b.reference),
-        ("finding_ids", a.finding_ids != b.finding_ids),
-        ("workstream_id", a.workstream_id != b.workstream_id),
-        ("phase_id", a.phase_id != b.phase_id),
-        ("exec_lead", a.exec_lead != b.exec_lead),
-        ("owner", a.owner != b.owner),
-        ("due_original", a.due_original != b.due_original),
-        ("confidence", a.confidence != b.confidence),
-        ("assurance", a.assurance != b.assurance),
-    ];
     changes.extend(
-        fields
+        FieldKey::ALL
             .into_iter()
-            .filter(|(_, changed)| *changed)
-            .map(|(key, _)| Change::Field(id.clone(), key)),
+            .filter(|key| !a.same_field(*key, b))
+            .map(|key| Change::Field(id.clone(), key)),
     );
-    let texts = [
-        ("title", a.title != b.title),
-        ("description", a.description != b.description),
-        ("closure_criteria", a.closure_criteria != b.closure_criteria),
-    ];
     changes.extend(
-        texts
+        ActionText::ALL
             .into_iter()
-            .filter(|(_, changed)| *changed)
-            .map(|(key, _)| Change::Text(id.clone(), key)),
+            .filter(|key| a.text(*key) != b.text(*key))
+            .map(|key| Change::Text(id.clone(), key)),
     );
     log(
         id,
@@ -352,8 +301,8 @@ mod tests {
         assert_eq!(
             diff(&before, &after),
             vec![
-                Change::Field(id(), "confidence"),
-                Change::Text(id(), "title"),
+                Change::Field(id(), FieldKey::Confidence),
+                Change::Text(id(), ActionText::Title),
                 Change::Appended(id(), Log::Transitions, vec![0]),
                 Change::Appended(id(), Log::Updates, vec![0]),
             ]

@@ -32,11 +32,13 @@
 
 pub mod access;
 pub mod admission;
+pub mod api;
 pub mod changes;
 pub mod doc;
 pub mod entries;
 pub mod ids;
 pub mod import;
+pub mod keys;
 pub mod lifecycle;
 pub mod metrics;
 pub mod plan;

@@ -49,7 +49,8 @@ const DECISIONS: &str = "decisions";
 const DUE_CHANGES: &str = "due_changes";
 const SUSTAINMENT: &str = "sustainment";
 /// When the action was added (Unix milliseconds).
-const CREATED: &str = "created";
+/// The key of the time an action was created (written when it is).
+pub(crate) const CREATED: &str = "created";
 const LOGS: [&str; 7] = [
     TRANSITIONS,
     UPDATES,
@@ -148,42 +149,22 @@ pub enum ActionField {
 
 impl ActionField {
     /// The key this field is stored under.
-    pub fn key(&self) -> &'static str {
+    pub fn key(&self) -> FieldKey {
         match self {
-            ActionField::Reference(_) => "ref",
-            ActionField::FindingIds(_) => "finding_ids",
-            ActionField::Workstream(_) => "workstream_id",
-            ActionField::Phase(_) => "phase_id",
-            ActionField::ExecLead(_) => "exec_lead",
-            ActionField::Owner(_) => "owner",
-            ActionField::DueOriginal(_) => "due_original",
-            ActionField::Confidence(_) => "confidence",
-            ActionField::Assurance(_) => "assurance",
+            ActionField::Reference(_) => FieldKey::Reference,
+            ActionField::FindingIds(_) => FieldKey::FindingIds,
+            ActionField::Workstream(_) => FieldKey::Workstream,
+            ActionField::Phase(_) => FieldKey::Phase,
+            ActionField::ExecLead(_) => FieldKey::ExecLead,
+            ActionField::Owner(_) => FieldKey::Owner,
+            ActionField::DueOriginal(_) => FieldKey::DueOriginal,
+            ActionField::Confidence(_) => FieldKey::Confidence,
+            ActionField::Assurance(_) => FieldKey::Assurance,
         }
     }
 }
 
-/// The collaborative texts of an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ActionText {
-    /// The one-line title.
-    Title,
-    /// The description.
-    Description,
-    /// What "done" means.
-    ClosureCriteria,
-}
-
-impl ActionText {
-    /// The key this text is stored under.
-    pub fn key(self) -> &'static str {
-        match self {
-            ActionText::Title => "title",
-            ActionText::Description => "description",
-            ActionText::ClosureCriteria => "closure_criteria",
-        }
-    }
-}
+pub use crate::keys::{ActionText, FieldKey};
 
 /// A splice of a text: delete `delete` units at `index`, then insert `insert`
 /// there. Offsets count UTF-16 code units, as in the browser.
@@ -335,6 +316,46 @@ pub struct ActionView {
 }
 
 impl ActionView {
+    /// Whether `other` has the same value of `key`.
+    pub fn same_field(&self, key: FieldKey, other: &ActionView) -> bool {
+        match key {
+            FieldKey::Reference => self.reference == other.reference,
+            FieldKey::FindingIds => self.finding_ids == other.finding_ids,
+            FieldKey::Workstream => self.workstream_id == other.workstream_id,
+            FieldKey::Phase => self.phase_id == other.phase_id,
+            FieldKey::ExecLead => self.exec_lead == other.exec_lead,
+            FieldKey::Owner => self.owner == other.owner,
+            FieldKey::DueOriginal => self.due_original == other.due_original,
+            FieldKey::Confidence => self.confidence == other.confidence,
+            FieldKey::Assurance => self.assurance == other.assurance,
+        }
+    }
+
+    /// The field `key` as it is set here (`None`: not set; the original
+    /// due date cannot be written as "none", so it reads `None` too).
+    pub fn field(&self, key: FieldKey) -> Option<ActionField> {
+        Some(match key {
+            FieldKey::Reference => ActionField::Reference(self.reference.clone()),
+            FieldKey::FindingIds => ActionField::FindingIds(self.finding_ids.clone()),
+            FieldKey::Workstream => ActionField::Workstream(self.workstream_id.clone()),
+            FieldKey::Phase => ActionField::Phase(self.phase_id.clone()),
+            FieldKey::ExecLead => ActionField::ExecLead(self.exec_lead.clone()),
+            FieldKey::Owner => ActionField::Owner(self.owner.clone()),
+            FieldKey::DueOriginal => ActionField::DueOriginal(self.due_original?),
+            FieldKey::Confidence => ActionField::Confidence(self.confidence),
+            FieldKey::Assurance => ActionField::Assurance(self.assurance),
+        })
+    }
+
+    /// One of its texts.
+    pub fn text(&self, key: ActionText) -> &str {
+        match key {
+            ActionText::Title => &self.title,
+            ActionText::Description => &self.description,
+            ActionText::ClosureCriteria => &self.closure_criteria,
+        }
+    }
+
     /// The status: the fold of the transition log.
     pub fn status(&self) -> Status {
         self.fold.status
@@ -796,7 +817,7 @@ impl ActionView {
 }
 
 fn write_field(map: &MapRef, txn: &mut TransactionMut, field: &ActionField) {
-    let key = field.key();
+    let key = field.key().key();
     let value: Option<yrs::Any> = match field {
         ActionField::Reference(s) | ActionField::ExecLead(s) => Some(s.as_str().into()),
         ActionField::FindingIds(ids) => Some(string_list(ids.iter().map(FindingId::as_str))),

@@ -14,11 +14,14 @@
 //! assert_eq!(SyncAnswer::decode(&answer.encode()).unwrap(), answer);
 //! ```
 
+use serde::{Deserialize, Serialize};
 use yrs::encoding::read::{Cursor, Read};
 use yrs::encoding::write::Write;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::StateVector;
+
+use crate::changes::Change;
 
 /// Plait's message type, outside y-protocols' 0–3: the state vector the
 /// server has made durable. Sent only to clients that ask for it
@@ -26,9 +29,10 @@ use yrs::StateVector;
 pub const MSG_DURABLE: u8 = 100;
 
 /// Plait's message telling a client (one that asked for durable
-/// acknowledgements) which of its changes the server refused and why: a JSON
-/// list of `{action, what, reason}`. What could be undone was undone; the
-/// client only has to say so.
+/// acknowledgements) which of its changes the server refused and why: a
+/// [`Refusals`] as JSON. What was refused was undone (in every copy, the
+/// sender's included, by the update the server sends back); the client only
+/// has to say so.
 pub const MSG_REFUSED: u8 = 101;
 
 /// The query parameter a client sets to `1` to get [`MSG_DURABLE`] and
@@ -56,6 +60,42 @@ pub mod close {
     /// change (a refusal is told with [`super::MSG_REFUSED`] and the
     /// connection stays open); clients still treat it as "not kept".
     pub const FORBIDDEN: u16 = 4403;
+}
+
+/// One change the server refused, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedChange {
+    /// What it was.
+    pub change: Change,
+    /// Why it was refused, in words for the person who made it.
+    pub reason: String,
+}
+
+/// The body of [`MSG_REFUSED`].
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Refusals {
+    /// The changes refused, each with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<RefusedChange>,
+    /// Set when the whole update was refused (nothing of it kept): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whole: Option<String>,
+}
+
+impl Refusals {
+    /// The message's payload.
+    pub fn encode(&self) -> Vec<u8> {
+        // A struct of strings and enums always serialises.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads a payload.
+    ///
+    /// # Errors
+    /// [`BodyError`] when it is not one.
+    pub fn decode(payload: &[u8]) -> Result<Refusals, BodyError> {
+        serde_json::from_slice(payload).map_err(|_| BodyError("refusals"))
+    }
 }
 
 /// Why an HTTP-sync body does not read.
@@ -169,5 +209,22 @@ mod tests {
             state_vector: sv,
         };
         assert_eq!(SyncAnswer::decode(&answer.encode()).unwrap(), answer);
+    }
+
+    #[test]
+    fn refusals_read_back_and_garbage_is_an_error() {
+        let refusals = Refusals {
+            changes: vec![RefusedChange {
+                change: Change::Text(
+                    crate::ids::ActionId::new("a-1").unwrap(),
+                    crate::keys::ActionText::Title,
+                ),
+                reason: "only the action's owner can".into(),
+            }],
+            whole: None,
+        };
+        assert_eq!(Refusals::decode(&refusals.encode()).unwrap(), refusals);
+        assert!(Refusals::decode(b"not json").is_err());
+        assert!(Refusals::decode(b"{\"changes\":[{\"change\":{\"kind\":\"nope\"}}]}").is_err());
     }
 }

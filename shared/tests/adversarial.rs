@@ -801,7 +801,7 @@ fn may_be_refused(refusal: &Refusal) -> bool {
         Change::Appended(_, Log::DueChanges, _) => {
             refusal.reason.contains("answered already") || refusal.reason.contains("no effect")
         }
-        Change::Field(_, "due_original") => true,
+        Change::Field(_, plait_shared::keys::FieldKey::DueOriginal) => true,
         _ => false,
     }
 }
@@ -2113,7 +2113,7 @@ impl World {
         };
         let seen = state_vector(&doc);
         let mut expects: Vec<Expect> = Vec::new();
-        let mut field_event: Option<&'static str> = None;
+        let mut field_event: Option<plait_shared::keys::FieldKey> = None;
         let mut marker: Option<(&'static str, String, bool)> = None;
         let label;
         let bytes = {
@@ -2170,7 +2170,7 @@ impl World {
                     )
                     .unwrap();
                     expects.push(Expect {
-                        change: Change::Text(action.clone(), key),
+                        change: Change::Text(action.clone(), which),
                         must: true,
                         marker: Some(value.clone()),
                     });
@@ -2215,7 +2215,7 @@ impl World {
                             self.honest[m].pending.remove(i);
                         }
                         None => expects.push(Expect {
-                            change: Change::Text(action.clone(), key),
+                            change: Change::Text(action.clone(), which),
                             must: true,
                             marker: None,
                         }),
@@ -2480,7 +2480,7 @@ impl World {
                 marker: None,
             });
         }
-        if let Some(key) = field_event {
+        if let Some(key) = field_event.map(plait_shared::keys::FieldKey::key) {
             let value = field_string(&after, key);
             self.ledger
                 .allowed

@@ -319,6 +319,57 @@ fn a_refused_field_value_does_not_erase_an_honest_offline_one() {
     );
 }
 
+/// Findings 1 and 9 together: a viewer's refused phase reaches the server
+/// first (and is set back), then the programme manager's offline phase,
+/// which yrs orders before the refused one and so deletes as overwritten.
+/// The server sets the programme manager's value again; every copy (the
+/// server's, the programme manager's, the viewer's) ends on it.
+#[test]
+fn a_refused_value_and_an_offline_one_converge_everywhere() {
+    let mut server = Server::new();
+    let pm = server.client(103);
+    let board = server.client(500);
+    let from_pm = edit(&pm, |plan, txn| {
+        plan.set_action_field(
+            txn,
+            &a0(),
+            &ActionField::Phase(Some(PhaseId::new("ph-1").unwrap())),
+        )
+        .unwrap();
+    });
+    let from_board = edit(&board, |plan, txn| {
+        plan.set_action_field(
+            txn,
+            &a0(),
+            &ActionField::Phase(Some(PhaseId::new("evil").unwrap())),
+        )
+        .unwrap();
+    });
+    let refused = server.send("board", Role::Viewer, &from_board).outcome();
+    assert_eq!(refused.refused.len(), 1, "{refused:?}");
+    assert!(refused.echo);
+    let kept = server.send("pm", Role::Admin, &from_pm).outcome();
+    assert!(kept.refused.is_empty(), "{kept:?}");
+    for copy in [&pm, &board] {
+        let missing = since(&server.doc, &copy.transact().state_vector());
+        copy.transact_mut()
+            .apply_update(Update::decode_v1(&missing).unwrap())
+            .unwrap();
+        assert_eq!(
+            copy.transact().state_vector(),
+            server.doc.transact().state_vector()
+        );
+        let theirs = PlanDoc::new(copy.clone())
+            .read_action(&copy.transact(), &a0())
+            .unwrap();
+        assert_eq!(theirs.phase_id, Some(PhaseId::new("ph-1").unwrap()));
+    }
+    assert_eq!(
+        server.action().phase_id,
+        Some(PhaseId::new("ph-1").unwrap())
+    );
+}
+
 /// Finding 6. A refused delete of a log entry is undone by inserting the
 /// entry again, and yrs places the copy after the deleted items that
 /// follow it, a refused (deleted) hostile entry included. An offline
@@ -504,7 +555,6 @@ fn deleting_a_long_log_does_not_cost_the_server_kilobytes() {
 /// due date concurrently with the lead, whose date arrived first; after
 /// applying everything the server has, the two read different dates.
 #[test]
-#[ignore = "finding 9 is open: the sender of a refused field value keeps it"]
 fn a_refused_field_value_leaves_its_sender_converged() {
     let mut server = Server::new();
     let (lead, pm) = (server.client(102), server.client(103));

@@ -6,6 +6,8 @@
 use std::time::{Duration, Instant};
 
 use plait_server::control::{Command, Reply};
+use plait_shared::changes::Change;
+use plait_shared::keys::FieldKey;
 use plait_shared::{
     ActionField, ActionId, ActionView, DocId, EntryId, EvidenceReview, EvidenceVerdict, LogEntry,
     PlanDoc, ProgressUpdate, Role, Status, Transition, UnixMillis, UserId,
@@ -851,15 +853,15 @@ async fn every_accepted_update_is_in_the_audit_trail() {
     assert_eq!(record["device"], "unknown device");
     assert!(record["at"].as_u64().unwrap() > 1_700_000_000_000);
     assert!(!record["session"].as_str().unwrap().is_empty());
-    let changes: Vec<&str> = record["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["what"].as_str().unwrap())
-        .collect();
-    assert_eq!(changes, ["confidence"]);
-    assert_eq!(record["changes"][0]["action"], action.id.as_str());
-    assert_eq!(record["refused"][0]["what"], "owner");
+    let typed: plait_shared::api::AuditRecord = serde_json::from_value(record.clone()).unwrap();
+    assert_eq!(
+        typed.changes,
+        [Change::Field(action.id.clone(), FieldKey::Confidence)]
+    );
+    assert_eq!(
+        typed.refused[0].change,
+        Change::Field(action.id.clone(), FieldKey::Owner)
+    );
     // The session token is nowhere in the trail.
     assert!(!history.to_string().contains(&token));
     // History is for members of the programme only; viewers may read it.

@@ -421,8 +421,16 @@ impl SyncClient {
                             .extend(update.clients.values().map(|e| e.json.to_string()));
                     }
                     Message::Custom(plait_shared::protocol::MSG_REFUSED, payload) => {
-                        let notice: Vec<serde_json::Value> =
-                            serde_json::from_slice(&payload).expect("a JSON list");
+                        let refusals = plait_shared::protocol::Refusals::decode(&payload)
+                            .expect("a refusal record");
+                        let mut notice: Vec<serde_json::Value> = refusals
+                            .changes
+                            .iter()
+                            .map(|c| serde_json::to_value(c).unwrap())
+                            .collect();
+                        if let Some(why) = refusals.whole {
+                            notice.push(serde_json::json!({ "whole": true, "reason": why }));
+                        }
                         self.seen.lock().unwrap().refused.extend(notice);
                     }
                     Message::Custom(tag, payload) => {

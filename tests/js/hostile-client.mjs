@@ -136,8 +136,11 @@ function onMessage (data) {
     const sv = Y.decodeStateVector(decoding.readVarUint8Array(decoder))
     events.push({ kind: 'ack', sv: Object.fromEntries([...sv].map(([c, k]) => [String(c), k])) })
   } else if (type === MSG_REFUSED) {
-    const json = new TextDecoder().decode(decoding.readVarUint8Array(decoder))
-    events.push({ kind: 'refused', notices: JSON.parse(json) })
+    // shared::protocol::Refusals: {changes: [{change, reason}], whole?}.
+    const refusals = JSON.parse(new TextDecoder().decode(decoding.readVarUint8Array(decoder)))
+    const notices = refusals.changes || []
+    if (refusals.whole !== undefined) notices.push({ whole: true, reason: refusals.whole })
+    events.push({ kind: 'refused', notices })
   } else {
     events.push({ kind: `type-${type}` })
   }
@@ -157,7 +160,7 @@ async function send (update) {
       const event = events[i]
       if (event.kind === 'refused') {
         notices.push(...event.notices)
-        if (event.notices.some((n) => n.what === 'the whole update')) {
+        if (event.notices.some((n) => n.whole)) {
           return { answer: 'refused', notices }
         }
       }

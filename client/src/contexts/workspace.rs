@@ -159,7 +159,7 @@ fn reload() {
 
 impl Workspace {
     async fn start(self) {
-        let user = self.account.get_untracked().username;
+        let user = self.account.get_untracked().username.clone();
         let store = match LocalStore::open(&api::store_name(&user)).await {
             Ok(store) => Rc::new(store),
             Err(e) => {
@@ -172,7 +172,7 @@ impl Workspace {
         };
         let hooks = Rc::new(SyncHooks {
             namespace: api::user_prefix(&user),
-            csrf: RefCell::new(self.account.get_untracked().csrf),
+            csrf: RefCell::new(self.account.get_untracked().csrf.clone()),
             on_change: Box::new(move || self.changed()),
             on_notice: Box::new(move |notice| self.notice(notice)),
         });
@@ -207,7 +207,8 @@ impl Workspace {
             return;
         }
         if let Some(store) = self.store() {
-            self.uploads.run(store, self.account.get_untracked().csrf);
+            self.uploads
+                .run(store, self.account.get_untracked().csrf.clone());
         }
     }
 
@@ -309,7 +310,7 @@ impl Workspace {
         let tick = Closure::<dyn FnMut()>::new(move || self.broadcast(Event::Tick));
         // Another tab signed out, or in as someone else: this page's data is
         // no longer the remembered account's.
-        let user = self.account.get_untracked().username;
+        let user = self.account.get_untracked().username.clone();
         let storage = Closure::<dyn FnMut()>::new(move || {
             if Account::remembered().is_none_or(|a| a.username != user) {
                 self.stop_syncing();
@@ -341,28 +342,32 @@ impl Workspace {
                 self.check_session();
                 return;
             }
-            Notice::Refused(doc, payload) => {
-                let json = String::from_utf8_lossy(&payload);
+            Notice::Refused(doc, refusals) => {
                 let plan = self.plan_doc(&doc);
-                api::refused_changes(&json)
+                let mut texts: Vec<String> = refusals
+                    .changes
                     .into_iter()
-                    .map(|change| {
-                        let reference = plait_shared::ActionId::new(change.action.as_str())
-                            .ok()
+                    .map(|refused| {
+                        let reference = refused
+                            .change
+                            .action()
                             .and_then(|id| {
                                 let plan = plan.as_ref()?;
-                                plan.read_action(&plan.doc().transact(), &id)
+                                plan.read_action(&plan.doc().transact(), id)
                             })
                             .map(|a| a.reference)
-                            .unwrap_or(change.action);
-                        let what = api::describe_change(&change.what);
+                            .unwrap_or_default();
+                        let what = refused.change.to_string();
+                        let why = refused.reason;
                         if reference.is_empty() {
-                            format!("Not saved: {what} — {}", change.reason)
+                            format!("Not saved: {what} — {why}")
                         } else {
-                            format!("Not saved: {what} on {reference} — {}", change.reason)
+                            format!("Not saved: {what} on {reference} — {why}")
                         }
                     })
-                    .collect()
+                    .collect();
+                texts.extend(refusals.whole.map(|why| format!("Not saved: {why}")));
+                texts
             }
             Notice::RefusedWhole(_, reason) => vec![format!("Not saved: {reason}")],
         };
@@ -454,7 +459,7 @@ impl Workspace {
         if !first {
             return;
         }
-        let user = self.account.get_untracked().username;
+        let user = self.account.get_untracked().username.clone();
         wasm_bindgen_futures::spawn_local(async move {
             match api::members(&user, PROGRAMME_ID).await {
                 Ok(members) => self.members.set(members),

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use plait_shared::access::{check_change, check_field, may_append};
 use plait_shared::changes::{Change, Log};
+use plait_shared::keys::FieldKey;
 use plait_shared::lifecycle::next_statuses;
 use plait_shared::{
     ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, Date, DocId, EntryId,
@@ -245,20 +246,19 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     let note = RwSignal::new(String::new());
     let update_text = RwSignal::new(String::new());
     // What the signed-in person may not change, and why.
-    let denied = move |key: &'static str| -> Denied {
+    let denied = move |key: Result<FieldKey, ActionText>| -> Denied {
         Signal::from(Memo::new(move |_| {
             let actor = workspace.actor.get();
             view_of.with(|v| {
                 let a = v.as_ref()?;
-                let verdict = if matches!(key, "title" | "description" | "closure_criteria") {
-                    check_change(
+                let verdict = match key {
+                    Err(text) => check_change(
                         actor.access(),
-                        &Change::Text(a.id.clone(), key),
+                        &Change::Text(a.id.clone(), text),
                         Some(a),
                         Some(a),
-                    )
-                } else {
-                    check_field(actor.access(), key, a, Some(a))
+                    ),
+                    Ok(field) => check_field(actor.access(), field, a, Some(a)),
                 };
                 verdict.err().map(|reason| sentence(&reason))
             })
@@ -343,15 +343,15 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
 
     let details = move || {
         view! {
-            <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing denied=denied("title") rows=2 />
-            <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing denied=denied("description") rows=5 />
-            <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing denied=denied("closure_criteria") />
+            <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing denied=denied(Err(ActionText::Title)) rows=2 />
+            <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing denied=denied(Err(ActionText::Description)) rows=5 />
+            <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing denied=denied(Err(ActionText::ClosureCriteria)) />
             <FieldSelect id="owner" label="Owner" options=owners
                 current=current(|a| a.owner.as_ref().map(ToString::to_string))
                 set=Callback::new(move |key: String| editing.set(ActionField::Owner(UserId::new(key).ok())))
-                denied=denied("owner") />
+                denied=denied(Ok(FieldKey::Owner)) />
             {
-                let exec_denied = denied("exec_lead");
+                let exec_denied = denied(Ok(FieldKey::ExecLead));
                 let (hint, described) = why_not("exec-lead", exec_denied);
                 view! {
                     <div class="nhsuk-form-group">
@@ -367,11 +367,11 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             <FieldSelect id="workstream" label="Workstream" options=workstreams
                 current=current(|a| a.workstream_id.as_ref().map(ToString::to_string))
                 set=Callback::new(move |key: String| editing.set(ActionField::Workstream(WorkstreamId::new(key).ok())))
-                denied=denied("workstream_id") />
+                denied=denied(Ok(FieldKey::Workstream)) />
             <FieldSelect id="phase" label="Phase" options=phases
                 current=current(|a| a.phase_id.as_ref().map(ToString::to_string))
                 set=Callback::new(move |key: String| editing.set(ActionField::Phase(PhaseId::new(key).ok())))
-                denied=denied("phase_id") />
+                denied=denied(Ok(FieldKey::Phase)) />
             {move || match due_original.get() {
                 // The original date is kept for good; later changes go
                 // through due-date requests that the executive lead decides.
@@ -388,7 +388,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                     </dl>
                 }.into_any(),
                 None => {
-                    let due_denied = denied("due_original");
+                    let due_denied = denied(Ok(FieldKey::DueOriginal));
                     let (hint, described) = why_not("due-original", due_denied);
                     view! {
                     <div class="nhsuk-form-group">
@@ -409,12 +409,12 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 options=vocabulary(Confidence::ALL, Confidence::key, Confidence::label)
                 current=current(|a| a.confidence.map(|c| c.key().to_owned()))
                 set=Callback::new(move |key: String| editing.set(ActionField::Confidence(key.parse().ok())))
-                denied=denied("confidence") />
+                denied=denied(Ok(FieldKey::Confidence)) />
             <FieldSelect id="assurance" label="Assurance"
                 options=vocabulary(Assurance::ALL, Assurance::key, Assurance::label)
                 current=current(|a| a.assurance.map(|c| c.key().to_owned()))
                 set=Callback::new(move |key: String| editing.set(ActionField::Assurance(key.parse().ok())))
-                denied=denied("assurance") />
+                denied=denied(Ok(FieldKey::Assurance)) />
         }
     };
 

@@ -3,27 +3,27 @@
 //! reloads when the person's own edits have all been saved.
 
 use leptos::prelude::*;
+use plait_shared::api::AuditRecord;
 use plait_shared::{ActionId, DocId};
-use wasm_bindgen::JsValue;
 
-use crate::api::{self, changes_of, describe_change, field, text};
+use crate::api;
 use crate::contexts::workspace::{use_workspace, Session, Workspace};
 use crate::markup::escape;
 
 /// When, in words: "26 Nov 2026, 14:05".
-fn when(ms: f64) -> String {
+fn when(ms: u64) -> String {
     let options = js_sys::Object::new();
     for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
         let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
     }
-    js_sys::Date::new(&ms.into())
+    js_sys::Date::new(&(ms as f64).into())
         .to_locale_string("en-GB", &options)
         .into()
 }
 
 /// The records of `action` as a table (markup: much smaller in the wasm
 /// than a view), names from the members list.
-fn table(workspace: Workspace, action: &str, records: &[JsValue]) -> String {
+fn table(workspace: Workspace, action: &ActionId, records: &[AuditRecord]) -> String {
     if records.is_empty() {
         return "<p>No changes have been recorded for this action yet.</p>".into();
     }
@@ -38,21 +38,25 @@ fn table(workspace: Workspace, action: &str, records: &[JsValue]) -> String {
          </tr></thead><tbody class=\"nhsuk-table__body\">",
     );
     for record in records {
-        let at = when(field(record, "at").as_f64().unwrap_or(0.0));
-        let who = workspace.name_of(&text(record, "user"));
+        let at = when(record.at);
+        let who = workspace.name_of(record.user.as_str());
         html += "<tr class=\"nhsuk-table__row\">";
-        for cell in [at, who, text(record, "device")] {
+        for cell in [at, who, record.device.clone()] {
             html += &format!("<td class=\"nhsuk-table__cell\">{}</td>", escape(&cell));
         }
         html += "<td class=\"nhsuk-table__cell\"><ul class=\"nhsuk-list\">";
-        for change in changes_of(record, "changes", action) {
-            html += &format!("<li>{}</li>", escape(&describe_change(&change.what)));
+        for change in record.changes.iter().filter(|c| c.action() == Some(action)) {
+            html += &format!("<li>{}</li>", escape(&change.to_string()));
         }
-        for change in changes_of(record, "refused", action) {
+        for refused in record
+            .refused
+            .iter()
+            .filter(|r| r.change.action() == Some(action))
+        {
             html += &format!(
                 "<li><strong>Not saved:</strong> {} — {}</li>",
-                escape(&describe_change(&change.what)),
-                escape(&change.reason)
+                escape(&refused.change.to_string()),
+                escape(&refused.reason)
             );
         }
         html += "</ul></td></tr>";
@@ -65,7 +69,7 @@ fn table(workspace: Workspace, action: &str, records: &[JsValue]) -> String {
 pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
     let workspace = use_workspace();
     // None while loading; the records, or why there are none.
-    let trail = RwSignal::new_local(None::<Result<Vec<JsValue>, ()>>);
+    let trail = RwSignal::new_local(None::<Result<Vec<AuditRecord>, ()>>);
     let ids = StoredValue::new((plan, action));
     let reachable =
         Memo::new(move |_| workspace.status().online && workspace.session.get() == Session::Live);
@@ -77,7 +81,7 @@ pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
             return;
         };
         wasm_bindgen_futures::spawn_local(async move {
-            let records = api::history(&plan, action.as_str(), 50).await;
+            let records = api::history(&plan, &action, 50).await;
             trail.set(Some(records.map_err(|_| ())));
         });
     };
@@ -109,7 +113,7 @@ pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
         } else if !reachable.get() {
             "The change history is available when you are online."
         } else {
-            let action = ids.with_value(|(_, action)| action.to_string());
+            let action = ids.with_value(|(_, action)| action.clone());
             let shown = trail.with(|t| match t {
                 None => Err("Loading the change history…"),
                 Some(Err(())) => Err("The change history could not be loaded. Try again later."),

@@ -4,71 +4,15 @@
 //! until the admin confirms — all rows, or only the valid ones.
 
 use leptos::prelude::*;
-use wasm_bindgen::{JsCast, JsValue};
+use plait_shared::api::{ImportPreview, ImportRefused, Imported};
+use wasm_bindgen::JsCast;
 
-use crate::api::{field, items, parse, send, text};
+use crate::api::{send, Answer};
 use crate::contexts::workspace::{use_workspace, PROGRAMME_ID};
 use crate::markup::{acted_on, checked, escape};
 
-/// A row problem, as the server reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Problem {
-    row: u32,
-    column: String,
-    reason: String,
-}
-
-/// What the server said about the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Preview {
-    rows: u32,
-    importable: u32,
-    plans: Vec<(String, bool, u32)>,
-    errors: Vec<Problem>,
-    ignored: Vec<String>,
-}
-
-fn number(value: &JsValue, key: &str) -> u32 {
-    field(value, key).as_f64().unwrap_or(0.0) as u32
-}
-
-fn problems(value: &JsValue) -> Vec<Problem> {
-    items(value)
-        .iter()
-        .map(|e| Problem {
-            row: number(e, "row"),
-            column: text(e, "column"),
-            reason: text(e, "reason"),
-        })
-        .collect()
-}
-
-impl Preview {
-    fn from_json(value: &JsValue) -> Preview {
-        Preview {
-            rows: number(value, "rows"),
-            importable: number(value, "importable"),
-            plans: items(&field(value, "plans"))
-                .iter()
-                .map(|p| {
-                    (
-                        text(p, "title"),
-                        field(p, "new").as_bool().unwrap_or(false),
-                        number(p, "actions"),
-                    )
-                })
-                .collect(),
-            errors: problems(&field(value, "errors")),
-            ignored: items(&field(value, "ignored_columns"))
-                .iter()
-                .filter_map(JsValue::as_string)
-                .collect(),
-        }
-    }
-}
-
-/// Posts `file` to the import endpoint; the status and the JSON answer.
-async fn post_file(mode: &str, file: &web_sys::File, csrf: &str) -> Result<(u16, JsValue), String> {
+/// Posts `file` to the import endpoint: the server's answer.
+async fn post_file(mode: &str, file: &web_sys::File, csrf: &str) -> Result<Answer, String> {
     let name = file.name().to_ascii_lowercase();
     let format = if name.ends_with(".xlsx") || name.ends_with(".xlsm") {
         "xlsx"
@@ -76,16 +20,14 @@ async fn post_file(mode: &str, file: &web_sys::File, csrf: &str) -> Result<(u16,
         "csv"
     };
     let path = format!("/api/programmes/{PROGRAMME_ID}/import?format={format}&mode={mode}");
-    let answer = send(
+    send(
         "POST",
         &path,
         Some((file.as_ref(), "application/octet-stream")),
         Some(csrf),
     )
     .await
-    .map_err(|_| "the server cannot be reached: importing needs a connection".to_owned())?;
-    let json = parse(&answer.text).unwrap_or_else(|| JsValue::from_str(&answer.text));
-    Ok((answer.status, json))
+    .map_err(|_| "the server cannot be reached: importing needs a connection".to_owned())
 }
 
 fn chosen_file() -> Option<web_sys::File> {
@@ -101,8 +43,8 @@ fn chosen_file() -> Option<web_sys::File> {
 enum Stage {
     Choosing,
     Checking,
-    Checked(Preview),
-    Importing(Preview),
+    Checked(ImportPreview),
+    Importing(ImportPreview),
     Done(String),
     Failed(String),
 }
@@ -142,17 +84,21 @@ fn stage_markup(stage: &Stage, valid_only: bool) -> String {
                  <th scope=\"col\" class=\"nhsuk-table__header plait-num\">Rows</th></tr></thead><tbody class=\"nhsuk-table__body\">",
                 preview.rows, preview.importable
             );
-            for (title, new, n) in &preview.plans {
+            for plan in &preview.plans {
                 html += &format!(
                     "<tr class=\"nhsuk-table__row\"><td class=\"nhsuk-table__cell\">{}</td><td class=\"nhsuk-table__cell\">{}</td>\
-                     <td class=\"nhsuk-table__cell plait-num\">{n}</td></tr>",
-                    escape(title),
-                    if *new { "New plan" } else { "Existing plan" }
+                     <td class=\"nhsuk-table__cell plait-num\">{}</td></tr>",
+                    escape(&plan.title),
+                    if plan.new { "New plan" } else { "Existing plan" },
+                    plan.actions
                 );
             }
             html += "</tbody></table>";
-            if !preview.ignored.is_empty() {
-                html += &format!("<p>Columns not imported: {}.</p>", escape(&preview.ignored.join(", ")));
+            if !preview.ignored_columns.is_empty() {
+                html += &format!(
+                    "<p>Columns not imported: {}.</p>",
+                    escape(&preview.ignored_columns.join(", "))
+                );
             }
             let has_errors = !preview.errors.is_empty();
             if has_errors {
@@ -201,7 +147,7 @@ pub fn Import() -> impl IntoView {
     let workspace = use_workspace();
     let stage = RwSignal::new(Stage::Choosing);
     let valid_only = RwSignal::new(false);
-    let csrf = move || workspace.account.get_untracked().csrf;
+    let csrf = move || workspace.account.get_untracked().csrf.clone();
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(file) = chosen_file() else {
@@ -213,10 +159,13 @@ pub fn Import() -> impl IntoView {
         let csrf = csrf();
         wasm_bindgen_futures::spawn_local(async move {
             stage.set(match post_file("preview", &file, &csrf).await {
-                Ok((200, json)) => Stage::Checked(Preview::from_json(&json)),
-                Ok((status, json)) => Stage::Failed(format!(
-                    "The server could not check the file ({status}): {}",
-                    json.as_string().unwrap_or_default()
+                Ok(answer) if answer.status == 200 => match answer.json::<ImportPreview>() {
+                    Ok(preview) => Stage::Checked(preview),
+                    Err(e) => Stage::Failed(format!("The server's answer does not read: {e:?}")),
+                },
+                Ok(answer) => Stage::Failed(format!(
+                    "The server could not check the file ({}): {}",
+                    answer.status, answer.text
                 )),
                 Err(e) => Stage::Failed(e),
             });
@@ -241,22 +190,20 @@ pub fn Import() -> impl IntoView {
         let csrf = csrf();
         wasm_bindgen_futures::spawn_local(async move {
             stage.set(match post_file(mode, &file, &csrf).await {
-                Ok((201, json)) => {
-                    let imported = field(&json, "imported");
-                    Stage::Done(format!(
+                Ok(answer) => match (answer.status, answer.json::<Imported>(), answer.json::<ImportRefused>()) {
+                    (201, Ok(done), _) => Stage::Done(format!(
                         "Imported {} actions into {} plan(s). They appear in the action list as they sync.",
-                        number(&imported, "actions"),
-                        number(&imported, "plans")
-                    ))
-                }
-                Ok((422, json)) => Stage::Failed(format!(
-                    "Nothing was imported: the file has {} problem(s). Fix them, or choose to import only the valid rows.",
-                    items(&field(&json, "errors")).len()
-                )),
-                Ok((status, json)) => Stage::Failed(format!(
-                    "Nothing was imported ({status}): {}",
-                    json.as_string().unwrap_or_default()
-                )),
+                        done.imported.actions, done.imported.plans
+                    )),
+                    (422, _, Ok(refused)) => Stage::Failed(format!(
+                        "Nothing was imported: the file has {} problem(s). Fix them, or choose to import only the valid rows.",
+                        refused.errors.len()
+                    )),
+                    (status, ..) => Stage::Failed(format!(
+                        "Nothing was imported ({status}): {}",
+                        answer.text
+                    )),
+                },
                 Err(e) => Stage::Failed(e),
             });
         });

@@ -34,9 +34,8 @@ fn now() -> UnixMillis {
 pub enum Notice {
     /// The session may have ended: check it.
     CheckSession,
-    /// The server refused some changes: its JSON list of `{action, what,
-    /// reason}`.
-    Refused(DocId, Vec<u8>),
+    /// The server refused some changes (or the whole update).
+    Refused(DocId, plait_shared::protocol::Refusals),
     /// The server refused a change whole and closed the connection, with why.
     RefusedWhole(DocId, String),
 }
@@ -290,8 +289,8 @@ impl DocSync {
                 spawn_local(async move { (sync.hooks.on_change)() });
             }
             Effect::CheckSession => (self.hooks.on_notice)(Notice::CheckSession),
-            Effect::Refused(payload) => {
-                (self.hooks.on_notice)(Notice::Refused(self.id.clone(), payload));
+            Effect::Refused(refusals) => {
+                (self.hooks.on_notice)(Notice::Refused(self.id.clone(), refusals));
             }
         }
     }

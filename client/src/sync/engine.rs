@@ -22,7 +22,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
-use plait_shared::protocol::{close, SyncAnswer, SyncRequest};
+use plait_shared::protocol::{close, Refusals, SyncAnswer, SyncRequest};
 pub use plait_shared::protocol::{MSG_DURABLE, MSG_REFUSED};
 /// Attempts that never open before HTTP sync takes over.
 pub const WS_FAILURES_BEFORE_HTTP: u32 = 3;
@@ -116,8 +116,8 @@ pub enum Effect {
     /// The session may have ended: ask the server (`GET /api/me`).
     CheckSession,
     /// The server refused some of this client's changes (and undid them):
-    /// the JSON payload of its message, to show the person.
-    Refused(Vec<u8>),
+    /// what and why, to show the person.
+    Refused(Refusals),
 }
 
 /// A local edit not yet durable on the server.
@@ -434,7 +434,11 @@ impl SyncEngine {
                     self.durable(&sv, now);
                 }
             }
-            Message::Custom(MSG_REFUSED, payload) => effects.push(Effect::Refused(payload)),
+            Message::Custom(MSG_REFUSED, payload) => {
+                if let Ok(refusals) = Refusals::decode(&payload) {
+                    effects.push(Effect::Refused(refusals));
+                }
+            }
             _ => {}
         }
     }
@@ -771,12 +775,24 @@ mod tests {
     fn refused_changes_and_denied_requests_reach_the_glue() {
         let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 13);
         online_and_open(&mut engine);
-        let payload = br#"[{"action":"a-md001","what":"title","reason":"no"}]"#.to_vec();
-        let frame = Message::Custom(MSG_REFUSED, payload.clone()).encode_v1();
+        let refusals = Refusals {
+            changes: vec![plait_shared::protocol::RefusedChange {
+                change: plait_shared::changes::Change::Text(
+                    plait_shared::ActionId::new("a-md001").unwrap(),
+                    plait_shared::ActionText::Title,
+                ),
+                reason: "no".into(),
+            }],
+            whole: None,
+        };
+        let frame = Message::Custom(MSG_REFUSED, refusals.encode()).encode_v1();
         assert_eq!(
             engine.handle(Event::Frame(frame), at(2)),
-            vec![Effect::Refused(payload)]
+            vec![Effect::Refused(refusals)]
         );
+        // A payload that does not read is ignored.
+        let garbage = Message::Custom(MSG_REFUSED, b"[1,2]".to_vec()).encode_v1();
+        assert!(engine.handle(Event::Frame(garbage), at(3)).is_empty());
         // A socket that never opens while online may be a refused upgrade.
         let mut fresh = SyncEngine::new(plait_shared::new_doc(), vec![], 14);
         fresh.handle(Event::Online, at(0));

@@ -7,43 +7,12 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use plait_shared::{DocId, Role, UserId};
-use serde::{Deserialize, Serialize};
+
+use plait_shared::api::{Me, Member, Membership, SignIn};
 
 use crate::accounts::{Session, SignInError, User};
 use crate::auth::{authenticate, check_csrf, device_of, COOKIE};
 use crate::{AppError, AppState};
-
-#[derive(Debug, Deserialize)]
-struct SignIn {
-    username: String,
-    password: String,
-}
-
-/// A programme the account belongs to.
-#[derive(Debug, Serialize)]
-pub(crate) struct Membership {
-    id: DocId,
-    role: Role,
-}
-
-/// The signed-in account, as the client sees it.
-#[derive(Debug, Serialize)]
-pub(crate) struct Me {
-    username: UserId,
-    name: String,
-    superuser: bool,
-    programmes: Vec<Membership>,
-    /// The token to echo in `X-CSRF-Token` on changes.
-    csrf: String,
-    /// When the session ends at the latest (Unix milliseconds).
-    expires_at: u64,
-    /// How long it may go unused, in seconds.
-    idle_seconds: u64,
-    /// The session token, for clients that are not browsers (sign-in only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token: Option<String>,
-}
 
 fn me(state: &AppState, user: &User, session: &Session, token: Option<String>) -> Me {
     let settings = state.accounts.settings();
@@ -183,14 +152,6 @@ pub(crate) async fn get_me(
         Json(me(&state, &authed.user, &authed.session, None)),
     )
         .into_response())
-}
-
-/// A member of a programme.
-#[derive(Debug, Serialize)]
-pub(crate) struct Member {
-    username: UserId,
-    name: String,
-    role: Role,
 }
 
 /// `GET /api/programmes/{id}/members`: the people of a programme (for its

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use plait_shared::api::BlobStored;
 use plait_shared::Role;
 
 use crate::auth::{authenticate, check_csrf, doc_access, DocKind};
@@ -102,7 +103,10 @@ pub(crate) async fn put_blob(
     };
     Ok((
         status,
-        Json(serde_json::json!({ "sha256": hash, "size": size })),
+        Json(BlobStored {
+            sha256: hash,
+            size: size as u64,
+        }),
     )
         .into_response())
 }

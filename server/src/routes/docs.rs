@@ -4,6 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
 use axum::Json;
+use plait_shared::api::History;
 use plait_shared::ActionId;
 
 use crate::auth::{authenticate, doc_access};
@@ -67,6 +68,6 @@ pub(crate) async fn history(
         .map_err(|e| AppError::Unavailable(e.to_string()))??;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
-        Json(serde_json::json!({ "records": records })),
+        Json(History { records }),
     ))
 }

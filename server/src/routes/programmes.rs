@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use plait_shared::api::{ImportRefused, Imported};
 use plait_shared::report::BoardReport;
 use plait_shared::{Date, DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView, Role, UnixMillis};
 use yrs::Transact;
@@ -234,15 +235,18 @@ pub(crate) async fn import_plan(
             {
                 Ok((summary, preview)) => Ok((
                     StatusCode::CREATED,
-                    Json(serde_json::json!({ "imported": summary, "skipped": preview.errors })),
+                    Json(Imported {
+                        imported: summary,
+                        skipped: preview.errors,
+                    }),
                 )
                     .into_response()),
                 Err(ImportError::Refused(errors)) => Ok((
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    Json(serde_json::json!({
-                        "error": "the file has problems; nothing was imported",
-                        "errors": errors,
-                    })),
+                    Json(ImportRefused {
+                        error: "the file has problems; nothing was imported".into(),
+                        errors,
+                    }),
                 )
                     .into_response()),
                 Err(ImportError::Empty) => {

@@ -16,6 +16,7 @@ use crate::access::{check_change, check_field, Actor};
 use crate::changes::{Change, Log};
 use crate::entries::{DueChange, Sustainment};
 use crate::ids::{ActionId, FindingId, UnixMillis, UserId};
+use crate::keys::{ActionText, FieldKey};
 use crate::lifecycle::Step;
 use crate::plan::{ActionView, PlanDoc};
 use crate::vocab::Role;
@@ -63,14 +64,8 @@ impl Default for Limits {
     }
 }
 
-/// A part of an update that was not allowed, with why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// What it would have changed.
-    pub change: Change,
-    /// Why not, in words for the person who sent it.
-    pub reason: String,
-}
+/// A refused part of an update, with why: the protocol's record of it.
+pub use crate::protocol::RefusedChange as Refusal;
 
 /// What to do with an update.
 #[derive(Debug)]
@@ -118,11 +113,26 @@ struct FollowUp {
     /// Inserted items to delete once integrated (refused text edits).
     undo: IdSet,
     /// Action fields to set back to their value before.
-    fields: BTreeSet<(ActionId, &'static str)>,
+    fields: BTreeSet<(ActionId, FieldKey)>,
     /// New log entries, per action: (log, first id, how many).
     entries: BTreeMap<ActionId, Vec<(Log, ID, u32)>>,
     /// Actions created by the update.
     new_actions: BTreeSet<ActionId>,
+    /// Admitted values of existing actions' fields, to set again if a
+    /// server set-back they never knew overwrites them.
+    values: Vec<FieldValue>,
+}
+
+/// A member's admitted value of an action's field.
+#[derive(Debug)]
+struct FieldValue {
+    action: ActionId,
+    key: FieldKey,
+    /// The action's map.
+    map: Container,
+    /// The item holding it.
+    id: ID,
+    value: Any,
 }
 
 /// What integrating an update did.
@@ -149,8 +159,13 @@ pub enum IntegrateError {
     Yrs(String),
 }
 
-fn static_field(root: Root, key: &str) -> Option<&'static str> {
-    schema::fields(root).iter().copied().find(|k| *k == key)
+/// An action's field by its stored key: one members set, or the time it
+/// was created (`Err`, set only when it is created).
+fn action_field(key: &str) -> Option<Result<FieldKey, ()>> {
+    match FieldKey::from_key(key) {
+        Some(field) => Some(Ok(field)),
+        None => (key == crate::plan::CREATED).then_some(Err(())),
+    }
 }
 
 /// Decides on `bytes` from `author`, against the document `doc` and its
@@ -663,7 +678,7 @@ impl Judge<'_, '_> {
         if self.actor.role != Role::Admin {
             return self.collect(
                 i,
-                Change::Programme(root.key()),
+                Change::Programme(root),
                 "only the programme's admin can change the programme",
             );
         }
@@ -677,7 +692,7 @@ impl Judge<'_, '_> {
             }
             self.new_types.insert(id, Place::Entity(*r, key.clone()));
         }
-        self.admitted.changes.insert(Change::Programme(root.key()));
+        self.admitted.changes.insert(Change::Programme(root));
     }
 
     fn field(&mut self, i: usize, parent: &Container, place: &Place, key: &str) {
@@ -715,36 +730,58 @@ impl Judge<'_, '_> {
                 }
             }
             Place::Entity(Root::Actions, a) => {
-                let (Ok(action), Some(key)) =
-                    (ActionId::new(&**a), static_field(Root::Actions, key))
-                else {
+                let (Ok(action), Some(field)) = (ActionId::new(&**a), action_field(key)) else {
                     return self.collect(
                         i,
                         Change::Structure(None, format!("actions/{a}/{key}")),
                         "not a field of an action",
                     );
                 };
-                // A refused value never enters the document: integrated and
-                // then deleted, it would still take part in yrs's ordering of
-                // the key's concurrent values, and a member's offline value
-                // ordered before it would be deleted as overwritten. The
-                // sender's copy keeps it until it reloads; it is told.
-                if let Some(Err(why)) = value.as_ref().map(|v| field_value(key, v)) {
+                // A value that is not one (only a broken or hostile client
+                // sends it) never enters the document.
+                if let Some(Err(why)) = value.as_ref().map(|v| field_value(field, v)) {
                     return self.collect(i, Change::Malformed(action), why);
                 }
                 if self.is_new(parent) {
                     return;
                 }
+                let Ok(key) = field else {
+                    return self.collect(
+                        i,
+                        Change::Structure(Some(action), key.to_owned()),
+                        "the time an action was created is set only when it is created",
+                    );
+                };
                 let change = Change::Field(action.clone(), key);
                 let verdict = match self.before_action(a) {
                     Some(before) => check_field(self.actor, key, &before, Some(&before)),
                     None => Err("no such action".into()),
                 };
-                match verdict {
-                    Ok(()) => {
+                let id = self.admitted.update.structs[i].id();
+                // A refused value is integrated, deleted, and the field set
+                // back (when it had become the value): so its sender's copy
+                // converges too. A member's offline value that yrs orders
+                // before it (and so deletes as overwritten) is set again
+                // once integrated (see `integrate`).
+                match (verdict, value) {
+                    (Ok(()), Some(value)) => {
+                        self.admitted.changes.insert(change);
+                        self.admitted.follow.values.push(FieldValue {
+                            action,
+                            key,
+                            map: parent.clone(),
+                            id,
+                            value,
+                        });
+                    }
+                    (Ok(()), None) => {
                         self.admitted.changes.insert(change);
                     }
-                    Err(why) => self.collect(i, change, why),
+                    (Err(why), _) => {
+                        self.admitted.follow.undo.insert(id, 1);
+                        self.admitted.follow.fields.insert((action, key));
+                        self.refuse(change, why);
+                    }
                 }
             }
             _ => self.collect(
@@ -772,7 +809,14 @@ impl Judge<'_, '_> {
                         "not an action",
                     );
                 };
-                let change = Change::Text(action.clone(), text.key());
+                let TextSlot::Action(text) = text else {
+                    return self.collect(
+                        i,
+                        Change::Structure(Some(action), key.into()),
+                        "not a text of an action",
+                    );
+                };
+                let change = Change::Text(action.clone(), text);
                 // Refused characters are deleted by id: exactly them.
                 let verdict = self.text_verdict(key, text);
                 self.judged(change, verdict, |follow| {
@@ -798,11 +842,11 @@ impl Judge<'_, '_> {
 
     /// Whether the author may edit one of an action's texts: asked of the
     /// rules, with the action as it was.
-    fn text_verdict(&mut self, action: &str, text: TextSlot) -> Result<(), String> {
+    fn text_verdict(&mut self, action: &str, text: ActionText) -> Result<(), String> {
         let Some(before) = self.before_action(action) else {
             return Err("no such action".into());
         };
-        let change = Change::Text(before.id.clone(), text.key());
+        let change = Change::Text(before.id.clone(), text);
         check_change(self.actor, &change, Some(&before), None)
     }
 
@@ -949,11 +993,11 @@ impl Judge<'_, '_> {
                 Place::Log(..) => Root::Actions,
             };
             if self.actor.role == Role::Admin {
-                self.admitted.changes.insert(Change::Programme(root.key()));
+                self.admitted.changes.insert(Change::Programme(root));
                 return true;
             }
             self.refuse(
-                Change::Programme(root.key()),
+                Change::Programme(root),
                 "only the programme's admin can change the programme",
             );
             return false;
@@ -1021,9 +1065,14 @@ impl Judge<'_, '_> {
                 false
             }
             Slot::Field(Place::Entity(Root::Actions, a), key) => {
-                let (Ok(action), Some(key)) =
-                    (ActionId::new(&*a), static_field(Root::Actions, &key))
-                else {
+                let (Ok(action), Some(field)) = (ActionId::new(&*a), action_field(&key)) else {
+                    return false;
+                };
+                let Ok(key) = field else {
+                    self.refuse(
+                        Change::Structure(Some(action), key.to_string()),
+                        "the time an action was created is kept",
+                    );
                     return false;
                 };
                 let change = Change::Field(action.clone(), key);
@@ -1054,7 +1103,10 @@ impl Judge<'_, '_> {
                 let Ok(action) = ActionId::new(&*key) else {
                     return false;
                 };
-                let change = Change::Text(action, text.key());
+                let TextSlot::Action(text) = text else {
+                    return false;
+                };
+                let change = Change::Text(action, text);
                 // A refused deletion is dropped, never applied and the text
                 // written back: written back, the characters would be
                 // copies, and a member's offline deletion of the originals
@@ -1099,36 +1151,43 @@ fn action_in(place: &Place) -> Option<ActionId> {
     }
 }
 
-/// Whether `value` is a valid value of the action field `key`.
-fn field_value(key: &str, value: &Any) -> Result<(), String> {
+/// Whether `value` is a valid value of the action field `key` (`Err`: the
+/// time it was created).
+fn field_value(field: Result<FieldKey, ()>, value: &Any) -> Result<(), String> {
     use crate::ids::{Date, PhaseId, WorkstreamId};
     use crate::vocab::{Assurance, Confidence};
     let text = match value {
         Any::String(s) => Some(s.as_ref()),
         _ => None,
     };
-    let bad = || Err(format!("{key} holds a value that is not valid for it"));
+    let Ok(key) = field else {
+        return match yrs::encoding::serde::from_any::<UnixMillis>(value) {
+            Ok(_) => Ok(()),
+            Err(_) => Err("created holds a value that is not a time".into()),
+        };
+    };
     let ok = match key {
-        "ref" | "exec_lead" => text.is_some_and(|t| t.len() <= 512),
-        "finding_ids" => match value {
+        FieldKey::Reference | FieldKey::ExecLead => text.is_some_and(|t| t.len() <= 512),
+        FieldKey::FindingIds => match value {
             Any::Array(items) => items
                 .iter()
                 .all(|i| matches!(i, Any::String(s) if FindingId::new(s.as_ref()).is_ok())),
             _ => false,
         },
-        "workstream_id" => text.is_some_and(|t| WorkstreamId::new(t).is_ok()),
-        "phase_id" => text.is_some_and(|t| PhaseId::new(t).is_ok()),
-        "owner" => text.is_some_and(|t| UserId::new(t).is_ok()),
-        "due_original" => text.is_some_and(|t| t.parse::<Date>().is_ok()),
-        "confidence" => text.is_some_and(|t| t.parse::<Confidence>().is_ok()),
-        "assurance" => text.is_some_and(|t| t.parse::<Assurance>().is_ok()),
-        "created" => yrs::encoding::serde::from_any::<UnixMillis>(value).is_ok(),
-        _ => false,
+        FieldKey::Workstream => text.is_some_and(|t| WorkstreamId::new(t).is_ok()),
+        FieldKey::Phase => text.is_some_and(|t| PhaseId::new(t).is_ok()),
+        FieldKey::Owner => text.is_some_and(|t| UserId::new(t).is_ok()),
+        FieldKey::DueOriginal => text.is_some_and(|t| t.parse::<Date>().is_ok()),
+        FieldKey::Confidence => text.is_some_and(|t| t.parse::<Confidence>().is_ok()),
+        FieldKey::Assurance => text.is_some_and(|t| t.parse::<Assurance>().is_ok()),
     };
     if ok {
         Ok(())
     } else {
-        bad()
+        Err(format!(
+            "{} holds a value that is not valid for it",
+            key.key()
+        ))
     }
 }
 
@@ -1185,7 +1244,8 @@ pub fn integrate(
         }
     }
     // Only an update with something refused is encoded again afterwards.
-    let before_sv = (follows || !refused.is_empty()).then(|| doc.transact().state_vector());
+    let before_sv = (follows || !refused.is_empty() || !follow.values.is_empty())
+        .then(|| doc.transact().state_vector());
     let bytes = codec::encode(&update.structs, &update.deletes);
     let mut undo = follow.undo.clone();
     let mut echo = !refused.is_empty();
@@ -1241,11 +1301,14 @@ pub fn integrate(
                     continue;
                 };
                 let now_view = plan.read_action(&txn, action);
-                if now_view.as_ref().is_some_and(|v| !same_field(key, v, was)) {
-                    plan.restore_field(&mut txn, action, key, was)
+                if now_view.as_ref().is_some_and(|v| !v.same_field(*key, was)) {
+                    plan.restore_field(&mut txn, action, *key, was)
                         .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
                 }
             }
+        }
+        if checked {
+            echo |= set_again(&mut txn, index, &update, &follow.values);
         }
         echo |= !undo.is_empty() || !follow.fields.is_empty();
         txn_deletes = txn.delete_set().clone();
@@ -1299,6 +1362,54 @@ pub fn integrate(
     })
 }
 
+/// Sets again each admitted value that yrs deleted as overwritten by a
+/// value the server wrote (setting a field back after a refusal) or by a
+/// value since deleted (a refused one, set back to none): the server wrote
+/// those without knowing this value, which was made concurrently (offline),
+/// and a set-back must never undo a member's work. A value overwritten by
+/// another member's concurrent one stays overwritten (the last writer wins,
+/// as in every copy). Returns whether anything was set.
+fn set_again(
+    txn: &mut yrs::TransactionMut,
+    index: &ItemIndex,
+    update: &DecodedUpdate,
+    values: &[FieldValue],
+) -> bool {
+    use yrs::Map;
+    let server = txn.doc().client_id();
+    let mut set = false;
+    for value in values {
+        let deleted = txn.delete_set().clone();
+        // Still the value, or deleted by its own update (then cleared).
+        if !deleted.contains(&value.id) || update.deletes.contains(&value.id) {
+            continue;
+        }
+        // Overwritten by a later value in the same update.
+        let superseded = values.iter().any(|other| {
+            other.id != value.id
+                && other.map == value.map
+                && other.key == value.key
+                && !deleted.contains(&other.id)
+        });
+        if superseded {
+            continue;
+        }
+        let live = index.live_items(&value.map, value.key.key(), &deleted);
+        if live.iter().any(|id| id.client != server) {
+            continue;
+        }
+        let Some(actions) = txn.get_map("actions") else {
+            continue;
+        };
+        let Some(yrs::Out::YMap(map)) = actions.get(txn, value.action.as_str()) else {
+            continue;
+        };
+        map.insert(txn, value.key.key(), value.value.clone());
+        set = true;
+    }
+    set
+}
+
 /// One `Appended` per action and log, with every position.
 fn merge_appends(changes: BTreeSet<Change>) -> Vec<Change> {
     let mut out: Vec<Change> = Vec::new();
@@ -1314,21 +1425,6 @@ fn merge_appends(changes: BTreeSet<Change>) -> Vec<Change> {
         out.push(change);
     }
     out
-}
-
-fn same_field(key: &str, a: &ActionView, b: &ActionView) -> bool {
-    match key {
-        "ref" => a.reference == b.reference,
-        "finding_ids" => a.finding_ids == b.finding_ids,
-        "workstream_id" => a.workstream_id == b.workstream_id,
-        "phase_id" => a.phase_id == b.phase_id,
-        "exec_lead" => a.exec_lead == b.exec_lead,
-        "owner" => a.owner == b.owner,
-        "due_original" => a.due_original == b.due_original,
-        "confidence" => a.confidence == b.confidence,
-        "assurance" => a.assurance == b.assurance,
-        _ => false,
-    }
 }
 
 /// The raw values of a log and each value's item position.

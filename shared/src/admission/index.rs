@@ -200,6 +200,36 @@ impl ItemIndex {
             .merge_with(deletes);
     }
 
+    /// The items under `key` of the map `parent` that are deleted neither
+    /// here nor in `also_deleted`: a map key's current value, if it has one
+    /// (every other item of a key is deleted as overwritten). A scan of the
+    /// whole index: only for the rare concurrent case that needs it.
+    pub fn live_items(&self, parent: &Container, key: &str, also_deleted: &IdSet) -> Vec<ID> {
+        let mut live = Vec::new();
+        for (client, spans) in &self.clients {
+            for span in spans {
+                let Loc::Item {
+                    parent: p,
+                    sub: Some(sub),
+                    ..
+                } = &span.loc
+                else {
+                    continue;
+                };
+                if p != parent || &**sub != key {
+                    continue;
+                }
+                for clock in span.clock..span.clock + span.len {
+                    let id = ID::new(*client, clock);
+                    if !self.deleted.contains(&id) && !also_deleted.contains(&id) {
+                        live.push(id);
+                    }
+                }
+            }
+        }
+        live
+    }
+
     /// Whether the item at `id` is deleted.
     pub fn is_deleted(&self, id: &ID) -> bool {
         self.deleted.contains(id)
@@ -523,7 +553,7 @@ mod tests {
         assert!(places.contains(&Some(Place::Text(
             Root::Actions,
             "a-1".into(),
-            schema::TextSlot::Title
+            schema::TextSlot::Action(crate::keys::ActionText::Title)
         ))));
         assert!(places.contains(&Some(Place::Log(
             "a-1".into(),

@@ -24,26 +24,8 @@ pub enum DocShape {
     Programme,
 }
 
-/// A named root of either document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Root {
-    /// `plan`: what the plan is about.
-    Plan,
-    /// `findings`: id → finding.
-    Findings,
-    /// `actions`: id → action.
-    Actions,
-    /// `programme`: the programme's headline facts.
-    Programme,
-    /// `phases`: id → phase.
-    Phases,
-    /// `workstreams`: id → workstream.
-    Workstreams,
-    /// `plans`: plan document id → index entry.
-    Plans,
-    /// `settings`: named groups of settings.
-    Settings,
-}
+use crate::keys::ActionText;
+pub use crate::keys::Root;
 
 impl Root {
     /// The roots of a document of this shape.
@@ -57,20 +39,6 @@ impl Root {
                 Root::Plans,
                 Root::Settings,
             ],
-        }
-    }
-
-    /// Its stored name.
-    pub fn key(self) -> &'static str {
-        match self {
-            Root::Plan => "plan",
-            Root::Findings => "findings",
-            Root::Actions => "actions",
-            Root::Programme => "programme",
-            Root::Phases => "phases",
-            Root::Workstreams => "workstreams",
-            Root::Plans => "plans",
-            Root::Settings => "settings",
         }
     }
 
@@ -96,12 +64,8 @@ impl Root {
 /// One of the collaborative texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TextSlot {
-    /// An action's title.
-    Title,
-    /// An action's description.
-    Description,
-    /// An action's closure criteria.
-    ClosureCriteria,
+    /// One of an action's texts.
+    Action(ActionText),
     /// A finding's text.
     Finding,
 }
@@ -110,19 +74,10 @@ impl TextSlot {
     /// Its stored key.
     pub fn key(self) -> &'static str {
         match self {
-            TextSlot::Title => "title",
-            TextSlot::Description => "description",
-            TextSlot::ClosureCriteria => "closure_criteria",
+            TextSlot::Action(text) => text.key(),
             TextSlot::Finding => "text",
         }
     }
-
-    /// An action's texts.
-    pub const ACTION: [TextSlot; 3] = [
-        TextSlot::Title,
-        TextSlot::Description,
-        TextSlot::ClosureCriteria,
-    ];
 }
 
 /// A shared type the schema names.
@@ -207,7 +162,7 @@ pub fn is_field(root: Root, key: &str) -> bool {
 
 fn text_slot(root: Root, key: &str) -> Option<TextSlot> {
     match root {
-        Root::Actions => TextSlot::ACTION.into_iter().find(|t| t.key() == key),
+        Root::Actions => ActionText::from_key(key).map(TextSlot::Action),
         Root::Findings => (key == "text").then_some(TextSlot::Finding),
         _ => None,
     }
@@ -372,7 +327,11 @@ mod tests {
         assert!(slot(&actions, Some("a-1"), ContentKind::Map).is_ok());
         assert!(slot(&actions, Some("a 1"), ContentKind::Map).is_err());
         assert!(slot(&actions, Some("a-1"), ContentKind::Any).is_err());
-        let text = Place::Text(Root::Actions, "a-1".into(), TextSlot::Title);
+        let text = Place::Text(
+            Root::Actions,
+            "a-1".into(),
+            TextSlot::Action(ActionText::Title),
+        );
         assert!(slot(&text, None, ContentKind::String).is_ok());
         assert!(slot(&text, None, ContentKind::Other("embed")).is_err());
         assert!(slot(&text, None, ContentKind::Other("format")).is_err());

@@ -9,7 +9,7 @@ use yrs::types::ToJson;
 use yrs::{Array, ArrayRef, GetString, Map, Out, ReadTxn, TextPrelim, TransactionMut};
 
 use super::{
-    write_field, ActionField, ActionView, FindingView, NewAction, PlanDoc, PlanInfo, TextEdit,
+    write_field, ActionView, FieldKey, FindingView, NewAction, PlanDoc, PlanInfo, TextEdit,
 };
 use crate::changes::Log;
 use crate::doc::{
@@ -44,40 +44,24 @@ impl PlanDoc {
         self.read_info_into(txn, &mut Vec::new())
     }
 
-    /// Sets the field stored under `key` back to its value in `before`.
+    /// Sets the field `key` back to its value in `before`.
     ///
     /// # Errors
-    /// [`WriteError::UnknownAction`], or [`WriteError::Malformed`] for a key
-    /// that is not a field.
+    /// [`WriteError::UnknownAction`].
     pub fn restore_field(
         &self,
         txn: &mut TransactionMut,
         id: &ActionId,
-        key: &str,
+        key: FieldKey,
         before: &ActionView,
     ) -> Result<(), WriteError> {
         let map = self.action_map(txn, id)?;
-        let field = match key {
-            "ref" => ActionField::Reference(before.reference.clone()),
-            "finding_ids" => ActionField::FindingIds(before.finding_ids.clone()),
-            "workstream_id" => ActionField::Workstream(before.workstream_id.clone()),
-            "phase_id" => ActionField::Phase(before.phase_id.clone()),
-            "exec_lead" => ActionField::ExecLead(before.exec_lead.clone()),
-            "owner" => ActionField::Owner(before.owner.clone()),
-            "confidence" => ActionField::Confidence(before.confidence),
-            "assurance" => ActionField::Assurance(before.assurance),
-            "due_original" => {
-                match before.due_original {
-                    Some(date) => write_field(&map, txn, &ActionField::DueOriginal(date)),
-                    None => {
-                        map.remove(txn, "due_original");
-                    }
-                }
-                return Ok(());
+        match before.field(key) {
+            Some(field) => write_field(&map, txn, &field),
+            None => {
+                map.remove(txn, key.key());
             }
-            other => return Err(WriteError::Malformed(format!("{other} is not a field"))),
-        };
-        write_field(&map, txn, &field);
+        }
         Ok(())
     }
 
@@ -170,7 +154,7 @@ impl PlanDoc {
                 closure_criteria: view.closure_criteria.clone(),
             },
         )?;
-        self.restore_field(txn, &view.id, "assurance", view)?;
+        self.restore_field(txn, &view.id, FieldKey::Assurance, view)?;
         for log in Log::ALL {
             self.restore_log(txn, &view.id, log, view)?;
         }

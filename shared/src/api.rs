@@ -1,0 +1,226 @@
+//! The JSON API's contract: every request and answer body the server and
+//! the web client exchange, as serde types. The server serialises these
+//! and the client deserialises the same types, so a renamed or retyped
+//! field is a compile error on both sides (or an error the client shows),
+//! never a blank page.
+//!
+//! ```
+//! use plait_shared::api::{Me, Membership};
+//! use plait_shared::{DocId, Role, UserId};
+//!
+//! let me = Me {
+//!     username: UserId::new("d.hughes").unwrap(),
+//!     name: "Dee Hughes".into(),
+//!     superuser: false,
+//!     programmes: vec![Membership { id: DocId::new("demo").unwrap(), role: Role::Lead }],
+//!     csrf: "abc".into(),
+//!     expires_at: 0,
+//!     idle_seconds: 1800,
+//!     token: None,
+//! };
+//! let json = serde_json::to_string(&me).unwrap();
+//! assert!(!json.contains("token"));
+//! assert_eq!(serde_json::from_str::<Me>(&json).unwrap(), me);
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::changes::Change;
+use crate::ids::{DocId, UserId};
+use crate::import::{ImportSummary, RowError};
+use crate::protocol::RefusedChange;
+use crate::vocab::Role;
+
+/// `POST /api/login`: a sign-in with a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    /// The account's user name.
+    pub username: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// A programme an account belongs to, with its role there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    /// The programme.
+    pub id: DocId,
+    /// The account's role in it.
+    pub role: Role,
+}
+
+/// `GET /api/me` (and the answer to a sign-in): the signed-in account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// Its user name.
+    pub username: UserId,
+    /// The name people see.
+    pub name: String,
+    /// A server administrator (creates programmes).
+    #[serde(default)]
+    pub superuser: bool,
+    /// The programmes it belongs to.
+    #[serde(default)]
+    pub programmes: Vec<Membership>,
+    /// The token to echo in `X-CSRF-Token` on changes.
+    pub csrf: String,
+    /// When the session ends at the latest (Unix milliseconds).
+    #[serde(default)]
+    pub expires_at: u64,
+    /// How long it may go unused, in seconds.
+    #[serde(default)]
+    pub idle_seconds: u64,
+    /// The session token, for clients that are not browsers (sign-in
+    /// only; the browser keeps the cookie).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl Me {
+    /// The account's role in `programme`, if it belongs to it.
+    pub fn role_in(&self, programme: &str) -> Option<Role> {
+        self.programmes
+            .iter()
+            .find(|m| m.id.as_str() == programme)
+            .map(|m| m.role)
+    }
+}
+
+/// `GET /api/programmes/{id}/members`: one member of a programme (the
+/// answer is a list of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Their user name.
+    pub username: UserId,
+    /// The name people see.
+    pub name: String,
+    /// Their role in the programme.
+    pub role: Role,
+}
+
+/// One stored update in the audit trail: who, when, from where, and what it
+/// changed and was refused, as typed changes (words only when shown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Its place in the trail (increases with time).
+    #[serde(default)]
+    pub seq: u64,
+    /// When it was accepted (Unix milliseconds).
+    pub at: u64,
+    /// The document.
+    pub doc: DocId,
+    /// Who sent it.
+    pub user: UserId,
+    /// Which session (a short, non-secret name).
+    pub session: String,
+    /// Which device (its browser, from the sign-in).
+    pub device: String,
+    /// Its size in bytes.
+    pub bytes: usize,
+    /// What it changed.
+    pub changes: Vec<Change>,
+    /// What it tried to change and was not allowed to (undone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedChange>,
+}
+
+/// `GET /api/docs/{doc}/history`: audit records, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// The records.
+    pub records: Vec<AuditRecord>,
+}
+
+/// One plan an import writes to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPreview {
+    /// Its document.
+    pub doc_id: DocId,
+    /// Its title.
+    pub title: String,
+    /// Whether the import creates it.
+    pub new: bool,
+    /// Actions it would gain.
+    pub actions: usize,
+}
+
+/// `POST /api/programmes/{id}/import?mode=preview`: what an import would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    /// The programme.
+    pub programme: DocId,
+    /// Whether the programme exists already.
+    pub programme_exists: bool,
+    /// Data rows read (errors or not).
+    pub rows: usize,
+    /// Rows that would be imported.
+    pub importable: usize,
+    /// Findings and actions that would be created (one each per row).
+    pub actions: usize,
+    /// The plans written to.
+    pub plans: Vec<PlanPreview>,
+    /// Every problem, by row: unreadable cells, duplicate references in the
+    /// file, references already in the programme.
+    pub errors: Vec<RowError>,
+    /// Columns that are not imported.
+    pub ignored_columns: Vec<String>,
+}
+
+/// `POST /api/programmes/{id}/import?mode=import` (201): what was written,
+/// and the rows skipped (with `valid_only`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Imported {
+    /// What was written.
+    pub imported: ImportSummary,
+    /// The rows left out, with why.
+    pub skipped: Vec<RowError>,
+}
+
+/// The same, refused (422): nothing was imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRefused {
+    /// Why, in one line.
+    pub error: String,
+    /// Every problem, by row.
+    pub errors: Vec<RowError>,
+}
+
+/// `PUT /api/blobs/{sha256}`: an evidence file the server now holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobStored {
+    /// Its SHA-256 (hex).
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ActionId;
+    use crate::keys::FieldKey;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn an_audit_record_reads_back_with_typed_changes() {
+        let action = ActionId::new("a-md001-1").unwrap();
+        let record = AuditRecord {
+            seq: 7,
+            at: 1,
+            doc: DocId::new("plan-1").unwrap(),
+            user: UserId::new("lead").unwrap(),
+            session: "s".into(),
+            device: "Firefox".into(),
+            bytes: 40,
+            changes: vec![Change::Field(action.clone(), FieldKey::Owner)],
+            refused: vec![RefusedChange {
+                change: Change::Field(action, FieldKey::DueOriginal),
+                reason: "kept once set".into(),
+            }],
+        };
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(json.contains("\"due_original\""), "{json}");
+        assert_eq!(serde_json::from_str::<AuditRecord>(&json).unwrap(), record);
+    }
+}
