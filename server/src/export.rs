@@ -1,6 +1,7 @@
 //! Exports: a plan as a table (in the import's own layout, so an exported
 //! plan imports again), and the board report's tables, as CSV or XLSX.
 
+use plait_shared::metrics::{labelled, named};
 use plait_shared::report::BoardReport;
 use plait_shared::{ActionView, Date, PlanView, ProgrammeView};
 
@@ -167,23 +168,25 @@ pub fn report_tables(report: &BoardReport) -> Vec<Table> {
         row.push(counts.overdue.to_string());
         row
     };
-    let grouped =
-        |title: &str, groups: &std::collections::BTreeMap<String, plait_shared::Counts>| Table {
-            title: title.to_owned(),
-            headers: count_headers.clone(),
-            rows: groups.iter().map(|(name, c)| counts_row(name, c)).collect(),
-        };
+    let grouped = |title: &str, groups: Vec<(&str, &plait_shared::Counts)>| Table {
+        title: title.to_owned(),
+        headers: count_headers.clone(),
+        rows: groups
+            .into_iter()
+            .map(|(name, c)| counts_row(name, c))
+            .collect(),
+    };
     let mut tables = vec![
         Table {
             title: "Summary".to_owned(),
             headers: count_headers.clone(),
             rows: vec![counts_row("All actions", &metrics.all)],
         },
-        grouped("Must and Should", &metrics.by_kind),
-        grouped("By workstream", &metrics.by_workstream),
-        grouped("By key question", &metrics.by_key_question),
-        grouped("By core service", &metrics.by_core_service),
-        grouped("By location", &metrics.by_location),
+        grouped("Must and Should", labelled(&metrics.by_kind)),
+        grouped("By workstream", named(&metrics.by_workstream)),
+        grouped("By key question", labelled(&metrics.by_key_question)),
+        grouped("By core service", named(&metrics.by_core_service)),
+        grouped("By location", named(&metrics.by_location)),
     ];
     tables.push(Table {
         title: "Overdue".to_owned(),

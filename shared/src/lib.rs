@@ -58,7 +58,7 @@ pub use ids::{
     WorkstreamId,
 };
 pub use lifecycle::{check_transition, fold_status, ActionFacts, Fold, Move, Refusal, Step};
-pub use metrics::{ColourRule, ColourScheme, Counts, OverdueAction, ProgrammeMetrics};
+pub use metrics::{ColourRule, ColourScheme, Counts, Group, OverdueAction, ProgrammeMetrics};
 pub use plan::{
     ActionField, ActionText, ActionView, FindingView, NewAction, NewFinding, PlanDoc, PlanInfo,
     PlanView, TextEdit,

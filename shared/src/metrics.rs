@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{ActionId, Date, DocId, UserId};
 use crate::plan::{ActionView, PlanView};
 use crate::programme::ProgrammeView;
-use crate::vocab::{Colour, Confidence, FindingKind, KeyQuestion, Status};
+use crate::vocab::{Colour, Confidence, FindingKind, KeyQuestion, Status, Vocabulary};
 
 crate::vocab::vocabulary! {
     /// A condition of an action that the colour scheme gives a colour to.
@@ -152,18 +152,62 @@ pub struct OverdueAction {
     pub latest_update: Option<String>,
 }
 
+/// A group of a closed vocabulary: one of its values, or none recorded.
+/// Serialised as the value's key (`"must_do"`) or `"not_recorded"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group<K> {
+    /// Actions with this value.
+    Of(K),
+    /// Actions with none.
+    NotRecorded,
+}
+
+impl<K: Vocabulary> Group<K> {
+    /// The words people see.
+    pub fn label(self) -> &'static str {
+        match self {
+            Group::Of(k) => k.label(),
+            Group::NotRecorded => NOT_RECORDED,
+        }
+    }
+}
+
+impl<K: Vocabulary> Serialize for Group<K> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match *self {
+            Group::Of(k) => k.key(),
+            Group::NotRecorded => "not_recorded",
+        })
+    }
+}
+
+/// Groups of a vocabulary with their labels, in the vocabulary's order
+/// ("Not recorded" last), for tables.
+pub fn labelled<K: Vocabulary + Ord>(
+    groups: &BTreeMap<Group<K>, Counts>,
+) -> Vec<(&'static str, &Counts)> {
+    groups.iter().map(|(g, c)| (g.label(), c)).collect()
+}
+
+/// Groups named by free text (workstreams, core services, locations), for
+/// tables.
+pub fn named(groups: &BTreeMap<String, Counts>) -> Vec<(&str, &Counts)> {
+    groups.iter().map(|(g, c)| (g.as_str(), c)).collect()
+}
+
 /// Everything a dashboard or board report counts. Groups with no name are
 /// counted under "Not recorded", so the groups always add up to the total.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct ProgrammeMetrics {
     /// Every action.
     pub all: Counts,
-    /// By the kind of finding the action answers (Must Do, Should Do, ...).
-    pub by_kind: BTreeMap<String, Counts>,
+    /// By the most serious kind of finding the action answers (a warning
+    /// notice, a Must Do, ...).
+    pub by_kind: BTreeMap<Group<FindingKind>, Counts>,
     /// By workstream name.
     pub by_workstream: BTreeMap<String, Counts>,
     /// By key question.
-    pub by_key_question: BTreeMap<String, Counts>,
+    pub by_key_question: BTreeMap<Group<KeyQuestion>, Counts>,
     /// By core service.
     pub by_core_service: BTreeMap<String, Counts>,
     /// By location.
@@ -206,11 +250,11 @@ impl ProgrammeMetrics {
                     .iter()
                     .filter_map(|f| f.kind)
                     .min_by_key(|&k| seriousness(k))
-                    .map_or(NOT_RECORDED, FindingKind::label);
+                    .map_or(Group::NotRecorded, Group::Of);
                 let key_question = findings
                     .iter()
                     .find_map(|f| f.key_question)
-                    .map_or(NOT_RECORDED, KeyQuestion::label);
+                    .map_or(Group::NotRecorded, Group::Of);
                 let first_named = |pick: fn(&crate::plan::FindingView) -> &str, fallback: &str| {
                     findings
                         .iter()
@@ -233,10 +277,14 @@ impl ProgrammeMetrics {
                 let colour = programme.colours.colour_of(action, today);
                 let overdue = action.is_overdue(today);
                 metrics.all.add(status, colour, overdue);
+                let add = |counts: &mut Counts| counts.add(status, colour, overdue);
+                add(metrics.by_kind.entry(kind).or_insert_with(Counts::empty));
+                add(metrics
+                    .by_key_question
+                    .entry(key_question)
+                    .or_insert_with(Counts::empty));
                 let groups = [
-                    (&mut metrics.by_kind, kind),
                     (&mut metrics.by_workstream, workstream),
-                    (&mut metrics.by_key_question, key_question),
                     (&mut metrics.by_core_service, core_service.as_str()),
                     (&mut metrics.by_location, location.as_str()),
                 ];

@@ -91,7 +91,24 @@ macro_rules! vocabulary {
                 f.write_str(self.label())
             }
         }
+
+        impl $crate::vocab::Vocabulary for $name {
+            fn key(self) -> &'static str {
+                $name::key(self)
+            }
+            fn label(self) -> &'static str {
+                $name::label(self)
+            }
+        }
     };
+}
+
+/// What every vocabulary has: a stored key and the words people see.
+pub trait Vocabulary: Copy {
+    /// The stable key stored in documents.
+    fn key(self) -> &'static str;
+    /// The words people see.
+    fn label(self) -> &'static str;
 }
 pub(crate) use vocabulary;
 

@@ -11,6 +11,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use plait_shared::import::{parse_csv, ImportPlan};
+use plait_shared::metrics::{labelled, named};
+use plait_shared::Group;
 use plait_shared::{
     new_doc, Colour, Date, DocId, FindingKind, KeyQuestion, PlanDoc, ProgrammeDoc,
     ProgrammeMetrics, Regulation, Status, UnixMillis, UserId,
@@ -101,8 +103,8 @@ fn the_fixture_metrics_match_counts_taken_by_hand() {
     // Before any due date, so nothing is overdue.
     let m = metrics(&imported, Date::from_ymd(2022, 1, 1).unwrap());
     assert_eq!(m.all.total, 168);
-    assert_eq!(m.by_kind["Must Do"].total, 108);
-    assert_eq!(m.by_kind["Should Do"].total, 60);
+    assert_eq!(m.by_kind[&Group::Of(FindingKind::MustDo)].total, 108);
+    assert_eq!(m.by_kind[&Group::Of(FindingKind::ShouldDo)].total, 60);
     let status = |s: Status| m.all.by_status[&s];
     assert_eq!(status(Status::InProgress), 87);
     assert_eq!(status(Status::Closed), 29);
@@ -121,21 +123,24 @@ fn the_fixture_metrics_match_counts_taken_by_hand() {
         54
     );
     assert_eq!(m.by_workstream["Access and waiting times"].total, 5);
-    assert_eq!(m.by_key_question["Safe"].total, 86);
-    assert_eq!(m.by_key_question["Well-led"].total, 21);
+    assert_eq!(m.by_key_question[&Group::Of(KeyQuestion::Safe)].total, 86);
+    assert_eq!(
+        m.by_key_question[&Group::Of(KeyQuestion::WellLed)].total,
+        21
+    );
     assert_eq!(m.by_location["Walker Close"].total, 24);
     assert_eq!(
         m.by_core_service["Forensic inpatient or secure wards"].total,
         13
     );
     for group in [
-        &m.by_kind,
-        &m.by_workstream,
-        &m.by_key_question,
-        &m.by_core_service,
-        &m.by_location,
+        labelled(&m.by_kind),
+        named(&m.by_workstream),
+        labelled(&m.by_key_question),
+        named(&m.by_core_service),
+        named(&m.by_location),
     ] {
-        assert_eq!(group.values().map(|c| c.total).sum::<usize>(), 168);
+        assert_eq!(group.iter().map(|(_, c)| c.total).sum::<usize>(), 168);
     }
     assert_eq!(m.overdue, vec![]);
     assert_eq!(m.all.by_colour[&Colour::Blue], 29);

@@ -39,8 +39,14 @@ async fn the_demo_programme_is_served_and_counts_as_the_fixture() {
     }
     let m = ProgrammeMetrics::compute(&view, &plans, Date::from_ymd(2022, 1, 1).unwrap());
     assert_eq!(m.all.total, 168);
-    assert_eq!(m.by_kind["Must Do"].total, 108);
-    assert_eq!(m.by_kind["Should Do"].total, 60);
+    assert_eq!(
+        m.by_kind[&plait_shared::Group::Of(plait_shared::FindingKind::MustDo)].total,
+        108
+    );
+    assert_eq!(
+        m.by_kind[&plait_shared::Group::Of(plait_shared::FindingKind::ShouldDo)].total,
+        60
+    );
     assert_eq!(m.all.by_status[&Status::Closed], 29);
 }
 

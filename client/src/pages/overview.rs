@@ -1,10 +1,9 @@
 //! The programme overview: BRAG counts, Must vs Should, overdue, and the
 //! counts by workstream and key question, from the `shared` metrics.
 
-use std::collections::BTreeMap;
-
 use leptos::prelude::*;
-use plait_shared::{Colour, Counts, ProgrammeMetrics, UnixMillis};
+use plait_shared::metrics::{labelled, named};
+use plait_shared::{Colour, Counts, FindingKind, Group, ProgrammeMetrics, UnixMillis};
 use wasm_bindgen::JsCast;
 
 use crate::contexts::workspace::use_workspace;
@@ -62,11 +61,7 @@ pub fn brag_markup(colour: Colour) -> String {
 }
 
 /// A table of counts by group (workstream, key question…), as markup.
-pub fn group_table_markup(
-    caption: &str,
-    heading: &str,
-    groups: &BTreeMap<String, Counts>,
-) -> String {
+pub fn group_table_markup(caption: &str, heading: &str, groups: &[(&str, &Counts)]) -> String {
     let number = |n: usize| format!("<td class=\"nhsuk-table__cell plait-num\">{n}</td>");
     let mut html = format!(
         "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption\">{}</caption>\
@@ -84,7 +79,7 @@ pub fn group_table_markup(
     }
     html += "<th scope=\"col\" class=\"nhsuk-table__header plait-num\">Overdue</th></tr></thead>\
              <tbody class=\"nhsuk-table__body\">";
-    for (name, counts) in groups {
+    for (name, counts) in groups.iter().copied() {
         html += &format!(
             "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{}</th>",
             escape(name)
@@ -99,20 +94,11 @@ pub fn group_table_markup(
     html + "</tbody></table>"
 }
 
-/// A table of counts by group.
-#[component]
-pub fn GroupTable(
-    caption: &'static str,
-    heading: &'static str,
-    groups: BTreeMap<String, Counts>,
-) -> impl IntoView {
-    view! { <div inner_html=group_table_markup(caption, heading, &groups)></div> }
-}
-
 /// The overview's markup, from the metrics.
 fn overview_markup(name: &str, m: &ProgrammeMetrics) -> String {
-    let must = m.by_kind.get("Must Do").map_or(0, |c| c.total);
-    let should = m.by_kind.get("Should Do").map_or(0, |c| c.total);
+    let count = |kind| m.by_kind.get(&Group::Of(kind)).map_or(0, |c| c.total);
+    let must = count(FindingKind::MustDo);
+    let should = count(FindingKind::ShouldDo);
     let tile = |n: usize, what: &str| {
         format!(
             "<li class=\"plait-tile\"><span class=\"plait-tile__number\">{n}</span> {what}</li>"
@@ -165,12 +151,16 @@ fn overview_markup(name: &str, m: &ProgrammeMetrics) -> String {
             .collect(),
     );
     html += "<h2>By workstream</h2>";
-    html += &group_table_markup("Actions by workstream", "Workstream", &m.by_workstream);
+    html += &group_table_markup(
+        "Actions by workstream",
+        "Workstream",
+        &named(&m.by_workstream),
+    );
     html += "<h2>By key question</h2>";
     html += &group_table_markup(
         "Actions by key question",
         "Key question",
-        &m.by_key_question,
+        &labelled(&m.by_key_question),
     );
     html
 }

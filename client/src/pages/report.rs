@@ -13,6 +13,7 @@ use plait_shared::{Date, Status, UnixMillis};
 use crate::contexts::workspace::{use_workspace, PROGRAMME_ID};
 use crate::markup::{acted_on, escape, follow_links, input, value_of};
 use crate::pages::overview::{brag_markup, group_table_markup, today};
+use plait_shared::metrics::{labelled, named};
 
 const COVER_FIELDS: [(&str, &str, &str); 5] = [
     ("meeting", "Meeting", "Trust Board (public)"),
@@ -180,7 +181,11 @@ fn report_markup(
     since: Date,
 ) -> String {
     let m = &r.metrics;
-    let count = |kind: &str| m.by_kind.get(kind).map_or(0, |c| c.total);
+    let count = |kind| {
+        m.by_kind
+            .get(&plait_shared::Group::Of(kind))
+            .map_or(0, |c| c.total)
+    };
     let link = |plan: &plait_shared::DocId, action: &plait_shared::ActionId, text: String| {
         format!("<a href=\"/actions/{plan}/{action}\">{}</a>", escape(&text))
     };
@@ -194,8 +199,8 @@ fn report_markup(
         r.today.long(),
         since.long(),
         m.all.total,
-        count("Must Do"),
-        count("Should Do"),
+        count(plait_shared::FindingKind::MustDo),
+        count(plait_shared::FindingKind::ShouldDo),
         m.all.overdue,
         r.reaudits_due
     );
@@ -224,13 +229,17 @@ fn report_markup(
         &colours,
     );
     for (caption, heading, groups) in [
-        ("Must Do and Should Do", "Kind", &m.by_kind),
-        ("By workstream", "Workstream", &m.by_workstream),
-        ("By key question", "Key question", &m.by_key_question),
-        ("By core service", "Core service", &m.by_core_service),
-        ("By location", "Location", &m.by_location),
+        ("Must Do and Should Do", "Kind", labelled(&m.by_kind)),
+        ("By workstream", "Workstream", named(&m.by_workstream)),
+        (
+            "By key question",
+            "Key question",
+            labelled(&m.by_key_question),
+        ),
+        ("By core service", "Core service", named(&m.by_core_service)),
+        ("By location", "Location", named(&m.by_location)),
     ] {
-        html += &group_table_markup(caption, heading, groups);
+        html += &group_table_markup(caption, heading, &groups);
     }
     html += "<h2>Trend</h2>";
     html += &trend_markup(&r.trend);
