@@ -3,6 +3,9 @@
 //! `WebsocketProvider`) a `?token=` parameter; CSRF and origin checks for
 //! cookie-authenticated requests; access to a document through membership
 //! of its programme; and the sign-in rate limit.
+//!
+//! Handlers do not call these checks: they take the extractors of
+//! [`crate::extract`], which run them.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
@@ -101,7 +104,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<String> {
 ///
 /// # Errors
 /// [`AppError::Unauthorized`] without a live session.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
@@ -114,10 +117,7 @@ pub async fn authenticate(
         return Err(state.denied(AppError::Unauthorized("sign in first".into())));
     };
     let accounts = state.accounts.clone();
-    let found = tokio::task::spawn_blocking(move || accounts.session(&token))
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let found = tokio::task::spawn_blocking(move || accounts.session(&token)).await??;
     match found {
         Some((key, session, user)) => Ok(Authed {
             key,
@@ -139,7 +139,11 @@ pub async fn authenticate(
 ///
 /// # Errors
 /// [`AppError::Forbidden`].
-pub fn check_csrf(state: &AppState, authed: &Authed, headers: &HeaderMap) -> Result<(), AppError> {
+pub(crate) fn check_csrf(
+    state: &AppState,
+    authed: &Authed,
+    headers: &HeaderMap,
+) -> Result<(), AppError> {
     if authed.via != Via::Cookie {
         return Ok(());
     }
@@ -162,7 +166,7 @@ pub fn check_csrf(state: &AppState, authed: &Authed, headers: &HeaderMap) -> Res
 ///
 /// # Errors
 /// [`AppError::Forbidden`].
-pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
@@ -189,17 +193,14 @@ pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppErro
 /// [`AppError::NotFound`] for a document of no programme (unless a server
 /// administrator asks); [`AppError::Forbidden`] for a programme they are
 /// not in.
-pub async fn doc_access(
+pub(crate) async fn doc_access(
     state: &AppState,
     authed: &Authed,
     doc: &DocId,
 ) -> Result<Access, AppError> {
     let accounts = state.accounts.clone();
     let id = doc.clone();
-    let programme = tokio::task::spawn_blocking(move || accounts.programme_of(&id))
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let programme = tokio::task::spawn_blocking(move || accounts.programme_of(&id)).await??;
     let (kind, role) = match programme {
         None if authed.user.superuser => (DocKind::Other, Role::Admin),
         None => return Err(AppError::NotFound),

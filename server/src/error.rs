@@ -6,6 +6,28 @@ use axum::response::{IntoResponse, Response};
 
 use crate::store::StoreError;
 
+/// The server could not do something now (a task that failed, storage of
+/// accounts, a flush, an export): logged in detail, answered 503.
+macro_rules! unavailable_from {
+    ($($source:ty),+ $(,)?) => {
+        $(
+            impl From<$source> for AppError {
+                fn from(e: $source) -> AppError {
+                    AppError::Unavailable(e.to_string())
+                }
+            }
+        )+
+    };
+}
+
+unavailable_from!(
+    tokio::task::JoinError,
+    crate::accounts::AccountError,
+    crate::registry::FlushError,
+    csv::Error,
+    rust_xlsxwriter::XlsxError,
+);
+
 /// A request that could not be served.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

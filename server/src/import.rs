@@ -117,6 +117,17 @@ pub enum ImportError {
     Failed(String),
 }
 
+impl From<ImportError> for crate::AppError {
+    fn from(e: ImportError) -> crate::AppError {
+        match e {
+            ImportError::Refused(_) | ImportError::Empty => {
+                crate::AppError::BadRequest(e.to_string())
+            }
+            ImportError::Failed(detail) => crate::AppError::Unavailable(detail),
+        }
+    }
+}
+
 async fn plan_state(state: &AppState, id: &DocId) -> Result<Option<yrs::Doc>, ImportError> {
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
     let Some(bytes) = state

@@ -27,6 +27,7 @@ pub mod control;
 pub mod demo;
 mod error;
 pub mod export;
+pub mod extract;
 pub mod guard;
 pub mod import;
 pub mod metrics;

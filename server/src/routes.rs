@@ -19,17 +19,17 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
-        .route("/sync/{doc_id}", get(sync::websocket))
-        .route("/api/docs/{doc_id}", get(docs::get_doc))
+        .route("/sync/{doc}", get(sync::websocket))
+        .route("/api/docs/{doc}", get(docs::get_doc))
         .route(
-            "/api/docs/{doc_id}/sync",
+            "/api/docs/{doc}/sync",
             post(sync::http_sync).layer(axum::extract::DefaultBodyLimit::max(
                 state.config.max_message_bytes,
             )),
         )
-        .route("/api/docs/{doc_id}/history", get(docs::history))
-        .route("/api/docs/{doc_id}/export", get(programmes::export_plan))
-        .route("/api/programmes/{id}/report", get(programmes::report))
+        .route("/api/docs/{doc}/history", get(docs::history))
+        .route("/api/docs/{doc}/export", get(programmes::export_plan))
+        .route("/api/programmes/{doc}/report", get(programmes::report))
         .route(
             "/api/programmes/{id}/import",
             post(programmes::import_plan).layer(axum::extract::DefaultBodyLimit::max(
@@ -47,7 +47,7 @@ pub(crate) fn router(state: AppState) -> Router {
                     state.config.max_blob_bytes,
                 )),
         )
-        .route("/api/programmes/{id}/members", get(auth::members))
+        .route("/api/programmes/{doc}/members", get(auth::members))
         // An unknown API path is an error, not the web client's page.
         .route(
             "/api/{*rest}",

@@ -191,6 +191,18 @@ pub fn check_field(
     }
 }
 
+/// Whether someone with `role` may upload evidence files to a plan (the
+/// evidence entry that cites a file is judged by [`check_change`]; this is
+/// the upload itself).
+///
+/// # Errors
+/// Why not.
+pub fn may_attach_evidence(role: Role) -> Result<(), Denial> {
+    allow_if(role != Role::Viewer, || {
+        "viewers cannot attach evidence".into()
+    })
+}
+
 /// Whether `actor` may append entries to `log` of `action` at all (for
 /// showing the form), before knowing what the entry says.
 pub fn may_append(actor: Actor<'_>, log: Log, action: &ActionView) -> bool {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,7 +11,8 @@ use axum::Json;
 use plait_shared::api::{Me, Member, Membership, SignIn};
 
 use crate::accounts::{Session, SignInError, User};
-use crate::auth::{authenticate, check_csrf, device_of, COOKIE};
+use crate::auth::{device_of, DocKind, COOKIE};
+use crate::extract::{Changing, ReadDoc, SignedIn};
 use crate::{AppError, AppState};
 
 fn me(state: &AppState, user: &User, session: &Session, token: Option<String>) -> Me {
@@ -82,9 +83,7 @@ pub(crate) async fn login(
     }
     let accounts = state.accounts.clone();
     let name = username.clone();
-    let verified = tokio::task::spawn_blocking(move || accounts.verify(&name, &password))
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let verified = tokio::task::spawn_blocking(move || accounts.verify(&name, &password)).await?;
     let user = match verified {
         Ok(user) => user,
         Err(SignInError::Store(e)) => return Err(AppError::Unavailable(e.to_string())),
@@ -101,10 +100,10 @@ pub(crate) async fn login(
     };
     state.limiter.succeeded(&username);
     let device = device_of(&parts.headers);
-    let (token, session) = state
-        .accounts
-        .start_session(&user, &device)
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let accounts = state.accounts.clone();
+    let (who, on) = (user.clone(), device.clone());
+    let (token, session) =
+        tokio::task::spawn_blocking(move || accounts.start_session(&who, &on)).await??;
     tracing::info!(user = %user.username, %device, "signed in");
     let max_age = state.accounts.settings().absolute.as_secs();
     let cookie = session_cookie(&token, max_age, is_secure(&state, &parts.headers));
@@ -122,14 +121,11 @@ pub(crate) async fn login(
 /// `POST /api/auth/logout`: ends the session and closes its connections.
 pub(crate) async fn logout(
     State(state): State<AppState>,
+    Changing(authed): Changing,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let authed = authenticate(&state, &headers, None).await?;
-    check_csrf(&state, &authed, &headers)?;
-    state
-        .accounts
-        .end_session(authed.key)
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let accounts = state.accounts.clone();
+    tokio::task::spawn_blocking(move || accounts.end_session(authed.key)).await??;
     tracing::info!(user = %authed.user.username, "signed out");
     Ok((
         StatusCode::NO_CONTENT,
@@ -144,9 +140,8 @@ pub(crate) async fn logout(
 /// `GET /api/me`: the signed-in account and its programmes.
 pub(crate) async fn get_me(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(authed): SignedIn,
 ) -> Result<Response, AppError> {
-    let authed = authenticate(&state, &headers, None).await?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Json(me(&state, &authed.user, &authed.session, None)),
@@ -158,20 +153,14 @@ pub(crate) async fn get_me(
 /// members only), so clients can show names and offer owners.
 pub(crate) async fn members(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
+    ReadDoc { id, access, .. }: ReadDoc,
 ) -> Result<Response, AppError> {
-    let id = super::docs::doc_id(raw)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    if authed.user.role_in(&id).is_none() {
-        return Err(state.denied(AppError::Forbidden(format!(
-            "you are not a member of the programme {id}"
-        ))));
+    if access.kind != DocKind::Programme {
+        return Err(AppError::NotFound);
     }
-    let members = state
-        .accounts
-        .members(&id)
-        .map_err(|e| AppError::Unavailable(e.to_string()))?
+    let accounts = state.accounts.clone();
+    let members = tokio::task::spawn_blocking(move || accounts.members(&id))
+        .await??
         .into_iter()
         .map(|(user, role)| Member {
             username: user.username,

@@ -6,11 +6,12 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use plait_shared::api::BlobStored;
-use plait_shared::Role;
 
-use crate::auth::{authenticate, check_csrf, doc_access, DocKind};
+use crate::auth::DocKind;
 use crate::blobs::{hash_of, valid_hash};
+use crate::extract::{ReadDoc, WriteDoc};
 use crate::{AppError, AppState};
+use plait_shared::access::may_attach_evidence;
 
 /// The header by which the uploader confirms the file holds no
 /// patient-identifiable data (the client asks them first).
@@ -18,7 +19,6 @@ pub const NO_PATIENT_DATA: &str = "x-plait-no-patient-data";
 
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct BlobQuery {
-    doc: String,
     name: Option<String>,
 }
 
@@ -38,22 +38,20 @@ fn checked_hash(raw: &str) -> Result<&str, AppError> {
 pub(crate) async fn put_blob(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    Query(query): Query<BlobQuery>,
+    WriteDoc {
+        id: doc, access, ..
+    }: WriteDoc,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let hash = checked_hash(&raw)?.to_owned();
-    let doc = super::docs::doc_id(query.doc)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    check_csrf(&state, &authed, &headers)?;
-    let access = doc_access(&state, &authed, &doc).await?;
     if access.kind != DocKind::Plan {
         return Err(AppError::BadRequest(
             "evidence belongs to an action plan".into(),
         ));
     }
-    if access.role == Role::Viewer {
-        return Err(state.denied(AppError::Forbidden("viewers cannot attach evidence".into())));
+    if let Err(why) = may_attach_evidence(access.role) {
+        return Err(state.denied(AppError::Forbidden(why.to_string())));
     }
     let confirmed = headers
         .get(NO_PATIENT_DATA)
@@ -73,10 +71,10 @@ pub(crate) async fn put_blob(
             "the file's SHA-256 is {actual}, not {hash}: it was changed or cut short on the way"
         )));
     }
-    let programme = state
-        .accounts
-        .programme_of(&doc)
-        .map_err(|e| AppError::Unavailable(e.to_string()))?
+    let accounts = state.accounts.clone();
+    let of = doc.clone();
+    let programme = tokio::task::spawn_blocking(move || accounts.programme_of(&of))
+        .await??
         .ok_or(AppError::NotFound)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -88,13 +86,8 @@ pub(crate) async fn put_blob(
     let size = body.len();
     let new =
         tokio::task::spawn_blocking(move || blobs.put(&h, &body, &content_type, &user, &programme))
-            .await
-            .map_err(|e| AppError::Unavailable(e.to_string()))??;
-    state
-        .registry
-        .flush()
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            .await??;
+    state.registry.flush().await?;
     tracing::info!(user = %access.user, %doc, size, "evidence file stored");
     let status = if new {
         StatusCode::CREATED
@@ -117,16 +110,13 @@ pub(crate) async fn get_blob(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     Query(query): Query<BlobQuery>,
-    headers: HeaderMap,
+    ReadDoc { id: doc, .. }: ReadDoc,
 ) -> Result<Response, AppError> {
     let hash = checked_hash(&raw)?.to_owned();
-    let doc = super::docs::doc_id(query.doc)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    doc_access(&state, &authed, &doc).await?;
-    let programme = state
-        .accounts
-        .programme_of(&doc)
-        .map_err(|e| AppError::Unavailable(e.to_string()))?
+    let accounts = state.accounts.clone();
+    let of = doc.clone();
+    let programme = tokio::task::spawn_blocking(move || accounts.programme_of(&of))
+        .await??
         .ok_or(AppError::NotFound)?;
     let blobs = state.blobs.clone();
     let found = tokio::task::spawn_blocking(move || -> Result<_, crate::StoreError> {
@@ -137,8 +127,7 @@ pub(crate) async fn get_blob(
             _ => Ok(None),
         }
     })
-    .await
-    .map_err(|e| AppError::Unavailable(e.to_string()))??;
+    .await??;
     let Some((meta, bytes)) = found else {
         return Err(AppError::NotFound);
     };

@@ -1,13 +1,13 @@
 //! Whole documents and their audit trail over HTTP.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{Query, State};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use plait_shared::api::History;
 use plait_shared::ActionId;
 
-use crate::auth::{authenticate, doc_access};
+use crate::extract::ReadDoc;
 use crate::{AppError, AppState};
 
 pub(crate) fn doc_id(raw: String) -> Result<plait_shared::DocId, AppError> {
@@ -18,12 +18,8 @@ pub(crate) fn doc_id(raw: String) -> Result<plait_shared::DocId, AppError> {
 /// nothing is stored under that id.
 pub(crate) async fn get_doc(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
+    ReadDoc { id, .. }: ReadDoc,
 ) -> Result<impl IntoResponse, AppError> {
-    let id = doc_id(raw)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    doc_access(&state, &authed, &id).await?;
     let bytes = state
         .registry
         .existing_state(&id)
@@ -49,13 +45,9 @@ pub(crate) struct HistoryQuery {
 /// refused.
 pub(crate) async fn history(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ReadDoc { id, .. }: ReadDoc,
     Query(query): Query<HistoryQuery>,
-    headers: HeaderMap,
 ) -> Result<impl IntoResponse, AppError> {
-    let id = doc_id(raw)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    doc_access(&state, &authed, &id).await?;
     let action = query
         .action
         .map(ActionId::new)
@@ -63,9 +55,8 @@ pub(crate) async fn history(
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let limit = query.limit.unwrap_or(200).clamp(1, 2000);
     let audit = state.audit.clone();
-    let records = tokio::task::spawn_blocking(move || audit.history(&id, action.as_ref(), limit))
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))??;
+    let records =
+        tokio::task::spawn_blocking(move || audit.history(&id, action.as_ref(), limit)).await??;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Json(History { records }),

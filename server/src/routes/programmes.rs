@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use plait_shared::api::{ImportRefused, Imported};
@@ -11,8 +11,9 @@ use plait_shared::report::BoardReport;
 use plait_shared::{Date, DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView, Role, UnixMillis};
 use yrs::Transact;
 
-use crate::auth::{authenticate, check_csrf, doc_access, Access, DocKind};
+use crate::auth::{Access, DocKind};
 use crate::export::{plan_table, report_tables, to_csv, to_xlsx, Table};
+use crate::extract::{Changing, ReadDoc};
 use crate::import::{self, Format, ImportError};
 use crate::{AppError, AppState};
 
@@ -66,13 +67,9 @@ fn today(query: &ExportQuery) -> Result<Date, AppError> {
 
 fn file(tables: &[Table], format: Option<&str>, name: &str) -> Result<Response, AppError> {
     let (bytes, content_type, extension) = match format.unwrap_or("csv") {
-        "csv" => (
-            to_csv(tables).map_err(|e| AppError::Unavailable(e.to_string()))?,
-            "text/csv; charset=utf-8",
-            "csv",
-        ),
+        "csv" => (to_csv(tables)?, "text/csv; charset=utf-8", "csv"),
         "xlsx" => (
-            to_xlsx(tables).map_err(|e| AppError::Unavailable(e.to_string()))?,
+            to_xlsx(tables)?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
         ),
@@ -100,13 +97,9 @@ fn file(tables: &[Table], format: Option<&str>, name: &str) -> Result<Response, 
 /// table in the import layout.
 pub(crate) async fn export_plan(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ReadDoc { id, access, .. }: ReadDoc,
     Query(query): Query<ExportQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let id = super::docs::doc_id(raw)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    let access = doc_access(&state, &authed, &id).await?;
     if access.kind != DocKind::Plan {
         return Err(AppError::BadRequest(
             "only an action plan exports as a table".into(),
@@ -114,8 +107,7 @@ pub(crate) async fn export_plan(
     }
     let programme_id = state
         .accounts
-        .programme_of(&id)
-        .map_err(|e| AppError::Unavailable(e.to_string()))?
+        .programme_of(&id)?
         .ok_or(AppError::NotFound)?;
     let programme = read_view(&state, &programme_id, |doc| {
         ProgrammeDoc::new(doc.clone()).read(&doc.transact())
@@ -133,13 +125,9 @@ pub(crate) async fn export_plan(
 /// the board report's numbers and tables.
 pub(crate) async fn report(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    ReadDoc { id, access, .. }: ReadDoc,
     Query(query): Query<ExportQuery>,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let id = super::docs::doc_id(raw)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    let access = doc_access(&state, &authed, &id).await?;
     if access.kind != DocKind::Programme {
         return Err(AppError::NotFound);
     }
@@ -177,18 +165,12 @@ pub(crate) async fn import_plan(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     Query(query): Query<ImportQuery>,
-    headers: HeaderMap,
+    Changing(authed): Changing,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let id = super::docs::doc_id(raw)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    check_csrf(&state, &authed, &headers)?;
     let role = authed.user.role_in(&id);
-    let exists = state
-        .accounts
-        .programme_of(&id)
-        .map_err(|e| AppError::Unavailable(e.to_string()))?
-        .is_some();
+    let exists = state.accounts.programme_of(&id)?.is_some();
     if role != Some(Role::Admin) || (!exists && !authed.user.superuser) {
         return Err(state.denied(AppError::Forbidden(
             "only the programme's admin can import into it".into(),
@@ -204,14 +186,10 @@ pub(crate) async fn import_plan(
         }
         None => Format::guess("", &body),
     };
-    let parsed = tokio::task::spawn_blocking(move || import::read(&body, format))
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let parsed = tokio::task::spawn_blocking(move || import::read(&body, format)).await?;
     match query.mode.as_deref().unwrap_or("preview") {
         "preview" => {
-            let preview = import::preview(&state, &id, &parsed)
-                .await
-                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            let preview = import::preview(&state, &id, &parsed).await?;
             Ok(Json(preview).into_response())
         }
         "import" => {
@@ -249,10 +227,7 @@ pub(crate) async fn import_plan(
                     }),
                 )
                     .into_response()),
-                Err(ImportError::Empty) => {
-                    Err(AppError::BadRequest("there are no rows to import".into()))
-                }
-                Err(ImportError::Failed(e)) => Err(AppError::Unavailable(e)),
+                Err(e) => Err(e.into()),
             }
         }
         other => Err(AppError::BadRequest(format!(

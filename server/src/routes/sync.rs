@@ -2,41 +2,34 @@
 //! sync for networks whose proxies break WebSockets.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::extract::{Query, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use yrs::{ReadTxn, Transact};
 
-use super::docs::doc_id;
 use super::ws::Upgrade;
-use crate::auth::{authenticate, check_csrf, check_origin, doc_access};
+use crate::extract::{SocketDoc, WriteDoc};
 use crate::registry::{ApplyError, UpdateAuthor};
 use crate::sync::{self as connection, ConnectionOptions};
 use crate::{AppError, AppState};
 use plait_shared::protocol::{BodyError, SyncAnswer, SyncRequest};
 
-/// `?durable=1` opts a connection into durable acknowledgements; `?token=`
-/// carries the session for WebSocket clients that cannot set headers.
+/// `?durable=1` opts a connection into durable acknowledgements (`?token=`,
+/// the session for WebSocket clients that cannot set headers, is read by
+/// [`SocketDoc`]).
 #[derive(Debug, Default, serde::Deserialize)]
 pub(crate) struct SyncQuery {
     #[serde(default)]
     durable: Option<String>,
-    #[serde(default)]
-    token: Option<String>,
 }
 
 /// `GET /sync/{doc_id}`: upgrades to a y-websocket sync connection.
 pub(crate) async fn websocket(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    SocketDoc { id, authed, access }: SocketDoc,
     Query(query): Query<SyncQuery>,
-    headers: HeaderMap,
     ws: Upgrade,
 ) -> Result<Response, AppError> {
-    let id = doc_id(raw)?;
-    let authed = authenticate(&state, &headers, query.token.as_deref()).await?;
-    check_origin(&state, &headers)?;
-    let access = doc_access(&state, &authed, &id).await?;
     let lease = state.registry.lease(&id).await?;
     let revoked = state
         .accounts
@@ -67,14 +60,9 @@ pub(crate) async fn websocket(
 /// answer is safe.
 pub(crate) async fn http_sync(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
-    headers: HeaderMap,
+    WriteDoc { id, access, .. }: WriteDoc,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let id = doc_id(raw)?;
-    let authed = authenticate(&state, &headers, None).await?;
-    check_csrf(&state, &authed, &headers)?;
-    let access = doc_access(&state, &authed, &id).await?;
     if body.len() > state.config.max_message_bytes {
         return Err(AppError::TooLarge);
     }
@@ -93,10 +81,7 @@ pub(crate) async fn http_sync(
             .await
         {
             Ok(applied) => {
-                applied
-                    .durable()
-                    .await
-                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                applied.durable().await?;
             }
             // The answer carries the server's state vector: the client
             // sends what the server lacks next time.

@@ -1,0 +1,141 @@
+//! What a handler needs to know about who is asking, as axum extractors: a
+//! handler that takes one cannot run without its check, and cannot forget
+//! part of it (a change without its CSRF check, a document without its
+//! access check).
+//!
+//! - [`SignedIn`]: a live session (bearer token or cookie).
+//! - [`Changing`]: the same, for a request that changes something: a
+//!   browser's cookie must come with the session's CSRF token and a
+//!   same-site `Origin`.
+//! - [`ReadDoc`] / [`WriteDoc`]: the document the request names (the path
+//!   parameter `{doc}`, or else the query parameter `doc=`), with the
+//!   session's access to it through its programme; [`WriteDoc`] is also
+//!   [`Changing`].
+//! - [`SocketDoc`]: a WebSocket's document: the session may come as
+//!   `?token=` (Yjs's provider cannot set headers), and the `Origin` is
+//!   checked (a page elsewhere cannot open a socket with the cookie).
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use plait_shared::DocId;
+
+use crate::auth::{authenticate, check_csrf, check_origin, doc_access, Access, Authed};
+use crate::{AppError, AppState};
+
+/// A request with a live session.
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub Authed);
+
+/// A request with a live session that changes something (CSRF and origin
+/// checked for a browser's cookie).
+#[derive(Debug, Clone)]
+pub struct Changing(pub Authed);
+
+/// A document named by a request, with the session's access to it.
+#[derive(Debug, Clone)]
+pub struct ReadDoc {
+    /// The document.
+    pub id: DocId,
+    /// The session.
+    pub authed: Authed,
+    /// Its access to the document.
+    pub access: Access,
+}
+
+/// The same, for a request that changes the document (CSRF checked).
+#[derive(Debug, Clone)]
+pub struct WriteDoc {
+    /// The document.
+    pub id: DocId,
+    /// The session.
+    pub authed: Authed,
+    /// Its access to the document.
+    pub access: Access,
+}
+
+/// A WebSocket's document, with the session's access to it.
+#[derive(Debug, Clone)]
+pub struct SocketDoc {
+    /// The document.
+    pub id: DocId,
+    /// The session.
+    pub authed: Authed,
+    /// Its access to the document.
+    pub access: Access,
+}
+
+/// The document a request names: its path parameter `doc`, else its query
+/// parameter `doc`.
+async fn named_doc(parts: &mut Parts, state: &AppState) -> Result<DocId, AppError> {
+    let from_path = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .ok()
+        .and_then(|Path(mut params)| params.remove("doc"));
+    let raw = match from_path {
+        Some(raw) => raw,
+        None => Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Query(mut params)| params.remove("doc"))
+            .ok_or_else(|| AppError::BadRequest("which document? (doc=…)".into()))?,
+    };
+    DocId::new(raw).map_err(|e| AppError::BadRequest(e.to_string()))
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(SignedIn(authenticate(state, &parts.headers, None).await?))
+    }
+}
+
+impl FromRequestParts<AppState> for Changing {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let authed = authenticate(state, &parts.headers, None).await?;
+        check_csrf(state, &authed, &parts.headers)?;
+        Ok(Changing(authed))
+    }
+}
+
+impl FromRequestParts<AppState> for ReadDoc {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let id = named_doc(parts, state).await?;
+        let SignedIn(authed) = SignedIn::from_request_parts(parts, state).await?;
+        let access = doc_access(state, &authed, &id).await?;
+        Ok(ReadDoc { id, authed, access })
+    }
+}
+
+impl FromRequestParts<AppState> for WriteDoc {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let id = named_doc(parts, state).await?;
+        let Changing(authed) = Changing::from_request_parts(parts, state).await?;
+        let access = doc_access(state, &authed, &id).await?;
+        Ok(WriteDoc { id, authed, access })
+    }
+}
+
+impl FromRequestParts<AppState> for SocketDoc {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let id = named_doc(parts, state).await?;
+        let token = Query::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Query(mut params)| params.remove("token"));
+        let authed = authenticate(state, &parts.headers, token.as_deref()).await?;
+        check_origin(state, &parts.headers)?;
+        let access = doc_access(state, &authed, &id).await?;
+        Ok(SocketDoc { id, authed, access })
+    }
+}
