@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 use axum::http::{header, HeaderMap};
 use plait_shared::{DocId, Role, UserId};
 
+use plait_shared::admission::schema::DocShape;
+
 use crate::accounts::{secrets_equal, Session, SessionKey, User};
+use crate::registry::{Signature, UpdateAuthor};
 use crate::{AppError, AppState};
 
 /// The session cookie's name.
@@ -53,6 +56,25 @@ impl Access {
     /// Whether they may change the programme document.
     pub fn may_change_programme(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Their updates' author, as the document engine takes it.
+    pub fn author(&self) -> UpdateAuthor {
+        let who = Signature {
+            user: self.user.clone(),
+            session: self.session.short(),
+            device: self.device.clone(),
+        };
+        let shape = match self.kind {
+            DocKind::Programme => DocShape::Programme,
+            DocKind::Plan => DocShape::Plan,
+            DocKind::Other => return UpdateAuthor::Administrator { who },
+        };
+        UpdateAuthor::Member {
+            who,
+            role: self.role,
+            shape,
+        }
     }
 }
 

@@ -126,7 +126,7 @@ impl Blobs {
                     size: bytes.len() as u64,
                     content_type: safe_content_type(content_type).to_owned(),
                     uploaded_by: by.clone(),
-                    uploaded_at: crate::accounts::now_millis(),
+                    uploaded_at: crate::clock::now_millis(),
                     no_patient_data_confirmed: true,
                     programmes: BTreeSet::new(),
                 }

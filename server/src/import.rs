@@ -20,7 +20,6 @@ use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, Transact, Update};
 
 use crate::auth::{Access, DocKind};
-use crate::registry::UpdateAuthor;
 use crate::AppState;
 
 /// The file's format.
@@ -260,7 +259,7 @@ pub async fn run(
         return Err(ImportError::Empty);
     }
     let planned = ImportPlan::new(programme, &rows).map_err(|e| failed(&e))?;
-    let now = UnixMillis(i64::try_from(crate::accounts::now_millis()).unwrap_or(i64::MAX));
+    let now = UnixMillis(i64::try_from(crate::clock::now_millis()).unwrap_or(i64::MAX));
     state
         .accounts
         .set_programme_of(programme, programme)
@@ -325,7 +324,7 @@ async fn apply(
     };
     let applied = state
         .registry
-        .apply_update(&lease, None, update, &UpdateAuthor::Member(access))
+        .apply_update(&lease, None, update, &access.author())
         .await
         .map_err(|e| failed(&e))?;
     if let Some(refused) = applied.refused.first() {

@@ -23,6 +23,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod clock;
 pub mod control;
 pub mod demo;
 mod error;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use plait_shared::admission::schema::DocShape;
 use plait_shared::admission::{self, Author, ItemIndex, Limits, Verdict, Writer};
-use plait_shared::{new_doc, DocId};
+use plait_shared::{new_doc, DocId, Role, UserId};
 use tokio::sync::{mpsc, oneshot, OnceCell};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,7 +20,6 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use crate::audit::{Audit, AuditRecord};
-use crate::auth::{Access, DocKind};
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError};
 use plait_shared::protocol::RefusedChange;
@@ -69,41 +68,69 @@ pub struct RegistrySettings {
 /// The writer recorded for client ids the server itself writes under.
 pub const SERVER_WRITER: &str = "@plait-server";
 
-/// Who sends an update to the registry.
+/// The person behind an update, as the audit trail records them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// Who.
+    pub user: UserId,
+    /// Which session (a short, non-secret name).
+    pub session: String,
+    /// Which device.
+    pub device: String,
+}
+
+/// Who sends an update to the registry. The engine knows nothing of
+/// sessions or HTTP: the web layer turns its access check into one of these.
 #[derive(Debug, Clone)]
 pub enum UpdateAuthor {
-    /// A signed-in member, with their access to the document.
-    Member(Access),
-    /// The server itself (the demo seed, `plait import`, tests of the
-    /// storage): trusted, and named so.
-    Server {
-        /// Which kind of document it writes.
-        kind: DocKind,
+    /// A member of the document's programme: every update is checked by the
+    /// admission against their role and recorded in the audit trail.
+    Member {
+        /// Who, for the trail.
+        who: Signature,
+        /// Their role in the programme.
+        role: Role,
+        /// The document's schema.
+        shape: DocShape,
+    },
+    /// A server administrator on a document of no programme: there is no
+    /// schema to check against, so it is taken as written, and recorded.
+    Administrator {
+        /// Who, for the trail.
+        who: Signature,
+    },
+    /// The server itself (the demo seed, the command line, tests of the
+    /// storage): trusted without checks and without a record.
+    Trusted {
+        /// The document's schema.
+        shape: DocShape,
     },
 }
 
 impl UpdateAuthor {
     fn shape(&self) -> DocShape {
-        let kind = match self {
-            UpdateAuthor::Member(access) => access.kind,
-            UpdateAuthor::Server { kind } => *kind,
-        };
-        match kind {
-            DocKind::Programme => DocShape::Programme,
-            DocKind::Plan | DocKind::Other => DocShape::Plan,
+        match self {
+            UpdateAuthor::Member { shape, .. } | UpdateAuthor::Trusted { shape } => *shape,
+            UpdateAuthor::Administrator { .. } => DocShape::Plan,
         }
     }
 
-    /// How the admission sees it. A document of no programme has no
-    /// schema; only server administrators reach one, and they are trusted
-    /// there as the server is (their updates are still audited).
+    /// How the admission sees it.
     fn admission(&self) -> Author<'_> {
         match self {
-            UpdateAuthor::Member(access) if access.kind != DocKind::Other => Author::Member {
-                user: &access.user,
-                role: access.role,
+            UpdateAuthor::Member { who, role, .. } => Author::Member {
+                user: &who.user,
+                role: *role,
             },
-            _ => Author::Server,
+            UpdateAuthor::Administrator { .. } | UpdateAuthor::Trusted { .. } => Author::Server,
+        }
+    }
+
+    /// Who the trail names, if it records this author.
+    fn signature(&self) -> Option<&Signature> {
+        match self {
+            UpdateAuthor::Member { who, .. } | UpdateAuthor::Administrator { who } => Some(who),
+            UpdateAuthor::Trusted { .. } => None,
         }
     }
 }
@@ -679,7 +706,7 @@ impl Registry {
             Verdict::Admit(admitted) => admitted,
         };
         let claims: Vec<u64> = admitted.claims().iter().map(|c| c.get()).collect();
-        let now = plait_shared::UnixMillis(crate::accounts::now_millis() as i64);
+        let now = plait_shared::UnixMillis(crate::clock::now_millis() as i64);
         let outcome = {
             let Some(index) = state.index.as_mut() else {
                 return Err(ApplyError::Rejected("no index".into()));
@@ -700,20 +727,17 @@ impl Registry {
         };
         let seq = state.next_seq;
         let refused = outcome.refused.clone();
-        let record = match author {
-            UpdateAuthor::Member(access) => Some(AuditRecord {
-                seq: 0,
-                at: crate::accounts::now_millis(),
-                doc: lease.doc.id.clone(),
-                user: access.user.clone(),
-                session: access.session.short(),
-                device: access.device.clone(),
-                bytes: bytes.len(),
-                changes: outcome.changes.clone(),
-                refused: refused.clone(),
-            }),
-            UpdateAuthor::Server { .. } => None,
-        };
+        let record = author.signature().map(|who| AuditRecord {
+            seq: 0,
+            at: crate::clock::now_millis(),
+            doc: lease.doc.id.clone(),
+            user: who.user.clone(),
+            session: who.session.clone(),
+            device: who.device.clone(),
+            bytes: bytes.len(),
+            changes: outcome.changes.clone(),
+            refused: refused.clone(),
+        });
         let writer = match who {
             Author::Member { user, .. } => user.to_string(),
             Author::Server => SERVER_WRITER.to_owned(),

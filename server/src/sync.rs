@@ -20,23 +20,44 @@ use yrs::updates::decoder::DecoderV1;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
-use crate::accounts::Accounts;
-use crate::auth::Access;
 use crate::registry::{Applied, ApplyError, Lease, Registry, UpdateAuthor};
 use plait_shared::protocol::{close, Refusals, MSG_DURABLE, MSG_REFUSED};
 
+/// Whether a connection's person may still be connected: asked now and
+/// then, on a blocking thread.
+pub trait Liveness: Send + Sync + 'static {
+    /// `Ok(false)` when they may not (the session expired); `active` says
+    /// the connection was used since the last ask. An error (storage) keeps
+    /// the connection.
+    ///
+    /// # Errors
+    /// When it cannot tell.
+    fn still_live(&self, active: bool) -> Result<bool, String>;
+
+    /// How often to ask.
+    fn every(&self) -> Duration;
+}
+
 /// What a connection asked for, and who it is.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct ConnectionOptions {
     /// Send [`MSG_DURABLE`] after each of the client's updates is on disk.
     pub durable_acks: bool,
-    /// Who is connected and what they may do (`None`: trusted, for tests
-    /// of the protocol itself).
-    pub access: Option<Access>,
+    /// Who writes the client's updates.
+    pub author: UpdateAuthor,
     /// Cancelled when the session ends or the account changes.
     pub revoked: CancellationToken,
-    /// Where to check that the session is still live, now and then.
-    pub accounts: Option<Arc<Accounts>>,
+    /// Whether the session is still live, asked now and then.
+    pub liveness: Option<Arc<dyn Liveness>>,
+}
+
+impl std::fmt::Debug for ConnectionOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionOptions")
+            .field("durable_acks", &self.durable_acks)
+            .field("author", &self.author)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a connection is closed by the server.
@@ -109,11 +130,9 @@ pub async fn run<S, R, E>(
     let mut close: Option<Close> = None;
     // A session can also end by expiring; look now and then.
     let check_every = options
-        .accounts
+        .liveness
         .as_ref()
-        .map_or(Duration::from_secs(3600), |a| {
-            (a.settings().idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(30))
-        });
+        .map_or(Duration::from_secs(3600), |l| l.every());
     let mut session_check =
         tokio::time::interval_at(tokio::time::Instant::now() + check_every, check_every);
     let mut active = false;
@@ -136,13 +155,10 @@ pub async fn run<S, R, E>(
                 close = Some(Close::new(close::SESSION_ENDED, "signed out, or access changed"));
             }
             _ = session_check.tick() => {
-                if let (Some(accounts), Some(access)) = (&options.accounts, &options.access) {
-                    let accounts = accounts.clone();
-                    let key = access.session;
+                if let Some(liveness) = &options.liveness {
+                    let liveness = liveness.clone();
                     let touch = std::mem::take(&mut active);
-                    let live = tokio::task::spawn_blocking(move || accounts.session_by_key(key, touch))
-                        .await
-                        .map(|r| r.map(|s| s.is_some()));
+                    let live = tokio::task::spawn_blocking(move || liveness.still_live(touch)).await;
                     if matches!(live, Ok(Ok(false))) {
                         close = Some(Close::new(close::SESSION_ENDED, "the session has expired"));
                     }
@@ -238,14 +254,8 @@ async fn handle_frame(
                 replies.push(state.sync_step2(&sv));
             }
             Decoded::Update(bytes, decoded) => {
-                let author = match &options.access {
-                    Some(access) => UpdateAuthor::Member(access.clone()),
-                    None => UpdateAuthor::Server {
-                        kind: crate::auth::DocKind::Other,
-                    },
-                };
                 match registry
-                    .apply_decoded(lease, Some(conn), &bytes, Some(decoded), &author)
+                    .apply_decoded(lease, Some(conn), &bytes, Some(decoded), &options.author)
                     .await
                 {
                     Ok(applied) => {
@@ -461,7 +471,11 @@ mod channel_tests {
         let lease = registry.lease(&id).await.unwrap();
         let options = ConnectionOptions {
             durable_acks: true,
-            ..ConnectionOptions::default()
+            author: UpdateAuthor::Trusted {
+                shape: plait_shared::admission::schema::DocShape::Plan,
+            },
+            revoked: CancellationToken::new(),
+            liveness: None,
         };
         let task = tokio::spawn(run(
             registry.clone(),

@@ -60,7 +60,7 @@ fn today(query: &ExportQuery) -> Result<Date, AppError> {
     match &query.today {
         Some(text) => Date::parse_iso(text).map_err(|e| AppError::BadRequest(e.to_string())),
         None => {
-            Ok(UnixMillis(i64::try_from(crate::accounts::now_millis()).unwrap_or(i64::MAX)).date())
+            Ok(UnixMillis(i64::try_from(crate::clock::now_millis()).unwrap_or(i64::MAX)).date())
         }
     }
 }

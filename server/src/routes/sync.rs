@@ -9,8 +9,12 @@ use yrs::{ReadTxn, Transact};
 
 use super::ws::Upgrade;
 use crate::extract::{SocketDoc, WriteDoc};
-use crate::registry::{ApplyError, UpdateAuthor};
-use crate::sync::{self as connection, ConnectionOptions};
+use crate::registry::ApplyError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::accounts::{Accounts, SessionKey};
+use crate::sync::{self as connection, ConnectionOptions, Liveness};
 use crate::{AppError, AppState};
 use plait_shared::protocol::{BodyError, SyncAnswer, SyncRequest};
 
@@ -23,7 +27,27 @@ pub(crate) struct SyncQuery {
     durable: Option<String>,
 }
 
-/// `GET /sync/{doc_id}`: upgrades to a y-websocket sync connection.
+/// A connection's session, checked now and then by the connection loop.
+struct SessionLive {
+    accounts: Arc<Accounts>,
+    key: SessionKey,
+}
+
+impl Liveness for SessionLive {
+    fn still_live(&self, active: bool) -> Result<bool, String> {
+        self.accounts
+            .session_by_key(self.key, active)
+            .map(|session| session.is_some())
+            .map_err(|e| e.to_string())
+    }
+
+    fn every(&self) -> Duration {
+        // Half the idle limit, so an idle session ends within 1.5 of it.
+        (self.accounts.settings().idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(30))
+    }
+}
+
+/// `GET /sync/{doc}`: upgrades to a y-websocket sync connection.
 pub(crate) async fn websocket(
     State(state): State<AppState>,
     SocketDoc { id, authed, access }: SocketDoc,
@@ -36,9 +60,12 @@ pub(crate) async fn websocket(
         .register_live(authed.key, &authed.user.username);
     let options = ConnectionOptions {
         durable_acks: matches!(query.durable.as_deref(), Some("1" | "true")),
-        access: Some(access),
+        author: access.author(),
         revoked,
-        accounts: Some(state.accounts.clone()),
+        liveness: Some(Arc::new(SessionLive {
+            accounts: state.accounts.clone(),
+            key: authed.key,
+        })),
     };
     let registry = state.registry.clone();
     let shutdown = state.shutdown.clone();
@@ -74,7 +101,7 @@ pub(crate) async fn http_sync(
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
     let lease = state.registry.lease(&id).await?;
     if !update_bytes.is_empty() {
-        let author = UpdateAuthor::Member(access);
+        let author = access.author();
         match state
             .registry
             .apply_update(&lease, None, &update_bytes, &author)
