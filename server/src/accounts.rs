@@ -38,11 +38,18 @@ pub struct SessionSettings {
     pub absolute: Duration,
 }
 
+impl SessionSettings {
+    /// Minutes a session may go unused, by default.
+    pub const IDLE_MINUTES: u64 = 12 * 60;
+    /// Hours after sign-in a session ends, by default.
+    pub const MAX_HOURS: u64 = 7 * 24;
+}
+
 impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
-            idle: Duration::from_secs(12 * 60 * 60),
-            absolute: Duration::from_secs(7 * 24 * 60 * 60),
+            idle: Duration::from_secs(Self::IDLE_MINUTES * 60),
+            absolute: Duration::from_secs(Self::MAX_HOURS * 60 * 60),
         }
     }
 }

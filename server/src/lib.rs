@@ -69,18 +69,23 @@ pub struct Config {
 }
 
 impl Config {
+    /// The largest sync message accepted, by default.
+    pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+    /// The largest evidence file accepted, by default.
+    pub const MAX_BLOB_BYTES: usize = 25 * 1024 * 1024;
+
     /// Defaults, serving the client from `client_dir`.
     pub fn new(client_dir: PathBuf) -> Config {
         Config {
             client_dir,
-            max_message_bytes: 16 * 1024 * 1024,
+            max_message_bytes: Self::MAX_MESSAGE_BYTES,
             registry: RegistrySettings::default(),
             sessions: SessionSettings::default(),
             secure_cookies: false,
             sign_ins_per_account: 5,
             sign_ins_per_address: 50,
             sign_in_window: std::time::Duration::from_secs(15 * 60),
-            max_blob_bytes: 25 * 1024 * 1024,
+            max_blob_bytes: Self::MAX_BLOB_BYTES,
         }
     }
 }

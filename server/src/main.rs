@@ -4,11 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::sync::Arc;
 use std::time::Duration;
 
-use plait_server::{Config, SledStore};
+use plait_server::accounts::SessionSettings;
+use plait_server::{Config, RegistrySettings, SledStore};
+use plait_shared::admission::Limits;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
@@ -34,53 +36,7 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the sync API and the web client.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "PLAIT_ADDR", default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
-        /// Where sled keeps its files.
-        #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
-        data_dir: PathBuf,
-        /// The built web client (trunk's output).
-        #[arg(long, env = "PLAIT_CLIENT_DIR", default_value = "./client/dist")]
-        client_dir: PathBuf,
-        /// Seed the demo programme from the bundled action plan if it is missing.
-        #[arg(long, env = "PLAIT_DEMO")]
-        demo: bool,
-        /// The largest sync message accepted, in bytes.
-        #[arg(long, env = "PLAIT_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024 * 1024)]
-        max_message_bytes: usize,
-        /// Seconds a document with no clients stays in memory.
-        #[arg(long, env = "PLAIT_IDLE_UNLOAD_SECS", default_value_t = 60)]
-        idle_unload_secs: u64,
-        /// Compact a document's update log once it has this many entries.
-        #[arg(long, env = "PLAIT_COMPACT_AFTER", default_value_t = 500)]
-        compact_after: u64,
-        /// Messages queued for one client before it is disconnected as too slow.
-        #[arg(long, env = "PLAIT_CLIENT_QUEUE", default_value_t = 1024)]
-        client_queue: usize,
-        /// Minutes a session may go unused before it ends.
-        #[arg(long, env = "PLAIT_SESSION_IDLE_MINUTES", default_value_t = 12 * 60)]
-        session_idle_minutes: u64,
-        /// Hours after sign-in a session ends, used or not.
-        #[arg(long, env = "PLAIT_SESSION_MAX_HOURS", default_value_t = 7 * 24)]
-        session_max_hours: u64,
-        /// Seconds a session may go unused (overrides the minutes; for tests).
-        #[arg(long, env = "PLAIT_SESSION_IDLE_SECONDS", hide = true)]
-        session_idle_seconds: Option<u64>,
-        /// Served behind TLS: mark the session cookie Secure and send HSTS.
-        #[arg(long, env = "PLAIT_SECURE_COOKIES")]
-        secure_cookies: bool,
-        /// The largest evidence file accepted, in bytes.
-        #[arg(long, env = "PLAIT_MAX_FILE_BYTES", default_value_t = 25 * 1024 * 1024)]
-        max_file_bytes: usize,
-        /// The largest update a member may send, in bytes.
-        #[arg(long, env = "PLAIT_MAX_UPDATE_BYTES", default_value_t = plait_shared::admission::Limits::DEFAULT.max_update_bytes)]
-        max_update_bytes: usize,
-        /// The largest a document may grow to, in bytes stored.
-        #[arg(long, env = "PLAIT_MAX_DOC_BYTES", default_value_t = plait_shared::admission::Limits::DEFAULT.max_doc_bytes)]
-        max_doc_bytes: u64,
-    },
+    Serve(ServeArgs),
     /// Import an action plan (CSV or XLSX) into a programme, creating the
     /// programme if it does not exist. Every row error is printed with its
     /// row; with any, nothing is imported unless --valid-only.
@@ -111,6 +67,79 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+/// `plait serve`: every setting, with its default from the library's
+/// `Config` (one place), and the environment variable that sets it.
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PLAIT_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Where sled keeps its files.
+    #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
+    /// The built web client (trunk's output).
+    #[arg(long, env = "PLAIT_CLIENT_DIR", default_value = "./client/dist")]
+    client_dir: PathBuf,
+    /// Seed the demo programme from the bundled action plan if it is missing.
+    #[arg(long, env = "PLAIT_DEMO")]
+    demo: bool,
+    /// The largest sync message accepted, in bytes.
+    #[arg(long, env = "PLAIT_MAX_MESSAGE_BYTES", default_value_t = Config::MAX_MESSAGE_BYTES)]
+    max_message_bytes: usize,
+    /// Seconds a document with no clients stays in memory.
+    #[arg(long, env = "PLAIT_IDLE_UNLOAD_SECS", default_value_t = RegistrySettings::IDLE_UNLOAD_SECS)]
+    idle_unload_secs: u64,
+    /// Compact a document's update log once it has this many entries.
+    #[arg(long, env = "PLAIT_COMPACT_AFTER", default_value_t = RegistrySettings::COMPACT_AFTER)]
+    compact_after: u64,
+    /// Messages queued for one client before it is disconnected as too slow.
+    #[arg(long, env = "PLAIT_CLIENT_QUEUE", default_value_t = RegistrySettings::CLIENT_QUEUE)]
+    client_queue: usize,
+    /// Minutes a session may go unused before it ends.
+    #[arg(long, env = "PLAIT_SESSION_IDLE_MINUTES", default_value_t = SessionSettings::IDLE_MINUTES)]
+    session_idle_minutes: u64,
+    /// Hours after sign-in a session ends, used or not.
+    #[arg(long, env = "PLAIT_SESSION_MAX_HOURS", default_value_t = SessionSettings::MAX_HOURS)]
+    session_max_hours: u64,
+    /// Seconds a session may go unused (overrides the minutes; for tests).
+    #[arg(long, env = "PLAIT_SESSION_IDLE_SECONDS", hide = true)]
+    session_idle_seconds: Option<u64>,
+    /// Served behind TLS: mark the session cookie Secure and send HSTS.
+    #[arg(long, env = "PLAIT_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// The largest evidence file accepted, in bytes.
+    #[arg(long, env = "PLAIT_MAX_FILE_BYTES", default_value_t = Config::MAX_BLOB_BYTES)]
+    max_file_bytes: usize,
+    /// The largest update a member may send, in bytes.
+    #[arg(long, env = "PLAIT_MAX_UPDATE_BYTES", default_value_t = Limits::DEFAULT.max_update_bytes)]
+    max_update_bytes: usize,
+    /// The largest a document may grow to, in bytes stored.
+    #[arg(long, env = "PLAIT_MAX_DOC_BYTES", default_value_t = Limits::DEFAULT.max_doc_bytes)]
+    max_doc_bytes: u64,
+}
+
+impl From<&ServeArgs> for Config {
+    fn from(args: &ServeArgs) -> Config {
+        let mut config = Config::new(args.client_dir.clone());
+        config.max_message_bytes = args.max_message_bytes;
+        config.registry.idle_unload = Duration::from_secs(args.idle_unload_secs);
+        config.registry.compact_after = args.compact_after.max(1);
+        config.registry.client_queue = args.client_queue.max(1);
+        config.sessions.idle = Duration::from_secs(
+            args.session_idle_seconds
+                .unwrap_or(args.session_idle_minutes.saturating_mul(60))
+                .max(1),
+        );
+        config.sessions.absolute =
+            Duration::from_secs(args.session_max_hours.saturating_mul(3600).max(60));
+        config.secure_cookies = args.secure_cookies;
+        config.max_blob_bytes = args.max_file_bytes.max(1);
+        config.registry.limits.max_update_bytes = args.max_update_bytes.max(1);
+        config.registry.limits.max_doc_bytes = args.max_doc_bytes.max(1);
+        config
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,41 +222,16 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
     match cli.command {
-        Command::Serve {
-            addr,
-            data_dir,
-            client_dir,
-            demo,
-            max_message_bytes,
-            idle_unload_secs,
-            compact_after,
-            client_queue,
-            session_idle_minutes,
-            session_max_hours,
-            session_idle_seconds,
-            secure_cookies,
-            max_file_bytes,
-            max_update_bytes,
-            max_doc_bytes,
-        } => {
-            let store = SledStore::open(&data_dir)
+        Command::Serve(args) => {
+            let ServeArgs {
+                addr,
+                ref data_dir,
+                demo,
+                ..
+            } = args;
+            let store = SledStore::open(data_dir)
                 .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
-            let mut config = Config::new(client_dir);
-            config.max_message_bytes = max_message_bytes;
-            config.registry.idle_unload = Duration::from_secs(idle_unload_secs);
-            config.registry.compact_after = compact_after.max(1);
-            config.registry.client_queue = client_queue.max(1);
-            config.sessions.idle = Duration::from_secs(
-                session_idle_seconds
-                    .unwrap_or(session_idle_minutes.saturating_mul(60))
-                    .max(1),
-            );
-            config.sessions.absolute =
-                Duration::from_secs(session_max_hours.saturating_mul(3600).max(60));
-            config.secure_cookies = secure_cookies;
-            config.max_blob_bytes = max_file_bytes.max(1);
-            config.registry.limits.max_update_bytes = max_update_bytes.max(1);
-            config.registry.limits.max_doc_bytes = max_doc_bytes.max(1);
+            let config = Config::from(&args);
             let store = Arc::new(store);
             let state = plait_server::AppState::new(store.clone(), config)?;
             if demo {
@@ -245,7 +249,7 @@ async fn run() -> anyhow::Result<()> {
             let local = listener.local_addr()?;
             tracing::info!(%local, "listening");
             #[cfg(unix)]
-            plait_server::control::listen(&data_dir, state.clone())
+            plait_server::control::listen(data_dir, state.clone())
                 .context("opening the control socket")?;
             if demo {
                 // The lines a newcomer needs; printed, not logged, so they stand out.

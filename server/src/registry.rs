@@ -135,12 +135,21 @@ impl UpdateAuthor {
     }
 }
 
+impl RegistrySettings {
+    /// Seconds a document with no clients stays in memory, by default.
+    pub const IDLE_UNLOAD_SECS: u64 = 60;
+    /// Log entries before compaction, by default.
+    pub const COMPACT_AFTER: u64 = 500;
+    /// Messages queued for one client, by default.
+    pub const CLIENT_QUEUE: usize = 1024;
+}
+
 impl Default for RegistrySettings {
     fn default() -> Self {
         RegistrySettings {
-            idle_unload: Duration::from_secs(60),
-            compact_after: 500,
-            client_queue: 1024,
+            idle_unload: Duration::from_secs(Self::IDLE_UNLOAD_SECS),
+            compact_after: Self::COMPACT_AFTER,
+            client_queue: Self::CLIENT_QUEUE,
             limits: Limits::DEFAULT,
         }
     }
