@@ -1,0 +1,91 @@
+//! Compaction: a document's log folded into a new snapshot in the
+//! background, rarely enough on a large document that its cost per update
+//! stays a small multiple of the update's own size.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use yrs::{ReadTxn, StateVector, Transact};
+
+use super::{Flusher, LoadedDoc, Registry, LOG_TO_SNAPSHOT};
+use crate::metrics::Metrics;
+use crate::store::{DocStore, StoreError};
+
+impl Registry {
+    pub(super) fn spawn_compaction(&self, doc: Arc<LoadedDoc>) {
+        if doc.compacting.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let store = self.store.clone();
+        let metrics = self.metrics.clone();
+        let flusher = self.flusher.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = compact(&doc, &store, &metrics, &flusher).await {
+                tracing::error!(doc = %doc.id, error = %e, "compaction failed; the log is kept");
+            }
+            doc.compacting.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// Whether a log of `entries` updates and `bytes` bytes over a snapshot of
+/// `snapshot_bytes` is due for compaction: `compact_after` entries, and at
+/// least 1/[`LOG_TO_SNAPSHOT`] of the snapshot's size, so that rewriting a
+/// large document costs each update a few times its own size.
+pub(super) fn compaction_due(
+    entries: u64,
+    bytes: u64,
+    snapshot_bytes: u64,
+    compact_after: u64,
+) -> bool {
+    entries >= compact_after && bytes.saturating_mul(LOG_TO_SNAPSHOT) >= snapshot_bytes
+}
+
+pub(super) async fn compact(
+    doc: &LoadedDoc,
+    store: &Arc<dyn DocStore>,
+    metrics: &Metrics,
+    flusher: &Flusher,
+) -> Result<(), StoreError> {
+    let Some(state) = doc.state.get() else {
+        return Ok(());
+    };
+    let (upto, snapshot, count, bytes) = {
+        let state = state.lock().await;
+        if state.poisoned || state.uncompacted == 0 || state.next_seq == 0 {
+            return Ok(());
+        }
+        let snapshot = state
+            .awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        (
+            state.next_seq - 1,
+            snapshot,
+            state.uncompacted,
+            state.uncompacted_bytes,
+        )
+    };
+    let snapshot_bytes = snapshot.len() as u64;
+    let store = store.clone();
+    let id = doc.id.clone();
+    tokio::task::spawn_blocking(move || store.compact(&id, upto, &snapshot))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("compaction panicked: {e}")))??;
+    flusher
+        .flush()
+        .await
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    {
+        let mut state = state.lock().await;
+        state.uncompacted -= count;
+        state.uncompacted_bytes -= bytes;
+        state.snapshot_bytes = snapshot_bytes;
+    }
+    metrics
+        .compaction_backlog
+        .fetch_sub(count as i64, Ordering::Relaxed);
+    metrics.compactions.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}

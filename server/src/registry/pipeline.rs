@@ -1,0 +1,389 @@
+//! The update pipeline: decide on an update from what it does (the
+//! admission), integrate what may stand, store it with its audit record and
+//! claims, send it on, and wait for durability.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use plait_shared::admission::schema::DocShape;
+use plait_shared::admission::{self, Author, ItemIndex, Verdict, Writer};
+use plait_shared::protocol::RefusedChange;
+use plait_shared::{DocId, Role, UserId};
+use tokio::sync::oneshot;
+use yrs::sync::{Message, SyncMessage};
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, StateVector, Transact};
+
+use super::compaction::compaction_due;
+use super::{FlushError, Lease, Registry, SERVER_WRITER};
+use crate::audit::AuditRecord;
+use crate::store::StoreError;
+
+/// The person behind an update, as the audit trail records them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// Who.
+    pub user: UserId,
+    /// Which session (a short, non-secret name).
+    pub session: String,
+    /// Which device.
+    pub device: String,
+}
+
+/// Who sends an update to the registry. The engine knows nothing of
+/// sessions or HTTP: the web layer turns its access check into one of these.
+#[derive(Debug, Clone)]
+pub enum UpdateAuthor {
+    /// A member of the document's programme: every update is checked by the
+    /// admission against their role and recorded in the audit trail.
+    Member {
+        /// Who, for the trail.
+        who: Signature,
+        /// Their role in the programme.
+        role: Role,
+        /// The document's schema.
+        shape: DocShape,
+    },
+    /// A server administrator on a document of no programme: there is no
+    /// schema to check against, so it is taken as written, and recorded.
+    Administrator {
+        /// Who, for the trail.
+        who: Signature,
+    },
+    /// The server itself (the demo seed, the command line, tests of the
+    /// storage): trusted without checks and without a record.
+    Trusted {
+        /// The document's schema.
+        shape: DocShape,
+    },
+}
+
+impl UpdateAuthor {
+    fn shape(&self) -> DocShape {
+        match self {
+            UpdateAuthor::Member { shape, .. } | UpdateAuthor::Trusted { shape } => *shape,
+            UpdateAuthor::Administrator { .. } => DocShape::Plan,
+        }
+    }
+
+    /// How the admission sees it.
+    fn admission(&self) -> Author<'_> {
+        match self {
+            UpdateAuthor::Member { who, role, .. } => Author::Member {
+                user: &who.user,
+                role: *role,
+            },
+            UpdateAuthor::Administrator { .. } | UpdateAuthor::Trusted { .. } => Author::Server,
+        }
+    }
+
+    /// Who the trail names, if it records this author.
+    fn signature(&self) -> Option<&Signature> {
+        match self {
+            UpdateAuthor::Member { who, .. } | UpdateAuthor::Administrator { who } => Some(who),
+            UpdateAuthor::Trusted { .. } => None,
+        }
+    }
+}
+
+/// Why an update was not applied. Nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// yrs refused it.
+    #[error("the update cannot be applied: {0}")]
+    Rejected(String),
+    /// The bytes are not an update.
+    #[error("{0}")]
+    Malformed(String),
+    /// It depends on clocks the server does not have: nothing was kept;
+    /// answer with the server's state vector.
+    #[error("the update depends on changes the server does not have: {0}")]
+    Incomplete(String),
+    /// Nothing of it may be kept (too large, or under a client id that
+    /// writes for someone else). Nothing was kept.
+    #[error("{0}")]
+    Refused(String),
+    /// It could not be stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an applied update needs: durability to wait for.
+#[derive(Debug)]
+pub struct Applied {
+    /// The document's state vector just after the update.
+    pub state_vector: StateVector,
+    /// The changes refused (and undone), with why.
+    pub refused: Vec<RefusedChange>,
+    durable: oneshot::Receiver<Result<(), FlushError>>,
+}
+
+impl Applied {
+    /// Waits until the update is on disk.
+    ///
+    /// # Errors
+    /// When the flush failed.
+    pub async fn durable(self) -> Result<StateVector, FlushError> {
+        self.durable
+            .await
+            .map_err(|_| FlushError("the flusher has stopped".into()))??;
+        Ok(self.state_vector)
+    }
+}
+
+impl Registry {
+    /// Applies a client's update: decides on it from what it does (see
+    /// [`plait_shared::admission`]) before it touches the document,
+    /// integrates what may stand (undoing in the same transaction what may
+    /// not), stores the result with its audit record and the client ids it
+    /// claims in one write, sends it on, and asks for a flush. The returned
+    /// [`Applied`] resolves once the update is durable.
+    ///
+    /// # Errors
+    /// [`ApplyError`]: malformed, incomplete (answer with the state vector),
+    /// refused whole, or not stored; in every case nothing was stored or
+    /// sent.
+    pub async fn apply_update(
+        &self,
+        lease: &Lease,
+        origin: Option<u64>,
+        bytes: &[u8],
+        author: &UpdateAuthor,
+    ) -> Result<Applied, ApplyError> {
+        self.apply_decoded(lease, origin, bytes, None, author).await
+    }
+
+    /// [`Registry::apply_update`] for an update the caller has already
+    /// read (`decoded`, from `bytes`), so it is not read twice.
+    ///
+    /// # Errors
+    /// As [`Registry::apply_update`].
+    pub async fn apply_decoded(
+        &self,
+        lease: &Lease,
+        origin: Option<u64>,
+        bytes: &[u8],
+        decoded: Option<admission::codec::DecodedUpdate>,
+        author: &UpdateAuthor,
+    ) -> Result<Applied, ApplyError> {
+        self.metrics
+            .updates_received
+            .fetch_add(1, Ordering::Relaxed);
+        self.metrics
+            .bytes_received
+            .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        let mut state = lease.state().lock().await;
+        if state.poisoned {
+            return Err(ApplyError::Rejected(
+                "the document is being reloaded; try again".into(),
+            ));
+        }
+        let doc = state.awareness.doc().clone();
+        if bytes.len() > self.settings.limits.max_update_bytes {
+            // Told before anything is read.
+            self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
+            return Err(ApplyError::Refused(format!(
+                "the update is {} bytes; the limit is {}",
+                bytes.len(),
+                self.settings.limits.max_update_bytes
+            )));
+        }
+        let decoded = match decoded {
+            Some(decoded) => decoded,
+            None => crate::guard::no_panic(|| admission::codec::decode(bytes))
+                .unwrap_or_else(|panic| Err(admission::codec::CodecError(panic)))
+                .map_err(|e| ApplyError::Malformed(e.to_string()))?,
+        };
+        if decoded.structs.is_empty() && decoded.deletes.is_empty() {
+            // An up-to-date client's empty sync step 2: nothing to decide
+            // on (and no index to build, which on a large document is the
+            // cost of reading it all), but its acknowledgement still waits
+            // for what is in flight.
+            let state_vector = doc.transact().state_vector();
+            drop(state);
+            return Ok(self.after_flush(state_vector, Vec::new()));
+        }
+        let shape = author.shape();
+        if state.index.as_ref().map(ItemIndex::shape) != Some(shape) {
+            let built = self.build_index(&lease.doc.id, &doc, shape);
+            match built {
+                Ok(index) => state.index = Some(index),
+                Err(e) => return Err(ApplyError::Rejected(e)),
+            }
+        }
+        let who = author.admission();
+        let doc_bytes = state.snapshot_bytes + state.uncompacted_bytes;
+        let limits = self.settings.limits;
+        let verdict = {
+            let Some(index) = state.index.as_ref() else {
+                return Err(ApplyError::Rejected("no index".into()));
+            };
+            crate::guard::no_panic(|| {
+                admission::decide_decoded(
+                    index,
+                    &doc,
+                    who,
+                    decoded,
+                    bytes.len(),
+                    doc_bytes,
+                    &limits,
+                )
+            })
+            .map_err(ApplyError::Rejected)?
+        };
+        let admitted = match verdict {
+            Verdict::Known => {
+                let state_vector = doc.transact().state_vector();
+                drop(state);
+                return Ok(self.after_flush(state_vector, Vec::new()));
+            }
+            Verdict::Incomplete(why) => return Err(ApplyError::Incomplete(why)),
+            Verdict::Refused(why) => {
+                self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
+                return Err(ApplyError::Refused(why));
+            }
+            Verdict::Admit(admitted) => admitted,
+        };
+        let claims: Vec<u64> = admitted.claims().iter().map(|c| c.get()).collect();
+        let now = plait_shared::UnixMillis(crate::clock::now_millis() as i64);
+        let outcome = {
+            let Some(index) = state.index.as_mut() else {
+                return Err(ApplyError::Rejected("no index".into()));
+            };
+            crate::guard::no_panic(|| {
+                admission::integrate(&doc, index, admitted, who, now, &limits)
+            })
+            .unwrap_or_else(|panic| Err(admission::IntegrateError::Yrs(panic)))
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => return Err(self.poisoned(lease, state, ApplyError::Rejected(e.to_string()))),
+        };
+        let seq = state.next_seq;
+        let refused = outcome.refused.clone();
+        let record = author.signature().map(|who| AuditRecord {
+            seq: 0,
+            at: crate::clock::now_millis(),
+            doc: lease.doc.id.clone(),
+            user: who.user.clone(),
+            session: who.session.clone(),
+            device: who.device.clone(),
+            bytes: bytes.len(),
+            changes: outcome.changes.clone(),
+            refused: refused.clone(),
+        });
+        let writer = match who {
+            Author::Member { user, .. } => user.to_string(),
+            Author::Server => SERVER_WRITER.to_owned(),
+        };
+        let mut claims: Vec<(u64, String)> =
+            claims.into_iter().map(|c| (c, writer.clone())).collect();
+        // The undoing is written under the server's own client id: claim it,
+        // so nobody can later write under it and pass for the server.
+        if outcome.echo {
+            if let Some(index) = state.index.as_mut() {
+                let own = doc.client_id();
+                if index.writer(own).is_none() {
+                    index.set_writer(own, Writer::Server);
+                    claims.push((own.get(), SERVER_WRITER.to_owned()));
+                }
+            }
+        }
+        // The update, its audit record and its claims are one write: none
+        // is kept without the others.
+        let stored_ok = match &self.audit {
+            Some(audit) => audit.prepare(record).and_then(|record| {
+                self.store.append_recorded(
+                    &lease.doc.id,
+                    seq,
+                    &outcome.update,
+                    record.as_ref(),
+                    &claims,
+                )
+            }),
+            None => self
+                .store
+                .append_recorded(&lease.doc.id, seq, &outcome.update, None, &claims),
+        };
+        if let Err(e) = stored_ok {
+            return Err(self.poisoned(lease, state, e.into()));
+        }
+        if !outcome.refused.is_empty() {
+            self.metrics
+                .refused_changes
+                .fetch_add(outcome.refused.len() as u64, Ordering::Relaxed);
+        }
+        state.next_seq += 1;
+        state.uncompacted += 1;
+        state.uncompacted_bytes += outcome.update.len() as u64;
+        self.metrics
+            .compaction_backlog
+            .fetch_add(1, Ordering::Relaxed);
+        let state_vector = doc.transact().state_vector();
+        let message = Bytes::from(Message::Sync(SyncMessage::Update(outcome.update)).encode_v1());
+        // The sender gets it too when part was refused, so it converges back.
+        let except = if outcome.echo { None } else { origin };
+        // Broadcast under the document's lock so every client sees updates in
+        // the order they were stored.
+        self.broadcast(lease, except, &message);
+        let compact = compaction_due(
+            state.uncompacted,
+            state.uncompacted_bytes,
+            state.snapshot_bytes,
+            self.settings.compact_after,
+        );
+        drop(state);
+        if compact {
+            self.spawn_compaction(lease.doc.clone());
+        }
+        Ok(self.after_flush(state_vector, refused))
+    }
+
+    /// The one way out of an update that failed half-way: the document in
+    /// memory may now differ from storage, so it is marked and dropped (its
+    /// clients reconnect and resync from storage), and `error` is returned.
+    fn poisoned(
+        &self,
+        lease: &Lease,
+        mut state: tokio::sync::MutexGuard<'_, super::DocState>,
+        error: ApplyError,
+    ) -> ApplyError {
+        state.poisoned = true;
+        drop(state);
+        self.evict(lease);
+        error
+    }
+
+    fn build_index(
+        &self,
+        id: &DocId,
+        doc: &yrs::Doc,
+        shape: DocShape,
+    ) -> Result<ItemIndex, String> {
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        let mut index = ItemIndex::from_state(shape, &state).map_err(|e| e.to_string())?;
+        let writers = self.store.writers(id).map_err(|e| e.to_string())?;
+        for (client, writer) in writers {
+            if client >= 1 << 53 {
+                continue;
+            }
+            let writer = if writer == SERVER_WRITER {
+                Writer::Server
+            } else {
+                Writer::Person(writer.into())
+            };
+            index.set_writer(yrs::ClientID::new(client), writer);
+        }
+        Ok(index)
+    }
+
+    fn after_flush(&self, state_vector: StateVector, refused: Vec<RefusedChange>) -> Applied {
+        Applied {
+            state_vector,
+            refused,
+            durable: self.flusher.request(),
+        }
+    }
+}
