@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod contexts;
+pub mod json;
 pub mod markup;
 pub mod pages;
 pub mod storage;

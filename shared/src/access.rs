@@ -120,7 +120,7 @@ pub fn check_change(
                 || {
                     format!(
                         "only the action's owner, a lead or an admin can edit its {}",
-                        key.label().to_lowercase()
+                        key.label().to_ascii_lowercase()
                     )
                 },
             )
@@ -159,7 +159,7 @@ pub fn check_field(
         | FieldKey::Owner => allow_if(actor.is(&[Role::Lead, Role::Admin]), || {
             format!(
                 "only a lead or an admin can change an action's {}",
-                key.label().to_lowercase()
+                key.label().to_ascii_lowercase()
             )
         }),
         FieldKey::DueOriginal => {

@@ -15,10 +15,25 @@ use crate::plan::{ActionView, PlanView};
 
 pub use crate::keys::Log;
 
-/// One change between two reads of a plan. Serialised as itself (the
-/// audit trail stores its structure); words only when shown.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "of", rename_all = "snake_case")]
+/// One change between two reads of a plan. Serialised as its structure (the
+/// audit trail stores it, refusals carry it); words only when shown.
+///
+/// In JSON a change is a list of strings, its kind and then its fields:
+/// `["field", "a-md001-1", "owner"]`, `["appended", "a-md001-1", "updates",
+/// "4", "5"]`, `["structure", "", "actions/x/y"]`, `["plan_info"]`. (One
+/// reader of string lists costs the web client far less code than serde's
+/// reader of an enum with fourteen shapes.)
+///
+/// ```
+/// use plait_shared::changes::{Change, Log};
+/// use plait_shared::ActionId;
+///
+/// let change = Change::Appended(ActionId::new("a-1").unwrap(), Log::Updates, vec![4, 5]);
+/// let json = serde_json::to_string(&change).unwrap();
+/// assert_eq!(json, r#"["appended","a-1","updates","4","5"]"#);
+/// assert_eq!(serde_json::from_str::<Change>(&json).unwrap(), change);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {
     /// The plan's title, workstream, core service or location changed.
     PlanInfo,
@@ -60,6 +75,86 @@ pub enum Change {
 }
 
 impl Change {
+    /// Its kind and fields, as stored.
+    fn parts(&self) -> Vec<String> {
+        let id = |a: &ActionId| a.as_str().to_owned();
+        let mut parts = vec![self.kind().to_owned()];
+        match self {
+            Change::PlanInfo => {}
+            Change::FindingAdded(f) | Change::FindingRemoved(f) | Change::FindingEdited(f) => {
+                parts.push(f.as_str().to_owned());
+            }
+            Change::ActionAdded(a) | Change::ActionRemoved(a) | Change::Malformed(a) => {
+                parts.push(id(a));
+            }
+            Change::Field(a, key) => parts.extend([id(a), key.key().to_owned()]),
+            Change::Text(a, key) => parts.extend([id(a), key.key().to_owned()]),
+            Change::Appended(a, log, indexes) => {
+                parts.extend([id(a), log.key().to_owned()]);
+                parts.extend(indexes.iter().map(usize::to_string));
+            }
+            Change::Rewritten(a, log) => parts.extend([id(a), log.key().to_owned()]),
+            Change::Programme(root) => parts.push(root.key().to_owned()),
+            Change::Structure(a, what) => {
+                parts.extend([a.as_ref().map(id).unwrap_or_default(), what.clone()]);
+            }
+            Change::NoEffect(clocks) => parts.push(clocks.to_string()),
+        }
+        parts
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Change::PlanInfo => "plan_info",
+            Change::FindingAdded(_) => "finding_added",
+            Change::FindingRemoved(_) => "finding_removed",
+            Change::FindingEdited(_) => "finding_edited",
+            Change::ActionAdded(_) => "action_added",
+            Change::ActionRemoved(_) => "action_removed",
+            Change::Field(..) => "field",
+            Change::Text(..) => "text",
+            Change::Appended(..) => "appended",
+            Change::Rewritten(..) => "rewritten",
+            Change::Malformed(_) => "malformed",
+            Change::Programme(_) => "programme",
+            Change::Structure(..) => "structure",
+            Change::NoEffect(_) => "no_effect",
+        }
+    }
+
+    /// Reads the stored form back; `None` when it is not a change.
+    fn from_parts(parts: &[String]) -> Option<Change> {
+        let action = |s: &String| ActionId::new(s.as_str()).ok();
+        let finding = |s: &String| FindingId::new(s.as_str()).ok();
+        Some(match parts {
+            [k] if k == "plan_info" => Change::PlanInfo,
+            [k, f] if k == "finding_added" => Change::FindingAdded(finding(f)?),
+            [k, f] if k == "finding_removed" => Change::FindingRemoved(finding(f)?),
+            [k, f] if k == "finding_edited" => Change::FindingEdited(finding(f)?),
+            [k, a] if k == "action_added" => Change::ActionAdded(action(a)?),
+            [k, a] if k == "action_removed" => Change::ActionRemoved(action(a)?),
+            [k, a] if k == "malformed" => Change::Malformed(action(a)?),
+            [k, a, key] if k == "field" => Change::Field(action(a)?, FieldKey::from_key(key)?),
+            [k, a, key] if k == "text" => Change::Text(action(a)?, ActionText::from_key(key)?),
+            [k, a, log, indexes @ ..] if k == "appended" => Change::Appended(
+                action(a)?,
+                Log::from_key(log)?,
+                indexes
+                    .iter()
+                    .map(|i| i.parse().ok())
+                    .collect::<Option<Vec<usize>>>()?,
+            ),
+            [k, a, log] if k == "rewritten" => Change::Rewritten(action(a)?, Log::from_key(log)?),
+            [k, root] if k == "programme" => Change::Programme(Root::from_key(root)?),
+            [k, a, what] if k == "structure" => Change::Structure(
+                if a.is_empty() { None } else { Some(action(a)?) },
+                what.clone(),
+            ),
+            [k, clocks] if k == "no_effect" => Change::NoEffect(clocks.parse().ok()?),
+            _ => return None,
+        })
+    }
+
     /// The action it concerns, if any.
     pub fn action(&self) -> Option<&ActionId> {
         match self {
@@ -73,6 +168,20 @@ impl Change {
             | Change::Structure(Some(id), _) => Some(id),
             _ => None,
         }
+    }
+}
+
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.parts().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Change {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let parts = Vec::<String>::deserialize(d)?;
+        Change::from_parts(&parts)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a change: {}", parts.join(" "))))
     }
 }
 
@@ -223,6 +332,49 @@ fn log<T: PartialEq>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_of_change_reads_back_and_nothing_else_does() {
+        let a = ActionId::new("a-md001-1").unwrap();
+        let f = FindingId::new("f-md001").unwrap();
+        let all = [
+            Change::PlanInfo,
+            Change::FindingAdded(f.clone()),
+            Change::FindingRemoved(f.clone()),
+            Change::FindingEdited(f),
+            Change::ActionAdded(a.clone()),
+            Change::ActionRemoved(a.clone()),
+            Change::Field(a.clone(), FieldKey::DueOriginal),
+            Change::Text(a.clone(), ActionText::ClosureCriteria),
+            Change::Appended(a.clone(), Log::Sustainment, vec![2, 5]),
+            Change::Appended(a.clone(), Log::Updates, vec![]),
+            Change::Rewritten(a.clone(), Log::Transitions),
+            Change::Malformed(a.clone()),
+            Change::Programme(Root::Phases),
+            Change::Structure(Some(a), "actions/x/y replaced".into()),
+            Change::Structure(None, String::new()),
+            Change::NoEffect(3),
+        ];
+        for change in all {
+            let json = serde_json::to_string(&change).unwrap();
+            assert_eq!(
+                serde_json::from_str::<Change>(&json).unwrap(),
+                change,
+                "{json}"
+            );
+        }
+        for bad in [
+            r#"[]"#,
+            r#"["field","a-1"]"#,
+            r#"["field","a-1","colour"]"#,
+            r#"["appended","a-1","updates","x"]"#,
+            r#"["plan_info","extra"]"#,
+            r#"["nonsense"]"#,
+            r#"{"field":["a-1","owner"]}"#,
+        ] {
+            assert!(serde_json::from_str::<Change>(bad).is_err(), "{bad}");
+        }
+    }
     use crate::doc::new_doc_with_client_id;
     use crate::entries::{LogEntry, ProgressUpdate, Transition};
     use crate::ids::{EntryId, UnixMillis, UserId};

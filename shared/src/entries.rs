@@ -104,7 +104,8 @@ pub struct Decision {
 }
 
 /// One entry of a due-date change: a request or a lead's answer to one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Stored as one map with a `type` key (`request` or `answer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DueChange {
     /// The owner asks for a new date.
@@ -141,7 +142,8 @@ pub enum DueChange {
 }
 
 /// One entry of the sustainment log: a re-audit scheduled, or its result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Stored as one map with a `type` key (`scheduled` or `result`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Sustainment {
     /// A re-audit to be done by a date (set at closure, usually 3 and 6 months).
@@ -173,6 +175,107 @@ pub enum Sustainment {
     },
 }
 
+// The two tagged entries are read through one flat map of every field
+// (then checked for the fields their type needs): serde's derive for an
+// internally tagged enum buffers the whole entry first, and in the web
+// client that costs twenty kilobytes of code for two types. Read the same
+// maps, with the same errors for a missing field; unknown keys are ignored
+// as before.
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum DueChangeType {
+    Request,
+    Answer,
+}
+
+#[derive(Deserialize)]
+struct DueChangeMap {
+    #[serde(rename = "type")]
+    kind: DueChangeType,
+    id: EntryId,
+    new_due: Option<Date>,
+    reason: Option<String>,
+    request_id: Option<EntryId>,
+    verdict: Option<DueChangeVerdict>,
+    #[serde(default)]
+    note: String,
+    by: UserId,
+    role: Option<Role>,
+    at: UnixMillis,
+}
+
+fn needed<T, E: serde::de::Error>(value: Option<T>, field: &'static str) -> Result<T, E> {
+    value.ok_or_else(|| E::missing_field(field))
+}
+
+impl<'de> Deserialize<'de> for DueChange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m = DueChangeMap::deserialize(d)?;
+        Ok(match m.kind {
+            DueChangeType::Request => DueChange::Request {
+                id: m.id,
+                new_due: needed(m.new_due, "new_due")?,
+                reason: needed(m.reason, "reason")?,
+                by: m.by,
+                at: m.at,
+            },
+            DueChangeType::Answer => DueChange::Answer {
+                id: m.id,
+                request_id: needed(m.request_id, "request_id")?,
+                verdict: needed(m.verdict, "verdict")?,
+                note: m.note,
+                by: m.by,
+                role: needed(m.role, "role")?,
+                at: m.at,
+            },
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SustainmentType {
+    Scheduled,
+    Result,
+}
+
+#[derive(Deserialize)]
+struct SustainmentMap {
+    #[serde(rename = "type")]
+    kind: SustainmentType,
+    id: EntryId,
+    due: Option<Date>,
+    check_id: Option<EntryId>,
+    outcome: Option<CheckOutcome>,
+    #[serde(default)]
+    note: String,
+    by: UserId,
+    at: UnixMillis,
+}
+
+impl<'de> Deserialize<'de> for Sustainment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let m = SustainmentMap::deserialize(d)?;
+        Ok(match m.kind {
+            SustainmentType::Scheduled => Sustainment::Scheduled {
+                id: m.id,
+                due: needed(m.due, "due")?,
+                by: m.by,
+                at: m.at,
+            },
+            SustainmentType::Result => Sustainment::Result {
+                id: m.id,
+                check_id: needed(m.check_id, "check_id")?,
+                outcome: needed(m.outcome, "outcome")?,
+                note: m.note,
+                by: m.by,
+                at: m.at,
+            },
+        })
+    }
+}
+
 /// Any entry that can be appended to an action, for one write path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogEntry {
@@ -190,4 +293,69 @@ pub enum LogEntry {
     DueChange(DueChange),
     /// To `sustainment`.
     Sustainment(Sustainment),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn back<T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(value: &T) {
+        let json = serde_json::to_string(value).unwrap();
+        assert_eq!(&serde_json::from_str::<T>(&json).unwrap(), value, "{json}");
+    }
+
+    #[test]
+    fn tagged_entries_read_back_and_need_their_fields() {
+        let id = |s: &str| EntryId::new(s).unwrap();
+        let user = UserId::new("lead").unwrap();
+        back(&DueChange::Request {
+            id: id("r1"),
+            new_due: Date::parse_iso("2027-03-31").unwrap(),
+            reason: "estates delay".into(),
+            by: user.clone(),
+            at: UnixMillis(5),
+        });
+        back(&DueChange::Answer {
+            id: id("a1"),
+            request_id: id("r1"),
+            verdict: DueChangeVerdict::Approved,
+            note: String::new(),
+            by: user.clone(),
+            role: Role::Lead,
+            at: UnixMillis(6),
+        });
+        back(&Sustainment::Scheduled {
+            id: id("s1"),
+            due: Date::parse_iso("2027-06-30").unwrap(),
+            by: user.clone(),
+            at: UnixMillis(7),
+        });
+        back(&Sustainment::Result {
+            id: id("s2"),
+            check_id: id("s1"),
+            outcome: CheckOutcome::Passed,
+            note: "95% compliant".into(),
+            by: user,
+            at: UnixMillis(8),
+        });
+        // An answer without its verdict, a request without its date, an
+        // unknown type: refused, as the derived reader refused them.
+        let missing =
+            r#"{"type":"answer","id":"a1","request_id":"r1","by":"lead","role":"lead","at":1}"#;
+        let error = serde_json::from_str::<DueChange>(missing).unwrap_err();
+        assert!(error.to_string().contains("verdict"), "{error}");
+        let missing = r#"{"type":"request","id":"r1","reason":"x","by":"lead","at":1}"#;
+        assert!(serde_json::from_str::<DueChange>(missing).is_err());
+        let unknown = r#"{"type":"skipped","id":"s1","by":"lead","at":1}"#;
+        assert!(serde_json::from_str::<Sustainment>(unknown).is_err());
+        // A note left out reads as empty.
+        let plain =
+            r#"{"type":"result","id":"s2","check_id":"s1","outcome":"passed","by":"lead","at":1}"#;
+        assert!(matches!(
+            serde_json::from_str::<Sustainment>(plain).unwrap(),
+            Sustainment::Result { note, .. } if note.is_empty()
+        ));
+    }
 }

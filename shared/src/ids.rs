@@ -5,8 +5,6 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use time::macros::format_description;
-use time::Month;
 
 /// An identifier that is not of the allowed form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -230,16 +228,62 @@ impl UnixMillis {
     /// The calendar day (UTC) this moment falls on.
     pub fn date(self) -> Date {
         let days = self.0.div_euclid(86_400_000);
-        // Julian day 2_440_588 is 1970-01-01; the clamp keeps absurd input in range.
-        let julian = (days + 2_440_588).clamp(-100_000, 5_000_000) as i32;
-        Date(time::Date::from_julian_day(julian).unwrap_or(time::Date::MIN))
+        // The clamp keeps absurd input within the years a date may have.
+        Date(days.clamp(i64::from(Date::MIN.0), i64::from(Date::MAX.0)) as i32)
     }
 }
 
-/// A calendar day (a due date, a meeting date), stored as ISO `YYYY-MM-DD`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A calendar day (a due date, a meeting date), stored as ISO `YYYY-MM-DD`;
+/// held as the count of days since 1970-01-01 (proleptic Gregorian, years
+/// 1 to 9999), so dates order and subtract as numbers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Date(time::Date);
+pub struct Date(i32);
+
+impl fmt::Debug for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Date({})", self.iso())
+    }
+}
+
+/// Days from 1970-01-01 to `year-month-day` (Howard Hinnant's
+/// `days_from_civil`; `month` 1–12, the day already checked).
+fn days_from_civil(year: i32, month: u8, day: u8) -> i32 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i32::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i32::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The year, month and day `days` after 1970-01-01 (`civil_from_days`).
+fn civil_from_days(days: i32) -> (i32, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u8;
+    let year = yoe + era * 400 + i32::from(month <= 2);
+    (year, month, day)
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+const MONTHS_SHORT: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
 
 /// A date that cannot be read, or that does not exist (31/02/2023).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -252,6 +296,11 @@ pub struct InvalidDate {
 }
 
 impl Date {
+    /// The first day a date may be: 0001-01-01.
+    pub const MIN: Date = Date(-719_162);
+    /// The last: 9999-12-31.
+    pub const MAX: Date = Date(2_932_896);
+
     /// The day with this year, month (1–12) and day of month.
     ///
     /// # Errors
@@ -261,10 +310,14 @@ impl Date {
             value: format!("{year:04}-{month:02}-{day:02}"),
             reason: "impossible date",
         };
-        let month = Month::try_from(month).map_err(|_| impossible())?;
-        time::Date::from_calendar_date(year, month, day)
-            .map(Date)
-            .map_err(|_| impossible())
+        if !(1..=9999).contains(&year)
+            || !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+        {
+            return Err(impossible());
+        }
+        Ok(Date(days_from_civil(year, month, day)))
     }
 
     /// Reads the stored form, `YYYY-MM-DD`.
@@ -347,43 +400,45 @@ impl Date {
 
     /// `YYYY-MM-DD`.
     pub fn iso(self) -> String {
-        let format = format_description!("[year]-[month]-[day]");
-        self.0.format(format).unwrap_or_default()
+        let (year, month, day) = self.ymd();
+        format!("{year:04}-{month:02}-{day:02}")
     }
 
     /// `28 Apr 2023`, as board papers print dates.
     pub fn long(self) -> String {
-        let format = format_description!("[day padding:none] [month repr:short] [year]");
-        self.0.format(format).unwrap_or_default()
+        let (year, month, day) = self.ymd();
+        format!("{day} {} {year:04}", MONTHS_SHORT[usize::from(month - 1)])
     }
 
     /// Whole days from `self` to `later` (negative if `later` is earlier).
     pub fn days_until(self, later: Date) -> i64 {
-        (later.0 - self.0).whole_days()
+        i64::from(later.0) - i64::from(self.0)
     }
 
     /// The same day `months` calendar months later, clamped to the month's end
     /// (31 Aug + 6 months is 28 or 29 Feb).
     pub fn add_months(self, months: u32) -> Date {
-        let total = self.0.year() * 12 + i32::from(u8::from(self.0.month())) - 1 + months as i32;
+        let (year, month, day) = self.ymd();
+        let total = year * 12 + i32::from(month) - 1 + months as i32;
         let (year, month) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u8);
-        let mut day = self.0.day();
-        loop {
-            if let Ok(date) = Date::from_ymd(year, month, day) {
-                return date;
-            }
-            day -= 1;
+        if year > 9999 {
+            return Date::MAX;
         }
+        Date(days_from_civil(
+            year,
+            month,
+            day.min(days_in_month(year, month)),
+        ))
     }
 
     /// Midnight (UTC) at the start of this day, in Unix milliseconds.
     pub fn unix_millis(self) -> i64 {
-        (i64::from(self.0.to_julian_day()) - 2_440_588) * 86_400_000
+        i64::from(self.0) * 86_400_000
     }
 
     /// The year, month (1–12) and day.
     pub fn ymd(self) -> (i32, u8, u8) {
-        (self.0.year(), u8::from(self.0.month()), self.0.day())
+        civil_from_days(self.0)
     }
 }
 
@@ -454,6 +509,38 @@ mod tests {
 
     fn ymd(y: i32, m: u8, d: u8) -> Date {
         Date::from_ymd(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn the_calendar_agrees_with_itself_for_every_day_of_ten_thousand_years() {
+        assert_eq!(Date::MIN.ymd(), (1, 1, 1));
+        assert_eq!(Date::MAX.ymd(), (9999, 12, 31));
+        assert_eq!(ymd(1970, 1, 1).unix_millis(), 0);
+        assert_eq!(ymd(2000, 3, 1).days_until(ymd(2000, 2, 28)), -2);
+        let mut day = Date::MIN;
+        let mut expected = (1, 1, 1);
+        while day < Date::MAX {
+            assert_eq!(day.ymd(), expected);
+            assert_eq!(Date::from_ymd(expected.0, expected.1, expected.2), Ok(day));
+            let (y, m, d) = expected;
+            expected = if d < days_in_month(y, m) {
+                (y, m, d + 1)
+            } else if m < 12 {
+                (y, m + 1, 1)
+            } else {
+                (y + 1, 1, 1)
+            };
+            day = Date(day.0 + 1);
+        }
+        assert!(Date::from_ymd(1900, 2, 29).is_err());
+        assert!(Date::from_ymd(2000, 2, 29).is_ok());
+        assert!(Date::from_ymd(2023, 4, 31).is_err());
+        assert!(Date::from_ymd(0, 1, 1).is_err());
+        assert_eq!(ymd(2023, 4, 28).long(), "28 Apr 2023");
+        assert_eq!(ymd(2023, 4, 8).iso(), "2023-04-08");
+        assert_eq!(UnixMillis(i64::MIN).date(), Date::MIN);
+        assert_eq!(UnixMillis(i64::MAX).date(), Date::MAX);
+        assert_eq!(ymd(9999, 10, 31).add_months(6), Date::MAX);
     }
 
     #[test]

@@ -229,7 +229,7 @@ pub fn record_decision(
         DecisionOutcome::Return | DecisionOutcome::Reopen => {
             return Err(invalid(format!(
                 "a {} does not fit an action that is {status}",
-                input.outcome.label().to_lowercase()
+                input.outcome.label().to_ascii_lowercase()
             )))
         }
         DecisionOutcome::Extend => None,

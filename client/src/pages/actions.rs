@@ -59,15 +59,21 @@ pub struct Filter {
     pub sort: String,
 }
 
+/// `text` in lower case, by the browser's Unicode rules (Rust's own tables
+/// would add kilobytes to the download).
+fn lower(text: &str) -> String {
+    js_sys::JsString::from(text).to_lower_case().into()
+}
+
 impl Filter {
     /// Whether `row` passes.
     pub fn keeps(&self, row: &ActionRow) -> bool {
-        let search = self.search.trim().to_lowercase();
+        let search = lower(self.search.trim());
         let matches_search = search.is_empty()
             || search.split_whitespace().all(|word| {
-                row.reference.to_lowercase().contains(word)
-                    || row.title.to_lowercase().contains(word)
-                    || row.owner.to_lowercase().contains(word)
+                lower(&row.reference).contains(word)
+                    || lower(&row.title).contains(word)
+                    || lower(&row.owner).contains(word)
             });
         matches_search
             && (self.workstream.is_empty() || row.workstream == self.workstream)

@@ -435,7 +435,7 @@ impl SyncEngine {
                 }
             }
             Message::Custom(MSG_REFUSED, payload) => {
-                if let Ok(refusals) = Refusals::decode(&payload) {
+                if let Ok(refusals) = crate::json::from_slice::<Refusals>(&payload) {
                     effects.push(Effect::Refused(refusals));
                 }
             }
