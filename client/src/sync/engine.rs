@@ -435,8 +435,12 @@ impl SyncEngine {
                 }
             }
             Message::Custom(MSG_REFUSED, payload) => {
-                if let Ok(refusals) = crate::json::from_slice::<Refusals>(&payload) {
-                    effects.push(Effect::Refused(refusals));
+                // One that does not read, or says nothing, is ignored.
+                match crate::json::from_slice::<Refusals>(&payload) {
+                    Ok(refusals) if !refusals.changes.is_empty() || refusals.whole.is_some() => {
+                        effects.push(Effect::Refused(refusals));
+                    }
+                    _ => {}
                 }
             }
             _ => {}
@@ -791,8 +795,11 @@ mod tests {
             vec![Effect::Refused(refusals)]
         );
         // A payload that does not read is ignored.
-        let garbage = Message::Custom(MSG_REFUSED, b"[1,2]".to_vec()).encode_v1();
-        assert!(engine.handle(Event::Frame(garbage), at(3)).is_empty());
+        for garbage in [&b"not json"[..], b"{\"changes\":5}", b"[1,2]"] {
+            let frame = Message::Custom(MSG_REFUSED, garbage.to_vec()).encode_v1();
+            let effects = engine.handle(Event::Frame(frame), at(3));
+            assert!(effects.is_empty(), "{effects:?}");
+        }
         // A socket that never opens while online may be a refused upgrade.
         let mut fresh = SyncEngine::new(plait_shared::new_doc(), vec![], 14);
         fresh.handle(Event::Online, at(0));
