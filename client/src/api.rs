@@ -17,6 +17,8 @@
 
 use std::ops::Deref;
 
+use crate::browser::{local_storage, store, stored, unstore};
+
 pub use plait_shared::api::Member;
 use plait_shared::api::{AuditRecord, History, Me, SignIn};
 use plait_shared::{ActionId, DocId, UserId};
@@ -40,27 +42,6 @@ pub enum ApiError {
     TooMany,
     /// Any other answer (or one that does not read): its status and text.
     Failed(u16, String),
-}
-
-/// The browser's `localStorage`, when it has one.
-pub fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
-fn stored(key: &str) -> Option<String> {
-    local_storage()?.get_item(key).ok().flatten()
-}
-
-fn store(key: &str, value: &str) {
-    if let Some(storage) = local_storage() {
-        let _ = storage.set_item(key, value);
-    }
-}
-
-fn unstore(key: &str) {
-    if let Some(storage) = local_storage() {
-        let _ = storage.remove_item(key);
-    }
 }
 
 /// The prefix of one user's `localStorage` keys.

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::{self, Account};
+use crate::browser::focus;
 use crate::components::account::{AccountNav, ConfirmSignOut};
 use crate::components::notices::Notices;
 use crate::components::sync_status::SyncStatus;
@@ -14,9 +15,6 @@ use crate::pages::actions::Actions;
 use crate::pages::overview::Overview;
 use crate::pages::sign_in::SignIn;
 use crate::pages::{provide_router_context, Page, PageLink, Router};
-
-/// The `sessionStorage` key that says the page was reloaded by signing out.
-pub const SIGNED_OUT_KEY: &str = "plait-signed-out";
 
 /// Registers the service worker that keeps the app shell for offline use.
 fn register_service_worker() {
@@ -28,19 +26,6 @@ fn register_service_worker() {
     wasm_bindgen_futures::spawn_local(async move {
         if let Err(e) = wasm_bindgen_futures::JsFuture::from(registration).await {
             leptos::logging::warn!("offline use is unavailable: {e:?}");
-        }
-    });
-}
-
-/// Moves keyboard focus to the element `id` once it is on the page.
-pub fn focus(id: &'static str) {
-    request_animation_frame(move || {
-        if let Some(element) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id(id))
-            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
-        {
-            let _ = element.focus();
         }
     });
 }

@@ -1,6 +1,7 @@
 //! Components shared by the pages.
 
 pub mod account;
+pub mod brag;
 pub mod governance;
 pub mod notices;
 pub mod sync_status;

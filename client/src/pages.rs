@@ -156,6 +156,31 @@ pub fn PageLink(
     }
 }
 
+/// For a click inside markup: a link to a page of the app (`href` from
+/// `/`, not the API, not a download) navigates in the app instead of
+/// reloading. Other clicks pass.
+pub fn follow_links(ev: &web_sys::MouseEvent) {
+    use wasm_bindgen::JsCast;
+    if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() {
+        return;
+    }
+    let Some(link) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.closest("a[href^='/']:not([download])").ok().flatten())
+    else {
+        return;
+    };
+    let Some(href) = link
+        .get_attribute("href")
+        .filter(|h| !h.starts_with("/api/"))
+    else {
+        return;
+    };
+    ev.prevent_default();
+    navigate(Page::from_path(&href));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

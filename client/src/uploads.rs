@@ -203,13 +203,3 @@ pub async fn read_file(file: &web_sys::File) -> Result<(Vec<u8>, String), String
         .collect();
     Ok((bytes, hex))
 }
-
-/// The chosen file of the file input `id`, if any.
-pub fn chosen_file(id: &str) -> Option<web_sys::File> {
-    let input: web_sys::HtmlInputElement = web_sys::window()?
-        .document()?
-        .get_element_by_id(id)?
-        .dyn_into()
-        .ok()?;
-    input.files()?.get(0)
-}

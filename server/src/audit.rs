@@ -10,11 +10,7 @@ use crate::store::StoreError;
 
 pub use plait_shared::api::AuditRecord;
 
-/// A record ready to write: its key and value in [`AUDIT_TREE`].
-pub type PreparedRecord = (Vec<u8>, Vec<u8>);
-
-/// The sled tree the trail lives in.
-pub const AUDIT_TREE: &str = "audit";
+pub use crate::store::{PreparedRecord, AUDIT_TREE};
 
 /// The trail.
 #[derive(Debug, Clone)]

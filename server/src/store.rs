@@ -16,6 +16,13 @@ use plait_shared::DocId;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
+/// The sled tree the audit trail lives in (written with the updates, so
+/// the store owns it; `crate::audit` reads it).
+pub const AUDIT_TREE: &str = "audit";
+
+/// An audit record ready to write: its key and value in [`AUDIT_TREE`].
+pub type PreparedRecord = (Vec<u8>, Vec<u8>);
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -99,7 +106,7 @@ pub trait DocStore: Send + Sync + std::fmt::Debug + 'static {
         id: &DocId,
         seq: u64,
         update: &[u8],
-        audit: Option<&crate::audit::PreparedRecord>,
+        audit: Option<&PreparedRecord>,
         claims: &[(u64, String)],
     ) -> Result<(), StoreError>;
 
@@ -181,7 +188,7 @@ impl SledStore {
             .open()?;
         let log = db.open_tree("log")?;
         let snapshots = db.open_tree("snapshots")?;
-        let audit = db.open_tree(crate::audit::AUDIT_TREE)?;
+        let audit = db.open_tree(AUDIT_TREE)?;
         let writers = db.open_tree("client_writers")?;
         Ok(SledStore {
             db,
@@ -298,7 +305,7 @@ impl DocStore for SledStore {
         id: &DocId,
         seq: u64,
         update: &[u8],
-        audit: Option<&crate::audit::PreparedRecord>,
+        audit: Option<&PreparedRecord>,
         claims: &[(u64, String)],
     ) -> Result<(), StoreError> {
         // Plain inserts in this order, not a sled transaction. sled keeps one

@@ -237,7 +237,7 @@ fn json(any: &Any) -> String {
 pub(crate) fn edit_text(
     txn: &mut yrs::TransactionMut,
     text: &TextRef,
-    edit: &crate::plan::TextEdit,
+    edit: &TextEdit,
 ) -> Result<(), WriteError> {
     let len = text.len(txn);
     let end = edit.index.checked_add(edit.delete);
@@ -273,4 +273,49 @@ pub(crate) fn edit_text(
         text.insert(txn, edit.index, &edit.insert);
     }
     Ok(())
+}
+
+/// A splice of a text: delete `delete` units at `index`, then insert `insert`
+/// there. Offsets count UTF-16 code units, as in the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextEdit {
+    /// Where.
+    pub index: u32,
+    /// How many UTF-16 code units to delete.
+    pub delete: u32,
+    /// What to insert.
+    pub insert: String,
+}
+
+impl TextEdit {
+    /// The smallest splice that turns `old` into `new` (the common prefix
+    /// and suffix kept, the middle replaced), on character boundaries;
+    /// `None` when they are equal.
+    pub fn between(old: &str, new: &str) -> Option<TextEdit> {
+        if old == new {
+            return None;
+        }
+        let prefix: usize = old
+            .chars()
+            .zip(new.chars())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a.len_utf8())
+            .sum();
+        let (old_rest, new_rest) = (&old[prefix..], &new[prefix..]);
+        let suffix: usize = old_rest
+            .chars()
+            .rev()
+            .zip(new_rest.chars().rev())
+            .take_while(|(a, b)| a == b)
+            .map(|(a, _)| a.len_utf8())
+            .sum();
+        let removed = &old_rest[..old_rest.len() - suffix];
+        let inserted = &new_rest[..new_rest.len() - suffix];
+        let units = |s: &str| s.encode_utf16().count() as u32;
+        Some(TextEdit {
+            index: units(&old[..prefix]),
+            delete: units(removed),
+            insert: inserted.to_owned(),
+        })
+    }
 }

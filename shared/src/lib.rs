@@ -34,6 +34,7 @@ pub mod access;
 pub mod admission;
 pub mod api;
 pub mod changes;
+pub mod colours;
 pub mod doc;
 pub mod entries;
 pub mod ids;

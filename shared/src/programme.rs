@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 
+use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem};
 use crate::ids::{Date, DocId, PhaseId, WorkstreamId};
-use crate::metrics::{ColourRule, ColourScheme};
 use crate::vocab::Colour;
 
 const PROGRAMME: &str = "programme";

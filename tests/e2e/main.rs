@@ -8,6 +8,7 @@ mod access;
 mod attacks;
 mod crash;
 mod governance;
+mod layering;
 mod server;
 mod support;
 mod sync;

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::app::focus;
+use crate::browser::focus;
 use crate::contexts::workspace::{use_workspace, Workspace};
 
 fn sign_out_now(workspace: Workspace, busy: StoredValue<bool>) {

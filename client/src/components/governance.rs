@@ -14,21 +14,19 @@ use plait_shared::changes::Log;
 use plait_shared::workflow::{self, DecisionInput, Who, DEFAULT_REAUDIT_MONTHS};
 use plait_shared::{
     ActionId, ActionView, CheckOutcome, Date, DecisionOutcome, DocId, DueChangeVerdict, EntryId,
-    EvidenceKind, EvidenceVerdict, PlanDoc, Role, Status, UnixMillis, WriteError,
+    EvidenceKind, EvidenceVerdict, PlanDoc, Role, Status, WriteError,
 };
 use yrs::Transact;
 
+use crate::browser::chosen_file;
+use crate::browser::now;
 use crate::contexts::workspace::{use_workspace, Workspace};
 use crate::markup::{acted_on, button, checked, clear, escape, input, textarea, value_of};
-use crate::uploads::{chosen_file, read_file, Upload};
+use crate::uploads::{read_file, Upload};
 
 /// One governance step, written in the plan's transaction as its author.
 type Step<'a> =
     dyn Fn(&PlanDoc, &mut yrs::TransactionMut, &Who<'_>, &ActionId) -> Result<(), WriteError> + 'a;
-
-fn now() -> UnixMillis {
-    UnixMillis(js_sys::Date::now() as i64)
-}
 
 fn salt() -> u32 {
     (js_sys::Math::random() * f64::from(u32::MAX)) as u32

@@ -508,7 +508,7 @@ impl Workspace {
         }
         api::forget_user(&account.username);
         if let Some(session) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
-            let _ = session.set_item(crate::app::SIGNED_OUT_KEY, "1");
+            let _ = session.set_item(crate::browser::SIGNED_OUT_KEY, "1");
         }
         reload();
     }

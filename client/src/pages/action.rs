@@ -10,15 +10,16 @@ use plait_shared::keys::FieldKey;
 use plait_shared::lifecycle::next_statuses;
 use plait_shared::{
     ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, Date, DocId, EntryId,
-    LogEntry, PhaseId, PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UnixMillis, UserId,
-    WorkstreamId,
+    LogEntry, PhaseId, PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UserId, WorkstreamId,
 };
 use yrs::Transact;
 
 use crate::api::sentence;
+use crate::browser::now;
+use crate::browser::today;
+use crate::components::brag::Brag;
 use crate::contexts::workspace::use_workspace;
 use crate::pages::history::ChangeHistory;
-use crate::pages::overview::{today, Brag};
 use crate::pages::{Page, PageLink};
 
 /// Why the signed-in person may not change a field (`None`: they may).
@@ -35,10 +36,6 @@ fn why_not(id: &'static str, denied: Denied) -> (impl IntoView, impl Fn() -> Opt
     (hint, move || {
         denied.with(|d| d.as_ref().map(|_| format!("{id}-hint")))
     })
-}
-
-fn now() -> UnixMillis {
-    UnixMillis(js_sys::Date::now() as i64)
 }
 
 fn new_entry_id() -> Option<EntryId> {

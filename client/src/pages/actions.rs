@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 use plait_shared::{ActionId, Colour, Date, DocId, FindingKind, KeyQuestion, Status};
 
+use crate::browser::today;
+use crate::components::brag::Brag;
 use crate::contexts::workspace::use_workspace;
-use crate::pages::overview::{today, Brag};
 use crate::pages::{Page, PageLink};
 
 /// One line of the list.

@@ -5,9 +5,9 @@
 
 use leptos::prelude::*;
 use plait_shared::api::{ImportPreview, ImportRefused, Imported};
-use wasm_bindgen::JsCast;
 
 use crate::api::{send, Answer};
+use crate::browser::chosen_file;
 use crate::contexts::workspace::{use_workspace, PROGRAMME_ID};
 use crate::markup::{acted_on, checked, escape};
 
@@ -28,15 +28,6 @@ async fn post_file(mode: &str, file: &web_sys::File, csrf: &str) -> Result<Answe
     )
     .await
     .map_err(|_| "the server cannot be reached: importing needs a connection".to_owned())
-}
-
-fn chosen_file() -> Option<web_sys::File> {
-    let input: web_sys::HtmlInputElement = web_sys::window()?
-        .document()?
-        .get_element_by_id("import-file")?
-        .dyn_into()
-        .ok()?;
-    input.files()?.get(0)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +141,7 @@ pub fn Import() -> impl IntoView {
     let csrf = move || workspace.account.get_untracked().csrf.clone();
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(file) = chosen_file() else {
+        let Some(file) = chosen_file("import-file") else {
             stage.set(Stage::Failed("Choose a CSV or Excel file first.".into()));
             return;
         };
@@ -178,7 +169,7 @@ pub fn Import() -> impl IntoView {
         let Stage::Checked(preview) = stage.get_untracked() else {
             return;
         };
-        let Some(file) = chosen_file() else {
+        let Some(file) = chosen_file("import-file") else {
             return;
         };
         stage.set(Stage::Importing(preview));

@@ -7,9 +7,10 @@
 use leptos::prelude::*;
 use plait_shared::{ActionView, Date, DocId, PlanView, Role, Status};
 
+use crate::browser::today;
 use crate::contexts::workspace::use_workspace;
-use crate::markup::{escape, follow_links};
-use crate::pages::overview::today;
+use crate::markup::escape;
+use crate::pages::follow_links;
 
 /// One thing to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

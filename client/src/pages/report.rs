@@ -10,9 +10,11 @@ use leptos::prelude::*;
 use plait_shared::report::{BoardReport, TrendPoint};
 use plait_shared::{Date, Status, UnixMillis};
 
+use crate::browser::today;
+use crate::components::brag::{brag_markup, group_table_markup};
 use crate::contexts::workspace::{use_workspace, PROGRAMME_ID};
-use crate::markup::{acted_on, escape, follow_links, input, value_of};
-use crate::pages::overview::{brag_markup, group_table_markup, today};
+use crate::markup::{acted_on, escape, input, value_of};
+use crate::pages::follow_links;
 use plait_shared::metrics::{labelled, named};
 
 const COVER_FIELDS: [(&str, &str, &str); 5] = [

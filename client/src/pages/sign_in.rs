@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, Account, ApiError};
-use crate::app::{focus, SIGNED_OUT_KEY};
+use crate::browser::{focus, SIGNED_OUT_KEY};
 use crate::markup::{element, escape};
 
 /// Whether the page was reloaded by signing out (asked once).

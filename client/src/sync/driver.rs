@@ -20,14 +20,11 @@ use yrs::updates::decoder::Decode;
 use yrs::{Doc, Transact, Update};
 
 use super::engine::{Effect, Event, PendingEdit, Status, SyncEngine, REMOTE_ORIGIN};
+use crate::browser::{local_storage, now};
 use crate::storage::LocalStore;
 
 /// The origin of the transaction that loads a document from IndexedDB.
 const LOAD_ORIGIN: &str = "plait-load";
-
-fn now() -> UnixMillis {
-    UnixMillis(js_sys::Date::now() as i64)
-}
 
 /// What a document's sync tells the workspace, besides "something changed".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,10 +97,6 @@ impl Drop for Socket {
 
 fn pending_key(namespace: &str, id: &DocId) -> String {
     format!("{namespace}pending:{id}")
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
 }
 
 /// `client:clock:at` triples separated by `;`.

@@ -11,11 +11,11 @@ use yrs::{Array, ArrayRef, GetString, Map, Out, ReadTxn, TextPrelim, Transaction
 use super::{
     write_field, ActionView, FieldKey, FindingView, NewAction, PlanDoc, PlanInfo, TextEdit,
 };
-use crate::changes::Log;
 use crate::doc::{
     array_ref, edit_text, map_ref, string_list, text_ref, to_any, SchemaProblem, WriteError,
 };
 use crate::ids::{ActionId, FindingId};
+use crate::keys::Log;
 
 impl PlanDoc {
     /// Reads one action, with the parts of it that did not read.

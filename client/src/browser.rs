@@ -1,0 +1,69 @@
+//! The browser, in one place: the clock, `localStorage`, keyboard focus and
+//! the chosen file of a file input. Everything else in the client reaches
+//! the browser through these (or through `api`, `json`, `storage` and the
+//! sync driver, each owning one browser API).
+
+use leptos::prelude::request_animation_frame;
+use plait_shared::{Date, UnixMillis};
+use wasm_bindgen::JsCast;
+
+/// The `sessionStorage` key that says the page was reloaded by signing out.
+pub const SIGNED_OUT_KEY: &str = "plait-signed-out";
+
+/// Now, by the browser's clock.
+pub fn now() -> UnixMillis {
+    UnixMillis(js_sys::Date::now() as i64)
+}
+
+/// Today, by the browser's clock (UTC).
+pub fn today() -> Date {
+    now().date()
+}
+
+/// The browser's `localStorage`, when it has one.
+pub fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The text stored under `key` in `localStorage`.
+pub fn stored(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok().flatten()
+}
+
+/// Stores `value` under `key` in `localStorage` (quietly: a full or
+/// disabled store loses only what it would have remembered).
+pub fn store(key: &str, value: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+/// Removes `key` from `localStorage`.
+pub fn unstore(key: &str) {
+    if let Some(storage) = local_storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
+/// Moves keyboard focus to the element `id` once it is on the page.
+pub fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(element) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
+}
+
+/// The chosen file of the file input `id`, if any.
+pub fn chosen_file(id: &str) -> Option<web_sys::File> {
+    let input: web_sys::HtmlInputElement = web_sys::window()?
+        .document()?
+        .get_element_by_id(id)?
+        .dyn_into()
+        .ok()?;
+    input.files()?.get(0)
+}

@@ -1,0 +1,102 @@
+//! The crates' modules form no circles: a module may use another only if
+//! that one does not, directly or through others, use it back. Checked on
+//! the source (each top-level module of `shared`, `client` and `server`,
+//! with its submodules; comments and test modules left out), so a circle is
+//! a failing test, not a reviewer's finding.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use crate::ywebsocket::repo_root;
+
+/// Top-level module → the top-level modules it names (`crate::x`).
+fn uses(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let relative = path.strip_prefix(src).unwrap();
+            let first = relative.components().next().unwrap().as_os_str();
+            let module = first.to_string_lossy().trim_end_matches(".rs").to_owned();
+            if module == "lib" || module == "main" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+            let targets = edges.entry(module.clone()).or_default();
+            for line in code.lines() {
+                let line = line.split("//").next().unwrap_or("");
+                for part in line.split("crate::").skip(1) {
+                    let name: String = part
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
+                        .collect();
+                    if !name.is_empty() && name != module {
+                        targets.insert(name);
+                    }
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// A circle through `edges`, if there is one.
+fn circle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|n| n == node) {
+            let mut found = path[at..].to_vec();
+            found.push(node.to_owned());
+            return Some(found);
+        }
+        if !done.insert(node.to_owned()) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(found) = visit(next, edges, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|node| visit(node, edges, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_module_of_shared_client_or_server_is_in_a_circle() {
+    for krate in ["shared", "client", "server"] {
+        let edges = uses(&repo_root().join(krate).join("src"));
+        assert!(edges.len() > 5, "{krate}: {edges:?}");
+        if let Some(found) = circle(&edges) {
+            panic!("{krate}: modules in a circle: {}", found.join(" -> "));
+        }
+    }
+}
+
+#[test]
+fn the_check_finds_a_circle() {
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    edges.entry("a".into()).or_default().insert("b".into());
+    edges.entry("b".into()).or_default().insert("c".into());
+    assert_eq!(circle(&edges), None);
+    edges.entry("c".into()).or_default().insert("a".into());
+    assert!(circle(&edges).is_some());
+}
