@@ -41,11 +41,13 @@ pub struct Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn owns(&self, action: &ActionView) -> bool {
+    /// Whether they own `action`.
+    pub fn owns(&self, action: &ActionView) -> bool {
         action.owner.as_ref() == Some(self.user)
     }
 
-    fn is(&self, roles: &[Role]) -> bool {
+    /// Whether their role is one of `roles`.
+    pub fn is(&self, roles: &[Role]) -> bool {
         roles.contains(&self.role)
     }
 }

@@ -10,11 +10,14 @@
 
 use yrs::TransactionMut;
 
+use crate::access::{may_append, Actor};
 use crate::doc::WriteError;
 use crate::entries::{
     Decision, DueChange, Evidence, EvidenceReview, LogEntry, Sustainment, Transition,
 };
 use crate::ids::{ActionId, Date, EntryId, UnixMillis, UserId};
+use crate::keys::Log;
+use crate::lifecycle::next_statuses;
 use crate::plan::{ActionView, PlanDoc};
 use crate::vocab::{
     CheckOutcome, DecisionOutcome, DueChangeVerdict, EvidenceKind, EvidenceVerdict, Role, Status,
@@ -212,28 +215,7 @@ pub fn record_decision(
     if input.forum.trim().is_empty() {
         return Err(invalid("name the forum that decided"));
     }
-    let status = current.status();
-    let effect = match input.outcome {
-        DecisionOutcome::ApproveClosure if status == Status::EvidenceAccepted => {
-            Some(Status::Closed)
-        }
-        DecisionOutcome::ApproveClosure => {
-            return Err(invalid(
-                "a closure is approved once the evidence is accepted",
-            ))
-        }
-        DecisionOutcome::Return if status == Status::EvidenceAccepted => Some(Status::InProgress),
-        DecisionOutcome::Reopen if matches!(status, Status::Closed | Status::Embedded) => {
-            Some(Status::Reopened)
-        }
-        DecisionOutcome::Return | DecisionOutcome::Reopen => {
-            return Err(invalid(format!(
-                "a {} does not fit an action that is {status}",
-                input.outcome.label().to_ascii_lowercase()
-            )))
-        }
-        DecisionOutcome::Extend => None,
-    };
+    let effect = decision_effect(input.outcome, current.status()).map_err(invalid)?;
     if matches!(effect, Some(Status::InProgress | Status::Reopened)) && input.note.trim().is_empty()
     {
         return Err(invalid("say why, for the owner and the minutes"));
@@ -412,10 +394,102 @@ pub fn record_reaudit(
     }
 }
 
+/// The governance steps someone may take on an action now: the forms its
+/// page offers. Asked of the rules the server applies ([`crate::access`]
+/// and [`crate::lifecycle`]), not written again; a test below takes every
+/// step as every role on actions in every status and checks that what is
+/// offered is exactly what the server would keep.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offers {
+    /// Attach evidence.
+    pub evidence: bool,
+    /// Accept or return evidence proposed for closure.
+    pub review: bool,
+    /// Record a forum's decision, with these outcomes.
+    pub decisions: Vec<DecisionOutcome>,
+    /// Ask for a new due date.
+    pub request: bool,
+    /// Answer a due-date request.
+    pub answer: bool,
+    /// Record a re-audit's result.
+    pub reaudit: bool,
+}
+
+/// The status a forum's decision moves an action in `status` to
+/// (`Ok(None)`: none, an extension), or why it does not fit.
+///
+/// # Errors
+/// The decision does not fit the action's status.
+pub fn decision_effect(outcome: DecisionOutcome, status: Status) -> Result<Option<Status>, String> {
+    match outcome {
+        DecisionOutcome::ApproveClosure if status == Status::EvidenceAccepted => {
+            Ok(Some(Status::Closed))
+        }
+        DecisionOutcome::ApproveClosure => {
+            Err("a closure is approved once the evidence is accepted".into())
+        }
+        DecisionOutcome::Return if status == Status::EvidenceAccepted => {
+            Ok(Some(Status::InProgress))
+        }
+        DecisionOutcome::Reopen if matches!(status, Status::Closed | Status::Embedded) => {
+            Ok(Some(Status::Reopened))
+        }
+        DecisionOutcome::Return | DecisionOutcome::Reopen => Err(format!(
+            "a {} does not fit an action that is {status}",
+            outcome.label().to_ascii_lowercase()
+        )),
+        DecisionOutcome::Extend => Ok(None),
+    }
+}
+
+/// What `actor` may do on `action` now.
+pub fn offers(actor: Actor<'_>, action: &ActionView) -> Offers {
+    let status = action.status();
+    let owner = actor.owns(action);
+    let may = |log| may_append(actor, log, action);
+    // Whether the lifecycle lets `actor` move the action to `to` (the
+    // evidence, decision and re-audit conditions are the step's own).
+    let moves_to = |to: Status| {
+        next_statuses(actor.role, actor.user, status, action.owner.as_ref()).contains(&to)
+    };
+    let mut decisions: Vec<DecisionOutcome> = if may(Log::Decisions) {
+        DecisionOutcome::ALL
+            .iter()
+            .copied()
+            .filter(|&o| matches!(decision_effect(o, status), Ok(Some(to)) if moves_to(to)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // An extension is recorded where the forum takes a decision at all.
+    if !decisions.is_empty() {
+        decisions.push(DecisionOutcome::Extend);
+    }
+    let reaudit_to = |passed: bool| match (passed, status) {
+        (true, Status::Closed) => moves_to(Status::Embedded),
+        (false, Status::Closed | Status::Embedded) => moves_to(Status::Reopened),
+        _ => false,
+    };
+    Offers {
+        evidence: may(Log::Evidence),
+        review: status == Status::CompletionProposed && may(Log::EvidenceReviews),
+        decisions,
+        request: owner && status.is_open_for_delivery() && may(Log::DueChanges),
+        answer: actor.is(&[Role::Lead, Role::Admin])
+            && may(Log::DueChanges)
+            && action.due_requests.iter().any(|r| r.answer.is_none()),
+        reaudit: may(Log::Sustainment)
+            && actor.role == Role::Validator
+            && !owner
+            && (reaudit_to(true) || reaudit_to(false))
+            && action.sustainment_checks.iter().any(|c| c.result.is_none()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::{check_change, Actor};
+    use crate::access::check_change;
     use crate::changes::diff_action_views;
     use crate::plan::{ActionField, NewAction};
     #[cfg(target_arch = "wasm32")]
@@ -456,6 +530,277 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{change:?} as {}: {e}", who.user));
             }
         }
+    }
+
+    /// Whether the server would keep what `f` writes as `who`: the step
+    /// succeeds, every change passes the rules, and every new status
+    /// change takes effect in the fold.
+    fn kept(
+        state: &[u8],
+        id: &ActionId,
+        who: Who<'_>,
+        f: impl FnOnce(&PlanDoc, &mut TransactionMut) -> Result<(), WriteError>,
+    ) -> bool {
+        use yrs::updates::decoder::Decode;
+        let plan = PlanDoc::new(crate::doc::new_doc());
+        plan.doc()
+            .transact_mut()
+            .apply_update(yrs::Update::decode_v1(state).unwrap())
+            .unwrap();
+        let before = plan.read_action(&plan.doc().transact(), id);
+        let written = {
+            let mut txn = plan.doc().transact_mut();
+            f(&plan, &mut txn)
+        };
+        if written.is_err() {
+            return false;
+        }
+        let after = plan.read_action(&plan.doc().transact(), id);
+        let actor = Actor {
+            user: who.user,
+            role: who.role,
+        };
+        let rules = diff_action_views(id, before.as_ref(), after.as_ref())
+            .into_iter()
+            .all(|change| match &change {
+                crate::changes::Change::Appended(a, log, indexes) => indexes.iter().all(|i| {
+                    let one = crate::changes::Change::Appended(a.clone(), *log, vec![*i]);
+                    check_change(actor, &one, before.as_ref(), after.as_ref()).is_ok()
+                }),
+                _ => check_change(actor, &change, before.as_ref(), after.as_ref()).is_ok(),
+            });
+        let (Some(before), Some(after)) = (before, after) else {
+            return false;
+        };
+        let applied = |v: &ActionView| {
+            v.fold
+                .steps
+                .iter()
+                .filter(|s| matches!(s, crate::lifecycle::Step::Applied { .. }))
+                .count()
+        };
+        let new_transitions = after.transitions.len() - before.transitions.len();
+        rules && applied(&after) == applied(&before) + new_transitions
+    }
+
+    /// For every role, owning the action or not, and every status an
+    /// action can be in (with evidence attached, a due-date request waiting
+    /// and a re-audit scheduled), each governance step is offered exactly
+    /// when the server would keep it.
+    #[test]
+    fn what_is_offered_is_exactly_what_the_rules_keep() {
+        use yrs::ReadTxn;
+        let id = ActionId::new("a-1").unwrap();
+        let (me, other, import) = (user("me"), user("other"), user("import"));
+        let at = UnixMillis(1_790_000_000_000);
+        let mut checked = 0;
+        for status in Status::ALL.iter().copied() {
+            for i_own_it in [true, false] {
+                let owner = if i_own_it { &me } else { &other };
+                let plan = PlanDoc::new(crate::doc::new_doc());
+                let (evidence_id, request_id, check_id) = {
+                    let mut txn = plan.doc().transact_mut();
+                    plan.add_action(
+                        &mut txn,
+                        &id,
+                        &NewAction {
+                            reference: "MD001".into(),
+                            title: "Door closers".into(),
+                            description: String::new(),
+                            finding_ids: vec![],
+                            workstream_id: None,
+                            phase_id: None,
+                            exec_lead: "Chief Nurse".into(),
+                            owner: Some(owner.clone()),
+                            due: Date::parse_iso("2026-12-31").ok(),
+                            confidence: None,
+                            closure_criteria: String::new(),
+                        },
+                    )
+                    .unwrap();
+                    if status != Status::Draft {
+                        plan.append(
+                            &mut txn,
+                            &id,
+                            &LogEntry::Transition(Transition {
+                                to: status,
+                                by: import.clone(),
+                                role: Role::Admin,
+                                at: UnixMillis(1),
+                                note: String::new(),
+                                baseline: true,
+                            }),
+                        )
+                        .unwrap();
+                    }
+                    let as_owner = Who {
+                        user: owner,
+                        role: Role::Contributor,
+                        at: UnixMillis(2),
+                    };
+                    let evidence = attach_evidence(
+                        &plan,
+                        &mut txn,
+                        &id,
+                        &as_owner,
+                        EvidenceKind::Link,
+                        "Audit",
+                        "https://example.nhs.uk/audit",
+                        1,
+                    )
+                    .unwrap();
+                    let request = request_due_change(
+                        &plan,
+                        &mut txn,
+                        &id,
+                        &as_owner,
+                        Date::parse_iso("2027-03-31").unwrap(),
+                        "estates",
+                        2,
+                    )
+                    .unwrap();
+                    let check = new_entry_id("s", &as_owner, 3);
+                    plan.append(
+                        &mut txn,
+                        &id,
+                        &LogEntry::Sustainment(Sustainment::Scheduled {
+                            id: check.clone(),
+                            due: Date::parse_iso("2027-06-30").unwrap(),
+                            by: import.clone(),
+                            at: UnixMillis(3),
+                        }),
+                    )
+                    .unwrap();
+                    (evidence, request, check)
+                };
+                let state = plan
+                    .doc()
+                    .transact()
+                    .encode_state_as_update_v1(&yrs::StateVector::default());
+                let view = plan.read_action(&plan.doc().transact(), &id).unwrap();
+                assert_eq!(view.status(), status);
+                for role in Role::ALL.iter().copied() {
+                    let who = Who {
+                        user: &me,
+                        role,
+                        at,
+                    };
+                    let offered = offers(Actor { user: &me, role }, &view);
+                    let case = format!("{role:?} on a {status:?} action, owner: {i_own_it}");
+                    let evidence = kept(&state, &id, who, |plan, txn| {
+                        attach_evidence(
+                            plan,
+                            txn,
+                            &id,
+                            &who,
+                            EvidenceKind::Link,
+                            "More",
+                            "https://example.nhs.uk/more",
+                            9,
+                        )
+                        .map(|_| ())
+                    });
+                    assert_eq!(offered.evidence, evidence, "evidence: {case}");
+                    let review = kept(&state, &id, who, |plan, txn| {
+                        review_evidence(
+                            plan,
+                            txn,
+                            &id,
+                            &who,
+                            &evidence_id,
+                            EvidenceVerdict::Accepted,
+                            "fine",
+                            true,
+                            9,
+                        )
+                    });
+                    // Reviewing is offered while completion is proposed
+                    // (the verdict then moves the status); the rules take a
+                    // verdict at any time.
+                    assert_eq!(
+                        offered.review,
+                        review && status == Status::CompletionProposed,
+                        "review: {case}"
+                    );
+                    for outcome in DecisionOutcome::ALL.iter().copied() {
+                        let decided = kept(&state, &id, who, |plan, txn| {
+                            record_decision(
+                                plan,
+                                txn,
+                                &id,
+                                &who,
+                                &DecisionInput {
+                                    forum: "Quality and Safety Committee",
+                                    meeting_date: Date::parse_iso("2026-11-30").unwrap(),
+                                    outcome,
+                                    minute_ref: "QSC/26/11",
+                                    note: "as minuted",
+                                    reaudit_months: &DEFAULT_REAUDIT_MONTHS,
+                                },
+                                9,
+                            )
+                        });
+                        let offered_here = offered.decisions.contains(&outcome);
+                        if outcome == DecisionOutcome::Extend {
+                            // An extension changes no status: offered with
+                            // the forum's other decisions, and kept then.
+                            assert!(!offered_here || decided, "extend: {case}");
+                        } else {
+                            assert_eq!(offered_here, decided, "{outcome:?}: {case}");
+                        }
+                    }
+                    let request = kept(&state, &id, who, |plan, txn| {
+                        request_due_change(
+                            plan,
+                            txn,
+                            &id,
+                            &who,
+                            Date::parse_iso("2027-04-30").unwrap(),
+                            "again",
+                            9,
+                        )
+                        .map(|_| ())
+                    });
+                    // Asking is offered while the action is being delivered;
+                    // the rules let an owner ask at any time.
+                    assert!(!offered.request || request, "request: {case}");
+                    assert_eq!(
+                        offered.request,
+                        request && status.is_open_for_delivery(),
+                        "request: {case}"
+                    );
+                    let answer = kept(&state, &id, who, |plan, txn| {
+                        answer_due_change(
+                            plan,
+                            txn,
+                            &id,
+                            &who,
+                            &request_id,
+                            DueChangeVerdict::Approved,
+                            "agreed",
+                            9,
+                        )
+                    });
+                    assert_eq!(offered.answer, answer, "answer: {case}");
+                    let reaudit = [CheckOutcome::Passed, CheckOutcome::Failed]
+                        .into_iter()
+                        .any(|outcome| {
+                            kept(&state, &id, who, |plan, txn| {
+                                record_reaudit(plan, txn, &id, &who, &check_id, outcome, "found", 9)
+                            })
+                        });
+                    // A result is offered on a closed or embedded action,
+                    // where it moves the status.
+                    assert_eq!(
+                        offered.reaudit,
+                        reaudit && matches!(status, Status::Closed | Status::Embedded),
+                        "re-audit: {case}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, Status::ALL.len() * 2 * Role::ALL.len());
     }
 
     #[test]

@@ -9,12 +9,10 @@
 //! when which forms apply changes, so nothing typed is lost to a sync.
 
 use leptos::prelude::*;
-use plait_shared::access::may_append;
-use plait_shared::changes::Log;
-use plait_shared::workflow::{self, DecisionInput, Who, DEFAULT_REAUDIT_MONTHS};
+use plait_shared::workflow::{self, offers, DecisionInput, Offers, Who, DEFAULT_REAUDIT_MONTHS};
 use plait_shared::{
     ActionId, ActionView, CheckOutcome, Date, DecisionOutcome, DocId, DueChangeVerdict, EntryId,
-    EvidenceKind, EvidenceVerdict, PlanDoc, Role, Status, WriteError,
+    EvidenceKind, EvidenceVerdict, PlanDoc, WriteError,
 };
 use yrs::Transact;
 
@@ -32,43 +30,13 @@ fn salt() -> u32 {
     (js_sys::Math::random() * f64::from(u32::MAX)) as u32
 }
 
-/// Which forms apply (the forms' markup depends on nothing else).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct Forms {
-    evidence: bool,
-    review: bool,
-    decision: Vec<DecisionOutcome>,
-    request: bool,
-    answer: bool,
-    reaudit: bool,
-}
+/// Which forms apply (the forms' markup depends on nothing else): asked
+/// of the shared rules ([`plait_shared::workflow::offers`]).
+type Forms = Offers;
 
 fn forms_for(workspace: Workspace, action: &ActionView) -> Forms {
     let actor = workspace.actor.get();
-    let owner = action.owner.as_ref() == Some(&actor.user);
-    let status = action.status();
-    Forms {
-        evidence: may_append(actor.access(), Log::Evidence, action),
-        review: status == Status::CompletionProposed && actor.role == Role::Validator && !owner,
-        decision: match (actor.role, status) {
-            (Role::Approver, Status::EvidenceAccepted) => vec![
-                DecisionOutcome::ApproveClosure,
-                DecisionOutcome::Return,
-                DecisionOutcome::Extend,
-            ],
-            (Role::Approver, Status::Closed | Status::Embedded) => {
-                vec![DecisionOutcome::Reopen, DecisionOutcome::Extend]
-            }
-            _ => vec![],
-        },
-        request: owner && status.is_open_for_delivery(),
-        answer: matches!(actor.role, Role::Lead | Role::Admin)
-            && action.due_requests.iter().any(|r| r.answer.is_none()),
-        reaudit: actor.role == Role::Validator
-            && !owner
-            && matches!(status, Status::Closed | Status::Embedded)
-            && action.sustainment_checks.iter().any(|c| c.result.is_none()),
-    }
+    offers(actor.access(), action)
 }
 
 fn fieldset(form: &str, legend: &str, body: &str, submit: &str) -> String {
@@ -117,11 +85,11 @@ fn forms_markup(forms: &Forms) -> [String; 4] {
     } else {
         String::new()
     };
-    let decision = if forms.decision.is_empty() {
+    let decision = if forms.decisions.is_empty() {
         String::new()
     } else {
         let outcomes: String = forms
-            .decision
+            .decisions
             .iter()
             .map(|o| format!("<option value=\"{}\">{}</option>", o.key(), o.label()))
             .collect();
