@@ -9,10 +9,9 @@
 //!   Appending costs O(update), never O(document).
 //! - `snapshots`: key the document id; value the compacted state (a yrs v1
 //!   update of the whole document).
-//! - `outbox`: key the document id; value the state vector the server last
-//!   acknowledged as durable. What the server still lacks — the outbox — is the
-//!   loaded state minus that vector (`yrs::diff_updates_v1`), so it survives a
-//!   reload without a copy of every update.
+//! - `outbox`: key the document id; value the local edits the server has not
+//!   yet made durable, as `client:clock:at` triples (their updates are in
+//!   `updates`; this says which, and since when, across reloads).
 //! - `blobs` (version 2): evidence files waiting to be uploaded. Key the
 //!   file's SHA-256 (hex); value `{ doc, name, type, bytes: Uint8Array }`.
 //!   A file is attached to its action at once (the evidence entry names its
@@ -66,7 +65,6 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbDatabase;
 use yrs::updates::decoder::Decode;
-use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
 pub use error::StorageError;
@@ -345,51 +343,52 @@ impl LocalStore {
         txn.finish(outcome).await
     }
 
-    /// The state vector (yrs v1) the server last acknowledged as durable for
-    /// `doc`, or `None` if it never did. The sync engine's outbox is
-    /// everything in the loaded state beyond it.
+    /// The local edits of `doc` not yet durable on the server, as the sync
+    /// engine last saved them: `(client, clock, at)` for each, oldest
+    /// first. Kept beside the document, so a reload (or a crash) still says
+    /// how many are waiting and since when.
     ///
     /// # Errors
-    /// When IndexedDB fails.
-    pub async fn acknowledged(&self, doc: &DocId) -> Result<Option<Vec<u8>>, StorageError> {
+    /// When IndexedDB fails or the stored list does not read.
+    pub async fn pending(&self, doc: &DocId) -> Result<Vec<(u64, u32, i64)>, StorageError> {
         let (txn, [outbox]) = begin(&self.db, [OUTBOX], Mode::Read)?;
         let outcome = async {
-            outbox
-                .get(key_of(doc))?
-                .await?
-                .map(|value| bytes(doc, value))
-                .transpose()
+            let Some(value) = outbox.get(key_of(doc))?.await? else {
+                return Ok(Vec::new());
+            };
+            let text = value.as_string().ok_or_else(|| {
+                StorageError::corrupt(doc.as_str(), "a pending list that is not text")
+            })?;
+            read_pending(&text)
+                .ok_or_else(|| StorageError::corrupt(doc.as_str(), "an unreadable pending list"))
         }
         .await;
         txn.finish(outcome).await
     }
 
-    /// Records that the server holds `doc` up to `state_vector` (yrs v1).
-    /// Merged with what was recorded (the larger clock per client wins), so
-    /// an acknowledgement that arrives late, or from another tab, never moves
-    /// it back.
+    /// Saves the pending edits of `doc` (see [`LocalStore::pending`]); an
+    /// empty list removes the entry.
     ///
     /// # Errors
-    /// [`StorageError::Undecodable`] when `state_vector` is not one; otherwise
-    /// when IndexedDB fails.
-    pub async fn record_acknowledged(
+    /// When IndexedDB fails.
+    pub async fn save_pending(
         &self,
         doc: &DocId,
-        state_vector: &[u8],
+        pending: &[(u64, u32, i64)],
     ) -> Result<(), StorageError> {
-        let acknowledged = decode_state_vector(state_vector)?;
         let (txn, [outbox]) = begin(&self.db, [OUTBOX], Mode::Write)?;
         let outcome = async {
-            let mut merged = match outbox.get(key_of(doc))?.await? {
-                Some(value) => StateVector::decode_v1(&bytes(doc, value)?)
-                    .map_err(|e| StorageError::corrupt(doc.as_str(), e.to_string()))?,
-                None => StateVector::default(),
-            };
-            merged.merge(acknowledged);
-            let value = Uint8Array::from(merged.encode_v1().as_slice());
-            outbox
-                .put(&value, Some(&JsValue::from_str(doc.as_str())))?
-                .await?;
+            if pending.is_empty() {
+                outbox.delete(key_of(doc))?.await?;
+            } else {
+                let text = write_pending(pending);
+                outbox
+                    .put(
+                        &JsValue::from_str(&text),
+                        Some(&JsValue::from_str(doc.as_str())),
+                    )?
+                    .await?;
+            }
             Ok(())
         }
         .await;
@@ -655,9 +654,29 @@ fn decode_update(bytes: &[u8]) -> Result<Update, StorageError> {
     })
 }
 
-fn decode_state_vector(bytes: &[u8]) -> Result<StateVector, StorageError> {
-    StateVector::decode_v1(bytes).map_err(|e| StorageError::Undecodable {
-        what: "state vector",
-        reason: e.to_string(),
-    })
+/// `client:clock:at` triples separated by `;` (client ids reach 2^53, past
+/// what a JavaScript number holds exactly, so they are kept as text).
+fn write_pending(pending: &[(u64, u32, i64)]) -> String {
+    pending
+        .iter()
+        .map(|(client, clock, at)| format!("{client}:{clock}:{at}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn read_pending(text: &str) -> Option<Vec<(u64, u32, i64)>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    text.split(';')
+        .map(|triple| {
+            let mut parts = triple.split(':');
+            let found = (
+                parts.next()?.parse().ok()?,
+                parts.next()?.parse().ok()?,
+                parts.next()?.parse().ok()?,
+            );
+            parts.next().is_none().then_some(found)
+        })
+        .collect()
 }

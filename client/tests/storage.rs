@@ -74,10 +74,6 @@ impl Editor {
             .transact()
             .encode_state_as_update_v1(&yrs::StateVector::default())
     }
-
-    fn state_vector(&self) -> Vec<u8> {
-        yrs::updates::encoder::Encode::encode_v1(&self.doc.transact().state_vector())
-    }
 }
 
 /// The text of a fresh document built from `state`.
@@ -127,7 +123,7 @@ async fn an_unknown_doc_loads_as_none() {
     assert_eq!(store.load(&id("nothing")).await.unwrap(), None);
     assert_eq!(store.load_and_compact(&id("nothing")).await.unwrap(), None);
     assert_eq!(store.row_count(&id("nothing")).await.unwrap(), 0);
-    assert_eq!(store.acknowledged(&id("nothing")).await.unwrap(), None);
+    assert_eq!(store.pending(&id("nothing")).await.unwrap(), vec![]);
     scratch.finish(store).await;
 }
 
@@ -232,56 +228,26 @@ async fn data_survives_closing_and_reopening_the_database() {
 }
 
 #[wasm_bindgen_test]
-async fn the_outbox_survives_a_reload() {
+async fn the_pending_edits_survive_a_reload() {
     let scratch = Scratch::new();
     let store = scratch.open().await;
     let doc = id("plan-a");
-    let editor = Editor::new();
-    store
-        .append(&doc, &editor.insert(0, "saved"))
-        .await
-        .unwrap();
-    let on_server = editor.state();
-    store
-        .record_acknowledged(&doc, &editor.state_vector())
-        .await
-        .unwrap();
-    let acknowledged_then = editor.state_vector();
-    store
-        .append(&doc, &editor.insert(5, " and not yet"))
-        .await
-        .unwrap();
-    // A late acknowledgement of an older state does not move it back.
-    store
-        .record_acknowledged(&doc, &Editor::new().state_vector())
-        .await
-        .unwrap();
+    // A client id past 2^53 would not survive as a JavaScript number.
+    let pending = vec![
+        (9_007_199_254_740_993, 4, 1_790_000_000_000),
+        (7, 12, 1_790_000_000_500),
+    ];
+    store.save_pending(&doc, &pending).await.unwrap();
     drop(store);
 
     let store = scratch.open().await;
-    let state = store.load(&doc).await.unwrap().unwrap();
-    let acknowledged = store.acknowledged(&doc).await.unwrap().unwrap();
-    assert_eq!(acknowledged, acknowledged_then);
-    let outbox = yrs::diff_updates_v1(&state, &acknowledged).unwrap();
-    // The server's copy plus the outbox is the whole document.
-    let server = Editor::new();
-    for update in [&on_server, &outbox] {
-        server
-            .doc
-            .transact_mut()
-            .apply_update(Update::decode_v1(update).unwrap())
-            .unwrap();
-    }
-    assert_eq!(server.text(), "saved and not yet");
-
-    // Once everything is acknowledged, the outbox is empty.
-    store
-        .record_acknowledged(&doc, &editor.state_vector())
-        .await
-        .unwrap();
-    let acknowledged = store.acknowledged(&doc).await.unwrap().unwrap();
-    let outbox = yrs::diff_updates_v1(&state, &acknowledged).unwrap();
-    assert!(Update::decode_v1(&outbox).unwrap().is_empty());
+    assert_eq!(store.pending(&doc).await.unwrap(), pending);
+    // Saved again with fewer: the last list wins; an empty one clears it.
+    store.save_pending(&doc, &pending[1..]).await.unwrap();
+    assert_eq!(store.pending(&doc).await.unwrap(), pending[1..].to_vec());
+    store.save_pending(&doc, &[]).await.unwrap();
+    assert_eq!(store.pending(&doc).await.unwrap(), vec![]);
+    assert_eq!(store.pending(&id("plan-b")).await.unwrap(), vec![]);
     scratch.finish(store).await;
 }
 
@@ -293,17 +259,14 @@ async fn clear_empties_everything() {
     let editor = write_edits(&store, &a).await;
     store.compact(&a, &editor.state()).await.unwrap();
     write_edits(&store, &b).await;
-    store
-        .record_acknowledged(&a, &editor.state_vector())
-        .await
-        .unwrap();
+    store.save_pending(&a, &[(1, 2, 3)]).await.unwrap();
 
     store.clear().await.unwrap();
     assert_eq!(store.doc_ids().await.unwrap(), Vec::<DocId>::new());
     assert_eq!(store.load(&a).await.unwrap(), None);
     assert_eq!(store.load(&b).await.unwrap(), None);
     assert_eq!(store.row_count(&b).await.unwrap(), 0);
-    assert_eq!(store.acknowledged(&a).await.unwrap(), None);
+    assert_eq!(store.pending(&a).await.unwrap(), vec![]);
     scratch.finish(store).await;
 }
 
@@ -344,21 +307,6 @@ async fn bad_input_is_refused_and_empty_updates_are_not_stored() {
         matches!(refused, StorageError::Undecodable { .. }),
         "{refused:?}"
     );
-    let refused = store
-        .record_acknowledged(&doc, &[0xff, 0xff])
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            refused,
-            StorageError::Undecodable {
-                what: "state vector",
-                ..
-            }
-        ),
-        "{refused:?}"
-    );
-
     store.append(&doc, Update::EMPTY_V1).await.unwrap();
     assert_eq!(store.row_count(&doc).await.unwrap(), 0);
     assert_eq!(store.load(&doc).await.unwrap(), None);

@@ -4,8 +4,8 @@
 //!
 //! Every local edit is appended to IndexedDB before the engine hears of it;
 //! every update from the server is appended when the engine applies it. The
-//! list of edits not yet durable is kept in `localStorage` (under the signed-in
-//! user's prefix), so after a reload the status still says how many are
+//! list of edits not yet durable is kept in the same IndexedDB database (its
+//! `outbox` store), so after a reload the status still says how many are
 //! waiting and since when.
 
 use std::cell::{Cell, RefCell};
@@ -95,30 +95,19 @@ impl Drop for Socket {
     }
 }
 
-fn pending_key(namespace: &str, id: &DocId) -> String {
+/// Where an older client kept the pending-edit list (in `localStorage`):
+/// read once, moved into IndexedDB.
+fn legacy_pending_key(namespace: &str, id: &DocId) -> String {
     format!("{namespace}pending:{id}")
 }
 
-/// `client:clock:at` triples separated by `;`.
-fn save_pending(key: &str, pending: &[PendingEdit]) {
-    let Some(storage) = local_storage() else {
-        return;
-    };
-    if pending.is_empty() {
-        let _ = storage.remove_item(key);
-    } else {
-        let text: Vec<String> = pending
-            .iter()
-            .map(|p| format!("{}:{}:{}", p.client, p.clock, p.at.0))
-            .collect();
-        let _ = storage.set_item(key, &text.join(";"));
-    }
-}
-
-fn load_pending(key: &str) -> Vec<PendingEdit> {
+fn legacy_pending(key: &str) -> Vec<PendingEdit> {
     let Some(text) = local_storage().and_then(|s| s.get_item(key).ok().flatten()) else {
         return Vec::new();
     };
+    if let Some(storage) = local_storage() {
+        let _ = storage.remove_item(key);
+    }
     text.split(';')
         .filter_map(|triple| {
             let mut parts = triple.split(':');
@@ -171,7 +160,23 @@ impl DocSync {
             Err(e) => leptos::logging::error!("the local copy of {id} cannot be read: {e}"),
         }
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
-        let pending = load_pending(&pending_key(&hooks.namespace, &id));
+        let mut pending: Vec<PendingEdit> = match store.pending(&id).await {
+            Ok(saved) => saved
+                .into_iter()
+                .map(|(client, clock, at)| PendingEdit {
+                    client,
+                    clock,
+                    at: UnixMillis(at),
+                })
+                .collect(),
+            Err(e) => {
+                leptos::logging::error!("the pending edits of {id} cannot be read: {e}");
+                Vec::new()
+            }
+        };
+        if pending.is_empty() {
+            pending = legacy_pending(&legacy_pending_key(&hooks.namespace, &id));
+        }
         let mut engine = SyncEngine::new(doc.clone(), pending, seed);
         if !signed_in {
             engine.handle(Event::SignedOut, now());
@@ -276,10 +281,22 @@ impl DocSync {
                 });
             }
             Effect::Status => {
-                let key = pending_key(&self.hooks.namespace, &self.id);
-                save_pending(&key, &self.engine.borrow().pending());
+                let pending: Vec<(u64, u32, i64)> = self
+                    .engine
+                    .borrow()
+                    .pending()
+                    .iter()
+                    .map(|p| (p.client, p.clock, p.at.0))
+                    .collect();
                 let sync = self.clone();
-                spawn_local(async move { (sync.hooks.on_change)() });
+                spawn_local(async move {
+                    // IndexedDB runs read-write transactions on one store in
+                    // the order they were opened: the last list wins.
+                    if let Err(e) = sync.store.save_pending(&sync.id, &pending).await {
+                        leptos::logging::error!("could not save the pending edits: {e}");
+                    }
+                    (sync.hooks.on_change)();
+                });
             }
             Effect::CheckSession => (self.hooks.on_notice)(Notice::CheckSession),
             Effect::Refused(refusals) => {
