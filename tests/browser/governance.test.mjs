@@ -155,7 +155,7 @@ test('the board report shows the numbers shared computes', async () => {
     await eventually(async () => (await count('total')) === report.metrics.all.total,
       { timeout: 30_000, message: 'the report counting every action' })
     assert.equal(await count('must'), report.metrics.by_kind.must_do.total)
-    assert.equal(await count('should'), report.metrics.by_kind['Should Do'].total)
+    assert.equal(await count('should'), report.metrics.by_kind.should_do.total)
     assert.equal(await count('overdue'), report.metrics.all.overdue)
     const statusRows = await page.$$eval('#report-status tbody tr', (rows) =>
       rows.map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent.trim())))
