@@ -74,7 +74,7 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
     let router = expect_context::<Router>();
     let workspace = provide_workspace_context(account, live);
     let again = move |fresh: Account| {
-        if fresh.username == workspace.account.get_untracked().username {
+        if fresh.username == workspace.session().account.get_untracked().username {
             workspace.signed_in(fresh);
             focus("main");
         } else {
@@ -93,13 +93,13 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
         <div class="nhsuk-width-container">
             <Notices />
             <main class="nhsuk-main-wrapper" id="main" tabindex="-1">
-                {move || if workspace.signing_in.get() {
-                    let username = workspace.account.get_untracked().username.to_string();
+                {move || if workspace.session().signing_in.get() {
+                    let username = workspace.session().account.get_untracked().username.to_string();
                     view! {
                         <SignIn again=username on_done=Callback::new(again)
-                            on_cancel=Callback::new(move |()| workspace.signing_in.set(false)) />
+                            on_cancel=Callback::new(move |()| workspace.session().signing_in.set(false)) />
                     }.into_any()
-                } else if workspace.confirming_sign_out.get() {
+                } else if workspace.session().confirming_sign_out.get() {
                     view! { <ConfirmSignOut /> }.into_any()
                 } else {
                     match router.page.get() {

@@ -21,14 +21,17 @@ pub fn AccountNav() -> impl IntoView {
     let busy = StoredValue::new(false);
     let who = format!(
         "Signed in as {} ({})",
-        workspace.account.with_untracked(|a| a.name.clone()),
-        workspace.actor.with_untracked(|a| a.role.label())
+        workspace
+            .session()
+            .account
+            .with_untracked(|a| a.name.clone()),
+        workspace.session().actor.with_untracked(|a| a.role.label())
     );
     let sign_out = move |_| {
         let status = workspace.status();
         if status.waiting > 0 || !status.online {
-            workspace.signing_in.set(false);
-            workspace.confirming_sign_out.set(true);
+            workspace.session().signing_in.set(false);
+            workspace.session().confirming_sign_out.set(true);
             focus("sign-out-heading");
         } else {
             sign_out_now(workspace, busy);
@@ -97,7 +100,7 @@ pub fn ConfirmSignOut() -> impl IntoView {
             .and_then(|e| e.get_attribute("data-action"));
         match action.as_deref() {
             Some("sign-out") => sign_out_now(workspace, busy),
-            Some("stay") => workspace.confirming_sign_out.set(false),
+            Some("stay") => workspace.session().confirming_sign_out.set(false),
             _ => {}
         }
     };

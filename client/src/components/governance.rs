@@ -35,7 +35,7 @@ fn salt() -> u32 {
 type Forms = Offers;
 
 fn forms_for(workspace: Workspace, action: &ActionView) -> Forms {
-    let actor = workspace.actor.get();
+    let actor = workspace.session().actor.get();
     offers(actor.access(), action)
 }
 
@@ -320,7 +320,7 @@ fn display_markup(
 #[component]
 pub fn Governance(plan: DocId, action: ActionId) -> impl IntoView {
     let workspace = use_workspace();
-    let uploads = workspace.uploads;
+    let uploads = crate::uploads::use_uploads();
     let message: RwSignal<Option<(bool, String)>> = RwSignal::new(None);
     let ids = StoredValue::new((plan.clone(), action.clone()));
     let view_of = Memo::new(move |_| {
@@ -354,7 +354,7 @@ pub fn Governance(plan: DocId, action: ActionId) -> impl IntoView {
         let Some(doc) = workspace.plan_doc(&plan) else {
             return false;
         };
-        let actor = workspace.actor.get_untracked();
+        let actor = workspace.session().actor.get_untracked();
         let who = Who {
             user: &actor.user,
             role: actor.role,

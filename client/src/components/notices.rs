@@ -27,16 +27,16 @@ pub fn notices_markup(notices: &[(u64, String)]) -> String {
 /// The notices, with a button to dismiss them.
 #[component]
 pub fn Notices() -> impl IntoView {
-    let workspace = use_workspace();
+    let notices = use_workspace().notices();
     view! {
         <div role="alert" data-testid="notices"
-            inner_html=move || workspace.notices.with(|n| notices_markup(n))
+            inner_html=move || notices.with(notices_markup)
             on:click=move |ev: leptos::ev::MouseEvent| {
                 let button = ev.target().and_then(|t| {
                     wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok()
                 });
                 if button.is_some_and(|b| b.get_attribute("type").is_some()) {
-                    workspace.notices.set(Vec::new());
+                    notices.dismiss();
                 }
             }
         ></div>

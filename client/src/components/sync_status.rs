@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use plait_shared::UnixMillis;
 
-use crate::contexts::workspace::{use_workspace, Session};
+use crate::contexts::session::Session;
+use crate::contexts::workspace::use_workspace;
 
 /// "3 hours ago", "2 minutes ago", "just now".
 pub fn ago(then: UnixMillis, now: UnixMillis) -> String {
@@ -23,7 +24,7 @@ pub fn ago(then: UnixMillis, now: UnixMillis) -> String {
 #[component]
 pub fn SyncStatus() -> impl IntoView {
     let workspace = use_workspace();
-    let ended = Memo::new(move |_| workspace.session.get() == Session::Ended);
+    let ended = Memo::new(move |_| workspace.session().state.get() == Session::Ended);
     let text = move || {
         let status = workspace.status();
         let now = UnixMillis(js_sys::Date::now() as i64);
@@ -68,10 +69,10 @@ pub fn SyncStatus() -> impl IntoView {
             }}
         </div>
         <button class="nhsuk-button nhsuk-button--secondary plait-sign-in-again" type="button"
-            hidden=move || !ended.get() || workspace.signing_in.get()
+            hidden=move || !ended.get() || workspace.session().signing_in.get()
             on:click=move |_| {
-                workspace.confirming_sign_out.set(false);
-                workspace.signing_in.set(true);
+                workspace.session().confirming_sign_out.set(false);
+                workspace.session().signing_in.set(true);
             }>
             "Sign in again"
         </button>

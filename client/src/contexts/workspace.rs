@@ -16,49 +16,20 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use plait_shared::{DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView, Role, UserId};
+use plait_shared::{DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yrs::Transact;
 
 use crate::api::{self, Account, ApiError, Member};
+use crate::contexts::notices::Notices;
+use crate::contexts::session::{Session, SessionContext};
 use crate::storage::LocalStore;
 use crate::sync::driver::{browser_online, DocSync, Notice, SyncHooks};
 use crate::sync::engine::{Event, Status};
 
 /// The programme the client opens.
 pub const PROGRAMME_ID: &str = "demo";
-
-/// Who is acting, and in which role: the signed-in account and its role in
-/// the programme.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    /// The person.
-    pub user: UserId,
-    /// Their role in this programme.
-    pub role: Role,
-}
-
-impl Actor {
-    /// As `plait_shared::access` takes it.
-    pub fn access(&self) -> plait_shared::access::Actor<'_> {
-        plait_shared::access::Actor {
-            user: &self.user,
-            role: self.role,
-        }
-    }
-}
-
-/// What the browser knows of the session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Session {
-    /// Not checked yet (opened offline from the remembered account).
-    Unknown,
-    /// The server has said it is live.
-    Live,
-    /// The server has said it has ended: sign in again to sync.
-    Ended,
-}
 
 #[derive(Default)]
 struct Docs {
@@ -74,10 +45,10 @@ struct Docs {
     checking: bool,
     last_check: f64,
     members_fetched: bool,
-    next_notice: u64,
 }
 
-/// The state every page reads.
+/// The signed-in person's documents in this browser and their sync: what
+/// every page reads the programme and its plans from.
 #[derive(Clone, Copy)]
 pub struct Workspace {
     docs: StoredValue<RefCell<Docs>, LocalStorage>,
@@ -85,22 +56,14 @@ pub struct Workspace {
     pub revision: RwSignal<u64>,
     /// Whether the local copy has been read (pages show "loading" until then).
     pub ready: RwSignal<bool>,
-    /// The signed-in account.
-    pub account: RwSignal<Account>,
-    /// Whether its session is live.
-    pub session: RwSignal<Session>,
-    /// Who is acting: the account, in its role in the programme.
-    pub actor: Memo<Actor>,
     /// The programme's members (for names), kept for offline use.
     pub members: RwSignal<Vec<Member>>,
-    /// Changes the server refused, to tell the person: (id, text).
-    pub notices: RwSignal<Vec<(u64, String)>>,
-    /// The sign-in form is shown again (the session ended).
-    pub signing_in: RwSignal<bool>,
-    /// Sign-out is waiting for confirmation.
-    pub confirming_sign_out: RwSignal<bool>,
-    /// Evidence files on their way to the server.
-    pub uploads: crate::uploads::Uploads,
+    /// The signed-in person (also its own context).
+    session: SessionContext,
+    /// What to tell the person (also its own context).
+    notices: Notices,
+    /// Evidence files on their way to the server (also its own context).
+    uploads: crate::uploads::Uploads,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -113,27 +76,13 @@ impl std::fmt::Debug for Workspace {
 /// provides it. `live` when the account has just signed in.
 pub fn provide_workspace_context(account: Account, live: bool) -> Workspace {
     let members = api::cached_members(&account.username, PROGRAMME_ID);
-    let account = RwSignal::new(account);
     let workspace = Workspace {
         docs: StoredValue::new_local(RefCell::new(Docs::default())),
         revision: RwSignal::new(0),
         ready: RwSignal::new(false),
-        account,
-        session: RwSignal::new(if live {
-            Session::Live
-        } else {
-            Session::Unknown
-        }),
-        actor: Memo::new(move |_| {
-            account.with(|a| Actor {
-                user: a.username.clone(),
-                role: a.role_in(PROGRAMME_ID).unwrap_or(Role::Viewer),
-            })
-        }),
         members: RwSignal::new(members),
-        notices: RwSignal::new(Vec::new()),
-        signing_in: RwSignal::new(false),
-        confirming_sign_out: RwSignal::new(false),
+        session: SessionContext::new(account, PROGRAMME_ID, live),
+        notices: Notices::default(),
         uploads: crate::uploads::Uploads::provide(),
     };
     provide_context(workspace);
@@ -158,8 +107,18 @@ fn reload() {
 }
 
 impl Workspace {
+    /// The signed-in person.
+    pub fn session(self) -> SessionContext {
+        self.session
+    }
+
+    /// What to tell the person.
+    pub fn notices(self) -> Notices {
+        self.notices
+    }
+
     async fn start(self) {
-        let user = self.account.get_untracked().username.clone();
+        let user = self.session.account.get_untracked().username.clone();
         let store = match LocalStore::open(&api::store_name(&user)).await {
             Ok(store) => Rc::new(store),
             Err(e) => {
@@ -172,7 +131,7 @@ impl Workspace {
         };
         let hooks = Rc::new(SyncHooks {
             namespace: api::user_prefix(&user),
-            csrf: RefCell::new(self.account.get_untracked().csrf.clone()),
+            csrf: RefCell::new(self.session.account.get_untracked().csrf.clone()),
             on_change: Box::new(move || self.changed()),
             on_notice: Box::new(move |notice| self.notice(notice)),
         });
@@ -208,12 +167,12 @@ impl Workspace {
         }
         if let Some(store) = self.store() {
             self.uploads
-                .run(store, self.account.get_untracked().csrf.clone());
+                .run(store, self.session.account.get_untracked().csrf.clone());
         }
     }
 
     fn live(self) -> bool {
-        self.session.get_untracked() == Session::Live
+        self.session.state.get_untracked() == Session::Live
     }
 
     /// A document that was loading while the session was confirmed (or
@@ -310,7 +269,7 @@ impl Workspace {
         let tick = Closure::<dyn FnMut()>::new(move || self.broadcast(Event::Tick));
         // Another tab signed out, or in as someone else: this page's data is
         // no longer the remembered account's.
-        let user = self.account.get_untracked().username.clone();
+        let user = self.session.account.get_untracked().username.clone();
         let storage = Closure::<dyn FnMut()>::new(move || {
             if Account::remembered().is_none_or(|a| a.username != user) {
                 self.stop_syncing();
@@ -371,22 +330,15 @@ impl Workspace {
             }
             Notice::RefusedWhole(_, reason) => vec![format!("Not saved: {reason}")],
         };
-        self.notices.update(|notices| {
-            for text in texts {
-                let id = self.docs.with_value(|docs| {
-                    let mut docs = docs.borrow_mut();
-                    docs.next_notice += 1;
-                    docs.next_notice
-                });
-                notices.push((id, text));
-            }
-        });
+        for text in texts {
+            self.notices.push(text);
+        }
     }
 
     /// Asks the server whether the session is live (at most one question at
     /// a time, and one every two seconds), and acts on the answer.
     pub fn check_session(self) {
-        if self.session.get_untracked() == Session::Ended {
+        if self.session.state.get_untracked() == Session::Ended {
             return;
         }
         let now = js_sys::Date::now();
@@ -413,7 +365,9 @@ impl Workspace {
                 }
             });
             match answer {
-                Ok(account) if account.username == self.account.get_untracked().username => {
+                Ok(account)
+                    if account.username == self.session.account.get_untracked().username =>
+                {
                     self.signed_in(account);
                 }
                 // The cookie is someone else's (signed in in another tab):
@@ -425,8 +379,8 @@ impl Workspace {
     }
 
     fn session_ended(self) {
-        if self.session.get_untracked() != Session::Ended {
-            self.session.set(Session::Ended);
+        if self.session.state.get_untracked() != Session::Ended {
+            self.session.state.set(Session::Ended);
             self.broadcast(Event::SignedOut);
         }
     }
@@ -440,12 +394,12 @@ impl Workspace {
                 hooks.csrf.replace(account.csrf.clone());
             }
         });
-        if self.account.get_untracked() != account {
-            self.account.set(account);
+        if self.session.account.get_untracked() != account {
+            self.session.account.set(account);
         }
-        self.signing_in.set(false);
+        self.session.signing_in.set(false);
         if !self.live() {
-            self.session.set(Session::Live);
+            self.session.state.set(Session::Live);
             self.broadcast(Event::SignedIn);
         }
         self.fetch_members();
@@ -459,7 +413,7 @@ impl Workspace {
         if !first {
             return;
         }
-        let user = self.account.get_untracked().username.clone();
+        let user = self.session.account.get_untracked().username.clone();
         wasm_bindgen_futures::spawn_local(async move {
             match api::members(&user, PROGRAMME_ID).await {
                 Ok(members) => self.members.set(members),
@@ -500,7 +454,7 @@ impl Workspace {
     /// syncing, deletes this person's local data (documents and edits not
     /// yet synced included) and shows the sign-in page.
     pub async fn sign_out(self) {
-        let account = self.account.get_untracked();
+        let account = self.session.account.get_untracked();
         api::logout(&account.csrf).await;
         self.stop_syncing();
         if let Err(e) = LocalStore::delete_database(&api::store_name(&account.username)).await {

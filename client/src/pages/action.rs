@@ -245,7 +245,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     // What the signed-in person may not change, and why.
     let denied = move |key: Result<FieldKey, ActionText>| -> Denied {
         Signal::from(Memo::new(move |_| {
-            let actor = workspace.actor.get();
+            let actor = workspace.session().actor.get();
             view_of.with(|v| {
                 let a = v.as_ref()?;
                 let verdict = match key {
@@ -262,7 +262,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
         }))
     };
     let may_post = Memo::new(move |_| {
-        let actor = workspace.actor.get();
+        let actor = workspace.session().actor.get();
         view_of.with(|v| {
             v.as_ref()
                 .is_some_and(|a| may_append(actor.access(), Log::Updates, a))
@@ -306,7 +306,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
 
     let buttons = move || {
         let (status, owner) = lifecycle.get()?;
-        let actor = workspace.actor.get();
+        let actor = workspace.session().actor.get();
         let moves = next_statuses(actor.role, &actor.user, status, owner.as_ref());
         Some(if moves.is_empty() {
             view! { <p>{format!("As {}, there is nothing you can move this action to from {}.", actor.role.label(), status.label())}</p> }.into_any()
@@ -465,7 +465,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 let Some(id) = new_entry_id() else { return };
                 if text.trim().is_empty() { return; }
                 editing.append(LogEntry::Progress(ProgressUpdate {
-                    id, text: text.trim().to_owned(), by: workspace.actor.get_untracked().user, at: now(),
+                    id, text: text.trim().to_owned(), by: workspace.session().actor.get_untracked().user, at: now(),
                 }));
                 update_text.set(String::new());
             }>

@@ -7,7 +7,8 @@ use plait_shared::api::AuditRecord;
 use plait_shared::{ActionId, DocId};
 
 use crate::api;
-use crate::contexts::workspace::{use_workspace, Session, Workspace};
+use crate::contexts::session::Session;
+use crate::contexts::workspace::{use_workspace, Workspace};
 use crate::markup::escape;
 
 /// When, in words: "26 Nov 2026, 14:05".
@@ -71,8 +72,9 @@ pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
     // None while loading; the records, or why there are none.
     let trail = RwSignal::new_local(None::<Result<Vec<AuditRecord>, ()>>);
     let ids = StoredValue::new((plan, action));
-    let reachable =
-        Memo::new(move |_| workspace.status().online && workspace.session.get() == Session::Live);
+    let reachable = Memo::new(move |_| {
+        workspace.status().online && workspace.session().state.get() == Session::Live
+    });
     // Every local edit saved: the trail has them.
     let settled = Memo::new(move |_| reachable.get() && workspace.status().waiting == 0);
     let round = StoredValue::new(0u32);
@@ -108,7 +110,7 @@ pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
         );
     });
     let html = move || {
-        let message = if workspace.session.get() == Session::Ended {
+        let message = if workspace.session().state.get() == Session::Ended {
             "Sign in again to see the change history."
         } else if !reachable.get() {
             "The change history is available when you are online."

@@ -138,7 +138,7 @@ pub fn Import() -> impl IntoView {
     let workspace = use_workspace();
     let stage = RwSignal::new(Stage::Choosing);
     let valid_only = RwSignal::new(false);
-    let csrf = move || workspace.account.get_untracked().csrf.clone();
+    let csrf = move || workspace.session().account.get_untracked().csrf.clone();
     let check = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(file) = chosen_file("import-file") else {
@@ -204,7 +204,7 @@ pub fn Import() -> impl IntoView {
             valid_only.set(checked("import-valid-only"));
         }
     };
-    let admin = move || workspace.actor.get().role == plait_shared::Role::Admin;
+    let admin = move || workspace.session().actor.get().role == plait_shared::Role::Admin;
     view! {
         <h1>"Import an action plan"</h1>
         <Show

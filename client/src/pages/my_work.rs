@@ -154,7 +154,7 @@ fn work_markup(lists: &[(&'static str, Vec<Task>)]) -> String {
 pub fn MyWork() -> impl IntoView {
     let workspace = use_workspace();
     let html = move || {
-        let actor = workspace.actor.get();
+        let actor = workspace.session().actor.get();
         let plans = workspace.plan_views();
         let import = if actor.role == Role::Admin {
             "<p><a href=\"/import\">Import an action plan (CSV or Excel)</a></p>"
