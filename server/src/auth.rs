@@ -315,6 +315,18 @@ impl SignInLimiter {
         ]
     }
 
+    /// Takes one attempt: `Err(retry after)` when either limit is reached;
+    /// otherwise the attempt is counted at once, as a failure until
+    /// [`SignInLimiter::succeeded`] says otherwise. Counting before the
+    /// (slow) password check is what stops a burst of simultaneous guesses:
+    /// each one takes a place before any is verified.
+    pub fn attempt(&self, username: &str, address: &str) -> Result<Instant, Duration> {
+        self.check(username, address)?;
+        let now = Instant::now();
+        self.failed_at(username, address, now);
+        Ok(now)
+    }
+
     /// `Err(retry after)` when either limit is reached.
     pub fn check(&self, username: &str, address: &str) -> Result<(), Duration> {
         let now = Instant::now();
@@ -343,7 +355,10 @@ impl SignInLimiter {
 
     /// Notes a failure.
     pub fn failed(&self, username: &str, address: &str) {
-        let now = Instant::now();
+        self.failed_at(username, address, Instant::now());
+    }
+
+    fn failed_at(&self, username: &str, address: &str, now: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         if failures.len() > 100_000 {
             // Bounded memory under a flood: forget the oldest picture.
@@ -354,10 +369,16 @@ impl SignInLimiter {
         }
     }
 
-    /// Notes a success: the account's failures are forgotten.
-    pub fn succeeded(&self, username: &str) {
+    /// Notes a success: the account's failures are forgotten, and the
+    /// attempt taken at `at` no longer counts against the address.
+    pub fn succeeded(&self, username: &str, address: &str, at: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         failures.remove(&format!("user:{}", username.to_ascii_lowercase()));
+        if let Some(times) = failures.get_mut(&format!("addr:{address}")) {
+            if let Some(i) = times.iter().rposition(|t| *t == at) {
+                times.remove(i);
+            }
+        }
     }
 }
 
@@ -380,7 +401,7 @@ mod tests {
         limiter.failed("b", "1");
         limiter.failed("c", "1");
         assert!(limiter.check("d", "1").is_err(), "the address is limited");
-        limiter.succeeded("a");
+        limiter.succeeded("a", "1", Instant::now());
         assert!(limiter.check("a", "3").is_ok());
     }
 

@@ -46,6 +46,9 @@ pub enum AppError {
     /// Too many failed sign-ins; try again after this long.
     #[error("too many attempts")]
     TooManyRequests(std::time::Duration),
+    /// The body is not of a type the endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The body is over the configured limit.
     #[error("request too large")]
     TooLarge,
@@ -62,6 +65,9 @@ impl IntoResponse for AppError {
         match self {
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message).into_response(),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            AppError::UnsupportedMediaType(message) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, message).into_response()
+            }
             AppError::Unauthorized(message) => (
                 StatusCode::UNAUTHORIZED,
                 [(axum::http::header::WWW_AUTHENTICATE, "Bearer")],

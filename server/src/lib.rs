@@ -107,6 +107,9 @@ pub struct AppState {
     pub audit: Audit,
     /// The sign-in rate limit.
     pub limiter: Arc<auth::SignInLimiter>,
+    /// Turns at hashing a password (argon2 takes tens of megabytes and
+    /// tens of milliseconds each): one per core.
+    pub hashing: Arc<tokio::sync::Semaphore>,
     /// Evidence files.
     pub blobs: blobs::Blobs,
 }
@@ -150,6 +153,9 @@ impl AppState {
             accounts,
             audit,
             limiter,
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            )),
             blobs,
         })
     }

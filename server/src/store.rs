@@ -181,6 +181,7 @@ impl SledStore {
     /// # Errors
     /// When sled cannot open its files.
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        private_dir(dir)?;
         let db = sled::Config::new()
             .path(dir)
             // Durability comes from explicit group-commit flushes, not a timer.
@@ -190,6 +191,7 @@ impl SledStore {
         let snapshots = db.open_tree("snapshots")?;
         let audit = db.open_tree(AUDIT_TREE)?;
         let writers = db.open_tree("client_writers")?;
+        private_files(dir)?;
         Ok(SledStore {
             db,
             log,
@@ -373,9 +375,83 @@ impl DocStore for SledStore {
     }
 }
 
+/// The data directory holds password hashes, sessions and evidence: it is
+/// created (or made) readable by the server's own user only (0700), so
+/// nothing in it can be reached by anyone else, whatever sled's files are
+/// created as.
+fn private_dir(dir: &Path) -> Result<(), StoreError> {
+    let io = |e: std::io::Error| StoreError::Corrupt(format!("{}: {e}", dir.display()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir).map_err(io)?;
+    Ok(())
+}
+
+/// And the files in it are the owner's only (0600; directories 0700).
+fn private_files(dir: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let io = |e: std::io::Error| StoreError::Corrupt(format!("{}: {e}", dir.display()));
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(next) = stack.pop() {
+            for entry in std::fs::read_dir(&next).map_err(io)? {
+                let entry = entry.map_err(io)?;
+                let kind = entry.file_type().map_err(io)?;
+                let mode = if kind.is_dir() {
+                    stack.push(entry.path());
+                    0o700
+                } else if kind.is_file() {
+                    0o600
+                } else {
+                    continue;
+                };
+                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))
+                    .map_err(io)?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_directory_is_the_servers_own() {
+        use std::os::unix::fs::PermissionsExt;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("data");
+        // An existing directory anyone could read is made private too.
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let store = SledStore::open(&dir).unwrap();
+        store.flush().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        let mut files = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                files += 1;
+            }
+        }
+        assert!(files > 0);
+    }
 
     fn id(s: &str) -> DocId {
         DocId::new(s).unwrap()

@@ -911,3 +911,81 @@ async fn the_demo_accounts_sign_in_with_their_roles() {
         assert_eq!(me["programmes"][0]["role"], role.key());
     }
 }
+
+/// Login CSRF (issue 13): a page on another site can post a sign-in form
+/// as `text/plain` without the browser asking first, signing the victim in
+/// as the attacker. Only JSON from this site's own pages signs in.
+#[tokio::test]
+async fn a_sign_in_from_another_site_or_not_in_json_is_refused() {
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    let body = serde_json::json!({"username": "d.hughes", "password": PASSWORD}).to_string();
+    let plain = http
+        .post(server.url("/api/auth/login"))
+        .header("content-type", "text/plain")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 415);
+    assert!(plain.headers().get("set-cookie").is_none());
+    let elsewhere = http
+        .post(server.url("/api/auth/login"))
+        .header("content-type", "application/json")
+        .header("origin", "https://evil.example")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), 403);
+    assert!(elsewhere.headers().get("set-cookie").is_none());
+    // The same request from this site's own page signs in.
+    let host = server.url("").trim_end_matches('/').to_owned();
+    let here = http
+        .post(server.url("/api/auth/login"))
+        .header("content-type", "application/json; charset=utf-8")
+        .header("origin", host)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(here.status(), 200);
+    assert!(here.headers().get("set-cookie").is_some());
+}
+
+/// A burst of simultaneous guesses (issue 13): every attempt takes its
+/// place in the limit before any password is checked, so 40 guesses at
+/// once at one account get at most the limit's five answers, and the rest
+/// wait.
+#[tokio::test]
+async fn simultaneous_guesses_at_one_account_are_limited_too() {
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    let guesses = (0..40).map(|i| {
+        let http = http.clone();
+        let url = server.url("/api/auth/login");
+        async move {
+            http.post(url)
+                .json(&serde_json::json!({"username": "qsc.chair", "password": format!("guess-{i}")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let verified = answers.iter().filter(|s| **s == 401).count();
+    let limited = answers.iter().filter(|s| **s == 429).count();
+    assert!(verified <= 5, "{verified} guesses were checked: {answers:?}");
+    assert_eq!(verified + limited, 40, "{answers:?}");
+    // A success after the burst is refused too (the account waits), and a
+    // success before it forgets the account's failures (covered above).
+    let right = http
+        .post(server.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": "qsc.chair", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 429);
+}

@@ -11,7 +11,7 @@ use axum::Json;
 use plait_shared::api::{Me, Member, Membership, SignIn};
 
 use crate::accounts::{Session, SignInError, User};
-use crate::auth::{device_of, DocKind, COOKIE};
+use crate::auth::{check_origin, device_of, DocKind, COOKIE};
 use crate::extract::{Changing, ReadDoc, SignedIn};
 use crate::{AppError, AppState};
 
@@ -61,6 +61,24 @@ pub(crate) async fn login(
     request: Request<Body>,
 ) -> Result<Response, AppError> {
     let (parts, body) = request.into_parts();
+    // Only this site's pages sign in: a cross-site form can post text/plain
+    // without asking first (login CSRF: the victim signed in as the
+    // attacker), but not JSON, and a browser says where a request came from.
+    check_origin(&state, &parts.headers)?;
+    let json = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !json {
+        return Err(AppError::UnsupportedMediaType(
+            "sign in with a JSON body (Content-Type: application/json)".into(),
+        ));
+    }
     let address = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -72,15 +90,30 @@ pub(crate) async fn login(
         AppError::BadRequest(format!("expected {{\"username\", \"password\"}}: {e}"))
     })?;
     let username = username.trim().to_ascii_lowercase();
-    if let Err(wait) = state.limiter.check(&username, &address) {
-        state
-            .registry
-            .metrics()
-            .failed_sign_ins
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::warn!(%address, "sign-in refused: too many failures");
-        return Err(AppError::TooManyRequests(wait));
-    }
+    let attempt = match state.limiter.attempt(&username, &address) {
+        Ok(at) => at,
+        Err(wait) => {
+            state
+                .registry
+                .metrics()
+                .failed_sign_ins
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(%address, "sign-in refused: too many failures");
+            return Err(AppError::TooManyRequests(wait));
+        }
+    };
+    // Password hashing is slow by design: at most a few at once, so a
+    // crowd of sign-ins queues instead of filling the memory.
+    let Ok(Ok(_turn)) = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        state.hashing.clone().acquire_owned(),
+    )
+    .await
+    else {
+        return Err(AppError::Unavailable(
+            "too many sign-ins at once; try again".into(),
+        ));
+    };
     let accounts = state.accounts.clone();
     let name = username.clone();
     let verified = tokio::task::spawn_blocking(move || accounts.verify(&name, &password)).await?;
@@ -88,7 +121,7 @@ pub(crate) async fn login(
         Ok(user) => user,
         Err(SignInError::Store(e)) => return Err(AppError::Unavailable(e.to_string())),
         Err(e) => {
-            state.limiter.failed(&username, &address);
+            // Counted already, when the attempt was taken.
             state
                 .registry
                 .metrics()
@@ -98,7 +131,7 @@ pub(crate) async fn login(
             return Err(AppError::Unauthorized(e.to_string()));
         }
     };
-    state.limiter.succeeded(&username);
+    state.limiter.succeeded(&username, &address, attempt);
     let device = device_of(&parts.headers);
     let accounts = state.accounts.clone();
     let (who, on) = (user.clone(), device.clone());
