@@ -88,6 +88,10 @@ pub struct RunArgs {
     /// A session token (skips signing in).
     #[arg(long, env = "PLAIT_BENCH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// The server's `/metrics` bearer token, to copy its counters into the
+    /// report.
+    #[arg(long, env = "PLAIT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Sign in as this user (a server administrator: the bench's documents
     /// belong to no programme).
     #[arg(long)]

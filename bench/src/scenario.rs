@@ -155,7 +155,11 @@ async fn settle(sampler: Option<&Sampler>, deadline: Deadline) -> u64 {
 /// Copies a few of the server's `/metrics` counters into the report.
 async fn server_counters(args: &RunArgs, report: &mut Report) {
     let url = format!("{}/metrics", args.url.trim_end_matches('/'));
-    let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(5), reqwest::get(&url)).await
+    let mut request = reqwest::Client::new().get(&url);
+    if let Some(token) = &args.metrics_token {
+        request = request.bearer_auth(token);
+    }
+    let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(5), request.send()).await
     else {
         return;
     };

@@ -66,6 +66,9 @@ pub struct Config {
     pub sign_in_window: std::time::Duration,
     /// The largest evidence file accepted, in bytes.
     pub max_blob_bytes: usize,
+    /// The bearer token `/metrics` asks for; without one, `/metrics` is not
+    /// served (its counters say how busy the server is and who is refused).
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Config {
             sign_ins_per_address: 50,
             sign_in_window: std::time::Duration::from_secs(15 * 60),
             max_blob_bytes: Self::MAX_BLOB_BYTES,
+            metrics_token: None,
         }
     }
 }

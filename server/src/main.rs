@@ -118,6 +118,10 @@ struct ServeArgs {
     /// The largest a document may grow to, in bytes stored.
     #[arg(long, env = "PLAIT_MAX_DOC_BYTES", default_value_t = Limits::DEFAULT.max_doc_bytes)]
     max_doc_bytes: u64,
+    /// Serve `/metrics` to a scraper presenting this bearer token (not
+    /// served without one).
+    #[arg(long, env = "PLAIT_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
 }
 
 impl From<&ServeArgs> for Config {
@@ -138,6 +142,7 @@ impl From<&ServeArgs> for Config {
         config.max_blob_bytes = args.max_file_bytes.max(1);
         config.registry.limits.max_update_bytes = args.max_update_bytes.max(1);
         config.registry.limits.max_doc_bytes = args.max_doc_bytes.max(1);
+        config.metrics_token = args.metrics_token.clone().filter(|t| !t.is_empty());
         config
     }
 }

@@ -966,7 +966,9 @@ async fn simultaneous_guesses_at_one_account_are_limited_too() {
         let url = server.url("/api/auth/login");
         async move {
             http.post(url)
-                .json(&serde_json::json!({"username": "qsc.chair", "password": format!("guess-{i}")}))
+                .json(
+                    &serde_json::json!({"username": "qsc.chair", "password": format!("guess-{i}")}),
+                )
                 .send()
                 .await
                 .unwrap()
@@ -977,7 +979,10 @@ async fn simultaneous_guesses_at_one_account_are_limited_too() {
     let answers = futures_util::future::join_all(guesses).await;
     let verified = answers.iter().filter(|s| **s == 401).count();
     let limited = answers.iter().filter(|s| **s == 429).count();
-    assert!(verified <= 5, "{verified} guesses were checked: {answers:?}");
+    assert!(
+        verified <= 5,
+        "{verified} guesses were checked: {answers:?}"
+    );
     assert_eq!(verified + limited, 40, "{answers:?}");
     // A success after the burst is refused too (the account waits), and a
     // success before it forgets the account's failures (covered above).

@@ -20,6 +20,9 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 /// The password of the tests' server administrator, `root`.
 pub const ROOT_PASSWORD: &str = "root-password";
 
+/// The bearer token the test servers ask of `/metrics`.
+pub const METRICS_TOKEN: &str = "metrics-scraper-token";
+
 /// How long a test waits for something that should happen at once.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -77,6 +80,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel();
         let mut config = Config::new(client_dir());
+        config.metrics_token = Some(METRICS_TOKEN.into());
         tune(&mut config);
         let state = AppState::new(store.clone(), config).expect("state");
         if demo {
@@ -192,7 +196,10 @@ impl TestServer {
 
     /// Reads a metric from `/metrics`.
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = reqwest::get(self.url("/metrics"))
+        let text = reqwest::Client::new()
+            .get(self.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
             .await
             .unwrap()
             .text()

@@ -469,9 +469,39 @@ async fn metrics_are_prometheus_text() {
     assert_eq!(server.metric("connections").await, 1.0);
     assert!(server.metric("updates_received_total").await >= 1.0);
     assert!(server.metric("flushes_total").await >= 1.0);
-    let response = server.get("/metrics").send().await.unwrap();
+    let http = reqwest::Client::new();
+    let response = http
+        .get(server.url("/metrics"))
+        .bearer_auth(crate::support::METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert!(response.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/plain"));
+    // Without the token, or with another, nothing is told (issue 13).
+    let anonymous = http.get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = http
+        .get(server.url("/metrics"))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert!(!wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("updates_received_total"));
+    // A server started without a token does not serve them at all.
+    let unset = TestServer::start(|config| config.metrics_token = None).await;
+    let response = http
+        .get(unset.url("/metrics"))
+        .bearer_auth(crate::support::METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
 }
