@@ -994,3 +994,37 @@ async fn simultaneous_guesses_at_one_account_are_limited_too() {
         .unwrap();
     assert_eq!(right.status(), 429);
 }
+
+/// Bodies after sessions (issue 13): an anonymous upload is answered 401
+/// from its headers, before any of its 25 MiB is read (the handlers' access
+/// extractors run before their body is read).
+#[tokio::test]
+async fn an_anonymous_upload_is_refused_before_its_body_is_read() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with_demo().await;
+    let (plan, _) = owned_action(&server, "d.hughes").await;
+    let hash = "a".repeat(64);
+    for (method, path) in [
+        ("PUT", format!("/api/blobs/{hash}?doc={plan}")),
+        ("POST", "/api/programmes/demo/import?mode=preview".to_owned()),
+        ("POST", format!("/api/docs/{plan}/sync")),
+    ] {
+        let mut tcp = tokio::net::TcpStream::connect(server.url("").trim_start_matches("http://"))
+            .await
+            .unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n\
+             Content-Length: {}\r\n\r\n",
+            25 * 1024 * 1024
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        // Not one byte of the body is sent: the answer must not wait for it.
+        let mut answer = vec![0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("{method} {path}: no answer before the body"))
+            .unwrap();
+        let status = String::from_utf8_lossy(&answer[..read]).to_string();
+        assert!(status.starts_with("HTTP/1.1 401"), "{method} {path}: {status}");
+    }
+}
