@@ -42,6 +42,8 @@ pub enum DocKind {
 pub struct Access {
     /// Who.
     pub user: UserId,
+    /// The name people see.
+    pub name: String,
     /// Their role in the document's programme.
     pub role: Role,
     /// What the document is.
@@ -62,6 +64,7 @@ impl Access {
     pub fn author(&self) -> UpdateAuthor {
         let who = Signature {
             user: self.user.clone(),
+            name: self.name.clone(),
             session: self.session.short(),
             device: self.device.clone(),
         };
@@ -242,6 +245,7 @@ pub(crate) async fn doc_access(
     };
     Ok(Access {
         user: authed.user.username.clone(),
+        name: authed.user.name.clone(),
         role,
         kind,
         session: authed.key,

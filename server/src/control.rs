@@ -144,6 +144,7 @@ async fn import(
     let format = crate::import::Format::guess(file_name, &bytes);
     let parsed = crate::import::read(&bytes, format);
     let access = crate::auth::Access {
+        name: user.to_string(),
         user,
         role: Role::Admin,
         kind: crate::auth::DocKind::Plan,

@@ -307,6 +307,10 @@ async fn handle_frame(
                 }
             }
             Decoded::Awareness(update) => {
+                let update = bind_awareness(update, awareness_clients, options.author.signed());
+                if update.clients.is_empty() {
+                    continue;
+                }
                 let clients = registry
                     .apply_awareness(lease, conn, update)
                     .await
@@ -325,6 +329,50 @@ async fn handle_frame(
         }
     }
     Ok(replies)
+}
+
+/// The largest awareness state (presence: a cursor, a name) one
+/// connection may publish, in bytes of JSON.
+pub const MAX_AWARENESS_BYTES: usize = 4096;
+
+/// A connection's awareness, bound to it: the first client id it announces
+/// is its own for the connection's life (entries for any other id are
+/// dropped, so nobody can overwrite or remove someone else's presence), a
+/// state is a JSON object of at most [`MAX_AWARENESS_BYTES`], and its `user`
+/// is the session's (`{"id": user name, "name": display name}`), so nobody
+/// can appear as someone else.
+fn bind_awareness(
+    update: yrs::sync::AwarenessUpdate,
+    bound: &HashSet<u64>,
+    who: Option<&crate::registry::Signature>,
+) -> yrs::sync::AwarenessUpdate {
+    let mut clients = std::collections::HashMap::new();
+    for (client, mut entry) in update.clients {
+        let own = if bound.is_empty() {
+            clients.is_empty()
+        } else {
+            bound.contains(&client.get())
+        };
+        if !own || entry.json.len() > MAX_AWARENESS_BYTES {
+            continue;
+        }
+        if &*entry.json != "null" {
+            let Ok(serde_json::Value::Object(mut state)) =
+                serde_json::from_str::<serde_json::Value>(&entry.json)
+            else {
+                continue;
+            };
+            if let Some(who) = who {
+                state.insert(
+                    "user".into(),
+                    serde_json::json!({ "id": who.user.as_str(), "name": who.name }),
+                );
+            }
+            entry.json = serde_json::Value::Object(state).to_string().into();
+        }
+        clients.insert(client, entry);
+    }
+    yrs::sync::AwarenessUpdate { clients }
 }
 
 enum Decoded {

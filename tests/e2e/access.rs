@@ -1006,7 +1006,10 @@ async fn an_anonymous_upload_is_refused_before_its_body_is_read() {
     let hash = "a".repeat(64);
     for (method, path) in [
         ("PUT", format!("/api/blobs/{hash}?doc={plan}")),
-        ("POST", "/api/programmes/demo/import?mode=preview".to_owned()),
+        (
+            "POST",
+            "/api/programmes/demo/import?mode=preview".to_owned(),
+        ),
         ("POST", format!("/api/docs/{plan}/sync")),
     ] {
         let mut tcp = tokio::net::TcpStream::connect(server.url("").trim_start_matches("http://"))
@@ -1025,6 +1028,9 @@ async fn an_anonymous_upload_is_refused_before_its_body_is_read() {
             .unwrap_or_else(|_| panic!("{method} {path}: no answer before the body"))
             .unwrap();
         let status = String::from_utf8_lossy(&answer[..read]).to_string();
-        assert!(status.starts_with("HTTP/1.1 401"), "{method} {path}: {status}");
+        assert!(
+            status.starts_with("HTTP/1.1 401"),
+            "{method} {path}: {status}"
+        );
     }
 }

@@ -505,3 +505,65 @@ async fn metrics_are_prometheus_text() {
         .unwrap();
     assert_eq!(response.status(), 404);
 }
+
+/// Presence bound to its session (issue 13): a connection's awareness is
+/// its own client id's only, a JSON object of at most 4 KiB, and names the
+/// session's user whatever the client wrote.
+#[tokio::test]
+async fn awareness_cannot_speak_for_someone_else_or_flood() {
+    use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+    let server = TestServer::start(|_| {}).await;
+    let mut a = SyncClient::connect(&server, "presence", false).await;
+    let mut b = SyncClient::connect(&server, "presence", false).await;
+    a.synced().await;
+    b.synced().await;
+    let entry = |clock: u32, json: &str| AwarenessUpdateEntry {
+        clock,
+        json: json.into(),
+    };
+    let update = |entries: Vec<(u64, AwarenessUpdateEntry)>| AwarenessUpdate {
+        clients: entries
+            .into_iter()
+            .map(|(id, e)| (yrs::ClientID::new(id), e))
+            .collect(),
+    };
+    // Its own presence, claiming to be the chief nurse.
+    a.send(
+        Message::Awareness(update(vec![(
+            11,
+            entry(
+                1,
+                r#"{"user":{"id":"chief.nurse","name":"Chief Nurse"},"cursor":3}"#,
+            ),
+        )]))
+        .encode_v1(),
+    )
+    .await;
+    b.until("a's presence", |_, seen| seen.awareness >= 1).await;
+    let states = b.seen.lock().unwrap().awareness_states.clone();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert!(
+        states[0].contains(r#""user":{"id":"root","name":"Server administrator"}"#),
+        "{states:?}"
+    );
+    assert!(states[0].contains(r#""cursor":3"#), "{states:?}");
+    assert!(!states[0].contains("chief.nurse"), "{states:?}");
+    // Someone else's client id, a 10 KB state and a state that is not an
+    // object are all dropped: nobody hears anything.
+    a.send(Message::Awareness(update(vec![(22, entry(5, r#"{"cursor":1}"#))])).encode_v1())
+        .await;
+    let big = format!(r#"{{"padding":"{}"}}"#, "x".repeat(10_000));
+    a.send(Message::Awareness(update(vec![(11, entry(2, &big))])).encode_v1())
+        .await;
+    a.send(Message::Awareness(update(vec![(11, entry(3, "[1,2]"))])).encode_v1())
+        .await;
+    // Then a small honest change arrives, and is the next thing b hears.
+    a.send(Message::Awareness(update(vec![(11, entry(4, r#"{"cursor":9}"#))])).encode_v1())
+        .await;
+    b.until("a's next presence", |_, seen| seen.awareness >= 2)
+        .await;
+    let states = b.seen.lock().unwrap().awareness_states.clone();
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert!(states[1].contains(r#""cursor":9"#), "{states:?}");
+    assert!(!states.iter().any(|s| s.contains("padding")), "{states:?}");
+}

@@ -187,7 +187,13 @@ async fn the_npm_yjs_client_syncs_text_and_awareness() {
         Some(Any::Array(names)) => names.iter().filter_map(|n| string(Some(n))).collect(),
         other => panic!("no awareness names in node's answer: {other:?}"),
     };
-    assert!(names.contains(&"rust-client"), "node saw {names:?}");
+    // Presence names the session's account (both sides are the server
+    // administrator here), not what the Rust client wrote.
+    assert!(
+        names.contains(&"Server administrator"),
+        "node saw {names:?}"
+    );
+    assert!(!names.contains(&"rust-client"), "node saw {names:?}");
     assert_eq!(
         field(&result, "closes"),
         Some(&Any::Number(0.0.into())),
@@ -201,7 +207,7 @@ async fn the_npm_yjs_client_syncs_text_and_awareness() {
             && seen
                 .awareness_states
                 .iter()
-                .any(|s| user_name(s).as_deref() == Some("node-client"))
+                .any(|s| user_name(s).as_deref() == Some("Server administrator"))
     })
     .await;
     assert_eq!(server.metric("rejected_connections_total").await, 0.0);

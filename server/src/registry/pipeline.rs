@@ -24,6 +24,8 @@ use crate::store::StoreError;
 pub struct Signature {
     /// Who.
     pub user: UserId,
+    /// The name people see (for presence; the trail records the user).
+    pub name: String,
     /// Which session (a short, non-secret name).
     pub session: String,
     /// Which device.
@@ -75,6 +77,11 @@ impl UpdateAuthor {
             },
             UpdateAuthor::Administrator { .. } | UpdateAuthor::Trusted { .. } => Author::Server,
         }
+    }
+
+    /// The person, if a person writes.
+    pub fn signed(&self) -> Option<&Signature> {
+        self.signature()
     }
 
     /// Who the trail names, if it records this author.

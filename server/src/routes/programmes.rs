@@ -195,6 +195,7 @@ pub(crate) async fn import_plan(
         "import" => {
             let access = Access {
                 user: authed.user.username.clone(),
+                name: authed.user.name.clone(),
                 role: Role::Admin,
                 kind: DocKind::Plan,
                 session: authed.key,
