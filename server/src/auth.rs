@@ -216,8 +216,7 @@ pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), 
 ///
 /// # Errors
 /// [`AppError::NotFound`] for a document of no programme (unless a server
-/// administrator asks); [`AppError::Forbidden`] for a programme they are
-/// not in.
+/// administrator asks) and, alike, for one of a programme they are not in.
 pub(crate) async fn doc_access(
     state: &AppState,
     authed: &Authed,
@@ -235,10 +234,10 @@ pub(crate) async fn doc_access(
             } else {
                 DocKind::Plan
             };
+            // The same answer as for a document that does not exist: a
+            // non-member learns nothing of which ids are in use.
             let Some(role) = authed.user.role_in(&programme) else {
-                return Err(state.denied(AppError::Forbidden(format!(
-                    "you are not a member of the programme {programme}"
-                ))));
+                return Err(state.denied(AppError::NotFound));
             };
             (kind, role)
         }

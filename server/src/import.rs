@@ -111,6 +111,10 @@ pub enum ImportError {
     /// Nothing to import.
     #[error("there are no rows to import")]
     Empty,
+    /// The import cannot be made as asked (a programme id that cannot be
+    /// one, a document id in use outside the programme).
+    #[error("{0}")]
+    Invalid(String),
     /// Storage or the registry failed.
     #[error("{0}")]
     Failed(String),
@@ -119,11 +123,39 @@ pub enum ImportError {
 impl From<ImportError> for crate::AppError {
     fn from(e: ImportError) -> crate::AppError {
         match e {
-            ImportError::Refused(_) | ImportError::Empty => {
+            ImportError::Refused(_) | ImportError::Empty | ImportError::Invalid(_) => {
                 crate::AppError::BadRequest(e.to_string())
             }
             ImportError::Failed(detail) => crate::AppError::Unavailable(detail),
         }
+    }
+}
+
+/// The document `id` of `programme` as stored (`None`: it does not exist
+/// yet). An import reads and writes only its own programme's documents: one
+/// that exists and belongs to another programme, or to none, is never read
+/// or adopted (it is refused as an id in use, the same answer whichever it
+/// is).
+async fn own_state(
+    state: &AppState,
+    programme: &DocId,
+    id: &DocId,
+) -> Result<Option<yrs::Doc>, ImportError> {
+    let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
+    let accounts = state.accounts.clone();
+    let of = id.clone();
+    let owner = tokio::task::spawn_blocking(move || accounts.programme_of(&of))
+        .await
+        .map_err(|e| failed(&e))?
+        .map_err(|e| failed(&e))?;
+    let in_use = || ImportError::Invalid(format!("the id {id} is in use: choose another name"));
+    match owner {
+        Some(owner) if &owner == programme => plan_state(state, id).await,
+        Some(_) => Err(in_use()),
+        None => match plan_state(state, id).await? {
+            Some(_) => Err(in_use()),
+            None => Ok(None),
+        },
     }
 }
 
@@ -153,16 +185,22 @@ pub async fn preview(
     programme: &DocId,
     parsed: &ParsedImport,
 ) -> Result<Preview, ImportError> {
+    if !plait_shared::import::is_programme_id(programme) {
+        return Err(ImportError::Invalid(format!(
+            "{programme} cannot name a programme: a programme's id has no '_'"
+        )));
+    }
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
     let planned = ImportPlan::new(programme, &parsed.rows).map_err(|e| failed(&e))?;
     let mut errors = parsed.errors.clone();
     // References already anywhere in the programme (a reference names one
     // action across the programme, whichever plan holds it).
     let mut known: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    if let Some(doc) = plan_state(state, programme).await? {
+    if let Some(doc) = own_state(state, programme, programme).await? {
         let listed = ProgrammeDoc::new(doc.clone()).read(&doc.transact()).plans;
         for id in listed.keys() {
-            if let Some(doc) = plan_state(state, id).await? {
+            // Only the programme's own plans, whatever its index lists.
+            if let Ok(Some(doc)) = own_state(state, programme, id).await {
                 let view = PlanDoc::new(doc.clone()).read(&doc.transact());
                 for action in view.actions.values() {
                     known.insert(slug(&action.reference), view.info.title.clone());
@@ -172,7 +210,7 @@ pub async fn preview(
     }
     let mut plans = Vec::new();
     for plan in &planned.plans {
-        let existing = plan_state(state, &plan.doc_id).await?;
+        let existing = own_state(state, programme, &plan.doc_id).await?;
         let mut found = match &existing {
             Some(doc) => plan.conflicts(&PlanDoc::new(doc.clone()), &doc.transact()),
             None => Vec::new(),
@@ -259,6 +297,12 @@ pub async fn run(
         return Err(ImportError::Empty);
     }
     let planned = ImportPlan::new(programme, &rows).map_err(|e| failed(&e))?;
+    // Every document it writes is the programme's own or new: checked for
+    // all of them before anything is written.
+    own_state(state, programme, programme).await?;
+    for plan in &planned.plans {
+        own_state(state, programme, &plan.doc_id).await?;
+    }
     let now = UnixMillis(i64::try_from(crate::clock::now_millis()).unwrap_or(i64::MAX));
     state
         .accounts

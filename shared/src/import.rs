@@ -612,6 +612,18 @@ pub fn slug(text: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
+/// Whether `id` can name a programme: a document id with no `_` (plan ids
+/// are `{programme}_{plan}`).
+pub fn is_programme_id(id: &DocId) -> bool {
+    !id.as_str().contains('_')
+}
+
+/// The programme a plan id names (`demo_clinical-records` → `demo`), if it
+/// is a plan id.
+pub fn programme_of_plan(id: &DocId) -> Option<&str> {
+    id.as_str().split_once('_').map(|(programme, _)| programme)
+}
+
 fn id_from<T>(
     prefix: &str,
     text: &str,
@@ -673,10 +685,20 @@ pub struct ImportSummary {
 impl ImportPlan {
     /// Places `rows` into plans of the programme `programme_id`.
     ///
+    /// A plan's id is the programme's, a `_`, and the plan's name made an
+    /// id (`demo_clinical-records`; [`slug`] makes no `_`); programme ids
+    /// have no `_` ([`is_programme_id`]), so a plan id names its programme
+    /// and can be neither another programme's plan nor another programme.
+    ///
     /// # Errors
     /// [`WriteError::Unstorable`] if an id cannot be formed (a programme id
-    /// too long to prefix plan ids with).
+    /// with a `_`, or too long to prefix plan ids with).
     pub fn new(programme_id: &DocId, rows: &[ImportRow]) -> Result<ImportPlan, WriteError> {
+        if !is_programme_id(programme_id) {
+            return Err(WriteError::Unstorable(format!(
+                "{programme_id} cannot name a programme: a programme's id has no '_'"
+            )));
+        }
         let mut plan = ImportPlan::default();
         let mut exec_leads: BTreeMap<WorkstreamId, Vec<&str>> = BTreeMap::new();
         for row in rows {
@@ -713,7 +735,7 @@ impl ImportPlan {
             } else {
                 &row.workstream
             };
-            let doc_id = id_from(&format!("{programme_id}-"), plan_name, DocId::new)?;
+            let doc_id = id_from(&format!("{programme_id}_"), plan_name, DocId::new)?;
             let index = match plan.plans.iter().position(|p| p.doc_id == doc_id) {
                 Some(index) => index,
                 None => {

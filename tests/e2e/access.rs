@@ -137,7 +137,10 @@ async fn without_a_session_everything_is_401() {
 }
 
 #[tokio::test]
-async fn another_programme_is_403_and_unknown_documents_404() {
+/// Another programme's documents answer exactly as documents that do not
+/// exist (404): a non-member learns nothing of which ids are in use
+/// (issue 13; they were 403 before).
+async fn another_programmes_documents_answer_as_unknown_ones_do() {
     let server = TestServer::start_with_demo().await;
     let accounts = &server.state.accounts;
     accounts
@@ -166,13 +169,22 @@ async fn another_programme_is_403_and_unknown_documents_404() {
             .await
             .unwrap()
             .status();
-        assert_eq!(status, 403, "GET {path}");
+        assert_eq!(status, 404, "GET {path}");
+        let unknown = path.replace("demo", "nowhere");
+        let status_unknown = http
+            .get(server.url(&unknown))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status_unknown, 404, "GET {unknown}");
     }
     assert_eq!(
         server
             .ws_status(&format!("/sync/{plan}?token={token}"), None)
             .await,
-        403
+        404
     );
     // A document of no programme is only for server administrators.
     assert_eq!(

@@ -6,9 +6,9 @@ use std::process::Command;
 use plait_shared::report::BoardReport;
 use plait_shared::{DocId, PlanDoc, ProgrammeDoc, UnixMillis};
 use yrs::updates::decoder::Decode;
-use yrs::{ReadTxn, Transact};
+use yrs::{ReadTxn, Text, Transact};
 
-use crate::support::TestServer;
+use crate::support::{SyncClient, TestServer};
 
 const PASSWORD: &str = plait_server::demo::PASSWORD;
 
@@ -157,7 +157,8 @@ async fn evidence_files_are_checked_stored_and_served_as_attachments() {
         .send()
         .await
         .unwrap();
-    assert_eq!(denied.status(), 403);
+    // Not a member: as if the plan did not exist (issue 13).
+    assert_eq!(denied.status(), 404);
     let unknown = http
         .get(server.url(&format!(
             "/api/blobs/{}?doc={plan}",
@@ -369,4 +370,119 @@ async fn plait_import_on_the_command_line() {
         String::from_utf8_lossy(&some.stderr)
     );
     assert!(String::from_utf8_lossy(&some.stdout).contains("Imported 1 findings and 1 actions"));
+}
+
+/// Programme isolation (issue 13): a plan's id names its programme
+/// (`{programme}_{plan}`, and programme ids have no `_`), so an import can
+/// neither reach another programme's plan nor adopt a document it does not
+/// own; and the board report reads only the programme's own plans, whatever
+/// its index (which its admin edits) lists.
+#[tokio::test]
+async fn a_programme_reaches_only_its_own_documents() {
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    // A second programme, imported by the server administrator.
+    let other = http
+        .post(
+            server
+                .url("/api/programmes/other/import?format=csv&mode=import&valid_only=1&name=Other"),
+        )
+        .bearer_auth(&server.token)
+        .body(MESSY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 201, "{}", other.text().await.unwrap());
+    let other_doc = fetch(&server, "other").await;
+    let other_plan = ProgrammeDoc::new(other_doc.clone())
+        .read(&other_doc.transact())
+        .plans
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    assert!(other_plan.as_str().starts_with("other_"), "{other_plan}");
+    // A programme id that could pass for a plan's is refused.
+    let underscore = http
+        .post(server.url("/api/programmes/demo_x/import?format=csv&mode=import&valid_only=1"))
+        .bearer_auth(&server.token)
+        .body(MESSY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(underscore.status(), 400);
+    // A server administrator's scratch document under a plan id demo's next
+    // import would use is not adopted: the import is refused, whole.
+    let mut scratch = SyncClient::connect(&server, "demo_estates", true).await;
+    scratch.synced().await;
+    scratch
+        .edit(|doc| {
+            let text = doc.get_or_insert_text("note");
+            text.insert(&mut doc.transact_mut(), 0, "scratch");
+        })
+        .await;
+    scratch.all_durable().await;
+    let admin = server.sign_in("programme.office", PASSWORD).await;
+    let adopted = http
+        .post(server.url("/api/programmes/demo/import?format=csv&mode=import&valid_only=1"))
+        .bearer_auth(&admin)
+        .body(MESSY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(adopted.status(), 400);
+    assert!(adopted.text().await.unwrap().contains("in use"));
+    assert_eq!(
+        server
+            .state
+            .accounts
+            .programme_of(&DocId::new("demo_estates").unwrap())
+            .unwrap(),
+        None,
+        "the scratch document was not adopted"
+    );
+    // demo's admin lists the other programme's plan in demo's index: the
+    // board report of demo still counts only demo's own actions.
+    let report = |token: String| {
+        let http = http.clone();
+        let url = server.url("/api/programmes/demo/report?format=json");
+        async move {
+            let report: serde_json::Value = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            report
+        }
+    };
+    let board = server.sign_in("board", PASSWORD).await;
+    let before = report(board.clone()).await;
+    let mut index =
+        SyncClient::connect_as(&server, &admin, "demo", true, plait_shared::new_doc()).await;
+    index.synced().await;
+    index
+        .edit(|doc| {
+            let programme = ProgrammeDoc::new(doc.clone());
+            programme.put_plan(
+                &mut doc.transact_mut(),
+                &other_plan,
+                &plait_shared::PlanEntry {
+                    title: "Not ours".into(),
+                    workstream_id: None,
+                    core_service: String::new(),
+                },
+            );
+        })
+        .await;
+    index.all_durable().await;
+    let after = report(board).await;
+    assert_eq!(
+        before["metrics"]["all"]["total"],
+        after["metrics"]["all"]["total"]
+    );
+    assert!(!after.to_string().contains("Keep the clinic room locked"));
 }

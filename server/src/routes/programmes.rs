@@ -38,6 +38,14 @@ pub(crate) async fn read_programme(
     .await?;
     let mut plans = Vec::new();
     for plan_id in programme.plans.keys() {
+        // Only the programme's own plans, whatever its index (which its
+        // admin edits) lists.
+        let accounts = state.accounts.clone();
+        let of = plan_id.clone();
+        let owner = tokio::task::spawn_blocking(move || accounts.programme_of(&of)).await??;
+        if owner.as_ref() != Some(id) {
+            continue;
+        }
         let view = read_view(state, plan_id, |doc| {
             PlanDoc::new(doc.clone()).read(&doc.transact())
         })
