@@ -102,13 +102,28 @@ impl FromRequestParts<AppState> for Changing {
     }
 }
 
+/// The document a request names, its session (with the CSRF check when it
+/// changes something) and the session's access to the document.
+async fn doc_request(
+    parts: &mut Parts,
+    state: &AppState,
+    changing: bool,
+) -> Result<(DocId, Authed, Access), AppError> {
+    let id = named_doc(parts, state).await?;
+    let authed = if changing {
+        Changing::from_request_parts(parts, state).await?.0
+    } else {
+        SignedIn::from_request_parts(parts, state).await?.0
+    };
+    let access = doc_access(state, &authed, &id).await?;
+    Ok((id, authed, access))
+}
+
 impl FromRequestParts<AppState> for ReadDoc {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let id = named_doc(parts, state).await?;
-        let SignedIn(authed) = SignedIn::from_request_parts(parts, state).await?;
-        let access = doc_access(state, &authed, &id).await?;
+        let (id, authed, access) = doc_request(parts, state, false).await?;
         Ok(ReadDoc { id, authed, access })
     }
 }
@@ -117,9 +132,7 @@ impl FromRequestParts<AppState> for WriteDoc {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let id = named_doc(parts, state).await?;
-        let Changing(authed) = Changing::from_request_parts(parts, state).await?;
-        let access = doc_access(state, &authed, &id).await?;
+        let (id, authed, access) = doc_request(parts, state, true).await?;
         Ok(WriteDoc { id, authed, access })
     }
 }

@@ -532,6 +532,23 @@ mod tests {
         }
     }
 
+    /// The action both tests start from, owned by `owner`.
+    fn door_closers(owner: &UserId) -> NewAction {
+        NewAction {
+            reference: "MD001".into(),
+            title: "Door closers".into(),
+            description: String::new(),
+            finding_ids: vec![],
+            workstream_id: None,
+            phase_id: None,
+            exec_lead: "Chief Nurse".into(),
+            owner: Some(owner.clone()),
+            due: Date::parse_iso("2026-12-31").ok(),
+            confidence: None,
+            closure_criteria: String::new(),
+        }
+    }
+
     /// Whether the server would keep what `f` writes as `who`: the step
     /// succeeds, every change passes the rules, and every new status
     /// change takes effect in the fold.
@@ -600,24 +617,8 @@ mod tests {
                 let plan = PlanDoc::new(crate::doc::new_doc());
                 let (evidence_id, request_id, check_id) = {
                     let mut txn = plan.doc().transact_mut();
-                    plan.add_action(
-                        &mut txn,
-                        &id,
-                        &NewAction {
-                            reference: "MD001".into(),
-                            title: "Door closers".into(),
-                            description: String::new(),
-                            finding_ids: vec![],
-                            workstream_id: None,
-                            phase_id: None,
-                            exec_lead: "Chief Nurse".into(),
-                            owner: Some(owner.clone()),
-                            due: Date::parse_iso("2026-12-31").ok(),
-                            confidence: None,
-                            closure_criteria: String::new(),
-                        },
-                    )
-                    .unwrap();
+                    plan.add_action(&mut txn, &id, &door_closers(owner))
+                        .unwrap();
                     if status != Status::Draft {
                         plan.append(
                             &mut txn,
@@ -815,24 +816,8 @@ mod tests {
         );
         {
             let mut txn = plan.doc().transact_mut();
-            plan.add_action(
-                &mut txn,
-                &id,
-                &NewAction {
-                    reference: "MD001".into(),
-                    title: "Door closers".into(),
-                    description: String::new(),
-                    finding_ids: vec![],
-                    workstream_id: None,
-                    phase_id: None,
-                    exec_lead: "Chief Nurse".into(),
-                    owner: Some(owner.clone()),
-                    due: Date::parse_iso("2026-12-31").ok(),
-                    confidence: None,
-                    closure_criteria: String::new(),
-                },
-            )
-            .unwrap();
+            plan.add_action(&mut txn, &id, &door_closers(&owner))
+                .unwrap();
             plan.set_action_field(&mut txn, &id, &ActionField::Owner(Some(owner.clone())))
                 .unwrap();
             for (to, role, by) in [

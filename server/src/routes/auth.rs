@@ -53,6 +53,14 @@ fn session_cookie(value: &str, max_age: u64, secure: bool) -> String {
     )
 }
 
+fn count_failed_sign_in(state: &AppState) {
+    state
+        .registry
+        .metrics()
+        .failed_sign_ins
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// `POST /api/auth/login` with `{"username", "password"}`: starts a session.
 /// Browsers get it as an HttpOnly cookie; other clients use the `token` in
 /// the answer as a bearer token (or `?token=` on a WebSocket).
@@ -93,11 +101,7 @@ pub(crate) async fn login(
     let attempt = match state.limiter.attempt(&username, &address) {
         Ok(at) => at,
         Err(wait) => {
-            state
-                .registry
-                .metrics()
-                .failed_sign_ins
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            count_failed_sign_in(&state);
             tracing::warn!(%address, "sign-in refused: too many failures");
             return Err(AppError::TooManyRequests(wait));
         }
@@ -122,11 +126,7 @@ pub(crate) async fn login(
         Err(SignInError::Store(e)) => return Err(AppError::Unavailable(e.to_string())),
         Err(e) => {
             // Counted already, when the attempt was taken.
-            state
-                .registry
-                .metrics()
-                .failed_sign_ins
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            count_failed_sign_in(&state);
             tracing::info!(%address, "sign-in failed");
             return Err(AppError::Unauthorized(e.to_string()));
         }
