@@ -252,6 +252,32 @@ pub(crate) async fn doc_access(
     })
 }
 
+/// The client's address, for the sign-in limit: the connection's peer, or,
+/// when the peer is a trusted reverse proxy, the last address its
+/// `X-Forwarded-For` names that is not itself a trusted proxy (the ones
+/// before it are whatever the client wrote).
+pub fn client_address(
+    trusted: &[std::net::IpAddr],
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> String {
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+        .rev()
+        .find(|a| !trusted.contains(a))
+        .map_or_else(|| peer.to_string(), |a| a.to_string())
+}
+
 /// A short name for the device from its User-Agent ("Chrome on Linux").
 pub fn device_of(headers: &HeaderMap) -> String {
     let agent = headers
@@ -311,10 +337,18 @@ impl SignInLimiter {
         }
     }
 
-    fn keys(username: &str, address: &str) -> [(String, bool); 2] {
+    /// The buckets an attempt counts in, with their limits: the account
+    /// from this address (the tight limit: a guesser at one account), the
+    /// address (a guesser at many accounts), and the account from anywhere
+    /// (ten times looser: spreading guesses over addresses still meets a
+    /// limit, and locking a named colleague out takes ten times the
+    /// attempts it once did, from addresses the colleague's is not).
+    fn keys(&self, username: &str, address: &str) -> [(String, usize); 3] {
+        let user = username.to_ascii_lowercase();
         [
-            (format!("user:{}", username.to_ascii_lowercase()), true),
-            (format!("addr:{address}"), false),
+            (format!("user:{user}@{address}"), self.per_account),
+            (format!("addr:{address}"), self.per_address),
+            (format!("user:{user}"), self.per_account.saturating_mul(10)),
         ]
     }
 
@@ -334,12 +368,7 @@ impl SignInLimiter {
     pub fn check(&self, username: &str, address: &str) -> Result<(), Duration> {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        for (key, account) in Self::keys(username, address) {
-            let limit = if account {
-                self.per_account
-            } else {
-                self.per_address
-            };
+        for (key, limit) in self.keys(username, address) {
             if let Some(times) = failures.get_mut(&key) {
                 while times
                     .front()
@@ -367,19 +396,22 @@ impl SignInLimiter {
             // Bounded memory under a flood: forget the oldest picture.
             failures.clear();
         }
-        for (key, _) in Self::keys(username, address) {
+        for (key, _) in self.keys(username, address) {
             failures.entry(key).or_default().push_back(now);
         }
     }
 
-    /// Notes a success: the account's failures are forgotten, and the
-    /// attempt taken at `at` no longer counts against the address.
+    /// Notes a success: the account's failures from this address are
+    /// forgotten, and the attempt taken at `at` no longer counts anywhere.
     pub fn succeeded(&self, username: &str, address: &str, at: Instant) {
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        failures.remove(&format!("user:{}", username.to_ascii_lowercase()));
-        if let Some(times) = failures.get_mut(&format!("addr:{address}")) {
-            if let Some(i) = times.iter().rposition(|t| *t == at) {
-                times.remove(i);
+        let [(here, _), rest @ ..] = self.keys(username, address);
+        failures.remove(&here);
+        for (key, _) in rest {
+            if let Some(times) = failures.get_mut(&key) {
+                if let Some(i) = times.iter().rposition(|t| *t == at) {
+                    times.remove(i);
+                }
             }
         }
     }
@@ -397,15 +429,30 @@ mod tests {
             limiter.failed("a", "1");
         }
         assert!(
+            limiter.check("a", "2").is_ok(),
+            "from another address the account is not locked out by three failures"
+        );
+        for address in ["4", "5", "6", "7", "8", "9", "10", "11", "12"] {
+            for _ in 0..3 {
+                limiter.failed("a", address);
+            }
+        }
+        assert!(
             limiter.check("a", "2").is_err(),
-            "the account is limited everywhere"
+            "thirty failures from anywhere limit the account everywhere"
         );
         assert!(limiter.check("b", "1").is_ok());
         limiter.failed("b", "1");
         limiter.failed("c", "1");
         assert!(limiter.check("d", "1").is_err(), "the address is limited");
-        limiter.succeeded("a", "1", Instant::now());
-        assert!(limiter.check("a", "3").is_ok());
+        // A success forgets the account's failures from that address.
+        for _ in 0..3 {
+            limiter.failed("e", "13");
+        }
+        assert!(limiter.check("e", "13").is_err());
+        let at = limiter.attempt("e", "14").unwrap();
+        limiter.succeeded("e", "13", at);
+        assert!(limiter.check("e", "13").is_ok());
     }
 
     #[test]

@@ -69,6 +69,10 @@ pub struct Config {
     /// The bearer token `/metrics` asks for; without one, `/metrics` is not
     /// served (its counters say how busy the server is and who is refused).
     pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (the
+    /// sign-in limit counts per client address; behind a proxy every
+    /// request would otherwise come from the proxy's).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -90,6 +94,7 @@ impl Config {
             sign_in_window: std::time::Duration::from_secs(15 * 60),
             max_blob_bytes: Self::MAX_BLOB_BYTES,
             metrics_token: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -122,6 +122,14 @@ struct ServeArgs {
     /// served without one).
     #[arg(long, env = "PLAIT_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// A reverse proxy whose `X-Forwarded-For` names the client
+    /// (repeatable; comma-separated in the environment).
+    #[arg(
+        long = "trusted-proxy",
+        env = "PLAIT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl From<&ServeArgs> for Config {
@@ -143,6 +151,7 @@ impl From<&ServeArgs> for Config {
         config.registry.limits.max_update_bytes = args.max_update_bytes.max(1);
         config.registry.limits.max_doc_bytes = args.max_doc_bytes.max(1);
         config.metrics_token = args.metrics_token.clone().filter(|t| !t.is_empty());
+        config.trusted_proxies = args.trusted_proxies.clone();
         config
     }
 }

@@ -1046,3 +1046,61 @@ async fn an_anonymous_upload_is_refused_before_its_body_is_read() {
         );
     }
 }
+
+/// Behind a reverse proxy (issue 13): with `--trusted-proxy`, the sign-in
+/// limit counts the client `X-Forwarded-For` names, so one person's
+/// failures do not lock everyone out; and the failures at one account from
+/// one address do not lock that account out for someone elsewhere.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
+    let server = TestServer::start(|config| {
+        config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    server
+        .state
+        .accounts
+        .add_user("ward.manager", "Ward Manager", "the-right-password", false)
+        .unwrap();
+    let http = reqwest::Client::new();
+    let sign_in = |from: &'static str, password: &'static str| {
+        let http = http.clone();
+        let url = server.url("/api/auth/login");
+        async move {
+            http.post(url)
+                .header("x-forwarded-for", format!("203.0.113.9, {from}"))
+                .json(&serde_json::json!({"username": "ward.manager", "password": password}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(sign_in("198.51.100.1", "a-wrong-guess").await, 401);
+    }
+    assert_eq!(sign_in("198.51.100.1", "the-right-password").await, 429);
+    // The person, at their own ward's address, signs in.
+    assert_eq!(sign_in("198.51.100.2", "the-right-password").await, 200);
+    // Without the proxy trusted, the header is the client's own word and
+    // counts for nothing: every attempt is the peer's.
+    let direct = TestServer::start(|_| {}).await;
+    direct
+        .state
+        .accounts
+        .add_user("ward.manager", "Ward Manager", "the-right-password", false)
+        .unwrap();
+    for n in 0..6 {
+        let status = http
+            .post(direct.url("/api/auth/login"))
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .json(&serde_json::json!({"username": "ward.manager", "password": "wrong"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, if n < 5 { 401 } else { 429 }, "attempt {n}");
+    }
+}

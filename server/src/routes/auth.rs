@@ -11,7 +11,7 @@ use axum::Json;
 use plait_shared::api::{Me, Member, Membership, SignIn};
 
 use crate::accounts::{Session, SignInError, User};
-use crate::auth::{check_origin, device_of, DocKind, COOKIE};
+use crate::auth::{check_origin, client_address, device_of, DocKind, COOKIE};
 use crate::extract::{Changing, ReadDoc, SignedIn};
 use crate::{AppError, AppState};
 
@@ -87,10 +87,11 @@ pub(crate) async fn login(
             "sign in with a JSON body (Content-Type: application/json)".into(),
         ));
     }
-    let address = parts
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        .map(|c| c.0.ip());
+    let address = client_address(&state.config.trusted_proxies, peer, &parts.headers);
     let body = axum::body::to_bytes(body, 16 * 1024)
         .await
         .map_err(|_| AppError::TooLarge)?;

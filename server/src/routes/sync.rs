@@ -11,7 +11,9 @@ use super::ws::Upgrade;
 use crate::extract::{SocketDoc, WriteDoc};
 use crate::registry::ApplyError;
 use std::sync::Arc;
+
 use std::time::Duration;
+use tracing::Instrument;
 
 use crate::accounts::{Accounts, SessionKey};
 use crate::sync::{self as connection, ConnectionOptions, Liveness};
@@ -70,12 +72,15 @@ pub(crate) async fn websocket(
     let registry = state.registry.clone();
     let shutdown = state.shutdown.clone();
     let tasks = state.tasks.clone();
+    // Every log line of the connection (its updates refused, its client
+    // too slow, ...) names the person.
+    let span = tracing::info_span!("sync", user = %authed.user.username, doc = %id);
     Ok(ws
         .max_message_size(state.config.max_message_bytes)
         .on_upgrade(move |(sink, stream)| {
-            tasks.track_future(connection::run(
-                registry, lease, sink, stream, options, shutdown,
-            ))
+            tasks.track_future(
+                connection::run(registry, lease, sink, stream, options, shutdown).instrument(span),
+            )
         }))
 }
 
@@ -105,6 +110,7 @@ pub(crate) async fn http_sync(
         match state
             .registry
             .apply_update(&lease, None, &update_bytes, &author)
+            .instrument(tracing::info_span!("http_sync", user = %access.user, doc = %id))
             .await
         {
             Ok(applied) => {
