@@ -388,3 +388,44 @@ async fn kill_9_mid_burst_loses_no_acknowledged_update() {
     );
     drop(plait);
 }
+
+/// The person in the log (issue 13): a log line about a connection's
+/// update, here a frame that does not decode, names the user, not only a
+/// connection number.
+#[tokio::test]
+async fn log_lines_about_a_connections_updates_name_its_user() {
+    use futures_util::SinkExt;
+    let bin = plait_binary();
+    let dirs = tempfile::tempdir().unwrap();
+    let plait = Plait::start(
+        &bin,
+        &dirs.path().join("data"),
+        &dirs.path().join("no-client"),
+    )
+    .await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(plait.sync_url())
+        .await
+        .expect("connect");
+    // Sync message, type update, with a payload that is not an update.
+    ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+        vec![0, 2, 3, 0xff, 0xff, 0xff].into(),
+    ))
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let found = plait
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.contains("bad input"))
+            .cloned();
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "no log line about the bad frame");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(line.contains(r#""user":"root""#), "{line}");
+}
