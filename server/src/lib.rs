@@ -73,6 +73,13 @@ pub struct Config {
     /// sign-in limit counts per client address; behind a proxy every
     /// request would otherwise come from the proxy's).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long a connection may take to send a request's headers (and
+    /// how long an idle connection is kept waiting for the next request):
+    /// half-sent requests do not hold connections open.
+    pub header_read_timeout: std::time::Duration,
+    /// How long a request's body may go without sending anything: a
+    /// stalled or trickled upload ends.
+    pub body_idle_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -95,6 +102,8 @@ impl Config {
             max_blob_bytes: Self::MAX_BLOB_BYTES,
             metrics_token: None,
             trusted_proxies: Vec::new(),
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_idle_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -218,20 +227,60 @@ pub async fn serve(
             }
         })
     };
-    // Sync messages are small and latency matters: without TCP_NODELAY,
-    // Nagle's algorithm meeting the peer's delayed ACK holds a broadcast
-    // back by up to 40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let router = app(state.clone());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let header_timeout = state.config.header_read_timeout;
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait, and keep serving.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        // Sync messages are small and latency matters: without TCP_NODELAY,
+        // Nagle's algorithm meeting the peer's delayed ACK holds a broadcast
+        // back by up to 40 ms.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-    });
-    let server = axum::serve(
-        listener,
-        app(state.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal);
-    server.await?;
+        let service = tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let mut builder =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder
+            .http1()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        let connection = builder
+            .serve_connection_with_upgrades(
+                hyper_util::rt::TokioIo::new(tcp),
+                hyper_util::service::TowerToHyperService::new(service),
+            )
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+    // Requests in flight finish; sync connections close with 1001 (the
+    // shutdown token) and are waited for below.
+    graceful.shutdown().await;
     sweeper.abort();
     state.shutdown.cancel();
     state.tasks.close();

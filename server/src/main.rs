@@ -130,6 +130,13 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Seconds a connection may take to send a request's headers, or stay
+    /// idle between requests.
+    #[arg(long, env = "PLAIT_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    header_timeout_secs: u64,
+    /// Seconds a request's body may go without sending anything.
+    #[arg(long, env = "PLAIT_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    body_idle_timeout_secs: u64,
 }
 
 impl From<&ServeArgs> for Config {
@@ -152,6 +159,8 @@ impl From<&ServeArgs> for Config {
         config.registry.limits.max_doc_bytes = args.max_doc_bytes.max(1);
         config.metrics_token = args.metrics_token.clone().filter(|t| !t.is_empty());
         config.trusted_proxies = args.trusted_proxies.clone();
+        config.header_read_timeout = Duration::from_secs(args.header_timeout_secs.max(1));
+        config.body_idle_timeout = Duration::from_secs(args.body_idle_timeout_secs.max(1));
         config
     }
 }

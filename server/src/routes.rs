@@ -54,6 +54,11 @@ pub(crate) fn router(state: AppState) -> Router {
             axum::routing::any(|| async { crate::AppError::NotFound }),
         )
         .fallback_service(assets)
+        // A request's body that goes quiet for this long ends (a stalled
+        // or trickled upload does not hold its connection and memory).
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.config.body_idle_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security_headers,

@@ -1104,3 +1104,61 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
         assert_eq!(status, if n < 5 { 401 } else { 429 }, "attempt {n}");
     }
 }
+
+/// Timeouts (issue 13): half-sent headers, a connection idle after its
+/// request, and an upload that stalls do not hold the connection open.
+#[tokio::test]
+async fn slow_or_stalled_requests_do_not_hold_connections() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_in(tempfile::tempdir().unwrap(), true, |config| {
+        config.header_read_timeout = Duration::from_secs(1);
+        config.body_idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let address = server.url("").trim_start_matches("http://").to_owned();
+    // Waits for the server to answer or close; what it sent, and how long.
+    async fn ended(tcp: &mut tokio::net::TcpStream) -> (String, Duration) {
+        let started = Instant::now();
+        let mut got = Vec::new();
+        let mut buffer = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), tcp.read(&mut buffer)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => got.extend_from_slice(&buffer[..n]),
+                Err(_) => panic!("the connection is still open after 10 s"),
+            }
+        }
+        (
+            String::from_utf8_lossy(&got).into_owned(),
+            started.elapsed(),
+        )
+    }
+    // Headers that never finish.
+    let mut tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let (_, after) = ended(&mut tcp).await;
+    assert!(after < Duration::from_secs(5), "{after:?}");
+    // A whole request, then nothing: the idle connection is closed.
+    let mut tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, after) = ended(&mut tcp).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(after < Duration::from_secs(5), "{after:?}");
+    // A signed-in upload that stalls after ten bytes of a thousand.
+    let (plan, _) = owned_action(&server, "d.hughes").await;
+    let token = server.sign_in("d.hughes", PASSWORD).await;
+    let mut tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "PUT /api/blobs/{}?doc={plan} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         X-Plait-No-Patient-Data: confirmed\r\nContent-Length: 1000\r\n\r\n0123456789",
+        "a".repeat(64)
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let (answer, after) = ended(&mut tcp).await;
+    assert!(after < Duration::from_secs(5), "{after:?}: {answer}");
+    assert!(!answer.starts_with("HTTP/1.1 2"), "{answer}");
+}
