@@ -37,6 +37,21 @@ pub struct BlobMeta {
 pub struct Blobs {
     data: sled::Tree,
     meta: sled::Tree,
+    /// Programme id → bytes of evidence its members may read (each blob
+    /// counted once per programme), for the quota.
+    usage: sled::Tree,
+    /// One upload's count at a time.
+    gate: std::sync::Arc<std::sync::Mutex<()>>,
+}
+
+/// A blob that would take a programme past its evidence quota.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the programme's evidence files would use {would} bytes, over its quota of {quota}")]
+pub struct QuotaFull {
+    /// What it would use.
+    pub would: u64,
+    /// Its quota.
+    pub quota: u64,
 }
 
 /// A SHA-256 as 64 lower-case hex digits.
@@ -88,6 +103,8 @@ impl Blobs {
         Ok(Blobs {
             data: db.open_tree("blobs")?,
             meta: db.open_tree("blob_meta")?,
+            usage: db.open_tree("blob_usage")?,
+            gate: std::sync::Arc::default(),
         })
     }
 
@@ -105,11 +122,26 @@ impl Blobs {
             .transpose()
     }
 
-    /// Stores a blob (or, if it is there, adds `programme` to its readers).
-    /// The caller has checked the hash. Durable after the next flush.
+    /// Bytes of evidence `programme`'s members may read.
     ///
     /// # Errors
     /// When sled fails.
+    pub fn usage(&self, programme: &DocId) -> Result<u64, StoreError> {
+        Ok(self
+            .usage
+            .get(programme.as_str().as_bytes())?
+            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes))
+    }
+
+    /// Stores a blob (or, if it is there, adds `programme` to its readers),
+    /// unless that takes the programme past `quota` bytes. The caller has
+    /// checked the hash. Durable after the next flush. Uploads to one
+    /// programme are counted one at a time (the caller serialises them).
+    ///
+    /// # Errors
+    /// [`QuotaFull`] (inside `Ok(Err(..))`) over the quota; otherwise when
+    /// sled fails.
     pub fn put(
         &self,
         hash: &str,
@@ -117,7 +149,23 @@ impl Blobs {
         content_type: &str,
         by: &UserId,
         programme: &DocId,
-    ) -> Result<bool, StoreError> {
+        quota: u64,
+    ) -> Result<Result<bool, QuotaFull>, StoreError> {
+        let _one_at_a_time = self
+            .gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let counted = self
+            .meta(hash)?
+            .is_some_and(|m| m.programmes.contains(programme));
+        if !counted {
+            let would = self.usage(programme)?.saturating_add(bytes.len() as u64);
+            if would > quota {
+                return Ok(Err(QuotaFull { would, quota }));
+            }
+            self.usage
+                .insert(programme.as_str().as_bytes(), &would.to_be_bytes())?;
+        }
         let mut meta = match self.meta(hash)? {
             Some(meta) => meta,
             None => {
@@ -137,7 +185,7 @@ impl Blobs {
         let value = serde_json::to_vec(&meta)
             .map_err(|e| StoreError::Corrupt(format!("blob metadata: {e}")))?;
         self.meta.insert(hash.as_bytes(), value)?;
-        Ok(new)
+        Ok(Ok(new))
     }
 
     /// The bytes of `hash`.

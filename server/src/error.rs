@@ -49,6 +49,9 @@ pub enum AppError {
     /// The body is not of a type the endpoint takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A quota is full (a programme's evidence files).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// The body is over the configured limit.
     #[error("request too large")]
     TooLarge,
@@ -65,6 +68,9 @@ impl IntoResponse for AppError {
         match self {
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message).into_response(),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            AppError::InsufficientStorage(message) => {
+                (StatusCode::INSUFFICIENT_STORAGE, message).into_response()
+            }
             AppError::UnsupportedMediaType(message) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, message).into_response()
             }

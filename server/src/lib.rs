@@ -80,6 +80,8 @@ pub struct Config {
     /// How long a request's body may go without sending anything: a
     /// stalled or trickled upload ends.
     pub body_idle_timeout: std::time::Duration,
+    /// The evidence files one programme may hold, in bytes.
+    pub max_evidence_bytes: u64,
 }
 
 impl Config {
@@ -87,6 +89,8 @@ impl Config {
     pub const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
     /// The largest evidence file accepted, by default.
     pub const MAX_BLOB_BYTES: usize = 25 * 1024 * 1024;
+    /// The evidence files one programme may hold, by default.
+    pub const MAX_EVIDENCE_BYTES: u64 = 20 * 1024 * 1024 * 1024;
 
     /// Defaults, serving the client from `client_dir`.
     pub fn new(client_dir: PathBuf) -> Config {
@@ -104,6 +108,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             header_read_timeout: std::time::Duration::from_secs(10),
             body_idle_timeout: std::time::Duration::from_secs(30),
+            max_evidence_bytes: Self::MAX_EVIDENCE_BYTES,
         }
     }
 }

@@ -137,6 +137,9 @@ struct ServeArgs {
     /// Seconds a request's body may go without sending anything.
     #[arg(long, env = "PLAIT_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30)]
     body_idle_timeout_secs: u64,
+    /// The evidence files one programme may hold, in bytes.
+    #[arg(long, env = "PLAIT_MAX_EVIDENCE_BYTES", default_value_t = Config::MAX_EVIDENCE_BYTES)]
+    max_evidence_bytes: u64,
 }
 
 impl From<&ServeArgs> for Config {
@@ -161,6 +164,7 @@ impl From<&ServeArgs> for Config {
         config.trusted_proxies = args.trusted_proxies.clone();
         config.header_read_timeout = Duration::from_secs(args.header_timeout_secs.max(1));
         config.body_idle_timeout = Duration::from_secs(args.body_idle_timeout_secs.max(1));
+        config.max_evidence_bytes = args.max_evidence_bytes;
         config
     }
 }

@@ -486,3 +486,39 @@ async fn a_programme_reaches_only_its_own_documents() {
     );
     assert!(!after.to_string().contains("Keep the clinic room locked"));
 }
+
+/// The evidence quota (issue 13): a programme's evidence files may not pass
+/// `max_evidence_bytes`; a file it holds already is not counted twice.
+#[tokio::test]
+async fn a_programmes_evidence_has_a_quota() {
+    let server = TestServer::start_in(tempfile::tempdir().unwrap(), true, |config| {
+        config.max_evidence_bytes = 100;
+    })
+    .await;
+    let plan = first_plan(&server).await;
+    let owner = server.sign_in("d.hughes", PASSWORD).await;
+    let http = reqwest::Client::new();
+    let put = |body: Vec<u8>| {
+        http.put(server.url(&format!("/api/blobs/{}?doc={plan}", sha256(&body))))
+            .bearer_auth(&owner)
+            .header("x-plait-no-patient-data", "confirmed")
+            .body(body)
+            .send()
+    };
+    let first = vec![1u8; 60];
+    assert_eq!(put(first.clone()).await.unwrap().status(), 201);
+    let full = put(vec![2u8; 60]).await.unwrap();
+    assert_eq!(full.status(), 507);
+    assert!(full.text().await.unwrap().contains("quota"));
+    // The same file again is there already: not counted twice.
+    assert_eq!(put(first).await.unwrap().status(), 200);
+    assert_eq!(put(vec![3u8; 40]).await.unwrap().status(), 201);
+    assert_eq!(
+        server
+            .state
+            .blobs
+            .usage(&DocId::new("demo").unwrap())
+            .unwrap(),
+        100
+    );
+}

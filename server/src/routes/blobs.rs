@@ -84,9 +84,12 @@ pub(crate) async fn put_blob(
     let blobs = state.blobs.clone();
     let (h, user) = (hash.clone(), access.user.clone());
     let size = body.len();
-    let new =
-        tokio::task::spawn_blocking(move || blobs.put(&h, &body, &content_type, &user, &programme))
-            .await??;
+    let quota = state.config.max_evidence_bytes;
+    let new = tokio::task::spawn_blocking(move || {
+        blobs.put(&h, &body, &content_type, &user, &programme, quota)
+    })
+    .await??
+    .map_err(|full| AppError::InsufficientStorage(full.to_string()))?;
     state.registry.flush().await?;
     tracing::info!(user = %access.user, %doc, size, "evidence file stored");
     let status = if new {
