@@ -604,6 +604,24 @@ impl Accounts {
             .map_err(|e| AccountError::Store(StoreError::Corrupt(e.to_string())))
     }
 
+    /// Every document that belongs to a programme, with the programme.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn docs_with_programmes(&self) -> Result<Vec<(DocId, DocId)>, AccountError> {
+        let mut docs = Vec::new();
+        for entry in &self.doc_programmes {
+            let (doc, programme) = entry?;
+            if let (Ok(doc), Ok(programme)) = (
+                DocId::new(String::from_utf8_lossy(&doc)),
+                DocId::new(String::from_utf8_lossy(&programme)),
+            ) {
+                docs.push((doc, programme));
+            }
+        }
+        Ok(docs)
+    }
+
     /// The members of a programme with their roles, by user name.
     ///
     /// # Errors

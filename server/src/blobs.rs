@@ -188,6 +188,52 @@ impl Blobs {
         Ok(Ok(new))
     }
 
+    /// Every blob's hash with its metadata.
+    ///
+    /// # Errors
+    /// When sled fails or a record does not read.
+    pub fn all(&self) -> Result<Vec<(String, BlobMeta)>, StoreError> {
+        let mut all = Vec::new();
+        for entry in &self.meta {
+            let (hash, value) = entry?;
+            let meta: BlobMeta = serde_json::from_slice(&value)
+                .map_err(|e| StoreError::Corrupt(format!("blob metadata: {e}")))?;
+            all.push((String::from_utf8_lossy(&hash).into_owned(), meta));
+        }
+        Ok(all)
+    }
+
+    /// Takes `programme` from the readers of `hash` (its members no longer
+    /// cite it), freeing its quota; a blob no programme reads any more is
+    /// deleted. Returns the bytes deleted.
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn release(&self, hash: &str, programme: &DocId) -> Result<u64, StoreError> {
+        let _one_at_a_time = self
+            .gate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(mut meta) = self.meta(hash)? else {
+            return Ok(0);
+        };
+        if !meta.programmes.remove(programme) {
+            return Ok(0);
+        }
+        let used = self.usage(programme)?.saturating_sub(meta.size);
+        self.usage
+            .insert(programme.as_str().as_bytes(), &used.to_be_bytes())?;
+        if meta.programmes.is_empty() {
+            self.meta.remove(hash.as_bytes())?;
+            self.data.remove(hash.as_bytes())?;
+            return Ok(meta.size);
+        }
+        let value = serde_json::to_vec(&meta)
+            .map_err(|e| StoreError::Corrupt(format!("blob metadata: {e}")))?;
+        self.meta.insert(hash.as_bytes(), value)?;
+        Ok(0)
+    }
+
     /// The bytes of `hash`.
     ///
     /// # Errors

@@ -74,6 +74,11 @@ pub enum Command {
         /// Who the import is recorded as.
         as_user: String,
     },
+    /// Releases evidence files no plan cites any more (see [`crate::gc`]).
+    Gc {
+        /// Only files older than this many days.
+        grace_days: u64,
+    },
 }
 
 /// The answer to a command.
@@ -93,6 +98,8 @@ pub enum Reply {
     },
     /// An import refused: every problem found.
     Refused(Vec<RowError>),
+    /// What an evidence collection did.
+    Collected(crate::gc::Collected),
     /// Why it failed.
     Error(String),
 }
@@ -118,6 +125,13 @@ pub async fn execute(state: &AppState, command: Command) -> Reply {
             &as_user,
         )
         .await;
+    }
+    if let Command::Gc { grace_days } = command {
+        let grace = std::time::Duration::from_secs(grace_days.saturating_mul(24 * 3600));
+        return match crate::gc::collect_evidence(state, grace, crate::clock::now_millis()).await {
+            Ok(collected) => Reply::Collected(collected),
+            Err(e) => Reply::Error(e.to_string()),
+        };
     }
     let accounts = state.accounts.clone();
     tokio::task::spawn_blocking(move || execute_account(&accounts, command))
@@ -184,6 +198,7 @@ pub fn execute_account(accounts: &Accounts, command: Command) -> Reply {
             accounts.set_password(&username, &password).map(Reply::User)
         }
         Command::Import { .. } => return Reply::Error("imports need the server's state".into()),
+        Command::Gc { .. } => return Reply::Error("collecting needs the server's state".into()),
     };
     result.unwrap_or_else(|e| Reply::Error(e.to_string()))
 }
@@ -260,6 +275,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Grant { .. } => "grant",
         Command::Password { .. } => "password",
         Command::Import { .. } => "import",
+        Command::Gc { .. } => "gc",
     }
 }
 

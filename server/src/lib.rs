@@ -29,6 +29,7 @@ pub mod demo;
 mod error;
 pub mod export;
 pub mod extract;
+pub mod gc;
 pub mod guard;
 pub mod import;
 pub mod metrics;

@@ -59,6 +59,18 @@ enum Command {
         #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// Release evidence files no plan cites any more (talks to the running
+    /// server if there is one): a file older than the grace period that a
+    /// programme's plans do not cite no longer counts for that programme,
+    /// and one no programme reads is deleted.
+    Gc {
+        /// Only files uploaded more than this many days ago.
+        #[arg(long, default_value_t = 30)]
+        grace_days: u64,
+        /// Where sled keeps its files.
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
+        data_dir: PathBuf,
+    },
     /// Manage accounts (talks to the running server if there is one).
     User {
         /// Where sled keeps its files.
@@ -300,6 +312,27 @@ async fn run() -> anyhow::Result<()> {
             plait_server::serve(listener, state, shutdown_signal()).await
         }
         Command::User { data_dir, command } => user_command(&data_dir, command).await,
+        Command::Gc {
+            grace_days,
+            data_dir,
+        } => {
+            let reply =
+                send_or_run(&data_dir, plait_server::control::Command::Gc { grace_days }).await?;
+            match reply {
+                plait_server::control::Reply::Collected(c) => {
+                    #[allow(clippy::print_stdout)]
+                    {
+                        println!(
+                            "Released {} evidence file(s) from programmes that no longer cite them; deleted {} ({} bytes).",
+                            c.released, c.deleted, c.bytes
+                        );
+                    }
+                    Ok(())
+                }
+                plait_server::control::Reply::Error(message) => anyhow::bail!(message),
+                other => anyhow::bail!("unexpected answer: {other:?}"),
+            }
+        }
         Command::Import {
             file,
             programme,
@@ -476,7 +509,9 @@ async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyho
     #[allow(clippy::print_stdout)]
     match reply {
         Reply::Error(message) => anyhow::bail!(message),
-        Reply::Imported { .. } | Reply::Refused(_) => anyhow::bail!("unexpected answer"),
+        Reply::Imported { .. } | Reply::Refused(_) | Reply::Collected(_) => {
+            anyhow::bail!("unexpected answer")
+        }
         Reply::Users(users) => {
             println!("{:<20} {:<36} {:<9} programmes", "user", "name", "status");
             for user in users {

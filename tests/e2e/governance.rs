@@ -522,3 +522,67 @@ async fn a_programmes_evidence_has_a_quota() {
         100
     );
 }
+
+/// Evidence no plan cites (issue 13): `plait gc` releases a file older than
+/// the grace period that no plan of its programme cites, freeing the quota,
+/// and deletes it when no programme reads it; a cited file, or a recent
+/// one, stays.
+#[tokio::test]
+async fn evidence_no_plan_cites_is_collected_after_its_grace() {
+    use plait_server::control::{execute, Command, Reply};
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = crate::access::owned_action(&server, "d.hughes").await;
+    let owner = server.sign_in("d.hughes", PASSWORD).await;
+    let http = reqwest::Client::new();
+    let put = |body: Vec<u8>| {
+        http.put(server.url(&format!("/api/blobs/{}?doc={plan}", sha256(&body))))
+            .bearer_auth(&owner)
+            .header("x-plait-no-patient-data", "confirmed")
+            .body(body)
+            .send()
+    };
+    let (cited, orphan) = (vec![1u8; 50], vec![2u8; 70]);
+    assert_eq!(put(cited.clone()).await.unwrap().status(), 201);
+    assert_eq!(put(orphan.clone()).await.unwrap().status(), 201);
+    // The owner attaches the first as evidence.
+    let mut client = crate::access::client(&server, &owner, &plan).await;
+    client
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let who = plait_shared::workflow::Who {
+                user: &plait_shared::UserId::new("d.hughes").unwrap(),
+                role: plait_shared::Role::Contributor,
+                at: crate::access::now(),
+            };
+            plait_shared::workflow::attach_evidence(
+                &plan,
+                &mut doc.transact_mut(),
+                &action.id,
+                &who,
+                plait_shared::EvidenceKind::File,
+                "Door closer photo",
+                &sha256(&cited),
+                7,
+            )
+            .unwrap();
+        })
+        .await;
+    client.all_durable().await;
+    let demo = DocId::new("demo").unwrap();
+    assert_eq!(server.state.blobs.usage(&demo).unwrap(), 120);
+    // Within the grace period nothing goes.
+    let reply = execute(&server.state, Command::Gc { grace_days: 30 }).await;
+    assert!(
+        matches!(reply, Reply::Collected(c) if c.released == 0),
+        "{reply:?}"
+    );
+    // Past it, the file no plan cites is deleted; the cited one stays.
+    let reply = execute(&server.state, Command::Gc { grace_days: 0 }).await;
+    assert!(
+        matches!(reply, Reply::Collected(c) if c.released == 1 && c.deleted == 1 && c.bytes == 70),
+        "{reply:?}"
+    );
+    assert!(server.state.blobs.meta(&sha256(&orphan)).unwrap().is_none());
+    assert!(server.state.blobs.meta(&sha256(&cited)).unwrap().is_some());
+    assert_eq!(server.state.blobs.usage(&demo).unwrap(), 50);
+}
