@@ -49,6 +49,9 @@ pub enum AppError {
     /// The body is not of a type the endpoint takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too much at once (sign-ins): try again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// A quota is full (a programme's evidence files).
     #[error("{0}")]
     InsufficientStorage(String),
@@ -68,6 +71,12 @@ impl IntoResponse for AppError {
         match self {
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message).into_response(),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            AppError::Busy(message) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(axum::http::header::RETRY_AFTER, "1")],
+                message,
+            )
+                .into_response(),
             AppError::InsufficientStorage(message) => {
                 (StatusCode::INSUFFICIENT_STORAGE, message).into_response()
             }

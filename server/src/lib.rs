@@ -83,6 +83,9 @@ pub struct Config {
     pub body_idle_timeout: std::time::Duration,
     /// The evidence files one programme may hold, in bytes.
     pub max_evidence_bytes: u64,
+    /// Sign-in bodies (the only bodies read before a session is known)
+    /// read at once; more are refused at once (503).
+    pub max_unauthenticated_bodies: usize,
 }
 
 impl Config {
@@ -110,6 +113,7 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(10),
             body_idle_timeout: std::time::Duration::from_secs(30),
             max_evidence_bytes: Self::MAX_EVIDENCE_BYTES,
+            max_unauthenticated_bodies: 64,
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct AppState {
     /// Turns at hashing a password (argon2 takes tens of megabytes and
     /// tens of milliseconds each): one per core.
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Turns at reading a body before a session is known (sign-ins).
+    pub unauthenticated_bodies: Arc<tokio::sync::Semaphore>,
     /// Evidence files.
     pub blobs: blobs::Blobs,
 }
@@ -169,6 +175,9 @@ impl AppState {
             config.sign_ins_per_account,
             config.sign_ins_per_address,
         ));
+        let unauthenticated_bodies = Arc::new(tokio::sync::Semaphore::new(
+            config.max_unauthenticated_bodies.max(1),
+        ));
         Ok(AppState {
             registry,
             config: Arc::new(config),
@@ -177,6 +186,7 @@ impl AppState {
             accounts,
             audit,
             limiter,
+            unauthenticated_bodies,
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             )),

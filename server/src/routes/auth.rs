@@ -92,6 +92,13 @@ pub(crate) async fn login(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let address = client_address(&state.config.trusted_proxies, peer, &parts.headers);
+    // The only body read before a session is known: a few at a time, so a
+    // crowd of half-sent sign-ins cannot hold the server's memory.
+    let Ok(_reading) = state.unauthenticated_bodies.clone().try_acquire_owned() else {
+        return Err(AppError::Busy(
+            "too many sign-ins at once; try again".into(),
+        ));
+    };
     let body = axum::body::to_bytes(body, 16 * 1024)
         .await
         .map_err(|_| AppError::TooLarge)?;
@@ -115,7 +122,7 @@ pub(crate) async fn login(
     )
     .await
     else {
-        return Err(AppError::Unavailable(
+        return Err(AppError::Busy(
             "too many sign-ins at once; try again".into(),
         ));
     };
