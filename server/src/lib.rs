@@ -187,11 +187,14 @@ impl AppState {
             audit,
             limiter,
             unauthenticated_bodies,
-            hashing: Arc::new(tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-            )),
+            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_slots())),
             blobs,
         })
+    }
+
+    /// How many passwords may be hashed at once (one per core).
+    pub fn config_hashing_slots(&self) -> usize {
+        hashing_slots()
     }
 
     /// Counts a refused request and passes its error on.
@@ -207,6 +210,10 @@ impl AppState {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     routes::router(state)
+}
+
+fn hashing_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
 
 /// Serves on `listener` until `shutdown` completes; then stops accepting,

@@ -38,6 +38,9 @@ pub struct Metrics {
     pub denied_requests: AtomicU64,
     /// Failed sign-ins (wrong password, unknown account, rate-limited).
     pub failed_sign_ins: AtomicU64,
+    /// The most passwords hashed at once since the start (argon2 costs
+    /// tens of megabytes each: this stays at the cap, one per core).
+    pub password_hashes_peak: AtomicU64,
 }
 
 impl Metrics {
@@ -155,6 +158,12 @@ impl Metrics {
             "counter",
             "Sign-ins refused.",
             get(&self.failed_sign_ins),
+        );
+        metric(
+            "password_hashes_peak",
+            "gauge",
+            "The most passwords hashed at once.",
+            get(&self.password_hashes_peak),
         );
         out
     }

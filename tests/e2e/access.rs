@@ -1214,3 +1214,36 @@ async fn half_sent_sign_ins_cannot_pile_up() {
     }
     assert_eq!(status, 200);
 }
+
+/// A crowd of sign-ins (issue 13): passwords are hashed one per core, the
+/// rest queue; the server's memory does not grow with the crowd.
+#[tokio::test]
+async fn a_crowd_of_sign_ins_is_hashed_a_few_at_a_time() {
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    let url = server.url("/api/auth/login");
+    let attempts: Vec<_> = plait_server::demo::ACCOUNTS
+        .iter()
+        .flat_map(|(user, _, _)| (0..4).map(move |i| (*user, i)))
+        .map(|(user, i)| {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                http.post(url)
+                    .json(&serde_json::json!({"username": user, "password": format!("wrong-{i}")}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        })
+        .collect();
+    let answers = futures_util::future::join_all(attempts).await;
+    assert!(answers.iter().all(|s| *s == 401), "{answers:?}");
+    let peak = server.metric("password_hashes_peak").await;
+    let cores = std::thread::available_parallelism().unwrap().get() as f64;
+    assert!(
+        peak >= 1.0 && peak <= cores,
+        "{peak} hashed at once on {cores} cores"
+    );
+}

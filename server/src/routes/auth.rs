@@ -126,6 +126,12 @@ pub(crate) async fn login(
             "too many sign-ins at once; try again".into(),
         ));
     };
+    let at_once = state.config_hashing_slots() - state.hashing.available_permits();
+    state
+        .registry
+        .metrics()
+        .password_hashes_peak
+        .fetch_max(at_once as u64, std::sync::atomic::Ordering::Relaxed);
     let accounts = state.accounts.clone();
     let name = username.clone();
     let verified = tokio::task::spawn_blocking(move || accounts.verify(&name, &password)).await?;
