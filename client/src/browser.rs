@@ -45,17 +45,30 @@ pub fn unstore(key: &str) {
     }
 }
 
-/// Moves keyboard focus to the element `id` once it is on the page.
+/// Moves keyboard focus to the element `id` once it is on the page (looked
+/// for at each of the next frames, for about a second: the view that holds
+/// it may render a frame or two after the change that asked).
 pub fn focus(id: &'static str) {
-    request_animation_frame(move || {
-        if let Some(element) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id(id))
-            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        {
-            let _ = element.focus();
-        }
-    });
+    let frames = std::cell::Cell::new(60u32);
+    fn attempt(id: &'static str, frames: std::rc::Rc<std::cell::Cell<u32>>) {
+        request_animation_frame(move || {
+            let element = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id(id))
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            match element {
+                Some(element) => {
+                    let _ = element.focus();
+                }
+                None if frames.get() > 0 => {
+                    frames.set(frames.get() - 1);
+                    attempt(id, frames);
+                }
+                None => {}
+            }
+        });
+    }
+    attempt(id, std::rc::Rc::new(frames));
 }
 
 /// The chosen file of the file input `id`, if any.

@@ -664,7 +664,9 @@ fn write_pending(pending: &[(u64, u32, i64)]) -> String {
         .join(";")
 }
 
-fn read_pending(text: &str) -> Option<Vec<(u64, u32, i64)>> {
+/// Reads a list written by [`LocalStore::save_pending`] (or by the older
+/// client into `localStorage`, in the same form).
+pub(crate) fn read_pending(text: &str) -> Option<Vec<(u64, u32, i64)>> {
     if text.is_empty() {
         return Some(Vec::new());
     }

@@ -101,23 +101,14 @@ fn legacy_pending_key(namespace: &str, id: &DocId) -> String {
     format!("{namespace}pending:{id}")
 }
 
-fn legacy_pending(key: &str) -> Vec<PendingEdit> {
+fn legacy_pending(key: &str) -> Vec<(u64, u32, i64)> {
     let Some(text) = local_storage().and_then(|s| s.get_item(key).ok().flatten()) else {
         return Vec::new();
     };
     if let Some(storage) = local_storage() {
         let _ = storage.remove_item(key);
     }
-    text.split(';')
-        .filter_map(|triple| {
-            let mut parts = triple.split(':');
-            Some(PendingEdit {
-                client: parts.next()?.parse().ok()?,
-                clock: parts.next()?.parse().ok()?,
-                at: UnixMillis(parts.next()?.parse().ok()?),
-            })
-        })
-        .collect()
+    crate::storage::read_pending(&text).unwrap_or_default()
 }
 
 /// Whether the browser says it has a network.
@@ -160,23 +151,21 @@ impl DocSync {
             Err(e) => leptos::logging::error!("the local copy of {id} cannot be read: {e}"),
         }
         let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
-        let mut pending: Vec<PendingEdit> = match store.pending(&id).await {
-            Ok(saved) => saved
-                .into_iter()
-                .map(|(client, clock, at)| PendingEdit {
-                    client,
-                    clock,
-                    at: UnixMillis(at),
-                })
-                .collect(),
-            Err(e) => {
-                leptos::logging::error!("the pending edits of {id} cannot be read: {e}");
-                Vec::new()
-            }
-        };
-        if pending.is_empty() {
-            pending = legacy_pending(&legacy_pending_key(&hooks.namespace, &id));
+        let mut saved = store.pending(&id).await.unwrap_or_else(|e| {
+            leptos::logging::error!("the pending edits of {id} cannot be read: {e}");
+            Vec::new()
+        });
+        if saved.is_empty() {
+            saved = legacy_pending(&legacy_pending_key(&hooks.namespace, &id));
         }
+        let pending: Vec<PendingEdit> = saved
+            .into_iter()
+            .map(|(client, clock, at)| PendingEdit {
+                client,
+                clock,
+                at: UnixMillis(at),
+            })
+            .collect();
         let mut engine = SyncEngine::new(doc.clone(), pending, seed);
         if !signed_in {
             engine.handle(Event::SignedOut, now());
