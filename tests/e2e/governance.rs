@@ -178,6 +178,26 @@ NEW3,Banana,12,Safe,x,y,Estates,2027-01-01,,\n\
 MD001,Must Do,12,Safe,x,y,Estates,2027-01-01,,\n\
 NEW1,Must Do,12,Safe,x,y,Estates,2027-01-01,,\n";
 
+/// `POST /api/programmes/{programme}/import?format=csv&{query}` with `body`
+/// as `token`.
+async fn import(
+    server: &TestServer,
+    token: &str,
+    programme: &str,
+    query: &str,
+    body: &'static str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url(&format!(
+            "/api/programmes/{programme}/import?format=csv{query}"
+        )))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_messy_spreadsheet_shows_its_row_errors_and_writes_nothing() {
     let server = TestServer::start_with_demo().await;
@@ -185,13 +205,8 @@ async fn a_messy_spreadsheet_shows_its_row_errors_and_writes_nothing() {
     let http = reqwest::Client::new();
     let demo = fetch(&server, "demo").await;
     let before = demo.transact().state_vector();
-    let preview: serde_json::Value = http
-        .post(server.url("/api/programmes/demo/import?format=csv"))
-        .bearer_auth(&admin)
-        .body(MESSY)
-        .send()
+    let preview: serde_json::Value = import(&server, &admin, "demo", "", MESSY)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -204,39 +219,24 @@ async fn a_messy_spreadsheet_shows_its_row_errors_and_writes_nothing() {
     assert_eq!(rows, [3, 4, 5, 6], "{preview:#}");
     assert_eq!(preview["importable"], 1);
     assert_eq!(preview["rows"], 5);
-    let refused = http
-        .post(server.url("/api/programmes/demo/import?format=csv&mode=import"))
-        .bearer_auth(&admin)
-        .body(MESSY)
-        .send()
-        .await
-        .unwrap();
+    let refused = import(&server, &admin, "demo", "&mode=import", MESSY).await;
     assert_eq!(refused.status(), 422);
     let demo = fetch(&server, "demo").await;
     let after = demo.transact().state_vector();
     assert_eq!(before, after, "nothing was written");
     // Only a programme admin imports.
     let lead = server.sign_in("chief.nurse", PASSWORD).await;
-    let status = http
-        .post(server.url("/api/programmes/demo/import?format=csv&mode=import&valid_only=1"))
-        .bearer_auth(&lead)
-        .body(MESSY)
-        .send()
+    let status = import(&server, &lead, "demo", "&mode=import&valid_only=1", MESSY)
         .await
-        .unwrap()
         .status();
     assert_eq!(status, 403);
     // The valid rows, when the admin chooses.
-    let done: serde_json::Value = http
-        .post(server.url("/api/programmes/demo/import?format=csv&mode=import&valid_only=1"))
-        .bearer_auth(&admin)
-        .body(MESSY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done: serde_json::Value =
+        import(&server, &admin, "demo", "&mode=import&valid_only=1", MESSY)
+            .await
+            .json()
+            .await
+            .unwrap();
     assert_eq!(done["imported"]["actions"], 1, "{done:#}");
     let doc = fetch(&server, "demo").await;
     let programme = ProgrammeDoc::new(doc.clone()).read(&doc.transact());
@@ -403,13 +403,14 @@ async fn a_programme_reaches_only_its_own_documents() {
         .clone();
     assert!(other_plan.as_str().starts_with("other_"), "{other_plan}");
     // A programme id that could pass for a plan's is refused.
-    let underscore = http
-        .post(server.url("/api/programmes/demo_x/import?format=csv&mode=import&valid_only=1"))
-        .bearer_auth(&server.token)
-        .body(MESSY)
-        .send()
-        .await
-        .unwrap();
+    let underscore = import(
+        &server,
+        &server.token,
+        "demo_x",
+        "&mode=import&valid_only=1",
+        MESSY,
+    )
+    .await;
     assert_eq!(underscore.status(), 400);
     // A server administrator's scratch document under a plan id demo's next
     // import would use is not adopted: the import is refused, whole.
@@ -423,13 +424,7 @@ async fn a_programme_reaches_only_its_own_documents() {
         .await;
     scratch.all_durable().await;
     let admin = server.sign_in("programme.office", PASSWORD).await;
-    let adopted = http
-        .post(server.url("/api/programmes/demo/import?format=csv&mode=import&valid_only=1"))
-        .bearer_auth(&admin)
-        .body(MESSY)
-        .send()
-        .await
-        .unwrap();
+    let adopted = import(&server, &admin, "demo", "&mode=import&valid_only=1", MESSY).await;
     assert_eq!(adopted.status(), 400);
     assert!(adopted.text().await.unwrap().contains("in use"));
     assert_eq!(
