@@ -202,7 +202,6 @@ async fn import(
 async fn a_messy_spreadsheet_shows_its_row_errors_and_writes_nothing() {
     let server = TestServer::start_with_demo().await;
     let admin = server.sign_in("programme.office", PASSWORD).await;
-    let http = reqwest::Client::new();
     let demo = fetch(&server, "demo").await;
     let before = demo.transact().state_vector();
     let preview: serde_json::Value = import(&server, &admin, "demo", "", MESSY)
