@@ -155,7 +155,12 @@ impl Column {
                 "Date due",
             ],
             Column::Status => &["Status", "Action status", "Progress status"],
-            Column::Confidence => &["Confidence", "Delivery confidence", "RAG", "RAG rating"],
+            // A tracker's "RAG" (or "BRAG") column is the colour someone
+            // reported (Red, Amber, Green, Blue), not the owner's
+            // confidence: it is left out, and listed as not imported, rather
+            // than refused on every row. (Keeping it as a reported colour is
+            // the mapping step's to offer.)
+            Column::Confidence => &["Confidence", "Delivery confidence"],
         }
     }
 

@@ -236,7 +236,7 @@ MD006,Should Do,,Caring,Wards,Site,Requirement,Action,WS,Phase 2,Chief Nurse,B. 
 
 #[test]
 fn header_spellings_date_formats_and_stray_whitespace_are_tolerated() {
-    let csv = "\u{FEFF} reference , Finding Type ,REGULATIONS,Domain,Service,Site,Finding,Action required,Work stream,Phase,Exec lead,Action owner,Target date,Action status,RAG,Comments\n\
+    let csv = "\u{FEFF} reference , Finding Type ,REGULATIONS,Domain,Service,Site,Finding,Action required,Work stream,Phase,Exec lead,Action owner,Target date,Action status,Confidence,Comments\n\
   SD-1 ,  should do ,\"Reg 9, Regulation 17\", well led ,Wards, Ward A , Text ,  Do it  ,WS,P1,CN,  C. Owner ,28 April 2023,not started,on track,ignored\n\
 SD-2,Warning notice,regulation 20A,responsive,Wards,Ward A,Text,Do it,WS,P1,CN,C. Owner,2023-04-28,,,\n\
 SD-3,Requirement notice,12 and 13,Safe,Wards,Ward A,Text,Do it,WS,P1,CN,C. Owner,01/12/2023,Reopened,Off-track,\n";
@@ -326,4 +326,21 @@ fn importing_twice_into_the_same_plan_is_a_conflict() {
     assert_eq!(conflicts.len(), planned.items.len());
     assert_eq!(conflicts[0].row, planned.items[0].row);
     assert!(ImportPlan::write_plan(planned, &doc, &mut txn, &importer, UnixMillis(0)).is_err());
+}
+
+/// A tracker's RAG column holds the colour someone reported, not the
+/// owner's confidence: with Red, Amber, Green and Blue in it, every row
+/// used to be refused. It is now left out and listed as not imported.
+#[test]
+fn a_rag_column_of_colours_is_left_out_not_refused() {
+    let csv =
+        "Ref,Type,Reg,Key question,CQC requirement,Trust action,Workstream,Due date,Status,RAG\n\
+MD1,Must Do,12,Safe,Keep it locked,Fit a lock,Estates,31/03/2027,In progress,Red\n\
+MD2,Must Do,12,Safe,Keep it clean,Clean it,Estates,31/03/2027,Closed,Blue\n\
+MD3,Should Do,17,Well-led,Audit it,Audit,Estates,31/03/2027,Not started,Amber\n";
+    let parsed = parse_csv(csv.as_bytes());
+    assert_eq!(parsed.errors, vec![]);
+    assert_eq!(parsed.rows.len(), 3);
+    assert_eq!(parsed.ignored_columns, vec!["RAG".to_owned()]);
+    assert!(parsed.rows.iter().all(|r| r.action.confidence.is_none()));
 }
