@@ -119,7 +119,8 @@ vocabulary! {
         MustDo = "must_do", "Must Do" | "must" | "md";
         ShouldDo = "should_do", "Should Do" | "should" | "sd";
         /// A Section 29A warning notice.
-        WarningNotice = "warning_notice", "Warning notice (s29A)" | "warning notice" | "s29a" | "section 29a";
+        WarningNotice = "warning_notice", "Warning notice (s29A)" | "warning notice" | "s29a" | "section 29a"
+            | "section 29a warning notice" | "s29a warning notice" | "warning notice section 29a";
         RequirementNotice = "requirement_notice", "Requirement notice";
         /// An exit criterion of the Recovery Support Programme.
         ExitCriterion = "exit_criterion", "Exit criterion" | "rsp exit criterion";
@@ -405,6 +406,19 @@ mod tests {
             Confidence::parse_loose("OFF-TRACK"),
             Ok(Confidence::OffTrack)
         );
+        // How trackers name a Section 29A warning notice (issue 14).
+        for text in [
+            "Section 29A warning notice",
+            "S29A warning notice",
+            "Warning notice (s29A)",
+            "warning notice - section 29A",
+        ] {
+            assert_eq!(
+                FindingKind::parse_loose(text),
+                Ok(FindingKind::WarningNotice),
+                "{text}"
+            );
+        }
     }
 
     #[test]
