@@ -68,6 +68,7 @@ use plait_shared::admission::schema::DocShape;
 use plait_shared::admission::{decide, integrate, Author, ItemIndex, Limits, Outcome, Verdict};
 use plait_shared::admission::{Refusal, Writer};
 use plait_shared::changes::{Change, Log};
+use plait_shared::keys::FieldKey;
 use plait_shared::workflow::{self, DecisionInput, Who};
 use plait_shared::{
     fold_status, new_doc_with_client_id, ActionField, ActionId, ActionText, ActionView, Assurance,
@@ -161,24 +162,6 @@ fn base_texts(i: usize) -> [String; 3] {
         "Audit shows 100%.".to_owned(),
     ]
 }
-
-const TEXTS: [(ActionText, &str); 3] = [
-    (ActionText::Title, "title"),
-    (ActionText::Description, "description"),
-    (ActionText::ClosureCriteria, "closure_criteria"),
-];
-
-const FIELD_KEYS: [&str; 9] = [
-    "ref",
-    "finding_ids",
-    "workstream_id",
-    "phase_id",
-    "exec_lead",
-    "owner",
-    "due_original",
-    "confidence",
-    "assurance",
-];
 
 /// The plan as imported: `n` actions cycling through the templates, one
 /// finding, the plan's details.
@@ -1155,7 +1138,7 @@ fn hostile_edit(kind: Kind, s: &mut Scene<'_>, plan: &PlanDoc, txn: &mut Transac
             format!("set {action}/{key}")
         }
         Kind::FieldRemove => {
-            let key = *pick(s.rng, &FIELD_KEYS);
+            let key = pick(s.rng, &FieldKey::ALL).key();
             let Some(map) = action_map(txn, &action) else {
                 return format!("remove {action}/{key} (no action)");
             };
@@ -1204,7 +1187,7 @@ fn hostile_edit(kind: Kind, s: &mut Scene<'_>, plan: &PlanDoc, txn: &mut Transac
             }
         },
         Kind::TextInsert | Kind::TextDelete => {
-            let (_, key) = *pick(s.rng, &TEXTS);
+            let key = pick(s.rng, &ActionText::ALL).key();
             let Some(text) = text_ref(txn, &action, key) else {
                 return format!("text {action}/{key} (none)");
             };
@@ -1297,7 +1280,7 @@ fn hostile_edit(kind: Kind, s: &mut Scene<'_>, plan: &PlanDoc, txn: &mut Transac
                 format!("remove log {action}/{key}")
             }
             2 => {
-                let (_, key) = *pick(s.rng, &TEXTS);
+                let key = pick(s.rng, &ActionText::ALL).key();
                 if let Some(map) = action_map(txn, &action) {
                     map.remove(txn, key);
                 }
@@ -1351,12 +1334,12 @@ fn hostile_edit(kind: Kind, s: &mut Scene<'_>, plan: &PlanDoc, txn: &mut Transac
                     format!("{action}/{key} as a new log")
                 }
                 2 => {
-                    let (_, key) = *pick(s.rng, &TEXTS);
+                    let key = pick(s.rng, &ActionText::ALL).key();
                     map.insert(txn, key, ArrayPrelim::default());
                     format!("{action}/{key} as a log")
                 }
                 3 => {
-                    let (_, key) = *pick(s.rng, &TEXTS);
+                    let key = pick(s.rng, &ActionText::ALL).key();
                     let value = s.evil();
                     map.insert(txn, key, TextPrelim::new(value));
                     format!("{action}/{key} as a new text")
@@ -1427,7 +1410,7 @@ fn hostile_edit(kind: Kind, s: &mut Scene<'_>, plan: &PlanDoc, txn: &mut Transac
             }
         }
         Kind::EmbedFormat => {
-            let (_, key) = *pick(s.rng, &TEXTS);
+            let key = pick(s.rng, &ActionText::ALL).key();
             let Some(text) = text_ref(txn, &action, key) else {
                 return format!("embed {action}/{key} (none)");
             };
@@ -2148,7 +2131,8 @@ impl World {
                     label = "evidence".to_owned();
                 }
                 Op::TextInsert => {
-                    let (which, key) = *pick(&mut self.rng, &TEXTS);
+                    let which = *pick(&mut self.rng, &ActionText::ALL);
+                    let key = which.key();
                     let text = text_of(&before, key);
                     let spans = marker_spans(&text);
                     let chars = text.chars().count();
@@ -2191,7 +2175,7 @@ impl World {
                         return false;
                     }
                     let (key, value) = pick(&mut self.rng, &mine).clone();
-                    let which = TEXTS.iter().find(|(_, k)| *k == key).unwrap().0;
+                    let which = ActionText::from_key(key).unwrap();
                     let text = text_of(&before, key);
                     let start = text.find(value.as_str()).unwrap();
                     plan.edit_action_text(
@@ -2966,7 +2950,7 @@ impl World {
         let (b, _) = pick(&mut self.rng, &self.actions).clone();
         let (log_key, text_key) = (
             pick(&mut self.rng, &LOG_KEYS).1,
-            pick(&mut self.rng, &TEXTS).1,
+            pick(&mut self.rng, &ActionText::ALL).key(),
         );
         let last_entry = log_ref(&txn, a.as_str(), log_key).and_then(|arr| {
             let len = arr.len(&txn);
@@ -3274,7 +3258,7 @@ impl World {
                     ));
                 }
             }
-            for (_, key) in TEXTS {
+            for key in ActionText::ALL.map(ActionText::key) {
                 let text = text_of(action, key);
                 if text.contains(EVIL) {
                     return Err(format!("{whose}: {id}/{key} holds hostile text: {text:?}"));
@@ -3422,7 +3406,7 @@ impl World {
         // Every field holds a value of one of its latest honest writes.
         for (action, events) in &self.ledger.fields {
             let view = &server_view.actions[action];
-            for key in FIELD_KEYS {
+            for key in FieldKey::ALL.map(FieldKey::key) {
                 let writes: Vec<&FieldEvent> = events.iter().filter(|e| e.key == key).collect();
                 if writes.is_empty() {
                     continue;
@@ -3471,13 +3455,13 @@ impl World {
         // Every text is its seed with the live honest insertions, whole.
         for (i, (id, _)) in self.actions.iter().enumerate() {
             let view = &server_view.actions[id];
-            for (n, (_, key)) in TEXTS.iter().enumerate() {
+            for (n, key) in ActionText::ALL.map(ActionText::key).into_iter().enumerate() {
                 let mut text = text_of(view, key);
                 for mk in self
                     .ledger
                     .markers
                     .iter()
-                    .filter(|mk| mk.action == *id && mk.key == *key)
+                    .filter(|mk| mk.action == *id && mk.key == key)
                 {
                     let count = text.matches(mk.text.as_str()).count();
                     let expected = usize::from(mk.live);
@@ -3573,7 +3557,7 @@ fn first_difference(a: &PlanView, b: &PlanView) -> String {
                 return format!("{id}/{key}: {v:?} against {w:?}");
             }
         }
-        for (_, key) in TEXTS {
+        for key in ActionText::ALL.map(ActionText::key) {
             if text_of(x, key) != text_of(y, key) {
                 return format!(
                     "{id}/{key}: {:?} against {:?}",
