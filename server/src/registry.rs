@@ -116,6 +116,10 @@ pub struct DocState {
     /// Where every clock of the document lives, for deciding on updates
     /// (built on the first update, from the whole state).
     index: Option<ItemIndex>,
+    /// Which connection each presence (awareness client id) belongs to: the
+    /// first to announce it, until it leaves. Another connection can neither
+    /// change nor remove it.
+    presence: HashMap<u64, u64>,
 }
 
 impl DocState {
@@ -330,6 +334,7 @@ impl Registry {
                 full_sync: None,
                 poisoned: false,
                 index: None,
+                presence: HashMap::new(),
             })
         })
         .await
@@ -488,6 +493,7 @@ mod tests {
             full_sync: None,
             poisoned: false,
             index: None,
+            presence: HashMap::new(),
         };
         let empty = StateVector::default();
         let first = state.sync_step2(&empty);

@@ -230,7 +230,9 @@ pub async fn run<S, R, E>(
     drop(applied_tx);
     acker.abort();
     registry.unsubscribe(&lease, conn);
-    registry.remove_awareness(&lease, &awareness_clients).await;
+    registry
+        .remove_awareness(&lease, conn, &awareness_clients)
+        .await;
     metrics_connections.fetch_sub(1, Ordering::Relaxed);
 }
 

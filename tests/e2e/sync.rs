@@ -557,6 +557,15 @@ async fn awareness_cannot_speak_for_someone_else_or_flood() {
         .await;
     a.send(Message::Awareness(update(vec![(11, entry(3, "[1,2]"))])).encode_v1())
         .await;
+    // Another connection (here the same person's second tab; a viewer's
+    // would do the same) can neither change a's presence nor remove it.
+    let mut c = SyncClient::connect(&server, "presence", false).await;
+    c.synced().await;
+    c.send(Message::Awareness(update(vec![(11, entry(9, r#"{"cursor":66}"#))])).encode_v1())
+        .await;
+    c.send(Message::Awareness(update(vec![(11, entry(10, "null"))])).encode_v1())
+        .await;
+    c.close().await;
     // Then a small honest change arrives, and is the next thing b hears.
     a.send(Message::Awareness(update(vec![(11, entry(4, r#"{"cursor":9}"#))])).encode_v1())
         .await;
@@ -566,4 +575,5 @@ async fn awareness_cannot_speak_for_someone_else_or_flood() {
     assert_eq!(states.len(), 2, "{states:?}");
     assert!(states[1].contains(r#""cursor":9"#), "{states:?}");
     assert!(!states.iter().any(|s| s.contains("padding")), "{states:?}");
+    assert!(!states.iter().any(|s| s.contains("66")), "{states:?}");
 }

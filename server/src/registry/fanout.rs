@@ -105,9 +105,17 @@ impl Registry {
         conn: u64,
         update: AwarenessUpdate,
     ) -> Result<Vec<u64>, String> {
+        let mut state = lease.state().lock().await;
+        // Only presences this connection holds, or that nobody holds yet.
+        let mut update = update;
+        update
+            .clients
+            .retain(|id, _| *state.presence.entry(id.get()).or_insert(conn) == conn);
+        if update.clients.is_empty() {
+            return Ok(Vec::new());
+        }
         let clients: Vec<u64> = update.clients.keys().map(|id| id.get()).collect();
         let message = Bytes::from(Message::Awareness(update.clone()).encode_v1());
-        let mut state = lease.state().lock().await;
         crate::guard::no_panic(|| state.awareness.apply_update(update))?
             .map_err(|e| e.to_string())?;
         self.broadcast(lease, Some(conn), &message);
@@ -116,12 +124,19 @@ impl Registry {
 
     /// Forgets the awareness of a departed connection's clients and tells
     /// the others.
-    pub async fn remove_awareness(&self, lease: &Lease, clients: &HashSet<u64>) {
+    pub async fn remove_awareness(&self, lease: &Lease, conn: u64, clients: &HashSet<u64>) {
+        let mut state = lease.state().lock().await;
+        // Only the presences this connection held.
+        let clients: Vec<u64> = clients
+            .iter()
+            .copied()
+            .filter(|c| state.presence.get(c) == Some(&conn))
+            .collect();
         if clients.is_empty() {
             return;
         }
-        let mut state = lease.state().lock().await;
-        for client in clients {
+        for client in &clients {
+            state.presence.remove(client);
             state
                 .awareness
                 .remove_state(yrs::block::ClientID::new(*client));
