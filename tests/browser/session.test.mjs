@@ -148,6 +148,10 @@ test('signing out wipes the person\'s local data; the next person does not see t
     // Sign out: a warning first, since the edit would be lost.
     await page.locator('.nhsuk-header__account-button').click()
     await page.locator('#sign-out-heading').waitFor()
+    // Focus moves on the frame after the heading is drawn: wait that long
+    // (a second at most), then check where it is.
+    await page.waitForFunction(() => document.activeElement?.id === 'sign-out-heading', null, { timeout: 1000 })
+      .catch(() => {})
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'sign-out-heading')
     const warning = await page.locator('main').innerText()
     assert.match(warning, /1 change you made on this device has not reached the server yet/)
