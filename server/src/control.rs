@@ -73,6 +73,9 @@ pub enum Command {
         valid_only: bool,
         /// Who the import is recorded as.
         as_user: String,
+        /// How columns and people are read.
+        #[serde(default)]
+        options: plait_shared::api::ImportOptions,
     },
     /// Releases evidence files no plan cites any more (see [`crate::gc`]).
     Gc {
@@ -95,6 +98,9 @@ pub enum Reply {
         summary: ImportSummary,
         /// Rows skipped (only with `valid_only`).
         skipped: Vec<RowError>,
+        /// Accounts created, with their one-time passwords.
+        #[serde(default)]
+        accounts: Vec<plait_shared::api::CreatedAccount>,
     },
     /// An import refused: every problem found.
     Refused(Vec<RowError>),
@@ -113,6 +119,7 @@ pub async fn execute(state: &AppState, command: Command) -> Reply {
         file,
         valid_only,
         as_user,
+        options,
     } = command
     {
         return import(
@@ -123,6 +130,7 @@ pub async fn execute(state: &AppState, command: Command) -> Reply {
             &file,
             valid_only,
             &as_user,
+            &options,
         )
         .await;
     }
@@ -139,6 +147,7 @@ pub async fn execute(state: &AppState, command: Command) -> Reply {
         .unwrap_or_else(|e| Reply::Error(e.to_string()))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn import(
     state: &AppState,
     programme: &DocId,
@@ -147,6 +156,7 @@ async fn import(
     file: &str,
     valid_only: bool,
     as_user: &str,
+    options: &plait_shared::api::ImportOptions,
 ) -> Reply {
     use base64::Engine as _;
     let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(file) else {
@@ -156,7 +166,16 @@ async fn import(
         return Reply::Error(format!("{as_user:?} is not a user name"));
     };
     let format = crate::import::Format::guess(file_name, &bytes);
-    let parsed = crate::import::read(&bytes, format);
+    let parsed = crate::import::read(&bytes, format, &options.columns);
+    // The command line is the server's operator: it matches people among
+    // every account, as a server administrator does.
+    let operator = crate::accounts::UserInfo {
+        username: user.clone(),
+        name: user.to_string(),
+        disabled: false,
+        grants: std::collections::BTreeMap::new(),
+        superuser: true,
+    };
     let access = crate::auth::Access {
         name: user.to_string(),
         user,
@@ -165,10 +184,15 @@ async fn import(
         session: crate::accounts::SessionKey::of("command line"),
         device: "command line".into(),
     };
-    match crate::import::run(state, programme, name, &parsed, valid_only, &access).await {
-        Ok((summary, preview)) => Reply::Imported {
+    match crate::import::run(
+        state, programme, name, &parsed, options, valid_only, &access, &operator,
+    )
+    .await
+    {
+        Ok((summary, preview, accounts)) => Reply::Imported {
             summary,
             skipped: preview.errors,
+            accounts,
         },
         Err(crate::import::ImportError::Refused(errors)) => Reply::Refused(errors),
         Err(e) => Reply::Error(e.to_string()),

@@ -1,14 +1,35 @@
-//! The demo programme, seeded from the bundled action plan (168 actions of a
-//! mental health trust's CQC improvement plan) so a newcomer has something
-//! real to look at.
+//! The demo programme: the bundled tracker of a mental health trust's CQC
+//! improvement plan (108 Must Do and 60 Should Do requirements and the 4
+//! failings of a Section 29A warning notice, 338 actions, statuses as at
+//! 15 August 2022), moved to the present and given the history a real
+//! programme would have by its fifth month.
+//!
+//! Every date moves by the same whole number of months, chosen so that the
+//! tracker's "as at" day falls in the last month up to today; the programme
+//! launched five months before that. Each action is then taken to the
+//! status the tracker gives it through the real workflow functions, by the
+//! people whose roles allow each step (the executive lead agrees it, the
+//! owner starts it and proposes it complete with evidence, the compliance
+//! team accepts the evidence, the Quality and Safety Committee closes it,
+//! re-audits embed or reopen it), dated across those months. The result is
+//! checked: every action must fold to the tracker's status, or seeding
+//! fails.
 
-use plait_shared::import::{parse_csv, ImportPlan, ImportSummary};
-use plait_shared::{
-    new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, Role, UnixMillis, UserId,
+use std::collections::HashMap;
+
+use plait_shared::import::{parse_csv, ImportPlan, ImportSummary, PlannedPlan};
+use plait_shared::workflow::{
+    attach_evidence, propose_completion, record_decision, record_reaudit, request_due_change,
+    review_evidence, DecisionInput, Who,
 };
-use yrs::{ReadTxn, StateVector, Transact};
+use plait_shared::{
+    new_doc, ActionId, CheckOutcome, Date, DecisionOutcome, DocId, EvidenceKind, EvidenceVerdict,
+    LogEntry, Phase, PhaseId, PlanDoc, ProgrammeDoc, ProgrammeInfo, ProgressUpdate, Role, Status,
+    Transition, UnixMillis, UserId,
+};
+use yrs::{ReadTxn, StateVector, Transact, TransactionMut};
 
-use crate::accounts::{names_to_users, AccountError, Accounts};
+use crate::accounts::{AccountError, Accounts};
 use crate::store::{DocStore, SledStore, StoreError};
 
 /// The demo programme's document id.
@@ -17,8 +38,8 @@ pub const PROGRAMME_ID: &str = "demo";
 /// The demo accounts' shared password.
 pub const PASSWORD: &str = "plait-demo";
 
-/// The demo accounts, one per role: (user name, display name, role). D.
-/// Hughes owns 20 of the bundled plan's actions.
+/// The demo accounts printed at start, one per role: (user name, display
+/// name, role). D. Hughes owns 18 of the bundled plan's actions.
 pub const ACCOUNTS: [(&str, &str, Role); 6] = [
     ("programme.office", "Programme Office", Role::Admin),
     ("chief.nurse", "Chief Nurse", Role::Lead),
@@ -32,12 +53,53 @@ pub const ACCOUNTS: [(&str, &str, Role); 6] = [
     ("board", "Board Member", Role::Viewer),
 ];
 
+/// The other executive leads and action owners the tracker names, each
+/// with an account (the same password) so that every action has someone
+/// who can move it.
+pub const PEOPLE: [(&str, &str, Role); 16] = [
+    ("director.of.people", "Director of People", Role::Lead),
+    (
+        "director.of.finance",
+        "Director of Finance and Estates",
+        Role::Lead,
+    ),
+    (
+        "director.of.governance",
+        "Director of Governance",
+        Role::Lead,
+    ),
+    (
+        "chief.operating.officer",
+        "Chief Operating Officer",
+        Role::Lead,
+    ),
+    ("medical.director", "Medical Director", Role::Lead),
+    ("a.patel", "A. Patel", Role::Contributor),
+    ("b.okafor", "B. Okafor", Role::Contributor),
+    ("c.nguyen", "C. Nguyen", Role::Contributor),
+    ("e.kowalski", "E. Kowalski", Role::Contributor),
+    ("f.ahmed", "F. Ahmed", Role::Contributor),
+    ("g.murray", "G. Murray", Role::Contributor),
+    ("h.lewis", "H. Lewis", Role::Contributor),
+    ("i.doyle", "I. Doyle", Role::Contributor),
+    ("j.campbell", "J. Campbell", Role::Contributor),
+    ("k.osei", "K. Osei", Role::Contributor),
+    ("l.brennan", "L. Brennan", Role::Contributor),
+];
+
+/// The committee that closes actions.
+pub const FORUM: &str = "Quality and Safety Committee";
+
 const FIXTURE: &[u8] = include_bytes!("../../fixtures/nsft-style-action-plan.csv");
+
+/// The day the tracker's statuses are as at.
+const AS_AT: (i32, u8, u8) = (2022, 8, 15);
 
 /// Why the demo could not be seeded.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    /// The bundled plan did not import (a bug in the bundle or the importer).
+    /// The bundled plan did not import, or its history did not lead where
+    /// the tracker says (a bug in the bundle, the importer or the history).
     #[error("the bundled plan has errors: {0}")]
     Import(String),
     /// Storage failed.
@@ -48,17 +110,139 @@ pub enum SeedError {
     Account(#[from] AccountError),
 }
 
+fn bug(e: impl std::fmt::Display) -> SeedError {
+    SeedError::Import(e.to_string())
+}
+
+/// The demo's calendar: how far the tracker's dates move, its launch and
+/// its "as at" day, for a demo seeded on `today`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Calendar {
+    /// Whole months every date moves by.
+    pub months: u32,
+    /// The tracker's "as at" day, moved: within the last month up to today.
+    pub as_at: Date,
+    /// The programme's launch, five months before `as_at`.
+    pub launch: Date,
+}
+
+impl Calendar {
+    /// The calendar for a demo seeded on `today` (not before 2022).
+    pub fn on(today: Date) -> Calendar {
+        let (year, month, day) = today.ymd();
+        let (y0, m0, d0) = AS_AT;
+        let mut months = (year - y0) * 12 + i32::from(month) - i32::from(m0);
+        if day < d0 {
+            months -= 1;
+        }
+        let months = u32::try_from(months.max(0)).unwrap_or(0);
+        let fixture_as_at = Date::from_ymd(y0, m0, d0).unwrap_or(today);
+        let as_at = fixture_as_at.add_months(months);
+        let launch = Date::from_ymd(y0, m0 - 5, d0)
+            .unwrap_or(today)
+            .add_months(months);
+        Calendar {
+            months,
+            as_at,
+            launch,
+        }
+    }
+
+    /// A tracker date, moved.
+    pub fn shift(&self, date: Date) -> Date {
+        date.add_months(self.months)
+    }
+
+    /// The dates written in a tracker's text ("12/08/2022", "September
+    /// 2022"), moved.
+    pub fn shift_text(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while !rest.is_empty() {
+            // dd/mm/yyyy
+            if rest.len() >= 10 && rest.as_bytes()[2] == b'/' && rest.as_bytes()[5] == b'/' {
+                if let Ok(date) = Date::parse_loose(&rest[..10]) {
+                    let (y, m, d) = self.shift(date).ymd();
+                    out.push_str(&format!("{d:02}/{m:02}/{y:04}"));
+                    rest = &rest[10..];
+                    continue;
+                }
+            }
+            // "September 2022"
+            if let Some((name, after)) = MONTHS
+                .iter()
+                .enumerate()
+                .find_map(|(i, name)| rest.strip_prefix(name).map(|after| (i, after)))
+            {
+                if let Some(year) = after
+                    .strip_prefix(' ')
+                    .and_then(|a| a.get(..4))
+                    .and_then(|y| y.parse::<i32>().ok())
+                {
+                    if let Ok(date) = Date::from_ymd(year, (name + 1) as u8, 1) {
+                        let (y, m, _) = self.shift(date).ymd();
+                        out.push_str(&format!("{} {y:04}", MONTHS[usize::from(m - 1)]));
+                        rest = &after[5..];
+                        continue;
+                    }
+                }
+            }
+            let next = rest.chars().next().map_or(1, char::len_utf8);
+            out.push_str(&rest[..next]);
+            rest = &rest[next..];
+        }
+        out
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 /// Seeds the demo accounts (those missing) and the demo programme unless it
-/// is already stored. Returns what was imported, or `None` if it was there.
+/// is already stored, dated for today. Returns what was imported, or
+/// `None` if it was there.
 ///
 /// # Errors
-/// [`SeedError`] when the import or storage fails.
+/// [`SeedError`] when the import, its history or storage fails.
 pub fn seed(store: &SledStore, accounts: &Accounts) -> Result<Option<ImportSummary>, SeedError> {
-    let programme_id = DocId::new(PROGRAMME_ID).map_err(|e| SeedError::Import(e.to_string()))?;
-    for (username, name, role) in ACCOUNTS {
-        match accounts.add_user(username, name, PASSWORD, false) {
+    let now = UnixMillis(i64::try_from(crate::clock::now_millis()).unwrap_or(i64::MAX));
+    seed_on(store, accounts, now.date())
+}
+
+/// [`seed`], as if today were `today`.
+///
+/// # Errors
+/// [`SeedError`] when the import, its history or storage fails.
+pub fn seed_on(
+    store: &SledStore,
+    accounts: &Accounts,
+    today: Date,
+) -> Result<Option<ImportSummary>, SeedError> {
+    let programme_id = DocId::new(PROGRAMME_ID).map_err(bug)?;
+    let mut hashed = None;
+    for (username, name, role) in ACCOUNTS.iter().chain(PEOPLE.iter()) {
+        if accounts.user(username)?.is_some() {
+            continue;
+        }
+        let hash = match &hashed {
+            Some(hash) => hash,
+            None => hashed.insert(accounts.hash_once(PASSWORD)?),
+        };
+        match accounts.add_user_hashed(username, name, hash) {
             Ok(_) => {
-                accounts.grant(username, &programme_id, Some(role))?;
+                accounts.grant(username, &programme_id, Some(*role))?;
             }
             Err(AccountError::Exists(_)) => {}
             Err(e) => return Err(e.into()),
@@ -68,42 +252,46 @@ pub fn seed(store: &SledStore, accounts: &Accounts) -> Result<Option<ImportSumma
         store.flush()?;
         return Ok(None);
     }
+    let calendar = Calendar::on(today);
     let mut parsed = parse_csv(FIXTURE);
     if let Some(first) = parsed.errors.first() {
-        return Err(SeedError::Import(first.to_string()));
+        return Err(bug(first));
     }
-    // Owners named in the spreadsheet who have accounts own their actions
-    // as those accounts.
-    let people = names_to_users(&accounts.members(&programme_id)?);
+    let people: HashMap<&str, UserId> = ACCOUNTS
+        .iter()
+        .chain(PEOPLE.iter())
+        .filter_map(|(user, name, _)| Some((*name, UserId::new(*user).ok()?)))
+        .collect();
+    parsed.assign_owners(|name| people.get(name).cloned());
+    // The import carries only the plan; the statuses and updates come from
+    // the history below.
+    let mut targets = HashMap::new();
     for row in &mut parsed.rows {
-        if let Some(user) = row
-            .action
-            .owner
-            .as_ref()
-            .and_then(|owner| people.get(owner.as_str()))
-        {
-            row.action.owner = Some(user.clone());
-        }
+        row.action.due = row.action.due.map(|due| calendar.shift(due));
+        targets.insert(
+            row.action.reference.clone(),
+            (
+                row.status.take().unwrap_or(Status::Draft),
+                calendar.shift_text(&std::mem::take(&mut row.latest_update)),
+            ),
+        );
     }
-    let plan = ImportPlan::new(&programme_id, &parsed.rows)
-        .map_err(|e| SeedError::Import(e.to_string()))?;
-    let importer = UserId::new(ACCOUNTS[0].0).map_err(|e| SeedError::Import(e.to_string()))?;
-    let now = UnixMillis(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-    );
+    let plan = ImportPlan::new(&programme_id, &parsed.rows).map_err(bug)?;
+    let importer = UserId::new(ACCOUNTS[0].0).map_err(bug)?;
     let mut total = ImportSummary::default();
     for planned in &plan.plans {
         let doc = PlanDoc::new(new_doc());
         {
             let mut txn = doc.doc().transact_mut();
-            let summary = ImportPlan::write_plan(planned, &doc, &mut txn, &importer, now)
-                .map_err(|e| SeedError::Import(e.to_string()))?;
+            let summary =
+                ImportPlan::write_plan(planned, &doc, &mut txn, &importer, at(calendar.launch, 9))
+                    .map_err(bug)?;
             total.actions += summary.actions;
             total.findings += summary.findings;
             total.plans += summary.plans;
+            history(&doc, &mut txn, planned, &targets, &people, &calendar)?;
         }
+        check(&doc, planned, &targets)?;
         put(store, &planned.doc_id, &encode(doc.doc()))?;
         accounts.set_programme_of(&planned.doc_id, &programme_id)?;
     }
@@ -121,11 +309,321 @@ pub fn seed(store: &SledStore, accounts: &Accounts) -> Result<Option<ImportSumma
             },
         );
         plan.write_programme(&programme, &mut txn);
+        let phases = [
+            (
+                "ph-phase-1",
+                "Phase 1",
+                calendar.launch,
+                calendar.launch.add_months(12),
+                "Deliver every Must Do and Should Do action and the Section 29A warning notice's improvements before CQC returns",
+            ),
+            (
+                "ph-phase-2",
+                "Phase 2",
+                calendar.launch.add_months(6),
+                calendar.launch.add_months(30),
+                "Address the root causes, embed a new governance and delivery model, and exit the Recovery Support Programme",
+            ),
+        ];
+        for (id, name, starts, ends, goal) in phases {
+            programme.put_phase(
+                &mut txn,
+                &PhaseId::new(id).map_err(bug)?,
+                &Phase {
+                    name: name.into(),
+                    starts: Some(starts),
+                    ends: Some(ends),
+                    goal: goal.into(),
+                },
+            );
+        }
     }
     accounts.set_programme_of(&programme_id, &programme_id)?;
     put(store, &programme_id, &encode(programme.doc()))?;
     store.flush()?;
     Ok(Some(total))
+}
+
+/// A moment on `day` at `hour` o'clock (UTC).
+fn at(day: Date, hour: i64) -> UnixMillis {
+    UnixMillis(day.unix_millis() + hour * 3_600_000)
+}
+
+fn plus_days(day: Date, days: i64) -> Date {
+    UnixMillis(day.unix_millis() + days * 86_400_000).date()
+}
+
+/// A number from 0 to `n - 1` that a reference always gives.
+fn spread(reference: &str, salt: u64, n: i64) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ salt;
+    for b in reference.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::try_from(h % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
+}
+
+/// The committee meets on the 20th of each month: its first meeting on or
+/// after `day`.
+fn next_meeting(day: Date) -> Date {
+    let (y, m, d) = day.ymd();
+    let this = Date::from_ymd(y, m, 20).unwrap_or(day);
+    if d <= 20 {
+        this
+    } else {
+        this.add_months(1)
+    }
+}
+
+/// Takes every action of `planned` to the tracker's status through the
+/// workflow, dated between the launch and the "as at" day.
+fn history(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    planned: &PlannedPlan,
+    targets: &HashMap<String, (Status, String)>,
+    people: &HashMap<&str, UserId>,
+    calendar: &Calendar,
+) -> Result<(), SeedError> {
+    let user = |name: &str| UserId::new(name).map_err(bug);
+    let (compliance, chair) = (user("compliance")?, user("qsc.chair")?);
+    let (launch, as_at) = (calendar.launch, calendar.as_at);
+    let latest = |day: Date| day.min(plus_days(as_at, -1));
+    for item in &planned.items {
+        let action = &item.source.action;
+        let reference = action.reference.as_str();
+        let id: &ActionId = &item.action_id;
+        let (target, update) = targets
+            .get(reference)
+            .cloned()
+            .unwrap_or((Status::Draft, String::new()));
+        if target == Status::Draft {
+            continue;
+        }
+        let owner = action
+            .owner
+            .clone()
+            .ok_or_else(|| bug(format!("{reference} has no owner")))?;
+        let lead = people
+            .get(action.exec_lead.as_str())
+            .cloned()
+            .ok_or_else(|| bug(format!("no account leads {reference}")))?;
+        let salt = u32::try_from(item.row).unwrap_or(0).wrapping_mul(16);
+        // Agreed in the launch's first weeks by the executive lead.
+        let agreed = plus_days(launch, 2 + spread(reference, 1, 18));
+        plan.append(
+            txn,
+            id,
+            &LogEntry::Transition(Transition {
+                to: Status::Agreed,
+                by: lead,
+                role: Role::Lead,
+                at: at(agreed, 10),
+                note: String::new(),
+                baseline: false,
+            }),
+        )
+        .map_err(bug)?;
+        let owner_who = |day: Date| Who {
+            user: &owner,
+            role: Role::Contributor,
+            at: at(day, 11),
+        };
+        // Actions that were closed early enough to be re-audited (embedded,
+        // or reopened by a failed re-audit) run on an early timeline.
+        let early = matches!(target, Status::Embedded | Status::Reopened);
+        let started = if early {
+            plus_days(agreed, 3 + spread(reference, 2, 5))
+        } else {
+            latest(plus_days(agreed, 5 + spread(reference, 2, 45)))
+        };
+        if target != Status::Agreed {
+            plan.append(
+                txn,
+                id,
+                &LogEntry::Transition(Transition {
+                    to: Status::InProgress,
+                    by: owner.clone(),
+                    role: Role::Contributor,
+                    at: at(started, 11),
+                    note: String::new(),
+                    baseline: false,
+                }),
+            )
+            .map_err(bug)?;
+        }
+        let assured = matches!(
+            target,
+            Status::CompletionProposed
+                | Status::EvidenceAccepted
+                | Status::Closed
+                | Status::Embedded
+                | Status::Reopened
+        );
+        if assured {
+            let proposed = if early {
+                plus_days(started, 10 + spread(reference, 3, 10))
+            } else {
+                let due = action.due.unwrap_or(as_at);
+                latest(plus_days(due, -spread(reference, 3, 10)).max(plus_days(started, 7)))
+            };
+            let evidence = attach_evidence(
+                plan,
+                txn,
+                id,
+                &owner_who(proposed),
+                EvidenceKind::Note,
+                &format!("Completion report for {reference}"),
+                &format!(
+                    "Audit and sign-off showing \"{}\" is complete",
+                    action.title.chars().take(120).collect::<String>()
+                ),
+                salt + 1,
+            )
+            .map_err(bug)?;
+            propose_completion(plan, txn, id, &owner_who(proposed), "Evidence attached")
+                .map_err(bug)?;
+            if target != Status::CompletionProposed {
+                let accepted = if early {
+                    plus_days(proposed, 4)
+                } else {
+                    latest(plus_days(proposed, 3 + spread(reference, 4, 12)))
+                };
+                let who = Who {
+                    user: &compliance,
+                    role: Role::Validator,
+                    at: at(accepted, 14),
+                };
+                review_evidence(
+                    plan,
+                    txn,
+                    id,
+                    &who,
+                    &evidence,
+                    EvidenceVerdict::Accepted,
+                    "",
+                    true,
+                    salt + 2,
+                )
+                .map_err(bug)?;
+                if matches!(target, Status::Closed | Status::Embedded | Status::Reopened) {
+                    // The next meeting, or (when that is yet to come) an
+                    // extraordinary one on the day.
+                    let meeting = Some(next_meeting(accepted))
+                        .filter(|m| *m < as_at)
+                        .unwrap_or(accepted);
+                    let minute = format!(
+                        "QSC/{:02}/{:03}",
+                        meeting.ymd().0 % 100,
+                        100 + spread(reference, 5, 200)
+                    );
+                    let who = Who {
+                        user: &chair,
+                        role: Role::Approver,
+                        at: at(meeting, 16),
+                    };
+                    record_decision(
+                        plan,
+                        txn,
+                        id,
+                        &who,
+                        &DecisionInput {
+                            forum: FORUM,
+                            meeting_date: meeting,
+                            outcome: DecisionOutcome::ApproveClosure,
+                            minute_ref: &minute,
+                            note: "",
+                            reaudit_months: &plait_shared::workflow::DEFAULT_REAUDIT_MONTHS,
+                        },
+                        salt + 3,
+                    )
+                    .map_err(bug)?;
+                    if early {
+                        let view = plan.read_action(txn, id).ok_or_else(|| bug(reference))?;
+                        let check = view
+                            .sustainment_checks
+                            .first()
+                            .ok_or_else(|| bug(format!("{reference} has no re-audit")))?;
+                        let done = latest(check.due);
+                        let who = Who {
+                            user: &compliance,
+                            role: Role::Validator,
+                            at: at(done, 12),
+                        };
+                        let (outcome, note) = if target == Status::Embedded {
+                            (CheckOutcome::Passed, "")
+                        } else {
+                            (
+                                CheckOutcome::Failed,
+                                "Spot check found the change not sustained on two wards",
+                            )
+                        };
+                        record_reaudit(
+                            plan,
+                            txn,
+                            id,
+                            &who,
+                            &check.id.clone(),
+                            outcome,
+                            note,
+                            salt + 6,
+                        )
+                        .map_err(bug)?;
+                    }
+                }
+            }
+        }
+        if !update.is_empty() {
+            // "12/08/2022: ..." is the update's own date.
+            let day = Date::parse_loose(update.get(..10).unwrap_or(""))
+                .unwrap_or(plus_days(as_at, -3))
+                .max(started)
+                .min(as_at);
+            plan.append(
+                txn,
+                id,
+                &LogEntry::Progress(ProgressUpdate {
+                    id: plait_shared::workflow::new_entry_id("u", &owner_who(day), salt + 8),
+                    text: update.clone(),
+                    by: owner.clone(),
+                    at: at(day, 15),
+                }),
+            )
+            .map_err(bug)?;
+            // "revised date of 30/09/2022 requested": the owner asked.
+            if let Some(asked) = update
+                .split("revised date of ")
+                .nth(1)
+                .and_then(|rest| Date::parse_loose(rest.get(..10)?).ok())
+            {
+                request_due_change(plan, txn, id, &owner_who(day), asked, &update, salt + 9)
+                    .map_err(bug)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every action reached the tracker's status.
+fn check(
+    plan: &PlanDoc,
+    planned: &PlannedPlan,
+    targets: &HashMap<String, (Status, String)>,
+) -> Result<(), SeedError> {
+    let view = plan.read(&plan.doc().transact());
+    for item in &planned.items {
+        let reference = &item.source.action.reference;
+        let want = targets.get(reference).map_or(Status::Draft, |t| t.0);
+        let got = view
+            .actions
+            .get(&item.action_id)
+            .map_or(Status::Draft, |a| a.status());
+        if got != want {
+            return Err(bug(format!(
+                "{reference}: the history leads to {got}, the tracker says {want}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Appends a whole state as the document's next update (a plan left by an
@@ -138,4 +636,25 @@ fn put(store: &dyn DocStore, id: &DocId, state: &[u8]) -> Result<(), StoreError>
 fn encode(doc: &yrs::Doc) -> Vec<u8> {
     doc.transact()
         .encode_state_as_update_v1(&StateVector::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_calendar_moves_the_tracker_to_month_five() {
+        let today = Date::from_ymd(2026, 11, 30).unwrap();
+        let c = Calendar::on(today);
+        assert_eq!(c.months, 51);
+        assert_eq!(c.as_at, Date::from_ymd(2026, 11, 15).unwrap());
+        assert_eq!(c.launch, Date::from_ymd(2026, 6, 15).unwrap());
+        // Before the 15th, the last "as at" day is last month's.
+        let c = Calendar::on(Date::from_ymd(2026, 12, 3).unwrap());
+        assert_eq!(c.as_at, Date::from_ymd(2026, 11, 15).unwrap());
+        assert_eq!(
+            c.shift_text("12/08/2022: revised date of 30/09/2022; re-audit due September 2022."),
+            "12/11/2026: revised date of 30/12/2026; re-audit due December 2026."
+        );
+    }
 }

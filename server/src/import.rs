@@ -12,10 +12,14 @@ use std::collections::BTreeSet;
 use std::io::Cursor;
 
 use calamine::{Data, Reader};
+use plait_shared::api::{CreatedAccount, ImportOptions, PersonChoice, PersonMatch};
 use plait_shared::import::{
-    parse_csv, parse_rows, slug, ImportPlan, ImportSummary, ParsedImport, RowError,
+    parse_csv_with, parse_rows, slug, ColumnChoices, ImportPlan, ImportSummary, ParsedImport,
+    RowError,
 };
-use plait_shared::{new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, UnixMillis};
+use plait_shared::{
+    new_doc, DocId, PlanDoc, ProgrammeDoc, ProgrammeInfo, Role, UnixMillis, UserId,
+};
 use yrs::updates::decoder::Decode;
 use yrs::{ReadTxn, Transact, Update};
 
@@ -44,12 +48,13 @@ impl Format {
     }
 }
 
-/// Reads the file into rows and row errors.
-pub fn read(bytes: &[u8], format: Format) -> ParsedImport {
+/// Reads the file into rows and row errors, its columns read as `columns`
+/// says (the rest guessed from their headers).
+pub fn read(bytes: &[u8], format: Format, columns: &ColumnChoices) -> ParsedImport {
     match format {
-        Format::Csv => parse_csv(bytes),
+        Format::Csv => parse_csv_with(bytes, columns),
         Format::Xlsx => match read_xlsx(bytes) {
-            Ok(rows) => parse_rows(rows),
+            Ok(rows) => parse_rows(rows, columns),
             Err(reason) => ParsedImport {
                 errors: vec![RowError {
                     row: 1,
@@ -176,6 +181,111 @@ async fn plan_state(state: &AppState, id: &DocId) -> Result<Option<yrs::Doc>, Im
     Ok(Some(doc))
 }
 
+/// Folds a name for matching: "D. Hughes", "d hughes" and "D.HUGHES" agree.
+fn fold_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Who each person the file names will be: the choice made in `options`,
+/// else the one account whose display name or user name matches theirs
+/// (among the programme's members, or every account for a server
+/// administrator), else nothing.
+fn match_people(
+    state: &AppState,
+    programme: &DocId,
+    parsed: &ParsedImport,
+    options: &ImportOptions,
+    actor: &crate::accounts::UserInfo,
+) -> Result<Vec<PersonMatch>, ImportError> {
+    let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
+    let candidates: Vec<crate::accounts::UserInfo> = if actor.superuser {
+        state.accounts.list().map_err(|e| failed(&e))?
+    } else {
+        state
+            .accounts
+            .members(programme)
+            .map_err(|e| failed(&e))?
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect()
+    };
+    let mut by_name: std::collections::HashMap<String, Option<UserId>> =
+        std::collections::HashMap::new();
+    for user in candidates.iter().filter(|u| !u.disabled) {
+        let mut keys = vec![fold_name(&user.name), fold_name(user.username.as_str())];
+        keys.dedup();
+        for key in keys {
+            by_name
+                .entry(key)
+                .and_modify(|found| {
+                    if found.as_ref() != Some(&user.username) {
+                        *found = None; // two accounts answer to it: ask
+                    }
+                })
+                .or_insert_with(|| Some(user.username.clone()));
+        }
+    }
+    let mut people = Vec::new();
+    for (name, owner, lead) in parsed.people() {
+        let chosen = options
+            .people
+            .iter()
+            .find(|(written, _)| fold_name(written) == fold_name(&name))
+            .map(|(_, choice)| choice.clone());
+        if let Some(PersonChoice::Account(user)) = &chosen {
+            if state
+                .accounts
+                .user(user.as_str())
+                .map_err(|e| failed(&e))?
+                .is_none()
+            {
+                return Err(ImportError::Invalid(format!(
+                    "{name:?} is mapped to {user}, which is not an account"
+                )));
+            }
+        }
+        let matched = by_name
+            .get(&fold_name(&name))
+            .cloned()
+            .flatten()
+            .map(PersonChoice::Account);
+        let fallback = options.unmatched.clone().filter(|_| owner);
+        people.push(PersonMatch {
+            name,
+            owner,
+            lead,
+            matched: chosen.is_none() && matched.is_some(),
+            choice: chosen.or(matched).or(fallback),
+        });
+    }
+    Ok(people)
+}
+
+/// The rows whose owner is a name nobody has decided about.
+fn unmatched_owners(parsed: &ParsedImport, people: &[PersonMatch]) -> Vec<RowError> {
+    let undecided: BTreeSet<&str> = people
+        .iter()
+        .filter(|p| p.owner && p.choice.is_none())
+        .map(|p| p.name.as_str())
+        .collect();
+    parsed
+        .rows
+        .iter()
+        .filter(|row| undecided.contains(row.owner_name.as_str()))
+        .map(|row| RowError {
+            row: row.row,
+            column: "Owner".into(),
+            reason: format!(
+                "{:?} matches no account: map them to an account, create one, or leave the action unassigned",
+                row.owner_name
+            ),
+        })
+        .collect()
+}
+
 /// Checks an import without writing anything.
 ///
 /// # Errors
@@ -184,6 +294,8 @@ pub async fn preview(
     state: &AppState,
     programme: &DocId,
     parsed: &ParsedImport,
+    options: &ImportOptions,
+    actor: &crate::accounts::UserInfo,
 ) -> Result<Preview, ImportError> {
     if !plait_shared::import::is_programme_id(programme) {
         return Err(ImportError::Invalid(format!(
@@ -192,7 +304,9 @@ pub async fn preview(
     }
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
     let planned = ImportPlan::new(programme, &parsed.rows).map_err(|e| failed(&e))?;
+    let people = match_people(state, programme, parsed, options, actor)?;
     let mut errors = parsed.errors.clone();
+    errors.extend(unmatched_owners(parsed, &people));
     // References already anywhere in the programme (a reference names one
     // action across the programme, whichever plan holds it).
     let mut known: std::collections::HashMap<String, String> = std::collections::HashMap::new();
@@ -264,7 +378,103 @@ pub async fn preview(
         plans,
         errors,
         ignored_columns: parsed.ignored_columns.clone(),
+        header_row: parsed.header_row,
+        columns: parsed.columns.clone(),
+        people,
+        findings: planned.plans.iter().map(|p| p.findings.len()).sum(),
     })
+}
+
+/// A user name for a new account from a person's name: "D. Hughes" →
+/// "d.hughes" (then "d.hughes2", … if taken).
+fn new_username(state: &AppState, name: &str) -> Result<UserId, ImportError> {
+    let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
+    let mut base = String::new();
+    for c in name.trim().chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            base.push(c);
+        } else if !base.is_empty() && !base.ends_with('.') {
+            base.push('.');
+        }
+    }
+    let base = base.trim_matches('.').chars().take(48).collect::<String>();
+    let base = if base.is_empty() {
+        "person".to_owned()
+    } else {
+        base
+    };
+    for n in 1..1000 {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}{n}")
+        };
+        if state
+            .accounts
+            .user(&candidate)
+            .map_err(|e| failed(&e))?
+            .is_none()
+        {
+            return UserId::new(candidate).map_err(|e| ImportError::Invalid(e.to_string()));
+        }
+    }
+    Err(ImportError::Invalid(format!(
+        "no free user name for {name:?}"
+    )))
+}
+
+/// Creates the accounts chosen to be created, gives everyone the file
+/// names a role in the programme if they have none (owners contribute,
+/// executive leads lead), and sets each row's owner.
+fn settle_people(
+    state: &AppState,
+    programme: &DocId,
+    parsed: &mut ParsedImport,
+    people: &[PersonMatch],
+) -> Result<Vec<CreatedAccount>, ImportError> {
+    let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
+    let mut created = Vec::new();
+    let mut accounts: std::collections::HashMap<String, UserId> = std::collections::HashMap::new();
+    for person in people {
+        let role = if person.owner {
+            Role::Contributor
+        } else {
+            Role::Lead
+        };
+        let user = match &person.choice {
+            Some(PersonChoice::Account(user)) => user.clone(),
+            Some(PersonChoice::Create) => {
+                let username = new_username(state, &person.name)?;
+                let password = crate::accounts::random_token(12).map_err(|e| failed(&e))?;
+                state
+                    .accounts
+                    .add_user(username.as_str(), &person.name, &password, false)
+                    .map_err(|e| failed(&e))?;
+                created.push(CreatedAccount {
+                    username: username.clone(),
+                    name: person.name.clone(),
+                    password,
+                    role,
+                });
+                username
+            }
+            Some(PersonChoice::Unassigned) | None => continue,
+        };
+        let info = state
+            .accounts
+            .user(user.as_str())
+            .map_err(|e| failed(&e))?
+            .ok_or_else(|| ImportError::Invalid(format!("{user} is not an account")))?;
+        if !info.superuser && !info.grants.contains_key(programme) {
+            state
+                .accounts
+                .grant(user.as_str(), programme, Some(role))
+                .map_err(|e| failed(&e))?;
+        }
+        accounts.insert(person.name.clone(), user);
+    }
+    parsed.assign_owners(|name| accounts.get(name).cloned());
+    Ok(created)
 }
 
 /// Imports the rows as `actor` (an admin of the programme, or a server
@@ -273,20 +483,36 @@ pub async fn preview(
 ///
 /// # Errors
 /// [`ImportError`].
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     state: &AppState,
     programme: &DocId,
     name: Option<&str>,
     parsed: &ParsedImport,
+    options: &ImportOptions,
     valid_only: bool,
     actor: &Access,
-) -> Result<(ImportSummary, Preview), ImportError> {
+    actor_info: &crate::accounts::UserInfo,
+) -> Result<(ImportSummary, Preview, Vec<CreatedAccount>), ImportError> {
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
-    let preview = preview(state, programme, parsed).await?;
+    let preview = preview(state, programme, parsed, options, actor_info).await?;
     if !preview.errors.is_empty() && !valid_only {
         return Err(ImportError::Refused(preview.errors));
     }
     let bad_rows: BTreeSet<usize> = preview.errors.iter().map(|e| e.row).collect();
+    if parsed.rows.iter().all(|r| bad_rows.contains(&r.row)) {
+        return Err(ImportError::Empty);
+    }
+    // Password hashing is slow: off the async threads.
+    let (parsed, created) = {
+        let (state, programme, people) = (state.clone(), programme.clone(), preview.people.clone());
+        let mut parsed = parsed.clone();
+        tokio::task::spawn_blocking(move || {
+            settle_people(&state, &programme, &mut parsed, &people).map(|c| (parsed, c))
+        })
+        .await
+        .map_err(|e| failed(&e))??
+    };
     let rows: Vec<_> = parsed
         .rows
         .iter()
@@ -350,7 +576,7 @@ pub async fn run(
     }
     let update = doc.transact().encode_state_as_update_v1(&before);
     apply(state, programme, &update, actor, DocKind::Programme).await?;
-    Ok((total, preview))
+    Ok((total, preview, created))
 }
 
 async fn apply(
@@ -422,7 +648,7 @@ mod tests {
         ];
         let bytes = xlsx(rows);
         assert_eq!(Format::guess("plan.bin", &bytes), Format::Xlsx);
-        let parsed = read(&bytes, Format::Xlsx);
+        let parsed = read(&bytes, Format::Xlsx, &ColumnChoices::new());
         assert_eq!(parsed.rows.len(), 1, "{:?}", parsed.errors);
         assert_eq!(parsed.rows[0].action.reference, "MD001");
         let rows_with_errors: BTreeSet<usize> = parsed.errors.iter().map(|e| e.row).collect();

@@ -55,6 +55,24 @@ enum Command {
         /// The user name the import is recorded as.
         #[arg(long = "as", default_value = "programme.office")]
         as_user: String,
+        /// Read a column other than as guessed: "HEADER=COLUMN" (a column
+        /// key such as owner, exec_lead, workstream, latest_update) or
+        /// "HEADER=ignore". Repeatable.
+        #[arg(long = "column", value_name = "HEADER=COLUMN")]
+        columns: Vec<String>,
+        /// Map a person the file names: "NAME=USERNAME", "NAME=create" or
+        /// "NAME=unassigned". Repeatable.
+        #[arg(long = "person", value_name = "NAME=WHO")]
+        people: Vec<String>,
+        /// What to do with owners no account matches: create (an account
+        /// each, passwords printed once) or unassigned. Without it, they
+        /// are listed and nothing is imported.
+        #[arg(long, value_name = "create|unassigned")]
+        unmatched: Option<String>,
+        /// The whole mapping as JSON ({"columns": {...}, "people": {...},
+        /// "unmatched": ...}); --column and --person add to it.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
         /// Where sled keeps its files.
         #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
         data_dir: PathBuf,
@@ -339,10 +357,15 @@ async fn run() -> anyhow::Result<()> {
             name,
             valid_only,
             as_user,
+            columns,
+            people,
+            unmatched,
+            mapping,
             data_dir,
         } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let options = import_options(mapping.as_deref(), &columns, &people, unmatched)?;
             let control = plait_server::control::Command::Import {
                 programme: plait_shared::DocId::new(programme)?,
                 name,
@@ -350,11 +373,74 @@ async fn run() -> anyhow::Result<()> {
                 file: base64_encode(&bytes),
                 valid_only,
                 as_user,
+                options,
             };
             let reply = send_or_run(&data_dir, control).await?;
             report_import(reply)
         }
     }
+}
+
+/// The import's mapping from `--mapping`, `--column`, `--person` and
+/// `--unmatched`.
+fn import_options(
+    mapping: Option<&std::path::Path>,
+    columns: &[String],
+    people: &[String],
+    unmatched: Option<String>,
+) -> anyhow::Result<plait_shared::api::ImportOptions> {
+    use plait_shared::api::{ImportOptions, PersonChoice};
+    use plait_shared::import::Column;
+    let mut options: ImportOptions = match mapping {
+        Some(path) => serde_json::from_slice(
+            &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        )
+        .with_context(|| format!("reading the mapping in {}", path.display()))?,
+        None => ImportOptions::default(),
+    };
+    let person = |who: &str| -> anyhow::Result<PersonChoice> {
+        Ok(match who.trim() {
+            "create" => PersonChoice::Create,
+            "unassigned" => PersonChoice::Unassigned,
+            user => PersonChoice::Account(plait_shared::UserId::new(user)?),
+        })
+    };
+    for pair in columns {
+        let (header, key) = pair
+            .rsplit_once('=')
+            .with_context(|| format!("--column {pair:?}: expected HEADER=COLUMN"))?;
+        let column = match key.trim() {
+            "ignore" => None,
+            key => Some(
+                Column::ALL
+                    .into_iter()
+                    .find(|c| c.key() == key)
+                    .with_context(|| {
+                        let keys: Vec<_> = Column::ALL.iter().map(|c| c.key()).collect();
+                        format!(
+                            "--column {pair:?}: unknown column (one of {}, or ignore)",
+                            keys.join(", ")
+                        )
+                    })?,
+            ),
+        };
+        options.columns.insert(header.trim().to_owned(), column);
+    }
+    for pair in people {
+        let (name, who) = pair
+            .rsplit_once('=')
+            .with_context(|| format!("--person {pair:?}: expected NAME=WHO"))?;
+        options.people.insert(name.trim().to_owned(), person(who)?);
+    }
+    if let Some(who) = unmatched {
+        let choice = person(&who)?;
+        anyhow::ensure!(
+            !matches!(choice, PersonChoice::Account(_)),
+            "--unmatched is create or unassigned"
+        );
+        options.unmatched = Some(choice);
+    }
+    Ok(options)
 }
 
 fn base64_encode(bytes: &[u8]) -> String {
@@ -392,9 +478,25 @@ async fn send_or_run(
 fn report_import(reply: plait_server::control::Reply) -> anyhow::Result<()> {
     use plait_server::control::Reply;
     match reply {
-        Reply::Imported { summary, skipped } => {
+        Reply::Imported {
+            summary,
+            skipped,
+            accounts,
+        } => {
             for error in &skipped {
                 eprintln!("skipped: {error}");
+            }
+            if !accounts.is_empty() {
+                println!("Accounts created (hand each password over once; it is not shown again):");
+                for account in &accounts {
+                    println!(
+                        "  {:<24} {:<28} {:<14} {}",
+                        account.username.as_str(),
+                        account.name,
+                        account.role.label(),
+                        account.password
+                    );
+                }
             }
             println!(
                 "Imported {} findings and {} actions into {} plan(s){}.",

@@ -15,7 +15,7 @@
 //! | transitions | anyone who could take that step (the lifecycle table), as themselves and in their own role |
 //! | progress updates, evidence | the owner, or a lead or admin; validators and approvers may add progress notes |
 //! | evidence verdicts | a validator who is not the owner |
-//! | decisions | an approver |
+//! | decisions | an approver; on an action imported awaiting validation, also the programme manager (the decision that closed it) |
 //! | due-date requests / answers | the owner / a lead or admin |
 //! | re-audits scheduled / results | validator, approver or admin / a validator who is not the owner |
 //! | rewriting or removing a log entry; data that does not fit the schema | nobody |
@@ -132,9 +132,10 @@ pub fn check_change(
                 return deny("no such action");
             };
             let owner = actor.owns(before.unwrap_or(action));
+            let imported = before.is_some_and(|b| b.status() == Status::Imported);
             indexes
                 .iter()
-                .try_for_each(|&index| check_entry(actor, *log, index, action, owner))
+                .try_for_each(|&index| check_entry(actor, *log, index, action, owner, imported))
         }
     }
 }
@@ -216,19 +217,29 @@ pub fn may_append(actor: Actor<'_>, log: Log, action: &ActionView) -> bool {
             Log::Updates => owner || actor.role != Role::Contributor,
             Log::Evidence => owner || actor.is(&[Role::Lead, Role::Admin]),
             Log::EvidenceReviews => actor.role == Role::Validator && !owner,
-            Log::Decisions => actor.role == Role::Approver,
+            Log::Decisions => may_decide(actor, action.status() == Status::Imported),
             Log::DueChanges => owner || actor.is(&[Role::Lead, Role::Admin]),
             Log::Sustainment => actor.is(&[Role::Validator, Role::Approver, Role::Admin]),
         },
     }
 }
 
+/// Who records a forum's decision: an approver, or for an action imported
+/// awaiting validation the programme manager too (attaching the decision,
+/// taken before Plait, that closed it).
+fn may_decide(actor: Actor<'_>, imported: bool) -> bool {
+    actor.role == Role::Approver || (imported && actor.role == Role::Admin)
+}
+
+/// `imported`: the action was imported awaiting validation before this
+/// update.
 fn check_entry(
     actor: Actor<'_>,
     log: Log,
     index: usize,
     action: &ActionView,
     owner: bool,
+    imported: bool,
 ) -> Result<(), Denial> {
     let missing = || format!("no entry {index} in the {} log", log_name(log));
     let by_self = |by: &UserId| {
@@ -283,8 +294,8 @@ fn check_entry(
         Log::Decisions => {
             let d = action.decisions.get(index).ok_or_else(missing)?;
             by_self(&d.by)?;
-            allow_if(actor.role == Role::Approver, || {
-                "only an approver can record a forum's decision".into()
+            allow_if(may_decide(actor, imported), || {
+                "only an approver can record a forum's decision (or the programme manager, for an imported action awaiting validation)".into()
             })
         }
         Log::DueChanges => match action.due_changes.get(index).ok_or_else(missing)? {
@@ -678,7 +689,7 @@ mod tests {
             at: UnixMillis(1),
         });
         assert!(step(Status::Closed, "chair", Role::Approver, &mut after));
-        assert!(!step(Status::Closed, "pm", Role::Admin, &mut after));
+        assert!(!step(Status::Closed, "lead", Role::Lead, &mut after));
         assert!(
             !step(Status::Embedded, "v", Role::Validator, &mut after),
             "no passed re-audit"

@@ -23,11 +23,13 @@
 //! assert_eq!(serde_json::from_str::<Me>(&json).unwrap(), me);
 //! ```
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::changes::Change;
 use crate::ids::{DocId, UserId};
-use crate::import::{ImportSummary, RowError};
+use crate::import::{ColumnChoices, ColumnUse, ImportSummary, RowError};
 use crate::protocol::RefusedChange;
 use crate::vocab::Role;
 
@@ -144,6 +146,65 @@ pub struct PlanPreview {
     pub actions: usize,
 }
 
+/// What an import does with a person a spreadsheet names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonChoice {
+    /// They are this account.
+    Account(UserId),
+    /// Create an account for them (a one-time password is shown once).
+    Create,
+    /// Nobody: their actions are imported with no owner.
+    Unassigned,
+}
+
+/// How an import reads a file: the `options` query parameter (JSON) of
+/// `POST /api/programmes/{id}/import`, and `plait import --mapping`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ImportOptions {
+    /// Columns read other than as guessed (header → column, or `null` to
+    /// leave it out).
+    #[serde(default)]
+    pub columns: ColumnChoices,
+    /// People named in the Owner and Executive lead columns, by name as
+    /// written, mapped other than as matched.
+    #[serde(default)]
+    pub people: BTreeMap<String, PersonChoice>,
+    /// What happens to owners no account matches and `people` does not
+    /// name (`None`: they hold the import back until decided).
+    #[serde(default)]
+    pub unmatched: Option<PersonChoice>,
+}
+
+/// A person the spreadsheet names, and who they will be in Plait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonMatch {
+    /// The name as written ("D. Hughes").
+    pub name: String,
+    /// Named as an action's owner.
+    pub owner: bool,
+    /// Named as an executive lead.
+    pub lead: bool,
+    /// What the import will do: `None` when no account matches and nothing
+    /// was chosen (an owner left so holds the import back).
+    pub choice: Option<PersonChoice>,
+    /// Whether `choice` was matched by name rather than chosen.
+    pub matched: bool,
+}
+
+/// An account an import created, with its one-time password (shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedAccount {
+    /// Its user name.
+    pub username: UserId,
+    /// Its display name.
+    pub name: String,
+    /// The password to hand over (it is not stored anywhere readable).
+    pub password: String,
+    /// Its role in the programme.
+    pub role: Role,
+}
+
 /// `POST /api/programmes/{id}/import?mode=preview`: what an import would do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportPreview {
@@ -164,6 +225,18 @@ pub struct ImportPreview {
     pub errors: Vec<RowError>,
     /// Columns that are not imported.
     pub ignored_columns: Vec<String>,
+    /// The spreadsheet row the header was found on.
+    #[serde(default)]
+    pub header_row: usize,
+    /// Every column of the header, with what it fills.
+    #[serde(default)]
+    pub columns: Vec<ColumnUse>,
+    /// The people named, and who they will be.
+    #[serde(default)]
+    pub people: Vec<PersonMatch>,
+    /// Findings (requirements) that would be created.
+    #[serde(default)]
+    pub findings: usize,
 }
 
 /// `POST /api/programmes/{id}/import?mode=import` (201): what was written,
@@ -174,6 +247,10 @@ pub struct Imported {
     pub imported: ImportSummary,
     /// The rows left out, with why.
     pub skipped: Vec<RowError>,
+    /// Accounts created for people the file names, with their one-time
+    /// passwords.
+    #[serde(default)]
+    pub accounts: Vec<CreatedAccount>,
 }
 
 /// The same, refused (422): nothing was imported.

@@ -18,6 +18,9 @@ crate::vocab::vocabulary! {
         Embedded = "embedded", "Embedded";
         Closed = "closed", "Closed";
         Overdue = "overdue", "Overdue";
+        /// Imported with a status past "in progress" that nobody has
+        /// assured yet.
+        Imported = "imported", "Imported, awaiting validation";
         EvidenceAccepted = "evidence_accepted", "Evidence accepted";
         CompletionProposed = "completion_proposed", "Completion proposed";
         OffTrack = "off_track", "Off track";
@@ -28,8 +31,8 @@ crate::vocab::vocabulary! {
 }
 
 /// The colour each [`ColourRule`] shows. Defaults to the usual BRAG scheme:
-/// red for overdue or off track, amber at risk, green on track or awaiting
-/// assurance, blue closed, blue with a mark embedded, grey not yet rated.
+/// red for overdue or off track, amber at risk or imported as done but not
+/// yet assured, green on track or awaiting assurance, blue closed, blue with a mark embedded, grey not yet rated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColourScheme(BTreeMap<ColourRule, Colour>);
 
@@ -51,7 +54,7 @@ impl ColourScheme {
             ColourRule::Embedded => Colour::BlueEmbedded,
             ColourRule::Closed => Colour::Blue,
             ColourRule::Overdue | ColourRule::OffTrack => Colour::Red,
-            ColourRule::AtRisk => Colour::Amber,
+            ColourRule::AtRisk | ColourRule::Imported => Colour::Amber,
             ColourRule::EvidenceAccepted | ColourRule::CompletionProposed | ColourRule::OnTrack => {
                 Colour::Green
             }
@@ -77,6 +80,7 @@ impl ColourScheme {
         match action.status() {
             Status::Embedded => ColourRule::Embedded,
             Status::Closed => ColourRule::Closed,
+            Status::Imported => ColourRule::Imported,
             _ if action.is_overdue(today) => ColourRule::Overdue,
             Status::EvidenceAccepted => ColourRule::EvidenceAccepted,
             Status::CompletionProposed => ColourRule::CompletionProposed,

@@ -12,14 +12,19 @@ use std::fmt;
 use yrs::TransactionMut;
 
 use crate::doc::WriteError;
-use crate::entries::{LogEntry, Transition};
+use crate::entries::{LogEntry, ProgressUpdate, Sustainment, Transition};
 use crate::ids::{ActionId, Date, DocId, FindingId, PhaseId, UnixMillis, UserId, WorkstreamId};
 use crate::plan::{NewAction, NewFinding, PlanDoc, PlanInfo};
 use crate::programme::{Phase, PlanEntry, ProgrammeDoc, Workstream};
 use crate::vocab::{fold_label, Confidence, FindingKind, KeyQuestion, Regulation, Role, Status};
+use crate::workflow::{new_entry_id, DEFAULT_REAUDIT_MONTHS};
 
 /// A column Plait understands, with the header spellings trusts use for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Serialised as its [`Column::key`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Column {
     /// The finding's and action's reference.
     Ref,
@@ -55,10 +60,13 @@ pub enum Column {
     Status,
     /// The owner's confidence.
     Confidence,
+    /// The latest progress note, kept as the action's first progress update.
+    LatestUpdate,
 }
 
 impl Column {
-    const ALL: [Column; 17] = [
+    /// Every column, in the order Plait writes them.
+    pub const ALL: [Column; 18] = [
         Column::Ref,
         Column::Kind,
         Column::Regulation,
@@ -76,11 +84,41 @@ impl Column {
         Column::DueDate,
         Column::Status,
         Column::Confidence,
+        Column::LatestUpdate,
     ];
 
     /// The header Plait writes, and names in error messages.
     pub fn name(self) -> &'static str {
         self.spellings()[0]
+    }
+
+    /// The stable key a mapping names it by ("exec_lead").
+    pub fn key(self) -> &'static str {
+        match self {
+            Column::Ref => "ref",
+            Column::Kind => "kind",
+            Column::Regulation => "regulation",
+            Column::KeyQuestion => "key_question",
+            Column::CoreService => "core_service",
+            Column::Location => "location",
+            Column::Requirement => "requirement",
+            Column::Action => "action",
+            Column::Description => "description",
+            Column::ClosureCriteria => "closure_criteria",
+            Column::Workstream => "workstream",
+            Column::Phase => "phase",
+            Column::ExecLead => "exec_lead",
+            Column::Owner => "owner",
+            Column::DueDate => "due_date",
+            Column::Status => "status",
+            Column::Confidence => "confidence",
+            Column::LatestUpdate => "latest_update",
+        }
+    }
+
+    /// Whether an import needs this column.
+    pub fn is_required(self) -> bool {
+        Column::REQUIRED.contains(&self)
     }
 
     fn spellings(self) -> &'static [&'static str] {
@@ -161,6 +199,15 @@ impl Column {
             // than refused on every row. (Keeping it as a reported colour is
             // the mapping step's to offer.)
             Column::Confidence => &["Confidence", "Delivery confidence"],
+            Column::LatestUpdate => &[
+                "Latest update",
+                "Update",
+                "Progress update",
+                "Latest position",
+                "Progress",
+                "Comments",
+                "Narrative",
+            ],
         }
     }
 
@@ -222,6 +269,28 @@ pub struct ImportRow {
     pub phase: String,
     /// The status the spreadsheet gives (`None`: a new, draft action).
     pub status: Option<Status>,
+    /// The owner as the spreadsheet names them ("D. Hughes"); the action's
+    /// owner is set once the name is matched to an account
+    /// ([`ParsedImport::assign_owners`]).
+    pub owner_name: String,
+    /// The latest progress note ("" if none).
+    pub latest_update: String,
+}
+
+/// How each column of a file is read: the header as written (trimmed) and
+/// the Plait column it fills, or `None` to leave it out. Headers not named
+/// here are guessed from the spellings trusts use.
+pub type ColumnChoices = BTreeMap<String, Option<Column>>;
+
+/// One column of the file and how it is read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ColumnUse {
+    /// The header as written.
+    pub header: String,
+    /// The Plait column it fills (`None`: not imported).
+    pub column: Option<Column>,
+    /// Whether that was guessed from the header (not chosen).
+    pub guessed: bool,
 }
 
 /// What [`parse_csv`] found.
@@ -233,6 +302,11 @@ pub struct ParsedImport {
     pub errors: Vec<RowError>,
     /// Columns in the file that Plait does not import.
     pub ignored_columns: Vec<String>,
+    /// The spreadsheet row of the header (rows above it, a title, are
+    /// skipped).
+    pub header_row: usize,
+    /// Every column of the header, in file order, with what it fills.
+    pub columns: Vec<ColumnUse>,
 }
 
 impl ParsedImport {
@@ -240,10 +314,45 @@ impl ParsedImport {
     pub fn is_clean(&self) -> bool {
         self.errors.is_empty()
     }
+
+    /// The people the rows name, each with whether they are named as an
+    /// owner and as an executive lead, in name order.
+    pub fn people(&self) -> Vec<(String, bool, bool)> {
+        let mut people: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+        for row in &self.rows {
+            if !row.owner_name.is_empty() {
+                people.entry(row.owner_name.clone()).or_default().0 = true;
+            }
+            if !row.action.exec_lead.is_empty() {
+                people.entry(row.action.exec_lead.clone()).or_default().1 = true;
+            }
+        }
+        people
+            .into_iter()
+            .map(|(name, (owner, lead))| (name, owner, lead))
+            .collect()
+    }
+
+    /// Sets each row's owner to the account its owner's name maps to
+    /// (`account_of` gives `None` for a name left unassigned).
+    pub fn assign_owners(&mut self, account_of: impl Fn(&str) -> Option<UserId>) {
+        for row in &mut self.rows {
+            row.action.owner = if row.owner_name.is_empty() {
+                None
+            } else {
+                account_of(&row.owner_name)
+            };
+        }
+    }
 }
 
 /// Reads a CSV action plan (UTF-8, with or without a byte-order mark).
 pub fn parse_csv(input: &[u8]) -> ParsedImport {
+    parse_csv_with(input, &ColumnChoices::new())
+}
+
+/// Reads a CSV action plan with the columns read as `choices` says.
+pub fn parse_csv_with(input: &[u8], choices: &ColumnChoices) -> ParsedImport {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -253,56 +362,100 @@ pub fn parse_csv(input: &[u8]) -> ParsedImport {
         reader
             .byte_records()
             .map(|record| record.map_err(|e| e.to_string())),
+        choices,
     )
 }
 
 /// Reads an action plan given as rows of cells, the first row the header:
 /// what a spreadsheet reader (XLSX) hands over. Dates may be ISO
 /// (`2026-03-31`) or any UK form [`crate::Date::parse_loose`] accepts.
-pub fn parse_rows<R, C>(rows: impl IntoIterator<Item = R>) -> ParsedImport
+pub fn parse_rows<R, C>(rows: impl IntoIterator<Item = R>, choices: &ColumnChoices) -> ParsedImport
 where
     R: IntoIterator<Item = C>,
     C: AsRef<str>,
 {
-    parse_records(rows.into_iter().map(|row| {
-        Ok(csv::ByteRecord::from(
-            row.into_iter()
-                .map(|cell| cell.as_ref().as_bytes().to_vec())
-                .collect::<Vec<_>>(),
-        ))
-    }))
+    parse_records(
+        rows.into_iter().map(|row| {
+            Ok(csv::ByteRecord::from(
+                row.into_iter()
+                    .map(|cell| cell.as_ref().as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            ))
+        }),
+        choices,
+    )
+}
+
+/// How far down a title block may push the header.
+const HEADER_SEARCH_ROWS: usize = 12;
+
+fn is_blank(record: &csv::ByteRecord) -> bool {
+    record
+        .iter()
+        .all(|cell| cell.iter().all(u8::is_ascii_whitespace))
 }
 
 fn parse_records(
-    mut records: impl Iterator<Item = Result<csv::ByteRecord, String>>,
+    records: impl Iterator<Item = Result<csv::ByteRecord, String>>,
+    choices: &ColumnChoices,
 ) -> ParsedImport {
     let mut out = ParsedImport::default();
-    let header = match records.next() {
-        Some(Ok(header)) => header,
-        Some(Err(e)) => {
-            out.errors.push(RowError {
-                row: 1,
-                column: String::new(),
-                reason: format!("the header cannot be read: {e}"),
-            });
-            return out;
+    let mut records = records
+        .enumerate()
+        .map(|(index, record)| (index + 1, record));
+    // The header is the first row that names every required column; a
+    // title, a date line or blank rows above it are skipped. When no row
+    // does, the first non-blank row is reported as the header.
+    let mut first: Option<(usize, csv::ByteRecord)> = None;
+    let mut found = None;
+    for (row, record) in records.by_ref() {
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                out.errors.push(RowError {
+                    row,
+                    column: String::new(),
+                    reason: format!("the header cannot be read: {e}"),
+                });
+                return out;
+            }
+        };
+        if is_blank(&record) {
+            if row >= HEADER_SEARCH_ROWS {
+                break;
+            }
+            continue;
         }
-        None => {
-            out.errors.push(RowError {
+        let mut trial = ParsedImport::default();
+        if let Some(layout) = read_header(row, &record, choices, &mut trial) {
+            out.columns = trial.columns;
+            out.ignored_columns = trial.ignored_columns;
+            out.header_row = row;
+            found = Some(layout);
+            break;
+        }
+        first.get_or_insert((row, record));
+        if row >= HEADER_SEARCH_ROWS {
+            break;
+        }
+    }
+    let Some(layout) = found else {
+        match first {
+            Some((row, record)) => {
+                read_header(row, &record, choices, &mut out);
+                out.header_row = row;
+            }
+            None => out.errors.push(RowError {
                 row: 1,
                 column: String::new(),
                 reason: "the file is empty".into(),
-            });
-            return out;
+            }),
         }
-    };
-    let Some(layout) = read_header(&header, &mut out) else {
         return out;
     };
 
     let mut seen_refs: HashMap<String, usize> = HashMap::new();
-    for (index, record) in records.enumerate() {
-        let row = index + 2;
+    for (row, record) in records {
         match record {
             Ok(record) => {
                 if record
@@ -341,13 +494,18 @@ impl Layout {
     }
 }
 
-fn read_header(header: &csv::ByteRecord, out: &mut ParsedImport) -> Option<Layout> {
+fn read_header(
+    row: usize,
+    header: &csv::ByteRecord,
+    choices: &ColumnChoices,
+    out: &mut ParsedImport,
+) -> Option<Layout> {
     let mut columns: BTreeMap<Column, (usize, String)> = BTreeMap::new();
     let mut ok = true;
     for (i, raw) in header.iter().enumerate() {
         let Ok(name) = std::str::from_utf8(raw) else {
             out.errors.push(RowError {
-                row: 1,
+                row,
                 column: format!("column {}", i + 1),
                 reason: "the header is not UTF-8 text (save the sheet as \"CSV UTF-8\")".into(),
             });
@@ -358,11 +516,21 @@ fn read_header(header: &csv::ByteRecord, out: &mut ParsedImport) -> Option<Layou
         if name.is_empty() {
             continue;
         }
-        match Column::from_header(name) {
+        let chosen = choices
+            .iter()
+            .find(|(header, _)| fold_label(header) == fold_label(name))
+            .map(|(_, column)| *column);
+        let column = chosen.unwrap_or_else(|| Column::from_header(name));
+        out.columns.push(ColumnUse {
+            header: name.to_owned(),
+            column,
+            guessed: chosen.is_none(),
+        });
+        match column {
             Some(column) => {
                 if let Some((_, first)) = columns.get(&column) {
                     out.errors.push(RowError {
-                        row: 1,
+                        row,
                         column: name.to_owned(),
                         reason: format!("means the same as the column {first:?}; keep only one"),
                     });
@@ -377,7 +545,7 @@ fn read_header(header: &csv::ByteRecord, out: &mut ParsedImport) -> Option<Layou
     for column in Column::REQUIRED {
         if !columns.contains_key(&column) {
             out.errors.push(RowError {
-                row: 1,
+                row,
                 column: column.name().to_owned(),
                 reason: format!(
                     "missing column (accepted headers: {})",
@@ -457,6 +625,7 @@ fn read_row(
     let due_text = cell(Column::DueDate);
     let status_text = cell(Column::Status);
     let confidence_text = cell(Column::Confidence);
+    let latest_update = cell(Column::LatestUpdate);
 
     let mut fail = |column: Column, reason: String| {
         errors.push(RowError {
@@ -503,7 +672,9 @@ fn read_row(
             Ok(_) => {}
             Err(_) => fail(
                 Column::Regulation,
-                format!("unknown regulation {part:?} (expected 9 to 20A, as \"12\" or \"Reg 12\")"),
+                format!(
+                    "unknown regulation {part:?} (expected 4 to 7 or 9 to 20A, as \"12\", \"Reg 12\" or \"Reg 12(2)(a)\")"
+                ),
             ),
         }
     }
@@ -526,10 +697,9 @@ fn read_row(
             "missing workstream (or core service): every action belongs to a plan".into(),
         );
     }
-    let owner = optional(&owner_text, |s| UserId::new(s))
-        .map_err(|e| fail(Column::Owner, e.to_string()))
-        .ok()
-        .flatten();
+    if owner_text.chars().count() > 128 {
+        fail(Column::Owner, "a name can be at most 128 characters".into());
+    }
     let due = optional(&due_text, Date::parse_loose)
         .map_err(|e| fail(Column::DueDate, e.to_string()))
         .ok()
@@ -577,7 +747,7 @@ fn read_row(
             workstream_id: None,
             phase_id: None,
             exec_lead,
-            owner,
+            owner: None,
             due,
             confidence,
             closure_criteria,
@@ -585,6 +755,8 @@ fn read_row(
         workstream,
         phase,
         status: status.filter(|s| *s != Status::Draft),
+        owner_name: owner_text,
+        latest_update,
     })
 }
 
@@ -639,6 +811,23 @@ fn id_from<T>(
     make(id.trim_end_matches('-').to_owned()).map_err(|e| WriteError::Unstorable(e.to_string()))
 }
 
+/// The requirement a reference belongs to: "MD001.2" and "MD001-2" are
+/// actions of the requirement "MD001" (a separator, then one to three
+/// digits or one letter); a reference with no such ending is its own.
+pub fn reference_stem(reference: &str) -> &str {
+    let reference = reference.trim();
+    if let Some(at) = reference.rfind(['.', '-', '/']) {
+        let (stem, tail) = (&reference[..at], &reference[at + 1..]);
+        let digits =
+            !tail.is_empty() && tail.len() <= 3 && tail.bytes().all(|b| b.is_ascii_digit());
+        let letter = tail.len() == 1 && tail.bytes().all(|b| b.is_ascii_alphabetic());
+        if (digits || letter) && stem.chars().any(|c| c.is_ascii_alphanumeric()) {
+            return stem.trim();
+        }
+    }
+    reference
+}
+
 /// One plan document an import creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedPlan {
@@ -646,6 +835,8 @@ pub struct PlannedPlan {
     pub doc_id: DocId,
     /// Its header.
     pub info: PlanInfo,
+    /// Its findings (one per requirement), in order of first appearance.
+    pub findings: Vec<(FindingId, NewFinding)>,
     /// Its rows, with ids.
     pub items: Vec<PlannedItem>,
 }
@@ -706,6 +897,9 @@ impl ImportPlan {
         }
         let mut plan = ImportPlan::default();
         let mut exec_leads: BTreeMap<WorkstreamId, Vec<&str>> = BTreeMap::new();
+        // One finding per requirement: rows of a plan that share a
+        // reference stem, or the requirement's text, answer one finding.
+        let mut by_text: HashMap<(DocId, FindingKind, String), FindingId> = HashMap::new();
         for row in rows {
             let workstream_id = if row.workstream.is_empty() {
                 None
@@ -757,12 +951,46 @@ impl ImportPlan {
                             },
                             location: String::new(),
                         },
+                        findings: Vec::new(),
                         items: Vec::new(),
                     });
                     plan.plans.len() - 1
                 }
             };
-            let finding_id = id_from("f-", &row.finding.reference, FindingId::new)?;
+            let planned = &mut plan.plans[index];
+            let stem = reference_stem(&row.finding.reference);
+            let text_key = (
+                planned.doc_id.clone(),
+                row.finding.kind,
+                fold_label(&row.finding.text),
+            );
+            let stem_id = id_from("f-", stem, FindingId::new)?;
+            let finding_id = if planned.findings.iter().any(|(id, _)| id == &stem_id) {
+                stem_id
+            } else {
+                by_text.get(&text_key).cloned().unwrap_or(stem_id)
+            };
+            match planned
+                .findings
+                .iter_mut()
+                .find(|(id, _)| id == &finding_id)
+            {
+                Some((_, finding)) => {
+                    for regulation in &row.finding.regulations {
+                        if !finding.regulations.contains(regulation) {
+                            finding.regulations.push(regulation.clone());
+                        }
+                    }
+                }
+                None => {
+                    let mut finding = row.finding.clone();
+                    finding.reference = stem.to_owned();
+                    planned.findings.push((finding_id.clone(), finding));
+                    by_text
+                        .entry(text_key)
+                        .or_insert_with(|| finding_id.clone());
+                }
+            }
             let action_id = id_from("a-", &row.action.reference, ActionId::new)?;
             let mut source = row.clone();
             source.action.finding_ids = vec![finding_id.clone()];
@@ -816,13 +1044,19 @@ impl ImportPlan {
     }
 
     /// Writes one planned plan into its document: the header if the plan is
-    /// new, every finding and action, and for each row with a status a
-    /// baseline transition recorded as `importer` (a programme manager).
+    /// new, every finding not there yet and every action, and for each row
+    /// with a status a baseline transition recorded as `importer` (a
+    /// programme manager). A status past "in progress" is a claim: the
+    /// action arrives imported, awaiting validation
+    /// ([`crate::lifecycle::landing`]); one claimed closed or embedded also
+    /// gets its re-audits scheduled ([`DEFAULT_REAUDIT_MONTHS`] after the
+    /// day it was due, or the import's day if that is earlier). A row's
+    /// latest update becomes the action's first progress note.
     ///
     /// # Errors
-    /// [`WriteError::AlreadyExists`] when a finding or action id is already in
-    /// the document. Check with [`PlannedPlan::conflicts`] first: a failed
-    /// write leaves part of the rows in the transaction.
+    /// [`WriteError::AlreadyExists`] when an action id is already in the
+    /// document. Check with [`PlannedPlan::conflicts`] first: a failed write
+    /// leaves part of the rows in the transaction.
     pub fn write_plan(
         planned: &PlannedPlan,
         plan: &PlanDoc,
@@ -830,19 +1064,31 @@ impl ImportPlan {
         importer: &UserId,
         at: UnixMillis,
     ) -> Result<ImportSummary, WriteError> {
-        if plan.read(txn).info.title.is_empty() {
+        let existing = plan.read(txn);
+        if existing.info.title.is_empty() {
             plan.set_info(txn, &planned.info);
         }
         let mut summary = ImportSummary {
             plans: 1,
             ..Default::default()
         };
+        for (id, finding) in &planned.findings {
+            if !existing.findings.contains_key(id) {
+                plan.add_finding(txn, id, finding)?;
+                summary.findings += 1;
+            }
+        }
+        let who = crate::workflow::Who {
+            user: importer,
+            role: Role::Admin,
+            at,
+        };
         for item in &planned.items {
-            plan.add_finding(txn, &item.finding_id, &item.source.finding)?;
             plan.add_action(txn, &item.action_id, &item.source.action)?;
             plan.set_created(txn, &item.action_id, at)?;
-            summary.findings += 1;
             summary.actions += 1;
+            // Entry ids: unique per row within the import's moment.
+            let salt = u32::try_from(item.row).unwrap_or(u32::MAX).wrapping_mul(8);
             if let Some(status) = item.source.status {
                 let baseline = Transition {
                     to: status,
@@ -853,6 +1099,39 @@ impl ImportPlan {
                     baseline: true,
                 };
                 plan.append(txn, &item.action_id, &LogEntry::Transition(baseline))?;
+                if matches!(status, Status::Closed | Status::Embedded) {
+                    let today = at.date();
+                    let closed = item
+                        .source
+                        .action
+                        .due
+                        .filter(|due| *due <= today)
+                        .unwrap_or(today);
+                    for (n, months) in DEFAULT_REAUDIT_MONTHS.iter().enumerate() {
+                        plan.append(
+                            txn,
+                            &item.action_id,
+                            &LogEntry::Sustainment(Sustainment::Scheduled {
+                                id: new_entry_id("s", &who, salt + 1 + n as u32),
+                                due: closed.add_months(*months),
+                                by: importer.clone(),
+                                at,
+                            }),
+                        )?;
+                    }
+                }
+            }
+            if !item.source.latest_update.is_empty() {
+                plan.append(
+                    txn,
+                    &item.action_id,
+                    &LogEntry::Progress(ProgressUpdate {
+                        id: new_entry_id("u", &who, salt + 4),
+                        text: item.source.latest_update.clone(),
+                        by: importer.clone(),
+                        at,
+                    }),
+                )?;
             }
         }
         Ok(summary)
@@ -868,11 +1147,11 @@ impl PlannedPlan {
             .values()
             .map(|a| (slug(&a.reference), &a.id))
             .collect();
+        // A finding already in the plan is answered by the new actions too.
         self.items
             .iter()
             .filter(|item| {
                 view.actions.contains_key(&item.action_id)
-                    || view.findings.contains_key(&item.finding_id)
                     || refs.contains_key(&slug(&item.source.action.reference))
             })
             .map(|item| RowError {

@@ -11,7 +11,11 @@
 //! | evidence_accepted → in_progress (returned by the forum, with a note) | an approver |
 //! | closed → embedded (with an unused passed re-audit) | a validator who is not the owner |
 //! | closed or embedded → reopened (with a note) | a validator or an approver |
-//! | draft → any (a baseline carried in by an import) | the programme manager |
+//! | draft → agreed, in progress or reopened (a baseline carried in by an import) | the programme manager |
+//! | draft → imported (a baseline past "in progress": a claim, not assurance) | the programme manager |
+//! | imported → evidence accepted (evidence attached) | a validator who is not the owner |
+//! | imported → in progress (the claim not borne out, with a note) | a validator who is not the owner, or the programme manager |
+//! | imported → closed (with an unused "approve closure" decision) | the programme manager or an approver |
 //!
 //! "Unused" means one more than the closures (or embeddings) already in the
 //! log, so closing again after a reopening needs a new decision.
@@ -84,8 +88,9 @@ pub enum Refusal {
     /// Assurance must come from someone other than the owner.
     #[error("a validator cannot assure an action they own")]
     OwnAction,
-    /// Completion must be proposed with evidence.
-    #[error("completion can only be proposed once evidence is attached")]
+    /// Completion must be proposed, and an imported status confirmed, with
+    /// evidence.
+    #[error("this step needs evidence attached to the action")]
     NoEvidence,
     /// Closing needs a forum's decision.
     #[error("closing needs a recorded decision to approve closure")]
@@ -153,7 +158,9 @@ pub fn check_transition(step: &Move<'_>, action: &ActionFacts<'_>) -> Result<(),
                 Ok(())
             }
         }
-        (CompletionProposed, EvidenceAccepted | InProgress) | (Closed, Embedded) => {
+        (CompletionProposed, EvidenceAccepted | InProgress)
+        | (Imported, EvidenceAccepted)
+        | (Closed, Embedded) => {
             if role != Role::Validator {
                 Err(wrong_role)
             } else if is_owner {
@@ -162,10 +169,24 @@ pub fn check_transition(step: &Move<'_>, action: &ActionFacts<'_>) -> Result<(),
                 need_note()
             } else if to == Embedded && action.unused_passed_checks == 0 {
                 Err(Refusal::NoPassedCheck)
+            } else if from == Imported && !action.has_evidence {
+                Err(Refusal::NoEvidence)
             } else {
                 Ok(())
             }
         }
+        (Imported, InProgress) => match role {
+            Role::Validator if is_owner => Err(Refusal::OwnAction),
+            Role::Validator | Role::Admin => need_note(),
+            _ => Err(wrong_role),
+        },
+        (Imported, Closed) => match role {
+            Role::Admin | Role::Approver if action.unused_closure_decisions == 0 => {
+                Err(Refusal::NoClosureDecision)
+            }
+            Role::Admin | Role::Approver => Ok(()),
+            _ => Err(wrong_role),
+        },
         (EvidenceAccepted, Closed) => match role {
             Role::Approver if action.unused_closure_decisions == 0 => {
                 Err(Refusal::NoClosureDecision)
@@ -264,6 +285,25 @@ impl fmt::Display for Fold {
     }
 }
 
+/// The status a transition that takes effect leads to: its own, except an
+/// import's baseline past "in progress", which is a claim nobody in Plait
+/// has assured and lands on [`Status::Imported`].
+pub fn landing(transition: &Transition) -> Status {
+    if transition.baseline && transition.to.needs_assurance_when_imported() {
+        Status::Imported
+    } else {
+        transition.to
+    }
+}
+
+/// The status an import claimed for an action that arrived
+/// [`Status::Imported`] (its first transition, a baseline).
+pub fn imported_claim(log: &[Transition]) -> Option<Status> {
+    log.first()
+        .filter(|t| t.baseline && t.to.needs_assurance_when_imported())
+        .map(|t| t.to)
+}
+
 /// Folds a transition log, in log order, from draft: each transition allowed
 /// from the status reached so far takes effect; the others are superseded.
 ///
@@ -305,12 +345,13 @@ pub fn fold_status(
                     closures += usize::from(transition.to == Status::Closed);
                     embeddings += usize::from(transition.to == Status::Embedded);
                 }
+                let to = landing(transition);
                 steps.push(Step::Applied {
                     index,
                     from: status,
-                    to: transition.to,
+                    to,
                 });
-                status = transition.to;
+                status = to;
             }
             Err(reason) => steps.push(Step::Superseded {
                 index,
@@ -515,11 +556,11 @@ mod tests {
 
     #[test]
     fn a_baseline_only_starts_a_log() {
-        let mut imported = t(Status::Closed, "pm", Role::Admin, "imported");
+        let mut imported = t(Status::InProgress, "pm", Role::Admin, "imported");
         imported.baseline = true;
         let log = vec![imported.clone(), imported.clone()];
         let fold = fold_status(&log, None, false, 0, 0);
-        assert_eq!(fold.status, Status::Closed);
+        assert_eq!(fold.status, Status::InProgress);
         assert_eq!(
             fold.superseded().collect::<Vec<_>>(),
             vec![(1, &Refusal::LateBaseline)]
@@ -529,6 +570,79 @@ mod tests {
         assert_eq!(
             fold_status(&[forged], None, false, 0, 0).status,
             Status::Draft
+        );
+    }
+
+    /// Issue 14: "Complete" in a spreadsheet is a claim. It arrives as
+    /// imported, awaiting validation, never closed; a validator confirms it
+    /// with evidence, or the programme manager records the decision that
+    /// closed it; a forged baseline from a client gains nothing either.
+    #[test]
+    fn an_imported_status_past_in_progress_is_a_claim_until_assured() {
+        for claimed in [
+            Status::CompletionProposed,
+            Status::EvidenceAccepted,
+            Status::Closed,
+            Status::Embedded,
+        ] {
+            let mut baseline = t(claimed, "pm", Role::Admin, "Imported");
+            baseline.baseline = true;
+            let log = vec![baseline.clone()];
+            assert_eq!(fold_status(&log, None, true, 5, 5).status, Status::Imported);
+            assert_eq!(imported_claim(&log), Some(claimed));
+        }
+        let mut baseline = t(Status::Closed, "pm", Role::Admin, "Imported");
+        baseline.baseline = true;
+        let owner = user("owner");
+        // A validator confirms with evidence; without, the step is refused.
+        let confirm = vec![
+            baseline.clone(),
+            t(Status::EvidenceAccepted, "val", Role::Validator, ""),
+        ];
+        assert_eq!(
+            fold_status(&confirm, Some(&owner), false, 0, 0).status,
+            Status::Imported
+        );
+        assert_eq!(
+            fold_status(&confirm, Some(&owner), true, 0, 0).status,
+            Status::EvidenceAccepted
+        );
+        // The owner cannot confirm their own claim.
+        let own = vec![
+            baseline.clone(),
+            t(Status::EvidenceAccepted, "owner", Role::Validator, ""),
+        ];
+        assert_eq!(
+            fold_status(&own, Some(&owner), true, 0, 0).status,
+            Status::Imported
+        );
+        // The programme manager closes it only with the recorded decision.
+        let close = vec![baseline.clone(), t(Status::Closed, "pm", Role::Admin, "")];
+        assert_eq!(
+            fold_status(&close, Some(&owner), false, 0, 0).status,
+            Status::Imported
+        );
+        assert_eq!(
+            fold_status(&close, Some(&owner), false, 1, 0).status,
+            Status::Closed
+        );
+        // A contributor can do neither; a claim not borne out goes back to
+        // in progress with a reason.
+        let by_owner = vec![
+            baseline.clone(),
+            t(Status::Closed, "owner", Role::Contributor, ""),
+        ];
+        assert_eq!(
+            fold_status(&by_owner, Some(&owner), true, 1, 0).status,
+            Status::Imported
+        );
+        let back = vec![
+            baseline,
+            t(Status::InProgress, "val", Role::Validator, "no audit found"),
+        ];
+        assert_eq!(
+            fold_status(&back, Some(&owner), false, 0, 0).status,
+            Status::InProgress
         );
     }
 

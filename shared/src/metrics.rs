@@ -140,12 +140,14 @@ pub const NOT_RECORDED: &str = "Not recorded";
 /// it as (an action answering a warning notice and a Should Do is urgent).
 fn seriousness(kind: FindingKind) -> u8 {
     match kind {
-        FindingKind::WarningNotice => 0,
-        FindingKind::RequirementNotice => 1,
-        FindingKind::MustDo => 2,
-        FindingKind::ExitCriterion => 3,
-        FindingKind::ShouldDo => 4,
-        FindingKind::Internal => 5,
+        FindingKind::Section31 => 0,
+        FindingKind::WarningNotice => 1,
+        FindingKind::RequirementNotice => 2,
+        FindingKind::MustDo => 3,
+        FindingKind::Section64 => 4,
+        FindingKind::ExitCriterion => 5,
+        FindingKind::ShouldDo => 6,
+        FindingKind::Internal => 7,
     }
 }
 
@@ -277,7 +279,12 @@ mod tests {
             due_current: due,
             confidence,
             assurance: None,
-            fold: fold_status(&log, None, false, 0, 0),
+            // The status as given (a baseline past "in progress" would
+            // fold to imported).
+            fold: crate::lifecycle::Fold {
+                status,
+                steps: fold_status(&log, None, false, 0, 0).steps,
+            },
             transitions: log,
             updates: vec![],
             evidence: vec![],
@@ -324,6 +331,11 @@ mod tests {
         assert_eq!(colour(Status::Embedded, None, past), Colour::BlueEmbedded);
         assert_eq!(colour(Status::Reopened, None, past), Colour::Red);
         assert_eq!(colour(Status::Draft, None, None), Colour::Grey);
+        assert_eq!(
+            colour(Status::Imported, Some(Confidence::OnTrack), past),
+            Colour::Amber,
+            "imported as done, not yet assured: neither green nor blue"
+        );
         assert!(
             !action(Status::InProgress, None, Some(today)).is_overdue(today),
             "due today is not overdue"

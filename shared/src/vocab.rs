@@ -121,7 +121,13 @@ vocabulary! {
         /// A Section 29A warning notice.
         WarningNotice = "warning_notice", "Warning notice (s29A)" | "warning notice" | "s29a" | "section 29a"
             | "section 29a warning notice" | "s29a warning notice" | "warning notice section 29a";
-        RequirementNotice = "requirement_notice", "Requirement notice";
+        RequirementNotice = "requirement_notice", "Requirement notice" | "rn";
+        /// Conditions imposed on registration under section 31 (urgent).
+        Section31 = "section_31", "Conditions (s31)" | "s31" | "section 31" | "section 31 notice"
+            | "section 31 conditions" | "urgent conditions" | "s31 urgent notice of decision";
+        /// A requirement to provide information under section 64.
+        Section64 = "section_64", "Information request (s64)" | "s64" | "section 64"
+            | "section 64 request" | "section 64 letter";
         /// An exit criterion of the Recovery Support Programme.
         ExitCriterion = "exit_criterion", "Exit criterion" | "rsp exit criterion";
         Internal = "internal", "Internal" | "trust identified" | "self identified";
@@ -151,10 +157,29 @@ vocabulary! {
         Closed = "closed", "Closed" | "complete" | "completed";
         Embedded = "embedded", "Embedded" | "sustained";
         Reopened = "reopened", "Reopened" | "re-opened";
+        /// Carried in by an import with a status past "in progress" that
+        /// nobody in Plait has assured yet: a validator confirms it with
+        /// evidence, or the programme manager records the decision that
+        /// closed it. Never counted as green or blue until then.
+        Imported = "imported", "Imported, awaiting validation";
     }
 }
 
 impl Status {
+    /// Whether an import's baseline to this status is only a claim until
+    /// someone assures it (everything past "in progress"): such a baseline
+    /// lands on [`Status::Imported`].
+    pub fn needs_assurance_when_imported(self) -> bool {
+        matches!(
+            self,
+            Status::CompletionProposed
+                | Status::EvidenceAccepted
+                | Status::Closed
+                | Status::Embedded
+                | Status::Imported
+        )
+    }
+
     /// Still to be delivered, so its due date matters.
     pub fn is_open_for_delivery(self) -> bool {
         matches!(
@@ -258,49 +283,107 @@ vocabulary! {
     }
 }
 
-/// One of the Health and Social Care Act 2008 (Regulated Activities)
-/// Regulations 2014, regulations 9 to 20A. Anything else is rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// A regulation of the Health and Social Care Act 2008 (Regulated
+/// Activities) Regulations 2014 that CQC cites: the fundamental standards,
+/// regulations 9 to 20A (with 9A, visiting), and regulations 4 to 7 on who
+/// runs a service. It may name a paragraph: "Reg 12(2)(a)" is regulation 12,
+/// paragraph "(2)(a)". Anything else is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Regulation(RegulationNumber);
+pub struct Regulation {
+    number: RegulationNumber,
+    /// "(2)(a)", or empty for the whole regulation.
+    paragraph: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum RegulationNumber {
     Plain(u8),
-    TwentyA,
+    /// 9A and 20A.
+    WithA(u8),
 }
 
+impl RegulationNumber {
+    fn exists(self) -> bool {
+        match self {
+            RegulationNumber::Plain(n) => (4..=7).contains(&n) || (9..=20).contains(&n),
+            RegulationNumber::WithA(n) => n == 9 || n == 20,
+        }
+    }
+}
+
+/// The longest paragraph reference kept ("(2)(a)(ii)" and the like).
+const MAX_PARAGRAPH: usize = 24;
+
 impl Regulation {
-    /// Every regulation, 9 to 20A.
+    /// Every regulation, whole: 4 to 7 and 9 to 20A.
     pub fn all() -> impl Iterator<Item = Regulation> {
-        (9..=20)
-            .map(|n| Regulation(RegulationNumber::Plain(n)))
-            .chain(std::iter::once(Regulation(RegulationNumber::TwentyA)))
+        (4..=20u8)
+            .flat_map(|n| {
+                let plain = RegulationNumber::Plain(n);
+                let with_a = RegulationNumber::WithA(n);
+                [plain, with_a]
+            })
+            .filter(|number| number.exists())
+            .map(|number| Regulation {
+                number,
+                paragraph: String::new(),
+            })
     }
 
-    /// The regulation with this number (9 to 20), if it exists.
+    /// The whole regulation with this number (4 to 7, 9 to 20), if it exists.
     pub fn number(n: u8) -> Option<Regulation> {
-        (9..=20)
-            .contains(&n)
-            .then_some(Regulation(RegulationNumber::Plain(n)))
+        let number = RegulationNumber::Plain(n);
+        number.exists().then(|| Regulation {
+            number,
+            paragraph: String::new(),
+        })
     }
 
     /// Regulation 20A, requirement as to display of performance assessments.
-    pub const TWENTY_A: Regulation = Regulation(RegulationNumber::TwentyA);
+    pub fn twenty_a() -> Regulation {
+        Regulation {
+            number: RegulationNumber::WithA(20),
+            paragraph: String::new(),
+        }
+    }
 
-    /// The stored key: "9" … "20", "20A".
-    pub fn key(self) -> String {
-        match self.0 {
+    /// The stored key: "12", "20A", "12(2)(a)".
+    pub fn key(&self) -> String {
+        format!("{}{}", self.number_key(), self.paragraph)
+    }
+
+    /// The regulation's number: "12", "9A".
+    pub fn number_key(&self) -> String {
+        match self.number {
             RegulationNumber::Plain(n) => n.to_string(),
-            RegulationNumber::TwentyA => "20A".to_owned(),
+            RegulationNumber::WithA(n) => format!("{n}A"),
+        }
+    }
+
+    /// The paragraph cited ("(2)(a)"; empty for the whole regulation).
+    pub fn paragraph(&self) -> &str {
+        &self.paragraph
+    }
+
+    /// The same regulation, whole (for counting breaches by regulation).
+    pub fn whole(&self) -> Regulation {
+        Regulation {
+            number: self.number,
+            paragraph: String::new(),
         }
     }
 
     /// The regulation's title.
-    pub fn name(self) -> &'static str {
-        match self.0 {
-            RegulationNumber::TwentyA => "Requirement as to display of performance assessments",
+    pub fn name(&self) -> &'static str {
+        match self.number {
+            RegulationNumber::WithA(9) => "Visiting and accompanying",
+            RegulationNumber::WithA(_) => "Requirement as to display of performance assessments",
             RegulationNumber::Plain(n) => match n {
+                4 => "Requirements where the service provider is an individual or partnership",
+                5 => "Fit and proper persons: directors",
+                6 => "Requirement where the service provider is a body other than a partnership",
+                7 => "Requirements relating to registered managers",
                 9 => "Person-centred care",
                 10 => "Dignity and respect",
                 11 => "Need for consent",
@@ -317,10 +400,12 @@ impl Regulation {
         }
     }
 
-    /// Reads "12", "Reg 12", "Regulation 12", "reg. 20A", ignoring case.
+    /// Reads "12", "Reg 12", "Regulation 12(2)(a)", "reg. 20A", "Reg 9A",
+    /// "Regulation 12 (1) (2)(b)", ignoring case.
     ///
     /// # Errors
-    /// [`UnknownValue`] for anything that is not regulation 9 to 20A.
+    /// [`UnknownValue`] for anything that is not one of the regulations, or
+    /// a paragraph that is not a run of "(…)" references.
     pub fn parse_loose(text: &str) -> Result<Regulation, UnknownValue> {
         let unknown = || UnknownValue {
             what: "regulation",
@@ -331,17 +416,42 @@ impl Regulation {
             .iter()
             .find_map(|prefix| lower.strip_prefix(prefix))
             .unwrap_or(&lower)
-            .trim();
-        if rest.eq_ignore_ascii_case("20a") {
-            return Ok(Regulation::TWENTY_A);
-        }
-        if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            .trim_start();
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 || digits > 2 {
             return Err(unknown());
         }
-        rest.parse::<u8>()
-            .ok()
-            .and_then(Regulation::number)
-            .ok_or_else(unknown)
+        let n: u8 = rest[..digits].parse().map_err(|_| unknown())?;
+        let mut rest = &rest[digits..];
+        let number = if let Some(after) = rest.strip_prefix('a') {
+            rest = after;
+            RegulationNumber::WithA(n)
+        } else {
+            RegulationNumber::Plain(n)
+        };
+        if !number.exists() {
+            return Err(unknown());
+        }
+        // The paragraph: "(2)(a)", spaces between parts allowed.
+        let mut paragraph = String::new();
+        let mut rest = rest.trim();
+        while !rest.is_empty() {
+            let inner = rest.strip_prefix('(').ok_or_else(unknown)?;
+            let close = inner.find(')').ok_or_else(unknown)?;
+            let part = inner[..close].trim();
+            if part.is_empty() || part.len() > 4 || !part.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                return Err(unknown());
+            }
+            paragraph.push('(');
+            paragraph.push_str(part);
+            paragraph.push(')');
+            rest = inner[close + 1..].trim_start();
+        }
+        if paragraph.len() > MAX_PARAGRAPH {
+            return Err(unknown());
+        }
+        Ok(Regulation { number, paragraph })
     }
 }
 
@@ -433,8 +543,35 @@ mod tests {
     }
 
     #[test]
-    fn regulations_nine_to_twenty_a_and_nothing_else() {
-        assert_eq!(Regulation::all().count(), 13);
+    fn regulations_with_paragraphs_and_nothing_else() {
+        // 4 to 7, 9 to 20, 9A and 20A.
+        assert_eq!(Regulation::all().count(), 18);
+        for (text, key, paragraph) in [
+            ("Reg 12(2)(a)", "12(2)(a)", "(2)(a)"),
+            ("Regulation 12 (2) (a)", "12(2)(a)", "(2)(a)"),
+            ("Regulation 9A", "9A", ""),
+            ("reg 9a(1)", "9A(1)", "(1)"),
+            ("Regulation 5", "5", ""),
+            ("17(2)(b)(ii)", "17(2)(b)(ii)", "(2)(b)(ii)"),
+        ] {
+            let regulation = Regulation::parse_loose(text).unwrap();
+            assert_eq!(regulation.key(), key, "{text}");
+            assert_eq!(regulation.paragraph(), paragraph, "{text}");
+            // The key reads back as itself.
+            assert_eq!(Regulation::parse_loose(&regulation.key()), Ok(regulation));
+        }
+        assert_eq!(
+            Regulation::parse_loose("Reg 12(2)(a)").unwrap().whole(),
+            Regulation::number(12).unwrap()
+        );
+        for bad in [
+            "Reg 8", "3", "9B", "12(", "12(2", "12 (a b)", "12 foo", "12()",
+        ] {
+            assert!(
+                Regulation::parse_loose(bad).is_err(),
+                "{bad:?} must be rejected"
+            );
+        }
         for text in ["12", "Reg 12", "Regulation 12", "reg. 12", " REG12 "] {
             assert_eq!(
                 Regulation::parse_loose(text),
@@ -444,15 +581,15 @@ mod tests {
         }
         assert_eq!(
             Regulation::parse_loose("Regulation 20A"),
-            Ok(Regulation::TWENTY_A)
+            Ok(Regulation::twenty_a())
         );
-        assert_eq!(Regulation::TWENTY_A.key(), "20A");
+        assert_eq!(Regulation::twenty_a().key(), "20A");
         assert_eq!(
             Regulation::number(15).unwrap().name(),
             "Premises and equipment"
         );
         for bad in [
-            "8", "21", "20B", "", "Reg", "twelve", "1 2", "-12", "255", "999999",
+            "8", "21", "20B", "", "Reg", "twelve", "1 2", "-12", "255", "999999", "3",
         ] {
             assert!(
                 Regulation::parse_loose(bad).is_err(),

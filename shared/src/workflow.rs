@@ -168,7 +168,12 @@ pub fn review_evidence(
             at: who.at,
         }),
     )?;
-    if decide && current.status() == Status::CompletionProposed {
+    if decide
+        && matches!(
+            current.status(),
+            Status::CompletionProposed | Status::Imported
+        )
+    {
         let to = match verdict {
             EvidenceVerdict::Accepted => Status::EvidenceAccepted,
             EvidenceVerdict::Insufficient => Status::InProgress,
@@ -244,7 +249,12 @@ pub fn record_decision(
         };
         plan.append(txn, id, &transition(who, to, &note))?;
     }
-    if effect == Some(Status::Closed) {
+    // An imported closure keeps the re-audits its import scheduled.
+    let scheduled = current
+        .sustainment_checks
+        .iter()
+        .any(|c| c.result.is_none());
+    if effect == Some(Status::Closed) && !(current.status() == Status::Imported && scheduled) {
         for (n, months) in input.reaudit_months.iter().enumerate() {
             plan.append(
                 txn,
@@ -422,7 +432,9 @@ pub struct Offers {
 /// The decision does not fit the action's status.
 pub fn decision_effect(outcome: DecisionOutcome, status: Status) -> Result<Option<Status>, String> {
     match outcome {
-        DecisionOutcome::ApproveClosure if status == Status::EvidenceAccepted => {
+        DecisionOutcome::ApproveClosure
+            if matches!(status, Status::EvidenceAccepted | Status::Imported) =>
+        {
             Ok(Some(Status::Closed))
         }
         DecisionOutcome::ApproveClosure => {
@@ -472,7 +484,8 @@ pub fn offers(actor: Actor<'_>, action: &ActionView) -> Offers {
     };
     Offers {
         evidence: may(Log::Evidence),
-        review: status == Status::CompletionProposed && may(Log::EvidenceReviews),
+        review: matches!(status, Status::CompletionProposed | Status::Imported)
+            && may(Log::EvidenceReviews),
         decisions,
         request: owner && status.is_open_for_delivery() && may(Log::DueChanges),
         answer: actor.is(&[Role::Lead, Role::Admin])
@@ -600,6 +613,110 @@ mod tests {
         rules && applied(&after) == applied(&before) + new_transitions
     }
 
+    /// Takes a new action to `status` the way it happens: an import's
+    /// baseline where one leads there, then the steps of the lifecycle
+    /// (by people other than the test's actors) with the decisions and
+    /// re-audits they use up.
+    fn reach(
+        plan: &PlanDoc,
+        txn: &mut TransactionMut,
+        id: &ActionId,
+        status: Status,
+        owner: &UserId,
+        import: &UserId,
+    ) {
+        let (validator, forum) = (user("val"), user("forum"));
+        let entry = |to: Status, by: &UserId, role: Role, baseline: bool| {
+            LogEntry::Transition(Transition {
+                to,
+                by: by.clone(),
+                role,
+                at: UnixMillis(1),
+                note: "why".into(),
+                baseline,
+            })
+        };
+        let path: &[Status] = match status {
+            Status::Draft => &[],
+            Status::CompletionProposed => &[Status::InProgress, Status::CompletionProposed],
+            Status::EvidenceAccepted => &[
+                Status::InProgress,
+                Status::CompletionProposed,
+                Status::EvidenceAccepted,
+            ],
+            Status::Closed => &[
+                Status::InProgress,
+                Status::CompletionProposed,
+                Status::EvidenceAccepted,
+                Status::Closed,
+            ],
+            Status::Embedded => &[
+                Status::InProgress,
+                Status::CompletionProposed,
+                Status::EvidenceAccepted,
+                Status::Closed,
+                Status::Embedded,
+            ],
+            Status::Agreed => &[Status::Agreed],
+            Status::InProgress => &[Status::InProgress],
+            Status::Reopened => &[Status::Reopened],
+            // An imported "Closed" is a claim: it lands on imported.
+            Status::Imported => &[Status::Closed],
+        };
+        for (n, &to) in path.iter().enumerate() {
+            let step = if n == 0 {
+                entry(to, import, Role::Admin, true)
+            } else {
+                match to {
+                    Status::CompletionProposed => entry(to, owner, Role::Contributor, false),
+                    Status::EvidenceAccepted | Status::Embedded => {
+                        entry(to, &validator, Role::Validator, false)
+                    }
+                    _ => entry(to, &forum, Role::Approver, false),
+                }
+            };
+            if to == Status::Closed && n > 0 {
+                plan.append(
+                    txn,
+                    id,
+                    &LogEntry::Decision(Decision {
+                        id: EntryId::new("d-used").unwrap(),
+                        forum: "QSC".into(),
+                        meeting_date: Date::parse_iso("2026-01-01").unwrap(),
+                        outcome: DecisionOutcome::ApproveClosure,
+                        minute_ref: String::new(),
+                        note: String::new(),
+                        by: forum.clone(),
+                        at: UnixMillis(1),
+                    }),
+                )
+                .unwrap();
+            }
+            if to == Status::Embedded {
+                let check = EntryId::new("s-used").unwrap();
+                for entry in [
+                    Sustainment::Scheduled {
+                        id: check.clone(),
+                        due: Date::parse_iso("2026-04-01").unwrap(),
+                        by: forum.clone(),
+                        at: UnixMillis(1),
+                    },
+                    Sustainment::Result {
+                        id: EntryId::new("c-used").unwrap(),
+                        check_id: check,
+                        outcome: CheckOutcome::Passed,
+                        note: String::new(),
+                        by: validator.clone(),
+                        at: UnixMillis(1),
+                    },
+                ] {
+                    plan.append(txn, id, &LogEntry::Sustainment(entry)).unwrap();
+                }
+            }
+            plan.append(txn, id, &step).unwrap();
+        }
+    }
+
     /// For every role, owning the action or not, and every status an
     /// action can be in (with evidence attached, a due-date request waiting
     /// and a re-audit scheduled), each governance step is offered exactly
@@ -619,21 +736,7 @@ mod tests {
                     let mut txn = plan.doc().transact_mut();
                     plan.add_action(&mut txn, &id, &door_closers(owner))
                         .unwrap();
-                    if status != Status::Draft {
-                        plan.append(
-                            &mut txn,
-                            &id,
-                            &LogEntry::Transition(Transition {
-                                to: status,
-                                by: import.clone(),
-                                role: Role::Admin,
-                                at: UnixMillis(1),
-                                note: String::new(),
-                                baseline: true,
-                            }),
-                        )
-                        .unwrap();
-                    }
+                    reach(&plan, &mut txn, &id, status, owner, &import);
                     let as_owner = Who {
                         user: owner,
                         role: Role::Contributor,
@@ -715,12 +818,12 @@ mod tests {
                             9,
                         )
                     });
-                    // Reviewing is offered while completion is proposed
-                    // (the verdict then moves the status); the rules take a
-                    // verdict at any time.
+                    // Reviewing is offered while completion is proposed or
+                    // an imported status awaits validation (the verdict then
+                    // moves the status); the rules take a verdict at any time.
                     assert_eq!(
                         offered.review,
-                        review && status == Status::CompletionProposed,
+                        review && matches!(status, Status::CompletionProposed | Status::Imported),
                         "review: {case}"
                     );
                     for outcome in DecisionOutcome::ALL.iter().copied() {

@@ -625,6 +625,28 @@ fn a_kept_status_change_never_supersedes_an_earlier_one() {
             }),
         )
         .unwrap();
+        // Imported "Closed" is a claim until the programme manager records
+        // the decision that closed it.
+        plait_shared::workflow::record_decision(
+            plan,
+            txn,
+            &a0(),
+            &plait_shared::workflow::Who {
+                user: &user("pm"),
+                role: Role::Admin,
+                at: UnixMillis(NOW - DAY),
+            },
+            &plait_shared::workflow::DecisionInput {
+                forum: "Quality and Safety Committee",
+                meeting_date: Date::parse_iso("2026-06-01").unwrap(),
+                outcome: plait_shared::DecisionOutcome::ApproveClosure,
+                minute_ref: "QSC/26/1",
+                note: "",
+                reaudit_months: &[],
+            },
+            7,
+        )
+        .unwrap();
         plan.append(
             txn,
             &a0(),

@@ -337,7 +337,7 @@ fn initial_plan(rng: &mut Rng, plan: &PlanDoc) -> (Vec<FindingId>, Vec<ActionId>
                 reference: format!("MD{i:03}"),
                 kind: FindingKind::ALL[rng.usize(0..FindingKind::ALL.len())],
                 text: format!("Care plans were not personalised é{}", random_text(rng, 2)),
-                regulations: vec![Regulation::number(9).unwrap(), Regulation::TWENTY_A],
+                regulations: vec![Regulation::number(9).unwrap(), Regulation::twenty_a()],
                 key_question: Some(KeyQuestion::ALL[rng.usize(0..KeyQuestion::ALL.len())]),
                 core_service: "Acute wards".into(),
                 location: String::new(),
@@ -645,7 +645,7 @@ impl Sim {
                 Status::CompletionProposed if rng.u8(0..5) == 0 => {
                     (Status::InProgress, validator(), Role::Validator, reason())
                 }
-                Status::CompletionProposed => (
+                Status::CompletionProposed | Status::Imported => (
                     Status::EvidenceAccepted,
                     validator(),
                     Role::Validator,

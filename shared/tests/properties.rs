@@ -62,6 +62,10 @@ enum Who {
     Approver,
     /// "a validator or an approver"
     ValidatorOrApprover,
+    /// "a validator who is not the owner, or the programme manager"
+    ValidatorNotOwnerOrAdmin,
+    /// "the programme manager or an approver"
+    AdminOrApprover,
 }
 
 /// What else the step needs.
@@ -79,11 +83,30 @@ enum Needs {
 }
 
 use Status::{
-    Agreed, Closed, CompletionProposed, Draft, Embedded, EvidenceAccepted, InProgress, Reopened,
+    Agreed, Closed, CompletionProposed, Draft, Embedded, EvidenceAccepted, Imported, InProgress,
+    Reopened,
 };
 
 /// Every step of the table that is not a baseline.
-const TABLE: [(Status, Status, Who, Needs); 11] = [
+const TABLE: [(Status, Status, Who, Needs); 14] = [
+    (
+        Imported,
+        EvidenceAccepted,
+        Who::ValidatorNotOwner,
+        Needs::Evidence,
+    ),
+    (
+        Imported,
+        InProgress,
+        Who::ValidatorNotOwnerOrAdmin,
+        Needs::Note,
+    ),
+    (
+        Imported,
+        Closed,
+        Who::AdminOrApprover,
+        Needs::ClosureDecision,
+    ),
     (Draft, Agreed, Who::LeadOrAdmin, Needs::Nothing),
     (Agreed, InProgress, Who::Owner, Needs::Nothing),
     (Reopened, InProgress, Who::Owner, Needs::Nothing),
@@ -170,6 +193,10 @@ impl<'a> Oracle<'a> {
             Who::ValidatorNotOwner => t.role == Role::Validator && !is_owner,
             Who::Approver => t.role == Role::Approver,
             Who::ValidatorOrApprover => matches!(t.role, Role::Validator | Role::Approver),
+            Who::ValidatorNotOwnerOrAdmin => {
+                (t.role == Role::Validator && !is_owner) || t.role == Role::Admin
+            }
+            Who::AdminOrApprover => matches!(t.role, Role::Admin | Role::Approver),
         };
         if !who_ok {
             return Err(format!("{who:?} may not be {} as {:?}", t.by, t.role));
@@ -188,12 +215,26 @@ impl<'a> Oracle<'a> {
     }
 
     fn apply(&mut self, t: &Transition) {
-        self.status = t.to;
+        self.status = lands(t);
         self.applied += 1;
         if !t.baseline {
             self.closures += usize::from(t.to == Closed);
             self.embeddings += usize::from(t.to == Embedded);
         }
+    }
+}
+
+/// Where an applied transition leads: a baseline past "in progress" is an
+/// import's claim, which lands on imported, awaiting validation.
+fn lands(t: &Transition) -> Status {
+    let claim = matches!(
+        t.to,
+        CompletionProposed | EvidenceAccepted | Closed | Embedded | Imported
+    );
+    if t.baseline && claim {
+        Imported
+    } else {
+        t.to
     }
 }
 
@@ -221,7 +262,7 @@ fn check_fold(log: &[Transition], facts: &Facts) -> Result<Vec<Status>, TestCase
                     "step {} starts from the wrong status",
                     i
                 );
-                prop_assert_eq!(*to, t.to, "step {} applied another status", i);
+                prop_assert_eq!(*to, lands(t), "step {} applied another status", i);
                 if let Err(why) = verdict {
                     return Err(TestCaseError::fail(format!(
                         "step {i} {t:?} was applied but the table forbids it: {why}"
@@ -359,12 +400,16 @@ fn build_log(facts: &Facts, draws: &[Draw], at: i64) -> Vec<Transition> {
             EvidenceAccepted | Embedded => (user("validator-1"), Role::Validator, ""),
             Closed => (user("forum-1"), Role::Approver, ""),
             Reopened => (user("forum-1"), Role::Approver, NOTES[2]),
-            Draft => (user("admin-1"), Role::Admin, ""),
+            Draft | Imported => (user("admin-1"), Role::Admin, ""),
         };
         let t = if d.baseline {
             let role = if d.kind % 2 == 0 { Role::Admin } else { d.role };
             next = JOURNEY.iter().position(|s| *s == d.to).unwrap_or(0);
             next = (next + 1) % JOURNEY.len();
+            if lands(&make(d.to, &user("admin-1"), role, "", true)) == Imported {
+                // A claim: the validator confirms it next.
+                next = 3;
+            }
             make(d.to, &user("admin-1"), role, NOTES[d.note], true)
         } else if d.kind < 15 {
             let (mut by, mut role, mut note) = canonical(expected);

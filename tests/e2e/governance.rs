@@ -172,10 +172,10 @@ async fn evidence_files_are_checked_stored_and_served_as_attachments() {
 }
 
 const MESSY: &str = "\u{feff}Ref,Type,Reg,Key question,CQC requirement,Trust action,Workstream,Due date,Status,Owner\n\
-NEW1,Must Do,Reg 12,Safe,Keep the clinic room locked,Fit a keypad lock,Estates,31/03/2027,In progress,A. Person\n\
+NEW1,Must Do,Reg 12,Safe,Keep the clinic room locked,Fit a keypad lock,Estates,31/03/2027,In progress,D. Hughes\n\
 NEW2,Should Do,12,Safe,x,y,Estates,31/02/2027,,\n\
 NEW3,Banana,12,Safe,x,y,Estates,2027-01-01,,\n\
-MD001,Must Do,12,Safe,x,y,Estates,2027-01-01,,\n\
+MD001.1,Must Do,12,Safe,x,y,Estates,2027-01-01,,\n\
 NEW1,Must Do,12,Safe,x,y,Estates,2027-01-01,,\n";
 
 /// `POST /api/programmes/{programme}/import?format=csv&{query}` with `body`
@@ -277,7 +277,8 @@ async fn exports_round_trip_and_the_report_equals_shared_metrics() {
     let doc = fetch(&server, &plan).await;
     let original = PlanDoc::new(doc.clone()).read(&doc.transact());
     // The export is in the import's layout: it imports into a new programme.
-    let parsed = plait_server::import::read(&csv, plait_server::import::Format::Csv);
+    let parsed =
+        plait_server::import::read(&csv, plait_server::import::Format::Csv, &Default::default());
     assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
     assert_eq!(parsed.rows.len(), original.actions.len());
     let xlsx = server
@@ -288,7 +289,11 @@ async fn exports_round_trip_and_the_report_equals_shared_metrics() {
         .bytes()
         .await
         .unwrap();
-    let from_xlsx = plait_server::import::read(&xlsx, plait_server::import::Format::Xlsx);
+    let from_xlsx = plait_server::import::read(
+        &xlsx,
+        plait_server::import::Format::Xlsx,
+        &Default::default(),
+    );
     assert!(from_xlsx.errors.is_empty(), "{:?}", from_xlsx.errors);
     assert_eq!(from_xlsx.rows, parsed.rows, "XLSX and CSV say the same");
 
@@ -311,7 +316,7 @@ async fn exports_round_trip_and_the_report_equals_shared_metrics() {
     let today = plait_shared::Date::parse_iso("2026-11-26").unwrap();
     let local = BoardReport::compute(&programme, &plans, today, UnixMillis(0), 12);
     assert_eq!(report, serde_json::to_value(&local).unwrap());
-    assert_eq!(report["metrics"]["all"]["total"], 168);
+    assert_eq!(report["metrics"]["all"]["total"], 338);
     let tables = server
         .get("/api/programmes/demo/report?format=xlsx")
         .send()
@@ -340,22 +345,45 @@ async fn plait_import_on_the_command_line() {
             .output()
             .unwrap()
     };
-    let first = run(&fixture, &[]);
+    // On a new server no account matches the twelve owners the tracker
+    // names: nothing is imported until someone decides about them.
+    let unmatched = run(&fixture, &[]);
+    assert!(!unmatched.status.success());
+    let stderr = String::from_utf8_lossy(&unmatched.stderr);
+    assert!(
+        stderr.contains("row 2, Owner: \"B. Okafor\" matches no account"),
+        "{stderr}"
+    );
+    let first = run(&fixture, &["--unmatched", "create"]);
     assert!(
         first.status.success(),
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&first.stdout).trim(),
-        "Imported 168 findings and 168 actions into 8 plan(s)."
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with("Imported 172 findings and 338 actions into 8 plan(s)."),
+        "{stdout}"
     );
+    // One account per owner, each with its one-time password, printed once.
+    assert!(stdout.contains("Accounts created"), "{stdout}");
+    let created: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.contains("Contributor"))
+        .collect();
+    assert_eq!(created.len(), 12, "{stdout}");
+    assert!(created
+        .iter()
+        .any(|line| line.trim_start().starts_with("d.hughes ")));
     let messy = dir.path().join("messy.csv");
     std::fs::write(&messy, MESSY).unwrap();
     let refused = run(&messy, &[]);
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     for row in ["row 3, Due date", "row 4, Type", "row 5, Ref", "row 6, Ref"] {
+        // (D. Hughes on row 2 now has an account: created above.)
         assert!(stderr.contains(row), "{row} in\n{stderr}");
     }
     assert!(
@@ -579,4 +607,189 @@ async fn evidence_no_plan_cites_is_collected_after_its_grace() {
     assert!(server.state.blobs.meta(&sha256(&orphan)).unwrap().is_none());
     assert!(server.state.blobs.meta(&sha256(&cited)).unwrap().is_some());
     assert_eq!(server.state.blobs.usage(&demo).unwrap(), 50);
+}
+
+/// A tracker as a trust's programme office keeps it (issue 14): a title
+/// block, a RAG column, paragraph references, a column the guesses miss,
+/// owners by name (one with an account, one without). The preview says
+/// who everyone is and holds the import back until the newcomer is
+/// decided; the import creates their account (its password shown once),
+/// makes both members, and brings "Complete" in as a claim awaiting
+/// validation, which the programme manager closes only by recording the
+/// decision that closed it.
+#[tokio::test]
+async fn a_real_tracker_with_people_mapped_and_claims_awaiting_validation() {
+    use plait_shared::api::{ImportOptions, ImportPreview, Imported, PersonChoice};
+    use plait_shared::import::Column;
+    use plait_shared::workflow::{record_decision, DecisionInput, Who};
+    use plait_shared::{Date, DecisionOutcome, Role, Status, UserId};
+
+    const TRACKER: &str = "Trust CQC action plan — as at 1 November 2026,,,,,,,,\n\
+,,,,,,,,\n\
+Action no,Category,Regulation breached,Issue,What we will do,Programme,Action owner,Status,RAG\n\
+NW1.1,Must Do,\"Reg 12(2)(a), Reg 17(1)\",Lock the clinic rooms,Fit keypad locks,Estates,D. Hughes,In progress,Amber\n\
+NW1.2,Must Do,Reg 12(2)(b),Lock the clinic rooms,Audit the locks monthly,Estates,Zara Quinn,Complete,Blue\n";
+    let server = TestServer::start_with_demo().await;
+    let admin = server.sign_in("programme.office", PASSWORD).await;
+    let http = reqwest::Client::new();
+    let send = |mode: &str, options: &ImportOptions| {
+        http.post(server.url("/api/programmes/demo/import"))
+            .query(&[
+                ("format", "csv"),
+                ("mode", mode),
+                ("options", &serde_json::to_string(options).unwrap()),
+            ])
+            .bearer_auth(&admin)
+            .body(TRACKER)
+            .send()
+    };
+    let mut options = ImportOptions::default();
+    options
+        .columns
+        .insert("Programme".into(), Some(Column::Workstream));
+    let preview: ImportPreview = send("preview", &options)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(preview.header_row, 3, "the title block is skipped");
+    assert_eq!(preview.findings, 1, "one requirement, two actions");
+    assert_eq!(preview.ignored_columns, vec!["RAG".to_owned()]);
+    let who = |name: &str| {
+        preview
+            .people
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{name} in {:?}", preview.people))
+            .choice
+            .clone()
+    };
+    assert_eq!(
+        who("D. Hughes"),
+        Some(PersonChoice::Account(UserId::new("d.hughes").unwrap()))
+    );
+    assert_eq!(who("Zara Quinn"), None);
+    assert_eq!(preview.errors.len(), 1, "{:?}", preview.errors);
+    assert_eq!(
+        (preview.errors[0].row, preview.errors[0].column.as_str()),
+        (5, "Owner")
+    );
+    // Refused as it stands; nothing written.
+    let refused = send("import", &options).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    options
+        .people
+        .insert("Zara Quinn".into(), PersonChoice::Create);
+    let done = send("import", &options).await.unwrap();
+    assert_eq!(done.status(), 201);
+    let imported: Imported = done.json().await.unwrap();
+    assert_eq!(imported.imported.actions, 2);
+    assert_eq!(imported.accounts.len(), 1);
+    let account = &imported.accounts[0];
+    assert_eq!(account.username.as_str(), "zara.quinn");
+    assert_eq!(account.role, Role::Contributor);
+    // The new owner signs in with the password shown once.
+    let zara = server.sign_in("zara.quinn", &account.password).await;
+    let me: plait_shared::api::Me = http
+        .get(server.url("/api/me"))
+        .bearer_auth(&zara)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(me
+        .programmes
+        .iter()
+        .any(|m| m.id.as_str() == "demo" && m.role == Role::Contributor));
+    // The plan: owners are accounts, the regulations keep their paragraphs,
+    // and "Complete" is a claim.
+    let plan = "demo_estates";
+    let doc = fetch(&server, plan).await;
+    let view = PlanDoc::new(doc.clone()).read(&doc.transact());
+    let action = |reference: &str| {
+        view.actions
+            .values()
+            .find(|a| a.reference == reference)
+            .unwrap()
+            .clone()
+    };
+    let (locks, audit) = (action("NW1.1"), action("NW1.2"));
+    assert_eq!(locks.owner, Some(UserId::new("d.hughes").unwrap()));
+    assert_eq!(audit.owner, Some(UserId::new("zara.quinn").unwrap()));
+    assert_eq!(locks.finding_ids, audit.finding_ids);
+    let finding = &view.findings[&locks.finding_ids[0]];
+    assert_eq!(finding.reference, "NW1");
+    let keys: Vec<String> = finding.regulations.iter().map(|r| r.key()).collect();
+    assert_eq!(keys, ["12(2)(a)", "17(1)", "12(2)(b)"]);
+    assert_eq!(locks.status(), Status::InProgress);
+    assert_eq!(audit.status(), Status::Imported);
+    assert_eq!(
+        audit.sustainment_checks.len(),
+        2,
+        "its re-audits are scheduled"
+    );
+    // The programme manager records the decision that closed it: kept, and
+    // the action is closed with its original re-audits.
+    let mut office = crate::access::client(&server, &admin, plan).await;
+    office
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let office = UserId::new("programme.office").unwrap();
+            record_decision(
+                &plan,
+                &mut doc.transact_mut(),
+                &audit.id,
+                &Who {
+                    user: &office,
+                    role: Role::Admin,
+                    at: crate::access::now(),
+                },
+                &DecisionInput {
+                    forum: "Quality and Safety Committee",
+                    meeting_date: Date::from_ymd(2026, 10, 20).unwrap(),
+                    outcome: DecisionOutcome::ApproveClosure,
+                    minute_ref: "QSC/26/141",
+                    note: "",
+                    reaudit_months: &[3, 6],
+                },
+                1,
+            )
+            .unwrap();
+        })
+        .await;
+    crate::access::settled(&mut office, 0).await;
+    assert!(office.seen.lock().unwrap().refused.is_empty());
+    let closed = crate::access::server_action(&server, plan, &audit.id).await;
+    assert_eq!(closed.status(), Status::Closed);
+    assert_eq!(closed.decisions.len(), 1);
+    assert_eq!(closed.sustainment_checks.len(), 2);
+    // On an action that was never a claim, the programme manager records
+    // no decision: that is the committee's.
+    let mut office_again = crate::access::client(&server, &admin, plan).await;
+    office_again
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            plan.append(
+                &mut doc.transact_mut(),
+                &locks.id,
+                &plait_shared::LogEntry::Decision(plait_shared::Decision {
+                    id: plait_shared::EntryId::new("d-office").unwrap(),
+                    forum: "Quality and Safety Committee".into(),
+                    meeting_date: Date::from_ymd(2026, 10, 20).unwrap(),
+                    outcome: DecisionOutcome::ApproveClosure,
+                    minute_ref: String::new(),
+                    note: String::new(),
+                    by: UserId::new("programme.office").unwrap(),
+                    at: crate::access::now(),
+                }),
+            )
+            .unwrap();
+        })
+        .await;
+    crate::access::settled(&mut office_again, 1).await;
+    let kept = crate::access::server_action(&server, plan, &locks.id).await;
+    assert!(kept.decisions.is_empty());
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use plait_shared::api::{ImportRefused, Imported};
+use plait_shared::api::{ImportOptions, ImportRefused, Imported};
 use plait_shared::report::BoardReport;
 use plait_shared::{Date, DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView, Role, UnixMillis};
 use yrs::Transact;
@@ -162,6 +162,9 @@ pub(crate) struct ImportQuery {
     valid_only: Option<String>,
     /// A new programme's name.
     name: Option<String>,
+    /// How columns and people are read: [`plait_shared::api::ImportOptions`]
+    /// as JSON.
+    options: Option<String>,
 }
 
 /// `POST /api/programmes/{id}/import?mode=preview|import[&valid_only=1]`
@@ -194,10 +197,17 @@ pub(crate) async fn import_plan(
         }
         None => Format::guess("", &body),
     };
-    let parsed = tokio::task::spawn_blocking(move || import::read(&body, format)).await?;
+    let options: ImportOptions = match query.options.as_deref() {
+        Some(json) => serde_json::from_str(json)
+            .map_err(|e| AppError::BadRequest(format!("the import options cannot be read: {e}")))?,
+        None => ImportOptions::default(),
+    };
+    let columns = options.columns.clone();
+    let parsed = tokio::task::spawn_blocking(move || import::read(&body, format, &columns)).await?;
+    let actor = authed.user.info();
     match query.mode.as_deref().unwrap_or("preview") {
         "preview" => {
-            let preview = import::preview(&state, &id, &parsed).await?;
+            let preview = import::preview(&state, &id, &parsed, &options, &actor).await?;
             Ok(Json(preview).into_response())
         }
         "import" => {
@@ -215,16 +225,19 @@ pub(crate) async fn import_plan(
                 &id,
                 query.name.as_deref(),
                 &parsed,
+                &options,
                 valid_only,
                 &access,
+                &actor,
             )
             .await
             {
-                Ok((summary, preview)) => Ok((
+                Ok((summary, preview, accounts)) => Ok((
                     StatusCode::CREATED,
                     Json(Imported {
                         imported: summary,
                         skipped: preview.errors,
+                        accounts,
                     }),
                 )
                     .into_response()),
