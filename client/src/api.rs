@@ -20,7 +20,7 @@ use std::ops::Deref;
 use crate::browser::{local_storage, store, stored, unstore};
 
 pub use plait_shared::api::Member;
-use plait_shared::api::{AuditRecord, History, Me, SignIn};
+use plait_shared::api::{AuditRecord, History, Me, NewProgramme, ProgrammeSummary, SignIn};
 use plait_shared::{ActionId, DocId, UserId};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -249,6 +249,56 @@ pub async fn end_pending_logout() {
     {
         unstore(PENDING_LOGOUT_KEY);
     }
+}
+
+fn programmes_key(user: &UserId) -> String {
+    format!("{}programmes", user_prefix(user))
+}
+
+fn last_programme_key(user: &UserId) -> String {
+    format!("{}last-programme", user_prefix(user))
+}
+
+/// Remembers the programme `user` opened last on this device.
+pub fn remember_programme(user: &UserId, programme: &DocId) {
+    store(&last_programme_key(user), programme.as_str());
+}
+
+/// The programme `user` opened last on this device.
+pub fn last_programme(user: &UserId) -> Option<DocId> {
+    DocId::new(stored(&last_programme_key(user))?).ok()
+}
+
+/// The programmes `user` may open as last fetched on this device.
+pub fn cached_programmes(user: &UserId) -> Option<Vec<ProgrammeSummary>> {
+    crate::json::from_str(&stored(&programmes_key(user))?).ok()
+}
+
+/// `GET /api/programmes`: the programmes the signed-in account may open,
+/// kept for offline use.
+///
+/// # Errors
+/// [`ApiError`].
+pub async fn programmes(user: &UserId) -> Result<Vec<ProgrammeSummary>, ApiError> {
+    let answer = call("GET", "/api/programmes", None, None).await?;
+    let list: Vec<ProgrammeSummary> = answer.json()?;
+    store(&programmes_key(user), &answer.text);
+    Ok(list)
+}
+
+/// `POST /api/programmes`: creates a programme (server administrators).
+///
+/// # Errors
+/// [`ApiError`]; 400 or 409 with the reason when the id or name will not do.
+pub async fn create_programme(
+    new: &NewProgramme,
+    csrf: &str,
+) -> Result<ProgrammeSummary, ApiError> {
+    let body = crate::json::to_string(new)
+        .ok_or_else(|| ApiError::Failed(0, "the programme cannot be sent".into()))?;
+    call("POST", "/api/programmes", Some(body), Some(csrf))
+        .await?
+        .json()
 }
 
 fn members_key(user: &UserId, programme: &str) -> String {

@@ -14,7 +14,7 @@ use crate::pages::action::ActionPage;
 use crate::pages::actions::Actions;
 use crate::pages::overview::Overview;
 use crate::pages::sign_in::SignIn;
-use crate::pages::{provide_router_context, Page, PageLink, Router};
+use crate::pages::{provide_router_context, replace_address, Page, PageLink, Router};
 
 /// Registers the service worker that keeps the app shell for offline use.
 fn register_service_worker() {
@@ -33,6 +33,8 @@ fn register_service_worker() {
 #[component]
 fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     let router = expect_context::<Router>();
+    // The programme's pages are offered inside a programme only.
+    let signed_in = signed_in && router.programme.with_untracked(Option::is_some);
     let nav_link = move |page: Page, label: &'static str| {
         let current = page.clone();
         view! {
@@ -59,6 +61,10 @@ fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> impl
                             {nav_link(Page::MyWork, "My work")}
                             {nav_link(Page::Actions, "Actions")}
                             {nav_link(Page::Report, "Board report")}
+                            <li class="nhsuk-header__navigation-item">
+                                // A plain link: the list opens in a fresh page.
+                                <a class="nhsuk-header__navigation-link" href="/">"Your programmes"</a>
+                            </li>
                         </ul>
                     </div>
                 </nav>
@@ -72,7 +78,37 @@ fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> impl
 #[component]
 fn SignedIn(account: Account, live: bool) -> impl IntoView {
     let router = expect_context::<Router>();
-    let workspace = provide_workspace_context(account, live);
+    // A path naming no programme opens the one last used here (or the
+    // person's only one); "/" lists them unless there is only one.
+    if router.programme.with_untracked(Option::is_none) {
+        let page = router.page.get_untracked();
+        let mine = |id: &plait_shared::DocId| account.role_in(id.as_str()).is_some();
+        let only = (account.programmes.len() == 1 && !account.superuser)
+            .then(|| account.programmes[0].id.clone());
+        let chosen = match page {
+            Page::Programmes => only,
+            _ => api::last_programme(&account.username)
+                .filter(|id| mine(id))
+                .or(only),
+        };
+        match chosen {
+            Some(programme) => {
+                router.programme.set(Some(programme));
+                if page == Page::Programmes {
+                    router.page.set(Page::Overview);
+                }
+            }
+            None => router.page.set(Page::Programmes),
+        }
+        replace_address(router);
+    }
+    // A programme the person does not belong to answers as no page.
+    let programme = router
+        .programme
+        .get_untracked()
+        .filter(|id| account.role_in(id.as_str()).is_some());
+    let unknown = programme.is_none() && router.programme.with_untracked(Option::is_some);
+    let workspace = provide_workspace_context(account, programme, live);
     let again = move |fresh: Account| {
         if fresh.username == workspace.session().account.get_untracked().username {
             workspace.signed_in(fresh);
@@ -101,8 +137,15 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
                     }.into_any()
                 } else if workspace.session().confirming_sign_out.get() {
                     view! { <ConfirmSignOut /> }.into_any()
+                } else if unknown {
+                    view! {
+                        <h1>"Programme not found"</h1>
+                        <p>"There is no programme at this address that you are a member of."</p>
+                        <p><a href="/">"See your programmes"</a></p>
+                    }.into_any()
                 } else {
                     match router.page.get() {
+                        Page::Programmes => view! { <crate::pages::programmes::Programmes /> }.into_any(),
                         Page::Overview => view! { <Overview /> }.into_any(),
                         Page::Actions => view! { <Actions /> }.into_any(),
                         Page::MyWork => view! { <crate::pages::my_work::MyWork /> }.into_any(),

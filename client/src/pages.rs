@@ -1,5 +1,10 @@
-//! The pages, and the small router between them (path ↔ [`Page`]), kept by
-//! hand: three routes do not need a routing library's weight in the wasm.
+//! The pages, and the small router between them (path ↔ programme and
+//! [`Page`]), kept by hand: a few routes do not need a routing library's
+//! weight in the wasm.
+//!
+//! A programme's pages live under `/p/{programme}/` (`/p/nsft-qip/actions`);
+//! `/` is the list of the person's programmes. A path with no programme
+//! (an old link, `/actions`) opens in the programme last used.
 
 use leptos::prelude::*;
 use plait_shared::{ActionId, DocId};
@@ -12,12 +17,16 @@ pub mod history;
 pub mod import;
 pub mod my_work;
 pub mod overview;
+pub mod programmes;
 pub mod report;
 pub mod sign_in;
 
 /// Every page of the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
+    /// The person's programmes, to pick one (and, for a server
+    /// administrator, to create one).
+    Programmes,
     /// The programme's counts.
     Overview,
     /// Every action, filtered and sorted.
@@ -40,11 +49,12 @@ pub enum Page {
 }
 
 impl Page {
-    /// The page at a path.
+    /// The page at a path within a programme (`/actions`).
     pub fn from_path(path: &str) -> Page {
         let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
         match parts.as_slice() {
             [""] => Page::Overview,
+            ["programmes"] => Page::Programmes,
             ["actions"] => Page::Actions,
             ["my-work"] => Page::MyWork,
             ["report"] => Page::Report,
@@ -57,9 +67,10 @@ impl Page {
         }
     }
 
-    /// The page's path.
+    /// The page's path within its programme.
     pub fn path(&self) -> String {
         match self {
+            Page::Programmes => "/programmes".into(),
             Page::Overview => "/".into(),
             Page::Actions => "/actions".into(),
             Page::MyWork => "/my-work".into(),
@@ -73,6 +84,7 @@ impl Page {
     /// The page's title, for the browser tab and screen readers.
     pub fn title(&self) -> &'static str {
         match self {
+            Page::Programmes => "Your programmes",
             Page::Overview => "Programme overview",
             Page::Actions => "Actions",
             Page::MyWork => "My work",
@@ -84,11 +96,56 @@ impl Page {
     }
 }
 
-/// The current page, provided by the app.
+/// The programme and page a path names: `/p/{programme}/{page}`, or a
+/// page with no programme (`/` is [`Page::Programmes`]).
+pub fn locate(path: &str) -> (Option<DocId>, Page) {
+    let trimmed = path.trim_start_matches('/');
+    if let Some(rest) = trimmed.strip_prefix("p/") {
+        let (id, page) = rest.split_once('/').unwrap_or((rest, ""));
+        return match DocId::new(id) {
+            Ok(id) if plait_shared::import::is_programme_id(&id) => {
+                (Some(id), Page::from_path(page))
+            }
+            _ => (None, Page::NotFound),
+        };
+    }
+    if trimmed.trim_end_matches('/').is_empty() {
+        (None, Page::Programmes)
+    } else {
+        (None, Page::from_path(path))
+    }
+}
+
+/// The address of `page` in `programme` (the programmes list is `/`).
+pub fn address(programme: Option<&DocId>, page: &Page) -> String {
+    match (programme, page) {
+        (_, Page::Programmes) => "/".into(),
+        (Some(programme), Page::Overview) => format!("/p/{programme}/"),
+        (Some(programme), page) => format!("/p/{programme}{}", page.path()),
+        (None, page) => page.path(),
+    }
+}
+
+/// The current programme and page, provided by the app.
 #[derive(Debug, Clone, Copy)]
 pub struct Router {
     /// The page shown.
     pub page: RwSignal<Page>,
+    /// The programme open (`None` on the programmes list).
+    pub programme: RwSignal<Option<DocId>>,
+}
+
+impl Router {
+    /// The address of `page` in the programme open.
+    pub fn href(&self, page: &Page) -> String {
+        self.programme
+            .with_untracked(|programme| address(programme.as_ref(), page))
+    }
+}
+
+/// The address of `page` in the programme open, for links in markup.
+pub fn href(page: &Page) -> String {
+    expect_context::<Router>().href(page)
 }
 
 fn current_path() -> String {
@@ -97,17 +154,42 @@ fn current_path() -> String {
         .unwrap_or_else(|| "/".into())
 }
 
+/// Shows `page` of the programme open at its address, in place of the
+/// current history entry (a path with no programme, once one is chosen).
+pub fn replace_address(router: Router) {
+    let address = router.href(&router.page.get_untracked());
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
+    }
+}
+
+/// Loads `address` afresh (another programme: its own workspace).
+pub fn load(address: &str) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().assign(address);
+    }
+}
+
 /// Provides the router and follows the browser's back and forward buttons.
 pub fn provide_router_context() -> Router {
+    let (programme, page) = locate(&current_path());
     let router = Router {
-        page: RwSignal::new(Page::from_path(&current_path())),
+        page: RwSignal::new(page),
+        programme: RwSignal::new(programme),
     };
     provide_context(router);
     if let Some(window) = web_sys::window() {
         // Also fired by links to a fragment (the skip link, the error
         // summary's): the page must not be rebuilt for those.
         let on_pop = Closure::<dyn FnMut()>::new(move || {
-            let page = Page::from_path(&current_path());
+            let (programme, page) = locate(&current_path());
+            if programme.is_some() && programme != router.programme.get_untracked() {
+                // Another programme's page: its own workspace.
+                if let Some(window) = web_sys::window() {
+                    let _ = window.location().reload();
+                }
+                return;
+            }
             if router.page.get_untracked() != page {
                 router.page.set(page);
             }
@@ -119,11 +201,16 @@ pub fn provide_router_context() -> Router {
     router
 }
 
-/// Goes to `page`, adding it to the browser's history.
+/// Goes to `page` of the programme open, adding it to the browser's
+/// history.
 pub fn navigate(page: Page) {
     let router = expect_context::<Router>();
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&page.path()));
+        let _ = history.push_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&router.href(&page)),
+        );
     }
     if let Some(window) = web_sys::window() {
         window.scroll_to_with_x_and_y(0.0, 0.0);
@@ -139,7 +226,7 @@ pub fn PageLink(
     children: Children,
     #[prop(optional, into)] class: String,
 ) -> impl IntoView {
-    let href = page.path();
+    let href = expect_context::<Router>().href(&page);
     view! {
         <a
             href=href
@@ -177,8 +264,15 @@ pub fn follow_links(ev: &web_sys::MouseEvent) {
     else {
         return;
     };
+    let (programme, page) = locate(&href);
+    let router = expect_context::<Router>();
+    if page == Page::Programmes
+        || programme.is_some_and(|p| Some(p) != router.programme.get_untracked())
+    {
+        return; // another programme, or the list: a fresh page load
+    }
     ev.prevent_default();
-    navigate(Page::from_path(&href));
+    navigate(page);
 }
 
 #[cfg(test)]
@@ -205,5 +299,21 @@ mod tests {
         }
         assert_eq!(Page::from_path("/actions/bad id/x"), Page::NotFound);
         assert_eq!(Page::from_path("/nowhere"), Page::NotFound);
+        // Within a programme, and the list of programmes.
+        let qip = DocId::new("nsft-qip").unwrap();
+        for page in [Page::Overview, Page::Actions, Page::Report] {
+            let at = address(Some(&qip), &page);
+            assert!(at.starts_with("/p/nsft-qip/"), "{at}");
+            assert_eq!(locate(&at), (Some(qip.clone()), page));
+        }
+        assert_eq!(locate("/"), (None, Page::Programmes));
+        assert_eq!(locate("/p/nsft-qip"), (Some(qip.clone()), Page::Overview));
+        assert_eq!(locate("/actions"), (None, Page::Actions));
+        assert_eq!(
+            locate("/p/demo_plan/"),
+            (None, Page::NotFound),
+            "a plan is not a programme"
+        );
+        assert_eq!(address(Some(&qip), &Page::Programmes), "/");
     }
 }

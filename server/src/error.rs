@@ -43,6 +43,9 @@ pub enum AppError {
     /// Signed in, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// It exists already (a programme id in use).
+    #[error("{0}")]
+    Conflict(String),
     /// Too many failed sign-ins; try again after this long.
     #[error("too many attempts")]
     TooManyRequests(std::time::Duration),
@@ -71,6 +74,7 @@ impl IntoResponse for AppError {
         match self {
             AppError::BadRequest(message) => (StatusCode::BAD_REQUEST, message).into_response(),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            AppError::Conflict(message) => (StatusCode::CONFLICT, message).into_response(),
             AppError::Busy(message) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(axum::http::header::RETRY_AFTER, "1")],

@@ -314,7 +314,7 @@ async fn run() -> anyhow::Result<()> {
                 {
                     println!("\nPlait is running at http://{local}/");
                     println!(
-                        "Demo programme: {} (the bundled 168-action plan).",
+                        "Demo programme: http://{local}/p/{}/ (the bundled tracker: 172 CQC requirements, 338 actions, in its fifth month).",
                         plait_server::demo::PROGRAMME_ID
                     );
                     println!(

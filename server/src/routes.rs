@@ -31,6 +31,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/docs/{doc}/export", get(programmes::export_plan))
         .route("/api/programmes/{doc}/report", get(programmes::report))
         .route(
+            "/api/programmes/{doc}/export",
+            get(programmes::export_programme),
+        )
+        .route(
             "/api/programmes/{id}/import",
             post(programmes::import_plan).layer(axum::extract::DefaultBodyLimit::max(
                 state.config.max_blob_bytes,
@@ -46,6 +50,10 @@ pub(crate) fn router(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(
                     state.config.max_blob_bytes,
                 )),
+        )
+        .route(
+            "/api/programmes",
+            get(programmes::list).post(programmes::create),
         )
         .route("/api/programmes/{doc}/members", get(auth::members))
         // An unknown API path is an error, not the web client's page.

@@ -51,6 +51,32 @@ pub struct Membership {
     pub role: Role,
 }
 
+/// `GET /api/programmes`: a programme the signed-in account may open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgrammeSummary {
+    /// Its id (the `/p/{id}/` of its pages).
+    pub id: DocId,
+    /// Its name ("" until set).
+    pub name: String,
+    /// The trust it belongs to.
+    #[serde(default)]
+    pub trust: String,
+    /// The account's role in it.
+    pub role: Role,
+}
+
+/// `POST /api/programmes`: a new, empty programme (server administrators).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewProgramme {
+    /// Its id: letters, digits and `-` ("nsft-qip").
+    pub id: String,
+    /// Its name ("Quality Improvement Programme").
+    pub name: String,
+    /// The trust.
+    #[serde(default)]
+    pub trust: String,
+}
+
 /// `GET /api/me` (and the answer to a sign-in): the signed-in account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Me {
@@ -81,6 +107,10 @@ pub struct Me {
 impl Me {
     /// The account's role in `programme`, if it belongs to it.
     pub fn role_in(&self, programme: &str) -> Option<Role> {
+        if self.superuser {
+            // A server administrator is every programme's admin.
+            return Some(Role::Admin);
+        }
         self.programmes
             .iter()
             .find(|m| m.id.as_str() == programme)

@@ -123,7 +123,7 @@ test('my work, the board report and the import page have no axe violations', asy
       await page.goto(server.url + path)
       await waitForAllSaved(page)
       if (path === '/report') {
-        await page.waitForFunction((n) => document.querySelector('[data-count=total]')?.textContent === n, '168', { polling: 50 })
+        await page.waitForFunction((n) => document.querySelector('[data-count=total]')?.textContent === n, '338', { polling: 50 })
       }
       assert.equal(await page.title(), `${title} – Plait`)
       await screenshot(page, path.slice(1))

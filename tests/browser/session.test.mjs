@@ -53,10 +53,9 @@ async function addUpdate (page, text) {
   })
 }
 
-/// `/actions/{plan}/{action}` → [plan, action].
+/// `/p/{programme}/actions/{plan}/{action}` → [plan, action].
 function idsOf (link) {
-  const [, , plan, action] = link.split('/')
-  return [plan, action]
+  return link.split('/').slice(-2)
 }
 
 /// An action as the server holds it (plain JSON), read as `username`.

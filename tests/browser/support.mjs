@@ -38,7 +38,7 @@ export const screenshotsDir = path.join(artifactsDir, 'screenshots')
 export const DEMO_PASSWORD = 'plait-demo'
 
 /// The demo programme's size (fixtures/nsft-style-action-plan.csv).
-export const DEMO_ACTIONS = 168
+export const DEMO_ACTIONS = 338
 export const ALL_ACTIONS_TEXT = `${DEMO_ACTIONS} of ${DEMO_ACTIONS} actions`
 
 export const CHROMIUM = '/usr/bin/chromium'
@@ -351,10 +351,10 @@ export async function actionLinks (page, baseUrl, { owner } = {}) {
     await page.waitForFunction(
       ([selector, all]) => document.querySelector(selector)?.textContent.trim() !== all,
       [selectors.actionCount, ALL_ACTIONS_TEXT], { polling: 50 })
-    return page.$$eval('table.plait-actions tbody a[href^="/actions/"]', (links) =>
+    return page.$$eval('table.plait-actions tbody a[href*="/actions/"]', (links) =>
       links.map((a) => a.getAttribute('href')))
   }
-  const hrefs = await page.$$eval('table.plait-actions tbody a[href^="/actions/"]', (links) =>
+  const hrefs = await page.$$eval('table.plait-actions tbody a[href*="/actions/"]', (links) =>
     links.map((a) => a.getAttribute('href')))
   if (hrefs.length !== DEMO_ACTIONS) {
     throw new Error(`expected ${DEMO_ACTIONS} action links, found ${hrefs.length}`)

@@ -793,3 +793,115 @@ NW1.2,Must Do,Reg 12(2)(b),Lock the clinic rooms,Audit the locks monthly,Estates
     let kept = crate::access::server_action(&server, plan, &locks.id).await;
     assert!(kept.decisions.is_empty());
 }
+
+/// Several programmes (issue 14): a server administrator creates one; each
+/// account lists only the programmes it may open, with their names; the
+/// master tracker exports every action of every plan in the import layout,
+/// and imports again.
+#[tokio::test]
+async fn programmes_are_listed_created_and_exported_whole() {
+    use plait_shared::api::{NewProgramme, ProgrammeSummary};
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    let list = |token: String| {
+        let http = http.clone();
+        let url = server.url("/api/programmes");
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Vec<ProgrammeSummary>>()
+                .await
+                .unwrap()
+        }
+    };
+    let owner = server.sign_in("d.hughes", PASSWORD).await;
+    let mine = list(owner.clone()).await;
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].id.as_str(), "demo");
+    assert_eq!(mine[0].name, "Quality Improvement Programme (demo)");
+    assert_eq!(mine[0].role, plait_shared::Role::Contributor);
+    // Only a server administrator creates a programme.
+    let new = NewProgramme {
+        id: "north-qip".into(),
+        name: "North Trust QIP".into(),
+        trust: "North NHS Trust".into(),
+    };
+    let create = |token: &str, body: &NewProgramme| {
+        http.post(server.url("/api/programmes"))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+    };
+    assert_eq!(create(&owner, &new).await.unwrap().status(), 403);
+    let admin = server.sign_in("programme.office", PASSWORD).await;
+    assert_eq!(create(&admin, &new).await.unwrap().status(), 403);
+    assert_eq!(create(&server.token, &new).await.unwrap().status(), 201);
+    assert_eq!(
+        create(&server.token, &new).await.unwrap().status(),
+        409,
+        "the id is taken"
+    );
+    for bad in ["demo_x", "", "North QIP"] {
+        let body = NewProgramme {
+            id: bad.into(),
+            ..new.clone()
+        };
+        assert_eq!(
+            create(&server.token, &body).await.unwrap().status(),
+            400,
+            "{bad:?}"
+        );
+    }
+    let all = list(server.token.clone()).await;
+    assert!(all
+        .iter()
+        .any(|p| p.id.as_str() == "north-qip" && p.name == "North Trust QIP"));
+    assert!(all.iter().any(|p| p.id.as_str() == "demo"));
+    assert_eq!(
+        list(owner.clone()).await.len(),
+        1,
+        "not the owner's programme"
+    );
+    // The master tracker: every action, one table, importable.
+    let tracker = http
+        .get(server.url("/api/programmes/demo/export?format=csv"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tracker.status(), 200);
+    let csv = tracker.bytes().await.unwrap();
+    let parsed =
+        plait_server::import::read(&csv, plait_server::import::Format::Csv, &Default::default());
+    assert_eq!(parsed.errors, vec![], "the master tracker reads back");
+    assert_eq!(parsed.rows.len(), 338);
+    let xlsx = http
+        .get(server.url("/api/programmes/demo/export?format=xlsx"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert!(xlsx.bytes().await.unwrap().starts_with(b"PK"));
+    // Into the new programme, people matched by user name.
+    let imported = http
+        .post(server.url("/api/programmes/north-qip/import?format=csv&mode=import"))
+        .bearer_auth(&server.token)
+        .body(csv.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(imported.status(), 201, "{}", imported.text().await.unwrap());
+    let north = fetch(&server, "north-qip").await;
+    assert_eq!(
+        ProgrammeDoc::new(north.clone())
+            .read(&north.transact())
+            .plans
+            .len(),
+        8
+    );
+    // D. Hughes is now in both, and lists both.
+    assert_eq!(list(owner).await.len(), 2);
+}

@@ -3,7 +3,7 @@
 //! parts (`Workspace::session`).
 
 use leptos::prelude::*;
-use plait_shared::{Role, UserId};
+use plait_shared::{DocId, Role, UserId};
 
 use crate::api::Account;
 
@@ -61,7 +61,7 @@ impl std::fmt::Debug for SessionContext {
 
 impl SessionContext {
     /// The session of `account` in `programme` (`live`: just signed in).
-    pub fn new(account: Account, programme: &'static str, live: bool) -> SessionContext {
+    pub fn new(account: Account, programme: Option<DocId>, live: bool) -> SessionContext {
         let account = RwSignal::new(account);
         SessionContext {
             account,
@@ -73,7 +73,10 @@ impl SessionContext {
             actor: Memo::new(move |_| {
                 account.with(|a| Actor {
                     user: a.username.clone(),
-                    role: a.role_in(programme).unwrap_or(Role::Viewer),
+                    role: programme
+                        .as_ref()
+                        .and_then(|p| a.role_in(p.as_str()))
+                        .unwrap_or(Role::Viewer),
                 })
             }),
             signing_in: RwSignal::new(false),

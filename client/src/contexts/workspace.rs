@@ -28,9 +28,6 @@ use crate::storage::LocalStore;
 use crate::sync::driver::{browser_online, DocSync, Notice, SyncHooks};
 use crate::sync::engine::{Event, Status};
 
-/// The programme the client opens.
-pub const PROGRAMME_ID: &str = "demo";
-
 #[derive(Default)]
 struct Docs {
     store: Option<Rc<LocalStore>>,
@@ -62,6 +59,8 @@ pub struct Workspace {
     session: SessionContext,
     /// What to tell the person (also its own context).
     notices: Notices,
+    /// The programme open (`None` on the programmes list: no documents).
+    programme: StoredValue<Option<DocId>>,
     /// Evidence files on their way to the server (also its own context).
     uploads: crate::uploads::Uploads,
 }
@@ -72,17 +71,29 @@ impl std::fmt::Debug for Workspace {
     }
 }
 
-/// Creates the workspace of `account`, starts loading and syncing, and
-/// provides it. `live` when the account has just signed in.
-pub fn provide_workspace_context(account: Account, live: bool) -> Workspace {
-    let members = api::cached_members(&account.username, PROGRAMME_ID);
+/// Creates the workspace of `account` in `programme` (none: the programmes
+/// list, with no documents), starts loading and syncing, and provides it.
+/// `live` when the account has just signed in.
+pub fn provide_workspace_context(
+    account: Account,
+    programme: Option<DocId>,
+    live: bool,
+) -> Workspace {
+    let members = programme
+        .as_ref()
+        .map(|p| api::cached_members(&account.username, p.as_str()))
+        .unwrap_or_default();
+    if let Some(programme) = &programme {
+        api::remember_programme(&account.username, programme);
+    }
     let workspace = Workspace {
         docs: StoredValue::new_local(RefCell::new(Docs::default())),
         revision: RwSignal::new(0),
         ready: RwSignal::new(false),
         members: RwSignal::new(members),
-        session: SessionContext::new(account, PROGRAMME_ID, live),
+        session: SessionContext::new(account, programme.clone(), live),
         notices: Notices::default(),
+        programme: StoredValue::new(programme),
         uploads: crate::uploads::Uploads::provide(),
     };
     provide_context(workspace);
@@ -117,6 +128,11 @@ impl Workspace {
         self.notices
     }
 
+    /// The programme open (`None` on the programmes list).
+    pub fn programme_id(self) -> Option<DocId> {
+        self.programme.get_value()
+    }
+
     async fn start(self) {
         let user = self.session.account.get_untracked().username.clone();
         let store = match LocalStore::open(&api::store_name(&user)).await {
@@ -126,7 +142,12 @@ impl Workspace {
                 return;
             }
         };
-        let Ok(id) = DocId::new(PROGRAMME_ID) else {
+        let Some(id) = self.programme_id() else {
+            // The programmes list: nothing to sync, but the store is open
+            // (signing out deletes it).
+            self.docs
+                .with_value(|docs| docs.borrow_mut().store = Some(store));
+            self.ready.set(true);
             return;
         };
         let hooks = Rc::new(SyncHooks {
@@ -397,7 +418,11 @@ impl Workspace {
         if self.session.account.get_untracked() != account {
             self.session.account.set(account);
         }
-        self.session.signing_in.set(false);
+        // Only when it changes: setting it re-renders the page, and would
+        // throw away what the person was doing (a file chosen, say).
+        if self.session.signing_in.get_untracked() {
+            self.session.signing_in.set(false);
+        }
         if !self.live() {
             self.session.state.set(Session::Live);
             self.broadcast(Event::SignedIn);
@@ -414,8 +439,11 @@ impl Workspace {
             return;
         }
         let user = self.session.account.get_untracked().username.clone();
+        let Some(programme) = self.programme_id() else {
+            return;
+        };
         wasm_bindgen_futures::spawn_local(async move {
-            match api::members(&user, PROGRAMME_ID).await {
+            match api::members(&user, programme.as_str()).await {
                 Ok(members) => self.members.set(members),
                 Err(_) => self
                     .docs

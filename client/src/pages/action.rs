@@ -300,6 +300,16 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                     {action.due_current.map(|d| format!(" · due {}", d.long()))}
                     {action.is_overdue(today()).then(|| view! { " " <strong class="nhsuk-tag nhsuk-tag--red">"Overdue"</strong> })}
                 </p>
+                {plait_shared::lifecycle::imported_claim(&action.transitions)
+                    .filter(|_| status == plait_shared::Status::Imported)
+                    .map(|claim| view! {
+                        <div class="nhsuk-inset-text" data-testid="imported-claim">
+                            <p>{format!(
+                                "The tracker this was imported from says \"{}\". Nobody has assured that in Plait yet: a validator confirms it with evidence, or the programme manager records the committee decision that closed it.",
+                                claim.label()
+                            )}</p>
+                        </div>
+                    })}
             }
         })
     };

@@ -72,6 +72,22 @@ pub fn work_for(
                     ));
                 }
             }
+            if status == Status::Imported {
+                let claim = plait_shared::lifecycle::imported_claim(&action.transitions)
+                    .map_or("done", |s| s.label());
+                if role == Role::Validator && !mine {
+                    reviews.push(task(
+                        format!("Imported as \"{claim}\": confirm it with evidence, or return it"),
+                        action.due_current,
+                    ));
+                }
+                if role == Role::Admin {
+                    decisions.push(task(
+                        format!("Imported as \"{claim}\": record the decision that closed it, if there was one"),
+                        action.due_current,
+                    ));
+                }
+            }
             if role == Role::Validator && !mine {
                 if status == Status::CompletionProposed {
                     reviews.push(task(
@@ -131,10 +147,12 @@ fn work_markup(lists: &[(&'static str, Vec<Task>)]) -> String {
             tasks.len()
         );
         for t in tasks {
+            let href = crate::pages::href(&crate::pages::Page::Action {
+                plan: t.plan.clone(),
+                action: t.action.id.clone(),
+            });
             html += &format!(
-                "<li><a href=\"/actions/{}/{}\">{} – {}</a><br><span class=\"nhsuk-body-s\">{}</span></li>",
-                t.plan,
-                t.action.id,
+                "<li><a href=\"{href}\">{} – {}</a><br><span class=\"nhsuk-body-s\">{}</span></li>",
                 escape(&t.action.reference),
                 escape(&t.action.title),
                 escape(&t.note)
@@ -157,9 +175,12 @@ pub fn MyWork() -> impl IntoView {
         let actor = workspace.session().actor.get();
         let plans = workspace.plan_views();
         let import = if actor.role == Role::Admin {
-            "<p><a href=\"/import\">Import an action plan (CSV or Excel)</a></p>"
+            format!(
+                "<p><a href=\"{}\">Import an action plan (CSV or Excel)</a></p>",
+                crate::pages::href(&crate::pages::Page::Import)
+            )
         } else {
-            ""
+            String::new()
         };
         format!(
             "<p class=\"nhsuk-lede-text\">What needs you, {} ({}).</p>{import}{}",

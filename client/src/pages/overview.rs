@@ -1,16 +1,17 @@
-//! The programme overview: BRAG counts, Must vs Should, overdue, and the
-//! counts by workstream and key question, from the `shared` metrics.
+//! The programme overview: the programme's facts (trust, CQC rating,
+//! oversight segment, phases), BRAG counts, Must vs Should, overdue, the
+//! counts by workstream and key question from the `shared` metrics, and
+//! each plan with its downloads.
 
 use leptos::prelude::*;
 use plait_shared::metrics::{labelled, named};
-use plait_shared::{FindingKind, Group, ProgrammeMetrics};
-use wasm_bindgen::JsCast;
+use plait_shared::{FindingKind, Group, ProgrammeMetrics, ProgrammeView};
 
 use crate::browser::today;
 use crate::components::brag::{brag_markup, group_table_markup};
 use crate::contexts::workspace::use_workspace;
 use crate::markup::escape;
-use crate::pages::{navigate, Page};
+use crate::pages::follow_links;
 
 /// Computes the metrics of everything in the workspace (tracks changes).
 pub fn use_metrics() -> Memo<Option<ProgrammeMetrics>> {
@@ -20,6 +21,73 @@ pub fn use_metrics() -> Memo<Option<ProgrammeMetrics>> {
         let plans = workspace.plan_views();
         Some(ProgrammeMetrics::compute(&programme, &plans, today()))
     })
+}
+
+/// The programme's facts and phases, as a summary list.
+fn facts_markup(programme: &ProgrammeView) -> String {
+    let info = &programme.info;
+    let mut rows: Vec<(String, String)> = [
+        ("Trust", &info.trust),
+        ("CQC rating", &info.rating),
+        ("Oversight segment", &info.oversight_segment),
+    ]
+    .into_iter()
+    .filter(|(_, value)| !value.is_empty())
+    .map(|(key, value)| (key.to_owned(), escape(value)))
+    .collect();
+    let mut phases: Vec<_> = programme.phases.values().collect();
+    phases.sort_by(|a, b| a.starts.cmp(&b.starts).then_with(|| a.name.cmp(&b.name)));
+    for phase in phases {
+        let dates = match (phase.starts, phase.ends) {
+            (Some(s), Some(e)) => format!("{} to {}", s.long(), e.long()),
+            (Some(s), None) => format!("from {}", s.long()),
+            (None, Some(e)) => format!("until {}", e.long()),
+            (None, None) => String::new(),
+        };
+        let value = [escape(&dates), escape(&phase.goal)]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("<br>");
+        rows.push((escape(&phase.name), value));
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from("<dl class=\"nhsuk-summary-list\" aria-label=\"The programme\">");
+    for (key, value) in rows {
+        html += &format!(
+            "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">{key}</dt>\
+             <dd class=\"nhsuk-summary-list__value\">{value}</dd></div>"
+        );
+    }
+    html + "</dl>"
+}
+
+/// Each plan, with its action count and its downloads (the import layout,
+/// so a plan edited in a spreadsheet imports again).
+fn plans_markup(
+    programme: &ProgrammeView,
+    counts: &std::collections::BTreeMap<plait_shared::DocId, usize>,
+) -> String {
+    let mut html = String::from(
+        "<h2>Plans</h2><table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">Plans and their downloads</caption>\
+         <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">\
+         <th scope=\"col\" class=\"nhsuk-table__header\">Plan</th>\
+         <th scope=\"col\" class=\"nhsuk-table__header plait-num\">Actions</th>\
+         <th scope=\"col\" class=\"nhsuk-table__header\">Download</th></tr></thead><tbody class=\"nhsuk-table__body\">",
+    );
+    for (id, plan) in &programme.plans {
+        let actions = counts.get(id).copied().unwrap_or(0);
+        let title = escape(&plan.title);
+        html += &format!(
+            "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{title}</th>\
+             <td class=\"nhsuk-table__cell plait-num\">{actions}</td>\
+             <td class=\"nhsuk-table__cell\"><a href=\"/api/docs/{id}/export?format=xlsx\" download>Excel<span class=\"nhsuk-u-visually-hidden\"> ({title})</span></a> · \
+             <a href=\"/api/docs/{id}/export?format=csv\" download>CSV<span class=\"nhsuk-u-visually-hidden\"> ({title})</span></a></td></tr>"
+        );
+    }
+    html + "</tbody></table>"
 }
 
 /// The overview's markup, from the metrics.
@@ -38,7 +106,8 @@ fn overview_markup(name: &str, m: &ProgrammeMetrics) -> String {
     html += &tile(must, "Must Do");
     html += &tile(should, "Should Do");
     html += &format!(
-        "<li class=\"plait-tile\"><a href=\"/actions\"><span class=\"plait-tile__number\">{}</span> overdue</a></li></ul>",
+        "<li class=\"plait-tile\"><a href=\"{}\"><span class=\"plait-tile__number\">{}</span> overdue</a></li></ul>",
+        crate::pages::href(&crate::pages::Page::Actions),
         m.all.overdue
     );
     let small_table = |title: &str, caption: &str, heading: &str, rows: Vec<(String, usize)>| {
@@ -107,26 +176,20 @@ pub fn Overview() -> impl IntoView {
                  It will appear once this device is online.</p>"
             .to_owned(),
         Some(m) => {
-            let name = workspace
-                .programme_view()
-                .map(|p| p.info.name)
-                .unwrap_or_default();
-            overview_markup(&name, &m)
-        }
-    };
-    let follow = move |ev: leptos::ev::MouseEvent| {
-        let link = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|e| e.closest("a[href='/actions']").ok().flatten());
-        if link.is_some() && ev.button() == 0 && !ev.ctrl_key() && !ev.meta_key() && !ev.shift_key()
-        {
-            ev.prevent_default();
-            navigate(Page::Actions);
+            let programme = workspace.programme_view().unwrap_or_default();
+            let facts = facts_markup(&programme);
+            let counts = workspace
+                .plan_views()
+                .into_iter()
+                .map(|(id, plan)| (id, plan.actions.len()))
+                .collect();
+            let plans = plans_markup(&programme, &counts);
+            let overview = overview_markup(&programme.info.name, &m);
+            format!("{facts}{overview}{plans}")
         }
     };
     view! {
         <h1>"Programme overview"</h1>
-        <div inner_html=html on:click=follow></div>
+        <div inner_html=html on:click=|ev| follow_links(&ev)></div>
     }
 }

@@ -12,7 +12,7 @@ use plait_shared::{Date, Status, UnixMillis};
 
 use crate::browser::today;
 use crate::components::brag::{brag_markup, group_table_markup};
-use crate::contexts::workspace::{use_workspace, PROGRAMME_ID};
+use crate::contexts::workspace::use_workspace;
 use crate::markup::{acted_on, escape, input, value_of};
 use crate::pages::follow_links;
 use plait_shared::metrics::{labelled, named};
@@ -189,7 +189,11 @@ fn report_markup(
             .map_or(0, |c| c.total)
     };
     let link = |plan: &plait_shared::DocId, action: &plait_shared::ActionId, text: String| {
-        format!("<a href=\"/actions/{plan}/{action}\">{}</a>", escape(&text))
+        let href = crate::pages::href(&crate::pages::Page::Action {
+            plan: plan.clone(),
+            action: action.clone(),
+        });
+        format!("<a href=\"{href}\">{}</a>", escape(&text))
     };
     let mut html = format!(
         "<p>As at {}; new since {}.</p><h2>Summary</h2><ul class=\"plait-tiles\" aria-label=\"Headline counts\">\
@@ -420,11 +424,22 @@ pub fn Report() -> impl IntoView {
             .map(|p| p.info.name)
             .unwrap_or_default()
     };
-    let export = move |format: &str| {
-        format!(
-            "/api/programmes/{PROGRAMME_ID}/report?format={format}&since={}",
-            since.get().unix_millis()
-        )
+    let programme = workspace
+        .programme_id()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let tracker = {
+        let programme = programme.clone();
+        move |format: &str| format!("/api/programmes/{programme}/export?format={format}")
+    };
+    let export = move |format: &'static str| {
+        let programme = programme.clone();
+        move || {
+            format!(
+                "/api/programmes/{programme}/report?format={format}&since={}",
+                since.get().unix_millis()
+            )
+        }
     };
     let print = move |_| {
         if let Some(window) = web_sys::window() {
@@ -438,9 +453,13 @@ pub fn Report() -> impl IntoView {
         <div inner_html=form on:change=on_change></div>
         <div class="plait-buttons plait-no-print">
             <button type="button" class="nhsuk-button" on:click=print>"Print or save as PDF"</button>
-            <a class="nhsuk-button nhsuk-button--secondary" href=move || export("xlsx") download="">"Download the tables (Excel)"</a>
-            <a class="nhsuk-button nhsuk-button--secondary" href=move || export("csv") download="">"Download the tables (CSV)"</a>
+            <a class="nhsuk-button nhsuk-button--secondary" href=export("xlsx") download="">"Download the tables (Excel)"</a>
+            <a class="nhsuk-button nhsuk-button--secondary" href=export("csv") download="">"Download the tables (CSV)"</a>
         </div>
+        <p class="plait-no-print">
+            "The master tracker (every action of every plan, in the layout imports read): "
+            <a href=tracker("xlsx") download="">"Excel"</a>" or "<a href=tracker("csv") download="">"CSV"</a>"."
+        </p>
         <div inner_html=body on:click=|ev| follow_links(&ev)></div>
     }
 }

@@ -6,14 +6,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use plait_shared::api::{ImportOptions, ImportRefused, Imported};
+use plait_shared::api::{ImportOptions, ImportRefused, Imported, NewProgramme, ProgrammeSummary};
 use plait_shared::report::BoardReport;
 use plait_shared::{Date, DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView, Role, UnixMillis};
-use yrs::Transact;
+use yrs::{ReadTxn, Transact};
 
 use crate::auth::{Access, DocKind};
 use crate::export::{plan_table, report_tables, to_csv, to_xlsx, Table};
-use crate::extract::{Changing, ReadDoc};
+use crate::extract::{Changing, ReadDoc, SignedIn};
 use crate::import::{self, Format, ImportError};
 use crate::{AppError, AppState};
 
@@ -53,6 +53,134 @@ pub(crate) async fn read_programme(
         plans.push((plan_id.clone(), view));
     }
     Ok((programme, plans))
+}
+
+/// `GET /api/programmes`: the programmes the account may open (its
+/// grants; every programme for a server administrator), with their names.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    SignedIn(authed): SignedIn,
+) -> Result<Response, AppError> {
+    let accounts = state.accounts.clone();
+    let all = tokio::task::spawn_blocking(move || accounts.docs_with_programmes()).await??;
+    let mut ids: Vec<(DocId, Role)> = authed
+        .user
+        .grants
+        .iter()
+        .map(|(id, role)| (id.clone(), *role))
+        .collect();
+    if authed.user.superuser {
+        for (doc, programme) in all {
+            if doc == programme && !ids.iter().any(|(id, _)| *id == doc) {
+                ids.push((doc, Role::Admin));
+            }
+        }
+    }
+    let mut list = Vec::new();
+    for (id, role) in ids {
+        let info = read_view(&state, &id, |doc| {
+            ProgrammeDoc::new(doc.clone()).read(&doc.transact()).info
+        })
+        .await?;
+        list.push(ProgrammeSummary {
+            id,
+            name: info.name,
+            trust: info.trust,
+            role: if authed.user.superuser {
+                Role::Admin
+            } else {
+                role
+            },
+        });
+    }
+    list.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(list)).into_response())
+}
+
+/// `POST /api/programmes` with [`NewProgramme`]: a new, empty programme,
+/// created by a server administrator (its admins are then granted, and its
+/// plans imported or added, from the set-up and import pages).
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Changing(authed): Changing,
+    Json(new): Json<NewProgramme>,
+) -> Result<Response, AppError> {
+    if !authed.user.superuser {
+        return Err(state.denied(AppError::Forbidden(
+            "only a server administrator can create a programme".into(),
+        )));
+    }
+    let id = DocId::new(new.id.trim()).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    if !plait_shared::import::is_programme_id(&id) {
+        return Err(AppError::BadRequest(
+            "a programme's id has letters, digits and '-' only".into(),
+        ));
+    }
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(AppError::BadRequest(
+            "a programme needs a name (up to 200 characters)".into(),
+        ));
+    }
+    let accounts = state.accounts.clone();
+    let of = id.clone();
+    let owner = tokio::task::spawn_blocking(move || accounts.programme_of(&of)).await??;
+    if owner.is_some() || state.registry.existing_state(&id).await?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "the id {id} is in use: choose another"
+        )));
+    }
+    let doc = plait_shared::new_doc();
+    let programme = ProgrammeDoc::new(doc.clone());
+    {
+        let mut txn = doc.transact_mut();
+        programme.set_info(
+            &mut txn,
+            &plait_shared::ProgrammeInfo {
+                name: name.to_owned(),
+                trust: new.trust.trim().to_owned(),
+                rating: String::new(),
+                oversight_segment: String::new(),
+            },
+        );
+    }
+    let update = doc
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    let accounts = state.accounts.clone();
+    let of = id.clone();
+    tokio::task::spawn_blocking(move || accounts.set_programme_of(&of, &of)).await??;
+    let access = Access {
+        user: authed.user.username.clone(),
+        name: authed.user.name.clone(),
+        role: Role::Admin,
+        kind: DocKind::Programme,
+        session: authed.key,
+        device: authed.session.device.clone(),
+    };
+    let lease = state.registry.lease(&id).await?;
+    let applied = state
+        .registry
+        .apply_update(&lease, None, &update, &access.author())
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    if let Some(refused) = applied.refused.first() {
+        return Err(AppError::BadRequest(refused.reason.clone()));
+    }
+    applied
+        .durable()
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ProgrammeSummary {
+            id,
+            name: name.to_owned(),
+            trust: new.trust.trim().to_owned(),
+            role: Role::Admin,
+        }),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -127,6 +255,38 @@ pub(crate) async fn export_plan(
     .await?;
     let table = plan_table(&programme, &plan, today(&query)?);
     file(&[table], query.format.as_deref(), id.as_str())
+}
+
+/// `GET /api/programmes/{id}/export?format=csv|xlsx`: the master tracker,
+/// every action of every plan of the programme as one table in the import
+/// layout (so it imports again).
+pub(crate) async fn export_programme(
+    State(state): State<AppState>,
+    ReadDoc { id, access, .. }: ReadDoc,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, AppError> {
+    if access.kind != DocKind::Programme {
+        return Err(AppError::NotFound);
+    }
+    let (programme, plans) = read_programme(&state, &id).await?;
+    let today = today(&query)?;
+    let mut tracker: Option<Table> = None;
+    for (_, plan) in &plans {
+        let table = plan_table(&programme, plan, today);
+        match &mut tracker {
+            Some(all) => all.rows.extend(table.rows),
+            None => tracker = Some(table),
+        }
+    }
+    let mut tracker =
+        tracker.unwrap_or_else(|| plan_table(&programme, &PlanView::default(), today));
+    tracker.title = "Master tracker".into();
+    tracker.rows.sort_by(|a, b| a.first().cmp(&b.first()));
+    file(
+        &[tracker],
+        query.format.as_deref(),
+        &format!("{id}-master-tracker"),
+    )
 }
 
 /// `GET /api/programmes/{id}/report?format=json|csv|xlsx[&since=MS][&today=YYYY-MM-DD]`:
