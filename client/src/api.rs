@@ -301,6 +301,101 @@ pub async fn create_programme(
         .json()
 }
 
+/// `PUT /api/programmes/{id}/members/{user}`: gives `member` a role in the
+/// programme, or (`None`) removes them.
+///
+/// # Errors
+/// [`ApiError`], with the server's reason.
+pub async fn set_role(
+    programme: &DocId,
+    member: &UserId,
+    role: Option<plait_shared::Role>,
+    csrf: &str,
+) -> Result<(), ApiError> {
+    let body = crate::json::to_string(&plait_shared::api::SetRole { role })
+        .ok_or_else(|| ApiError::Failed(0, "the role cannot be sent".into()))?;
+    call(
+        "PUT",
+        &format!("/api/programmes/{programme}/members/{member}"),
+        Some(body),
+        Some(csrf),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// `POST /api/programmes/{id}/members`: invites someone new (an account
+/// with a one-time password, in the answer once).
+///
+/// # Errors
+/// [`ApiError`], with the server's reason.
+pub async fn invite(
+    programme: &DocId,
+    invite: &plait_shared::api::Invite,
+    csrf: &str,
+) -> Result<plait_shared::api::CreatedAccount, ApiError> {
+    let body = crate::json::to_string(invite)
+        .ok_or_else(|| ApiError::Failed(0, "the invitation cannot be sent".into()))?;
+    call(
+        "POST",
+        &format!("/api/programmes/{programme}/members"),
+        Some(body),
+        Some(csrf),
+    )
+    .await?
+    .json()
+}
+
+/// `POST /api/programmes/{id}/plans`: adds an empty plan.
+///
+/// # Errors
+/// [`ApiError`], with the server's reason.
+pub async fn create_plan(
+    programme: &DocId,
+    plan: &plait_shared::api::NewPlan,
+    csrf: &str,
+) -> Result<plait_shared::api::PlanCreated, ApiError> {
+    let body = crate::json::to_string(plan)
+        .ok_or_else(|| ApiError::Failed(0, "the plan cannot be sent".into()))?;
+    call(
+        "POST",
+        &format!("/api/programmes/{programme}/plans"),
+        Some(body),
+        Some(csrf),
+    )
+    .await?
+    .json()
+}
+
+/// `POST /api/me/password`: the signed-in person chooses their password;
+/// the answer is their account.
+///
+/// # Errors
+/// [`ApiError`], with the server's reason (a wrong current password, a
+/// short new one).
+pub async fn change_password(current: &str, new: &str, csrf: &str) -> Result<Account, ApiError> {
+    let body = crate::json::to_string(&plait_shared::api::ChangePassword {
+        current: current.to_owned(),
+        new: new.to_owned(),
+    })
+    .ok_or_else(|| ApiError::Failed(0, "the password cannot be sent".into()))?;
+    let me: Me = call("POST", "/api/me/password", Some(body), Some(csrf))
+        .await?
+        .json()?;
+    Ok(Account::from(me))
+}
+
+/// What went wrong, in a sentence for the person.
+pub fn reason(error: &ApiError) -> String {
+    match error {
+        ApiError::Offline => "This needs a connection to the server.".into(),
+        ApiError::SignedOut => "Your session has ended: sign in again.".into(),
+        ApiError::TooMany => "Too many attempts: try again in a minute.".into(),
+        ApiError::Failed(_, text) if !text.is_empty() => sentence(text),
+        ApiError::Failed(status, _) => format!("The server refused ({status})."),
+    }
+}
+
 fn members_key(user: &UserId, programme: &str) -> String {
     format!("{}members:{programme}", user_prefix(user))
 }

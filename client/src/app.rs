@@ -35,6 +35,9 @@ fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> impl
     let router = expect_context::<Router>();
     // The programme's pages are offered inside a programme only.
     let signed_in = signed_in && router.programme.with_untracked(Option::is_some);
+    let admin = signed_in
+        && use_context::<crate::contexts::workspace::Workspace>()
+            .is_some_and(|w| w.session().actor.get_untracked().role == plait_shared::Role::Admin);
     let nav_link = move |page: Page, label: &'static str| {
         let current = page.clone();
         view! {
@@ -61,6 +64,7 @@ fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> impl
                             {nav_link(Page::MyWork, "My work")}
                             {nav_link(Page::Actions, "Actions")}
                             {nav_link(Page::Report, "Board report")}
+                            {admin.then(|| nav_link(Page::Setup, "Set up"))}
                             <li class="nhsuk-header__navigation-item">
                                 // A plain link: the list opens in a fresh page.
                                 <a class="nhsuk-header__navigation-link" href="/">"Your programmes"</a>
@@ -137,6 +141,8 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
                     }.into_any()
                 } else if workspace.session().confirming_sign_out.get() {
                     view! { <ConfirmSignOut /> }.into_any()
+                } else if workspace.session().account.with(|a| a.must_change_password) {
+                    view! { <ChoosePassword /> }.into_any()
                 } else if unknown {
                     view! {
                         <h1>"Programme not found"</h1>
@@ -151,6 +157,7 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
                         Page::MyWork => view! { <crate::pages::my_work::MyWork /> }.into_any(),
                         Page::Report => view! { <crate::pages::report::Report /> }.into_any(),
                         Page::Import => view! { <crate::pages::import::Import /> }.into_any(),
+                        Page::Setup => view! { <crate::pages::setup::Setup /> }.into_any(),
                         Page::Action { plan, action } => view! { <ActionPage plan action /> }.into_any(),
                         Page::NotFound => view! {
                             <h1>"Page not found"</h1>
@@ -160,6 +167,104 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
                 }}
             </main>
         </div>
+    }
+}
+
+/// The first page for an account with a one-time password: choosing their
+/// own (nothing else works until they have).
+#[component]
+fn ChoosePassword() -> impl IntoView {
+    let workspace = crate::contexts::workspace::use_workspace();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let again = RwSignal::new(String::new());
+    let errors: RwSignal<Vec<(&'static str, String)>> = RwSignal::new(Vec::new());
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let mut found = Vec::new();
+        if current.get_untracked().is_empty() {
+            found.push((
+                "current-password",
+                "Enter the password you were given".to_owned(),
+            ));
+        }
+        if new.get_untracked().chars().count() < 10 {
+            found.push((
+                "new-password",
+                "Your new password must be at least 10 characters".to_owned(),
+            ));
+        } else if new.get_untracked() != again.get_untracked() {
+            found.push((
+                "new-password-again",
+                "The two new passwords are not the same".to_owned(),
+            ));
+        }
+        if !found.is_empty() {
+            errors.set(found);
+            focus("password-errors");
+            return;
+        }
+        errors.set(Vec::new());
+        busy.set(true);
+        let csrf = workspace.session().account.get_untracked().csrf.clone();
+        let (old, chosen) = (current.get_untracked(), new.get_untracked());
+        wasm_bindgen_futures::spawn_local(async move {
+            match api::change_password(&old, &chosen, &csrf).await {
+                Ok(account) => {
+                    workspace.signed_in(account);
+                    focus("main");
+                }
+                Err(e) => {
+                    errors.set(vec![("current-password", api::reason(&e))]);
+                    busy.set(false);
+                    focus("password-errors");
+                }
+            }
+        });
+    };
+    let field = move |id: &'static str,
+                      label: &'static str,
+                      value: RwSignal<String>,
+                      autocomplete: &'static str| {
+        let message =
+            move || errors.with(|e| e.iter().find(|(f, _)| *f == id).map(|(_, m)| m.clone()));
+        view! {
+            <div class=move || { if message().is_some() { "nhsuk-form-group nhsuk-form-group--error" } else { "nhsuk-form-group" } }>
+                <label class="nhsuk-label" for=id>{label}</label>
+                {move || message().map(|m| view! {
+                    <span class="nhsuk-error-message" id=format!("{id}-error")><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
+                })}
+                <input class="nhsuk-input nhsuk-input--width-20" id=id name=id type="password" autocomplete=autocomplete
+                    prop:value=move || value.get()
+                    on:input=move |ev| value.set(event_target_value(&ev)) />
+            </div>
+        }
+    };
+    view! {
+        <h1>"Choose your password"</h1>
+        <p>"You signed in with a one-time password. Choose your own to carry on: at least 10 characters."</p>
+        <Show when=move || errors.with(|e| !e.is_empty())>
+            <div class="nhsuk-error-summary" id="password-errors" tabindex="-1" role="alert">
+                <h2 class="nhsuk-error-summary__title">"There is a problem"</h2>
+                <div class="nhsuk-error-summary__body">
+                    <ul class="nhsuk-list nhsuk-error-summary__list">
+                        {move || errors.get().into_iter().map(|(field, message)| view! {
+                            <li><a href=format!("#{field}")>{message}</a></li>
+                        }).collect_view()}
+                    </ul>
+                </div>
+            </div>
+        </Show>
+        <form on:submit=submit novalidate>
+            {field("current-password", "The password you were given", current, "current-password")}
+            {field("new-password", "Your new password", new, "new-password")}
+            {field("new-password-again", "Your new password again", again, "new-password")}
+            <button class="nhsuk-button" type="submit" prop:disabled=move || busy.get()>"Save my password"</button>
+        </form>
     }
 }
 

@@ -19,6 +19,7 @@ pub mod my_work;
 pub mod overview;
 pub mod programmes;
 pub mod report;
+pub mod setup;
 pub mod sign_in;
 
 /// Every page of the app.
@@ -37,6 +38,8 @@ pub enum Page {
     Report,
     /// Importing an action plan.
     Import,
+    /// Setting up the programme (its admin).
+    Setup,
     /// One action.
     Action {
         /// Its plan document.
@@ -59,6 +62,7 @@ impl Page {
             ["my-work"] => Page::MyWork,
             ["report"] => Page::Report,
             ["import"] => Page::Import,
+            ["setup"] => Page::Setup,
             ["actions", plan, action] => match (DocId::new(*plan), ActionId::new(*action)) {
                 (Ok(plan), Ok(action)) => Page::Action { plan, action },
                 _ => Page::NotFound,
@@ -76,6 +80,7 @@ impl Page {
             Page::MyWork => "/my-work".into(),
             Page::Report => "/report".into(),
             Page::Import => "/import".into(),
+            Page::Setup => "/setup".into(),
             Page::Action { plan, action } => format!("/actions/{plan}/{action}"),
             Page::NotFound => "/not-found".into(),
         }
@@ -90,6 +95,7 @@ impl Page {
             Page::MyWork => "My work",
             Page::Report => "Board report",
             Page::Import => "Import an action plan",
+            Page::Setup => "Set up the programme",
             Page::Action { .. } => "Action",
             Page::NotFound => "Page not found",
         }
@@ -293,6 +299,7 @@ mod tests {
             Page::MyWork,
             Page::Report,
             Page::Import,
+            Page::Setup,
             action,
         ] {
             assert_eq!(Page::from_path(&page.path()), page);

@@ -73,6 +73,10 @@ pub struct User {
     /// documents that belong to no programme.
     #[serde(default)]
     pub superuser: bool,
+    /// Its password was made for it (an invitation, an import): the person
+    /// chooses their own before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// What may be shown about an account.
@@ -88,6 +92,9 @@ pub struct UserInfo {
     pub grants: BTreeMap<DocId, Role>,
     /// Whether it administers the server.
     pub superuser: bool,
+    /// Whether its password is a one-time one still.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl User {
@@ -99,6 +106,7 @@ impl User {
             disabled: self.disabled,
             grants: self.grants.clone(),
             superuser: self.superuser,
+            must_change_password: self.must_change_password,
         }
     }
 
@@ -340,6 +348,7 @@ impl Accounts {
             disabled: false,
             grants: BTreeMap::new(),
             superuser,
+            must_change_password: false,
         };
         let inserted = self.users.compare_and_swap(
             username.as_str().as_bytes(),
@@ -372,6 +381,7 @@ impl Accounts {
             disabled: false,
             grants: BTreeMap::new(),
             superuser: false,
+            must_change_password: false,
         };
         let inserted = self.users.compare_and_swap(
             username.as_str().as_bytes(),
@@ -466,6 +476,66 @@ impl Accounts {
             Ok(())
         })?;
         self.end_sessions_of(&info.username)?;
+        Ok(info)
+    }
+
+    /// Creates an account with a one-time password (made here, returned to
+    /// be handed over once) that its holder must change at first sign-in.
+    ///
+    /// # Errors
+    /// As [`Accounts::add_user`].
+    pub fn add_invited(
+        &self,
+        username: &str,
+        name: &str,
+    ) -> Result<(UserInfo, String), AccountError> {
+        let password = random_token(12)?;
+        self.add_user(username, name, &password, false)?;
+        let info = self.update_user(username, |u| {
+            u.must_change_password = true;
+            Ok(())
+        })?;
+        Ok((info, password))
+    }
+
+    /// The holder changes their own password: the current one must be
+    /// right; their other sessions end, `keep` (the one asking) stays.
+    ///
+    /// # Errors
+    /// A wrong current password ([`AccountError::Invalid`]), a short new
+    /// one, or storage.
+    pub fn change_own_password(
+        &self,
+        username: &str,
+        current: &str,
+        new: &str,
+        keep: SessionKey,
+    ) -> Result<UserInfo, AccountError> {
+        if self.verify(username, current).is_err() {
+            return Err(AccountError::Invalid(
+                "the current password is not right".into(),
+            ));
+        }
+        if current == new {
+            return Err(AccountError::Invalid(
+                "choose a password different from the one you were given".into(),
+            ));
+        }
+        let hash = self.hash(new)?;
+        let info = self.update_user(username, |u| {
+            u.password = hash;
+            u.must_change_password = false;
+            Ok(())
+        })?;
+        for entry in self.sessions.iter() {
+            let (key, bytes) = entry?;
+            if key.as_ref() != keep.0
+                && parse::<Session>(&bytes).is_ok_and(|s| s.username == info.username)
+            {
+                self.sessions.remove(key)?;
+            }
+        }
+        self.close_live(|socket| socket.username == info.username && socket.session != keep);
         Ok(info)
     }
 

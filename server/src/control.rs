@@ -175,6 +175,7 @@ async fn import(
         disabled: false,
         grants: std::collections::BTreeMap::new(),
         superuser: true,
+        must_change_password: false,
     };
     let access = crate::auth::Access {
         name: user.to_string(),

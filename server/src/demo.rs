@@ -306,9 +306,40 @@ pub fn seed_on(
                 trust: "A mental health NHS foundation trust".into(),
                 rating: "Inadequate".into(),
                 oversight_segment: "4 (Recovery Support Programme)".into(),
+                // The report was published a month before the launch.
+                report_date: Some(plus_days(calendar.launch, -31)),
+                warning_notice: format!(
+                    "Section 29A warning notice served {}: significant improvement needed in care planning, ligature risk management, staffing of the wards and governance, by {}.",
+                    plus_days(calendar.launch, -45).long(),
+                    calendar.launch.add_months(3).long()
+                ),
             },
         );
         plan.write_programme(&programme, &mut txn);
+        // Each workstream's executive lead is their account.
+        for (id, workstream) in &plan.workstreams {
+            if let Some(user) = people.get(workstream.exec_lead.as_str()) {
+                programme.put_workstream(
+                    &mut txn,
+                    id,
+                    &plait_shared::Workstream {
+                        name: workstream.name.clone(),
+                        exec_lead: user.to_string(),
+                    },
+                );
+            }
+        }
+        for (id, name) in [
+            ("qsc", FORUM),
+            ("board", "Trust Board"),
+            ("ipb", "Improvement Programme Board"),
+        ] {
+            programme.put_forum(
+                &mut txn,
+                &plait_shared::ForumId::new(id).map_err(bug)?,
+                &plait_shared::Forum { name: name.into() },
+            );
+        }
         let phases = [
             (
                 "ph-phase-1",
@@ -316,6 +347,7 @@ pub fn seed_on(
                 calendar.launch,
                 calendar.launch.add_months(12),
                 "Deliver every Must Do and Should Do action and the Section 29A warning notice's improvements before CQC returns",
+                "Every Must Do closed by the Quality and Safety Committee with evidence; the warning notice's failings met and re-audited",
             ),
             (
                 "ph-phase-2",
@@ -323,9 +355,10 @@ pub fn seed_on(
                 calendar.launch.add_months(6),
                 calendar.launch.add_months(30),
                 "Address the root causes, embed a new governance and delivery model, and exit the Recovery Support Programme",
+                "NHS England's exit criteria for the Recovery Support Programme met and agreed by the regional team",
             ),
         ];
-        for (id, name, starts, ends, goal) in phases {
+        for (id, name, starts, ends, goal, exit) in phases {
             programme.put_phase(
                 &mut txn,
                 &PhaseId::new(id).map_err(bug)?,
@@ -334,6 +367,7 @@ pub fn seed_on(
                     starts: Some(starts),
                     ends: Some(ends),
                     goal: goal.into(),
+                    exit_criteria: exit.into(),
                 },
             );
         }

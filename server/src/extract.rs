@@ -14,6 +14,9 @@
 //! - [`SocketDoc`]: a WebSocket's document: the session may come as
 //!   `?token=` (Yjs's provider cannot set headers), and the `Origin` is
 //!   checked (a page elsewhere cannot open a socket with the cookie).
+//! - [`ChangingOwnAccount`]: [`Changing`] for what an account with a
+//!   one-time password may do (choose its own, sign out); every other
+//!   change, and every document, waits for that (403).
 
 use std::collections::HashMap;
 
@@ -32,6 +35,23 @@ pub struct SignedIn(pub Authed);
 /// checked for a browser's cookie).
 #[derive(Debug, Clone)]
 pub struct Changing(pub Authed);
+
+/// [`Changing`] for the account's own password and session, allowed while
+/// its password is a one-time one.
+#[derive(Debug, Clone)]
+pub struct ChangingOwnAccount(pub Authed);
+
+/// An account with a one-time password does nothing else until it has
+/// chosen its own.
+fn own_password_chosen(authed: &Authed) -> Result<(), AppError> {
+    if authed.user.must_change_password {
+        Err(AppError::Forbidden(
+            "choose your own password first (POST /api/me/password)".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
 
 /// A document named by a request, with the session's access to it.
 #[derive(Debug, Clone)]
@@ -98,7 +118,18 @@ impl FromRequestParts<AppState> for Changing {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let authed = authenticate(state, &parts.headers, None).await?;
         check_csrf(state, &authed, &parts.headers)?;
+        own_password_chosen(&authed)?;
         Ok(Changing(authed))
+    }
+}
+
+impl FromRequestParts<AppState> for ChangingOwnAccount {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let authed = authenticate(state, &parts.headers, None).await?;
+        check_csrf(state, &authed, &parts.headers)?;
+        Ok(ChangingOwnAccount(authed))
     }
 }
 
@@ -115,6 +146,7 @@ async fn doc_request(
     } else {
         SignedIn::from_request_parts(parts, state).await?.0
     };
+    own_password_chosen(&authed)?;
     let access = doc_access(state, &authed, &id).await?;
     Ok((id, authed, access))
 }
@@ -148,6 +180,7 @@ impl FromRequestParts<AppState> for SocketDoc {
             .and_then(|Query(mut params)| params.remove("token"));
         let authed = authenticate(state, &parts.headers, token.as_deref()).await?;
         check_origin(state, &parts.headers)?;
+        own_password_chosen(&authed)?;
         let access = doc_access(state, &authed, &id).await?;
         Ok(SocketDoc { id, authed, access })
     }

@@ -445,10 +445,10 @@ fn settle_people(
             Some(PersonChoice::Account(user)) => user.clone(),
             Some(PersonChoice::Create) => {
                 let username = new_username(state, &person.name)?;
-                let password = crate::accounts::random_token(12).map_err(|e| failed(&e))?;
-                state
+                // A one-time password: they choose their own at first sign-in.
+                let (_, password) = state
                     .accounts
-                    .add_user(username.as_str(), &person.name, &password, false)
+                    .add_invited(username.as_str(), &person.name)
                     .map_err(|e| failed(&e))?;
                 created.push(CreatedAccount {
                     username: username.clone(),

@@ -55,7 +55,16 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/programmes",
             get(programmes::list).post(programmes::create),
         )
-        .route("/api/programmes/{doc}/members", get(auth::members))
+        .route(
+            "/api/programmes/{doc}/members",
+            get(auth::members).post(auth::invite),
+        )
+        .route(
+            "/api/programmes/{doc}/members/{user}",
+            axum::routing::put(auth::set_member),
+        )
+        .route("/api/programmes/{doc}/plans", post(programmes::create_plan))
+        .route("/api/me/password", post(auth::change_password))
         // An unknown API path is an error, not the web client's page.
         .route(
             "/api/{*rest}",

@@ -98,6 +98,10 @@ pub struct Me {
     /// How long it may go unused, in seconds.
     #[serde(default)]
     pub idle_seconds: u64,
+    /// Its password is a one-time one: the person chooses their own
+    /// (`POST /api/me/password`) before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
     /// The session token, for clients that are not browsers (sign-in
     /// only; the browser keeps the cookie).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,6 +120,54 @@ impl Me {
             .find(|m| m.id.as_str() == programme)
             .map(|m| m.role)
     }
+}
+
+/// `POST /api/me/password`: the signed-in person changes their password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePassword {
+    /// The password they have (a one-time one, or their own).
+    pub current: String,
+    /// The one they choose.
+    pub new: String,
+}
+
+/// `PUT /api/programmes/{id}/members/{user}`: a member's role, or `None`
+/// to remove them from the programme.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetRole {
+    /// The role.
+    pub role: Option<Role>,
+}
+
+/// `POST /api/programmes/{id}/members`: invite someone new, by creating
+/// their account with a one-time password (the answer is a
+/// [`CreatedAccount`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    /// The name people see ("Zara Quinn").
+    pub name: String,
+    /// Their sign-in name ("zara.quinn").
+    pub username: String,
+    /// Their role in the programme.
+    pub role: Role,
+}
+
+/// `POST /api/programmes/{id}/plans`: a new, empty action plan in the
+/// programme (its findings and actions are then added on the set-up page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPlan {
+    /// Its title ("Environment and ligature safety").
+    pub title: String,
+    /// The workstream it belongs to, if any.
+    #[serde(default)]
+    pub workstream_id: Option<crate::ids::WorkstreamId>,
+}
+
+/// The answer to [`NewPlan`]: the plan's document id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCreated {
+    /// The plan document (`{programme}_{slug}`).
+    pub id: DocId,
 }
 
 /// `GET /api/programmes/{id}/members`: one member of a programme (the

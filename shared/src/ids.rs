@@ -124,6 +124,11 @@ key_id!(
     "phase id"
 );
 key_id!(
+    /// Names a forum of the programme (a committee that takes decisions).
+    ForumId,
+    "forum id"
+);
+key_id!(
     /// Names one entry of an append-only log (an evidence item, a due-date
     /// request, a re-audit) so later entries can refer to it.
     EntryId,

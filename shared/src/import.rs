@@ -926,6 +926,7 @@ impl ImportPlan {
                     starts: None,
                     ends: None,
                     goal: String::new(),
+                    exit_criteria: String::new(),
                 });
                 Some(id)
             };

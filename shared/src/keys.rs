@@ -148,6 +148,8 @@ keys! {
         Workstreams = "workstreams", "workstreams";
         /// `plans`: plan document id → index entry.
         Plans = "plans", "plans";
+        /// `forums`: id → forum (a committee that takes decisions).
+        Forums = "forums", "forums";
         /// `settings`: named groups of settings.
         Settings = "settings", "settings";
     }

@@ -55,8 +55,8 @@ pub use entries::{
     Transition,
 };
 pub use ids::{
-    ActionId, Date, DocId, EntryId, FindingId, InvalidDate, InvalidId, PhaseId, UnixMillis, UserId,
-    WorkstreamId,
+    ActionId, Date, DocId, EntryId, FindingId, ForumId, InvalidDate, InvalidId, PhaseId,
+    UnixMillis, UserId, WorkstreamId,
 };
 pub use lifecycle::{check_transition, fold_status, ActionFacts, Fold, Move, Refusal, Step};
 pub use metrics::{ColourRule, ColourScheme, Counts, Group, OverdueAction, ProgrammeMetrics};
@@ -64,7 +64,9 @@ pub use plan::{
     ActionField, ActionText, ActionView, FindingView, NewAction, NewFinding, PlanDoc, PlanInfo,
     PlanView, TextEdit,
 };
-pub use programme::{Phase, PlanEntry, ProgrammeDoc, ProgrammeInfo, ProgrammeView, Workstream};
+pub use programme::{
+    Forum, Phase, PlanEntry, ProgrammeDoc, ProgrammeInfo, ProgrammeView, Workstream,
+};
 pub use vocab::{
     Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, EvidenceKind,
     EvidenceVerdict, FindingKind, KeyQuestion, Regulation, Role, Status, UnknownValue,

@@ -1,10 +1,12 @@
 //! The programme document: the programme's index of phases, workstreams and
 //! plans, and its settings (the colour scheme).
 //!
-//! Roots (all `Y.Map`): `programme` {name, trust, rating, oversight_segment};
-//! `phases` {id → Y.Map {name, starts, ends, goal}}; `workstreams` {id →
-//! Y.Map {name, exec_lead}}; `plans` {plan doc id → Y.Map {title,
-//! workstream_id, core_service}}; `settings` {colours: Y.Map {rule → colour}}.
+//! Roots (all `Y.Map`): `programme` {name, trust, rating, oversight_segment,
+//! report_date, warning_notice}; `phases` {id → Y.Map {name, starts, ends,
+//! goal, exit_criteria}}; `workstreams` {id → Y.Map {name, exec_lead}};
+//! `plans` {plan doc id → Y.Map {title, workstream_id, core_service}};
+//! `forums` {id → Y.Map {name}}; `settings` {colours: Y.Map {rule →
+//! colour}}.
 
 use std::collections::BTreeMap;
 
@@ -12,13 +14,14 @@ use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 
 use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem};
-use crate::ids::{Date, DocId, PhaseId, WorkstreamId};
+use crate::ids::{Date, DocId, ForumId, PhaseId, WorkstreamId};
 use crate::vocab::Colour;
 
 const PROGRAMME: &str = "programme";
 const PHASES: &str = "phases";
 const WORKSTREAMS: &str = "workstreams";
 const PLANS: &str = "plans";
+const FORUMS: &str = "forums";
 const SETTINGS: &str = "settings";
 const COLOURS: &str = "colours";
 
@@ -33,10 +36,14 @@ pub struct ProgrammeInfo {
     pub rating: String,
     /// The NHS Oversight Framework segment ("4 – Recovery Support Programme").
     pub oversight_segment: String,
+    /// The date of the CQC inspection report the programme answers.
+    pub report_date: Option<Date>,
+    /// The warning notice, if there is one, in words (what, when, by when).
+    pub warning_notice: String,
 }
 
 /// A phase of the programme.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Phase {
     /// "Phase 1: stabilise".
     pub name: String,
@@ -46,14 +53,24 @@ pub struct Phase {
     pub ends: Option<Date>,
     /// What it must achieve.
     pub goal: String,
+    /// How the programme knows the phase is done (its exit gate).
+    pub exit_criteria: String,
+}
+
+/// A forum: a committee or board that takes decisions on actions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Forum {
+    /// "Quality and Safety Committee".
+    pub name: String,
 }
 
 /// A workstream: a body of work with an executive lead.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Workstream {
     /// "Environment and ligature safety".
     pub name: String,
-    /// The accountable executive.
+    /// The accountable executive: their account's user name once set up
+    /// (an import may carry a name or a job title).
     pub exec_lead: String,
 }
 
@@ -79,6 +96,8 @@ pub struct ProgrammeView {
     pub workstreams: BTreeMap<WorkstreamId, Workstream>,
     /// Plans by document id.
     pub plans: BTreeMap<DocId, PlanEntry>,
+    /// Forums by id.
+    pub forums: BTreeMap<ForumId, Forum>,
     /// The display colours.
     pub colours: ColourScheme,
     /// What had to be skipped while reading.
@@ -93,6 +112,7 @@ pub struct ProgrammeDoc {
     phases: MapRef,
     workstreams: MapRef,
     plans: MapRef,
+    forums: MapRef,
     settings: MapRef,
 }
 
@@ -104,6 +124,7 @@ impl ProgrammeDoc {
             phases: doc.get_or_insert_map(PHASES),
             workstreams: doc.get_or_insert_map(WORKSTREAMS),
             plans: doc.get_or_insert_map(PLANS),
+            forums: doc.get_or_insert_map(FORUMS),
             settings: doc.get_or_insert_map(SETTINGS),
             doc,
         }
@@ -121,6 +142,32 @@ impl ProgrammeDoc {
         self.programme.insert(txn, "rating", info.rating.as_str());
         self.programme
             .insert(txn, "oversight_segment", info.oversight_segment.as_str());
+        match info.report_date {
+            Some(date) => {
+                self.programme.insert(txn, "report_date", date.iso());
+            }
+            None => {
+                self.programme.remove(txn, "report_date");
+            }
+        }
+        self.programme
+            .insert(txn, "warning_notice", info.warning_notice.as_str());
+    }
+
+    /// Adds or replaces a forum.
+    pub fn put_forum(&self, txn: &mut TransactionMut, id: &ForumId, forum: &Forum) {
+        let map = entry_map(&self.forums, txn, id.as_str());
+        map.insert(txn, "name", forum.name.as_str());
+    }
+
+    /// Removes a forum (decisions already recorded keep its name).
+    pub fn remove_forum(&self, txn: &mut TransactionMut, id: &ForumId) {
+        self.forums.remove(txn, id.as_str());
+    }
+
+    /// Removes a phase (actions that named it keep the id, shown as none).
+    pub fn remove_phase(&self, txn: &mut TransactionMut, id: &PhaseId) {
+        self.phases.remove(txn, id.as_str());
     }
 
     /// Adds or replaces a phase.
@@ -138,6 +185,7 @@ impl ProgrammeDoc {
             }
         }
         map.insert(txn, "goal", phase.goal.as_str());
+        map.insert(txn, "exit_criteria", phase.exit_criteria.as_str());
     }
 
     /// Adds or replaces a workstream.
@@ -182,6 +230,14 @@ impl ProgrammeDoc {
             rating: get_str(&self.programme, txn, "rating").unwrap_or_default(),
             oversight_segment: get_str(&self.programme, txn, "oversight_segment")
                 .unwrap_or_default(),
+            report_date: get_parsed(
+                &self.programme,
+                txn,
+                "report_date",
+                PROGRAMME,
+                &mut problems,
+            ),
+            warning_notice: get_str(&self.programme, txn, "warning_notice").unwrap_or_default(),
         };
         let phases = read_entries(
             &self.phases,
@@ -193,8 +249,14 @@ impl ProgrammeDoc {
                 starts: get_parsed(map, txn, "starts", path, problems),
                 ends: get_parsed(map, txn, "ends", path, problems),
                 goal: get_str(map, txn, "goal").unwrap_or_default(),
+                exit_criteria: get_str(map, txn, "exit_criteria").unwrap_or_default(),
             },
         );
+        let forums = read_entries(&self.forums, txn, FORUMS, &mut problems, |map, _, _| {
+            Forum {
+                name: get_str(map, txn, "name").unwrap_or_default(),
+            }
+        });
         let workstreams = read_entries(
             &self.workstreams,
             txn,
@@ -238,6 +300,7 @@ impl ProgrammeDoc {
             phases,
             workstreams,
             plans,
+            forums,
             colours,
             problems,
         }

@@ -8,16 +8,12 @@
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
-import path from 'node:path'
 
 import {
   PlaitServer, launchBrowser, newPage, signIn, actionLinks, waitForActionDetail,
-  waitForAllActions, waitForAllSaved, waitForOverviewTotal, screenshot, onFailure, repoRoot
+  waitForAllActions, waitForAllSaved, waitForOverviewTotal, screenshot, onFailure,
+  runAxe, assertNothingSerious
 } from './support.mjs'
-
-const AXE_SOURCE = fs.readFileSync(path.join(repoRoot, 'tools/node_modules/axe-core/axe.min.js'), 'utf8')
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
 
 let server
 let browser
@@ -36,30 +32,8 @@ after(async () => {
   await server?.kill()
 })
 
-/// Runs axe on the page as it is; returns the violations, and prints each
-/// (id, impact, help, target nodes and what to fix).
-async function axe (label) {
-  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
-    // Not a <script> tag: the server's CSP forbids inline scripts, and
-    // DevTools' evaluation is not subject to it.
-    await page.evaluate(`${AXE_SOURCE}\n;0`)
-  }
-  const results = await page.evaluate((tags) => window.axe.run(document, { runOnly: tags }), AXE_TAGS)
-  const report = results.violations.map((v) =>
-    `${label}: ${v.id} (${v.impact}): ${v.help} <${v.helpUrl}>\n` +
-    v.nodes.map((n) => `    ${n.target.join(' ')}\n      ${n.failureSummary.replace(/\n/g, '\n      ')}`).join('\n'))
-  if (report.length) console.log(`axe violations on ${label}:\n${report.join('\n')}`)
-  assert.ok(results.passes.length > 0, `axe ran its rules on ${label}`)
-  return { violations: results.violations, report }
-}
-
-function assertNothingSerious (label, { violations, report }) {
-  assert.deepEqual(
-    violations.map((v) => `${v.id} (${v.impact}) on ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-    [],
-    `axe violations on ${label}:\n${report.join('\n')}`
-  )
-}
+/// axe on the page as it is (support.mjs's `runAxe`).
+const axe = (label) => runAxe(page, label)
 
 /// The id of the focused element.
 function focusedId () {

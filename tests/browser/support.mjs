@@ -16,6 +16,7 @@
 //   `apiSignIn`/`fetchPlan` read the server's copy of a document from Node
 //   with a bearer token, to check what really reached it.
 
+import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
@@ -462,3 +463,39 @@ export async function waitForOverviewTotal (page, { timeout = 30_000 } = {}) {
   }
 }
 
+
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']
+let axeSource = null
+
+/// Runs axe-core (WCAG 2.0/2.1 A and AA, 2.2 AA) on `page` as it is;
+/// returns the violations, and prints each (id, impact, help, target nodes
+/// and what to fix).
+export async function runAxe (page, label) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) {
+    axeSource ??= fs.readFileSync(path.join(repoRoot, 'tools/node_modules/axe-core/axe.min.js'), 'utf8')
+    // Not a <script> tag: the server's CSP forbids inline scripts, and
+    // DevTools' evaluation is not subject to it.
+    await page.evaluate(`${axeSource}\n;0`)
+  }
+  const results = await page.evaluate((tags) => window.axe.run(document, { runOnly: tags }), AXE_TAGS)
+  const report = results.violations.map((v) =>
+    `${label}: ${v.id} (${v.impact}): ${v.help} <${v.helpUrl}>\n` +
+    v.nodes.map((n) => `    ${n.target.join(' ')}\n      ${n.failureSummary.replace(/\n/g, '\n      ')}`).join('\n'))
+  if (report.length) console.log(`axe violations on ${label}:\n${report.join('\n')}`)
+  assert.ok(results.passes.length > 0, `axe ran its rules on ${label}`)
+  return { violations: results.violations, report }
+}
+
+/// Fails with axe's report when it found anything.
+export function assertNothingSerious (label, { violations, report }) {
+  assert.deepEqual(
+    violations.map((v) => `${v.id} (${v.impact}) on ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+    [],
+    `axe violations on ${label}:\n${report.join('\n')}`
+  )
+}
+
+/// Whether the page scrolls sideways (its content wider than the window).
+export function scrollsSideways (page) {
+  return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1)
+}

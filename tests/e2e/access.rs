@@ -1247,3 +1247,145 @@ async fn a_crowd_of_sign_ins_is_hashed_a_few_at_a_time() {
         "{peak} hashed at once on {cores} cores"
     );
 }
+
+/// Set-up (issue 14): the programme's admin invites someone new (an
+/// account with a one-time password, answered once), who can do nothing
+/// but choose their own password and sign out until they have; changes
+/// and removes roles; cannot change their own; nobody else can do any of it.
+#[tokio::test]
+async fn the_programme_admin_invites_and_manages_members() {
+    use plait_shared::api::{ChangePassword, CreatedAccount, Invite, Me, SetRole};
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    let admin = server.sign_in("programme.office", PASSWORD).await;
+    let lead = server.sign_in("chief.nurse", PASSWORD).await;
+    let invite = Invite {
+        name: "Zara Quinn".into(),
+        username: "zara.quinn".into(),
+        role: Role::Validator,
+    };
+    let send_invite = |token: &str| {
+        http.post(server.url("/api/programmes/demo/members"))
+            .bearer_auth(token)
+            .json(&invite)
+            .send()
+    };
+    assert_eq!(send_invite(&lead).await.unwrap().status(), 403);
+    let answer = send_invite(&admin).await.unwrap();
+    assert_eq!(answer.status(), 201);
+    let created: CreatedAccount = answer.json().await.unwrap();
+    assert_eq!(created.username.as_str(), "zara.quinn");
+    assert_eq!(
+        send_invite(&admin).await.unwrap().status(),
+        409,
+        "once only"
+    );
+    // The one-time password signs in, and the account must choose its own.
+    let zara = server.sign_in("zara.quinn", &created.password).await;
+    let me: Me = http
+        .get(server.url("/api/me"))
+        .bearer_auth(&zara)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(me.must_change_password);
+    assert_eq!(me.role_in("demo"), Some(Role::Validator));
+    let doc = http
+        .get(server.url("/api/docs/demo"))
+        .bearer_auth(&zara)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc.status(), 403, "no document before their own password");
+    assert_eq!(
+        server
+            .ws_status(&format!("/sync/demo?token={zara}"), None)
+            .await,
+        403,
+        "nor a socket"
+    );
+    let change = |current: &str, new: &str| {
+        http.post(server.url("/api/me/password"))
+            .bearer_auth(&zara)
+            .json(&ChangePassword {
+                current: current.into(),
+                new: new.into(),
+            })
+            .send()
+    };
+    assert_eq!(
+        change("wrong", "zara's own password")
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        change(&created.password, "short").await.unwrap().status(),
+        400
+    );
+    let changed = change(&created.password, "zara's own password")
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert!(!changed.json::<Me>().await.unwrap().must_change_password);
+    // The same session goes on, now with the documents.
+    let doc = http
+        .get(server.url("/api/docs/demo"))
+        .bearer_auth(&zara)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(doc.status(), 200);
+    server.sign_in("zara.quinn", "zara's own password").await;
+    // Roles: changed, refused for oneself and for non-admins, removed.
+    let set = |token: &str, user: &str, role: Option<Role>| {
+        http.put(server.url(&format!("/api/programmes/demo/members/{user}")))
+            .bearer_auth(token)
+            .json(&SetRole { role })
+            .send()
+    };
+    assert_eq!(
+        set(&admin, "zara.quinn", Some(Role::Approver))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        set(&lead, "zara.quinn", Some(Role::Admin))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        set(&admin, "programme.office", None)
+            .await
+            .unwrap()
+            .status(),
+        400,
+        "not one's own role"
+    );
+    assert_eq!(
+        set(&admin, "nobody.here", Some(Role::Viewer))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(set(&admin, "zara.quinn", None).await.unwrap().status(), 200);
+    let members: Vec<plait_shared::api::Member> = http
+        .get(server.url("/api/programmes/demo/members"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(members.iter().all(|m| m.username.as_str() != "zara.quinn"));
+}

@@ -905,3 +905,83 @@ async fn programmes_are_listed_created_and_exported_whole() {
     // D. Hughes is now in both, and lists both.
     assert_eq!(list(owner).await.len(), 2);
 }
+
+/// Set-up (issue 14): the programme's admin adds an empty plan, listed in
+/// the programme; a finding and an action are then added to it like any
+/// edit, and kept; nobody else can add a plan.
+#[tokio::test]
+async fn the_programme_admin_adds_a_plan_then_a_finding_and_an_action() {
+    use plait_shared::api::{NewPlan, PlanCreated};
+    use plait_shared::{ActionId, FindingId, FindingKind, NewAction, NewFinding};
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    let admin = server.sign_in("programme.office", PASSWORD).await;
+    let lead = server.sign_in("chief.nurse", PASSWORD).await;
+    let new = NewPlan {
+        title: "Patient experience".into(),
+        workstream_id: None,
+    };
+    let add = |token: &str| {
+        http.post(server.url("/api/programmes/demo/plans"))
+            .bearer_auth(token)
+            .json(&new)
+            .send()
+    };
+    assert_eq!(add(&lead).await.unwrap().status(), 403);
+    let answer = add(&admin).await.unwrap();
+    assert_eq!(answer.status(), 201);
+    let created: PlanCreated = answer.json().await.unwrap();
+    assert_eq!(created.id.as_str(), "demo_patient-experience");
+    assert_eq!(add(&admin).await.unwrap().status(), 409);
+    let programme = fetch(&server, "demo").await;
+    let index = ProgrammeDoc::new(programme.clone()).read(&programme.transact());
+    assert_eq!(index.plans[&created.id].title, "Patient experience");
+    let mut office = crate::access::client(&server, &admin, created.id.as_str()).await;
+    let finding = FindingId::new("f-sd999").unwrap();
+    let action = ActionId::new("a-sd999-1").unwrap();
+    office
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let mut txn = doc.transact_mut();
+            plan.add_finding(
+                &mut txn,
+                &finding,
+                &NewFinding {
+                    reference: "SD999".into(),
+                    kind: FindingKind::ShouldDo,
+                    text: "The trust should gather patients' views of the wards".into(),
+                    regulations: vec![],
+                    key_question: None,
+                    core_service: String::new(),
+                    location: String::new(),
+                    source: String::new(),
+                },
+            )
+            .unwrap();
+            plan.add_action(
+                &mut txn,
+                &action,
+                &NewAction {
+                    reference: "SD999.1".into(),
+                    title: "Run a monthly patient survey on every ward".into(),
+                    description: String::new(),
+                    finding_ids: vec![finding.clone()],
+                    workstream_id: None,
+                    phase_id: None,
+                    exec_lead: "chief.nurse".into(),
+                    owner: Some(plait_shared::UserId::new("d.hughes").unwrap()),
+                    due: None,
+                    confidence: None,
+                    closure_criteria: String::new(),
+                },
+            )
+            .unwrap();
+            plan.set_created(&mut txn, &action, crate::access::now())
+                .unwrap();
+        })
+        .await;
+    crate::access::settled(&mut office, 0).await;
+    assert!(office.seen.lock().unwrap().refused.is_empty());
+    let kept = crate::access::server_action(&server, created.id.as_str(), &action).await;
+    assert_eq!(kept.finding_ids, vec![finding]);
+}

@@ -522,6 +522,23 @@ impl Workspace {
         })
     }
 
+    /// The programme's document, for editing (its admin's set-up page).
+    pub fn programme_doc(self) -> Option<ProgrammeDoc> {
+        self.docs.with_value(|docs| {
+            docs.borrow()
+                .programme
+                .as_ref()
+                .map(|sync| ProgrammeDoc::new(sync.doc().clone()))
+        })
+    }
+
+    /// The programme's members again from the server (after a change).
+    pub fn refresh_members(self) {
+        self.docs
+            .with_value(|docs| docs.borrow_mut().members_fetched = false);
+        self.fetch_members();
+    }
+
     /// One plan's document, for editing.
     pub fn plan_doc(self, id: &DocId) -> Option<PlanDoc> {
         self.docs.with_value(|docs| {

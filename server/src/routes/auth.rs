@@ -8,11 +8,13 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use plait_shared::api::{Me, Member, Membership, SignIn};
+use plait_shared::api::{
+    ChangePassword, CreatedAccount, Invite, Me, Member, Membership, SetRole, SignIn,
+};
 
 use crate::accounts::{Session, SignInError, User};
 use crate::auth::{check_origin, client_address, device_of, DocKind, COOKIE};
-use crate::extract::{Changing, ReadDoc, SignedIn};
+use crate::extract::{Changing, ChangingOwnAccount, ReadDoc, SignedIn};
 use crate::{AppError, AppState};
 
 fn me(state: &AppState, user: &User, session: &Session, token: Option<String>) -> Me {
@@ -21,6 +23,7 @@ fn me(state: &AppState, user: &User, session: &Session, token: Option<String>) -
         username: user.username.clone(),
         name: user.name.clone(),
         superuser: user.superuser,
+        must_change_password: user.must_change_password,
         programmes: user
             .grants
             .iter()
@@ -168,7 +171,7 @@ pub(crate) async fn login(
 /// `POST /api/auth/logout`: ends the session and closes its connections.
 pub(crate) async fn logout(
     State(state): State<AppState>,
-    Changing(authed): Changing,
+    ChangingOwnAccount(authed): ChangingOwnAccount,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let accounts = state.accounts.clone();
@@ -192,6 +195,132 @@ pub(crate) async fn get_me(
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
         Json(me(&state, &authed.user, &authed.session, None)),
+    )
+        .into_response())
+}
+
+/// `POST /api/me/password` with [`ChangePassword`]: the signed-in person
+/// chooses their password (the only change allowed while theirs is a
+/// one-time one). Their other sessions end; this one stays.
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    ChangingOwnAccount(authed): ChangingOwnAccount,
+    Json(change): Json<ChangePassword>,
+) -> Result<Response, AppError> {
+    let accounts = state.accounts.clone();
+    let username = authed.user.username.clone();
+    let key = authed.key;
+    // Two password hashes: off the async threads.
+    let changed = tokio::task::spawn_blocking(move || {
+        accounts.change_own_password(username.as_str(), &change.current, &change.new, key)
+    })
+    .await?;
+    match changed {
+        Ok(_) => {}
+        Err(crate::accounts::AccountError::Invalid(reason)) => {
+            return Err(AppError::BadRequest(reason))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let user = state
+        .accounts
+        .user(authed.user.username.as_str())?
+        .ok_or(AppError::NotFound)?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(me(&state, &user, &authed.session, None)),
+    )
+        .into_response())
+}
+
+/// Whether `authed` administers `programme`.
+fn administers(authed: &crate::auth::Authed, programme: &plait_shared::DocId) -> bool {
+    authed.user.role_in(programme) == Some(plait_shared::Role::Admin)
+}
+
+/// `PUT /api/programmes/{id}/members/{user}` with [`SetRole`]: the
+/// programme's admin gives an account a role, changes it, or (`null`)
+/// removes them. An admin cannot change their own role (another admin
+/// does), so a programme is never left without one by accident.
+pub(crate) async fn set_member(
+    State(state): State<AppState>,
+    axum::extract::Path((raw, member)): axum::extract::Path<(String, String)>,
+    Changing(authed): Changing,
+    Json(change): Json<SetRole>,
+) -> Result<Response, AppError> {
+    let id = super::docs::doc_id(raw)?;
+    if !administers(&authed, &id) || state.accounts.programme_of(&id)? != Some(id.clone()) {
+        return Err(state.denied(AppError::Forbidden(
+            "only the programme's admin can change its members".into(),
+        )));
+    }
+    if member == authed.user.username.as_str() {
+        return Err(AppError::BadRequest(
+            "you cannot change your own role: ask another admin".into(),
+        ));
+    }
+    if state.accounts.user(&member)?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let accounts = state.accounts.clone();
+    let info =
+        tokio::task::spawn_blocking(move || accounts.grant(&member, &id, change.role)).await??;
+    Ok(Json(Member {
+        username: info.username,
+        name: info.name,
+        role: change.role.unwrap_or(plait_shared::Role::Viewer),
+    })
+    .into_response())
+}
+
+/// `POST /api/programmes/{id}/members` with [`Invite`]: the programme's
+/// admin creates an account for someone new, with a role in the
+/// programme and a one-time password, answered once ([`CreatedAccount`]).
+pub(crate) async fn invite(
+    State(state): State<AppState>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    Changing(authed): Changing,
+    Json(invite): Json<Invite>,
+) -> Result<Response, AppError> {
+    let id = super::docs::doc_id(raw)?;
+    if !administers(&authed, &id) || state.accounts.programme_of(&id)? != Some(id.clone()) {
+        return Err(state.denied(AppError::Forbidden(
+            "only the programme's admin can invite people to it".into(),
+        )));
+    }
+    let name = invite.name.trim().to_owned();
+    let username = invite.username.trim().to_ascii_lowercase();
+    if name.is_empty() {
+        return Err(AppError::BadRequest("enter the person's name".into()));
+    }
+    let accounts = state.accounts.clone();
+    let role = invite.role;
+    let created = tokio::task::spawn_blocking(move || {
+        let (info, password) = accounts.add_invited(&username, &name)?;
+        accounts.grant(info.username.as_str(), &id, Some(role))?;
+        Ok::<_, crate::accounts::AccountError>((info, password))
+    })
+    .await?;
+    let (info, password) = match created {
+        Ok(created) => created,
+        Err(crate::accounts::AccountError::Exists(user)) => {
+            return Err(AppError::Conflict(format!(
+                "there is an account {user} already: give it a role instead"
+            )))
+        }
+        Err(crate::accounts::AccountError::Invalid(reason)) => {
+            return Err(AppError::BadRequest(reason))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(CreatedAccount {
+            username: info.username,
+            name: info.name,
+            password,
+            role,
+        }),
     )
         .into_response())
 }

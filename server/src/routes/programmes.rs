@@ -139,8 +139,7 @@ pub(crate) async fn create(
             &plait_shared::ProgrammeInfo {
                 name: name.to_owned(),
                 trust: new.trust.trim().to_owned(),
-                rating: String::new(),
-                oversight_segment: String::new(),
+                ..Default::default()
             },
         );
     }
@@ -416,4 +415,119 @@ pub(crate) async fn import_plan(
             "unknown mode {other:?}: use preview or import"
         ))),
     }
+}
+
+/// `POST /api/programmes/{id}/plans` with [`NewPlan`]: the programme's
+/// admin adds an empty action plan (`{programme}_{slug of its title}`),
+/// listed in the programme's index; its findings and actions are added
+/// like any edit.
+pub(crate) async fn create_plan(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Changing(authed): Changing,
+    Json(new): Json<plait_shared::api::NewPlan>,
+) -> Result<Response, AppError> {
+    let id = super::docs::doc_id(raw)?;
+    let accounts = state.accounts.clone();
+    let of = id.clone();
+    let owner = tokio::task::spawn_blocking(move || accounts.programme_of(&of)).await??;
+    if authed.user.role_in(&id) != Some(Role::Admin) || owner.as_ref() != Some(&id) {
+        return Err(state.denied(AppError::Forbidden(
+            "only the programme's admin can add a plan".into(),
+        )));
+    }
+    let title = new.title.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(AppError::BadRequest(
+            "a plan needs a title (up to 200 characters)".into(),
+        ));
+    }
+    let slug = plait_shared::import::slug(title);
+    let plan_id = DocId::new(format!(
+        "{id}_{}",
+        slug.chars().take(100).collect::<String>()
+    ))
+    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let accounts = state.accounts.clone();
+    let of = plan_id.clone();
+    let taken = tokio::task::spawn_blocking(move || accounts.programme_of(&of)).await??;
+    if taken.is_some() || state.registry.existing_state(&plan_id).await?.is_some() {
+        return Err(AppError::Conflict(format!(
+            "there is a plan called {title:?} already"
+        )));
+    }
+    let access = |kind| Access {
+        user: authed.user.username.clone(),
+        name: authed.user.name.clone(),
+        role: Role::Admin,
+        kind,
+        session: authed.key,
+        device: authed.session.device.clone(),
+    };
+    let apply = |doc_id: DocId, update: Vec<u8>, access: Access| {
+        let state = state.clone();
+        async move {
+            let lease = state.registry.lease(&doc_id).await?;
+            let applied = state
+                .registry
+                .apply_update(&lease, None, &update, &access.author())
+                .await
+                .map_err(|e| AppError::Unavailable(e.to_string()))?;
+            if let Some(refused) = applied.refused.first() {
+                return Err(AppError::BadRequest(refused.reason.clone()));
+            }
+            applied
+                .durable()
+                .await
+                .map_err(|e| AppError::Unavailable(e.to_string()))
+        }
+    };
+    let info = plait_shared::PlanInfo {
+        title: title.to_owned(),
+        programme_id: Some(id.clone()),
+        workstream_id: new.workstream_id.clone(),
+        core_service: String::new(),
+        location: String::new(),
+    };
+    let plan = PlanDoc::new(plait_shared::new_doc());
+    plan.set_info(&mut plan.doc().transact_mut(), &info);
+    let update = plan
+        .doc()
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    let accounts = state.accounts.clone();
+    let (of, programme) = (plan_id.clone(), id.clone());
+    tokio::task::spawn_blocking(move || accounts.set_programme_of(&of, &programme)).await??;
+    apply(plan_id.clone(), update, access(DocKind::Plan)).await?;
+    // Listed in the programme's index last: once listed, it is there.
+    let stored = state
+        .registry
+        .existing_state(&id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let scratch = plait_shared::new_doc();
+    scratch
+        .transact_mut()
+        .apply_update(
+            <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&stored)
+                .map_err(|e| AppError::Unavailable(e.to_string()))?,
+        )
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    let before = scratch.transact().state_vector();
+    ProgrammeDoc::new(scratch.clone()).put_plan(
+        &mut scratch.transact_mut(),
+        &plan_id,
+        &plait_shared::PlanEntry {
+            title: title.to_owned(),
+            workstream_id: new.workstream_id.clone(),
+            core_service: String::new(),
+        },
+    );
+    let update = scratch.transact().encode_state_as_update_v1(&before);
+    apply(id, update, access(DocKind::Programme)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(plait_shared::api::PlanCreated { id: plan_id }),
+    )
+        .into_response())
 }

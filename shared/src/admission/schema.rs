@@ -8,8 +8,9 @@
 //! logs (arrays of entries) named by [`Log`].
 //!
 //! Programme document roots: `programme` {name, trust, rating,
-//! oversight_segment}; `phases`, `workstreams`, `plans` {id → map of
-//! scalars}; `settings` {colours → map of scalars}.
+//! oversight_segment, report_date, warning_notice}; `phases`,
+//! `workstreams`, `plans`, `forums` {id → map of scalars}; `settings`
+//! {colours → map of scalars}.
 
 use std::sync::Arc;
 
@@ -37,6 +38,7 @@ impl Root {
                 Root::Phases,
                 Root::Workstreams,
                 Root::Plans,
+                Root::Forums,
                 Root::Settings,
             ],
         }
@@ -56,6 +58,7 @@ impl Root {
                 | Root::Phases
                 | Root::Workstreams
                 | Root::Plans
+                | Root::Forums
                 | Root::Settings
         )
     }
@@ -141,8 +144,16 @@ pub fn fields(root: Root) -> &'static [&'static str] {
             "assurance",
             "created",
         ],
-        Root::Programme => &["name", "trust", "rating", "oversight_segment"],
-        Root::Phases => &["name", "starts", "ends", "goal"],
+        Root::Programme => &[
+            "name",
+            "trust",
+            "rating",
+            "oversight_segment",
+            "report_date",
+            "warning_notice",
+        ],
+        Root::Phases => &["name", "starts", "ends", "goal", "exit_criteria"],
+        Root::Forums => &["name"],
         Root::Workstreams => &["name", "exec_lead"],
         Root::Plans => &["title", "workstream_id", "core_service"],
         // Its one group, `colours`, is keyed by colour rule: see [`is_field`].

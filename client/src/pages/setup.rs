@@ -1,0 +1,1204 @@
+//! Setting up a programme, for its admin (the programme manager): the
+//! programme's facts (trust, CQC rating, inspection report, oversight
+//! segment, warning notice), phases with their dates, goals and exit
+//! criteria, workstreams and their executive leads (accounts), the forums
+//! that take decisions, the members and their roles (with invitations),
+//! plans, findings and actions, and the colour scheme.
+//!
+//! Everything but members and new plans is an edit of the programme's or a
+//! plan's document: it works offline like every other edit, and the server
+//! checks it against the same rules. Members and plans are the server's
+//! (accounts, new documents), so those need a connection.
+
+use leptos::prelude::*;
+use plait_shared::api::{CreatedAccount, Invite, NewPlan};
+use plait_shared::colours::ColourRule;
+use plait_shared::import::slug;
+use plait_shared::{
+    ActionId, Colour, DocId, FindingId, FindingKind, Forum, ForumId, KeyQuestion, NewAction,
+    NewFinding, Phase, PhaseId, ProgrammeDoc, ProgrammeInfo, Regulation, Role, UnixMillis, UserId,
+    Workstream, WorkstreamId,
+};
+use yrs::{Transact, TransactionMut};
+
+use crate::api;
+use crate::browser::focus;
+use crate::components::date_input::{DateInput, DateParts};
+use crate::contexts::workspace::{use_workspace, Workspace};
+
+/// The CQC ratings a programme can start from.
+const RATINGS: [&str; 4] = ["Inadequate", "Requires improvement", "Good", "Outstanding"];
+
+/// The NHS Oversight Framework segments.
+const SEGMENTS: [&str; 5] = ["1", "2", "3", "4", "4 (Recovery Support Programme)"];
+
+/// Writes into the programme's document (kept here, synced when online).
+fn edit_programme(
+    workspace: Workspace,
+    f: impl FnOnce(&ProgrammeDoc, &mut TransactionMut),
+) -> bool {
+    let Some(programme) = workspace.programme_doc() else {
+        return false;
+    };
+    let doc = programme.doc().clone();
+    let mut txn = doc.transact_mut();
+    f(&programme, &mut txn);
+    true
+}
+
+/// The error summary of a form: `(field id, message)` each.
+#[component]
+fn ErrorSummary(id: &'static str, errors: RwSignal<Vec<(String, String)>>) -> impl IntoView {
+    view! {
+        <Show when=move || errors.with(|e| !e.is_empty())>
+            <div class="nhsuk-error-summary" id=id tabindex="-1" role="alert">
+                <h3 class="nhsuk-error-summary__title">"There is a problem"</h3>
+                <div class="nhsuk-error-summary__body">
+                    <ul class="nhsuk-list nhsuk-error-summary__list">
+                        {move || errors.get().into_iter().map(|(field, message)| view! {
+                            <li><a href=format!("#{field}")>{message}</a></li>
+                        }).collect_view()}
+                    </ul>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// "Saved on this device" after a save, for screen readers too.
+#[component]
+fn Saved(message: RwSignal<String>) -> impl IntoView {
+    view! {
+        <p class="nhsuk-body-s" role="status">{move || message.get()}</p>
+    }
+}
+
+fn error_of(errors: RwSignal<Vec<(String, String)>>, field: &'static str) -> Option<String> {
+    errors.with(|e| {
+        e.iter()
+            .find(|(f, _)| f.starts_with(field))
+            .map(|(_, m)| m.clone())
+    })
+}
+
+fn group_class(errors: RwSignal<Vec<(String, String)>>, field: &'static str) -> &'static str {
+    if error_of(errors, field).is_some() {
+        "nhsuk-form-group nhsuk-form-group--error"
+    } else {
+        "nhsuk-form-group"
+    }
+}
+
+/// A labelled text box bound to `value`.
+#[component]
+fn TextField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(optional)] errors: Option<RwSignal<Vec<(String, String)>>>,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    let errors = errors.unwrap_or_else(|| RwSignal::new(Vec::new()));
+    view! {
+        <div class=move || group_class(errors, id)>
+            <label class="nhsuk-label" for=id>{label}</label>
+            {(!hint.is_empty()).then(|| view! { <div class="nhsuk-hint" id=format!("{id}-hint")>{hint}</div> })}
+            {move || error_of(errors, id).map(|m| view! {
+                <span class="nhsuk-error-message" id=format!("{id}-error")><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
+            })}
+            <input class="nhsuk-input" id=id name=id type="text"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev)) />
+        </div>
+    }
+}
+
+/// A labelled text area bound to `value`.
+#[component]
+fn TextArea(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(optional)] errors: Option<RwSignal<Vec<(String, String)>>>,
+) -> impl IntoView {
+    let errors = errors.unwrap_or_else(|| RwSignal::new(Vec::new()));
+    view! {
+        <div class=move || group_class(errors, id)>
+            <label class="nhsuk-label" for=id>{label}</label>
+            {move || error_of(errors, id).map(|m| view! {
+                <span class="nhsuk-error-message" id=format!("{id}-error")><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
+            })}
+            <textarea class="nhsuk-textarea" id=id name=id rows="3"
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))></textarea>
+        </div>
+    }
+}
+
+/// A labelled select of `(value, label)` options bound to `value`.
+#[component]
+fn Choice(
+    id: &'static str,
+    label: &'static str,
+    options: Signal<Vec<(String, String)>>,
+    value: RwSignal<String>,
+    #[prop(optional)] errors: Option<RwSignal<Vec<(String, String)>>>,
+) -> impl IntoView {
+    let errors = errors.unwrap_or_else(|| RwSignal::new(Vec::new()));
+    view! {
+        <div class=move || group_class(errors, id)>
+            <label class="nhsuk-label" for=id>{label}</label>
+            {move || error_of(errors, id).map(|m| view! {
+                <span class="nhsuk-error-message" id=format!("{id}-error")><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
+            })}
+            <select class="nhsuk-select" id=id name=id
+                on:change=move |ev| value.set(event_target_value(&ev))>
+                {move || options.get().into_iter().map(|(v, l)| {
+                    let selected = value.with_untracked(|c| *c == v);
+                    view! { <option value=v selected=selected>{l}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// Members who can lead (executive leads and admins), as select options,
+/// with "None" first.
+fn lead_options(workspace: Workspace) -> Vec<(String, String)> {
+    let mut options = vec![(String::new(), "None".to_owned())];
+    options.extend(workspace.members.with(|members| {
+        members
+            .iter()
+            .filter(|m| matches!(m.role, Role::Lead | Role::Admin))
+            .map(|m| {
+                (
+                    m.username.to_string(),
+                    format!("{} ({})", m.name, m.username),
+                )
+            })
+            .collect::<Vec<_>>()
+    }));
+    options
+}
+
+fn member_options(workspace: Workspace, first: &str) -> Vec<(String, String)> {
+    let mut options = vec![(String::new(), first.to_owned())];
+    options.extend(workspace.members.with(|members| {
+        members
+            .iter()
+            .filter(|m| m.role != Role::Viewer)
+            .map(|m| {
+                (
+                    m.username.to_string(),
+                    format!("{} ({})", m.name, m.username),
+                )
+            })
+            .collect::<Vec<_>>()
+    }));
+    options
+}
+
+/// An id from a name, under `prefix`, not one of `taken`.
+fn fresh_id(prefix: &str, name: &str, taken: impl Fn(&str) -> bool) -> String {
+    let base = format!(
+        "{prefix}{}",
+        slug(name).chars().take(60).collect::<String>()
+    );
+    let base = base.trim_end_matches('-').to_owned();
+    (1..1000)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|id| !taken(id))
+        .unwrap_or(base)
+}
+
+/// The set-up page.
+#[component]
+pub fn Setup() -> impl IntoView {
+    let workspace = use_workspace();
+    let admin = move || workspace.session().actor.get().role == Role::Admin;
+    // The forms start from the programme as this device has it: only once
+    // it is here (a form filled from nothing would save nothing over it).
+    let loaded = Memo::new(move |_| workspace.programme_view().is_some());
+    let sections = [
+        ("setup-facts", "The programme"),
+        ("setup-phases", "Phases"),
+        ("setup-workstreams", "Workstreams and executive leads"),
+        ("setup-forums", "Forums"),
+        ("setup-members", "Members and roles"),
+        ("setup-plans", "Plans"),
+        ("setup-finding", "Add a finding"),
+        ("setup-action", "Add an action"),
+        ("setup-colours", "Colours"),
+    ];
+    view! {
+        <h1>"Set up the programme"</h1>
+        <Show when=admin fallback=|| view! { <p>"Only the programme's admin (the programme manager) sets up the programme."</p> }>
+            <Show when=move || loaded.get() fallback=|| view! { <p role="status">"The programme is not on this device yet. It appears once this device is online."</p> }>
+                <nav class="nhsuk-contents-list" aria-label="Sections of this page">
+                    <ol class="nhsuk-contents-list__list">
+                        {sections.iter().map(|(id, label)| view! {
+                            <li class="nhsuk-contents-list__item"><a class="nhsuk-contents-list__link" href=format!("#{id}")>{*label}</a></li>
+                        }).collect_view()}
+                    </ol>
+                </nav>
+                <Facts />
+                <Phases />
+                <Workstreams />
+                <Forums />
+                <Members />
+                <Plans />
+                <AddFinding />
+                <AddAction />
+                <Colours />
+            </Show>
+        </Show>
+    }
+}
+
+#[component]
+fn Facts() -> impl IntoView {
+    let workspace = use_workspace();
+    let info = workspace
+        .programme_view()
+        .map(|p| p.info)
+        .unwrap_or_default();
+    let name = RwSignal::new(info.name.clone());
+    let trust = RwSignal::new(info.trust.clone());
+    let rating = RwSignal::new(info.rating.clone());
+    let segment = RwSignal::new(info.oversight_segment.clone());
+    let report = RwSignal::new(DateParts::of(info.report_date));
+    let notice = RwSignal::new(info.warning_notice.clone());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let with_current = |list: &[&str], current: String| {
+        let mut options = vec![(String::new(), "Not recorded".to_owned())];
+        if !current.is_empty() && !list.contains(&current.as_str()) {
+            options.push((current.clone(), current));
+        }
+        options.extend(list.iter().map(|s| ((*s).to_owned(), (*s).to_owned())));
+        options
+    };
+    let ratings = Signal::derive({
+        let current = info.rating.clone();
+        move || with_current(&RATINGS, current.clone())
+    });
+    let segments = Signal::derive({
+        let current = info.oversight_segment.clone();
+        move || with_current(&SEGMENTS, current.clone())
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = Vec::new();
+        if name.get_untracked().trim().is_empty() {
+            found.push((
+                "facts-name".to_owned(),
+                "Enter the programme's name".to_owned(),
+            ));
+        }
+        let date = report
+            .get_untracked()
+            .read("The date of the inspection report");
+        if let Err(message) = &date {
+            found.push(("facts-report-day".to_owned(), message.clone()));
+        }
+        if !found.is_empty() {
+            errors.set(found);
+            focus("facts-errors");
+            return;
+        }
+        errors.set(Vec::new());
+        let info = ProgrammeInfo {
+            name: name.get_untracked().trim().to_owned(),
+            trust: trust.get_untracked().trim().to_owned(),
+            rating: rating.get_untracked(),
+            oversight_segment: segment.get_untracked(),
+            report_date: date.ok().flatten(),
+            warning_notice: notice.get_untracked().trim().to_owned(),
+        };
+        if edit_programme(workspace, |programme, txn| programme.set_info(txn, &info)) {
+            saved.set("Saved on this device; it reaches the server when you are online.".into());
+        }
+    };
+    let report_error = Signal::derive(move || error_of(errors, "facts-report"));
+    view! {
+        <h2 id="setup-facts">"The programme"</h2>
+        <ErrorSummary id="facts-errors" errors />
+        <form on:submit=submit novalidate>
+            <TextField id="facts-name" label="Programme name" value=name errors />
+            <TextField id="facts-trust" label="Trust" value=trust />
+            <Choice id="facts-rating" label="CQC rating" options=ratings value=rating />
+            <DateInput id="facts-report" legend="Date of the CQC inspection report" value=report error=report_error />
+            <Choice id="facts-segment" label="NHS Oversight Framework segment" options=segments value=segment />
+            <TextArea id="facts-notice" label="Warning notice (what it says and by when)" value=notice />
+            <button class="nhsuk-button" type="submit">"Save the programme's details"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+#[component]
+fn Phases() -> impl IntoView {
+    let workspace = use_workspace();
+    let editing: RwSignal<Option<PhaseId>> = RwSignal::new(None);
+    let name = RwSignal::new(String::new());
+    let starts = RwSignal::new(DateParts::default());
+    let ends = RwSignal::new(DateParts::default());
+    let goal = RwSignal::new(String::new());
+    let exit = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let phases = move || {
+        let mut phases: Vec<(PhaseId, Phase)> = workspace
+            .programme_view()
+            .map(|p| p.phases.into_iter().collect())
+            .unwrap_or_default();
+        phases.sort_by(|a, b| {
+            a.1.starts
+                .cmp(&b.1.starts)
+                .then_with(|| a.1.name.cmp(&b.1.name))
+        });
+        phases
+    };
+    let clear = move || {
+        editing.set(None);
+        name.set(String::new());
+        starts.set(DateParts::default());
+        ends.set(DateParts::default());
+        goal.set(String::new());
+        exit.set(String::new());
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = Vec::new();
+        if name.get_untracked().trim().is_empty() {
+            found.push(("phase-name".to_owned(), "Enter the phase's name".to_owned()));
+        }
+        let from = starts.get_untracked().read("The start date");
+        let to = ends.get_untracked().read("The end date");
+        if let Err(m) = &from {
+            found.push(("phase-starts-day".to_owned(), m.clone()));
+        }
+        if let Err(m) = &to {
+            found.push(("phase-ends-day".to_owned(), m.clone()));
+        }
+        if let (Ok(Some(a)), Ok(Some(b))) = (&from, &to) {
+            if b < a {
+                found.push((
+                    "phase-ends-day".to_owned(),
+                    "The end date must be after the start date".to_owned(),
+                ));
+            }
+        }
+        if !found.is_empty() {
+            errors.set(found);
+            focus("phase-errors");
+            return;
+        }
+        errors.set(Vec::new());
+        let phase = Phase {
+            name: name.get_untracked().trim().to_owned(),
+            starts: from.ok().flatten(),
+            ends: to.ok().flatten(),
+            goal: goal.get_untracked().trim().to_owned(),
+            exit_criteria: exit.get_untracked().trim().to_owned(),
+        };
+        let existing = workspace.programme_view().unwrap_or_default();
+        let id = match editing.get_untracked() {
+            Some(id) => id,
+            None => {
+                let raw = fresh_id("ph-", &phase.name, |id| {
+                    PhaseId::new(id).is_ok_and(|id| existing.phases.contains_key(&id))
+                });
+                let Ok(id) = PhaseId::new(raw) else {
+                    return;
+                };
+                id
+            }
+        };
+        if edit_programme(workspace, |programme, txn| {
+            programme.put_phase(txn, &id, &phase)
+        }) {
+            saved.set(format!("{} saved.", phase.name));
+            clear();
+        }
+    };
+    let starts_error = Signal::derive(move || error_of(errors, "phase-starts"));
+    let ends_error = Signal::derive(move || error_of(errors, "phase-ends"));
+    view! {
+        <h2 id="setup-phases">"Phases"</h2>
+        <div class="plait-scroll" tabindex="0" role="region" aria-label="Phases (scrolls sideways)">
+        <table class="nhsuk-table">
+            <caption class="nhsuk-table__caption nhsuk-u-visually-hidden">"The programme's phases"</caption>
+            <thead class="nhsuk-table__head"><tr class="nhsuk-table__row">
+                <th scope="col" class="nhsuk-table__header">"Phase"</th>
+                <th scope="col" class="nhsuk-table__header">"Dates"</th>
+                <th scope="col" class="nhsuk-table__header">"Goal and exit criteria"</th>
+                <th scope="col" class="nhsuk-table__header"><span class="nhsuk-u-visually-hidden">"Change"</span></th>
+            </tr></thead>
+            <tbody class="nhsuk-table__body">
+                {move || phases().into_iter().map(|(id, phase)| {
+                    let dates = match (phase.starts, phase.ends) {
+                        (Some(s), Some(e)) => format!("{} to {}", s.long(), e.long()),
+                        (Some(s), None) => format!("From {}", s.long()),
+                        (None, Some(e)) => format!("Until {}", e.long()),
+                        (None, None) => "Not set".into(),
+                    };
+                    let edit_phase = phase.clone();
+                    let edit_id = id.clone();
+                    let label = phase.name.clone();
+                    view! {
+                        <tr class="nhsuk-table__row">
+                            <th scope="row" class="nhsuk-table__cell">{phase.name.clone()}</th>
+                            <td class="nhsuk-table__cell">{dates}</td>
+                            <td class="nhsuk-table__cell">{phase.goal.clone()}<br/><span class="nhsuk-body-s">{phase.exit_criteria.clone()}</span></td>
+                            <td class="nhsuk-table__cell">
+                                <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0"
+                                    on:click=move |_| {
+                                        editing.set(Some(edit_id.clone()));
+                                        name.set(edit_phase.name.clone());
+                                        starts.set(DateParts::of(edit_phase.starts));
+                                        ends.set(DateParts::of(edit_phase.ends));
+                                        goal.set(edit_phase.goal.clone());
+                                        exit.set(edit_phase.exit_criteria.clone());
+                                        focus("phase-name");
+                                    }>
+                                    "Change"<span class="nhsuk-u-visually-hidden">{format!(" {label}")}</span>
+                                </button>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+        <h3>{move || if editing.get().is_some() { "Change the phase" } else { "Add a phase" }}</h3>
+        <ErrorSummary id="phase-errors" errors />
+        <form on:submit=submit novalidate>
+            <TextField id="phase-name" label="Name" value=name errors />
+            <DateInput id="phase-starts" legend="Start date" value=starts error=starts_error />
+            <DateInput id="phase-ends" legend="End date" value=ends error=ends_error />
+            <TextArea id="phase-goal" label="Goal" value=goal />
+            <TextArea id="phase-exit" label="Exit criteria (how the programme knows the phase is done)" value=exit />
+            <button class="nhsuk-button" type="submit">"Save the phase"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+#[component]
+fn Workstreams() -> impl IntoView {
+    let workspace = use_workspace();
+    let name = RwSignal::new(String::new());
+    let lead = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let leads = Signal::derive(move || lead_options(workspace));
+    let rows = move || {
+        let mut rows: Vec<(WorkstreamId, Workstream)> = workspace
+            .programme_view()
+            .map(|p| p.workstreams.into_iter().collect())
+            .unwrap_or_default();
+        rows.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        rows
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let title = name.get_untracked().trim().to_owned();
+        if title.is_empty() {
+            errors.set(vec![(
+                "ws-name".to_owned(),
+                "Enter the workstream's name".to_owned(),
+            )]);
+            focus("ws-errors");
+            return;
+        }
+        errors.set(Vec::new());
+        let existing = workspace.programme_view().unwrap_or_default();
+        let raw = fresh_id("ws-", &title, |id| {
+            WorkstreamId::new(id).is_ok_and(|id| existing.workstreams.contains_key(&id))
+        });
+        let Ok(id) = WorkstreamId::new(raw) else {
+            return;
+        };
+        let workstream = Workstream {
+            name: title.clone(),
+            exec_lead: lead.get_untracked(),
+        };
+        if edit_programme(workspace, |programme, txn| {
+            programme.put_workstream(txn, &id, &workstream);
+        }) {
+            saved.set(format!("{title} added."));
+            name.set(String::new());
+        }
+    };
+    view! {
+        <h2 id="setup-workstreams">"Workstreams and executive leads"</h2>
+        <dl class="nhsuk-summary-list">
+            {move || rows().into_iter().enumerate().map(|(i, (id, ws))| {
+                let select_id = format!("ws-lead-{i}");
+                let current = ws.exec_lead.clone();
+                let mut options = leads.get();
+                if !current.is_empty() && options.iter().all(|(v, _)| *v != current) {
+                    options.push((current.clone(), format!("{current} (not an account)")));
+                }
+                let name = ws.name.clone();
+                view! {
+                    <div class="nhsuk-summary-list__row">
+                        <dt class="nhsuk-summary-list__key"><label for=select_id.clone()>{format!("{} — executive lead", ws.name)}</label></dt>
+                        <dd class="nhsuk-summary-list__value">
+                            <select class="nhsuk-select" id=select_id on:change=move |ev| {
+                                let chosen = event_target_value(&ev);
+                                let updated = Workstream { name: name.clone(), exec_lead: chosen };
+                                if edit_programme(workspace, |programme, txn| programme.put_workstream(txn, &id, &updated)) {
+                                    saved.set(format!("{}'s executive lead saved.", updated.name));
+                                }
+                            }>
+                                {options.into_iter().map(|(v, l)| {
+                                    let selected = v == current;
+                                    view! { <option value=v selected=selected>{l}</option> }
+                                }).collect_view()}
+                            </select>
+                        </dd>
+                    </div>
+                }
+            }).collect_view()}
+        </dl>
+        <h3>"Add a workstream"</h3>
+        <ErrorSummary id="ws-errors" errors />
+        <form on:submit=submit novalidate>
+            <TextField id="ws-name" label="Name" value=name errors />
+            <Choice id="ws-lead" label="Executive lead" options=leads value=lead />
+            <button class="nhsuk-button" type="submit">"Add the workstream"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+#[component]
+fn Forums() -> impl IntoView {
+    let workspace = use_workspace();
+    let name = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let rows = move || {
+        let mut rows: Vec<(ForumId, Forum)> = workspace
+            .programme_view()
+            .map(|p| p.forums.into_iter().collect())
+            .unwrap_or_default();
+        rows.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+        rows
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let title = name.get_untracked().trim().to_owned();
+        if title.is_empty() {
+            errors.set(vec![(
+                "forum-name".to_owned(),
+                "Enter the forum's name".to_owned(),
+            )]);
+            focus("forum-errors");
+            return;
+        }
+        errors.set(Vec::new());
+        let existing = workspace.programme_view().unwrap_or_default();
+        let raw = fresh_id("forum-", &title, |id| {
+            ForumId::new(id).is_ok_and(|id| existing.forums.contains_key(&id))
+        });
+        let Ok(id) = ForumId::new(raw) else {
+            return;
+        };
+        let forum = Forum {
+            name: title.clone(),
+        };
+        if edit_programme(workspace, |programme, txn| {
+            programme.put_forum(txn, &id, &forum)
+        }) {
+            saved.set(format!("{title} added."));
+            name.set(String::new());
+        }
+    };
+    view! {
+        <h2 id="setup-forums">"Forums"</h2>
+        <p>"The committees and boards that take decisions on actions (closures, extensions, reopenings)."</p>
+        <ul class="nhsuk-list nhsuk-list--border">
+            {move || rows().into_iter().map(|(id, forum)| {
+                let label = forum.name.clone();
+                view! {
+                    <li>
+                        {forum.name.clone()}" "
+                        <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0"
+                            on:click=move |_| {
+                                if edit_programme(workspace, |programme, txn| programme.remove_forum(txn, &id)) {
+                                    saved.set(format!("{label} removed."));
+                                }
+                            }>
+                            "Remove"<span class="nhsuk-u-visually-hidden">{format!(" {}", forum.name)}</span>
+                        </button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        <ErrorSummary id="forum-errors" errors />
+        <form on:submit=submit novalidate>
+            <TextField id="forum-name" label="Add a forum" value=name errors hint="For example, Quality and Safety Committee" />
+            <button class="nhsuk-button" type="submit">"Add the forum"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+fn role_options() -> Vec<(String, String)> {
+    Role::ALL
+        .iter()
+        .map(|r| (r.key().to_owned(), r.label().to_owned()))
+        .collect()
+}
+
+#[component]
+fn Members() -> impl IntoView {
+    let workspace = use_workspace();
+    let me = workspace.session().account.get_untracked().username.clone();
+    let programme = workspace.programme_id();
+    let message = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    let username = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Contributor.key().to_owned());
+    let errors = RwSignal::new(Vec::new());
+    let created: RwSignal<Option<CreatedAccount>> = RwSignal::new(None);
+    let roles = Signal::derive(role_options);
+    let csrf = move || workspace.session().account.get_untracked().csrf.clone();
+    let change_role = {
+        let programme = programme.clone();
+        move |member: UserId, role: Option<Role>| {
+            let Some(programme) = programme.clone() else {
+                return;
+            };
+            let csrf = csrf();
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::set_role(&programme, &member, role, &csrf).await {
+                    Ok(()) => {
+                        message.set(match role {
+                            Some(role) => format!("{member} is now {}.", role.label()),
+                            None => format!("{member} is no longer a member."),
+                        });
+                        workspace.refresh_members();
+                    }
+                    Err(e) => message.set(api::reason(&e)),
+                }
+            });
+        }
+    };
+    let submit = {
+        let programme = programme.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let mut found = Vec::new();
+            let who = name.get_untracked().trim().to_owned();
+            let user = username.get_untracked().trim().to_ascii_lowercase();
+            if who.is_empty() {
+                found.push((
+                    "invite-name".to_owned(),
+                    "Enter the person's name".to_owned(),
+                ));
+            }
+            if user.is_empty() {
+                found.push((
+                    "invite-username".to_owned(),
+                    "Enter a user name, like zara.quinn".to_owned(),
+                ));
+            }
+            let Ok(chosen) = role.get_untracked().parse::<Role>() else {
+                return;
+            };
+            if !found.is_empty() {
+                errors.set(found);
+                focus("invite-errors");
+                return;
+            }
+            errors.set(Vec::new());
+            let Some(programme) = programme.clone() else {
+                return;
+            };
+            let invite = Invite {
+                name: who,
+                username: user,
+                role: chosen,
+            };
+            let csrf = csrf();
+            wasm_bindgen_futures::spawn_local(async move {
+                match api::invite(&programme, &invite, &csrf).await {
+                    Ok(account) => {
+                        created.set(Some(account));
+                        name.set(String::new());
+                        username.set(String::new());
+                        workspace.refresh_members();
+                        focus("invited");
+                    }
+                    Err(e) => {
+                        errors.set(vec![("invite-username".to_owned(), api::reason(&e))]);
+                        focus("invite-errors");
+                    }
+                }
+            });
+        }
+    };
+    view! {
+        <h2 id="setup-members">"Members and roles"</h2>
+        <p>"Changing members needs a connection to the server."</p>
+        <div class="plait-scroll" tabindex="0" role="region" aria-label="Members (scrolls sideways)">
+        <table class="nhsuk-table">
+            <caption class="nhsuk-table__caption nhsuk-u-visually-hidden">"The programme's members"</caption>
+            <thead class="nhsuk-table__head"><tr class="nhsuk-table__row">
+                <th scope="col" class="nhsuk-table__header">"Name"</th>
+                <th scope="col" class="nhsuk-table__header">"Role"</th>
+                <th scope="col" class="nhsuk-table__header"><span class="nhsuk-u-visually-hidden">"Remove"</span></th>
+            </tr></thead>
+            <tbody class="nhsuk-table__body">
+                {move || workspace.members.get().into_iter().enumerate().map(|(i, member)| {
+                    let select_id = format!("member-role-{i}");
+                    let yourself = member.username == me;
+                    let current = member.role.key();
+                    let (on_role, on_remove) = (change_role.clone(), change_role.clone());
+                    let (user_a, user_b) = (member.username.clone(), member.username.clone());
+                    view! {
+                        <tr class="nhsuk-table__row">
+                            <th scope="row" class="nhsuk-table__cell">
+                                <label for=select_id.clone()>{member.name.clone()}</label>
+                                <br/><span class="nhsuk-body-s">{member.username.to_string()}</span>
+                            </th>
+                            <td class="nhsuk-table__cell">
+                                <select class="nhsuk-select" id=select_id prop:disabled=yourself
+                                    on:change=move |ev| {
+                                        if let Ok(role) = event_target_value(&ev).parse::<Role>() {
+                                            on_role(user_a.clone(), Some(role));
+                                        }
+                                    }>
+                                    {Role::ALL.iter().map(|r| view! {
+                                        <option value=r.key() selected=r.key() == current>{r.label()}</option>
+                                    }).collect_view()}
+                                </select>
+                            </td>
+                            <td class="nhsuk-table__cell">
+                                {(!yourself).then(|| view! {
+                                    <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0"
+                                        on:click=move |_| on_remove(user_b.clone(), None)>
+                                        "Remove"<span class="nhsuk-u-visually-hidden">{format!(" {}", member.name)}</span>
+                                    </button>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+        <p class="nhsuk-body-s" role="status">{move || message.get()}</p>
+        <h3>"Invite someone new"</h3>
+        <p>"They get an account with a one-time password, shown here once; they choose their own when they first sign in."</p>
+        <ErrorSummary id="invite-errors" errors />
+        <form on:submit=submit novalidate>
+            <TextField id="invite-name" label="Name" value=name errors />
+            <TextField id="invite-username" label="User name" value=username errors hint="What they sign in with: lower-case letters, digits and dots, like zara.quinn" />
+            <Choice id="invite-role" label="Role" options=roles value=role />
+            <button class="nhsuk-button" type="submit">"Invite"</button>
+        </form>
+        <div id="invited" tabindex="-1">
+            {move || created.get().map(|account| view! {
+                <div class="nhsuk-warning-callout">
+                    <h3 class="nhsuk-warning-callout__label"><span role="text"><span class="nhsuk-u-visually-hidden">"Important: "</span>"Hand this over now"</span></h3>
+                    <p>{format!("{} can sign in as ", account.name)}<strong>{account.username.to_string()}</strong>" with the one-time password "<code data-testid="one-time-password">{account.password.clone()}</code>". It is not shown again."</p>
+                </div>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn Plans() -> impl IntoView {
+    let workspace = use_workspace();
+    let title = RwSignal::new(String::new());
+    let workstream = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let workstreams = Signal::derive(move || {
+        let mut options = vec![(String::new(), "None".to_owned())];
+        if let Some(p) = workspace.programme_view() {
+            options.extend(
+                p.workstreams
+                    .into_iter()
+                    .map(|(id, ws)| (id.to_string(), ws.name)),
+            );
+        }
+        options
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let name = title.get_untracked().trim().to_owned();
+        if name.is_empty() {
+            errors.set(vec![(
+                "plan-title".to_owned(),
+                "Enter the plan's title".to_owned(),
+            )]);
+            focus("plan-errors");
+            return;
+        }
+        errors.set(Vec::new());
+        let Some(programme) = workspace.programme_id() else {
+            return;
+        };
+        let plan = NewPlan {
+            title: name.clone(),
+            workstream_id: WorkstreamId::new(workstream.get_untracked()).ok(),
+        };
+        let csrf = workspace.session().account.get_untracked().csrf.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match api::create_plan(&programme, &plan, &csrf).await {
+                Ok(_) => {
+                    saved.set(format!("{name} added: it appears as it syncs."));
+                    title.set(String::new());
+                }
+                Err(e) => {
+                    errors.set(vec![("plan-title".to_owned(), api::reason(&e))]);
+                    focus("plan-errors");
+                }
+            }
+        });
+    };
+    view! {
+        <h2 id="setup-plans">"Plans"</h2>
+        <ul class="nhsuk-list">
+            {move || workspace.programme_view().map(|p| p.plans.into_values().map(|plan| view! {
+                <li>{plan.title}</li>
+            }).collect_view())}
+        </ul>
+        <h3>"Add a plan"</h3>
+        <p>"A plan holds findings and the actions that answer them (imports make one per workstream). Adding one needs a connection."</p>
+        <ErrorSummary id="plan-errors" errors />
+        <form on:submit=submit novalidate>
+            <TextField id="plan-title" label="Title" value=title errors />
+            <Choice id="plan-workstream" label="Workstream" options=workstreams value=workstream />
+            <button class="nhsuk-button" type="submit">"Add the plan"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+/// The plans as select options, "Choose a plan" first.
+fn plan_options(workspace: Workspace) -> Vec<(String, String)> {
+    let mut options = vec![(String::new(), "Choose a plan".to_owned())];
+    if let Some(p) = workspace.programme_view() {
+        options.extend(
+            p.plans
+                .into_iter()
+                .map(|(id, plan)| (id.to_string(), plan.title)),
+        );
+    }
+    options
+}
+
+#[component]
+fn AddFinding() -> impl IntoView {
+    let workspace = use_workspace();
+    let plan = RwSignal::new(String::new());
+    let reference = RwSignal::new(String::new());
+    let kind = RwSignal::new(FindingKind::MustDo.key().to_owned());
+    let text = RwSignal::new(String::new());
+    let regulations = RwSignal::new(String::new());
+    let question = RwSignal::new(String::new());
+    let service = RwSignal::new(String::new());
+    let location = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let plans = Signal::derive(move || plan_options(workspace));
+    let kinds = Signal::derive(|| {
+        FindingKind::ALL
+            .iter()
+            .map(|k| (k.key().to_owned(), k.label().to_owned()))
+            .collect()
+    });
+    let questions = Signal::derive(|| {
+        let mut options = vec![(String::new(), "Not recorded".to_owned())];
+        options.extend(
+            KeyQuestion::ALL
+                .iter()
+                .map(|q| (q.key().to_owned(), q.label().to_owned())),
+        );
+        options
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = Vec::new();
+        let doc = DocId::new(plan.get_untracked())
+            .ok()
+            .and_then(|id| workspace.plan_doc(&id));
+        if doc.is_none() {
+            found.push((
+                "finding-plan".to_owned(),
+                "Choose the plan the finding belongs to".to_owned(),
+            ));
+        }
+        let reference_text = reference.get_untracked().trim().to_owned();
+        if slug(&reference_text).is_empty() {
+            found.push((
+                "finding-ref".to_owned(),
+                "Enter the finding's reference, like MD109".to_owned(),
+            ));
+        }
+        if text.get_untracked().trim().is_empty() {
+            found.push((
+                "finding-text".to_owned(),
+                "Enter what CQC required".to_owned(),
+            ));
+        }
+        let mut regs = Vec::new();
+        for part in regulations
+            .get_untracked()
+            .split([',', ';'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match Regulation::parse_loose(part) {
+                Ok(r) => regs.push(r),
+                Err(_) => found.push((
+                    "finding-regulations".to_owned(),
+                    format!("{part:?} is not a regulation: write it like Reg 12(2)(a)"),
+                )),
+            }
+        }
+        let id = FindingId::new(format!("f-{}", slug(&reference_text))).ok();
+        if let (Some(doc), Some(id)) = (&doc, &id) {
+            if doc.read(&doc.doc().transact()).findings.contains_key(id) {
+                found.push((
+                    "finding-ref".to_owned(),
+                    format!("The plan has a finding {reference_text} already"),
+                ));
+            }
+        }
+        let (Some(doc), Some(id), true) = (doc, id, found.is_empty()) else {
+            errors.set(found);
+            focus("finding-errors");
+            return;
+        };
+        errors.set(Vec::new());
+        let finding = NewFinding {
+            reference: reference_text.clone(),
+            kind: kind.get_untracked().parse().unwrap_or(FindingKind::MustDo),
+            text: text.get_untracked().trim().to_owned(),
+            regulations: regs,
+            key_question: question.get_untracked().parse().ok(),
+            core_service: service.get_untracked().trim().to_owned(),
+            location: location.get_untracked().trim().to_owned(),
+            source: String::new(),
+        };
+        let added = doc.add_finding(&mut doc.doc().transact_mut(), &id, &finding);
+        match added {
+            Ok(()) => {
+                saved.set(format!("Finding {reference_text} added."));
+                reference.set(String::new());
+                text.set(String::new());
+                regulations.set(String::new());
+            }
+            Err(e) => errors.set(vec![("finding-ref".to_owned(), e.to_string())]),
+        }
+    };
+    view! {
+        <h2 id="setup-finding">"Add a finding"</h2>
+        <ErrorSummary id="finding-errors" errors />
+        <form on:submit=submit novalidate>
+            <Choice id="finding-plan" label="Plan" options=plans value=plan errors />
+            <TextField id="finding-ref" label="Reference" value=reference errors hint="As in the CQC report, like MD109" />
+            <Choice id="finding-kind" label="Type" options=kinds value=kind />
+            <TextArea id="finding-text" label="What CQC required" value=text errors />
+            <TextField id="finding-regulations" label="Regulations" value=regulations errors hint="With paragraphs, separated by commas, like Reg 12(2)(a), Reg 17(1)" />
+            <Choice id="finding-question" label="Key question" options=questions value=question />
+            <TextField id="finding-service" label="Core service" value=service />
+            <TextField id="finding-location" label="Location" value=location />
+            <button class="nhsuk-button" type="submit">"Add the finding"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+#[component]
+fn AddAction() -> impl IntoView {
+    let workspace = use_workspace();
+    let plan = RwSignal::new(String::new());
+    let finding = RwSignal::new(String::new());
+    let reference = RwSignal::new(String::new());
+    let title = RwSignal::new(String::new());
+    let owner = RwSignal::new(String::new());
+    let lead = RwSignal::new(String::new());
+    let due = RwSignal::new(DateParts::default());
+    let criteria = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let plans = Signal::derive(move || plan_options(workspace));
+    let findings = Signal::derive(move || {
+        let mut options = vec![(String::new(), "Choose a finding".to_owned())];
+        let chosen = plan.get();
+        if let Some((_, view)) = workspace
+            .plan_views()
+            .into_iter()
+            .find(|(id, _)| id.as_str() == chosen)
+        {
+            let mut list: Vec<_> = view.findings.into_values().collect();
+            list.sort_by(|a, b| a.reference.cmp(&b.reference));
+            options.extend(list.into_iter().map(|f| {
+                let text: String = f.text.chars().take(80).collect();
+                (f.id.to_string(), format!("{} – {text}", f.reference))
+            }));
+        }
+        options
+    });
+    let owners = Signal::derive(move || member_options(workspace, "Nobody yet"));
+    let leads = Signal::derive(move || lead_options(workspace));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = Vec::new();
+        let doc = DocId::new(plan.get_untracked())
+            .ok()
+            .and_then(|id| workspace.plan_doc(&id));
+        if doc.is_none() {
+            found.push(("action-plan".to_owned(), "Choose the plan".to_owned()));
+        }
+        let finding_id = FindingId::new(finding.get_untracked()).ok();
+        if finding_id.is_none() {
+            found.push((
+                "action-finding".to_owned(),
+                "Choose the finding the action answers".to_owned(),
+            ));
+        }
+        let reference_text = reference.get_untracked().trim().to_owned();
+        if slug(&reference_text).is_empty() {
+            found.push((
+                "action-ref".to_owned(),
+                "Enter the action's reference, like MD109.1".to_owned(),
+            ));
+        }
+        if title.get_untracked().trim().is_empty() {
+            found.push((
+                "action-title".to_owned(),
+                "Enter what will be done".to_owned(),
+            ));
+        }
+        let due_date = due.get_untracked().read("The due date");
+        if let Err(m) = &due_date {
+            found.push(("action-due-day".to_owned(), m.clone()));
+        }
+        let id = ActionId::new(format!("a-{}", slug(&reference_text))).ok();
+        if let (Some(doc), Some(id)) = (&doc, &id) {
+            let view = doc.read(&doc.doc().transact());
+            if view.actions.contains_key(id)
+                || view
+                    .actions
+                    .values()
+                    .any(|a| slug(&a.reference) == slug(&reference_text))
+            {
+                found.push((
+                    "action-ref".to_owned(),
+                    format!("The plan has an action {reference_text} already"),
+                ));
+            }
+        }
+        let (Some(doc), Some(id), Some(finding_id), true) = (doc, id, finding_id, found.is_empty())
+        else {
+            errors.set(found);
+            focus("action-errors");
+            return;
+        };
+        errors.set(Vec::new());
+        let new = NewAction {
+            reference: reference_text.clone(),
+            title: title.get_untracked().trim().to_owned(),
+            description: String::new(),
+            finding_ids: vec![finding_id],
+            workstream_id: None,
+            phase_id: None,
+            exec_lead: lead.get_untracked(),
+            owner: UserId::new(owner.get_untracked()).ok(),
+            due: due_date.ok().flatten(),
+            confidence: None,
+            closure_criteria: criteria.get_untracked().trim().to_owned(),
+        };
+        let now = UnixMillis(js_sys::Date::now() as i64);
+        let added = {
+            let doc_ref = doc.doc().clone();
+            let mut txn = doc_ref.transact_mut();
+            doc.add_action(&mut txn, &id, &new)
+                .and_then(|()| doc.set_created(&mut txn, &id, now))
+        };
+        match added {
+            Ok(()) => {
+                saved.set(format!(
+                    "Action {reference_text} added, as a draft for its executive lead to agree."
+                ));
+                reference.set(String::new());
+                title.set(String::new());
+                criteria.set(String::new());
+            }
+            Err(e) => errors.set(vec![("action-ref".to_owned(), e.to_string())]),
+        }
+    };
+    let due_error = Signal::derive(move || error_of(errors, "action-due"));
+    view! {
+        <h2 id="setup-action">"Add an action"</h2>
+        <ErrorSummary id="action-errors" errors />
+        <form on:submit=submit novalidate>
+            <Choice id="action-plan" label="Plan" options=plans value=plan errors />
+            <Choice id="action-finding" label="The finding it answers" options=findings value=finding errors />
+            <TextField id="action-ref" label="Reference" value=reference errors hint="Like MD109.1" />
+            <TextArea id="action-title" label="What will be done" value=title errors />
+            <Choice id="action-owner" label="Owner" options=owners value=owner />
+            <Choice id="action-lead" label="Executive lead" options=leads value=lead />
+            <DateInput id="action-due" legend="Due date" value=due error=due_error />
+            <TextArea id="action-criteria" label="Closure criteria (what done looks like)" value=criteria />
+            <button class="nhsuk-button" type="submit">"Add the action"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+#[component]
+fn Colours() -> impl IntoView {
+    let workspace = use_workspace();
+    let scheme = workspace
+        .programme_view()
+        .map(|p| p.colours)
+        .unwrap_or_default();
+    let saved = RwSignal::new(String::new());
+    view! {
+        <h2 id="setup-colours">"Colours"</h2>
+        <p>"The colour the board paper and the lists show for each condition of an action. The first condition that holds decides."</p>
+        <dl class="nhsuk-summary-list">
+            {ColourRule::ALL.iter().map(|&rule| {
+                let id = format!("colour-{}", rule.key());
+                let current = scheme.colour(rule);
+                view! {
+                    <div class="nhsuk-summary-list__row">
+                        <dt class="nhsuk-summary-list__key"><label for=id.clone()>{rule.label()}</label></dt>
+                        <dd class="nhsuk-summary-list__value">
+                            <select class="nhsuk-select" id=id on:change=move |ev| {
+                                if let Ok(colour) = event_target_value(&ev).parse::<Colour>() {
+                                    if edit_programme(workspace, |programme, txn| programme.set_colour(txn, rule, colour)) {
+                                        saved.set(format!("{} now shows {}.", rule.label(), colour.label()));
+                                    }
+                                }
+                            }>
+                                {Colour::ALL.iter().map(|c| view! {
+                                    <option value=c.key() selected=*c == current>{c.label()}</option>
+                                }).collect_view()}
+                            </select>
+                        </dd>
+                    </div>
+                }
+            }).collect_view()}
+        </dl>
+        <Saved message=saved />
+    }
+}
