@@ -11,6 +11,7 @@
 //! | original due date (set once; later changes are due-date requests) | lead or admin |
 //! | confidence | the owner, lead or admin |
 //! | assurance level | validator (not the owner), approver or admin |
+//! | reported colour (a tracker's RAG, kept from an import) | lead or admin |
 //! | title, description, closure criteria | the owner, lead or admin |
 //! | transitions | anyone who could take that step (the lifecycle table), as themselves and in their own role |
 //! | progress updates, evidence | the owner, or a lead or admin; validators and approvers may add progress notes |
@@ -155,6 +156,7 @@ pub fn check_field(
     }
     match key {
         FieldKey::Reference
+        | FieldKey::ReportedColour
         | FieldKey::FindingIds
         | FieldKey::Workstream
         | FieldKey::Phase
@@ -450,6 +452,7 @@ mod tests {
             due_current: None,
             confidence: None,
             assurance: None,
+            reported_colour: None,
             transitions: vec![],
             fold: fold_status(&[], None, false, 0, 0),
             updates: vec![],

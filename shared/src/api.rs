@@ -12,6 +12,7 @@
 //!     username: UserId::new("d.hughes").unwrap(),
 //!     name: "Dee Hughes".into(),
 //!     superuser: false,
+//!     must_change_password: false,
 //!     programmes: vec![Membership { id: DocId::new("demo").unwrap(), role: Role::Lead }],
 //!     csrf: "abc".into(),
 //!     expires_at: 0,

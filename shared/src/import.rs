@@ -16,7 +16,9 @@ use crate::entries::{LogEntry, ProgressUpdate, Sustainment, Transition};
 use crate::ids::{ActionId, Date, DocId, FindingId, PhaseId, UnixMillis, UserId, WorkstreamId};
 use crate::plan::{NewAction, NewFinding, PlanDoc, PlanInfo};
 use crate::programme::{Phase, PlanEntry, ProgrammeDoc, Workstream};
-use crate::vocab::{fold_label, Confidence, FindingKind, KeyQuestion, Regulation, Role, Status};
+use crate::vocab::{
+    fold_label, Colour, Confidence, FindingKind, KeyQuestion, Regulation, Role, Status,
+};
 use crate::workflow::{new_entry_id, DEFAULT_REAUDIT_MONTHS};
 
 /// A column Plait understands, with the header spellings trusts use for it.
@@ -62,11 +64,14 @@ pub enum Column {
     Confidence,
     /// The latest progress note, kept as the action's first progress update.
     LatestUpdate,
+    /// The colour the tracker reported (RAG/BRAG), kept beside the derived
+    /// one; never read as confidence or status.
+    ReportedColour,
 }
 
 impl Column {
     /// Every column, in the order Plait writes them.
-    pub const ALL: [Column; 18] = [
+    pub const ALL: [Column; 19] = [
         Column::Ref,
         Column::Kind,
         Column::Regulation,
@@ -85,6 +90,7 @@ impl Column {
         Column::Status,
         Column::Confidence,
         Column::LatestUpdate,
+        Column::ReportedColour,
     ];
 
     /// The header Plait writes, and names in error messages.
@@ -113,6 +119,7 @@ impl Column {
             Column::Status => "status",
             Column::Confidence => "confidence",
             Column::LatestUpdate => "latest_update",
+            Column::ReportedColour => "reported_colour",
         }
     }
 
@@ -195,10 +202,17 @@ impl Column {
             Column::Status => &["Status", "Action status", "Progress status"],
             // A tracker's "RAG" (or "BRAG") column is the colour someone
             // reported (Red, Amber, Green, Blue), not the owner's
-            // confidence: it is left out, and listed as not imported, rather
-            // than refused on every row. (Keeping it as a reported colour is
-            // the mapping step's to offer.)
+            // confidence: it is kept as the reported colour.
             Column::Confidence => &["Confidence", "Delivery confidence"],
+            Column::ReportedColour => &[
+                "Reported colour",
+                "RAG",
+                "BRAG",
+                "RAG status",
+                "BRAG status",
+                "RAG rating",
+                "RAG colour",
+            ],
             Column::LatestUpdate => &[
                 "Latest update",
                 "Update",
@@ -275,6 +289,8 @@ pub struct ImportRow {
     pub owner_name: String,
     /// The latest progress note ("" if none).
     pub latest_update: String,
+    /// The colour the tracker reported, if it has the column.
+    pub reported_colour: Option<Colour>,
 }
 
 /// How each column of a file is read: the header as written (trimmed) and
@@ -626,6 +642,7 @@ fn read_row(
     let status_text = cell(Column::Status);
     let confidence_text = cell(Column::Confidence);
     let latest_update = cell(Column::LatestUpdate);
+    let reported_text = cell(Column::ReportedColour);
 
     let mut fail = |column: Column, reason: String| {
         errors.push(RowError {
@@ -712,6 +729,15 @@ fn read_row(
         .map_err(|e| fail(Column::Confidence, e.to_string()))
         .ok()
         .flatten();
+    let reported_colour = optional(&reported_text, Colour::parse_loose)
+        .map_err(|e| {
+            fail(
+                Column::ReportedColour,
+                format!("{e} (Red, Amber, Green or Blue)"),
+            )
+        })
+        .ok()
+        .flatten();
 
     if errors.len() > before {
         // One reason per cell: an unreadable cell is not also "missing".
@@ -757,6 +783,7 @@ fn read_row(
         status: status.filter(|s| *s != Status::Draft),
         owner_name: owner_text,
         latest_update,
+        reported_colour,
     })
 }
 
@@ -1087,6 +1114,13 @@ impl ImportPlan {
         for item in &planned.items {
             plan.add_action(txn, &item.action_id, &item.source.action)?;
             plan.set_created(txn, &item.action_id, at)?;
+            if let Some(colour) = item.source.reported_colour {
+                plan.set_action_field(
+                    txn,
+                    &item.action_id,
+                    &crate::plan::ActionField::ReportedColour(Some(colour)),
+                )?;
+            }
             summary.actions += 1;
             // Entry ids: unique per row within the import's moment.
             let salt = u32::try_from(item.row).unwrap_or(u32::MAX).wrapping_mul(8);

@@ -96,6 +96,9 @@ keys! {
         Confidence = "confidence", "Confidence";
         /// The assurance level.
         Assurance = "assurance", "Assurance level";
+        /// The colour a tracker reported (its RAG/BRAG column), kept beside
+        /// the colour Plait derives.
+        ReportedColour = "reported_colour", "Reported colour";
     }
 }
 

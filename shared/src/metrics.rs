@@ -279,6 +279,7 @@ mod tests {
             due_current: due,
             confidence,
             assurance: None,
+            reported_colour: None,
             // The status as given (a baseline past "in progress" would
             // fold to imported).
             fold: crate::lifecycle::Fold {

@@ -33,7 +33,7 @@ use crate::ids::{
 };
 use crate::lifecycle::{fold_status, Fold};
 use crate::vocab::{
-    Assurance, CheckOutcome, Confidence, DecisionOutcome, DueChangeVerdict, FindingKind,
+    Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, FindingKind,
     KeyQuestion, Regulation, Role, Status,
 };
 
@@ -145,6 +145,8 @@ pub enum ActionField {
     Confidence(Option<Confidence>),
     /// The assurance level.
     Assurance(Option<Assurance>),
+    /// The colour a tracker reported.
+    ReportedColour(Option<Colour>),
 }
 
 impl ActionField {
@@ -160,6 +162,7 @@ impl ActionField {
             ActionField::DueOriginal(_) => FieldKey::DueOriginal,
             ActionField::Confidence(_) => FieldKey::Confidence,
             ActionField::Assurance(_) => FieldKey::Assurance,
+            ActionField::ReportedColour(_) => FieldKey::ReportedColour,
         }
     }
 }
@@ -250,6 +253,9 @@ pub struct ActionView {
     pub confidence: Option<Confidence>,
     /// The assurance level.
     pub assurance: Option<Assurance>,
+    /// The colour a tracker reported for it when imported (shown beside
+    /// the derived colour where they differ).
+    pub reported_colour: Option<Colour>,
     /// The status log.
     pub transitions: Vec<Transition>,
     /// The status, and what the fold did with each transition.
@@ -285,6 +291,7 @@ impl ActionView {
             FieldKey::DueOriginal => self.due_original == other.due_original,
             FieldKey::Confidence => self.confidence == other.confidence,
             FieldKey::Assurance => self.assurance == other.assurance,
+            FieldKey::ReportedColour => self.reported_colour == other.reported_colour,
         }
     }
 
@@ -301,6 +308,7 @@ impl ActionView {
             FieldKey::DueOriginal => ActionField::DueOriginal(self.due_original?),
             FieldKey::Confidence => ActionField::Confidence(self.confidence),
             FieldKey::Assurance => ActionField::Assurance(self.assurance),
+            FieldKey::ReportedColour => ActionField::ReportedColour(self.reported_colour),
         })
     }
 
@@ -718,6 +726,7 @@ impl PlanDoc {
                 due_current: None,
                 confidence: get_parsed(&map, txn, "confidence", &path, problems),
                 assurance: get_parsed(&map, txn, "assurance", &path, problems),
+                reported_colour: get_parsed(&map, txn, "reported_colour", &path, problems),
                 transitions,
                 fold: Fold {
                     status: Status::Draft,
@@ -784,6 +793,7 @@ fn write_field(map: &MapRef, txn: &mut TransactionMut, field: &ActionField) {
         ActionField::DueOriginal(date) => Some(date.iso().into()),
         ActionField::Confidence(c) => c.map(|c| c.key().into()),
         ActionField::Assurance(a) => a.map(|a| a.key().into()),
+        ActionField::ReportedColour(c) => c.map(|c| c.key().into()),
     };
     match value {
         Some(value) => {

@@ -309,6 +309,7 @@ mod tests {
             due_current: None,
             confidence: None,
             assurance: None,
+            reported_colour: None,
             transitions: vec![],
             fold: fold_status(&[], None, false, 0, 0),
             updates: vec![],

@@ -256,10 +256,10 @@ vocabulary! {
 vocabulary! {
     /// The colour a board paper shows for an action (BRAG), derived, never stored.
     Colour, "colour" {
-        Red = "red", "Red";
-        Amber = "amber", "Amber";
-        Green = "green", "Green";
-        Blue = "blue", "Blue";
+        Red = "red", "Red" | "r";
+        Amber = "amber", "Amber" | "a";
+        Green = "green", "Green" | "g";
+        Blue = "blue", "Blue" | "b";
         /// Blue with a mark: closed and proven embedded by a re-audit.
         BlueEmbedded = "blue_embedded", "Blue (embedded)";
         /// Open, not overdue, and nobody has rated its confidence yet.

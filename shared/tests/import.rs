@@ -410,9 +410,10 @@ fn importing_twice_into_the_same_plan_is_a_conflict() {
 
 /// A tracker's RAG column holds the colour someone reported, not the
 /// owner's confidence: with Red, Amber, Green and Blue in it, every row
-/// used to be refused. It is now left out and listed as not imported.
+/// used to be refused. It is kept as the reported colour (shown beside the
+/// colour Plait derives), or left out by choice.
 #[test]
-fn a_rag_column_of_colours_is_left_out_not_refused() {
+fn a_rag_column_is_kept_as_the_reported_colour_not_confidence() {
     let csv =
         "Ref,Type,Reg,Key question,CQC requirement,Trust action,Workstream,Due date,Status,RAG\n\
 MD1,Must Do,12,Safe,Keep it locked,Fit a lock,Estates,31/03/2027,In progress,Red\n\
@@ -421,8 +422,43 @@ MD3,Should Do,17,Well-led,Audit it,Audit,Estates,31/03/2027,Not started,Amber\n"
     let parsed = parse_csv(csv.as_bytes());
     assert_eq!(parsed.errors, vec![]);
     assert_eq!(parsed.rows.len(), 3);
-    assert_eq!(parsed.ignored_columns, vec!["RAG".to_owned()]);
+    assert!(parsed.ignored_columns.is_empty());
     assert!(parsed.rows.iter().all(|r| r.action.confidence.is_none()));
+    let reported: Vec<_> = parsed.rows.iter().map(|r| r.reported_colour).collect();
+    assert_eq!(
+        reported,
+        vec![Some(Colour::Red), Some(Colour::Blue), Some(Colour::Amber)]
+    );
+    // Written on the action; the derived colour is Plait's own.
+    let plan = ImportPlan::new(&DocId::new("north").unwrap(), &parsed.rows).unwrap();
+    let doc = PlanDoc::new(new_doc());
+    ImportPlan::write_plan(
+        &plan.plans[0],
+        &doc,
+        &mut doc.doc().transact_mut(),
+        &UserId::new("pm").unwrap(),
+        UnixMillis(1_700_000_000_000),
+    )
+    .unwrap();
+    let view = doc.read(&doc.doc().transact());
+    let md2 = view
+        .actions
+        .values()
+        .find(|a| a.reference == "MD2")
+        .unwrap();
+    assert_eq!(md2.reported_colour, Some(Colour::Blue));
+    assert_eq!(md2.status(), Status::Imported, "reported blue, not assured");
+    // Left out by choice.
+    let choices = [("RAG".to_owned(), None)].into_iter().collect();
+    let parsed = parse_csv_with(csv.as_bytes(), &choices);
+    assert_eq!(parsed.ignored_columns, vec!["RAG".to_owned()]);
+    assert!(parsed.rows.iter().all(|r| r.reported_colour.is_none()));
+    // Anything but a colour is a row error, not a guess.
+    let bad =
+        "Ref,Type,CQC requirement,Trust action,Workstream,RAG\nMD1,Must Do,x,y,Estates,Purple\n";
+    let errors = parse_csv(bad.as_bytes()).errors;
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].column, "RAG");
 }
 
 /// Issue 14: a tracker as trusts keep it: a title block above the header, a

@@ -297,6 +297,9 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 <p>
                     <strong class="nhsuk-tag" data-testid="status">{status.label()}</strong>
                     " " <Brag colour />
+                    {action.reported_colour.filter(|reported| *reported != colour).map(|reported| view! {
+                        <span class="nhsuk-body-s" data-testid="reported-colour">" (the tracker reported " <Brag colour=reported /> ")"</span>
+                    })}
                     {action.due_current.map(|d| format!(" · due {}", d.long()))}
                     {action.is_overdue(today()).then(|| view! { " " <strong class="nhsuk-tag nhsuk-tag--red">"Overdue"</strong> })}
                 </p>

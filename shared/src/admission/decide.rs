@@ -1180,6 +1180,7 @@ fn field_value(field: Result<FieldKey, ()>, value: &Any) -> Result<(), String> {
         FieldKey::DueOriginal => text.is_some_and(|t| t.parse::<Date>().is_ok()),
         FieldKey::Confidence => text.is_some_and(|t| t.parse::<Confidence>().is_ok()),
         FieldKey::Assurance => text.is_some_and(|t| t.parse::<Assurance>().is_ok()),
+        FieldKey::ReportedColour => text.is_some_and(|t| t.parse::<crate::vocab::Colour>().is_ok()),
     };
     if ok {
         Ok(())

@@ -142,6 +142,7 @@ pub fn fields(root: Root) -> &'static [&'static str] {
             "due_original",
             "confidence",
             "assurance",
+            "reported_colour",
             "created",
         ],
         Root::Programme => &[

@@ -155,6 +155,7 @@ impl PlanDoc {
             },
         )?;
         self.restore_field(txn, &view.id, FieldKey::Assurance, view)?;
+        self.restore_field(txn, &view.id, FieldKey::ReportedColour, view)?;
         for log in Log::ALL {
             self.restore_log(txn, &view.id, log, view)?;
         }
