@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::api::{self, Account};
 use crate::browser::focus;
 use crate::components::account::{AccountNav, ConfirmSignOut};
+use crate::components::form::{ErrorSummary, TextField};
 use crate::components::notices::Notices;
 use crate::components::sync_status::SyncStatus;
 use crate::contexts::workspace::provide_workspace_context;
@@ -178,7 +179,7 @@ fn ChoosePassword() -> impl IntoView {
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
-    let errors: RwSignal<Vec<(&'static str, String)>> = RwSignal::new(Vec::new());
+    let errors = RwSignal::new(Vec::new());
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -188,18 +189,18 @@ fn ChoosePassword() -> impl IntoView {
         let mut found = Vec::new();
         if current.get_untracked().is_empty() {
             found.push((
-                "current-password",
+                "current-password".to_owned(),
                 "Enter the password you were given".to_owned(),
             ));
         }
         if new.get_untracked().chars().count() < 10 {
             found.push((
-                "new-password",
+                "new-password".to_owned(),
                 "Your new password must be at least 10 characters".to_owned(),
             ));
         } else if new.get_untracked() != again.get_untracked() {
             found.push((
-                "new-password-again",
+                "new-password-again".to_owned(),
                 "The two new passwords are not the same".to_owned(),
             ));
         }
@@ -219,50 +220,24 @@ fn ChoosePassword() -> impl IntoView {
                     focus("main");
                 }
                 Err(e) => {
-                    errors.set(vec![("current-password", api::reason(&e))]);
+                    errors.set(vec![("current-password".to_owned(), api::reason(&e))]);
                     busy.set(false);
                     focus("password-errors");
                 }
             }
         });
     };
-    let field = move |id: &'static str,
-                      label: &'static str,
-                      value: RwSignal<String>,
-                      autocomplete: &'static str| {
-        let message =
-            move || errors.with(|e| e.iter().find(|(f, _)| *f == id).map(|(_, m)| m.clone()));
-        view! {
-            <div class=move || { if message().is_some() { "nhsuk-form-group nhsuk-form-group--error" } else { "nhsuk-form-group" } }>
-                <label class="nhsuk-label" for=id>{label}</label>
-                {move || message().map(|m| view! {
-                    <span class="nhsuk-error-message" id=format!("{id}-error")><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
-                })}
-                <input class="nhsuk-input nhsuk-input--width-20" id=id name=id type="password" autocomplete=autocomplete
-                    prop:value=move || value.get()
-                    on:input=move |ev| value.set(event_target_value(&ev)) />
-            </div>
-        }
-    };
     view! {
         <h1>"Choose your password"</h1>
         <p>"You signed in with a one-time password. Choose your own to carry on: at least 10 characters."</p>
-        <Show when=move || errors.with(|e| !e.is_empty())>
-            <div class="nhsuk-error-summary" id="password-errors" tabindex="-1" role="alert">
-                <h2 class="nhsuk-error-summary__title">"There is a problem"</h2>
-                <div class="nhsuk-error-summary__body">
-                    <ul class="nhsuk-list nhsuk-error-summary__list">
-                        {move || errors.get().into_iter().map(|(field, message)| view! {
-                            <li><a href=format!("#{field}")>{message}</a></li>
-                        }).collect_view()}
-                    </ul>
-                </div>
-            </div>
-        </Show>
+        <ErrorSummary id="password-errors" errors />
         <form on:submit=submit novalidate>
-            {field("current-password", "The password you were given", current, "current-password")}
-            {field("new-password", "Your new password", new, "new-password")}
-            {field("new-password-again", "Your new password again", again, "new-password")}
+            <TextField id="current-password" label="The password you were given" value=current errors
+                kind="password" autocomplete="current-password" width="nhsuk-input--width-20" />
+            <TextField id="new-password" label="Your new password" value=new errors
+                kind="password" autocomplete="new-password" width="nhsuk-input--width-20" />
+            <TextField id="new-password-again" label="Your new password again" value=again errors
+                kind="password" autocomplete="new-password" width="nhsuk-input--width-20" />
             <button class="nhsuk-button" type="submit" prop:disabled=move || busy.get()>"Save my password"</button>
         </form>
     }

@@ -341,22 +341,26 @@ impl Accounts {
         if name.is_empty() {
             return Err(AccountError::Invalid("a display name is needed".into()));
         }
-        let user = User {
-            username: username.clone(),
+        self.insert_new(User {
+            username,
             name: name.to_owned(),
             password: self.hash(password)?,
             disabled: false,
             grants: BTreeMap::new(),
             superuser,
             must_change_password: false,
-        };
+        })
+    }
+
+    /// Stores a new account, unless its user name is taken.
+    fn insert_new(&self, user: User) -> Result<UserInfo, AccountError> {
         let inserted = self.users.compare_and_swap(
-            username.as_str().as_bytes(),
+            user.username.as_str().as_bytes(),
             None::<&[u8]>,
             Some(json(&user)?),
         )?;
         if inserted.is_err() {
-            return Err(AccountError::Exists(username.to_string()));
+            return Err(AccountError::Exists(user.username.to_string()));
         }
         Ok(user.info())
     }
@@ -373,25 +377,15 @@ impl Accounts {
         name: &str,
         hash: &PasswordHashed,
     ) -> Result<UserInfo, AccountError> {
-        let username = valid_username(username)?;
-        let user = User {
-            username: username.clone(),
+        self.insert_new(User {
+            username: valid_username(username)?,
             name: name.trim().to_owned(),
             password: hash.0.clone(),
             disabled: false,
             grants: BTreeMap::new(),
             superuser: false,
             must_change_password: false,
-        };
-        let inserted = self.users.compare_and_swap(
-            username.as_str().as_bytes(),
-            None::<&[u8]>,
-            Some(json(&user)?),
-        )?;
-        if inserted.is_err() {
-            return Err(AccountError::Exists(username.to_string()));
-        }
-        Ok(user.info())
+        })
     }
 
     /// Hashes a password once, for [`Accounts::add_user_hashed`].

@@ -195,15 +195,9 @@ async fn another_programmes_documents_answer_as_unknown_ones_do() {
     );
     // A member reads; the member list names the demo accounts and roles.
     let board = server.sign_in("board", PASSWORD).await;
-    let members: serde_json::Value = http
-        .get(server.url("/api/programmes/demo/members"))
-        .bearer_auth(&board)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let members: serde_json::Value = server
+        .get_json("/api/programmes/demo/members", &board)
+        .await;
     let roles: Vec<(String, String)> = members
         .as_array()
         .unwrap()
@@ -1282,15 +1276,7 @@ async fn the_programme_admin_invites_and_manages_members() {
     );
     // The one-time password signs in, and the account must choose its own.
     let zara = server.sign_in("zara.quinn", &created.password).await;
-    let me: Me = http
-        .get(server.url("/api/me"))
-        .bearer_auth(&zara)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Me = server.get_json("/api/me", &zara).await;
     assert!(me.must_change_password);
     assert_eq!(me.role_in("demo"), Some(Role::Validator));
     let doc = http
@@ -1378,14 +1364,8 @@ async fn the_programme_admin_invites_and_manages_members() {
         404
     );
     assert_eq!(set(&admin, "zara.quinn", None).await.unwrap().status(), 200);
-    let members: Vec<plait_shared::api::Member> = http
-        .get(server.url("/api/programmes/demo/members"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let members: Vec<plait_shared::api::Member> = server
+        .get_json("/api/programmes/demo/members", &admin)
+        .await;
     assert!(members.iter().all(|m| m.username.as_str() != "zara.quinn"));
 }

@@ -694,15 +694,7 @@ NW1.2,Must Do,Reg 12(2)(b),Lock the clinic rooms,Audit the locks monthly,Estates
     assert_eq!(account.role, Role::Contributor);
     // The new owner signs in with the password shown once.
     let zara = server.sign_in("zara.quinn", &account.password).await;
-    let me: plait_shared::api::Me = http
-        .get(server.url("/api/me"))
-        .bearer_auth(&zara)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: plait_shared::api::Me = server.get_json("/api/me", &zara).await;
     assert!(me
         .programmes
         .iter()
@@ -812,17 +804,11 @@ async fn programmes_are_listed_created_and_exported_whole() {
     let server = TestServer::start_with_demo().await;
     let http = reqwest::Client::new();
     let list = |token: String| {
-        let http = http.clone();
-        let url = server.url("/api/programmes");
+        let server = &server;
         async move {
-            http.get(url)
-                .bearer_auth(token)
-                .send()
+            server
+                .get_json::<Vec<ProgrammeSummary>>("/api/programmes", &token)
                 .await
-                .unwrap()
-                .json::<Vec<ProgrammeSummary>>()
-                .await
-                .unwrap()
         }
     };
     let owner = server.sign_in("d.hughes", PASSWORD).await;

@@ -162,6 +162,23 @@ impl TestServer {
         }
     }
 
+    /// `GET path` as `token`, its JSON answer read as `T` (a failure or an
+    /// answer that does not read fails the test).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        let response = reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
     /// Signs in over HTTP; returns the session token.
     pub async fn sign_in(&self, username: &str, password: &str) -> String {
         let response = reqwest::Client::new()

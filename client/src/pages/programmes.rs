@@ -5,8 +5,9 @@
 use leptos::prelude::*;
 use plait_shared::api::{NewProgramme, ProgrammeSummary};
 
-use crate::api::{self, ApiError};
+use crate::api;
 use crate::browser::focus;
+use crate::components::form::{ErrorSummary, TextField};
 use crate::contexts::workspace::use_workspace;
 use crate::pages::{address, load, Page};
 
@@ -85,8 +86,7 @@ fn CreateProgramme() -> impl IntoView {
     let id = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let trust = RwSignal::new(String::new());
-    // (field id, message): the error summary's entries.
-    let errors: RwSignal<Vec<(&'static str, String)>> = RwSignal::new(Vec::new());
+    let errors = RwSignal::new(Vec::new());
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -99,6 +99,12 @@ fn CreateProgramme() -> impl IntoView {
             trust: trust.get_untracked().trim().to_owned(),
         };
         let mut found = Vec::new();
+        if new.name.is_empty() {
+            found.push((
+                "programme-name".to_owned(),
+                "Enter the programme's name".to_owned(),
+            ));
+        }
         let id_ok = !new.id.is_empty()
             && new.id.len() <= 64
             && new
@@ -107,13 +113,10 @@ fn CreateProgramme() -> impl IntoView {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !id_ok {
             found.push((
-                "programme-id",
+                "programme-id".to_owned(),
                 "Enter a short id of lower-case letters, digits and hyphens, like nsft-qip"
                     .to_owned(),
             ));
-        }
-        if new.name.is_empty() {
-            found.push(("programme-name", "Enter the programme's name".to_owned()));
         }
         if !found.is_empty() {
             errors.set(found);
@@ -127,71 +130,21 @@ fn CreateProgramme() -> impl IntoView {
             match api::create_programme(&new, &csrf).await {
                 Ok(created) => load(&address(Some(&created.id), &Page::Import)),
                 Err(e) => {
-                    let message = match e {
-                        ApiError::Offline => {
-                            "Creating a programme needs a connection to the server".to_owned()
-                        }
-                        ApiError::Failed(_, text) if !text.is_empty() => api::sentence(&text),
-                        other => format!("The programme was not created: {other:?}"),
-                    };
-                    errors.set(vec![("programme-id", message)]);
+                    errors.set(vec![("programme-id".to_owned(), api::reason(&e))]);
                     busy.set(false);
                     focus("create-errors");
                 }
             }
         });
     };
-    let error_for = move |field: &'static str| {
-        errors.with(|e| e.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone()))
-    };
-    let group = move |field: &'static str| {
-        if error_for(field).is_some() {
-            "nhsuk-form-group nhsuk-form-group--error"
-        } else {
-            "nhsuk-form-group"
-        }
-    };
     view! {
         <h2>"Create a programme"</h2>
-        <Show when=move || errors.with(|e| !e.is_empty())>
-            <div class="nhsuk-error-summary" id="create-errors" tabindex="-1" role="alert" aria-labelledby="create-errors-title">
-                <h2 class="nhsuk-error-summary__title" id="create-errors-title">"There is a problem"</h2>
-                <div class="nhsuk-error-summary__body">
-                    <ul class="nhsuk-list nhsuk-error-summary__list">
-                        {move || errors.get().into_iter().map(|(field, message)| view! {
-                            <li><a href=format!("#{field}")>{message}</a></li>
-                        }).collect_view()}
-                    </ul>
-                </div>
-            </div>
-        </Show>
+        <ErrorSummary id="create-errors" errors />
         <form on:submit=submit novalidate>
-            <div class=move || group("programme-name")>
-                <label class="nhsuk-label" for="programme-name">"Programme name"</label>
-                {move || error_for("programme-name").map(|m| view! {
-                    <span class="nhsuk-error-message" id="programme-name-error"><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
-                })}
-                <input class="nhsuk-input" id="programme-name" name="programme-name" type="text"
-                    prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev)) />
-            </div>
-            <div class=move || group("programme-id")>
-                <label class="nhsuk-label" for="programme-id">"Short id"</label>
-                <div class="nhsuk-hint" id="programme-id-hint">"Used in its web address: lower-case letters, digits and hyphens, like nsft-qip."</div>
-                {move || error_for("programme-id").map(|m| view! {
-                    <span class="nhsuk-error-message" id="programme-id-error"><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
-                })}
-                <input class="nhsuk-input nhsuk-input--width-20" id="programme-id" name="programme-id" type="text"
-                    aria-describedby="programme-id-hint" autocomplete="off" spellcheck="false"
-                    prop:value=move || id.get()
-                    on:input=move |ev| id.set(event_target_value(&ev)) />
-            </div>
-            <div class="nhsuk-form-group">
-                <label class="nhsuk-label" for="programme-trust">"Trust"</label>
-                <input class="nhsuk-input" id="programme-trust" name="programme-trust" type="text"
-                    prop:value=move || trust.get()
-                    on:input=move |ev| trust.set(event_target_value(&ev)) />
-            </div>
+            <TextField id="programme-name" label="Programme name" value=name errors />
+            <TextField id="programme-id" label="Short id" value=id errors width="nhsuk-input--width-20"
+                hint="Used in its web address: lower-case letters, digits and hyphens, like nsft-qip." />
+            <TextField id="programme-trust" label="Trust" value=trust />
             <button class="nhsuk-button" type="submit" prop:disabled=move || busy.get()>"Create the programme"</button>
         </form>
     }

@@ -24,6 +24,7 @@ use yrs::{Transact, TransactionMut};
 use crate::api;
 use crate::browser::focus;
 use crate::components::date_input::{DateInput, DateParts};
+use crate::components::form::{error_of, Choice, ErrorSummary, Saved, TextArea, TextField};
 use crate::contexts::workspace::{use_workspace, Workspace};
 
 /// The CQC ratings a programme can start from.
@@ -46,119 +47,38 @@ fn edit_programme(
     true
 }
 
-/// The error summary of a form: `(field id, message)` each.
-#[component]
-fn ErrorSummary(id: &'static str, errors: RwSignal<Vec<(String, String)>>) -> impl IntoView {
-    view! {
-        <Show when=move || errors.with(|e| !e.is_empty())>
-            <div class="nhsuk-error-summary" id=id tabindex="-1" role="alert">
-                <h3 class="nhsuk-error-summary__title">"There is a problem"</h3>
-                <div class="nhsuk-error-summary__body">
-                    <ul class="nhsuk-list nhsuk-error-summary__list">
-                        {move || errors.get().into_iter().map(|(field, message)| view! {
-                            <li><a href=format!("#{field}")>{message}</a></li>
-                        }).collect_view()}
-                    </ul>
-                </div>
-            </div>
-        </Show>
-    }
+/// The entries of one of the programme's maps, sorted by name (tracks the
+/// documents).
+fn by_name<K: Clone, V: Clone>(
+    workspace: Workspace,
+    entries: impl Fn(plait_shared::ProgrammeView) -> std::collections::BTreeMap<K, V>,
+    name: impl Fn(&V) -> &str,
+) -> Vec<(K, V)> {
+    let mut rows: Vec<(K, V)> = workspace
+        .programme_view()
+        .map(|p| entries(p).into_iter().collect())
+        .unwrap_or_default();
+    rows.sort_by(|a, b| name(&a.1).cmp(name(&b.1)));
+    rows
 }
 
-/// "Saved on this device" after a save, for screen readers too.
-#[component]
-fn Saved(message: RwSignal<String>) -> impl IntoView {
-    view! {
-        <p class="nhsuk-body-s" role="status">{move || message.get()}</p>
-    }
-}
-
-fn error_of(errors: RwSignal<Vec<(String, String)>>, field: &'static str) -> Option<String> {
-    errors.with(|e| {
-        e.iter()
-            .find(|(f, _)| f.starts_with(field))
-            .map(|(_, m)| m.clone())
-    })
-}
-
-fn group_class(errors: RwSignal<Vec<(String, String)>>, field: &'static str) -> &'static str {
-    if error_of(errors, field).is_some() {
-        "nhsuk-form-group nhsuk-form-group--error"
+/// The trimmed text of a field that must not be empty; when it is, the
+/// form's error (`message`) and focus on its summary.
+fn required(
+    value: RwSignal<String>,
+    errors: RwSignal<Vec<(String, String)>>,
+    field: &str,
+    summary: &'static str,
+    message: &str,
+) -> Option<String> {
+    let text = value.get_untracked().trim().to_owned();
+    if text.is_empty() {
+        errors.set(vec![(field.to_owned(), message.to_owned())]);
+        focus(summary);
+        None
     } else {
-        "nhsuk-form-group"
-    }
-}
-
-/// A labelled text box bound to `value`.
-#[component]
-fn TextField(
-    id: &'static str,
-    label: &'static str,
-    value: RwSignal<String>,
-    #[prop(optional)] errors: Option<RwSignal<Vec<(String, String)>>>,
-    #[prop(optional)] hint: &'static str,
-) -> impl IntoView {
-    let errors = errors.unwrap_or_else(|| RwSignal::new(Vec::new()));
-    view! {
-        <div class=move || group_class(errors, id)>
-            <label class="nhsuk-label" for=id>{label}</label>
-            {(!hint.is_empty()).then(|| view! { <div class="nhsuk-hint" id=format!("{id}-hint")>{hint}</div> })}
-            {move || error_of(errors, id).map(|m| view! {
-                <span class="nhsuk-error-message" id=format!("{id}-error")><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
-            })}
-            <input class="nhsuk-input" id=id name=id type="text"
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev)) />
-        </div>
-    }
-}
-
-/// A labelled text area bound to `value`.
-#[component]
-fn TextArea(
-    id: &'static str,
-    label: &'static str,
-    value: RwSignal<String>,
-    #[prop(optional)] errors: Option<RwSignal<Vec<(String, String)>>>,
-) -> impl IntoView {
-    let errors = errors.unwrap_or_else(|| RwSignal::new(Vec::new()));
-    view! {
-        <div class=move || group_class(errors, id)>
-            <label class="nhsuk-label" for=id>{label}</label>
-            {move || error_of(errors, id).map(|m| view! {
-                <span class="nhsuk-error-message" id=format!("{id}-error")><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
-            })}
-            <textarea class="nhsuk-textarea" id=id name=id rows="3"
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))></textarea>
-        </div>
-    }
-}
-
-/// A labelled select of `(value, label)` options bound to `value`.
-#[component]
-fn Choice(
-    id: &'static str,
-    label: &'static str,
-    options: Signal<Vec<(String, String)>>,
-    value: RwSignal<String>,
-    #[prop(optional)] errors: Option<RwSignal<Vec<(String, String)>>>,
-) -> impl IntoView {
-    let errors = errors.unwrap_or_else(|| RwSignal::new(Vec::new()));
-    view! {
-        <div class=move || group_class(errors, id)>
-            <label class="nhsuk-label" for=id>{label}</label>
-            {move || error_of(errors, id).map(|m| view! {
-                <span class="nhsuk-error-message" id=format!("{id}-error")><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span>
-            })}
-            <select class="nhsuk-select" id=id name=id
-                on:change=move |ev| value.set(event_target_value(&ev))>
-                {move || options.get().into_iter().map(|(v, l)| {
-                    let selected = value.with_untracked(|c| *c == v);
-                    view! { <option value=v selected=selected>{l}</option> }
-                }).collect_view()}
-            </select>
-        </div>
+        errors.set(Vec::new());
+        Some(text)
     }
 }
 
@@ -499,26 +419,18 @@ fn Workstreams() -> impl IntoView {
     let errors = RwSignal::new(Vec::new());
     let saved = RwSignal::new(String::new());
     let leads = Signal::derive(move || lead_options(workspace));
-    let rows = move || {
-        let mut rows: Vec<(WorkstreamId, Workstream)> = workspace
-            .programme_view()
-            .map(|p| p.workstreams.into_iter().collect())
-            .unwrap_or_default();
-        rows.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-        rows
-    };
+    let rows = move || by_name(workspace, |p| p.workstreams, |w: &Workstream| &w.name);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let title = name.get_untracked().trim().to_owned();
-        if title.is_empty() {
-            errors.set(vec![(
-                "ws-name".to_owned(),
-                "Enter the workstream's name".to_owned(),
-            )]);
-            focus("ws-errors");
+        let Some(title) = required(
+            name,
+            errors,
+            "ws-name",
+            "ws-errors",
+            "Enter the workstream's name",
+        ) else {
             return;
-        }
-        errors.set(Vec::new());
+        };
         let existing = workspace.programme_view().unwrap_or_default();
         let raw = fresh_id("ws-", &title, |id| {
             WorkstreamId::new(id).is_ok_and(|id| existing.workstreams.contains_key(&id))
@@ -586,26 +498,18 @@ fn Forums() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::new());
     let saved = RwSignal::new(String::new());
-    let rows = move || {
-        let mut rows: Vec<(ForumId, Forum)> = workspace
-            .programme_view()
-            .map(|p| p.forums.into_iter().collect())
-            .unwrap_or_default();
-        rows.sort_by(|a, b| a.1.name.cmp(&b.1.name));
-        rows
-    };
+    let rows = move || by_name(workspace, |p| p.forums, |f: &Forum| &f.name);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let title = name.get_untracked().trim().to_owned();
-        if title.is_empty() {
-            errors.set(vec![(
-                "forum-name".to_owned(),
-                "Enter the forum's name".to_owned(),
-            )]);
-            focus("forum-errors");
+        let Some(title) = required(
+            name,
+            errors,
+            "forum-name",
+            "forum-errors",
+            "Enter the forum's name",
+        ) else {
             return;
-        }
-        errors.set(Vec::new());
+        };
         let existing = workspace.programme_view().unwrap_or_default();
         let raw = fresh_id("forum-", &title, |id| {
             ForumId::new(id).is_ok_and(|id| existing.forums.contains_key(&id))
@@ -839,16 +743,15 @@ fn Plans() -> impl IntoView {
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let name = title.get_untracked().trim().to_owned();
-        if name.is_empty() {
-            errors.set(vec![(
-                "plan-title".to_owned(),
-                "Enter the plan's title".to_owned(),
-            )]);
-            focus("plan-errors");
+        let Some(name) = required(
+            title,
+            errors,
+            "plan-title",
+            "plan-errors",
+            "Enter the plan's title",
+        ) else {
             return;
-        }
-        errors.set(Vec::new());
+        };
         let Some(programme) = workspace.programme_id() else {
             return;
         };

@@ -55,6 +55,31 @@ pub(crate) async fn read_programme(
     Ok((programme, plans))
 }
 
+/// Applies `update` to document `id` as `access` through the registry (the
+/// rules, the audit trail, the fan-out), and waits until it is on disk; a
+/// refusal is the request's error.
+async fn apply_as(
+    state: &AppState,
+    id: &DocId,
+    update: &[u8],
+    access: &Access,
+) -> Result<(), AppError> {
+    let lease = state.registry.lease(id).await?;
+    let applied = state
+        .registry
+        .apply_update(&lease, None, update, &access.author())
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    if let Some(refused) = applied.refused.first() {
+        return Err(AppError::BadRequest(refused.reason.clone()));
+    }
+    applied
+        .durable()
+        .await
+        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    Ok(())
+}
+
 /// `GET /api/programmes`: the programmes the account may open (its
 /// grants; every programme for a server administrator), with their names.
 pub(crate) async fn list(
@@ -157,19 +182,7 @@ pub(crate) async fn create(
         session: authed.key,
         device: authed.session.device.clone(),
     };
-    let lease = state.registry.lease(&id).await?;
-    let applied = state
-        .registry
-        .apply_update(&lease, None, &update, &access.author())
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
-    if let Some(refused) = applied.refused.first() {
-        return Err(AppError::BadRequest(refused.reason.clone()));
-    }
-    applied
-        .durable()
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    apply_as(&state, &id, &update, &access).await?;
     Ok((
         StatusCode::CREATED,
         Json(ProgrammeSummary {
@@ -464,24 +477,6 @@ pub(crate) async fn create_plan(
         session: authed.key,
         device: authed.session.device.clone(),
     };
-    let apply = |doc_id: DocId, update: Vec<u8>, access: Access| {
-        let state = state.clone();
-        async move {
-            let lease = state.registry.lease(&doc_id).await?;
-            let applied = state
-                .registry
-                .apply_update(&lease, None, &update, &access.author())
-                .await
-                .map_err(|e| AppError::Unavailable(e.to_string()))?;
-            if let Some(refused) = applied.refused.first() {
-                return Err(AppError::BadRequest(refused.reason.clone()));
-            }
-            applied
-                .durable()
-                .await
-                .map_err(|e| AppError::Unavailable(e.to_string()))
-        }
-    };
     let info = plait_shared::PlanInfo {
         title: title.to_owned(),
         programme_id: Some(id.clone()),
@@ -498,7 +493,7 @@ pub(crate) async fn create_plan(
     let accounts = state.accounts.clone();
     let (of, programme) = (plan_id.clone(), id.clone());
     tokio::task::spawn_blocking(move || accounts.set_programme_of(&of, &programme)).await??;
-    apply(plan_id.clone(), update, access(DocKind::Plan)).await?;
+    apply_as(&state, &plan_id, &update, &access(DocKind::Plan)).await?;
     // Listed in the programme's index last: once listed, it is there.
     let stored = state
         .registry
@@ -524,7 +519,7 @@ pub(crate) async fn create_plan(
         },
     );
     let update = scratch.transact().encode_state_as_update_v1(&before);
-    apply(id, update, access(DocKind::Programme)).await?;
+    apply_as(&state, &id, &update, &access(DocKind::Programme)).await?;
     Ok((
         StatusCode::CREATED,
         Json(plait_shared::api::PlanCreated { id: plan_id }),
