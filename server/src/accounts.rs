@@ -77,6 +77,9 @@ pub struct User {
     /// chooses their own before anything else.
     #[serde(default)]
     pub must_change_password: bool,
+    /// Their e-mail address (NHSmail), if known: trackers name people by it.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// What may be shown about an account.
@@ -95,6 +98,9 @@ pub struct UserInfo {
     /// Whether its password is a one-time one still.
     #[serde(default)]
     pub must_change_password: bool,
+    /// Its e-mail address, if known.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 impl User {
@@ -107,6 +113,7 @@ impl User {
             grants: self.grants.clone(),
             superuser: self.superuser,
             must_change_password: self.must_change_password,
+            email: self.email.clone(),
         }
     }
 
@@ -349,6 +356,7 @@ impl Accounts {
             grants: BTreeMap::new(),
             superuser,
             must_change_password: false,
+            email: None,
         })
     }
 
@@ -385,6 +393,7 @@ impl Accounts {
             grants: BTreeMap::new(),
             superuser: false,
             must_change_password: false,
+            email: None,
         })
     }
 
@@ -471,6 +480,44 @@ impl Accounts {
         })?;
         self.end_sessions_of(&info.username)?;
         Ok(info)
+    }
+
+    /// Records an account's e-mail address (`None` forgets it). An address
+    /// names one account at most.
+    ///
+    /// # Errors
+    /// An address that is not one, or is another account's; an unknown
+    /// account; storage.
+    pub fn set_email(&self, username: &str, email: Option<&str>) -> Result<UserInfo, AccountError> {
+        let email = match email.map(str::trim).filter(|e| !e.is_empty()) {
+            None => None,
+            Some(e) => {
+                let e = e.to_ascii_lowercase();
+                let plausible = e.len() <= 254
+                    && e.split_once('@').is_some_and(|(local, domain)| {
+                        !local.is_empty()
+                            && domain.contains('.')
+                            && !e.contains(char::is_whitespace)
+                    });
+                if !plausible {
+                    return Err(AccountError::Invalid(format!(
+                        "{e:?} is not an e-mail address"
+                    )));
+                }
+                if self.list()?.iter().any(|u| {
+                    u.email.as_deref() == Some(e.as_str()) && u.username.as_str() != username
+                }) {
+                    return Err(AccountError::Invalid(format!(
+                        "{e} is another account's address"
+                    )));
+                }
+                Some(e)
+            }
+        };
+        self.update_user(username, |u| {
+            u.email = email;
+            Ok(())
+        })
     }
 
     /// Creates an account with a one-time password (made here, returned to

@@ -30,6 +30,9 @@ pub enum Command {
         password: String,
         /// Administers the whole server.
         superuser: bool,
+        /// Their e-mail address.
+        #[serde(default)]
+        email: Option<String>,
     },
     /// List the accounts.
     List,
@@ -176,6 +179,7 @@ async fn import(
         grants: std::collections::BTreeMap::new(),
         superuser: true,
         must_change_password: false,
+        email: None,
     };
     let access = crate::auth::Access {
         name: user.to_string(),
@@ -208,8 +212,13 @@ pub fn execute_account(accounts: &Accounts, command: Command) -> Reply {
             name,
             password,
             superuser,
+            email,
         } => accounts
             .add_user(&username, &name, &password, superuser)
+            .and_then(|info| match email {
+                Some(email) => accounts.set_email(info.username.as_str(), Some(&email)),
+                None => Ok(info),
+            })
             .map(Reply::User),
         Command::List => accounts.list().map(Reply::Users),
         Command::Disable { username } => accounts.set_disabled(&username, true).map(Reply::User),

@@ -216,6 +216,7 @@ fn match_people(
         std::collections::HashMap::new();
     for user in candidates.iter().filter(|u| !u.disabled) {
         let mut keys = vec![fold_name(&user.name), fold_name(user.username.as_str())];
+        keys.extend(user.email.as_deref().map(fold_name));
         keys.dedup();
         for key in keys {
             by_name
@@ -444,12 +445,22 @@ fn settle_people(
         let user = match &person.choice {
             Some(PersonChoice::Account(user)) => user.clone(),
             Some(PersonChoice::Create) => {
-                let username = new_username(state, &person.name)?;
+                // A tracker may name someone by their e-mail address: the
+                // user name is its local part, and the address is kept.
+                let email = person.name.contains('@').then(|| person.name.trim());
+                let base = email
+                    .and_then(|e| e.split('@').next())
+                    .unwrap_or(&person.name);
+                let username = new_username(state, base)?;
                 // A one-time password: they choose their own at first sign-in.
                 let (_, password) = state
                     .accounts
                     .add_invited(username.as_str(), &person.name)
                     .map_err(|e| failed(&e))?;
+                if let Some(email) = email {
+                    // An address already another account's stays theirs.
+                    let _ = state.accounts.set_email(username.as_str(), Some(email));
+                }
                 created.push(CreatedAccount {
                     username: username.clone(),
                     name: person.name.clone(),

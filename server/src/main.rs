@@ -215,6 +215,9 @@ enum UserCommand {
         /// Administer the whole server (every programme, as admin).
         #[arg(long)]
         superuser: bool,
+        /// Their e-mail address (trackers may name people by it).
+        #[arg(long)]
+        email: Option<String>,
     },
     /// List the accounts.
     List,
@@ -548,6 +551,7 @@ async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyho
             name,
             password_stdin,
             superuser,
+            email,
         } => {
             let (password, made) = read_password(password_stdin)?;
             generated = made.then(|| password.clone());
@@ -556,6 +560,7 @@ async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyho
                 name,
                 password,
                 superuser,
+                email,
             }
         }
         UserCommand::List => Control::List,

@@ -151,6 +151,9 @@ pub struct Invite {
     pub username: String,
     /// Their role in the programme.
     pub role: Role,
+    /// Their e-mail address, if known.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// `POST /api/programmes/{id}/plans`: a new, empty action plan in the

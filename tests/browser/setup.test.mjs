@@ -168,6 +168,25 @@ test('an invited member signs in with the one-time password and must choose thei
     await waitForAllSaved(page, { timeout: 30_000 })
   })
   await apiSignIn(server, 'yusuf.ali', 'yusuf-chose-this')
+  // Removed, then added back as someone who has an account, in another role.
+  await onFailure('setup-members', { pages: { admin: admin.page }, server }, async () => {
+    const page = admin.page
+    const { token } = await apiSignIn(server, 'programme.office')
+    const roleOf = async (user) => {
+      const response = await fetch(`${server.url}/api/programmes/demo/members`, { headers: { authorization: `Bearer ${token}` } })
+      return (await response.json()).find((m) => m.username === user)?.role
+    }
+    await page.getByRole('button', { name: 'Remove Yusuf Ali' }).click()
+    await eventually(async () => (await roleOf('yusuf.ali')) === undefined, { message: 'removed on the server' })
+    await page.locator('#existing-username').fill('nobody.at.all')
+    await page.getByRole('button', { name: 'Add to the programme' }).click()
+    await page.locator('#existing-errors').waitFor()
+    assert.match(await page.locator('#existing-errors').innerText(), /There is no account nobody\.at\.all/)
+    await page.locator('#existing-username').fill('yusuf.ali')
+    await page.locator('#existing-role').selectOption('approver')
+    await page.getByRole('button', { name: 'Add to the programme' }).click()
+    await eventually(async () => (await roleOf('yusuf.ali')) === 'approver', { message: 'added back as an approver' })
+  })
   await admin.context.close()
   await member.context.close()
 })

@@ -1257,6 +1257,7 @@ async fn the_programme_admin_invites_and_manages_members() {
         name: "Zara Quinn".into(),
         username: "zara.quinn".into(),
         role: Role::Validator,
+        email: Some("Zara.Quinn@nhs.net".into()),
     };
     let send_invite = |token: &str| {
         http.post(server.url("/api/programmes/demo/members"))

@@ -979,3 +979,92 @@ async fn the_programme_admin_adds_a_plan_then_a_finding_and_an_action() {
     let kept = crate::access::server_action(&server, created.id.as_str(), &action).await;
     assert_eq!(kept.finding_ids, vec![finding]);
 }
+
+/// People named by e-mail (issue 14): an owner written as an NHSmail
+/// address is matched to the account with that address; one nobody has is
+/// given an account under the address's local part, keeping the address.
+#[tokio::test]
+async fn owners_named_by_e_mail_are_matched_or_given_accounts() {
+    use plait_shared::api::{
+        CreatedAccount, ImportOptions, ImportPreview, Imported, Invite, PersonChoice,
+    };
+    use plait_shared::{Role, UserId};
+    let server = TestServer::start_with_demo().await;
+    let http = reqwest::Client::new();
+    let admin = server.sign_in("programme.office", PASSWORD).await;
+    let invited: CreatedAccount = http
+        .post(server.url("/api/programmes/demo/members"))
+        .bearer_auth(&admin)
+        .json(&Invite {
+            name: "Zara Quinn".into(),
+            username: "zara.quinn".into(),
+            role: Role::Contributor,
+            email: Some("zara.quinn@nhs.net".into()),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(invited.username.as_str(), "zara.quinn");
+    let tracker = "Ref,Type,CQC requirement,Trust action,Workstream,Owner\n\
+EM1.1,Must Do,Keep records,Audit records,Estates,ZARA.QUINN@nhs.net\n\
+EM1.2,Must Do,Keep records,Train staff,Estates,omar.price@nhs.net\n";
+    let send = |mode: &str, options: &ImportOptions| {
+        http.post(server.url("/api/programmes/demo/import"))
+            .query(&[
+                ("format", "csv"),
+                ("mode", mode),
+                ("options", &serde_json::to_string(options).unwrap()),
+            ])
+            .bearer_auth(&admin)
+            .body(tracker)
+            .send()
+    };
+    let mut options = ImportOptions::default();
+    let preview: ImportPreview = send("preview", &options)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let choice = |name: &str| {
+        preview
+            .people
+            .iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.choice.clone())
+    };
+    assert_eq!(
+        choice("ZARA.QUINN@nhs.net"),
+        Some(PersonChoice::Account(UserId::new("zara.quinn").unwrap()))
+    );
+    assert_eq!(choice("omar.price@nhs.net"), None);
+    options.unmatched = Some(PersonChoice::Create);
+    let done: Imported = send("import", &options)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done.accounts.len(), 1);
+    assert_eq!(done.accounts[0].username.as_str(), "omar.price");
+    // The new account keeps the address: the next tracker naming it matches.
+    let again = "Ref,Type,CQC requirement,Trust action,Workstream,Owner\n\
+EM2.1,Must Do,Keep records,Check records,Estates,Omar.Price@NHS.net\n";
+    let preview: ImportPreview = http
+        .post(server.url("/api/programmes/demo/import?format=csv&mode=preview"))
+        .bearer_auth(&admin)
+        .body(again)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        preview.people[0].choice,
+        Some(PersonChoice::Account(UserId::new("omar.price").unwrap()))
+    );
+}

@@ -572,9 +572,13 @@ fn Members() -> impl IntoView {
     let message = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let username = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Contributor.key().to_owned());
     let errors = RwSignal::new(Vec::new());
     let created: RwSignal<Option<CreatedAccount>> = RwSignal::new(None);
+    let existing = RwSignal::new(String::new());
+    let existing_role = RwSignal::new(Role::Contributor.key().to_owned());
+    let existing_errors = RwSignal::new(Vec::new());
     let roles = Signal::derive(role_options);
     let csrf = move || workspace.session().account.get_untracked().csrf.clone();
     let change_role = {
@@ -629,10 +633,12 @@ fn Members() -> impl IntoView {
             let Some(programme) = programme.clone() else {
                 return;
             };
+            let address = email.get_untracked().trim().to_owned();
             let invite = Invite {
                 name: who,
                 username: user,
                 role: chosen,
+                email: (!address.is_empty()).then_some(address),
             };
             let csrf = csrf();
             wasm_bindgen_futures::spawn_local(async move {
@@ -641,6 +647,7 @@ fn Members() -> impl IntoView {
                         created.set(Some(account));
                         name.set(String::new());
                         username.set(String::new());
+                        email.set(String::new());
                         workspace.refresh_members();
                         focus("invited");
                     }
@@ -703,12 +710,56 @@ fn Members() -> impl IntoView {
         </table>
         </div>
         <p class="nhsuk-body-s" role="status">{move || message.get()}</p>
+        <h3>"Add someone who has an account"</h3>
+        <ErrorSummary id="existing-errors" errors=existing_errors />
+        <form on:submit={
+            let programme = programme.clone();
+            move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                let Some(typed) = required(existing, existing_errors, "existing-username", "existing-errors",
+                    "Enter their user name") else {
+                    return;
+                };
+                let (Ok(user), Ok(role), Some(programme)) = (
+                    UserId::new(typed.to_ascii_lowercase()),
+                    existing_role.get_untracked().parse::<Role>(),
+                    programme.clone(),
+                ) else {
+                    return;
+                };
+                let csrf = csrf();
+                wasm_bindgen_futures::spawn_local(async move {
+                    match api::set_role(&programme, &user, Some(role), &csrf).await {
+                        Ok(()) => {
+                            message.set(format!("{user} is now {}.", role.label()));
+                            existing.set(String::new());
+                            workspace.refresh_members();
+                        }
+                        Err(api::ApiError::Failed(404, _)) => {
+                            existing_errors.set(vec![("existing-username".to_owned(),
+                                format!("There is no account {user}: invite them below"))]);
+                            focus("existing-errors");
+                        }
+                        Err(e) => {
+                            existing_errors.set(vec![("existing-username".to_owned(), api::reason(&e))]);
+                            focus("existing-errors");
+                        }
+                    }
+                });
+            }
+        } novalidate>
+            <TextField id="existing-username" label="User name" value=existing errors=existing_errors />
+            <Choice id="existing-role" label="Role" options=roles value=existing_role />
+            <button class="nhsuk-button" type="submit">"Add to the programme"</button>
+        </form>
         <h3>"Invite someone new"</h3>
         <p>"They get an account with a one-time password, shown here once; they choose their own when they first sign in."</p>
         <ErrorSummary id="invite-errors" errors />
         <form on:submit=submit novalidate>
             <TextField id="invite-name" label="Name" value=name errors />
             <TextField id="invite-username" label="User name" value=username errors hint="What they sign in with: lower-case letters, digits and dots, like zara.quinn" />
+            <TextField id="invite-email" label="E-mail address (optional)" value=email kind="email"
+                autocomplete="off" hint="Trackers often name people by it: imports match it to this account" />
             <Choice id="invite-role" label="Role" options=roles value=role />
             <button class="nhsuk-button" type="submit">"Invite"</button>
         </form>

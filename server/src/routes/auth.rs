@@ -295,8 +295,30 @@ pub(crate) async fn invite(
     }
     let accounts = state.accounts.clone();
     let role = invite.role;
+    let email = invite.email.clone();
     let created = tokio::task::spawn_blocking(move || {
+        if accounts.user(&username)?.is_some() {
+            return Err(crate::accounts::AccountError::Exists(username.clone()));
+        }
+        if let Some(email) = email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            // Checked before the account is made, so a bad address makes none.
+            let taken = accounts
+                .list()?
+                .iter()
+                .any(|u| u.email.as_deref() == Some(email.to_ascii_lowercase().as_str()));
+            if taken || !email.contains('@') {
+                return Err(crate::accounts::AccountError::Invalid(format!(
+                    "{email} is not an address this account can have"
+                )));
+            }
+        }
         let (info, password) = accounts.add_invited(&username, &name)?;
+        let info = match email.as_deref() {
+            Some(email) if !email.trim().is_empty() => {
+                accounts.set_email(info.username.as_str(), Some(email))?
+            }
+            _ => info,
+        };
         accounts.grant(info.username.as_str(), &id, Some(role))?;
         Ok::<_, crate::accounts::AccountError>((info, password))
     })
