@@ -1,7 +1,9 @@
 //! The foundation's server: health, whole documents over HTTP, the demo
 //! programme and the web client's caching rules.
 
-use plait_shared::{new_doc, Date, DocId, PlanDoc, ProgrammeDoc, ProgrammeMetrics, Status};
+use plait_shared::{
+    new_doc, Date, DocId, PlanDoc, ProgrammeDoc, ProgrammeMetrics, Status, UnixMillis,
+};
 use yrs::updates::decoder::Decode;
 use yrs::{Transact, Update};
 
@@ -58,6 +60,28 @@ async fn the_demo_programme_is_served_and_counts_as_the_fixture() {
     assert_eq!(status(Status::Agreed), 51);
     assert_eq!(status(Status::Reopened), 3);
     assert_eq!(status(Status::Imported), 0);
+    // Month five of a programme: the trend shows the work moving over the
+    // months since the launch (agreed first, closures later), and the
+    // report has re-audits due and extension requests waiting.
+    let today = UnixMillis(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+    )
+    .date();
+    let report =
+        plait_shared::report::BoardReport::compute(&view, &plans, today, UnixMillis(0), 12);
+    let at = |month: usize, status: Status| report.trend[month].by_status[&status];
+    let last = report.trend.len() - 1;
+    assert_eq!(at(last - 7, Status::Agreed), 0, "nothing before the launch");
+    assert!(at(last - 4, Status::Agreed) + at(last - 4, Status::InProgress) > 100);
+    assert!(at(last, Status::Closed) > at(last - 3, Status::Closed));
+    assert!(report.reaudits_due > 0, "closed actions have re-audits due");
+    assert!(report.extension_requests.iter().any(|r| r.answer.is_none()));
     // Every closure has its decision and re-audits; every proposal its
     // evidence.
     for (_, plan) in &plans {
