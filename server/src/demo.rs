@@ -23,9 +23,9 @@ use plait_shared::workflow::{
     review_evidence, DecisionInput, Who,
 };
 use plait_shared::{
-    new_doc, ActionId, CheckOutcome, Date, DecisionOutcome, DocId, EvidenceKind, EvidenceVerdict,
-    LogEntry, Phase, PhaseId, PlanDoc, ProgrammeDoc, ProgrammeInfo, ProgressUpdate, Role, Status,
-    Transition, UnixMillis, UserId,
+    new_doc, ActionId, Assurance, CheckOutcome, Date, DecisionOutcome, DocId, EvidenceKind,
+    EvidenceVerdict, LogEntry, Phase, PhaseId, PlanDoc, ProgrammeDoc, ProgrammeInfo,
+    ProgressUpdate, Role, Status, Transition, UnixMillis, UserId,
 };
 use yrs::{ReadTxn, StateVector, Transact, TransactionMut};
 
@@ -442,8 +442,18 @@ fn history(
             .cloned()
             .ok_or_else(|| bug(format!("no account leads {reference}")))?;
         let salt = u32::try_from(item.row).unwrap_or(0).wrapping_mul(16);
+        // Actions that were closed early enough to be re-audited (embedded,
+        // or reopened by a failed re-audit) run on an early timeline: done
+        // in the launch's first days, closed at the first meeting, both
+        // re-audits (one and three months on, the committee's choice for
+        // these) within the five months.
+        let early = matches!(target, Status::Embedded | Status::Reopened);
         // Agreed in the launch's first weeks by the executive lead.
-        let agreed = plus_days(launch, 2 + spread(reference, 1, 18));
+        let agreed = if early {
+            plus_days(launch, 1)
+        } else {
+            plus_days(launch, 2 + spread(reference, 1, 18))
+        };
         plan.append(
             txn,
             id,
@@ -462,11 +472,8 @@ fn history(
             role: Role::Contributor,
             at: at(day, 11),
         };
-        // Actions that were closed early enough to be re-audited (embedded,
-        // or reopened by a failed re-audit) run on an early timeline.
-        let early = matches!(target, Status::Embedded | Status::Reopened);
         let started = if early {
-            plus_days(agreed, 3 + spread(reference, 2, 5))
+            plus_days(agreed, 1)
         } else {
             latest(plus_days(agreed, 5 + spread(reference, 2, 45)))
         };
@@ -495,7 +502,7 @@ fn history(
         );
         if assured {
             let proposed = if early {
-                plus_days(started, 10 + spread(reference, 3, 10))
+                plus_days(started, 1)
             } else {
                 let due = action.due.unwrap_or(as_at);
                 latest(plus_days(due, -spread(reference, 3, 10)).max(plus_days(started, 7)))
@@ -518,7 +525,7 @@ fn history(
                 .map_err(bug)?;
             if target != Status::CompletionProposed {
                 let accepted = if early {
-                    plus_days(proposed, 4)
+                    plus_days(proposed, 1)
                 } else {
                     latest(plus_days(proposed, 3 + spread(reference, 4, 12)))
                 };
@@ -536,6 +543,11 @@ fn history(
                     EvidenceVerdict::Accepted,
                     "",
                     true,
+                    Some(if spread(reference, 6, 3) == 0 {
+                        Assurance::Substantial
+                    } else {
+                        Assurance::Reasonable
+                    }),
                     salt + 2,
                 )
                 .map_err(bug)?;
@@ -566,42 +578,54 @@ fn history(
                             outcome: DecisionOutcome::ApproveClosure,
                             minute_ref: &minute,
                             note: "",
-                            reaudit_months: &plait_shared::workflow::DEFAULT_REAUDIT_MONTHS,
+                            reaudit_months: if early {
+                                &[1, 3]
+                            } else {
+                                &plait_shared::workflow::DEFAULT_REAUDIT_MONTHS
+                            },
                         },
                         salt + 3,
                     )
                     .map_err(bug)?;
                     if early {
                         let view = plan.read_action(txn, id).ok_or_else(|| bug(reference))?;
-                        let check = view
+                        // Embedded: both re-audits pass (the last embeds);
+                        // reopened: the first fails.
+                        let checks: Vec<_> = view
                             .sustainment_checks
-                            .first()
-                            .ok_or_else(|| bug(format!("{reference} has no re-audit")))?;
-                        let done = latest(check.due);
-                        let who = Who {
-                            user: &compliance,
-                            role: Role::Validator,
-                            at: at(done, 12),
-                        };
-                        let (outcome, note) = if target == Status::Embedded {
-                            (CheckOutcome::Passed, "")
-                        } else {
-                            (
-                                CheckOutcome::Failed,
-                                "Spot check found the change not sustained on two wards",
+                            .iter()
+                            .take(if target == Status::Embedded { 2 } else { 1 })
+                            .map(|c| (c.id.clone(), c.due))
+                            .collect();
+                        if checks.is_empty() {
+                            return Err(bug(format!("{reference} has no re-audit")));
+                        }
+                        for (n, (check, due)) in checks.into_iter().enumerate() {
+                            let who = Who {
+                                user: &compliance,
+                                role: Role::Validator,
+                                at: at(latest(due), 12),
+                            };
+                            let (outcome, note) = if target == Status::Embedded {
+                                (CheckOutcome::Passed, "Observed on the ward: still in place")
+                            } else {
+                                (
+                                    CheckOutcome::Failed,
+                                    "Spot check found the change not sustained on two wards",
+                                )
+                            };
+                            record_reaudit(
+                                plan,
+                                txn,
+                                id,
+                                &who,
+                                &check,
+                                outcome,
+                                note,
+                                salt + 6 + n as u32,
                             )
-                        };
-                        record_reaudit(
-                            plan,
-                            txn,
-                            id,
-                            &who,
-                            &check.id.clone(),
-                            outcome,
-                            note,
-                            salt + 6,
-                        )
-                        .map_err(bug)?;
+                            .map_err(bug)?;
+                        }
                     }
                 }
             }

@@ -213,7 +213,12 @@ mod native {
         }
         let owner = user("owner");
         c.bench_function("fold_status/1000_transitions", |b| {
-            b.iter(|| fold_status(black_box(&log), Some(&owner), true, 200, 200));
+            b.iter(|| {
+                fold_status(
+                    black_box(&log),
+                    &plait_shared::FoldFacts::evidenced(Some(&owner), 200, 200),
+                )
+            });
         });
     }
 

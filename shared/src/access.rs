@@ -18,7 +18,7 @@
 //! | evidence verdicts | a validator who is not the owner |
 //! | decisions | an approver; on an action imported awaiting validation, also the programme manager (the decision that closed it) |
 //! | due-date requests / answers | the owner / a lead or admin |
-//! | re-audits scheduled / results | validator, approver or admin / a validator who is not the owner |
+//! | re-audits scheduled / results | validator, approver or admin / a validator who is not the owner, from 14 days before it is due |
 //! | rewriting or removing a log entry; data that does not fit the schema | nobody |
 //!
 //! Viewers change nothing. Every entry names its author, and it must be the
@@ -30,7 +30,7 @@ use crate::ids::UserId;
 use crate::keys::FieldKey;
 use crate::lifecycle::{check_transition, ActionFacts, Move};
 use crate::plan::ActionView;
-use crate::vocab::{CheckOutcome, DecisionOutcome, Role, Status};
+use crate::vocab::{CheckOutcome, Role, Status};
 
 /// Who is making a change: a person and their role in the programme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,8 +339,19 @@ fn check_entry(
                 check_id,
                 outcome,
                 note,
+                at,
                 ..
             } => {
+                if let Some(check) = action.sustainment_checks.iter().find(|c| &c.id == check_id) {
+                    let opens = crate::lifecycle::reaudit_opens(check.due);
+                    allow_if(at.date() >= opens, || {
+                        format!(
+                            "this re-audit opens on {} (it is due {})",
+                            opens.long(),
+                            check.due.long()
+                        )
+                    })?;
+                }
                 by_self(by)?;
                 allow_if(actor.role == Role::Validator && !owner, || {
                     "only a validator who does not own the action can record a re-audit".into()
@@ -371,19 +382,14 @@ fn check_step(
     owner: bool,
 ) -> Result<(), Denial> {
     // Ownership as the server knew it before this update.
+    let recorded = action.fold_facts(None);
     let facts = ActionFacts {
         owner: owner.then_some(actor.user),
-        has_evidence: !action.evidence.is_empty(),
-        unused_closure_decisions: action
-            .decisions
-            .iter()
-            .filter(|d| d.outcome == DecisionOutcome::ApproveClosure)
-            .count(),
-        unused_passed_checks: action
-            .sustainment_checks
-            .iter()
-            .filter(|c| matches!(c.result, Some((CheckOutcome::Passed, ..))))
-            .count(),
+        has_evidence: recorded.has_evidence,
+        accepted_evidence: recorded.accepted_evidence,
+        assured: recorded.assured,
+        unused_closure_decisions: recorded.closure_decisions,
+        unused_passed_checks: recorded.passed_checks,
     };
     let mut first_refusal = None;
     for &from in Status::ALL {
@@ -454,7 +460,7 @@ mod tests {
             assurance: None,
             reported_colour: None,
             transitions: vec![],
-            fold: fold_status(&[], None, false, 0, 0),
+            fold: fold_status(&[], &crate::lifecycle::FoldFacts::bare(None)),
             updates: vec![],
             evidence: vec![],
             evidence_reviews: vec![],
@@ -662,6 +668,40 @@ mod tests {
             Role::Contributor,
             &mut after
         ));
+        // Evidence is accepted only with a verdict accepting a piece of it
+        // and an assurance level (issue 15).
+        assert!(
+            !step(Status::EvidenceAccepted, "v", Role::Validator, &mut after),
+            "no accepted verdict"
+        );
+        let mut review = crate::entries::EvidenceReview {
+            id: EntryId::new("r1").unwrap(),
+            evidence_id: EntryId::new("e1").unwrap(),
+            verdict: crate::vocab::EvidenceVerdict::Accepted,
+            assurance: None,
+            note: String::new(),
+            by: user("v"),
+            at: UnixMillis(2),
+        };
+        after.evidence_reviews.push(review.clone());
+        assert!(
+            !step(Status::EvidenceAccepted, "v", Role::Validator, &mut after),
+            "no assurance level"
+        );
+        review.assurance = Some(crate::vocab::Assurance::None);
+        after.evidence_reviews = vec![review.clone()];
+        assert!(
+            !step(Status::EvidenceAccepted, "v", Role::Validator, &mut after),
+            "\"no assurance\" assures nothing"
+        );
+        // A level set as a field is not a verdict: it is the verdict's.
+        after.assurance = Some(crate::vocab::Assurance::Reasonable);
+        assert!(
+            !step(Status::EvidenceAccepted, "v", Role::Validator, &mut after),
+            "the field alone"
+        );
+        review.assurance = Some(crate::vocab::Assurance::Reasonable);
+        after.evidence_reviews = vec![review];
         assert!(step(
             Status::EvidenceAccepted,
             "v",

@@ -71,6 +71,11 @@ pub struct EvidenceReview {
     pub evidence_id: EntryId,
     /// Accepted or insufficient.
     pub verdict: EvidenceVerdict,
+    /// With an accepting verdict, how much the evidence assures: recorded
+    /// in the (append-only) verdict so that what made an action's evidence
+    /// accepted can never be taken back by editing a field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assurance: Option<crate::vocab::Assurance>,
     /// Why.
     #[serde(default)]
     pub note: String,

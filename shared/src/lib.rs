@@ -58,7 +58,9 @@ pub use ids::{
     ActionId, Date, DocId, EntryId, FindingId, ForumId, InvalidDate, InvalidId, PhaseId,
     UnixMillis, UserId, WorkstreamId,
 };
-pub use lifecycle::{check_transition, fold_status, ActionFacts, Fold, Move, Refusal, Step};
+pub use lifecycle::{
+    check_transition, fold_status, ActionFacts, Fold, FoldFacts, Move, Refusal, Step,
+};
 pub use metrics::{ColourRule, ColourScheme, Counts, Group, OverdueAction, ProgrammeMetrics};
 pub use plan::{
     ActionField, ActionText, ActionView, FindingView, NewAction, NewFinding, PlanDoc, PlanInfo,

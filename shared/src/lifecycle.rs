@@ -6,14 +6,14 @@
 //! | draft → agreed | executive lead or programme manager |
 //! | agreed or reopened → in_progress | the owner |
 //! | in_progress → completion_proposed (evidence attached) | the owner |
-//! | completion_proposed → evidence_accepted, or back to in_progress (with a note) | a validator who is not the owner |
+//! | completion_proposed → evidence_accepted (a piece of evidence accepted, an assurance level set), or back to in_progress (with a note) | a validator who is not the owner |
 //! | evidence_accepted → closed (with an unused "approve closure" decision) | an approver |
 //! | evidence_accepted → in_progress (returned by the forum, with a note) | an approver |
-//! | closed → embedded (with an unused passed re-audit) | a validator who is not the owner |
+//! | closed → embedded (the last re-audit of a closure passed, unused) | a validator who is not the owner |
 //! | closed or embedded → reopened (with a note) | a validator or an approver |
 //! | draft → agreed, in progress or reopened (a baseline carried in by an import) | the programme manager |
 //! | draft → imported (a baseline past "in progress": a claim, not assurance) | the programme manager |
-//! | imported → evidence accepted (evidence attached) | a validator who is not the owner |
+//! | imported → evidence accepted (as from completion proposed) | a validator who is not the owner |
 //! | imported → in progress (the claim not borne out, with a note) | a validator who is not the owner, or the programme manager |
 //! | imported → closed (with an unused "approve closure" decision) | the programme manager or an approver |
 //!
@@ -26,6 +26,15 @@ use crate::entries::Transition;
 use crate::ids::UserId;
 use crate::vocab::{Role, Status};
 
+/// How many days before it is due a re-audit opens: its result cannot be
+/// recorded earlier (a check on the day of closure proves nothing).
+pub const REAUDIT_OPENS_DAYS_BEFORE: i64 = 14;
+
+/// The first day a re-audit due on `due` can be carried out.
+pub fn reaudit_opens(due: crate::ids::Date) -> crate::ids::Date {
+    crate::ids::UnixMillis(due.unix_millis() - REAUDIT_OPENS_DAYS_BEFORE * 86_400_000).date()
+}
+
 /// What the rules need to know about an action besides its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ActionFacts<'a> {
@@ -33,10 +42,62 @@ pub struct ActionFacts<'a> {
     pub owner: Option<&'a UserId>,
     /// Whether any evidence is attached.
     pub has_evidence: bool,
+    /// Whether a piece of evidence stands accepted (its last verdict).
+    pub accepted_evidence: bool,
+    /// Whether an assurance level that assures anything is set
+    /// (substantial, reasonable or limited).
+    pub assured: bool,
     /// "Approve closure" decisions not yet used by a closure.
     pub unused_closure_decisions: usize,
-    /// Passed re-audits not yet used to mark it embedded.
+    /// Passes of a closure's last re-audit not yet used to mark it
+    /// embedded (an earlier check of the same closure passing embeds
+    /// nothing).
     pub unused_passed_checks: usize,
+}
+
+/// What the fold needs to know about an action besides its log: the same
+/// facts as [`ActionFacts`], as totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FoldFacts<'a> {
+    /// Its owner, if one is named.
+    pub owner: Option<&'a UserId>,
+    /// Whether any evidence is attached.
+    pub has_evidence: bool,
+    /// Whether a piece of evidence stands accepted.
+    pub accepted_evidence: bool,
+    /// Whether an assuring assurance level is set.
+    pub assured: bool,
+    /// "Approve closure" decisions recorded.
+    pub closure_decisions: usize,
+    /// Closures' last re-audits passed.
+    pub passed_checks: usize,
+}
+
+impl<'a> FoldFacts<'a> {
+    /// An action owned by `owner` whose evidence is attached, accepted and
+    /// assured, with these decisions and final re-audit passes.
+    pub fn evidenced(
+        owner: Option<&'a UserId>,
+        closure_decisions: usize,
+        passed_checks: usize,
+    ) -> FoldFacts<'a> {
+        FoldFacts {
+            owner,
+            has_evidence: true,
+            accepted_evidence: true,
+            assured: true,
+            closure_decisions,
+            passed_checks,
+        }
+    }
+
+    /// An action with nothing behind it but its owner.
+    pub fn bare(owner: Option<&'a UserId>) -> FoldFacts<'a> {
+        FoldFacts {
+            owner,
+            ..FoldFacts::default()
+        }
+    }
 }
 
 /// One requested move of the lifecycle.
@@ -92,11 +153,17 @@ pub enum Refusal {
     /// evidence.
     #[error("this step needs evidence attached to the action")]
     NoEvidence,
+    /// Evidence is accepted only when a piece of it has been.
+    #[error("evidence is accepted only once a piece of it has an accepted verdict")]
+    NoAcceptedEvidence,
+    /// Accepting evidence says how much it assures.
+    #[error("accepting evidence needs an assurance level (substantial, reasonable or limited)")]
+    NoAssurance,
     /// Closing needs a forum's decision.
     #[error("closing needs a recorded decision to approve closure")]
     NoClosureDecision,
-    /// Embedded needs a passed re-audit.
-    #[error("an action is embedded only after a re-audit has passed")]
+    /// Embedded needs the last re-audit of its closure passed.
+    #[error("an action is embedded only once the last re-audit of its closure has passed")]
     NoPassedCheck,
     /// Returning or reopening needs a reason.
     #[error("a reason is needed to move an action from {from} to {to}")]
@@ -169,8 +236,12 @@ pub fn check_transition(step: &Move<'_>, action: &ActionFacts<'_>) -> Result<(),
                 need_note()
             } else if to == Embedded && action.unused_passed_checks == 0 {
                 Err(Refusal::NoPassedCheck)
-            } else if from == Imported && !action.has_evidence {
+            } else if to == EvidenceAccepted && !action.has_evidence {
                 Err(Refusal::NoEvidence)
+            } else if to == EvidenceAccepted && !action.accepted_evidence {
+                Err(Refusal::NoAcceptedEvidence)
+            } else if to == EvidenceAccepted && !action.assured {
+                Err(Refusal::NoAssurance)
             } else {
                 Ok(())
             }
@@ -217,6 +288,8 @@ pub fn next_statuses(
     let facts = ActionFacts {
         owner,
         has_evidence: true,
+        accepted_evidence: true,
+        assured: true,
         unused_closure_decisions: 1,
         unused_passed_checks: 1,
     };
@@ -311,15 +384,16 @@ pub fn imported_claim(log: &[Transition]) -> Option<Status> {
 /// (yrs orders concurrent appends deterministically), so every peer reaches
 /// the same status.
 ///
-/// `closure_decisions` and `passed_checks` are the counts of "approve closure"
-/// decisions and passed re-audits recorded on the action.
-pub fn fold_status(
-    log: &[Transition],
-    owner: Option<&UserId>,
-    has_evidence: bool,
-    closure_decisions: usize,
-    passed_checks: usize,
-) -> Fold {
+/// `facts` are the action's evidence, decisions and re-audits as recorded.
+pub fn fold_status(log: &[Transition], facts: &FoldFacts<'_>) -> Fold {
+    let FoldFacts {
+        owner,
+        has_evidence,
+        accepted_evidence,
+        assured,
+        closure_decisions,
+        passed_checks,
+    } = *facts;
     let mut status = Status::Draft;
     let mut closures = 0;
     let mut embeddings = 0;
@@ -328,6 +402,8 @@ pub fn fold_status(
         let facts = ActionFacts {
             owner,
             has_evidence,
+            accepted_evidence,
+            assured,
             unused_closure_decisions: closure_decisions.saturating_sub(closures),
             unused_passed_checks: passed_checks.saturating_sub(embeddings),
         };
@@ -402,6 +478,8 @@ mod tests {
         let facts = ActionFacts {
             owner: Some(&owner),
             has_evidence: true,
+            accepted_evidence: true,
+            assured: true,
             ..Default::default()
         };
         let own = step(
@@ -419,6 +497,23 @@ mod tests {
             Status::EvidenceAccepted,
         );
         assert_eq!(check_transition(&theirs, &facts), Ok(()));
+        // Nothing behind it: no accepted verdict, or no assurance level.
+        let unaccepted = ActionFacts {
+            accepted_evidence: false,
+            ..facts
+        };
+        assert_eq!(
+            check_transition(&theirs, &unaccepted),
+            Err(Refusal::NoAcceptedEvidence)
+        );
+        let unassured = ActionFacts {
+            assured: false,
+            ..facts
+        };
+        assert_eq!(
+            check_transition(&theirs, &unassured),
+            Err(Refusal::NoAssurance)
+        );
     }
 
     #[test]
@@ -512,11 +607,11 @@ mod tests {
             t(Status::Embedded, "validator", Role::Validator, ""),
         ];
         let owner = user("owner");
-        let fold = fold_status(&log, Some(&owner), true, 1, 1);
+        let fold = fold_status(&log, &FoldFacts::evidenced(Some(&owner), 1, 1));
         assert_eq!(fold.status, Status::Embedded);
         assert_eq!(fold.superseded().count(), 0);
         // Without the re-audit the last step is superseded, and says why.
-        let fold = fold_status(&log, Some(&owner), true, 1, 0);
+        let fold = fold_status(&log, &FoldFacts::evidenced(Some(&owner), 1, 0));
         assert_eq!(fold.status, Status::Closed);
         assert_eq!(
             fold.superseded().collect::<Vec<_>>(),
@@ -545,11 +640,11 @@ mod tests {
         ];
         let owner = user("owner");
         assert_eq!(
-            fold_status(&log, Some(&owner), true, 1, 0).status,
+            fold_status(&log, &FoldFacts::evidenced(Some(&owner), 1, 0)).status,
             Status::EvidenceAccepted
         );
         assert_eq!(
-            fold_status(&log, Some(&owner), true, 2, 0).status,
+            fold_status(&log, &FoldFacts::evidenced(Some(&owner), 2, 0)).status,
             Status::Closed
         );
     }
@@ -559,7 +654,7 @@ mod tests {
         let mut imported = t(Status::InProgress, "pm", Role::Admin, "imported");
         imported.baseline = true;
         let log = vec![imported.clone(), imported.clone()];
-        let fold = fold_status(&log, None, false, 0, 0);
+        let fold = fold_status(&log, &FoldFacts::bare(None));
         assert_eq!(fold.status, Status::InProgress);
         assert_eq!(
             fold.superseded().collect::<Vec<_>>(),
@@ -568,7 +663,7 @@ mod tests {
         let mut forged = imported;
         forged.role = Role::Contributor;
         assert_eq!(
-            fold_status(&[forged], None, false, 0, 0).status,
+            fold_status(&[forged], &FoldFacts::bare(None)).status,
             Status::Draft
         );
     }
@@ -588,7 +683,10 @@ mod tests {
             let mut baseline = t(claimed, "pm", Role::Admin, "Imported");
             baseline.baseline = true;
             let log = vec![baseline.clone()];
-            assert_eq!(fold_status(&log, None, true, 5, 5).status, Status::Imported);
+            assert_eq!(
+                fold_status(&log, &FoldFacts::evidenced(None, 5, 5)).status,
+                Status::Imported
+            );
             assert_eq!(imported_claim(&log), Some(claimed));
         }
         let mut baseline = t(Status::Closed, "pm", Role::Admin, "Imported");
@@ -600,11 +698,11 @@ mod tests {
             t(Status::EvidenceAccepted, "val", Role::Validator, ""),
         ];
         assert_eq!(
-            fold_status(&confirm, Some(&owner), false, 0, 0).status,
+            fold_status(&confirm, &FoldFacts::bare(Some(&owner))).status,
             Status::Imported
         );
         assert_eq!(
-            fold_status(&confirm, Some(&owner), true, 0, 0).status,
+            fold_status(&confirm, &FoldFacts::evidenced(Some(&owner), 0, 0)).status,
             Status::EvidenceAccepted
         );
         // The owner cannot confirm their own claim.
@@ -613,17 +711,25 @@ mod tests {
             t(Status::EvidenceAccepted, "owner", Role::Validator, ""),
         ];
         assert_eq!(
-            fold_status(&own, Some(&owner), true, 0, 0).status,
+            fold_status(&own, &FoldFacts::evidenced(Some(&owner), 0, 0)).status,
             Status::Imported
         );
         // The programme manager closes it only with the recorded decision.
         let close = vec![baseline.clone(), t(Status::Closed, "pm", Role::Admin, "")];
         assert_eq!(
-            fold_status(&close, Some(&owner), false, 0, 0).status,
+            fold_status(&close, &FoldFacts::bare(Some(&owner))).status,
             Status::Imported
         );
         assert_eq!(
-            fold_status(&close, Some(&owner), false, 1, 0).status,
+            fold_status(
+                &close,
+                &FoldFacts {
+                    closure_decisions: 1,
+                    passed_checks: 0,
+                    ..FoldFacts::bare(Some(&owner))
+                }
+            )
+            .status,
             Status::Closed
         );
         // A contributor can do neither; a claim not borne out goes back to
@@ -633,7 +739,7 @@ mod tests {
             t(Status::Closed, "owner", Role::Contributor, ""),
         ];
         assert_eq!(
-            fold_status(&by_owner, Some(&owner), true, 1, 0).status,
+            fold_status(&by_owner, &FoldFacts::evidenced(Some(&owner), 1, 0)).status,
             Status::Imported
         );
         let back = vec![
@@ -641,7 +747,7 @@ mod tests {
             t(Status::InProgress, "val", Role::Validator, "no audit found"),
         ];
         assert_eq!(
-            fold_status(&back, Some(&owner), false, 0, 0).status,
+            fold_status(&back, &FoldFacts::bare(Some(&owner))).status,
             Status::InProgress
         );
     }

@@ -284,7 +284,7 @@ mod tests {
             // fold to imported).
             fold: crate::lifecycle::Fold {
                 status,
-                steps: fold_status(&log, None, false, 0, 0).steps,
+                steps: fold_status(&log, &crate::lifecycle::FoldFacts::bare(None)).steps,
             },
             transitions: log,
             updates: vec![],

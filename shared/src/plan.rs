@@ -31,10 +31,10 @@ use crate::entries::{
 use crate::ids::{
     ActionId, Date, DocId, EntryId, FindingId, PhaseId, UnixMillis, UserId, WorkstreamId,
 };
-use crate::lifecycle::{fold_status, Fold};
+use crate::lifecycle::{fold_status, Fold, FoldFacts};
 use crate::vocab::{
-    Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, FindingKind,
-    KeyQuestion, Regulation, Role, Status,
+    Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict,
+    EvidenceVerdict, FindingKind, KeyQuestion, Regulation, Role, Status,
 };
 
 const PLAN: &str = "plan";
@@ -218,6 +218,10 @@ pub struct SustainmentCheckView {
     pub id: EntryId,
     /// When it is due.
     pub due: Date,
+    /// When it was scheduled: checks scheduled together (by one closure)
+    /// share it, and the last due of them decides whether the change is
+    /// embedded.
+    pub scheduled_at: UnixMillis,
     /// The first result recorded: outcome, by whom, note.
     pub result: Option<(CheckOutcome, UserId, String)>,
 }
@@ -761,24 +765,76 @@ impl ActionView {
             .map(|request| request.new_due)
             .next_back()
             .or(self.due_original);
-        let closure_decisions = self
-            .decisions
-            .iter()
-            .filter(|d| d.outcome == DecisionOutcome::ApproveClosure)
-            .count();
-        let passed_checks = self
-            .sustainment_checks
-            .iter()
-            .filter(|c| matches!(c.result, Some((CheckOutcome::Passed, ..))))
-            .count();
-        self.fold = fold_status(
-            &self.transitions,
-            self.owner.as_ref(),
-            !self.evidence.is_empty(),
-            closure_decisions,
-            passed_checks,
-        );
+        self.fold = fold_status(&self.transitions, &self.fold_facts(None));
         self
+    }
+
+    /// The re-audits that decide embedding: of the checks scheduled
+    /// together (one closure's), the one due last.
+    pub fn final_checks(&self) -> Vec<&SustainmentCheckView> {
+        let mut finals: Vec<&SustainmentCheckView> = Vec::new();
+        for check in &self.sustainment_checks {
+            match finals
+                .iter_mut()
+                .find(|f| f.scheduled_at == check.scheduled_at)
+            {
+                Some(last) if check.due > last.due => *last = check,
+                Some(_) => {}
+                None => finals.push(check),
+            }
+        }
+        finals
+    }
+
+    /// Whether `check` is the one of its closure's re-audits due last.
+    pub fn is_final_check(&self, check: &EntryId) -> bool {
+        self.final_checks().iter().any(|c| &c.id == check)
+    }
+
+    /// What the status fold needs: the evidence, its accepting verdicts and
+    /// the assurance levels they gave, closing decisions, and final
+    /// re-audits passed, as recorded up to `until` (all of it with `None`).
+    pub fn fold_facts(&self, until: Option<UnixMillis>) -> FoldFacts<'_> {
+        let by = |at: UnixMillis| until.is_none_or(|end| at <= end);
+        // From the append-only verdicts only, so nothing edited later can
+        // take back what made evidence accepted.
+        let accepted: Vec<&crate::entries::EvidenceReview> = self
+            .evidence_reviews
+            .iter()
+            .filter(|r| {
+                r.verdict == EvidenceVerdict::Accepted
+                    && by(r.at)
+                    && self.evidence.iter().any(|e| e.id == r.evidence_id)
+            })
+            .collect();
+        let accepted_evidence = !accepted.is_empty();
+        let assured = accepted.iter().any(|r| {
+            matches!(
+                r.assurance,
+                Some(Assurance::Substantial | Assurance::Reasonable | Assurance::Limited)
+            )
+        });
+        let finals: Vec<&EntryId> = self.final_checks().into_iter().map(|c| &c.id).collect();
+        let passed_checks = self
+            .sustainment
+            .iter()
+            .filter(|s| {
+                matches!(s, Sustainment::Result { outcome: CheckOutcome::Passed, check_id, at, .. }
+                    if finals.contains(&check_id) && by(*at))
+            })
+            .count();
+        FoldFacts {
+            owner: self.owner.as_ref(),
+            has_evidence: self.evidence.iter().any(|e| by(e.at)),
+            accepted_evidence,
+            assured,
+            closure_decisions: self
+                .decisions
+                .iter()
+                .filter(|d| d.outcome == DecisionOutcome::ApproveClosure && by(d.at))
+                .count(),
+            passed_checks,
+        }
     }
 }
 
@@ -858,11 +914,12 @@ fn fold_sustainment(log: &[Sustainment]) -> Vec<SustainmentCheckView> {
     let mut checks: Vec<SustainmentCheckView> = Vec::new();
     for entry in log {
         match entry {
-            Sustainment::Scheduled { id, due, .. } => {
+            Sustainment::Scheduled { id, due, at, .. } => {
                 if checks.iter().all(|c| &c.id != id) {
                     checks.push(SustainmentCheckView {
                         id: id.clone(),
                         due: *due,
+                        scheduled_at: *at,
                         result: None,
                     });
                 }

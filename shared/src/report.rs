@@ -14,7 +14,7 @@ use crate::lifecycle::fold_status;
 use crate::metrics::ProgrammeMetrics;
 use crate::plan::{ActionView, PlanView};
 use crate::programme::ProgrammeView;
-use crate::vocab::{CheckOutcome, DecisionOutcome, DueChangeVerdict, Status};
+use crate::vocab::{DueChangeVerdict, Status};
 
 /// A due-date change request, for the board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -230,24 +230,6 @@ pub fn trend<'a>(
         })
         .collect();
     for action in actions {
-        let closure_decisions: Vec<UnixMillis> = action
-            .decisions
-            .iter()
-            .filter(|d| d.outcome == DecisionOutcome::ApproveClosure)
-            .map(|d| d.at)
-            .collect();
-        let passed: Vec<UnixMillis> = action
-            .sustainment
-            .iter()
-            .filter_map(|s| match s {
-                crate::entries::Sustainment::Result {
-                    outcome: CheckOutcome::Passed,
-                    at,
-                    ..
-                } => Some(*at),
-                _ => None,
-            })
-            .collect();
         let first = action.transitions.iter().map(|t| t.at).min();
         for (point, (_, end)) in points.iter_mut().zip(&ends) {
             let end = UnixMillis(*end);
@@ -260,14 +242,7 @@ pub fn trend<'a>(
                 .filter(|t| t.at <= end)
                 .cloned()
                 .collect();
-            let status = fold_status(
-                &log,
-                action.owner.as_ref(),
-                action.evidence.iter().any(|e| e.at <= end),
-                closure_decisions.iter().filter(|&&at| at <= end).count(),
-                passed.iter().filter(|&&at| at <= end).count(),
-            )
-            .status;
+            let status = fold_status(&log, &action.fold_facts(Some(end))).status;
             *point.by_status.entry(status).or_default() += 1;
         }
     }
@@ -311,7 +286,7 @@ mod tests {
             assurance: None,
             reported_colour: None,
             transitions: vec![],
-            fold: fold_status(&[], None, false, 0, 0),
+            fold: fold_status(&[], &crate::lifecycle::FoldFacts::bare(None)),
             updates: vec![],
             evidence: vec![],
             evidence_reviews: vec![],

@@ -17,10 +17,11 @@ use crate::entries::{
 };
 use crate::ids::{ActionId, Date, EntryId, UnixMillis, UserId};
 use crate::keys::Log;
-use crate::lifecycle::next_statuses;
-use crate::plan::{ActionView, PlanDoc};
+use crate::lifecycle::{next_statuses, Refusal};
+use crate::plan::{ActionField, ActionView, PlanDoc};
 use crate::vocab::{
-    CheckOutcome, DecisionOutcome, DueChangeVerdict, EvidenceKind, EvidenceVerdict, Role, Status,
+    Assurance, CheckOutcome, DecisionOutcome, DueChangeVerdict, EvidenceKind, EvidenceVerdict,
+    Role, Status,
 };
 
 /// Who acts, and when.
@@ -35,8 +36,11 @@ pub struct Who<'a> {
 }
 
 /// The months after a closing decision's meeting at which re-audits fall
-/// due, unless the forum chooses otherwise.
+/// due, unless the forum chooses otherwise. The last of them decides
+/// whether the change is embedded.
 pub const DEFAULT_REAUDIT_MONTHS: [u32; 2] = [3, 6];
+
+pub use crate::lifecycle::{reaudit_opens, REAUDIT_OPENS_DAYS_BEFORE};
 
 /// A fresh entry id: the kind, the moment, the person, and `salt` (a random
 /// number from the caller) so two entries made at once never collide.
@@ -132,11 +136,13 @@ pub fn propose_completion(
 }
 
 /// A validator's verdict on one piece of evidence. When `decide` is set, the
-/// verdict also moves the action: accepted evidence accepts the proposal,
+/// verdict also moves the action: accepted evidence accepts the proposal
+/// (with `assurance`, the level it gives, unless one is set already),
 /// insufficient evidence returns it to the owner (the note says why).
 ///
 /// # Errors
-/// An unknown action or evidence, or an insufficient verdict with no note.
+/// An unknown action or evidence, an insufficient verdict with no note, or
+/// accepting with no assurance level.
 #[allow(clippy::too_many_arguments)]
 pub fn review_evidence(
     plan: &PlanDoc,
@@ -147,6 +153,7 @@ pub fn review_evidence(
     verdict: EvidenceVerdict,
     note: &str,
     decide: bool,
+    assurance: Option<Assurance>,
     salt: u32,
 ) -> Result<(), WriteError> {
     let current = action(plan, txn, id)?;
@@ -156,6 +163,26 @@ pub fn review_evidence(
     if verdict == EvidenceVerdict::Insufficient && note.trim().is_empty() {
         return Err(invalid("say why the evidence is insufficient"));
     }
+    let accepting = decide
+        && verdict == EvidenceVerdict::Accepted
+        && matches!(
+            current.status(),
+            Status::CompletionProposed | Status::Imported
+        );
+    let level = assurance.or(current.assurance).filter(|level| {
+        matches!(
+            level,
+            Assurance::Substantial | Assurance::Reasonable | Assurance::Limited
+        )
+    });
+    if accepting && level.is_none() {
+        return Err(invalid(
+            "say how much the evidence assures: substantial, reasonable or limited",
+        ));
+    }
+    if accepting && assurance.is_some() && assurance != current.assurance {
+        plan.set_action_field(txn, id, &ActionField::Assurance(assurance))?;
+    }
     plan.append(
         txn,
         id,
@@ -163,6 +190,7 @@ pub fn review_evidence(
             id: new_entry_id("r", who, salt),
             evidence_id: evidence_id.clone(),
             verdict,
+            assurance: level.filter(|_| verdict == EvidenceVerdict::Accepted),
             note: note.trim().to_owned(),
             by: who.user.clone(),
             at: who.at,
@@ -371,6 +399,15 @@ pub fn record_reaudit(
     if check.result.is_some() {
         return Err(invalid("this re-audit has a result already"));
     }
+    let opens = reaudit_opens(check.due);
+    if who.at.date() < opens {
+        return Err(invalid(format!(
+            "this re-audit opens on {} (it is due {})",
+            opens.long(),
+            check.due.long()
+        )));
+    }
+    let last = current.is_final_check(check_id);
     if outcome == CheckOutcome::Failed && note.trim().is_empty() {
         return Err(invalid("say what the re-audit found"));
     }
@@ -388,7 +425,8 @@ pub fn record_reaudit(
     )?;
     let status = current.status();
     match outcome {
-        CheckOutcome::Passed if status == Status::Closed => {
+        // Only the last re-audit of a closure embeds it.
+        CheckOutcome::Passed if status == Status::Closed && last => {
             plan.append(txn, id, &transition(who, Status::Embedded, note))
         }
         CheckOutcome::Failed if matches!(status, Status::Closed | Status::Embedded) => plan.append(
@@ -425,6 +463,54 @@ pub struct Offers {
     pub reaudit: bool,
 }
 
+/// The status changes `actor` could ask for on `action` now by their role,
+/// each with why it would not take effect yet (`None`: it would): the
+/// evidence, verdict, assurance, decision or re-audit it still needs. For
+/// showing a button only when its step can be taken, and the reason when
+/// not.
+pub fn moves(actor: Actor<'_>, action: &ActionView) -> Vec<(Status, Option<Refusal>)> {
+    let recorded = action.fold_facts(None);
+    let used = |to: Status| {
+        action
+            .fold
+            .steps
+            .iter()
+            .zip(&action.transitions)
+            .filter(|(step, t)| {
+                !t.baseline
+                    && matches!(step, crate::lifecycle::Step::Applied { to: s, .. } if *s == to)
+            })
+            .count()
+    };
+    let facts = crate::lifecycle::ActionFacts {
+        owner: action.owner.as_ref(),
+        has_evidence: recorded.has_evidence,
+        accepted_evidence: recorded.accepted_evidence,
+        assured: recorded.assured,
+        unused_closure_decisions: recorded
+            .closure_decisions
+            .saturating_sub(used(Status::Closed)),
+        unused_passed_checks: recorded
+            .passed_checks
+            .saturating_sub(used(Status::Embedded)),
+    };
+    let from = action.status();
+    next_statuses(actor.role, actor.user, from, action.owner.as_ref())
+        .into_iter()
+        .map(|to| {
+            let step = crate::lifecycle::Move {
+                role: actor.role,
+                actor: actor.user,
+                from,
+                to,
+                note: "reason",
+                baseline: false,
+            };
+            (to, crate::lifecycle::check_transition(&step, &facts).err())
+        })
+        .collect()
+}
+
 /// The status a forum's decision moves an action in `status` to
 /// (`Ok(None)`: none, an extension), or why it does not fit.
 ///
@@ -454,8 +540,8 @@ pub fn decision_effect(outcome: DecisionOutcome, status: Status) -> Result<Optio
     }
 }
 
-/// What `actor` may do on `action` now.
-pub fn offers(actor: Actor<'_>, action: &ActionView) -> Offers {
+/// What `actor` may do on `action` now, on `today`.
+pub fn offers(actor: Actor<'_>, action: &ActionView, today: Date) -> Offers {
     let status = action.status();
     let owner = actor.owns(action);
     let may = |log| may_append(actor, log, action);
@@ -495,7 +581,10 @@ pub fn offers(actor: Actor<'_>, action: &ActionView) -> Offers {
             && actor.role == Role::Validator
             && !owner
             && (reaudit_to(true) || reaudit_to(false))
-            && action.sustainment_checks.iter().any(|c| c.result.is_none()),
+            && action
+                .sustainment_checks
+                .iter()
+                .any(|c| c.result.is_none() && today >= reaudit_opens(c.due)),
     }
 }
 
@@ -675,6 +764,44 @@ mod tests {
                     _ => entry(to, &forum, Role::Approver, false),
                 }
             };
+            if to == Status::EvidenceAccepted {
+                // What acceptance needs: a piece of evidence accepted, and
+                // an assurance level.
+                let evidence = EntryId::new("e-used").unwrap();
+                plan.append(
+                    txn,
+                    id,
+                    &LogEntry::Evidence(Evidence {
+                        id: evidence.clone(),
+                        kind: EvidenceKind::Note,
+                        title: "Audit".into(),
+                        location: String::new(),
+                        by: owner.clone(),
+                        at: UnixMillis(1),
+                    }),
+                )
+                .unwrap();
+                plan.append(
+                    txn,
+                    id,
+                    &LogEntry::EvidenceReview(EvidenceReview {
+                        id: EntryId::new("r-used").unwrap(),
+                        evidence_id: evidence,
+                        verdict: EvidenceVerdict::Accepted,
+                        assurance: Some(Assurance::Reasonable),
+                        note: String::new(),
+                        by: validator.clone(),
+                        at: UnixMillis(1),
+                    }),
+                )
+                .unwrap();
+                plan.set_action_field(
+                    txn,
+                    id,
+                    &ActionField::Assurance(Some(Assurance::Reasonable)),
+                )
+                .unwrap();
+            }
             if to == Status::Closed && n > 0 {
                 plan.append(
                     txn,
@@ -769,7 +896,8 @@ mod tests {
                         &id,
                         &LogEntry::Sustainment(Sustainment::Scheduled {
                             id: check.clone(),
-                            due: Date::parse_iso("2027-06-30").unwrap(),
+                            // Open now: due within the re-audit window.
+                            due: UnixMillis(at.0 + 7 * 86_400_000).date(),
                             by: import.clone(),
                             at: UnixMillis(3),
                         }),
@@ -789,7 +917,7 @@ mod tests {
                         role,
                         at,
                     };
-                    let offered = offers(Actor { user: &me, role }, &view);
+                    let offered = offers(Actor { user: &me, role }, &view, at.date());
                     let case = format!("{role:?} on a {status:?} action, owner: {i_own_it}");
                     let evidence = kept(&state, &id, who, |plan, txn| {
                         attach_evidence(
@@ -815,6 +943,7 @@ mod tests {
                             EvidenceVerdict::Accepted,
                             "fine",
                             true,
+                            Some(Assurance::Reasonable),
                             9,
                         )
                     });
@@ -1033,6 +1162,7 @@ mod tests {
                 EvidenceVerdict::Accepted,
                 "Seen on site",
                 true,
+                Some(Assurance::Substantial),
                 4,
             )
         });
@@ -1066,24 +1196,49 @@ mod tests {
         let dues: Vec<Date> = view.sustainment_checks.iter().map(|c| c.due).collect();
         assert_eq!(dues, [meeting.add_months(3), meeting.add_months(6)]);
 
+        // A re-audit cannot be done on the day of closure: it opens
+        // shortly before it is due (issue 15).
         let first = view.sustainment_checks[0].id.clone();
-        step(&plan, &id, as_validator, |txn| {
+        {
+            let mut txn = plan.doc().transact_mut();
+            let too_early = record_reaudit(
+                &plan,
+                &mut txn,
+                &id,
+                &as_validator,
+                &first,
+                CheckOutcome::Passed,
+                "",
+                6,
+            );
+            assert!(
+                matches!(&too_early, Err(WriteError::Malformed(m)) if m.contains("opens on")),
+                "{too_early:?}"
+            );
+        }
+        let on = |due: Date| Who {
+            user: &validator,
+            role: Role::Validator,
+            at: UnixMillis(due.unix_millis() + 10 * 3_600_000),
+        };
+        step(&plan, &id, on(dues[0]), |txn| {
             record_reaudit(
                 &plan,
                 txn,
                 &id,
-                &as_validator,
+                &on(dues[0]),
                 &first,
                 CheckOutcome::Passed,
                 "10 of 10 doors closing",
                 6,
             )
         });
+        // The first of two passing embeds nothing: the last one decides.
         assert_eq!(
             plan.read_action(&plan.doc().transact(), &id)
                 .unwrap()
                 .status(),
-            Status::Embedded
+            Status::Closed
         );
 
         let second = view.sustainment_checks[1].id.clone();
@@ -1093,7 +1248,7 @@ mod tests {
                 &plan,
                 &mut txn,
                 &id,
-                &as_validator,
+                &on(dues[1]),
                 &second,
                 CheckOutcome::Failed,
                 "",
@@ -1101,26 +1256,20 @@ mod tests {
             )
             .is_err());
         }
-        step(&plan, &id, as_validator, |txn| {
+        step(&plan, &id, on(dues[1]), |txn| {
             record_reaudit(
                 &plan,
                 txn,
                 &id,
-                &as_validator,
+                &on(dues[1]),
                 &second,
-                CheckOutcome::Failed,
-                "Two doors propped open",
+                CheckOutcome::Passed,
+                "Still 10 of 10 six months on",
                 8,
             )
         });
         let view = plan.read_action(&plan.doc().transact(), &id).unwrap();
-        assert_eq!(view.status(), Status::Reopened);
-        assert!(view
-            .transitions
-            .last()
-            .unwrap()
-            .note
-            .contains("Two doors propped open"));
+        assert_eq!(view.status(), Status::Embedded);
     }
 
     #[test]

@@ -1024,6 +1024,7 @@ impl Scene<'_> {
                 id,
                 evidence_id: any_evidence,
                 verdict: *pick(self.rng, EvidenceVerdict::ALL),
+                assurance: Some(*pick(self.rng, Assurance::ALL)),
                 note: text,
                 by: by.clone(),
                 at,
@@ -2310,9 +2311,15 @@ impl World {
                         *pick(&mut self.rng, EvidenceVerdict::ALL),
                         "Checked on the ward",
                         true,
+                        Some(*pick(&mut self.rng, Assurance::ALL)),
                         salt,
                     )
                     .unwrap();
+                    // Accepting may set the assurance level too.
+                    let now = plan.read_action(&txn, &action).map(|a| a.assurance);
+                    if now != Some(before.assurance) {
+                        field_event = Some(plait_shared::keys::FieldKey::Assurance);
+                    }
                     label = "evidence review".to_owned();
                 }
                 Op::Decision => {
@@ -2353,7 +2360,7 @@ impl World {
                         &action,
                         &LogEntry::Sustainment(Sustainment::Scheduled {
                             id: workflow::new_entry_id("s", &who, salt),
-                            due: Date::parse_iso("2027-03-01").unwrap(),
+                            due: UnixMillis(at.0 + 7 * DAY).date(),
                             by: me.clone(),
                             at,
                         }),
@@ -3584,16 +3591,7 @@ fn first_difference(a: &PlanView, b: &PlanView) -> String {
 /// The statuses `user` in `role` could move the action to now, with the
 /// change taking effect.
 fn allowed_steps(view: &ActionView, user: &UserId, role: Role) -> Vec<Status> {
-    let closures = view
-        .decisions
-        .iter()
-        .filter(|d| d.outcome == DecisionOutcome::ApproveClosure)
-        .count();
-    let passed = view
-        .sustainment_checks
-        .iter()
-        .filter(|c| matches!(c.result, Some((CheckOutcome::Passed, ..))))
-        .count();
+    let facts = view.fold_facts(None);
     Status::ALL
         .iter()
         .copied()
@@ -3607,13 +3605,7 @@ fn allowed_steps(view: &ActionView, user: &UserId, role: Role) -> Vec<Status> {
                 note: "reason".into(),
                 baseline: false,
             });
-            let fold = fold_status(
-                &log,
-                view.owner.as_ref(),
-                !view.evidence.is_empty(),
-                closures,
-                passed,
-            );
+            let fold = fold_status(&log, &facts);
             matches!(fold.steps.last(), Some(Step::Applied { .. }))
         })
         .collect()

@@ -386,7 +386,8 @@ fn a_put_back_entry_stays_before_an_offline_answer_to_it() {
             &a0(),
             &LogEntry::Sustainment(Sustainment::Scheduled {
                 id: EntryId::new("s-1").unwrap(),
-                due: Date::parse_iso("2027-03-01").unwrap(),
+                // Due within the re-audit window: a result can be recorded now.
+                due: UnixMillis(NOW + 7 * DAY).date(),
                 by: user("pm"),
                 at: UnixMillis(NOW),
             }),
@@ -420,7 +421,8 @@ fn a_put_back_entry_stays_before_an_offline_answer_to_it() {
             &a0(),
             &LogEntry::Sustainment(Sustainment::Scheduled {
                 id: EntryId::new("s-evil").unwrap(),
-                due: Date::parse_iso("2027-03-01").unwrap(),
+                // Due within the re-audit window: a result can be recorded now.
+                due: UnixMillis(NOW + 7 * DAY).date(),
                 by: user("mallory"),
                 at: UnixMillis(NOW),
             }),
@@ -652,7 +654,8 @@ fn a_kept_status_change_never_supersedes_an_earlier_one() {
             &a0(),
             &LogEntry::Sustainment(Sustainment::Scheduled {
                 id: EntryId::new("s-1").unwrap(),
-                due: Date::parse_iso("2027-03-01").unwrap(),
+                // Due within the re-audit window: a result can be recorded now.
+                due: UnixMillis(NOW + 7 * DAY).date(),
                 by: user("pm"),
                 at: UnixMillis(NOW - DAY),
             }),

@@ -618,6 +618,7 @@ impl Sim {
     }
 
     fn transition(&mut self, who: usize) {
+        let owner_of = |view: &ActionView| view.owner.clone().unwrap_or_else(|| user("owner-1"));
         let id = self.random_action();
         let view = self.peers[who].read_action(&id);
         let owner = view.owner.clone().unwrap_or_else(|| user("owner-1"));
@@ -695,19 +696,33 @@ impl Sim {
                 .iter()
                 .filter(|d| d.outcome == DecisionOutcome::ApproveClosure)
                 .count();
-            let passes = view
-                .sustainment_checks
-                .iter()
-                .filter(|c| matches!(c.result, Some((CheckOutcome::Passed, ..))))
-                .count();
+            let recorded = view.fold_facts(None);
+            let passes = recorded.passed_checks;
             let mut facts = Vec::new();
-            if to == Status::CompletionProposed && view.evidence.is_empty() {
+            let needs_evidence =
+                matches!(to, Status::CompletionProposed | Status::EvidenceAccepted);
+            let evidence_id = match view.evidence.first() {
+                Some(e) => e.id.clone(),
+                None => self.peers[who].entry_id(who),
+            };
+            if needs_evidence && view.evidence.is_empty() {
                 facts.push(LogEntry::Evidence(Evidence {
-                    id: self.peers[who].entry_id(who),
+                    id: evidence_id.clone(),
                     kind: EvidenceKind::File,
                     title: "Audit results 🏥".into(),
                     location: "sha256-0f".into(),
-                    by: by.clone(),
+                    by: owner_of(&view),
+                    at,
+                }));
+            }
+            if to == Status::EvidenceAccepted && !recorded.assured {
+                facts.push(LogEntry::EvidenceReview(EvidenceReview {
+                    id: self.peers[who].entry_id(who),
+                    evidence_id,
+                    verdict: EvidenceVerdict::Accepted,
+                    assurance: Some(Assurance::Reasonable),
+                    note: String::new(),
+                    by: validator(),
                     at,
                 }));
             }
@@ -776,6 +791,7 @@ impl Sim {
                 id: entry_id,
                 evidence_id: view.evidence[rng.usize(0..view.evidence.len())].id.clone(),
                 verdict: EvidenceVerdict::ALL[rng.usize(0..EvidenceVerdict::ALL.len())],
+                assurance: Some(Assurance::ALL[rng.usize(0..Assurance::ALL.len())]),
                 note: random_text(rng, 2),
                 by: user("validator-1"),
                 at,

@@ -14,9 +14,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use plait_shared::{
-    fold_status, new_doc_with_client_id, ActionId, CheckOutcome, Date, Decision, DecisionOutcome,
-    EntryId, Evidence, EvidenceKind, LogEntry, NewAction, PlanDoc, Role, Status, Step, Sustainment,
-    Transition, UnixMillis, UserId,
+    fold_status, new_doc_with_client_id, ActionField, ActionId, Assurance, CheckOutcome, Date,
+    Decision, DecisionOutcome, EntryId, Evidence, EvidenceKind, EvidenceReview, EvidenceVerdict,
+    FoldFacts, LogEntry, NewAction, PlanDoc, Role, Status, Step, Sustainment, Transition,
+    UnixMillis, UserId,
 };
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -80,6 +81,8 @@ enum Needs {
     ClosureDecision,
     /// "with an unused passed re-audit"
     PassedCheck,
+    /// "evidence attached, a piece of it accepted, an assurance level set"
+    AcceptedEvidence,
 }
 
 use Status::{
@@ -93,7 +96,7 @@ const TABLE: [(Status, Status, Who, Needs); 14] = [
         Imported,
         EvidenceAccepted,
         Who::ValidatorNotOwner,
-        Needs::Evidence,
+        Needs::AcceptedEvidence,
     ),
     (
         Imported,
@@ -115,7 +118,7 @@ const TABLE: [(Status, Status, Who, Needs); 14] = [
         CompletionProposed,
         EvidenceAccepted,
         Who::ValidatorNotOwner,
-        Needs::Nothing,
+        Needs::AcceptedEvidence,
     ),
     (
         CompletionProposed,
@@ -140,8 +143,23 @@ const TABLE: [(Status, Status, Who, Needs); 14] = [
 struct Facts {
     owner: Option<UserId>,
     has_evidence: bool,
+    /// A piece of evidence stands accepted and an assurance level is set.
+    accepted_and_assured: bool,
     closure_decisions: usize,
     passed_checks: usize,
+}
+
+impl Facts {
+    fn fold(&self) -> FoldFacts<'_> {
+        FoldFacts {
+            owner: self.owner.as_ref(),
+            has_evidence: self.has_evidence,
+            accepted_evidence: self.accepted_and_assured,
+            assured: self.accepted_and_assured,
+            closure_decisions: self.closure_decisions,
+            passed_checks: self.passed_checks,
+        }
+    }
 }
 
 /// What the oracle has seen of the log so far.
@@ -207,6 +225,7 @@ impl<'a> Oracle<'a> {
             Needs::Note => !t.note.trim().is_empty(),
             Needs::ClosureDecision => self.closures < self.facts.closure_decisions,
             Needs::PassedCheck => self.embeddings < self.facts.passed_checks,
+            Needs::AcceptedEvidence => self.facts.has_evidence && self.facts.accepted_and_assured,
         };
         if !needs_ok {
             return Err(format!("{needs:?} is missing"));
@@ -241,13 +260,7 @@ fn lands(t: &Transition) -> Status {
 /// Checks a fold of `log` step by step against the oracle. Returns the
 /// statuses the oracle reached, for the coverage check.
 fn check_fold(log: &[Transition], facts: &Facts) -> Result<Vec<Status>, TestCaseError> {
-    let fold = fold_status(
-        log,
-        facts.owner.as_ref(),
-        facts.has_evidence,
-        facts.closure_decisions,
-        facts.passed_checks,
-    );
+    let fold = fold_status(log, &facts.fold());
     prop_assert_eq!(fold.steps.len(), log.len(), "one step per transition");
     let mut oracle = Oracle::new(facts);
     let mut reached = vec![Draft];
@@ -358,13 +371,16 @@ fn facts() -> impl Strategy<Value = Facts> {
             1 => Just(None),
         ],
         prop::bool::weighted(0.8),
+        prop::bool::weighted(0.8),
         0usize..3,
         0usize..3,
     )
         .prop_map(
-            |(owner, has_evidence, closure_decisions, passed_checks)| Facts {
+            |(owner, has_evidence, accepted, closure_decisions, passed_checks)| Facts {
                 owner,
                 has_evidence,
+                // Accepted evidence is evidence.
+                accepted_and_assured: has_evidence && accepted,
                 closure_decisions,
                 passed_checks,
             },
@@ -498,13 +514,7 @@ fn the_log_generator_reaches_every_status() {
         for status in &statuses {
             *reached.entry(*status).or_default() += 1;
         }
-        let fold = fold_status(
-            &log,
-            facts.owner.as_ref(),
-            facts.has_evidence,
-            facts.closure_decisions,
-            facts.passed_checks,
-        );
+        let fold = fold_status(&log, &facts.fold());
         let baseline = fold
             .steps
             .iter()
@@ -620,12 +630,24 @@ fn common_state(id: &ActionId, facts: &Facts) -> Vec<u8> {
             at,
         }));
     }
+    if facts.accepted_and_assured {
+        entries.push(LogEntry::EvidenceReview(EvidenceReview {
+            id: entry(1),
+            evidence_id: entry(0),
+            verdict: EvidenceVerdict::Accepted,
+            assurance: Some(Assurance::Reasonable),
+            note: String::new(),
+            by: user("validator-1"),
+            at,
+        }));
+    }
+    // Each check scheduled by a closure of its own (its last re-audit).
     for n in 0..facts.passed_checks {
         entries.push(LogEntry::Sustainment(Sustainment::Scheduled {
             id: entry(20 + n),
             due: day,
             by: user("validator-1"),
-            at,
+            at: UnixMillis(at.0 + n as i64),
         }));
         entries.push(LogEntry::Sustainment(Sustainment::Result {
             id: entry(30 + n),
@@ -638,6 +660,14 @@ fn common_state(id: &ActionId, facts: &Facts) -> Vec<u8> {
     }
     for e in &entries {
         plan.append(&mut txn, id, e).unwrap();
+    }
+    if facts.accepted_and_assured {
+        plan.set_action_field(
+            &mut txn,
+            id,
+            &ActionField::Assurance(Some(Assurance::Reasonable)),
+        )
+        .unwrap();
     }
     drop(txn);
     let update = plan
@@ -708,13 +738,7 @@ proptest! {
                 i
             );
         }
-        let expected = fold_status(
-            merged,
-            facts.owner.as_ref(),
-            facts.has_evidence,
-            facts.closure_decisions,
-            facts.passed_checks,
-        );
+        let expected = fold_status(merged, &facts.fold());
         prop_assert_eq!(&reference.fold, &expected);
         check_fold(merged, &facts)?;
     }

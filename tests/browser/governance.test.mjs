@@ -46,6 +46,28 @@ async function serverAction (plan, action) {
 
 const lastStatus = (action) => action.transitions.at(-1)?.to
 
+/// `YYYY-MM-DD` of `date` (UTC).
+const iso = (date) => date.toISOString().slice(0, 10)
+
+/// `date` plus `months` calendar months (its day is at most 28 here).
+function addMonths (date, months) {
+  const d = new Date(date)
+  d.setUTCMonth(d.getUTCMonth() + months)
+  return iso(d)
+}
+
+// Six months ago less a week, on a day no month lacks.
+const meeting = (() => {
+  const d = new Date()
+  d.setUTCHours(12, 0, 0, 0)
+  d.setUTCDate(Math.min(d.getUTCDate(), 28))
+  d.setUTCMonth(d.getUTCMonth() - 6)
+  d.setUTCDate(d.getUTCDate() + 7)
+  if (d.getUTCDate() > 28) d.setUTCDate(28)
+  return d
+})()
+const meetingIso = iso(meeting)
+
 test('an action goes from in progress to embedded: offline evidence, validation, a decision, a re-audit', async () => {
   const { token } = await apiSignIn(server, 'chief.nurse')
   // One of D. Hughes's actions that is in progress (its imported status).
@@ -101,6 +123,8 @@ test('an action goes from in progress to embedded: offline evidence, validation,
     await signIn(validator.page, 'compliance', { url: server.url })
     await validator.page.goto(url)
     await validator.page.locator('#review-note').fill('Seen on the ward')
+    // Accepting says how much the evidence assures (issue 15).
+    await validator.page.locator('#review-assurance').selectOption('reasonable')
     await validator.page.getByRole('button', { name: 'Accept “Door closer audit, ward 3”' }).click()
     await validator.page.getByText('Evidence accepted.', { exact: true }).waitFor()
     await waitForAllSaved(validator.page, { timeout: 30_000 })
@@ -111,7 +135,9 @@ test('an action goes from in progress to embedded: offline evidence, validation,
   await onFailure('journey-approver', { pages: { approver: approver.page }, server }, async () => {
     await signIn(approver.page, 'qsc.chair', { url: server.url })
     await approver.page.goto(url)
-    await approver.page.locator('#decision-date').fill('2026-11-12')
+    // A decision recorded late, for a meeting six months ago less a week:
+    // both re-audits (3 and 6 months on) are then open today.
+    await approver.page.locator('#decision-date').fill(meetingIso)
     await approver.page.locator('#decision-minute').fill('QSC/26/114')
     assert.equal(await approver.page.locator('#decision-outcome').inputValue(), 'approve_closure')
     await approver.page.getByRole('button', { name: 'Record decision' }).click()
@@ -121,14 +147,19 @@ test('an action goes from in progress to embedded: offline evidence, validation,
   held = await serverAction(target.plan, target.id)
   assert.equal(lastStatus(held), 'closed')
   assert.equal(held.decisions.at(-1).minute_ref, 'QSC/26/114')
-  assert.deepEqual(held.sustainment.map((s) => s.due), ['2027-02-12', '2027-05-12'],
+  assert.deepEqual(held.sustainment.map((s) => s.due), [addMonths(meeting, 3), addMonths(meeting, 6)],
     're-audits at 3 and 6 months after the meeting')
 
   await onFailure('journey-reaudit', { pages: { validator: validator.page }, server }, async () => {
     await validator.page.goto(url)
+    // The first of the two passing embeds nothing; the last one does.
     await validator.page.locator('#reaudit-note').fill('10 of 10 doors closing')
     await validator.page.getByRole('button', { name: 'Passed' }).first().click()
     await validator.page.getByText('Re-audit passed.', { exact: true }).waitFor()
+    await waitForAllSaved(validator.page, { timeout: 30_000 })
+    assert.equal(lastStatus(await serverAction(target.plan, target.id)), 'closed')
+    await validator.page.locator('#reaudit-note').fill('Still 10 of 10 six months on')
+    await validator.page.getByRole('button', { name: 'Passed' }).first().click()
     await eventually(async () => (await validator.page.locator('[data-testid=status]').innerText()) === 'Embedded',
       { message: 'the status shows embedded' })
     await waitForAllSaved(validator.page, { timeout: 30_000 })

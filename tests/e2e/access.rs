@@ -421,6 +421,7 @@ async fn a_validator_cannot_assure_an_action_they_own() {
                     id: EntryId::new("r-1").unwrap(),
                     evidence_id: evidence.clone(),
                     verdict: EvidenceVerdict::Accepted,
+                    assurance: None,
                     note: String::new(),
                     by: user("compliance"),
                     at: now(),
@@ -1369,4 +1370,96 @@ async fn the_programme_admin_invites_and_manages_members() {
         .get_json("/api/programmes/demo/members", &admin)
         .await;
     assert!(members.iter().all(|m| m.username.as_str() != "zara.quinn"));
+}
+
+/// Assurance that means something (issue 15), against the real server: on
+/// an action proposed complete with evidence, a validator's "evidence
+/// accepted" with no accepted verdict is refused with the reason; through
+/// the workflow, a verdict with an assurance level, it is kept, the level
+/// recorded in the verdict. (The re-audit window and the last check's
+/// pass are the rules' unit tests and the browser journey's.)
+#[tokio::test]
+async fn evidence_is_accepted_only_with_a_verdict_and_an_assurance_level() {
+    use plait_shared::workflow::{review_evidence, Who};
+    let server = TestServer::start_with_demo().await;
+    // One of the demo's actions proposed complete (evidence attached, not
+    // yet reviewed).
+    let mut target = None;
+    for plan in plan_ids(&server).await {
+        let doc = fetch(&server, &plan).await;
+        let view = PlanDoc::new(doc.clone()).read(&doc.transact());
+        if let Some(action) = view.actions.values().find(|a| {
+            a.status() == Status::CompletionProposed && a.owner != Some(user("compliance"))
+        }) {
+            target = Some((plan, action.clone()));
+            break;
+        }
+    }
+    let (plan, action) = target.expect("an action proposed complete");
+    let token = server.sign_in("compliance", PASSWORD).await;
+    let mut validator = client(&server, &token, &plan).await;
+    // The generic button: a transition with nothing behind it.
+    validator
+        .edit(|doc| {
+            PlanDoc::new(doc.clone())
+                .append(
+                    &mut doc.transact_mut(),
+                    &action.id,
+                    &LogEntry::Transition(Transition {
+                        to: Status::EvidenceAccepted,
+                        by: user("compliance"),
+                        role: Role::Validator,
+                        at: now(),
+                        note: String::new(),
+                        baseline: false,
+                    }),
+                )
+                .unwrap();
+        })
+        .await;
+    settled(&mut validator, 1).await;
+    let reason = validator.seen.lock().unwrap().refused[0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reason.contains("accepted verdict"), "{reason}");
+    assert_eq!(
+        server_action(&server, &plan, &action.id).await.status(),
+        Status::CompletionProposed
+    );
+    // Through the workflow, with a level: kept.
+    let evidence = action.evidence[0].id.clone();
+    let mut validator = client(&server, &token, &plan).await;
+    validator
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let me = user("compliance");
+            review_evidence(
+                &plan,
+                &mut doc.transact_mut(),
+                &action.id,
+                &Who {
+                    user: &me,
+                    role: Role::Validator,
+                    at: now(),
+                },
+                &evidence,
+                EvidenceVerdict::Accepted,
+                "Seen on the ward",
+                true,
+                Some(plait_shared::Assurance::Limited),
+                5,
+            )
+            .unwrap();
+        })
+        .await;
+    settled(&mut validator, 0).await;
+    assert!(validator.seen.lock().unwrap().refused.is_empty());
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert_eq!(kept.status(), Status::EvidenceAccepted);
+    assert_eq!(kept.assurance, Some(plait_shared::Assurance::Limited));
+    assert_eq!(
+        kept.evidence_reviews.last().unwrap().assurance,
+        Some(plait_shared::Assurance::Limited)
+    );
 }

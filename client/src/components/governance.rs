@@ -11,8 +11,8 @@
 use leptos::prelude::*;
 use plait_shared::workflow::{self, offers, DecisionInput, Offers, Who, DEFAULT_REAUDIT_MONTHS};
 use plait_shared::{
-    ActionId, ActionView, CheckOutcome, Date, DecisionOutcome, DocId, DueChangeVerdict, EntryId,
-    EvidenceKind, EvidenceVerdict, PlanDoc, WriteError,
+    ActionId, ActionView, Assurance, CheckOutcome, Date, DecisionOutcome, DocId, DueChangeVerdict,
+    EntryId, EvidenceKind, EvidenceVerdict, PlanDoc, WriteError,
 };
 use yrs::Transact;
 
@@ -36,7 +36,7 @@ type Forms = Offers;
 
 fn forms_for(workspace: Workspace, action: &ActionView) -> Forms {
     let actor = workspace.session().actor.get();
-    offers(actor.access(), action)
+    offers(actor.access(), action, crate::browser::today())
 }
 
 fn fieldset(form: &str, legend: &str, body: &str, submit: &str) -> String {
@@ -77,8 +77,19 @@ fn forms_markup(forms: &Forms) -> [String; 4] {
         String::new()
     };
     let review = if forms.review {
+        let levels: String = [
+            Assurance::Substantial,
+            Assurance::Reasonable,
+            Assurance::Limited,
+        ]
+        .iter()
+        .map(|a| format!("<option value=\"{}\">{}</option>", a.key(), a.label()))
+        .collect();
         format!(
-            "<h2>Review the evidence</h2>{}<p class=\"nhsuk-body-s\">Accept or return each piece below; \
+            "<h2>Review the evidence</h2>{}<div class=\"nhsuk-form-group\">\
+             <label class=\"nhsuk-label\" for=\"review-assurance\">How much it assures (needed to accept)</label>\
+             <select class=\"nhsuk-select\" id=\"review-assurance\"><option value=\"\">Choose…</option>{levels}</select></div>\
+             <p class=\"nhsuk-body-s\">Accept or return each piece below; \
              accepting accepts the proposal, returning sends it back to the owner.</p>",
             textarea("review-note", "Your note (needed when returning it)")
         )
@@ -301,11 +312,20 @@ fn display_markup(
                     name(by),
                     note(why)
                 ),
-                None if forms.reaudit => format!(
-                    "Due {}: not done yet<div class=\"plait-buttons plait-no-print\">{}{}</div>",
+                None if forms.reaudit
+                    && crate::browser::today() >= workflow::reaudit_opens(c.due) =>
+                {
+                    format!(
+                        "Due {}: not done yet<div class=\"plait-buttons plait-no-print\">{}{}</div>",
+                        c.due.long(),
+                        button("reaudit-pass", c.id.as_str(), "Passed", false),
+                        button("reaudit-fail", c.id.as_str(), "Failed", true)
+                    )
+                }
+                None if crate::browser::today() < workflow::reaudit_opens(c.due) => format!(
+                    "Due {}: opens {}",
                     c.due.long(),
-                    button("reaudit-pass", c.id.as_str(), "Passed", false),
-                    button("reaudit-fail", c.id.as_str(), "Failed", true)
+                    workflow::reaudit_opens(c.due).long()
                 ),
                 None => format!("Due {}: not done yet", c.due.long()),
             };
@@ -529,6 +549,7 @@ pub fn Governance(plan: DocId, action: ActionId) -> impl IntoView {
                     EvidenceVerdict::Insufficient
                 };
                 let note = value_of("review-note");
+                let assurance = value_of("review-assurance").parse::<Assurance>().ok();
                 write(
                     if verdict == EvidenceVerdict::Accepted {
                         "Evidence accepted."
@@ -545,6 +566,7 @@ pub fn Governance(plan: DocId, action: ActionId) -> impl IntoView {
                             verdict,
                             &note,
                             true,
+                            assurance,
                             salt(),
                         )
                     },

@@ -7,7 +7,6 @@ use leptos::prelude::*;
 use plait_shared::access::{check_change, check_field, may_append};
 use plait_shared::changes::{Change, Log};
 use plait_shared::keys::FieldKey;
-use plait_shared::lifecycle::next_statuses;
 use plait_shared::{
     ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, Date, DocId, EntryId,
     LogEntry, PhaseId, PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UserId, WorkstreamId,
@@ -318,10 +317,37 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     };
 
     let buttons = move || {
-        let (status, owner) = lifecycle.get()?;
+        let (status, _) = lifecycle.get()?;
         let actor = workspace.session().actor.get();
-        let moves = next_statuses(actor.role, &actor.user, status, owner.as_ref());
-        Some(if moves.is_empty() {
+        // A step is offered only when it would take effect; the others that
+        // the role could take say what they still need.
+        let all = view_of.with(|v| {
+            v.as_ref()
+                .map(|a| plait_shared::workflow::moves(actor.access(), a))
+                .unwrap_or_default()
+        });
+        let waiting: Vec<String> = all
+            .iter()
+            .filter_map(|(to, why)| {
+                why.as_ref()
+                    .map(|why| format!("{}: {}", to.label(), sentence(&why.to_string())))
+            })
+            .collect();
+        let moves: Vec<plait_shared::Status> = all
+            .into_iter()
+            .filter(|(_, why)| why.is_none())
+            .map(|(to, _)| to)
+            .collect();
+        let waiting = (!waiting.is_empty()).then(|| {
+            view! {
+                <ul class="nhsuk-list nhsuk-body-s" data-testid="steps-waiting">
+                    {waiting.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}
+                </ul>
+            }
+        });
+        Some(if moves.is_empty() && waiting.is_some() {
+            waiting.into_any()
+        } else if moves.is_empty() {
             view! { <p>{format!("As {}, there is nothing you can move this action to from {}.", actor.role.label(), status.label())}</p> }.into_any()
         } else {
             view! {
@@ -347,6 +373,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                         }
                     }).collect_view()}
                 </div>
+                {waiting}
             }.into_any()
         })
     };

@@ -908,6 +908,7 @@ fn rules_and_fold_agree_for_every_kind_of_log_entry() {
                 id: id("rev-1"),
                 evidence_id: id("ev-1"),
                 verdict: EvidenceVerdict::Accepted,
+                assurance: None,
                 note: String::new(),
                 by: user("val"),
                 at,
@@ -990,7 +991,9 @@ fn rules_and_fold_agree_for_every_kind_of_log_entry() {
             Role::Validator,
             LogEntry::Sustainment(Sustainment::Scheduled {
                 id: id("chk-1"),
-                due: Date::parse_iso("2027-02-20").unwrap(),
+                // Due within the re-audit window of now: a result can be
+                // recorded.
+                due: UnixMillis(at.0 + 7 * 86_400_000).date(),
                 by: user("val"),
                 at,
             }),
