@@ -159,6 +159,8 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
                         Page::Report => view! { <crate::pages::report::Report /> }.into_any(),
                         Page::Import => view! { <crate::pages::import::Import /> }.into_any(),
                         Page::Setup => view! { <crate::pages::setup::Setup /> }.into_any(),
+                        Page::WarningNotice => view! { <crate::pages::findings::WarningNotice /> }.into_any(),
+                        Page::Finding { plan, finding } => view! { <crate::pages::findings::FindingPage plan finding /> }.into_any(),
                         Page::Action { plan, action } => view! { <ActionPage plan action /> }.into_any(),
                         Page::NotFound => view! {
                             <h1>"Page not found"</h1>

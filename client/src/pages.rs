@@ -7,12 +7,13 @@
 //! (an old link, `/actions`) opens in the programme last used.
 
 use leptos::prelude::*;
-use plait_shared::{ActionId, DocId};
+use plait_shared::{ActionId, DocId, FindingId};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 pub mod action;
 pub mod actions;
+pub mod findings;
 pub mod history;
 pub mod import;
 pub mod my_work;
@@ -40,6 +41,15 @@ pub enum Page {
     Import,
     /// Setting up the programme (its admin).
     Setup,
+    /// The warning notice's register.
+    WarningNotice,
+    /// One finding, with the actions answering it.
+    Finding {
+        /// Its plan document.
+        plan: DocId,
+        /// The finding.
+        finding: FindingId,
+    },
     /// One action.
     Action {
         /// Its plan document.
@@ -63,6 +73,11 @@ impl Page {
             ["report"] => Page::Report,
             ["import"] => Page::Import,
             ["setup"] => Page::Setup,
+            ["warning-notice"] => Page::WarningNotice,
+            ["findings", plan, finding] => match (DocId::new(*plan), FindingId::new(*finding)) {
+                (Ok(plan), Ok(finding)) => Page::Finding { plan, finding },
+                _ => Page::NotFound,
+            },
             ["actions", plan, action] => match (DocId::new(*plan), ActionId::new(*action)) {
                 (Ok(plan), Ok(action)) => Page::Action { plan, action },
                 _ => Page::NotFound,
@@ -81,6 +96,8 @@ impl Page {
             Page::Report => "/report".into(),
             Page::Import => "/import".into(),
             Page::Setup => "/setup".into(),
+            Page::WarningNotice => "/warning-notice".into(),
+            Page::Finding { plan, finding } => format!("/findings/{plan}/{finding}"),
             Page::Action { plan, action } => format!("/actions/{plan}/{action}"),
             Page::NotFound => "/not-found".into(),
         }
@@ -96,6 +113,8 @@ impl Page {
             Page::Report => "Board report",
             Page::Import => "Import an action plan",
             Page::Setup => "Set up the programme",
+            Page::WarningNotice => "Warning notice",
+            Page::Finding { .. } => "Finding",
             Page::Action { .. } => "Action",
             Page::NotFound => "Page not found",
         }

@@ -44,6 +44,94 @@ impl Counts {
     }
 }
 
+/// How far a finding (a CQC requirement) has got, from its actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingProgress {
+    /// No action answers it yet.
+    NoActions,
+    /// Some action is still open (or awaiting assurance).
+    Open,
+    /// Met: every action answering it is closed (or embedded).
+    Met,
+    /// Embedded: every action answering it is embedded.
+    Embedded,
+}
+
+impl FindingProgress {
+    /// The words people see.
+    pub fn label(self) -> &'static str {
+        match self {
+            FindingProgress::NoActions => "No actions yet",
+            FindingProgress::Open => "Not met yet",
+            FindingProgress::Met => "Met",
+            FindingProgress::Embedded => "Met and embedded",
+        }
+    }
+
+    /// Whether it counts as met (embedded is met too).
+    pub fn is_met(self) -> bool {
+        matches!(self, FindingProgress::Met | FindingProgress::Embedded)
+    }
+}
+
+/// The progress of the finding `finding` of `plan`, from the actions of
+/// the plan that answer it.
+pub fn finding_progress(plan: &PlanView, finding: &crate::ids::FindingId) -> FindingProgress {
+    let statuses: Vec<Status> = plan
+        .actions
+        .values()
+        .filter(|a| a.finding_ids.contains(finding))
+        .map(crate::plan::ActionView::status)
+        .collect();
+    if statuses.is_empty() {
+        FindingProgress::NoActions
+    } else if statuses.iter().all(|s| *s == Status::Embedded) {
+        FindingProgress::Embedded
+    } else if statuses
+        .iter()
+        .all(|s| matches!(s, Status::Closed | Status::Embedded))
+    {
+        FindingProgress::Met
+    } else {
+        FindingProgress::Open
+    }
+}
+
+/// The findings (CQC requirements) of one kind: how many, how many met,
+/// how many embedded ("Must Dos met: 41 / 108").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct FindingCounts {
+    /// Every finding of the kind.
+    pub total: usize,
+    /// Those met (all their actions closed or embedded).
+    pub met: usize,
+    /// Those embedded (all their actions embedded).
+    pub embedded: usize,
+}
+
+impl ProgrammeMetrics {
+    /// The requirement headlines a board reads first, for the kinds the
+    /// programme has: Must Dos, Should Dos, the warning notice's failings,
+    /// exit criteria ("Must Dos met: 41 / 108").
+    pub fn requirement_headlines(&self) -> Vec<(FindingKind, FindingCounts, &'static str)> {
+        [
+            (FindingKind::MustDo, "Must Dos met"),
+            (FindingKind::ShouldDo, "Should Dos met"),
+            (FindingKind::WarningNotice, "Warning notice failings met"),
+            (FindingKind::ExitCriterion, "Exit criteria met"),
+        ]
+        .into_iter()
+        .filter_map(|(kind, label)| {
+            self.requirements
+                .get(&Group::Of(kind))
+                .filter(|c| c.total > 0)
+                .map(|c| (kind, *c, label))
+        })
+        .collect()
+    }
+}
+
 /// An overdue action, for the board's exception list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OverdueAction {
@@ -121,6 +209,9 @@ pub struct ProgrammeMetrics {
     /// By the most serious kind of finding the action answers (a warning
     /// notice, a Must Do, ...).
     pub by_kind: BTreeMap<Group<FindingKind>, Counts>,
+    /// The findings themselves (CQC's requirements), by kind: how many are
+    /// met and embedded.
+    pub requirements: BTreeMap<Group<FindingKind>, FindingCounts>,
     /// By workstream name.
     pub by_workstream: BTreeMap<String, Counts>,
     /// By key question.
@@ -159,6 +250,16 @@ impl ProgrammeMetrics {
             ..Default::default()
         };
         for (plan_id, plan) in plans {
+            for finding in plan.findings.values() {
+                let progress = finding_progress(plan, &finding.id);
+                let counts = metrics
+                    .requirements
+                    .entry(finding.kind.map_or(Group::NotRecorded, Group::Of))
+                    .or_default();
+                counts.total += 1;
+                counts.met += usize::from(progress.is_met());
+                counts.embedded += usize::from(progress == FindingProgress::Embedded);
+            }
             for action in plan.actions.values() {
                 let findings: Vec<_> = action
                     .finding_ids

@@ -120,6 +120,15 @@ fn the_fixture_metrics_match_counts_taken_by_hand() {
     assert_eq!(m.by_kind[&Group::Of(FindingKind::MustDo)].total, 234);
     assert_eq!(m.by_kind[&Group::Of(FindingKind::ShouldDo)].total, 92);
     assert_eq!(m.by_kind[&Group::Of(FindingKind::WarningNotice)].total, 12);
+    // The requirements themselves: none met, since nothing imported is
+    // assured.
+    let must = m.requirements[&Group::Of(FindingKind::MustDo)];
+    assert_eq!((must.total, must.met, must.embedded), (108, 0, 0));
+    assert_eq!(m.requirements[&Group::Of(FindingKind::ShouldDo)].total, 60);
+    assert_eq!(
+        m.requirements[&Group::Of(FindingKind::WarningNotice)].total,
+        4
+    );
     let status = |s: Status| m.all.by_status[&s];
     assert_eq!(status(Status::InProgress), 147);
     assert_eq!(

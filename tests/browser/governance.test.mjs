@@ -144,8 +144,11 @@ test('an action goes from in progress to embedded: offline evidence, validation,
     await approver.page.getByText('Decision recorded.', { exact: true }).waitFor()
     await waitForAllSaved(approver.page, { timeout: 30_000 })
   })
+  // "All changes saved" can still be the line from before the decision
+  // was written: wait for the server's copy itself.
+  await eventually(async () => lastStatus(await serverAction(target.plan, target.id)) === 'closed',
+    { timeout: 20_000, message: 'the closure on the server' })
   held = await serverAction(target.plan, target.id)
-  assert.equal(lastStatus(held), 'closed')
   assert.equal(held.decisions.at(-1).minute_ref, 'QSC/26/114')
   assert.deepEqual(held.sustainment.map((s) => s.due), [addMonths(meeting, 3), addMonths(meeting, 6)],
     're-audits at 3 and 6 months after the meeting')

@@ -60,6 +60,10 @@ async fn the_demo_programme_is_served_and_counts_as_the_fixture() {
     assert_eq!(status(Status::Agreed), 51);
     assert_eq!(status(Status::Reopened), 3);
     assert_eq!(status(Status::Imported), 0);
+    // "Must Dos met": the requirements whose every action is closed or
+    // embedded in the tracker (9 of 108; 2 of them embedded throughout).
+    let must = m.requirements[&plait_shared::Group::Of(plait_shared::FindingKind::MustDo)];
+    assert_eq!((must.total, must.met, must.embedded), (108, 9, 2));
     // Month five of a programme: the trend shows the work moving over the
     // months since the launch (agreed first, closures later), and the
     // report has re-audits due and extension requests waiting.

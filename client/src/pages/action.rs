@@ -18,6 +18,7 @@ use crate::browser::now;
 use crate::browser::today;
 use crate::components::brag::Brag;
 use crate::contexts::workspace::use_workspace;
+use crate::pages::findings::FindingCard;
 use crate::pages::history::ChangeHistory;
 use crate::pages::{Page, PageLink};
 
@@ -173,6 +174,7 @@ fn vocabulary<T: Copy>(
 #[component]
 pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     let workspace = use_workspace();
+    let card_plan = StoredValue::new(plan.clone());
     let editing = Editing {
         plan: StoredValue::new_local(workspace.plan_doc(&plan)),
         id: StoredValue::new(action.clone()),
@@ -489,6 +491,20 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 <p role="status">"This action is not on this device yet. It will appear once this device syncs."</p>
             }
         >
+            {move || {
+                // The finding first: what the action answers.
+                let plan_view = workspace.plan_views().into_iter().find(|(id, _)| card_plan.with_value(|p| id == p));
+                view_of.with(|a| {
+                    let (Some(a), Some((plan_id, view))) = (a, plan_view) else {
+                        return Vec::new();
+                    };
+                    a.finding_ids
+                        .iter()
+                        .filter_map(|f| view.findings.get(f).cloned())
+                        .map(|f| view! { <FindingCard plan=plan_id.clone() finding=f link=true /> })
+                        .collect::<Vec<_>>()
+                })
+            }}
             {heading}
             {move || editing.message.get().map(|m| view! {
                 <div class="nhsuk-error-summary" role="alert"><p>{m}</p></div>

@@ -1,0 +1,208 @@
+//! The finding first: CQC's requirement an action answers, as a card (its
+//! wording, kind, regulations with their paragraphs, key question, core
+//! service and location), a page per finding listing the actions that
+//! answer it and whether it is met, and the warning notice's register.
+
+use leptos::prelude::*;
+use plait_shared::metrics::{finding_progress, FindingProgress};
+use plait_shared::{DocId, FindingId, FindingKind, FindingView, PlanView};
+
+use crate::browser::today;
+use crate::components::brag::Brag;
+use crate::contexts::workspace::use_workspace;
+use crate::pages::{Page, PageLink};
+
+/// A finding's facts, as CQC wrote them.
+#[component]
+pub fn FindingCard(
+    plan: DocId,
+    finding: FindingView,
+    #[prop(optional)] link: bool,
+) -> impl IntoView {
+    let kind = finding.kind.map_or("Finding", |k| k.label());
+    let regulations: Vec<String> = finding
+        .regulations
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let facts: Vec<(&'static str, String)> = [
+        ("Regulations", regulations.join("; ")),
+        (
+            "Key question",
+            finding
+                .key_question
+                .map(|q| q.label().to_owned())
+                .unwrap_or_default(),
+        ),
+        ("Core service", finding.core_service.clone()),
+        ("Location", finding.location.clone()),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    let page = Page::Finding {
+        plan,
+        finding: finding.id.clone(),
+    };
+    view! {
+        <div class="nhsuk-card plait-finding" data-testid="finding-card">
+            <div class="nhsuk-card__content">
+                <p class="nhsuk-card__description nhsuk-u-margin-bottom-2">
+                    <strong class="nhsuk-tag nhsuk-tag--grey">{kind}</strong>" "{finding.reference.clone()}
+                </p>
+                <p class="nhsuk-card__heading nhsuk-heading-s">{finding.text.clone()}</p>
+                <dl class="nhsuk-summary-list nhsuk-u-margin-bottom-0">
+                    {facts.into_iter().map(|(k, v)| view! {
+                        <div class="nhsuk-summary-list__row">
+                            <dt class="nhsuk-summary-list__key">{k}</dt>
+                            <dd class="nhsuk-summary-list__value">{v}</dd>
+                        </div>
+                    }).collect_view()}
+                </dl>
+                {link.then(|| view! {
+                    <p class="nhsuk-body-s nhsuk-u-margin-top-3 nhsuk-u-margin-bottom-0">
+                        <PageLink page>"All the actions answering this finding"</PageLink>
+                    </p>
+                })}
+            </div>
+        </div>
+    }
+}
+
+fn progress_tag(progress: FindingProgress) -> impl IntoView {
+    let class = match progress {
+        FindingProgress::Embedded | FindingProgress::Met => "nhsuk-tag nhsuk-tag--blue",
+        FindingProgress::Open => "nhsuk-tag nhsuk-tag--yellow",
+        FindingProgress::NoActions => "nhsuk-tag nhsuk-tag--grey",
+    };
+    view! { <strong class=class data-testid="finding-progress">{progress.label()}</strong> }
+}
+
+/// The actions of `plan` answering `finding`, as a list.
+fn actions_list(plan_id: &DocId, plan: &PlanView, finding: &FindingId) -> impl IntoView {
+    let workspace = use_workspace();
+    let colours = workspace
+        .programme_view()
+        .map(|p| p.colours)
+        .unwrap_or_default();
+    let mut actions: Vec<_> = plan
+        .actions
+        .values()
+        .filter(|a| a.finding_ids.contains(finding))
+        .cloned()
+        .collect();
+    actions.sort_by(|a, b| a.reference.cmp(&b.reference));
+    let plan_id = plan_id.clone();
+    view! {
+        <ul class="nhsuk-list nhsuk-list--border" data-testid="finding-actions">
+            {actions.into_iter().map(|action| {
+                let colour = colours.colour_of(&action, today());
+                let owner = action
+                    .owner
+                    .as_ref()
+                    .map(|o| workspace.name_of(o.as_str()))
+                    .unwrap_or_else(|| "No owner yet".into());
+                let page = Page::Action { plan: plan_id.clone(), action: action.id.clone() };
+                view! {
+                    <li>
+                        <PageLink page>{format!("{} – {}", action.reference, action.title)}</PageLink>
+                        <br/>
+                        <span class="nhsuk-body-s">
+                            {action.status().label()}" · "<Brag colour />" · "{owner}
+                        </span>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// One finding's page: the card, whether it is met, its actions.
+#[component]
+pub fn FindingPage(plan: DocId, finding: FindingId) -> impl IntoView {
+    let workspace = use_workspace();
+    let found = move || {
+        workspace
+            .plan_views()
+            .into_iter()
+            .find(|(id, _)| *id == plan)
+            .and_then(|(id, view)| {
+                let f = view.findings.get(&finding)?.clone();
+                Some((id, view, f))
+            })
+    };
+    view! {
+        <PageLink page=Page::Actions class="nhsuk-back-link__link">"Back to actions"</PageLink>
+        {move || match found() {
+            None => view! {
+                <h1>"Finding"</h1>
+                <p role="status">"This finding is not on this device yet. It will appear once this device syncs."</p>
+            }.into_any(),
+            Some((plan_id, view, f)) => {
+                let progress = finding_progress(&view, &f.id);
+                let id = f.id.clone();
+                view! {
+                    <span class="nhsuk-caption-l">{f.reference.clone()}</span>
+                    <h1>{format!("{} {}", f.kind.map_or("Finding", |k| k.label()), f.reference)}</h1>
+                    <p>{progress_tag(progress)}</p>
+                    <FindingCard plan=plan_id.clone() finding=f />
+                    <h2>"Actions answering it"</h2>
+                    <p class="nhsuk-body-s">"Met when every one of them is closed; embedded when every one is embedded."</p>
+                    {actions_list(&plan_id, &view, &id)}
+                }.into_any()
+            }
+        }}
+    }
+}
+
+/// The warning notice's register: what it says, and each failing with its
+/// actions and whether it is met.
+#[component]
+pub fn WarningNotice() -> impl IntoView {
+    let workspace = use_workspace();
+    let notice = move || {
+        workspace
+            .programme_view()
+            .map(|p| p.info.warning_notice)
+            .unwrap_or_default()
+    };
+    let failings = move || {
+        let mut failings: Vec<(DocId, PlanView, FindingView)> = Vec::new();
+        for (id, view) in workspace.plan_views() {
+            for f in view.findings.values() {
+                if f.kind == Some(FindingKind::WarningNotice) {
+                    failings.push((id.clone(), view.clone(), f.clone()));
+                }
+            }
+        }
+        failings.sort_by(|a, b| a.2.reference.cmp(&b.2.reference));
+        failings
+    };
+    view! {
+        <h1>"Warning notice"</h1>
+        {move || {
+            let text = notice();
+            (!text.is_empty()).then(|| view! { <div class="nhsuk-inset-text"><p>{text}</p></div> })
+        }}
+        {move || {
+            let all = failings();
+            let met = all.iter().filter(|(_, v, f)| finding_progress(v, &f.id).is_met()).count();
+            if all.is_empty() {
+                view! { <p>"No finding of this programme is a Section 29A warning notice failing."</p> }.into_any()
+            } else {
+                view! {
+                    <p class="nhsuk-lede-text" data-testid="warning-notice-met">{format!("{met} of {} failings met", all.len())}</p>
+                    {all.into_iter().map(|(plan_id, view, f)| {
+                        let progress = finding_progress(&view, &f.id);
+                        let id = f.id.clone();
+                        view! {
+                            <h2>{format!("{} ", f.reference)}{progress_tag(progress)}</h2>
+                            <FindingCard plan=plan_id.clone() finding=f link=true />
+                            {actions_list(&plan_id, &view, &id)}
+                        }
+                    }).collect_view()}
+                }.into_any()
+            }
+        }}
+    }
+}

@@ -1,0 +1,69 @@
+// The finding first (issue 15), in the browser against the real server: an
+// action's page opens with the CQC finding it answers; the finding's page
+// lists every action answering it and whether it is met; the warning
+// notice's register counts its failings met; the overview and the board
+// report lead with the requirements met ("9 / 108 Must Dos met", the
+// demo's own count). axe on the new pages.
+
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+
+import {
+  PlaitServer, launchBrowser, newPage, signIn, onFailure, screenshot, eventually,
+  waitForAllSaved, waitForActionDetail, actionLinks, runAxe, assertNothingSerious
+} from './support.mjs'
+
+let server
+let browser
+
+before(async () => {
+  server = await PlaitServer.start('findings')
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await server?.kill()
+})
+
+test('an action opens with its finding; the finding lists its actions; the register and headlines count what is met', async () => {
+  const { context, page } = await newPage(browser)
+  await onFailure('findings', { pages: { page }, server }, async () => {
+    await signIn(page, 'compliance', { url: server.url })
+    // The headlines: requirements met, the demo's own (9 of 108 Must Dos).
+    await eventually(async () => (await page.locator('[data-count=must_do-met]').innerText().catch(() => '')) === '9 / 108',
+      { timeout: 30_000, message: 'Must Dos met on the overview' })
+    assert.equal(await page.locator('[data-count=should_do-met]').innerText(), '0 / 60')
+
+    // An action's page: the finding card first.
+    const [link] = await actionLinks(page, server.url)
+    await page.goto(server.url + link)
+    await waitForActionDetail(page)
+    const card = page.locator('[data-testid=finding-card]').first()
+    await card.waitFor()
+    const cardText = await card.innerText()
+    assert.match(cardText, /Must Do|Should Do|Warning notice/)
+    assert.match(cardText, /Regulation \d+/)
+    await waitForAllSaved(page, { timeout: 30_000 })
+    assertNothingSerious('an action page with its finding', await runAxe(page, 'an action page with its finding'))
+
+    // The finding's page: its actions, and whether it is met.
+    await card.getByRole('link', { name: 'All the actions answering this finding' }).click()
+    await page.locator('[data-testid=finding-actions]').waitFor()
+    assert.ok(await page.locator('[data-testid=finding-actions] li').count() >= 1)
+    assert.match(await page.locator('[data-testid=finding-progress]').innerText(), /Met|Not met yet|No actions yet/)
+    await screenshot(page, 'finding')
+    assertNothingSerious('a finding\'s page', await runAxe(page, 'a finding\'s page'))
+
+    // The warning notice's register: its four failings.
+    await page.goto(server.url + '/p/demo/warning-notice')
+    // The plans load one by one: wait for all four failings.
+    await eventually(async () => /^\d of 4 failings met$/.test(
+      await page.locator('[data-testid=warning-notice-met]').innerText().catch(() => '')),
+    { timeout: 30_000, message: 'the register counting the four failings' })
+    assert.equal(await page.locator('[data-testid=finding-card]').count(), 4)
+    await screenshot(page, 'warning-notice')
+    assertNothingSerious('the warning notice register', await runAxe(page, 'the warning notice register'))
+  })
+  await context.close()
+})
