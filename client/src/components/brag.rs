@@ -23,33 +23,6 @@ pub fn Brag(colour: Colour) -> impl IntoView {
     view! { <span class=colour_class(colour)>{colour.label()}</span> }
 }
 
-/// The requirement headlines as tiles ("9 / 108 Must Dos met"); the
-/// warning notice's links to its register.
-pub fn requirements_markup(m: &plait_shared::ProgrammeMetrics) -> String {
-    let headlines = m.requirement_headlines();
-    if headlines.is_empty() {
-        return String::new();
-    }
-    let mut html = String::from("<ul class=\"plait-tiles\" aria-label=\"Requirements met\">");
-    for (kind, counts, label) in headlines {
-        let number = format!(
-            "<span class=\"plait-tile__number\" data-count=\"{}-met\">{} / {}</span> {label}",
-            kind.key(),
-            counts.met,
-            counts.total
-        );
-        html += &if kind == plait_shared::FindingKind::WarningNotice {
-            format!(
-                "<li class=\"plait-tile\"><a href=\"{}\">{number}</a></li>",
-                crate::pages::href(&crate::pages::Page::WarningNotice)
-            )
-        } else {
-            format!("<li class=\"plait-tile\">{number}</li>")
-        };
-    }
-    html + "</ul>"
-}
-
 const COLOURS: [Colour; 6] = [
     Colour::Red,
     Colour::Amber,

@@ -110,7 +110,7 @@ fn overview_markup(name: &str, m: &ProgrammeMetrics) -> String {
         crate::pages::href(&crate::pages::Page::Actions),
         m.all.overdue
     );
-    html += &crate::components::brag::requirements_markup(m);
+    html += &crate::pages::findings::requirements_markup(m);
     let small_table = |title: &str, caption: &str, heading: &str, rows: Vec<(String, usize)>| {
         let mut html = format!(
             "<h2>{title}</h2><table class=\"nhsuk-table\">\

@@ -209,7 +209,7 @@ fn report_markup(
         count(plait_shared::FindingKind::ShouldDo),
         m.all.overdue,
         r.reaudits_due
-    ) + &crate::components::brag::requirements_markup(m);
+    ) + &crate::pages::findings::requirements_markup(m);
     let statuses: Vec<Vec<String>> = m
         .all
         .by_status
