@@ -263,6 +263,12 @@ pub fn seed_on(
         .filter_map(|(user, name, _)| Some((*name, UserId::new(*user).ok()?)))
         .collect();
     parsed.assign_owners(|name| people.get(name).cloned());
+    // Each action sits in its executive lead's portfolio, by user name.
+    for row in &mut parsed.rows {
+        if let Some(user) = people.get(row.action.exec_lead.as_str()) {
+            row.action.exec_lead = user.to_string();
+        }
+    }
     // The import carries only the plan; the statuses and updates come from
     // the history below.
     let mut targets = HashMap::new();
@@ -316,19 +322,8 @@ pub fn seed_on(
             },
         );
         plan.write_programme(&programme, &mut txn);
-        // Each workstream's executive lead is their account.
-        for (id, workstream) in &plan.workstreams {
-            if let Some(user) = people.get(workstream.exec_lead.as_str()) {
-                programme.put_workstream(
-                    &mut txn,
-                    id,
-                    &plait_shared::Workstream {
-                        name: workstream.name.clone(),
-                        exec_lead: user.to_string(),
-                    },
-                );
-            }
-        }
+        // (Each workstream's executive lead is their account already: the
+        // rows carry user names.)
         for (id, name) in [
             ("qsc", FORUM),
             ("board", "Trust Board"),
@@ -437,9 +432,9 @@ fn history(
             .owner
             .clone()
             .ok_or_else(|| bug(format!("{reference} has no owner")))?;
-        let lead = people
-            .get(action.exec_lead.as_str())
-            .cloned()
+        let lead = UserId::new(action.exec_lead.as_str())
+            .ok()
+            .filter(|u| people.values().any(|p| p == u))
             .ok_or_else(|| bug(format!("no account leads {reference}")))?;
         let salt = u32::try_from(item.row).unwrap_or(0).wrapping_mul(16);
         // Actions that were closed early enough to be re-audited (embedded,

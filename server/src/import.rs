@@ -485,6 +485,13 @@ fn settle_people(
         accounts.insert(person.name.clone(), user);
     }
     parsed.assign_owners(|name| accounts.get(name).cloned());
+    // An executive lead who is an account holds the action in their
+    // portfolio by user name.
+    for row in &mut parsed.rows {
+        if let Some(user) = accounts.get(&row.action.exec_lead) {
+            row.action.exec_lead = user.to_string();
+        }
+    }
     Ok(created)
 }
 

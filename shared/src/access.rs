@@ -7,7 +7,8 @@
 //! | change | who |
 //! |---|---|
 //! | plan details, findings, adding or removing actions | admin (the programme manager) |
-//! | reference, findings answered, workstream, phase, executive lead, owner | lead or admin |
+//! | reference, findings answered, workstream, phase, owner | lead or admin |
+//! | executive lead (who holds the action in their portfolio) | admin |
 //! | original due date (set once; later changes are due-date requests) | lead or admin |
 //! | confidence | the owner, lead or admin |
 //! | assurance level | validator (not the owner), approver or admin |
@@ -17,7 +18,8 @@
 //! | progress updates, evidence | the owner, or a lead or admin; validators and approvers may add progress notes |
 //! | evidence verdicts | a validator who is not the owner |
 //! | decisions | an approver; on an action imported awaiting validation, also the programme manager (the decision that closed it) |
-//! | due-date requests / answers | the owner / a lead or admin |
+//! | due-date requests / answers | the owner / the action's executive lead (its portfolio) or an admin |
+//! | a lead's status changes (agreeing a draft) | only in the lead's portfolio: actions whose executive lead they are, or that have none |
 //! | re-audits scheduled / results | validator, approver or admin / a validator who is not the owner, from 14 days before it is due |
 //! | rewriting or removing a log entry; data that does not fit the schema | nobody |
 //!
@@ -134,9 +136,15 @@ pub fn check_change(
             };
             let owner = actor.owns(before.unwrap_or(action));
             let imported = before.is_some_and(|b| b.status() == Status::Imported);
+            let portfolio = in_portfolio(actor, before.unwrap_or(action));
+            let was = Was {
+                owner,
+                imported,
+                portfolio,
+            };
             indexes
                 .iter()
-                .try_for_each(|&index| check_entry(actor, *log, index, action, owner, imported))
+                .try_for_each(|&index| check_entry(actor, *log, index, action, was))
         }
     }
 }
@@ -155,12 +163,14 @@ pub fn check_field(
         return deny("viewers cannot change a plan");
     }
     match key {
+        FieldKey::ExecLead => allow_if(actor.role == Role::Admin, || {
+            "only the programme manager (admin) changes an action's executive lead".into()
+        }),
         FieldKey::Reference
         | FieldKey::ReportedColour
         | FieldKey::FindingIds
         | FieldKey::Workstream
         | FieldKey::Phase
-        | FieldKey::ExecLead
         | FieldKey::Owner => allow_if(actor.is(&[Role::Lead, Role::Admin]), || {
             format!(
                 "only a lead or an admin can change an action's {}",
@@ -226,6 +236,27 @@ pub fn may_append(actor: Actor<'_>, log: Log, action: &ActionView) -> bool {
     }
 }
 
+/// Whether `action` is in `actor`'s portfolio when they act as an
+/// executive lead: they are its executive lead, or it has none (a lead's
+/// agreement and answers reach only their own actions). Other roles are
+/// not bounded by portfolios.
+pub fn in_portfolio(actor: Actor<'_>, action: &ActionView) -> bool {
+    actor.role != Role::Lead
+        || action.exec_lead.trim().is_empty()
+        || action.exec_lead == actor.user.as_str()
+}
+
+/// What the rules need of the action as it was before an update.
+#[derive(Debug, Clone, Copy)]
+struct Was {
+    /// The actor owned it.
+    owner: bool,
+    /// It was imported, awaiting validation.
+    imported: bool,
+    /// It was in the actor's portfolio.
+    portfolio: bool,
+}
+
 /// Who records a forum's decision: an approver, or for an action imported
 /// awaiting validation the programme manager too (attaching the decision,
 /// taken before Plait, that closed it).
@@ -233,16 +264,24 @@ fn may_decide(actor: Actor<'_>, imported: bool) -> bool {
     actor.role == Role::Approver || (imported && actor.role == Role::Admin)
 }
 
-/// `imported`: the action was imported awaiting validation before this
-/// update.
 fn check_entry(
     actor: Actor<'_>,
     log: Log,
     index: usize,
     action: &ActionView,
-    owner: bool,
-    imported: bool,
+    was: Was,
 ) -> Result<(), Denial> {
+    let Was {
+        owner,
+        imported,
+        portfolio,
+    } = was;
+    let outside = || {
+        format!(
+            "this action is not in your portfolio: its executive lead is {}",
+            action.exec_lead
+        )
+    };
     let missing = || format!("no entry {index} in the {} log", log_name(log));
     let by_self = |by: &UserId| {
         allow_if(by == actor.user, || {
@@ -263,6 +302,7 @@ fn check_entry(
                     t.role.label()
                 )
             })?;
+            allow_if(portfolio, outside)?;
             check_step(actor, t.to, &t.note, t.baseline, action, owner)
         }
         Log::Updates => {
@@ -317,6 +357,7 @@ fn check_entry(
                 allow_if(*role == actor.role, || {
                     "an answer must be given in your own role".into()
                 })?;
+                allow_if(portfolio, outside)?;
                 allow_if(actor.is(&[Role::Lead, Role::Admin]), || {
                     "only an executive lead or an admin can answer a due-date request".into()
                 })?;

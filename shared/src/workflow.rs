@@ -494,6 +494,9 @@ pub fn moves(actor: Actor<'_>, action: &ActionView) -> Vec<(Status, Option<Refus
             .passed_checks
             .saturating_sub(used(Status::Embedded)),
     };
+    if !crate::access::in_portfolio(actor, action) {
+        return Vec::new();
+    }
     let from = action.status();
     next_statuses(actor.role, actor.user, from, action.owner.as_ref())
         .into_iter()
@@ -575,6 +578,7 @@ pub fn offers(actor: Actor<'_>, action: &ActionView, today: Date) -> Offers {
         decisions,
         request: owner && status.is_open_for_delivery() && may(Log::DueChanges),
         answer: actor.is(&[Role::Lead, Role::Admin])
+            && crate::access::in_portfolio(actor, action)
             && may(Log::DueChanges)
             && action.due_requests.iter().any(|r| r.answer.is_none()),
         reaudit: may(Log::Sustainment)
@@ -643,7 +647,7 @@ mod tests {
             finding_ids: vec![],
             workstream_id: None,
             phase_id: None,
-            exec_lead: "Chief Nurse".into(),
+            exec_lead: "chief.nurse".into(),
             owner: Some(owner.clone()),
             due: Date::parse_iso("2026-12-31").ok(),
             confidence: None,

@@ -219,7 +219,7 @@ fn seed_plan(n: usize) -> (Doc, Vec<(ActionId, Template)>) {
                     finding_ids: vec![FindingId::new("f-1").unwrap()],
                     workstream_id: None,
                     phase_id: None,
-                    exec_lead: "Chief Nurse".into(),
+                    exec_lead: "lead".into(),
                     owner,
                     due,
                     confidence: None,
@@ -2229,8 +2229,10 @@ impl World {
                                 .unwrap(),
                         ),
                         _ => match self.rng.u8(..4) {
-                            0 => ActionField::Reference(format!("R-{letter}{salt}")),
-                            1 => ActionField::ExecLead(format!("Exec {letter}{salt}")),
+                            // Only the programme manager sets the executive
+                            // lead; keeping it the lead keeps their portfolio.
+                            1 if role == Role::Admin => ActionField::ExecLead("lead".into()),
+                            0 | 1 => ActionField::Reference(format!("R-{letter}{salt}")),
                             2 => ActionField::Workstream(Some(
                                 WorkstreamId::new(format!("ws-{letter}{salt}")).unwrap(),
                             )),
@@ -3834,7 +3836,7 @@ fn demo_plan_cost() -> String {
                     finding_ids: vec![],
                     workstream_id: None,
                     phase_id: None,
-                    exec_lead: "Chief Nurse".into(),
+                    exec_lead: "lead".into(),
                     owner: Some(user("owner")),
                     due: Date::parse_iso("2026-12-31").ok(),
                     confidence: Some(Confidence::OnTrack),

@@ -1463,3 +1463,104 @@ async fn evidence_is_accepted_only_with_a_verdict_and_an_assurance_level() {
         Some(plait_shared::Assurance::Limited)
     );
 }
+
+/// Executive-lead portfolios (issue 15), against the real server: a lead
+/// answers due-date requests only on the actions they lead; another lead's
+/// answer is refused with the reason; nor can a lead move an action into
+/// their portfolio (only the programme manager sets an action's executive
+/// lead).
+#[tokio::test]
+async fn a_lead_acts_only_in_their_own_portfolio() {
+    use plait_shared::workflow::{answer_due_change, Who};
+    use plait_shared::DueChangeVerdict;
+    let server = TestServer::start_with_demo().await;
+    let mut target = None;
+    for plan in plan_ids(&server).await {
+        let doc = fetch(&server, &plan).await;
+        let view = PlanDoc::new(doc.clone()).read(&doc.transact());
+        if let Some(action) = view.actions.values().find(|a| {
+            a.exec_lead == "chief.nurse" && a.due_requests.iter().any(|r| r.answer.is_none())
+        }) {
+            target = Some((plan, action.clone()));
+            break;
+        }
+    }
+    let (plan, action) = target.expect("a request waiting on a Chief Nurse action");
+    let request = action
+        .due_requests
+        .iter()
+        .find(|r| r.answer.is_none())
+        .unwrap()
+        .id
+        .clone();
+    let answer = |lead: &'static str| {
+        let (plan, action, request) = (plan.clone(), action.clone(), request.clone());
+        let server = &server;
+        async move {
+            let token = server.sign_in(lead, PASSWORD).await;
+            let mut device = client(server, &token, &plan).await;
+            device
+                .edit(|doc| {
+                    let me = user(lead);
+                    answer_due_change(
+                        &PlanDoc::new(doc.clone()),
+                        &mut doc.transact_mut(),
+                        &action.id,
+                        &Who {
+                            user: &me,
+                            role: Role::Lead,
+                            at: now(),
+                        },
+                        &request,
+                        DueChangeVerdict::Approved,
+                        "",
+                        3,
+                    )
+                    .unwrap();
+                })
+                .await;
+            device
+        }
+    };
+    let mut other = answer("director.of.people").await;
+    settled(&mut other, 1).await;
+    let reason = other.seen.lock().unwrap().refused[0]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(reason.contains("not in your portfolio"), "{reason}");
+    // Nor can that lead take the action over.
+    other
+        .edit(|doc| {
+            PlanDoc::new(doc.clone())
+                .set_action_field(
+                    &mut doc.transact_mut(),
+                    &action.id,
+                    &ActionField::ExecLead("director.of.people".into()),
+                )
+                .unwrap();
+        })
+        .await;
+    settled(&mut other, 2).await;
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert_eq!(kept.exec_lead, "chief.nurse");
+    assert!(kept
+        .due_requests
+        .iter()
+        .find(|r| r.id == request)
+        .unwrap()
+        .answer
+        .is_none());
+    // Their own lead answers, and it is kept.
+    let mut own = answer("chief.nurse").await;
+    settled(&mut own, 0).await;
+    assert!(own.seen.lock().unwrap().refused.is_empty());
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert!(kept
+        .due_requests
+        .iter()
+        .find(|r| r.id == request)
+        .unwrap()
+        .answer
+        .is_some());
+}

@@ -5,7 +5,7 @@
 //! offline; written as markup (see [`crate::markup`]).
 
 use leptos::prelude::*;
-use plait_shared::{ActionView, Date, DocId, PlanView, Role, Status};
+use plait_shared::{ActionView, Confidence, Date, DocId, PlanView, Role, Status, UnixMillis};
 
 use crate::browser::today;
 use crate::contexts::workspace::use_workspace;
@@ -33,11 +33,18 @@ pub fn work_for(
     today: Date,
 ) -> Vec<(&'static str, Vec<Task>)> {
     let soon = today.add_months(1);
-    let mut lists: [Vec<Task>; 6] = Default::default();
-    let [own, reviews, decisions, reaudits, answers, agree] = &mut lists;
+    let mut lists: [Vec<Task>; 9] = Default::default();
+    let [own, reviews, decisions, reaudits, answers, agree, overdue, confidence, quiet] =
+        &mut lists;
+    let month_ago = UnixMillis(today.unix_millis() - 30 * 86_400_000);
     for (plan, view) in plans {
         for action in view.actions.values() {
             let mine = action.owner.as_ref().is_some_and(|o| o.as_str() == user);
+            // An executive lead's portfolio: the actions they lead (or
+            // that have no lead yet).
+            let portfolio = role != Role::Lead
+                || action.exec_lead.trim().is_empty()
+                || action.exec_lead == user;
             let status = action.status();
             let task = |note: String, due: Option<Date>| Task {
                 plan: plan.clone(),
@@ -104,7 +111,28 @@ pub fn work_for(
             if role == Role::Approver && status == Status::EvidenceAccepted {
                 decisions.push(task("Evidence accepted: ready for the forum".into(), None));
             }
-            if matches!(role, Role::Lead | Role::Admin) {
+            if role == Role::Lead && action.exec_lead == user && status.is_open_for_delivery() {
+                if action.is_overdue(today) {
+                    overdue.push(task(
+                        format!("{} days overdue", action.days_overdue(today)),
+                        action.due_current,
+                    ));
+                }
+                if let Some(c @ (Confidence::OffTrack | Confidence::AtRisk)) = action.confidence {
+                    confidence.push(task(c.label().to_owned(), action.due_current));
+                }
+                let last = action.updates.last().map(|u| u.at);
+                if last.is_none_or(|at| at < month_ago) {
+                    quiet.push(task(
+                        last.map_or_else(
+                            || "No progress update yet".to_owned(),
+                            |at| format!("Last update {}", at.date().long()),
+                        ),
+                        action.due_current,
+                    ));
+                }
+            }
+            if matches!(role, Role::Lead | Role::Admin) && portfolio {
                 for request in action.due_requests.iter().filter(|r| r.answer.is_none()) {
                     answers.push(task(
                         format!(
@@ -128,7 +156,7 @@ pub fn work_for(
                 .then_with(|| a.action.reference.cmp(&b.action.reference))
         });
     }
-    let [own, reviews, decisions, reaudits, answers, agree] = lists;
+    let [own, reviews, decisions, reaudits, answers, agree, overdue, confidence, quiet] = lists;
     vec![
         ("Your actions due or overdue", own),
         ("Evidence to review", reviews),
@@ -136,6 +164,9 @@ pub fn work_for(
         ("Re-audits to carry out", reaudits),
         ("Date changes to answer", answers),
         ("Actions to agree", agree),
+        ("Your portfolio: overdue", overdue),
+        ("Your portfolio: off track or at risk", confidence),
+        ("Your portfolio: no update for 30 days", quiet),
     ]
 }
 

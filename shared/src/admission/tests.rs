@@ -54,7 +54,7 @@ impl Server {
                     finding_ids: vec![],
                     workstream_id: None,
                     phase_id: None,
-                    exec_lead: "Chief Nurse".into(),
+                    exec_lead: "lead".into(),
                     owner: Some(user("ward.manager")),
                     due: Some(Date::parse_iso("2026-12-31").unwrap()),
                     confidence: None,
