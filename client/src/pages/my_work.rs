@@ -33,8 +33,8 @@ pub fn work_for(
     today: Date,
 ) -> Vec<(&'static str, Vec<Task>)> {
     let soon = today.add_months(1);
-    let mut lists: [Vec<Task>; 9] = Default::default();
-    let [own, reviews, decisions, reaudits, answers, agree, overdue, confidence, quiet] =
+    let mut lists: [Vec<Task>; 10] = Default::default();
+    let [own, reviews, decisions, reaudits, answers, agree, overdue, confidence, quiet, failed] =
         &mut lists;
     let month_ago = UnixMillis(today.unix_millis() - 30 * 86_400_000);
     for (plan, view) in plans {
@@ -111,6 +111,20 @@ pub fn work_for(
             if role == Role::Approver && status == Status::EvidenceAccepted {
                 decisions.push(task("Evidence accepted: ready for the forum".into(), None));
             }
+            // A failed re-audit reopened it: its owner and its lead hear.
+            let reopened_by_check = status == Status::Reopened
+                && action
+                    .transitions
+                    .last()
+                    .is_some_and(|t| t.note.starts_with("Re-audit failed"));
+            if reopened_by_check && (mine || (role == Role::Lead && action.exec_lead == user)) {
+                let note = action
+                    .transitions
+                    .last()
+                    .map(|t| t.note.clone())
+                    .unwrap_or_default();
+                failed.push(task(note, action.due_current));
+            }
             if role == Role::Lead && action.exec_lead == user && status.is_open_for_delivery() {
                 if action.is_overdue(today) {
                     overdue.push(task(
@@ -156,8 +170,10 @@ pub fn work_for(
                 .then_with(|| a.action.reference.cmp(&b.action.reference))
         });
     }
-    let [own, reviews, decisions, reaudits, answers, agree, overdue, confidence, quiet] = lists;
+    let [own, reviews, decisions, reaudits, answers, agree, overdue, confidence, quiet, failed] =
+        lists;
     vec![
+        ("Reopened after a failed re-audit", failed),
         ("Your actions due or overdue", own),
         ("Evidence to review", reviews),
         ("Decisions to record", decisions),
@@ -240,5 +256,99 @@ mod tests {
             assert!(lists.iter().all(|(_, l)| l.is_empty()));
             assert!(work_markup(&lists).contains("Nothing needs you"));
         }
+    }
+
+    /// A lead's My work is their portfolio (issue 15): their overdue,
+    /// off-track and quiet actions, and one a failed re-audit reopened,
+    /// which its owner sees too; another lead sees none of it.
+    #[test]
+    fn a_leads_work_is_their_portfolio() {
+        use plait_shared::{
+            ActionId, Confidence, LogEntry, NewAction, PlanDoc, Transition, UserId,
+        };
+        use yrs::Transact;
+        let today = Date::from_ymd(2026, 11, 26).unwrap();
+        let plan = PlanDoc::new(plait_shared::new_doc());
+        let user = |u: &str| UserId::new(u).unwrap();
+        let new = |reference: &str| NewAction {
+            reference: reference.into(),
+            title: "Fit door closers".into(),
+            description: String::new(),
+            finding_ids: vec![],
+            workstream_id: None,
+            phase_id: None,
+            exec_lead: "chief.nurse".into(),
+            owner: Some(user("d.hughes")),
+            due: Date::from_ymd(2026, 10, 1).ok(),
+            confidence: Some(Confidence::OffTrack),
+            closure_criteria: String::new(),
+        };
+        {
+            let mut txn = plan.doc().transact_mut();
+            let late = ActionId::new("a-1").unwrap();
+            plan.add_action(&mut txn, &late, &new("MD1.1")).unwrap();
+            let step = |to, by: &str, role, note: &str| {
+                LogEntry::Transition(Transition {
+                    to,
+                    by: user(by),
+                    role,
+                    at: plait_shared::UnixMillis(1),
+                    note: note.into(),
+                    baseline: false,
+                })
+            };
+            plan.append(
+                &mut txn,
+                &late,
+                &step(Status::Agreed, "chief.nurse", Role::Lead, ""),
+            )
+            .unwrap();
+            // Reopened by a failed re-audit (as an import's baseline here:
+            // the list reads the status and the reopening's note).
+            let reopened = ActionId::new("a-2").unwrap();
+            plan.add_action(&mut txn, &reopened, &new("MD1.2")).unwrap();
+            plan.append(
+                &mut txn,
+                &reopened,
+                &LogEntry::Transition(Transition {
+                    to: Status::Reopened,
+                    by: user("pm"),
+                    role: Role::Admin,
+                    at: plait_shared::UnixMillis(1),
+                    note: "Re-audit failed: two doors propped open".into(),
+                    baseline: true,
+                }),
+            )
+            .unwrap();
+        }
+        let view = plan.read(&plan.doc().transact());
+        let plans = [(DocId::new("demo_estates").unwrap(), view)];
+        let heads = |who: &str, role: Role| -> Vec<(&'static str, usize)> {
+            work_for(who, role, &plans, today)
+                .into_iter()
+                .filter(|(_, l)| !l.is_empty())
+                .map(|(h, l)| (h, l.len()))
+                .collect()
+        };
+        let lead = heads("chief.nurse", Role::Lead);
+        assert!(lead.contains(&("Your portfolio: overdue", 2)), "{lead:?}");
+        assert!(
+            lead.contains(&("Your portfolio: off track or at risk", 2)),
+            "{lead:?}"
+        );
+        assert!(
+            lead.contains(&("Your portfolio: no update for 30 days", 2)),
+            "{lead:?}"
+        );
+        assert!(
+            lead.contains(&("Reopened after a failed re-audit", 1)),
+            "{lead:?}"
+        );
+        let owner = heads("d.hughes", Role::Contributor);
+        assert!(
+            owner.contains(&("Reopened after a failed re-audit", 1)),
+            "{owner:?}"
+        );
+        assert!(heads("director.of.people", Role::Lead).is_empty());
     }
 }
