@@ -182,7 +182,11 @@ fn current_path() -> String {
 /// Shows `page` of the programme open at its address, in place of the
 /// current history entry (a path with no programme, once one is chosen).
 pub fn replace_address(router: Router) {
-    let address = router.href(&router.page.get_untracked());
+    // The query (a list's filters) stays.
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let address = format!("{}{query}", router.href(&router.page.get_untracked()));
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
     }

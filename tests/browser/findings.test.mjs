@@ -67,3 +67,31 @@ test('an action opens with its finding; the finding lists its actions; the regis
   })
   await context.close()
 })
+
+test('the action list shows 50 at a time, keeps its filters in the address, and finds them again on Back', async () => {
+  const { context, page } = await newPage(browser)
+  await onFailure('action-list-pages', { pages: { page }, server }, async () => {
+    await signIn(page, 'chief.nurse', { url: server.url + '/p/demo/actions' })
+    await eventually(async () => (await page.locator('[data-testid=action-count]').innerText()).trim() === '338 of 338 actions',
+      { timeout: 30_000, message: 'every action counted' })
+    assert.equal(await page.locator('table.plait-actions tbody tr').count(), 50)
+    await page.getByRole('link', { name: /Next/ }).click()
+    await eventually(async () => new URL(page.url()).searchParams.get('page') === '2', { message: 'page 2 in the address' })
+    assert.match(await page.locator('main').innerText(), /Showing 51 to 100/)
+    // A filter goes back to the first page and into the address.
+    await page.locator('#f-status').selectOption('in_progress')
+    await eventually(async () => new URL(page.url()).searchParams.get('status') === 'in_progress', { message: 'the filter in the address' })
+    assert.equal(new URL(page.url()).searchParams.get('page'), null)
+    // Leadership columns: the finding and the executive lead.
+    const firstRow = await page.locator('table.plait-actions tbody tr').first().innerText()
+    assert.match(firstRow, /(Must Do|Should Do|Warning notice).*\n?/)
+    // Open an action, come back: the filter is as it was.
+    await page.locator('table.plait-actions tbody a').first().click()
+    await waitForActionDetail(page)
+    await page.goBack()
+    await eventually(async () => (await page.locator('#f-status').inputValue().catch(() => '')) === 'in_progress',
+      { message: 'the filter kept on Back' })
+    assertNothingSerious('the action list, filtered', await runAxe(page, 'the action list, filtered'))
+  })
+  await context.close()
+})

@@ -345,7 +345,8 @@ export async function waitForAllActions (page, { timeout = 30_000 } = {}) {
 /// actions' detail pages (`/actions/{plan}/{action}`), in list order. With
 /// `owner` (a display name), only that person's actions.
 export async function actionLinks (page, baseUrl, { owner } = {}) {
-  await page.goto(`${baseUrl}/actions`)
+  // Every action on one page (the list shows 50 at a time otherwise).
+  await page.goto(`${baseUrl}/actions?page=all`)
   await waitForAllActions(page)
   if (owner) {
     await page.selectOption('#f-owner', owner)

@@ -1,4 +1,7 @@
-//! Every action of the programme: filter, search, sort.
+//! Every action of the programme: filter, search, sort, a page at a time.
+//! The filters and the page live in the address (`?status=in_progress&page=2`),
+//! so going back to the list from an action finds it as it was, and a
+//! filtered list can be shared as a link.
 
 use leptos::prelude::*;
 use plait_shared::{ActionId, Colour, Date, DocId, FindingKind, KeyQuestion, Status};
@@ -23,6 +26,10 @@ pub struct ActionRow {
     pub owner: String,
     /// Its workstream's name.
     pub workstream: String,
+    /// Its executive lead's name.
+    pub lead: String,
+    /// The reference of the finding it answers.
+    pub finding: String,
     /// Its status.
     pub status: Status,
     /// Its colour today.
@@ -58,6 +65,82 @@ pub struct Filter {
     pub overdue_only: bool,
     /// The sort: "ref", "due", "status" or "colour".
     pub sort: String,
+    /// The page shown (from 1); 0 shows every action on one page.
+    pub page: usize,
+}
+
+/// Actions on one page of the list.
+pub const PER_PAGE: usize = 50;
+
+impl Filter {
+    /// The filter as an address's query (`?status=closed&page=2`; empty when
+    /// nothing is chosen).
+    pub fn to_query(&self) -> String {
+        let flag = if self.overdue_only { "1" } else { "" };
+        let page = match self.page {
+            0 => "all".to_owned(),
+            1 => String::new(),
+            n => n.to_string(),
+        };
+        let pairs = [
+            ("q", self.search.as_str()),
+            ("workstream", self.workstream.as_str()),
+            ("status", self.status.as_str()),
+            ("colour", self.colour.as_str()),
+            ("owner", self.owner.as_str()),
+            ("kind", self.kind.as_str()),
+            ("question", self.key_question.as_str()),
+            ("overdue", flag),
+            ("sort", self.sort.as_str()),
+            ("page", page.as_str()),
+        ];
+        let query: Vec<String> = pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", String::from(js_sys::encode_uri_component(v))))
+            .collect();
+        if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", query.join("&"))
+        }
+    }
+
+    /// The filter an address's query names (unknown keys ignored).
+    pub fn from_query(query: &str) -> Filter {
+        let mut filter = Filter {
+            page: 1,
+            ..Filter::default()
+        };
+        for pair in query.trim_start_matches('?').split('&') {
+            let Some((key, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let value: String = js_sys::decode_uri_component(&value.replace('+', " "))
+                .map(String::from)
+                .unwrap_or_default();
+            match key {
+                "q" => filter.search = value,
+                "workstream" => filter.workstream = value,
+                "status" => filter.status = value,
+                "colour" => filter.colour = value,
+                "owner" => filter.owner = value,
+                "kind" => filter.kind = value,
+                "question" => filter.key_question = value,
+                "overdue" => filter.overdue_only = value == "1",
+                "sort" => filter.sort = value,
+                "page" => {
+                    filter.page = if value == "all" {
+                        0
+                    } else {
+                        value.parse().unwrap_or(1).max(1)
+                    }
+                }
+                _ => {}
+            }
+        }
+        filter
+    }
 }
 
 /// `text` in lower case, by the browser's Unicode rules (Rust's own tables
@@ -67,7 +150,7 @@ fn lower(text: &str) -> String {
 }
 
 impl Filter {
-    /// Whether `row` passes.
+    /// Whether `row` passes (every filter but the page).
     pub fn keeps(&self, row: &ActionRow) -> bool {
         let search = lower(self.search.trim());
         let matches_search = search.is_empty()
@@ -138,6 +221,15 @@ fn rows() -> Memo<Vec<ActionRow>> {
                         .and_then(|w| programme.workstreams.get(w))
                         .map(|w| w.name.clone())
                         .unwrap_or_default(),
+                    lead: if action.exec_lead.is_empty() {
+                        String::new()
+                    } else {
+                        workspace.name_of(&action.exec_lead)
+                    },
+                    finding: findings
+                        .first()
+                        .map(|f| f.reference.clone())
+                        .unwrap_or_default(),
                     status: action.status(),
                     colour: programme.colours.colour_of(action, today),
                     due: action.due_current,
@@ -188,8 +280,45 @@ fn Choice(
 #[component]
 pub fn Actions() -> impl IntoView {
     let all = rows();
-    let filter = RwSignal::new(Filter::default());
-    let shown = Memo::new(move |_| filter.with(|f| f.apply(&all.get())));
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    let filter = RwSignal::new(Filter::from_query(&query));
+    // The address follows the filters (in place: Back leaves the list).
+    Effect::new(move |_| {
+        let query = filter.with(Filter::to_query);
+        let router = expect_context::<crate::pages::Router>();
+        let address = format!("{}{query}", router.href(&Page::Actions));
+        if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+            let _ =
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
+        }
+    });
+    let matching = Memo::new(move |_| filter.with(|f| f.apply(&all.get())));
+    let page = move || filter.with(|f| f.page);
+    let pages = move || matching.with(|m| m.len().div_ceil(PER_PAGE).max(1));
+    let shown = Memo::new(move |_| {
+        let rows = matching.get();
+        match filter.with(|f| f.page) {
+            0 => rows,
+            n => {
+                let n = n.min(rows.len().div_ceil(PER_PAGE).max(1));
+                rows.into_iter()
+                    .skip((n - 1) * PER_PAGE)
+                    .take(PER_PAGE)
+                    .collect()
+            }
+        }
+    });
+    // Any other change of the filters goes back to the first page.
+    let set = move |change: Box<dyn FnOnce(&mut Filter)>| {
+        filter.update(|f| {
+            change(f);
+            if f.page != 0 {
+                f.page = 1;
+            }
+        });
+    };
     let field = move |get: fn(&Filter) -> String| Signal::derive(move || filter.with(get));
     let workstreams = move || distinct(&all.get(), |r| &r.workstream);
     let owners = move || distinct(&all.get(), |r| &r.owner);
@@ -220,25 +349,25 @@ pub fn Actions() -> impl IntoView {
                 <label class="nhsuk-label" for="search">"Search reference, title or owner"</label>
                 <input class="nhsuk-input" id="search" type="search"
                     prop:value=move || filter.with(|f| f.search.clone())
-                    on:input=move |ev| filter.update(|f| f.search = event_target_value(&ev)) />
+                    on:input=move |ev| { let v = event_target_value(&ev); set(Box::new(move |f| f.search = v)) } />
             </div>
             {move || view! {
                 <Choice id="f-workstream" label="Workstream" options=workstreams() value=field(|f| f.workstream.clone())
-                    set=Callback::new(move |v| filter.update(|f| f.workstream = v)) />
+                    set=Callback::new(move |v| set(Box::new(move |f| f.workstream = v))) />
                 <Choice id="f-owner" label="Owner" options=owners() value=field(|f| f.owner.clone())
-                    set=Callback::new(move |v| filter.update(|f| f.owner = v)) />
+                    set=Callback::new(move |v| set(Box::new(move |f| f.owner = v))) />
             }}
             <Choice id="f-status" label="Status" options=statuses value=field(|f| f.status.clone())
-                set=Callback::new(move |v| filter.update(|f| f.status = v)) />
+                set=Callback::new(move |v| set(Box::new(move |f| f.status = v))) />
             <Choice id="f-colour" label="Colour" options=colours value=field(|f| f.colour.clone())
-                set=Callback::new(move |v| filter.update(|f| f.colour = v)) />
+                set=Callback::new(move |v| set(Box::new(move |f| f.colour = v))) />
             <Choice id="f-kind" label="Must or Should" options=kinds value=field(|f| f.kind.clone())
-                set=Callback::new(move |v| filter.update(|f| f.kind = v)) />
+                set=Callback::new(move |v| set(Box::new(move |f| f.kind = v))) />
             <Choice id="f-question" label="Key question" options=questions value=field(|f| f.key_question.clone())
-                set=Callback::new(move |v| filter.update(|f| f.key_question = v)) />
+                set=Callback::new(move |v| set(Box::new(move |f| f.key_question = v))) />
             <div class="nhsuk-form-group plait-filter">
                 <label class="nhsuk-label" for="f-sort">"Sort by"</label>
-                <select class="nhsuk-select" id="f-sort" on:change=move |ev| filter.update(|f| f.sort = event_target_value(&ev))>
+                <select class="nhsuk-select" id="f-sort" on:change=move |ev| { let v = event_target_value(&ev); set(Box::new(move |f| f.sort = v)) }>
                     <option value="ref">"Reference"</option>
                     <option value="due">"Due date"</option>
                     <option value="status">"Status"</option>
@@ -248,13 +377,19 @@ pub fn Actions() -> impl IntoView {
             <div class="nhsuk-checkboxes__item plait-filter">
                 <input class="nhsuk-checkboxes__input" id="f-overdue" type="checkbox"
                     prop:checked=move || filter.with(|f| f.overdue_only)
-                    on:change=move |ev| filter.update(|f| f.overdue_only = event_target_checked(&ev)) />
+                    on:change=move |ev| { let v = event_target_checked(&ev); set(Box::new(move |f| f.overdue_only = v)) } />
                 <label class="nhsuk-label nhsuk-checkboxes__label" for="f-overdue">"Overdue only"</label>
             </div>
         </form>
         <p role="status" aria-live="polite" data-testid="action-count">
-            {move || format!("{} of {} actions", shown.get().len(), all.get().len())}
+            {move || format!("{} of {} actions", matching.with(Vec::len), all.with(Vec::len))}
         </p>
+        {move || (page() != 0 && pages() > 1).then(|| {
+            let first = (page().min(pages()) - 1) * PER_PAGE + 1;
+            let last = (first + PER_PAGE - 1).min(matching.with(Vec::len));
+            view! { <p class="nhsuk-body-s">{format!("Showing {first} to {last}")}</p> }
+        })}
+        <div class="plait-scroll" tabindex="0" role="region" aria-label="Actions (scrolls sideways)">
         <table class="nhsuk-table plait-actions">
             <caption class="nhsuk-table__caption nhsuk-u-visually-hidden">"Actions matching the filters"</caption>
             <thead class="nhsuk-table__head">
@@ -262,6 +397,7 @@ pub fn Actions() -> impl IntoView {
                     <th scope="col" class="nhsuk-table__header">"Ref"</th>
                     <th scope="col" class="nhsuk-table__header">"Action"</th>
                     <th scope="col" class="nhsuk-table__header">"Owner"</th>
+                    <th scope="col" class="nhsuk-table__header">"Executive lead"</th>
                     <th scope="col" class="nhsuk-table__header">"Status"</th>
                     <th scope="col" class="nhsuk-table__header">"Colour"</th>
                     <th scope="col" class="nhsuk-table__header">"Due"</th>
@@ -270,13 +406,18 @@ pub fn Actions() -> impl IntoView {
             <tbody class="nhsuk-table__body">
                 <For each=move || shown.get() key=|row| (row.plan.clone(), row.id.clone()) let:row>
                     <tr class="nhsuk-table__row">
-                        <td class="nhsuk-table__cell">{row.reference.clone()}</td>
+                        <td class="nhsuk-table__cell">{row.reference.clone()}
+                            {(!row.finding.is_empty()).then(|| view! {
+                                <br/><span class="nhsuk-body-s">{format!("{} {}", row.kind.map_or("", |k| k.label()), row.finding)}</span>
+                            })}
+                        </td>
                         <td class="nhsuk-table__cell">
                             <PageLink page=Page::Action { plan: row.plan.clone(), action: row.id.clone() }>
                                 {row.title.clone()}
                             </PageLink>
                         </td>
                         <td class="nhsuk-table__cell">{row.owner.clone()}</td>
+                        <td class="nhsuk-table__cell">{row.lead.clone()}</td>
                         <td class="nhsuk-table__cell">{row.status.label()}</td>
                         <td class="nhsuk-table__cell"><Brag colour=row.colour /></td>
                         <td class="nhsuk-table__cell">
@@ -287,6 +428,40 @@ pub fn Actions() -> impl IntoView {
                 </For>
             </tbody>
         </table>
+        </div>
+        {move || (page() != 0 && pages() > 1).then(|| {
+            let current = page().min(pages());
+            let go = move |to: usize| move |ev: leptos::ev::MouseEvent| {
+                ev.prevent_default();
+                filter.update(|f| f.page = to);
+                crate::browser::focus("main");
+            };
+            view! {
+                <nav class="nhsuk-pagination" role="navigation" aria-label="Pages of actions">
+                    <ul class="nhsuk-list nhsuk-pagination__list">
+                        {(current > 1).then(|| view! {
+                            <li class="nhsuk-pagination-item--previous">
+                                <a class="nhsuk-pagination__link nhsuk-pagination__link--prev" href="#" on:click=go(current - 1)>
+                                    <span class="nhsuk-pagination__title">"Previous"</span>
+                                    <span class="nhsuk-u-visually-hidden">":"</span>
+                                    <span class="nhsuk-pagination__page">{format!("Page {} of {}", current - 1, pages())}</span>
+                                </a>
+                            </li>
+                        })}
+                        {(current < pages()).then(|| view! {
+                            <li class="nhsuk-pagination-item--next">
+                                <a class="nhsuk-pagination__link nhsuk-pagination__link--next" href="#" on:click=go(current + 1)>
+                                    <span class="nhsuk-pagination__title">"Next"</span>
+                                    <span class="nhsuk-u-visually-hidden">":"</span>
+                                    <span class="nhsuk-pagination__page">{format!("Page {} of {}", current + 1, pages())}</span>
+                                </a>
+                            </li>
+                        })}
+                    </ul>
+                </nav>
+                <p class="nhsuk-body-s"><a href="#" on:click=go(0)>"Show every action on one page"</a></p>
+            }
+        })}
     }
 }
 
@@ -304,6 +479,8 @@ mod tests {
             title: format!("Action {reference}"),
             owner: "L. Brennan".into(),
             workstream: "Safe staffing".into(),
+            lead: "Chief Nurse".into(),
+            finding: "MD001".into(),
             status,
             colour: Colour::Green,
             due: None,
