@@ -90,6 +90,14 @@ pub(crate) fn local_action(client: &SyncClient, id: &ActionId) -> ActionView {
         .unwrap()
 }
 
+/// The reason the server gave for `client`'s `n`th refused change.
+pub(crate) fn refusal(client: &SyncClient, n: usize) -> String {
+    client.seen.lock().unwrap().refused[n]["reason"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Waits until the server has answered `client`'s edits: a refusal notice
 /// arrived or everything is durable.
 pub(crate) async fn settled(client: &mut SyncClient, refusals: usize) {
@@ -371,10 +379,7 @@ async fn an_owner_cannot_close_their_own_action_but_keeps_their_progress_note() 
         })
         .await;
     settled(&mut owner, 2).await;
-    let reason = owner.seen.lock().unwrap().refused[1]["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let reason = refusal(&owner, 1);
     assert!(reason.contains("as yourself"), "{reason}");
     assert_eq!(
         server_action(&server, &plan, &action.id)
@@ -524,10 +529,7 @@ async fn fields_and_other_peoples_entries_are_protected() {
     })
     .await;
     settled(&mut lead, 1).await;
-    let reason = lead.seen.lock().unwrap().refused[0]["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let reason = refusal(&lead, 0);
     assert!(reason.contains("cannot be changed or removed"), "{reason}");
     let kept = server_action(&server, &plan, &action.id).await;
     assert_eq!(
@@ -1418,10 +1420,7 @@ async fn evidence_is_accepted_only_with_a_verdict_and_an_assurance_level() {
         })
         .await;
     settled(&mut validator, 1).await;
-    let reason = validator.seen.lock().unwrap().refused[0]["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let reason = refusal(&validator, 0);
     assert!(reason.contains("accepted verdict"), "{reason}");
     assert_eq!(
         server_action(&server, &plan, &action.id).await.status(),
@@ -1524,10 +1523,7 @@ async fn a_lead_acts_only_in_their_own_portfolio() {
     };
     let mut other = answer("director.of.people").await;
     settled(&mut other, 1).await;
-    let reason = other.seen.lock().unwrap().refused[0]["reason"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let reason = refusal(&other, 0);
     assert!(reason.contains("not in your portfolio"), "{reason}");
     // Nor can that lead take the action over.
     other
