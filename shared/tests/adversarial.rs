@@ -2078,9 +2078,13 @@ impl World {
         if matches!(role, Role::Validator | Role::Approver | Role::Admin) {
             ops.push(Op::Schedule);
         }
+        // A re-audit can be recorded once it is open (shortly before due).
+        let open_now = |c: &&plait_shared::plan::SustainmentCheckView| {
+            c.result.is_none() && UnixMillis(self.now).date() >= workflow::reaudit_opens(c.due)
+        };
         if role == Role::Validator
             && !owner
-            && before.sustainment_checks.iter().any(|c| c.result.is_none())
+            && before.sustainment_checks.iter().any(|c| open_now(&c))
         {
             ops.extend([Op::Reaudit, Op::Reaudit]);
         }
@@ -2313,7 +2317,15 @@ impl World {
                         *pick(&mut self.rng, EvidenceVerdict::ALL),
                         "Checked on the ward",
                         true,
-                        Some(*pick(&mut self.rng, Assurance::ALL)),
+                        // An honest validator says how much it assures.
+                        Some(*pick(
+                            &mut self.rng,
+                            &[
+                                Assurance::Substantial,
+                                Assurance::Reasonable,
+                                Assurance::Limited,
+                            ],
+                        )),
                         salt,
                     )
                     .unwrap();
@@ -2374,7 +2386,9 @@ impl World {
                     let open: Vec<EntryId> = before
                         .sustainment_checks
                         .iter()
-                        .filter(|c| c.result.is_none())
+                        .filter(|c| {
+                            c.result.is_none() && at.date() >= workflow::reaudit_opens(c.due)
+                        })
                         .map(|c| c.id.clone())
                         .collect();
                     let check = pick(&mut self.rng, &open).clone();
