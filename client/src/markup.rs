@@ -6,6 +6,15 @@
 //! Everything that did not come from this source code goes through
 //! [`escape`].
 
+/// A wide table in a region of its own that scrolls sideways (named and
+/// keyboard-focusable), so the page itself never does on a phone.
+pub fn scroll_region(label: &str, table: &str) -> String {
+    format!(
+        "<div class=\"plait-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{} (scrolls sideways)\">{table}</div>",
+        escape(label)
+    )
+}
+
 /// Text made safe to put in markup, in an element or a quoted attribute.
 pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 
 import {
   PlaitServer, launchBrowser, newPage, signIn, onFailure, screenshot, eventually,
-  waitForAllSaved, waitForActionDetail, actionLinks, runAxe, assertNothingSerious
+  waitForAllSaved, waitForActionDetail, actionLinks, runAxe, assertNothingSerious, scrollsSideways
 } from './support.mjs'
 
 let server
@@ -92,6 +92,33 @@ test('the action list shows 50 at a time, keeps its filters in the address, and 
     await eventually(async () => (await page.locator('#f-status').inputValue().catch(() => '')) === 'in_progress',
       { message: 'the filter kept on Back' })
     assertNothingSerious('the action list, filtered', await runAxe(page, 'the action list, filtered'))
+  })
+  await context.close()
+})
+
+test('no page scrolls sideways on a phone (320 and 390 px)', async () => {
+  const { context, page } = await newPage(browser, { viewport: { width: 320, height: 800 } })
+  await onFailure('phone-widths', { pages: { page }, server }, async () => {
+    await signIn(page, 'programme.office', { url: server.url + '/p/demo/' })
+    await waitForAllSaved(page, { timeout: 30_000 })
+    const [action] = await actionLinks(page, server.url)
+    const pages = ['/p/demo/', '/p/demo/actions', '/p/demo/my-work', '/p/demo/report', action,
+      '/p/demo/warning-notice', '/p/demo/setup', '/p/demo/import', '/']
+    for (const width of [320, 390]) {
+      await page.setViewportSize({ width, height: 800 })
+      for (const path of pages) {
+        await page.goto(server.url + path)
+        await page.locator('main h1').first().waitFor({ timeout: 30_000 })
+        // Give the plans a moment to fill the page.
+        await page.waitForTimeout(500)
+        const wide = await page.evaluate(() => [...document.querySelectorAll('main *')]
+          .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 1 &&
+            !el.closest('.plait-scroll'))
+          .slice(0, 3)
+          .map((el) => `${el.tagName}.${el.className}`))
+        assert.equal(await scrollsSideways(page), false, `${path} at ${width} px scrolls sideways: ${wide.join(', ')}`)
+      }
+    }
   })
   await context.close()
 })

@@ -72,5 +72,5 @@ pub fn group_table_markup(caption: &str, heading: &str, groups: &[(&str, &Counts
         html += &number(counts.overdue);
         html += "</tr>";
     }
-    html + "</tbody></table>"
+    crate::markup::scroll_region(caption, &(html + "</tbody></table>"))
 }

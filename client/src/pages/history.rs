@@ -62,7 +62,7 @@ fn table(workspace: Workspace, action: &ActionId, records: &[AuditRecord]) -> St
         }
         html += "</ul></td></tr>";
     }
-    html + "</tbody></table>"
+    crate::markup::scroll_region("Change history", &(html + "</tbody></table>"))
 }
 
 /// The change history section of an action's page.

@@ -71,7 +71,7 @@ fn plans_markup(
     counts: &std::collections::BTreeMap<plait_shared::DocId, usize>,
 ) -> String {
     let mut html = String::from(
-        "<h2>Plans</h2><table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">Plans and their downloads</caption>\
+        "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">Plans and their downloads</caption>\
          <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">\
          <th scope=\"col\" class=\"nhsuk-table__header\">Plan</th>\
          <th scope=\"col\" class=\"nhsuk-table__header plait-num\">Actions</th>\
@@ -87,7 +87,10 @@ fn plans_markup(
              <a href=\"/api/docs/{id}/export?format=csv\" download>CSV<span class=\"nhsuk-u-visually-hidden\"> ({title})</span></a></td></tr>"
         );
     }
-    html + "</tbody></table>"
+    format!(
+        "<h2>Plans</h2>{}",
+        crate::markup::scroll_region("Plans", &(html + "</tbody></table>"))
+    )
 }
 
 /// The overview's markup, from the metrics.
@@ -113,7 +116,7 @@ fn overview_markup(name: &str, m: &ProgrammeMetrics) -> String {
     html += &crate::pages::findings::requirements_markup(m);
     let small_table = |title: &str, caption: &str, heading: &str, rows: Vec<(String, usize)>| {
         let mut html = format!(
-            "<h2>{title}</h2><table class=\"nhsuk-table\">\
+            "<table class=\"nhsuk-table\">\
              <caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">{caption}</caption>\
              <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">\
              <th scope=\"col\" class=\"nhsuk-table__header\">{heading}</th>\
@@ -126,7 +129,10 @@ fn overview_markup(name: &str, m: &ProgrammeMetrics) -> String {
                  <td class=\"nhsuk-table__cell plait-num\">{n}</td></tr>"
             );
         }
-        html + "</tbody></table>"
+        format!(
+            "<h2>{title}</h2>{}",
+            crate::markup::scroll_region(caption, &(html + "</tbody></table>"))
+        )
     };
     html += &small_table(
         "By colour (BRAG)",

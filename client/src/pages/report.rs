@@ -150,7 +150,7 @@ pub fn trend_markup(points: &[TrendPoint]) -> String {
         }
         table += "</tr>";
     }
-    svg + &table + "</tbody></table>"
+    svg + &crate::markup::scroll_region("Actions by stage", &(table + "</tbody></table>"))
 }
 
 /// A table with a visually hidden caption, from rows of escaped cells.
@@ -174,7 +174,7 @@ fn table(id: &str, caption: &str, headers: &[&str], rows: &[Vec<String>]) -> Str
         }
         html += "</tr>";
     }
-    html + "</tbody></table>"
+    crate::markup::scroll_region(caption, &(html + "</tbody></table>"))
 }
 
 fn report_markup(
