@@ -1560,3 +1560,113 @@ async fn a_lead_acts_only_in_their_own_portfolio() {
         .answer
         .is_some());
 }
+
+/// A hostile viewer against what this session added (issues 14 and 15):
+/// a forum written into the programme, a reported colour and an accepting
+/// verdict with an assurance level written into a plan, and the new
+/// endpoints (a plan, a member, an invitation, a programme, an import) are
+/// all refused, and nothing changes.
+#[tokio::test]
+async fn a_viewer_gets_past_none_of_the_new_set_up_and_assurance() {
+    let server = TestServer::start_with_demo().await;
+    let board = server.sign_in("board", PASSWORD).await;
+    // What the programme holds (a refused change is kept only as a
+    // tombstone, so its sender converges: compare what it says).
+    let read = || async {
+        let doc = fetch(&server, "demo").await;
+        let view = plait_shared::ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+        view
+    };
+    let before = read().await;
+    let mut programme = client(&server, &board, "demo").await;
+    programme
+        .edit(|doc| {
+            plait_shared::ProgrammeDoc::new(doc.clone()).put_forum(
+                &mut doc.transact_mut(),
+                &plait_shared::ForumId::new("forum-evil").unwrap(),
+                &plait_shared::Forum {
+                    name: "Board's own forum".into(),
+                },
+            );
+        })
+        .await;
+    settled(&mut programme, 1).await;
+    assert_eq!(read().await, before);
+    let (plan, action) = owned_action(&server, "d.hughes").await;
+    let mut device = client(&server, &board, &plan).await;
+    device
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let mut txn = doc.transact_mut();
+            plan.set_action_field(
+                &mut txn,
+                &action.id,
+                &ActionField::ReportedColour(Some(plait_shared::Colour::Blue)),
+            )
+            .unwrap();
+        })
+        .await;
+    settled(&mut device, 1).await;
+    assert!(
+        refusal(&device, 0).contains("viewers"),
+        "{}",
+        refusal(&device, 0)
+    );
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert_eq!(kept.reported_colour, action.reported_colour);
+    assert_eq!(kept.evidence_reviews, action.evidence_reviews);
+    // The endpoints.
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        http.request(method, server.url(path))
+            .bearer_auth(&board)
+            .json(&body)
+            .send()
+    };
+    for (method, path, body) in [
+        (
+            reqwest::Method::POST,
+            "/api/programmes/demo/plans",
+            serde_json::json!({"title": "Evil"}),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/programmes/demo/members/board",
+            serde_json::json!({"role": "admin"}),
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/programmes/demo/members/d.hughes",
+            serde_json::json!({"role": null}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/programmes/demo/members",
+            serde_json::json!({"name": "Evil", "username": "evil", "role": "admin"}),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/programmes",
+            serde_json::json!({"id": "evil", "name": "Evil"}),
+        ),
+    ] {
+        let status = send(method.clone(), path, body).await.unwrap().status();
+        assert_eq!(status, 403, "{method} {path}");
+    }
+    let import = http
+        .post(server.url("/api/programmes/demo/import?format=csv&mode=import"))
+        .bearer_auth(&board)
+        .body("Ref,Type,CQC requirement,Trust action,Workstream\nEV1,Must Do,x,y,Estates\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(import.status(), 403);
+    let me: plait_shared::api::Me = server.get_json("/api/me", &board).await;
+    assert_eq!(me.role_in("demo"), Some(Role::Viewer));
+    let members: Vec<plait_shared::api::Member> = server
+        .get_json("/api/programmes/demo/members", &board)
+        .await;
+    assert!(members.iter().any(|m| m.username.as_str() == "d.hughes"));
+    assert!(members.iter().all(|m| m.username.as_str() != "evil"));
+    assert_eq!(read().await, before);
+}
