@@ -145,6 +145,20 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The programme document `doc` belongs to (itself for a programme),
+    /// read off the async threads (sled blocks).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn programme_of(
+        &self,
+        doc: &plait_shared::DocId,
+    ) -> Result<Option<plait_shared::DocId>, AppError> {
+        let accounts = self.accounts.clone();
+        let doc = doc.clone();
+        Ok(tokio::task::spawn_blocking(move || accounts.programme_of(&doc)).await??)
+    }
+
     /// Builds the state over a sled store (documents, accounts and the
     /// audit trail share its database). Must be called inside a tokio
     /// runtime.

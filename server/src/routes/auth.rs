@@ -249,7 +249,7 @@ pub(crate) async fn set_member(
     Json(change): Json<SetRole>,
 ) -> Result<Response, AppError> {
     let id = super::docs::doc_id(raw)?;
-    if !administers(&authed, &id) || state.accounts.programme_of(&id)? != Some(id.clone()) {
+    if !administers(&authed, &id) || state.programme_of(&id).await? != Some(id.clone()) {
         return Err(state.denied(AppError::Forbidden(
             "only the programme's admin can change its members".into(),
         )));
@@ -283,7 +283,7 @@ pub(crate) async fn invite(
     Json(invite): Json<Invite>,
 ) -> Result<Response, AppError> {
     let id = super::docs::doc_id(raw)?;
-    if !administers(&authed, &id) || state.accounts.programme_of(&id)? != Some(id.clone()) {
+    if !administers(&authed, &id) || state.programme_of(&id).await? != Some(id.clone()) {
         return Err(state.denied(AppError::Forbidden(
             "only the programme's admin can invite people to it".into(),
         )));

@@ -40,9 +40,7 @@ pub(crate) async fn read_programme(
     for plan_id in programme.plans.keys() {
         // Only the programme's own plans, whatever its index (which its
         // admin edits) lists.
-        let accounts = state.accounts.clone();
-        let of = plan_id.clone();
-        let owner = tokio::task::spawn_blocking(move || accounts.programme_of(&of)).await??;
+        let owner = state.programme_of(plan_id).await?;
         if owner.as_ref() != Some(id) {
             continue;
         }
@@ -147,9 +145,7 @@ pub(crate) async fn create(
             "a programme needs a name (up to 200 characters)".into(),
         ));
     }
-    let accounts = state.accounts.clone();
-    let of = id.clone();
-    let owner = tokio::task::spawn_blocking(move || accounts.programme_of(&of)).await??;
+    let owner = state.programme_of(&id).await?;
     if owner.is_some() || state.registry.existing_state(&id).await?.is_some() {
         return Err(AppError::Conflict(format!(
             "the id {id} is in use: choose another"
@@ -441,9 +437,7 @@ pub(crate) async fn create_plan(
     Json(new): Json<plait_shared::api::NewPlan>,
 ) -> Result<Response, AppError> {
     let id = super::docs::doc_id(raw)?;
-    let accounts = state.accounts.clone();
-    let of = id.clone();
-    let owner = tokio::task::spawn_blocking(move || accounts.programme_of(&of)).await??;
+    let owner = state.programme_of(&id).await?;
     if authed.user.role_in(&id) != Some(Role::Admin) || owner.as_ref() != Some(&id) {
         return Err(state.denied(AppError::Forbidden(
             "only the programme's admin can add a plan".into(),
@@ -461,9 +455,7 @@ pub(crate) async fn create_plan(
         slug.chars().take(100).collect::<String>()
     ))
     .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let accounts = state.accounts.clone();
-    let of = plan_id.clone();
-    let taken = tokio::task::spawn_blocking(move || accounts.programme_of(&of)).await??;
+    let taken = state.programme_of(&plan_id).await?;
     if taken.is_some() || state.registry.existing_state(&plan_id).await?.is_some() {
         return Err(AppError::Conflict(format!(
             "there is a plan called {title:?} already"
