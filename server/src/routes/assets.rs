@@ -39,14 +39,18 @@ async fn cache_headers(request: Request<axum::body::Body>, next: Next) -> Respon
     response
 }
 
-/// Trunk's hashed names look like `plait-client-0123456789abcdef_bg.wasm`.
+/// Trunk's hashed names look like `plait-client-0123456789abcdef_bg.wasm`:
+/// a 64-bit hash in hex, without leading zeros (so one time in sixteen it
+/// has 15 digits, and rarely fewer).
 fn is_hashed_asset(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or_default();
     let stem = name.split('.').next().unwrap_or_default();
     stem.trim_end_matches("_bg")
         .rsplit('-')
         .next()
-        .is_some_and(|hash| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .is_some_and(|hash| {
+            (12..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        })
 }
 
 #[cfg(test)]
@@ -56,6 +60,8 @@ mod tests {
     #[test]
     fn hashed_names_are_recognised() {
         assert!(is_hashed_asset("/plait-client-3f2a9c0d1e4b5a6f_bg.wasm"));
+        // A hash whose first digit was a zero.
+        assert!(is_hashed_asset("/plait-client-428e8f69f8f0bd2_bg.wasm"));
         assert!(is_hashed_asset("/plait-client-3f2a9c0d1e4b5a6f.js"));
         assert!(is_hashed_asset("/style-0123456789abcdef.css"));
         assert!(!is_hashed_asset("/index.html"));
