@@ -80,3 +80,23 @@ pub fn chosen_file(id: &str) -> Option<web_sys::File> {
         .ok()?;
     input.files()?.get(0)
 }
+
+thread_local! {
+    static INTERNED: std::cell::RefCell<std::collections::HashSet<&'static str>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+/// `text` as a `&'static str` (the form components take their element ids
+/// so): kept once per distinct text for the page's life, however often a
+/// view that makes it renders.
+pub fn interned(text: &str) -> &'static str {
+    INTERNED.with(|set| {
+        let mut set = set.borrow_mut();
+        if let Some(found) = set.get(text) {
+            return *found;
+        }
+        let leaked: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        set.insert(leaked);
+        leaked
+    })
+}

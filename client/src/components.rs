@@ -4,6 +4,5 @@ pub mod account;
 pub mod brag;
 pub mod date_input;
 pub mod form;
-pub mod governance;
 pub mod notices;
 pub mod sync_status;

@@ -14,6 +14,7 @@ use wasm_bindgen::JsCast;
 pub mod action;
 pub mod actions;
 pub mod findings;
+pub mod governance;
 pub mod history;
 pub mod import;
 pub mod my_work;

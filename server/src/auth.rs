@@ -52,6 +52,8 @@ pub struct Access {
     pub session: SessionKey,
     /// The device they signed in on.
     pub device: String,
+    /// The programme's governance settings.
+    pub rules: crate::registry::RulesCell,
 }
 
 impl Access {
@@ -77,6 +79,7 @@ impl Access {
             who,
             role: self.role,
             shape,
+            rules: self.rules.clone(),
         }
     }
 }
@@ -225,8 +228,8 @@ pub(crate) async fn doc_access(
     let accounts = state.accounts.clone();
     let id = doc.clone();
     let programme = tokio::task::spawn_blocking(move || accounts.programme_of(&id)).await??;
-    let (kind, role) = match programme {
-        None if authed.user.superuser => (DocKind::Other, Role::Admin),
+    let (kind, role, rules) = match programme {
+        None if authed.user.superuser => (DocKind::Other, Role::Admin, Default::default()),
         None => return Err(AppError::NotFound),
         Some(programme) => {
             let kind = if &programme == doc {
@@ -239,7 +242,7 @@ pub(crate) async fn doc_access(
             let Some(role) = authed.user.role_in(&programme) else {
                 return Err(state.denied(AppError::NotFound));
             };
-            (kind, role)
+            (kind, role, state.rules_of(&programme).await?)
         }
     };
     Ok(Access {
@@ -249,6 +252,7 @@ pub(crate) async fn doc_access(
         kind,
         session: authed.key,
         device: authed.session.device.clone(),
+        rules,
     })
 }
 

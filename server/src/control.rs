@@ -188,6 +188,10 @@ async fn import(
         kind: crate::auth::DocKind::Plan,
         session: crate::accounts::SessionKey::of("command line"),
         device: "command line".into(),
+        rules: match state.rules_of(programme).await {
+            Ok(rules) => rules,
+            Err(e) => return Reply::Error(e.to_string()),
+        },
     };
     match crate::import::run(
         state, programme, name, &parsed, options, valid_only, &access, &operator,

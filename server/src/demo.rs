@@ -20,12 +20,12 @@ use std::collections::HashMap;
 use plait_shared::import::{parse_csv, ImportPlan, ImportSummary, PlannedPlan};
 use plait_shared::workflow::{
     attach_evidence, propose_completion, record_decision, record_reaudit, request_due_change,
-    review_evidence, DecisionInput, Who,
+    review_evidence, DecisionInput, EvidenceInput, ReauditInput, Who,
 };
 use plait_shared::{
     new_doc, ActionId, Assurance, CheckOutcome, Date, DecisionOutcome, DocId, EvidenceKind,
-    EvidenceVerdict, LogEntry, Phase, PhaseId, PlanDoc, ProgrammeDoc, ProgrammeInfo,
-    ProgressUpdate, Role, Status, Transition, UnixMillis, UserId,
+    EvidenceType, EvidenceVerdict, Governance, LogEntry, Phase, PhaseId, PlanDoc, ProgrammeDoc,
+    ProgrammeInfo, ProgressUpdate, ReauditMethod, Role, Status, Transition, UnixMillis, UserId,
 };
 use yrs::{ReadTxn, StateVector, Transact, TransactionMut};
 
@@ -159,6 +159,13 @@ impl Calendar {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while !rest.is_empty() {
+            // "30 June 2022"
+            if let Some((date, len)) = long_date(rest) {
+                let (y, m, d) = self.shift(date).ymd();
+                out.push_str(&format!("{d} {} {y:04}", MONTHS[usize::from(m - 1)]));
+                rest = &rest[len..];
+                continue;
+            }
             // dd/mm/yyyy
             if rest.len() >= 10 && rest.as_bytes()[2] == b'/' && rest.as_bytes()[5] == b'/' {
                 if let Ok(date) = Date::parse_loose(&rest[..10]) {
@@ -193,6 +200,24 @@ impl Calendar {
         }
         out
     }
+}
+
+/// A date written "30 June 2022" at the start of `text`, and its length.
+fn long_date(text: &str) -> Option<(Date, usize)> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=2).contains(&digits) {
+        return None;
+    }
+    let day: u8 = text.get(..digits)?.parse().ok()?;
+    let after = text.get(digits..)?.strip_prefix(' ')?;
+    let (month, after) = MONTHS
+        .iter()
+        .enumerate()
+        .find_map(|(i, name)| after.strip_prefix(name).map(|a| (i, a)))?;
+    let year: i32 = after.strip_prefix(' ')?.get(..4)?.parse().ok()?;
+    let date = Date::from_ymd(year, u8::try_from(month + 1).ok()?, day).ok()?;
+    let len = text.len() - after.len() + 5;
+    Some((date, len))
 }
 
 const MONTHS: [&str; 12] = [
@@ -274,6 +299,9 @@ pub fn seed_on(
     let mut targets = HashMap::new();
     for row in &mut parsed.rows {
         row.action.due = row.action.due.map(|due| calendar.shift(due));
+        // CQC's wording dates its deadlines ("…, by 30 June 2022").
+        row.finding.text = calendar.shift_text(&row.finding.text);
+        row.finding.deadline = row.finding.deadline.map(|d| calendar.shift(d));
         targets.insert(
             row.action.reference.clone(),
             (
@@ -322,6 +350,9 @@ pub fn seed_on(
             },
         );
         plan.write_programme(&programme, &mut txn);
+        programme
+            .set_governance(&mut txn, &DEMO_RULES)
+            .map_err(bug)?;
         // (Each workstream's executive lead is their account already: the
         // rows carry user names.)
         for (id, name) in [
@@ -372,6 +403,15 @@ pub fn seed_on(
     store.flush()?;
     Ok(Some(total))
 }
+
+/// The demo programme's governance: the lead endorses completions, and
+/// closures are re-audited at two and four months (so that the first
+/// closures, at the launch's first meeting, have been re-audited by month
+/// five).
+pub const DEMO_RULES: Governance = Governance {
+    reaudit_spacing_months: 2,
+    ..Governance::DEFAULT
+};
 
 /// A moment on `day` at `hour` o'clock (UTC).
 fn at(day: Date, hour: i64) -> UnixMillis {
@@ -440,8 +480,8 @@ fn history(
         // Actions that were closed early enough to be re-audited (embedded,
         // or reopened by a failed re-audit) run on an early timeline: done
         // in the launch's first days, closed at the first meeting, both
-        // re-audits (one and three months on, the committee's choice for
-        // these) within the five months.
+        // re-audits (two and four months on, the programme's schedule)
+        // within the five months.
         let early = matches!(target, Status::Embedded | Status::Reopened);
         // Agreed in the launch's first weeks by the executive lead.
         let agreed = if early {
@@ -454,7 +494,7 @@ fn history(
             id,
             &LogEntry::Transition(Transition {
                 to: Status::Agreed,
-                by: lead,
+                by: lead.clone(),
                 role: Role::Lead,
                 at: at(agreed, 10),
                 note: String::new(),
@@ -502,22 +542,49 @@ fn history(
                 let due = action.due.unwrap_or(as_at);
                 latest(plus_days(due, -spread(reference, 3, 10)).max(plus_days(started, 7)))
             };
+            let title = format!("Completion report for {reference}");
+            let location = format!(
+                "Audit and sign-off showing \"{}\" is complete",
+                action.title.chars().take(120).collect::<String>()
+            );
             let evidence = attach_evidence(
                 plan,
                 txn,
                 id,
                 &owner_who(proposed),
-                EvidenceKind::Note,
-                &format!("Completion report for {reference}"),
-                &format!(
-                    "Audit and sign-off showing \"{}\" is complete",
-                    action.title.chars().take(120).collect::<String>()
-                ),
+                &EvidenceInput {
+                    evidence_type: Some(EvidenceType::AuditResult),
+                    period: (Some(started), Some(proposed)),
+                    site: &item.source.finding.location,
+                    ..EvidenceInput::new(EvidenceKind::Note, &title, &location)
+                },
                 salt + 1,
             )
             .map_err(bug)?;
             propose_completion(plan, txn, id, &owner_who(proposed), "Evidence attached")
                 .map_err(bug)?;
+            // The executive lead endorses: every completion that went on,
+            // and half of those still proposed.
+            if target != Status::CompletionProposed || spread(reference, 10, 2) == 0 {
+                let endorsed = if early {
+                    proposed
+                } else {
+                    latest(plus_days(proposed, 1 + spread(reference, 11, 2)))
+                };
+                plan.append(
+                    txn,
+                    id,
+                    &LogEntry::Transition(Transition {
+                        to: Status::Endorsed,
+                        by: lead.clone(),
+                        role: Role::Lead,
+                        at: at(endorsed, 12),
+                        note: String::new(),
+                        baseline: false,
+                    }),
+                )
+                .map_err(bug)?;
+            }
             if target != Status::CompletionProposed {
                 let accepted = if early {
                     plus_days(proposed, 1)
@@ -543,6 +610,7 @@ fn history(
                     } else {
                         Assurance::Reasonable
                     }),
+                    &DEMO_RULES,
                     salt + 2,
                 )
                 .map_err(bug)?;
@@ -573,11 +641,7 @@ fn history(
                             outcome: DecisionOutcome::ApproveClosure,
                             minute_ref: &minute,
                             note: "",
-                            reaudit_months: if early {
-                                &[1, 3]
-                            } else {
-                                &plait_shared::workflow::DEFAULT_REAUDIT_MONTHS
-                            },
+                            reaudit_months: &DEMO_RULES.reaudit_months(),
                         },
                         salt + 3,
                     )
@@ -614,9 +678,14 @@ fn history(
                                 txn,
                                 id,
                                 &who,
-                                &check,
-                                outcome,
-                                note,
+                                &ReauditInput {
+                                    check_id: &check,
+                                    outcome,
+                                    method: Some(ReauditMethod::Observation),
+                                    sample: "Both wards: ten patients' care and records on each",
+                                    note,
+                                },
+                                &DEMO_RULES,
                                 salt + 6 + n as u32,
                             )
                             .map_err(bug)?;
@@ -670,7 +739,10 @@ fn check(
             .actions
             .get(&item.action_id)
             .map_or(Status::Draft, |a| a.status());
-        if got != want {
+        // A completion the lead has endorsed is still the tracker's
+        // "proposed for closure".
+        let same = got == want || (want == Status::CompletionProposed && got == Status::Endorsed);
+        if !same {
             return Err(bug(format!(
                 "{reference}: the history leads to {got}, the tracker says {want}"
             )));
@@ -706,8 +778,8 @@ mod tests {
         let c = Calendar::on(Date::from_ymd(2026, 12, 3).unwrap());
         assert_eq!(c.as_at, Date::from_ymd(2026, 11, 15).unwrap());
         assert_eq!(
-            c.shift_text("12/08/2022: revised date of 30/09/2022; re-audit due September 2022."),
-            "12/11/2026: revised date of 30/12/2026; re-audit due December 2026."
+            c.shift_text("12/08/2022: revised date of 30/09/2022; re-audit due September 2022; by 30 June 2022."),
+            "12/11/2026: revised date of 30/12/2026; re-audit due December 2026; by 30 September 2026."
         );
     }
 }

@@ -26,6 +26,8 @@ unavailable_from!(
     crate::registry::FlushError,
     csv::Error,
     rust_xlsxwriter::XlsxError,
+    zip::result::ZipError,
+    std::io::Error,
 );
 
 /// A request that could not be served.

@@ -189,6 +189,18 @@ pub fn report_tables(report: &BoardReport) -> Vec<Table> {
         grouped("By location", named(&metrics.by_location)),
     ];
     tables.push(Table {
+        title: "Assurance given".to_owned(),
+        headers: strings(&[
+            "Assurance level",
+            "Actions (evidence accepted, closed or embedded)",
+        ]),
+        rows: metrics
+            .assurance
+            .iter()
+            .map(|(level, n)| vec![level.label().to_owned(), n.to_string()])
+            .collect(),
+    });
+    tables.push(Table {
         title: "Overdue".to_owned(),
         headers: strings(&[
             "Ref",

@@ -142,9 +142,59 @@ pub struct AppState {
     pub unauthenticated_bodies: Arc<tokio::sync::Semaphore>,
     /// Evidence files.
     pub blobs: blobs::Blobs,
+    /// Each open programme's governance settings, shared by every
+    /// connection to its documents.
+    pub rules:
+        Arc<std::sync::Mutex<std::collections::HashMap<plait_shared::DocId, registry::RulesCell>>>,
 }
 
 impl AppState {
+    /// The governance settings of `programme`, read from its document the
+    /// first time they are asked for, then kept up to date by the engine
+    /// (see [`registry::RulesCell`]).
+    ///
+    /// # Errors
+    /// When the programme document cannot be loaded.
+    pub async fn rules_of(
+        &self,
+        programme: &plait_shared::DocId,
+    ) -> Result<registry::RulesCell, AppError> {
+        let known = |state: &AppState| {
+            state
+                .rules
+                .lock()
+                .ok()
+                .and_then(|cells| cells.get(programme).cloned())
+        };
+        if let Some(cell) = known(self) {
+            return Ok(cell);
+        }
+        // Read without leasing: a programme not created yet stays absent
+        // (its defaults apply until it is).
+        let rules = match self.registry.existing_state(programme).await? {
+            Some(state) => {
+                let doc = plait_shared::new_doc();
+                let update = <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&state)
+                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                yrs::Transact::transact_mut(&doc)
+                    .apply_update(update)
+                    .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                let programme = plait_shared::ProgrammeDoc::new(doc.clone());
+                let txn = yrs::Transact::transact(&doc);
+                programme.governance(&txn)
+            }
+            None => plait_shared::Governance::DEFAULT,
+        };
+        let mut cells = self
+            .rules
+            .lock()
+            .map_err(|_| AppError::Unavailable("the rules are being changed".into()))?;
+        Ok(cells
+            .entry(programme.clone())
+            .or_insert_with(|| registry::RulesCell::new(rules))
+            .clone())
+    }
+
     /// The programme document `doc` belongs to (itself for a programme),
     /// read off the async threads (sled blocks).
     ///
@@ -203,6 +253,7 @@ impl AppState {
             unauthenticated_bodies,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_slots())),
             blobs,
+            rules: Arc::default(),
         })
     }
 

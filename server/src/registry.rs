@@ -27,7 +27,7 @@ mod pipeline;
 
 use fanout::Subscriber;
 pub use flusher::{FlushError, Flusher};
-pub use pipeline::{Applied, ApplyError, Signature, UpdateAuthor};
+pub use pipeline::{Applied, ApplyError, RulesCell, Signature, UpdateAuthor};
 
 use crate::audit::Audit;
 use crate::metrics::Metrics;

@@ -10,6 +10,7 @@ mod auth;
 mod blobs;
 mod docs;
 mod health;
+mod pack;
 mod programmes;
 mod sync;
 mod ws;
@@ -29,6 +30,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/docs/{doc}/history", get(docs::history))
         .route("/api/docs/{doc}/export", get(programmes::export_plan))
+        .route(
+            "/api/docs/{doc}/findings/{finding}/pack",
+            get(pack::evidence_pack_zip),
+        )
         .route("/api/programmes/{doc}/report", get(programmes::report))
         .route(
             "/api/programmes/{doc}/export",

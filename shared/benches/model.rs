@@ -141,6 +141,7 @@ mod native {
         let author = Author::Member {
             user: &owner,
             role: Role::Contributor,
+            rules: plait_shared::Governance::DEFAULT,
         };
         c.bench_function("admit_update/one_field_into_168_action_plan", |b| {
             b.iter_batched(

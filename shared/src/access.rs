@@ -13,14 +13,14 @@
 //! | confidence | the owner, lead or admin |
 //! | assurance level | validator (not the owner), approver or admin |
 //! | reported colour (a tracker's RAG, kept from an import) | lead or admin |
-//! | title, description, closure criteria | the owner, lead or admin |
+//! | title, description, closure criteria | the owner, lead or admin; once the action is agreed, its title and closure criteria only its executive lead (their portfolio) or admin: the owner asks for a new wording |
 //! | transitions | anyone who could take that step (the lifecycle table), as themselves and in their own role |
 //! | progress updates, evidence | the owner, or a lead or admin; validators and approvers may add progress notes |
 //! | evidence verdicts | a validator who is not the owner |
 //! | decisions | an approver; on an action imported awaiting validation, also the programme manager (the decision that closed it) |
-//! | due-date requests / answers | the owner / the action's executive lead (its portfolio) or an admin |
+//! | due-date and wording requests / answers | the owner (a wording once the action is agreed) / the action's executive lead (its portfolio) or an admin, not the one who asked; an approved wording is the text as approved |
 //! | a lead's status changes (agreeing a draft) | only in the lead's portfolio: actions whose executive lead they are, or that have none |
-//! | re-audits scheduled / results | validator, approver or admin / a validator who is not the owner, from 14 days before it is due |
+//! | re-audits scheduled / results | validator, approver or admin / a validator who is not the owner, from the programme's window before it is due (14 days unless set), with its method and sample |
 //! | rewriting or removing a log entry; data that does not fit the schema | nobody |
 //!
 //! Viewers change nothing. Every entry names its author, and it must be the
@@ -29,8 +29,8 @@
 use crate::changes::{Change, Log};
 use crate::entries::{DueChange, Sustainment};
 use crate::ids::UserId;
-use crate::keys::FieldKey;
-use crate::lifecycle::{check_transition, ActionFacts, Move};
+use crate::keys::{ActionText, FieldKey};
+use crate::lifecycle::{check_transition, ActionFacts, Governance, Move};
 use crate::plan::ActionView;
 use crate::vocab::{CheckOutcome, Role, Status};
 
@@ -41,6 +41,8 @@ pub struct Actor<'a> {
     pub user: &'a UserId,
     /// Their role in the programme that holds the plan.
     pub role: Role,
+    /// The programme's governance settings.
+    pub rules: Governance,
 }
 
 impl Actor<'_> {
@@ -120,6 +122,19 @@ pub fn check_change(
             let Some(action) = before.or(after) else {
                 return deny("no such action");
             };
+            let agreed = before.is_some_and(|b| b.status() != Status::Draft);
+            if agreed && matches!(key, ActionText::Title | ActionText::ClosureCriteria) {
+                return allow_if(
+                    actor.role == Role::Admin
+                        || (actor.role == Role::Lead && in_portfolio(actor, action)),
+                    || {
+                        format!(
+                            "once the action is agreed, its {} changes only with its executive lead's approval: ask for the new wording",
+                            key.label().to_ascii_lowercase()
+                        )
+                    },
+                );
+            }
             allow_if(
                 actor.owns(action) || actor.is(&[Role::Lead, Role::Admin]),
                 || {
@@ -137,15 +152,86 @@ pub fn check_change(
             let owner = actor.owns(before.unwrap_or(action));
             let imported = before.is_some_and(|b| b.status() == Status::Imported);
             let portfolio = in_portfolio(actor, before.unwrap_or(action));
+            let agreed = before.is_some_and(|b| b.status() != Status::Draft);
             let was = Was {
                 owner,
                 imported,
                 portfolio,
+                agreed,
             };
             indexes
                 .iter()
                 .try_for_each(|&index| check_entry(actor, *log, index, action, was))
         }
+    }
+}
+
+/// What the programme's [`Governance`] asks of a new status change, beyond
+/// the lifecycle the fold applies to the whole history: a completion goes
+/// through the executive lead's endorsement where the programme asks for
+/// it, and a closure is embedded only by a last re-audit that keeps the
+/// programme's schedule (at least its number of checks, the last due no
+/// sooner than its months after the closing decision's meeting).
+///
+/// `candidate` is the action with the change, `index` the new entry's
+/// place in `log`.
+///
+/// # Errors
+/// Why the programme's settings do not allow it.
+pub fn check_governance(
+    rules: &Governance,
+    candidate: &ActionView,
+    log: Log,
+    index: usize,
+) -> Result<(), Denial> {
+    if log != Log::Transitions {
+        return Ok(());
+    }
+    match candidate.fold.steps.get(index) {
+        Some(crate::lifecycle::Step::Applied {
+            from: crate::vocab::Status::CompletionProposed,
+            to: crate::vocab::Status::EvidenceAccepted,
+            ..
+        }) if rules.endorsement => Err(crate::lifecycle::Refusal::NotEndorsed.to_string()),
+        Some(crate::lifecycle::Step::Applied {
+            to: crate::vocab::Status::Embedded,
+            ..
+        }) => {
+            let meeting = candidate
+                .decisions
+                .iter()
+                .rev()
+                .find(|d| d.outcome == crate::vocab::DecisionOutcome::ApproveClosure)
+                .map(|d| d.meeting_date);
+            // The closure's checks: those scheduled together with the
+            // final check that passed last.
+            let passed = candidate
+                .final_checks()
+                .into_iter()
+                .filter(|c| matches!(c.result, Some((crate::vocab::CheckOutcome::Passed, ..))))
+                .max_by_key(|c| c.scheduled_at);
+            let Some(last) = passed else {
+                return Err(crate::lifecycle::Refusal::NoPassedCheck.to_string());
+            };
+            let count = candidate
+                .sustainment_checks
+                .iter()
+                .filter(|c| c.scheduled_at == last.scheduled_at)
+                .count();
+            let months = rules.reaudit_count * rules.reaudit_spacing_months;
+            let short = usize::try_from(rules.reaudit_count).unwrap_or(usize::MAX) > count;
+            let soon = meeting.is_some_and(|m| last.due < m.add_months(months));
+            if short || soon {
+                Err(format!(
+                    "this programme embeds a change after {} re-audit(s), the last due {months} months after the closing decision; this closure's last re-audit was due {} ({count} scheduled)",
+                    rules.reaudit_count,
+                    last.due.long()
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
     }
 }
 
@@ -255,6 +341,8 @@ struct Was {
     imported: bool,
     /// It was in the actor's portfolio.
     portfolio: bool,
+    /// It was agreed (past draft).
+    agreed: bool,
 }
 
 /// Who records a forum's decision: an approver, or for an action imported
@@ -275,6 +363,7 @@ fn check_entry(
         owner,
         imported,
         portfolio,
+        ..
     } = was;
     let outside = || {
         format!(
@@ -303,7 +392,12 @@ fn check_entry(
                 )
             })?;
             allow_if(portfolio, outside)?;
-            check_step(actor, t.to, &t.note, t.baseline, action, owner)
+            // The status it met, for the reason when it is refused.
+            let met = action.fold.steps.get(index).map(|step| match step {
+                crate::lifecycle::Step::Applied { from, .. }
+                | crate::lifecycle::Step::Superseded { from, .. } => *from,
+            });
+            check_step(actor, t.to, &t.note, t.baseline, action, owner, met)
         }
         Log::Updates => {
             let u = action.updates.get(index).ok_or_else(missing)?;
@@ -347,6 +441,19 @@ fn check_entry(
                     "only the action's owner can ask for a due-date change".into()
                 })
             }
+            DueChange::Wording { by, text, .. } => {
+                by_self(by)?;
+                allow_if(owner, || {
+                    "only the action's owner asks for a new wording".into()
+                })?;
+                allow_if(
+                    matches!(text, ActionText::Title | ActionText::ClosureCriteria),
+                    || "a new wording is asked for the title or the closure criteria".into(),
+                )?;
+                allow_if(was.agreed, || {
+                    "before the action is agreed its owner changes the wording directly".into()
+                })
+            }
             DueChange::Answer {
                 by,
                 role,
@@ -362,7 +469,8 @@ fn check_entry(
                     "only an executive lead or an admin can answer a due-date request".into()
                 })?;
                 allow_if(
-                    action.due_requests.iter().any(|r| &r.id == request_id),
+                    action.due_requests.iter().any(|r| &r.id == request_id)
+                        || action.wording_requests.iter().any(|r| &r.id == request_id),
                     || "the answer is to a request this action does not have".into(),
                 )
             }
@@ -381,10 +489,12 @@ fn check_entry(
                 outcome,
                 note,
                 at,
+                method,
+                sample,
                 ..
             } => {
                 if let Some(check) = action.sustainment_checks.iter().find(|c| &c.id == check_id) {
-                    let opens = crate::lifecycle::reaudit_opens(check.due);
+                    let opens = actor.rules.reaudit_opens(check.due);
                     allow_if(at.date() >= opens, || {
                         format!(
                             "this re-audit opens on {} (it is due {})",
@@ -401,6 +511,10 @@ fn check_entry(
                     *outcome == CheckOutcome::Passed || !note.trim().is_empty(),
                     || "a failed re-audit needs a note of what was found".into(),
                 )?;
+                allow_if(method.is_some() && !sample.trim().is_empty(), || {
+                    "a re-audit records how it was done (its method) and what it looked at (its sample)"
+                        .into()
+                })?;
                 allow_if(
                     action.sustainment_checks.iter().any(|c| &c.id == check_id),
                     || "the result is for a re-audit this action does not have".into(),
@@ -421,6 +535,7 @@ fn check_step(
     baseline: bool,
     action: &ActionView,
     owner: bool,
+    met: Option<Status>,
 ) -> Result<(), Denial> {
     // Ownership as the server knew it before this update.
     let recorded = action.fold_facts(None);
@@ -431,9 +546,14 @@ fn check_step(
         assured: recorded.assured,
         unused_closure_decisions: recorded.closure_decisions,
         unused_passed_checks: recorded.passed_checks,
+        // Whether a completion needed endorsement depends on the route it
+        // took: judged where the step's effect is known.
+        endorsement_required: false,
     };
     let mut first_refusal = None;
-    for &from in Status::ALL {
+    // The status the step met first, so that its reason is the one given.
+    let order = met.into_iter().chain(Status::ALL.iter().copied());
+    for from in order {
         let step = Move {
             role: actor.role,
             actor: actor.user,
@@ -463,7 +583,7 @@ fn log_name(log: Log) -> &'static str {
         Log::Evidence => "evidence",
         Log::EvidenceReviews => "evidence verdict",
         Log::Decisions => "decision",
-        Log::DueChanges => "due-date change",
+        Log::DueChanges => "request to the executive lead",
         Log::Sustainment => "re-audit",
     }
 }
@@ -507,10 +627,121 @@ mod tests {
             evidence_reviews: vec![],
             decisions: vec![],
             due_requests: vec![],
+            wording_requests: vec![],
             due_changes: vec![],
             sustainment: vec![],
             sustainment_checks: vec![],
         }
+    }
+
+    /// An agreed action's title and closure criteria change only with its
+    /// executive lead (issue 15): the owner asks for a new wording, the
+    /// lead of its portfolio (or the programme manager) changes it; the
+    /// description stays the owner's. Before agreement the owner edits all
+    /// three.
+    #[test]
+    fn an_agreed_actions_wording_changes_with_its_lead() {
+        let rules = Governance::DEFAULT;
+        let who = |name: &'static str, role| Actor {
+            user: Box::leak(Box::new(user(name))),
+            role,
+            rules,
+        };
+        let draft = action("owner");
+        let mut agreed = action("owner");
+        agreed.exec_lead = "chief.nurse".into();
+        agreed.transitions.push(Transition {
+            to: Status::Agreed,
+            by: user("chief.nurse"),
+            role: Role::Lead,
+            at: UnixMillis(1),
+            note: String::new(),
+            baseline: false,
+        });
+        let agreed = agreed.derived();
+        assert_eq!(agreed.status(), Status::Agreed);
+        let text = |t| Change::Text(ActionId::new("a-1").unwrap(), t);
+        let owner = who("owner", Role::Contributor);
+        for t in ActionText::ALL {
+            assert!(check_change(owner, &text(t), Some(&draft), Some(&draft)).is_ok());
+        }
+        let refused = check_change(
+            owner,
+            &text(ActionText::Title),
+            Some(&agreed),
+            Some(&agreed),
+        );
+        assert!(refused.unwrap_err().contains("ask for the new wording"));
+        assert!(check_change(
+            owner,
+            &text(ActionText::ClosureCriteria),
+            Some(&agreed),
+            Some(&agreed)
+        )
+        .is_err());
+        assert!(check_change(
+            owner,
+            &text(ActionText::Description),
+            Some(&agreed),
+            Some(&agreed)
+        )
+        .is_ok());
+        let lead = who("chief.nurse", Role::Lead);
+        let other = who("director.of.people", Role::Lead);
+        let admin = who("pm", Role::Admin);
+        assert!(check_change(lead, &text(ActionText::Title), Some(&agreed), Some(&agreed)).is_ok());
+        assert!(check_change(
+            admin,
+            &text(ActionText::Title),
+            Some(&agreed),
+            Some(&agreed)
+        )
+        .is_ok());
+        assert!(
+            check_change(
+                other,
+                &text(ActionText::Title),
+                Some(&agreed),
+                Some(&agreed)
+            )
+            .is_err(),
+            "another executive's portfolio"
+        );
+        // The owner asks; on a draft there is nothing to ask.
+        let ask = |on: &ActionView| {
+            let mut after = on.clone();
+            after.due_changes.push(DueChange::Wording {
+                id: EntryId::new("w-1").unwrap(),
+                text: ActionText::Title,
+                proposed: "Door closers on both wards".into(),
+                reason: "clearer".into(),
+                by: user("owner"),
+                at: UnixMillis(2),
+            });
+            after.derived()
+        };
+        let asked = ask(&agreed);
+        assert!(check_change(
+            owner,
+            &appended(Log::DueChanges, 0),
+            Some(&agreed),
+            Some(&asked)
+        )
+        .is_ok());
+        assert!(check_change(
+            owner,
+            &appended(Log::DueChanges, 0),
+            Some(&draft),
+            Some(&ask(&draft))
+        )
+        .is_err());
+        assert!(check_change(
+            lead,
+            &appended(Log::DueChanges, 0),
+            Some(&agreed),
+            Some(&asked)
+        )
+        .is_err());
     }
 
     fn appended(log: Log, index: usize) -> Change {
@@ -533,7 +764,11 @@ mod tests {
     ) -> bool {
         let who = user(name);
         check_change(
-            Actor { user: &who, role },
+            Actor {
+                user: &who,
+                role,
+                rules: crate::lifecycle::Governance::DEFAULT,
+            },
             change,
             Some(before),
             Some(after),
@@ -700,6 +935,11 @@ mod tests {
             kind: EvidenceKind::Link,
             title: "audit".into(),
             location: "https://example.org".into(),
+            evidence_type: None,
+            period_from: None,
+            period_to: None,
+            site: String::new(),
+            piece: None,
             by: user("owner"),
             at: UnixMillis(1),
         });

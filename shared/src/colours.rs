@@ -83,7 +83,7 @@ impl ColourScheme {
             Status::Imported => ColourRule::Imported,
             _ if action.is_overdue(today) => ColourRule::Overdue,
             Status::EvidenceAccepted => ColourRule::EvidenceAccepted,
-            Status::CompletionProposed => ColourRule::CompletionProposed,
+            Status::CompletionProposed | Status::Endorsed => ColourRule::CompletionProposed,
             _ => match action.confidence {
                 Some(Confidence::OffTrack) => ColourRule::OffTrack,
                 Some(Confidence::AtRisk) => ColourRule::AtRisk,

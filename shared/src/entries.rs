@@ -6,8 +6,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{Date, EntryId, UnixMillis, UserId};
+use crate::keys::ActionText;
 use crate::vocab::{
-    CheckOutcome, DecisionOutcome, DueChangeVerdict, EvidenceKind, EvidenceVerdict, Role, Status,
+    CheckOutcome, DecisionOutcome, DueChangeVerdict, EvidenceKind, EvidenceType, EvidenceVerdict,
+    ReauditMethod, Role, Status,
 };
 
 /// A request to move an action to another status. The action's status is the
@@ -56,6 +58,23 @@ pub struct Evidence {
     /// For a link, its URL; for a file, the content hash of its blob.
     #[serde(default)]
     pub location: String,
+    /// What sort of evidence it is (a policy, an audit result, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_type: Option<EvidenceType>,
+    /// The first day of the period it covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_from: Option<Date>,
+    /// The last day of the period it covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_to: Option<Date>,
+    /// Where it comes from: the ward, team or site.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub site: String,
+    /// One piece of evidence serving several actions is attached to each
+    /// of them with the same `piece` (each action's validator judges it
+    /// for that action).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub piece: Option<EntryId>,
     /// Who attached it.
     pub by: UserId,
     /// When.
@@ -108,8 +127,10 @@ pub struct Decision {
     pub at: UnixMillis,
 }
 
-/// One entry of a due-date change: a request or a lead's answer to one.
-/// Stored as one map with a `type` key (`request` or `answer`).
+/// One entry of the log of requests to the executive lead: a new due date
+/// asked for, a new wording of an agreed action's title or closure
+/// criteria asked for, or the lead's answer to either. Stored as one map
+/// with a `type` key (`request`, `wording` or `answer`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DueChange {
@@ -126,7 +147,24 @@ pub enum DueChange {
         /// When.
         at: UnixMillis,
     },
-    /// The executive lead approves or declines a request.
+    /// The owner asks to change the wording of an agreed action's title or
+    /// closure criteria (which, once agreed, only the lead changes).
+    Wording {
+        /// This entry.
+        id: EntryId,
+        /// Which text.
+        text: ActionText,
+        /// The wording asked for, whole.
+        proposed: String,
+        /// Why.
+        reason: String,
+        /// Who asked.
+        by: UserId,
+        /// When.
+        at: UnixMillis,
+    },
+    /// The executive lead approves or declines a request (either kind: an
+    /// approved wording is applied in the same change).
     Answer {
         /// This entry.
         id: EntryId,
@@ -173,6 +211,12 @@ pub enum Sustainment {
         /// What was found (required when it failed).
         #[serde(default)]
         note: String,
+        /// How it was done.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        method: Option<ReauditMethod>,
+        /// What it looked at ("20 records on Ward 3, July").
+        #[serde(skip_serializing_if = "String::is_empty")]
+        sample: String,
         /// Who did the re-audit.
         by: UserId,
         /// When.
@@ -191,6 +235,7 @@ pub enum Sustainment {
 #[serde(rename_all = "snake_case")]
 enum DueChangeType {
     Request,
+    Wording,
     Answer,
 }
 
@@ -201,6 +246,8 @@ struct DueChangeMap {
     id: EntryId,
     new_due: Option<Date>,
     reason: Option<String>,
+    text: Option<ActionText>,
+    proposed: Option<String>,
     request_id: Option<EntryId>,
     verdict: Option<DueChangeVerdict>,
     #[serde(default)]
@@ -221,6 +268,14 @@ impl<'de> Deserialize<'de> for DueChange {
             DueChangeType::Request => DueChange::Request {
                 id: m.id,
                 new_due: needed(m.new_due, "new_due")?,
+                reason: needed(m.reason, "reason")?,
+                by: m.by,
+                at: m.at,
+            },
+            DueChangeType::Wording => DueChange::Wording {
+                id: m.id,
+                text: needed(m.text, "text")?,
+                proposed: needed(m.proposed, "proposed")?,
                 reason: needed(m.reason, "reason")?,
                 by: m.by,
                 at: m.at,
@@ -255,6 +310,10 @@ struct SustainmentMap {
     outcome: Option<CheckOutcome>,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    method: Option<ReauditMethod>,
+    #[serde(default)]
+    sample: String,
     by: UserId,
     at: UnixMillis,
 }
@@ -274,6 +333,8 @@ impl<'de> Deserialize<'de> for Sustainment {
                 check_id: needed(m.check_id, "check_id")?,
                 outcome: needed(m.outcome, "outcome")?,
                 note: m.note,
+                method: m.method,
+                sample: m.sample,
                 by: m.by,
                 at: m.at,
             },
@@ -331,6 +392,14 @@ mod tests {
             role: Role::Lead,
             at: UnixMillis(6),
         });
+        back(&DueChange::Wording {
+            id: id("w1"),
+            text: ActionText::ClosureCriteria,
+            proposed: "Audit shows 95% for three months".into(),
+            reason: "The audit tool changed".into(),
+            by: user.clone(),
+            at: UnixMillis(5),
+        });
         back(&Sustainment::Scheduled {
             id: id("s1"),
             due: Date::parse_iso("2027-06-30").unwrap(),
@@ -342,6 +411,8 @@ mod tests {
             check_id: id("s1"),
             outcome: CheckOutcome::Passed,
             note: "95% compliant".into(),
+            method: Some(ReauditMethod::RecordsAudit),
+            sample: "20 records".into(),
             by: user,
             at: UnixMillis(8),
         });

@@ -758,6 +758,16 @@ fn read_row(
         finding: NewFinding {
             reference: reference.clone(),
             kind,
+            // Enforcement sets a date ("…, by 30 June 2022"); a Must Do
+            // that happens to say "by" is the trust's date, not CQC's.
+            deadline: matches!(
+                kind,
+                FindingKind::WarningNotice
+                    | FindingKind::Section31
+                    | FindingKind::RequirementNotice
+            )
+            .then(|| crate::plan::deadline_in(&requirement))
+            .flatten(),
             text: requirement,
             regulations,
             key_question,

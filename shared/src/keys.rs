@@ -127,8 +127,9 @@ keys! {
         EvidenceReviews = "evidence_reviews", "Evidence verdict";
         /// Forum decisions.
         Decisions = "decisions", "Decision";
-        /// Due-date requests and answers.
-        DueChanges = "due_changes", "Due-date request";
+        /// Requests to the executive lead (a new due date, a new wording
+        /// of an agreed title or closure criteria) and the lead's answers.
+        DueChanges = "due_changes", "Request to the executive lead";
         /// Re-audits and their results.
         Sustainment = "sustainment", "Re-audit";
     }

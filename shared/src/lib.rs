@@ -42,6 +42,7 @@ pub mod import;
 pub mod keys;
 pub mod lifecycle;
 pub mod metrics;
+pub mod pack;
 pub mod plan;
 pub mod programme;
 pub mod protocol;
@@ -59,7 +60,7 @@ pub use ids::{
     UnixMillis, UserId, WorkstreamId,
 };
 pub use lifecycle::{
-    check_transition, fold_status, ActionFacts, Fold, FoldFacts, Move, Refusal, Step,
+    check_transition, fold_status, ActionFacts, Fold, FoldFacts, Governance, Move, Refusal, Step,
 };
 pub use metrics::{ColourRule, ColourScheme, Counts, Group, OverdueAction, ProgrammeMetrics};
 pub use plan::{
@@ -71,7 +72,8 @@ pub use programme::{
 };
 pub use vocab::{
     Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, EvidenceKind,
-    EvidenceVerdict, FindingKind, KeyQuestion, Regulation, Role, Status, UnknownValue,
+    EvidenceType, EvidenceVerdict, FindingKind, KeyQuestion, ReauditMethod, Regulation, Role,
+    Status, UnknownValue,
 };
 
 #[cfg(all(test, target_arch = "wasm32"))]

@@ -6,7 +6,9 @@
 //! | draft → agreed | executive lead or programme manager |
 //! | agreed or reopened → in_progress | the owner |
 //! | in_progress → completion_proposed (evidence attached) | the owner |
-//! | completion_proposed → evidence_accepted (a piece of evidence accepted, an assurance level set), or back to in_progress (with a note) | a validator who is not the owner |
+//! | completion_proposed → endorsed (evidence attached) | the executive lead (their portfolio) or the programme manager |
+//! | completion_proposed → in_progress (not endorsed, with a note) | the executive lead (their portfolio) |
+//! | completion_proposed (where the programme does not ask for endorsement) or endorsed → evidence_accepted (a piece of evidence accepted, an assurance level set), or back to in_progress (with a note) | a validator who is not the owner |
 //! | evidence_accepted → closed (with an unused "approve closure" decision) | an approver |
 //! | evidence_accepted → in_progress (returned by the forum, with a note) | an approver |
 //! | closed → embedded (the last re-audit of a closure passed, unused) | a validator who is not the owner |
@@ -19,6 +21,12 @@
 //!
 //! "Unused" means one more than the closures (or embeddings) already in the
 //! log, so closing again after a reopening needs a new decision.
+//!
+//! The fold accepts both routes to "evidence accepted" (with and without
+//! the lead's endorsement), so that a programme changing its
+//! [`Governance`] never rewrites the history: the setting decides which
+//! route a *new* status change may take, where the server admits it and
+//! where the client offers it.
 
 use std::fmt;
 
@@ -26,13 +34,97 @@ use crate::entries::Transition;
 use crate::ids::UserId;
 use crate::vocab::{Role, Status};
 
-/// How many days before it is due a re-audit opens: its result cannot be
-/// recorded earlier (a check on the day of closure proves nothing).
+/// How many days before it is due a re-audit opens, unless the programme
+/// says otherwise: its result cannot be recorded earlier (a check on the
+/// day of closure proves nothing).
 pub const REAUDIT_OPENS_DAYS_BEFORE: i64 = 14;
 
-/// The first day a re-audit due on `due` can be carried out.
-pub fn reaudit_opens(due: crate::ids::Date) -> crate::ids::Date {
-    crate::ids::UnixMillis(due.unix_millis() - REAUDIT_OPENS_DAYS_BEFORE * 86_400_000).date()
+/// The first day a re-audit due on `due` can be carried out, when re-audits
+/// open `days_before` days before they are due.
+pub fn reaudit_opens(due: crate::ids::Date, days_before: u32) -> crate::ids::Date {
+    crate::ids::UnixMillis(due.unix_millis() - i64::from(days_before) * 86_400_000).date()
+}
+
+/// A programme's governance settings: what its rules ask beyond the
+/// lifecycle table. Set by the programme manager on the programme's
+/// set-up page, held in the programme document, applied by the server to
+/// every new change and by the client to what it offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Governance {
+    /// Whether a proposed completion needs the executive lead's
+    /// endorsement before a validator may accept its evidence.
+    pub endorsement: bool,
+    /// How many days before it is due a re-audit opens.
+    pub reaudit_window_days: u32,
+    /// How many re-audits a closure schedules (the last decides whether
+    /// the change is embedded).
+    pub reaudit_count: u32,
+    /// Months between the closing decision and the first re-audit, and
+    /// between one re-audit and the next.
+    pub reaudit_spacing_months: u32,
+}
+
+impl Governance {
+    /// The defaults: endorsement on; re-audits at 3 and 6 months, each
+    /// open 14 days before it is due.
+    pub const DEFAULT: Governance = Governance {
+        endorsement: true,
+        reaudit_window_days: REAUDIT_OPENS_DAYS_BEFORE as u32,
+        reaudit_count: 2,
+        reaudit_spacing_months: 3,
+    };
+
+    /// The largest values the settings take (a window of a quarter, a
+    /// check a year for five years).
+    pub const MAX_WINDOW_DAYS: u32 = 90;
+    /// At most this many re-audits a closure.
+    pub const MAX_COUNT: u32 = 6;
+    /// At most this many months between re-audits.
+    pub const MAX_SPACING_MONTHS: u32 = 12;
+
+    /// The months after a closing decision at which its re-audits fall due.
+    pub fn reaudit_months(&self) -> Vec<u32> {
+        (1..=self.reaudit_count)
+            .map(|n| n * self.reaudit_spacing_months)
+            .collect()
+    }
+
+    /// The first day a re-audit due on `due` can be carried out.
+    pub fn reaudit_opens(&self, due: crate::ids::Date) -> crate::ids::Date {
+        reaudit_opens(due, self.reaudit_window_days)
+    }
+
+    /// Whether the settings are within their bounds.
+    ///
+    /// # Errors
+    /// What is out of bounds, in words.
+    pub fn check(&self) -> Result<(), String> {
+        if self.reaudit_window_days > Self::MAX_WINDOW_DAYS {
+            return Err(format!(
+                "a re-audit can open at most {} days before it is due",
+                Self::MAX_WINDOW_DAYS
+            ));
+        }
+        if !(1..=Self::MAX_COUNT).contains(&self.reaudit_count) {
+            return Err(format!(
+                "a closure schedules between 1 and {} re-audits",
+                Self::MAX_COUNT
+            ));
+        }
+        if !(1..=Self::MAX_SPACING_MONTHS).contains(&self.reaudit_spacing_months) {
+            return Err(format!(
+                "re-audits are between 1 and {} months apart",
+                Self::MAX_SPACING_MONTHS
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Governance {
+    fn default() -> Self {
+        Governance::DEFAULT
+    }
 }
 
 /// What the rules need to know about an action besides its status.
@@ -53,6 +145,9 @@ pub struct ActionFacts<'a> {
     /// embedded (an earlier check of the same closure passing embeds
     /// nothing).
     pub unused_passed_checks: usize,
+    /// Whether the programme asks for the executive lead's endorsement
+    /// before evidence is accepted (never for the fold: see the module).
+    pub endorsement_required: bool,
 }
 
 /// What the fold needs to know about an action besides its log: the same
@@ -138,6 +233,10 @@ pub enum Refusal {
         /// Where it was asked to go.
         to: Status,
     },
+    /// The programme asks the executive lead to endorse a completion
+    /// before its evidence is validated.
+    #[error("the executive lead endorses the completion before its evidence is validated")]
+    NotEndorsed,
     /// Only the action's owner takes this step.
     #[error("only the action's owner can move it from {from} to {to}")]
     NotOwner {
@@ -225,7 +324,18 @@ pub fn check_transition(step: &Move<'_>, action: &ActionFacts<'_>) -> Result<(),
                 Ok(())
             }
         }
-        (CompletionProposed, EvidenceAccepted | InProgress)
+        (CompletionProposed, Endorsed) => match role {
+            Role::Lead | Role::Admin if !action.has_evidence => Err(Refusal::NoEvidence),
+            Role::Lead | Role::Admin => Ok(()),
+            _ => Err(wrong_role),
+        },
+        (CompletionProposed, InProgress) if role == Role::Lead => need_note(),
+        (CompletionProposed, EvidenceAccepted)
+            if role == Role::Validator && !is_owner && action.endorsement_required =>
+        {
+            Err(Refusal::NotEndorsed)
+        }
+        (CompletionProposed | Endorsed, EvidenceAccepted | InProgress)
         | (Imported, EvidenceAccepted)
         | (Closed, Embedded) => {
             if role != Role::Validator {
@@ -292,6 +402,7 @@ pub fn next_statuses(
         assured: true,
         unused_closure_decisions: 1,
         unused_passed_checks: 1,
+        endorsement_required: false,
     };
     Status::ALL
         .iter()
@@ -406,6 +517,7 @@ pub fn fold_status(log: &[Transition], facts: &FoldFacts<'_>) -> Fold {
             assured,
             unused_closure_decisions: closure_decisions.saturating_sub(closures),
             unused_passed_checks: passed_checks.saturating_sub(embeddings),
+            endorsement_required: false,
         };
         let step = Move {
             role: transition.role,

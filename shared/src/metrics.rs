@@ -222,6 +222,29 @@ pub struct ProgrammeMetrics {
     pub by_location: BTreeMap<String, Counts>,
     /// Overdue actions, most overdue first.
     pub overdue: Vec<OverdueAction>,
+    /// The actions whose evidence is accepted (accepted, closed or
+    /// embedded), by the assurance their accepting verdicts gave (the
+    /// strongest of them; not recorded for a status carried in without one).
+    pub assurance: BTreeMap<Group<crate::vocab::Assurance>, usize>,
+}
+
+/// The assurance an action's accepted evidence gives: the strongest level
+/// its accepting verdicts recorded (the verdicts, not the editable field).
+pub fn assured_level(action: &crate::plan::ActionView) -> Group<crate::vocab::Assurance> {
+    use crate::vocab::Assurance;
+    let rank = |a: Assurance| match a {
+        Assurance::Substantial => 0,
+        Assurance::Reasonable => 1,
+        Assurance::Limited => 2,
+        Assurance::None => 3,
+    };
+    action
+        .evidence_reviews
+        .iter()
+        .filter(|r| r.verdict == crate::vocab::EvidenceVerdict::Accepted)
+        .filter_map(|r| r.assurance)
+        .min_by_key(|a| rank(*a))
+        .map_or(Group::NotRecorded, Group::Of)
 }
 
 /// The label used for a group whose value is missing.
@@ -294,6 +317,12 @@ impl ProgrammeMetrics {
                     .map_or(NOT_RECORDED, |w| w.name.as_str());
 
                 let status = action.status();
+                if matches!(
+                    status,
+                    Status::EvidenceAccepted | Status::Closed | Status::Embedded
+                ) {
+                    *metrics.assurance.entry(assured_level(action)).or_default() += 1;
+                }
                 let colour = programme.colours.colour_of(action, today);
                 let overdue = action.is_overdue(today);
                 metrics.all.add(status, colour, overdue);
@@ -393,6 +422,7 @@ mod tests {
             evidence_reviews: vec![],
             decisions: vec![],
             due_requests: vec![],
+            wording_requests: vec![],
             sustainment_checks: vec![],
             due_changes: vec![],
             sustainment: vec![],

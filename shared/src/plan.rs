@@ -95,6 +95,30 @@ pub struct NewFinding {
     pub location: String,
     /// Where it came from ("CQC report, March 2022").
     pub source: String,
+    /// The day CQC set for compliance (a warning notice's "by 30 June
+    /// 2022").
+    pub deadline: Option<Date>,
+}
+
+/// Where a finding stands with CQC: the compliance deadline it set, and
+/// when and by which letter it lifted a warning notice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compliance {
+    /// The day CQC set for compliance.
+    pub deadline: Option<Date>,
+    /// The day CQC lifted it.
+    pub lifted_on: Option<Date>,
+    /// The letter that lifted it ("CQC letter of 3 March 2023, ref …").
+    pub lifted_by: String,
+}
+
+/// The compliance deadline a regulator's wording sets, where it ends
+/// with one ("…, by 30 June 2022").
+pub fn deadline_in(text: &str) -> Option<Date> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.rfind(" by ")?;
+    let tail = text.get(at + 4..)?.trim().trim_end_matches(['.', ';', ')']);
+    Date::parse_loose(tail).ok()
 }
 
 /// An action, as created.
@@ -192,6 +216,8 @@ pub struct FindingView {
     pub location: String,
     /// Where it came from.
     pub source: String,
+    /// Where it stands with CQC.
+    pub compliance: Compliance,
 }
 
 /// A due-date change request with its answer, if any.
@@ -201,6 +227,26 @@ pub struct DueRequestView {
     pub id: EntryId,
     /// The date asked for.
     pub new_due: Date,
+    /// Why.
+    pub reason: String,
+    /// Who asked.
+    pub by: UserId,
+    /// When.
+    pub at: UnixMillis,
+    /// The first valid answer: approved or declined, by whom, why.
+    pub answer: Option<(DueChangeVerdict, UserId, String)>,
+}
+
+/// A request to change the wording of an agreed action's title or closure
+/// criteria, with its answer, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordingRequestView {
+    /// The request entry.
+    pub id: EntryId,
+    /// Which text.
+    pub text: ActionText,
+    /// The wording asked for.
+    pub proposed: String,
     /// Why.
     pub reason: String,
     /// Who asked.
@@ -274,6 +320,8 @@ pub struct ActionView {
     pub decisions: Vec<Decision>,
     /// Due-date change requests and their answers.
     pub due_requests: Vec<DueRequestView>,
+    /// Wording change requests and their answers.
+    pub wording_requests: Vec<WordingRequestView>,
     /// The due-date log as stored (requests and answers, in order).
     pub due_changes: Vec<DueChange>,
     /// The re-audit log as stored (schedules and results, in order).
@@ -444,6 +492,46 @@ impl PlanDoc {
         map.insert(txn, "core_service", finding.core_service.as_str());
         map.insert(txn, "location", finding.location.as_str());
         map.insert(txn, "source", finding.source.as_str());
+        if let Some(deadline) = finding.deadline {
+            map.insert(txn, "deadline", deadline.iso());
+        }
+        Ok(())
+    }
+
+    /// Sets where a finding stands with CQC.
+    ///
+    /// # Errors
+    /// [`WriteError::UnknownFinding`] if there is no such finding, or
+    /// [`WriteError::Malformed`] for a lifting with no letter.
+    pub fn set_compliance(
+        &self,
+        txn: &mut TransactionMut,
+        id: &FindingId,
+        compliance: &Compliance,
+    ) -> Result<(), WriteError> {
+        let Some(map) = map_ref(&self.findings, txn, id.as_str()) else {
+            return Err(WriteError::UnknownFinding(id.to_string()));
+        };
+        let has_letter = !compliance.lifted_by.trim().is_empty();
+        if compliance.lifted_on.is_some() != has_letter {
+            return Err(WriteError::Malformed(
+                "a lifting needs both its date and the letter that lifted it".into(),
+            ));
+        }
+        for (key, date) in [
+            ("deadline", compliance.deadline),
+            ("lifted_on", compliance.lifted_on),
+        ] {
+            match date {
+                Some(d) => {
+                    map.insert(txn, key, d.iso());
+                }
+                None => {
+                    map.remove(txn, key);
+                }
+            }
+        }
+        map.insert(txn, "lifted_by", compliance.lifted_by.trim());
         Ok(())
     }
 
@@ -690,6 +778,11 @@ impl PlanDoc {
             core_service: get_str(&map, txn, "core_service").unwrap_or_default(),
             location: get_str(&map, txn, "location").unwrap_or_default(),
             source: get_str(&map, txn, "source").unwrap_or_default(),
+            compliance: Compliance {
+                deadline: get_parsed(&map, txn, "deadline", &path, problems),
+                lifted_on: get_parsed(&map, txn, "lifted_on", &path, problems),
+                lifted_by: get_str(&map, txn, "lifted_by").unwrap_or_default(),
+            },
         })
     }
 
@@ -741,6 +834,7 @@ impl PlanDoc {
                 evidence_reviews: get_log(&map, txn, EVIDENCE_REVIEWS, &path, problems),
                 decisions,
                 due_requests: Vec::new(),
+                wording_requests: Vec::new(),
                 sustainment_checks: Vec::new(),
                 due_changes,
                 sustainment,
@@ -757,7 +851,7 @@ impl ActionView {
     /// entry would do.
     pub fn derived(mut self) -> ActionView {
         self.sustainment_checks = fold_sustainment(&self.sustainment);
-        self.due_requests = fold_due_changes(&self.due_changes);
+        (self.due_requests, self.wording_requests) = fold_due_changes(&self.due_changes);
         self.due_current = self
             .due_requests
             .iter()
@@ -864,10 +958,31 @@ fn write_field(map: &MapRef, txn: &mut TransactionMut, field: &ActionField) {
 /// Pairs requests with their first valid answer: from an executive lead or
 /// the programme manager who is not the requester. Later or invalid answers
 /// have no effect.
-fn fold_due_changes(log: &[DueChange]) -> Vec<DueRequestView> {
+fn fold_due_changes(log: &[DueChange]) -> (Vec<DueRequestView>, Vec<WordingRequestView>) {
     let mut requests: Vec<DueRequestView> = Vec::new();
+    let mut wordings: Vec<WordingRequestView> = Vec::new();
     for entry in log {
         match entry {
+            DueChange::Wording {
+                id,
+                text,
+                proposed,
+                reason,
+                by,
+                at,
+            } => {
+                if wordings.iter().all(|r| &r.id != id) && requests.iter().all(|r| &r.id != id) {
+                    wordings.push(WordingRequestView {
+                        id: id.clone(),
+                        text: *text,
+                        proposed: proposed.clone(),
+                        reason: reason.clone(),
+                        by: by.clone(),
+                        at: *at,
+                        answer: None,
+                    });
+                }
+            }
             DueChange::Request {
                 id,
                 new_due,
@@ -894,18 +1009,24 @@ fn fold_due_changes(log: &[DueChange]) -> Vec<DueRequestView> {
                 role,
                 ..
             } => {
+                // The rules let an executive lead or the programme
+                // manager who did not ask answer (`access`); the fold
+                // honours the same.
+                let answerer = matches!(role, Role::Lead | Role::Admin);
+                let answer = Some((*verdict, by.clone(), note.clone()));
                 if let Some(request) = requests.iter_mut().find(|r| &r.id == request_id) {
-                    // The rules let an executive lead or the programme
-                    // manager answer (`access`); the fold honours the same.
-                    let answerer = matches!(role, Role::Lead | Role::Admin);
                     if request.answer.is_none() && answerer && &request.by != by {
-                        request.answer = Some((*verdict, by.clone(), note.clone()));
+                        request.answer = answer;
+                    }
+                } else if let Some(request) = wordings.iter_mut().find(|r| &r.id == request_id) {
+                    if request.answer.is_none() && answerer && &request.by != by {
+                        request.answer = answer;
                     }
                 }
             }
         }
     }
-    requests
+    (requests, wordings)
 }
 
 /// Pairs scheduled re-audits with their first result. A failed result needs
@@ -1154,6 +1275,11 @@ mod tests {
             kind: EvidenceKind::Link,
             title: "Audit results".into(),
             location: "https://intranet.example/audit".into(),
+            evidence_type: None,
+            period_from: None,
+            period_to: None,
+            site: String::new(),
+            piece: None,
             by: user("owner"),
             at: UnixMillis(2),
         });
@@ -1269,6 +1395,8 @@ mod tests {
                 check_id: entry("c1"),
                 outcome: CheckOutcome::Failed,
                 note: note.into(),
+                method: Some(crate::vocab::ReauditMethod::RecordsAudit),
+                sample: "10 records".into(),
                 by: user("validator"),
                 at: UnixMillis(2),
             })

@@ -2,7 +2,9 @@
 //! plans, and its settings (the colour scheme).
 //!
 //! Roots (all `Y.Map`): `programme` {name, trust, rating, oversight_segment,
-//! report_date, warning_notice}; `phases` {id → Y.Map {name, starts, ends,
+//! report_date, warning_notice, and the governance settings endorsement,
+//! reaudit_window_days, reaudit_count, reaudit_spacing_months (each a
+//! string: "true", "14")}; `phases` {id → Y.Map {name, starts, ends,
 //! goal, exit_criteria}}; `workstreams` {id → Y.Map {name, exec_lead}};
 //! `plans` {plan doc id → Y.Map {title, workstream_id, core_service}};
 //! `forums` {id → Y.Map {name}}; `settings` {colours: Y.Map {rule →
@@ -15,6 +17,7 @@ use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem};
 use crate::ids::{Date, DocId, ForumId, PhaseId, WorkstreamId};
+use crate::lifecycle::Governance;
 use crate::vocab::Colour;
 
 const PROGRAMME: &str = "programme";
@@ -98,6 +101,8 @@ pub struct ProgrammeView {
     pub plans: BTreeMap<DocId, PlanEntry>,
     /// Forums by id.
     pub forums: BTreeMap<ForumId, Forum>,
+    /// The governance settings (the defaults where none are set).
+    pub governance: Governance,
     /// The display colours.
     pub colours: ColourScheme,
     /// What had to be skipped while reading.
@@ -152,6 +157,77 @@ impl ProgrammeDoc {
         }
         self.programme
             .insert(txn, "warning_notice", info.warning_notice.as_str());
+    }
+
+    /// Sets the governance settings.
+    ///
+    /// # Errors
+    /// A setting out of its bounds ([`Governance::check`]).
+    pub fn set_governance(
+        &self,
+        txn: &mut TransactionMut,
+        rules: &Governance,
+    ) -> Result<(), String> {
+        rules.check()?;
+        let g = |txn: &mut TransactionMut, key: &str, value: String| {
+            self.programme.insert(txn, key, value);
+        };
+        g(txn, "endorsement", rules.endorsement.to_string());
+        g(
+            txn,
+            "reaudit_window_days",
+            rules.reaudit_window_days.to_string(),
+        );
+        g(txn, "reaudit_count", rules.reaudit_count.to_string());
+        g(
+            txn,
+            "reaudit_spacing_months",
+            rules.reaudit_spacing_months.to_string(),
+        );
+        Ok(())
+    }
+
+    /// The governance settings alone (what the server asks on every
+    /// update to the programme's plans): each setting read, the default
+    /// where it is missing or unreadable, and all of them the defaults if
+    /// together they are out of bounds.
+    pub fn governance<T: ReadTxn>(&self, txn: &T) -> Governance {
+        self.read_governance(txn, &mut Vec::new())
+    }
+
+    fn read_governance<T: ReadTxn>(
+        &self,
+        txn: &T,
+        problems: &mut Vec<SchemaProblem>,
+    ) -> Governance {
+        let d = Governance::DEFAULT;
+        let map = &self.programme;
+        let rules = Governance {
+            endorsement: get_parsed(map, txn, "endorsement", PROGRAMME, problems)
+                .unwrap_or(d.endorsement),
+            reaudit_window_days: get_parsed(map, txn, "reaudit_window_days", PROGRAMME, problems)
+                .unwrap_or(d.reaudit_window_days),
+            reaudit_count: get_parsed(map, txn, "reaudit_count", PROGRAMME, problems)
+                .unwrap_or(d.reaudit_count),
+            reaudit_spacing_months: get_parsed(
+                map,
+                txn,
+                "reaudit_spacing_months",
+                PROGRAMME,
+                problems,
+            )
+            .unwrap_or(d.reaudit_spacing_months),
+        };
+        match rules.check() {
+            Ok(()) => rules,
+            Err(reason) => {
+                problems.push(SchemaProblem {
+                    path: PROGRAMME.to_owned(),
+                    reason,
+                });
+                d
+            }
+        }
     }
 
     /// Adds or replaces a forum.
@@ -239,6 +315,7 @@ impl ProgrammeDoc {
             ),
             warning_notice: get_str(&self.programme, txn, "warning_notice").unwrap_or_default(),
         };
+        let governance = self.read_governance(txn, &mut problems);
         let phases = read_entries(
             &self.phases,
             txn,
@@ -301,6 +378,7 @@ impl ProgrammeDoc {
             workstreams,
             plans,
             forums,
+            governance,
             colours,
             problems,
         }

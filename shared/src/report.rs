@@ -153,7 +153,7 @@ impl BoardReport {
             let status = action.status();
             if matches!(
                 status,
-                Status::CompletionProposed | Status::EvidenceAccepted
+                Status::CompletionProposed | Status::Endorsed | Status::EvidenceAccepted
             ) {
                 proposed_closures.push(ProposedClosure {
                     plan: plan.clone(),
@@ -292,6 +292,7 @@ mod tests {
             evidence_reviews: vec![],
             decisions: vec![],
             due_requests: vec![],
+            wording_requests: vec![],
             due_changes: vec![],
             sustainment: vec![],
             sustainment_checks: vec![],

@@ -153,6 +153,9 @@ vocabulary! {
         Agreed = "agreed", "Agreed" | "not started";
         InProgress = "in_progress", "In progress" | "ongoing" | "started";
         CompletionProposed = "completion_proposed", "Completion proposed" | "proposed for closure" | "complete awaiting validation";
+        /// The executive lead has endorsed the proposed completion; the
+        /// evidence awaits a validator.
+        Endorsed = "endorsed", "Endorsed by executive lead" | "endorsed" | "endorsed by lead";
         EvidenceAccepted = "evidence_accepted", "Evidence accepted" | "validated";
         Closed = "closed", "Closed" | "complete" | "completed";
         Embedded = "embedded", "Embedded" | "sustained";
@@ -173,6 +176,7 @@ impl Status {
         matches!(
             self,
             Status::CompletionProposed
+                | Status::Endorsed
                 | Status::EvidenceAccepted
                 | Status::Closed
                 | Status::Embedded
@@ -214,6 +218,33 @@ vocabulary! {
         File = "file", "File";
         Link = "link", "Link";
         Note = "note", "Note";
+    }
+}
+
+vocabulary! {
+    /// What sort of thing a piece of evidence is: what a validator and CQC
+    /// ask of it differs (a policy shows intent, an audit result shows
+    /// practice).
+    EvidenceType, "evidence type" {
+        Policy = "policy", "Policy or procedure" | "policy" | "procedure" | "sop";
+        AuditResult = "audit_result", "Audit result" | "audit";
+        TrainingData = "training_data", "Training data" | "training" | "training compliance";
+        Minutes = "minutes", "Minutes" | "meeting minutes";
+        Photo = "photo", "Photograph" | "photo" | "picture";
+        Observation = "observation", "Observation" | "observed practice";
+        Other = "other", "Other";
+    }
+}
+
+vocabulary! {
+    /// How a re-audit was carried out.
+    ReauditMethod, "re-audit method" {
+        RecordsAudit = "records_audit", "Audit of records" | "records" | "record audit";
+        Observation = "observation", "Observation of practice" | "observation";
+        Interviews = "interviews", "Staff interviews" | "interviews";
+        PatientFeedback = "patient_feedback", "Patient feedback" | "feedback";
+        DataReview = "data_review", "Review of data" | "data";
+        Inspection = "inspection", "Environment inspection" | "walkround" | "inspection";
     }
 }
 

@@ -17,11 +17,12 @@ use crate::entries::{
 };
 use crate::ids::{ActionId, Date, EntryId, UnixMillis, UserId};
 use crate::keys::Log;
+use crate::lifecycle::Governance;
 use crate::lifecycle::{next_statuses, Refusal};
 use crate::plan::{ActionField, ActionView, PlanDoc};
 use crate::vocab::{
-    Assurance, CheckOutcome, DecisionOutcome, DueChangeVerdict, EvidenceKind, EvidenceVerdict,
-    Role, Status,
+    Assurance, CheckOutcome, DecisionOutcome, DueChangeVerdict, EvidenceKind, EvidenceType,
+    EvidenceVerdict, ReauditMethod, Role, Status,
 };
 
 /// Who acts, and when.
@@ -76,39 +77,123 @@ fn transition(who: &Who<'_>, to: Status, note: &str) -> LogEntry {
     })
 }
 
+/// A piece of evidence, as its owner describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceInput<'a> {
+    /// A file, a link or a note.
+    pub kind: EvidenceKind,
+    /// What it shows.
+    pub title: &'a str,
+    /// A file's SHA-256, or a link's address.
+    pub location: &'a str,
+    /// What sort of evidence it is.
+    pub evidence_type: Option<EvidenceType>,
+    /// The period it covers, first and last day.
+    pub period: (Option<Date>, Option<Date>),
+    /// The ward, team or site it comes from.
+    pub site: &'a str,
+}
+
+impl<'a> EvidenceInput<'a> {
+    /// A piece of evidence with only its kind, title and location.
+    pub fn new(kind: EvidenceKind, title: &'a str, location: &'a str) -> EvidenceInput<'a> {
+        EvidenceInput {
+            kind,
+            title,
+            location,
+            evidence_type: None,
+            period: (None, None),
+            site: "",
+        }
+    }
+
+    fn entry(&self, id: EntryId, piece: Option<EntryId>, who: &Who<'_>) -> Evidence {
+        Evidence {
+            id,
+            kind: self.kind,
+            title: self.title.trim().to_owned(),
+            location: self.location.trim().to_owned(),
+            evidence_type: self.evidence_type,
+            period_from: self.period.0,
+            period_to: self.period.1,
+            site: self.site.trim().to_owned(),
+            piece,
+            by: who.user.clone(),
+            at: who.at,
+        }
+    }
+
+    fn check(&self) -> Result<(), WriteError> {
+        if self.title.trim().is_empty() {
+            return Err(invalid("evidence needs a title saying what it shows"));
+        }
+        if let (Some(from), Some(to)) = self.period {
+            if to < from {
+                return Err(invalid(
+                    "the period the evidence covers must end on or after the day it starts",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Attaches a file (its blob's SHA-256), a link or a note as evidence.
 ///
 /// # Errors
-/// An unknown action, or a title missing.
-#[allow(clippy::too_many_arguments)]
+/// An unknown action, a title missing, or a period that ends before it
+/// starts.
 pub fn attach_evidence(
     plan: &PlanDoc,
     txn: &mut TransactionMut,
     id: &ActionId,
     who: &Who<'_>,
-    kind: EvidenceKind,
-    title: &str,
-    location: &str,
+    input: &EvidenceInput<'_>,
     salt: u32,
 ) -> Result<EntryId, WriteError> {
     action(plan, txn, id)?;
-    if title.trim().is_empty() {
-        return Err(invalid("evidence needs a title saying what it shows"));
-    }
+    input.check()?;
     let entry = new_entry_id("e", who, salt);
     plan.append(
         txn,
         id,
-        &LogEntry::Evidence(Evidence {
-            id: entry.clone(),
-            kind,
-            title: title.trim().to_owned(),
-            location: location.trim().to_owned(),
-            by: who.user.clone(),
-            at: who.at,
-        }),
+        &LogEntry::Evidence(input.entry(entry.clone(), None, who)),
     )?;
     Ok(entry)
+}
+
+/// Attaches one piece of evidence to several actions of a plan: an entry
+/// on each, sharing one `piece` id, so each action's page lists the others
+/// it serves and each action's validator judges it for that action.
+///
+/// # Errors
+/// An unknown action, fewer than two actions, or what
+/// [`attach_evidence`] refuses.
+pub fn attach_to_several(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    ids: &[ActionId],
+    who: &Who<'_>,
+    input: &EvidenceInput<'_>,
+    salt: u32,
+) -> Result<EntryId, WriteError> {
+    input.check()?;
+    if ids.len() < 2 {
+        return Err(invalid("choose the other actions this evidence serves"));
+    }
+    for id in ids {
+        action(plan, txn, id)?;
+    }
+    let piece = new_entry_id("p", who, salt);
+    for (n, id) in ids.iter().enumerate() {
+        let entry = new_entry_id("e", who, salt.wrapping_add(n as u32 + 1));
+        plan.append(
+            txn,
+            id,
+            &LogEntry::Evidence(input.entry(entry, Some(piece.clone()), who)),
+        )?;
+    }
+    Ok(piece)
 }
 
 /// The owner proposes the action complete (evidence must be attached).
@@ -135,14 +220,26 @@ pub fn propose_completion(
     plan.append(txn, id, &transition(who, Status::CompletionProposed, note))
 }
 
+/// Whether evidence on an action in `status` awaits a validator's
+/// verdict under `rules`: proposed complete (endorsed first where the
+/// programme asks for it), or imported awaiting validation.
+pub fn awaits_validation(status: Status, rules: &Governance) -> bool {
+    match status {
+        Status::Endorsed | Status::Imported => true,
+        Status::CompletionProposed => !rules.endorsement,
+        _ => false,
+    }
+}
+
 /// A validator's verdict on one piece of evidence. When `decide` is set, the
 /// verdict also moves the action: accepted evidence accepts the proposal
 /// (with `assurance`, the level it gives, unless one is set already),
 /// insufficient evidence returns it to the owner (the note says why).
 ///
 /// # Errors
-/// An unknown action or evidence, an insufficient verdict with no note, or
-/// accepting with no assurance level.
+/// An unknown action or evidence, an insufficient verdict with no note,
+/// accepting with no assurance level, or deciding on a completion the
+/// executive lead has still to endorse.
 #[allow(clippy::too_many_arguments)]
 pub fn review_evidence(
     plan: &PlanDoc,
@@ -154,6 +251,7 @@ pub fn review_evidence(
     note: &str,
     decide: bool,
     assurance: Option<Assurance>,
+    rules: &Governance,
     salt: u32,
 ) -> Result<(), WriteError> {
     let current = action(plan, txn, id)?;
@@ -163,12 +261,12 @@ pub fn review_evidence(
     if verdict == EvidenceVerdict::Insufficient && note.trim().is_empty() {
         return Err(invalid("say why the evidence is insufficient"));
     }
-    let accepting = decide
-        && verdict == EvidenceVerdict::Accepted
-        && matches!(
-            current.status(),
-            Status::CompletionProposed | Status::Imported
-        );
+    let status = current.status();
+    if decide && status == Status::CompletionProposed && rules.endorsement {
+        return Err(invalid(Refusal::NotEndorsed.to_string()));
+    }
+    let decides = decide && awaits_validation(status, rules);
+    let accepting = decides && verdict == EvidenceVerdict::Accepted;
     let level = assurance.or(current.assurance).filter(|level| {
         matches!(
             level,
@@ -196,12 +294,7 @@ pub fn review_evidence(
             at: who.at,
         }),
     )?;
-    if decide
-        && matches!(
-            current.status(),
-            Status::CompletionProposed | Status::Imported
-        )
-    {
+    if decides {
         let to = match verdict {
             EvidenceVerdict::Accepted => Status::EvidenceAccepted,
             EvidenceVerdict::Insufficient => Status::InProgress,
@@ -331,6 +424,64 @@ pub fn request_due_change(
     Ok(entry)
 }
 
+/// The owner asks the executive lead for a new wording of an agreed
+/// action's title or closure criteria.
+///
+/// # Errors
+/// An unknown action, one still a draft (its owner edits it directly), a
+/// text other than those two, a wording that is empty or the same, or no
+/// reason.
+#[allow(clippy::too_many_arguments)]
+pub fn request_wording_change(
+    plan: &PlanDoc,
+    txn: &mut TransactionMut,
+    id: &ActionId,
+    who: &Who<'_>,
+    text: crate::keys::ActionText,
+    proposed: &str,
+    reason: &str,
+    salt: u32,
+) -> Result<EntryId, WriteError> {
+    let current = action(plan, txn, id)?;
+    if current.status() == Status::Draft {
+        return Err(invalid(
+            "the action is still a draft: change its wording directly",
+        ));
+    }
+    if !matches!(
+        text,
+        crate::keys::ActionText::Title | crate::keys::ActionText::ClosureCriteria
+    ) {
+        return Err(invalid(
+            "a new wording is asked for the title or the closure criteria",
+        ));
+    }
+    let proposed = proposed.trim();
+    if proposed.is_empty() || proposed == current.text(text).trim() {
+        return Err(invalid(format!(
+            "write the new {} you are asking for",
+            text.label().to_ascii_lowercase()
+        )));
+    }
+    if reason.trim().is_empty() {
+        return Err(invalid("give a reason for the new wording"));
+    }
+    let entry = new_entry_id("w", who, salt);
+    plan.append(
+        txn,
+        id,
+        &LogEntry::DueChange(DueChange::Wording {
+            id: entry.clone(),
+            text,
+            proposed: proposed.to_owned(),
+            reason: reason.trim().to_owned(),
+            by: who.user.clone(),
+            at: who.at,
+        }),
+    )?;
+    Ok(entry)
+}
+
 /// The executive lead approves or declines a request.
 ///
 /// # Errors
@@ -348,14 +499,29 @@ pub fn answer_due_change(
     salt: u32,
 ) -> Result<(), WriteError> {
     let current = action(plan, txn, id)?;
-    let Some(request) = current.due_requests.iter().find(|r| &r.id == request_id) else {
-        return Err(invalid("no such request on this action"));
+    let due = current.due_requests.iter().find(|r| &r.id == request_id);
+    let wording = current
+        .wording_requests
+        .iter()
+        .find(|r| &r.id == request_id);
+    let answered = match (due, wording) {
+        (Some(r), _) => r.answer.is_some(),
+        (None, Some(r)) => r.answer.is_some(),
+        (None, None) => return Err(invalid("no such request on this action")),
     };
-    if request.answer.is_some() {
+    if answered {
         return Err(invalid("this request has been answered"));
     }
     if verdict == DueChangeVerdict::Declined && note.trim().is_empty() {
         return Err(invalid("say why the request is declined"));
+    }
+    // An approved wording is applied with its approval.
+    if let (Some(request), DueChangeVerdict::Approved) = (wording, verdict) {
+        if let Some(edit) =
+            crate::plan::TextEdit::between(current.text(request.text), &request.proposed)
+        {
+            plan.edit_action_text(txn, id, request.text, &edit)?;
+        }
     }
     plan.append(
         txn,
@@ -372,22 +538,44 @@ pub fn answer_due_change(
     )
 }
 
-/// A re-audit's result: a pass embeds a closed action, a failure reopens it
-/// (the note says what was found).
+/// A re-audit as carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReauditInput<'a> {
+    /// The scheduled check it answers.
+    pub check_id: &'a EntryId,
+    /// Passed or failed.
+    pub outcome: CheckOutcome,
+    /// How it was done.
+    pub method: Option<ReauditMethod>,
+    /// What it looked at ("20 records on Ward 3, July").
+    pub sample: &'a str,
+    /// What it found (needed when it failed).
+    pub note: &'a str,
+}
+
+/// A re-audit's result: a pass of a closure's last re-audit embeds it, a
+/// failure reopens it (the note says what was found). It opens the
+/// programme's window of days before it is due.
 ///
 /// # Errors
-/// An unknown action or check, one already done, or a failure with no note.
-#[allow(clippy::too_many_arguments)]
+/// An unknown action or check, one already done or not open yet, no method
+/// or sample, or a failure with no note.
 pub fn record_reaudit(
     plan: &PlanDoc,
     txn: &mut TransactionMut,
     id: &ActionId,
     who: &Who<'_>,
-    check_id: &EntryId,
-    outcome: CheckOutcome,
-    note: &str,
+    input: &ReauditInput<'_>,
+    rules: &Governance,
     salt: u32,
 ) -> Result<(), WriteError> {
+    let ReauditInput {
+        check_id,
+        outcome,
+        method,
+        sample,
+        note,
+    } = *input;
     let current = action(plan, txn, id)?;
     let Some(check) = current
         .sustainment_checks
@@ -399,7 +587,7 @@ pub fn record_reaudit(
     if check.result.is_some() {
         return Err(invalid("this re-audit has a result already"));
     }
-    let opens = reaudit_opens(check.due);
+    let opens = rules.reaudit_opens(check.due);
     if who.at.date() < opens {
         return Err(invalid(format!(
             "this re-audit opens on {} (it is due {})",
@@ -411,6 +599,14 @@ pub fn record_reaudit(
     if outcome == CheckOutcome::Failed && note.trim().is_empty() {
         return Err(invalid("say what the re-audit found"));
     }
+    if method.is_none() {
+        return Err(invalid("say how the re-audit was done"));
+    }
+    if sample.trim().is_empty() {
+        return Err(invalid(
+            "say what the re-audit looked at (its sample: how many, where, when)",
+        ));
+    }
     plan.append(
         txn,
         id,
@@ -419,15 +615,31 @@ pub fn record_reaudit(
             check_id: check_id.clone(),
             outcome,
             note: note.trim().to_owned(),
+            method,
+            sample: sample.trim().to_owned(),
             by: who.user.clone(),
             at: who.at,
         }),
     )?;
     let status = current.status();
     match outcome {
-        // Only the last re-audit of a closure embeds it.
+        // Only the last re-audit of a closure embeds it, where the
+        // closure kept the programme's schedule of re-audits.
         CheckOutcome::Passed if status == Status::Closed && last => {
-            plan.append(txn, id, &transition(who, Status::Embedded, note))
+            let embed = transition(who, Status::Embedded, note);
+            let kept = plan.read_action(txn, id).is_some_and(|mut candidate| {
+                if let LogEntry::Transition(t) = &embed {
+                    candidate.transitions.push(t.clone());
+                }
+                let candidate = candidate.derived();
+                let index = candidate.transitions.len() - 1;
+                crate::access::check_governance(rules, &candidate, Log::Transitions, index).is_ok()
+            });
+            if kept {
+                plan.append(txn, id, &embed)
+            } else {
+                Ok(())
+            }
         }
         CheckOutcome::Failed if matches!(status, Status::Closed | Status::Embedded) => plan.append(
             txn,
@@ -457,8 +669,10 @@ pub struct Offers {
     pub decisions: Vec<DecisionOutcome>,
     /// Ask for a new due date.
     pub request: bool,
-    /// Answer a due-date request.
+    /// Answer a due-date or wording request.
     pub answer: bool,
+    /// Ask for a new wording of the title or closure criteria.
+    pub wording: bool,
     /// Record a re-audit's result.
     pub reaudit: bool,
 }
@@ -493,6 +707,7 @@ pub fn moves(actor: Actor<'_>, action: &ActionView) -> Vec<(Status, Option<Refus
         unused_passed_checks: recorded
             .passed_checks
             .saturating_sub(used(Status::Embedded)),
+        endorsement_required: actor.rules.endorsement,
     };
     if !crate::access::in_portfolio(actor, action) {
         return Vec::new();
@@ -573,14 +788,15 @@ pub fn offers(actor: Actor<'_>, action: &ActionView, today: Date) -> Offers {
     };
     Offers {
         evidence: may(Log::Evidence),
-        review: matches!(status, Status::CompletionProposed | Status::Imported)
-            && may(Log::EvidenceReviews),
+        review: awaits_validation(status, &actor.rules) && may(Log::EvidenceReviews),
         decisions,
         request: owner && status.is_open_for_delivery() && may(Log::DueChanges),
         answer: actor.is(&[Role::Lead, Role::Admin])
             && crate::access::in_portfolio(actor, action)
             && may(Log::DueChanges)
-            && action.due_requests.iter().any(|r| r.answer.is_none()),
+            && (action.due_requests.iter().any(|r| r.answer.is_none())
+                || action.wording_requests.iter().any(|r| r.answer.is_none())),
+        wording: owner && status != Status::Draft && may(Log::DueChanges),
         reaudit: may(Log::Sustainment)
             && actor.role == Role::Validator
             && !owner
@@ -588,7 +804,7 @@ pub fn offers(actor: Actor<'_>, action: &ActionView, today: Date) -> Offers {
             && action
                 .sustainment_checks
                 .iter()
-                .any(|c| c.result.is_none() && today >= reaudit_opens(c.due)),
+                .any(|c| c.result.is_none() && today >= actor.rules.reaudit_opens(c.due)),
     }
 }
 
@@ -624,6 +840,7 @@ mod tests {
             let actor = Actor {
                 user: who.user,
                 role: who.role,
+                rules: crate::lifecycle::Governance::DEFAULT,
             };
             if let crate::changes::Change::Appended(a, log, indexes) = &change {
                 for index in indexes {
@@ -682,6 +899,7 @@ mod tests {
         let actor = Actor {
             user: who.user,
             role: who.role,
+            rules: crate::lifecycle::Governance::DEFAULT,
         };
         let rules = diff_action_views(id, before.as_ref(), after.as_ref())
             .into_iter()
@@ -703,7 +921,11 @@ mod tests {
                 .count()
         };
         let new_transitions = after.transitions.len() - before.transitions.len();
-        rules && applied(&after) == applied(&before) + new_transitions
+        // And what the programme's settings ask of a new status change.
+        let governed = (before.transitions.len()..after.transitions.len()).all(|index| {
+            crate::access::check_governance(&actor.rules, &after, Log::Transitions, index).is_ok()
+        });
+        rules && governed && applied(&after) == applied(&before) + new_transitions
     }
 
     /// Takes a new action to `status` the way it happens: an import's
@@ -732,6 +954,11 @@ mod tests {
         let path: &[Status] = match status {
             Status::Draft => &[],
             Status::CompletionProposed => &[Status::InProgress, Status::CompletionProposed],
+            Status::Endorsed => &[
+                Status::InProgress,
+                Status::CompletionProposed,
+                Status::Endorsed,
+            ],
             Status::EvidenceAccepted => &[
                 Status::InProgress,
                 Status::CompletionProposed,
@@ -762,12 +989,33 @@ mod tests {
             } else {
                 match to {
                     Status::CompletionProposed => entry(to, owner, Role::Contributor, false),
+                    Status::Endorsed => entry(to, &user("lead"), Role::Lead, false),
                     Status::EvidenceAccepted | Status::Embedded => {
                         entry(to, &validator, Role::Validator, false)
                     }
                     _ => entry(to, &forum, Role::Approver, false),
                 }
             };
+            if to == Status::Endorsed {
+                plan.append(
+                    txn,
+                    id,
+                    &LogEntry::Evidence(Evidence {
+                        id: EntryId::new("e-endorsed").unwrap(),
+                        kind: EvidenceKind::Note,
+                        title: "Audit".into(),
+                        location: String::new(),
+                        evidence_type: None,
+                        period_from: None,
+                        period_to: None,
+                        site: String::new(),
+                        piece: None,
+                        by: owner.clone(),
+                        at: UnixMillis(1),
+                    }),
+                )
+                .unwrap();
+            }
             if to == Status::EvidenceAccepted {
                 // What acceptance needs: a piece of evidence accepted, and
                 // an assurance level.
@@ -780,6 +1028,11 @@ mod tests {
                         kind: EvidenceKind::Note,
                         title: "Audit".into(),
                         location: String::new(),
+                        evidence_type: None,
+                        period_from: None,
+                        period_to: None,
+                        site: String::new(),
+                        piece: None,
                         by: owner.clone(),
                         at: UnixMillis(1),
                     }),
@@ -837,6 +1090,8 @@ mod tests {
                         check_id: check,
                         outcome: CheckOutcome::Passed,
                         note: String::new(),
+                        method: Some(crate::vocab::ReauditMethod::RecordsAudit),
+                        sample: "10 records".into(),
                         by: validator.clone(),
                         at: UnixMillis(1),
                     },
@@ -878,9 +1133,11 @@ mod tests {
                         &mut txn,
                         &id,
                         &as_owner,
-                        EvidenceKind::Link,
-                        "Audit",
-                        "https://example.nhs.uk/audit",
+                        &EvidenceInput::new(
+                            EvidenceKind::Link,
+                            "Audit",
+                            "https://example.nhs.uk/audit",
+                        ),
                         1,
                     )
                     .unwrap();
@@ -921,7 +1178,15 @@ mod tests {
                         role,
                         at,
                     };
-                    let offered = offers(Actor { user: &me, role }, &view, at.date());
+                    let offered = offers(
+                        Actor {
+                            user: &me,
+                            role,
+                            rules: crate::lifecycle::Governance::DEFAULT,
+                        },
+                        &view,
+                        at.date(),
+                    );
                     let case = format!("{role:?} on a {status:?} action, owner: {i_own_it}");
                     let evidence = kept(&state, &id, who, |plan, txn| {
                         attach_evidence(
@@ -929,9 +1194,11 @@ mod tests {
                             txn,
                             &id,
                             &who,
-                            EvidenceKind::Link,
-                            "More",
-                            "https://example.nhs.uk/more",
+                            &EvidenceInput::new(
+                                EvidenceKind::Link,
+                                "More",
+                                "https://example.nhs.uk/more",
+                            ),
                             9,
                         )
                         .map(|_| ())
@@ -948,15 +1215,17 @@ mod tests {
                             "fine",
                             true,
                             Some(Assurance::Reasonable),
+                            &Governance::DEFAULT,
                             9,
                         )
                     });
-                    // Reviewing is offered while completion is proposed or
-                    // an imported status awaits validation (the verdict then
-                    // moves the status); the rules take a verdict at any time.
+                    // Reviewing is offered while the evidence awaits a
+                    // validator (proposed and, with the programme's default
+                    // settings, endorsed; or imported): the verdict then
+                    // moves the status. The rules take a verdict at any time.
                     assert_eq!(
                         offered.review,
-                        review && matches!(status, Status::CompletionProposed | Status::Imported),
+                        review && matches!(status, Status::Endorsed | Status::Imported),
                         "review: {case}"
                     );
                     for outcome in DecisionOutcome::ALL.iter().copied() {
@@ -1019,11 +1288,39 @@ mod tests {
                         )
                     });
                     assert_eq!(offered.answer, answer, "answer: {case}");
+                    let wording = kept(&state, &id, who, |plan, txn| {
+                        request_wording_change(
+                            plan,
+                            txn,
+                            &id,
+                            &who,
+                            crate::keys::ActionText::Title,
+                            "Door closers fitted on both wards",
+                            "clearer for the committee",
+                            9,
+                        )
+                        .map(|_| ())
+                    });
+                    assert_eq!(offered.wording, wording, "wording: {case}");
                     let reaudit = [CheckOutcome::Passed, CheckOutcome::Failed]
                         .into_iter()
                         .any(|outcome| {
                             kept(&state, &id, who, |plan, txn| {
-                                record_reaudit(plan, txn, &id, &who, &check_id, outcome, "found", 9)
+                                record_reaudit(
+                                    plan,
+                                    txn,
+                                    &id,
+                                    &who,
+                                    &ReauditInput {
+                                        check_id: &check_id,
+                                        outcome,
+                                        method: Some(ReauditMethod::RecordsAudit),
+                                        sample: "10 records",
+                                        note: "found",
+                                    },
+                                    &Governance::DEFAULT,
+                                    9,
+                                )
                             })
                         });
                     // A result is offered on a closed or embedded action,
@@ -1108,9 +1405,11 @@ mod tests {
                 txn,
                 &id,
                 &as_owner,
-                EvidenceKind::File,
-                "Photo of the fitted closer",
-                &"a".repeat(64),
+                &EvidenceInput::new(
+                    EvidenceKind::File,
+                    "Photo of the fitted closer",
+                    &"a".repeat(64),
+                ),
                 1,
             )?);
             propose_completion(&plan, txn, &id, &as_owner, "Fitted on both wards")
@@ -1156,6 +1455,32 @@ mod tests {
             "the original is kept"
         );
 
+        // The programme asks the executive lead to endorse the completion
+        // before a validator decides on it.
+        {
+            let mut txn = plan.doc().transact_mut();
+            let early = review_evidence(
+                &plan,
+                &mut txn,
+                &id,
+                &as_validator,
+                evidence.as_ref().unwrap(),
+                EvidenceVerdict::Accepted,
+                "Seen on site",
+                true,
+                Some(Assurance::Substantial),
+                &Governance::DEFAULT,
+                4,
+            );
+            assert_eq!(
+                early,
+                Err(invalid(Refusal::NotEndorsed.to_string())),
+                "not before the lead's endorsement"
+            );
+        }
+        step(&plan, &id, as_lead, |txn| {
+            plan.append(txn, &id, &transition(&as_lead, Status::Endorsed, ""))
+        });
         step(&plan, &id, as_validator, |txn| {
             review_evidence(
                 &plan,
@@ -1167,6 +1492,7 @@ mod tests {
                 "Seen on site",
                 true,
                 Some(Assurance::Substantial),
+                &Governance::DEFAULT,
                 4,
             )
         });
@@ -1210,9 +1536,14 @@ mod tests {
                 &mut txn,
                 &id,
                 &as_validator,
-                &first,
-                CheckOutcome::Passed,
-                "",
+                &ReauditInput {
+                    check_id: &first,
+                    outcome: CheckOutcome::Passed,
+                    method: Some(ReauditMethod::RecordsAudit),
+                    sample: "10 records",
+                    note: "",
+                },
+                &Governance::DEFAULT,
                 6,
             );
             assert!(
@@ -1231,9 +1562,14 @@ mod tests {
                 txn,
                 &id,
                 &on(dues[0]),
-                &first,
-                CheckOutcome::Passed,
-                "10 of 10 doors closing",
+                &ReauditInput {
+                    check_id: &first,
+                    outcome: CheckOutcome::Passed,
+                    method: Some(ReauditMethod::RecordsAudit),
+                    sample: "10 records",
+                    note: "10 of 10 doors closing",
+                },
+                &Governance::DEFAULT,
                 6,
             )
         });
@@ -1253,9 +1589,14 @@ mod tests {
                 &mut txn,
                 &id,
                 &on(dues[1]),
-                &second,
-                CheckOutcome::Failed,
-                "",
+                &ReauditInput {
+                    check_id: &second,
+                    outcome: CheckOutcome::Failed,
+                    method: Some(ReauditMethod::RecordsAudit),
+                    sample: "10 records",
+                    note: ""
+                },
+                &Governance::DEFAULT,
                 7
             )
             .is_err());
@@ -1266,9 +1607,14 @@ mod tests {
                 txn,
                 &id,
                 &on(dues[1]),
-                &second,
-                CheckOutcome::Passed,
-                "Still 10 of 10 six months on",
+                &ReauditInput {
+                    check_id: &second,
+                    outcome: CheckOutcome::Passed,
+                    method: Some(ReauditMethod::RecordsAudit),
+                    sample: "10 records",
+                    note: "Still 10 of 10 six months on",
+                },
+                &Governance::DEFAULT,
                 8,
             )
         });

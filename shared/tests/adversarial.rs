@@ -192,6 +192,7 @@ fn seed_plan(n: usize) -> (Doc, Vec<(ActionId, Template)>) {
                 core_service: "Medicine".into(),
                 location: "Main site".into(),
                 source: "CQC report".into(),
+                deadline: None,
             },
         )
         .unwrap();
@@ -236,6 +237,11 @@ fn seed_plan(n: usize) -> (Doc, Vec<(ActionId, Template)>) {
                         kind: EvidenceKind::Note,
                         title: "Audit of every door".into(),
                         location: String::new(),
+                        evidence_type: None,
+                        period_from: None,
+                        period_to: None,
+                        site: String::new(),
+                        piece: None,
                         by: user("owner"),
                         at: UnixMillis(NOW0 - 29 * DAY),
                     }),
@@ -458,7 +464,9 @@ fn entries_with_ids(view: &ActionView) -> Vec<(String, Log, LogEntry)> {
     }
     for e in &view.due_changes {
         let id = match e {
-            DueChange::Request { id, .. } | DueChange::Answer { id, .. } => id.to_string(),
+            DueChange::Request { id, .. }
+            | DueChange::Wording { id, .. }
+            | DueChange::Answer { id, .. } => id.to_string(),
         };
         out.push((id, Log::DueChanges, LogEntry::DueChange(e.clone())));
     }
@@ -1017,6 +1025,11 @@ impl Scene<'_> {
                 kind: EvidenceKind::Link,
                 title: text,
                 location: format!("https://{EVIL}.example"),
+                evidence_type: None,
+                period_from: None,
+                period_to: None,
+                site: String::new(),
+                piece: None,
                 by: by.clone(),
                 at,
             }),
@@ -1070,6 +1083,8 @@ impl Scene<'_> {
                 check_id: any_check,
                 outcome: *pick(self.rng, CheckOutcome::ALL),
                 note: text,
+                method: Some(plait_shared::ReauditMethod::RecordsAudit),
+                sample: "10 records".into(),
                 by: by.clone(),
                 at,
             }),
@@ -1920,7 +1935,11 @@ impl World {
             let bytes = since(&doc, &server_sv);
             self.remember(&bytes);
             let (who, role) = (self.honest[m].user.clone(), self.honest[m].role);
-            let author = Author::Member { user: &who, role };
+            let author = Author::Member {
+                user: &who,
+                role,
+                rules: plait_shared::Governance::DEFAULT,
+            };
             let spent = self.server.spent;
             let sent = self.server.send(author, &bytes);
             self.stats.honest_admission += self.server.spent - spent;
@@ -2080,7 +2099,9 @@ impl World {
         }
         // A re-audit can be recorded once it is open (shortly before due).
         let open_now = |c: &&plait_shared::plan::SustainmentCheckView| {
-            c.result.is_none() && UnixMillis(self.now).date() >= workflow::reaudit_opens(c.due)
+            c.result.is_none()
+                && UnixMillis(self.now).date()
+                    >= plait_shared::Governance::DEFAULT.reaudit_opens(c.due)
         };
         if role == Role::Validator
             && !owner
@@ -2127,16 +2148,26 @@ impl World {
                         &mut txn,
                         &action,
                         &who,
-                        *pick(&mut self.rng, EvidenceKind::ALL),
-                        &format!("Evidence {salt}"),
-                        "https://intranet.example/evidence",
+                        &workflow::EvidenceInput::new(
+                            *pick(&mut self.rng, EvidenceKind::ALL),
+                            &format!("Evidence {salt}"),
+                            "https://intranet.example/evidence",
+                        ),
                         salt,
                     )
                     .unwrap();
                     label = "evidence".to_owned();
                 }
                 Op::TextInsert => {
-                    let which = *pick(&mut self.rng, &ActionText::ALL);
+                    // Once agreed, a title or closure criteria changes only
+                    // with the executive lead: an owner writes in the
+                    // description (a draft's agreement may overtake them
+                    // offline).
+                    let which = if lead_or_admin {
+                        *pick(&mut self.rng, &ActionText::ALL)
+                    } else {
+                        ActionText::Description
+                    };
                     let key = which.key();
                     let text = text_of(&before, key);
                     let spans = marker_spans(&text);
@@ -2316,7 +2347,11 @@ impl World {
                         &evidence,
                         *pick(&mut self.rng, EvidenceVerdict::ALL),
                         "Checked on the ward",
-                        true,
+                        // A verdict moves the action where it awaits one.
+                        workflow::awaits_validation(
+                            before.status(),
+                            &plait_shared::Governance::DEFAULT,
+                        ),
                         // An honest validator says how much it assures.
                         Some(*pick(
                             &mut self.rng,
@@ -2326,6 +2361,7 @@ impl World {
                                 Assurance::Limited,
                             ],
                         )),
+                        &plait_shared::Governance::DEFAULT,
                         salt,
                     )
                     .unwrap();
@@ -2387,7 +2423,9 @@ impl World {
                         .sustainment_checks
                         .iter()
                         .filter(|c| {
-                            c.result.is_none() && at.date() >= workflow::reaudit_opens(c.due)
+                            c.result.is_none()
+                                && at.date()
+                                    >= plait_shared::Governance::DEFAULT.reaudit_opens(c.due)
                         })
                         .map(|c| c.id.clone())
                         .collect();
@@ -2397,9 +2435,14 @@ impl World {
                         &mut txn,
                         &action,
                         &who,
-                        &check,
-                        *pick(&mut self.rng, CheckOutcome::ALL),
-                        "Doors checked",
+                        &workflow::ReauditInput {
+                            check_id: &check,
+                            outcome: *pick(&mut self.rng, CheckOutcome::ALL),
+                            method: Some(plait_shared::ReauditMethod::RecordsAudit),
+                            sample: "10 records",
+                            note: "Doors checked",
+                        },
+                        &plait_shared::Governance::DEFAULT,
                         salt,
                     )
                     .unwrap();
@@ -2532,7 +2575,11 @@ impl World {
         }
         // Online: sent at once, admitted whole.
         self.remember(&bytes);
-        let author = Author::Member { user: &me, role };
+        let author = Author::Member {
+            user: &me,
+            role,
+            rules: plait_shared::Governance::DEFAULT,
+        };
         let spent = self.server.spent;
         let sent = self.server.send(author, &bytes);
         self.stats.honest_admission += self.server.spent - spent;
@@ -2660,7 +2707,11 @@ impl World {
     ) -> String {
         self.stats.hostile += 1;
         let (who, role) = (self.hostile[h].user.clone(), self.hostile[h].role);
-        let author = Author::Member { user: &who, role };
+        let author = Author::Member {
+            user: &who,
+            role,
+            rules: plait_shared::Governance::DEFAULT,
+        };
         let spent = self.server.spent;
         let sent = self.server.send(author, bytes);
         self.stats.hostile_admission += self.server.spent - spent;
@@ -3622,7 +3673,18 @@ fn allowed_steps(view: &ActionView, user: &UserId, role: Role) -> Vec<Status> {
                 baseline: false,
             });
             let fold = fold_status(&log, &facts);
+            // And what the programme's settings ask of a new step.
+            let mut candidate = view.clone();
+            candidate.transitions = log;
+            let candidate = candidate.derived();
             matches!(fold.steps.last(), Some(Step::Applied { .. }))
+                && plait_shared::access::check_governance(
+                    &plait_shared::Governance::DEFAULT,
+                    &candidate,
+                    Log::Transitions,
+                    candidate.transitions.len() - 1,
+                )
+                .is_ok()
         })
         .collect()
 }
@@ -3929,6 +3991,7 @@ fn demo_plan_cost() -> String {
                 Author::Member {
                     user: &me,
                     role: Role::Contributor,
+                    rules: plait_shared::Governance::DEFAULT,
                 },
                 &bytes,
             )

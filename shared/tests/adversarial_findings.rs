@@ -118,7 +118,15 @@ impl Server {
 
     fn send(&mut self, who: &str, role: Role, bytes: &[u8]) -> Sent {
         let who = user(who);
-        self.send_as(Author::Member { user: &who, role }, bytes, NOW)
+        self.send_as(
+            Author::Member {
+                user: &who,
+                role,
+                rules: plait_shared::Governance::DEFAULT,
+            },
+            bytes,
+            NOW,
+        )
     }
 
     fn action(&self) -> plait_shared::ActionView {
@@ -223,6 +231,7 @@ fn a_delete_range_past_the_end_of_u32_is_malformed() {
     let author = Author::Member {
         user: &who,
         role: Role::Viewer,
+        rules: plait_shared::Governance::DEFAULT,
     };
     // No structs; one delete range of client 1: clock 5, length u32::MAX.
     let bytes = [0x00, 0x01, 0x01, 0x01, 0x05, 0xff, 0xff, 0xff, 0xff, 0x0f];
@@ -406,6 +415,8 @@ fn a_put_back_entry_stays_before_an_offline_answer_to_it() {
                 check_id: EntryId::new("s-1").unwrap(),
                 outcome: CheckOutcome::Passed,
                 note: String::new(),
+                method: Some(plait_shared::ReauditMethod::RecordsAudit),
+                sample: "10 records".into(),
                 by: user("validator"),
                 at: UnixMillis(NOW),
             }),
@@ -485,6 +496,7 @@ fn an_offline_note_older_than_the_first_entry_of_a_draft_is_kept() {
             Author::Member {
                 user: &who,
                 role: Role::Lead,
+                rules: plait_shared::Governance::DEFAULT,
             },
             &agree,
             NOW + DAY,
@@ -496,6 +508,7 @@ fn an_offline_note_older_than_the_first_entry_of_a_draft_is_kept() {
             Author::Member {
                 user: &who,
                 role: Role::Contributor,
+                rules: plait_shared::Governance::DEFAULT,
             },
             &from_owner,
             NOW + 2 * DAY,
@@ -677,9 +690,14 @@ fn a_kept_status_change_never_supersedes_an_earlier_one() {
             txn,
             &a0(),
             &who,
-            &EntryId::new("s-1").unwrap(),
-            CheckOutcome::Passed,
-            "",
+            &plait_shared::workflow::ReauditInput {
+                check_id: &EntryId::new("s-1").unwrap(),
+                outcome: CheckOutcome::Passed,
+                method: Some(plait_shared::ReauditMethod::RecordsAudit),
+                sample: "10 records",
+                note: "",
+            },
+            &plait_shared::Governance::DEFAULT,
             1,
         )
         .unwrap();

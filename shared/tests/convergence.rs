@@ -25,9 +25,10 @@ use fastrand::Rng;
 use plait_shared::{
     new_doc_with_client_id, ActionField, ActionId, ActionText, ActionView, Assurance, CheckOutcome,
     Confidence, Date, Decision, DecisionOutcome, DueChange, DueChangeVerdict, EntryId, Evidence,
-    EvidenceKind, EvidenceReview, EvidenceVerdict, FindingId, FindingKind, KeyQuestion, LogEntry,
-    NewAction, NewFinding, PhaseId, PlanDoc, PlanInfo, ProgressUpdate, Regulation, Role, Status,
-    Step, Sustainment, TextEdit, Transition, UnixMillis, UserId, WorkstreamId, WriteError,
+    EvidenceKind, EvidenceReview, EvidenceType, EvidenceVerdict, FindingId, FindingKind,
+    KeyQuestion, LogEntry, NewAction, NewFinding, PhaseId, PlanDoc, PlanInfo, ProgressUpdate,
+    ReauditMethod, Regulation, Role, Status, Step, Sustainment, TextEdit, Transition, UnixMillis,
+    UserId, WorkstreamId, WriteError,
 };
 use yrs::updates::decoder::Decode;
 use yrs::{Origin, ReadTxn, StateVector, Transact, TransactionMut, Update};
@@ -93,6 +94,9 @@ impl Log {
             LogEntry::EvidenceReview(_) => Some(Log::EvidenceReviews),
             LogEntry::Decision(_) => Some(Log::Decisions),
             LogEntry::DueChange(DueChange::Request { .. }) => Some(Log::DueRequests),
+            // (A wording request is the due-date log's too; the view
+            // counts it with its own kind.)
+            LogEntry::DueChange(DueChange::Wording { .. }) => None,
             LogEntry::Sustainment(Sustainment::Scheduled { .. }) => Some(Log::SustainmentChecks),
             // Answers and results are folded into their request or check.
             LogEntry::DueChange(DueChange::Answer { .. })
@@ -342,6 +346,7 @@ fn initial_plan(rng: &mut Rng, plan: &PlanDoc) -> (Vec<FindingId>, Vec<ActionId>
                 core_service: "Acute wards".into(),
                 location: String::new(),
                 source: "CQC report, March 2022".into(),
+                deadline: None,
             };
             plan.add_finding(&mut txn, &id, &finding).unwrap();
             id
@@ -646,7 +651,10 @@ impl Sim {
                 Status::CompletionProposed if rng.u8(0..5) == 0 => {
                     (Status::InProgress, validator(), Role::Validator, reason())
                 }
-                Status::CompletionProposed | Status::Imported => (
+                Status::CompletionProposed if rng.bool() => {
+                    (Status::Endorsed, user("lead-1"), Role::Lead, String::new())
+                }
+                Status::CompletionProposed | Status::Endorsed | Status::Imported => (
                     Status::EvidenceAccepted,
                     validator(),
                     Role::Validator,
@@ -711,6 +719,11 @@ impl Sim {
                     kind: EvidenceKind::File,
                     title: "Audit results 🏥".into(),
                     location: "sha256-0f".into(),
+                    evidence_type: None,
+                    period_from: None,
+                    period_to: None,
+                    site: String::new(),
+                    piece: None,
                     by: owner_of(&view),
                     at,
                 }));
@@ -751,6 +764,8 @@ impl Sim {
                     check_id,
                     outcome: CheckOutcome::Passed,
                     note: String::new(),
+                    method: Some(plait_shared::ReauditMethod::RecordsAudit),
+                    sample: "10 records".into(),
                     by: validator(),
                     at,
                 }));
@@ -784,6 +799,11 @@ impl Sim {
                 kind: EvidenceKind::ALL[rng.usize(0..EvidenceKind::ALL.len())],
                 title: format!("Audit results 🏥 {}", random_text(rng, 2)),
                 location: "https://example.invalid/audit".into(),
+                evidence_type: Some(EvidenceType::ALL[rng.usize(0..EvidenceType::ALL.len())]),
+                period_from: None,
+                period_to: None,
+                site: "Ward 3".into(),
+                piece: None,
                 by: owner,
                 at,
             }),
@@ -821,6 +841,8 @@ impl Sim {
                         CheckOutcome::Failed
                     },
                     note: random_text(rng, 2),
+                    method: Some(ReauditMethod::ALL[rng.usize(0..ReauditMethod::ALL.len())]),
+                    sample: random_text(rng, 2),
                     by: user("validator-1"),
                     at,
                 })

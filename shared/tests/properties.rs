@@ -55,6 +55,8 @@ const NOTES: [&str; 3] = ["", "   ", "photo does not show the ward"];
 enum Who {
     /// "executive lead or programme manager"
     LeadOrAdmin,
+    /// "the executive lead"
+    Lead,
     /// "the owner" (acting in any role but viewer, who only reads)
     Owner,
     /// "a validator who is not the owner"
@@ -86,12 +88,26 @@ enum Needs {
 }
 
 use Status::{
-    Agreed, Closed, CompletionProposed, Draft, Embedded, EvidenceAccepted, Imported, InProgress,
-    Reopened,
+    Agreed, Closed, CompletionProposed, Draft, Embedded, Endorsed, EvidenceAccepted, Imported,
+    InProgress, Reopened,
 };
 
 /// Every step of the table that is not a baseline.
-const TABLE: [(Status, Status, Who, Needs); 14] = [
+const TABLE: [(Status, Status, Who, Needs); 18] = [
+    (
+        CompletionProposed,
+        Endorsed,
+        Who::LeadOrAdmin,
+        Needs::Evidence,
+    ),
+    (CompletionProposed, InProgress, Who::Lead, Needs::Note),
+    (
+        Endorsed,
+        EvidenceAccepted,
+        Who::ValidatorNotOwner,
+        Needs::AcceptedEvidence,
+    ),
+    (Endorsed, InProgress, Who::ValidatorNotOwner, Needs::Note),
     (
         Imported,
         EvidenceAccepted,
@@ -199,14 +215,37 @@ impl<'a> Oracle<'a> {
                 Ok(())
             };
         }
-        let Some(&(_, _, who, needs)) = TABLE
+        let rows: Vec<(Who, Needs)> = TABLE
             .iter()
-            .find(|(from, to, ..)| *from == self.status && *to == t.to)
-        else {
+            .filter(|(from, to, ..)| *from == self.status && *to == t.to)
+            .map(|&(_, _, who, needs)| (who, needs))
+            .collect();
+        if rows.is_empty() {
             return Err(format!("no step {:?} -> {:?}", self.status, t.to));
-        };
+        }
+        // Allowed when one of the table's rows for the step allows it.
+        let mut first = None;
+        for (who, needs) in rows {
+            match self.row_allows(t, is_owner, who, needs) {
+                Ok(()) => return Ok(()),
+                Err(why) => {
+                    first.get_or_insert(why);
+                }
+            }
+        }
+        Err(first.unwrap_or_default())
+    }
+
+    fn row_allows(
+        &self,
+        t: &Transition,
+        is_owner: bool,
+        who: Who,
+        needs: Needs,
+    ) -> Result<(), String> {
         let who_ok = match who {
             Who::LeadOrAdmin => matches!(t.role, Role::Lead | Role::Admin),
+            Who::Lead => t.role == Role::Lead,
             Who::Owner => is_owner && t.role != Role::Viewer,
             Who::ValidatorNotOwner => t.role == Role::Validator && !is_owner,
             Who::Approver => t.role == Role::Approver,
@@ -248,7 +287,7 @@ impl<'a> Oracle<'a> {
 fn lands(t: &Transition) -> Status {
     let claim = matches!(
         t.to,
-        CompletionProposed | EvidenceAccepted | Closed | Embedded | Imported
+        CompletionProposed | Endorsed | EvidenceAccepted | Closed | Embedded | Imported
     );
     if t.baseline && claim {
         Imported
@@ -323,10 +362,11 @@ fn check_fold(log: &[Transition], facts: &Facts) -> Result<Vec<Status>, TestCase
 
 /// The usual journey, which the generator follows most of the time so the
 /// logs get far; after reopened it goes back to in progress.
-const JOURNEY: [Status; 7] = [
+const JOURNEY: [Status; 8] = [
     Agreed,
     InProgress,
     CompletionProposed,
+    Endorsed,
     EvidenceAccepted,
     Closed,
     Embedded,
@@ -411,7 +451,7 @@ fn build_log(facts: &Facts, draws: &[Draw], at: i64) -> Vec<Transition> {
         };
         let expected = JOURNEY[next];
         let canonical = |to: Status| match to {
-            Agreed => (user("lead-1"), Role::Lead, ""),
+            Agreed | Endorsed => (user("lead-1"), Role::Lead, ""),
             InProgress | CompletionProposed => (owner.clone(), Role::Contributor, ""),
             EvidenceAccepted | Embedded => (user("validator-1"), Role::Validator, ""),
             Closed => (user("forum-1"), Role::Approver, ""),
@@ -424,7 +464,7 @@ fn build_log(facts: &Facts, draws: &[Draw], at: i64) -> Vec<Transition> {
             next = (next + 1) % JOURNEY.len();
             if lands(&make(d.to, &user("admin-1"), role, "", true)) == Imported {
                 // A claim: the validator confirms it next.
-                next = 3;
+                next = 4;
             }
             make(d.to, &user("admin-1"), role, NOTES[d.note], true)
         } else if d.kind < 15 {
@@ -614,6 +654,11 @@ fn common_state(id: &ActionId, facts: &Facts) -> Vec<u8> {
             kind: EvidenceKind::Note,
             title: "Audit".into(),
             location: String::new(),
+            evidence_type: None,
+            period_from: None,
+            period_to: None,
+            site: String::new(),
+            piece: None,
             by: user("owner-1"),
             at,
         }));
@@ -654,6 +699,8 @@ fn common_state(id: &ActionId, facts: &Facts) -> Vec<u8> {
             check_id: entry(20 + n),
             outcome: CheckOutcome::Passed,
             note: String::new(),
+            method: Some(plait_shared::ReauditMethod::RecordsAudit),
+            sample: "10 records".into(),
             by: user("validator-1"),
             at,
         }));

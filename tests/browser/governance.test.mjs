@@ -1,11 +1,13 @@
 // (f) Governance in the browser, on the demo programme:
 //
 // - the whole journey of one action: its owner attaches a file and proposes
-//   completion while offline; back online it syncs (the file uploads); a
-//   validator accepts the evidence; an approver records the committee's
-//   decision, which closes it and schedules the re-audits; a validator
-//   records a passed re-audit, and the action is embedded — checked on the
-//   server's own copy at each step;
+//   completion while offline; back online it syncs (the file uploads); the
+//   validator cannot accept it yet and is told why; its executive lead
+//   endorses it; the validator accepts the evidence; an approver records
+//   the committee's decision (meeting date as day, month and year), which
+//   closes it and schedules the programme's re-audits; a validator records
+//   each re-audit with its method and sample, and the last pass embeds the
+//   action — checked on the server's own copy at each step;
 // - the board report's numbers are the server's (which are shared's);
 // - importing a messy spreadsheet lists every row error and writes nothing.
 
@@ -66,7 +68,6 @@ const meeting = (() => {
   if (d.getUTCDate() > 28) d.setUTCDate(28)
   return d
 })()
-const meetingIso = iso(meeting)
 
 test('an action goes from in progress to embedded: offline evidence, validation, a decision, a re-audit', async () => {
   const { token } = await apiSignIn(server, 'chief.nurse')
@@ -77,7 +78,7 @@ test('an action goes from in progress to embedded: offline evidence, validation,
     for (const [id, action] of doc.getMap('actions').entries()) {
       const json = action.toJSON()
       if (json.owner === 'd.hughes' && lastStatus(json) === 'in_progress' && json.evidence.length === 0) {
-        target = { plan, id }
+        target = { plan, id, lead: json.exec_lead }
         break
       }
     }
@@ -118,9 +119,30 @@ test('an action goes from in progress to embedded: offline evidence, validation,
   assert.equal(blob.status, 200)
   assert.deepEqual(Buffer.from(await blob.arrayBuffer()), file, 'the server has the file, byte for byte')
 
+  // Before the executive lead's endorsement the validator has nothing to
+  // accept, and the page says why.
   const validator = await newPage(browser)
-  await onFailure('journey-validator', { pages: { validator: validator.page }, server }, async () => {
+  await onFailure('journey-validator-early', { pages: { validator: validator.page }, server }, async () => {
     await signIn(validator.page, 'compliance', { url: server.url })
+    await validator.page.goto(url)
+    await validator.page.locator('[data-testid=steps-waiting]').waitFor({ timeout: 30_000 })
+    assert.match(await validator.page.locator('[data-testid=steps-waiting]').innerText(),
+      /Evidence accepted: The executive lead endorses the completion before its evidence is validated/)
+    assert.equal(await validator.page.locator('#review-note').count(), 0, 'no review form yet')
+  })
+  const lead = await newPage(browser)
+  await onFailure('journey-lead', { pages: { lead: lead.page }, server }, async () => {
+    await signIn(lead.page, target.lead, { url: server.url })
+    await lead.page.goto(url)
+    await lead.page.getByRole('button', { name: 'Move to Endorsed by executive lead' }).click()
+    await eventually(async () => (await lead.page.locator('[data-testid=status]').innerText()) === 'Endorsed by executive lead',
+      { message: 'the status on the lead\'s page' })
+    await waitForAllSaved(lead.page, { timeout: 30_000 })
+  })
+  await eventually(async () => lastStatus(await serverAction(target.plan, target.id)) === 'endorsed',
+    { timeout: 20_000, message: 'the endorsement on the server' })
+
+  await onFailure('journey-validator', { pages: { validator: validator.page }, server }, async () => {
     await validator.page.goto(url)
     await validator.page.locator('#review-note').fill('Seen on the ward')
     // Accepting says how much the evidence assures (issue 15).
@@ -136,8 +158,11 @@ test('an action goes from in progress to embedded: offline evidence, validation,
     await signIn(approver.page, 'qsc.chair', { url: server.url })
     await approver.page.goto(url)
     // A decision recorded late, for a meeting six months ago less a week:
-    // both re-audits (3 and 6 months on) are then open today.
-    await approver.page.locator('#decision-date').fill(meetingIso)
+    // both re-audits (the demo programme's, 2 and 4 months on) are then
+    // open today. The date as NHS.UK asks for it: day, month, year.
+    await approver.page.locator('#decision-date-day').fill(String(meeting.getUTCDate()))
+    await approver.page.locator('#decision-date-month').fill(String(meeting.getUTCMonth() + 1))
+    await approver.page.locator('#decision-date-year').fill(String(meeting.getUTCFullYear()))
     await approver.page.locator('#decision-minute').fill('QSC/26/114')
     assert.equal(await approver.page.locator('#decision-outcome').inputValue(), 'approve_closure')
     await approver.page.getByRole('button', { name: 'Record decision' }).click()
@@ -150,18 +175,22 @@ test('an action goes from in progress to embedded: offline evidence, validation,
     { timeout: 20_000, message: 'the closure on the server' })
   held = await serverAction(target.plan, target.id)
   assert.equal(held.decisions.at(-1).minute_ref, 'QSC/26/114')
-  assert.deepEqual(held.sustainment.map((s) => s.due), [addMonths(meeting, 3), addMonths(meeting, 6)],
-    're-audits at 3 and 6 months after the meeting')
+  assert.deepEqual(held.sustainment.map((s) => s.due), [addMonths(meeting, 2), addMonths(meeting, 4)],
+    're-audits at the programme\'s 2 and 4 months after the meeting')
 
   await onFailure('journey-reaudit', { pages: { validator: validator.page }, server }, async () => {
     await validator.page.goto(url)
     // The first of the two passing embeds nothing; the last one does.
+    // Each says how it was done and what it looked at.
+    await validator.page.locator('#reaudit-method').selectOption('observation')
+    await validator.page.locator('#reaudit-sample').fill('Ward 3: all 10 doors')
     await validator.page.locator('#reaudit-note').fill('10 of 10 doors closing')
     await validator.page.getByRole('button', { name: 'Passed' }).first().click()
     await validator.page.getByText('Re-audit passed.', { exact: true }).waitFor()
     await waitForAllSaved(validator.page, { timeout: 30_000 })
     assert.equal(lastStatus(await serverAction(target.plan, target.id)), 'closed')
-    await validator.page.locator('#reaudit-note').fill('Still 10 of 10 six months on')
+    await validator.page.locator('#reaudit-sample').fill('Ward 3: all 10 doors, again')
+    await validator.page.locator('#reaudit-note').fill('Still 10 of 10 four months on')
     await validator.page.getByRole('button', { name: 'Passed' }).first().click()
     await eventually(async () => (await validator.page.locator('[data-testid=status]').innerText()) === 'Embedded',
       { message: 'the status shows embedded' })
@@ -169,7 +198,10 @@ test('an action goes from in progress to embedded: offline evidence, validation,
     await screenshot(validator.page, 'governance-embedded')
   })
   assert.equal(lastStatus(await serverAction(target.plan, target.id)), 'embedded')
-  for (const p of [owner, validator, approver]) await p.context.close()
+  held = await serverAction(target.plan, target.id)
+  assert.deepEqual(held.sustainment.filter((s) => s.type === 'result').map((s) => [s.method, s.sample]),
+    [['observation', 'Ward 3: all 10 doors'], ['observation', 'Ward 3: all 10 doors, again']])
+  for (const p of [owner, lead, validator, approver]) await p.context.close()
 })
 
 test('the board report shows the numbers shared computes', async () => {
@@ -195,6 +227,7 @@ test('the board report shows the numbers shared computes', async () => {
       rows.map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent.trim())))
     const statusLabels = {
       draft: 'Draft', agreed: 'Agreed', in_progress: 'In progress', completion_proposed: 'Completion proposed',
+      endorsed: 'Endorsed by executive lead',
       evidence_accepted: 'Evidence accepted', closed: 'Closed', embedded: 'Embedded', reopened: 'Reopened',
       imported: 'Imported, awaiting validation'
     }

@@ -196,13 +196,15 @@ test('a change the server refuses is undone, and its author is told what and why
     await a.page.goto(server.url + link)
     await waitForActionDetail(a.page)
     await waitForAllSaved(a.page)
-    const title = await a.page.inputValue('#title')
+    // (The description: once an action is agreed, its title and closure
+    // criteria change only with its executive lead.)
+    const description = await a.page.inputValue('#description')
     const reference = (await a.page.locator('.nhsuk-caption-l').innerText()).trim()
 
-    // A, offline, rewrites the title of an action they own…
+    // A, offline, rewrites the description of an action they own…
     await a.context.setOffline(true)
     await waitForStatus(a.page, /^Offline\b/)
-    await a.page.locator('#title').fill(`${title} (reworded offline)`)
+    await a.page.locator('#description').fill(`${description} (reworded offline)`)
     await waitForStatus(a.page, /^Offline · \d+ changes? waiting to sync/)
 
     // …while a lead gives the action to someone else.
@@ -212,28 +214,27 @@ test('a change the server refuses is undone, and its author is told what and why
     await b.page.selectOption('#owner', 'compliance')
     await waitForAllSaved(b.page)
 
-    // A back online: the title change is refused and undone, and A is told.
+    // A back online: the change is refused and undone, and A is told.
     await a.context.setOffline(false)
     const notices = a.page.locator(selectors.notices)
-    await eventually(async () => /Not saved: Title on /.test(await notices.innerText()), {
+    await eventually(async () => /Not saved: Description on /.test(await notices.innerText()), {
       message: 'a notice of the refused change'
     })
     const notice = await notices.innerText()
-    assert.match(notice, new RegExp(`Not saved: Title on ${reference} — only the action's owner, a lead or an admin can edit its title`))
-    await eventually(async () => (await a.page.inputValue('#title')) === title, {
-      message: 'the title back as it was'
-    })
-    await eventually(async () => (await a.page.inputValue('#owner')) === 'compliance', {
+    assert.match(notice, new RegExp(`Not saved: Description on ${reference} — only the action's owner, a lead or an admin can edit its description`))
+    // No longer theirs, the action reads as a summary.
+    await a.page.locator('[data-testid=details-summary]').waitFor({ timeout: 20_000 })
+    await eventually(async () => (await a.page.locator('[data-testid=details-summary]').innerText()).includes('Compliance Team'), {
       message: 'A seeing the new owner'
     })
     await waitForAllSaved(a.page)
-    assert.equal((await serverAction(server, link)).title, title, 'the server kept the original title')
+    assert.equal((await serverAction(server, link)).description, description, 'the server kept the original description')
     await screenshot(a.page, 'refused-change')
 
     // The change history says who did what, and what was refused.
     await a.page.getByRole('button', { name: 'Refresh the change history' }).click()
     const history = a.page.locator('[data-testid=change-history]')
-    await eventually(async () => /Not saved: Title/.test(await history.innerText().catch(() => '')), {
+    await eventually(async () => /Not saved: Description/.test(await history.innerText().catch(() => '')), {
       message: 'the refused change in the change history'
     })
     const rows = await history.innerText()
@@ -250,7 +251,7 @@ test('a change the server refuses is undone, and its author is told what and why
   await b.context.close()
 })
 
-test('a viewer\'s action page is read-only', async () => {
+test('a viewer\'s action page is a read-only summary', async () => {
   const { context, page } = await newPage(browser)
   await onFailure('viewer', { pages: { page }, server }, async () => {
     await signIn(page, 'board', { url: server.url })
@@ -258,13 +259,12 @@ test('a viewer\'s action page is read-only', async () => {
     const [link] = await actionLinks(page, server.url)
     await page.goto(server.url + link)
     await waitForActionDetail(page)
-    for (const id of ['title', 'description', 'closure-criteria', 'exec-lead']) {
-      assert.ok(await page.locator(`#${id}`).evaluate((e) => e.readOnly), `#${id} is read-only`)
+    // A summary, not a greyed form of ten fields.
+    await page.locator('[data-testid=details-summary]').waitFor()
+    for (const id of ['title', 'description', 'closure-criteria', 'exec-lead', 'owner', 'workstream', 'phase', 'confidence', 'assurance']) {
+      assert.equal(await page.locator(`#${id}`).count(), 0, `no #${id} field`)
     }
-    for (const id of ['owner', 'workstream', 'phase', 'confidence', 'assurance']) {
-      assert.ok(await page.locator(`#${id}`).isDisabled(), `#${id} is disabled`)
-    }
-    assert.match(await page.locator('#title-hint').innerText(), /Viewers cannot change a plan/)
+    assert.match(await page.locator('[data-testid=details-summary]').innerText(), /Executive lead/)
     assert.equal(await page.locator('.plait-buttons button').count(), 0, 'no lifecycle buttons')
     assert.ok(!(await page.locator('#new-update').isVisible()), 'no progress update form')
     assert.deepEqual(page.crashes, [], 'no uncaught errors or panics')

@@ -92,13 +92,31 @@ test('the programme manager sets up the programme: facts, a phase, a lead, a for
     await eventually(async () => Object.values((await programme()).forums).some((f) => f.name === 'Mental Health Act Committee'),
       { timeout: 20_000, message: 'the forum on the server' })
 
-    // A finding, then an action answering it.
+    // The assurance rules: an out-of-bounds number is refused with the
+    // reason; then endorsement off and re-audits at 2, 4 and 6 months.
+    await page.locator('#rules-count').fill('9')
+    await page.getByRole('button', { name: 'Save the assurance rules' }).click()
+    await page.locator('#rules-errors').waitFor()
+    assert.match(await page.locator('#rules-errors').innerText(), /between 1 and 6 re-audits/)
+    await page.locator('#rules-count').fill('3')
+    await page.locator('#rules-spacing').fill('2')
+    await page.locator('#rules-endorsement').selectOption('off')
+    await page.getByRole('button', { name: 'Save the assurance rules' }).click()
+    await eventually(async () => {
+      const p = (await programme()).programme
+      return p.endorsement === 'false' && p.reaudit_count === '3' && p.reaudit_spacing_months === '2'
+    }, { timeout: 20_000, message: 'the rules on the server' })
+
+    // A finding (with CQC's deadline), then an action answering it.
     const plan = 'demo_governance-and-leadership'
     await page.locator('#finding-plan').selectOption(plan)
     await page.locator('#finding-ref').fill('SD200')
     await page.locator('#finding-kind').selectOption('should_do')
     await page.locator('#finding-text').fill('The trust should publish its board papers on time')
     await page.locator('#finding-regulations').fill('Reg 17(2)(a)')
+    for (const [part, value] of [['day', '30'], ['month', '9'], ['year', '2027']]) {
+      await page.locator(`#finding-deadline-${part}`).fill(value)
+    }
     await page.getByRole('button', { name: 'Add the finding' }).click()
     await page.getByText('Finding SD200 added.').waitFor()
     await page.locator('#action-plan').selectOption(plan)
@@ -119,6 +137,7 @@ test('the programme manager sets up the programme: facts, a phase, a lead, a for
     assert.equal(action.owner, 'l.brennan')
     assert.deepEqual(action.finding_ids, ['f-sd200'])
     assert.deepEqual(doc.getMap('findings').get('f-sd200').toJSON().regulations, ['17(2)(a)'])
+    assert.equal(doc.getMap('findings').get('f-sd200').toJSON().deadline, '2027-09-30')
     await screenshot(page, 'setup')
 
     // A phone: nothing scrolls sideways.

@@ -367,7 +367,9 @@ export async function actionLinks (page, baseUrl, { owner } = {}) {
 /// Waits for an action's detail page to show the action (not "not on this
 /// device yet").
 export async function waitForActionDetail (page, { timeout = 30_000 } = {}) {
-  await page.locator('#description').waitFor({ state: 'visible', timeout })
+  // The editable details, or (for whoever may change none of them) their
+  // read-only summary.
+  await page.locator('#description, [data-testid=details-summary]').first().waitFor({ state: 'visible', timeout })
 }
 
 /// Saves a full-page screenshot to test-artifacts/screenshots/NAME.png.

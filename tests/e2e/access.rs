@@ -1384,20 +1384,22 @@ async fn the_programme_admin_invites_and_manages_members() {
 async fn evidence_is_accepted_only_with_a_verdict_and_an_assurance_level() {
     use plait_shared::workflow::{review_evidence, Who};
     let server = TestServer::start_with_demo().await;
-    // One of the demo's actions proposed complete (evidence attached, not
-    // yet reviewed).
+    // One of the demo's actions proposed complete and endorsed by its
+    // executive lead (evidence attached, not yet reviewed).
     let mut target = None;
     for plan in plan_ids(&server).await {
         let doc = fetch(&server, &plan).await;
         let view = PlanDoc::new(doc.clone()).read(&doc.transact());
-        if let Some(action) = view.actions.values().find(|a| {
-            a.status() == Status::CompletionProposed && a.owner != Some(user("compliance"))
-        }) {
+        if let Some(action) = view
+            .actions
+            .values()
+            .find(|a| a.status() == Status::Endorsed && a.owner != Some(user("compliance")))
+        {
             target = Some((plan, action.clone()));
             break;
         }
     }
-    let (plan, action) = target.expect("an action proposed complete");
+    let (plan, action) = target.expect("an action proposed complete and endorsed");
     let token = server.sign_in("compliance", PASSWORD).await;
     let mut validator = client(&server, &token, &plan).await;
     // The generic button: a transition with nothing behind it.
@@ -1424,7 +1426,7 @@ async fn evidence_is_accepted_only_with_a_verdict_and_an_assurance_level() {
     assert!(reason.contains("accepted verdict"), "{reason}");
     assert_eq!(
         server_action(&server, &plan, &action.id).await.status(),
-        Status::CompletionProposed
+        Status::Endorsed
     );
     // Through the workflow, with a level: kept.
     let evidence = action.evidence[0].id.clone();
@@ -1447,6 +1449,7 @@ async fn evidence_is_accepted_only_with_a_verdict_and_an_assurance_level() {
                 "Seen on the ward",
                 true,
                 Some(plait_shared::Assurance::Limited),
+                &plait_shared::Governance::DEFAULT,
                 5,
             )
             .unwrap();
@@ -1669,4 +1672,151 @@ async fn a_viewer_gets_past_none_of_the_new_set_up_and_assurance() {
     assert!(members.iter().any(|m| m.username.as_str() == "d.hughes"));
     assert!(members.iter().all(|m| m.username.as_str() != "evil"));
     assert_eq!(read().await, before);
+}
+
+/// The executive lead's endorsement against the real server (issue 15):
+/// on a completion proposed and not yet endorsed, a validator's acceptance
+/// (a verdict and the status change, as a device would write them) is
+/// refused with the reason, and so is another executive's endorsement; the
+/// action's own lead endorses. Once the programme manager switches
+/// endorsement off in the programme's settings, the next acceptance on an
+/// open connection is kept: the settings reach the rules of every
+/// connection from the programme's next update on.
+#[tokio::test]
+async fn endorsement_follows_the_programmes_setting_on_open_connections() {
+    use plait_shared::{EntryId, EvidenceReview, Governance, ProgrammeDoc};
+    let server = TestServer::start_with_demo().await;
+    let mut proposed = Vec::new();
+    for plan in plan_ids(&server).await {
+        let doc = fetch(&server, &plan).await;
+        let view = PlanDoc::new(doc.clone()).read(&doc.transact());
+        for a in view.actions.values() {
+            if a.status() == Status::CompletionProposed
+                && a.owner != Some(user("compliance"))
+                && a.exec_lead != "director.of.people"
+            {
+                proposed.push((plan.clone(), a.clone()));
+            }
+        }
+    }
+    assert!(
+        proposed.len() >= 2,
+        "the demo has completions awaiting endorsement"
+    );
+    let accept = |doc: &Doc, action: &plait_shared::ActionView, salt: &str| {
+        let plan = PlanDoc::new(doc.clone());
+        let mut txn = doc.transact_mut();
+        plan.append(
+            &mut txn,
+            &action.id,
+            &LogEntry::EvidenceReview(EvidenceReview {
+                id: EntryId::new(format!("r-{salt}")).unwrap(),
+                evidence_id: action.evidence[0].id.clone(),
+                verdict: EvidenceVerdict::Accepted,
+                assurance: Some(plait_shared::Assurance::Reasonable),
+                note: String::new(),
+                by: user("compliance"),
+                at: now(),
+            }),
+        )
+        .unwrap();
+        plan.append(
+            &mut txn,
+            &action.id,
+            &LogEntry::Transition(Transition {
+                to: Status::EvidenceAccepted,
+                by: user("compliance"),
+                role: Role::Validator,
+                at: now(),
+                note: String::new(),
+                baseline: false,
+            }),
+        )
+        .unwrap();
+    };
+    let (plan, first) = proposed[0].clone();
+    let validator_token = server.sign_in("compliance", PASSWORD).await;
+    let mut validator = client(&server, &validator_token, &plan).await;
+    validator.edit(|doc| accept(doc, &first, "one")).await;
+    settled(&mut validator, 1).await;
+    let reason = refusal(&validator, 0);
+    assert!(reason.contains("endorses the completion"), "{reason}");
+    assert_eq!(
+        server_action(&server, &plan, &first.id).await.status(),
+        Status::CompletionProposed
+    );
+    // Another executive's endorsement is outside their portfolio.
+    let other_token = server.sign_in("director.of.people", PASSWORD).await;
+    let mut other = client(&server, &other_token, &plan).await;
+    let endorse = |by: &'static str| {
+        let id = first.id.clone();
+        move |doc: &Doc| {
+            PlanDoc::new(doc.clone())
+                .append(
+                    &mut doc.transact_mut(),
+                    &id,
+                    &LogEntry::Transition(Transition {
+                        to: Status::Endorsed,
+                        by: user(by),
+                        role: Role::Lead,
+                        at: now(),
+                        note: String::new(),
+                        baseline: false,
+                    }),
+                )
+                .unwrap();
+        }
+    };
+    other.edit(endorse("director.of.people")).await;
+    settled(&mut other, 1).await;
+    assert!(refusal(&other, 0).contains("not in your portfolio"));
+    // Its own lead endorses.
+    let lead: &'static str = Box::leak(first.exec_lead.clone().into_boxed_str());
+    let lead_token = server.sign_in(lead, PASSWORD).await;
+    let mut own = client(&server, &lead_token, &plan).await;
+    own.edit(endorse(lead)).await;
+    settled(&mut own, 0).await;
+    assert!(own.seen.lock().unwrap().refused.is_empty());
+    assert_eq!(
+        server_action(&server, &plan, &first.id).await.status(),
+        Status::Endorsed
+    );
+    // The programme manager switches endorsement off.
+    let admin_token = server.sign_in("programme.office", PASSWORD).await;
+    let mut admin = client(&server, &admin_token, "demo").await;
+    admin
+        .edit(|doc| {
+            let programme = ProgrammeDoc::new(doc.clone());
+            let rules = Governance {
+                endorsement: false,
+                ..programme.governance(&doc.transact())
+            };
+            programme
+                .set_governance(&mut doc.transact_mut(), &rules)
+                .unwrap();
+        })
+        .await;
+    settled(&mut admin, 0).await;
+    // The validator's connection, open since before: the next acceptance,
+    // on another completion that nobody endorsed, is kept.
+    // (On the same plan where the demo has one, so on the same connection.)
+    let (plan2, second) = proposed
+        .iter()
+        .filter(|(_, a)| a.id != first.id)
+        .min_by_key(|(p, _)| *p != plan)
+        .cloned()
+        .unwrap();
+    let mut validator = if plan2 == plan {
+        validator
+    } else {
+        client(&server, &validator_token, &plan2).await
+    };
+    let before = validator.seen.lock().unwrap().refused.len();
+    validator.edit(|doc| accept(doc, &second, "two")).await;
+    settled(&mut validator, before).await;
+    assert_eq!(validator.seen.lock().unwrap().refused.len(), before);
+    assert_eq!(
+        server_action(&server, &plan2, &second.id).await.status(),
+        Status::EvidenceAccepted
+    );
 }

@@ -265,13 +265,15 @@ fn append(doc: &yrs::Doc, action: &ActionId, entry: LogEntry) {
         .unwrap();
 }
 
-/// Puts `insert` at the front of an action's title on an honest member's client.
-fn retitle(doc: &yrs::Doc, action: &ActionId, insert: &str) {
+/// Puts `insert` at the front of an action's description on an honest
+/// member's client (its owner's to write; an agreed action's title is its
+/// executive lead's).
+fn redescribe(doc: &yrs::Doc, action: &ActionId, insert: &str) {
     PlanDoc::new(doc.clone())
         .edit_action_text(
             &mut doc.transact_mut(),
             action,
-            ActionText::Title,
+            ActionText::Description,
             &TextEdit {
                 index: 0,
                 delete: 0,
@@ -457,7 +459,7 @@ async fn a_delete_of_clocks_not_yet_written_cannot_erase_a_members_next_edits() 
     owner.synced().await;
     owner
         .edit(|doc| {
-            retitle(doc, &action.id, "Now: ");
+            redescribe(doc, &action.id, "Now: ");
             append(
                 doc,
                 &action.id,
@@ -476,7 +478,7 @@ async fn a_delete_of_clocks_not_yet_written_cannot_erase_a_members_next_edits() 
         .await;
     all_kept(&mut owner, "the owner").await;
     let kept = server_action(&server, &plan, &action.id).await;
-    assert_eq!(kept.title, format!("Now: {}", action.title));
+    assert_eq!(kept.description, format!("Now: {}", action.description));
     let texts: Vec<&str> = kept.updates.iter().map(|u| u.text.as_str()).collect();
     assert!(
         texts.contains(&"Walk-round done") && texts.contains(&"Repairs booked"),
@@ -502,7 +504,7 @@ async fn replacing_an_action_with_a_copy_cannot_orphan_the_owners_offline_work()
         &action.id,
         progress("offline-note", "Written on the ward", "d.hughes", now()),
     );
-    retitle(&offline, &action.id, "Offline: ");
+    redescribe(&offline, &action.id, "Offline: ");
 
     let mut admin = Device::connect(&server, "programme.office", &plan, None).await;
     let answers = admin
@@ -519,7 +521,7 @@ async fn replacing_an_action_with_a_copy_cannot_orphan_the_owners_offline_work()
     owner.synced().await;
     all_kept(&mut owner, "the owner").await;
     let kept = server_action(&server, &plan, &action.id).await;
-    assert_eq!(kept.title, format!("Offline: {}", action.title));
+    assert_eq!(kept.description, format!("Offline: {}", action.description));
     assert!(
         kept.updates.iter().any(|u| u.text == "Written on the ward"),
         "{:?}",
@@ -573,9 +575,11 @@ async fn a_lead_cannot_turn_an_actions_logs_into_other_types() {
                     role: Role::Contributor,
                     at: now(),
                 },
-                EvidenceKind::Note,
-                "Audit of the door closers",
-                "",
+                &plait_shared::workflow::EvidenceInput::new(
+                    EvidenceKind::Note,
+                    "Audit of the door closers",
+                    "",
+                ),
                 1,
             )
             .unwrap();
@@ -894,7 +898,9 @@ async fn refused_and_malformed_updates_disconnect_nobody_and_evict_nothing() {
 async fn every_update_acknowledged_has_an_audit_record() {
     let server = TestServer::start_with_demo().await;
     let (plan, action) = owned_action(&server, "d.hughes").await;
-    let mut device = Device::connect(&server, "d.hughes", &plan, None).await;
+    // The action's executive lead, whose the agreed title is to change.
+    let lead = action.exec_lead.clone();
+    let mut device = Device::connect(&server, &lead, &plan, None).await;
     let answers = device
         .attack("noVisibleChange", json!({ "action": action.id.as_str() }))
         .await;
@@ -910,7 +916,7 @@ async fn every_update_acknowledged_has_an_audit_record() {
         shorter
     );
     let records = history(&server, &plan).await;
-    let mine = records_by(&records, "d.hughes");
+    let mine = records_by(&records, &lead);
     assert_eq!(
         mine.len(),
         answers.len(),
@@ -978,7 +984,7 @@ async fn a_client_id_that_wrote_for_one_member_cannot_write_for_another() {
                 &action.id,
                 progress("owner-second", "Second visit", "d.hughes", now()),
             );
-            retitle(doc, &action.id, "Checked: ");
+            redescribe(doc, &action.id, "Checked: ");
         })
         .await;
     all_kept(&mut owner, "the owner").await;
@@ -989,7 +995,7 @@ async fn a_client_id_that_wrote_for_one_member_cannot_write_for_another() {
         "{texts:?}"
     );
     assert!(!texts.iter().any(|t| t.contains("FORGED")), "{texts:?}");
-    assert_eq!(kept.title, format!("Checked: {}", action.title));
+    assert_eq!(kept.description, format!("Checked: {}", action.description));
     assert!(records_by(&history(&server, &plan).await, "chief.nurse").is_empty());
     owner.close().await;
 }

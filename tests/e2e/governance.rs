@@ -581,9 +581,11 @@ async fn evidence_no_plan_cites_is_collected_after_its_grace() {
                 &mut doc.transact_mut(),
                 &action.id,
                 &who,
-                plait_shared::EvidenceKind::File,
-                "Door closer photo",
-                &sha256(&cited),
+                &plait_shared::workflow::EvidenceInput::new(
+                    plait_shared::EvidenceKind::File,
+                    "Door closer photo",
+                    &sha256(&cited),
+                ),
                 7,
             )
             .unwrap();
@@ -949,6 +951,7 @@ async fn the_programme_admin_adds_a_plan_then_a_finding_and_an_action() {
                     core_service: String::new(),
                     location: String::new(),
                     source: String::new(),
+                    deadline: None,
                 },
             )
             .unwrap();
@@ -1067,4 +1070,121 @@ EM2.1,Must Do,Keep records,Check records,Estates,Omar.Price@NHS.net\n";
         preview.people[0].choice,
         Some(PersonChoice::Account(UserId::new("omar.price").unwrap()))
     );
+}
+
+/// An evidence pack for CQC (issue 15): for a finding, a ZIP with a
+/// printable index, the same index as CSV, and every evidence file the
+/// server holds, once each, however many actions it serves. Any member may
+/// download it (a board member too); a finding that does not exist is 404,
+/// and without a session 401.
+#[tokio::test]
+async fn a_findings_evidence_pack_holds_its_files_and_an_index() {
+    use std::io::Read;
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = crate::access::owned_action(&server, "d.hughes").await;
+    let finding = action.finding_ids[0].clone();
+    let owner = server.sign_in("d.hughes", PASSWORD).await;
+    let http = reqwest::Client::new();
+    let photo = b"%PDF-1.4 ward 3 door closers, 10 of 10 closing\n".to_vec();
+    let put = http
+        .put(server.url(&format!("/api/blobs/{}?doc={plan}", sha256(&photo))))
+        .bearer_auth(&owner)
+        .header("x-plait-no-patient-data", "confirmed")
+        .body(photo.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let sha = sha256(&photo);
+    let mut client = crate::access::client(&server, &owner, &plan).await;
+    client
+        .edit(|doc| {
+            let plan = PlanDoc::new(doc.clone());
+            let me = plait_shared::UserId::new("d.hughes").unwrap();
+            let who = plait_shared::workflow::Who {
+                user: &me,
+                role: plait_shared::Role::Contributor,
+                at: crate::access::now(),
+            };
+            let input = plait_shared::workflow::EvidenceInput {
+                evidence_type: Some(plait_shared::EvidenceType::Photo),
+                site: "Ward 3",
+                ..plait_shared::workflow::EvidenceInput::new(
+                    plait_shared::EvidenceKind::File,
+                    "Door closer photo <ward 3>",
+                    &sha,
+                )
+            };
+            plait_shared::workflow::attach_evidence(
+                &plan,
+                &mut doc.transact_mut(),
+                &action.id,
+                &who,
+                &input,
+                7,
+            )
+            .unwrap();
+        })
+        .await;
+    client.all_durable().await;
+    let board = server.sign_in("board", PASSWORD).await;
+    let url = server.url(&format!("/api/docs/{plan}/findings/{finding}/pack"));
+    let response = http.get(&url).bearer_auth(&board).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let bytes = response.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names: Vec<String> = zip.file_names().map(str::to_owned).collect();
+    let file = names
+        .iter()
+        .find(|n| n.starts_with("files/") && n.contains("Door-closer-photo"))
+        .unwrap_or_else(|| panic!("the photo is in the pack: {names:?}"))
+        .clone();
+    let mut held = Vec::new();
+    zip.by_name(&file).unwrap().read_to_end(&mut held).unwrap();
+    assert_eq!(held, photo, "the file, byte for byte");
+    let mut csv_text = String::new();
+    zip.by_name("index.csv")
+        .unwrap()
+        .read_to_string(&mut csv_text)
+        .unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(csv_text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let photo_row = rows
+        .iter()
+        .find(|r| r.get(3) == Some("Door closer photo <ward 3>"))
+        .unwrap_or_else(|| panic!("the photo is in the index: {csv_text}"));
+    assert_eq!(photo_row.get(0), Some(action.reference.as_str()));
+    assert_eq!(photo_row.get(4), Some("Photograph"));
+    assert_eq!(photo_row.get(7), Some("Ward 3"));
+    assert_eq!(photo_row.get(8), Some("D. Hughes"));
+    assert_eq!(photo_row.get(10), Some(file.as_str()));
+    assert_eq!(photo_row.get(11), Some("Not reviewed yet"));
+    let mut html = String::new();
+    zip.by_name("index.html")
+        .unwrap()
+        .read_to_string(&mut html)
+        .unwrap();
+    assert!(
+        html.contains("Door closer photo &lt;ward 3&gt;"),
+        "escaped in the printable index"
+    );
+    assert!(html.contains("<h1>Evidence pack: "));
+    // Someone outside the programme, and a finding that is not there.
+    let http_plain = reqwest::Client::new();
+    let unknown = server.url(&format!("/api/docs/{plan}/findings/no-such-finding/pack"));
+    assert_eq!(
+        http_plain
+            .get(&unknown)
+            .bearer_auth(&board)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(http_plain.get(&url).send().await.unwrap().status(), 401);
 }

@@ -55,11 +55,28 @@ async fn the_demo_programme_is_served_and_counts_as_the_fixture() {
     assert_eq!(status(Status::Closed), 79);
     assert_eq!(status(Status::Embedded), 6);
     assert_eq!(status(Status::EvidenceAccepted), 25);
-    assert_eq!(status(Status::CompletionProposed), 27);
+    // The tracker's 27 proposed for closure: half of them (by reference)
+    // endorsed by their executive lead already.
+    assert_eq!(status(Status::CompletionProposed), 14);
+    assert_eq!(status(Status::Endorsed), 13);
     assert_eq!(status(Status::InProgress), 147);
     assert_eq!(status(Status::Agreed), 51);
     assert_eq!(status(Status::Reopened), 3);
     assert_eq!(status(Status::Imported), 0);
+    // Every accepted, closed or embedded action has the assurance its
+    // validator recorded in the accepting verdict (the demo's: substantial
+    // or reasonable), and the report counts them by level.
+    assert_eq!(m.assurance.values().sum::<usize>(), 25 + 79 + 6);
+    assert!(
+        m.assurance.keys().all(|level| matches!(
+            level,
+            plait_shared::Group::Of(
+                plait_shared::Assurance::Substantial | plait_shared::Assurance::Reasonable
+            )
+        )),
+        "{:?}",
+        m.assurance
+    );
     // "Must Dos met": the requirements whose every action is closed or
     // embedded in the tracker (9 of 108; 2 of them embedded throughout).
     let must = m.requirements[&plait_shared::Group::Of(plait_shared::FindingKind::MustDo)];

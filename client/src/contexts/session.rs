@@ -18,11 +18,12 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// As `plait_shared::access` takes it.
-    pub fn access(&self) -> plait_shared::access::Actor<'_> {
+    /// As `plait_shared::access` takes it, under the programme's `rules`.
+    pub fn access(&self, rules: plait_shared::Governance) -> plait_shared::access::Actor<'_> {
         plait_shared::access::Actor {
             user: &self.user,
             role: self.role,
+            rules,
         }
     }
 }

@@ -507,6 +507,20 @@ impl Workspace {
         })
     }
 
+    /// The programme's governance settings (the defaults until its
+    /// document is here; tracks `revision`).
+    pub fn rules(self) -> plait_shared::Governance {
+        self.revision.track();
+        self.docs.with_value(|docs| {
+            let docs = docs.borrow();
+            docs.programme
+                .as_ref()
+                .map_or_else(Default::default, |sync| {
+                    ProgrammeDoc::new(sync.doc().clone()).governance(&sync.doc().transact())
+                })
+        })
+    }
+
     /// Every plan, read (tracks `revision`).
     pub fn plan_views(self) -> Vec<(DocId, PlanView)> {
         self.revision.track();

@@ -8,8 +8,8 @@ use plait_shared::access::{check_change, check_field, may_append};
 use plait_shared::changes::{Change, Log};
 use plait_shared::keys::FieldKey;
 use plait_shared::{
-    ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, Date, DocId, EntryId,
-    LogEntry, PhaseId, PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UserId, WorkstreamId,
+    ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, DocId, EntryId, LogEntry,
+    PhaseId, PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UserId, WorkstreamId,
 };
 use yrs::Transact;
 
@@ -249,24 +249,66 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             let actor = workspace.session().actor.get();
             view_of.with(|v| {
                 let a = v.as_ref()?;
+                let rules = workspace.rules();
                 let verdict = match key {
                     Err(text) => check_change(
-                        actor.access(),
+                        actor.access(rules),
                         &Change::Text(a.id.clone(), text),
                         Some(a),
                         Some(a),
                     ),
-                    Ok(field) => check_field(actor.access(), field, a, Some(a)),
+                    Ok(field) => check_field(actor.access(rules), field, a, Some(a)),
                 };
                 verdict.err().map(|reason| sentence(&reason))
             })
         }))
     };
+    // Whether the signed-in person may change anything in the details at
+    // all: if not (a board member, a regulator, a colleague outside the
+    // action), the details are a read-only summary, not a greyed form.
+    let may_edit = Memo::new(move |_| {
+        let actor = workspace.session().actor.get();
+        let rules = workspace.rules();
+        view_of.with(|v| {
+            v.as_ref().is_some_and(|a| {
+                ActionText::ALL.iter().any(|&text| {
+                    check_change(
+                        actor.access(rules),
+                        &Change::Text(a.id.clone(), text),
+                        Some(a),
+                        Some(a),
+                    )
+                    .is_ok()
+                }) || FieldKey::ALL
+                    .iter()
+                    .any(|&field| check_field(actor.access(rules), field, a, Some(a)).is_ok())
+            })
+        })
+    });
+    // Executive leads to choose from: the programme's leads, and the one
+    // set even if not a member (an import's name or job title).
+    let leads = Signal::from(Memo::new(move |_| {
+        let mut options: Vec<(String, String)> = workspace
+            .members
+            .get()
+            .into_iter()
+            .filter(|m| m.role == plait_shared::Role::Lead)
+            .map(|m| (m.username.to_string(), m.name))
+            .collect();
+        if let Some(lead) = view_of.with(|v| v.as_ref().map(|a| a.exec_lead.clone())) {
+            if !lead.is_empty() && !options.iter().any(|(key, _)| *key == lead) {
+                options.push((lead.clone(), lead));
+            }
+        }
+        options
+    }));
+    let due_parts = RwSignal::new(crate::components::date_input::DateParts::default());
+    let due_error = RwSignal::new(None::<String>);
     let may_post = Memo::new(move |_| {
         let actor = workspace.session().actor.get();
         view_of.with(|v| {
             v.as_ref()
-                .is_some_and(|a| may_append(actor.access(), Log::Updates, a))
+                .is_some_and(|a| may_append(actor.access(workspace.rules()), Log::Updates, a))
         })
     });
     // Members by name, and the owner as set even if not a member.
@@ -325,7 +367,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
         // the role could take say what they still need.
         let all = view_of.with(|v| {
             v.as_ref()
-                .map(|a| plait_shared::workflow::moves(actor.access(), a))
+                .map(|a| plait_shared::workflow::moves(actor.access(workspace.rules()), a))
                 .unwrap_or_default()
         });
         let waiting: Vec<String> = all
@@ -389,20 +431,10 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 current=current(|a| a.owner.as_ref().map(ToString::to_string))
                 set=Callback::new(move |key: String| editing.set(ActionField::Owner(UserId::new(key).ok())))
                 denied=denied(Ok(FieldKey::Owner)) />
-            {
-                let exec_denied = denied(Ok(FieldKey::ExecLead));
-                let (hint, described) = why_not("exec-lead", exec_denied);
-                view! {
-                    <div class="nhsuk-form-group">
-                        <label class="nhsuk-label" for="exec-lead">"Executive lead"</label>
-                        {hint}
-                        <input class="nhsuk-input nhsuk-input--width-20" id="exec-lead" type="text"
-                            readonly=move || exec_denied.with(Option::is_some) aria-describedby=described
-                            prop:value=text(|a| a.exec_lead.clone())
-                            on:change=move |ev| editing.set(ActionField::ExecLead(event_target_value(&ev))) />
-                    </div>
-                }
-            }
+            <FieldSelect id="exec-lead" label="Executive lead (whose portfolio it is in)" options=leads
+                current=current(|a| Some(a.exec_lead.clone()).filter(|l| !l.is_empty()))
+                set=Callback::new(move |key: String| editing.set(ActionField::ExecLead(key)))
+                denied=denied(Ok(FieldKey::ExecLead)) />
             <FieldSelect id="workstream" label="Workstream" options=workstreams
                 current=current(|a| a.workstream_id.as_ref().map(ToString::to_string))
                 set=Callback::new(move |key: String| editing.set(ActionField::Workstream(WorkstreamId::new(key).ok())))
@@ -428,19 +460,26 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 }.into_any(),
                 None => {
                     let due_denied = denied(Ok(FieldKey::DueOriginal));
-                    let (hint, described) = why_not("due-original", due_denied);
                     view! {
-                    <div class="nhsuk-form-group">
-                        <label class="nhsuk-label" for="due-original">"Due date (once agreed it is kept; later changes are requested)"</label>
-                        {hint}
-                        <input class="nhsuk-input nhsuk-input--width-10" id="due-original" type="date"
-                            readonly=move || due_denied.with(Option::is_some) aria-describedby=described
-                            on:change=move |ev| {
-                                if let Ok(date) = Date::parse_iso(&event_target_value(&ev)) {
-                                    editing.set(ActionField::DueOriginal(date));
+                        {move || due_denied.get().map(|why| view! { <p class="nhsuk-hint">{format!("Due date: not set. {why}")}</p> })}
+                        <Show when=move || due_denied.with(Option::is_none)>
+                            <form novalidate on:submit=move |ev| {
+                                ev.prevent_default();
+                                match due_parts.get_untracked().read("The due date") {
+                                    Ok(Some(date)) => {
+                                        due_error.set(None);
+                                        editing.set(ActionField::DueOriginal(date));
+                                    }
+                                    Ok(None) => due_error.set(Some("Enter the due date".into())),
+                                    Err(why) => due_error.set(Some(why)),
                                 }
-                            } />
-                    </div>
+                            }>
+                                <crate::components::date_input::DateInput id="due-original"
+                                    legend="Due date (once agreed it is kept; later changes are requested)"
+                                    value=due_parts error=due_error />
+                                <button class="nhsuk-button nhsuk-button--secondary" type="submit">"Set the due date"</button>
+                            </form>
+                        </Show>
                     }.into_any()
                 }
             }}
@@ -512,7 +551,9 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             <h2>"Lifecycle"</h2>
             {buttons}
             <h2>"Details"</h2>
-            {details}
+            <Show when=move || may_edit.get() fallback=move || view! { <DetailsSummary view_of /> }>
+                {details}
+            </Show>
             <h2>"Progress updates"</h2>
             <ul class="plait-updates">{update_list}</ul>
             <form hidden=move || !may_post.get() on:submit=move |ev| {
@@ -543,8 +584,95 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 </tr></thead>
                 <tbody class="nhsuk-table__body">{history_rows}</tbody>
             </table>
-            <crate::components::governance::Governance plan=plan.clone() action=action.clone() />
+            <crate::pages::governance::Governance plan=plan.clone() action=action.clone() />
             <ChangeHistory plan=plan.clone() action=action.clone() />
         </Show>
+    }
+}
+
+/// The details as a summary, for whoever may change none of them.
+#[component]
+fn DetailsSummary(view_of: Memo<Option<ActionView>>) -> impl IntoView {
+    let workspace = use_workspace();
+    let rows = move || {
+        let Some(a) = view_of.get() else {
+            return Vec::new();
+        };
+        let programme = workspace.programme_view();
+        let or_none = |text: String| {
+            if text.trim().is_empty() {
+                "Not set".to_owned()
+            } else {
+                text
+            }
+        };
+        let workstream = a
+            .workstream_id
+            .as_ref()
+            .and_then(|id| {
+                programme
+                    .as_ref()?
+                    .workstreams
+                    .get(id)
+                    .map(|w| w.name.clone())
+            })
+            .unwrap_or_default();
+        let phase = a
+            .phase_id
+            .as_ref()
+            .and_then(|id| programme.as_ref()?.phases.get(id).map(|p| p.name.clone()))
+            .unwrap_or_default();
+        let due = match (a.due_original, a.due_current) {
+            (Some(o), Some(c)) if o != c => format!("{} (originally {})", c.long(), o.long()),
+            (_, Some(c)) => c.long(),
+            _ => String::new(),
+        };
+        vec![
+            ("Description", a.description.clone()),
+            ("Closure criteria", a.closure_criteria.clone()),
+            (
+                "Owner",
+                a.owner
+                    .as_ref()
+                    .map(|o| workspace.name_of(o.as_str()))
+                    .unwrap_or_default(),
+            ),
+            (
+                "Executive lead",
+                if a.exec_lead.is_empty() {
+                    String::new()
+                } else {
+                    workspace.name_of(&a.exec_lead)
+                },
+            ),
+            ("Workstream", workstream),
+            ("Phase", phase),
+            ("Due", due),
+            (
+                "Confidence",
+                a.confidence
+                    .map(|c| c.label().to_owned())
+                    .unwrap_or_default(),
+            ),
+            (
+                "Assurance",
+                a.assurance
+                    .map(|c| c.label().to_owned())
+                    .unwrap_or_default(),
+            ),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key, or_none(value)))
+        .collect::<Vec<_>>()
+    };
+    view! {
+        <dl class="nhsuk-summary-list" data-testid="details-summary">
+            {move || rows().into_iter().map(|(key, value)| view! {
+                <div class="nhsuk-summary-list__row">
+                    <dt class="nhsuk-summary-list__key">{key}</dt>
+                    <dd class="nhsuk-summary-list__value plait-prewrap">{value}</dd>
+                </div>
+            }).collect_view()}
+        </dl>
     }
 }

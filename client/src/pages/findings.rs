@@ -36,6 +36,22 @@ pub fn FindingCard(
         ),
         ("Core service", finding.core_service.clone()),
         ("Location", finding.location.clone()),
+        (
+            "CQC's compliance deadline",
+            finding
+                .compliance
+                .deadline
+                .map(|d| d.long())
+                .unwrap_or_default(),
+        ),
+        (
+            "Lifted",
+            finding
+                .compliance
+                .lifted_on
+                .map(|d| format!("{} by {}", d.long(), finding.compliance.lifted_by))
+                .unwrap_or_default(),
+        ),
     ]
     .into_iter()
     .filter(|(_, v)| !v.is_empty())
@@ -117,6 +133,107 @@ fn actions_list(plan_id: &DocId, plan: &PlanView, finding: &FindingId) -> impl I
     }
 }
 
+/// The link to a finding's evidence pack (the server builds it: it needs a
+/// connection).
+fn pack_link(plan: &DocId, finding: &FindingId) -> impl IntoView {
+    let href = format!("/api/docs/{plan}/findings/{finding}/pack");
+    view! {
+        <p class="plait-no-print">
+            <a href=href download>"Download the evidence pack"</a>
+            <span class="nhsuk-body-s">" (a ZIP of every evidence file, with an index to print and a CSV of what evidences what, with the verdicts; needs a connection)"</span>
+        </p>
+    }
+}
+
+/// The programme manager records that CQC lifted a warning notice's
+/// failing (or sets its deadline).
+#[component]
+fn LiftForm(plan: DocId, finding: FindingView) -> impl IntoView {
+    use crate::components::date_input::{DateInput, DateParts};
+    let workspace = use_workspace();
+    let id = finding.id.clone();
+    let deadline = RwSignal::new(DateParts::of(finding.compliance.deadline));
+    let lifted = RwSignal::new(DateParts::of(finding.compliance.lifted_on));
+    let letter = RwSignal::new(finding.compliance.lifted_by.clone());
+    let errors = RwSignal::new(Vec::<(String, String)>::new());
+    let saved = RwSignal::new(String::new());
+    let named = |part: &str| crate::browser::interned(&format!("lift-{id}-{part}"));
+    let (deadline_id, lifted_id, letter_id, errors_id) = (
+        named("deadline"),
+        named("lifted"),
+        named("letter"),
+        named("errors"),
+    );
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = Vec::new();
+        let deadline_date = deadline
+            .get_untracked()
+            .read("The deadline")
+            .unwrap_or_else(|m| {
+                found.push((format!("{deadline_id}-day"), m));
+                None
+            });
+        let lifted_date = lifted
+            .get_untracked()
+            .read("The day it was lifted")
+            .unwrap_or_else(|m| {
+                found.push((format!("{lifted_id}-day"), m));
+                None
+            });
+        let letter_text = letter.get_untracked();
+        if lifted_date.is_some() && letter_text.trim().is_empty() {
+            found.push((
+                letter_id.to_owned(),
+                "Enter the letter that lifted it".to_owned(),
+            ));
+        }
+        if lifted_date.is_none() && !letter_text.trim().is_empty() {
+            found.push((
+                format!("{lifted_id}-day"),
+                "Enter the day it was lifted".to_owned(),
+            ));
+        }
+        if !found.is_empty() {
+            errors.set(found);
+            crate::browser::focus(errors_id);
+            return;
+        }
+        errors.set(Vec::new());
+        let Some(doc) = workspace.plan_doc(&plan) else {
+            return;
+        };
+        let result = doc.set_compliance(
+            &mut yrs::Transact::transact_mut(doc.doc()),
+            &id,
+            &plait_shared::plan::Compliance {
+                deadline: deadline_date,
+                lifted_on: lifted_date,
+                lifted_by: letter_text,
+            },
+        );
+        match result {
+            Ok(()) => saved.set("Saved on this device.".into()),
+            Err(e) => errors.set(vec![(letter_id.to_owned(), e.to_string())]),
+        }
+    };
+    view! {
+        <details class="nhsuk-details plait-no-print">
+            <summary class="nhsuk-details__summary"><span class="nhsuk-details__summary-text">"Record CQC's deadline, or that CQC lifted it"</span></summary>
+            <div class="nhsuk-details__text">
+                <form on:submit=submit novalidate>
+                    <crate::components::form::ErrorSummary id=errors_id errors />
+                    <DateInput id=deadline_id legend="CQC's compliance deadline" value=deadline error=Signal::derive(move || crate::components::form::error_of(errors, deadline_id)) />
+                    <DateInput id=lifted_id legend="The day CQC lifted it" value=lifted error=Signal::derive(move || crate::components::form::error_of(errors, lifted_id)) />
+                    <crate::components::form::TextField id=letter_id label="The letter that lifted it" hint="For example, CQC letter of 3 March 2027, reference INS2-123" value=letter errors />
+                    <button class="nhsuk-button nhsuk-button--secondary" type="submit">"Save"</button>
+                    <crate::components::form::Saved message=saved />
+                </form>
+            </div>
+        </details>
+    }
+}
+
 /// One finding's page: the card, whether it is met, its actions.
 #[component]
 pub fn FindingPage(plan: DocId, finding: FindingId) -> impl IntoView {
@@ -149,6 +266,7 @@ pub fn FindingPage(plan: DocId, finding: FindingId) -> impl IntoView {
                     <h2>"Actions answering it"</h2>
                     <p class="nhsuk-body-s">"Met when every one of them is closed; embedded when every one is embedded."</p>
                     {actions_list(&plan_id, &view, &id)}
+                    {pack_link(&plan_id, &id)}
                 }.into_any()
             }
         }}
@@ -195,10 +313,20 @@ pub fn WarningNotice() -> impl IntoView {
                     {all.into_iter().map(|(plan_id, view, f)| {
                         let progress = finding_progress(&view, &f.id);
                         let id = f.id.clone();
+                        let lifted = f.compliance.lifted_on.map(|d| format!("Lifted on {} by {}", d.long(), f.compliance.lifted_by));
+                        let status = lifted.unwrap_or_else(|| match f.compliance.deadline {
+                            Some(d) if d < today() => format!("Not lifted: CQC's deadline was {}", d.long()),
+                            Some(d) => format!("Not lifted: CQC's deadline is {}", d.long()),
+                            None => "Not lifted".to_owned(),
+                        });
+                        let admin = workspace.session().actor.get().role == plait_shared::Role::Admin;
                         view! {
                             <h2>{format!("{} ", f.reference)}{progress_tag(progress)}</h2>
+                            <p data-testid="failing-status">{status}</p>
+                            {admin.then(|| view! { <LiftForm plan=plan_id.clone() finding=f.clone() /> })}
                             <FindingCard plan=plan_id.clone() finding=f link=true />
                             {actions_list(&plan_id, &view, &id)}
+                            {pack_link(&plan_id, &id)}
                         }
                     }).collect_view()}
                 }.into_any()

@@ -25,16 +25,26 @@ pub struct Task {
     pub due: Option<Date>,
 }
 
-/// The lists of one person's work, each `(heading, tasks)`.
+/// The lists of one person's work, each `(heading, tasks)`: what they may
+/// do is asked of the shared rules under the programme's `rules`.
 pub fn work_for(
     user: &str,
     role: Role,
+    rules: plait_shared::Governance,
     plans: &[(DocId, PlanView)],
     today: Date,
 ) -> Vec<(&'static str, Vec<Task>)> {
     let soon = today.add_months(1);
-    let mut lists: [Vec<Task>; 10] = Default::default();
-    let [own, reviews, decisions, reaudits, answers, agree, overdue, confidence, quiet, failed] =
+    let Ok(me) = plait_shared::UserId::new(user) else {
+        return Vec::new();
+    };
+    let actor = plait_shared::access::Actor {
+        user: &me,
+        role,
+        rules,
+    };
+    let mut lists: [Vec<Task>; 11] = Default::default();
+    let [own, reviews, decisions, reaudits, answers, agree, endorse, overdue, confidence, quiet, failed] =
         &mut lists;
     let month_ago = UnixMillis(today.unix_millis() - 30 * 86_400_000);
     for (plan, view) in plans {
@@ -95,10 +105,27 @@ pub fn work_for(
                     ));
                 }
             }
+            // A completion its executive lead is to endorse.
+            if status == Status::CompletionProposed
+                && role == Role::Lead
+                && plait_shared::workflow::moves(actor, action)
+                    .iter()
+                    .any(|(to, why)| *to == Status::Endorsed && why.is_none())
+            {
+                endorse.push(task(
+                    format!(
+                        "Proposed complete with {}: endorse it, or send it back",
+                        pieces(action.evidence.len())
+                    ),
+                    action.due_current,
+                ));
+            }
             if role == Role::Validator && !mine {
-                if status == Status::CompletionProposed {
+                if status != Status::Imported
+                    && plait_shared::workflow::offers(actor, action, today).review
+                {
                     reviews.push(task(
-                        format!("{} piece(s) of evidence to review", action.evidence.len()),
+                        format!("{} to review", pieces(action.evidence.len())),
                         action.due_current,
                     ));
                 }
@@ -147,6 +174,20 @@ pub fn work_for(
                 }
             }
             if matches!(role, Role::Lead | Role::Admin) && portfolio {
+                for request in action
+                    .wording_requests
+                    .iter()
+                    .filter(|r| r.answer.is_none())
+                {
+                    answers.push(task(
+                        format!(
+                            "New wording of the {} asked: {}",
+                            request.text.label().to_ascii_lowercase(),
+                            request.reason
+                        ),
+                        action.due_current,
+                    ));
+                }
                 for request in action.due_requests.iter().filter(|r| r.answer.is_none()) {
                     answers.push(task(
                         format!(
@@ -170,20 +211,30 @@ pub fn work_for(
                 .then_with(|| a.action.reference.cmp(&b.action.reference))
         });
     }
-    let [own, reviews, decisions, reaudits, answers, agree, overdue, confidence, quiet, failed] =
+    let [own, reviews, decisions, reaudits, answers, agree, endorse, overdue, confidence, quiet, failed] =
         lists;
     vec![
         ("Reopened after a failed re-audit", failed),
         ("Your actions due or overdue", own),
+        ("Completions to endorse", endorse),
         ("Evidence to review", reviews),
         ("Decisions to record", decisions),
         ("Re-audits to carry out", reaudits),
-        ("Date changes to answer", answers),
+        ("Requests to answer", answers),
         ("Actions to agree", agree),
         ("Your portfolio: overdue", overdue),
         ("Your portfolio: off track or at risk", confidence),
         ("Your portfolio: no update for 30 days", quiet),
     ]
+}
+
+/// "1 piece of evidence", "3 pieces of evidence".
+fn pieces(n: usize) -> String {
+    if n == 1 {
+        "1 piece of evidence".to_owned()
+    } else {
+        format!("{n} pieces of evidence")
+    }
 }
 
 fn work_markup(lists: &[(&'static str, Vec<Task>)]) -> String {
@@ -233,7 +284,13 @@ pub fn MyWork() -> impl IntoView {
             "<p class=\"nhsuk-lede-text\">What needs you, {} ({}).</p>{import}{}",
             escape(&workspace.name_of(actor.user.as_str())),
             actor.role.label(),
-            work_markup(&work_for(actor.user.as_str(), actor.role, &plans, today()))
+            work_markup(&work_for(
+                actor.user.as_str(),
+                actor.role,
+                workspace.rules(),
+                &plans,
+                today()
+            ))
         )
     };
     view! {
@@ -252,7 +309,13 @@ mod tests {
     fn nobody_has_work_in_an_empty_programme() {
         let today = Date::from_ymd(2026, 11, 26).unwrap();
         for role in Role::ALL {
-            let lists = work_for("d.hughes", *role, &[], today);
+            let lists = work_for(
+                "d.hughes",
+                *role,
+                plait_shared::Governance::DEFAULT,
+                &[],
+                today,
+            );
             assert!(lists.iter().all(|(_, l)| l.is_empty()));
             assert!(work_markup(&lists).contains("Nothing needs you"));
         }
@@ -320,11 +383,47 @@ mod tests {
                 }),
             )
             .unwrap();
+            // Proposed complete with evidence: the lead endorses it first.
+            let proposed = ActionId::new("a-3").unwrap();
+            plan.add_action(&mut txn, &proposed, &new("MD1.3")).unwrap();
+            let owner = user("d.hughes");
+            let who = plait_shared::workflow::Who {
+                user: &owner,
+                role: Role::Contributor,
+                at: plait_shared::UnixMillis(2),
+            };
+            plan.append(
+                &mut txn,
+                &proposed,
+                &step(Status::Agreed, "chief.nurse", Role::Lead, ""),
+            )
+            .unwrap();
+            plan.append(
+                &mut txn,
+                &proposed,
+                &step(Status::InProgress, "d.hughes", Role::Contributor, ""),
+            )
+            .unwrap();
+            plait_shared::workflow::attach_evidence(
+                &plan,
+                &mut txn,
+                &proposed,
+                &who,
+                &plait_shared::workflow::EvidenceInput::new(
+                    plait_shared::EvidenceKind::Note,
+                    "Audit",
+                    "",
+                ),
+                1,
+            )
+            .unwrap();
+            plait_shared::workflow::propose_completion(&plan, &mut txn, &proposed, &who, "done")
+                .unwrap();
         }
         let view = plan.read(&plan.doc().transact());
         let plans = [(DocId::new("demo_estates").unwrap(), view)];
         let heads = |who: &str, role: Role| -> Vec<(&'static str, usize)> {
-            work_for(who, role, &plans, today)
+            work_for(who, role, plait_shared::Governance::DEFAULT, &plans, today)
                 .into_iter()
                 .filter(|(_, l)| !l.is_empty())
                 .map(|(h, l)| (h, l.len()))
@@ -350,5 +449,12 @@ mod tests {
             "{owner:?}"
         );
         assert!(heads("director.of.people", Role::Lead).is_empty());
+        // The completion waits for its own lead, not for a validator.
+        assert!(lead.contains(&("Completions to endorse", 1)), "{lead:?}");
+        let validator = heads("compliance", Role::Validator);
+        assert!(
+            !validator.iter().any(|(h, _)| *h == "Evidence to review"),
+            "{validator:?}"
+        );
     }
 }

@@ -53,7 +53,11 @@ const TREND_GROUPS: [(&str, &[Status], &str); 4] = [
     ),
     (
         "Awaiting assurance",
-        &[Status::CompletionProposed, Status::EvidenceAccepted],
+        &[
+            Status::CompletionProposed,
+            Status::Endorsed,
+            Status::EvidenceAccepted,
+        ],
         "plait-chart__bar--assurance",
     ),
     ("Closed", &[Status::Closed], "plait-chart__bar--closed"),
@@ -233,6 +237,18 @@ fn report_markup(
         "Actions by colour",
         &["Colour", "Actions"],
         &colours,
+    );
+    // How much the accepted evidence assures, as its validators said.
+    let levels: Vec<Vec<String>> = m
+        .assurance
+        .iter()
+        .map(|(level, n)| vec![level.label().to_owned(), n.to_string()])
+        .collect();
+    html += &table(
+        "report-assurance",
+        "Assurance given: actions whose evidence is accepted, closed or embedded, by the level their validators recorded",
+        &["Assurance level", "Actions"],
+        &levels,
     );
     for (caption, heading, groups) in [
         ("Must Do and Should Do", "Kind", labelled(&m.by_kind)),

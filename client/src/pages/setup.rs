@@ -150,6 +150,7 @@ pub fn Setup() -> impl IntoView {
         ("setup-phases", "Phases"),
         ("setup-workstreams", "Workstreams and executive leads"),
         ("setup-forums", "Forums"),
+        ("setup-governance", "Assurance rules"),
         ("setup-members", "Members and roles"),
         ("setup-plans", "Plans"),
         ("setup-finding", "Add a finding"),
@@ -171,6 +172,7 @@ pub fn Setup() -> impl IntoView {
                 <Phases />
                 <Workstreams />
                 <Forums />
+                <AssuranceRules />
                 <Members />
                 <Plans />
                 <AddFinding />
@@ -257,6 +259,93 @@ fn Facts() -> impl IntoView {
             <Choice id="facts-segment" label="NHS Oversight Framework segment" options=segments value=segment />
             <TextArea id="facts-notice" label="Warning notice (what it says and by when)" value=notice />
             <button class="nhsuk-button" type="submit">"Save the programme's details"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+/// The programme's governance settings: whether the executive lead
+/// endorses completions before validation, and its schedule of re-audits.
+#[component]
+fn AssuranceRules() -> impl IntoView {
+    let workspace = use_workspace();
+    let rules = workspace.rules();
+    let endorsement = RwSignal::new(if rules.endorsement { "on" } else { "off" }.to_owned());
+    let window = RwSignal::new(rules.reaudit_window_days.to_string());
+    let count = RwSignal::new(rules.reaudit_count.to_string());
+    let spacing = RwSignal::new(rules.reaudit_spacing_months.to_string());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let choices = Signal::stored(vec![
+        (
+            "on".to_owned(),
+            "Yes: the executive lead endorses each completion before it is validated".to_owned(),
+        ),
+        (
+            "off".to_owned(),
+            "No: a validator reviews a proposed completion directly".to_owned(),
+        ),
+    ]);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = Vec::new();
+        let mut number = |value: RwSignal<String>, field: &str, what: &str| {
+            value
+                .get_untracked()
+                .trim()
+                .parse::<u32>()
+                .unwrap_or_else(|_| {
+                    found.push((field.to_owned(), format!("Enter {what} as a whole number")));
+                    0
+                })
+        };
+        let new = plait_shared::Governance {
+            endorsement: endorsement.get_untracked() == "on",
+            reaudit_window_days: number(
+                window,
+                "rules-window",
+                "the days a re-audit opens before it is due",
+            ),
+            reaudit_count: number(count, "rules-count", "the number of re-audits"),
+            reaudit_spacing_months: number(
+                spacing,
+                "rules-spacing",
+                "the months between re-audits",
+            ),
+        };
+        if found.is_empty() {
+            if let Err(why) = new.check() {
+                found.push(("rules-count".to_owned(), crate::api::sentence(&why)));
+            }
+        }
+        if !found.is_empty() {
+            errors.set(found);
+            focus("rules-errors");
+            return;
+        }
+        errors.set(Vec::new());
+        let mut result = Ok(());
+        if edit_programme(workspace, |programme, txn| {
+            result = programme.set_governance(txn, &new);
+        }) {
+            match result {
+                Ok(()) => saved.set(
+                    "Saved on this device; the server applies it to every change after it arrives."
+                        .into(),
+                ),
+                Err(why) => errors.set(vec![("rules-count".to_owned(), why)]),
+            }
+        }
+    };
+    view! {
+        <h2 id="setup-governance">"Assurance rules"</h2>
+        <ErrorSummary id="rules-errors" errors />
+        <form on:submit=submit novalidate>
+            <Choice id="rules-endorsement" label="Does the executive lead endorse completions?" options=choices value=endorsement />
+            <TextField id="rules-count" label="Re-audits after each closure" hint="The last decides whether the change is embedded. Usually 2" value=count errors width="nhsuk-input--width-2" />
+            <TextField id="rules-spacing" label="Months between the closing decision and each re-audit" hint="Usually 3: re-audits at 3 and 6 months" value=spacing errors width="nhsuk-input--width-2" />
+            <TextField id="rules-window" label="Days before it is due that a re-audit opens" hint="Usually 14" value=window errors width="nhsuk-input--width-2" />
+            <button class="nhsuk-button" type="submit">"Save the assurance rules"</button>
             <Saved message=saved />
         </form>
     }
@@ -867,6 +956,7 @@ fn AddFinding() -> impl IntoView {
     let question = RwSignal::new(String::new());
     let service = RwSignal::new(String::new());
     let location = RwSignal::new(String::new());
+    let deadline = RwSignal::new(DateParts::default());
     let errors = RwSignal::new(Vec::new());
     let saved = RwSignal::new(String::new());
     let plans = Signal::derive(move || plan_options(workspace));
@@ -925,6 +1015,13 @@ fn AddFinding() -> impl IntoView {
                 )),
             }
         }
+        let deadline_date = match deadline.get_untracked().read("The compliance deadline") {
+            Ok(date) => date,
+            Err(why) => {
+                found.push(("finding-deadline-day".to_owned(), why));
+                None
+            }
+        };
         let id = FindingId::new(format!("f-{}", slug(&reference_text))).ok();
         if let (Some(doc), Some(id)) = (&doc, &id) {
             if doc.read(&doc.doc().transact()).findings.contains_key(id) {
@@ -949,6 +1046,7 @@ fn AddFinding() -> impl IntoView {
             core_service: service.get_untracked().trim().to_owned(),
             location: location.get_untracked().trim().to_owned(),
             source: String::new(),
+            deadline: deadline_date,
         };
         let added = doc.add_finding(&mut doc.doc().transact_mut(), &id, &finding);
         match added {
@@ -973,6 +1071,7 @@ fn AddFinding() -> impl IntoView {
             <Choice id="finding-question" label="Key question" options=questions value=question />
             <TextField id="finding-service" label="Core service" value=service />
             <TextField id="finding-location" label="Location" value=location />
+            <DateInput id="finding-deadline" legend="CQC's compliance deadline (a warning notice or conditions)" hint="If CQC set one. For example, 30 6 2027" value=deadline error=Signal::derive(move || crate::components::form::error_of(errors, "finding-deadline")) />
             <button class="nhsuk-button" type="submit">"Add the finding"</button>
             <Saved message=saved />
         </form>

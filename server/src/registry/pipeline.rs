@@ -3,12 +3,13 @@
 //! claims, send it on, and wait for durability.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use plait_shared::admission::schema::DocShape;
 use plait_shared::admission::{self, Author, ItemIndex, Verdict, Writer};
 use plait_shared::protocol::RefusedChange;
-use plait_shared::{DocId, Role, UserId};
+use plait_shared::{DocId, Governance, ProgrammeDoc, Role, UserId};
 use tokio::sync::oneshot;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::Encode;
@@ -32,6 +33,37 @@ pub struct Signature {
     pub device: String,
 }
 
+/// A programme's governance settings as the engine applies them to a
+/// member's updates: one cell per programme, shared by every connection to
+/// its documents, and set again from the programme document after each
+/// update to it, so a change of settings applies to the next update on
+/// every open connection.
+#[derive(Debug, Clone, Default)]
+pub struct RulesCell(Arc<std::sync::RwLock<Governance>>);
+
+impl RulesCell {
+    /// A cell holding `rules`.
+    pub fn new(rules: Governance) -> RulesCell {
+        RulesCell(Arc::new(std::sync::RwLock::new(rules)))
+    }
+
+    /// The settings now.
+    pub fn get(&self) -> Governance {
+        match self.0.read() {
+            Ok(rules) => *rules,
+            Err(poisoned) => **poisoned.get_ref(),
+        }
+    }
+
+    /// Replaces the settings.
+    pub fn set(&self, rules: Governance) {
+        match self.0.write() {
+            Ok(mut held) => *held = rules,
+            Err(poisoned) => *poisoned.into_inner() = rules,
+        }
+    }
+}
+
 /// Who sends an update to the registry. The engine knows nothing of
 /// sessions or HTTP: the web layer turns its access check into one of these.
 #[derive(Debug, Clone)]
@@ -45,6 +77,8 @@ pub enum UpdateAuthor {
         role: Role,
         /// The document's schema.
         shape: DocShape,
+        /// The programme's governance settings.
+        rules: RulesCell,
     },
     /// A server administrator on a document of no programme: there is no
     /// schema to check against, so it is taken as written, and recorded.
@@ -71,9 +105,12 @@ impl UpdateAuthor {
     /// How the admission sees it.
     fn admission(&self) -> Author<'_> {
         match self {
-            UpdateAuthor::Member { who, role, .. } => Author::Member {
+            UpdateAuthor::Member {
+                who, role, rules, ..
+            } => Author::Member {
                 user: &who.user,
                 role: *role,
+                rules: rules.get(),
             },
             UpdateAuthor::Administrator { .. } | UpdateAuthor::Trusted { .. } => Author::Server,
         }
@@ -319,6 +356,15 @@ impl Registry {
             self.metrics
                 .refused_changes
                 .fetch_add(outcome.refused.len() as u64, Ordering::Relaxed);
+        }
+        // A programme's settings apply from its next update on.
+        if let UpdateAuthor::Member {
+            shape: DocShape::Programme,
+            rules,
+            ..
+        } = author
+        {
+            rules.set(ProgrammeDoc::new(doc.clone()).governance(&doc.transact()));
         }
         state.next_seq += 1;
         state.uncompacted += 1;

@@ -17,7 +17,7 @@ use crate::extract::{Changing, ReadDoc, SignedIn};
 use crate::import::{self, Format, ImportError};
 use crate::{AppError, AppState};
 
-async fn read_view<T>(
+pub(crate) async fn read_view<T>(
     state: &AppState,
     id: &DocId,
     read: impl FnOnce(&yrs::Doc) -> T,
@@ -177,6 +177,7 @@ pub(crate) async fn create(
         kind: DocKind::Programme,
         session: authed.key,
         device: authed.session.device.clone(),
+        rules: state.rules_of(&id).await?,
     };
     apply_as(&state, &id, &update, &access).await?;
     Ok((
@@ -386,6 +387,7 @@ pub(crate) async fn import_plan(
                 kind: DocKind::Plan,
                 session: authed.key,
                 device: authed.session.device.clone(),
+                rules: state.rules_of(&id).await?,
             };
             let valid_only = matches!(query.valid_only.as_deref(), Some("1" | "true"));
             match import::run(
@@ -461,6 +463,7 @@ pub(crate) async fn create_plan(
             "there is a plan called {title:?} already"
         )));
     }
+    let rules = state.rules_of(&id).await?;
     let access = |kind| Access {
         user: authed.user.username.clone(),
         name: authed.user.name.clone(),
@@ -468,6 +471,7 @@ pub(crate) async fn create_plan(
         kind,
         session: authed.key,
         device: authed.session.device.clone(),
+        rules: rules.clone(),
     };
     let info = plait_shared::PlanInfo {
         title: title.to_owned(),

@@ -12,12 +12,12 @@ use yrs::{Any, Array, Assoc, ClientID, Doc, IdSet, Map, ReadTxn, StickyIndex, Tr
 use super::codec::{self, CodecError, DecodedUpdate, Struct};
 use super::index::{Container, ItemIndex, Loc, Resolved, Writer};
 use super::schema::{self, ContentKind, DocShape, Place, Root, Slot, TextSlot};
-use crate::access::{check_change, check_field, Actor};
+use crate::access::{check_change, check_field, check_governance, Actor};
 use crate::changes::{Change, Log};
 use crate::entries::{DueChange, Sustainment};
 use crate::ids::{ActionId, FindingId, UnixMillis, UserId};
 use crate::keys::{ActionText, FieldKey};
-use crate::lifecycle::Step;
+use crate::lifecycle::{Governance, Step};
 use crate::plan::{ActionView, PlanDoc};
 use crate::vocab::Role;
 
@@ -30,6 +30,8 @@ pub enum Author<'a> {
         user: &'a UserId,
         /// Their role in the programme.
         role: Role,
+        /// The programme's governance settings.
+        rules: Governance,
     },
     /// The server itself (imports run by the command line, the demo seed,
     /// tests of the storage): trusted, recorded as the server.
@@ -328,8 +330,8 @@ pub fn decide_decoded(
     };
     match author {
         Author::Server => {}
-        Author::Member { user, role } => {
-            let actor = Actor { user, role };
+        Author::Member { user, role, rules } => {
+            let actor = Actor { user, role, rules };
             let mut judge = Judge {
                 index,
                 doc,
@@ -1262,8 +1264,8 @@ pub fn integrate(
                 "part of the update stayed pending".into(),
             ));
         }
-        if let (Author::Member { user, role }, Some(plan)) = (author, &plan) {
-            let actor = Actor { user, role };
+        if let (Author::Member { user, role, rules }, Some(plan)) = (author, &plan) {
+            let actor = Actor { user, role, rules };
             for (action, entries) in &follow.entries {
                 let verdicts = judge_entries(
                     &txn,
@@ -1565,7 +1567,8 @@ fn judge_entries<T: ReadTxn>(
                 Some(&candidate),
             )
             .and_then(|()| entry_time(&candidate, *log, index, lower, now, limits, created_now))
-            .and_then(|()| effect(&candidate, before, &new, &refused, *log, index));
+            .and_then(|()| effect(&candidate, before, &new, &refused, *log, index))
+            .and_then(|()| check_governance(&actor.rules, &candidate, *log, index));
             if let Err(why) = verdict {
                 more = Some((i, why));
                 break;
@@ -1641,7 +1644,9 @@ fn entry_at(view: &ActionView, log: Log, index: usize) -> Option<i64> {
         Log::EvidenceReviews => view.evidence_reviews.get(index)?.at.0,
         Log::Decisions => view.decisions.get(index)?.at.0,
         Log::DueChanges => match view.due_changes.get(index)? {
-            DueChange::Request { at, .. } | DueChange::Answer { at, .. } => at.0,
+            DueChange::Request { at, .. }
+            | DueChange::Wording { at, .. }
+            | DueChange::Answer { at, .. } => at.0,
         },
         Log::Sustainment => match view.sustainment.get(index)? {
             Sustainment::Scheduled { at, .. } | Sustainment::Result { at, .. } => at.0,
@@ -1729,30 +1734,51 @@ fn effect(
             Ok(())
         }
         Log::DueChanges => match candidate.due_changes.get(index) {
-            Some(DueChange::Request { id, .. }) => first_at(
+            Some(DueChange::Request { id, .. } | DueChange::Wording { id, .. }) => first_at(
                 &candidate.due_changes,
                 index,
-                |e| matches!(e, DueChange::Request { id: other, .. } if other == id),
-                "a due-date request with this id exists already",
+                |e| matches!(e, DueChange::Request { id: other, .. } | DueChange::Wording { id: other, .. } if other == id),
+                "a request with this id exists already",
             ),
             Some(DueChange::Answer { id, request_id, .. }) => {
-                let answered = candidate
-                    .due_requests
-                    .iter()
-                    .find(|r| &r.id == request_id)
-                    .and_then(|r| r.answer.as_ref());
+                // A request of either kind, and its first valid answer.
+                let answer_in = |view: &ActionView| {
+                    view.due_requests
+                        .iter()
+                        .find(|r| &r.id == request_id)
+                        .map(|r| r.answer.clone())
+                        .or_else(|| {
+                            view.wording_requests
+                                .iter()
+                                .find(|r| &r.id == request_id)
+                                .map(|r| r.answer.clone())
+                        })
+                        .flatten()
+                };
+                let answered = answer_in(candidate);
                 let this = candidate.due_changes.iter().position(|e| match e {
                     DueChange::Answer { id: other, .. } => other == id,
                     _ => false,
                 }) == Some(index);
-                let before_answer = before.and_then(|b| {
-                    b.due_requests
-                        .iter()
-                        .find(|r| &r.id == request_id)
-                        .and_then(|r| r.answer.clone())
-                });
+                let before_answer = before.and_then(answer_in);
+                // An approved wording is the text as approved.
+                let applied = candidate
+                    .wording_requests
+                    .iter()
+                    .find(|r| &r.id == request_id)
+                    .filter(|r| {
+                        matches!(
+                            r.answer,
+                            Some((crate::vocab::DueChangeVerdict::Approved, ..))
+                        )
+                    })
+                    .is_none_or(|r| candidate.text(r.text) == r.proposed);
                 match (answered, before_answer) {
                     (_, Some(_)) => Err("the request has been answered already".into()),
+                    (Some(_), None) if this && !applied => Err(
+                        "an approved wording is applied with its approval: the text must read as approved"
+                            .into(),
+                    ),
                     (Some(_), None) if this => Ok(()),
                     _ => Err(
                         "the answer has no effect: only an executive lead or the programme manager who did not ask can answer"

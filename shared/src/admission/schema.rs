@@ -8,7 +8,8 @@
 //! logs (arrays of entries) named by [`Log`].
 //!
 //! Programme document roots: `programme` {name, trust, rating,
-//! oversight_segment, report_date, warning_notice}; `phases`,
+//! oversight_segment, report_date, warning_notice, and the governance
+//! settings}; `phases`,
 //! `workstreams`, `plans`, `forums` {id → map of scalars}; `settings`
 //! {colours → map of scalars}.
 
@@ -131,6 +132,9 @@ pub fn fields(root: Root) -> &'static [&'static str] {
             "core_service",
             "location",
             "source",
+            "deadline",
+            "lifted_on",
+            "lifted_by",
         ],
         Root::Actions => &[
             "ref",
@@ -152,6 +156,10 @@ pub fn fields(root: Root) -> &'static [&'static str] {
             "oversight_segment",
             "report_date",
             "warning_notice",
+            "endorsement",
+            "reaudit_window_days",
+            "reaudit_count",
+            "reaudit_spacing_months",
         ],
         Root::Phases => &["name", "starts", "ends", "goal", "exit_criteria"],
         Root::Forums => &["name"],
