@@ -30,7 +30,7 @@
 //! ```
 //! use plait_shared::admission::{decide, integrate, Author, ItemIndex, Limits, Verdict};
 //! use plait_shared::admission::schema::DocShape;
-//! use plait_shared::{new_doc, UnixMillis, UserId, Role};
+//! use plait_shared::{new_doc, Governance, UnixMillis, UserId, Role};
 //! use yrs::{Map, ReadTxn, StateVector, Transact};
 //!
 //! let server = new_doc();
@@ -40,7 +40,7 @@
 //! hostile.get_or_insert_map("junk").insert(&mut hostile.transact_mut(), "k", "v");
 //! let bytes = hostile.transact().encode_state_as_update_v1(&StateVector::default());
 //! let viewer = UserId::new("board").unwrap();
-//! let author = Author::Member { user: &viewer, role: Role::Viewer };
+//! let author = Author::Member { user: &viewer, role: Role::Viewer, rules: Governance::DEFAULT };
 //! let Verdict::Admit(admitted) = decide(&index, &server, author, &bytes, 0, &Limits::DEFAULT).unwrap()
 //! else { panic!() };
 //! let outcome = integrate(&server, &mut index, admitted, author, UnixMillis(0), &Limits::DEFAULT).unwrap();

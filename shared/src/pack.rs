@@ -43,8 +43,9 @@ pub struct EvidencePack {
     pub without_evidence: Vec<(String, String, Status)>,
 }
 
-/// A file name safe in a ZIP on every system: letters, digits, '.', '-'.
-fn safe(text: &str) -> String {
+/// A file name safe in a ZIP, a URL and every file system: letters,
+/// digits, '.', and '-' for the rest; at most 60 characters.
+pub fn safe_file_name(text: &str) -> String {
     let cleaned: String = text
         .chars()
         .map(|c| {
@@ -91,9 +92,9 @@ pub fn evidence_pack(plan: &PlanView, finding: &FindingId) -> Option<EvidencePac
                         format!(
                             "{:03}-{}-{}-{}",
                             count + 1,
-                            safe(&action.reference),
+                            safe_file_name(&action.reference),
                             n + 1,
-                            safe(&evidence.title)
+                            safe_file_name(&evidence.title)
                         )
                     })
                     .clone()

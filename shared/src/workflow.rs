@@ -928,6 +928,23 @@ mod tests {
         rules && governed && applied(&after) == applied(&before) + new_transitions
     }
 
+    /// A note of evidence, "Audit", by `owner`.
+    fn audit_note(id: &str, owner: &UserId) -> LogEntry {
+        LogEntry::Evidence(Evidence {
+            id: EntryId::new(id).unwrap(),
+            kind: EvidenceKind::Note,
+            title: "Audit".into(),
+            location: String::new(),
+            evidence_type: None,
+            period_from: None,
+            period_to: None,
+            site: String::new(),
+            piece: None,
+            by: owner.clone(),
+            at: UnixMillis(1),
+        })
+    }
+
     /// Takes a new action to `status` the way it happens: an import's
     /// baseline where one leads there, then the steps of the lifecycle
     /// (by people other than the test's actors) with the decisions and
@@ -997,47 +1014,14 @@ mod tests {
                 }
             };
             if to == Status::Endorsed {
-                plan.append(
-                    txn,
-                    id,
-                    &LogEntry::Evidence(Evidence {
-                        id: EntryId::new("e-endorsed").unwrap(),
-                        kind: EvidenceKind::Note,
-                        title: "Audit".into(),
-                        location: String::new(),
-                        evidence_type: None,
-                        period_from: None,
-                        period_to: None,
-                        site: String::new(),
-                        piece: None,
-                        by: owner.clone(),
-                        at: UnixMillis(1),
-                    }),
-                )
-                .unwrap();
+                plan.append(txn, id, &audit_note("e-endorsed", owner))
+                    .unwrap();
             }
             if to == Status::EvidenceAccepted {
                 // What acceptance needs: a piece of evidence accepted, and
                 // an assurance level.
                 let evidence = EntryId::new("e-used").unwrap();
-                plan.append(
-                    txn,
-                    id,
-                    &LogEntry::Evidence(Evidence {
-                        id: evidence.clone(),
-                        kind: EvidenceKind::Note,
-                        title: "Audit".into(),
-                        location: String::new(),
-                        evidence_type: None,
-                        period_from: None,
-                        period_to: None,
-                        site: String::new(),
-                        piece: None,
-                        by: owner.clone(),
-                        at: UnixMillis(1),
-                    }),
-                )
-                .unwrap();
+                plan.append(txn, id, &audit_note("e-used", owner)).unwrap();
                 plan.append(
                     txn,
                     id,

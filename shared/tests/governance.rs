@@ -474,21 +474,7 @@ fn embedded_needs_the_programmes_schedule_of_reaudits() {
     // A pass and the embedding, written by hand.
     let embed = || {
         |plan: &PlanDoc, txn: &mut yrs::TransactionMut, who: &Who<'_>| {
-            plan.append(
-                txn,
-                &id(),
-                &LogEntry::Sustainment(Sustainment::Result {
-                    id: EntryId::new("c-0").unwrap(),
-                    check_id: EntryId::new("s-0").unwrap(),
-                    outcome: CheckOutcome::Passed,
-                    note: String::new(),
-                    method: Some(ReauditMethod::RecordsAudit),
-                    sample: "20 records".into(),
-                    by: who.user.clone(),
-                    at: who.at,
-                }),
-            )
-            .unwrap();
+            reaudit("s-0", Some(ReauditMethod::RecordsAudit), "20 records")(plan, txn, who);
             plan.append(
                 txn,
                 &id(),

@@ -175,17 +175,31 @@ fn period(e: &Evidence) -> Option<String> {
 }
 
 fn blob_href(plan: &DocId, sha: &str, name: &str) -> String {
-    let name: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let name = plait_shared::pack::safe_file_name(name);
     format!("/api/blobs/{sha}?doc={plan}&name={name}")
+}
+
+/// The date a form asks for (`what` it is, and the words when it is
+/// missing): the date, or the error on its day box (`id`-day) with focus
+/// moved to the form's error `summary`.
+fn needed_date(
+    parts: &DateParts,
+    (what, missing): (&str, &str),
+    id: &str,
+    summary: &'static str,
+    errors: RwSignal<Vec<(String, String)>>,
+) -> Option<plait_shared::Date> {
+    let problem = match parts.read(what) {
+        Ok(Some(date)) => {
+            errors.set(Vec::new());
+            return Some(date);
+        }
+        Ok(None) => missing.to_owned(),
+        Err(why) => why,
+    };
+    errors.set(vec![(format!("{id}-day"), problem)]);
+    crate::browser::focus(summary);
+    None
 }
 
 #[component]
@@ -734,23 +748,15 @@ fn DecisionForm(ctx: Ctx) -> impl IntoView {
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let date = match meeting.get_untracked().read("The meeting's date") {
-            Ok(Some(date)) => date,
-            Ok(None) => {
-                errors.set(vec![(
-                    "decision-date-day".into(),
-                    "Enter the meeting's date".into(),
-                )]);
-                crate::browser::focus("decision-errors");
-                return;
-            }
-            Err(m) => {
-                errors.set(vec![("decision-date-day".into(), m)]);
-                crate::browser::focus("decision-errors");
-                return;
-            }
+        let Some(date) = needed_date(
+            &meeting.get_untracked(),
+            ("The meeting's date", "Enter the meeting's date"),
+            "decision-date",
+            "decision-errors",
+            errors,
+        ) else {
+            return;
         };
-        errors.set(Vec::new());
         let Ok(outcome) = outcome.get_untracked().parse::<DecisionOutcome>() else {
             return;
         };
@@ -973,23 +979,15 @@ fn DueRequestForm(ctx: Ctx) -> impl IntoView {
     let errors = RwSignal::new(Vec::<(String, String)>::new());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let new_due = match date.get_untracked().read("The new date") {
-            Ok(Some(d)) => d,
-            Ok(None) => {
-                errors.set(vec![(
-                    "due-new-day".into(),
-                    "Enter the new due date".into(),
-                )]);
-                crate::browser::focus("due-errors");
-                return;
-            }
-            Err(m) => {
-                errors.set(vec![("due-new-day".into(), m)]);
-                crate::browser::focus("due-errors");
-                return;
-            }
+        let Some(new_due) = needed_date(
+            &date.get_untracked(),
+            ("The new date", "Enter the new due date"),
+            "due-new",
+            "due-errors",
+            errors,
+        ) else {
+            return;
         };
-        errors.set(Vec::new());
         let why = reason.get_untracked();
         if ctx.write(
             "Request sent to the executive lead.",
