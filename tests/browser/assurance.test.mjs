@@ -85,6 +85,9 @@ test('a lead endorses the completions in their portfolio, and only those', async
     await page.getByRole('button', { name: 'Move to Endorsed by executive lead' }).click()
     await eventually(async () => (await page.locator('[data-testid=status]').innerText()) === 'Endorsed by executive lead',
       { message: 'the status on her page' })
+    // The button is gone; keyboard focus stays in the lifecycle section.
+    await eventually(async () => (await page.evaluate(() => document.activeElement?.id)) === 'lifecycle',
+      { message: 'focus on the lifecycle section' })
     await waitForAllSaved(page, { timeout: 30_000 })
     await axe(page, 'an action the lead endorsed')
   })

@@ -149,6 +149,9 @@ test('an action goes from in progress to embedded: offline evidence, validation,
     await validator.page.locator('#review-assurance').selectOption('reasonable')
     await validator.page.getByRole('button', { name: 'Accept “Door closer audit, ward 3”' }).click()
     await validator.page.getByText('Evidence accepted.', { exact: true }).waitFor()
+    // The buttons are gone with the step taken: focus is on what happened.
+    await eventually(async () => (await validator.page.evaluate(() => document.activeElement?.id)) === 'governance-message',
+      { message: 'focus on the message' })
     await waitForAllSaved(validator.page, { timeout: 30_000 })
   })
   assert.equal(lastStatus(await serverAction(target.plan, target.id)), 'evidence_accepted')

@@ -411,6 +411,9 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                                         note: note.get_untracked(), baseline: false,
                                     }));
                                     note.set(String::new());
+                                    // The button is gone once the status
+                                    // moves: keep the person where they were.
+                                    crate::browser::focus("lifecycle");
                                 }>
                                 {format!("Move to {}", to.label())}
                             </button>
@@ -548,7 +551,8 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             {move || editing.message.get().map(|m| view! {
                 <div class="nhsuk-error-summary" role="alert"><p>{m}</p></div>
             })}
-            <h2>"Lifecycle"</h2>
+            <h2 id="lifecycle" tabindex="-1">"Lifecycle"</h2>
+            <p class="nhsuk-u-visually-hidden" role="status">{move || lifecycle.get().map(|(s, _)| format!("Status: {}", s.label()))}</p>
             {buttons}
             <h2>"Details"</h2>
             <Show when=move || may_edit.get() fallback=move || view! { <DetailsSummary view_of /> }>

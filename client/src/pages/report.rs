@@ -384,30 +384,36 @@ pub fn Report() -> impl IntoView {
              <span class=\"nhsuk-details__summary-text\">Cover details and reporting period</span></summary>\
              <div class=\"nhsuk-details__text\">",
         );
+        // (The cover's meeting date is printed as written.)
         for ((key, label, _), value) in COVER_FIELDS.iter().zip(cover.get_untracked()) {
-            let kind = if *key == "date" { "date" } else { "text" };
-            html += &input(&format!("cover-{key}"), label, kind, &value, "");
+            html += &input(&format!("cover-{key}"), label, "text", &value, "");
         }
-        html += &input(
-            "report-since",
-            "New since (the last report's date)",
-            "date",
-            &since.get_untracked().iso(),
-            "nhsuk-input--width-10",
-        );
         html + "</div></details>"
     };
+    // The reporting period starts on a day typed as NHS.UK asks: day,
+    // month, year; a real date applies at once.
+    let since_parts = RwSignal::new(crate::components::date_input::DateParts::of(Some(
+        since.get_untracked(),
+    )));
+    let since_error = Signal::derive(move || {
+        since_parts
+            .with(|p| p.read("The day the period starts"))
+            .err()
+    });
+    Effect::new(move |_| {
+        if let Ok(Some(date)) = since_parts.with(|p| p.read("The day the period starts")) {
+            if date != since.get_untracked() {
+                store("since", &date.iso());
+                since.set(date);
+            }
+        }
+    });
     let on_change = move |ev: leptos::ev::Event| {
         let Some((_, id)) = acted_on(&ev, "id") else {
             return;
         };
         let value = value_of(&id);
-        if id == "report-since" {
-            if let Ok(date) = Date::parse_iso(&value) {
-                store("since", &date.iso());
-                since.set(date);
-            }
-        } else if let Some(i) = COVER_FIELDS
+        if let Some(i) = COVER_FIELDS
             .iter()
             .position(|(key, ..)| format!("cover-{key}") == id)
         {
@@ -467,6 +473,10 @@ pub fn Report() -> impl IntoView {
         <p class="nhsuk-lede-text">{name}</p>
         <div inner_html=cover_html></div>
         <div inner_html=form on:change=on_change></div>
+        <div class="plait-no-print">
+            <crate::components::date_input::DateInput id="report-since"
+                legend="New since (the last report's date)" value=since_parts error=since_error />
+        </div>
         <div class="plait-buttons plait-no-print">
             <button type="button" class="nhsuk-button" on:click=print>"Print or save as PDF"</button>
             <a class="nhsuk-button nhsuk-button--secondary" href=export("xlsx") download="">"Download the tables (Excel)"</a>
