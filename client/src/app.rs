@@ -64,6 +64,7 @@ fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> impl
                             {nav_link(Page::Overview, "Overview")}
                             {nav_link(Page::MyWork, "My work")}
                             {nav_link(Page::Actions, "Actions")}
+                            {nav_link(Page::Meetings, "Meetings")}
                             {nav_link(Page::Report, "Board report")}
                             {admin.then(|| nav_link(Page::Setup, "Set up"))}
                             <li class="nhsuk-header__navigation-item">
@@ -160,6 +161,9 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
                         Page::Import => view! { <crate::pages::import::Import /> }.into_any(),
                         Page::Setup => view! { <crate::pages::setup::Setup /> }.into_any(),
                         Page::WarningNotice => view! { <crate::pages::findings::WarningNotice /> }.into_any(),
+                        Page::Meetings => view! { <crate::pages::meetings::Meetings /> }.into_any(),
+                        Page::Meeting { meeting } => view! { <crate::pages::meetings::MeetingPack meeting /> }.into_any(),
+                        Page::Paper { meeting } => view! { <crate::pages::paper::BoardPaper meeting /> }.into_any(),
                         Page::Finding { plan, finding } => view! { <crate::pages::findings::FindingPage plan finding /> }.into_any(),
                         Page::Action { plan, action } => view! { <ActionPage plan action /> }.into_any(),
                         Page::NotFound => view! {

@@ -5,4 +5,5 @@ pub mod brag;
 pub mod date_input;
 pub mod form;
 pub mod notices;
+pub mod summary;
 pub mod sync_status;

@@ -7,7 +7,7 @@
 //! (an old link, `/actions`) opens in the programme last used.
 
 use leptos::prelude::*;
-use plait_shared::{ActionId, DocId, FindingId};
+use plait_shared::{ActionId, DocId, FindingId, MeetingId};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
@@ -17,8 +17,10 @@ pub mod findings;
 pub mod governance;
 pub mod history;
 pub mod import;
+pub mod meetings;
 pub mod my_work;
 pub mod overview;
+pub mod paper;
 pub mod programmes;
 pub mod report;
 pub mod setup;
@@ -44,6 +46,18 @@ pub enum Page {
     Setup,
     /// The warning notice's register.
     WarningNotice,
+    /// The forums' meetings.
+    Meetings,
+    /// One meeting: its committee pack, decisions and chair's report.
+    Meeting {
+        /// The meeting.
+        meeting: MeetingId,
+    },
+    /// The board paper for a meeting.
+    Paper {
+        /// The meeting.
+        meeting: MeetingId,
+    },
     /// One finding, with the actions answering it.
     Finding {
         /// Its plan document.
@@ -75,6 +89,13 @@ impl Page {
             ["import"] => Page::Import,
             ["setup"] => Page::Setup,
             ["warning-notice"] => Page::WarningNotice,
+            ["meetings"] => Page::Meetings,
+            ["meetings", meeting] => {
+                MeetingId::new(*meeting).map_or(Page::NotFound, |meeting| Page::Meeting { meeting })
+            }
+            ["papers", meeting] => {
+                MeetingId::new(*meeting).map_or(Page::NotFound, |meeting| Page::Paper { meeting })
+            }
             ["findings", plan, finding] => match (DocId::new(*plan), FindingId::new(*finding)) {
                 (Ok(plan), Ok(finding)) => Page::Finding { plan, finding },
                 _ => Page::NotFound,
@@ -98,6 +119,9 @@ impl Page {
             Page::Import => "/import".into(),
             Page::Setup => "/setup".into(),
             Page::WarningNotice => "/warning-notice".into(),
+            Page::Meetings => "/meetings".into(),
+            Page::Meeting { meeting } => format!("/meetings/{meeting}"),
+            Page::Paper { meeting } => format!("/papers/{meeting}"),
             Page::Finding { plan, finding } => format!("/findings/{plan}/{finding}"),
             Page::Action { plan, action } => format!("/actions/{plan}/{action}"),
             Page::NotFound => "/not-found".into(),
@@ -115,6 +139,9 @@ impl Page {
             Page::Import => "Import an action plan",
             Page::Setup => "Set up the programme",
             Page::WarningNotice => "Warning notice",
+            Page::Meetings => "Meetings",
+            Page::Meeting { .. } => "Committee pack",
+            Page::Paper { .. } => "Board paper",
             Page::Finding { .. } => "Finding",
             Page::Action { .. } => "Action",
             Page::NotFound => "Page not found",
@@ -324,6 +351,14 @@ mod tests {
             Page::Report,
             Page::Import,
             Page::Setup,
+            Page::WarningNotice,
+            Page::Meetings,
+            Page::Meeting {
+                meeting: plait_shared::MeetingId::new("qsc-2027-01-20").unwrap(),
+            },
+            Page::Paper {
+                meeting: plait_shared::MeetingId::new("board-2027-01-27").unwrap(),
+            },
             action,
         ] {
             assert_eq!(Page::from_path(&page.path()), page);

@@ -313,6 +313,8 @@ pub fn seed_on(
     let plan = ImportPlan::new(&programme_id, &parsed.rows).map_err(bug)?;
     let importer = UserId::new(ACCOUNTS[0].0).map_err(bug)?;
     let mut total = ImportSummary::default();
+    // The committee's meetings that took the history's decisions.
+    let mut meetings = std::collections::BTreeSet::new();
     for planned in &plan.plans {
         let doc = PlanDoc::new(new_doc());
         {
@@ -323,7 +325,15 @@ pub fn seed_on(
             total.actions += summary.actions;
             total.findings += summary.findings;
             total.plans += summary.plans;
-            history(&doc, &mut txn, planned, &targets, &people, &calendar)?;
+            history(
+                &doc,
+                &mut txn,
+                planned,
+                &targets,
+                &people,
+                &calendar,
+                &mut meetings,
+            )?;
         }
         check(&doc, planned, &targets)?;
         put(store, &planned.doc_id, &encode(doc.doc()))?;
@@ -355,6 +365,48 @@ pub fn seed_on(
             .map_err(bug)?;
         // (Each workstream's executive lead is their account already: the
         // rows carry user names.)
+        // Its meetings: those that decided, and the next one, whose agenda
+        // is what awaits the committee now.
+        meetings.insert(next_meeting(plus_days(today.max(calendar.as_at), 1)));
+        for day in &meetings {
+            programme.put_meeting(
+                &mut txn,
+                &meeting_id(*day)?,
+                &plait_shared::Meeting {
+                    forum_id: Some(plait_shared::ForumId::new("qsc").map_err(bug)?),
+                    date: Some(*day),
+                    ..plait_shared::Meeting::default()
+                },
+            );
+        }
+        // The Trust Board's next meeting, a week after the committee's,
+        // with its paper drafted (the programme office issues it).
+        let board_day = plus_days(next_meeting(plus_days(today.max(calendar.as_at), 1)), 7);
+        let board_meeting =
+            plait_shared::MeetingId::new(format!("board-{}", board_day.iso())).map_err(bug)?;
+        programme.put_meeting(
+            &mut txn,
+            &board_meeting,
+            &plait_shared::Meeting {
+                forum_id: Some(plait_shared::ForumId::new("board").map_err(bug)?),
+                date: Some(board_day),
+                ..plait_shared::Meeting::default()
+            },
+        );
+        programme.put_paper(
+            &mut txn,
+            &board_meeting,
+            &plait_shared::Paper {
+                agenda_item: "Item 9".into(),
+                author: "Programme Office".into(),
+                lead: "Chief Nurse".into(),
+                purpose: "Assurance".into(),
+                assurance: "Limited".into(),
+                recommendation: "The Board is asked to note the progress against CQC's requirements and the warning notice, the exceptions and their recovery, and to take assurance from the closures the Quality and Safety Committee approved.".into(),
+                risks: "BAF 1 (quality and safety of care); BAF 4 (regulatory compliance)".into(),
+                ..plait_shared::Paper::default()
+            },
+        );
         for (id, name) in [
             ("qsc", FORUM),
             ("board", "Trust Board"),
@@ -413,6 +465,11 @@ pub const DEMO_RULES: Governance = Governance {
     ..Governance::DEFAULT
 };
 
+/// The committee's meeting on `day`, as the demo names it.
+fn meeting_id(day: Date) -> Result<plait_shared::MeetingId, SeedError> {
+    plait_shared::MeetingId::new(format!("qsc-{}", day.iso())).map_err(bug)
+}
+
 /// A moment on `day` at `hour` o'clock (UTC).
 fn at(day: Date, hour: i64) -> UnixMillis {
     UnixMillis(day.unix_millis() + hour * 3_600_000)
@@ -452,6 +509,7 @@ fn history(
     targets: &HashMap<String, (Status, String)>,
     people: &HashMap<&str, UserId>,
     calendar: &Calendar,
+    meetings: &mut std::collections::BTreeSet<Date>,
 ) -> Result<(), SeedError> {
     let user = |name: &str| UserId::new(name).map_err(bug);
     let (compliance, chair) = (user("compliance")?, user("qsc.chair")?);
@@ -630,6 +688,8 @@ fn history(
                         role: Role::Approver,
                         at: at(meeting, 16),
                     };
+                    meetings.insert(meeting);
+                    let meeting_id = meeting_id(meeting)?;
                     record_decision(
                         plan,
                         txn,
@@ -642,6 +702,7 @@ fn history(
                             minute_ref: &minute,
                             note: "",
                             reaudit_months: &DEMO_RULES.reaudit_months(),
+                            meeting: Some(&meeting_id),
                         },
                         salt + 3,
                     )

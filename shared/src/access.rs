@@ -631,6 +631,7 @@ mod tests {
             due_changes: vec![],
             sustainment: vec![],
             sustainment_checks: vec![],
+            created: None,
         }
     }
 
@@ -1011,6 +1012,7 @@ mod tests {
             note: String::new(),
             by: user("chair"),
             at: UnixMillis(1),
+            meeting: None,
         });
         assert!(step(Status::Closed, "chair", Role::Approver, &mut after));
         assert!(!step(Status::Closed, "lead", Role::Lead, &mut after));
@@ -1033,6 +1035,7 @@ mod tests {
             note: String::new(),
             by: user("v"),
             at: UnixMillis(1),
+            meeting: None,
         });
         assert!(!check(
             "v",

@@ -121,6 +121,10 @@ pub struct Decision {
     /// Anything else the forum said.
     #[serde(default)]
     pub note: String,
+    /// The meeting of the programme's record that took it, if recorded
+    /// from its committee pack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting: Option<crate::ids::MeetingId>,
     /// Who recorded it.
     pub by: UserId,
     /// When it was recorded.

@@ -129,6 +129,11 @@ key_id!(
     "forum id"
 );
 key_id!(
+    /// Names a meeting of one of the programme's forums.
+    MeetingId,
+    "meeting id"
+);
+key_id!(
     /// Names one entry of an append-only log (an evidence item, a due-date
     /// request, a re-audit) so later entries can refer to it.
     EntryId,

@@ -156,6 +156,10 @@ keys! {
         Forums = "forums", "forums";
         /// `settings`: named groups of settings.
         Settings = "settings", "settings";
+        /// `meetings`: id → a forum's meeting (its date, the chair's report).
+        Meetings = "meetings", "meetings";
+        /// `papers`: meeting id → the board paper for that meeting.
+        Papers = "papers", "board papers";
     }
 }
 

@@ -41,8 +41,10 @@ pub mod ids;
 pub mod import;
 pub mod keys;
 pub mod lifecycle;
+pub mod meetings;
 pub mod metrics;
 pub mod pack;
+pub mod paper;
 pub mod plan;
 pub mod programme;
 pub mod protocol;
@@ -56,7 +58,7 @@ pub use entries::{
     Transition,
 };
 pub use ids::{
-    ActionId, Date, DocId, EntryId, FindingId, ForumId, InvalidDate, InvalidId, PhaseId,
+    ActionId, Date, DocId, EntryId, FindingId, ForumId, InvalidDate, InvalidId, MeetingId, PhaseId,
     UnixMillis, UserId, WorkstreamId,
 };
 pub use lifecycle::{
@@ -68,7 +70,7 @@ pub use plan::{
     PlanView, TextEdit,
 };
 pub use programme::{
-    Forum, Phase, PlanEntry, ProgrammeDoc, ProgrammeInfo, ProgrammeView, Workstream,
+    Forum, Meeting, Paper, Phase, PlanEntry, ProgrammeDoc, ProgrammeInfo, ProgrammeView, Workstream,
 };
 pub use vocab::{
     Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, EvidenceKind,

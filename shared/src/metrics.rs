@@ -424,6 +424,7 @@ mod tests {
             due_requests: vec![],
             wording_requests: vec![],
             sustainment_checks: vec![],
+            created: None,
             due_changes: vec![],
             sustainment: vec![],
         }

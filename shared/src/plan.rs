@@ -328,6 +328,8 @@ pub struct ActionView {
     pub sustainment: Vec<Sustainment>,
     /// Re-audits.
     pub sustainment_checks: Vec<SustainmentCheckView>,
+    /// When it was added to the plan, where that was recorded.
+    pub created: Option<UnixMillis>,
 }
 
 impl ActionView {
@@ -412,6 +414,20 @@ pub struct PlanDoc {
     plan: MapRef,
     findings: MapRef,
     actions: MapRef,
+}
+
+impl PlanView {
+    /// The plan as it stood at `until` (see [`ActionView::as_at`]).
+    pub fn as_at(&self, until: UnixMillis) -> PlanView {
+        PlanView {
+            actions: self
+                .actions
+                .iter()
+                .filter_map(|(id, a)| Some((id.clone(), a.as_at(until)?)))
+                .collect(),
+            ..self.clone()
+        }
+    }
 }
 
 impl PlanDoc {
@@ -838,6 +854,12 @@ impl PlanDoc {
                 sustainment_checks: Vec::new(),
                 due_changes,
                 sustainment,
+                created: match map.get(txn, CREATED) {
+                    Some(yrs::Out::Any(any)) => {
+                        yrs::encoding::serde::from_any::<UnixMillis>(&any).ok()
+                    }
+                    _ => None,
+                },
             }
             .derived(),
         )
@@ -845,6 +867,38 @@ impl PlanDoc {
 }
 
 impl ActionView {
+    /// The action as it stood at `until`, from its logs: every log cut
+    /// there and everything derived from them (status, due date, answers,
+    /// re-audits) worked out again. `None` if it did not exist yet (added
+    /// later, or, where its adding was not recorded, no status change by
+    /// then). Values that keep no history (texts, owner, executive lead,
+    /// confidence, the assurance field, the original due date) are as they
+    /// are now.
+    pub fn as_at(&self, until: UnixMillis) -> Option<ActionView> {
+        let began = self
+            .created
+            .or_else(|| self.transitions.iter().map(|t| t.at).min());
+        if began.is_some_and(|at| at > until) {
+            return None;
+        }
+        let by = |at: UnixMillis| at <= until;
+        let mut then = self.clone();
+        then.transitions.retain(|e| by(e.at));
+        then.updates.retain(|e| by(e.at));
+        then.evidence.retain(|e| by(e.at));
+        then.evidence_reviews.retain(|e| by(e.at));
+        then.decisions.retain(|e| by(e.at));
+        then.due_changes.retain(|e| match e {
+            DueChange::Request { at, .. }
+            | DueChange::Wording { at, .. }
+            | DueChange::Answer { at, .. } => by(*at),
+        });
+        then.sustainment.retain(|e| match e {
+            Sustainment::Scheduled { at, .. } | Sustainment::Result { at, .. } => by(*at),
+        });
+        Some(then.derived())
+    }
+
     /// The view with everything derived from its logs (status, due date,
     /// due-date answers, re-audit results) worked out again from them: the
     /// one place those folds are made, for reading and for checking what an

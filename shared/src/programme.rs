@@ -7,7 +7,8 @@
 //! string: "true", "14")}; `phases` {id → Y.Map {name, starts, ends,
 //! goal, exit_criteria}}; `workstreams` {id → Y.Map {name, exec_lead}};
 //! `plans` {plan doc id → Y.Map {title, workstream_id, core_service}};
-//! `forums` {id → Y.Map {name}}; `settings` {colours: Y.Map {rule →
+//! `forums` {id → Y.Map {name}}; `meetings` {id → Y.Map {forum_id, date,
+//! title, alert, advise, assure}}; `settings` {colours: Y.Map {rule →
 //! colour}}.
 
 use std::collections::BTreeMap;
@@ -16,7 +17,7 @@ use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 
 use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem};
-use crate::ids::{Date, DocId, ForumId, PhaseId, WorkstreamId};
+use crate::ids::{Date, DocId, ForumId, MeetingId, PhaseId, WorkstreamId};
 use crate::lifecycle::Governance;
 use crate::vocab::Colour;
 
@@ -25,6 +26,8 @@ const PHASES: &str = "phases";
 const WORKSTREAMS: &str = "workstreams";
 const PLANS: &str = "plans";
 const FORUMS: &str = "forums";
+const MEETINGS: &str = "meetings";
+const PAPERS: &str = "papers";
 const SETTINGS: &str = "settings";
 const COLOURS: &str = "colours";
 
@@ -67,6 +70,56 @@ pub struct Forum {
     pub name: String,
 }
 
+/// A meeting of a forum, with the chair's report to the board in the
+/// Alert / Advise / Assure form NHS committees use.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Meeting {
+    /// The forum that meets.
+    pub forum_id: Option<ForumId>,
+    /// The day it meets.
+    pub date: Option<Date>,
+    /// Anything that tells it apart ("extraordinary meeting").
+    pub title: String,
+    /// The chair's report: what the board must know (risks, failures).
+    pub alert: String,
+    /// What the committee advises the board of (returns, extensions).
+    pub advise: String,
+    /// What it is assured of (closures approved, their assurance).
+    pub assure: String,
+}
+
+/// The board paper for a meeting: its cover and the programme office's
+/// words; the body is computed ([`crate::paper`]). Once issued it is
+/// computed as the programme stood at `issued_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Paper {
+    /// "Item 9".
+    pub agenda_item: String,
+    /// Who wrote it.
+    pub author: String,
+    /// The executive who presents it.
+    pub lead: String,
+    /// For assurance, approval, discussion or information.
+    pub purpose: String,
+    /// The assurance the paper gives (substantial, reasonable, limited).
+    pub assurance: String,
+    /// "The Board is asked to…".
+    pub recommendation: String,
+    /// The board assurance framework risks it relates to.
+    pub risks: String,
+    /// The executive summary.
+    pub summary: String,
+    /// The risks to delivery.
+    pub delivery_risks: String,
+    /// What happened after this moment is new to this paper (the last
+    /// paper's issue, by default).
+    pub since: Option<crate::ids::UnixMillis>,
+    /// When it was issued to the meeting (frozen from then).
+    pub issued_at: Option<crate::ids::UnixMillis>,
+    /// How many times it has been issued (a correction issues it again).
+    pub version: u32,
+}
+
 /// A workstream: a body of work with an executive lead.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Workstream {
@@ -101,6 +154,10 @@ pub struct ProgrammeView {
     pub plans: BTreeMap<DocId, PlanEntry>,
     /// Forums by id.
     pub forums: BTreeMap<ForumId, Forum>,
+    /// Meetings by id.
+    pub meetings: BTreeMap<MeetingId, Meeting>,
+    /// Board papers by meeting.
+    pub papers: BTreeMap<MeetingId, Paper>,
     /// The governance settings (the defaults where none are set).
     pub governance: Governance,
     /// The display colours.
@@ -118,6 +175,8 @@ pub struct ProgrammeDoc {
     workstreams: MapRef,
     plans: MapRef,
     forums: MapRef,
+    meetings: MapRef,
+    papers: MapRef,
     settings: MapRef,
 }
 
@@ -130,6 +189,8 @@ impl ProgrammeDoc {
             workstreams: doc.get_or_insert_map(WORKSTREAMS),
             plans: doc.get_or_insert_map(PLANS),
             forums: doc.get_or_insert_map(FORUMS),
+            meetings: doc.get_or_insert_map(MEETINGS),
+            papers: doc.get_or_insert_map(PAPERS),
             settings: doc.get_or_insert_map(SETTINGS),
             doc,
         }
@@ -236,6 +297,65 @@ impl ProgrammeDoc {
         map.insert(txn, "name", forum.name.as_str());
     }
 
+    /// Adds or replaces a meeting.
+    pub fn put_meeting(&self, txn: &mut TransactionMut, id: &MeetingId, meeting: &Meeting) {
+        let map = entry_map(&self.meetings, txn, id.as_str());
+        match &meeting.forum_id {
+            Some(forum) => {
+                map.insert(txn, "forum_id", forum.as_str());
+            }
+            None => {
+                map.remove(txn, "forum_id");
+            }
+        }
+        match meeting.date {
+            Some(date) => {
+                map.insert(txn, "date", date.iso());
+            }
+            None => {
+                map.remove(txn, "date");
+            }
+        }
+        map.insert(txn, "title", meeting.title.as_str());
+        map.insert(txn, "alert", meeting.alert.as_str());
+        map.insert(txn, "advise", meeting.advise.as_str());
+        map.insert(txn, "assure", meeting.assure.as_str());
+    }
+
+    /// Adds or replaces the board paper for a meeting.
+    pub fn put_paper(&self, txn: &mut TransactionMut, meeting: &MeetingId, paper: &Paper) {
+        let map = entry_map(&self.papers, txn, meeting.as_str());
+        for (key, value) in [
+            ("agenda_item", &paper.agenda_item),
+            ("author", &paper.author),
+            ("lead", &paper.lead),
+            ("purpose", &paper.purpose),
+            ("assurance", &paper.assurance),
+            ("recommendation", &paper.recommendation),
+            ("risks", &paper.risks),
+            ("summary", &paper.summary),
+            ("delivery_risks", &paper.delivery_risks),
+        ] {
+            map.insert(txn, key, value.as_str());
+        }
+        for (key, value) in [("since", paper.since), ("issued_at", paper.issued_at)] {
+            match value {
+                Some(at) => {
+                    map.insert(txn, key, at.0.to_string());
+                }
+                None => {
+                    map.remove(txn, key);
+                }
+            }
+        }
+        map.insert(txn, "version", paper.version.to_string());
+    }
+
+    /// Removes a meeting (decisions that named it keep its forum and date).
+    pub fn remove_meeting(&self, txn: &mut TransactionMut, id: &MeetingId) {
+        self.meetings.remove(txn, id.as_str());
+    }
+
     /// Removes a forum (decisions already recorded keep its name).
     pub fn remove_forum(&self, txn: &mut TransactionMut, id: &ForumId) {
         self.forums.remove(txn, id.as_str());
@@ -334,6 +454,47 @@ impl ProgrammeDoc {
                 name: get_str(map, txn, "name").unwrap_or_default(),
             }
         });
+        let papers = read_entries(
+            &self.papers,
+            txn,
+            PAPERS,
+            &mut problems,
+            |map, path, problems| {
+                let text = |key: &str| get_str(map, txn, key).unwrap_or_default();
+                let at = |key: &str, problems: &mut Vec<SchemaProblem>| {
+                    get_parsed::<i64, _, _>(map, txn, key, path, problems)
+                        .map(crate::ids::UnixMillis)
+                };
+                Paper {
+                    agenda_item: text("agenda_item"),
+                    author: text("author"),
+                    lead: text("lead"),
+                    purpose: text("purpose"),
+                    assurance: text("assurance"),
+                    recommendation: text("recommendation"),
+                    risks: text("risks"),
+                    summary: text("summary"),
+                    delivery_risks: text("delivery_risks"),
+                    since: at("since", problems),
+                    issued_at: at("issued_at", problems),
+                    version: get_parsed(map, txn, "version", path, problems).unwrap_or(0),
+                }
+            },
+        );
+        let meetings = read_entries(
+            &self.meetings,
+            txn,
+            MEETINGS,
+            &mut problems,
+            |map, path, problems| Meeting {
+                forum_id: get_parsed(map, txn, "forum_id", path, problems),
+                date: get_parsed(map, txn, "date", path, problems),
+                title: get_str(map, txn, "title").unwrap_or_default(),
+                alert: get_str(map, txn, "alert").unwrap_or_default(),
+                advise: get_str(map, txn, "advise").unwrap_or_default(),
+                assure: get_str(map, txn, "assure").unwrap_or_default(),
+            },
+        );
         let workstreams = read_entries(
             &self.workstreams,
             txn,
@@ -378,6 +539,8 @@ impl ProgrammeDoc {
             workstreams,
             plans,
             forums,
+            meetings,
+            papers,
             governance,
             colours,
             problems,

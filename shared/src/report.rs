@@ -203,13 +203,31 @@ impl BoardReport {
     }
 }
 
+/// The plans as they stood at `until` (see [`crate::plan::ActionView::as_at`]).
+pub fn plans_as_at(plans: &[(DocId, PlanView)], until: UnixMillis) -> Vec<(DocId, PlanView)> {
+    plans
+        .iter()
+        .map(|(id, plan)| (id.clone(), plan.as_at(until)))
+        .collect()
+}
+
+/// Months of history a trend needs before it is shown: fewer say nothing
+/// about direction.
+pub const TREND_MIN_MONTHS: usize = 3;
+
 /// The status of each action at the end of each of the last `months`
 /// months (ending with `today`'s): the fold of its transitions made by then.
+/// Months before the first status change of any action (before the
+/// programme, or its imported history, began) are left out.
 pub fn trend<'a>(
-    actions: impl Iterator<Item = &'a ActionView>,
+    actions: impl Iterator<Item = &'a ActionView> + Clone,
     today: Date,
     months: u32,
 ) -> Vec<TrendPoint> {
+    let start = actions
+        .clone()
+        .flat_map(|a| a.transitions.iter().map(|t| t.at))
+        .min();
     let (year, month, _) = today.ymd();
     let ends: Vec<(String, i64)> = (0..months.max(1))
         .rev()
@@ -221,6 +239,10 @@ pub fn trend<'a>(
             );
             (format!("{y:04}-{m:02}"), month_end_millis(y, m))
         })
+        .collect();
+    let ends: Vec<(String, i64)> = ends
+        .into_iter()
+        .filter(|(_, end)| start.is_some_and(|s| s.0 <= *end))
         .collect();
     let mut points: Vec<TrendPoint> = ends
         .iter()
@@ -296,6 +318,7 @@ mod tests {
             due_changes: vec![],
             sustainment: vec![],
             sustainment_checks: vec![],
+            created: None,
         }
     }
 
@@ -310,19 +333,76 @@ mod tests {
         let today = Date::from_ymd(2026, 5, 20).unwrap();
         let points = trend([&action, &later].into_iter(), today, 4);
         let months: Vec<&str> = points.iter().map(|p| p.month.as_str()).collect();
-        assert_eq!(months, ["2026-02", "2026-03", "2026-04", "2026-05"]);
+        // February, before anything happened, is left out.
+        assert_eq!(months, ["2026-03", "2026-04", "2026-05"]);
         let count = |i: usize, s: Status| points[i].by_status[&s];
-        assert_eq!(count(0, Status::InProgress), 0, "nothing yet in February");
-        assert_eq!(count(1, Status::InProgress), 1);
-        assert_eq!(count(2, Status::Agreed), 0, "a-2 began in May");
-        assert_eq!(count(3, Status::Agreed), 1);
-        assert_eq!(count(3, Status::InProgress), 1);
+        assert_eq!(count(0, Status::InProgress), 1);
+        assert_eq!(count(1, Status::Agreed), 0, "a-2 began in May");
+        assert_eq!(count(2, Status::Agreed), 1);
+        assert_eq!(count(2, Status::InProgress), 1);
+    }
+
+    /// A report "as at" a moment reproduces what a report made then said,
+    /// whatever happened after (issue 16).
+    #[test]
+    fn a_report_as_at_a_moment_is_the_report_made_then() {
+        use crate::programme::ProgrammeView;
+        let day = |d: u8| Date::from_ymd(2026, 3, d).unwrap().unix_millis();
+        let mut a = blank_action("a-1");
+        a.created = Some(UnixMillis(day(1)));
+        a.transitions = vec![transition(Status::Agreed, day(2))];
+        let mut b = blank_action("a-2");
+        b.created = Some(UnixMillis(day(10)));
+        let plan = |actions: Vec<ActionView>| PlanView {
+            info: Default::default(),
+            findings: Default::default(),
+            actions: actions
+                .into_iter()
+                .map(|a| (a.id.clone(), a.derived()))
+                .collect(),
+            problems: vec![],
+        };
+        let doc = DocId::new("plan").unwrap();
+        let programme = ProgrammeView::default();
+        let then = UnixMillis(day(5));
+        let before = vec![(doc.clone(), plan(vec![a.clone()]))];
+        let made_then = BoardReport::compute(&programme, &before, then.date(), UnixMillis(0), 3);
+        // Later: a-1 moves on, a-2 is added.
+        a.transitions.push(transition(Status::InProgress, day(12)));
+        let now = vec![(doc, plan(vec![a, b]))];
+        let as_at = BoardReport::compute(
+            &programme,
+            &plans_as_at(&now, then),
+            then.date(),
+            UnixMillis(0),
+            3,
+        );
+        assert_eq!(as_at.metrics, made_then.metrics);
+        assert_eq!(as_at.trend, made_then.trend);
+        assert_eq!(made_then.metrics.all.total, 1);
+        let today = BoardReport::compute(
+            &programme,
+            &now,
+            Date::from_ymd(2026, 3, 20).unwrap(),
+            UnixMillis(0),
+            3,
+        );
+        assert_eq!(today.metrics.all.total, 2);
     }
 
     #[test]
     fn trend_months_cross_the_year() {
-        let points = trend(std::iter::empty(), Date::from_ymd(2026, 2, 1).unwrap(), 3);
+        let mut action = blank_action("a-1");
+        let november = Date::from_ymd(2025, 11, 3).unwrap().unix_millis();
+        action.transitions = vec![transition(Status::Agreed, november)];
+        let points = trend(
+            [&action].into_iter(),
+            Date::from_ymd(2026, 2, 1).unwrap(),
+            3,
+        );
         let months: Vec<&str> = points.iter().map(|p| p.month.as_str()).collect();
         assert_eq!(months, ["2025-12", "2026-01", "2026-02"]);
+        // Nothing at all has happened: no months.
+        assert!(trend(std::iter::empty(), Date::from_ymd(2026, 2, 1).unwrap(), 3).is_empty());
     }
 }

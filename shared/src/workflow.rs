@@ -319,6 +319,8 @@ pub struct DecisionInput<'a> {
     pub note: &'a str,
     /// Months after the meeting when re-audits fall due (closures only).
     pub reaudit_months: &'a [u32],
+    /// The meeting of the programme's record that took it, if any.
+    pub meeting: Option<&'a crate::ids::MeetingId>,
 }
 
 /// Records a forum's decision and its effect: approving closure closes the
@@ -356,6 +358,7 @@ pub fn record_decision(
             outcome: input.outcome,
             minute_ref: input.minute_ref.trim().to_owned(),
             note: input.note.trim().to_owned(),
+            meeting: input.meeting.cloned(),
             by: who.user.clone(),
             at: who.at,
         }),
@@ -1056,6 +1059,7 @@ mod tests {
                         note: String::new(),
                         by: forum.clone(),
                         at: UnixMillis(1),
+                        meeting: None,
                     }),
                 )
                 .unwrap();
@@ -1226,6 +1230,7 @@ mod tests {
                                     minute_ref: "QSC/26/11",
                                     note: "as minuted",
                                     reaudit_months: &DEFAULT_REAUDIT_MONTHS,
+                                    meeting: None,
                                 },
                                 9,
                             )
@@ -1501,6 +1506,7 @@ mod tests {
                     minute_ref: "QSC/26/114",
                     note: "",
                     reaudit_months: &DEFAULT_REAUDIT_MONTHS,
+                    meeting: None,
                 },
                 5,
             )
@@ -1642,6 +1648,7 @@ mod tests {
             minute_ref: "",
             note: "",
             reaudit_months: &[],
+            meeting: None,
         };
         assert!(record_decision(&plan, &mut txn, &id, &who, &input, 1).is_err());
         let extend = DecisionInput {

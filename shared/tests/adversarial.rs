@@ -1051,6 +1051,7 @@ impl Scene<'_> {
                 note: format!("{EVIL} minutes"),
                 by: by.clone(),
                 at,
+                meeting: None,
             }),
             Log::DueChanges if self.rng.bool() => {
                 yrs::encoding::serde::to_any(&DueChange::Request {
@@ -2398,6 +2399,7 @@ impl World {
                             minute_ref: "QSC/26/1",
                             note: "As minuted",
                             reaudit_months: &workflow::DEFAULT_REAUDIT_MONTHS,
+                            meeting: None,
                         },
                         salt,
                     )

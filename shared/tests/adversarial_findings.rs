@@ -658,6 +658,7 @@ fn a_kept_status_change_never_supersedes_an_earlier_one() {
                 minute_ref: "QSC/26/1",
                 note: "",
                 reaudit_months: &[],
+                meeting: None,
             },
             7,
         )

@@ -749,6 +749,7 @@ impl Sim {
                     note: String::new(),
                     by: forum(),
                     at,
+                    meeting: None,
                 }));
             }
             if to == Status::Embedded && passes <= applied(Status::Embedded) {
@@ -827,6 +828,7 @@ impl Sim {
                 },
                 minute_ref: format!("QSC/{}", rng.u16(1..500)),
                 note: random_text(rng, 2),
+                meeting: None,
                 by: user("forum-1"),
                 at,
             }),

@@ -130,6 +130,7 @@ impl Server {
                         note: String::new(),
                         by: user("qsc.chair"),
                         at: early,
+                        meeting: None,
                     }),
                     t(Status::Closed, "qsc.chair", Role::Approver, early),
                 ]);

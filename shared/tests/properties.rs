@@ -673,6 +673,7 @@ fn common_state(id: &ActionId, facts: &Facts) -> Vec<u8> {
             note: String::new(),
             by: user("forum-1"),
             at,
+            meeting: None,
         }));
     }
     if facts.accepted_and_assured {

@@ -242,6 +242,20 @@ test('the board report shows the numbers shared computes', async () => {
     const trendRows = await page.locator('#report-trend tbody tr').count()
     assert.equal(trendRows, report.trend.length)
     assert.equal(await page.locator('svg[role=img] title').textContent(), 'Actions by stage at the end of each month')
+    // As at a past day: the counts as they stood then, the server's too.
+    const past = new Date(Date.now() - 40 * 86_400_000)
+    await page.locator('#report-as-at-day').fill(String(past.getUTCDate()))
+    await page.locator('#report-as-at-month').fill(String(past.getUTCMonth() + 1))
+    await page.locator('#report-as-at-year').fill(String(past.getUTCFullYear()))
+    await page.locator('[data-testid=as-at]').waitFor()
+    const endOfDay = Date.UTC(past.getUTCFullYear(), past.getUTCMonth(), past.getUTCDate()) + 86_400_000 - 1
+    const then = await (await fetch(`${server.url}/api/programmes/demo/report?format=json&as_at=${endOfDay}`, {
+      headers: { authorization: `Bearer ${token}` }
+    })).json()
+    await eventually(async () => (await count('total')) === then.metrics.all.total,
+      { message: 'the total as it stood then' })
+    assert.equal(await count('overdue'), then.metrics.all.overdue)
+    assert.ok(then.metrics.all.total <= report.metrics.all.total)
     await page.emulateMedia({ media: 'print' })
     assert.equal(await page.locator('header.nhsuk-header').isVisible(), false, 'the print view hides the frame')
     await screenshot(page, 'board-report-print')

@@ -756,6 +756,7 @@ NW1.2,Must Do,Reg 12(2)(b),Lock the clinic rooms,Audit the locks monthly,Estates
                     minute_ref: "QSC/26/141",
                     note: "",
                     reaudit_months: &[3, 6],
+                    meeting: None,
                 },
                 1,
             )
@@ -786,6 +787,7 @@ NW1.2,Must Do,Reg 12(2)(b),Lock the clinic rooms,Audit the locks monthly,Estates
                     note: String::new(),
                     by: UserId::new("programme.office").unwrap(),
                     at: crate::access::now(),
+                    meeting: None,
                 }),
             )
             .unwrap();
@@ -1187,4 +1189,177 @@ async fn a_findings_evidence_pack_holds_its_files_and_an_index() {
         404
     );
     assert_eq!(http_plain.get(&url).send().await.unwrap().status(), 401);
+}
+
+/// A committee takes ten decisions at one meeting (issue 16), against the
+/// real server: the demo's next Quality and Safety Committee meeting has
+/// the proposed closures on its agenda; its chair approves eight and
+/// returns two with reasons, the forum, date and minute reference entered
+/// once, as the committee pack writes them; on the server each of the ten
+/// actions' decision names the meeting, the eight are closed (with their
+/// re-audits scheduled) and the two back with their owners; the meeting's
+/// agenda keeps all ten, decided, and the chair's report drafts from them.
+#[tokio::test]
+async fn a_committee_decides_ten_items_at_one_meeting() {
+    use plait_shared::meetings::{agenda, draft_chair_report, ItemKind};
+    use plait_shared::workflow::{record_decision, DecisionInput, Who};
+    use plait_shared::{DecisionOutcome, Role, Status, UserId};
+    let server = TestServer::start_with_demo().await;
+    let programme_doc = fetch(&server, "demo").await;
+    let programme = ProgrammeDoc::new(programme_doc.clone()).read(&programme_doc.transact());
+    let read_plans = || async {
+        let mut plans = Vec::new();
+        for id in programme.plans.keys() {
+            let doc = fetch(&server, id.as_str()).await;
+            plans.push((id.clone(), PlanDoc::new(doc.clone()).read(&doc.transact())));
+        }
+        plans
+    };
+    // The committee's next meeting: the latest the demo has.
+    let (meeting_id, meeting) = programme
+        .meetings
+        .iter()
+        .filter(|(_, m)| m.forum_id.as_ref().is_some_and(|f| f.as_str() == "qsc"))
+        .max_by_key(|(_, m)| m.date)
+        .map(|(id, m)| (id.clone(), m.clone()))
+        .expect("the demo has meetings");
+    let plans = read_plans().await;
+    let items: Vec<_> = agenda(&meeting_id, &plans)
+        .into_iter()
+        .filter(|i| i.kind == ItemKind::Closure)
+        .take(10)
+        .collect();
+    assert_eq!(items.len(), 10, "ten proposed closures await the committee");
+    // Earlier meetings decided the history's closures, named in them.
+    let earlier = programme
+        .meetings
+        .iter()
+        .find(|(id, m)| {
+            **id != meeting_id && m.forum_id.as_ref().is_some_and(|f| f.as_str() == "qsc")
+        })
+        .map(|(id, _)| id)
+        .unwrap();
+    assert!(agenda(earlier, &plans).iter().any(|i| i.decided()));
+
+    // The board's report as it is before the meeting, and its moment.
+    let report_json = |query: String| {
+        let server = &server;
+        async move {
+            server
+                .get(&format!(
+                    "/api/programmes/demo/report?format=json&since=0{query}"
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let before_meeting = i64::try_from(plait_server::clock::now_millis()).unwrap();
+    let tabled = report_json(String::new()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+    let token = server.sign_in("qsc.chair", PASSWORD).await;
+    let chair = UserId::new("qsc.chair").unwrap();
+    let mut by_plan: std::collections::BTreeMap<DocId, Vec<(usize, plait_shared::ActionId)>> =
+        Default::default();
+    for (n, item) in items.iter().enumerate() {
+        by_plan
+            .entry(item.plan.clone())
+            .or_default()
+            .push((n, item.action.id.clone()));
+    }
+    for (plan, actions) in &by_plan {
+        let mut client = crate::access::client(&server, &token, plan.as_str()).await;
+        client
+            .edit(|doc| {
+                let view = PlanDoc::new(doc.clone());
+                let mut txn = doc.transact_mut();
+                for (n, action) in actions {
+                    let (outcome, note) = if *n < 8 {
+                        (DecisionOutcome::ApproveClosure, String::new())
+                    } else {
+                        (
+                            DecisionOutcome::Return,
+                            format!("Item {}: audit covers one ward only", n + 1),
+                        )
+                    };
+                    record_decision(
+                        &view,
+                        &mut txn,
+                        action,
+                        &Who {
+                            user: &chair,
+                            role: Role::Approver,
+                            at: crate::access::now(),
+                        },
+                        &DecisionInput {
+                            forum: "Quality and Safety Committee",
+                            meeting_date: meeting.date.unwrap(),
+                            outcome,
+                            minute_ref: &format!("QSC/27/04 item {}", n + 1),
+                            note: &note,
+                            reaudit_months: &plait_server::demo::DEMO_RULES.reaudit_months(),
+                            meeting: Some(&meeting_id),
+                        },
+                        u32::try_from(*n).unwrap(),
+                    )
+                    .unwrap();
+                }
+            })
+            .await;
+        crate::access::settled(&mut client, 0).await;
+        assert!(client.seen.lock().unwrap().refused.is_empty());
+    }
+    let plans = read_plans().await;
+    let decided: Vec<_> = agenda(&meeting_id, &plans)
+        .into_iter()
+        .filter(|i| i.decided())
+        .collect();
+    assert_eq!(
+        decided.len(),
+        10,
+        "the meeting's agenda keeps its ten decisions"
+    );
+    let statuses: Vec<Status> = items
+        .iter()
+        .map(|i| {
+            plans
+                .iter()
+                .find(|(p, _)| *p == i.plan)
+                .and_then(|(_, v)| v.actions.get(&i.action.id))
+                .unwrap()
+                .status()
+        })
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == Status::Closed).count(), 8);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == Status::InProgress)
+            .count(),
+        2
+    );
+    for item in &decided {
+        let d = item.decisions.last().unwrap();
+        assert_eq!(d.meeting.as_ref(), Some(&meeting_id));
+        assert_eq!(d.meeting_date, meeting.date.unwrap());
+    }
+    let report = draft_chair_report(&agenda(&meeting_id, &plans));
+    assert!(
+        report
+            .assure
+            .contains("approved the closure of 8 action(s)"),
+        "{report:?}"
+    );
+    assert!(report.advise.contains("2 action(s) returned"), "{report:?}");
+    // The report now has moved on; "as at" the moment before the meeting
+    // it says what it said then, from the logs (issue 16).
+    let now = report_json(String::new()).await;
+    assert_ne!(now["metrics"], tabled["metrics"]);
+    let as_at = report_json(format!("&as_at={before_meeting}")).await;
+    assert_eq!(as_at["metrics"], tabled["metrics"]);
+    assert_eq!(as_at["trend"], tabled["trend"]);
 }

@@ -536,6 +536,18 @@ impl Workspace {
         })
     }
 
+    /// Writes into the programme's document in one transaction (kept on
+    /// this device, synced when online); whether it was here to write.
+    pub fn edit_programme(self, f: impl FnOnce(&ProgrammeDoc, &mut yrs::TransactionMut)) -> bool {
+        let Some(programme) = self.programme_doc() else {
+            return false;
+        };
+        let doc = programme.doc().clone();
+        let mut txn = doc.transact_mut();
+        f(&programme, &mut txn);
+        true
+    }
+
     /// The programme's document, for editing (its admin's set-up page).
     pub fn programme_doc(self) -> Option<ProgrammeDoc> {
         self.docs.with_value(|docs| {

@@ -671,12 +671,7 @@ fn DetailsSummary(view_of: Memo<Option<ActionView>>) -> impl IntoView {
     };
     view! {
         <dl class="nhsuk-summary-list" data-testid="details-summary">
-            {move || rows().into_iter().map(|(key, value)| view! {
-                <div class="nhsuk-summary-list__row">
-                    <dt class="nhsuk-summary-list__key">{key}</dt>
-                    <dd class="nhsuk-summary-list__value plait-prewrap">{value}</dd>
-                </div>
-            }).collect_view()}
+            {move || crate::components::summary::summary_rows(rows())}
         </dl>
     }
 }

@@ -68,12 +68,7 @@ pub fn FindingCard(
                 </p>
                 <p class="nhsuk-card__heading nhsuk-heading-s">{finding.text.clone()}</p>
                 <dl class="nhsuk-summary-list nhsuk-u-margin-bottom-0">
-                    {facts.into_iter().map(|(k, v)| view! {
-                        <div class="nhsuk-summary-list__row">
-                            <dt class="nhsuk-summary-list__key">{k}</dt>
-                            <dd class="nhsuk-summary-list__value">{v}</dd>
-                        </div>
-                    }).collect_view()}
+                    {crate::components::summary::summary_rows(facts)}
                 </dl>
                 {link.then(|| view! {
                     <p class="nhsuk-body-s nhsuk-u-margin-top-3 nhsuk-u-margin-bottom-0">

@@ -779,6 +779,7 @@ fn DecisionForm(ctx: Ctx) -> impl IntoView {
                     minute_ref: &minute_ref,
                     note: &note_text,
                     reaudit_months: &months,
+                    meeting: None,
                 },
                 salt(),
             )

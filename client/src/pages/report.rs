@@ -264,7 +264,15 @@ fn report_markup(
         html += &group_table_markup(caption, heading, &groups);
     }
     html += "<h2>Trend</h2>";
-    html += &trend_markup(&r.trend);
+    html += &if r.trend.len() < plait_shared::report::TREND_MIN_MONTHS {
+        format!(
+            "<p data-testid=\"trend-hidden\">The trend appears once the programme has {} months of history to compare (it has {}): fewer say nothing about its direction.</p>",
+            plait_shared::report::TREND_MIN_MONTHS,
+            r.trend.len()
+        )
+    } else {
+        trend_markup(&r.trend)
+    };
     html += &format!("<h2>Overdue actions ({})</h2>", m.overdue.len());
     let overdue: Vec<Vec<String>> = m
         .overdue
@@ -367,13 +375,33 @@ pub fn Report() -> impl IntoView {
             .map(|(key, _, default)| stored(key).unwrap_or_else(|| (*default).to_owned()))
             .collect::<Vec<_>>(),
     );
+    // "As at" a past day: the report as it stood at that day's end, from
+    // the logs (empty: as it is now).
+    let as_at_parts = RwSignal::new(crate::components::date_input::DateParts::default());
+    let as_at_error = Signal::derive(move || {
+        as_at_parts
+            .with(|p| p.read("The day to report as at"))
+            .err()
+    });
+    let as_at = Memo::new(move |_| {
+        as_at_parts
+            .with(|p| p.read("The day to report as at"))
+            .ok()
+            .flatten()
+            .filter(|d| *d < today())
+            .map(|d| UnixMillis(d.unix_millis() + 86_400_000 - 1))
+    });
     let report = Memo::new(move |_| {
         let programme = workspace.programme_view()?;
         let plans = workspace.plan_views();
+        let (plans, day) = match as_at.get() {
+            Some(at) => (plait_shared::report::plans_as_at(&plans, at), at.date()),
+            None => (plans, today()),
+        };
         Some(BoardReport::compute(
             &programme,
             &plans,
-            today(),
+            day,
             UnixMillis(since.get().unix_millis()),
             12,
         ))
@@ -457,8 +485,12 @@ pub fn Report() -> impl IntoView {
     let export = move |format: &'static str| {
         let programme = programme.clone();
         move || {
+            let as_at = as_at
+                .get()
+                .map(|at| format!("&as_at={}", at.0))
+                .unwrap_or_default();
             format!(
-                "/api/programmes/{programme}/report?format={format}&since={}",
+                "/api/programmes/{programme}/report?format={format}&since={}{as_at}",
                 since.get().unix_millis()
             )
         }
@@ -476,7 +508,14 @@ pub fn Report() -> impl IntoView {
         <div class="plait-no-print">
             <crate::components::date_input::DateInput id="report-since"
                 legend="New since (the last report's date)" value=since_parts error=since_error />
+            <crate::components::date_input::DateInput id="report-as-at"
+                legend="As at (leave empty for today)"
+                hint="A past day: the report as it stood at its end, from the logs (texts, owners and confidence as they are now)"
+                value=as_at_parts error=as_at_error />
         </div>
+        {move || as_at.get().map(|at| view! {
+            <div class="nhsuk-inset-text" data-testid="as-at"><p>{format!("As it stood at the end of {}, from the logs.", at.date().long())}</p></div>
+        })}
         <div class="plait-buttons plait-no-print">
             <button type="button" class="nhsuk-button" on:click=print>"Print or save as PDF"</button>
             <a class="nhsuk-button nhsuk-button--secondary" href=export("xlsx") download="">"Download the tables (Excel)"</a>

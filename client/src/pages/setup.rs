@@ -16,10 +16,10 @@ use plait_shared::colours::ColourRule;
 use plait_shared::import::slug;
 use plait_shared::{
     ActionId, Colour, DocId, FindingId, FindingKind, Forum, ForumId, KeyQuestion, NewAction,
-    NewFinding, Phase, PhaseId, ProgrammeDoc, ProgrammeInfo, Regulation, Role, UnixMillis, UserId,
-    Workstream, WorkstreamId,
+    NewFinding, Phase, PhaseId, ProgrammeInfo, Regulation, Role, UnixMillis, UserId, Workstream,
+    WorkstreamId,
 };
-use yrs::{Transact, TransactionMut};
+use yrs::Transact;
 
 use crate::api;
 use crate::browser::focus;
@@ -32,20 +32,6 @@ const RATINGS: [&str; 4] = ["Inadequate", "Requires improvement", "Good", "Outst
 
 /// The NHS Oversight Framework segments.
 const SEGMENTS: [&str; 5] = ["1", "2", "3", "4", "4 (Recovery Support Programme)"];
-
-/// Writes into the programme's document (kept here, synced when online).
-fn edit_programme(
-    workspace: Workspace,
-    f: impl FnOnce(&ProgrammeDoc, &mut TransactionMut),
-) -> bool {
-    let Some(programme) = workspace.programme_doc() else {
-        return false;
-    };
-    let doc = programme.doc().clone();
-    let mut txn = doc.transact_mut();
-    f(&programme, &mut txn);
-    true
-}
 
 /// The entries of one of the programme's maps, sorted by name (tracks the
 /// documents).
@@ -243,7 +229,7 @@ fn Facts() -> impl IntoView {
             report_date: date.ok().flatten(),
             warning_notice: notice.get_untracked().trim().to_owned(),
         };
-        if edit_programme(workspace, |programme, txn| programme.set_info(txn, &info)) {
+        if workspace.edit_programme(|programme, txn| programme.set_info(txn, &info)) {
             saved.set("Saved on this device; it reaches the server when you are online.".into());
         }
     };
@@ -325,7 +311,7 @@ fn AssuranceRules() -> impl IntoView {
         }
         errors.set(Vec::new());
         let mut result = Ok(());
-        if edit_programme(workspace, |programme, txn| {
+        if workspace.edit_programme(|programme, txn| {
             result = programme.set_governance(txn, &new);
         }) {
             match result {
@@ -430,9 +416,7 @@ fn Phases() -> impl IntoView {
                 id
             }
         };
-        if edit_programme(workspace, |programme, txn| {
-            programme.put_phase(txn, &id, &phase)
-        }) {
+        if workspace.edit_programme(|programme, txn| programme.put_phase(txn, &id, &phase)) {
             saved.set(format!("{} saved.", phase.name));
             clear();
         }
@@ -531,7 +515,7 @@ fn Workstreams() -> impl IntoView {
             name: title.clone(),
             exec_lead: lead.get_untracked(),
         };
-        if edit_programme(workspace, |programme, txn| {
+        if workspace.edit_programme(|programme, txn| {
             programme.put_workstream(txn, &id, &workstream);
         }) {
             saved.set(format!("{title} added."));
@@ -556,7 +540,7 @@ fn Workstreams() -> impl IntoView {
                             <select class="nhsuk-select" id=select_id on:change=move |ev| {
                                 let chosen = event_target_value(&ev);
                                 let updated = Workstream { name: name.clone(), exec_lead: chosen };
-                                if edit_programme(workspace, |programme, txn| programme.put_workstream(txn, &id, &updated)) {
+                                if workspace.edit_programme(|programme, txn| programme.put_workstream(txn, &id, &updated)) {
                                     saved.set(format!("{}'s executive lead saved.", updated.name));
                                 }
                             }>
@@ -609,9 +593,7 @@ fn Forums() -> impl IntoView {
         let forum = Forum {
             name: title.clone(),
         };
-        if edit_programme(workspace, |programme, txn| {
-            programme.put_forum(txn, &id, &forum)
-        }) {
+        if workspace.edit_programme(|programme, txn| programme.put_forum(txn, &id, &forum)) {
             saved.set(format!("{title} added."));
             name.set(String::new());
         }
@@ -627,7 +609,7 @@ fn Forums() -> impl IntoView {
                         {forum.name.clone()}" "
                         <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0"
                             on:click=move |_| {
-                                if edit_programme(workspace, |programme, txn| programme.remove_forum(txn, &id)) {
+                                if workspace.edit_programme(|programme, txn| programme.remove_forum(txn, &id)) {
                                     saved.set(format!("{label} removed."));
                                 }
                             }>
@@ -1238,7 +1220,7 @@ fn Colours() -> impl IntoView {
                         <dd class="nhsuk-summary-list__value">
                             <select class="nhsuk-select" id=id on:change=move |ev| {
                                 if let Ok(colour) = event_target_value(&ev).parse::<Colour>() {
-                                    if edit_programme(workspace, |programme, txn| programme.set_colour(txn, rule, colour)) {
+                                    if workspace.edit_programme(|programme, txn| programme.set_colour(txn, rule, colour)) {
                                         saved.set(format!("{} now shows {}.", rule.label(), colour.label()));
                                     }
                                 }

@@ -199,6 +199,8 @@ pub(crate) struct ExportQuery {
     since: Option<i64>,
     /// Today, for tests and reports "as at" a date (YYYY-MM-DD).
     today: Option<String>,
+    /// The report as it stood at this moment (Unix ms), from the logs.
+    as_at: Option<i64>,
 }
 
 fn today(query: &ExportQuery) -> Result<Date, AppError> {
@@ -298,8 +300,9 @@ pub(crate) async fn export_programme(
     )
 }
 
-/// `GET /api/programmes/{id}/report?format=json|csv|xlsx[&since=MS][&today=YYYY-MM-DD]`:
-/// the board report's numbers and tables.
+/// `GET /api/programmes/{id}/report?format=json|csv|xlsx[&since=MS][&today=YYYY-MM-DD][&as_at=MS]`:
+/// the board report's numbers and tables; with `as_at`, as they stood at
+/// that moment (`plait_shared::report::plans_as_at`).
 pub(crate) async fn report(
     State(state): State<AppState>,
     ReadDoc { id, access, .. }: ReadDoc,
@@ -310,7 +313,14 @@ pub(crate) async fn report(
     }
     let (programme, plans) = read_programme(&state, &id).await?;
     let since = UnixMillis(query.since.unwrap_or(0));
-    let report = BoardReport::compute(&programme, &plans, today(&query)?, since, 12);
+    let report = match query.as_at {
+        Some(at) => {
+            let at = UnixMillis(at);
+            let then = plait_shared::report::plans_as_at(&plans, at);
+            BoardReport::compute(&programme, &then, at.date(), since, 12)
+        }
+        None => BoardReport::compute(&programme, &plans, today(&query)?, since, 12),
+    };
     if query.format.as_deref() == Some("json") {
         return Ok(([(header::CACHE_CONTROL, "no-store")], Json(report)).into_response());
     }

@@ -41,6 +41,8 @@ impl Root {
                 Root::Plans,
                 Root::Forums,
                 Root::Settings,
+                Root::Meetings,
+                Root::Papers,
             ],
         }
     }
@@ -61,6 +63,8 @@ impl Root {
                 | Root::Plans
                 | Root::Forums
                 | Root::Settings
+                | Root::Meetings
+                | Root::Papers
         )
     }
 }
@@ -163,6 +167,21 @@ pub fn fields(root: Root) -> &'static [&'static str] {
         ],
         Root::Phases => &["name", "starts", "ends", "goal", "exit_criteria"],
         Root::Forums => &["name"],
+        Root::Meetings => &["forum_id", "date", "title", "alert", "advise", "assure"],
+        Root::Papers => &[
+            "agenda_item",
+            "author",
+            "lead",
+            "purpose",
+            "assurance",
+            "recommendation",
+            "risks",
+            "summary",
+            "delivery_risks",
+            "since",
+            "issued_at",
+            "version",
+        ],
         Root::Workstreams => &["name", "exec_lead"],
         Root::Plans => &["title", "workstream_id", "core_service"],
         // Its one group, `colours`, is keyed by colour rule: see [`is_field`].

@@ -951,6 +951,7 @@ fn rules_and_fold_agree_for_every_kind_of_log_entry() {
                 note: String::new(),
                 by: user("forum"),
                 at,
+                meeting: None,
             }),
         ),
         (

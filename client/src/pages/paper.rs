@@ -1,0 +1,443 @@
+//! The board paper for a meeting: a cover, the executive summary, a main
+//! body of a few printed pages computed by `plait_shared::paper`, and the
+//! appendices by reference. Stored on the programme (the programme
+//! office's words), not in a browser; once issued to the meeting it is
+//! computed as the programme stood at that moment, with a switch to see it
+//! as it is now. Printed from the browser: A4, the paper's date and page
+//! numbers on every page, no link addresses.
+
+use leptos::prelude::*;
+use plait_shared::paper::{draft_summary, paper_body, PaperBody};
+use plait_shared::report::plans_as_at;
+use plait_shared::{Colour, MeetingId, Paper, Role, UnixMillis};
+
+use crate::browser::{now, today};
+use crate::components::form::{Saved, TextArea, TextField};
+use crate::contexts::workspace::use_workspace;
+use crate::pages::{Page, PageLink};
+
+/// The custom property the printed page header shows.
+const PRINT_TITLE: &str = "--plait-print-title";
+
+/// The colours a board reads, in its order.
+const COLOURS: [Colour; 5] = [
+    Colour::Red,
+    Colour::Amber,
+    Colour::Green,
+    Colour::Blue,
+    Colour::BlueEmbedded,
+];
+
+/// A table with a caption, headers and rows of text.
+fn table(caption: &str, headers: &[&str], rows: Vec<Vec<String>>) -> impl IntoView {
+    let (label, caption) = (caption.to_owned(), caption.to_owned());
+    let headers: Vec<String> = headers.iter().map(|h| (*h).to_owned()).collect();
+    view! {
+        <div class="plait-scroll" role="region" aria-label=label tabindex="0">
+            <table class="nhsuk-table plait-paper__table">
+                <caption class="nhsuk-table__caption">{caption}</caption>
+                <thead class="nhsuk-table__head"><tr class="nhsuk-table__row">
+                    {headers.into_iter().map(|h| view! { <th scope="col" class="nhsuk-table__header">{h}</th> }).collect_view()}
+                </tr></thead>
+                <tbody class="nhsuk-table__body">
+                    {rows.into_iter().map(|row| view! {
+                        <tr class="nhsuk-table__row">
+                            {row.into_iter().map(|c| view! { <td class="nhsuk-table__cell">{c}</td> }).collect_view()}
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// "85 closures; the latest 12 below, the rest in appendix A."
+fn more(all: usize, shown: usize, what: &str, order: &str) -> String {
+    if all > shown {
+        format!("{all} {what}; {order}, {shown} below, the rest in appendix A.")
+    } else {
+        format!("{all} {what}.")
+    }
+}
+
+fn signed(n: i64) -> String {
+    match n {
+        0 => "0".into(),
+        n if n > 0 => format!("+{n}"),
+        n => n.to_string(),
+    }
+}
+
+/// The computed body, as tables.
+fn body_view(body: &PaperBody, name: &dyn Fn(&str) -> String) -> impl IntoView {
+    let requirements = body
+        .requirements
+        .iter()
+        .map(|(kind, c)| {
+            vec![
+                kind.label().to_owned(),
+                c.total.to_string(),
+                c.met.to_string(),
+                c.embedded.to_string(),
+            ]
+        })
+        .collect();
+    let failings = body
+        .failings
+        .iter()
+        .map(|f| {
+            let state = match &f.lifted {
+                Some((day, letter)) => format!("Lifted {} ({letter})", day.long()),
+                None => f.progress.label().to_owned(),
+            };
+            vec![
+                f.reference.clone(),
+                f.deadline.map(|d| d.long()).unwrap_or_default(),
+                state,
+            ]
+        })
+        .collect();
+    let phases = body
+        .phases
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.ends.map(|d| d.long()).unwrap_or_default(),
+                format!("{} of {}", p.closed, p.total),
+                p.overdue.to_string(),
+                p.exit_criteria.clone(),
+            ]
+        })
+        .collect();
+    let mut colour_headers = vec!["Workstream"];
+    colour_headers.extend(COLOURS.iter().map(|c| c.label()));
+    let workstreams = body
+        .workstreams
+        .iter()
+        .map(|w| {
+            let mut row = vec![w.name.clone()];
+            row.extend(COLOURS.iter().map(|c| {
+                let n = w.colours.get(c).copied().unwrap_or(0);
+                match w.change.as_ref().and_then(|ch| ch.get(c)) {
+                    Some(d) => format!("{n} ({})", signed(*d)),
+                    None => n.to_string(),
+                }
+            }));
+            row
+        })
+        .collect();
+    let exceptions = body
+        .exceptions
+        .iter()
+        .map(|e| {
+            vec![
+                format!("{} – {}", e.reference, e.title),
+                name(&e.lead),
+                if e.days_overdue > 0 {
+                    format!("{} days", e.days_overdue)
+                } else {
+                    e.confidence
+                        .map(|c| c.label().to_owned())
+                        .unwrap_or_default()
+                },
+                e.reason.clone(),
+                e.revised.map(|d| d.long()).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let closures = body
+        .closures
+        .iter()
+        .map(|c| {
+            vec![
+                c.reference.clone(),
+                c.forum.clone(),
+                c.meeting_date.long(),
+                c.level.to_owned(),
+            ]
+        })
+        .collect();
+    let reaudits = body
+        .reaudits
+        .iter()
+        .map(|r| {
+            vec![
+                r.reference.clone(),
+                if r.passed {
+                    "Passed".into()
+                } else {
+                    "Failed".into()
+                },
+                r.note.clone(),
+                name(r.by.as_str()),
+            ]
+        })
+        .collect();
+    view! {
+        <h2>"1. CQC's requirements met"</h2>
+        {table("Requirements met, by kind", &["Kind", "Requirements", "Met", "Embedded"], requirements)}
+        <h2>"2. The warning notice"</h2>
+        {table("Each failing against CQC's deadline", &["Failing", "CQC's deadline", "Where it stands"], failings)}
+        <h2>"3. Phases and exit criteria"</h2>
+        {table("Each phase's actions closed and overdue", &["Phase", "Ends", "Actions closed", "Overdue", "Exit criteria"], phases)}
+        <h2>"4. Colours by workstream"</h2>
+        {table("Actions by colour, with the change since the last paper in brackets", &colour_headers, workstreams)}
+        <h2>"5. The top exceptions"</h2>
+        <p>{format!("{} actions are overdue or off track; the {} most overdue:", body.exceptions_in_all, body.exceptions.len())}</p>
+        {table("Overdue or off track, most overdue first", &["Action", "Executive lead", "Overdue", "Reason (latest update)", "Revised date asked"], exceptions)}
+        <h2>"6. Closures approved since the last paper"</h2>
+        <p>{more(body.closures_in_all, body.closures.len(), "closures", "the latest")}</p>
+        {table("Closures approved, with the assurance given", &["Action", "Forum", "Meeting", "Assurance"], closures)}
+        <h2>"7. Re-audits since the last paper"</h2>
+        <p>{format!("{} action(s) stand reopened. ", body.reopened)}{more(body.reaudits_in_all, body.reaudits.len(), "re-audits", "the failures first")}</p>
+        {table("Re-audit results", &["Action", "Result", "Found", "By"], reaudits)}
+    }
+}
+
+/// The board paper page.
+#[component]
+pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
+    let workspace = use_workspace();
+    let id = StoredValue::new(meeting);
+    let admin = move || workspace.session().actor.get().role == Role::Admin;
+    let stored = Memo::new(move |_| {
+        workspace.programme_view().map(|p| {
+            (
+                p.meetings.get(&id.get_value()).cloned(),
+                p.papers.get(&id.get_value()).cloned().unwrap_or_default(),
+            )
+        })
+    });
+    // Issued: as tabled; "as it is now" on request.
+    let live = RwSignal::new(false);
+    let body = Memo::new(move |_| {
+        let programme = workspace.programme_view()?;
+        let paper = programme
+            .papers
+            .get(&id.get_value())
+            .cloned()
+            .unwrap_or_default();
+        let plans = workspace.plan_views();
+        let frozen = paper.issued_at.filter(|_| !live.get());
+        // The last paper issued before this one's moment.
+        let moment = frozen.unwrap_or_else(now);
+        let previous = programme
+            .papers
+            .iter()
+            .filter(|(other, _)| **other != id.get_value())
+            .filter_map(|(_, p)| p.issued_at)
+            .filter(|at| *at < moment)
+            .max();
+        let since = paper.since.or(previous).unwrap_or(UnixMillis(0));
+        let previous_plans = previous.map(|at| plans_as_at(&plans, at));
+        let (plans, day) = match frozen {
+            Some(at) => (plans_as_at(&plans, at), at.date()),
+            None => (plans, today()),
+        };
+        Some(paper_body(
+            &programme,
+            &plans,
+            day,
+            since,
+            previous_plans.as_deref(),
+        ))
+    });
+    let name = move |user: &str| workspace.name_of(user);
+    let title = move || {
+        stored.get().and_then(|(m, _)| m).map(|m| {
+            let forum = m
+                .forum_id
+                .as_ref()
+                .and_then(|f| {
+                    workspace
+                        .programme_view()?
+                        .forums
+                        .get(f)
+                        .map(|f| f.name.clone())
+                })
+                .unwrap_or_default();
+            format!("{forum}, {}", m.date.map(|d| d.long()).unwrap_or_default())
+        })
+    };
+    // The paper's meeting on every printed page: the stylesheet's page
+    // header reads it from the root element (set through the CSSOM, which
+    // the content security policy allows, unlike an inline stylesheet).
+    let root_style = || {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(e).ok())
+            .map(|e| e.style())
+    };
+    Effect::new(move |_| {
+        let meeting = title().unwrap_or_default().replace(['"', '\\'], "'");
+        if let Some(style) = root_style() {
+            let _ = style.set_property(PRINT_TITLE, &format!("\"Board paper: {meeting}\""));
+        }
+    });
+    on_cleanup(move || {
+        if let Some(style) = root_style() {
+            let _ = style.remove_property(PRINT_TITLE);
+        }
+    });
+    let cover = move || {
+        stored.get().map(|(_, p)| {
+            let rows = [
+                ("Meeting", title().unwrap_or_default()),
+                ("Agenda item", p.agenda_item.clone()),
+                (
+                    "Report",
+                    "The quality improvement programme: progress against CQC's requirements"
+                        .to_owned(),
+                ),
+                ("Author", p.author.clone()),
+                ("Executive lead", p.lead.clone()),
+                ("Purpose", p.purpose.clone()),
+                ("Assurance level", p.assurance.clone()),
+                ("Recommendation", p.recommendation.clone()),
+                ("Board assurance framework risks", p.risks.clone()),
+            ];
+            let status = match p.issued_at {
+                Some(at) => format!("Issued {} (version {}).", at.date().long(), p.version),
+                None => "Draft: not issued yet.".to_owned(),
+            };
+            view! {
+                <p class="nhsuk-body-s" data-testid="paper-status">{status}</p>
+                <dl class="nhsuk-summary-list plait-paper__cover">
+                    {rows.into_iter().map(|(k, v)| view! {
+                        <div class="nhsuk-summary-list__row">
+                            <dt class="nhsuk-summary-list__key">{k}</dt>
+                            <dd class="nhsuk-summary-list__value plait-prewrap">{v}</dd>
+                        </div>
+                    }).collect_view()}
+                </dl>
+                <h2>"Executive summary"</h2>
+                <p class="plait-prewrap" data-testid="paper-summary">{p.summary.clone()}</p>
+            }
+        })
+    };
+    let issued = move || stored.with(|s| s.as_ref().is_some_and(|(_, p)| p.issued_at.is_some()));
+    let print = move |_| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.print();
+        }
+    };
+    view! {
+        <div class="plait-paper">
+            <PageLink page=Page::Meeting { meeting: id.get_value() } class="nhsuk-back-link__link plait-no-print">"The meeting's committee pack"</PageLink>
+            <span class="nhsuk-caption-l">"Board paper"</span>
+            <h1>{move || title().unwrap_or_else(|| "Board paper".into())}</h1>
+            <Show when=issued>
+                <p class="plait-no-print">
+                    <button type="button" class="nhsuk-button nhsuk-button--secondary" on:click=move |_| live.update(|l| *l = !*l)>
+                        {move || if live.get() { "See it as it was issued" } else { "See it as it is now" }}
+                    </button>
+                </p>
+                <Show when=move || live.get()>
+                    <div class="nhsuk-inset-text"><p>"As it is now, not as it was issued."</p></div>
+                </Show>
+            </Show>
+            <div class="plait-buttons plait-no-print">
+                <button type="button" class="nhsuk-button" on:click=print>"Print or save as PDF"</button>
+            </div>
+            {cover}
+            {move || body.get().map(|b| body_view(&b, &name))}
+            <h2>"8. Risks to delivery"</h2>
+            <p class="plait-prewrap">{move || stored.get().map(|(_, p)| p.delivery_risks).unwrap_or_default()}</p>
+            <h2>"Appendices"</h2>
+            <p>"Appendix A: every overdue action, extension request and decision, and the counts by status, colour, workstream, key question, core service and location (the board report's tables, Excel). Appendix B: the master tracker (Excel)."</p>
+            <p class="plait-no-print"><PageLink page=Page::Report>"The board report, with its downloads"</PageLink></p>
+            <Show when=admin>
+                // Drawn once the paper is on this device, from what it says.
+                {move || stored.get().map(|(_, paper)| view! { <PaperForm id=id.get_value() paper body /> })}
+            </Show>
+        </div>
+    }
+}
+
+/// The programme office writes the cover and summary, and issues the paper.
+#[component]
+fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl IntoView {
+    let workspace = use_workspace();
+    let paper = if paper == Paper::default() {
+        Paper {
+            purpose: "Assurance".into(),
+            recommendation: "The Board is asked to note the progress against CQC's requirements and the exceptions, and to take assurance from the closures approved.".into(),
+            ..paper
+        }
+    } else {
+        paper
+    };
+    let field = |value: &str| RwSignal::new(value.to_owned());
+    let (agenda_item, author, lead, purpose, assurance, recommendation, risks, summary, delivery) = (
+        field(&paper.agenda_item),
+        field(&paper.author),
+        field(&paper.lead),
+        field(&paper.purpose),
+        field(&paper.assurance),
+        field(&paper.recommendation),
+        field(&paper.risks),
+        field(&paper.summary),
+        field(&paper.delivery_risks),
+    );
+    let saved = RwSignal::new(String::new());
+    let id = StoredValue::new(id);
+    let write = move |issue: bool| {
+        let current = workspace
+            .programme_view()
+            .and_then(|p| p.papers.get(&id.get_value()).cloned())
+            .unwrap_or_default();
+        let next = Paper {
+            agenda_item: agenda_item.get_untracked(),
+            author: author.get_untracked(),
+            lead: lead.get_untracked(),
+            purpose: purpose.get_untracked(),
+            assurance: assurance.get_untracked(),
+            recommendation: recommendation.get_untracked(),
+            risks: risks.get_untracked(),
+            summary: summary.get_untracked(),
+            delivery_risks: delivery.get_untracked(),
+            since: current.since,
+            issued_at: if issue {
+                Some(now())
+            } else {
+                current.issued_at
+            },
+            version: current.version + u32::from(issue),
+        };
+        if !workspace.edit_programme(|p, txn| p.put_paper(txn, &id.get_value(), &next)) {
+            return;
+        }
+        saved.set(if issue {
+            format!("Issued as version {}: the paper now shows the programme as it stood at this moment.", next.version)
+        } else {
+            "Saved on this device; it reaches the server when you are online.".into()
+        });
+    };
+    view! {
+        <form class="plait-no-print" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); write(false); } novalidate>
+            <h2>"Write the paper"</h2>
+            <TextField id="paper-item" label="Agenda item" value=agenda_item width="nhsuk-input--width-10" />
+            <TextField id="paper-author" label="Author" value=author />
+            <TextField id="paper-lead" label="Executive lead" value=lead />
+            <TextField id="paper-purpose" label="Purpose" hint="Assurance, approval, discussion or information" value=purpose />
+            <TextField id="paper-assurance" label="Assurance level" hint="Substantial, reasonable, limited or none" value=assurance />
+            <TextArea id="paper-recommendation" label="Recommendation: the Board is asked to…" value=recommendation />
+            <TextField id="paper-risks" label="Board assurance framework risks" value=risks />
+            <div class="plait-buttons">
+                <button type="button" class="nhsuk-button nhsuk-button--secondary"
+                    on:click=move |_| if let Some(b) = body.get_untracked() { summary.set(draft_summary(&b)); }>
+                    "Draft the summary from the figures"
+                </button>
+            </div>
+            <TextArea id="paper-summary" label="Executive summary" value=summary />
+            <TextArea id="paper-delivery" label="Risks to delivery" value=delivery />
+            <div class="plait-buttons">
+                <button class="nhsuk-button" type="submit">"Save the paper"</button>
+                <button class="nhsuk-button nhsuk-button--secondary" type="button" on:click=move |_| write(true)>"Issue the paper to the meeting"</button>
+            </div>
+            <Saved message=saved />
+        </form>
+    }
+}

@@ -1,0 +1,440 @@
+//! A forum's meeting: its agenda, drawn from the plans (the closures
+//! awaiting the forum, the due-date extensions asked for, the re-audits that
+//! failed), what it decided (the decisions that name it), and the chair's
+//! report to the board in the Alert / Advise / Assure form, drafted from
+//! those decisions.
+//!
+//! An item stays on a meeting's agenda once the meeting has decided on it
+//! (its decision names the meeting), so the pack still reads as it was
+//! tabled after the actions move on.
+
+use crate::entries::Decision;
+use crate::ids::{DocId, MeetingId};
+use crate::metrics::{assured_level, Group};
+use crate::plan::{ActionView, PlanView};
+use crate::vocab::{DecisionOutcome, Status};
+
+/// Why an action is on the agenda.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ItemKind {
+    /// Its evidence is accepted: the forum approves its closure or returns
+    /// it.
+    Closure,
+    /// Its owner asked for a later due date: the forum notes it (the
+    /// executive lead answers).
+    Extension,
+    /// A re-audit found the change not sustained: reopened, for the forum
+    /// to hear.
+    ReauditFailed,
+}
+
+impl ItemKind {
+    /// The words on the agenda.
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemKind::Closure => "Proposed closure",
+            ItemKind::Extension => "Extension requested",
+            ItemKind::ReauditFailed => "Re-audit failed",
+        }
+    }
+
+    /// The decisions the forum may record on such an item.
+    pub fn outcomes(self) -> &'static [DecisionOutcome] {
+        match self {
+            ItemKind::Closure => &[DecisionOutcome::ApproveClosure, DecisionOutcome::Return],
+            ItemKind::Extension => &[DecisionOutcome::Extend],
+            ItemKind::ReauditFailed => &[],
+        }
+    }
+}
+
+/// One item of a meeting's agenda.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgendaItem {
+    /// Its place on the agenda, from 1.
+    pub number: usize,
+    /// Why it is there.
+    pub kind: ItemKind,
+    /// The action's plan.
+    pub plan: DocId,
+    /// The action, as it is.
+    pub action: ActionView,
+    /// The decisions recorded at this meeting on it.
+    pub decisions: Vec<Decision>,
+}
+
+impl AgendaItem {
+    /// Whether the meeting has decided on it.
+    pub fn decided(&self) -> bool {
+        !self.decisions.is_empty()
+    }
+}
+
+/// Whether a re-audit failure reopened `action` (its last status change).
+fn reopened_by_reaudit(action: &ActionView) -> bool {
+    action.status() == Status::Reopened
+        && action
+            .transitions
+            .last()
+            .is_some_and(|t| t.note.starts_with("Re-audit failed"))
+}
+
+/// The agenda of meeting `id`: what awaits a forum now, and what this
+/// meeting has decided already; closures first, then extensions, then
+/// re-audit failures, each by reference.
+pub fn agenda(id: &MeetingId, plans: &[(DocId, PlanView)]) -> Vec<AgendaItem> {
+    let mut items: Vec<AgendaItem> = Vec::new();
+    for (plan, view) in plans {
+        for action in view.actions.values() {
+            let here: Vec<Decision> = action
+                .decisions
+                .iter()
+                .filter(|d| d.meeting.as_ref() == Some(id))
+                .cloned()
+                .collect();
+            let decided_as =
+                |outcomes: &[DecisionOutcome]| here.iter().any(|d| outcomes.contains(&d.outcome));
+            let mut add = |kind: ItemKind| {
+                items.push(AgendaItem {
+                    number: 0,
+                    kind,
+                    plan: plan.clone(),
+                    action: action.clone(),
+                    decisions: here
+                        .iter()
+                        .filter(|d| kind.outcomes().contains(&d.outcome))
+                        .cloned()
+                        .collect(),
+                });
+            };
+            if action.status() == Status::EvidenceAccepted
+                || decided_as(ItemKind::Closure.outcomes())
+            {
+                add(ItemKind::Closure);
+            }
+            if action.due_requests.iter().any(|r| r.answer.is_none())
+                || decided_as(ItemKind::Extension.outcomes())
+            {
+                add(ItemKind::Extension);
+            }
+            if reopened_by_reaudit(action) {
+                add(ItemKind::ReauditFailed);
+            }
+        }
+    }
+    items.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then_with(|| a.action.reference.cmp(&b.action.reference))
+    });
+    for (n, item) in items.iter_mut().enumerate() {
+        item.number = n + 1;
+    }
+    items
+}
+
+/// The chair's report to the board, drafted from a meeting's agenda and
+/// decisions (the programme office edits it before it goes).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChairReport {
+    /// What the board must know.
+    pub alert: String,
+    /// What the committee advises.
+    pub advise: String,
+    /// What it is assured of.
+    pub assure: String,
+}
+
+fn references(items: &[&AgendaItem]) -> String {
+    items
+        .iter()
+        .map(|i| i.action.reference.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Drafts the chair's report from `items` (the meeting's agenda).
+pub fn draft_chair_report(items: &[AgendaItem]) -> ChairReport {
+    let outcome_of =
+        |i: &AgendaItem, o: DecisionOutcome| i.decisions.iter().any(|d| d.outcome == o);
+    let approved: Vec<&AgendaItem> = items
+        .iter()
+        .filter(|i| outcome_of(i, DecisionOutcome::ApproveClosure))
+        .collect();
+    let returned: Vec<&AgendaItem> = items
+        .iter()
+        .filter(|i| outcome_of(i, DecisionOutcome::Return))
+        .collect();
+    let extended: Vec<&AgendaItem> = items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Extension)
+        .collect();
+    let failed: Vec<&AgendaItem> = items
+        .iter()
+        .filter(|i| i.kind == ItemKind::ReauditFailed)
+        .collect();
+    let undecided: Vec<&AgendaItem> = items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Closure && !i.decided())
+        .collect();
+    let mut assure = String::new();
+    if !approved.is_empty() {
+        let mut levels: Vec<String> = Vec::new();
+        for level in [
+            crate::vocab::Assurance::Substantial,
+            crate::vocab::Assurance::Reasonable,
+            crate::vocab::Assurance::Limited,
+        ] {
+            let n = approved
+                .iter()
+                .filter(|i| assured_level(&i.action) == Group::Of(level))
+                .count();
+            if n > 0 {
+                levels.push(format!(
+                    "{n} with {} assurance",
+                    level.label().to_ascii_lowercase()
+                ));
+            }
+        }
+        assure = format!(
+            "The committee approved the closure of {} action(s) whose evidence a validator had accepted ({}): {}. Each is re-audited on the programme's schedule before it counts as embedded.",
+            approved.len(),
+            levels.join(", "),
+            references(&approved)
+        );
+    }
+    let mut advise = Vec::new();
+    if !returned.is_empty() {
+        let reasons: Vec<String> = returned
+            .iter()
+            .map(|i| {
+                let why = i
+                    .decisions
+                    .iter()
+                    .find(|d| d.outcome == DecisionOutcome::Return)
+                    .map(|d| d.note.clone())
+                    .unwrap_or_default();
+                format!("{} ({why})", i.action.reference)
+            })
+            .collect();
+        advise.push(format!(
+            "{} action(s) returned to their owners: {}.",
+            returned.len(),
+            reasons.join("; ")
+        ));
+    }
+    if !extended.is_empty() {
+        advise.push(format!(
+            "{} request(s) for a later due date noted: {}.",
+            extended.len(),
+            references(&extended)
+        ));
+    }
+    let mut alert = Vec::new();
+    if !failed.is_empty() {
+        alert.push(format!(
+            "{} re-audit(s) found the change not sustained; the actions are reopened: {}.",
+            failed.len(),
+            references(&failed)
+        ));
+    }
+    if !undecided.is_empty() {
+        alert.push(format!(
+            "{} proposed closure(s) not decided at this meeting: {}.",
+            undecided.len(),
+            references(&undecided)
+        ));
+    }
+    ChairReport {
+        alert: alert.join(" "),
+        advise: advise.join(" "),
+        assure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entries::{LogEntry, Transition};
+    use crate::ids::{ActionId, Date, UnixMillis, UserId};
+    use crate::lifecycle::Governance;
+    use crate::plan::{NewAction, PlanDoc};
+    use crate::vocab::{Assurance, EvidenceKind, EvidenceVerdict, Role};
+    use crate::workflow::{self, DecisionInput, EvidenceInput, Who};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+    use yrs::Transact;
+
+    fn user(name: &str) -> UserId {
+        UserId::new(name).unwrap()
+    }
+
+    /// Three actions: MD1 with its evidence accepted, MD2 with a later due
+    /// date asked for, MD3 in progress (nothing for the forum).
+    fn plan() -> PlanDoc {
+        let plan = PlanDoc::new(crate::doc::new_doc());
+        let (owner, lead, validator) = (user("owner"), user("lead"), user("validator"));
+        let who = |u: &UserId, role| Who {
+            user: Box::leak(Box::new(u.clone())),
+            role,
+            at: UnixMillis(1_790_000_000_000),
+        };
+        let mut txn = plan.doc().transact_mut();
+        for reference in ["MD1", "MD2", "MD3"] {
+            let id = ActionId::new(reference.to_ascii_lowercase()).unwrap();
+            plan.add_action(
+                &mut txn,
+                &id,
+                &NewAction {
+                    reference: reference.into(),
+                    title: format!("Action {reference}"),
+                    description: String::new(),
+                    finding_ids: vec![],
+                    workstream_id: None,
+                    phase_id: None,
+                    exec_lead: "lead".into(),
+                    owner: Some(owner.clone()),
+                    due: Date::parse_iso("2027-01-31").ok(),
+                    confidence: None,
+                    closure_criteria: String::new(),
+                },
+            )
+            .unwrap();
+            for (to, by, role) in [
+                (Status::Agreed, &lead, Role::Lead),
+                (Status::InProgress, &owner, Role::Contributor),
+            ] {
+                plan.append(
+                    &mut txn,
+                    &id,
+                    &LogEntry::Transition(Transition {
+                        to,
+                        by: by.clone(),
+                        role,
+                        at: UnixMillis(1),
+                        note: String::new(),
+                        baseline: false,
+                    }),
+                )
+                .unwrap();
+            }
+        }
+        let md1 = ActionId::new("md1").unwrap();
+        let as_owner = who(&owner, Role::Contributor);
+        let e = workflow::attach_evidence(
+            &plan,
+            &mut txn,
+            &md1,
+            &as_owner,
+            &EvidenceInput::new(EvidenceKind::Note, "Audit", ""),
+            1,
+        )
+        .unwrap();
+        workflow::propose_completion(&plan, &mut txn, &md1, &as_owner, "").unwrap();
+        plan.append(
+            &mut txn,
+            &md1,
+            &LogEntry::Transition(Transition {
+                to: Status::Endorsed,
+                by: lead.clone(),
+                role: Role::Lead,
+                at: UnixMillis(2),
+                note: String::new(),
+                baseline: false,
+            }),
+        )
+        .unwrap();
+        workflow::review_evidence(
+            &plan,
+            &mut txn,
+            &md1,
+            &who(&validator, Role::Validator),
+            &e,
+            EvidenceVerdict::Accepted,
+            "",
+            true,
+            Some(Assurance::Substantial),
+            &Governance::DEFAULT,
+            2,
+        )
+        .unwrap();
+        workflow::request_due_change(
+            &plan,
+            &mut txn,
+            &ActionId::new("md2").unwrap(),
+            &as_owner,
+            Date::parse_iso("2027-03-31").unwrap(),
+            "Estates delay",
+            3,
+        )
+        .unwrap();
+        drop(txn);
+        plan
+    }
+
+    #[test]
+    fn the_agenda_is_what_awaits_the_forum_and_stays_once_decided() {
+        let plan = plan();
+        let doc = DocId::new("demo_estates").unwrap();
+        let meeting = MeetingId::new("qsc-2027-01").unwrap();
+        let read = |plan: &PlanDoc| vec![(doc.clone(), plan.read(&plan.doc().transact()))];
+        let items = agenda(&meeting, &read(&plan));
+        let summary: Vec<(usize, ItemKind, &str)> = items
+            .iter()
+            .map(|i| (i.number, i.kind, i.action.reference.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (1, ItemKind::Closure, "MD1"),
+                (2, ItemKind::Extension, "MD2")
+            ]
+        );
+        assert!(items.iter().all(|i| !i.decided()));
+        // The chair approves MD1's closure at the meeting: closed, still on
+        // its agenda, decided, and in the chair's report.
+        let chair = user("chair");
+        workflow::record_decision(
+            &plan,
+            &mut plan.doc().transact_mut(),
+            &ActionId::new("md1").unwrap(),
+            &Who {
+                user: &chair,
+                role: Role::Approver,
+                at: UnixMillis(1_790_000_100_000),
+            },
+            &DecisionInput {
+                forum: "Quality and Safety Committee",
+                meeting_date: Date::parse_iso("2027-01-20").unwrap(),
+                outcome: DecisionOutcome::ApproveClosure,
+                minute_ref: "QSC/27/4",
+                note: "",
+                reaudit_months: &Governance::DEFAULT.reaudit_months(),
+                meeting: Some(&meeting),
+            },
+            4,
+        )
+        .unwrap();
+        let items = agenda(&meeting, &read(&plan));
+        assert_eq!(items[0].action.status(), Status::Closed);
+        assert!(items[0].decided());
+        assert_eq!(items[0].decisions[0].meeting.as_ref(), Some(&meeting));
+        // Another meeting's agenda does not have it.
+        let other = agenda(&MeetingId::new("qsc-2027-02").unwrap(), &read(&plan));
+        assert!(other.iter().all(|i| i.action.reference != "MD1"));
+        let report = draft_chair_report(&items);
+        assert!(
+            report
+                .assure
+                .contains("approved the closure of 1 action(s)"),
+            "{report:?}"
+        );
+        assert!(
+            report.assure.contains("1 with substantial assurance"),
+            "{report:?}"
+        );
+        assert!(report.assure.contains("MD1"));
+        assert!(report.advise.contains("MD2"), "{report:?}");
+        assert!(report.alert.is_empty(), "{report:?}");
+    }
+}

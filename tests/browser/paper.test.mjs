@@ -1,0 +1,124 @@
+// The board paper (issue 16), in headless Chromium against the real server
+// and the demo: the programme office drafts the executive summary from the
+// figures, saves and issues the paper for the Trust Board's meeting; it
+// prints to PDF (read back with pdftotext) within six A4 pages, with the
+// paper's meeting and page numbers on every page and no link addresses;
+// its requirements table says what `shared` computes (the server's report
+// JSON); once issued it stays as tabled when the data moves on (a new
+// progress update on its top exception), with "as it is now" a click away.
+// axe on the page.
+
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {
+  PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, onFailure, screenshot,
+  eventually, waitForAllSaved, waitForActionDetail, runAxe, assertNothingSerious
+} from './support.mjs'
+
+let server
+let browser
+
+before(async () => {
+  server = await PlaitServer.start('paper')
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  await browser?.close()
+  await server?.kill()
+})
+
+async function serverState () {
+  const { token } = await apiSignIn(server, 'programme.office')
+  const programme = await fetchDoc(server, token, 'demo')
+  const actions = []
+  for (const plan of programme.getMap('plans').keys()) {
+    const doc = await fetchDoc(server, token, plan)
+    for (const [id, action] of doc.getMap('actions').entries()) actions.push({ plan, id, json: action.toJSON() })
+  }
+  const report = await (await fetch(`${server.url}/api/programmes/demo/report?format=json`, {
+    headers: { authorization: `Bearer ${token}` }
+  })).json()
+  return { meetings: programme.getMap('meetings').toJSON(), actions, report }
+}
+
+/// The rows of the paper's first table (the requirements met).
+const requirementRows = (page) => page.$$eval('.plait-paper__table', (tables) =>
+  [...tables[0].querySelectorAll('tbody tr')].map((r) => [...r.querySelectorAll('td')].map((c) => c.textContent.trim())))
+
+test('the board paper prints within six pages, as shared counts, and stays as issued', async () => {
+  const state = await serverState()
+  const [meetingId] = Object.entries(state.meetings).find(([, m]) => m.forum_id === 'board')
+  const { context, page } = await newPage(browser)
+  await onFailure('paper', { pages: { page }, server }, async () => {
+    await signIn(page, 'programme.office', { url: server.url })
+    await page.goto(`${server.url}/p/demo/papers/${meetingId}`)
+    await page.locator('.plait-paper__table').first().waitFor({ timeout: 30_000 })
+    await everyPlan(page, state)
+    const must = (await requirementRows(page)).find((r) => r[0] === 'Must Do')
+    const counts = state.report.metrics.requirements.must_do
+    assert.deepEqual(must.slice(1), [String(counts.total), String(counts.met), String(counts.embedded)], 'shared\'s numbers')
+
+    await page.getByRole('button', { name: 'Draft the summary from the figures' }).click()
+    assert.match(await page.locator('#paper-summary').inputValue(), new RegExp(`${counts.met} of ${counts.total} Must Dos met`))
+    await page.getByRole('button', { name: 'Save the paper' }).click()
+    await page.getByRole('button', { name: 'Issue the paper to the meeting' }).click()
+    await page.locator('[data-testid=paper-status]').filter({ hasText: 'version 1' }).waitFor()
+    await waitForAllSaved(page, { timeout: 30_000 })
+    await axe(page, 'the board paper')
+    await screenshot(page, 'board-paper')
+
+    // Printed to PDF, as the browser prints it.
+    const pdf = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'plait-paper-')), 'paper.pdf')
+    await page.pdf({ path: pdf, preferCSSPageSize: true, printBackground: true })
+    const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString()
+    const pages = text.split('\f').filter((p) => p.trim() !== '')
+    console.log(`# the board paper printed to ${pages.length} A4 pages`)
+    assert.ok(pages.length <= 6, `at most six pages, not ${pages.length}`)
+    pages.forEach((p, i) => {
+      assert.match(p, new RegExp(`Page ${i + 1} of ${pages.length}`), `page ${i + 1} is numbered`)
+      assert.match(p, /Board paper: Trust Board,/, `page ${i + 1} names the paper's meeting`)
+    })
+    assert.doesNotMatch(text, /Link:|\/p\/demo|https?:\/\//, 'no link addresses')
+    assert.match(text, /Executive summary/)
+    assert.match(text, /The top exceptions/)
+
+    // The data moves on: a progress update on the paper's top exception.
+    const top = await page.$$eval('.plait-paper__table', (tables) =>
+      tables[4].querySelector('tbody tr td')?.textContent.trim())
+    const reference = top.split(' – ')[0]
+    const action = state.actions.find((a) => a.json.ref === reference)
+    await page.goto(`${server.url}/p/demo/actions/${action.plan}/${action.id}`)
+    await waitForActionDetail(page)
+    await page.locator('#new-update').fill('Contractor booked for Monday')
+    await page.getByRole('button', { name: 'Add update' }).click()
+    await waitForAllSaved(page, { timeout: 30_000 })
+    await page.goto(`${server.url}/p/demo/papers/${meetingId}`)
+    await page.locator('.plait-paper__table').first().waitFor({ timeout: 30_000 })
+    await everyPlan(page, state)
+    assert.doesNotMatch(await page.locator('.plait-paper').innerText(), /Contractor booked for Monday/, 'as tabled')
+    await page.getByRole('button', { name: 'See it as it is now' }).click()
+    await eventually(async () => /Contractor booked for Monday/.test(await page.locator('.plait-paper').innerText()),
+      { message: 'as it is now' }).catch(async (e) => {
+      const row = await page.$$eval('.plait-paper__table', (tables) => tables[4].querySelector('tbody tr')?.textContent)
+      throw new Error(`${e.message}; the top exception reads ${row}; it was ${top}`)
+    })
+  })
+  await context.close()
+})
+
+const axe = async (page, label) => assertNothingSerious(label, await runAxe(page, label))
+
+/// The plans arrive one by one: waits until the paper counts every Must
+/// Do, and a moment more for the last plan's actions.
+async function everyPlan (page, state) {
+  await eventually(async () => (await page.locator('[data-testid=paper-status]').count()) === 1 &&
+    (await requirementRows(page)).some((r) => r[0] === 'Must Do' && r[1] === String(state.report.metrics.requirements.must_do.total)),
+  { timeout: 30_000, message: 'the requirements table counting every Must Do' })
+  await waitForAllSaved(page, { timeout: 30_000 })
+}
