@@ -3,8 +3,10 @@
 //! same code the server's export uses. The browser's "Print" gives a clean
 //! board paper: the print stylesheet hides the app's frame and the forms.
 //!
-//! Markup with delegated events (see [`crate::markup`]); the cover and
-//! period fields are remembered on this device.
+//! Markup (see [`crate::markup`]). The paper's cover and words live on the
+//! programme with the board paper (`pages::paper`); this page is its
+//! appendix of figures. The period a person reads from is remembered on
+//! this device.
 
 use leptos::prelude::*;
 use plait_shared::report::{BoardReport, TrendPoint};
@@ -13,17 +15,10 @@ use plait_shared::{Date, Status, UnixMillis};
 use crate::browser::today;
 use crate::components::brag::{brag_markup, group_table_markup};
 use crate::contexts::workspace::use_workspace;
-use crate::markup::{acted_on, escape, input, value_of};
+use crate::markup::escape;
 use crate::pages::follow_links;
+use crate::pages::{Page, PageLink};
 use plait_shared::metrics::{labelled, named};
-
-const COVER_FIELDS: [(&str, &str, &str); 5] = [
-    ("meeting", "Meeting", "Trust Board (public)"),
-    ("date", "Meeting date", ""),
-    ("author", "Author", ""),
-    ("director", "Lead director", "Chief Nurse"),
-    ("purpose", "Purpose", "Assurance"),
-];
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
@@ -369,12 +364,6 @@ pub fn Report() -> impl IntoView {
             .and_then(|s| Date::parse_iso(&s).ok())
             .unwrap_or_else(|| UnixMillis(today().unix_millis() - 31 * 86_400_000).date()),
     );
-    let cover = RwSignal::new(
-        COVER_FIELDS
-            .iter()
-            .map(|(key, _, default)| stored(key).unwrap_or_else(|| (*default).to_owned()))
-            .collect::<Vec<_>>(),
-    );
     // "As at" a past day: the report as it stood at that day's end, from
     // the logs (empty: as it is now).
     let as_at_parts = RwSignal::new(crate::components::date_input::DateParts::default());
@@ -406,18 +395,6 @@ pub fn Report() -> impl IntoView {
             12,
         ))
     });
-    let form = {
-        let mut html = String::from(
-            "<details class=\"nhsuk-details plait-no-print\"><summary class=\"nhsuk-details__summary\">\
-             <span class=\"nhsuk-details__summary-text\">Cover details and reporting period</span></summary>\
-             <div class=\"nhsuk-details__text\">",
-        );
-        // (The cover's meeting date is printed as written.)
-        for ((key, label, _), value) in COVER_FIELDS.iter().zip(cover.get_untracked()) {
-            html += &input(&format!("cover-{key}"), label, "text", &value, "");
-        }
-        html + "</div></details>"
-    };
     // The reporting period starts on a day typed as NHS.UK asks: day,
     // month, year; a real date applies at once.
     let since_parts = RwSignal::new(crate::components::date_input::DateParts::of(Some(
@@ -436,27 +413,6 @@ pub fn Report() -> impl IntoView {
             }
         }
     });
-    let on_change = move |ev: leptos::ev::Event| {
-        let Some((_, id)) = acted_on(&ev, "id") else {
-            return;
-        };
-        let value = value_of(&id);
-        if let Some(i) = COVER_FIELDS
-            .iter()
-            .position(|(key, ..)| format!("cover-{key}") == id)
-        {
-            store(COVER_FIELDS[i].0, &value);
-            cover.update(|c| c[i] = value);
-        }
-    };
-    let cover_html = move || {
-        let values = cover.get();
-        let mut html = String::from("<dl class=\"plait-cover\">");
-        for ((_, label, _), value) in COVER_FIELDS.iter().zip(values) {
-            html += &format!("<dt>{label}</dt><dd>{}</dd>", escape(&value));
-        }
-        html + "</dl>"
-    };
     let body = move || match report.get() {
         None => "<p role=\"status\">The programme is not on this device yet.</p>".to_owned(),
         Some(r) => report_markup(
@@ -503,8 +459,7 @@ pub fn Report() -> impl IntoView {
     view! {
         <h1>"Board report"</h1>
         <p class="nhsuk-lede-text">{name}</p>
-        <div inner_html=cover_html></div>
-        <div inner_html=form on:change=on_change></div>
+        <p class="plait-no-print">"This is the appendix of figures. The board paper itself (its cover, summary and main body, stored on the programme) is written from a meeting: "<PageLink page=Page::Meetings>"Meetings"</PageLink>"."</p>
         <div class="plait-no-print">
             <crate::components::date_input::DateInput id="report-since"
                 legend="New since (the last report's date)" value=since_parts error=since_error />
