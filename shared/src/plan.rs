@@ -102,7 +102,7 @@ pub struct NewFinding {
 
 /// Where a finding stands with CQC: the compliance deadline it set, and
 /// when and by which letter it lifted a warning notice.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Compliance {
     /// The day CQC set for compliance.
     pub deadline: Option<Date>,

@@ -279,54 +279,66 @@ pub fn WarningNotice() -> impl IntoView {
             .map(|p| p.info.warning_notice)
             .unwrap_or_default()
     };
-    let failings = move || {
-        let mut failings: Vec<(DocId, PlanView, FindingView)> = Vec::new();
+    // Each failing with where it stands; the rows are keyed so that what
+    // someone types into one is not redrawn away as the plans sync.
+    let failings = Memo::new(move |_| {
+        let mut failings: Vec<(DocId, FindingView, FindingProgress)> = Vec::new();
         for (id, view) in workspace.plan_views() {
             for f in view.findings.values() {
                 if f.kind == Some(FindingKind::WarningNotice) {
-                    failings.push((id.clone(), view.clone(), f.clone()));
+                    failings.push((id.clone(), f.clone(), finding_progress(&view, &f.id)));
                 }
             }
         }
-        failings.sort_by(|a, b| a.2.reference.cmp(&b.2.reference));
+        failings.sort_by(|a, b| a.1.reference.cmp(&b.1.reference));
         failings
-    };
+    });
+    let admin = move || workspace.session().actor.get().role == plait_shared::Role::Admin;
     view! {
         <h1>"Warning notice"</h1>
         {move || {
             let text = notice();
             (!text.is_empty()).then(|| view! { <div class="nhsuk-inset-text"><p>{text}</p></div> })
         }}
-        {move || {
-            let all = failings();
-            let met = all.iter().filter(|(_, v, f)| finding_progress(v, &f.id).is_met()).count();
-            if all.is_empty() {
-                view! { <p>"No finding of this programme is a Section 29A warning notice failing."</p> }.into_any()
-            } else {
-                view! {
-                    <p class="nhsuk-lede-text" data-testid="warning-notice-met">{format!("{met} of {} failings met", all.len())}</p>
-                    {all.into_iter().map(|(plan_id, view, f)| {
-                        let progress = finding_progress(&view, &f.id);
-                        let id = f.id.clone();
-                        let lifted = f.compliance.lifted_on.map(|d| format!("Lifted on {} by {}", d.long(), f.compliance.lifted_by));
-                        let status = lifted.unwrap_or_else(|| match f.compliance.deadline {
-                            Some(d) if d < today() => format!("Not lifted: CQC's deadline was {}", d.long()),
-                            Some(d) => format!("Not lifted: CQC's deadline is {}", d.long()),
-                            None => "Not lifted".to_owned(),
-                        });
-                        let admin = workspace.session().actor.get().role == plait_shared::Role::Admin;
-                        view! {
-                            <h2>{format!("{} ", f.reference)}{progress_tag(progress)}</h2>
-                            <p data-testid="failing-status">{status}</p>
-                            {admin.then(|| view! { <LiftForm plan=plan_id.clone() finding=f.clone() /> })}
-                            <FindingCard plan=plan_id.clone() finding=f link=true />
-                            {actions_list(&plan_id, &view, &id)}
-                            {pack_link(&plan_id, &id)}
-                        }
-                    }).collect_view()}
-                }.into_any()
-            }
-        }}
+        <Show when=move || failings.with(|f| !f.is_empty())
+            fallback=|| view! { <p>"No finding of this programme is a Section 29A warning notice failing."</p> }>
+            <p class="nhsuk-lede-text" data-testid="warning-notice-met">{move || failings.with(|all| {
+                let met = all.iter().filter(|(_, _, p)| p.is_met()).count();
+                format!("{met} of {} failings met", all.len())
+            })}</p>
+            <For each=move || failings.get() key=|(p, f, g)| (p.clone(), f.id.clone(), f.compliance.clone(), *g) let:row>
+                {
+                    let (plan_id, f, progress) = row;
+                    let id = f.id.clone();
+                    let lifted = f.compliance.lifted_on.map(|d| format!("Lifted on {} by {}", d.long(), f.compliance.lifted_by));
+                    let status = lifted.unwrap_or_else(|| match f.compliance.deadline {
+                        Some(d) if d < today() => format!("Not lifted: CQC's deadline was {}", d.long()),
+                        Some(d) => format!("Not lifted: CQC's deadline is {}", d.long()),
+                        None => "Not lifted".to_owned(),
+                    });
+                    let (list_plan, list_id) = (plan_id.clone(), id.clone());
+                    let (form_plan, form_finding) = (plan_id.clone(), f.clone());
+                    let actions = move || {
+                        workspace
+                            .plan_views()
+                            .into_iter()
+                            .find(|(p, _)| *p == list_plan)
+                            .map(|(p, view)| actions_list(&p, &view, &list_id))
+                    };
+                    view! {
+                        <h2>{format!("{} ", f.reference)}{progress_tag(progress)}</h2>
+                        <p data-testid="failing-status">{status}</p>
+                        <Show when=admin>{
+                            let (plan, finding) = (form_plan.clone(), form_finding.clone());
+                            view! { <LiftForm plan finding /> }
+                        }</Show>
+                        <FindingCard plan=plan_id.clone() finding=f.clone() link=true />
+                        {actions}
+                        {pack_link(&plan_id, &id)}
+                    }
+                }
+            </For>
+        </Show>
     }
 }
 

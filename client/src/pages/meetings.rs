@@ -25,9 +25,9 @@ use crate::components::form::{error_of, Choice, ErrorSummary, Saved, TextArea, T
 use crate::contexts::workspace::{use_workspace, Workspace};
 use crate::pages::{Page, PageLink};
 
-/// "Quality and Safety Committee, 20 Jan 2027".
-fn meeting_name(workspace: Workspace, meeting: &Meeting) -> String {
-    let forum = meeting
+/// The name of the forum that holds `meeting` ("" if it has none).
+pub fn forum_name(workspace: Workspace, meeting: &Meeting) -> String {
+    meeting
         .forum_id
         .as_ref()
         .and_then(|id| {
@@ -37,6 +37,13 @@ fn meeting_name(workspace: Workspace, meeting: &Meeting) -> String {
                 .get(id)
                 .map(|f| f.name.clone())
         })
+        .unwrap_or_default()
+}
+
+/// "Quality and Safety Committee, 20 Jan 2027".
+pub fn meeting_name(workspace: Workspace, meeting: &Meeting) -> String {
+    let forum = Some(forum_name(workspace, meeting))
+        .filter(|f| !f.is_empty())
         .unwrap_or_else(|| "A forum".to_owned());
     let date = meeting.date.map(|d| d.long()).unwrap_or_default();
     let title = if meeting.title.trim().is_empty() {
@@ -264,17 +271,7 @@ pub fn MeetingPack(meeting: MeetingId) -> impl IntoView {
         let Some(meeting) = found.get_untracked() else {
             return;
         };
-        let forum = meeting
-            .forum_id
-            .as_ref()
-            .and_then(|f| {
-                workspace
-                    .programme_view()?
-                    .forums
-                    .get(f)
-                    .map(|f| f.name.clone())
-            })
-            .unwrap_or_default();
+        let forum = forum_name(workspace, &meeting);
         let Some(date) = meeting.date else { return };
         let minute_ref = minute.get_untracked();
         let months = rules.get_untracked().reaudit_months();

@@ -245,20 +245,10 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
     });
     let name = move |user: &str| workspace.name_of(user);
     let title = move || {
-        stored.get().and_then(|(m, _)| m).map(|m| {
-            let forum = m
-                .forum_id
-                .as_ref()
-                .and_then(|f| {
-                    workspace
-                        .programme_view()?
-                        .forums
-                        .get(f)
-                        .map(|f| f.name.clone())
-                })
-                .unwrap_or_default();
-            format!("{forum}, {}", m.date.map(|d| d.long()).unwrap_or_default())
-        })
+        stored
+            .get()
+            .and_then(|(m, _)| m)
+            .map(|m| crate::pages::meetings::meeting_name(workspace, &m))
     };
     // The paper's meeting on every printed page: the stylesheet's page
     // header reads it from the root element (set through the CSSOM, which
