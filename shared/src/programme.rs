@@ -114,10 +114,22 @@ pub struct Paper {
     /// What happened after this moment is new to this paper (the last
     /// paper's issue, by default).
     pub since: Option<crate::ids::UnixMillis>,
-    /// When it was issued to the meeting (frozen from then).
-    pub issued_at: Option<crate::ids::UnixMillis>,
-    /// How many times it has been issued (a correction issues it again).
-    pub version: u32,
+    /// Each time it was issued to the meeting, oldest first: version 1,
+    /// 2, ... (a correction issues it again); each version shows the
+    /// programme as it stood at its moment.
+    pub issues: Vec<crate::ids::UnixMillis>,
+}
+
+impl Paper {
+    /// When its latest version was issued, if it has been.
+    pub fn issued_at(&self) -> Option<crate::ids::UnixMillis> {
+        self.issues.last().copied()
+    }
+
+    /// Its latest version's number (0 before it is issued).
+    pub fn version(&self) -> usize {
+        self.issues.len()
+    }
 }
 
 /// A workstream: a body of work with an executive lead.
@@ -338,17 +350,16 @@ impl ProgrammeDoc {
         ] {
             map.insert(txn, key, value.as_str());
         }
-        for (key, value) in [("since", paper.since), ("issued_at", paper.issued_at)] {
-            match value {
-                Some(at) => {
-                    map.insert(txn, key, at.0.to_string());
-                }
-                None => {
-                    map.remove(txn, key);
-                }
+        match paper.since {
+            Some(at) => {
+                map.insert(txn, "since", at.0.to_string());
+            }
+            None => {
+                map.remove(txn, "since");
             }
         }
-        map.insert(txn, "version", paper.version.to_string());
+        let issues: Vec<String> = paper.issues.iter().map(|at| at.0.to_string()).collect();
+        map.insert(txn, "issues", issues.join(","));
     }
 
     /// Removes a meeting (decisions that named it keep its forum and date).
@@ -476,8 +487,11 @@ impl ProgrammeDoc {
                     summary: text("summary"),
                     delivery_risks: text("delivery_risks"),
                     since: at("since", problems),
-                    issued_at: at("issued_at", problems),
-                    version: get_parsed(map, txn, "version", path, problems).unwrap_or(0),
+                    issues: text("issues")
+                        .split(',')
+                        .filter_map(|n| n.trim().parse::<i64>().ok())
+                        .map(crate::ids::UnixMillis)
+                        .collect(),
                 }
             },
         );

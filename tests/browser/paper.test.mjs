@@ -5,7 +5,8 @@
 // paper's meeting and page numbers on every page and no link addresses;
 // its requirements table says what `shared` computes (the server's report
 // JSON); once issued it stays as tabled when the data moves on (a new
-// progress update on its top exception), with "as it is now" a click away.
+// progress update on its top exception), with "as it is now" a click away;
+// issued again, each version shows its own moment.
 // axe on the page.
 
 import { test, before, after } from 'node:test'
@@ -108,6 +109,17 @@ test('the board paper prints within six pages, as shared counts, and stays as is
       const row = await page.$$eval('.plait-paper__table', (tables) => tables[4].querySelector('tbody tr')?.textContent)
       throw new Error(`${e.message}; the top exception reads ${row}; it was ${top}`)
     })
+    // Issued again (a correction): version 2 has the update; version 1,
+    // chosen from the list, still does not.
+    await page.getByRole('button', { name: 'See it as it was issued' }).click()
+    await page.getByRole('button', { name: 'Issue the paper to the meeting' }).click()
+    await page.locator('[data-testid=paper-status]').filter({ hasText: 'version 2' }).waitFor()
+    await eventually(async () => /Contractor booked for Monday/.test(await page.locator('.plait-paper').innerText()),
+      { message: 'version 2 as issued' })
+    await page.locator('#paper-version').selectOption('0')
+    await eventually(async () => !/Contractor booked for Monday/.test(await page.locator('.plait-paper').innerText()),
+      { message: 'version 1 as it was issued' })
+    await waitForAllSaved(page, { timeout: 30_000 })
   })
   await context.close()
 })

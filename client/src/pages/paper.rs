@@ -211,6 +211,7 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
     });
     // Issued: as tabled; "as it is now" on request.
     let live = RwSignal::new(false);
+    let shown = RwSignal::new(None::<usize>);
     let body = Memo::new(move |_| {
         let programme = workspace.programme_view()?;
         let paper = programme
@@ -219,14 +220,19 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
             .cloned()
             .unwrap_or_default();
         let plans = workspace.plan_views();
-        let frozen = paper.issued_at.filter(|_| !live.get());
+        // The version shown (the latest unless another is chosen).
+        let frozen = shown
+            .get()
+            .and_then(|n| paper.issues.get(n).copied())
+            .or_else(|| paper.issued_at())
+            .filter(|_| !live.get());
         // The last paper issued before this one's moment.
         let moment = frozen.unwrap_or_else(now);
         let previous = programme
             .papers
             .iter()
             .filter(|(other, _)| **other != id.get_value())
-            .filter_map(|(_, p)| p.issued_at)
+            .flat_map(|(_, p)| p.issues.iter().copied())
             .filter(|at| *at < moment)
             .max();
         let since = paper.since.or(previous).unwrap_or(UnixMillis(0));
@@ -288,8 +294,8 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
                 ("Recommendation", p.recommendation.clone()),
                 ("Board assurance framework risks", p.risks.clone()),
             ];
-            let status = match p.issued_at {
-                Some(at) => format!("Issued {} (version {}).", at.date().long(), p.version),
+            let status = match p.issued_at() {
+                Some(at) => format!("Issued {} (version {}).", at.date().long(), p.version()),
                 None => "Draft: not issued yet.".to_owned(),
             };
             view! {
@@ -307,7 +313,26 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
             }
         })
     };
-    let issued = move || stored.with(|s| s.as_ref().is_some_and(|(_, p)| p.issued_at.is_some()));
+    let issued = move || stored.with(|s| s.as_ref().is_some_and(|(_, p)| p.issued_at().is_some()));
+    // Every version issued, to look at any of them.
+    let versions = move || {
+        stored.with(|s| {
+            s.as_ref()
+                .map(|(_, p)| {
+                    p.issues
+                        .iter()
+                        .enumerate()
+                        .map(|(n, at)| {
+                            (
+                                n.to_string(),
+                                format!("Version {}, issued {}", n + 1, at.date().long()),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        })
+    };
     let print = move |_| {
         if let Some(window) = web_sys::window() {
             let _ = window.print();
@@ -326,6 +351,22 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
                 </p>
                 <Show when=move || live.get()>
                     <div class="nhsuk-inset-text"><p>"As it is now, not as it was issued."</p></div>
+                </Show>
+                <Show when=move || versions().len().gt(&1)>
+                    <div class="nhsuk-form-group plait-no-print">
+                        <label class="nhsuk-label" for="paper-version">"Version"</label>
+                        <select class="nhsuk-select" id="paper-version"
+                            on:change=move |ev| shown.set(event_target_value(&ev).parse().ok())>
+                            {move || {
+                                let all = versions();
+                                let last = all.len().saturating_sub(1);
+                                let chosen = shown.get().unwrap_or(last);
+                                all.into_iter().enumerate().map(|(n, (value, label))| view! {
+                                    <option value=value selected=n == chosen>{label}</option>
+                                }).collect_view()
+                            }}
+                        </select>
+                    </div>
                 </Show>
             </Show>
             <div class="plait-buttons plait-no-print">
@@ -389,18 +430,17 @@ fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl
             summary: summary.get_untracked(),
             delivery_risks: delivery.get_untracked(),
             since: current.since,
-            issued_at: if issue {
-                Some(now())
+            issues: if issue {
+                current.issues.iter().copied().chain([now()]).collect()
             } else {
-                current.issued_at
+                current.issues.clone()
             },
-            version: current.version + u32::from(issue),
         };
         if !workspace.edit_programme(|p, txn| p.put_paper(txn, &id.get_value(), &next)) {
             return;
         }
         saved.set(if issue {
-            format!("Issued as version {}: the paper now shows the programme as it stood at this moment.", next.version)
+            format!("Issued as version {}: the paper now shows the programme as it stood at this moment.", next.version())
         } else {
             "Saved on this device; it reaches the server when you are online.".into()
         });
