@@ -1674,6 +1674,42 @@ async fn a_viewer_gets_past_none_of_the_new_set_up_and_assurance() {
     assert_eq!(read().await, before);
 }
 
+/// A validator's acceptance of `action`'s first piece of evidence, written
+/// straight into the logs as a device could (a verdict with a level and
+/// the status change), whatever the rules say of it.
+pub(crate) fn accept_as_validator(doc: &Doc, action: &plait_shared::ActionView, salt: &str) {
+    use plait_shared::{EntryId, EvidenceReview};
+    let plan = PlanDoc::new(doc.clone());
+    let mut txn = doc.transact_mut();
+    plan.append(
+        &mut txn,
+        &action.id,
+        &LogEntry::EvidenceReview(EvidenceReview {
+            id: EntryId::new(format!("r-{salt}")).unwrap(),
+            evidence_id: action.evidence[0].id.clone(),
+            verdict: EvidenceVerdict::Accepted,
+            assurance: Some(plait_shared::Assurance::Reasonable),
+            note: String::new(),
+            by: user("compliance"),
+            at: now(),
+        }),
+    )
+    .unwrap();
+    plan.append(
+        &mut txn,
+        &action.id,
+        &LogEntry::Transition(Transition {
+            to: Status::EvidenceAccepted,
+            by: user("compliance"),
+            role: Role::Validator,
+            at: now(),
+            note: String::new(),
+            baseline: false,
+        }),
+    )
+    .unwrap();
+}
+
 /// The executive lead's endorsement against the real server (issue 15):
 /// on a completion proposed and not yet endorsed, a validator's acceptance
 /// (a verdict and the status change, as a device would write them) is
@@ -1684,7 +1720,7 @@ async fn a_viewer_gets_past_none_of_the_new_set_up_and_assurance() {
 /// connection from the programme's next update on.
 #[tokio::test]
 async fn endorsement_follows_the_programmes_setting_on_open_connections() {
-    use plait_shared::{EntryId, EvidenceReview, Governance, ProgrammeDoc};
+    use plait_shared::{Governance, ProgrammeDoc};
     let server = TestServer::start_with_demo().await;
     let mut proposed = Vec::new();
     for plan in plan_ids(&server).await {
@@ -1703,41 +1739,12 @@ async fn endorsement_follows_the_programmes_setting_on_open_connections() {
         proposed.len() >= 2,
         "the demo has completions awaiting endorsement"
     );
-    let accept = |doc: &Doc, action: &plait_shared::ActionView, salt: &str| {
-        let plan = PlanDoc::new(doc.clone());
-        let mut txn = doc.transact_mut();
-        plan.append(
-            &mut txn,
-            &action.id,
-            &LogEntry::EvidenceReview(EvidenceReview {
-                id: EntryId::new(format!("r-{salt}")).unwrap(),
-                evidence_id: action.evidence[0].id.clone(),
-                verdict: EvidenceVerdict::Accepted,
-                assurance: Some(plait_shared::Assurance::Reasonable),
-                note: String::new(),
-                by: user("compliance"),
-                at: now(),
-            }),
-        )
-        .unwrap();
-        plan.append(
-            &mut txn,
-            &action.id,
-            &LogEntry::Transition(Transition {
-                to: Status::EvidenceAccepted,
-                by: user("compliance"),
-                role: Role::Validator,
-                at: now(),
-                note: String::new(),
-                baseline: false,
-            }),
-        )
-        .unwrap();
-    };
     let (plan, first) = proposed[0].clone();
     let validator_token = server.sign_in("compliance", PASSWORD).await;
     let mut validator = client(&server, &validator_token, &plan).await;
-    validator.edit(|doc| accept(doc, &first, "one")).await;
+    validator
+        .edit(|doc| accept_as_validator(doc, &first, "one"))
+        .await;
     settled(&mut validator, 1).await;
     let reason = refusal(&validator, 0);
     assert!(reason.contains("endorses the completion"), "{reason}");
@@ -1812,7 +1819,9 @@ async fn endorsement_follows_the_programmes_setting_on_open_connections() {
         client(&server, &validator_token, &plan2).await
     };
     let before = validator.seen.lock().unwrap().refused.len();
-    validator.edit(|doc| accept(doc, &second, "two")).await;
+    validator
+        .edit(|doc| accept_as_validator(doc, &second, "two"))
+        .await;
     settled(&mut validator, before).await;
     assert_eq!(validator.seen.lock().unwrap().refused.len(), before);
     assert_eq!(

@@ -999,3 +999,41 @@ async fn a_client_id_that_wrote_for_one_member_cannot_write_for_another() {
     assert!(records_by(&history(&server, &plan).await, "chief.nurse").is_empty());
     owner.close().await;
 }
+
+// Stops a member who is not the programme's admin switching its governance
+// rules off (issue 15), from the npm yjs client: a viewer's and a lead's
+// devices set the programme's `endorsement` to "false"; both are refused,
+// the stored setting is unchanged, and the rules the server applies to
+// every connection are too: a validator's acceptance of a completion its
+// lead has not endorsed is still refused.
+#[tokio::test]
+async fn only_the_programme_admin_switches_its_governance_rules() {
+    let server = TestServer::start_with_demo().await;
+    for who in ["board", "chief.nurse"] {
+        let mut device = Device::connect(&server, who, "demo", None).await;
+        let answers = device
+            .attack(
+                "setRootField",
+                json!({ "root": "programme", "key": "endorsement", "value": "false" }),
+            )
+            .await;
+        assert_refused_in_part(&answers[0], "admin");
+        device.assert_open().await;
+    }
+    let doc = fetch(&server, "demo").await;
+    let rules = plait_shared::ProgrammeDoc::new(doc.clone()).governance(&doc.transact());
+    assert!(rules.endorsement, "the stored setting is unchanged");
+    let (plan, action) = with_status(&server, Status::CompletionProposed).await;
+    let token = server.sign_in("compliance", PASSWORD).await;
+    let mut validator = client(&server, &token, &plan).await;
+    validator
+        .edit(|doc| crate::access::accept_as_validator(doc, &action, "hostile"))
+        .await;
+    crate::access::settled(&mut validator, 1).await;
+    let reason = crate::access::refusal(&validator, 0);
+    assert!(reason.contains("endorses the completion"), "{reason}");
+    assert_eq!(
+        server_action(&server, &plan, &action.id).await.status(),
+        Status::CompletionProposed
+    );
+}
