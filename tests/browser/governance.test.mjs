@@ -154,7 +154,10 @@ test('an action goes from in progress to embedded: offline evidence, validation,
       { message: 'focus on the message' })
     await waitForAllSaved(validator.page, { timeout: 30_000 })
   })
-  assert.equal(lastStatus(await serverAction(target.plan, target.id)), 'evidence_accepted')
+  // "All changes saved" can still be the line from before the verdict was
+  // written (a flake seen once in seven runs): wait for the server's copy.
+  await eventually(async () => lastStatus(await serverAction(target.plan, target.id)) === 'evidence_accepted',
+    { timeout: 20_000, message: 'the acceptance on the server' })
 
   const approver = await newPage(browser)
   await onFailure('journey-approver', { pages: { approver: approver.page }, server }, async () => {

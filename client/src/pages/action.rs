@@ -243,13 +243,15 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     let due_current = Memo::new(move |_| view_of.with(|v| v.as_ref().and_then(|a| a.due_current)));
     let note = RwSignal::new(String::new());
     let update_text = RwSignal::new(String::new());
+    // The programme's governance settings, read once for every rule below.
+    let rules = Memo::new(move |_| workspace.rules());
     // What the signed-in person may not change, and why.
     let denied = move |key: Result<FieldKey, ActionText>| -> Denied {
         Signal::from(Memo::new(move |_| {
             let actor = workspace.session().actor.get();
             view_of.with(|v| {
                 let a = v.as_ref()?;
-                let rules = workspace.rules();
+                let rules = rules.get();
                 let verdict = match key {
                     Err(text) => check_change(
                         actor.access(rules),
@@ -268,7 +270,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     // action), the details are a read-only summary, not a greyed form.
     let may_edit = Memo::new(move |_| {
         let actor = workspace.session().actor.get();
-        let rules = workspace.rules();
+        let rules = rules.get();
         view_of.with(|v| {
             v.as_ref().is_some_and(|a| {
                 ActionText::ALL.iter().any(|&text| {
@@ -308,7 +310,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
         let actor = workspace.session().actor.get();
         view_of.with(|v| {
             v.as_ref()
-                .is_some_and(|a| may_append(actor.access(workspace.rules()), Log::Updates, a))
+                .is_some_and(|a| may_append(actor.access(rules.get()), Log::Updates, a))
         })
     });
     // Members by name, and the owner as set even if not a member.
@@ -367,7 +369,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
         // the role could take say what they still need.
         let all = view_of.with(|v| {
             v.as_ref()
-                .map(|a| plait_shared::workflow::moves(actor.access(workspace.rules()), a))
+                .map(|a| plait_shared::workflow::moves(actor.access(rules.get()), a))
                 .unwrap_or_default()
         });
         let waiting: Vec<String> = all
