@@ -1,5 +1,5 @@
-// Plait's service worker: keeps the app shell (index.html, the wasm, the js,
-// the css, the fonts) so the app loads with no network.
+// Plait's service worker: keeps the app shell (index.html, the wasm and its
+// chunks, the js, the css, the fonts) so the app loads with no network.
 //
 // - Navigations are network-first: online, a new release's index.html is
 //   fetched and cached; offline, the cached one is served.
@@ -16,12 +16,25 @@ async function cacheShell() {
   const html = await response.clone().text();
   await cache.put("/", response);
   const assets = [...html.matchAll(/(?:href|src)="(\/[^"]+)"/g)].map((m) => m[1]);
+  // The wasm chunks of the pages that load on first use
+  // (client/build/split-wasm.mjs): cached now, so they open offline.
+  const chunks = html.match(/<meta name="plait-chunks" content="([^"]*)"/);
+  if (chunks) assets.push(...chunks[1].split(" ").filter((url) => url.startsWith("/")));
+  // Hashed names never change content: what is cached stays.
   await Promise.all(
     assets.map(async (url) => {
+      if (await cache.match(url)) return;
       const asset = await fetch(url);
       if (asset.ok) await cache.put(url, asset);
     }),
   );
+  // A release's hashed files are dropped once a newer release no longer
+  // names them (the NHS.UK fonts and images under /assets stay).
+  const keep = new Set(["/", ...assets]);
+  for (const request of await cache.keys()) {
+    const pathname = new URL(request.url).pathname;
+    if (!keep.has(pathname) && !pathname.startsWith("/assets/")) await cache.delete(request);
+  }
 }
 
 self.addEventListener("install", (event) => {

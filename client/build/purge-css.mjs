@@ -8,7 +8,8 @@
 // written out in full in the source, never assembled with format!). Classes
 // inside :not(), :is(), :where() and :has() are not counted, so rules that
 // still apply are kept. At-rules other than @media, @supports, @layer and
-// @container (fonts, keyframes) are kept whole.
+// @container (keyframes) are kept whole; fonts from another origin are
+// dropped (nothing is fetched from anywhere but Plait's own server).
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -80,6 +81,11 @@ function purge (text) {
       const inner = purge(body)
       return inner ? `${head}{${inner}}` : ''
     }
+    // NHS.UK's Frutiger comes from another origin (assets.nhs.uk), which a
+    // ward offline cannot reach and the licence does not let us copy: the
+    // stack's next font (Arial, or the system sans-serif) is used from the
+    // first paint, so no text reflows when a web font arrives late.
+    if (head === '@font-face' && /url\(\s*["']?(?:https?:)?\/\//.test(body)) return ''
     if (head.startsWith('@')) return block
     // Split the selector list on commas outside parentheses.
     const selectors = []

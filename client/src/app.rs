@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::api::{self, Account};
 use crate::browser::focus;
+use crate::chunks::{self, later};
 use crate::components::account::{AccountNav, ConfirmSignOut};
 use crate::components::form::{ErrorSummary, TextField};
 use crate::components::notices::Notices;
@@ -13,7 +14,6 @@ use crate::components::sync_status::SyncStatus;
 use crate::contexts::workspace::provide_workspace_context;
 use crate::pages::action::ActionPage;
 use crate::pages::actions::Actions;
-use crate::pages::overview::Overview;
 use crate::pages::sign_in::SignIn;
 use crate::pages::{provide_router_context, replace_address, Page, PageLink, Router};
 
@@ -153,18 +153,18 @@ fn SignedIn(account: Account, live: bool) -> impl IntoView {
                     }.into_any()
                 } else {
                     match router.page.get() {
-                        Page::Programmes => view! { <crate::pages::programmes::Programmes /> }.into_any(),
-                        Page::Overview => view! { <Overview /> }.into_any(),
+                        Page::Programmes => later(chunks::programmes),
+                        Page::Overview => later(chunks::overview),
                         Page::Actions => view! { <Actions /> }.into_any(),
                         Page::MyWork => view! { <crate::pages::my_work::MyWork /> }.into_any(),
-                        Page::Report => view! { <crate::pages::report::Report /> }.into_any(),
-                        Page::Import => view! { <crate::pages::import::Import /> }.into_any(),
-                        Page::Setup => view! { <crate::pages::setup::Setup /> }.into_any(),
-                        Page::WarningNotice => view! { <crate::pages::findings::WarningNotice /> }.into_any(),
-                        Page::Meetings => view! { <crate::pages::meetings::Meetings /> }.into_any(),
-                        Page::Meeting { meeting } => view! { <crate::pages::meetings::MeetingPack meeting /> }.into_any(),
-                        Page::Paper { meeting } => view! { <crate::pages::paper::BoardPaper meeting /> }.into_any(),
-                        Page::Finding { plan, finding } => view! { <crate::pages::findings::FindingPage plan finding /> }.into_any(),
+                        Page::Report => later(chunks::report),
+                        Page::Import => later(chunks::import),
+                        Page::Setup => later(chunks::setup),
+                        Page::WarningNotice => later(chunks::warning_notice),
+                        Page::Meetings => later(chunks::meetings),
+                        Page::Meeting { meeting } => later(move || chunks::meeting(meeting.clone())),
+                        Page::Paper { meeting } => later(move || chunks::paper(meeting.clone())),
+                        Page::Finding { plan, finding } => later(move || chunks::finding(plan.clone(), finding.clone())),
                         Page::Action { plan, action } => view! { <ActionPage plan action /> }.into_any(),
                         Page::NotFound => view! {
                             <h1>"Page not found"</h1>

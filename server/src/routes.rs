@@ -90,11 +90,12 @@ pub(crate) fn router(state: AppState) -> Router {
 
 /// The policy every response carries. Scripts come only from this origin
 /// (the wasm needs `wasm-unsafe-eval` to compile, nothing may `eval`), no
-/// inline scripts or styles, no framing, no plugins; fonts may come from the
-/// NHS.UK asset server that nhsuk-frontend's CSS names.
+/// inline scripts or styles, no framing, no plugins; nothing from another
+/// origin (the build drops nhsuk-frontend's web fonts: the pages work offline
+/// and use the font stack's Arial, client/build/purge-css.mjs).
 pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; \
 script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; \
-font-src 'self' https://assets.nhs.uk; connect-src 'self'; worker-src 'self'; \
+font-src 'self'; connect-src 'self'; worker-src 'self'; \
 manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'";
 
