@@ -4,6 +4,7 @@ pub mod account;
 pub mod brag;
 pub mod date_input;
 pub mod form;
+pub mod later;
 pub mod notices;
 pub mod summary;
 pub mod sync_status;

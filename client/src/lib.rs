@@ -11,6 +11,7 @@ pub mod browser;
 pub mod chunks;
 pub mod components;
 pub mod contexts;
+pub mod frame;
 pub mod json;
 pub mod markup;
 pub mod pages;

@@ -48,6 +48,8 @@
 //! ```
 
 mod error;
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests;
 mod txn;
 
 use std::cell::Cell;

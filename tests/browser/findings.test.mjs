@@ -10,7 +10,8 @@ import assert from 'node:assert/strict'
 
 import {
   PlaitServer, launchBrowser, newPage, signIn, onFailure, screenshot, eventually,
-  waitForAllSaved, waitForActionDetail, actionLinks, runAxe, assertNothingSerious, scrollsSideways
+  waitForAllSaved, waitForActionDetail, actionLinks, runAxe, assertNothingSerious, scrollsSideways,
+  apiSignIn, fetchDoc
 } from './support.mjs'
 
 let server
@@ -96,14 +97,21 @@ test('the action list shows 50 at a time, keeps its filters in the address, and 
   await context.close()
 })
 
-test('no page scrolls sideways on a phone (320 and 390 px)', async () => {
+test('no page scrolls sideways on a phone (320 and 390 px), and its controls are 44 px touch targets', async () => {
   const { context, page } = await newPage(browser, { viewport: { width: 320, height: 800 } })
   await onFailure('phone-widths', { pages: { page }, server }, async () => {
     await signIn(page, 'programme.office', { url: server.url + '/p/demo/' })
     await waitForAllSaved(page, { timeout: 30_000 })
     const [action] = await actionLinks(page, server.url)
+    const { token } = await apiSignIn(server, 'programme.office')
+    const meetings = Object.entries((await fetchDoc(server, token, 'demo')).getMap('meetings').toJSON())
+    const [committee] = meetings.find(([, m]) => m.forum_id !== 'board')
+    const [board] = meetings.find(([, m]) => m.forum_id === 'board')
+    const [plan] = action.split('/').slice(-2)
+    const [finding] = [...(await fetchDoc(server, token, plan)).getMap('findings').keys()]
     const pages = ['/p/demo/', '/p/demo/actions', '/p/demo/my-work', '/p/demo/report', action,
-      '/p/demo/warning-notice', '/p/demo/setup', '/p/demo/import', '/']
+      `/p/demo/findings/${plan}/${finding}`, '/p/demo/warning-notice', '/p/demo/meetings',
+      `/p/demo/meetings/${committee}`, `/p/demo/papers/${board}`, '/p/demo/setup', '/p/demo/import', '/']
     for (const width of [320, 390]) {
       await page.setViewportSize({ width, height: 800 })
       for (const path of pages) {
@@ -117,6 +125,16 @@ test('no page scrolls sideways on a phone (320 and 390 px)', async () => {
           .slice(0, 3)
           .map((el) => `${el.tagName}.${el.className}`))
         assert.equal(await scrollsSideways(page), false, `${path} at ${width} px scrolls sideways: ${wide.join(', ')}`)
+        // Controls a finger must hit (text links inside sentences and
+        // table cells are left out, as WCAG's target-size rule does).
+        const small = await page.evaluate(() => [...document.querySelectorAll(
+          'main button, main select, main textarea, main input:not([type=hidden]), header a, header button, .nhsuk-pagination__link')]
+          .filter((el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden')
+          .map((el) => ({ el, box: el.getBoundingClientRect() }))
+          .filter(({ box }) => box.height < 43.5 || box.width < 43.5)
+          .slice(0, 4)
+          .map(({ el, box }) => `${el.tagName}#${el.id}.${el.className} ${Math.round(box.width)}×${Math.round(box.height)}`))
+        assert.deepEqual(small, [], `${path} at ${width} px has controls under 44 px`)
       }
     }
   })

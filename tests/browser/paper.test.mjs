@@ -99,6 +99,13 @@ test('the board paper prints within six pages, as shared counts, and stays as is
     await page.locator('#new-update').fill('Contractor booked for Monday')
     await page.getByRole('button', { name: 'Add update' }).click()
     await waitForAllSaved(page, { timeout: 30_000 })
+    // "All changes saved" can be the line from before the update was
+    // written: wait for the server's copy before leaving the page.
+    await eventually(async () => {
+      const { token } = await apiSignIn(server, 'programme.office')
+      const doc = await fetchDoc(server, token, action.plan)
+      return JSON.stringify(doc.getMap('actions').get(action.id).toJSON()).includes('Contractor booked for Monday')
+    }, { timeout: 20_000, message: 'the progress update on the server' })
     await page.goto(`${server.url}/p/demo/papers/${meetingId}`)
     await page.locator('.plait-paper__table').first().waitFor({ timeout: 30_000 })
     await everyPlan(page, state)

@@ -4,6 +4,8 @@
 //! server's change history.
 
 use leptos::prelude::*;
+
+use crate::components::later::split_point;
 use plait_shared::access::{check_change, check_field, may_append};
 use plait_shared::changes::{Change, Log};
 use plait_shared::keys::FieldKey;
@@ -17,6 +19,7 @@ use crate::api::sentence;
 use crate::browser::now;
 use crate::browser::today;
 use crate::components::brag::Brag;
+use crate::components::later::later_section;
 use crate::contexts::workspace::use_workspace;
 use crate::pages::findings::FindingCard;
 use crate::pages::history::ChangeHistory;
@@ -553,14 +556,25 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             {move || editing.message.get().map(|m| view! {
                 <div class="nhsuk-error-summary" role="alert"><p>{m}</p></div>
             })}
+            // On a phone the details form is several screens long: the
+            // sections a ward uses most are one tap away.
+            <nav class="nhsuk-contents-list" aria-label="Sections of this page">
+                <ol class="nhsuk-contents-list__list">
+                    <li class="nhsuk-contents-list__item"><a class="nhsuk-contents-list__link" href="#lifecycle">"Lifecycle"</a></li>
+                    <li class="nhsuk-contents-list__item"><a class="nhsuk-contents-list__link" href="#progress">"Progress updates"</a></li>
+                    <li class="nhsuk-contents-list__item"><a class="nhsuk-contents-list__link" href="#evidence">"Evidence"</a></li>
+                    <li class="nhsuk-contents-list__item"><a class="nhsuk-contents-list__link" href="#details">"Details"</a></li>
+                    <li class="nhsuk-contents-list__item"><a class="nhsuk-contents-list__link" href="#history">"History"</a></li>
+                </ol>
+            </nav>
             <h2 id="lifecycle" tabindex="-1">"Lifecycle"</h2>
             <p class="nhsuk-u-visually-hidden" role="status">{move || lifecycle.get().map(|(s, _)| format!("Status: {}", s.label()))}</p>
             {buttons}
-            <h2>"Details"</h2>
+            <h2 id="details">"Details"</h2>
             <Show when=move || may_edit.get() fallback=move || view! { <DetailsSummary view_of /> }>
                 {details}
             </Show>
-            <h2>"Progress updates"</h2>
+            <h2 id="progress">"Progress updates"</h2>
             <ul class="plait-updates">{update_list}</ul>
             <form hidden=move || !may_post.get() on:submit=move |ev| {
                 ev.prevent_default();
@@ -579,7 +593,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 </div>
                 <button class="nhsuk-button" type="submit">"Add update"</button>
             </form>
-            <h2>"History"</h2>
+            <h2 id="history">"History"</h2>
             <table class="nhsuk-table">
                 <caption class="nhsuk-table__caption nhsuk-u-visually-hidden">"Status changes, oldest first"</caption>
                 <thead class="nhsuk-table__head"><tr class="nhsuk-table__row">
@@ -590,9 +604,22 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 </tr></thead>
                 <tbody class="nhsuk-table__body">{history_rows}</tbody>
             </table>
-            <crate::pages::governance::Governance plan=plan.clone() action=action.clone() />
+            {
+                let (plan, action) = (plan.clone(), action.clone());
+                later_section(move || governance_section(plan.clone(), action.clone()))
+            }
             <ChangeHistory plan=plan.clone() action=action.clone() />
         </Show>
+    }
+}
+
+split_point! {
+    /// The governance section (evidence, its review, decisions, due-date and
+    /// wording requests, re-audits), a chunk of its own: the action, its
+    /// lifecycle and progress show while its forms load (issue 18).
+    [governance]
+    fn governance_section(plan: DocId, action: ActionId) {
+        Ok(view! { <crate::pages::governance::Governance plan action /> }.into_any())
     }
 }
 

@@ -1,15 +1,16 @@
 //! The local store against a real IndexedDB, in headless Chromium.
-#![cfg(target_arch = "wasm32")]
+//!
+//! Unit tests of the library, not an integration test: a test binary that
+//! links the library from outside would carry its wasm split points, whose
+//! loader the wasm test runner cannot provide (`crate::components::later`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use plait_client::storage::{database_name, LocalStore, StorageError, COMPACT_AFTER};
+use super::{database_name, LocalStore, StorageError, COMPACT_AFTER};
 use plait_shared::{new_doc, DocId};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use wasm_bindgen_test::wasm_bindgen_test;
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, ReadTxn, Text, Transact, Update};
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 /// A database of its own for each test, deleted by [`Scratch::finish`].
 struct Scratch {
