@@ -104,6 +104,11 @@ function chunkCosts (byName) {
   }
   const frame = splits.signed_in ?? new Set()
   const brotli = (set) => [...set].reduce((n, f) => n + byName[f].brotli, 0)
+  // The action page loads its governance section as a second chunk, at
+  // once: the page as a whole is shown too.
+  if (splits.action && splits.governance) {
+    splits['action page whole'] = new Set([...splits.action, ...splits.governance])
+  }
   return Object.fromEntries(Object.entries(splits).map(([name, set]) => {
     const beyond = name === 'signed_in' ? set : new Set([...set].filter((f) => !frame.has(f)))
     return [name, { files: beyond.size, brotli: brotli(beyond), withFrame: brotli(set) }]
@@ -276,7 +281,7 @@ async function main () {
   }
 
   const chunkRows = Object.entries(result.chunks ?? {}).sort((a, b) => b[1].brotli - a[1].brotli)
-  const largest = chunkRows[0]?.[1].brotli ?? 0
+  const largest = chunkRows.filter(([name]) => !name.includes('whole'))[0]?.[1].brotli ?? 0
   const rows = [
     ['Sizes (client/dist)', 'raw', 'gzip -9', 'brotli', 'target met'],
     ...['wasm', 'js', 'css', 'all'].filter((k) => sizes.totals[k])
@@ -284,7 +289,8 @@ async function main () {
     [`  initial download (${result.initial.files.length} files, before the sign-in page)`, '', '', KB(result.initial.brotli),
       meets(result.initial.brotli <= TARGETS.initialKB * 1000)],
     ['  chunks on first use (beyond the frame, for a page):', '', '', '', ''],
-    ...chunkRows.map(([name, c]) => [`    ${name} (${c.files} files)`, '', '', KB(c.brotli), meets(c.brotli <= TARGETS.chunkKB * 1000)]),
+    ...chunkRows.map(([name, c]) => [`    ${name} (${c.files} files)`, '', '', KB(c.brotli),
+      name.includes('whole') ? '(two chunks)' : meets(c.brotli <= TARGETS.chunkKB * 1000)]),
     ['', '', '', '', ''],
     ...Object.entries(result.cold).flatMap(([network, c]) => [
       [`Cold load, ${network}${RUNS > 1 ? `, median of ${RUNS}` : ''}`, 'time', '', '', ''],
