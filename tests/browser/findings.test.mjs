@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import {
   PlaitServer, launchBrowser, newPage, signIn, onFailure, screenshot, eventually,
   waitForAllSaved, waitForActionDetail, actionLinks, runAxe, assertNothingSerious, scrollsSideways,
-  apiSignIn, fetchDoc
+  everyDemoPage
 } from './support.mjs'
 
 let server
@@ -102,16 +102,7 @@ test('no page scrolls sideways on a phone (320 and 390 px), and its controls are
   await onFailure('phone-widths', { pages: { page }, server }, async () => {
     await signIn(page, 'programme.office', { url: server.url + '/p/demo/' })
     await waitForAllSaved(page, { timeout: 30_000 })
-    const [action] = await actionLinks(page, server.url)
-    const { token } = await apiSignIn(server, 'programme.office')
-    const meetings = Object.entries((await fetchDoc(server, token, 'demo')).getMap('meetings').toJSON())
-    const [committee] = meetings.find(([, m]) => m.forum_id !== 'board')
-    const [board] = meetings.find(([, m]) => m.forum_id === 'board')
-    const [plan] = action.split('/').slice(-2)
-    const [finding] = [...(await fetchDoc(server, token, plan)).getMap('findings').keys()]
-    const pages = ['/p/demo/', '/p/demo/actions', '/p/demo/my-work', '/p/demo/report', action,
-      `/p/demo/findings/${plan}/${finding}`, '/p/demo/warning-notice', '/p/demo/meetings',
-      `/p/demo/meetings/${committee}`, `/p/demo/papers/${board}`, '/p/demo/setup', '/p/demo/import', '/']
+    const pages = [...await everyDemoPage(server), '/']
     for (const width of [320, 390]) {
       await page.setViewportSize({ width, height: 800 })
       for (const path of pages) {

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc,
+  PlaitServer, launchBrowser, newPage, signIn, everyDemoPage,
   waitForServiceWorker, eventually, onFailure
 } from './support.mjs'
 
@@ -25,28 +25,8 @@ after(async () => {
   await server?.kill()
 })
 
-/// Every page of the demo programme, with a real action, finding and
-/// meeting (read from the server's documents, not from the pages).
-async function everyPage () {
-  const { token } = await apiSignIn(server, 'programme.office')
-  const programme = await fetchDoc(server, token, 'demo')
-  const [plan] = [...programme.getMap('plans').keys()]
-  const planDoc = await fetchDoc(server, token, plan)
-  const [action] = [...planDoc.getMap('actions').keys()]
-  const [finding] = [...planDoc.getMap('findings').keys()]
-  const meetings = Object.entries(programme.getMap('meetings').toJSON())
-  const [committee] = meetings.find(([, m]) => m.forum_id !== 'board')
-  const [board] = meetings.find(([, m]) => m.forum_id === 'board')
-  return [
-    '/p/demo/', '/p/demo/my-work', '/p/demo/actions', `/p/demo/actions/${plan}/${action}`,
-    `/p/demo/findings/${plan}/${finding}`, '/p/demo/warning-notice', '/p/demo/meetings',
-    `/p/demo/meetings/${committee}`, `/p/demo/papers/${board}`, '/p/demo/report',
-    '/p/demo/setup', '/p/demo/import', '/p/demo/programmes'
-  ]
-}
-
 test('after one online visit, every page opens with no network', async () => {
-  const pages = await everyPage()
+  const pages = await everyDemoPage(server)
   const { context, page } = await newPage(browser)
   await onFailure('offline-pages', { pages: { page }, server }, async () => {
     await signIn(page, 'programme.office', { url: server.url + '/p/demo/my-work' })

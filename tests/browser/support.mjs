@@ -498,6 +498,27 @@ export function assertNothingSerious (label, { violations, report }) {
   )
 }
 
+/// The path of every page of the demo programme, with a real action,
+/// finding, committee meeting and board meeting (read from the server's
+/// documents, not from the pages).
+export async function everyDemoPage (server) {
+  const { token } = await apiSignIn(server, 'programme.office')
+  const programme = await fetchDoc(server, token, 'demo')
+  const [plan] = [...programme.getMap('plans').keys()]
+  const planDoc = await fetchDoc(server, token, plan)
+  const [action] = [...planDoc.getMap('actions').keys()]
+  const [finding] = [...planDoc.getMap('findings').keys()]
+  const meetings = Object.entries(programme.getMap('meetings').toJSON())
+  const [committee] = meetings.find(([, m]) => m.forum_id !== 'board')
+  const [board] = meetings.find(([, m]) => m.forum_id === 'board')
+  return [
+    '/p/demo/', '/p/demo/my-work', '/p/demo/actions', `/p/demo/actions/${plan}/${action}`,
+    `/p/demo/findings/${plan}/${finding}`, '/p/demo/warning-notice', '/p/demo/meetings',
+    `/p/demo/meetings/${committee}`, `/p/demo/papers/${board}`, '/p/demo/report',
+    '/p/demo/setup', '/p/demo/import', '/p/demo/programmes'
+  ]
+}
+
 /// Whether the page scrolls sideways (its content wider than the window).
 export function scrollsSideways (page) {
   return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1)
