@@ -7,7 +7,7 @@ use crate::components::later::split_point;
 
 use crate::api::{self, Account};
 use crate::browser::focus;
-use crate::chunks::later;
+use crate::components::later::later_framed;
 use crate::frame::Header;
 use crate::pages::provide_router_context;
 use crate::pages::sign_in::SignIn;
@@ -45,6 +45,18 @@ fn prefetch_ward_path() {
         let _ = prefetch_signed_in().await;
     });
     wasm_bindgen_futures::spawn_local(crate::chunks::prefetch_ward_pages());
+}
+
+/// The header and `main` around the signed-in frame's loading line (or its
+/// failure), until the frame's chunk is in.
+fn frame(view: AnyView) -> AnyView {
+    view! {
+        <Header signed_in=false />
+        <div class="nhsuk-width-container">
+            <main class="nhsuk-main-wrapper" id="main" tabindex="-1">{view}</main>
+        </div>
+    }
+    .into_any()
 }
 
 /// The application.
@@ -87,7 +99,7 @@ pub fn App() -> impl IntoView {
             }
             Some(_) => signed_in
                 .get_untracked()
-                .map(|(account, live)| later(move || signed_in_chunk(account.clone(), live)))
+                .map(|(account, live)| later_framed(move || signed_in_chunk(account.clone(), live), frame))
                 .into_any(),
         }}
     }

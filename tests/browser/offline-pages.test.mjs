@@ -2,14 +2,15 @@
 // (client/src/chunks.rs). After one online visit that opens only My work,
 // the service worker holds every chunk, so every page opens with no
 // network: none shows "This page could not be loaded", none fetches a file
-// the cache lacks, none crashes.
+// the cache lacks, none crashes. A chunk that cannot be fetched is a
+// message in the page with "Try again", which works once the link is back.
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
   PlaitServer, launchBrowser, newPage, signIn, everyDemoPage,
-  waitForServiceWorker, eventually, onFailure
+  waitForServiceWorker, eventually, onFailure, DEMO_PASSWORD
 } from './support.mjs'
 
 let server
@@ -63,6 +64,28 @@ test('after one online visit, every page opens with no network', async () => {
       assert.notEqual(text, 'Page not found', `${path} is a page`)
     }
     assert.deepEqual(failed, [], 'no file was missing from the cache')
+    assert.deepEqual(page.crashes, [], 'no page crashed')
+  })
+  await context.close()
+})
+
+test('a chunk that cannot be fetched is a message inside the page and a retry, not a crash', async () => {
+  const { context, page } = await newPage(browser, { serviceWorkers: 'block' })
+  await onFailure('chunk-retry', { pages: { page }, server }, async () => {
+    // The signed-in frame's own module cannot be fetched (a dropped link).
+    const blocked = /\/split_signed_in-[0-9a-f]+\.wasm$/
+    await page.route(blocked, (route) => route.abort('internetdisconnected'))
+    await page.goto(server.url + '/p/demo/my-work')
+    await page.locator('#username').fill('d.hughes')
+    await page.locator('#password').fill(DEMO_PASSWORD)
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+    const failed = page.locator('main h1', { hasText: 'This page could not be loaded' })
+    await failed.waitFor({ timeout: 30_000 })
+    assert.ok(await page.locator('header.nhsuk-header').isVisible(), 'the header frames the message')
+    // The link is back: "Try again" opens the page.
+    await page.unroute(blocked)
+    await page.getByRole('button', { name: 'Try again' }).click()
+    await page.getByRole('heading', { level: 1, name: 'My work' }).waitFor({ timeout: 30_000 })
     assert.deepEqual(page.crashes, [], 'no page crashed')
   })
   await context.close()

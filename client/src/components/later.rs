@@ -21,7 +21,22 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
 {
-    boxed(Arc::new(move || Box::pin(page()) as ViewFuture), true)
+    boxed(Arc::new(move || Box::pin(page()) as ViewFuture), true, None)
+}
+
+/// A whole page in a chunk, whose loading line and failure are shown inside
+/// `frame` (the signed-in frame: until it is in, nothing else gives the
+/// page its header and `main` landmark).
+pub fn later_framed<F, Fut>(page: F, frame: fn(AnyView) -> AnyView) -> AnyView
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
+{
+    boxed(
+        Arc::new(move || Box::pin(page()) as ViewFuture),
+        true,
+        Some(frame),
+    )
 }
 
 /// A section of a page in a chunk.
@@ -30,18 +45,30 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<AnyView, SplitLoaderError>> + Send + 'static,
 {
-    boxed(Arc::new(move || Box::pin(section()) as ViewFuture), false)
+    boxed(
+        Arc::new(move || Box::pin(section()) as ViewFuture),
+        false,
+        None,
+    )
 }
 
-fn boxed(load: Arc<dyn Fn() -> ViewFuture + Send + Sync>, page: bool) -> AnyView {
+fn boxed(
+    load: Arc<dyn Fn() -> ViewFuture + Send + Sync>,
+    page: bool,
+    frame: Option<fn(AnyView) -> AnyView>,
+) -> AnyView {
     let attempt = RwSignal::new(0_u32);
     let loading = if page {
         "Loading the page…"
     } else {
         "Loading…"
     };
+    let framed = move |view: AnyView| match frame {
+        Some(frame) => frame(view),
+        None => view,
+    };
     view! {
-        <Suspense fallback=move || view! { <p class="plait-loading" role="status">{loading}</p> }>
+        <Suspense fallback=move || framed(view! { <p class="plait-loading" role="status">{loading}</p> }.into_any())>
             {move || {
                 attempt.track();
                 let view = load();
@@ -56,7 +83,7 @@ fn boxed(load: Arc<dyn Fn() -> ViewFuture + Send + Sync>, page: bool) -> AnyView
                                     on:click=move |_| attempt.update(|n| *n += 1)>"Try again"</button>
                             };
                             if page {
-                                view! { <h1>"This page could not be loaded"</h1> {retry} }.into_any()
+                                framed(view! { <h1>"This page could not be loaded"</h1> {retry} }.into_any())
                             } else {
                                 view! { <h2>"This section could not be loaded"</h2> {retry} }.into_any()
                             }
