@@ -219,6 +219,39 @@ async fn the_client_is_served_with_the_right_caching() {
         "gzip",
         "assets are compressed"
     );
+    // Brotli when the browser takes it: the build's own copy, sent as is.
+    let brotli = server
+        .get(wasm)
+        .header("accept-encoding", "gzip, deflate, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(brotli.headers()["content-type"], "application/wasm");
+    let precompressed = std::fs::read(client_dir().join(format!("{}.br", &wasm[1..]))).unwrap();
+    assert_eq!(
+        brotli.bytes().await.unwrap().as_ref(),
+        precompressed.as_slice()
+    );
+    // Every chunk the page lists for the service worker is there, as wasm,
+    // cached for good.
+    let chunks = html
+        .split("<meta name=\"plait-chunks\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("index.html lists the wasm chunks");
+    let chunks: Vec<&str> = chunks.split(' ').collect();
+    assert!(chunks.len() >= 5, "the client is split: {chunks:?}");
+    for chunk in chunks {
+        let response = server.get(chunk).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{chunk}");
+        assert_eq!(response.headers()["content-type"], "application/wasm");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{chunk}"
+        );
+    }
     assert_eq!(asset.headers()["content-type"], "application/wasm");
     assert_eq!(
         asset.headers()["cache-control"],
