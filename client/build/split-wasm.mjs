@@ -41,13 +41,14 @@ const targetDir = process.env.CARGO_TARGET_DIR
   ? path.resolve(root, process.env.CARGO_TARGET_DIR)
   : path.join(root, 'target')
 
-// The linked wasm trunk has just built: the newest of the profiles' outputs.
-const linked = ['wasm-release', 'release', 'debug']
-  .map((profile) => path.join(targetDir, 'wasm32-unknown-unknown', profile, `${NAME}.wasm`))
-  .filter((file) => fs.existsSync(file))
-  .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs)[0]
-if (!linked) {
-  console.error(`split-wasm: no linked ${NAME}.wasm under ${targetDir}`)
+// The linked wasm trunk has just built, in the cargo profile client/index.html
+// names (trunk uses `data-cargo-profile` for release and debug builds alike).
+const page = fs.readFileSync(path.join(root, 'client/index.html'), 'utf8')
+const named = page.match(/data-cargo-profile="([^"]+)"/)?.[1]
+const profile = named === 'dev' || (!named && !release) ? 'debug' : (named ?? 'release')
+const linked = path.join(targetDir, 'wasm32-unknown-unknown', profile, `${NAME}.wasm`)
+if (!fs.existsSync(linked)) {
+  console.error(`split-wasm: no linked ${linked}`)
   process.exit(1)
 }
 
