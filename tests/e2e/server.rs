@@ -257,6 +257,13 @@ async fn the_client_is_served_with_the_right_caching() {
         asset.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
+    // A missing file is a 404, not the app's page under an immutable name.
+    let gone = server
+        .get("/chunk_3-0123456789abcdef.wasm")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
     // A page the client routes itself still gets the app, never cached.
     let deep = server.get("/programme/actions").send().await.unwrap();
     assert_eq!(deep.status(), 200);

@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
-use axum::http::{header, HeaderValue, Request};
+use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower::ServiceExt;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -18,14 +19,27 @@ pub(crate) fn service(dir: &Path) -> Router {
     // cost no CPU per request, and brotli at its best setting is a good
     // deal smaller than gzip on a ward's slow link. Anything without a
     // precompressed copy (index.html, sw.js) is gzipped on the fly.
+    //
+    // A path the client routes itself (`/p/demo/actions`) gets the app; a
+    // missing file (`/chunk_3-0123456789abcdef.wasm`, gone with a release)
+    // is a 404, never the app's page under a name cached for a year.
+    let app = ServeFile::new(index);
+    let page = axum::routing::get(move |request: Request<axum::body::Body>| {
+        let app = app.clone();
+        async move {
+            if names_a_file(request.uri().path()) {
+                return StatusCode::NOT_FOUND.into_response();
+            }
+            match app.oneshot(request).await {
+                Ok(response) => response.into_response(),
+                Err(never) => match never {},
+            }
+        }
+    });
     let files = ServeDir::new(dir)
         .precompressed_br()
         .precompressed_gzip()
-        .fallback(
-            ServeFile::new(index)
-                .precompressed_br()
-                .precompressed_gzip(),
-        );
+        .fallback(page);
     Router::new()
         .fallback_service(files)
         .layer(CompressionLayer::new().gzip(true))
@@ -50,6 +64,14 @@ async fn cache_headers(request: Request<axum::body::Body>, next: Next) -> Respon
     response
 }
 
+/// Whether `path` names a file (its last segment has an extension), not a
+/// page of the app.
+fn names_a_file(path: &str) -> bool {
+    path.rsplit('/')
+        .next()
+        .is_some_and(|name| name.contains('.'))
+}
+
 /// Hashed names look like `plait-client-0123456789abcdef_bg.wasm` or
 /// `chunk_12-0123456789abcdef.wasm` (client/build/split-wasm.mjs):
 /// a 64-bit hash in hex, without leading zeros (so one time in sixteen it
@@ -67,7 +89,16 @@ fn is_hashed_asset(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed_asset;
+    use super::{is_hashed_asset, names_a_file};
+
+    #[test]
+    fn files_are_told_from_pages() {
+        assert!(names_a_file("/chunk_3-0123456789abcdef.wasm"));
+        assert!(names_a_file("/assets/images/favicon.svg"));
+        assert!(!names_a_file("/p/demo/actions"));
+        assert!(!names_a_file("/p/demo/"));
+        assert!(!names_a_file("/"));
+    }
 
     #[test]
     fn hashed_names_are_recognised() {
