@@ -21,9 +21,16 @@ async function cacheShell(page) {
   // (client/build/split-wasm.mjs): cached now, so they open offline.
   const chunks = html.match(/<meta name="plait-chunks" content="([^"]*)"/);
   if (chunks) assets.push(...chunks[1].split(" ").filter((url) => url.startsWith("/")));
-  // The images the stylesheets name (url(/assets/...)), for offline pages.
+  // The images the stylesheets name (url(/assets/...)), for offline pages;
+  // each stylesheet is read from the cache, fetched (and kept) only once.
   for (const sheet of assets.filter((url) => url.endsWith(".css"))) {
-    const css = await fetch(sheet).then((r) => r.text(), () => "");
+    let cached = await cache.match(sheet);
+    if (!cached) {
+      const fetched = await fetch(sheet).catch(() => null);
+      if (fetched?.ok) await cache.put(sheet, fetched.clone());
+      cached = fetched;
+    }
+    const css = cached?.ok ? await cached.text() : "";
     for (const m of css.matchAll(/url\(["']?(\/[^"')]+)["']?\)/g)) assets.push(m[1]);
   }
   // Hashed names never change content: what is cached stays. Two at a

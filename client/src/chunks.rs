@@ -16,15 +16,14 @@
 //! The sign-in page fetches the frame and the lists in the background while
 //! someone types their password (`crate::app`); the service worker caches
 //! every chunk on the first online visit, so every page opens offline too.
-//! Calling a split function returns a future; [`later`] shows a loading
-//! line until the chunk is in, and a way to try again if it could not be
-//! fetched (a load failure is an error, not a crash).
+//! Calling a split function returns a future; `crate::components::later`
+//! shows a loading line until the chunk is in, and a way to try again if it
+//! could not be fetched (a load failure is an error, not a crash).
 
 use leptos::prelude::*;
 
 use crate::components::later::split_point;
 
-pub use crate::components::later::later;
 use plait_shared::{ActionId, DocId, FindingId, MeetingId};
 
 split_point! {

@@ -8,9 +8,10 @@ use leptos::prelude::*;
 
 use crate::api::{self, Account};
 use crate::browser::focus;
-use crate::chunks::{self, later};
+use crate::chunks;
 use crate::components::account::{AccountNav, ConfirmSignOut};
 use crate::components::form::{ErrorSummary, TextField};
+use crate::components::later::later;
 use crate::components::notices::Notices;
 use crate::components::sync_status::SyncStatus;
 use crate::contexts::workspace::provide_workspace_context;

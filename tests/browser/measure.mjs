@@ -35,7 +35,7 @@ import zlib from 'node:zlib'
 
 import {
   PlaitServer, launchBrowser, clientDist, artifactsDir, DEMO_PASSWORD, signIn,
-  waitForServiceWorker, ensurePrerequisites, eventually
+  waitForServiceWorker, waitForReleaseCached, ensurePrerequisites
 } from './support.mjs'
 
 const runsArg = process.argv.indexOf('--runs')
@@ -211,13 +211,7 @@ async function repeatVisits (browser, base) {
     await signIn(page, 'd.hughes', { url: `${base}/p/demo/my-work` })
     await waitForMark(page, 'myWork', 60_000)
     await waitForServiceWorker(page)
-    // Every file and chunk of the release cached.
-    await eventually(() => page.evaluate(async () => {
-      const html = await (await fetch('/', { cache: 'no-store' })).text()
-      const chunks = html.match(/<meta name="plait-chunks" content="([^"]*)"/)?.[1].split(' ') ?? []
-      const held = new Set((await (await caches.open('plait-shell-v1')).keys()).map((r) => new URL(r.url).pathname))
-      return held.has('/') && chunks.every((c) => held.has(c))
-    }), { timeout: 120_000, message: 'the release cached' })
+    await waitForReleaseCached(page, { timeout: 120_000 })
     const cdp = await context.newCDPSession(page)
     await cdp.send('Network.enable')
     await cdp.send('Network.emulateNetworkConditions', NETWORKS['slow 3G'])

@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 
 import {
-  PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, onFailure, screenshot,
+  PlaitServer, launchBrowser, newPage, signIn, demoState, onFailure, screenshot,
   eventually, waitForAllSaved, runAxe, assertNothingSerious
 } from './support.mjs'
 
@@ -31,17 +31,7 @@ after(async () => {
 
 const axe = async (page, label) => assertNothingSerious(label, await runAxe(page, label))
 
-/// The demo programme and its plans' actions, as the server holds them.
-async function serverState () {
-  const { token } = await apiSignIn(server, 'programme.office')
-  const programme = await fetchDoc(server, token, 'demo')
-  const actions = []
-  for (const plan of programme.getMap('plans').keys()) {
-    const doc = await fetchDoc(server, token, plan)
-    for (const [id, action] of doc.getMap('actions').entries()) actions.push({ plan, id, json: action.toJSON() })
-  }
-  return { meetings: programme.getMap('meetings').toJSON(), actions }
-}
+const serverState = () => demoState(server)
 
 test('a chair decides a meeting\'s proposed closures at once; the chair\'s report drafts from them', async () => {
   const before = await serverState()

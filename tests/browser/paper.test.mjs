@@ -17,7 +17,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {
-  PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, onFailure, screenshot,
+  PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, demoState, onFailure, screenshot,
   eventually, waitForAllSaved, waitForActionDetail, runAxe, assertNothingSerious
 } from './support.mjs'
 
@@ -34,18 +34,13 @@ after(async () => {
   await server?.kill()
 })
 
+/// The demo as the server holds it, with the board report's figures.
 async function serverState () {
-  const { token } = await apiSignIn(server, 'programme.office')
-  const programme = await fetchDoc(server, token, 'demo')
-  const actions = []
-  for (const plan of programme.getMap('plans').keys()) {
-    const doc = await fetchDoc(server, token, plan)
-    for (const [id, action] of doc.getMap('actions').entries()) actions.push({ plan, id, json: action.toJSON() })
-  }
+  const state = await demoState(server)
   const report = await (await fetch(`${server.url}/api/programmes/demo/report?format=json`, {
-    headers: { authorization: `Bearer ${token}` }
+    headers: { authorization: `Bearer ${state.token}` }
   })).json()
-  return { meetings: programme.getMap('meetings').toJSON(), actions, report }
+  return { ...state, report }
 }
 
 /// The rows of the paper's first table (the requirements met).

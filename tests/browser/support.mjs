@@ -498,25 +498,53 @@ export function assertNothingSerious (label, { violations, report }) {
   )
 }
 
+/// The demo programme as the server holds it: its meetings, and every
+/// action of its plans (`{ plan, id, json }`), read as the programme office.
+export async function demoState (server) {
+  const { token } = await apiSignIn(server, 'programme.office')
+  const programme = await fetchDoc(server, token, 'demo')
+  const actions = []
+  const findings = []
+  for (const plan of programme.getMap('plans').keys()) {
+    const doc = await fetchDoc(server, token, plan)
+    for (const [id, action] of doc.getMap('actions').entries()) actions.push({ plan, id, json: action.toJSON() })
+    for (const id of doc.getMap('findings').keys()) findings.push({ plan, id })
+  }
+  return { token, meetings: programme.getMap('meetings').toJSON(), actions, findings }
+}
+
 /// The path of every page of the demo programme, with a real action,
 /// finding, committee meeting and board meeting (read from the server's
 /// documents, not from the pages).
 export async function everyDemoPage (server) {
-  const { token } = await apiSignIn(server, 'programme.office')
-  const programme = await fetchDoc(server, token, 'demo')
-  const [plan] = [...programme.getMap('plans').keys()]
-  const planDoc = await fetchDoc(server, token, plan)
-  const [action] = [...planDoc.getMap('actions').keys()]
-  const [finding] = [...planDoc.getMap('findings').keys()]
-  const meetings = Object.entries(programme.getMap('meetings').toJSON())
-  const [committee] = meetings.find(([, m]) => m.forum_id !== 'board')
-  const [board] = meetings.find(([, m]) => m.forum_id === 'board')
+  const { meetings, actions: [action], findings: [finding] } = await demoState(server)
+  const [committee] = Object.entries(meetings).find(([, m]) => m.forum_id !== 'board')
+  const [board] = Object.entries(meetings).find(([, m]) => m.forum_id === 'board')
   return [
-    '/p/demo/', '/p/demo/my-work', '/p/demo/actions', `/p/demo/actions/${plan}/${action}`,
-    `/p/demo/findings/${plan}/${finding}`, '/p/demo/warning-notice', '/p/demo/meetings',
+    '/p/demo/', '/p/demo/my-work', '/p/demo/actions', `/p/demo/actions/${action.plan}/${action.id}`,
+    `/p/demo/findings/${finding.plan}/${finding.id}`, '/p/demo/warning-notice', '/p/demo/meetings',
     `/p/demo/meetings/${committee}`, `/p/demo/papers/${board}`, '/p/demo/report',
     '/p/demo/setup', '/p/demo/import', '/p/demo/programmes'
   ]
+}
+
+/// Waits until the service worker's cache holds the release: index.html,
+/// everything it names and every wasm chunk it lists. Returns how many
+/// chunks the release has.
+export async function waitForReleaseCached (page, { timeout = 60_000 } = {}) {
+  const state = () => page.evaluate(async () => {
+    const html = await (await fetch('/', { cache: 'no-store' })).text()
+    const named = [...html.matchAll(/(?:href|src)="(\/[^"]+)"/g)].map((m) => m[1])
+    const chunks = html.match(/<meta name="plait-chunks" content="([^"]*)"/)?.[1].split(' ') ?? []
+    const cache = await caches.open('plait-shell-v1')
+    const held = new Set((await cache.keys()).map((r) => new URL(r.url).pathname))
+    return { count: chunks.length, missing: ['/', ...named, ...chunks].filter((u) => !held.has(u)) }
+  })
+  const cached = await eventually(async () => {
+    const now = await state()
+    return now.missing.length === 0 && now
+  }, { timeout, message: 'the service worker caching every file and chunk of the release' })
+  return cached.count
 }
 
 /// Whether the page scrolls sideways (its content wider than the window).

@@ -416,37 +416,7 @@ async fn a_validator_cannot_assure_an_action_they_own() {
     let mut validator = client(&server, &token, &plan).await;
     let evidence = EntryId::new("e-1").unwrap();
     validator
-        .edit(|doc| {
-            let plan = PlanDoc::new(doc.clone());
-            let mut txn = doc.transact_mut();
-            plan.append(
-                &mut txn,
-                &action.id,
-                &LogEntry::EvidenceReview(EvidenceReview {
-                    id: EntryId::new("r-1").unwrap(),
-                    evidence_id: evidence.clone(),
-                    verdict: EvidenceVerdict::Accepted,
-                    assurance: None,
-                    note: String::new(),
-                    by: user("compliance"),
-                    at: now(),
-                }),
-            )
-            .unwrap();
-            plan.append(
-                &mut txn,
-                &action.id,
-                &LogEntry::Transition(Transition {
-                    to: Status::EvidenceAccepted,
-                    by: user("compliance"),
-                    role: Role::Validator,
-                    at: now(),
-                    note: String::new(),
-                    baseline: false,
-                }),
-            )
-            .unwrap();
-        })
+        .edit(|doc| accept_evidence(doc, &action.id, &evidence, None, "1"))
         .await;
     settled(&mut validator, 2).await;
     let refused = validator.seen.lock().unwrap().refused.clone();
@@ -1678,17 +1648,34 @@ async fn a_viewer_gets_past_none_of_the_new_set_up_and_assurance() {
 /// straight into the logs as a device could (a verdict with a level and
 /// the status change), whatever the rules say of it.
 pub(crate) fn accept_as_validator(doc: &Doc, action: &plait_shared::ActionView, salt: &str) {
-    use plait_shared::{EntryId, EvidenceReview};
+    accept_evidence(
+        doc,
+        &action.id,
+        &action.evidence[0].id,
+        Some(plait_shared::Assurance::Reasonable),
+        salt,
+    );
+}
+
+/// The compliance lead's verdict accepting `evidence` (review `r-{salt}`)
+/// and the move to "evidence accepted", in one transaction.
+fn accept_evidence(
+    doc: &Doc,
+    action: &ActionId,
+    evidence: &EntryId,
+    assurance: Option<plait_shared::Assurance>,
+    salt: &str,
+) {
     let plan = PlanDoc::new(doc.clone());
     let mut txn = doc.transact_mut();
     plan.append(
         &mut txn,
-        &action.id,
+        action,
         &LogEntry::EvidenceReview(EvidenceReview {
             id: EntryId::new(format!("r-{salt}")).unwrap(),
-            evidence_id: action.evidence[0].id.clone(),
+            evidence_id: evidence.clone(),
             verdict: EvidenceVerdict::Accepted,
-            assurance: Some(plait_shared::Assurance::Reasonable),
+            assurance,
             note: String::new(),
             by: user("compliance"),
             at: now(),
@@ -1697,7 +1684,7 @@ pub(crate) fn accept_as_validator(doc: &Doc, action: &plait_shared::ActionView, 
     .unwrap();
     plan.append(
         &mut txn,
-        &action.id,
+        action,
         &LogEntry::Transition(Transition {
             to: Status::EvidenceAccepted,
             by: user("compliance"),
