@@ -19,7 +19,9 @@ import {
   selectors, eventually, onFailure, screenshot
 } from './support.mjs'
 
-const IDLE_SECONDS = 3
+// Longer than a page load under a full run's load (3 s was not: the
+// session ended before the page's first sync once).
+const IDLE_SECONDS = 6
 let idleServer
 let server
 let browser
@@ -213,6 +215,15 @@ test('a change the server refuses is undone, and its author is told what and why
     await waitForAllSaved(b.page)
     await b.page.selectOption('#owner', 'compliance')
     await waitForAllSaved(b.page)
+    // "All changes saved" can be the line from before the owner changed
+    // (seen once in a full run: A's edit then arrived first and stood):
+    // wait for the server's copy.
+    const [plan, action] = link.split('/').slice(-2)
+    await eventually(async () => {
+      const { token } = await apiSignIn(server, 'chief.nurse')
+      const doc = await fetchDoc(server, token, plan)
+      return doc.getMap('actions').get(action).toJSON().owner === 'compliance'
+    }, { message: 'the new owner on the server' })
 
     // A back online: the change is refused and undone, and A is told.
     await a.context.setOffline(false)
