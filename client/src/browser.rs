@@ -3,7 +3,7 @@
 //! the browser through these (or through `api`, `json`, `storage` and the
 //! sync driver, each owning one browser API).
 
-use leptos::prelude::request_animation_frame;
+use leptos::prelude::{request_animation_frame, GetUntracked, NodeRef};
 use plait_shared::{Date, UnixMillis};
 use wasm_bindgen::JsCast;
 
@@ -71,14 +71,16 @@ pub fn focus(id: &'static str) {
     attempt(id, std::rc::Rc::new(frames));
 }
 
-/// The chosen file of the file input `id`, if any.
-pub fn chosen_file(id: &str) -> Option<web_sys::File> {
-    let input: web_sys::HtmlInputElement = web_sys::window()?
-        .document()?
-        .get_element_by_id(id)?
-        .dyn_into()
-        .ok()?;
-    input.files()?.get(0)
+/// The chosen file of the file `input`, if any.
+pub fn chosen_file(input: NodeRef<leptos::html::Input>) -> Option<web_sys::File> {
+    input.get_untracked()?.files()?.get(0)
+}
+
+/// Forgets the file chosen in `input`.
+pub fn clear_file(input: NodeRef<leptos::html::Input>) {
+    if let Some(input) = input.get_untracked() {
+        input.set_value("");
+    }
 }
 
 thread_local! {

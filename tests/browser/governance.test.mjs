@@ -290,7 +290,7 @@ test('importing a messy spreadsheet lists its row errors and writes nothing', as
     const rows = await page.$$eval('#import-errors tbody tr td:first-child', (cells) => cells.map((c) => Number(c.textContent)))
     assert.deepEqual(rows, [3, 4, 5, 6])
     assert.match(await page.locator('#import-summary').innerText(), /5 rows \(header on row 1\): 1 can be imported, 4 have problems/)
-    const importButton = page.locator('button[data-act=import]')
+    const importButton = page.locator('button[data-testid=import]')
     assert.equal(await importButton.isDisabled(), true, 'all or nothing: the import waits')
     await screenshot(page, 'import-messy-preview')
   })

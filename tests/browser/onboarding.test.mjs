@@ -87,7 +87,7 @@ test('a programme admin creates a programme, imports a real tracker, maps people
     assert.equal(await dee.inputValue(), 'd.hughes')
     const zara = page.getByLabel('Zara Quinn', { exact: true })
     assert.equal(await zara.inputValue(), '')
-    assert.equal(await page.locator('button[data-act=import]').isDisabled(), true)
+    assert.equal(await page.locator('button[data-testid=import]').isDisabled(), true)
     await zara.selectOption('+create')
     await eventually(async () => (await page.locator('#import-errors').count()) === 0, { message: 'no problems left' })
     await screenshot(page, 'onboarding-import-mapped')

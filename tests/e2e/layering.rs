@@ -100,3 +100,49 @@ fn the_check_finds_a_circle() {
     edges.entry("c".into()).or_default().insert("a".into());
     assert!(circle(&edges).is_some());
 }
+
+/// The client's files that name any of `words` outside comments, relative
+/// to `client/src`.
+fn client_files_naming(words: &[&str]) -> BTreeSet<String> {
+    let src = repo_root().join("client").join("src");
+    let mut found = BTreeSet::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code = text
+                    .lines()
+                    .map(|line| line.split("//").next().unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if words.iter().any(|word| code.contains(word)) {
+                    let relative = path.strip_prefix(&src).unwrap();
+                    found.insert(relative.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// One way to build UI (issue 12): markup written as text reaches the page
+/// only through `markup::render`, made only by the `markup!` template
+/// (escaping by construction, addresses only through its checked links);
+/// no module reads form controls back by element id.
+#[test]
+fn only_the_markup_module_sets_html_or_makes_markup() {
+    let only_markup: BTreeSet<String> = ["markup.rs".to_owned()].into();
+    assert_eq!(
+        client_files_naming(&["inner_html", "__from_template", "set_inner_html"]),
+        only_markup
+    );
+    assert_eq!(
+        client_files_naming(&["get_element_by_id(", "data-act", "data-action"]),
+        ["browser.rs".to_owned()].into(),
+        "only browser.rs finds elements by id (to move keyboard focus)"
+    );
+}

@@ -2,7 +2,6 @@
 //! first when edits have not reached the server, or there is no network).
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::browser::focus;
 use crate::contexts::workspace::{use_workspace, Workspace};
@@ -51,9 +50,9 @@ pub fn AccountNav() -> impl IntoView {
     }
 }
 
-/// The confirmation's markup, for `waiting` changes not yet on the server
-/// and the network as it is.
-pub fn confirm_markup(waiting: usize, online: bool) -> String {
+/// What signing out now would lose, for `waiting` changes not yet on the
+/// server and the network as it is: (label, warning, button).
+fn sign_out_warning(waiting: usize, online: bool) -> (&'static str, String, &'static str) {
     let mut warning = match waiting {
         0 => String::new(),
         1 => "1 change you made on this device has not reached the server yet. \
@@ -68,22 +67,15 @@ pub fn confirm_markup(waiting: usize, online: bool) -> String {
         warning += "You are offline: signing out removes your data from this device now, \
                     and signing in again needs a connection.";
     }
-    let (label, button) = if waiting > 0 {
-        ("Changes not saved", "Sign out and lose these changes")
+    if waiting > 0 {
+        (
+            "Changes not saved",
+            warning,
+            "Sign out and lose these changes",
+        )
     } else {
-        ("You are offline", "Sign out")
-    };
-    format!(
-        "<h1 id=\"sign-out-heading\" tabindex=\"-1\">Sign out?</h1>\
-         <div class=\"nhsuk-warning-callout\"><h2 class=\"nhsuk-warning-callout__label\">\
-         <span role=\"text\"><span class=\"nhsuk-u-visually-hidden\">Important: </span>{label}</span></h2>\
-         <p>{warning}</p></div>\
-         <div class=\"plait-buttons\">\
-         <button id=\"confirm-sign-out\" class=\"nhsuk-button nhsuk-button--warning\" type=\"button\" \
-         data-action=\"sign-out\">{button}</button>\
-         <button class=\"nhsuk-button nhsuk-button--secondary\" type=\"button\" data-action=\"stay\">\
-         Stay signed in</button></div>"
-    )
+        ("You are offline", warning, "Sign out")
+    }
 }
 
 /// "Sign out?": what would be lost, and the choice. Said as things stand
@@ -93,16 +85,20 @@ pub fn ConfirmSignOut() -> impl IntoView {
     let workspace = use_workspace();
     let busy = StoredValue::new(false);
     let status = workspace.status();
-    let click = move |ev: leptos::ev::MouseEvent| {
-        let action = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|e| e.get_attribute("data-action"));
-        match action.as_deref() {
-            Some("sign-out") => sign_out_now(workspace, busy),
-            Some("stay") => workspace.session().confirming_sign_out.set(false),
-            _ => {}
-        }
-    };
-    view! { <div inner_html=confirm_markup(status.waiting, status.online) on:click=click></div> }
+    let (label, warning, button) = sign_out_warning(status.waiting, status.online);
+    view! {
+        <h1 id="sign-out-heading" tabindex="-1">"Sign out?"</h1>
+        <div class="nhsuk-warning-callout">
+            <h2 class="nhsuk-warning-callout__label">
+                <span role="text"><span class="nhsuk-u-visually-hidden">"Important: "</span>{label}</span>
+            </h2>
+            <p>{warning}</p>
+        </div>
+        <div class="plait-buttons">
+            <button id="confirm-sign-out" class="nhsuk-button nhsuk-button--warning" type="button"
+                on:click=move |_| sign_out_now(workspace, busy)>{button}</button>
+            <button class="nhsuk-button nhsuk-button--secondary" type="button"
+                on:click=move |_| workspace.session().confirming_sign_out.set(false)>"Stay signed in"</button>
+        </div>
+    }
 }

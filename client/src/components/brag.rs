@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use plait_shared::{Colour, Counts};
 
-use crate::markup::escape;
+use crate::markup::{markup, scroll_region, Markup};
 
 fn colour_class(colour: Colour) -> &'static str {
     match colour {
@@ -33,8 +33,8 @@ const COLOURS: [Colour; 6] = [
 ];
 
 /// A colour's swatch with its name, as markup.
-pub fn brag_markup(colour: Colour) -> String {
-    format!(
+pub fn brag_markup(colour: Colour) -> Markup {
+    markup!(
         "<span class=\"{}\">{}</span>",
         colour_class(colour),
         colour.label()
@@ -42,35 +42,37 @@ pub fn brag_markup(colour: Colour) -> String {
 }
 
 /// A table of counts by group (workstream, key question…), as markup.
-pub fn group_table_markup(caption: &str, heading: &str, groups: &[(&str, &Counts)]) -> String {
-    let number = |n: usize| format!("<td class=\"nhsuk-table__cell plait-num\">{n}</td>");
-    let mut html = format!(
+pub fn group_table_markup(caption: &str, heading: &str, groups: &[(&str, &Counts)]) -> Markup {
+    let number = |n: usize| markup!("<td class=\"nhsuk-table__cell plait-num\">{}</td>", n);
+    let mut html = markup!(
         "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption\">{}</caption>\
          <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">\
          <th scope=\"col\" class=\"nhsuk-table__header\">{}</th>\
          <th scope=\"col\" class=\"nhsuk-table__header plait-num\">Actions</th>",
-        escape(caption),
-        escape(heading)
+        caption,
+        heading
     );
     for colour in COLOURS {
-        html += &format!(
+        html += markup!(
             "<th scope=\"col\" class=\"nhsuk-table__header plait-num\">{}</th>",
             colour.label()
         );
     }
-    html += "<th scope=\"col\" class=\"nhsuk-table__header plait-num\">Overdue</th></tr></thead>\
-             <tbody class=\"nhsuk-table__body\">";
+    html += markup!(
+        "<th scope=\"col\" class=\"nhsuk-table__header plait-num\">Overdue</th></tr></thead>\
+         <tbody class=\"nhsuk-table__body\">"
+    );
     for (name, counts) in groups.iter().copied() {
-        html += &format!(
+        html += markup!(
             "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{}</th>",
-            escape(name)
+            name
         );
-        html += &number(counts.total);
+        html += number(counts.total);
         for colour in COLOURS {
-            html += &number(counts.by_colour.get(&colour).copied().unwrap_or(0));
+            html += number(counts.by_colour.get(&colour).copied().unwrap_or(0));
         }
-        html += &number(counts.overdue);
-        html += "</tr>";
+        html += number(counts.overdue);
+        html += markup!("</tr>");
     }
-    crate::markup::scroll_region(caption, &(html + "</tbody></table>"))
+    scroll_region(caption, markup!("{}</tbody></table>", html))
 }

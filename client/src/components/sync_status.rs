@@ -27,7 +27,7 @@ pub fn SyncStatus() -> impl IntoView {
     let ended = Memo::new(move |_| workspace.session().state.get() == Session::Ended);
     let text = move || {
         let status = workspace.status();
-        let now = UnixMillis(js_sys::Date::now() as i64);
+        let now = crate::browser::now();
         let network = if ended.get() {
             "Signed out"
         } else if !status.online {

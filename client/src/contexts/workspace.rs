@@ -362,7 +362,7 @@ impl Workspace {
         if self.session.state.get_untracked() == Session::Ended {
             return;
         }
-        let now = js_sys::Date::now();
+        let now = crate::browser::now().0 as f64;
         let go = self.docs.with_value(|docs| {
             let mut docs = docs.borrow_mut();
             let go = !docs.stopped && !docs.checking && now - docs.last_check >= 2000.0;

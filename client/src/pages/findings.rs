@@ -10,6 +10,7 @@ use plait_shared::{DocId, FindingId, FindingKind, FindingView, PlanView};
 use crate::browser::today;
 use crate::components::brag::Brag;
 use crate::contexts::workspace::use_workspace;
+use crate::markup::{link, markup, Markup};
 use crate::pages::{Page, PageLink};
 
 /// A finding's facts, as CQC wrote them.
@@ -344,27 +345,32 @@ pub fn WarningNotice() -> impl IntoView {
 
 /// The requirement headlines as tiles ("9 / 108 Must Dos met"); the
 /// warning notice's links to its register.
-pub fn requirements_markup(m: &plait_shared::ProgrammeMetrics) -> String {
+pub fn requirements_markup(m: &plait_shared::ProgrammeMetrics) -> Markup {
     let headlines = m.requirement_headlines();
     if headlines.is_empty() {
-        return String::new();
+        return Markup::new();
     }
-    let mut html = String::from("<ul class=\"plait-tiles\" aria-label=\"Requirements met\">");
+    let mut html = markup!("<ul class=\"plait-tiles\" aria-label=\"Requirements met\">");
     for (kind, counts, label) in headlines {
-        let number = format!(
-            "<span class=\"plait-tile__number\" data-count=\"{}-met\">{} / {}</span> {label}",
+        let number = markup!(
+            "<span class=\"plait-tile__number\" data-count=\"{}-met\">{} / {}</span> {}",
             kind.key(),
             counts.met,
-            counts.total
+            counts.total,
+            label
         );
-        html += &if kind == plait_shared::FindingKind::WarningNotice {
-            format!(
-                "<li class=\"plait-tile\"><a href=\"{}\">{number}</a></li>",
-                crate::pages::href(&crate::pages::Page::WarningNotice)
+        html += if kind == plait_shared::FindingKind::WarningNotice {
+            markup!(
+                "<li class=\"plait-tile\">{}</li>",
+                link(
+                    &crate::pages::href(&crate::pages::Page::WarningNotice),
+                    number
+                )
             )
         } else {
-            format!("<li class=\"plait-tile\">{number}</li>")
+            markup!("<li class=\"plait-tile\">{}</li>", number)
         };
     }
-    html + "</ul>"
+    html += markup!("</ul>");
+    html
 }

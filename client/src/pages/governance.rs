@@ -24,7 +24,7 @@ use plait_shared::{
 };
 use yrs::Transact;
 
-use crate::browser::{chosen_file, now, today};
+use crate::browser::{chosen_file, clear_file, now, today};
 use crate::components::date_input::{DateInput, DateParts};
 use crate::components::form::{Choice, TextArea, TextField};
 use crate::contexts::workspace::{use_workspace, Workspace};
@@ -479,6 +479,7 @@ fn AttachForm(ctx: Ctx) -> impl IntoView {
         EvidenceType::label,
         "Not said",
     );
+    let file_input = NodeRef::new();
     let clear = move || {
         title.set(String::new());
         link.set(String::new());
@@ -540,7 +541,7 @@ fn AttachForm(ctx: Ctx) -> impl IntoView {
                 }
             }
             EvidenceKind::File => {
-                if chosen_file("evidence-file").is_none() {
+                if chosen_file(file_input).is_none() {
                     problems.push(("evidence-file".into(), "Choose the file to attach".into()));
                 } else if !no_pid.get_untracked() {
                     problems.push((
@@ -569,7 +570,7 @@ fn AttachForm(ctx: Ctx) -> impl IntoView {
             }
             return;
         }
-        let Some(file) = chosen_file("evidence-file") else {
+        let Some(file) = chosen_file(file_input) else {
             return;
         };
         wasm_bindgen_futures::spawn_local(async move {
@@ -599,11 +600,7 @@ fn AttachForm(ctx: Ctx) -> impl IntoView {
                         s.insert(sha, Upload::Waiting);
                     });
                     clear();
-                    if let Some(input) = crate::markup::element("evidence-file").and_then(|e| {
-                        wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(e).ok()
-                    }) {
-                        input.set_value("");
-                    }
+                    clear_file(file_input);
                     ctx.workspace.send_uploads();
                 }
                 Ok::<(), String>(())
@@ -629,7 +626,7 @@ fn AttachForm(ctx: Ctx) -> impl IntoView {
                 <div hidden=move || !is(EvidenceKind::File)>
                     <div class="nhsuk-form-group">
                         <label class="nhsuk-label" for="evidence-file">"File (photo, PDF or office document, up to 25 MB)"</label>
-                        <input class="nhsuk-file-upload" id="evidence-file" type="file" />
+                        <input class="nhsuk-file-upload" id="evidence-file" type="file" node_ref=file_input />
                     </div>
                     <div class="nhsuk-checkboxes__item">
                         <input class="nhsuk-checkboxes__input" id="evidence-no-pid" type="checkbox"

@@ -9,7 +9,7 @@ use plait_shared::{ActionId, DocId};
 use crate::api;
 use crate::contexts::session::Session;
 use crate::contexts::workspace::{use_workspace, Workspace};
-use crate::markup::escape;
+use crate::markup::{markup, render, scroll_region, Markup};
 
 /// When, in words: "26 Nov 2026, 14:05".
 fn when(ms: u64) -> String {
@@ -24,11 +24,11 @@ fn when(ms: u64) -> String {
 
 /// The records of `action` as a table (markup: much smaller in the wasm
 /// than a view), names from the members list.
-fn table(workspace: Workspace, action: &ActionId, records: &[AuditRecord]) -> String {
+fn table(workspace: Workspace, action: &ActionId, records: &[AuditRecord]) -> Markup {
     if records.is_empty() {
-        return "<p>No changes have been recorded for this action yet.</p>".into();
+        return markup!("<p>No changes have been recorded for this action yet.</p>");
     }
-    let mut html = String::from(
+    let mut html = markup!(
         "<table class=\"nhsuk-table\" data-testid=\"change-history\">\
          <caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">Changes saved on the server, newest first</caption>\
          <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">\
@@ -36,33 +36,34 @@ fn table(workspace: Workspace, action: &ActionId, records: &[AuditRecord]) -> St
          <th scope=\"col\" class=\"nhsuk-table__header\">Who</th>\
          <th scope=\"col\" class=\"nhsuk-table__header\">Device</th>\
          <th scope=\"col\" class=\"nhsuk-table__header\">What changed</th>\
-         </tr></thead><tbody class=\"nhsuk-table__body\">",
+         </tr></thead><tbody class=\"nhsuk-table__body\">"
     );
     for record in records {
         let at = when(record.at);
         let who = workspace.name_of(record.user.as_str());
-        html += "<tr class=\"nhsuk-table__row\">";
+        html += markup!("<tr class=\"nhsuk-table__row\">");
         for cell in [at, who, record.device.clone()] {
-            html += &format!("<td class=\"nhsuk-table__cell\">{}</td>", escape(&cell));
+            html += markup!("<td class=\"nhsuk-table__cell\">{}</td>", cell);
         }
-        html += "<td class=\"nhsuk-table__cell\"><ul class=\"nhsuk-list\">";
+        html += markup!("<td class=\"nhsuk-table__cell\"><ul class=\"nhsuk-list\">");
         for change in record.changes.iter().filter(|c| c.action() == Some(action)) {
-            html += &format!("<li>{}</li>", escape(&change.to_string()));
+            html += markup!("<li>{}</li>", change.to_string());
         }
         for refused in record
             .refused
             .iter()
             .filter(|r| r.change.action() == Some(action))
         {
-            html += &format!(
+            html += markup!(
                 "<li><strong>Not saved:</strong> {} — {}</li>",
-                escape(&refused.change.to_string()),
-                escape(&refused.reason)
+                refused.change.to_string(),
+                refused.reason
             );
         }
-        html += "</ul></td></tr>";
+        html += markup!("</ul></td></tr>");
     }
-    crate::markup::scroll_region("Change history", &(html + "</tbody></table>"))
+    html += markup!("</tbody></table>");
+    scroll_region("Change history", html)
 }
 
 /// The change history section of an action's page.
@@ -126,11 +127,11 @@ pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
                 Err(message) => message,
             }
         };
-        format!("<p>{message}</p>")
+        markup!("<p>{}</p>", message)
     };
     view! {
         <h2>"Change history"</h2>
-        <div inner_html=html></div>
+        {render(html)}
         <button class="nhsuk-button nhsuk-button--secondary" type="button"
             on:click=move |_| load() disabled=move || !reachable.get()>
             "Refresh the change history"

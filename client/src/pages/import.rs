@@ -66,8 +66,9 @@ pub fn Import() -> impl IntoView {
     let stage = RwSignal::new(Stage::Choosing);
     let options = RwSignal::new(ImportOptions::default());
     let valid_only = RwSignal::new(false);
+    let file_input = NodeRef::new();
     let check = move || {
-        let Some(file) = chosen_file("import-file") else {
+        let Some(file) = chosen_file(file_input) else {
             stage.set(Stage::Failed("Choose a CSV or Excel file first.".into()));
             focus("import-outcome");
             return;
@@ -109,7 +110,7 @@ pub fn Import() -> impl IntoView {
         let Stage::Checked(preview) = stage.get_untracked() else {
             return;
         };
-        let Some(file) = chosen_file("import-file") else {
+        let Some(file) = chosen_file(file_input) else {
             return;
         };
         stage.set(Stage::Importing(preview));
@@ -149,7 +150,7 @@ pub fn Import() -> impl IntoView {
             <form on:submit=submit>
                 <div class="nhsuk-form-group">
                     <label class="nhsuk-label" for="import-file">"Spreadsheet (.csv or .xlsx)"</label>
-                    <input class="nhsuk-file-upload" id="import-file" name="import-file" type="file" accept=".csv,.xlsx" />
+                    <input class="nhsuk-file-upload" id="import-file" name="import-file" type="file" accept=".csv,.xlsx" node_ref=file_input />
                 </div>
                 <button class="nhsuk-button" type="submit">"Check the file"</button>
             </form>
@@ -279,7 +280,7 @@ fn Checked(
                 </label>
             </div>
         })}
-        <button class="nhsuk-button" type="button" data-act="import"
+        <button class="nhsuk-button" type="button" data-testid="import"
             prop:disabled=blocked
             on:click=move |_| on_import.run(())>
             {move || if blocked() && importable > 0 {

@@ -9,7 +9,7 @@ use plait_shared::{ActionView, Confidence, Date, DocId, PlanView, Role, Status, 
 
 use crate::browser::today;
 use crate::contexts::workspace::use_workspace;
-use crate::markup::escape;
+use crate::markup::{link, markup, render, Markup};
 use crate::pages::follow_links;
 
 /// One thing to do.
@@ -237,29 +237,33 @@ fn pieces(n: usize) -> String {
     }
 }
 
-fn work_markup(lists: &[(&'static str, Vec<Task>)]) -> String {
-    let mut html = String::new();
+fn work_markup(lists: &[(&'static str, Vec<Task>)]) -> Markup {
+    let mut html = Markup::new();
     for (heading, tasks) in lists.iter().filter(|(_, tasks)| !tasks.is_empty()) {
-        html += &format!(
-            "<h2>{heading} ({})</h2><ul class=\"nhsuk-list nhsuk-list--border\" aria-label=\"{heading}\">",
-            tasks.len()
+        html += markup!(
+            "<h2>{} ({})</h2><ul class=\"nhsuk-list nhsuk-list--border\" aria-label=\"{}\">",
+            heading,
+            tasks.len(),
+            heading
         );
         for t in tasks {
             let href = crate::pages::href(&crate::pages::Page::Action {
                 plan: t.plan.clone(),
                 action: t.action.id.clone(),
             });
-            html += &format!(
-                "<li><a href=\"{href}\">{} – {}</a><br><span class=\"nhsuk-body-s\">{}</span></li>",
-                escape(&t.action.reference),
-                escape(&t.action.title),
-                escape(&t.note)
+            html += markup!(
+                "<li>{}<br><span class=\"nhsuk-body-s\">{}</span></li>",
+                link(
+                    &href,
+                    format!("{} – {}", t.action.reference, t.action.title)
+                ),
+                t.note
             );
         }
-        html += "</ul>";
+        html += markup!("</ul>");
     }
     if html.is_empty() {
-        "<p role=\"status\">Nothing needs you just now.</p>".to_owned()
+        markup!("<p role=\"status\">Nothing needs you just now.</p>")
     } else {
         html
     }
@@ -273,17 +277,21 @@ pub fn MyWork() -> impl IntoView {
         let actor = workspace.session().actor.get();
         let plans = workspace.plan_views();
         let import = if actor.role == Role::Admin {
-            format!(
-                "<p><a href=\"{}\">Import an action plan (CSV or Excel)</a></p>",
-                crate::pages::href(&crate::pages::Page::Import)
+            markup!(
+                "<p>{}</p>",
+                link(
+                    &crate::pages::href(&crate::pages::Page::Import),
+                    "Import an action plan (CSV or Excel)"
+                )
             )
         } else {
-            String::new()
+            Markup::new()
         };
-        format!(
-            "<p class=\"nhsuk-lede-text\">What needs you, {} ({}).</p>{import}{}",
-            escape(&workspace.name_of(actor.user.as_str())),
+        markup!(
+            "<p class=\"nhsuk-lede-text\">What needs you, {} ({}).</p>{}{}",
+            workspace.name_of(actor.user.as_str()),
             actor.role.label(),
+            import,
             work_markup(&work_for(
                 actor.user.as_str(),
                 actor.role,
@@ -295,7 +303,7 @@ pub fn MyWork() -> impl IntoView {
     };
     view! {
         <h1>"My work"</h1>
-        <div inner_html=html on:click=|ev| follow_links(&ev)></div>
+        <div on:click=|ev| follow_links(&ev)>{render(html)}</div>
     }
 }
 
@@ -317,7 +325,7 @@ mod tests {
                 today,
             );
             assert!(lists.iter().all(|(_, l)| l.is_empty()));
-            assert!(work_markup(&lists).contains("Nothing needs you"));
+            assert!(work_markup(&lists).as_str().contains("Nothing needs you"));
         }
     }
 

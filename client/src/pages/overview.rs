@@ -10,7 +10,7 @@ use plait_shared::{FindingKind, Group, ProgrammeMetrics, ProgrammeView};
 use crate::browser::today;
 use crate::components::brag::{brag_markup, group_table_markup};
 use crate::contexts::workspace::use_workspace;
-use crate::markup::escape;
+use crate::markup::{download_link, link, markup, render, scroll_region, Markup};
 use crate::pages::follow_links;
 
 /// Computes the metrics of everything in the workspace (tracks changes).
@@ -24,16 +24,16 @@ pub fn use_metrics() -> Memo<Option<ProgrammeMetrics>> {
 }
 
 /// The programme's facts and phases, as a summary list.
-fn facts_markup(programme: &ProgrammeView) -> String {
+fn facts_markup(programme: &ProgrammeView) -> Markup {
     let info = &programme.info;
-    let mut rows: Vec<(String, String)> = [
+    let mut rows: Vec<(String, Markup)> = [
         ("Trust", &info.trust),
         ("CQC rating", &info.rating),
         ("Oversight segment", &info.oversight_segment),
     ]
     .into_iter()
     .filter(|(_, value)| !value.is_empty())
-    .map(|(key, value)| (key.to_owned(), escape(value)))
+    .map(|(key, value)| (key.to_owned(), markup!("{}", value)))
     .collect();
     let mut phases: Vec<_> = programme.phases.values().collect();
     phases.sort_by(|a, b| a.starts.cmp(&b.starts).then_with(|| a.name.cmp(&b.name)));
@@ -44,24 +44,32 @@ fn facts_markup(programme: &ProgrammeView) -> String {
             (None, Some(e)) => format!("until {}", e.long()),
             (None, None) => String::new(),
         };
-        let value = [escape(&dates), escape(&phase.goal)]
+        let mut value = Markup::new();
+        for line in [dates.as_str(), phase.goal.as_str()]
             .into_iter()
             .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("<br>");
-        rows.push((escape(&phase.name), value));
+        {
+            if !value.is_empty() {
+                value += markup!("<br>");
+            }
+            value.push(line);
+        }
+        rows.push((phase.name.clone(), value));
     }
     if rows.is_empty() {
-        return String::new();
+        return Markup::new();
     }
-    let mut html = String::from("<dl class=\"nhsuk-summary-list\" aria-label=\"The programme\">");
+    let mut html = markup!("<dl class=\"nhsuk-summary-list\" aria-label=\"The programme\">");
     for (key, value) in rows {
-        html += &format!(
-            "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">{key}</dt>\
-             <dd class=\"nhsuk-summary-list__value\">{value}</dd></div>"
+        html += markup!(
+            "<div class=\"nhsuk-summary-list__row\"><dt class=\"nhsuk-summary-list__key\">{}</dt>\
+             <dd class=\"nhsuk-summary-list__value\">{}</dd></div>",
+            key,
+            value
         );
     }
-    html + "</dl>"
+    html += markup!("</dl>");
+    html
 }
 
 /// Each plan, with its action count and its downloads (the import layout,
@@ -69,72 +77,91 @@ fn facts_markup(programme: &ProgrammeView) -> String {
 fn plans_markup(
     programme: &ProgrammeView,
     counts: &std::collections::BTreeMap<plait_shared::DocId, usize>,
-) -> String {
-    let mut html = String::from(
+) -> Markup {
+    let mut html = markup!(
         "<table class=\"nhsuk-table\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">Plans and their downloads</caption>\
          <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">\
          <th scope=\"col\" class=\"nhsuk-table__header\">Plan</th>\
          <th scope=\"col\" class=\"nhsuk-table__header plait-num\">Actions</th>\
-         <th scope=\"col\" class=\"nhsuk-table__header\">Download</th></tr></thead><tbody class=\"nhsuk-table__body\">",
+         <th scope=\"col\" class=\"nhsuk-table__header\">Download</th></tr></thead><tbody class=\"nhsuk-table__body\">"
     );
     for (id, plan) in &programme.plans {
         let actions = counts.get(id).copied().unwrap_or(0);
-        let title = escape(&plan.title);
-        html += &format!(
-            "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{title}</th>\
-             <td class=\"nhsuk-table__cell plait-num\">{actions}</td>\
-             <td class=\"nhsuk-table__cell\"><a href=\"/api/docs/{id}/export?format=xlsx\" download>Excel<span class=\"nhsuk-u-visually-hidden\"> ({title})</span></a> · \
-             <a href=\"/api/docs/{id}/export?format=csv\" download>CSV<span class=\"nhsuk-u-visually-hidden\"> ({title})</span></a></td></tr>"
+        let download = |format: &str, name: &str| {
+            download_link(
+                &format!("/api/docs/{id}/export?format={format}"),
+                markup!(
+                    "{}<span class=\"nhsuk-u-visually-hidden\"> ({})</span>",
+                    name,
+                    plan.title
+                ),
+            )
+        };
+        html += markup!(
+            "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{}</th>\
+             <td class=\"nhsuk-table__cell plait-num\">{}</td>\
+             <td class=\"nhsuk-table__cell\">{} · {}</td></tr>",
+            plan.title,
+            actions,
+            download("xlsx", "Excel"),
+            download("csv", "CSV")
         );
     }
-    format!(
-        "<h2>Plans</h2>{}",
-        crate::markup::scroll_region("Plans", &(html + "</tbody></table>"))
-    )
+    html += markup!("</tbody></table>");
+    markup!("<h2>Plans</h2>{}", scroll_region("Plans", html))
 }
 
 /// The overview's markup, from the metrics.
-fn overview_markup(name: &str, m: &ProgrammeMetrics) -> String {
+fn overview_markup(name: &str, m: &ProgrammeMetrics) -> Markup {
     let count = |kind| m.by_kind.get(&Group::Of(kind)).map_or(0, |c| c.total);
     let must = count(FindingKind::MustDo);
     let should = count(FindingKind::ShouldDo);
     let tile = |n: usize, what: &str| {
-        format!(
-            "<li class=\"plait-tile\"><span class=\"plait-tile__number\">{n}</span> {what}</li>"
+        markup!(
+            "<li class=\"plait-tile\"><span class=\"plait-tile__number\">{}</span> {}</li>",
+            n,
+            what
         )
     };
-    let mut html = format!("<p class=\"nhsuk-lede-text\">{}</p>", escape(name));
-    html += "<ul class=\"plait-tiles\" aria-label=\"Headline counts\">";
-    html += &tile(m.all.total, "actions");
-    html += &tile(must, "Must Do");
-    html += &tile(should, "Should Do");
-    html += &format!(
-        "<li class=\"plait-tile\"><a href=\"{}\"><span class=\"plait-tile__number\">{}</span> overdue</a></li></ul>",
-        crate::pages::href(&crate::pages::Page::Actions),
-        m.all.overdue
+    let mut html = markup!("<p class=\"nhsuk-lede-text\">{}</p>", name);
+    html += markup!("<ul class=\"plait-tiles\" aria-label=\"Headline counts\">");
+    html += tile(m.all.total, "actions");
+    html += tile(must, "Must Do");
+    html += tile(should, "Should Do");
+    html += markup!(
+        "<li class=\"plait-tile\">{}</li></ul>",
+        link(
+            &crate::pages::href(&crate::pages::Page::Actions),
+            markup!(
+                "<span class=\"plait-tile__number\">{}</span> overdue",
+                m.all.overdue
+            )
+        )
     );
-    html += &crate::pages::findings::requirements_markup(m);
-    let small_table = |title: &str, caption: &str, heading: &str, rows: Vec<(String, usize)>| {
-        let mut html = format!(
+    html += crate::pages::findings::requirements_markup(m);
+    let small_table = |title: &str, caption: &str, heading: &str, rows: Vec<(Markup, usize)>| {
+        let mut html = markup!(
             "<table class=\"nhsuk-table\">\
-             <caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">{caption}</caption>\
+             <caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">{}</caption>\
              <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">\
-             <th scope=\"col\" class=\"nhsuk-table__header\">{heading}</th>\
+             <th scope=\"col\" class=\"nhsuk-table__header\">{}</th>\
              <th scope=\"col\" class=\"nhsuk-table__header plait-num\">Actions</th>\
-             </tr></thead><tbody class=\"nhsuk-table__body\">"
+             </tr></thead><tbody class=\"nhsuk-table__body\">",
+            caption,
+            heading
         );
         for (label, n) in rows {
-            html += &format!(
-                "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{label}</th>\
-                 <td class=\"nhsuk-table__cell plait-num\">{n}</td></tr>"
+            html += markup!(
+                "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{}</th>\
+                 <td class=\"nhsuk-table__cell plait-num\">{}</td></tr>",
+                label,
+                n
             );
         }
-        format!(
-            "<h2>{title}</h2>{}",
-            crate::markup::scroll_region(caption, &(html + "</tbody></table>"))
-        )
+        html += markup!("</tbody></table>");
+        markup!("<h2>{}</h2>{}", title, scroll_region(caption, html))
     };
-    html += &small_table(
+    html += small_table(
         "By colour (BRAG)",
         "Actions by colour",
         "Colour",
@@ -144,24 +171,24 @@ fn overview_markup(name: &str, m: &ProgrammeMetrics) -> String {
             .map(|(c, n)| (brag_markup(*c), *n))
             .collect(),
     );
-    html += &small_table(
+    html += small_table(
         "By status",
         "Actions by status",
         "Status",
         m.all
             .by_status
             .iter()
-            .map(|(s, n)| (s.label().to_owned(), *n))
+            .map(|(s, n)| (markup!("{}", s.label()), *n))
             .collect(),
     );
-    html += "<h2>By workstream</h2>";
-    html += &group_table_markup(
+    html += markup!("<h2>By workstream</h2>");
+    html += group_table_markup(
         "Actions by workstream",
         "Workstream",
         &named(&m.by_workstream),
     );
-    html += "<h2>By key question</h2>";
-    html += &group_table_markup(
+    html += markup!("<h2>By key question</h2>");
+    html += group_table_markup(
         "Actions by key question",
         "Key question",
         &labelled(&m.by_key_question),
@@ -177,11 +204,12 @@ pub fn Overview() -> impl IntoView {
     let metrics = use_metrics();
     let html = move || match metrics.get() {
         None if !workspace.ready.get() => {
-            "<p role=\"status\">Loading the programme from this device…</p>".to_owned()
+            markup!("<p role=\"status\">Loading the programme from this device…</p>")
         }
-        None => "<p role=\"status\">There is no copy of the programme on this device yet. \
-                 It will appear once this device is online.</p>"
-            .to_owned(),
+        None => markup!(
+            "<p role=\"status\">There is no copy of the programme on this device yet. \
+             It will appear once this device is online.</p>"
+        ),
         Some(m) => {
             let programme = workspace.programme_view().unwrap_or_default();
             let facts = facts_markup(&programme);
@@ -192,11 +220,11 @@ pub fn Overview() -> impl IntoView {
                 .collect();
             let plans = plans_markup(&programme, &counts);
             let overview = overview_markup(&programme.info.name, &m);
-            format!("{facts}{overview}{plans}")
+            markup!("{}{}{}", facts, overview, plans)
         }
     };
     view! {
         <h1>"Programme overview"</h1>
-        <div inner_html=html on:click=|ev| follow_links(&ev)></div>
+        <div on:click=|ev| follow_links(&ev)>{render(html)}</div>
     }
 }

@@ -12,27 +12,16 @@ use leptos::prelude::*;
 use plait_shared::report::{BoardReport, TrendPoint};
 use plait_shared::{Date, Status, UnixMillis};
 
-use crate::browser::today;
+use crate::browser::{store, stored, today};
 use crate::components::brag::{brag_markup, group_table_markup};
 use crate::contexts::workspace::use_workspace;
-use crate::markup::escape;
+use crate::markup::{link, markup, render, scroll_region, Markup, Render};
 use crate::pages::follow_links;
 use crate::pages::{Page, PageLink};
 use plait_shared::metrics::{labelled, named};
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window().and_then(|w| w.local_storage().ok().flatten())
-}
-
-fn stored(key: &str) -> Option<String> {
-    storage().and_then(|s| s.get_item(&format!("plait-report-{key}")).ok().flatten())
-}
-
-fn store(key: &str, value: &str) {
-    if let Some(s) = storage() {
-        let _ = s.set_item(&format!("plait-report-{key}"), value);
-    }
-}
+/// Where the start of the reporting period is remembered on this device.
+const SINCE_KEY: &str = "plait-report-since";
 
 /// The statuses the trend chart stacks, bottom up, with their bar classes.
 const TREND_GROUPS: [(&str, &[Status], &str); 4] = [
@@ -72,7 +61,7 @@ fn group_count(point: &TrendPoint, statuses: &[Status]) -> usize {
 
 /// The trend as a stacked bar chart (SVG) described for screen readers,
 /// with the same numbers in a table.
-pub fn trend_markup(points: &[TrendPoint]) -> String {
+pub fn trend_markup(points: &[TrendPoint]) -> Markup {
     // Whole numbers only: formatting floats would cost the wasm kilobytes.
     let (width, height, left, bottom) = (640_usize, 240_usize, 40_usize, 24_usize);
     let max = points
@@ -94,14 +83,21 @@ pub fn trend_markup(points: &[TrendPoint]) -> String {
                 .join(", ")
         })
         .unwrap_or_default();
-    let mut svg = format!(
+    let mut svg = markup!(
         "<figure class=\"plait-chart\"><svg role=\"img\" aria-labelledby=\"trend-title trend-desc\" \
-         viewBox=\"0 0 {width} {height}\" class=\"plait-chart__svg\">\
+         viewBox=\"0 0 {} {}\" class=\"plait-chart__svg\">\
          <title id=\"trend-title\">Actions by stage at the end of each month</title>\
-         <desc id=\"trend-desc\">Stacked bars per month. This month: {summary}. The table below gives every number.</desc>\
-         <line class=\"plait-chart__axis\" x1=\"{left}\" y1=\"{0}\" x2=\"{width}\" y2=\"{0}\"></line>\
-         <text class=\"plait-chart__label\" x=\"2\" y=\"14\">{max}</text>",
-        height - bottom
+         <desc id=\"trend-desc\">Stacked bars per month. This month: {}. The table below gives every number.</desc>\
+         <line class=\"plait-chart__axis\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"></line>\
+         <text class=\"plait-chart__label\" x=\"2\" y=\"14\">{}</text>",
+        width,
+        height,
+        summary,
+        left,
+        height - bottom,
+        width,
+        height - bottom,
+        max
     );
     for (i, point) in points.iter().enumerate() {
         let x = left + slot * i + (slot - bar) / 2;
@@ -111,135 +107,160 @@ pub fn trend_markup(points: &[TrendPoint]) -> String {
             let top = (stacked + count) * room / max;
             let h = top - stacked * room / max;
             stacked += count;
-            svg += &format!(
-                "<rect class=\"{class}\" x=\"{x}\" y=\"{}\" width=\"{bar}\" height=\"{h}\"></rect>",
-                height - bottom - top
+            svg += markup!(
+                "<rect class=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"></rect>",
+                class,
+                x,
+                height - bottom - top,
+                bar,
+                h
             );
         }
-        svg += &format!(
+        svg += markup!(
             "<text class=\"plait-chart__label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             left + slot * i + slot / 2,
             height - 6,
             point.month.get(2..).unwrap_or_default()
         );
     }
-    svg += "</svg><figcaption><ul class=\"plait-chart__key\">";
+    svg += markup!("</svg><figcaption><ul class=\"plait-chart__key\">");
     for (name, _, class) in TREND_GROUPS {
-        svg += &format!("<li><span class=\"plait-chart__swatch {class}\"></span>{name}</li>");
+        svg += markup!(
+            "<li><span class=\"plait-chart__swatch {}\"></span>{}</li>",
+            class,
+            name
+        );
     }
-    svg += "</ul></figcaption></figure>";
-    let mut table = String::from(
+    svg += markup!("</ul></figcaption></figure>");
+    let mut table = markup!(
         "<table class=\"nhsuk-table\" id=\"report-trend\"><caption class=\"nhsuk-table__caption\">Actions by stage at each month's end</caption>\
-         <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\"><th scope=\"col\" class=\"nhsuk-table__header\">Month</th>",
+         <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\"><th scope=\"col\" class=\"nhsuk-table__header\">Month</th>"
     );
     for (name, _, _) in TREND_GROUPS {
-        table += &format!("<th scope=\"col\" class=\"nhsuk-table__header plait-num\">{name}</th>");
+        table += markup!(
+            "<th scope=\"col\" class=\"nhsuk-table__header plait-num\">{}</th>",
+            name
+        );
     }
-    table += "</tr></thead><tbody class=\"nhsuk-table__body\">";
+    table += markup!("</tr></thead><tbody class=\"nhsuk-table__body\">");
     for point in points {
-        table += &format!(
+        table += markup!(
             "<tr class=\"nhsuk-table__row\"><th scope=\"row\" class=\"nhsuk-table__cell\">{}</th>",
             point.month
         );
         for (_, statuses, _) in TREND_GROUPS {
-            table += &format!(
+            table += markup!(
                 "<td class=\"nhsuk-table__cell plait-num\">{}</td>",
                 group_count(point, statuses)
             );
         }
-        table += "</tr>";
+        table += markup!("</tr>");
     }
-    svg + &crate::markup::scroll_region("Actions by stage", &(table + "</tbody></table>"))
+    table += markup!("</tbody></table>");
+    svg += scroll_region("Actions by stage", table);
+    svg
 }
 
-/// A table with a visually hidden caption, from rows of escaped cells.
-fn table(id: &str, caption: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
+/// A table with a visually hidden caption, from rows of cells.
+fn table(id: &str, caption: &str, headers: &[&str], rows: &[Vec<Markup>]) -> Markup {
     if rows.is_empty() {
-        return "<p>None.</p>".to_owned();
+        return markup!("<p>None.</p>");
     }
-    let mut html = format!(
-        "<table class=\"nhsuk-table\" id=\"{id}\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">{}</caption>\
+    let mut html = markup!(
+        "<table class=\"nhsuk-table\" id=\"{}\"><caption class=\"nhsuk-table__caption nhsuk-u-visually-hidden\">{}</caption>\
          <thead class=\"nhsuk-table__head\"><tr class=\"nhsuk-table__row\">",
-        escape(caption)
+        id,
+        caption
     );
     for header in headers {
-        html += &format!("<th scope=\"col\" class=\"nhsuk-table__header\">{header}</th>");
+        html += markup!(
+            "<th scope=\"col\" class=\"nhsuk-table__header\">{}</th>",
+            header
+        );
     }
-    html += "</tr></thead><tbody class=\"nhsuk-table__body\">";
+    html += markup!("</tr></thead><tbody class=\"nhsuk-table__body\">");
     for row in rows {
-        html += "<tr class=\"nhsuk-table__row\">";
+        html += markup!("<tr class=\"nhsuk-table__row\">");
         for cell in row {
-            html += &format!("<td class=\"nhsuk-table__cell\">{cell}</td>");
+            html += markup!("<td class=\"nhsuk-table__cell\">{}</td>", cell);
         }
-        html += "</tr>";
+        html += markup!("</tr>");
     }
-    crate::markup::scroll_region(caption, &(html + "</tbody></table>"))
+    html += markup!("</tbody></table>");
+    scroll_region(caption, html)
+}
+
+/// Text (escaped) for a table cell.
+fn text(text: impl Render) -> Markup {
+    markup!("{}", text)
 }
 
 fn report_markup(
     r: &BoardReport,
     name: &dyn Fn(Option<&plait_shared::UserId>) -> String,
     since: Date,
-) -> String {
+) -> Markup {
     let m = &r.metrics;
     let count = |kind| {
         m.by_kind
             .get(&plait_shared::Group::Of(kind))
             .map_or(0, |c| c.total)
     };
-    let link = |plan: &plait_shared::DocId, action: &plait_shared::ActionId, text: String| {
-        let href = crate::pages::href(&crate::pages::Page::Action {
-            plan: plan.clone(),
-            action: action.clone(),
-        });
-        format!("<a href=\"{href}\">{}</a>", escape(&text))
-    };
-    let mut html = format!(
+    let action_link =
+        |plan: &plait_shared::DocId, action: &plait_shared::ActionId, text: String| {
+            let href = crate::pages::href(&crate::pages::Page::Action {
+                plan: plan.clone(),
+                action: action.clone(),
+            });
+            link(&href, text)
+        };
+    let mut html = markup!(
         "<p>As at {}; new since {}.</p><h2>Summary</h2><ul class=\"plait-tiles\" aria-label=\"Headline counts\">\
          <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"total\">{}</span> actions</li>\
          <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"must\">{}</span> Must Do</li>\
          <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"should\">{}</span> Should Do</li>\
          <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"overdue\">{}</span> overdue</li>\
-         <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"reaudits\">{}</span> re-audits due</li></ul>",
+         <li class=\"plait-tile\"><span class=\"plait-tile__number\" data-count=\"reaudits\">{}</span> re-audits due</li></ul>{}",
         r.today.long(),
         since.long(),
         m.all.total,
         count(plait_shared::FindingKind::MustDo),
         count(plait_shared::FindingKind::ShouldDo),
         m.all.overdue,
-        r.reaudits_due
-    ) + &crate::pages::findings::requirements_markup(m);
-    let statuses: Vec<Vec<String>> = m
+        r.reaudits_due,
+        crate::pages::findings::requirements_markup(m)
+    );
+    let statuses: Vec<Vec<Markup>> = m
         .all
         .by_status
         .iter()
-        .map(|(s, n)| vec![s.label().to_owned(), n.to_string()])
+        .map(|(s, n)| vec![text(s.label()), text(*n)])
         .collect();
-    html += &table(
+    html += table(
         "report-status",
         "Actions by status",
         &["Status", "Actions"],
         &statuses,
     );
-    let colours: Vec<Vec<String>> = m
+    let colours: Vec<Vec<Markup>> = m
         .all
         .by_colour
         .iter()
-        .map(|(c, n)| vec![brag_markup(*c), n.to_string()])
+        .map(|(c, n)| vec![brag_markup(*c), text(*n)])
         .collect();
-    html += &table(
+    html += table(
         "report-colour",
         "Actions by colour",
         &["Colour", "Actions"],
         &colours,
     );
     // How much the accepted evidence assures, as its validators said.
-    let levels: Vec<Vec<String>> = m
+    let levels: Vec<Vec<Markup>> = m
         .assurance
         .iter()
-        .map(|(level, n)| vec![level.label().to_owned(), n.to_string()])
+        .map(|(level, n)| vec![text(level.label()), text(*n)])
         .collect();
-    html += &table(
+    html += table(
         "report-assurance",
         "Assurance given: actions whose evidence is accepted, closed or embedded, by the level their validators recorded",
         &["Assurance level", "Actions"],
@@ -256,11 +277,11 @@ fn report_markup(
         ("By core service", "Core service", named(&m.by_core_service)),
         ("By location", "Location", named(&m.by_location)),
     ] {
-        html += &group_table_markup(caption, heading, &groups);
+        html += group_table_markup(caption, heading, &groups);
     }
-    html += "<h2>Trend</h2>";
-    html += &if r.trend.len() < plait_shared::report::TREND_MIN_MONTHS {
-        format!(
+    html += markup!("<h2>Trend</h2>");
+    html += if r.trend.len() < plait_shared::report::TREND_MIN_MONTHS {
+        markup!(
             "<p data-testid=\"trend-hidden\">The trend appears once the programme has {} months of history to compare (it has {}): fewer say nothing about its direction.</p>",
             plait_shared::report::TREND_MIN_MONTHS,
             r.trend.len()
@@ -268,91 +289,92 @@ fn report_markup(
     } else {
         trend_markup(&r.trend)
     };
-    html += &format!("<h2>Overdue actions ({})</h2>", m.overdue.len());
-    let overdue: Vec<Vec<String>> = m
+    html += markup!("<h2>Overdue actions ({})</h2>", m.overdue.len());
+    let overdue: Vec<Vec<Markup>> = m
         .overdue
         .iter()
         .map(|o| {
             vec![
-                link(&o.plan, &o.action, format!("{} – {}", o.reference, o.title)),
-                escape(&name(o.owner.as_ref())),
-                o.days_overdue.to_string(),
-                escape(o.latest_update.as_deref().unwrap_or("No update recorded")),
+                action_link(&o.plan, &o.action, format!("{} – {}", o.reference, o.title)),
+                text(name(o.owner.as_ref())),
+                text(o.days_overdue.to_string()),
+                text(o.latest_update.as_deref().unwrap_or("No update recorded")),
             ]
         })
         .collect();
-    html += &table(
+    html += table(
         "report-overdue",
         "Overdue actions, most overdue first, with the latest update",
         &["Action", "Owner", "Days overdue", "Latest update (reason)"],
         &overdue,
     );
-    html += &format!(
+    html += markup!(
         "<h2>Extension requests ({})</h2>",
         r.extension_requests.len()
     );
-    let requests: Vec<Vec<String>> = r
+    let requests: Vec<Vec<Markup>> = r
         .extension_requests
         .iter()
         .map(|e| {
             vec![
-                link(&e.plan, &e.action, format!("{} – {}", e.reference, e.title)),
-                e.due_original.map(Date::long).unwrap_or_default(),
-                e.new_due.long(),
-                escape(&e.reason),
-                e.answer.map_or("Pending", |a| a.label()).to_owned(),
+                action_link(&e.plan, &e.action, format!("{} – {}", e.reference, e.title)),
+                text(e.due_original.map(Date::long).unwrap_or_default()),
+                text(e.new_due.long()),
+                text(&e.reason),
+                text(e.answer.map_or("Pending", |a| a.label())),
             ]
         })
         .collect();
-    html += &table(
+    html += table(
         "report-extensions",
         "Due-date change requests",
         &["Action", "Original due", "Asked for", "Reason", "Answer"],
         &requests,
     );
-    html += &format!("<h2>Proposed closures ({})</h2>", r.proposed_closures.len());
-    let closures: Vec<Vec<String>> = r
+    html += markup!("<h2>Proposed closures ({})</h2>", r.proposed_closures.len());
+    let closures: Vec<Vec<Markup>> = r
         .proposed_closures
         .iter()
         .map(|p| {
             vec![
-                link(&p.plan, &p.action, format!("{} – {}", p.reference, p.title)),
-                escape(&name(p.owner.as_ref())),
-                p.status.label().to_owned(),
-                p.evidence.to_string(),
+                action_link(&p.plan, &p.action, format!("{} – {}", p.reference, p.title)),
+                text(name(p.owner.as_ref())),
+                text(p.status.label()),
+                text(p.evidence.to_string()),
             ]
         })
         .collect();
-    html += &table(
+    html += table(
         "report-closures",
         "Actions awaiting assurance or closure",
         &["Action", "Owner", "Stage", "Evidence items"],
         &closures,
     );
-    html += &format!(
+    html += markup!(
         "<h2>Decisions since {} ({})</h2>",
         since.long(),
         r.decisions.len()
     );
-    let decisions: Vec<Vec<String>> = r
+    let decisions: Vec<Vec<Markup>> = r
         .decisions
         .iter()
         .map(|d| {
             vec![
-                link(&d.plan, &d.action, d.reference.clone()),
-                escape(&d.decision.forum),
-                d.decision.meeting_date.long(),
-                d.decision.outcome.label().to_owned(),
-                escape(&d.decision.minute_ref),
+                action_link(&d.plan, &d.action, d.reference.clone()),
+                text(&d.decision.forum),
+                text(d.decision.meeting_date.long()),
+                text(d.decision.outcome.label()),
+                text(&d.decision.minute_ref),
             ]
         })
         .collect();
-    html + &table(
+    html += table(
         "report-decisions",
         "Decisions in this period",
         &["Action", "Forum", "Meeting", "Outcome", "Minute"],
         &decisions,
-    )
+    );
+    html
 }
 
 /// The board report page.
@@ -360,7 +382,7 @@ fn report_markup(
 pub fn Report() -> impl IntoView {
     let workspace = use_workspace();
     let since = RwSignal::new(
-        stored("since")
+        stored(SINCE_KEY)
             .and_then(|s| Date::parse_iso(&s).ok())
             .unwrap_or_else(|| UnixMillis(today().unix_millis() - 31 * 86_400_000).date()),
     );
@@ -408,13 +430,13 @@ pub fn Report() -> impl IntoView {
     Effect::new(move |_| {
         if let Ok(Some(date)) = since_parts.with(|p| p.read("The day the period starts")) {
             if date != since.get_untracked() {
-                store("since", &date.iso());
+                store(SINCE_KEY, &date.iso());
                 since.set(date);
             }
         }
     });
     let body = move || match report.get() {
-        None => "<p role=\"status\">The programme is not on this device yet.</p>".to_owned(),
+        None => markup!("<p role=\"status\">The programme is not on this device yet.</p>"),
         Some(r) => report_markup(
             &r,
             &|user| {
@@ -480,6 +502,6 @@ pub fn Report() -> impl IntoView {
             "The master tracker (every action of every plan, in the layout imports read): "
             <a href=tracker("xlsx") download="">"Excel"</a>" or "<a href=tracker("csv") download="">"CSV"</a>"."
         </p>
-        <div inner_html=body on:click=|ev| follow_links(&ev)></div>
+        <div on:click=|ev| follow_links(&ev)>{render(body)}</div>
     }
 }

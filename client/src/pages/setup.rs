@@ -16,8 +16,7 @@ use plait_shared::colours::ColourRule;
 use plait_shared::import::slug;
 use plait_shared::{
     ActionId, Colour, DocId, FindingId, FindingKind, Forum, ForumId, KeyQuestion, NewAction,
-    NewFinding, Phase, PhaseId, ProgrammeInfo, Regulation, Role, UnixMillis, UserId, Workstream,
-    WorkstreamId,
+    NewFinding, Phase, PhaseId, ProgrammeInfo, Regulation, Role, UserId, Workstream, WorkstreamId,
 };
 use yrs::Transact;
 
@@ -1161,7 +1160,7 @@ fn AddAction() -> impl IntoView {
             confidence: None,
             closure_criteria: criteria.get_untracked().trim().to_owned(),
         };
-        let now = UnixMillis(js_sys::Date::now() as i64);
+        let now = crate::browser::now();
         let added = {
             let doc_ref = doc.doc().clone();
             let mut txn = doc_ref.transact_mut();

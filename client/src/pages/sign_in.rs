@@ -4,16 +4,12 @@
 //! The NHS.UK pattern: labelled fields with the browser's autocomplete
 //! hints, and on a problem an error summary (focused, with links that move
 //! focus to the fields) above messages on the fields themselves.
-//!
-//! The form is written as markup ([`crate::markup`]) and its events are
-//! handled on its container: a view of it cost the wasm 12 KB gzipped.
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::api::{self, Account, ApiError};
 use crate::browser::{focus, SIGNED_OUT_KEY};
-use crate::markup::{element, escape};
+use crate::components::form::{ErrorSummary, TextField};
 
 /// Whether the page was reloaded by signing out (asked once).
 fn just_signed_out() -> bool {
@@ -25,126 +21,50 @@ fn just_signed_out() -> bool {
     was
 }
 
-/// What the form shows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Form {
-    /// The user name as typed.
-    pub username: String,
-    /// Problems with fields: (field id, message).
-    pub errors: Vec<(&'static str, String)>,
-    /// A problem with no field (no network, too many attempts).
-    pub problem: Option<String>,
+/// The problems with what was typed before asking the server: (field id,
+/// message) each.
+fn missing(username: &str, password: &str) -> Vec<(String, String)> {
+    let mut errors = Vec::new();
+    if username.is_empty() {
+        errors.push(("username".to_owned(), "Enter your user name".to_owned()));
+    }
+    if password.is_empty() {
+        errors.push(("password".to_owned(), "Enter your password".to_owned()));
+    }
+    errors
 }
 
-/// The form's markup. `again`: the session ended; `signed_out`: the page
-/// was reloaded by signing out; `cancel`: a "Not now" button.
-pub fn markup(form: &Form, again: bool, signed_out: bool, cancel: bool) -> String {
-    let mut html = String::new();
-    if signed_out {
-        html += "<div class=\"nhsuk-notification-banner nhsuk-notification-banner--success\" \
-                 role=\"alert\" aria-labelledby=\"signed-out-title\">\
-                 <div class=\"nhsuk-notification-banner__header\">\
-                 <h2 class=\"nhsuk-notification-banner__title\" id=\"signed-out-title\">Signed out</h2></div>\
-                 <div class=\"nhsuk-notification-banner__content\">\
-                 <p class=\"nhsuk-notification-banner__heading\">You have signed out. \
-                 Your data has been removed from this device.</p></div></div>";
-    }
-    if !form.errors.is_empty() || form.problem.is_some() {
-        html += "<div class=\"nhsuk-error-summary\" id=\"error-summary\" tabindex=\"-1\" \
-                 aria-labelledby=\"error-summary-title\"><div role=\"alert\">\
-                 <h2 class=\"nhsuk-error-summary__title\" id=\"error-summary-title\">There is a problem</h2>\
-                 <div class=\"nhsuk-error-summary__body\">";
-        if let Some(problem) = &form.problem {
-            html += &format!("<p>{}</p>", escape(problem));
-        }
-        html += "<ul class=\"nhsuk-list nhsuk-error-summary__list\">";
-        for (id, message) in &form.errors {
-            html += &format!("<li><a href=\"#{id}\">{}</a></li>", escape(message));
-        }
-        html += "</ul></div></div></div>";
-    }
-    html += if again {
-        "<h1 id=\"sign-in-heading\" tabindex=\"-1\">Sign in again</h1>\
-         <p>Your session has ended. Your changes are kept on this device and will be \
-         sent once you sign in again.</p>"
-    } else {
-        "<h1 id=\"sign-in-heading\" tabindex=\"-1\">Sign in</h1>"
-    };
-    html += "<form novalidate>";
-    for (id, label, kind, autocomplete, value) in [
-        (
-            "username",
-            "User name",
-            "text",
-            "username",
-            form.username.as_str(),
-        ),
-        ("password", "Password", "password", "current-password", ""),
-    ] {
-        let error = form.errors.iter().find(|(field, _)| *field == id);
-        let (group, input, described, message) = match error {
-            Some((_, message)) => (
-                " nhsuk-form-group--error",
-                " nhsuk-input--error",
-                format!(" aria-describedby=\"{id}-error\""),
-                format!(
-                    "<span class=\"nhsuk-error-message\" id=\"{id}-error\">\
-                     <span class=\"nhsuk-u-visually-hidden\">Error: </span>{}</span>",
-                    escape(message)
-                ),
-            ),
-            None => ("", "", String::new(), String::new()),
-        };
-        html += &format!(
-            "<div class=\"nhsuk-form-group{group}\">\
-             <label class=\"nhsuk-label\" for=\"{id}\">{label}</label>{message}\
-             <input class=\"nhsuk-input nhsuk-input--width-20{input}\" id=\"{id}\" name=\"{id}\" \
-             type=\"{kind}\" autocomplete=\"{autocomplete}\" spellcheck=\"false\" \
-             autocapitalize=\"none\" value=\"{}\"{described}></div>",
-            escape(value)
-        );
-    }
-    html += "<div class=\"plait-buttons\"><button class=\"nhsuk-button\" type=\"submit\">Sign in</button>";
-    if cancel {
-        html += "<button class=\"nhsuk-button nhsuk-button--secondary\" type=\"button\" \
-                 data-action=\"cancel\">Not now</button>";
-    }
-    html + "</div></form>"
-}
-
-/// What was typed in a field.
-fn typed(id: &str) -> String {
-    element(id)
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .map(|input| input.value())
-        .unwrap_or_default()
-}
-
-/// What went wrong, in words for the form.
-fn failure(error: ApiError) -> Form {
-    let problem = |text: String| Form {
-        problem: Some(text),
-        ..Form::default()
-    };
+/// What went wrong, in words for the form: problems with fields, or a
+/// problem with none.
+fn failure(error: ApiError) -> (Vec<(String, String)>, Option<String>) {
     match error {
-        ApiError::SignedOut => Form {
-            errors: vec![(
-                "password",
+        ApiError::SignedOut => (
+            vec![(
+                "password".to_owned(),
                 "The user name or password is not right".to_owned(),
             )],
-            ..Form::default()
-        },
-        ApiError::TooMany => problem(
-            "Too many failed attempts to sign in. Wait a few minutes and try again.".to_owned(),
+            None,
         ),
-        ApiError::Offline => problem(
-            "The server cannot be reached. Signing in needs a connection: \
-             try again when you are online."
-                .to_owned(),
+        ApiError::TooMany => (
+            Vec::new(),
+            Some(
+                "Too many failed attempts to sign in. Wait a few minutes and try again.".to_owned(),
+            ),
         ),
-        ApiError::Failed(status, _) => problem(format!(
-            "Signing in is not working at the moment (error {status}). Try again later."
-        )),
+        ApiError::Offline => (
+            Vec::new(),
+            Some(
+                "The server cannot be reached. Signing in needs a connection: \
+                 try again when you are online."
+                    .to_owned(),
+            ),
+        ),
+        ApiError::Failed(status, _) => (
+            Vec::new(),
+            Some(format!(
+                "Signing in is not working at the moment (error {status}). Try again later."
+            )),
+        ),
     }
 }
 
@@ -156,20 +76,20 @@ pub fn SignIn(
     #[prop(optional)] on_cancel: Option<Callback<()>>,
 ) -> impl IntoView {
     let is_again = again.is_some();
-    let form = RwSignal::new(Form {
-        username: again.unwrap_or_default(),
-        ..Form::default()
-    });
+    let username = RwSignal::new(again.unwrap_or_default());
+    let password = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::new());
+    let problem = RwSignal::new(None);
     let busy = StoredValue::new(false);
     let signed_out = !is_again && just_signed_out();
-    let cancel = on_cancel.is_some();
     if is_again {
         focus("sign-in-heading");
     }
-    let shown = move |next: Form| {
-        let problem = !next.errors.is_empty() || next.problem.is_some();
-        form.set(next);
-        if problem {
+    let shown = move |found: Vec<(String, String)>, trouble: Option<String>| {
+        let any = !found.is_empty() || trouble.is_some();
+        errors.set(found);
+        problem.set(trouble);
+        if any {
             focus("error-summary");
         }
     };
@@ -178,67 +98,60 @@ pub fn SignIn(
         if busy.get_value() {
             return;
         }
-        let username = typed("username").trim().to_owned();
-        let password = typed("password");
-        let mut next = Form {
-            username: username.clone(),
-            ..Form::default()
-        };
-        if username.is_empty() {
-            next.errors
-                .push(("username", "Enter your user name".to_owned()));
-        }
-        if password.is_empty() {
-            next.errors
-                .push(("password", "Enter your password".to_owned()));
-        }
-        if !next.errors.is_empty() {
-            shown(next);
+        let name = username.get_untracked().trim().to_owned();
+        let secret = password.get_untracked();
+        let found = missing(&name, &secret);
+        if !found.is_empty() {
+            shown(found, None);
             return;
         }
         busy.set_value(true);
         wasm_bindgen_futures::spawn_local(async move {
             api::end_pending_logout().await;
-            let answer = api::login(&username, &password).await;
+            let answer = api::login(&name, &secret).await;
             busy.try_set_value(false);
             match answer {
                 Ok(account) => on_done.run(account),
-                Err(error) => shown(Form {
-                    username,
-                    ..failure(error)
-                }),
+                Err(error) => {
+                    let (found, trouble) = failure(error);
+                    password.try_set(String::new());
+                    shown(found, trouble);
+                }
             }
         });
     };
-    // The error summary's links move focus to their field; "Not now".
-    let click = move |ev: leptos::ev::MouseEvent| {
-        let Some(target) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        else {
-            return;
-        };
-        if let Some(href) = target.get_attribute("href") {
-            ev.prevent_default();
-            let id = href.trim_start_matches('#');
-            let field = if id == "password" {
-                "password"
-            } else {
-                "username"
-            };
-            focus(field);
-        } else if target.get_attribute("data-action").as_deref() == Some("cancel") {
-            if let Some(cancel) = on_cancel {
-                cancel.run(());
-            }
-        }
-    };
     view! {
-        <div
-            inner_html=move || form.with(|f| markup(f, is_again, signed_out, cancel))
-            on:submit=submit
-            on:click=click
-        ></div>
+        {signed_out.then(|| view! {
+            <div class="nhsuk-notification-banner nhsuk-notification-banner--success"
+                role="alert" aria-labelledby="signed-out-title">
+                <div class="nhsuk-notification-banner__header">
+                    <h2 class="nhsuk-notification-banner__title" id="signed-out-title">"Signed out"</h2>
+                </div>
+                <div class="nhsuk-notification-banner__content">
+                    <p class="nhsuk-notification-banner__heading">
+                        "You have signed out. Your data has been removed from this device."
+                    </p>
+                </div>
+            </div>
+        })}
+        <ErrorSummary id="error-summary" errors problem />
+        <h1 id="sign-in-heading" tabindex="-1">{if is_again { "Sign in again" } else { "Sign in" }}</h1>
+        {is_again.then(|| view! {
+            <p>"Your session has ended. Your changes are kept on this device and will be sent once you sign in again."</p>
+        })}
+        <form novalidate on:submit=submit>
+            <TextField id="username" label="User name" value=username errors
+                autocomplete="username" width="nhsuk-input--width-20" verbatim=true />
+            <TextField id="password" label="Password" value=password errors kind="password"
+                autocomplete="current-password" width="nhsuk-input--width-20" verbatim=true />
+            <div class="plait-buttons">
+                <button class="nhsuk-button" type="submit">"Sign in"</button>
+                {on_cancel.map(|cancel| view! {
+                    <button class="nhsuk-button nhsuk-button--secondary" type="button"
+                        on:click=move |_| cancel.run(())>"Not now"</button>
+                })}
+            </div>
+        </form>
     }
 }
 
@@ -249,18 +162,21 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
-    fn errors_link_to_their_fields_and_mark_them() {
-        let form = Form {
-            username: "d.hughes\"><script>".into(),
-            errors: vec![("password", "Enter your password".into())],
-            problem: None,
+    fn each_missing_field_is_named_and_a_wrong_password_is_said_on_its_field() {
+        let fields = |errors: Vec<(String, String)>| {
+            errors
+                .into_iter()
+                .map(|(field, _)| field)
+                .collect::<Vec<_>>()
         };
-        let html = markup(&form, false, false, false);
-        assert!(html.contains("<a href=\"#password\">Enter your password</a>"));
-        assert!(html.contains("aria-describedby=\"password-error\""));
-        assert!(html.contains("nhsuk-input--error"));
-        assert!(!html.contains("<script>"), "typed text is escaped");
-        assert!(html.contains("autocomplete=\"current-password\""));
-        assert!(!markup(&Form::default(), false, false, false).contains("error-summary"));
+        assert_eq!(fields(missing("", "")), ["username", "password"]);
+        assert_eq!(fields(missing("d.hughes", "")), ["password"]);
+        assert!(missing("d.hughes", "secret").is_empty());
+        let (errors, problem) = failure(ApiError::SignedOut);
+        assert_eq!(fields(errors), ["password"]);
+        assert!(problem.is_none());
+        let (errors, problem) = failure(ApiError::Offline);
+        assert!(errors.is_empty());
+        assert!(problem.is_some_and(|p| p.contains("cannot be reached")));
     }
 }
