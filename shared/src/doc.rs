@@ -1,7 +1,6 @@
 //! Helpers for reading and writing the yrs documents, shared by the programme
 //! and plan documents.
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use yrs::types::ToJson;
 use yrs::{
@@ -195,7 +194,7 @@ pub(crate) fn map_ref<T: ReadTxn>(map: &MapRef, txn: &T, key: &str) -> Option<Ma
 }
 
 /// Every entry of a log array that deserializes; the rest are reported.
-pub(crate) fn get_log<E: DeserializeOwned, T: ReadTxn>(
+pub(crate) fn get_log<E: crate::entries::Stored, T: ReadTxn>(
     map: &MapRef,
     txn: &T,
     key: &str,
@@ -213,12 +212,12 @@ pub(crate) fn get_log<E: DeserializeOwned, T: ReadTxn>(
                 Out::Any(any) => any,
                 other => other.to_json(txn),
             };
-            match yrs::encoding::serde::from_any::<E>(&any) {
+            match crate::entries::Fields::of(&any).and_then(|fields| E::read(&fields)) {
                 Ok(entry) => Some(entry),
-                Err(e) => {
+                Err(reason) => {
                     problems.push(SchemaProblem {
                         path: format!("{path}/{key}[{i}]"),
-                        reason: e.to_string(),
+                        reason,
                     });
                     None
                 }

@@ -49,6 +49,15 @@ macro_rules! keys {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = String;
+            /// Reads the exact key, as stored in documents.
+            fn from_str(key: &str) -> Result<Self, String> {
+                $name::from_key(key)
+                    .ok_or_else(|| format!(concat!("not a ", stringify!($name), ": {}"), key))
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.label())

@@ -621,7 +621,7 @@ impl PlanDoc {
     pub fn created<T: ReadTxn>(&self, txn: &T, id: &ActionId) -> Option<UnixMillis> {
         let map = map_ref(&self.actions, txn, id.as_str())?;
         match map.get(txn, CREATED)? {
-            yrs::Out::Any(any) => yrs::encoding::serde::from_any::<UnixMillis>(&any).ok(),
+            yrs::Out::Any(any) => crate::entries::millis_of(&any),
             _ => None,
         }
     }
@@ -855,9 +855,7 @@ impl PlanDoc {
                 due_changes,
                 sustainment,
                 created: match map.get(txn, CREATED) {
-                    Some(yrs::Out::Any(any)) => {
-                        yrs::encoding::serde::from_any::<UnixMillis>(&any).ok()
-                    }
+                    Some(yrs::Out::Any(any)) => crate::entries::millis_of(&any),
                     _ => None,
                 },
             }
