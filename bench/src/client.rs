@@ -95,7 +95,11 @@ pub fn sync_url(base: &str, doc: &str, token: &str, durable: bool) -> String {
         base.to_owned()
     };
     let ws = ws.trim_end_matches('/');
-    let durable = if durable { "&durable=1" } else { "" };
+    let durable = if durable {
+        format!("&{}", plait_shared::protocol::DURABLE_QUERY)
+    } else {
+        String::new()
+    };
     format!("{ws}/sync/{doc}?token={token}{durable}")
 }
 

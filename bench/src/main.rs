@@ -248,19 +248,24 @@ async fn token(args: &RunArgs) -> anyhow::Result<String> {
     let url = format!("{}/api/auth/login", args.url.trim_end_matches('/'));
     let response = reqwest::Client::new()
         .post(&url)
-        .json(&serde_json::json!({ "username": user, "password": password }))
+        .json(&plait_shared::api::SignIn {
+            username: user.to_owned(),
+            password,
+        })
         .send()
         .await
         .with_context(|| format!("signing in at {url}"))?;
     let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
     if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
         bail!("signing in as {user} failed: {status} {body}");
     }
-    body["token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow!("the sign-in answer has no token: {body}"))
+    let me: plait_shared::api::Me = response
+        .json()
+        .await
+        .context("reading the sign-in answer")?;
+    me.token
+        .ok_or_else(|| anyhow!("the sign-in answer has no token"))
 }
 
 /// Raises the soft limit on open files to the hard limit (10,000

@@ -116,7 +116,7 @@ pub async fn send(
         init.set_body(body);
     }
     if let Some(csrf) = csrf {
-        let _ = headers.set("X-CSRF-Token", csrf);
+        let _ = headers.set(plait_shared::api::CSRF_HEADER, csrf);
     }
     init.set_headers(&headers);
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
@@ -454,6 +454,62 @@ pub fn sentence(text: &str) -> String {
     };
     let end = if text.ends_with('.') { "" } else { "." };
     format!("{}{}{end}", first.to_ascii_uppercase(), chars.as_str())
+}
+
+/// One HTTP sync of `doc` (`POST /api/docs/{doc}/sync`, the body and the
+/// answer in `shared::protocol`'s codec): the answer, or the status of an
+/// answer that is not OK (`None` when there was none).
+pub async fn sync_over_http(doc: &DocId, body: &[u8], csrf: &str) -> Result<Vec<u8>, Option<u16>> {
+    let url = format!("/api/docs/{doc}/sync");
+    let window = web_sys::window().ok_or(None)?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let bytes = js_sys::Uint8Array::from(body);
+    init.set_body(&bytes);
+    let headers = web_sys::Headers::new().map_err(|_| None)?;
+    let _ = headers.set(plait_shared::api::CSRF_HEADER, csrf);
+    init.set_headers(&headers);
+    let response = JsFuture::from(window.fetch_with_str_and_init(&url, &init))
+        .await
+        .map_err(|_| None)?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| None)?;
+    if !response.ok() {
+        return Err(Some(response.status()));
+    }
+    let buffer = JsFuture::from(response.array_buffer().map_err(|_| None)?)
+        .await
+        .map_err(|_| None)?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Posts `file` to the programme's import (`mode`: preview or import): the
+/// server's answer.
+pub async fn import(
+    programme: &str,
+    mode: &str,
+    options: &plait_shared::api::ImportOptions,
+    file: &web_sys::File,
+    csrf: &str,
+) -> Result<Answer, String> {
+    let name = file.name().to_ascii_lowercase();
+    let format = if name.ends_with(".xlsx") || name.ends_with(".xlsm") {
+        "xlsx"
+    } else {
+        "csv"
+    };
+    let options = crate::json::to_string(options).unwrap_or_else(|| "{}".into());
+    let path = format!(
+        "/api/programmes/{programme}/import?format={format}&mode={mode}&options={}",
+        String::from(js_sys::encode_uri_component(&options))
+    );
+    send(
+        "POST",
+        &path,
+        Some((file.as_ref(), "application/octet-stream")),
+        Some(csrf),
+    )
+    .await
+    .map_err(|_| "the server cannot be reached: importing needs a connection".to_owned())
 }
 
 #[cfg(test)]

@@ -24,8 +24,9 @@ pub fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> 
     // The programme's pages are offered inside a programme only.
     let signed_in = signed_in && router.programme.with_untracked(Option::is_some);
     let admin = signed_in
-        && use_context::<crate::contexts::workspace::Workspace>()
-            .is_some_and(|w| w.session().actor.get_untracked().role == plait_shared::Role::Admin);
+        && use_context::<crate::contexts::workspace::Workspace>().is_some_and(|w| {
+            plait_shared::access::administers(w.session().actor.get_untracked().role)
+        });
     let nav_link = move |page: Page, label: &'static str| {
         let current = page.clone();
         view! {

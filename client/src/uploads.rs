@@ -22,7 +22,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::storage::LocalStore;
 
 /// The largest file accepted (the server's default limit).
-pub const MAX_BYTES: usize = 25 * 1024 * 1024;
+pub const MAX_BYTES: usize = plait_shared::api::DEFAULT_MAX_FILE_BYTES;
 
 /// Where a queued file is.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,8 +138,11 @@ async fn send(
             content_type
         },
     );
-    let _ = xhr.set_request_header("X-CSRF-Token", csrf);
-    let _ = xhr.set_request_header("X-Plait-No-Patient-Data", "confirmed");
+    let _ = xhr.set_request_header(plait_shared::api::CSRF_HEADER, csrf);
+    let _ = xhr.set_request_header(
+        plait_shared::api::NO_PATIENT_DATA_HEADER,
+        plait_shared::api::NO_PATIENT_DATA_CONFIRMED,
+    );
     let key = sha.to_owned();
     let progress =
         Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {

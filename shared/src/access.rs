@@ -108,7 +108,7 @@ pub fn check_change(
         Change::Malformed(_) | Change::Structure(..) => {
             deny("the change holds data that does not fit the plan's schema")
         }
-        Change::Programme(_) => allow_if(actor.role == Role::Admin, || {
+        Change::Programme(_) => allow_if(administers(actor.role), || {
             "only the programme's admin can change the programme".into()
         }),
         Change::NoEffect(_) => Ok(()),
@@ -320,6 +320,21 @@ pub fn may_append(actor: Actor<'_>, log: Log, action: &ActionView) -> bool {
             Log::Sustainment => actor.is(&[Role::Validator, Role::Approver, Role::Admin]),
         },
     }
+}
+
+/// Whether a member in `role` runs the programme: its set-up (facts,
+/// phases, workstreams, forums, members and invitations), imports, meetings
+/// and the board paper. The programme document admits changes only from
+/// such a member, and the server's programme-admin routes ask the same.
+pub fn administers(role: Role) -> bool {
+    role == Role::Admin
+}
+
+/// Whether a member in `role` is offered as an executive lead (of a
+/// workstream or an action): the trust's executives, not the programme
+/// office. An imported lead's name or job title stays as it was written.
+pub fn may_lead(role: Role) -> bool {
+    role == Role::Lead
 }
 
 /// Whether `action` is in `actor`'s portfolio when they act as an

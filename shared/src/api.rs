@@ -26,6 +26,23 @@
 
 use std::collections::BTreeMap;
 
+/// The header that carries a session's CSRF token on every changing request
+/// (compared by the server with the session's, in constant time).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The header by which whoever uploads an evidence file confirms it holds
+/// no patient-identifiable data, with [`NO_PATIENT_DATA_CONFIRMED`]: the
+/// server refuses a file without it.
+pub const NO_PATIENT_DATA_HEADER: &str = "x-plait-no-patient-data";
+
+/// The value of [`NO_PATIENT_DATA_HEADER`] that confirms it.
+pub const NO_PATIENT_DATA_CONFIRMED: &str = "confirmed";
+
+/// The largest evidence file the server takes unless configured otherwise
+/// (`--max-file-bytes`); the web client checks a file against it before
+/// queueing it.
+pub const DEFAULT_MAX_FILE_BYTES: usize = 25 * 1024 * 1024;
+
 use serde::{Deserialize, Serialize};
 
 use crate::changes::Change;

@@ -34,7 +34,7 @@ macro_rules! keys {
             pub const ALL: [$name; [$(stringify!($variant)),+].len()] = [$($name::$variant),+];
 
             /// The key it is stored under.
-            pub fn key(self) -> &'static str {
+            pub const fn key(self) -> &'static str {
                 match self { $($name::$variant => $key),+ }
             }
 

@@ -37,29 +37,13 @@ use crate::vocab::{
     EvidenceVerdict, FindingKind, KeyQuestion, Regulation, Role, Status,
 };
 
-const PLAN: &str = "plan";
-const FINDINGS: &str = "findings";
-const ACTIONS: &str = "actions";
+const PLAN: &str = Root::Plan.key();
+const FINDINGS: &str = Root::Findings.key();
+const ACTIONS: &str = Root::Actions.key();
 
-const TRANSITIONS: &str = "transitions";
-const UPDATES: &str = "updates";
-const EVIDENCE: &str = "evidence";
-const EVIDENCE_REVIEWS: &str = "evidence_reviews";
-const DECISIONS: &str = "decisions";
-const DUE_CHANGES: &str = "due_changes";
-const SUSTAINMENT: &str = "sustainment";
-/// When the action was added (Unix milliseconds).
-/// The key of the time an action was created (written when it is).
+/// The key of the time an action was created (written when it is; actions
+/// added before that was recorded have none).
 pub(crate) const CREATED: &str = "created";
-const LOGS: [&str; 7] = [
-    TRANSITIONS,
-    UPDATES,
-    EVIDENCE,
-    EVIDENCE_REVIEWS,
-    DECISIONS,
-    DUE_CHANGES,
-    SUSTAINMENT,
-];
 
 /// What a plan is about.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -192,6 +176,7 @@ impl ActionField {
 }
 
 pub use crate::keys::{ActionText, FieldKey};
+use crate::keys::{Log, Root};
 
 pub use crate::doc::TextEdit;
 
@@ -568,19 +553,16 @@ impl PlanDoc {
             });
         }
         let map = self.actions.insert(txn, id.as_str(), MapPrelim::default());
-        map.insert(txn, "title", TextPrelim::new(action.title.as_str()));
-        map.insert(
-            txn,
-            "description",
-            TextPrelim::new(action.description.as_str()),
-        );
-        map.insert(
-            txn,
-            "closure_criteria",
-            TextPrelim::new(action.closure_criteria.as_str()),
-        );
-        for log in LOGS {
-            map.insert(txn, log, ArrayPrelim::default());
+        for text in ActionText::ALL {
+            let value = match text {
+                ActionText::Title => &action.title,
+                ActionText::Description => &action.description,
+                ActionText::ClosureCriteria => &action.closure_criteria,
+            };
+            map.insert(txn, text.key(), TextPrelim::new(value.as_str()));
+        }
+        for log in Log::ALL {
+            map.insert(txn, log.key(), ArrayPrelim::default());
         }
         let fields = [
             ActionField::Reference(action.reference.trim().to_owned()),
@@ -595,7 +577,7 @@ impl PlanDoc {
             write_field(&map, txn, &field);
         }
         if let Some(due) = action.due {
-            map.insert(txn, "due_original", due.iso());
+            map.insert(txn, FieldKey::DueOriginal.key(), due.iso());
         }
         Ok(())
     }
@@ -644,7 +626,7 @@ impl PlanDoc {
     ) -> Result<(), WriteError> {
         let map = self.action_map(txn, id)?;
         if let ActionField::DueOriginal(_) = field {
-            if get_str(&map, txn, "due_original").is_some() {
+            if get_str(&map, txn, FieldKey::DueOriginal.key()).is_some() {
                 return Err(WriteError::DueDateAlreadySet);
             }
         }
@@ -701,13 +683,13 @@ impl PlanDoc {
     ) -> Result<(), WriteError> {
         let map = self.action_map(txn, id)?;
         let (log, value) = match entry {
-            LogEntry::Transition(e) => (TRANSITIONS, to_any(e)?),
-            LogEntry::Progress(e) => (UPDATES, to_any(e)?),
-            LogEntry::Evidence(e) => (EVIDENCE, to_any(e)?),
-            LogEntry::EvidenceReview(e) => (EVIDENCE_REVIEWS, to_any(e)?),
-            LogEntry::Decision(e) => (DECISIONS, to_any(e)?),
-            LogEntry::DueChange(e) => (DUE_CHANGES, to_any(e)?),
-            LogEntry::Sustainment(e) => (SUSTAINMENT, to_any(e)?),
+            LogEntry::Transition(e) => (Log::Transitions.key(), to_any(e)?),
+            LogEntry::Progress(e) => (Log::Updates.key(), to_any(e)?),
+            LogEntry::Evidence(e) => (Log::Evidence.key(), to_any(e)?),
+            LogEntry::EvidenceReview(e) => (Log::EvidenceReviews.key(), to_any(e)?),
+            LogEntry::Decision(e) => (Log::Decisions.key(), to_any(e)?),
+            LogEntry::DueChange(e) => (Log::DueChanges.key(), to_any(e)?),
+            LogEntry::Sustainment(e) => (Log::Sustainment.key(), to_any(e)?),
         };
         let array = array_ref(&map, txn, log)
             .ok_or_else(|| WriteError::Malformed(format!("actions/{id}/{log}")))?;
@@ -816,38 +798,49 @@ impl PlanDoc {
             });
             return None;
         };
-        let owner: Option<UserId> = get_str(&map, txn, "owner").and_then(|s| UserId::new(s).ok());
-        let due_original: Option<Date> = get_parsed(&map, txn, "due_original", &path, problems);
-        let transitions: Vec<Transition> = get_log(&map, txn, TRANSITIONS, &path, problems);
-        let evidence: Vec<Evidence> = get_log(&map, txn, EVIDENCE, &path, problems);
-        let decisions: Vec<Decision> = get_log(&map, txn, DECISIONS, &path, problems);
-        let due_changes: Vec<DueChange> = get_log(&map, txn, DUE_CHANGES, &path, problems);
-        let sustainment: Vec<Sustainment> = get_log(&map, txn, SUSTAINMENT, &path, problems);
+        let owner: Option<UserId> =
+            get_str(&map, txn, FieldKey::Owner.key()).and_then(|s| UserId::new(s).ok());
+        let due_original: Option<Date> =
+            get_parsed(&map, txn, FieldKey::DueOriginal.key(), &path, problems);
+        let transitions: Vec<Transition> =
+            get_log(&map, txn, Log::Transitions.key(), &path, problems);
+        let evidence: Vec<Evidence> = get_log(&map, txn, Log::Evidence.key(), &path, problems);
+        let decisions: Vec<Decision> = get_log(&map, txn, Log::Decisions.key(), &path, problems);
+        let due_changes: Vec<DueChange> =
+            get_log(&map, txn, Log::DueChanges.key(), &path, problems);
+        let sustainment: Vec<Sustainment> =
+            get_log(&map, txn, Log::Sustainment.key(), &path, problems);
         Some(
             ActionView {
                 id: id.clone(),
-                reference: get_str(&map, txn, "ref").unwrap_or_default(),
-                title: get_text(&map, txn, "title"),
-                description: get_text(&map, txn, "description"),
-                closure_criteria: get_text(&map, txn, "closure_criteria"),
-                finding_ids: get_list(&map, txn, "finding_ids", &path, problems),
-                workstream_id: get_parsed(&map, txn, "workstream_id", &path, problems),
-                phase_id: get_parsed(&map, txn, "phase_id", &path, problems),
-                exec_lead: get_str(&map, txn, "exec_lead").unwrap_or_default(),
+                reference: get_str(&map, txn, FieldKey::Reference.key()).unwrap_or_default(),
+                title: get_text(&map, txn, ActionText::Title.key()),
+                description: get_text(&map, txn, ActionText::Description.key()),
+                closure_criteria: get_text(&map, txn, ActionText::ClosureCriteria.key()),
+                finding_ids: get_list(&map, txn, FieldKey::FindingIds.key(), &path, problems),
+                workstream_id: get_parsed(&map, txn, FieldKey::Workstream.key(), &path, problems),
+                phase_id: get_parsed(&map, txn, FieldKey::Phase.key(), &path, problems),
+                exec_lead: get_str(&map, txn, FieldKey::ExecLead.key()).unwrap_or_default(),
                 owner,
                 due_original,
                 due_current: None,
-                confidence: get_parsed(&map, txn, "confidence", &path, problems),
-                assurance: get_parsed(&map, txn, "assurance", &path, problems),
-                reported_colour: get_parsed(&map, txn, "reported_colour", &path, problems),
+                confidence: get_parsed(&map, txn, FieldKey::Confidence.key(), &path, problems),
+                assurance: get_parsed(&map, txn, FieldKey::Assurance.key(), &path, problems),
+                reported_colour: get_parsed(
+                    &map,
+                    txn,
+                    FieldKey::ReportedColour.key(),
+                    &path,
+                    problems,
+                ),
                 transitions,
                 fold: Fold {
                     status: Status::Draft,
                     steps: Vec::new(),
                 },
-                updates: get_log(&map, txn, UPDATES, &path, problems),
+                updates: get_log(&map, txn, Log::Updates.key(), &path, problems),
                 evidence,
-                evidence_reviews: get_log(&map, txn, EVIDENCE_REVIEWS, &path, problems),
+                evidence_reviews: get_log(&map, txn, Log::EvidenceReviews.key(), &path, problems),
                 decisions,
                 due_requests: Vec::new(),
                 wording_requests: Vec::new(),
@@ -1474,7 +1467,7 @@ mod tests {
         let id = action_id();
         let mut txn = plan.doc().transact_mut();
         let map = plan.action_map(&txn, &id).unwrap();
-        let log = array_ref(&map, &txn, TRANSITIONS).unwrap();
+        let log = array_ref(&map, &txn, Log::Transitions.key()).unwrap();
         log.push_back(&mut txn, "not a transition");
         map.insert(&mut txn, "confidence", "very");
         plan.actions.insert(&mut txn, "bad id!", "x");

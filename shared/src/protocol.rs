@@ -39,10 +39,16 @@ pub const MSG_REFUSED: u8 = 101;
 /// [`MSG_REFUSED`].
 pub const DURABLE_PARAM: &str = "durable";
 
+/// The query a client adds to `/sync/{doc}` to ask for them.
+pub const DURABLE_QUERY: &str = "durable=1";
+
 /// Why the server closes a sync connection.
 pub mod close {
     /// The server is shutting down; reconnect later.
     pub const GOING_AWAY: u16 = 1001;
+    /// No close frame: the connection never opened, or dropped (the code a
+    /// browser reports; never sent).
+    pub const ABNORMAL: u16 = 1006;
     /// A text frame, or a message type the server does not speak.
     pub const UNSUPPORTED: u16 = 1003;
     /// A frame that does not decode.

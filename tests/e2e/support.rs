@@ -183,13 +183,16 @@ impl TestServer {
     pub async fn sign_in(&self, username: &str, password: &str) -> String {
         let response = reqwest::Client::new()
             .post(self.url("/api/auth/login"))
-            .json(&serde_json::json!({ "username": username, "password": password }))
+            .json(&plait_shared::api::SignIn {
+                username: username.to_owned(),
+                password: password.to_owned(),
+            })
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 200, "{username} signs in");
-        let body: serde_json::Value = response.json().await.unwrap();
-        body["token"].as_str().unwrap().to_owned()
+        let me: plait_shared::api::Me = response.json().await.unwrap();
+        me.token.expect("a token for a sign-in without a cookie")
     }
 
     /// Stops gracefully (closing sockets, flushing) and hands back the data directory.
@@ -309,7 +312,7 @@ impl SyncClient {
     pub async fn connect_url(url: &str, durable: bool, ydoc: Doc) -> SyncClient {
         let join = if url.contains('?') { '&' } else { '?' };
         let query = if durable {
-            format!("{join}durable=1")
+            format!("{join}{}", plait_shared::protocol::DURABLE_QUERY)
         } else {
             String::new()
         };

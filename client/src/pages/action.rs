@@ -297,7 +297,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             .members
             .get()
             .into_iter()
-            .filter(|m| m.role == plait_shared::Role::Lead)
+            .filter(|m| plait_shared::access::may_lead(m.role))
             .map(|m| (m.username.to_string(), m.name))
             .collect();
         if let Some(lead) = view_of.with(|v| v.as_ref().map(|a| a.exec_lead.clone())) {

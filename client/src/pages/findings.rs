@@ -294,7 +294,7 @@ pub fn WarningNotice() -> impl IntoView {
         failings.sort_by(|a, b| a.1.reference.cmp(&b.1.reference));
         failings
     });
-    let admin = move || workspace.session().actor.get().role == plait_shared::Role::Admin;
+    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
     view! {
         <h1>"Warning notice"</h1>
         {move || {

@@ -16,38 +16,8 @@ use plait_shared::api::{
 use plait_shared::import::{Column, ColumnUse};
 use plait_shared::UserId;
 
-use crate::api::{send, Answer};
 use crate::browser::{chosen_file, focus};
 use crate::contexts::workspace::{use_workspace, Workspace};
-
-/// Posts `file` to the import endpoint: the server's answer.
-async fn post_file(
-    programme: &str,
-    mode: &str,
-    options: &ImportOptions,
-    file: &web_sys::File,
-    csrf: &str,
-) -> Result<Answer, String> {
-    let name = file.name().to_ascii_lowercase();
-    let format = if name.ends_with(".xlsx") || name.ends_with(".xlsm") {
-        "xlsx"
-    } else {
-        "csv"
-    };
-    let options = crate::json::to_string(options).unwrap_or_else(|| "{}".into());
-    let path = format!(
-        "/api/programmes/{programme}/import?format={format}&mode={mode}&options={}",
-        String::from(js_sys::encode_uri_component(&options))
-    );
-    send(
-        "POST",
-        &path,
-        Some((file.as_ref(), "application/octet-stream")),
-        Some(csrf),
-    )
-    .await
-    .map_err(|_| "the server cannot be reached: importing needs a connection".to_owned())
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stage {
@@ -81,7 +51,7 @@ pub fn Import() -> impl IntoView {
         let asked = options.get_untracked();
         wasm_bindgen_futures::spawn_local(async move {
             stage.set(
-                match post_file(&programme, "preview", &asked, &file, &csrf).await {
+                match crate::api::import(&programme, "preview", &asked, &file, &csrf).await {
                     Ok(answer) if answer.status == 200 => match answer.json::<ImportPreview>() {
                         Ok(preview) => Stage::Checked(preview),
                         Err(e) => {
@@ -122,7 +92,7 @@ pub fn Import() -> impl IntoView {
         let (programme, csrf) = context(workspace);
         let asked = options.get_untracked();
         wasm_bindgen_futures::spawn_local(async move {
-            stage.set(match post_file(&programme, mode, &asked, &file, &csrf).await {
+            stage.set(match crate::api::import(&programme, mode, &asked, &file, &csrf).await {
                 Ok(answer) => match (answer.status, answer.json::<Imported>(), answer.json::<ImportRefused>()) {
                     (201, Ok(done), _) => Stage::Done(done),
                     (422, _, Ok(refused)) => Stage::Failed(format!(
@@ -139,7 +109,7 @@ pub fn Import() -> impl IntoView {
             focus("import-outcome");
         });
     };
-    let admin = move || workspace.session().actor.get().role == plait_shared::Role::Admin;
+    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
     view! {
         <h1>"Import an action plan"</h1>
         <Show

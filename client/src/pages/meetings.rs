@@ -15,7 +15,7 @@ use plait_shared::meetings::{agenda, draft_chair_report, AgendaItem, ItemKind};
 use plait_shared::metrics::assured_level;
 use plait_shared::workflow::{self, offers, DecisionInput, Who};
 use plait_shared::{
-    ActionView, DecisionOutcome, EvidenceKind, ForumId, Meeting, MeetingId, Role, Status,
+    ActionView, DecisionOutcome, EvidenceKind, ForumId, Meeting, MeetingId, Status,
 };
 use yrs::Transact;
 
@@ -58,7 +58,7 @@ pub fn meeting_name(workspace: Workspace, meeting: &Meeting) -> String {
 #[component]
 pub fn Meetings() -> impl IntoView {
     let workspace = use_workspace();
-    let admin = move || workspace.session().actor.get().role == Role::Admin;
+    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
     let meetings = Memo::new(move |_| {
         let plans = workspace.plan_views();
         let mut all: Vec<(MeetingId, Meeting, usize)> = workspace
@@ -580,7 +580,7 @@ fn ChairReportSection(
     found: Memo<Option<Meeting>>,
 ) -> impl IntoView {
     let workspace = use_workspace();
-    let admin = move || workspace.session().actor.get().role == Role::Admin;
+    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
     let stored = found.get_untracked().unwrap_or_default();
     let alert = RwSignal::new(stored.alert.clone());
     let advise = RwSignal::new(stored.advise.clone());

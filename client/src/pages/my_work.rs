@@ -5,6 +5,8 @@
 //! offline; written as markup (see [`crate::markup`]).
 
 use leptos::prelude::*;
+use plait_shared::access::{administers, may_append};
+use plait_shared::changes::Log;
 use plait_shared::{ActionView, Confidence, Date, DocId, PlanView, Role, Status, UnixMillis};
 
 use crate::browser::today;
@@ -50,11 +52,6 @@ pub fn work_for(
     for (plan, view) in plans {
         for action in view.actions.values() {
             let mine = action.owner.as_ref().is_some_and(|o| o.as_str() == user);
-            // An executive lead's portfolio: the actions they lead (or
-            // that have no lead yet).
-            let portfolio = role != Role::Lead
-                || action.exec_lead.trim().is_empty()
-                || action.exec_lead == user;
             let status = action.status();
             let task = |note: String, due: Option<Date>| Task {
                 plan: plan.clone(),
@@ -92,13 +89,14 @@ pub fn work_for(
             if status == Status::Imported {
                 let claim = plait_shared::lifecycle::imported_claim(&action.transitions)
                     .map_or("done", |s| s.label());
-                if role == Role::Validator && !mine {
+                if may_append(actor, Log::EvidenceReviews, action) {
                     reviews.push(task(
                         format!("Imported as \"{claim}\": confirm it with evidence, or return it"),
                         action.due_current,
                     ));
                 }
-                if role == Role::Admin {
+                // The programme office records what closed it before.
+                if administers(role) {
                     decisions.push(task(
                         format!("Imported as \"{claim}\": record the decision that closed it, if there was one"),
                         action.due_current,
@@ -120,7 +118,7 @@ pub fn work_for(
                     action.due_current,
                 ));
             }
-            if role == Role::Validator && !mine {
+            if may_append(actor, Log::EvidenceReviews, action) {
                 if status != Status::Imported
                     && plait_shared::workflow::offers(actor, action, today).review
                 {
@@ -135,7 +133,7 @@ pub fn work_for(
                     }
                 }
             }
-            if role == Role::Approver && status == Status::EvidenceAccepted {
+            if status == Status::EvidenceAccepted && may_append(actor, Log::Decisions, action) {
                 decisions.push(task("Evidence accepted: ready for the forum".into(), None));
             }
             // A failed re-audit reopened it: its owner and its lead hear.
@@ -173,7 +171,7 @@ pub fn work_for(
                     ));
                 }
             }
-            if matches!(role, Role::Lead | Role::Admin) && portfolio {
+            if plait_shared::workflow::offers(actor, action, today).answer {
                 for request in action
                     .wording_requests
                     .iter()
@@ -276,7 +274,7 @@ pub fn MyWork() -> impl IntoView {
     let html = move || {
         let actor = workspace.session().actor.get();
         let plans = workspace.plan_views();
-        let import = if actor.role == Role::Admin {
+        let import = if administers(actor.role) {
             markup!(
                 "<p>{}</p>",
                 link(

@@ -9,7 +9,7 @@
 use leptos::prelude::*;
 use plait_shared::paper::{draft_summary, paper_body, PaperBody};
 use plait_shared::report::plans_as_at;
-use plait_shared::{Colour, MeetingId, Paper, Role, UnixMillis};
+use plait_shared::{Colour, MeetingId, Paper, UnixMillis};
 
 use crate::browser::{now, today};
 use crate::components::form::{Saved, TextArea, TextField};
@@ -200,7 +200,7 @@ fn body_view(body: &PaperBody, name: &dyn Fn(&str) -> String) -> impl IntoView {
 pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
     let workspace = use_workspace();
     let id = StoredValue::new(meeting);
-    let admin = move || workspace.session().actor.get().role == Role::Admin;
+    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
     let stored = Memo::new(move |_| {
         workspace.programme_view().map(|p| {
             (

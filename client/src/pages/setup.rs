@@ -67,14 +67,14 @@ fn required(
     }
 }
 
-/// Members who can lead (executive leads and admins), as select options,
+/// Members who can lead (executive leads: `access::may_lead`), as select options,
 /// with "None" first.
 fn lead_options(workspace: Workspace) -> Vec<(String, String)> {
     let mut options = vec![(String::new(), "None".to_owned())];
     options.extend(workspace.members.with(|members| {
         members
             .iter()
-            .filter(|m| matches!(m.role, Role::Lead | Role::Admin))
+            .filter(|m| plait_shared::access::may_lead(m.role))
             .map(|m| {
                 (
                     m.username.to_string(),
@@ -126,7 +126,7 @@ fn fresh_id(prefix: &str, name: &str, taken: impl Fn(&str) -> bool) -> String {
 #[component]
 pub fn Setup() -> impl IntoView {
     let workspace = use_workspace();
-    let admin = move || workspace.session().actor.get().role == Role::Admin;
+    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
     // The forms start from the programme as this device has it: only once
     // it is here (a form filled from nothing would save nothing over it).
     let loaded = Memo::new(move |_| workspace.programme_view().is_some());

@@ -11,10 +11,11 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use plait_shared::protocol::close;
 use plait_shared::{new_doc, DocId, UnixMillis};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, Transact, Update};
@@ -297,9 +298,17 @@ impl DocSync {
     fn connect(self: &Rc<Self>) {
         self.socket.borrow_mut().take();
         let (_, ws_base) = base_url();
-        let Ok(ws) = WebSocket::new(&format!("{ws_base}/sync/{}?durable=1", self.id)) else {
+        let Ok(ws) = WebSocket::new(&format!(
+            "{ws_base}/sync/{}?{}",
+            self.id,
+            plait_shared::protocol::DURABLE_QUERY
+        )) else {
             let sync = self.clone();
-            spawn_local(async move { sync.handle(Event::Closed { code: 1006 }) });
+            spawn_local(async move {
+                sync.handle(Event::Closed {
+                    code: close::ABNORMAL,
+                })
+            });
             return;
         };
         ws.set_binary_type(BinaryType::Arraybuffer);
@@ -331,7 +340,7 @@ impl DocSync {
             let Some(sync) = weak.upgrade() else { return };
             let (code, reason) = event
                 .dyn_into::<CloseEvent>()
-                .map_or((1006, String::new()), |e| (e.code(), e.reason()));
+                .map_or((close::ABNORMAL, String::new()), |e| (e.code(), e.reason()));
             if code == plait_shared::protocol::close::FORBIDDEN && !sync.stopped.get() {
                 (sync.hooks.on_notice)(Notice::RefusedWhole(sync.id.clone(), reason));
             }
@@ -357,13 +366,7 @@ impl DocSync {
         let sync = self.clone();
         spawn_local(async move {
             let csrf = sync.hooks.csrf.borrow().clone();
-            let event = match post(
-                &format!("{}/api/docs/{}/sync", base_url().0, sync.id),
-                &body,
-                &csrf,
-            )
-            .await
-            {
+            let event = match crate::api::sync_over_http(&sync.id, &body, &csrf).await {
                 Ok(answer) => Event::HttpAnswer(answer),
                 Err(Some(401 | 403)) => Event::HttpDenied,
                 Err(_) => Event::HttpFailed,
@@ -371,28 +374,4 @@ impl DocSync {
             sync.handle(event);
         });
     }
-}
-
-/// POSTs an HTTP sync; `Err` holds the status of an answer that is not OK
-/// (`None` when there was none).
-async fn post(url: &str, body: &[u8], csrf: &str) -> Result<Vec<u8>, Option<u16>> {
-    let window = web_sys::window().ok_or(None)?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    let bytes = js_sys::Uint8Array::from(body);
-    init.set_body(&bytes);
-    let headers = web_sys::Headers::new().map_err(|_| None)?;
-    let _ = headers.set("X-CSRF-Token", csrf);
-    init.set_headers(&headers);
-    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(|_| None)?;
-    let response: web_sys::Response = response.dyn_into().map_err(|_| None)?;
-    if !response.ok() {
-        return Err(Some(response.status()));
-    }
-    let buffer = JsFuture::from(response.array_buffer().map_err(|_| None)?)
-        .await
-        .map_err(|_| None)?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }

@@ -75,7 +75,7 @@ pub enum Event {
     Opened,
     /// The WebSocket closed or failed to open.
     Closed {
-        /// The close code (1006 when it never opened or dropped).
+        /// The close code ([`close::ABNORMAL`] when it never opened or dropped).
         code: u16,
     },
     /// A binary frame from the server.
@@ -655,7 +655,12 @@ mod tests {
         let mut delays = Vec::new();
         for _ in 0..10 {
             // Opened then dropped: a flaky Wi-Fi, never the proxy case.
-            engine.handle(Event::Closed { code: 1006 }, at(now));
+            engine.handle(
+                Event::Closed {
+                    code: close::ABNORMAL,
+                },
+                at(now),
+            );
             let Link::Waiting { until } = engine.link() else {
                 panic!("should wait, is {:?}", engine.link());
             };
@@ -668,7 +673,12 @@ mod tests {
             );
             assert_eq!(engine.handle(Event::Tick, at(now))[0], Effect::Connect);
             engine.handle(Event::Opened, at(now));
-            engine.handle(Event::Closed { code: 1006 }, at(now));
+            engine.handle(
+                Event::Closed {
+                    code: close::ABNORMAL,
+                },
+                at(now),
+            );
             let Link::Waiting { until } = engine.link() else {
                 panic!()
             };
@@ -683,12 +693,22 @@ mod tests {
         // Failures that never open grow the delay; jitter spreads it.
         let mut fresh = SyncEngine::new(plait_shared::new_doc(), vec![], 5);
         fresh.handle(Event::Online, at(0));
-        fresh.handle(Event::Closed { code: 1006 }, at(0));
+        fresh.handle(
+            Event::Closed {
+                code: close::ABNORMAL,
+            },
+            at(0),
+        );
         let Link::Waiting { until: first } = fresh.link() else {
             panic!()
         };
         fresh.handle(Event::Tick, at(first.0));
-        fresh.handle(Event::Closed { code: 1006 }, at(first.0));
+        fresh.handle(
+            Event::Closed {
+                code: close::ABNORMAL,
+            },
+            at(first.0),
+        );
         let Link::Waiting { until: second } = fresh.link() else {
             panic!()
         };
@@ -708,7 +728,12 @@ mod tests {
         let mut now = 0;
         let mut effects = Vec::new();
         for _ in 0..WS_FAILURES_BEFORE_HTTP {
-            effects = engine.handle(Event::Closed { code: 1006 }, at(now));
+            effects = engine.handle(
+                Event::Closed {
+                    code: close::ABNORMAL,
+                },
+                at(now),
+            );
             if let Link::Waiting { until } = engine.link() {
                 now = until.0;
                 engine.handle(Event::Tick, at(now));
@@ -803,7 +828,12 @@ mod tests {
         // A socket that never opens while online may be a refused upgrade.
         let mut fresh = SyncEngine::new(plait_shared::new_doc(), vec![], 14);
         fresh.handle(Event::Online, at(0));
-        let effects = fresh.handle(Event::Closed { code: 1006 }, at(1));
+        let effects = fresh.handle(
+            Event::Closed {
+                code: close::ABNORMAL,
+            },
+            at(1),
+        );
         assert!(effects.contains(&Effect::CheckSession), "{effects:?}");
         // An HTTP sync answered 401 or 403 too.
         let mut http = SyncEngine::new(plait_shared::new_doc(), vec![], 15);

@@ -118,7 +118,8 @@ pub enum Slot {
     Entry(Arc<str>, Log),
 }
 
-/// The scalar fields an entity of `root` may hold.
+/// The scalar fields an entity of `root` may hold (for an action, besides
+/// its `FieldKey`s).
 pub fn fields(root: Root) -> &'static [&'static str] {
     match root {
         Root::Plan => &[
@@ -140,19 +141,8 @@ pub fn fields(root: Root) -> &'static [&'static str] {
             "lifted_on",
             "lifted_by",
         ],
-        Root::Actions => &[
-            "ref",
-            "finding_ids",
-            "workstream_id",
-            "phase_id",
-            "exec_lead",
-            "owner",
-            "due_original",
-            "confidence",
-            "assurance",
-            "reported_colour",
-            "created",
-        ],
+        // An action's fields are `FieldKey`s: see [`is_field`].
+        Root::Actions => &[crate::plan::CREATED],
         Root::Programme => &[
             "name",
             "trust",
@@ -194,6 +184,9 @@ pub fn is_field(root: Root, key: &str) -> bool {
         Root::Settings => crate::metrics::ColourRule::ALL
             .iter()
             .any(|rule| rule.key() == key),
+        Root::Actions => {
+            crate::keys::FieldKey::from_key(key).is_some() || fields(root).contains(&key)
+        }
         _ => fields(root).contains(&key),
     }
 }
