@@ -512,6 +512,58 @@ pub async fn import(
     .map_err(|_| "the server cannot be reached: importing needs a connection".to_owned())
 }
 
+/// PUTs one evidence file of `doc` (`/api/blobs/{sha}`) with an
+/// `XMLHttpRequest`, whose upload events give `progress` (loaded, total;
+/// fetch has none): the answer's status and text, or `None` when the
+/// request could not be made.
+pub async fn put_evidence_file(
+    sha: &str,
+    doc: &DocId,
+    content_type: &str,
+    bytes: &[u8],
+    csrf: &str,
+    mut progress: impl FnMut(u64, u64) + 'static,
+) -> Option<(u16, String)> {
+    use wasm_bindgen::closure::Closure;
+    let xhr = web_sys::XmlHttpRequest::new().ok()?;
+    xhr.open("PUT", &format!("/api/blobs/{sha}?doc={doc}"))
+        .ok()?;
+    let _ = xhr.set_request_header(
+        "Content-Type",
+        if content_type.is_empty() {
+            "application/octet-stream"
+        } else {
+            content_type
+        },
+    );
+    let _ = xhr.set_request_header(plait_shared::api::CSRF_HEADER, csrf);
+    let _ = xhr.set_request_header(
+        plait_shared::api::NO_PATIENT_DATA_HEADER,
+        plait_shared::api::NO_PATIENT_DATA_CONFIRMED,
+    );
+    let on_progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            progress(e.loaded() as u64, e.total() as u64);
+        });
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    }
+    let finished = js_sys::Promise::new(&mut |resolve, _| {
+        let on_end = Closure::once_into_js(move || {
+            let _ = resolve.call0(&JsValue::NULL);
+        });
+        xhr.set_onloadend(Some(on_end.unchecked_ref()));
+    });
+    let body = js_sys::Uint8Array::from(bytes);
+    xhr.send_with_opt_buffer_source(Some(&body)).ok()?;
+    let _ = JsFuture::from(finished).await;
+    drop(on_progress);
+    Some((
+        xhr.status().unwrap_or(0),
+        xhr.response_text().ok().flatten().unwrap_or_default(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

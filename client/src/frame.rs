@@ -24,9 +24,8 @@ pub fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> 
     // The programme's pages are offered inside a programme only.
     let signed_in = signed_in && router.programme.with_untracked(Option::is_some);
     let admin = signed_in
-        && use_context::<crate::contexts::workspace::Workspace>().is_some_and(|w| {
-            plait_shared::access::administers(w.session().actor.get_untracked().role)
-        });
+        && use_context::<crate::contexts::session::SessionContext>()
+            .is_some_and(|s| plait_shared::access::administers(s.actor.get_untracked().role));
     let nav_link = move |page: Page, label: &'static str| {
         let current = page.clone();
         view! {
@@ -103,8 +102,9 @@ pub fn SignedIn(account: Account, live: bool) -> impl IntoView {
         .filter(|id| account.role_in(id.as_str()).is_some());
     let unknown = programme.is_none() && router.programme.with_untracked(Option::is_some);
     let workspace = provide_workspace_context(account, programme, live);
+    let session = crate::contexts::session::use_session();
     let again = move |fresh: Account| {
-        if fresh.username == workspace.session().account.get_untracked().username {
+        if fresh.username == session.account.get_untracked().username {
             workspace.signed_in(fresh);
             focus("main");
         } else {
@@ -123,15 +123,15 @@ pub fn SignedIn(account: Account, live: bool) -> impl IntoView {
         <div class="nhsuk-width-container">
             <Notices />
             <main class="nhsuk-main-wrapper" id="main" tabindex="-1">
-                {move || if workspace.session().signing_in.get() {
-                    let username = workspace.session().account.get_untracked().username.to_string();
+                {move || if session.signing_in.get() {
+                    let username = session.account.get_untracked().username.to_string();
                     view! {
                         <SignIn again=username on_done=Callback::new(again)
-                            on_cancel=Callback::new(move |()| workspace.session().signing_in.set(false)) />
+                            on_cancel=Callback::new(move |()| session.signing_in.set(false)) />
                     }.into_any()
-                } else if workspace.session().confirming_sign_out.get() {
+                } else if session.confirming_sign_out.get() {
                     view! { <ConfirmSignOut /> }.into_any()
-                } else if workspace.session().account.with(|a| a.must_change_password) {
+                } else if session.account.with(|a| a.must_change_password) {
                     view! { <ChoosePassword /> }.into_any()
                 } else if unknown {
                     view! {
@@ -170,6 +170,7 @@ pub fn SignedIn(account: Account, live: bool) -> impl IntoView {
 #[component]
 fn ChoosePassword() -> impl IntoView {
     let workspace = crate::contexts::workspace::use_workspace();
+    let session = crate::contexts::session::use_session();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let again = RwSignal::new(String::new());
@@ -205,7 +206,7 @@ fn ChoosePassword() -> impl IntoView {
         }
         errors.set(Vec::new());
         busy.set(true);
-        let csrf = workspace.session().account.get_untracked().csrf.clone();
+        let csrf = session.account.get_untracked().csrf.clone();
         let (old, chosen) = (current.get_untracked(), new.get_untracked());
         wasm_bindgen_futures::spawn_local(async move {
             match api::change_password(&old, &chosen, &csrf).await {

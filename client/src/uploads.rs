@@ -15,8 +15,6 @@ use std::rc::Rc;
 use js_sys::Uint8Array;
 use leptos::prelude::*;
 use plait_shared::DocId;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::storage::LocalStore;
@@ -117,8 +115,8 @@ enum Sent {
     Refused(String),
 }
 
-/// PUTs one file with an `XMLHttpRequest`, whose upload events give the
-/// progress bar (fetch has none).
+/// PUTs one file (through [`crate::api::put_evidence_file`]), its
+/// progress shown as it goes.
 async fn send(
     uploads: Uploads,
     sha: &str,
@@ -127,49 +125,14 @@ async fn send(
     bytes: &[u8],
     csrf: &str,
 ) -> Result<(), Sent> {
-    let xhr = web_sys::XmlHttpRequest::new().map_err(|_| Sent::Offline)?;
-    xhr.open("PUT", &format!("/api/blobs/{sha}?doc={doc}"))
-        .map_err(|_| Sent::Offline)?;
-    let _ = xhr.set_request_header(
-        "Content-Type",
-        if content_type.is_empty() {
-            "application/octet-stream"
-        } else {
-            content_type
-        },
-    );
-    let _ = xhr.set_request_header(plait_shared::api::CSRF_HEADER, csrf);
-    let _ = xhr.set_request_header(
-        plait_shared::api::NO_PATIENT_DATA_HEADER,
-        plait_shared::api::NO_PATIENT_DATA_CONFIRMED,
-    );
     let key = sha.to_owned();
-    let progress =
-        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
-            uploads.set(&key, Upload::Sending(e.loaded() as u64, e.total() as u64));
-        });
-    if let Ok(upload) = xhr.upload() {
-        upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
-    }
-    let finished = js_sys::Promise::new(&mut |resolve, _| {
-        let on_end = Closure::once_into_js(move || {
-            let _ = resolve.call0(&JsValue::NULL);
-        });
-        xhr.set_onloadend(Some(on_end.unchecked_ref()));
-    });
-    let body = Uint8Array::from(bytes);
-    xhr.send_with_opt_buffer_source(Some(&body))
-        .map_err(|_| Sent::Offline)?;
-    let _ = JsFuture::from(finished).await;
-    drop(progress);
-    match xhr.status().unwrap_or(0) {
-        200 | 201 => Ok(()),
-        0 | 502..=504 => Err(Sent::Offline),
-        401 | 403 | 429 | 500 | 501 | 505.. => Err(Sent::Offline),
-        status => Err(Sent::Refused(format!(
-            "{status}: {}",
-            xhr.response_text().ok().flatten().unwrap_or_default()
-        ))),
+    let progress = move |loaded: u64, total: u64| uploads.set(&key, Upload::Sending(loaded, total));
+    match crate::api::put_evidence_file(sha, doc, content_type, bytes, csrf, progress).await {
+        None => Err(Sent::Offline),
+        Some((200 | 201, _)) => Ok(()),
+        Some((0 | 502..=504, _)) => Err(Sent::Offline),
+        Some((401 | 403 | 429 | 500 | 501 | 505.., _)) => Err(Sent::Offline),
+        Some((status, text)) => Err(Sent::Refused(format!("{status}: {text}"))),
     }
 }
 

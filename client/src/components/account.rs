@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::browser::focus;
+use crate::contexts::session::use_session;
 use crate::contexts::workspace::{use_workspace, Workspace};
 
 fn sign_out_now(workspace: Workspace, busy: StoredValue<bool>) {
@@ -17,20 +18,18 @@ fn sign_out_now(workspace: Workspace, busy: StoredValue<bool>) {
 #[component]
 pub fn AccountNav() -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let busy = StoredValue::new(false);
     let who = format!(
         "Signed in as {} ({})",
-        workspace
-            .session()
-            .account
-            .with_untracked(|a| a.name.clone()),
-        workspace.session().actor.with_untracked(|a| a.role.label())
+        session.account.with_untracked(|a| a.name.clone()),
+        session.actor.with_untracked(|a| a.role.label())
     );
     let sign_out = move |_| {
         let status = workspace.status();
         if status.waiting > 0 || !status.online {
-            workspace.session().signing_in.set(false);
-            workspace.session().confirming_sign_out.set(true);
+            session.signing_in.set(false);
+            session.confirming_sign_out.set(true);
             focus("sign-out-heading");
         } else {
             sign_out_now(workspace, busy);
@@ -83,6 +82,7 @@ fn sign_out_warning(waiting: usize, online: bool) -> (&'static str, String, &'st
 #[component]
 pub fn ConfirmSignOut() -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let busy = StoredValue::new(false);
     let status = workspace.status();
     let (label, warning, button) = sign_out_warning(status.waiting, status.online);
@@ -98,7 +98,7 @@ pub fn ConfirmSignOut() -> impl IntoView {
             <button id="confirm-sign-out" class="nhsuk-button nhsuk-button--warning" type="button"
                 on:click=move |_| sign_out_now(workspace, busy)>{button}</button>
             <button class="nhsuk-button nhsuk-button--secondary" type="button"
-                on:click=move |_| workspace.session().confirming_sign_out.set(false)>"Stay signed in"</button>
+                on:click=move |_| session.confirming_sign_out.set(false)>"Stay signed in"</button>
         </div>
     }
 }

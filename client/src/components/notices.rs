@@ -4,12 +4,12 @@
 
 use leptos::prelude::*;
 
-use crate::contexts::workspace::use_workspace;
+use crate::contexts::notices::use_notices;
 
 /// The notices, with a button to dismiss them.
 #[component]
 pub fn Notices() -> impl IntoView {
-    let notices = use_workspace().notices();
+    let notices = use_notices();
     let shown = move || {
         let items = notices.with(|list| {
             list.iter()

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use plait_shared::UnixMillis;
 
-use crate::contexts::session::Session;
+use crate::contexts::session::{use_session, Session};
 use crate::contexts::workspace::use_workspace;
 
 /// "3 hours ago", "2 minutes ago", "just now".
@@ -24,7 +24,8 @@ pub fn ago(then: UnixMillis, now: UnixMillis) -> String {
 #[component]
 pub fn SyncStatus() -> impl IntoView {
     let workspace = use_workspace();
-    let ended = Memo::new(move |_| workspace.session().state.get() == Session::Ended);
+    let session = use_session();
+    let ended = Memo::new(move |_| session.state.get() == Session::Ended);
     let text = move || {
         let status = workspace.status();
         let now = crate::browser::now();
@@ -69,10 +70,10 @@ pub fn SyncStatus() -> impl IntoView {
             }}
         </div>
         <button class="nhsuk-button nhsuk-button--secondary plait-sign-in-again" type="button"
-            hidden=move || !ended.get() || workspace.session().signing_in.get()
+            hidden=move || !ended.get() || session.signing_in.get()
             on:click=move |_| {
-                workspace.session().confirming_sign_out.set(false);
-                workspace.session().signing_in.set(true);
+                session.confirming_sign_out.set(false);
+                session.signing_in.set(true);
             }>
             "Sign in again"
         </button>

@@ -38,3 +38,8 @@ impl Notices {
         self.list.with(|list| f(list))
     }
 }
+
+/// What to tell the person, provided beside the documents.
+pub fn use_notices() -> Notices {
+    expect_context::<Notices>()
+}

@@ -85,3 +85,8 @@ impl SessionContext {
         }
     }
 }
+
+/// The signed-in person, provided beside the documents.
+pub fn use_session() -> SessionContext {
+    expect_context::<SessionContext>()
+}

@@ -97,6 +97,8 @@ pub fn provide_workspace_context(
         uploads: crate::uploads::Uploads::provide(),
     };
     provide_context(workspace);
+    provide_context(workspace.session);
+    provide_context(workspace.notices);
     if live {
         workspace.fetch_members();
     } else {
@@ -118,16 +120,6 @@ fn reload() {
 }
 
 impl Workspace {
-    /// The signed-in person.
-    pub fn session(self) -> SessionContext {
-        self.session
-    }
-
-    /// What to tell the person.
-    pub fn notices(self) -> Notices {
-        self.notices
-    }
-
     /// The programme open (`None` on the programmes list).
     pub fn programme_id(self) -> Option<DocId> {
         self.programme.get_value()

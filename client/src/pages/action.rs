@@ -20,6 +20,7 @@ use crate::browser::now;
 use crate::browser::today;
 use crate::components::brag::Brag;
 use crate::components::later::later_section;
+use crate::contexts::session::use_session;
 use crate::contexts::workspace::use_workspace;
 use crate::pages::findings::FindingCard;
 use crate::pages::history::ChangeHistory;
@@ -177,6 +178,7 @@ fn vocabulary<T: Copy>(
 #[component]
 pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let card_plan = StoredValue::new(plan.clone());
     let editing = Editing {
         plan: StoredValue::new_local(workspace.plan_doc(&plan)),
@@ -251,7 +253,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     // What the signed-in person may not change, and why.
     let denied = move |key: Result<FieldKey, ActionText>| -> Denied {
         Signal::from(Memo::new(move |_| {
-            let actor = workspace.session().actor.get();
+            let actor = session.actor.get();
             view_of.with(|v| {
                 let a = v.as_ref()?;
                 let rules = rules.get();
@@ -272,7 +274,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     // all: if not (a board member, a regulator, a colleague outside the
     // action), the details are a read-only summary, not a greyed form.
     let may_edit = Memo::new(move |_| {
-        let actor = workspace.session().actor.get();
+        let actor = session.actor.get();
         let rules = rules.get();
         view_of.with(|v| {
             v.as_ref().is_some_and(|a| {
@@ -310,7 +312,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
     let due_parts = RwSignal::new(crate::components::date_input::DateParts::default());
     let due_error = RwSignal::new(None::<String>);
     let may_post = Memo::new(move |_| {
-        let actor = workspace.session().actor.get();
+        let actor = session.actor.get();
         view_of.with(|v| {
             v.as_ref()
                 .is_some_and(|a| may_append(actor.access(rules.get()), Log::Updates, a))
@@ -367,7 +369,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
 
     let buttons = move || {
         let (status, _) = lifecycle.get()?;
-        let actor = workspace.session().actor.get();
+        let actor = session.actor.get();
         // A step is offered only when it would take effect; the others that
         // the role could take say what they still need.
         let all = view_of.with(|v| {
@@ -582,7 +584,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 let Some(id) = new_entry_id() else { return };
                 if text.trim().is_empty() { return; }
                 editing.append(LogEntry::Progress(ProgressUpdate {
-                    id, text: text.trim().to_owned(), by: workspace.session().actor.get_untracked().user, at: now(),
+                    id, text: text.trim().to_owned(), by: session.actor.get_untracked().user, at: now(),
                 }));
                 update_text.set(String::new());
             }>

@@ -9,6 +9,7 @@ use plait_shared::{DocId, FindingId, FindingKind, FindingView, PlanView};
 
 use crate::browser::today;
 use crate::components::brag::Brag;
+use crate::contexts::session::use_session;
 use crate::contexts::workspace::use_workspace;
 use crate::markup::{link, markup, Markup};
 use crate::pages::{Page, PageLink};
@@ -274,6 +275,7 @@ pub fn FindingPage(plan: DocId, finding: FindingId) -> impl IntoView {
 #[component]
 pub fn WarningNotice() -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let notice = move || {
         workspace
             .programme_view()
@@ -294,7 +296,7 @@ pub fn WarningNotice() -> impl IntoView {
         failings.sort_by(|a, b| a.1.reference.cmp(&b.1.reference));
         failings
     });
-    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
+    let admin = move || plait_shared::access::administers(session.actor.get().role);
     view! {
         <h1>"Warning notice"</h1>
         {move || {

@@ -27,6 +27,7 @@ use yrs::Transact;
 use crate::browser::{chosen_file, clear_file, now, today};
 use crate::components::date_input::{DateInput, DateParts};
 use crate::components::form::{Choice, TextArea, TextField};
+use crate::contexts::session::{use_session, SessionContext};
 use crate::contexts::workspace::{use_workspace, Workspace};
 use crate::pages::{Page, PageLink};
 use crate::uploads::{read_file, use_uploads, Upload, Uploads};
@@ -42,6 +43,7 @@ fn salt() -> u32 {
 #[derive(Clone, Copy)]
 struct Ctx {
     workspace: Workspace,
+    session: SessionContext,
     uploads: Uploads,
     plan: StoredValue<DocId>,
     action: StoredValue<ActionId>,
@@ -75,7 +77,7 @@ impl Ctx {
             self.say(false, "This plan is not on this device yet.".into());
             return false;
         };
-        let actor = self.workspace.session().actor.get_untracked();
+        let actor = self.session.actor.get_untracked();
         let who = Who {
             user: &actor.user,
             role: actor.role,
@@ -107,6 +109,7 @@ impl Ctx {
 #[component]
 pub fn Governance(plan: DocId, action: ActionId) -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let plan = StoredValue::new(plan);
     let action = StoredValue::new(action);
     let view = Memo::new(move |_| {
@@ -117,7 +120,7 @@ pub fn Governance(plan: DocId, action: ActionId) -> impl IntoView {
     });
     let rules = Memo::new(move |_| workspace.rules());
     let offered = Memo::new(move |_| {
-        let actor = workspace.session().actor.get();
+        let actor = session.actor.get();
         let rules = rules.get();
         view.with(|v| {
             v.as_ref()
@@ -127,6 +130,7 @@ pub fn Governance(plan: DocId, action: ActionId) -> impl IntoView {
     });
     let ctx = Ctx {
         workspace,
+        session: use_session(),
         uploads: use_uploads(),
         plan,
         action,
@@ -446,7 +450,7 @@ fn AttachForm(ctx: Ctx) -> impl IntoView {
     // Other actions answering the same findings that this person may also
     // attach evidence to: one piece of evidence can serve them all.
     let siblings = Memo::new(move |_| {
-        let actor = ctx.workspace.session().actor.get();
+        let actor = ctx.session.actor.get();
         let rules = ctx.rules.get();
         let Some(this) = ctx.view.get() else {
             return Vec::new();

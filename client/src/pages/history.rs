@@ -7,7 +7,7 @@ use plait_shared::api::AuditRecord;
 use plait_shared::{ActionId, DocId};
 
 use crate::api;
-use crate::contexts::session::Session;
+use crate::contexts::session::{use_session, Session};
 use crate::contexts::workspace::{use_workspace, Workspace};
 use crate::markup::{markup, render, scroll_region, Markup};
 
@@ -70,12 +70,12 @@ fn table(workspace: Workspace, action: &ActionId, records: &[AuditRecord]) -> Ma
 #[component]
 pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     // None while loading; the records, or why there are none.
     let trail = RwSignal::new_local(None::<Result<Vec<AuditRecord>, ()>>);
     let ids = StoredValue::new((plan, action));
-    let reachable = Memo::new(move |_| {
-        workspace.status().online && workspace.session().state.get() == Session::Live
-    });
+    let reachable =
+        Memo::new(move |_| workspace.status().online && session.state.get() == Session::Live);
     // Every local edit saved: the trail has them.
     let settled = Memo::new(move |_| reachable.get() && workspace.status().waiting == 0);
     let round = StoredValue::new(0u32);
@@ -111,7 +111,7 @@ pub fn ChangeHistory(plan: DocId, action: ActionId) -> impl IntoView {
         );
     });
     let html = move || {
-        let message = if workspace.session().state.get() == Session::Ended {
+        let message = if session.state.get() == Session::Ended {
             "Sign in again to see the change history."
         } else if !reachable.get() {
             "The change history is available when you are online."

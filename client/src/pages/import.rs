@@ -17,6 +17,7 @@ use plait_shared::import::{Column, ColumnUse};
 use plait_shared::UserId;
 
 use crate::browser::{chosen_file, focus};
+use crate::contexts::session::{use_session, SessionContext};
 use crate::contexts::workspace::{use_workspace, Workspace};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +34,7 @@ enum Stage {
 #[component]
 pub fn Import() -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let stage = RwSignal::new(Stage::Choosing);
     let options = RwSignal::new(ImportOptions::default());
     let valid_only = RwSignal::new(false);
@@ -47,7 +49,7 @@ pub fn Import() -> impl IntoView {
         if first {
             stage.set(Stage::Checking);
         }
-        let (programme, csrf) = context(workspace);
+        let (programme, csrf) = context(workspace, session);
         let asked = options.get_untracked();
         wasm_bindgen_futures::spawn_local(async move {
             stage.set(
@@ -89,7 +91,7 @@ pub fn Import() -> impl IntoView {
         } else {
             "import"
         };
-        let (programme, csrf) = context(workspace);
+        let (programme, csrf) = context(workspace, session);
         let asked = options.get_untracked();
         wasm_bindgen_futures::spawn_local(async move {
             stage.set(match crate::api::import(&programme, mode, &asked, &file, &csrf).await {
@@ -109,7 +111,7 @@ pub fn Import() -> impl IntoView {
             focus("import-outcome");
         });
     };
-    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
+    let admin = move || plait_shared::access::administers(session.actor.get().role);
     view! {
         <h1>"Import an action plan"</h1>
         <Show
@@ -150,13 +152,13 @@ pub fn Import() -> impl IntoView {
 }
 
 /// The programme's id and the session's CSRF token.
-fn context(workspace: Workspace) -> (String, String) {
+fn context(workspace: Workspace, session: SessionContext) -> (String, String) {
     (
         workspace
             .programme_id()
             .map(|p| p.to_string())
             .unwrap_or_default(),
-        workspace.session().account.get_untracked().csrf.clone(),
+        session.account.get_untracked().csrf.clone(),
     )
 }
 

@@ -22,6 +22,7 @@ use yrs::Transact;
 use crate::browser::{focus, interned, now, today};
 use crate::components::date_input::{DateInput, DateParts};
 use crate::components::form::{error_of, Choice, ErrorSummary, Saved, TextArea, TextField};
+use crate::contexts::session::use_session;
 use crate::contexts::workspace::{use_workspace, Workspace};
 use crate::pages::{Page, PageLink};
 
@@ -58,7 +59,8 @@ pub fn meeting_name(workspace: Workspace, meeting: &Meeting) -> String {
 #[component]
 pub fn Meetings() -> impl IntoView {
     let workspace = use_workspace();
-    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
+    let session = use_session();
+    let admin = move || plait_shared::access::administers(session.actor.get().role);
     let meetings = Memo::new(move |_| {
         let plans = workspace.plan_views();
         let mut all: Vec<(MeetingId, Meeting, usize)> = workspace
@@ -209,6 +211,7 @@ fn item_key(item: &AgendaItem) -> String {
 #[component]
 pub fn MeetingPack(meeting: MeetingId) -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let id = StoredValue::new(meeting);
     let found = Memo::new(move |_| {
         workspace
@@ -216,7 +219,7 @@ pub fn MeetingPack(meeting: MeetingId) -> impl IntoView {
             .and_then(|p| p.meetings.get(&id.get_value()).cloned())
     });
     let items = Memo::new(move |_| agenda(&id.get_value(), &workspace.plan_views()));
-    let actor = Memo::new(move |_| workspace.session().actor.get());
+    let actor = Memo::new(move |_| session.actor.get());
     let rules = Memo::new(move |_| workspace.rules());
     // The outcomes the signed-in person may record on an item.
     let outcomes_for = move |item: &AgendaItem| -> Vec<DecisionOutcome> {
@@ -580,7 +583,8 @@ fn ChairReportSection(
     found: Memo<Option<Meeting>>,
 ) -> impl IntoView {
     let workspace = use_workspace();
-    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
+    let session = use_session();
+    let admin = move || plait_shared::access::administers(session.actor.get().role);
     let stored = found.get_untracked().unwrap_or_default();
     let alert = RwSignal::new(stored.alert.clone());
     let advise = RwSignal::new(stored.advise.clone());

@@ -10,6 +10,7 @@ use plait_shared::changes::Log;
 use plait_shared::{ActionView, Confidence, Date, DocId, PlanView, Role, Status, UnixMillis};
 
 use crate::browser::today;
+use crate::contexts::session::use_session;
 use crate::contexts::workspace::use_workspace;
 use crate::markup::{link, markup, render, Markup};
 use crate::pages::follow_links;
@@ -271,8 +272,9 @@ fn work_markup(lists: &[(&'static str, Vec<Task>)]) -> Markup {
 #[component]
 pub fn MyWork() -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let html = move || {
-        let actor = workspace.session().actor.get();
+        let actor = session.actor.get();
         let plans = workspace.plan_views();
         let import = if administers(actor.role) {
             markup!(

@@ -13,6 +13,7 @@ use plait_shared::{Colour, MeetingId, Paper, UnixMillis};
 
 use crate::browser::{now, today};
 use crate::components::form::{Saved, TextArea, TextField};
+use crate::contexts::session::use_session;
 use crate::contexts::workspace::use_workspace;
 use crate::pages::{Page, PageLink};
 
@@ -199,8 +200,9 @@ fn body_view(body: &PaperBody, name: &dyn Fn(&str) -> String) -> impl IntoView {
 #[component]
 pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let id = StoredValue::new(meeting);
-    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
+    let admin = move || plait_shared::access::administers(session.actor.get().role);
     let stored = Memo::new(move |_| {
         workspace.programme_view().map(|p| {
             (

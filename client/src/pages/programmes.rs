@@ -8,14 +8,14 @@ use plait_shared::api::{NewProgramme, ProgrammeSummary};
 use crate::api;
 use crate::browser::focus;
 use crate::components::form::{ErrorSummary, TextField};
-use crate::contexts::workspace::use_workspace;
+use crate::contexts::session::use_session;
 use crate::pages::{address, load, Page};
 
 /// The list, from the server (kept for offline use), or as last fetched.
 #[component]
 pub fn Programmes() -> impl IntoView {
-    let workspace = use_workspace();
-    let account = workspace.session().account.get_untracked();
+    let session = use_session();
+    let account = session.account.get_untracked();
     let user = account.username.clone();
     let superuser = account.superuser;
     // Offline: the list as last fetched, or the memberships the account
@@ -82,7 +82,7 @@ pub fn Programmes() -> impl IntoView {
 /// The form a server administrator creates a programme with.
 #[component]
 fn CreateProgramme() -> impl IntoView {
-    let workspace = use_workspace();
+    let session = use_session();
     let id = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let trust = RwSignal::new(String::new());
@@ -125,7 +125,7 @@ fn CreateProgramme() -> impl IntoView {
         }
         errors.set(Vec::new());
         busy.set(true);
-        let csrf = workspace.session().account.get_untracked().csrf.clone();
+        let csrf = session.account.get_untracked().csrf.clone();
         wasm_bindgen_futures::spawn_local(async move {
             match api::create_programme(&new, &csrf).await {
                 Ok(created) => load(&address(Some(&created.id), &Page::Import)),

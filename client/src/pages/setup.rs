@@ -24,6 +24,7 @@ use crate::api;
 use crate::browser::focus;
 use crate::components::date_input::{DateInput, DateParts};
 use crate::components::form::{error_of, Choice, ErrorSummary, Saved, TextArea, TextField};
+use crate::contexts::session::use_session;
 use crate::contexts::workspace::{use_workspace, Workspace};
 
 /// The CQC ratings a programme can start from.
@@ -126,7 +127,8 @@ fn fresh_id(prefix: &str, name: &str, taken: impl Fn(&str) -> bool) -> String {
 #[component]
 pub fn Setup() -> impl IntoView {
     let workspace = use_workspace();
-    let admin = move || plait_shared::access::administers(workspace.session().actor.get().role);
+    let session = use_session();
+    let admin = move || plait_shared::access::administers(session.actor.get().role);
     // The forms start from the programme as this device has it: only once
     // it is here (a form filled from nothing would save nothing over it).
     let loaded = Memo::new(move |_| workspace.programme_view().is_some());
@@ -637,7 +639,8 @@ fn role_options() -> Vec<(String, String)> {
 #[component]
 fn Members() -> impl IntoView {
     let workspace = use_workspace();
-    let me = workspace.session().account.get_untracked().username.clone();
+    let session = use_session();
+    let me = session.account.get_untracked().username.clone();
     let programme = workspace.programme_id();
     let message = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
@@ -650,7 +653,7 @@ fn Members() -> impl IntoView {
     let existing_role = RwSignal::new(Role::Contributor.key().to_owned());
     let existing_errors = RwSignal::new(Vec::new());
     let roles = Signal::derive(role_options);
-    let csrf = move || workspace.session().account.get_untracked().csrf.clone();
+    let csrf = move || session.account.get_untracked().csrf.clone();
     let change_role = {
         let programme = programme.clone();
         move |member: UserId, role: Option<Role>| {
@@ -847,6 +850,7 @@ fn Members() -> impl IntoView {
 #[component]
 fn Plans() -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let title = RwSignal::new(String::new());
     let workstream = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::new());
@@ -880,7 +884,7 @@ fn Plans() -> impl IntoView {
             title: name.clone(),
             workstream_id: WorkstreamId::new(workstream.get_untracked()).ok(),
         };
-        let csrf = workspace.session().account.get_untracked().csrf.clone();
+        let csrf = session.account.get_untracked().csrf.clone();
         wasm_bindgen_futures::spawn_local(async move {
             match api::create_plan(&programme, &plan, &csrf).await {
                 Ok(_) => {
