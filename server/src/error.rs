@@ -28,6 +28,29 @@ unavailable_from!(
     rust_xlsxwriter::XlsxError,
     zip::result::ZipError,
     std::io::Error,
+    crate::registry::ApplyError,
+    yrs::encoding::read::Error,
+    yrs::error::UpdateError,
+);
+
+/// The request itself is wrong (an id or a date that does not parse, a
+/// body that does not decode): answered 400 with the reason.
+macro_rules! bad_request_from {
+    ($($source:ty),+ $(,)?) => {
+        $(
+            impl From<$source> for AppError {
+                fn from(e: $source) -> AppError {
+                    AppError::BadRequest(e.to_string())
+                }
+            }
+        )+
+    };
+}
+
+bad_request_from!(
+    plait_shared::InvalidId,
+    plait_shared::InvalidDate,
+    plait_shared::protocol::BodyError,
 );
 
 /// A request that could not be served.

@@ -17,13 +17,20 @@
 //! - [`ChangingOwnAccount`]: [`Changing`] for what an account with a
 //!   one-time password may do (choose its own, sign out); every other
 //!   change, and every document, waits for that (403).
+//! - [`AdminOf`]: [`Changing`] by someone who administers the programme the
+//!   path names (`{doc}`), asked as [`plait_shared::access::administers`]
+//!   asks; [`Superuser`]: [`Changing`] by a server administrator. Each
+//!   route names its task ([`AdminTask`]), for the words of its refusal.
+//! - [`MetricsScraper`]: a request for `/metrics` with its bearer token.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, Path, Query};
-use axum::http::request::Parts;
+use axum::http::{header, request::Parts};
 use plait_shared::DocId;
 
+use crate::accounts::secrets_equal;
 use crate::auth::{authenticate, check_csrf, check_origin, doc_access, Access, Authed};
 use crate::{AppError, AppState};
 
@@ -101,7 +108,7 @@ async fn named_doc(parts: &mut Parts, state: &AppState) -> Result<DocId, AppErro
             .and_then(|Query(mut params)| params.remove("doc"))
             .ok_or_else(|| AppError::BadRequest("which document? (doc=…)".into()))?,
     };
-    DocId::new(raw).map_err(|e| AppError::BadRequest(e.to_string()))
+    Ok(DocId::new(raw)?)
 }
 
 impl FromRequestParts<AppState> for SignedIn {
@@ -183,5 +190,115 @@ impl FromRequestParts<AppState> for SocketDoc {
         own_password_chosen(&authed)?;
         let access = doc_access(state, &authed, &id).await?;
         Ok(SocketDoc { id, authed, access })
+    }
+}
+
+/// What a programme admin's or a server administrator's route does: the
+/// words of its refusal (403, counted as a refused request), and whether
+/// it may name a programme not created yet.
+pub trait AdminTask {
+    /// Why the request is refused, in words for the person who made it.
+    const REFUSAL: &'static str;
+    /// The path may name a programme that does not exist yet, which a
+    /// server administrator's request creates (an import); otherwise it
+    /// must name an existing programme's own document.
+    const CREATES_PROGRAMME: bool = false;
+}
+
+/// A signed-in person (CSRF checked) who administers the programme the
+/// path names (`{doc}`), for the task `T`.
+#[derive(Debug)]
+pub struct AdminOf<T> {
+    /// The programme.
+    pub id: DocId,
+    /// The session.
+    pub authed: Authed,
+    task: PhantomData<fn() -> T>,
+}
+
+impl<T: AdminTask> FromRequestParts<AppState> for AdminOf<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Changing(authed) = Changing::from_request_parts(parts, state).await?;
+        let raw = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|Path(mut params)| params.remove("doc"))
+            .ok_or_else(|| AppError::BadRequest("which programme?".into()))?;
+        let id = DocId::new(raw)?;
+        let administers = authed
+            .user
+            .role_in(&id)
+            .is_some_and(plait_shared::access::administers);
+        let allowed = administers && {
+            let owner = state.programme_of(&id).await?;
+            if T::CREATES_PROGRAMME {
+                owner.is_some() || authed.user.superuser
+            } else {
+                owner.as_ref() == Some(&id)
+            }
+        };
+        if !allowed {
+            return Err(state.denied(AppError::Forbidden(T::REFUSAL.into())));
+        }
+        Ok(AdminOf {
+            id,
+            authed,
+            task: PhantomData,
+        })
+    }
+}
+
+/// A server administrator's request that changes something (CSRF
+/// checked), for the task `T`.
+#[derive(Debug)]
+pub struct Superuser<T> {
+    /// The session.
+    pub authed: Authed,
+    task: PhantomData<fn() -> T>,
+}
+
+impl<T: AdminTask> FromRequestParts<AppState> for Superuser<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Changing(authed) = Changing::from_request_parts(parts, state).await?;
+        if !authed.user.superuser {
+            return Err(state.denied(AppError::Forbidden(T::REFUSAL.into())));
+        }
+        Ok(Superuser {
+            authed,
+            task: PhantomData,
+        })
+    }
+}
+
+/// A scraper of `/metrics` that presents the configured bearer token
+/// (`plait serve --metrics-token`); without one configured, `/metrics` is
+/// not served at all (404).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsScraper;
+
+impl FromRequestParts<AppState> for MetricsScraper {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Some(token) = state.config.metrics_token.as_deref() else {
+            return Err(AppError::NotFound);
+        };
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if secrets_equal(presented, token) {
+            Ok(MetricsScraper)
+        } else {
+            Err(state.denied(AppError::Unauthorized(
+                "the metrics need their bearer token".into(),
+            )))
+        }
     }
 }

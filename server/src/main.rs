@@ -162,10 +162,10 @@ struct ServeArgs {
     trusted_proxies: Vec<std::net::IpAddr>,
     /// Seconds a connection may take to send a request's headers, or stay
     /// idle between requests.
-    #[arg(long, env = "PLAIT_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    #[arg(long, env = "PLAIT_HEADER_TIMEOUT_SECS", default_value_t = Config::HEADER_READ_TIMEOUT_SECS)]
     header_timeout_secs: u64,
     /// Seconds a request's body may go without sending anything.
-    #[arg(long, env = "PLAIT_BODY_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(long, env = "PLAIT_BODY_IDLE_TIMEOUT_SECS", default_value_t = Config::BODY_IDLE_TIMEOUT_SECS)]
     body_idle_timeout_secs: u64,
     /// The evidence files one programme may hold, in bytes.
     #[arg(long, env = "PLAIT_MAX_EVIDENCE_BYTES", default_value_t = Config::MAX_EVIDENCE_BYTES)]
@@ -528,68 +528,90 @@ fn report_import(reply: plait_server::control::Reply) -> anyhow::Result<()> {
     }
 }
 
-fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+/// The password from the first line of standard input, or a generated one.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
         std::io::stdin()
             .read_line(&mut line)
             .context("reading the password from standard input")?;
-        Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false))
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     } else {
-        let generated =
-            plait_server::accounts::random_token(15).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok((generated, true))
+        plait_server::accounts::random_token(15).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+/// The command line's account command as the server takes it: the one
+/// place each field is carried over (a password read from standard input
+/// or generated; a role by its name, `none` for none).
+impl TryFrom<UserCommand> for plait_server::control::Command {
+    type Error = anyhow::Error;
+
+    fn try_from(command: UserCommand) -> anyhow::Result<Self> {
+        use plait_server::control::Command as Control;
+        Ok(match command {
+            UserCommand::Add {
+                username,
+                name,
+                password_stdin,
+                superuser,
+                email,
+            } => Control::Add {
+                username,
+                name,
+                password: read_password(password_stdin)?,
+                superuser,
+                email,
+            },
+            UserCommand::List => Control::List,
+            UserCommand::Disable { username } => Control::Disable { username },
+            UserCommand::Enable { username } => Control::Enable { username },
+            UserCommand::Grant {
+                username,
+                programme,
+                role,
+            } => Control::Grant {
+                username,
+                programme: plait_shared::DocId::new(programme)?,
+                role: match role.as_str() {
+                    "none" => None,
+                    other => Some(other.parse::<plait_shared::Role>().map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e} (viewer, contributor, lead, validator, approver, admin or none)"
+                        )
+                    })?),
+                },
+            },
+            UserCommand::Password {
+                username,
+                password_stdin,
+            } => Control::Password {
+                username,
+                password: read_password(password_stdin)?,
+            },
+        })
     }
 }
 
 async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyhow::Result<()> {
     use plait_server::control::{Command as Control, Reply};
-    let mut generated = None;
-    let control = match command {
+    // A password made here (not read from standard input) is shown once.
+    let shows_password = matches!(
+        command,
         UserCommand::Add {
-            username,
-            name,
-            password_stdin,
-            superuser,
-            email,
-        } => {
-            let (password, made) = read_password(password_stdin)?;
-            generated = made.then(|| password.clone());
-            Control::Add {
-                username,
-                name,
-                password,
-                superuser,
-                email,
-            }
+            password_stdin: false,
+            ..
+        } | UserCommand::Password {
+            password_stdin: false,
+            ..
         }
-        UserCommand::List => Control::List,
-        UserCommand::Disable { username } => Control::Disable { username },
-        UserCommand::Enable { username } => Control::Enable { username },
-        UserCommand::Grant {
-            username,
-            programme,
-            role,
-        } => Control::Grant {
-            username,
-            programme: plait_shared::DocId::new(programme)?,
-            role: match role.as_str() {
-                "none" => None,
-                other => Some(other.parse::<plait_shared::Role>().map_err(|e| {
-                    anyhow::anyhow!(
-                        "{e} (viewer, contributor, lead, validator, approver, admin or none)"
-                    )
-                })?),
-            },
-        },
-        UserCommand::Password {
-            username,
-            password_stdin,
-        } => {
-            let (password, made) = read_password(password_stdin)?;
-            generated = made.then(|| password.clone());
-            Control::Password { username, password }
+    );
+    let control = Control::try_from(command)?;
+    let generated = match &control {
+        Control::Add { password, .. } | Control::Password { password, .. } if shows_password => {
+            Some(password.clone())
         }
+        _ => None,
     };
     #[cfg(unix)]
     let sent = plait_server::control::send(data_dir, &control)

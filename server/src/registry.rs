@@ -1,7 +1,8 @@
 //! The documents in memory: loaded on first use, leased while in use, and
 //! unloaded when idle. What happens to them lives beside this map: the
 //! update pipeline ([`pipeline`]: admission, storage, audit), the fan-out to
-//! connections ([`fanout`]), group commit ([`flusher`]) and compaction
+//! connections ([`fanout`]: broadcasts, a joining client's whole state,
+//! turns at large sends), group commit ([`flusher`]) and compaction
 //! ([`compaction`]).
 
 use std::collections::HashMap;
@@ -9,15 +10,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use plait_shared::admission::{ItemIndex, Limits};
 use plait_shared::{new_doc, DocId};
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use yrs::sync::{Awareness, Message, SyncMessage};
+use yrs::sync::Awareness;
 use yrs::updates::decoder::Decode;
-use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
 mod compaction;
@@ -25,39 +24,15 @@ mod fanout;
 mod flusher;
 mod pipeline;
 
-use fanout::Subscriber;
+pub use compaction::LOG_TO_SNAPSHOT;
+use fanout::{FullSync, LargeSends, Subscriber};
+pub use fanout::{CACHE_FULL_SYNC_BYTES, LARGE_SENDS, LARGE_SEND_BYTES, LARGE_SEND_WAIT};
 pub use flusher::{FlushError, Flusher};
-pub use pipeline::{Applied, ApplyError, RulesCell, Signature, UpdateAuthor};
+pub use pipeline::{Applied, ApplyError, RulesCell, Signature, UpdateAuthor, SERVER_WRITER};
 
 use crate::audit::Audit;
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError};
-
-/// A document's log is compacted only once the bytes it holds since the
-/// snapshot reach the snapshot's size divided by this (as well as
-/// `compact_after` entries): compaction rewrites the whole document, so on a
-/// large document it must come rarely enough that its cost per update stays
-/// a small multiple of the update's own size, not of the document's.
-pub const LOG_TO_SNAPSHOT: u64 = 4;
-
-/// A document's full state as a sync-step-2 message is kept for new
-/// clients (an empty state vector) once it is at least this large, until
-/// the document next changes: a crowd joining a large document at once is
-/// answered with one encoding, shared.
-pub const CACHE_FULL_SYNC_BYTES: usize = 64 * 1024;
-
-/// A message at least this large (a large document's whole state, to a
-/// joining client) waits for one of [`LARGE_SENDS`] turns before it is sent.
-pub const LARGE_SEND_BYTES: usize = 1 << 20;
-
-/// How many large messages are sent at once. When a crowd joins a large
-/// document together, sending to all of them at once makes every one of them
-/// wait for all the others; in turn, the first are done early.
-pub const LARGE_SENDS: usize = 4;
-
-/// The longest a large message waits for its turn, so that a few slow
-/// clients cannot hold back everyone else.
-pub const LARGE_SEND_WAIT: Duration = Duration::from_secs(1);
 
 /// Tuning of the registry.
 #[derive(Debug, Clone)]
@@ -73,9 +48,6 @@ pub struct RegistrySettings {
     /// allowed in entries' times.
     pub limits: Limits,
 }
-
-/// The writer recorded for client ids the server itself writes under.
-pub const SERVER_WRITER: &str = "@plait-server";
 
 impl RegistrySettings {
     /// Seconds a document with no clients stays in memory, by default.
@@ -107,9 +79,9 @@ pub struct DocState {
     uncompacted_bytes: u64,
     /// The size of the last snapshot.
     snapshot_bytes: u64,
-    /// The whole state as a sync step 2, for clients that have nothing,
-    /// with the `next_seq` it was made at.
-    full_sync: Option<(u64, Bytes)>,
+    /// The whole state as a sync step 2, for clients that have nothing
+    /// (see [`DocState::sync_step2`]).
+    full_sync: FullSync,
     /// Set when the in-memory document may differ from storage (an update
     /// failed half-way); it is then evicted and reloaded from the store.
     poisoned: bool,
@@ -120,30 +92,6 @@ pub struct DocState {
     /// first to announce it, until it leaves. Another connection can neither
     /// change nor remove it.
     presence: HashMap<u64, u64>,
-}
-
-impl DocState {
-    /// The sync step 2 (as a whole message) for a client whose state vector
-    /// is `sv`: exactly what it lacks. For a client that has nothing, the
-    /// answer for a large document is made once per version and shared.
-    pub fn sync_step2(&mut self, sv: &StateVector) -> Bytes {
-        let encode = |doc: &yrs::Doc| {
-            let update = doc.transact().encode_state_as_update_v1(sv);
-            Bytes::from(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1())
-        };
-        if !sv.is_empty() {
-            return encode(self.awareness.doc());
-        }
-        if let Some((seq, message)) = &self.full_sync {
-            if *seq == self.next_seq {
-                return message.clone();
-            }
-        }
-        let message = encode(self.awareness.doc());
-        self.full_sync =
-            (message.len() >= CACHE_FULL_SYNC_BYTES).then(|| (self.next_seq, message.clone()));
-        message
-    }
 }
 
 impl std::fmt::Debug for DocState {
@@ -217,7 +165,7 @@ pub struct Registry {
     metrics: Arc<Metrics>,
     tasks: TaskTracker,
     next_conn: AtomicU64,
-    large_sends: tokio::sync::Semaphore,
+    large_sends: LargeSends,
     shutdown: CancellationToken,
 }
 
@@ -240,7 +188,7 @@ impl Registry {
             metrics,
             tasks,
             next_conn: AtomicU64::new(1),
-            large_sends: tokio::sync::Semaphore::new(LARGE_SENDS),
+            large_sends: LargeSends::default(),
             shutdown,
         })
     }
@@ -331,7 +279,7 @@ impl Registry {
                 uncompacted: stored.updates.len() as u64,
                 uncompacted_bytes: stored.updates.iter().map(|(_, u)| u.len() as u64).sum(),
                 snapshot_bytes: stored.snapshot.as_ref().map_or(0, |(_, s)| s.len() as u64),
-                full_sync: None,
+                full_sync: FullSync::default(),
                 poisoned: false,
                 index: None,
                 presence: HashMap::new(),
@@ -425,96 +373,5 @@ impl Registry {
     /// When the flush fails.
     pub async fn flush(&self) -> Result<(), FlushError> {
         self.flusher.flush().await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::compaction::compaction_due;
-    use super::*;
-
-    #[test]
-    fn a_small_document_compacts_by_entries_and_a_large_one_by_bytes() {
-        // A 20 KB document: 500 updates of 100 bytes are due.
-        assert!(compaction_due(500, 50_000, 20_000, 500));
-        assert!(!compaction_due(499, 50_000, 20_000, 500));
-        // A 20 MB document: not after 500 small updates, but once the log
-        // holds a quarter of the snapshot.
-        assert!(!compaction_due(500, 50_000, 20_000_000, 500));
-        assert!(!compaction_due(49_999, 4_999_900, 20_000_000, 500));
-        assert!(compaction_due(50_000, 5_000_000, 20_000_000, 500));
-        // Never compacted yet: entries decide.
-        assert!(compaction_due(500, 1, 0, 500));
-    }
-
-    #[tokio::test]
-    async fn large_messages_take_turns_and_small_ones_never_wait() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(crate::SledStore::open(dir.path()).unwrap());
-        let registry = Registry::new(
-            store,
-            None,
-            RegistrySettings::default(),
-            Arc::new(Metrics::default()),
-            TaskTracker::new(),
-            CancellationToken::new(),
-        );
-        assert!(registry.send_turn(LARGE_SEND_BYTES - 1).await.is_none());
-        let mut turns = Vec::new();
-        for _ in 0..LARGE_SENDS {
-            turns.push(registry.send_turn(LARGE_SEND_BYTES).await.unwrap());
-        }
-        // All turns taken: a large message waits (here, not even 50 ms of
-        // the second it may), a small one does not.
-        let waiting = registry.send_turn(LARGE_SEND_BYTES);
-        assert!(
-            tokio::time::timeout(Duration::from_millis(50), waiting)
-                .await
-                .is_err(),
-            "a fifth large send waits"
-        );
-        assert!(registry.send_turn(10).await.is_none());
-        turns.pop();
-        assert!(registry.send_turn(LARGE_SEND_BYTES).await.is_some());
-    }
-
-    #[test]
-    fn a_new_client_gets_the_whole_state_shared_until_the_document_changes() {
-        use yrs::{GetString, Text};
-        let doc = plait_shared::new_doc();
-        let text = doc.get_or_insert_text("t");
-        text.push(&mut doc.transact_mut(), &"x".repeat(CACHE_FULL_SYNC_BYTES));
-        let mut state = DocState {
-            awareness: Awareness::new(doc.clone()),
-            next_seq: 1,
-            uncompacted: 0,
-            uncompacted_bytes: 0,
-            snapshot_bytes: 0,
-            full_sync: None,
-            poisoned: false,
-            index: None,
-            presence: HashMap::new(),
-        };
-        let empty = StateVector::default();
-        let first = state.sync_step2(&empty);
-        let again = state.sync_step2(&empty);
-        assert_eq!(first.as_ptr(), again.as_ptr(), "shared, not encoded twice");
-        // A client with part of the document gets only what it lacks.
-        let partial = state.sync_step2(&doc.transact().state_vector());
-        assert!(partial.len() < 100);
-        // After a change (a new sequence number) the answer is made anew.
-        text.push(&mut doc.transact_mut(), "y");
-        state.next_seq = 2;
-        let after = state.sync_step2(&empty);
-        assert_ne!(first.as_ptr(), after.as_ptr());
-        let Ok(Message::Sync(SyncMessage::SyncStep2(update))) = Message::decode_v1(&after) else {
-            panic!("a sync step 2");
-        };
-        let copy = plait_shared::new_doc();
-        copy.transact_mut()
-            .apply_update(Update::decode_v1(&update).unwrap())
-            .unwrap();
-        let got = copy.get_or_insert_text("t").get_string(&copy.transact());
-        assert_eq!(got.len(), CACHE_FULL_SYNC_BYTES + 1);
     }
 }

@@ -40,7 +40,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(programmes::export_programme),
         )
         .route(
-            "/api/programmes/{id}/import",
+            "/api/programmes/{doc}/import",
             post(programmes::import_plan).layer(axum::extract::DefaultBodyLimit::max(
                 state.config.max_blob_bytes,
             )),

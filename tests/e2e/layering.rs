@@ -1,16 +1,111 @@
 //! The crates' modules form no circles: a module may use another only if
 //! that one does not, directly or through others, use it back. Checked on
 //! the source (each top-level module of `shared`, `client` and `server`,
-//! with its submodules; comments and test modules left out), so a circle is
-//! a failing test, not a reviewer's finding.
+//! with its submodules; comments and test modules left out; a module is
+//! used when named as `crate::x`, inside `crate::{x, …}`, or through a
+//! name the crate root re-exports from it), so a circle is a failing test,
+//! not a reviewer's finding.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::ywebsocket::repo_root;
 
-/// Top-level module → the top-level modules it names (`crate::x`).
+/// `text` without its `//` comments.
+fn without_comments(text: &str) -> String {
+    text.lines()
+        .map(|line| line.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The name `text` starts with (after any spaces).
+fn leading_name(text: &str) -> String {
+    text.trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The top-level items of the group `text` opens (its text just after
+/// the `{`), up to the `}` that closes it; groups inside items stay whole.
+fn group_items(text: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut item = String::new();
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '}' if depth == 0 => break,
+            ',' if depth == 0 => items.push(std::mem::take(&mut item)),
+            '{' => {
+                depth += 1;
+                item.push(c);
+            }
+            '}' => {
+                depth -= 1;
+                item.push(c);
+            }
+            c => item.push(c),
+        }
+    }
+    items.push(item);
+    items
+}
+
+/// The top-level names `code` reaches through `crate::`: `x` of
+/// `crate::x::…`, and each first name of `crate::{x, y::{…}, Z}`.
+fn crate_names(code: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for part in code.split("crate::").skip(1) {
+        match part.trim_start().strip_prefix('{') {
+            Some(group) => names.extend(group_items(group).iter().map(|i| leading_name(i))),
+            None => names.push(leading_name(part)),
+        }
+    }
+    names
+}
+
+/// The names the crate root re-exports from its modules (`pub use
+/// x::{A, B as C};` in `lib.rs`) → the module each comes from.
+fn reexports(src: &Path) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    let Ok(text) = std::fs::read_to_string(src.join("lib.rs")) else {
+        return found;
+    };
+    for statement in without_comments(&text).split(';') {
+        let Some(path) = statement.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        let Some((module, rest)) = path.split_once("::") else {
+            continue;
+        };
+        let module = module.trim();
+        if !src.join(format!("{module}.rs")).exists() && !src.join(module).is_dir() {
+            continue;
+        }
+        let items = match rest.trim().strip_prefix('{') {
+            Some(group) => group_items(group),
+            None => vec![rest.to_owned()],
+        };
+        for item in items {
+            let name = match item.split_once(" as ") {
+                Some((_, alias)) => alias,
+                None => item.rsplit("::").next().unwrap_or(""),
+            };
+            let name = leading_name(name);
+            if !name.is_empty() {
+                found.insert(name, module.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// Top-level module → the top-level modules it names: `crate::x`, the
+/// top-level names of `crate::{x, y::z}`, and a name the crate root
+/// re-exports (`crate::AppState`) as the module it comes from.
 fn uses(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let reexported = reexports(src);
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -31,17 +126,16 @@ fn uses(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             }
             let text = std::fs::read_to_string(&path).unwrap();
             let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+            let code = without_comments(code);
             let targets = edges.entry(module.clone()).or_default();
-            for line in code.lines() {
-                let line = line.split("//").next().unwrap_or("");
-                for part in line.split("crate::").skip(1) {
-                    let name: String = part
-                        .chars()
-                        .take_while(|c| c.is_ascii_lowercase() || *c == '_' || c.is_ascii_digit())
-                        .collect();
-                    if !name.is_empty() && name != module {
-                        targets.insert(name);
-                    }
+            for name in crate_names(&code) {
+                let target = match reexported.get(&name) {
+                    Some(from) => from.clone(),
+                    None if name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') => name,
+                    None => continue,
+                };
+                if target != module {
+                    targets.insert(target);
                 }
             }
         }
@@ -89,6 +183,21 @@ fn no_module_of_shared_client_or_server_is_in_a_circle() {
             panic!("{krate}: modules in a circle: {}", found.join(" -> "));
         }
     }
+}
+
+#[test]
+fn grouped_and_reexported_names_count() {
+    let code = "use crate::{auth::{self, Authed}, registry::X, AppState};\nuse crate::store;\n\
+                let x = crate::gc::run();";
+    assert_eq!(
+        crate_names(code),
+        ["auth", "registry", "AppState", "store", "gc"].map(String::from)
+    );
+    let server = reexports(&repo_root().join("server").join("src"));
+    assert_eq!(server.get("AppState").map(String::as_str), Some("state"));
+    assert_eq!(server.get("AppError").map(String::as_str), Some("error"));
+    let edges = uses(&repo_root().join("server").join("src"));
+    assert!(edges["auth"].contains("state"), "{:?}", edges["auth"]);
 }
 
 #[test]

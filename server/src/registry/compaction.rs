@@ -7,9 +7,16 @@ use std::sync::Arc;
 
 use yrs::{ReadTxn, StateVector, Transact};
 
-use super::{Flusher, LoadedDoc, Registry, LOG_TO_SNAPSHOT};
+use super::{Flusher, LoadedDoc, Registry};
 use crate::metrics::Metrics;
 use crate::store::{DocStore, StoreError};
+
+/// A document's log is compacted only once the bytes it holds since the
+/// snapshot reach the snapshot's size divided by this (as well as
+/// `compact_after` entries): compaction rewrites the whole document, so on a
+/// large document it must come rarely enough that its cost per update stays
+/// a small multiple of the update's own size, not of the document's.
+pub const LOG_TO_SNAPSHOT: u64 = 4;
 
 impl Registry {
     pub(super) fn spawn_compaction(&self, doc: Arc<LoadedDoc>) {
@@ -88,4 +95,23 @@ pub(super) async fn compact(
         .fetch_sub(count as i64, Ordering::Relaxed);
     metrics.compactions.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compaction_due;
+
+    #[test]
+    fn a_small_document_compacts_by_entries_and_a_large_one_by_bytes() {
+        // A 20 KB document: 500 updates of 100 bytes are due.
+        assert!(compaction_due(500, 50_000, 20_000, 500));
+        assert!(!compaction_due(499, 50_000, 20_000, 500));
+        // A 20 MB document: not after 500 small updates, but once the log
+        // holds a quarter of the snapshot.
+        assert!(!compaction_due(500, 50_000, 20_000_000, 500));
+        assert!(!compaction_due(49_999, 4_999_900, 20_000_000, 500));
+        assert!(compaction_due(50_000, 5_000_000, 20_000_000, 500));
+        // Never compacted yet: entries decide.
+        assert!(compaction_due(500, 1, 0, 500));
+    }
 }

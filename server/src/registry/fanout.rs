@@ -1,18 +1,94 @@
 //! Fan-out: the connections of a document, each with a bounded queue;
 //! every stored update and awareness change is sent to all of them, a
-//! client too slow to keep up is disconnected (to resync), and large
-//! messages take turns.
+//! client too slow to keep up is disconnected (to resync), a joining
+//! client's whole state is encoded once for a crowd, and large messages
+//! take turns.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use yrs::sync::{AwarenessUpdate, Message};
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, StateVector, Transact};
 
-use super::{lock, Lease, Registry, LARGE_SEND_BYTES, LARGE_SEND_WAIT};
+use super::{lock, DocState, Lease, Registry};
+
+/// A document's full state as a sync-step-2 message is kept for new
+/// clients (an empty state vector) once it is at least this large, until
+/// the document next changes: a crowd joining a large document at once is
+/// answered with one encoding, shared.
+pub const CACHE_FULL_SYNC_BYTES: usize = 64 * 1024;
+
+/// A message at least this large (a large document's whole state, to a
+/// joining client) waits for one of [`LARGE_SENDS`] turns before it is sent.
+pub const LARGE_SEND_BYTES: usize = 1 << 20;
+
+/// How many large messages are sent at once. When a crowd joins a large
+/// document together, sending to all of them at once makes every one of them
+/// wait for all the others; in turn, the first are done early.
+pub const LARGE_SENDS: usize = 4;
+
+/// The longest a large message waits for its turn, so that a few slow
+/// clients cannot hold back everyone else.
+pub const LARGE_SEND_WAIT: Duration = Duration::from_secs(1);
+
+/// A document's whole state as a sync step 2, for clients that have
+/// nothing, with the `next_seq` it was made at (kept only for a large
+/// document, see [`CACHE_FULL_SYNC_BYTES`]).
+#[derive(Debug, Default)]
+pub(super) struct FullSync(Option<(u64, Bytes)>);
+
+impl DocState {
+    /// The sync step 2 (as a whole message) for a client whose state vector
+    /// is `sv`: exactly what it lacks. For a client that has nothing, the
+    /// answer for a large document is made once per version and shared.
+    pub fn sync_step2(&mut self, sv: &StateVector) -> Bytes {
+        let encode = |doc: &yrs::Doc| {
+            let update = doc.transact().encode_state_as_update_v1(sv);
+            Bytes::from(Message::Sync(SyncMessage::SyncStep2(update)).encode_v1())
+        };
+        if !sv.is_empty() {
+            return encode(self.awareness.doc());
+        }
+        if let FullSync(Some((seq, message))) = &self.full_sync {
+            if *seq == self.next_seq {
+                return message.clone();
+            }
+        }
+        let message = encode(self.awareness.doc());
+        self.full_sync = FullSync(
+            (message.len() >= CACHE_FULL_SYNC_BYTES).then(|| (self.next_seq, message.clone())),
+        );
+        message
+    }
+}
+
+/// The turns at sending large messages: [`LARGE_SENDS`] at once.
+#[derive(Debug)]
+pub(super) struct LargeSends(tokio::sync::Semaphore);
+
+impl Default for LargeSends {
+    fn default() -> Self {
+        LargeSends(tokio::sync::Semaphore::new(LARGE_SENDS))
+    }
+}
+
+impl LargeSends {
+    /// A turn to send a message of `len` bytes (see [`Registry::send_turn`]).
+    async fn turn(&self, len: usize) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        if len < LARGE_SEND_BYTES {
+            return None;
+        }
+        tokio::time::timeout(LARGE_SEND_WAIT, self.0.acquire())
+            .await
+            .ok()
+            .and_then(Result::ok)
+    }
+}
 
 /// A connection receiving a document's broadcasts.
 pub(super) struct Subscriber {
@@ -31,13 +107,7 @@ impl Registry {
     /// [`LARGE_SENDS`] permits, first come first served, waited for at most
     /// [`LARGE_SEND_WAIT`]; hold it while sending.
     pub async fn send_turn(&self, len: usize) -> Option<tokio::sync::SemaphorePermit<'_>> {
-        if len < LARGE_SEND_BYTES {
-            return None;
-        }
-        tokio::time::timeout(LARGE_SEND_WAIT, self.large_sends.acquire())
-            .await
-            .ok()
-            .and_then(Result::ok)
+        self.large_sends.turn(len).await
     }
 
     /// Registers a connection to receive the document's broadcasts.
@@ -146,5 +216,93 @@ impl Registry {
             let message = Bytes::from(Message::Awareness(update).encode_v1());
             self.broadcast(lease, None, &message);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+    use yrs::sync::{Awareness, Message, SyncMessage};
+    use yrs::updates::decoder::Decode;
+    use yrs::{ReadTxn, StateVector, Transact, Update};
+
+    use super::*;
+    use crate::metrics::Metrics;
+    use crate::registry::{Registry, RegistrySettings};
+
+    #[tokio::test]
+    async fn large_messages_take_turns_and_small_ones_never_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::SledStore::open(dir.path()).unwrap());
+        let registry = Registry::new(
+            store,
+            None,
+            RegistrySettings::default(),
+            Arc::new(Metrics::default()),
+            TaskTracker::new(),
+            CancellationToken::new(),
+        );
+        assert!(registry.send_turn(LARGE_SEND_BYTES - 1).await.is_none());
+        let mut turns = Vec::new();
+        for _ in 0..LARGE_SENDS {
+            turns.push(registry.send_turn(LARGE_SEND_BYTES).await.unwrap());
+        }
+        // All turns taken: a large message waits (here, not even 50 ms of
+        // the second it may), a small one does not.
+        let waiting = registry.send_turn(LARGE_SEND_BYTES);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), waiting)
+                .await
+                .is_err(),
+            "a fifth large send waits"
+        );
+        assert!(registry.send_turn(10).await.is_none());
+        turns.pop();
+        assert!(registry.send_turn(LARGE_SEND_BYTES).await.is_some());
+    }
+
+    #[test]
+    fn a_new_client_gets_the_whole_state_shared_until_the_document_changes() {
+        use yrs::{GetString, Text};
+        let doc = plait_shared::new_doc();
+        let text = doc.get_or_insert_text("t");
+        text.push(&mut doc.transact_mut(), &"x".repeat(CACHE_FULL_SYNC_BYTES));
+        let mut state = DocState {
+            awareness: Awareness::new(doc.clone()),
+            next_seq: 1,
+            uncompacted: 0,
+            uncompacted_bytes: 0,
+            snapshot_bytes: 0,
+            full_sync: FullSync::default(),
+            poisoned: false,
+            index: None,
+            presence: HashMap::new(),
+        };
+        let empty = StateVector::default();
+        let first = state.sync_step2(&empty);
+        let again = state.sync_step2(&empty);
+        assert_eq!(first.as_ptr(), again.as_ptr(), "shared, not encoded twice");
+        // A client with part of the document gets only what it lacks.
+        let partial = state.sync_step2(&doc.transact().state_vector());
+        assert!(partial.len() < 100);
+        // After a change (a new sequence number) the answer is made anew.
+        text.push(&mut doc.transact_mut(), "y");
+        state.next_seq = 2;
+        let after = state.sync_step2(&empty);
+        assert_ne!(first.as_ptr(), after.as_ptr());
+        let Ok(Message::Sync(SyncMessage::SyncStep2(update))) = Message::decode_v1(&after) else {
+            panic!("a sync step 2");
+        };
+        let copy = plait_shared::new_doc();
+        copy.transact_mut()
+            .apply_update(Update::decode_v1(&update).unwrap())
+            .unwrap();
+        let got = copy.get_or_insert_text("t").get_string(&copy.transact());
+        assert_eq!(got.len(), CACHE_FULL_SYNC_BYTES + 1);
     }
 }

@@ -16,9 +16,12 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact};
 
 use super::compaction::compaction_due;
-use super::{FlushError, Lease, Registry, SERVER_WRITER};
+use super::{FlushError, Lease, Registry};
 use crate::audit::AuditRecord;
 use crate::store::StoreError;
+
+/// The writer recorded for client ids the server itself writes under.
+pub const SERVER_WRITER: &str = "@plait-server";
 
 /// The person behind an update, as the audit trail records them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@ use plait_shared::api::{
 
 use crate::accounts::{Session, SignInError, User};
 use crate::auth::{check_origin, client_address, device_of, DocKind, COOKIE};
-use crate::extract::{Changing, ChangingOwnAccount, ReadDoc, SignedIn};
+use crate::extract::{AdminOf, AdminTask, ChangingOwnAccount, ReadDoc, SignedIn};
 use crate::{AppError, AppState};
 
 fn me(state: &AppState, user: &User, session: &Session, token: Option<String>) -> Me {
@@ -222,9 +222,10 @@ pub(crate) async fn change_password(
         }
         Err(e) => return Err(e.into()),
     }
-    let user = state
-        .accounts
-        .user(authed.user.username.as_str())?
+    let accounts = state.accounts.clone();
+    let username = authed.user.username.clone();
+    let user = tokio::task::spawn_blocking(move || accounts.user(username.as_str()))
+        .await??
         .ok_or(AppError::NotFound)?;
     Ok((
         [(header::CACHE_CONTROL, "no-store")],
@@ -233,9 +234,26 @@ pub(crate) async fn change_password(
         .into_response())
 }
 
-/// Whether `authed` administers `programme`.
-fn administers(authed: &crate::auth::Authed, programme: &plait_shared::DocId) -> bool {
-    authed.user.role_in(programme) == Some(plait_shared::Role::Admin)
+/// Changing a programme's members' roles.
+#[derive(Debug)]
+pub(crate) struct ChangeMembers;
+
+impl AdminTask for ChangeMembers {
+    const REFUSAL: &'static str = "only the programme's admin can change its members";
+}
+
+/// Inviting someone new to a programme.
+#[derive(Debug)]
+pub(crate) struct InvitePeople;
+
+impl AdminTask for InvitePeople {
+    const REFUSAL: &'static str = "only the programme's admin can invite people to it";
+}
+
+/// The member a path names (`{user}`).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct MemberPath {
+    user: String,
 }
 
 /// `PUT /api/programmes/{id}/members/{user}` with [`SetRole`]: the
@@ -244,27 +262,24 @@ fn administers(authed: &crate::auth::Authed, programme: &plait_shared::DocId) ->
 /// does), so a programme is never left without one by accident.
 pub(crate) async fn set_member(
     State(state): State<AppState>,
-    axum::extract::Path((raw, member)): axum::extract::Path<(String, String)>,
-    Changing(authed): Changing,
+    AdminOf { id, authed, .. }: AdminOf<ChangeMembers>,
+    axum::extract::Path(MemberPath { user: member }): axum::extract::Path<MemberPath>,
     Json(change): Json<SetRole>,
 ) -> Result<Response, AppError> {
-    let id = super::docs::doc_id(raw)?;
-    if !administers(&authed, &id) || state.programme_of(&id).await? != Some(id.clone()) {
-        return Err(state.denied(AppError::Forbidden(
-            "only the programme's admin can change its members".into(),
-        )));
-    }
     if member == authed.user.username.as_str() {
         return Err(AppError::BadRequest(
             "you cannot change your own role: ask another admin".into(),
         ));
     }
-    if state.accounts.user(&member)?.is_none() {
-        return Err(AppError::NotFound);
-    }
     let accounts = state.accounts.clone();
-    let info =
-        tokio::task::spawn_blocking(move || accounts.grant(&member, &id, change.role)).await??;
+    let info = tokio::task::spawn_blocking(move || {
+        if accounts.user(&member)?.is_none() {
+            return Ok(None);
+        }
+        accounts.grant(&member, &id, change.role).map(Some)
+    })
+    .await??
+    .ok_or(AppError::NotFound)?;
     Ok(Json(Member {
         username: info.username,
         name: info.name,
@@ -278,16 +293,9 @@ pub(crate) async fn set_member(
 /// programme and a one-time password, answered once ([`CreatedAccount`]).
 pub(crate) async fn invite(
     State(state): State<AppState>,
-    axum::extract::Path(raw): axum::extract::Path<String>,
-    Changing(authed): Changing,
+    AdminOf { id, .. }: AdminOf<InvitePeople>,
     Json(invite): Json<Invite>,
 ) -> Result<Response, AppError> {
-    let id = super::docs::doc_id(raw)?;
-    if !administers(&authed, &id) || state.programme_of(&id).await? != Some(id.clone()) {
-        return Err(state.denied(AppError::Forbidden(
-            "only the programme's admin can invite people to it".into(),
-        )));
-    }
     let name = invite.name.trim().to_owned();
     let username = invite.username.trim().to_ascii_lowercase();
     if name.is_empty() {

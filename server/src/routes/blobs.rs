@@ -15,7 +15,7 @@ use plait_shared::access::may_attach_evidence;
 
 /// The header by which the uploader confirms the file holds no
 /// patient-identifiable data (the client asks them first).
-pub const NO_PATIENT_DATA: &str = "x-plait-no-patient-data";
+pub use plait_shared::api::NO_PATIENT_DATA_HEADER as NO_PATIENT_DATA;
 
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct BlobQuery {
@@ -56,7 +56,7 @@ pub(crate) async fn put_blob(
     let confirmed = headers
         .get(NO_PATIENT_DATA)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("confirmed"));
+        .is_some_and(|v| v.eq_ignore_ascii_case(plait_shared::api::NO_PATIENT_DATA_CONFIRMED));
     if !confirmed {
         return Err(AppError::BadRequest(
             "confirm that the file holds no patient-identifiable data".into(),

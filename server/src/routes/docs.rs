@@ -10,10 +10,6 @@ use plait_shared::ActionId;
 use crate::extract::ReadDoc;
 use crate::{AppError, AppState};
 
-pub(crate) fn doc_id(raw: String) -> Result<plait_shared::DocId, AppError> {
-    plait_shared::DocId::new(raw).map_err(|e| AppError::BadRequest(e.to_string()))
-}
-
 /// `GET /api/docs/{doc_id}`: the document's state as a yrs v1 update; 404 if
 /// nothing is stored under that id.
 pub(crate) async fn get_doc(
@@ -48,11 +44,7 @@ pub(crate) async fn history(
     ReadDoc { id, .. }: ReadDoc,
     Query(query): Query<HistoryQuery>,
 ) -> Result<impl IntoResponse, AppError> {
-    let action = query
-        .action
-        .map(ActionId::new)
-        .transpose()
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let action = query.action.map(ActionId::new).transpose()?;
     let limit = query.limit.unwrap_or(200).clamp(1, 2000);
     let audit = state.audit.clone();
     let records =

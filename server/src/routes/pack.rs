@@ -107,7 +107,7 @@ pub(crate) async fn evidence_pack_zip(
             "an evidence pack is of a finding of an action plan".into(),
         ));
     }
-    let finding = FindingId::new(finding).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let finding = FindingId::new(finding)?;
     let programme = state.programme_of(&id).await?.ok_or(AppError::NotFound)?;
     let plan = read_view(&state, &id, |doc| {
         PlanDoc::new(doc.clone()).read(&doc.transact())

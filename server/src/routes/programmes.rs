@@ -2,7 +2,7 @@
 //! the board report.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +13,7 @@ use yrs::{ReadTxn, Transact};
 
 use crate::auth::{Access, DocKind};
 use crate::export::{plan_table, report_tables, to_csv, to_xlsx, Table};
-use crate::extract::{Changing, ReadDoc, SignedIn};
+use crate::extract::{AdminOf, AdminTask, ReadDoc, SignedIn, Superuser};
 use crate::import::{self, Format, ImportError};
 use crate::{AppError, AppState};
 
@@ -66,15 +66,11 @@ async fn apply_as(
     let applied = state
         .registry
         .apply_update(&lease, None, update, &access.author())
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        .await?;
     if let Some(refused) = applied.refused.first() {
         return Err(AppError::BadRequest(refused.reason.clone()));
     }
-    applied
-        .durable()
-        .await
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    applied.durable().await?;
     Ok(())
 }
 
@@ -120,20 +116,23 @@ pub(crate) async fn list(
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(list)).into_response())
 }
 
+/// Creating a programme.
+#[derive(Debug)]
+pub(crate) struct CreateProgramme;
+
+impl AdminTask for CreateProgramme {
+    const REFUSAL: &'static str = "only a server administrator can create a programme";
+}
+
 /// `POST /api/programmes` with [`NewProgramme`]: a new, empty programme,
 /// created by a server administrator (its admins are then granted, and its
 /// plans imported or added, from the set-up and import pages).
 pub(crate) async fn create(
     State(state): State<AppState>,
-    Changing(authed): Changing,
+    Superuser { authed, .. }: Superuser<CreateProgramme>,
     Json(new): Json<NewProgramme>,
 ) -> Result<Response, AppError> {
-    if !authed.user.superuser {
-        return Err(state.denied(AppError::Forbidden(
-            "only a server administrator can create a programme".into(),
-        )));
-    }
-    let id = DocId::new(new.id.trim()).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let id = DocId::new(new.id.trim())?;
     if !plait_shared::import::is_programme_id(&id) {
         return Err(AppError::BadRequest(
             "a programme's id has letters, digits and '-' only".into(),
@@ -205,7 +204,7 @@ pub(crate) struct ExportQuery {
 
 fn today(query: &ExportQuery) -> Result<Date, AppError> {
     match &query.today {
-        Some(text) => Date::parse_iso(text).map_err(|e| AppError::BadRequest(e.to_string())),
+        Some(text) => Ok(Date::parse_iso(text)?),
         None => {
             Ok(UnixMillis(i64::try_from(crate::clock::now_millis()).unwrap_or(i64::MAX)).date())
         }
@@ -252,10 +251,7 @@ pub(crate) async fn export_plan(
             "only an action plan exports as a table".into(),
         ));
     }
-    let programme_id = state
-        .accounts
-        .programme_of(&id)?
-        .ok_or(AppError::NotFound)?;
+    let programme_id = state.programme_of(&id).await?.ok_or(AppError::NotFound)?;
     let programme = read_view(&state, &programme_id, |doc| {
         ProgrammeDoc::new(doc.clone()).read(&doc.transact())
     })
@@ -346,6 +342,16 @@ pub(crate) struct ImportQuery {
     options: Option<String>,
 }
 
+/// Importing action plans into a programme (a server administrator's
+/// import creates the programme).
+#[derive(Debug)]
+pub(crate) struct ImportPlans;
+
+impl AdminTask for ImportPlans {
+    const REFUSAL: &'static str = "only the programme's admin can import into it";
+    const CREATES_PROGRAMME: bool = true;
+}
+
 /// `POST /api/programmes/{id}/import?mode=preview|import[&valid_only=1]`
 /// with the file as the body: a preview of what would be created and every
 /// row error, or the import itself (all or nothing unless `valid_only`).
@@ -353,19 +359,10 @@ pub(crate) struct ImportQuery {
 /// server administrator.
 pub(crate) async fn import_plan(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
     Query(query): Query<ImportQuery>,
-    Changing(authed): Changing,
+    AdminOf { id, authed, .. }: AdminOf<ImportPlans>,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let id = super::docs::doc_id(raw)?;
-    let role = authed.user.role_in(&id);
-    let exists = state.accounts.programme_of(&id)?.is_some();
-    if role != Some(Role::Admin) || (!exists && !authed.user.superuser) {
-        return Err(state.denied(AppError::Forbidden(
-            "only the programme's admin can import into it".into(),
-        )));
-    }
     let format = match query.format.as_deref() {
         Some("csv") => Format::Csv,
         Some("xlsx") => Format::Xlsx,
@@ -438,23 +435,23 @@ pub(crate) async fn import_plan(
     }
 }
 
+/// Adding an action plan to a programme.
+#[derive(Debug)]
+pub(crate) struct AddPlan;
+
+impl AdminTask for AddPlan {
+    const REFUSAL: &'static str = "only the programme's admin can add a plan";
+}
+
 /// `POST /api/programmes/{id}/plans` with [`NewPlan`]: the programme's
 /// admin adds an empty action plan (`{programme}_{slug of its title}`),
 /// listed in the programme's index; its findings and actions are added
 /// like any edit.
 pub(crate) async fn create_plan(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
-    Changing(authed): Changing,
+    AdminOf { id, authed, .. }: AdminOf<AddPlan>,
     Json(new): Json<plait_shared::api::NewPlan>,
 ) -> Result<Response, AppError> {
-    let id = super::docs::doc_id(raw)?;
-    let owner = state.programme_of(&id).await?;
-    if authed.user.role_in(&id) != Some(Role::Admin) || owner.as_ref() != Some(&id) {
-        return Err(state.denied(AppError::Forbidden(
-            "only the programme's admin can add a plan".into(),
-        )));
-    }
     let title = new.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(AppError::BadRequest(
@@ -465,8 +462,7 @@ pub(crate) async fn create_plan(
     let plan_id = DocId::new(format!(
         "{id}_{}",
         slug.chars().take(100).collect::<String>()
-    ))
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    ))?;
     let taken = state.programme_of(&plan_id).await?;
     if taken.is_some() || state.registry.existing_state(&plan_id).await?.is_some() {
         return Err(AppError::Conflict(format!(
@@ -507,13 +503,9 @@ pub(crate) async fn create_plan(
         .await?
         .ok_or(AppError::NotFound)?;
     let scratch = plait_shared::new_doc();
-    scratch
-        .transact_mut()
-        .apply_update(
-            <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&stored)
-                .map_err(|e| AppError::Unavailable(e.to_string()))?,
-        )
-        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+    scratch.transact_mut().apply_update(
+        <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&stored)?,
+    )?;
     let before = scratch.transact().state_vector();
     ProgrammeDoc::new(scratch.clone()).put_plan(
         &mut scratch.transact_mut(),

@@ -102,8 +102,7 @@ pub(crate) async fn http_sync(
         state_vector: client_sv,
         update: update_bytes,
     } = crate::guard::no_panic(|| SyncRequest::decode(&body))
-        .unwrap_or(Err(BodyError("it does not decode")))
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        .unwrap_or(Err(BodyError("it does not decode")))?;
     let lease = state.registry.lease(&id).await?;
     if !update_bytes.is_empty() {
         let author = access.author();

@@ -1,0 +1,172 @@
+//! What every handler shares: the documents, the accounts, the audit trail,
+//! the evidence files, the configuration and the server's limits.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::accounts::{self, Accounts};
+use crate::audit::Audit;
+use crate::blobs;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::limiter::SignInLimiter;
+use crate::metrics::Metrics;
+use crate::registry::{self, Registry};
+use crate::store::{SledStore, StoreError};
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The documents in memory.
+    pub registry: Arc<Registry>,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Cancelled when the server is shutting down.
+    pub shutdown: CancellationToken,
+    /// Every connection and background task, to wait for at shutdown.
+    pub tasks: TaskTracker,
+    /// Accounts, sessions, programme membership.
+    pub accounts: Arc<Accounts>,
+    /// The audit trail.
+    pub audit: Audit,
+    /// The sign-in rate limit.
+    pub limiter: Arc<SignInLimiter>,
+    /// Turns at hashing a password (argon2 takes tens of megabytes and
+    /// tens of milliseconds each): one per core.
+    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Turns at reading a body before a session is known (sign-ins).
+    pub unauthenticated_bodies: Arc<tokio::sync::Semaphore>,
+    /// Evidence files.
+    pub blobs: blobs::Blobs,
+    /// Each open programme's governance settings, shared by every
+    /// connection to its documents.
+    pub rules:
+        Arc<std::sync::Mutex<std::collections::HashMap<plait_shared::DocId, registry::RulesCell>>>,
+}
+
+impl AppState {
+    /// The governance settings of `programme`, read from its document the
+    /// first time they are asked for, then kept up to date by the engine
+    /// (see [`registry::RulesCell`]).
+    ///
+    /// # Errors
+    /// When the programme document cannot be loaded.
+    pub async fn rules_of(
+        &self,
+        programme: &plait_shared::DocId,
+    ) -> Result<registry::RulesCell, AppError> {
+        let known = |state: &AppState| {
+            state
+                .rules
+                .lock()
+                .ok()
+                .and_then(|cells| cells.get(programme).cloned())
+        };
+        if let Some(cell) = known(self) {
+            return Ok(cell);
+        }
+        // Read without leasing: a programme not created yet stays absent
+        // (its defaults apply until it is).
+        let rules = match self.registry.existing_state(programme).await? {
+            Some(state) => {
+                let doc = plait_shared::new_doc();
+                let update = <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&state)?;
+                yrs::Transact::transact_mut(&doc).apply_update(update)?;
+                let programme = plait_shared::ProgrammeDoc::new(doc.clone());
+                let txn = yrs::Transact::transact(&doc);
+                programme.governance(&txn)
+            }
+            None => plait_shared::Governance::DEFAULT,
+        };
+        let mut cells = self
+            .rules
+            .lock()
+            .map_err(|_| AppError::Unavailable("the rules are being changed".into()))?;
+        Ok(cells
+            .entry(programme.clone())
+            .or_insert_with(|| registry::RulesCell::new(rules))
+            .clone())
+    }
+
+    /// The programme document `doc` belongs to (itself for a programme),
+    /// read off the async threads (sled blocks).
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub async fn programme_of(
+        &self,
+        doc: &plait_shared::DocId,
+    ) -> Result<Option<plait_shared::DocId>, AppError> {
+        let accounts = self.accounts.clone();
+        let doc = doc.clone();
+        Ok(tokio::task::spawn_blocking(move || accounts.programme_of(&doc)).await??)
+    }
+
+    /// Builds the state over a sled store (documents, accounts and the
+    /// audit trail share its database). Must be called inside a tokio
+    /// runtime.
+    ///
+    /// # Errors
+    /// When the account or audit trees cannot be opened.
+    pub fn new(store: Arc<SledStore>, config: Config) -> Result<Self, StoreError> {
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let audit = Audit::open(store.db())?;
+        let blobs = blobs::Blobs::open(store.db())?;
+        let accounts = Arc::new(Accounts::open(store.db(), config.sessions).map_err(
+            |e| match e {
+                accounts::AccountError::Store(e) => e,
+                other => StoreError::Corrupt(other.to_string()),
+            },
+        )?);
+        let registry = Registry::new(
+            store,
+            Some(audit.clone()),
+            config.registry.clone(),
+            Arc::new(Metrics::default()),
+            tasks.clone(),
+            shutdown.clone(),
+        );
+        let limiter = Arc::new(SignInLimiter::new(
+            config.sign_in_window,
+            config.sign_ins_per_account,
+            config.sign_ins_per_address,
+        ));
+        let unauthenticated_bodies = Arc::new(tokio::sync::Semaphore::new(
+            config.max_unauthenticated_bodies.max(1),
+        ));
+        Ok(AppState {
+            registry,
+            config: Arc::new(config),
+            shutdown,
+            tasks,
+            accounts,
+            audit,
+            limiter,
+            unauthenticated_bodies,
+            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_slots())),
+            blobs,
+            rules: Arc::default(),
+        })
+    }
+
+    /// How many passwords may be hashed at once (one per core).
+    pub fn config_hashing_slots(&self) -> usize {
+        hashing_slots()
+    }
+
+    /// Counts a refused request and passes its error on.
+    pub(crate) fn denied(&self, error: AppError) -> AppError {
+        self.registry
+            .metrics()
+            .denied_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        error
+    }
+}
+
+fn hashing_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
+}
