@@ -2,15 +2,15 @@
 //! sync step 1 / step 2 / update, awareness and query-awareness, each a
 //! lib0-framed message in a binary WebSocket frame.
 //!
-//! The loop is generic over a `Sink` and a `Stream` of WebSocket messages,
-//! so tests can drive it with channels.
+//! The loop is generic over a `Sink` of [`Outgoing`] and a `Stream` of
+//! [`Incoming`] frames: it knows nothing of HTTP or of the WebSocket
+//! library (`routes/ws.rs` converts), and tests drive it with channels.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes};
 use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
@@ -76,8 +76,39 @@ impl Close {
     }
 }
 
+/// A frame from the client, as the transport hands it over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A binary message (y-protocols).
+    Binary(Bytes),
+    /// A text message (which the protocol does not use).
+    Text,
+    /// A ping or pong (answered by the transport).
+    Control,
+    /// The client closed the connection.
+    Closed,
+    /// A message over the size limit.
+    TooBig,
+    /// The connection failed, in the transport's words.
+    Failed(String),
+}
+
+/// A frame to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    /// A binary message (y-protocols).
+    Binary(Bytes),
+    /// Closing, with a code of [`plait_shared::protocol::close`] and why.
+    Close {
+        /// The close code.
+        code: u16,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
 /// Runs one connection until either side closes it.
-pub async fn run<S, R, E>(
+pub async fn run<S, R>(
     registry: Arc<Registry>,
     lease: Lease,
     mut sink: S,
@@ -85,9 +116,8 @@ pub async fn run<S, R, E>(
     options: ConnectionOptions,
     shutdown: CancellationToken,
 ) where
-    S: Sink<WsMessage> + Unpin,
-    R: Stream<Item = Result<WsMessage, E>> + Unpin,
-    E: std::fmt::Display,
+    S: Sink<Outgoing> + Unpin,
+    R: Stream<Item = Incoming> + Unpin,
 {
     let conn = registry.next_conn_id();
     let metrics_connections = &registry.metrics().connections;
@@ -137,7 +167,7 @@ pub async fn run<S, R, E>(
         tokio::time::interval_at(tokio::time::Instant::now() + check_every, check_every);
     let mut active = false;
     for message in greeting {
-        if sink.send(WsMessage::Binary(message.into())).await.is_err() {
+        if sink.send(Outgoing::Binary(message.into())).await.is_err() {
             close = Some(Close::new(close::GOING_AWAY, ""));
         }
     }
@@ -165,38 +195,35 @@ pub async fn run<S, R, E>(
                 }
             }
             Some(message) = outgoing.recv() => {
-                if sink.send(WsMessage::Binary(message)).await.is_err() {
+                if sink.send(Outgoing::Binary(message)).await.is_err() {
                     break;
                 }
             }
             Some(ack) = acks.recv() => {
-                if sink.send(WsMessage::Binary(ack)).await.is_err() {
+                if sink.send(Outgoing::Binary(ack)).await.is_err() {
                     break;
                 }
             }
             incoming = stream.next() => match incoming {
-                None | Some(Ok(WsMessage::Close(_))) => break,
-                Some(Err(e)) => {
-                    let text = e.to_string();
-                    // tungstenite's words for a message over the size limit.
-                    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("Message too big") {
-                        close = Some(Close::new(close::TOO_BIG, "message too big"));
-                    } else {
-                        tracing::debug!(conn, error = %text, "connection failed");
-                        break;
-                    }
+                None | Some(Incoming::Closed) => break,
+                Some(Incoming::TooBig) => {
+                    close = Some(Close::new(close::TOO_BIG, "message too big"));
                 }
-                Some(Ok(WsMessage::Text(_))) => {
+                Some(Incoming::Failed(text)) => {
+                    tracing::debug!(conn, error = %text, "connection failed");
+                    break;
+                }
+                Some(Incoming::Text) => {
                     close = Some(Close::new(close::UNSUPPORTED, "binary frames only"));
                 }
-                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
-                Some(Ok(WsMessage::Binary(frame))) => {
+                Some(Incoming::Control) => {}
+                Some(Incoming::Binary(frame)) => {
                     active = true;
                     match handle_frame(&registry, &lease, conn, &frame, &applied_tx, &mut awareness_clients, &options).await {
                         Ok(replies) => {
                             for reply in replies {
                                 let _turn = registry.send_turn(reply.len()).await;
-                                if sink.send(WsMessage::Binary(reply)).await.is_err() {
+                                if sink.send(Outgoing::Binary(reply)).await.is_err() {
                                     break;
                                 }
                             }
@@ -220,11 +247,7 @@ pub async fn run<S, R, E>(
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(doc = %lease.id(), conn, code, %reason, "closing connection: bad input");
             }
-            let frame = CloseFrame {
-                code,
-                reason: Utf8Bytes::from(reason),
-            };
-            let _ = sink.send(WsMessage::Close(Some(frame))).await;
+            let _ = sink.send(Outgoing::Close { code, reason }).await;
         }
     }
     drop(applied_tx);
@@ -515,9 +538,8 @@ mod channel_tests {
             shutdown.clone(),
         );
         let id = plait_shared::DocId::new("channels").unwrap();
-        let (to_server, from_client) =
-            mpsc::unbounded::<Result<WsMessage, std::convert::Infallible>>();
-        let (to_client, mut from_server) = mpsc::unbounded::<WsMessage>();
+        let (to_server, from_client) = mpsc::unbounded::<Incoming>();
+        let (to_client, mut from_server) = mpsc::unbounded::<Outgoing>();
         let lease = registry.lease(&id).await.unwrap();
         let options = ConnectionOptions {
             durable_acks: true,
@@ -537,7 +559,7 @@ mod channel_tests {
         ));
 
         // The greeting is the server's sync step 1.
-        let Some(WsMessage::Binary(greeting)) = from_server.next().await else {
+        let Some(Outgoing::Binary(greeting)) = from_server.next().await else {
             panic!("no greeting");
         };
         assert!(matches!(
@@ -553,10 +575,10 @@ mod channel_tests {
             .encode_state_as_update_v1(&yrs::StateVector::default());
         let frame = Message::Sync(SyncMessage::Update(update)).encode_v1();
         to_server
-            .unbounded_send(Ok(WsMessage::Binary(frame.into())))
+            .unbounded_send(Incoming::Binary(frame.into()))
             .unwrap();
 
-        let Some(WsMessage::Binary(ack)) = from_server.next().await else {
+        let Some(Outgoing::Binary(ack)) = from_server.next().await else {
             panic!("no acknowledgement");
         };
         let Ok(Message::Custom(MSG_DURABLE, sv)) = Message::decode_v1(&ack) else {
@@ -578,9 +600,9 @@ mod channel_tests {
 
         shutdown.cancel();
         task.await.unwrap();
-        let Some(WsMessage::Close(Some(frame))) = from_server.next().await else {
+        let Some(Outgoing::Close { code, .. }) = from_server.next().await else {
             panic!("no close frame");
         };
-        assert_eq!(frame.code, close::GOING_AWAY);
+        assert_eq!(code, close::GOING_AWAY);
     }
 }

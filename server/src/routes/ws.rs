@@ -10,13 +10,13 @@
 //! fragments the buffer stays small, and the message itself (shared
 //! [`Bytes`]) is never copied whole.
 //!
-//! The connection loop ([`crate::sync::run`]) sees axum's message type, as
-//! before; the conversion is here.
+//! The connection loop ([`crate::sync::run`]) sees its own frame types
+//! ([`Incoming`], [`Outgoing`]), knowing nothing of the WebSocket library;
+//! the conversion is here.
 
 use std::future::ready;
 
 use axum::body::Body;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +29,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message as TsMessage};
 use tokio_tungstenite::WebSocketStream;
+
+use crate::sync::{Incoming, Outgoing};
 
 /// The largest frame sent: longer messages go out in fragments this size.
 pub(crate) const FRAGMENT_BYTES: usize = 64 * 1024;
@@ -119,10 +121,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
 }
 
 /// What [`Upgrade::on_upgrade`] hands its callback: the connection's halves
-/// in axum's message type.
+/// in the connection loop's frame types.
 pub(crate) type Halves = (
-    Box<dyn Sink<Message, Error = tungstenite::Error> + Send + Unpin>,
-    Box<dyn Stream<Item = Result<Message, tungstenite::Error>> + Send + Unpin>,
+    Box<dyn Sink<Outgoing, Error = tungstenite::Error> + Send + Unpin>,
+    Box<dyn Stream<Item = Incoming> + Send + Unpin>,
 );
 
 impl Upgrade {
@@ -172,43 +174,35 @@ impl Upgrade {
     }
 }
 
-/// The halves of a socket, speaking axum's message type; large binary
-/// messages go out fragmented.
+/// The halves of a socket, in the connection loop's frame types; large
+/// binary messages go out fragmented.
 fn split<S>(socket: WebSocketStream<S>) -> Halves
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (sink, stream) = socket.split();
-    let sink = sink.with_flat_map(|message: Message| {
+    let sink = sink.with_flat_map(|message: Outgoing| {
         stream::iter(
             outgoing(message)
                 .into_iter()
                 .map(Ok::<_, tungstenite::Error>),
         )
     });
-    let stream = stream.filter_map(|item| {
-        ready(match item {
-            Ok(message) => incoming(message).map(Ok),
-            Err(e) => Some(Err(e)),
-        })
-    });
+    let stream = stream.filter_map(|item| ready(incoming(item)));
     (Box::new(sink), Box::new(stream))
 }
 
-/// A message as the frames (or single message) tungstenite sends.
-fn outgoing(message: Message) -> Vec<TsMessage> {
+/// A frame as the frames (or single message) tungstenite sends.
+fn outgoing(message: Outgoing) -> Vec<TsMessage> {
     match message {
-        Message::Binary(bytes) if bytes.len() > FRAGMENT_BYTES => fragments(&bytes),
-        Message::Binary(bytes) => vec![TsMessage::Binary(bytes)],
-        Message::Text(text) => vec![TsMessage::Text(text.as_str().into())],
-        Message::Ping(bytes) => vec![TsMessage::Ping(bytes)],
-        Message::Pong(bytes) => vec![TsMessage::Pong(bytes)],
-        Message::Close(frame) => vec![TsMessage::Close(frame.map(|f| {
-            tungstenite::protocol::CloseFrame {
-                code: CloseCode::from(f.code),
-                reason: f.reason.as_str().into(),
-            }
-        }))],
+        Outgoing::Binary(bytes) if bytes.len() > FRAGMENT_BYTES => fragments(&bytes),
+        Outgoing::Binary(bytes) => vec![TsMessage::Binary(bytes)],
+        Outgoing::Close { code, reason } => {
+            vec![TsMessage::Close(Some(tungstenite::protocol::CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.as_str().into(),
+            }))]
+        }
     }
 }
 
@@ -234,19 +228,19 @@ fn fragments(bytes: &Bytes) -> Vec<TsMessage> {
     frames
 }
 
-/// A received message in axum's type (`None` for raw frames, which
-/// tungstenite never hands to a reader).
-fn incoming(message: TsMessage) -> Option<Message> {
-    Some(match message {
-        TsMessage::Binary(bytes) => Message::Binary(bytes),
-        TsMessage::Text(text) => Message::Text(Utf8Bytes::from(text.as_str())),
-        TsMessage::Ping(bytes) => Message::Ping(bytes),
-        TsMessage::Pong(bytes) => Message::Pong(bytes),
-        TsMessage::Close(frame) => Message::Close(frame.map(|f| CloseFrame {
-            code: u16::from(f.code),
-            reason: Utf8Bytes::from(f.reason.as_str()),
-        })),
-        TsMessage::Frame(_) => return None,
+/// A received message, or the connection's failure, in the connection
+/// loop's type (`None` for raw frames, which tungstenite never hands to a
+/// reader).
+fn incoming(item: Result<TsMessage, tungstenite::Error>) -> Option<Incoming> {
+    Some(match item {
+        Ok(TsMessage::Binary(bytes)) => Incoming::Binary(bytes),
+        Ok(TsMessage::Text(_)) => Incoming::Text,
+        Ok(TsMessage::Ping(_) | TsMessage::Pong(_)) => Incoming::Control,
+        Ok(TsMessage::Close(_)) => Incoming::Closed,
+        Ok(TsMessage::Frame(_)) => return None,
+        // A message or frame over the size limit.
+        Err(tungstenite::Error::Capacity(_)) => Incoming::TooBig,
+        Err(e) => Incoming::Failed(e.to_string()),
     })
 }
 
@@ -260,7 +254,7 @@ mod tests {
             .map(|i| (i % 251) as u8)
             .collect::<Vec<u8>>()
             .into();
-        let frames = outgoing(Message::Binary(payload.clone()));
+        let frames = outgoing(Outgoing::Binary(payload.clone()));
         assert_eq!(frames.len(), 4);
         let mut joined = Vec::new();
         for (i, frame) in frames.iter().enumerate() {
@@ -280,7 +274,7 @@ mod tests {
         }
         assert_eq!(joined, payload);
         // Small messages go whole.
-        let small = outgoing(Message::Binary(Bytes::from_static(b"hi")));
+        let small = outgoing(Outgoing::Binary(Bytes::from_static(b"hi")));
         assert!(matches!(&small[..], [TsMessage::Binary(b)] if &b[..] == b"hi"));
     }
 
@@ -293,8 +287,8 @@ mod tests {
         let payload: Bytes = vec![7u8; FRAGMENT_BYTES * 5 / 2].into();
         let sent = payload.clone();
         let sending = tokio::spawn(async move {
-            sink.send(Message::Binary(sent)).await.unwrap();
-            sink.send(Message::Binary(Bytes::from_static(b"next")))
+            sink.send(Outgoing::Binary(sent)).await.unwrap();
+            sink.send(Outgoing::Binary(Bytes::from_static(b"next")))
                 .await
                 .unwrap();
         });
