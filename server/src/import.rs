@@ -193,7 +193,7 @@ fn fold_name(name: &str) -> String {
 /// else the one account whose display name or user name matches theirs
 /// (among the programme's members, or every account for a server
 /// administrator), else nothing.
-fn match_people(
+async fn match_people(
     state: &AppState,
     programme: &DocId,
     parsed: &ParsedImport,
@@ -201,17 +201,24 @@ fn match_people(
     actor: &crate::accounts::UserInfo,
 ) -> Result<Vec<PersonMatch>, ImportError> {
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
-    let candidates: Vec<crate::accounts::UserInfo> = if actor.superuser {
-        state.accounts.list().map_err(|e| failed(&e))?
-    } else {
-        state
-            .accounts
-            .members(programme)
-            .map_err(|e| failed(&e))?
-            .into_iter()
-            .map(|(user, _)| user)
-            .collect()
-    };
+    let accounts = state.accounts.clone();
+    let (of, superuser) = (programme.clone(), actor.superuser);
+    // The accounts are read on a blocking thread (sled), off the runtime.
+    let candidates: Vec<crate::accounts::UserInfo> =
+        tokio::task::spawn_blocking(move || -> Result<_, ImportError> {
+            if superuser {
+                accounts.list().map_err(|e| failed(&e))
+            } else {
+                Ok(accounts
+                    .members(&of)
+                    .map_err(|e| failed(&e))?
+                    .into_iter()
+                    .map(|(user, _)| user)
+                    .collect())
+            }
+        })
+        .await
+        .map_err(|e| failed(&e))??;
     let mut by_name: std::collections::HashMap<String, Option<UserId>> =
         std::collections::HashMap::new();
     for user in candidates.iter().filter(|u| !u.disabled) {
@@ -305,7 +312,7 @@ pub async fn preview(
     }
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
     let planned = ImportPlan::new(programme, &parsed.rows).map_err(|e| failed(&e))?;
-    let people = match_people(state, programme, parsed, options, actor)?;
+    let people = match_people(state, programme, parsed, options, actor).await?;
     let mut errors = parsed.errors.clone();
     errors.extend(unmatched_owners(parsed, &people));
     // References already anywhere in the programme (a reference names one
