@@ -95,12 +95,8 @@ pub fn sync_url(base: &str, doc: &str, token: &str, durable: bool) -> String {
         base.to_owned()
     };
     let ws = ws.trim_end_matches('/');
-    let durable = if durable {
-        format!("&{}", plait_shared::protocol::DURABLE_QUERY)
-    } else {
-        String::new()
-    };
-    format!("{ws}/sync/{doc}?token={token}{durable}")
+    let path = plait_shared::api::address::sync(doc, durable, Some(token));
+    format!("{ws}{path}")
 }
 
 impl Client {

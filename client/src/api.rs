@@ -20,7 +20,9 @@ use std::ops::Deref;
 use crate::browser::{local_storage, store, stored, unstore};
 
 pub use plait_shared::api::Member;
-use plait_shared::api::{AuditRecord, History, Me, NewProgramme, ProgrammeSummary, SignIn};
+use plait_shared::api::{
+    address, AuditRecord, History, Me, NewProgramme, ProgrammeSummary, SignIn,
+};
 use plait_shared::{ActionId, DocId, UserId};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -436,7 +438,13 @@ pub async fn history(
 ) -> Result<Vec<AuditRecord>, ApiError> {
     let answer = call(
         "GET",
-        &format!("/api/docs/{doc}/history?action={action}&limit={limit}"),
+        &address::history(
+            doc,
+            &plait_shared::api::HistoryQuery {
+                action: Some(action.to_string()),
+                limit: Some(limit as usize),
+            },
+        ),
         None,
         None,
     )
@@ -460,7 +468,7 @@ pub fn sentence(text: &str) -> String {
 /// answer in `shared::protocol`'s codec): the answer, or the status of an
 /// answer that is not OK (`None` when there was none).
 pub async fn sync_over_http(doc: &DocId, body: &[u8], csrf: &str) -> Result<Vec<u8>, Option<u16>> {
-    let url = format!("/api/docs/{doc}/sync");
+    let url = address::http_sync(doc);
     let window = web_sys::window().ok_or(None)?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
@@ -498,9 +506,14 @@ pub async fn import(
         "csv"
     };
     let options = crate::json::to_string(options).unwrap_or_else(|| "{}".into());
-    let path = format!(
-        "/api/programmes/{programme}/import?format={format}&mode={mode}&options={}",
-        String::from(js_sys::encode_uri_component(&options))
+    let path = address::import(
+        programme,
+        &plait_shared::api::ImportQuery {
+            format: Some(format.to_owned()),
+            mode: Some(mode.to_owned()),
+            options: Some(options),
+            ..Default::default()
+        },
     );
     send(
         "POST",
@@ -526,8 +539,7 @@ pub async fn put_evidence_file(
 ) -> Option<(u16, String)> {
     use wasm_bindgen::closure::Closure;
     let xhr = web_sys::XmlHttpRequest::new().ok()?;
-    xhr.open("PUT", &format!("/api/blobs/{sha}?doc={doc}"))
-        .ok()?;
+    xhr.open("PUT", &address::blob(sha, doc, None)).ok()?;
     let _ = xhr.set_request_header(
         "Content-Type",
         if content_type.is_empty() {

@@ -13,6 +13,9 @@ use plait_server::{Config, RegistrySettings, SledStore};
 use plait_shared::admission::Limits;
 use tokio::net::TcpListener;
 
+/// Where the store lives unless `--data-dir` (or `PLAIT_DATA_DIR`) says.
+const DEFAULT_DATA_DIR: &str = "./data";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "plait",
@@ -74,7 +77,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         mapping: Option<PathBuf>,
         /// Where sled keeps its files.
-        #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
     /// Release evidence files no plan cites any more (talks to the running
@@ -86,13 +89,13 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         grace_days: u64,
         /// Where sled keeps its files.
-        #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
     /// Manage accounts (talks to the running server if there is one).
     User {
         /// Where sled keeps its files.
-        #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data", global = true)]
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = DEFAULT_DATA_DIR, global = true)]
         data_dir: PathBuf,
         #[command(subcommand)]
         command: UserCommand,
@@ -107,7 +110,7 @@ struct ServeArgs {
     #[arg(long, env = "PLAIT_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// Where sled keeps its files.
-    #[arg(long, env = "PLAIT_DATA_DIR", default_value = "./data")]
+    #[arg(long, env = "PLAIT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
     /// The built web client (trunk's output).
     #[arg(long, env = "PLAIT_CLIENT_DIR", default_value = "./client/dist")]

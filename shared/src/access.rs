@@ -330,6 +330,12 @@ pub fn administers(role: Role) -> bool {
     role == Role::Admin
 }
 
+/// Whether a member in `role` is offered as an action's owner: anyone who
+/// may change a plan (a viewer only reads).
+pub fn may_own(role: Role) -> bool {
+    role != Role::Viewer
+}
+
 /// Whether a member in `role` is offered as an executive lead (of a
 /// workstream or an action): the trust's executives, not the programme
 /// office. An imported lead's name or job title stays as it was written.

@@ -374,8 +374,258 @@ pub struct BlobStored {
     pub size: u64,
 }
 
+/// The query of `GET /api/docs/{doc}/history`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    /// Only the records that touch this action.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// At most this many records (the server clamps it).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// The query of the exports and the board report
+/// (`/api/programmes/{id}/export`, `/api/programmes/{id}/report`,
+/// `/api/docs/{doc}/export`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportQuery {
+    /// `csv` or `xlsx`.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Decisions and requests after this moment (Unix ms) count as new.
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// Today, for tests and reports "as at" a date (YYYY-MM-DD).
+    #[serde(default)]
+    pub today: Option<String>,
+    /// The report as it stood at this moment (Unix ms), from the logs.
+    #[serde(default)]
+    pub as_at: Option<i64>,
+}
+
+/// The query of `POST /api/programmes/{id}/import`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportQuery {
+    /// csv or xlsx (guessed from the bytes when absent).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// `preview` (the default) or `import`.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// Import the valid rows and skip the rest (`1`).
+    #[serde(default)]
+    pub valid_only: Option<String>,
+    /// A new programme's name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// How columns and people are read: [`ImportOptions`] as JSON.
+    #[serde(default)]
+    pub options: Option<String>,
+}
+
+/// The query of `GET /api/blobs/{sha256}` besides its `doc`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobQuery {
+    /// The file name to save it as.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The query of `/sync/{doc}` besides a `token`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncQuery {
+    /// `1` for durable acknowledgements ([`crate::protocol::DURABLE_QUERY`]).
+    #[serde(default)]
+    pub durable: Option<String>,
+}
+
+/// Every address the clients build, written once (the server's routes are
+/// the same patterns): a path, and a query from the typed queries above,
+/// each value percent-encoded.
+pub mod address {
+    use super::{ExportQuery, HistoryQuery, ImportQuery};
+    use std::fmt::Display;
+
+    /// A value made safe for a query (RFC 3986's unreserved characters
+    /// kept, every other byte of its UTF-8 as `%XX`).
+    pub fn encode(value: &str) -> String {
+        let mut out = String::with_capacity(value.len());
+        for byte in value.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(byte as char);
+                }
+                other => {
+                    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                    out.push('%');
+                    out.push(HEX[usize::from(other >> 4)] as char);
+                    out.push(HEX[usize::from(other & 15)] as char);
+                }
+            }
+        }
+        out
+    }
+
+    /// `path` with the pairs that have a value as its query.
+    fn with_query(path: String, pairs: &[(&str, Option<String>)]) -> String {
+        let mut out = path;
+        let mut first = true;
+        for (key, value) in pairs {
+            if let Some(value) = value {
+                out.push(if first { '?' } else { '&' });
+                first = false;
+                out.push_str(key);
+                out.push('=');
+                out.push_str(&encode(value));
+            }
+        }
+        out
+    }
+
+    /// An action's change history.
+    pub fn history(doc: impl Display, query: &HistoryQuery) -> String {
+        with_query(
+            format!("/api/docs/{doc}/history"),
+            &[
+                ("action", query.action.clone()),
+                ("limit", query.limit.map(|n| n.to_string())),
+            ],
+        )
+    }
+
+    fn export_pairs(query: &ExportQuery) -> [(&'static str, Option<String>); 4] {
+        [
+            ("format", query.format.clone()),
+            ("since", query.since.map(|n| n.to_string())),
+            ("today", query.today.clone()),
+            ("as_at", query.as_at.map(|n| n.to_string())),
+        ]
+    }
+
+    /// The master tracker of a programme (every action of every plan).
+    pub fn programme_export(programme: impl Display, query: &ExportQuery) -> String {
+        with_query(
+            format!("/api/programmes/{programme}/export"),
+            &export_pairs(query),
+        )
+    }
+
+    /// The board report's tables.
+    pub fn report(programme: impl Display, query: &ExportQuery) -> String {
+        with_query(
+            format!("/api/programmes/{programme}/report"),
+            &export_pairs(query),
+        )
+    }
+
+    /// One plan, in the layout imports read.
+    pub fn plan_export(plan: impl Display, query: &ExportQuery) -> String {
+        with_query(format!("/api/docs/{plan}/export"), &export_pairs(query))
+    }
+
+    /// A finding's evidence pack.
+    pub fn evidence_pack(plan: impl Display, finding: &str) -> String {
+        format!("/api/docs/{plan}/findings/{}/pack", encode(finding))
+    }
+
+    /// An import into a programme.
+    pub fn import(programme: impl Display, query: &ImportQuery) -> String {
+        with_query(
+            format!("/api/programmes/{programme}/import"),
+            &[
+                ("format", query.format.clone()),
+                ("mode", query.mode.clone()),
+                ("valid_only", query.valid_only.clone()),
+                ("name", query.name.clone()),
+                ("options", query.options.clone()),
+            ],
+        )
+    }
+
+    /// An evidence file of a plan (`name`: to save it as).
+    pub fn blob(sha256: &str, plan: impl Display, name: Option<&str>) -> String {
+        with_query(
+            format!("/api/blobs/{}", encode(sha256)),
+            &[
+                ("doc", Some(plan.to_string())),
+                ("name", name.map(str::to_owned)),
+            ],
+        )
+    }
+
+    /// One round trip of HTTP sync.
+    pub fn http_sync(doc: impl Display) -> String {
+        format!("/api/docs/{doc}/sync")
+    }
+
+    /// A sync connection (the path; the caller adds the scheme and host):
+    /// with durable acknowledgements when asked, and a `token` for a client
+    /// that cannot send a cookie or header.
+    pub fn sync(doc: &str, durable: bool, token: Option<&str>) -> String {
+        with_query(
+            format!("/sync/{}", encode(doc)),
+            &[
+                ("token", token.map(str::to_owned)),
+                (
+                    crate::protocol::DURABLE_PARAM,
+                    durable.then(|| "1".to_owned()),
+                ),
+            ],
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn addresses_carry_their_queries_encoded() {
+        use super::address;
+        assert_eq!(
+            address::history(
+                "plan-1",
+                &HistoryQuery {
+                    action: Some("a-md001".into()),
+                    limit: Some(50)
+                }
+            ),
+            "/api/docs/plan-1/history?action=a-md001&limit=50"
+        );
+        assert_eq!(
+            address::report(
+                "demo",
+                &ExportQuery {
+                    format: Some("csv".into()),
+                    since: Some(5),
+                    as_at: None,
+                    today: None
+                }
+            ),
+            "/api/programmes/demo/report?format=csv&since=5"
+        );
+        assert_eq!(
+            address::import(
+                "demo",
+                &ImportQuery {
+                    options: Some(r#"{"a":"b c&d"}"#.into()),
+                    ..ImportQuery::default()
+                }
+            ),
+            "/api/programmes/demo/import?options=%7B%22a%22%3A%22b%20c%26d%22%7D"
+        );
+        assert_eq!(
+            address::blob("ab12", "plan-1", Some("Ward 3 audit.pdf")),
+            "/api/blobs/ab12?doc=plan-1&name=Ward%203%20audit.pdf"
+        );
+        assert_eq!(
+            address::sync("bench-0", true, Some("t")),
+            "/sync/bench-0?token=t&durable=1"
+        );
+        assert_eq!(address::sync("d", false, None), "/sync/d");
+        assert_eq!(address::encode("é/?"), "%C3%A9%2F%3F");
+    }
+
     use super::*;
     use crate::ids::ActionId;
     use crate::keys::FieldKey;

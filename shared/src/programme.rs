@@ -18,17 +18,18 @@ use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem};
 use crate::ids::{Date, DocId, ForumId, MeetingId, PhaseId, WorkstreamId};
+use crate::keys::Root;
 use crate::lifecycle::Governance;
 use crate::vocab::Colour;
 
-const PROGRAMME: &str = "programme";
-const PHASES: &str = "phases";
-const WORKSTREAMS: &str = "workstreams";
-const PLANS: &str = "plans";
-const FORUMS: &str = "forums";
-const MEETINGS: &str = "meetings";
-const PAPERS: &str = "papers";
-const SETTINGS: &str = "settings";
+const PROGRAMME: &str = Root::Programme.key();
+const PHASES: &str = Root::Phases.key();
+const WORKSTREAMS: &str = Root::Workstreams.key();
+const PLANS: &str = Root::Plans.key();
+const FORUMS: &str = Root::Forums.key();
+const MEETINGS: &str = Root::Meetings.key();
+const PAPERS: &str = Root::Papers.key();
+const SETTINGS: &str = Root::Settings.key();
 const COLOURS: &str = "colours";
 
 /// The programme's headline facts.

@@ -66,14 +66,19 @@ fn crate_names(code: &str) -> Vec<String> {
 }
 
 /// The names the crate root re-exports from its modules (`pub use
-/// x::{A, B as C};` in `lib.rs`) → the module each comes from.
+/// x::{A, B as C};` or `pub(crate) use …` in `lib.rs`) → the module each
+/// comes from.
 fn reexports(src: &Path) -> BTreeMap<String, String> {
     let mut found = BTreeMap::new();
     let Ok(text) = std::fs::read_to_string(src.join("lib.rs")) else {
         return found;
     };
     for statement in without_comments(&text).split(';') {
-        let Some(path) = statement.trim().strip_prefix("pub use ") else {
+        let statement = statement.trim();
+        let Some(path) = statement
+            .strip_prefix("pub use ")
+            .or_else(|| statement.strip_prefix("pub(crate) use "))
+        else {
             continue;
         };
         let Some((module, rest)) = path.split_once("::") else {
@@ -101,6 +106,30 @@ fn reexports(src: &Path) -> BTreeMap<String, String> {
     found
 }
 
+/// The top-level names `code`, in a module `depth` levels below the crate
+/// root (1 for `src/x.rs`), reaches through `super::`: a chain of `depth`
+/// of them ends at the crate root.
+fn super_names(code: &str, depth: usize) -> Vec<String> {
+    let chain = "super::".repeat(depth);
+    let mut names = Vec::new();
+    for part in code.split(chain.as_str()).skip(1) {
+        if part.starts_with("super::") {
+            continue; // more supers than there are levels: not ours
+        }
+        match part.trim_start().strip_prefix('{') {
+            Some(group) => names.extend(group_items(group).iter().map(|i| leading_name(i))),
+            None => names.push(leading_name(part)),
+        }
+    }
+    names
+}
+
+/// `text` without its inline test module (`#[cfg(test)] mod tests { … }`,
+/// which is last in a file); a `mod tests;` declaration is not one.
+fn without_tests(text: &str) -> &str {
+    text.split("#[cfg(test)]\nmod tests {").next().unwrap_or("")
+}
+
 /// Top-level module → the top-level modules it names: `crate::x`, the
 /// top-level names of `crate::{x, y::z}`, and a name the crate root
 /// re-exports (`crate::AppState`) as the module it comes from.
@@ -124,11 +153,21 @@ fn uses(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             if module == "lib" || module == "main" {
                 continue;
             }
+            // A module's tests in a file of their own are tests too.
+            if path.file_name().is_some_and(|n| n == "tests.rs") {
+                continue;
+            }
             let text = std::fs::read_to_string(&path).unwrap();
-            let code = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
-            let code = without_comments(code);
+            let code = without_comments(without_tests(&text));
+            // How deep the file's module is: `src/x.rs` and `src/x/mod.rs`
+            // are 1, `src/x/y.rs` 2.
+            let depth = relative.components().count()
+                - usize::from(path.file_name().is_some_and(|n| n == "mod.rs"));
             let targets = edges.entry(module.clone()).or_default();
-            for name in crate_names(&code) {
+            let named = crate_names(&code)
+                .into_iter()
+                .chain(super_names(&code, depth));
+            for name in named {
                 let target = match reexported.get(&name) {
                     Some(from) => from.clone(),
                     None if name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') => name,
@@ -198,6 +237,24 @@ fn grouped_and_reexported_names_count() {
     assert_eq!(server.get("AppError").map(String::as_str), Some("error"));
     let edges = uses(&repo_root().join("server").join("src"));
     assert!(edges["auth"].contains("state"), "{:?}", edges["auth"]);
+}
+
+#[test]
+fn super_paths_and_test_modules_are_read_as_the_compiler_reads_them() {
+    // `super::` from a top-level module names another top-level module;
+    // from a submodule, one more `super::` does.
+    assert_eq!(super_names("use super::registry::Lease;", 1), ["registry"]);
+    assert_eq!(
+        super_names("use super::{auth, state::X};", 1),
+        ["auth", "state"]
+    );
+    assert_eq!(super_names("use super::sibling;", 2), Vec::<String>::new());
+    assert_eq!(super_names("use super::super::auth;", 2), ["auth"]);
+    // Only an inline test module is cut; a declared one leaves the rest.
+    let declared = "#[cfg(test)]\nmod tests;\nuse crate::later;";
+    assert!(without_tests(declared).contains("crate::later"));
+    let inline = "use crate::a;\n#[cfg(test)]\nmod tests {\n use crate::b;\n}";
+    assert_eq!(crate_names(without_tests(inline)), ["a"]);
 }
 
 #[test]

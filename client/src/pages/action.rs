@@ -324,6 +324,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             .members
             .get()
             .into_iter()
+            .filter(|m| plait_shared::access::may_own(m.role))
             .map(|m| (m.username.to_string(), m.name))
             .collect();
         if let Some(owner) = view_of.with(|v| v.as_ref().and_then(|a| a.owner.clone())) {

@@ -133,7 +133,7 @@ fn actions_list(plan_id: &DocId, plan: &PlanView, finding: &FindingId) -> impl I
 /// The link to a finding's evidence pack (the server builds it: it needs a
 /// connection).
 fn pack_link(plan: &DocId, finding: &FindingId) -> impl IntoView {
-    let href = format!("/api/docs/{plan}/findings/{finding}/pack");
+    let href = plait_shared::api::address::evidence_pack(plan, finding.as_str());
     view! {
         <p class="plait-no-print">
             <a href=href download>"Download the evidence pack"</a>

@@ -180,7 +180,7 @@ fn period(e: &Evidence) -> Option<String> {
 
 fn blob_href(plan: &DocId, sha: &str, name: &str) -> String {
     let name = plait_shared::pack::safe_file_name(name);
-    format!("/api/blobs/{sha}?doc={plan}&name={name}")
+    plait_shared::api::address::blob(sha, plan, Some(&name))
 }
 
 /// The date a form asks for (`what` it is, and the words when it is

@@ -89,7 +89,13 @@ fn plans_markup(
         let actions = counts.get(id).copied().unwrap_or(0);
         let download = |format: &str, name: &str| {
             download_link(
-                &format!("/api/docs/{id}/export?format={format}"),
+                &plait_shared::api::address::plan_export(
+                    id,
+                    &plait_shared::api::ExportQuery {
+                        format: Some(format.to_owned()),
+                        ..Default::default()
+                    },
+                ),
                 markup!(
                     "{}<span class=\"nhsuk-u-visually-hidden\"> ({})</span>",
                     name,

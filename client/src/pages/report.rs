@@ -9,6 +9,7 @@
 //! this device.
 
 use leptos::prelude::*;
+use plait_shared::api::{address, ExportQuery};
 use plait_shared::report::{BoardReport, TrendPoint};
 use plait_shared::{Date, Status, UnixMillis};
 
@@ -458,18 +459,27 @@ pub fn Report() -> impl IntoView {
         .unwrap_or_default();
     let tracker = {
         let programme = programme.clone();
-        move |format: &str| format!("/api/programmes/{programme}/export?format={format}")
+        move |format: &str| {
+            address::programme_export(
+                &programme,
+                &ExportQuery {
+                    format: Some(format.to_owned()),
+                    ..Default::default()
+                },
+            )
+        }
     };
     let export = move |format: &'static str| {
         let programme = programme.clone();
         move || {
-            let as_at = as_at
-                .get()
-                .map(|at| format!("&as_at={}", at.0))
-                .unwrap_or_default();
-            format!(
-                "/api/programmes/{programme}/report?format={format}&since={}{as_at}",
-                since.get().unix_millis()
+            address::report(
+                &programme,
+                &ExportQuery {
+                    format: Some(format.to_owned()),
+                    since: Some(since.get().unix_millis()),
+                    as_at: as_at.get().map(|at| at.0),
+                    ..Default::default()
+                },
             )
         }
     };

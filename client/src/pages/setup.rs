@@ -92,7 +92,7 @@ fn member_options(workspace: Workspace, first: &str) -> Vec<(String, String)> {
     options.extend(workspace.members.with(|members| {
         members
             .iter()
-            .filter(|m| m.role != Role::Viewer)
+            .filter(|m| plait_shared::access::may_own(m.role))
             .map(|m| {
                 (
                     m.username.to_string(),

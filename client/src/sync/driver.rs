@@ -298,11 +298,8 @@ impl DocSync {
     fn connect(self: &Rc<Self>) {
         self.socket.borrow_mut().take();
         let (_, ws_base) = base_url();
-        let Ok(ws) = WebSocket::new(&format!(
-            "{ws_base}/sync/{}?{}",
-            self.id,
-            plait_shared::protocol::DURABLE_QUERY
-        )) else {
+        let path = plait_shared::api::address::sync(self.id.as_str(), true, None);
+        let Ok(ws) = WebSocket::new(&format!("{ws_base}{path}")) else {
             let sync = self.clone();
             spawn_local(async move {
                 sync.handle(Event::Closed {

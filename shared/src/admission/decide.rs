@@ -994,7 +994,7 @@ impl Judge<'_, '_> {
                 Place::Root(r) | Place::Entity(r, _) | Place::Text(r, ..) => *r,
                 Place::Log(..) => Root::Actions,
             };
-            if self.actor.role == Role::Admin {
+            if crate::access::administers(self.actor.role) {
                 self.admitted.changes.insert(Change::Programme(root));
                 return true;
             }
@@ -1016,7 +1016,18 @@ impl Judge<'_, '_> {
             Slot::Entity(root, key) => {
                 let change = match root {
                     Root::Actions => ActionId::new(&*key).ok().map(Change::ActionRemoved),
-                    _ => FindingId::new(&*key).ok().map(Change::FindingRemoved),
+                    Root::Findings => FindingId::new(&*key).ok().map(Change::FindingRemoved),
+                    // A plan has no other entities (a programme's are
+                    // decided above).
+                    Root::Plan
+                    | Root::Programme
+                    | Root::Phases
+                    | Root::Workstreams
+                    | Root::Plans
+                    | Root::Forums
+                    | Root::Settings
+                    | Root::Meetings
+                    | Root::Papers => None,
                 }
                 .unwrap_or_else(|| Change::Structure(None, format!("{}/{key}", root.key())));
                 if self.replaced.contains(&(root, key.clone())) {
@@ -1401,7 +1412,7 @@ fn set_again(
         if live.iter().any(|id| id.client != server) {
             continue;
         }
-        let Some(actions) = txn.get_map("actions") else {
+        let Some(actions) = txn.get_map(Root::Actions.key()) else {
             continue;
         };
         let Some(yrs::Out::YMap(map)) = actions.get(txn, value.action.as_str()) else {
@@ -1432,7 +1443,7 @@ fn merge_appends(changes: BTreeSet<Change>) -> Vec<Change> {
 
 /// The raw values of a log and each value's item position.
 fn log_values<T: ReadTxn>(txn: &T, action: &ActionId, log: Log) -> Vec<Any> {
-    let Some(actions) = txn.get_map("actions") else {
+    let Some(actions) = txn.get_map(Root::Actions.key()) else {
         return Vec::new();
     };
     let Some(yrs::Out::YMap(map)) = actions.get(txn, action.as_str()) else {
