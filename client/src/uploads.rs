@@ -143,9 +143,10 @@ async fn send(
 pub async fn read_file(file: &web_sys::File) -> Result<(Vec<u8>, String), String> {
     if file.size() > MAX_BYTES as f64 {
         return Err(format!(
-            "{} is {} MB: files can be at most 25 MB",
+            "{} is {} MB: files can be at most {} MB",
             file.name(),
-            file.size() as u64 / 1_048_576
+            file.size() as u64 / 1_048_576,
+            MAX_BYTES / 1_048_576
         ));
     }
     let buffer = JsFuture::from(file.array_buffer())

@@ -119,10 +119,7 @@ impl User {
 
     /// The role this account acts in for `programme`, if any.
     pub fn role_in(&self, programme: &DocId) -> Option<Role> {
-        if self.superuser {
-            return Some(Role::Admin);
-        }
-        self.grants.get(programme).copied()
+        plait_shared::access::role_in(self.superuser, self.grants.get(programme).copied())
     }
 }
 

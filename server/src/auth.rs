@@ -53,6 +53,26 @@ pub struct Access {
 }
 
 impl Access {
+    /// `authed`'s access, in `role`, to a document of `kind` under a
+    /// programme's `rules`. Handlers do not call this: the extractors of
+    /// [`crate::extract`] do, with the role the account has.
+    pub(crate) fn new(
+        authed: &Authed,
+        role: Role,
+        kind: DocKind,
+        rules: crate::registry::RulesCell,
+    ) -> Access {
+        Access {
+            user: authed.user.username.clone(),
+            name: authed.user.name.clone(),
+            role,
+            kind,
+            session: authed.key,
+            device: authed.session.device.clone(),
+            rules,
+        }
+    }
+
     /// Whether they may change the programme document.
     pub fn may_change_programme(&self) -> bool {
         self.role == Role::Admin
@@ -241,15 +261,7 @@ pub(crate) async fn doc_access(
             (kind, role, state.rules_of(&programme).await?)
         }
     };
-    Ok(Access {
-        user: authed.user.username.clone(),
-        name: authed.user.name.clone(),
-        role,
-        kind,
-        session: authed.key,
-        device: authed.session.device.clone(),
-        rules,
-    })
+    Ok(Access::new(authed, role, kind, rules))
 }
 
 /// The client's address, for the sign-in limit: the connection's peer, or,

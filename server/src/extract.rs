@@ -10,7 +10,12 @@
 //! - [`ReadDoc`] / [`WriteDoc`]: the document the request names (the path
 //!   parameter `{doc}`, or else the query parameter `doc=`), with the
 //!   session's access to it through its programme; [`WriteDoc`] is also
-//!   [`Changing`].
+//!   [`Changing`]. A route that serves one kind of document names it
+//!   ([`DocRoute`]: `ReadDoc<ProgrammeOnly>`, or a route's own marker with
+//!   its words for another kind); the default, [`AnyDoc`], is any.
+//! - [`AttachEvidence`]: [`WriteDoc`] for an action plan, by someone who
+//!   may attach evidence to it
+//!   ([`plait_shared::access::may_attach_evidence`]).
 //! - [`SocketDoc`]: a WebSocket's document: the session may come as
 //!   `?token=` (Yjs's provider cannot set headers), and the `Origin` is
 //!   checked (a page elsewhere cannot open a socket with the cookie).
@@ -21,6 +26,8 @@
 //!   path names (`{doc}`), asked as [`plait_shared::access::administers`]
 //!   asks; [`Superuser`]: [`Changing`] by a server administrator. Each
 //!   route names its task ([`AdminTask`]), for the words of its refusal.
+//!   Each gives the [`Access`] its changes are made with (`access`), in
+//!   the role the account has, so no handler states a role itself.
 //! - [`MetricsScraper`]: a request for `/metrics` with its bearer token.
 
 use std::collections::HashMap;
@@ -28,10 +35,11 @@ use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::{header, request::Parts};
-use plait_shared::DocId;
+use plait_shared::access::{administers, may_attach_evidence};
+use plait_shared::{DocId, Role};
 
 use crate::accounts::secrets_equal;
-use crate::auth::{authenticate, check_csrf, check_origin, doc_access, Access, Authed};
+use crate::auth::{authenticate, check_csrf, check_origin, doc_access, Access, Authed, DocKind};
 use crate::{AppError, AppState};
 
 /// A request with a live session.
@@ -60,26 +68,85 @@ fn own_password_chosen(authed: &Authed) -> Result<(), AppError> {
     }
 }
 
-/// A document named by a request, with the session's access to it.
-#[derive(Debug, Clone)]
-pub struct ReadDoc {
+/// Which documents a route serves ([`ReadDoc`], [`WriteDoc`]), and its
+/// answer for a document of another kind, which its handler never sees.
+pub trait DocRoute {
+    /// The kind of document it serves; `None` for any.
+    const KIND: Option<DocKind>;
+
+    /// Its answer for a document of another kind: by default the same as
+    /// for a document that is not there (404).
+    fn wrong_kind() -> AppError {
+        AppError::NotFound
+    }
+}
+
+/// A route for any document the session may reach.
+#[derive(Debug)]
+pub struct AnyDoc;
+
+impl DocRoute for AnyDoc {
+    const KIND: Option<DocKind> = None;
+}
+
+/// A route for a programme's own document; for any other, 404 (as for a
+/// programme that is not there).
+#[derive(Debug)]
+pub struct ProgrammeOnly;
+
+impl DocRoute for ProgrammeOnly {
+    const KIND: Option<DocKind> = Some(DocKind::Programme);
+}
+
+/// A document named by a request, of the kind route `K` serves, with the
+/// session's access to it.
+#[derive(Debug)]
+pub struct ReadDoc<K = AnyDoc> {
     /// The document.
     pub id: DocId,
     /// The session.
     pub authed: Authed,
     /// Its access to the document.
     pub access: Access,
+    route: PhantomData<fn() -> K>,
 }
 
 /// The same, for a request that changes the document (CSRF checked).
-#[derive(Debug, Clone)]
-pub struct WriteDoc {
+#[derive(Debug)]
+pub struct WriteDoc<K = AnyDoc> {
     /// The document.
     pub id: DocId,
     /// The session.
     pub authed: Authed,
     /// Its access to the document.
     pub access: Access,
+    route: PhantomData<fn() -> K>,
+}
+
+/// An evidence file attached to an action plan: [`WriteDoc`] for a plan
+/// (400 for any other document), by someone who may attach evidence
+/// ([`plait_shared::access::may_attach_evidence`]; 403, counted as a
+/// refused request).
+#[derive(Debug)]
+pub struct AttachEvidence {
+    /// The plan.
+    pub id: DocId,
+    /// The session.
+    pub authed: Authed,
+    /// Its access to the plan.
+    pub access: Access,
+}
+
+/// Evidence belongs to an action plan.
+#[derive(Debug)]
+struct EvidencePlan;
+
+impl DocRoute for EvidencePlan {
+    const KIND: Option<DocKind> = Some(DocKind::Plan);
+
+    fn wrong_kind() -> AppError {
+        AppError::BadRequest("evidence belongs to an action plan".into())
+    }
 }
 
 /// A WebSocket's document, with the session's access to it.
@@ -141,8 +208,9 @@ impl FromRequestParts<AppState> for ChangingOwnAccount {
 }
 
 /// The document a request names, its session (with the CSRF check when it
-/// changes something) and the session's access to the document.
-async fn doc_request(
+/// changes something) and the session's access to the document, which must
+/// be of the kind route `K` serves.
+async fn doc_request<K: DocRoute>(
     parts: &mut Parts,
     state: &AppState,
     changing: bool,
@@ -155,24 +223,51 @@ async fn doc_request(
     };
     own_password_chosen(&authed)?;
     let access = doc_access(state, &authed, &id).await?;
+    if K::KIND.is_some_and(|kind| kind != access.kind) {
+        return Err(K::wrong_kind());
+    }
     Ok((id, authed, access))
 }
 
-impl FromRequestParts<AppState> for ReadDoc {
+impl<K: DocRoute> FromRequestParts<AppState> for ReadDoc<K> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (id, authed, access) = doc_request(parts, state, false).await?;
-        Ok(ReadDoc { id, authed, access })
+        let (id, authed, access) = doc_request::<K>(parts, state, false).await?;
+        Ok(ReadDoc {
+            id,
+            authed,
+            access,
+            route: PhantomData,
+        })
     }
 }
 
-impl FromRequestParts<AppState> for WriteDoc {
+impl<K: DocRoute> FromRequestParts<AppState> for WriteDoc<K> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let (id, authed, access) = doc_request(parts, state, true).await?;
-        Ok(WriteDoc { id, authed, access })
+        let (id, authed, access) = doc_request::<K>(parts, state, true).await?;
+        Ok(WriteDoc {
+            id,
+            authed,
+            access,
+            route: PhantomData,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for AttachEvidence {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let WriteDoc {
+            id, authed, access, ..
+        } = WriteDoc::<EvidencePlan>::from_request_parts(parts, state).await?;
+        if let Err(why) = may_attach_evidence(access.role) {
+            return Err(state.denied(AppError::Forbidden(why.to_string())));
+        }
+        Ok(AttachEvidence { id, authed, access })
     }
 }
 
@@ -213,7 +308,21 @@ pub struct AdminOf<T> {
     pub id: DocId,
     /// The session.
     pub authed: Authed,
+    /// The role they administer it in.
+    role: Role,
     task: PhantomData<fn() -> T>,
+}
+
+impl<T> AdminOf<T> {
+    /// Their access to a document of the programme, of `kind`, in the
+    /// role they administer it in, under its governance settings.
+    ///
+    /// # Errors
+    /// The programme's settings cannot be read.
+    pub async fn access(&self, state: &AppState, kind: DocKind) -> Result<Access, AppError> {
+        let rules = state.rules_of(&self.id).await?;
+        Ok(Access::new(&self.authed, self.role, kind, rules))
+    }
 }
 
 impl<T: AdminTask> FromRequestParts<AppState> for AdminOf<T> {
@@ -227,24 +336,23 @@ impl<T: AdminTask> FromRequestParts<AppState> for AdminOf<T> {
             .and_then(|Path(mut params)| params.remove("doc"))
             .ok_or_else(|| AppError::BadRequest("which programme?".into()))?;
         let id = DocId::new(raw)?;
-        let administers = authed
-            .user
-            .role_in(&id)
-            .is_some_and(plait_shared::access::administers);
-        let allowed = administers && {
-            let owner = state.programme_of(&id).await?;
-            if T::CREATES_PROGRAMME {
-                owner.is_some() || authed.user.superuser
-            } else {
-                owner.as_ref() == Some(&id)
-            }
+        let refused = || state.denied(AppError::Forbidden(T::REFUSAL.into()));
+        let Some(role) = authed.user.role_in(&id).filter(|role| administers(*role)) else {
+            return Err(refused());
+        };
+        let owner = state.programme_of(&id).await?;
+        let allowed = if T::CREATES_PROGRAMME {
+            owner.is_some() || authed.user.superuser
+        } else {
+            owner.as_ref() == Some(&id)
         };
         if !allowed {
-            return Err(state.denied(AppError::Forbidden(T::REFUSAL.into())));
+            return Err(refused());
         }
         Ok(AdminOf {
             id,
             authed,
+            role,
             task: PhantomData,
         })
     }
@@ -257,6 +365,30 @@ pub struct Superuser<T> {
     /// The session.
     pub authed: Authed,
     task: PhantomData<fn() -> T>,
+}
+
+impl<T: AdminTask> Superuser<T> {
+    /// Their access to a document of `programme`, of `kind`, in the role
+    /// they have in it (a server administrator is every programme's
+    /// admin: [`crate::accounts::User::role_in`]), under its governance
+    /// settings (the defaults for a programme not created yet).
+    ///
+    /// # Errors
+    /// The programme's settings cannot be read.
+    pub async fn access(
+        &self,
+        state: &AppState,
+        programme: &DocId,
+        kind: DocKind,
+    ) -> Result<Access, AppError> {
+        let role = self
+            .authed
+            .user
+            .role_in(programme)
+            .ok_or_else(|| state.denied(AppError::Forbidden(T::REFUSAL.into())))?;
+        let rules = state.rules_of(programme).await?;
+        Ok(Access::new(&self.authed, role, kind, rules))
+    }
 }
 
 impl<T: AdminTask> FromRequestParts<AppState> for Superuser<T> {
@@ -299,6 +431,136 @@ impl FromRequestParts<AppState> for MetricsScraper {
             Err(state.denied(AppError::Unauthorized(
                 "the metrics need their bearer token".into(),
             )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::{Config, SledStore};
+
+    /// Each route's answer for a document of a kind it does not serve, and
+    /// the refusal of evidence from a viewer, before any handler runs.
+    #[tokio::test]
+    async fn routes_answer_for_the_documents_they_do_not_serve() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::open(dir.path()).unwrap());
+        let state = AppState::new(store, Config::new(dir.path().join("client"))).unwrap();
+        let (programme, plan) = (
+            DocId::new("prog").unwrap(),
+            DocId::new("prog_plan").unwrap(),
+        );
+        state
+            .accounts
+            .set_programme_of(&programme, &programme)
+            .unwrap();
+        state.accounts.set_programme_of(&plan, &programme).unwrap();
+        let mut tokens = HashMap::new();
+        for (username, role) in [("ed", Role::Contributor), ("vi", Role::Viewer)] {
+            state
+                .accounts
+                .add_user(username, username, "a long password", false)
+                .unwrap();
+            state
+                .accounts
+                .grant(username, &programme, Some(role))
+                .unwrap();
+            let user = state.accounts.user(username).unwrap().unwrap();
+            tokens.insert(
+                username,
+                state.accounts.start_session(&user, "tests").unwrap().0,
+            );
+        }
+        let hash = "a".repeat(64);
+        let cases = [
+            (
+                "ed",
+                Method::PUT,
+                format!("/api/blobs/{hash}?doc=prog"),
+                400,
+                "evidence belongs to an action plan",
+            ),
+            (
+                "vi",
+                Method::PUT,
+                format!("/api/blobs/{hash}?doc=prog_plan"),
+                403,
+                "viewers cannot attach evidence",
+            ),
+            (
+                "ed",
+                Method::GET,
+                "/api/docs/prog/export".into(),
+                400,
+                "only an action plan exports as a table",
+            ),
+            (
+                "ed",
+                Method::GET,
+                "/api/docs/prog/findings/f1/pack".into(),
+                400,
+                "an evidence pack is of a finding of an action plan",
+            ),
+            (
+                "ed",
+                Method::GET,
+                "/api/programmes/prog_plan/export".into(),
+                404,
+                "not found",
+            ),
+            (
+                "ed",
+                Method::GET,
+                "/api/programmes/prog_plan/report".into(),
+                404,
+                "not found",
+            ),
+            (
+                "ed",
+                Method::GET,
+                "/api/programmes/prog_plan/members".into(),
+                404,
+                "not found",
+            ),
+        ];
+        for (who, method, path, status, message) in cases {
+            let denied = state
+                .registry
+                .metrics()
+                .denied_requests
+                .load(Ordering::Relaxed);
+            let request = Request::builder()
+                .method(method.clone())
+                .uri(&path)
+                .header(header::AUTHORIZATION, format!("Bearer {}", tokens[who]))
+                .body(Body::empty())
+                .unwrap();
+            let answer = crate::app(state.clone()).oneshot(request).await.unwrap();
+            assert_eq!(
+                answer.status(),
+                StatusCode::from_u16(status).unwrap(),
+                "{method} {path}"
+            );
+            let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&body), message, "{method} {path}");
+            // Only the refusal of a person counts as a refused request.
+            let counted = state
+                .registry
+                .metrics()
+                .denied_requests
+                .load(Ordering::Relaxed)
+                - denied;
+            assert_eq!(counted, u64::from(status == 403), "{method} {path}");
         }
     }
 }

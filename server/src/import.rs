@@ -483,7 +483,7 @@ fn settle_people(
             .user(user.as_str())
             .map_err(|e| failed(&e))?
             .ok_or_else(|| ImportError::Invalid(format!("{user} is not an account")))?;
-        if !info.superuser && !info.grants.contains_key(programme) {
+        if info.role_in(programme).is_none() {
             state
                 .accounts
                 .grant(user.as_str(), programme, Some(role))

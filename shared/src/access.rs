@@ -322,6 +322,17 @@ pub fn may_append(actor: Actor<'_>, log: Log, action: &ActionView) -> bool {
     }
 }
 
+/// An account's role in a programme, from whether it is a server
+/// administrator (every programme's admin) and the role it was granted
+/// there, if any.
+pub fn role_in(superuser: bool, granted: Option<Role>) -> Option<Role> {
+    if superuser {
+        Some(Role::Admin)
+    } else {
+        granted
+    }
+}
+
 /// Whether a member in `role` runs the programme: its set-up (facts,
 /// phases, workstreams, forums, members and invitations), imports, meetings
 /// and the board paper. The programme document admits changes only from

@@ -129,14 +129,12 @@ pub struct Me {
 impl Me {
     /// The account's role in `programme`, if it belongs to it.
     pub fn role_in(&self, programme: &str) -> Option<Role> {
-        if self.superuser {
-            // A server administrator is every programme's admin.
-            return Some(Role::Admin);
-        }
-        self.programmes
+        let granted = self
+            .programmes
             .iter()
             .find(|m| m.id.as_str() == programme)
-            .map(|m| m.role)
+            .map(|m| m.role);
+        crate::access::role_in(self.superuser, granted)
     }
 }
 

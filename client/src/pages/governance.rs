@@ -629,7 +629,7 @@ fn AttachForm(ctx: Ctx) -> impl IntoView {
                 <DateInput id="evidence-to" legend="The period it covers: last day" hint="For example, 30 6 2027" value=to error=Signal::derive(move || crate::components::form::error_of(errors, "evidence-to")) />
                 <div hidden=move || !is(EvidenceKind::File)>
                     <div class="nhsuk-form-group">
-                        <label class="nhsuk-label" for="evidence-file">"File (photo, PDF or office document, up to 25 MB)"</label>
+                        <label class="nhsuk-label" for="evidence-file">{format!("File (photo, PDF or office document, up to {} MB)", crate::uploads::MAX_BYTES / 1_048_576)}</label>
                         <input class="nhsuk-file-upload" id="evidence-file" type="file" node_ref=file_input />
                     </div>
                     <div class="nhsuk-checkboxes__item">

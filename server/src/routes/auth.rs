@@ -13,8 +13,8 @@ use plait_shared::api::{
 };
 
 use crate::accounts::{Session, SignInError, User};
-use crate::auth::{check_origin, client_address, device_of, DocKind, COOKIE};
-use crate::extract::{AdminOf, AdminTask, ChangingOwnAccount, ReadDoc, SignedIn};
+use crate::auth::{check_origin, client_address, device_of, COOKIE};
+use crate::extract::{AdminOf, AdminTask, ChangingOwnAccount, ProgrammeOnly, ReadDoc, SignedIn};
 use crate::{AppError, AppState};
 
 fn me(state: &AppState, user: &User, session: &Session, token: Option<String>) -> Me {
@@ -359,11 +359,8 @@ pub(crate) async fn invite(
 /// members only), so clients can show names and offer owners.
 pub(crate) async fn members(
     State(state): State<AppState>,
-    ReadDoc { id, access, .. }: ReadDoc,
+    ReadDoc { id, .. }: ReadDoc<ProgrammeOnly>,
 ) -> Result<Response, AppError> {
-    if access.kind != DocKind::Programme {
-        return Err(AppError::NotFound);
-    }
     let accounts = state.accounts.clone();
     let members = tokio::task::spawn_blocking(move || accounts.members(&id))
         .await??

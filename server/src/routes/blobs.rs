@@ -5,22 +5,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use plait_shared::api::BlobQuery;
 use plait_shared::api::BlobStored;
 
-use crate::auth::DocKind;
 use crate::blobs::{hash_of, valid_hash};
-use crate::extract::{ReadDoc, WriteDoc};
+use crate::extract::{AttachEvidence, ReadDoc};
 use crate::{AppError, AppState};
-use plait_shared::access::may_attach_evidence;
 
 /// The header by which the uploader confirms the file holds no
 /// patient-identifiable data (the client asks them first).
 pub use plait_shared::api::NO_PATIENT_DATA_HEADER as NO_PATIENT_DATA;
-
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct BlobQuery {
-    name: Option<String>,
-}
 
 fn checked_hash(raw: &str) -> Result<&str, AppError> {
     if valid_hash(raw) {
@@ -32,27 +26,20 @@ fn checked_hash(raw: &str) -> Result<&str, AppError> {
     }
 }
 
-/// `PUT /api/blobs/{sha256}?doc={plan}`: stores an evidence file for a plan.
+/// `PUT /api/blobs/{sha256}?doc={plan}`: stores an evidence file for a plan
+/// (by someone who may attach evidence: [`AttachEvidence`]).
 /// The body's SHA-256 must be the name; the header `X-Plait-No-Patient-Data:
 /// confirmed` must be present. 201 when stored, 200 when it was there.
 pub(crate) async fn put_blob(
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    WriteDoc {
+    AttachEvidence {
         id: doc, access, ..
-    }: WriteDoc,
+    }: AttachEvidence,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let hash = checked_hash(&raw)?.to_owned();
-    if access.kind != DocKind::Plan {
-        return Err(AppError::BadRequest(
-            "evidence belongs to an action plan".into(),
-        ));
-    }
-    if let Err(why) = may_attach_evidence(access.role) {
-        return Err(state.denied(AppError::Forbidden(why.to_string())));
-    }
     let confirmed = headers
         .get(NO_PATIENT_DATA)
         .and_then(|v| v.to_str().ok())

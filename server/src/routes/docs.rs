@@ -5,6 +5,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use plait_shared::api::History;
+use plait_shared::api::HistoryQuery;
 use plait_shared::ActionId;
 
 use crate::extract::ReadDoc;
@@ -28,12 +29,6 @@ pub(crate) async fn get_doc(
         ],
         bytes,
     ))
-}
-
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct HistoryQuery {
-    action: Option<String>,
-    limit: Option<usize>,
 }
 
 /// `GET /api/docs/{doc_id}/history[?action=ID][&limit=N]`: the audit trail,

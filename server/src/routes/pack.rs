@@ -16,7 +16,7 @@ use yrs::Transact;
 
 use crate::auth::DocKind;
 use crate::export::{to_csv, Table};
-use crate::extract::ReadDoc;
+use crate::extract::{DocRoute, ReadDoc};
 use crate::routes::programmes::read_view;
 use crate::{AppError, AppState};
 
@@ -95,18 +95,25 @@ fn index_html(pack: &EvidencePack, rows: &[Vec<String>], trust: &str) -> String 
     )
 }
 
+/// An evidence pack is of an action plan's finding.
+#[derive(Debug)]
+pub(crate) struct PackedPlan;
+
+impl DocRoute for PackedPlan {
+    const KIND: Option<DocKind> = Some(DocKind::Plan);
+
+    fn wrong_kind() -> AppError {
+        AppError::BadRequest("an evidence pack is of a finding of an action plan".into())
+    }
+}
+
 /// `GET /api/docs/{doc}/findings/{finding}/pack`: the ZIP, for any member
 /// of the plan's programme.
 pub(crate) async fn evidence_pack_zip(
     State(state): State<AppState>,
     Path((_, finding)): Path<(String, String)>,
-    ReadDoc { id, access, .. }: ReadDoc,
+    ReadDoc { id, .. }: ReadDoc<PackedPlan>,
 ) -> Result<Response, AppError> {
-    if access.kind != DocKind::Plan {
-        return Err(AppError::BadRequest(
-            "an evidence pack is of a finding of an action plan".into(),
-        ));
-    }
     let finding = FindingId::new(finding)?;
     let programme = state.programme_of(&id).await?.ok_or(AppError::NotFound)?;
     let plan = read_view(&state, &id, |doc| {

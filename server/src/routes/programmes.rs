@@ -6,14 +6,15 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use plait_shared::api::{ExportQuery, ImportQuery};
 use plait_shared::api::{ImportOptions, ImportRefused, Imported, NewProgramme, ProgrammeSummary};
 use plait_shared::report::BoardReport;
-use plait_shared::{Date, DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView, Role, UnixMillis};
+use plait_shared::{Date, DocId, PlanDoc, PlanView, ProgrammeDoc, ProgrammeView, UnixMillis};
 use yrs::{ReadTxn, Transact};
 
 use crate::auth::{Access, DocKind};
 use crate::export::{plan_table, report_tables, to_csv, to_xlsx, Table};
-use crate::extract::{AdminOf, AdminTask, ReadDoc, SignedIn, Superuser};
+use crate::extract::{AdminOf, AdminTask, DocRoute, ProgrammeOnly, ReadDoc, SignedIn, Superuser};
 use crate::import::{self, Format, ImportError};
 use crate::{AppError, AppState};
 
@@ -82,21 +83,18 @@ pub(crate) async fn list(
 ) -> Result<Response, AppError> {
     let accounts = state.accounts.clone();
     let all = tokio::task::spawn_blocking(move || accounts.docs_with_programmes()).await??;
-    let mut ids: Vec<(DocId, Role)> = authed
-        .user
-        .grants
-        .iter()
-        .map(|(id, role)| (id.clone(), *role))
+    // Every programme, and whatever the account is granted, in the role it
+    // has there (if any: a server administrator has one in every one).
+    let ids: std::collections::BTreeSet<DocId> = all
+        .into_iter()
+        .filter_map(|(doc, programme)| (doc == programme).then_some(doc))
+        .chain(authed.user.grants.keys().cloned())
         .collect();
-    if authed.user.superuser {
-        for (doc, programme) in all {
-            if doc == programme && !ids.iter().any(|(id, _)| *id == doc) {
-                ids.push((doc, Role::Admin));
-            }
-        }
-    }
     let mut list = Vec::new();
-    for (id, role) in ids {
+    for id in ids {
+        let Some(role) = authed.user.role_in(&id) else {
+            continue;
+        };
         let info = read_view(&state, &id, |doc| {
             ProgrammeDoc::new(doc.clone()).read(&doc.transact()).info
         })
@@ -105,11 +103,7 @@ pub(crate) async fn list(
             id,
             name: info.name,
             trust: info.trust,
-            role: if authed.user.superuser {
-                Role::Admin
-            } else {
-                role
-            },
+            role,
         });
     }
     list.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
@@ -129,7 +123,7 @@ impl AdminTask for CreateProgramme {
 /// plans imported or added, from the set-up and import pages).
 pub(crate) async fn create(
     State(state): State<AppState>,
-    Superuser { authed, .. }: Superuser<CreateProgramme>,
+    superuser: Superuser<CreateProgramme>,
     Json(new): Json<NewProgramme>,
 ) -> Result<Response, AppError> {
     let id = DocId::new(new.id.trim())?;
@@ -169,15 +163,7 @@ pub(crate) async fn create(
     let accounts = state.accounts.clone();
     let of = id.clone();
     tokio::task::spawn_blocking(move || accounts.set_programme_of(&of, &of)).await??;
-    let access = Access {
-        user: authed.user.username.clone(),
-        name: authed.user.name.clone(),
-        role: Role::Admin,
-        kind: DocKind::Programme,
-        session: authed.key,
-        device: authed.session.device.clone(),
-        rules: state.rules_of(&id).await?,
-    };
+    let access = superuser.access(&state, &id, DocKind::Programme).await?;
     apply_as(&state, &id, &update, &access).await?;
     Ok((
         StatusCode::CREATED,
@@ -185,21 +171,10 @@ pub(crate) async fn create(
             id,
             name: name.to_owned(),
             trust: new.trust.trim().to_owned(),
-            role: Role::Admin,
+            role: access.role,
         }),
     )
         .into_response())
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct ExportQuery {
-    format: Option<String>,
-    /// Decisions and requests after this moment (Unix ms) count as new.
-    since: Option<i64>,
-    /// Today, for tests and reports "as at" a date (YYYY-MM-DD).
-    today: Option<String>,
-    /// The report as it stood at this moment (Unix ms), from the logs.
-    as_at: Option<i64>,
 }
 
 fn today(query: &ExportQuery) -> Result<Date, AppError> {
@@ -239,18 +214,25 @@ fn file(tables: &[Table], format: Option<&str>, name: &str) -> Result<Response, 
         .into_response())
 }
 
+/// Only an action plan exports as a table.
+#[derive(Debug)]
+pub(crate) struct ExportedPlan;
+
+impl DocRoute for ExportedPlan {
+    const KIND: Option<DocKind> = Some(DocKind::Plan);
+
+    fn wrong_kind() -> AppError {
+        AppError::BadRequest("only an action plan exports as a table".into())
+    }
+}
+
 /// `GET /api/docs/{plan}/export?format=csv|xlsx`: the plan's actions as a
 /// table in the import layout.
 pub(crate) async fn export_plan(
     State(state): State<AppState>,
-    ReadDoc { id, access, .. }: ReadDoc,
+    ReadDoc { id, .. }: ReadDoc<ExportedPlan>,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
-    if access.kind != DocKind::Plan {
-        return Err(AppError::BadRequest(
-            "only an action plan exports as a table".into(),
-        ));
-    }
     let programme_id = state.programme_of(&id).await?.ok_or(AppError::NotFound)?;
     let programme = read_view(&state, &programme_id, |doc| {
         ProgrammeDoc::new(doc.clone()).read(&doc.transact())
@@ -269,12 +251,9 @@ pub(crate) async fn export_plan(
 /// layout (so it imports again).
 pub(crate) async fn export_programme(
     State(state): State<AppState>,
-    ReadDoc { id, access, .. }: ReadDoc,
+    ReadDoc { id, .. }: ReadDoc<ProgrammeOnly>,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
-    if access.kind != DocKind::Programme {
-        return Err(AppError::NotFound);
-    }
     let (programme, plans) = read_programme(&state, &id).await?;
     let today = today(&query)?;
     let mut tracker: Option<Table> = None;
@@ -301,12 +280,9 @@ pub(crate) async fn export_programme(
 /// that moment (`plait_shared::report::plans_as_at`).
 pub(crate) async fn report(
     State(state): State<AppState>,
-    ReadDoc { id, access, .. }: ReadDoc,
+    ReadDoc { id, .. }: ReadDoc<ProgrammeOnly>,
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
-    if access.kind != DocKind::Programme {
-        return Err(AppError::NotFound);
-    }
     let (programme, plans) = read_programme(&state, &id).await?;
     let since = UnixMillis(query.since.unwrap_or(0));
     let report = match query.as_at {
@@ -327,21 +303,6 @@ pub(crate) async fn report(
     )
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct ImportQuery {
-    /// csv or xlsx (guessed from the bytes when absent).
-    format: Option<String>,
-    /// `preview` (the default) or `import`.
-    mode: Option<String>,
-    /// Import the valid rows and skip the rest.
-    valid_only: Option<String>,
-    /// A new programme's name.
-    name: Option<String>,
-    /// How columns and people are read: [`plait_shared::api::ImportOptions`]
-    /// as JSON.
-    options: Option<String>,
-}
-
 /// Importing action plans into a programme (a server administrator's
 /// import creates the programme).
 #[derive(Debug)]
@@ -360,7 +321,7 @@ impl AdminTask for ImportPlans {
 pub(crate) async fn import_plan(
     State(state): State<AppState>,
     Query(query): Query<ImportQuery>,
-    AdminOf { id, authed, .. }: AdminOf<ImportPlans>,
+    admin: AdminOf<ImportPlans>,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let format = match query.format.as_deref() {
@@ -380,26 +341,19 @@ pub(crate) async fn import_plan(
     };
     let columns = options.columns.clone();
     let parsed = tokio::task::spawn_blocking(move || import::read(&body, format, &columns)).await?;
-    let actor = authed.user.info();
+    let id = &admin.id;
+    let actor = admin.authed.user.info();
     match query.mode.as_deref().unwrap_or("preview") {
         "preview" => {
-            let preview = import::preview(&state, &id, &parsed, &options, &actor).await?;
+            let preview = import::preview(&state, id, &parsed, &options, &actor).await?;
             Ok(Json(preview).into_response())
         }
         "import" => {
-            let access = Access {
-                user: authed.user.username.clone(),
-                name: authed.user.name.clone(),
-                role: Role::Admin,
-                kind: DocKind::Plan,
-                session: authed.key,
-                device: authed.session.device.clone(),
-                rules: state.rules_of(&id).await?,
-            };
+            let access = admin.access(&state, DocKind::Plan).await?;
             let valid_only = matches!(query.valid_only.as_deref(), Some("1" | "true"));
             match import::run(
                 &state,
-                &id,
+                id,
                 query.name.as_deref(),
                 &parsed,
                 &options,
@@ -449,9 +403,10 @@ impl AdminTask for AddPlan {
 /// like any edit.
 pub(crate) async fn create_plan(
     State(state): State<AppState>,
-    AdminOf { id, authed, .. }: AdminOf<AddPlan>,
+    admin: AdminOf<AddPlan>,
     Json(new): Json<plait_shared::api::NewPlan>,
 ) -> Result<Response, AppError> {
+    let id = &admin.id;
     let title = new.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(AppError::BadRequest(
@@ -469,16 +424,6 @@ pub(crate) async fn create_plan(
             "there is a plan called {title:?} already"
         )));
     }
-    let rules = state.rules_of(&id).await?;
-    let access = |kind| Access {
-        user: authed.user.username.clone(),
-        name: authed.user.name.clone(),
-        role: Role::Admin,
-        kind,
-        session: authed.key,
-        device: authed.session.device.clone(),
-        rules: rules.clone(),
-    };
     let info = plait_shared::PlanInfo {
         title: title.to_owned(),
         programme_id: Some(id.clone()),
@@ -495,11 +440,12 @@ pub(crate) async fn create_plan(
     let accounts = state.accounts.clone();
     let (of, programme) = (plan_id.clone(), id.clone());
     tokio::task::spawn_blocking(move || accounts.set_programme_of(&of, &programme)).await??;
-    apply_as(&state, &plan_id, &update, &access(DocKind::Plan)).await?;
+    let access = admin.access(&state, DocKind::Plan).await?;
+    apply_as(&state, &plan_id, &update, &access).await?;
     // Listed in the programme's index last: once listed, it is there.
     let stored = state
         .registry
-        .existing_state(&id)
+        .existing_state(id)
         .await?
         .ok_or(AppError::NotFound)?;
     let scratch = plait_shared::new_doc();
@@ -517,10 +463,59 @@ pub(crate) async fn create_plan(
         },
     );
     let update = scratch.transact().encode_state_as_update_v1(&before);
-    apply_as(&state, &id, &update, &access(DocKind::Programme)).await?;
+    let access = admin.access(&state, DocKind::Programme).await?;
+    apply_as(&state, id, &update, &access).await?;
     Ok((
         StatusCode::CREATED,
         Json(plait_shared::api::PlanCreated { id: plan_id }),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::extract::Query;
+    use axum::http::Uri;
+    use plait_shared::api::{address, ExportQuery, HistoryQuery, ImportQuery};
+
+    fn read<T: serde::de::DeserializeOwned>(address: &str) -> T {
+        let uri: Uri = address.parse().unwrap();
+        Query::<T>::try_from_uri(&uri).unwrap().0
+    }
+
+    /// The addresses the clients build (shared::api::address) read back
+    /// as the same queries here, whatever their values hold.
+    #[test]
+    fn the_clients_addresses_read_back_as_the_queries_they_were_built_from() {
+        let export = ExportQuery {
+            format: Some("xlsx".into()),
+            since: Some(1_754_000_000_000),
+            today: Some("2022-08-15".into()),
+            as_at: Some(-5),
+        };
+        assert_eq!(
+            read::<ExportQuery>(&address::report("demo", &export)),
+            export
+        );
+        let import = ImportQuery {
+            format: Some("csv".into()),
+            mode: Some("import".into()),
+            valid_only: Some("1".into()),
+            name: Some("Norfolk & Suffolk: 100% + more?".into()),
+            options: Some(r#"{"people":{"L. Brennan":"create"},"x":"a=b&c"}"#.into()),
+        };
+        assert_eq!(
+            read::<ImportQuery>(&address::import("demo", &import)),
+            import
+        );
+        let history = HistoryQuery {
+            action: Some("a-md001".into()),
+            limit: Some(50),
+        };
+        assert_eq!(
+            read::<HistoryQuery>(&address::history("plan-1", &history)),
+            history
+        );
+        assert_eq!(read::<ExportQuery>("/x"), ExportQuery::default());
+    }
 }

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use plait_shared::api::SyncQuery;
 use yrs::{ReadTxn, Transact};
 
 use super::ws::Upgrade;
@@ -19,15 +20,6 @@ use crate::accounts::{Accounts, SessionKey};
 use crate::sync::{self as connection, ConnectionOptions, Liveness};
 use crate::{AppError, AppState};
 use plait_shared::protocol::{BodyError, SyncAnswer, SyncRequest};
-
-/// `?durable=1` opts a connection into durable acknowledgements (`?token=`,
-/// the session for WebSocket clients that cannot set headers, is read by
-/// [`SocketDoc`]).
-#[derive(Debug, Default, serde::Deserialize)]
-pub(crate) struct SyncQuery {
-    #[serde(default)]
-    durable: Option<String>,
-}
 
 /// A connection's session, checked now and then by the connection loop.
 struct SessionLive {
