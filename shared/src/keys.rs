@@ -172,6 +172,169 @@ keys! {
     }
 }
 
+keys! {
+    /// A field of a plan's `plan` map (what the plan is about).
+    PlanField {
+        /// Its title.
+        Title = "title", "Title";
+        /// The programme it belongs to.
+        ProgrammeId = "programme_id", "Programme";
+        /// The workstream delivering it.
+        Workstream = "workstream_id", "Workstream";
+        /// The core service it covers.
+        CoreService = "core_service", "Core service";
+        /// Where.
+        Location = "location", "Location";
+    }
+}
+
+keys! {
+    /// A single-valued field of a finding (CQC's requirement).
+    FindingField {
+        /// The report's reference ("MD001").
+        Reference = "ref", "Reference";
+        /// Must Do, Should Do or a warning-notice failing.
+        Kind = "kind", "Type";
+        /// The regulations breached, with paragraph.
+        Regulations = "regulations", "Regulations";
+        /// The key question.
+        KeyQuestion = "key_question", "Key question";
+        /// The core service.
+        CoreService = "core_service", "Core service";
+        /// Where.
+        Location = "location", "Location";
+        /// Where the finding comes from (the inspection report).
+        Source = "source", "Source";
+        /// A warning notice's deadline.
+        Deadline = "deadline", "CQC's deadline";
+        /// The day CQC lifted a failing.
+        LiftedOn = "lifted_on", "Lifted on";
+        /// Who recorded the lifting.
+        LiftedBy = "lifted_by", "Lifted by";
+    }
+}
+
+/// The key of a finding's collaborative text (what CQC said).
+pub const FINDING_TEXT: &str = "text";
+
+keys! {
+    /// A field of the programme's headline facts and governance settings.
+    ProgrammeField {
+        /// The programme's name.
+        Name = "name", "Name";
+        /// The trust.
+        Trust = "trust", "Trust";
+        /// The CQC rating.
+        Rating = "rating", "CQC rating";
+        /// NHS England's oversight segment.
+        OversightSegment = "oversight_segment", "Oversight segment";
+        /// The day the report was published.
+        ReportDate = "report_date", "Report date";
+        /// The warning notice.
+        WarningNotice = "warning_notice", "Warning notice";
+        /// Whether completions need the executive lead's endorsement.
+        Endorsement = "endorsement", "Endorsement";
+        /// Days a re-audit may be recorded before its date.
+        ReauditWindowDays = "reaudit_window_days", "Re-audit window";
+        /// Re-audits scheduled at closure.
+        ReauditCount = "reaudit_count", "Re-audits";
+        /// Months between re-audits.
+        ReauditSpacingMonths = "reaudit_spacing_months", "Months between re-audits";
+    }
+}
+
+keys! {
+    /// A field of a programme phase.
+    PhaseField {
+        /// Its name.
+        Name = "name", "Name";
+        /// Its first day.
+        Starts = "starts", "Starts";
+        /// Its last day.
+        Ends = "ends", "Ends";
+        /// What it is for.
+        Goal = "goal", "Goal";
+        /// What ends it.
+        ExitCriteria = "exit_criteria", "Exit criteria";
+    }
+}
+
+keys! {
+    /// A field of a workstream.
+    WorkstreamField {
+        /// Its name.
+        Name = "name", "Name";
+        /// Its executive lead.
+        ExecLead = "exec_lead", "Executive lead";
+    }
+}
+
+keys! {
+    /// A field of a forum (a committee that takes decisions).
+    ForumField {
+        /// Its name.
+        Name = "name", "Name";
+    }
+}
+
+keys! {
+    /// A field of a forum's meeting.
+    MeetingField {
+        /// The forum that met.
+        ForumId = "forum_id", "Forum";
+        /// The day.
+        Date = "date", "Date";
+        /// Its title.
+        Title = "title", "Title";
+        /// The chair's report: what to alert the board to.
+        Alert = "alert", "Alert";
+        /// What to advise it of.
+        Advise = "advise", "Advise";
+        /// What it can be assured of.
+        Assure = "assure", "Assure";
+    }
+}
+
+keys! {
+    /// A field of a board paper.
+    PaperField {
+        /// Its agenda item.
+        AgendaItem = "agenda_item", "Agenda item";
+        /// Who wrote it.
+        Author = "author", "Author";
+        /// The executive who presents it.
+        Lead = "lead", "Executive lead";
+        /// For decision, assurance or information.
+        Purpose = "purpose", "Purpose";
+        /// The assurance it gives.
+        Assurance = "assurance", "Assurance";
+        /// What the board is asked to do.
+        Recommendation = "recommendation", "Recommendation";
+        /// The risks.
+        Risks = "risks", "Risks";
+        /// The executive summary.
+        Summary = "summary", "Summary";
+        /// Risks to delivery.
+        DeliveryRisks = "delivery_risks", "Delivery risks";
+        /// The moment since which things count as new.
+        Since = "since", "Since";
+        /// When it was issued.
+        Issues = "issues", "Issued";
+    }
+}
+
+keys! {
+    /// A field of a plan's entry in the programme's index of plans.
+    PlanEntryField {
+        /// The plan's title.
+        Title = "title", "Title";
+        /// Its workstream.
+        Workstream = "workstream_id", "Workstream";
+        /// Its core service.
+        CoreService = "core_service", "Core service";
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -176,7 +176,7 @@ impl ActionField {
 }
 
 pub use crate::keys::{ActionText, FieldKey};
-use crate::keys::{Log, Root};
+use crate::keys::{FindingField, Log, PlanField, Root, FINDING_TEXT};
 
 pub use crate::doc::TextEdit;
 
@@ -436,14 +436,15 @@ impl PlanDoc {
 
     /// Sets what the plan is about.
     pub fn set_info(&self, txn: &mut TransactionMut, info: &PlanInfo) {
-        self.plan.insert(txn, "title", info.title.as_str());
+        self.plan
+            .insert(txn, PlanField::Title.key(), info.title.as_str());
         let optional = [
             (
-                "programme_id",
+                PlanField::ProgrammeId.key(),
                 info.programme_id.as_ref().map(DocId::as_str),
             ),
             (
-                "workstream_id",
+                PlanField::Workstream.key(),
                 info.workstream_id.as_ref().map(WorkstreamId::as_str),
             ),
         ];
@@ -457,9 +458,13 @@ impl PlanDoc {
                 }
             }
         }
+        self.plan.insert(
+            txn,
+            PlanField::CoreService.key(),
+            info.core_service.as_str(),
+        );
         self.plan
-            .insert(txn, "core_service", info.core_service.as_str());
-        self.plan.insert(txn, "location", info.location.as_str());
+            .insert(txn, PlanField::Location.key(), info.location.as_str());
     }
 
     /// Adds a finding.
@@ -479,22 +484,26 @@ impl PlanDoc {
             });
         }
         let map = self.findings.insert(txn, id.as_str(), MapPrelim::default());
-        map.insert(txn, "ref", finding.reference.trim());
-        map.insert(txn, "kind", finding.kind.key());
-        map.insert(txn, "text", TextPrelim::new(finding.text.as_str()));
+        map.insert(txn, FindingField::Reference.key(), finding.reference.trim());
+        map.insert(txn, FindingField::Kind.key(), finding.kind.key());
+        map.insert(txn, FINDING_TEXT, TextPrelim::new(finding.text.as_str()));
         map.insert(
             txn,
-            "regulations",
+            FindingField::Regulations.key(),
             string_list(finding.regulations.iter().map(|r| r.key())),
         );
         if let Some(question) = finding.key_question {
-            map.insert(txn, "key_question", question.key());
+            map.insert(txn, FindingField::KeyQuestion.key(), question.key());
         }
-        map.insert(txn, "core_service", finding.core_service.as_str());
-        map.insert(txn, "location", finding.location.as_str());
-        map.insert(txn, "source", finding.source.as_str());
+        map.insert(
+            txn,
+            FindingField::CoreService.key(),
+            finding.core_service.as_str(),
+        );
+        map.insert(txn, FindingField::Location.key(), finding.location.as_str());
+        map.insert(txn, FindingField::Source.key(), finding.source.as_str());
         if let Some(deadline) = finding.deadline {
-            map.insert(txn, "deadline", deadline.iso());
+            map.insert(txn, FindingField::Deadline.key(), deadline.iso());
         }
         Ok(())
     }
@@ -520,8 +529,8 @@ impl PlanDoc {
             ));
         }
         for (key, date) in [
-            ("deadline", compliance.deadline),
-            ("lifted_on", compliance.lifted_on),
+            (FindingField::Deadline.key(), compliance.deadline),
+            (FindingField::LiftedOn.key(), compliance.lifted_on),
         ] {
             match date {
                 Some(d) => {
@@ -532,7 +541,11 @@ impl PlanDoc {
                 }
             }
         }
-        map.insert(txn, "lifted_by", compliance.lifted_by.trim());
+        map.insert(
+            txn,
+            FindingField::LiftedBy.key(),
+            compliance.lifted_by.trim(),
+        );
         Ok(())
     }
 
@@ -665,7 +678,7 @@ impl PlanDoc {
     ) -> Result<(), WriteError> {
         let map = map_ref(&self.findings, txn, id.as_str())
             .ok_or_else(|| WriteError::UnknownFinding(id.to_string()))?;
-        let text = text_ref(&map, txn, "text")
+        let text = text_ref(&map, txn, FINDING_TEXT)
             .ok_or_else(|| WriteError::Malformed(format!("findings/{id}/text")))?;
         edit_text(txn, &text, edit)
     }
@@ -744,11 +757,18 @@ impl PlanDoc {
 
     fn read_info_into<T: ReadTxn>(&self, txn: &T, problems: &mut Vec<SchemaProblem>) -> PlanInfo {
         PlanInfo {
-            title: get_str(&self.plan, txn, "title").unwrap_or_default(),
-            programme_id: get_parsed(&self.plan, txn, "programme_id", PLAN, problems),
-            workstream_id: get_parsed(&self.plan, txn, "workstream_id", PLAN, problems),
-            core_service: get_str(&self.plan, txn, "core_service").unwrap_or_default(),
-            location: get_str(&self.plan, txn, "location").unwrap_or_default(),
+            title: get_str(&self.plan, txn, PlanField::Title.key()).unwrap_or_default(),
+            programme_id: get_parsed(
+                &self.plan,
+                txn,
+                PlanField::ProgrammeId.key(),
+                PLAN,
+                problems,
+            ),
+            workstream_id: get_parsed(&self.plan, txn, PlanField::Workstream.key(), PLAN, problems),
+            core_service: get_str(&self.plan, txn, PlanField::CoreService.key())
+                .unwrap_or_default(),
+            location: get_str(&self.plan, txn, PlanField::Location.key()).unwrap_or_default(),
         }
     }
 
@@ -768,18 +788,18 @@ impl PlanDoc {
         };
         Some(FindingView {
             id: id.clone(),
-            reference: get_str(&map, txn, "ref").unwrap_or_default(),
-            kind: get_parsed(&map, txn, "kind", &path, problems),
-            text: get_text(&map, txn, "text"),
-            regulations: get_list(&map, txn, "regulations", &path, problems),
-            key_question: get_parsed(&map, txn, "key_question", &path, problems),
-            core_service: get_str(&map, txn, "core_service").unwrap_or_default(),
-            location: get_str(&map, txn, "location").unwrap_or_default(),
-            source: get_str(&map, txn, "source").unwrap_or_default(),
+            reference: get_str(&map, txn, FindingField::Reference.key()).unwrap_or_default(),
+            kind: get_parsed(&map, txn, FindingField::Kind.key(), &path, problems),
+            text: get_text(&map, txn, FINDING_TEXT),
+            regulations: get_list(&map, txn, FindingField::Regulations.key(), &path, problems),
+            key_question: get_parsed(&map, txn, FindingField::KeyQuestion.key(), &path, problems),
+            core_service: get_str(&map, txn, FindingField::CoreService.key()).unwrap_or_default(),
+            location: get_str(&map, txn, FindingField::Location.key()).unwrap_or_default(),
+            source: get_str(&map, txn, FindingField::Source.key()).unwrap_or_default(),
             compliance: Compliance {
-                deadline: get_parsed(&map, txn, "deadline", &path, problems),
-                lifted_on: get_parsed(&map, txn, "lifted_on", &path, problems),
-                lifted_by: get_str(&map, txn, "lifted_by").unwrap_or_default(),
+                deadline: get_parsed(&map, txn, FindingField::Deadline.key(), &path, problems),
+                lifted_on: get_parsed(&map, txn, FindingField::LiftedOn.key(), &path, problems),
+                lifted_by: get_str(&map, txn, FindingField::LiftedBy.key()).unwrap_or_default(),
             },
         })
     }

@@ -18,7 +18,10 @@ use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem};
 use crate::ids::{Date, DocId, ForumId, MeetingId, PhaseId, WorkstreamId};
-use crate::keys::Root;
+use crate::keys::{
+    ForumField, MeetingField, PaperField, PhaseField, PlanEntryField, ProgrammeField, Root,
+    WorkstreamField,
+};
 use crate::lifecycle::Governance;
 use crate::vocab::Colour;
 
@@ -216,21 +219,31 @@ impl ProgrammeDoc {
 
     /// Sets the headline facts.
     pub fn set_info(&self, txn: &mut TransactionMut, info: &ProgrammeInfo) {
-        self.programme.insert(txn, "name", info.name.as_str());
-        self.programme.insert(txn, "trust", info.trust.as_str());
-        self.programme.insert(txn, "rating", info.rating.as_str());
         self.programme
-            .insert(txn, "oversight_segment", info.oversight_segment.as_str());
+            .insert(txn, ProgrammeField::Name.key(), info.name.as_str());
+        self.programme
+            .insert(txn, ProgrammeField::Trust.key(), info.trust.as_str());
+        self.programme
+            .insert(txn, ProgrammeField::Rating.key(), info.rating.as_str());
+        self.programme.insert(
+            txn,
+            ProgrammeField::OversightSegment.key(),
+            info.oversight_segment.as_str(),
+        );
         match info.report_date {
             Some(date) => {
-                self.programme.insert(txn, "report_date", date.iso());
+                self.programme
+                    .insert(txn, ProgrammeField::ReportDate.key(), date.iso());
             }
             None => {
-                self.programme.remove(txn, "report_date");
+                self.programme.remove(txn, ProgrammeField::ReportDate.key());
             }
         }
-        self.programme
-            .insert(txn, "warning_notice", info.warning_notice.as_str());
+        self.programme.insert(
+            txn,
+            ProgrammeField::WarningNotice.key(),
+            info.warning_notice.as_str(),
+        );
     }
 
     /// Sets the governance settings.
@@ -246,16 +259,24 @@ impl ProgrammeDoc {
         let g = |txn: &mut TransactionMut, key: &str, value: String| {
             self.programme.insert(txn, key, value);
         };
-        g(txn, "endorsement", rules.endorsement.to_string());
         g(
             txn,
-            "reaudit_window_days",
+            ProgrammeField::Endorsement.key(),
+            rules.endorsement.to_string(),
+        );
+        g(
+            txn,
+            ProgrammeField::ReauditWindowDays.key(),
             rules.reaudit_window_days.to_string(),
         );
-        g(txn, "reaudit_count", rules.reaudit_count.to_string());
         g(
             txn,
-            "reaudit_spacing_months",
+            ProgrammeField::ReauditCount.key(),
+            rules.reaudit_count.to_string(),
+        );
+        g(
+            txn,
+            ProgrammeField::ReauditSpacingMonths.key(),
             rules.reaudit_spacing_months.to_string(),
         );
         Ok(())
@@ -277,16 +298,34 @@ impl ProgrammeDoc {
         let d = Governance::DEFAULT;
         let map = &self.programme;
         let rules = Governance {
-            endorsement: get_parsed(map, txn, "endorsement", PROGRAMME, problems)
-                .unwrap_or(d.endorsement),
-            reaudit_window_days: get_parsed(map, txn, "reaudit_window_days", PROGRAMME, problems)
-                .unwrap_or(d.reaudit_window_days),
-            reaudit_count: get_parsed(map, txn, "reaudit_count", PROGRAMME, problems)
-                .unwrap_or(d.reaudit_count),
+            endorsement: get_parsed(
+                map,
+                txn,
+                ProgrammeField::Endorsement.key(),
+                PROGRAMME,
+                problems,
+            )
+            .unwrap_or(d.endorsement),
+            reaudit_window_days: get_parsed(
+                map,
+                txn,
+                ProgrammeField::ReauditWindowDays.key(),
+                PROGRAMME,
+                problems,
+            )
+            .unwrap_or(d.reaudit_window_days),
+            reaudit_count: get_parsed(
+                map,
+                txn,
+                ProgrammeField::ReauditCount.key(),
+                PROGRAMME,
+                problems,
+            )
+            .unwrap_or(d.reaudit_count),
             reaudit_spacing_months: get_parsed(
                 map,
                 txn,
-                "reaudit_spacing_months",
+                ProgrammeField::ReauditSpacingMonths.key(),
                 PROGRAMME,
                 problems,
             )
@@ -307,7 +346,7 @@ impl ProgrammeDoc {
     /// Adds or replaces a forum.
     pub fn put_forum(&self, txn: &mut TransactionMut, id: &ForumId, forum: &Forum) {
         let map = entry_map(&self.forums, txn, id.as_str());
-        map.insert(txn, "name", forum.name.as_str());
+        map.insert(txn, ForumField::Name.key(), forum.name.as_str());
     }
 
     /// Adds or replaces a meeting.
@@ -315,52 +354,52 @@ impl ProgrammeDoc {
         let map = entry_map(&self.meetings, txn, id.as_str());
         match &meeting.forum_id {
             Some(forum) => {
-                map.insert(txn, "forum_id", forum.as_str());
+                map.insert(txn, MeetingField::ForumId.key(), forum.as_str());
             }
             None => {
-                map.remove(txn, "forum_id");
+                map.remove(txn, MeetingField::ForumId.key());
             }
         }
         match meeting.date {
             Some(date) => {
-                map.insert(txn, "date", date.iso());
+                map.insert(txn, MeetingField::Date.key(), date.iso());
             }
             None => {
-                map.remove(txn, "date");
+                map.remove(txn, MeetingField::Date.key());
             }
         }
-        map.insert(txn, "title", meeting.title.as_str());
-        map.insert(txn, "alert", meeting.alert.as_str());
-        map.insert(txn, "advise", meeting.advise.as_str());
-        map.insert(txn, "assure", meeting.assure.as_str());
+        map.insert(txn, MeetingField::Title.key(), meeting.title.as_str());
+        map.insert(txn, MeetingField::Alert.key(), meeting.alert.as_str());
+        map.insert(txn, MeetingField::Advise.key(), meeting.advise.as_str());
+        map.insert(txn, MeetingField::Assure.key(), meeting.assure.as_str());
     }
 
     /// Adds or replaces the board paper for a meeting.
     pub fn put_paper(&self, txn: &mut TransactionMut, meeting: &MeetingId, paper: &Paper) {
         let map = entry_map(&self.papers, txn, meeting.as_str());
         for (key, value) in [
-            ("agenda_item", &paper.agenda_item),
-            ("author", &paper.author),
-            ("lead", &paper.lead),
-            ("purpose", &paper.purpose),
-            ("assurance", &paper.assurance),
-            ("recommendation", &paper.recommendation),
-            ("risks", &paper.risks),
-            ("summary", &paper.summary),
-            ("delivery_risks", &paper.delivery_risks),
+            (PaperField::AgendaItem.key(), &paper.agenda_item),
+            (PaperField::Author.key(), &paper.author),
+            (PaperField::Lead.key(), &paper.lead),
+            (PaperField::Purpose.key(), &paper.purpose),
+            (PaperField::Assurance.key(), &paper.assurance),
+            (PaperField::Recommendation.key(), &paper.recommendation),
+            (PaperField::Risks.key(), &paper.risks),
+            (PaperField::Summary.key(), &paper.summary),
+            (PaperField::DeliveryRisks.key(), &paper.delivery_risks),
         ] {
             map.insert(txn, key, value.as_str());
         }
         match paper.since {
             Some(at) => {
-                map.insert(txn, "since", at.0.to_string());
+                map.insert(txn, PaperField::Since.key(), at.0.to_string());
             }
             None => {
-                map.remove(txn, "since");
+                map.remove(txn, PaperField::Since.key());
             }
         }
         let issues: Vec<String> = paper.issues.iter().map(|at| at.0.to_string()).collect();
-        map.insert(txn, "issues", issues.join(","));
+        map.insert(txn, PaperField::Issues.key(), issues.join(","));
     }
 
     /// Removes a meeting (decisions that named it keep its forum and date).
@@ -381,8 +420,11 @@ impl ProgrammeDoc {
     /// Adds or replaces a phase.
     pub fn put_phase(&self, txn: &mut TransactionMut, id: &PhaseId, phase: &Phase) {
         let map = entry_map(&self.phases, txn, id.as_str());
-        map.insert(txn, "name", phase.name.as_str());
-        for (key, date) in [("starts", phase.starts), ("ends", phase.ends)] {
+        map.insert(txn, PhaseField::Name.key(), phase.name.as_str());
+        for (key, date) in [
+            (PhaseField::Starts.key(), phase.starts),
+            (PhaseField::Ends.key(), phase.ends),
+        ] {
             match date {
                 Some(date) => {
                     map.insert(txn, key, date.iso());
@@ -392,8 +434,12 @@ impl ProgrammeDoc {
                 }
             }
         }
-        map.insert(txn, "goal", phase.goal.as_str());
-        map.insert(txn, "exit_criteria", phase.exit_criteria.as_str());
+        map.insert(txn, PhaseField::Goal.key(), phase.goal.as_str());
+        map.insert(
+            txn,
+            PhaseField::ExitCriteria.key(),
+            phase.exit_criteria.as_str(),
+        );
     }
 
     /// Adds or replaces a workstream.
@@ -404,23 +450,31 @@ impl ProgrammeDoc {
         workstream: &Workstream,
     ) {
         let map = entry_map(&self.workstreams, txn, id.as_str());
-        map.insert(txn, "name", workstream.name.as_str());
-        map.insert(txn, "exec_lead", workstream.exec_lead.as_str());
+        map.insert(txn, WorkstreamField::Name.key(), workstream.name.as_str());
+        map.insert(
+            txn,
+            WorkstreamField::ExecLead.key(),
+            workstream.exec_lead.as_str(),
+        );
     }
 
     /// Adds or replaces a plan in the index.
     pub fn put_plan(&self, txn: &mut TransactionMut, id: &DocId, plan: &PlanEntry) {
         let map = entry_map(&self.plans, txn, id.as_str());
-        map.insert(txn, "title", plan.title.as_str());
+        map.insert(txn, PlanEntryField::Title.key(), plan.title.as_str());
         match &plan.workstream_id {
             Some(ws) => {
-                map.insert(txn, "workstream_id", ws.as_str());
+                map.insert(txn, PlanEntryField::Workstream.key(), ws.as_str());
             }
             None => {
-                map.remove(txn, "workstream_id");
+                map.remove(txn, PlanEntryField::Workstream.key());
             }
         }
-        map.insert(txn, "core_service", plan.core_service.as_str());
+        map.insert(
+            txn,
+            PlanEntryField::CoreService.key(),
+            plan.core_service.as_str(),
+        );
     }
 
     /// Sets the colour shown for one rule of the scheme.
@@ -433,19 +487,24 @@ impl ProgrammeDoc {
     pub fn read<T: ReadTxn>(&self, txn: &T) -> ProgrammeView {
         let mut problems = Vec::new();
         let info = ProgrammeInfo {
-            name: get_str(&self.programme, txn, "name").unwrap_or_default(),
-            trust: get_str(&self.programme, txn, "trust").unwrap_or_default(),
-            rating: get_str(&self.programme, txn, "rating").unwrap_or_default(),
-            oversight_segment: get_str(&self.programme, txn, "oversight_segment")
-                .unwrap_or_default(),
+            name: get_str(&self.programme, txn, ProgrammeField::Name.key()).unwrap_or_default(),
+            trust: get_str(&self.programme, txn, ProgrammeField::Trust.key()).unwrap_or_default(),
+            rating: get_str(&self.programme, txn, ProgrammeField::Rating.key()).unwrap_or_default(),
+            oversight_segment: get_str(
+                &self.programme,
+                txn,
+                ProgrammeField::OversightSegment.key(),
+            )
+            .unwrap_or_default(),
             report_date: get_parsed(
                 &self.programme,
                 txn,
-                "report_date",
+                ProgrammeField::ReportDate.key(),
                 PROGRAMME,
                 &mut problems,
             ),
-            warning_notice: get_str(&self.programme, txn, "warning_notice").unwrap_or_default(),
+            warning_notice: get_str(&self.programme, txn, ProgrammeField::WarningNotice.key())
+                .unwrap_or_default(),
         };
         let governance = self.read_governance(txn, &mut problems);
         let phases = read_entries(
@@ -454,16 +513,17 @@ impl ProgrammeDoc {
             PHASES,
             &mut problems,
             |map, path, problems| Phase {
-                name: get_str(map, txn, "name").unwrap_or_default(),
-                starts: get_parsed(map, txn, "starts", path, problems),
-                ends: get_parsed(map, txn, "ends", path, problems),
-                goal: get_str(map, txn, "goal").unwrap_or_default(),
-                exit_criteria: get_str(map, txn, "exit_criteria").unwrap_or_default(),
+                name: get_str(map, txn, PhaseField::Name.key()).unwrap_or_default(),
+                starts: get_parsed(map, txn, PhaseField::Starts.key(), path, problems),
+                ends: get_parsed(map, txn, PhaseField::Ends.key(), path, problems),
+                goal: get_str(map, txn, PhaseField::Goal.key()).unwrap_or_default(),
+                exit_criteria: get_str(map, txn, PhaseField::ExitCriteria.key())
+                    .unwrap_or_default(),
             },
         );
         let forums = read_entries(&self.forums, txn, FORUMS, &mut problems, |map, _, _| {
             Forum {
-                name: get_str(map, txn, "name").unwrap_or_default(),
+                name: get_str(map, txn, ForumField::Name.key()).unwrap_or_default(),
             }
         });
         let papers = read_entries(
@@ -478,17 +538,17 @@ impl ProgrammeDoc {
                         .map(crate::ids::UnixMillis)
                 };
                 Paper {
-                    agenda_item: text("agenda_item"),
-                    author: text("author"),
-                    lead: text("lead"),
-                    purpose: text("purpose"),
-                    assurance: text("assurance"),
-                    recommendation: text("recommendation"),
-                    risks: text("risks"),
-                    summary: text("summary"),
-                    delivery_risks: text("delivery_risks"),
-                    since: at("since", problems),
-                    issues: text("issues")
+                    agenda_item: text(PaperField::AgendaItem.key()),
+                    author: text(PaperField::Author.key()),
+                    lead: text(PaperField::Lead.key()),
+                    purpose: text(PaperField::Purpose.key()),
+                    assurance: text(PaperField::Assurance.key()),
+                    recommendation: text(PaperField::Recommendation.key()),
+                    risks: text(PaperField::Risks.key()),
+                    summary: text(PaperField::Summary.key()),
+                    delivery_risks: text(PaperField::DeliveryRisks.key()),
+                    since: at(PaperField::Since.key(), problems),
+                    issues: text(PaperField::Issues.key())
                         .split(',')
                         .filter_map(|n| n.trim().parse::<i64>().ok())
                         .map(crate::ids::UnixMillis)
@@ -502,12 +562,12 @@ impl ProgrammeDoc {
             MEETINGS,
             &mut problems,
             |map, path, problems| Meeting {
-                forum_id: get_parsed(map, txn, "forum_id", path, problems),
-                date: get_parsed(map, txn, "date", path, problems),
-                title: get_str(map, txn, "title").unwrap_or_default(),
-                alert: get_str(map, txn, "alert").unwrap_or_default(),
-                advise: get_str(map, txn, "advise").unwrap_or_default(),
-                assure: get_str(map, txn, "assure").unwrap_or_default(),
+                forum_id: get_parsed(map, txn, MeetingField::ForumId.key(), path, problems),
+                date: get_parsed(map, txn, MeetingField::Date.key(), path, problems),
+                title: get_str(map, txn, MeetingField::Title.key()).unwrap_or_default(),
+                alert: get_str(map, txn, MeetingField::Alert.key()).unwrap_or_default(),
+                advise: get_str(map, txn, MeetingField::Advise.key()).unwrap_or_default(),
+                assure: get_str(map, txn, MeetingField::Assure.key()).unwrap_or_default(),
             },
         );
         let workstreams = read_entries(
@@ -516,8 +576,8 @@ impl ProgrammeDoc {
             WORKSTREAMS,
             &mut problems,
             |map, _, _| Workstream {
-                name: get_str(map, txn, "name").unwrap_or_default(),
-                exec_lead: get_str(map, txn, "exec_lead").unwrap_or_default(),
+                name: get_str(map, txn, WorkstreamField::Name.key()).unwrap_or_default(),
+                exec_lead: get_str(map, txn, WorkstreamField::ExecLead.key()).unwrap_or_default(),
             },
         );
         let plans = read_entries(
@@ -526,9 +586,16 @@ impl ProgrammeDoc {
             PLANS,
             &mut problems,
             |map, path, problems| PlanEntry {
-                title: get_str(map, txn, "title").unwrap_or_default(),
-                workstream_id: get_parsed(map, txn, "workstream_id", path, problems),
-                core_service: get_str(map, txn, "core_service").unwrap_or_default(),
+                title: get_str(map, txn, PlanEntryField::Title.key()).unwrap_or_default(),
+                workstream_id: get_parsed(
+                    map,
+                    txn,
+                    PlanEntryField::Workstream.key(),
+                    path,
+                    problems,
+                ),
+                core_service: get_str(map, txn, PlanEntryField::CoreService.key())
+                    .unwrap_or_default(),
             },
         );
         let mut colours = ColourScheme::default();

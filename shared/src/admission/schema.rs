@@ -83,7 +83,7 @@ impl TextSlot {
     pub fn key(self) -> &'static str {
         match self {
             TextSlot::Action(text) => text.key(),
-            TextSlot::Finding => "text",
+            TextSlot::Finding => crate::keys::FINDING_TEXT,
         }
     }
 }
@@ -118,83 +118,36 @@ pub enum Slot {
     Entry(Arc<str>, Log),
 }
 
-/// The scalar fields an entity of `root` may hold (for an action, besides
-/// its `FieldKey`s).
-pub fn fields(root: Root) -> &'static [&'static str] {
-    match root {
-        Root::Plan => &[
-            "title",
-            "programme_id",
-            "workstream_id",
-            "core_service",
-            "location",
-        ],
-        Root::Findings => &[
-            "ref",
-            "kind",
-            "regulations",
-            "key_question",
-            "core_service",
-            "location",
-            "source",
-            "deadline",
-            "lifted_on",
-            "lifted_by",
-        ],
-        // An action's fields are `FieldKey`s: see [`is_field`].
-        Root::Actions => &[crate::plan::CREATED],
-        Root::Programme => &[
-            "name",
-            "trust",
-            "rating",
-            "oversight_segment",
-            "report_date",
-            "warning_notice",
-            "endorsement",
-            "reaudit_window_days",
-            "reaudit_count",
-            "reaudit_spacing_months",
-        ],
-        Root::Phases => &["name", "starts", "ends", "goal", "exit_criteria"],
-        Root::Forums => &["name"],
-        Root::Meetings => &["forum_id", "date", "title", "alert", "advise", "assure"],
-        Root::Papers => &[
-            "agenda_item",
-            "author",
-            "lead",
-            "purpose",
-            "assurance",
-            "recommendation",
-            "risks",
-            "summary",
-            "delivery_risks",
-            "since",
-            "issues",
-        ],
-        Root::Workstreams => &["name", "exec_lead"],
-        Root::Plans => &["title", "workstream_id", "core_service"],
-        // Its one group, `colours`, is keyed by colour rule: see [`is_field`].
-        Root::Settings => &[],
-    }
-}
-
-/// Whether `key` is a scalar field of an entity of `root`.
+/// Whether `key` is a scalar field of an entity of `root`: one of the
+/// root's field keys (`crate::keys`), so a field the model writes and the
+/// admission allows are one list.
 pub fn is_field(root: Root, key: &str) -> bool {
+    use crate::keys::{
+        FieldKey, FindingField, ForumField, MeetingField, PaperField, PhaseField, PlanEntryField,
+        PlanField, ProgrammeField, WorkstreamField,
+    };
     match root {
+        Root::Plan => PlanField::from_key(key).is_some(),
+        Root::Findings => FindingField::from_key(key).is_some(),
+        Root::Actions => FieldKey::from_key(key).is_some() || key == crate::plan::CREATED,
+        Root::Programme => ProgrammeField::from_key(key).is_some(),
+        Root::Phases => PhaseField::from_key(key).is_some(),
+        Root::Workstreams => WorkstreamField::from_key(key).is_some(),
+        Root::Plans => PlanEntryField::from_key(key).is_some(),
+        Root::Forums => ForumField::from_key(key).is_some(),
+        Root::Meetings => MeetingField::from_key(key).is_some(),
+        Root::Papers => PaperField::from_key(key).is_some(),
+        // Its one group, `colours`, is keyed by colour rule.
         Root::Settings => crate::metrics::ColourRule::ALL
             .iter()
             .any(|rule| rule.key() == key),
-        Root::Actions => {
-            crate::keys::FieldKey::from_key(key).is_some() || fields(root).contains(&key)
-        }
-        _ => fields(root).contains(&key),
     }
 }
 
 fn text_slot(root: Root, key: &str) -> Option<TextSlot> {
     match root {
         Root::Actions => ActionText::from_key(key).map(TextSlot::Action),
-        Root::Findings => (key == "text").then_some(TextSlot::Finding),
+        Root::Findings => (key == crate::keys::FINDING_TEXT).then_some(TextSlot::Finding),
         _ => None,
     }
 }

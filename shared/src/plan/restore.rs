@@ -15,7 +15,7 @@ use crate::doc::{
     array_ref, edit_text, map_ref, string_list, text_ref, to_any, SchemaProblem, WriteError,
 };
 use crate::ids::{ActionId, FindingId};
-use crate::keys::Log;
+use crate::keys::{FindingField, Log, FINDING_TEXT};
 
 impl PlanDoc {
     /// Reads one action, with the parts of it that did not read.
@@ -172,22 +172,44 @@ impl PlanDoc {
         let map = self
             .findings
             .insert(txn, view.id.as_str(), yrs::MapPrelim::default());
-        map.insert(txn, "ref", view.reference.as_str());
+        map.insert(txn, FindingField::Reference.key(), view.reference.as_str());
         if let Some(kind) = view.kind {
-            map.insert(txn, "kind", kind.key());
+            map.insert(txn, FindingField::Kind.key(), kind.key());
         }
-        map.insert(txn, "text", TextPrelim::new(view.text.as_str()));
+        map.insert(txn, FINDING_TEXT, TextPrelim::new(view.text.as_str()));
         map.insert(
             txn,
-            "regulations",
+            FindingField::Regulations.key(),
             string_list(view.regulations.iter().map(|r| r.key())),
         );
         if let Some(question) = view.key_question {
-            map.insert(txn, "key_question", question.key());
+            map.insert(txn, FindingField::KeyQuestion.key(), question.key());
         }
-        map.insert(txn, "core_service", view.core_service.as_str());
-        map.insert(txn, "location", view.location.as_str());
-        map.insert(txn, "source", view.source.as_str());
+        map.insert(
+            txn,
+            FindingField::CoreService.key(),
+            view.core_service.as_str(),
+        );
+        map.insert(txn, FindingField::Location.key(), view.location.as_str());
+        map.insert(txn, FindingField::Source.key(), view.source.as_str());
+        // Where it stands with CQC, so a restored failing keeps its
+        // deadline and its lifting.
+        let compliance = &view.compliance;
+        for (key, date) in [
+            (FindingField::Deadline.key(), compliance.deadline),
+            (FindingField::LiftedOn.key(), compliance.lifted_on),
+        ] {
+            if let Some(date) = date {
+                map.insert(txn, key, date.iso());
+            }
+        }
+        if !compliance.lifted_by.is_empty() {
+            map.insert(
+                txn,
+                FindingField::LiftedBy.key(),
+                compliance.lifted_by.as_str(),
+            );
+        }
     }
 
     /// Whether the finding `id` is stored as a map (a readable finding).
@@ -245,6 +267,56 @@ mod tests {
     use super::TextEdit;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// A failing put back whole (undoing a refused removal) keeps where it
+    /// stands with CQC: its deadline and its lifting.
+    #[test]
+    fn a_restored_finding_keeps_its_deadline_and_lifting() {
+        use crate::plan::{Compliance, NewFinding, PlanDoc};
+        use crate::{Date, FindingId, FindingKind};
+        use yrs::Transact;
+        let plan = PlanDoc::new(crate::new_doc());
+        let id = FindingId::new("wn1").unwrap();
+        let day = |s: &str| Date::parse_iso(s).unwrap();
+        {
+            let mut txn = plan.doc().transact_mut();
+            plan.add_finding(
+                &mut txn,
+                &id,
+                &NewFinding {
+                    reference: "WN1".into(),
+                    kind: FindingKind::WarningNotice,
+                    text: "Ligature risks not managed".into(),
+                    regulations: Vec::new(),
+                    key_question: None,
+                    core_service: String::new(),
+                    location: String::new(),
+                    source: String::new(),
+                    deadline: Some(day("2022-06-30")),
+                },
+            )
+            .unwrap();
+            plan.set_compliance(
+                &mut txn,
+                &id,
+                &Compliance {
+                    deadline: Some(day("2022-06-30")),
+                    lifted_on: Some(day("2023-03-03")),
+                    lifted_by: "CQC letter of 3 March 2023".into(),
+                },
+            )
+            .unwrap();
+        }
+        let before = plan.read(&plan.doc().transact()).findings[&id].clone();
+        {
+            let mut txn = plan.doc().transact_mut();
+            plan.remove_finding(&mut txn, &id);
+            plan.put_finding(&mut txn, &before);
+        }
+        let after = plan.read(&plan.doc().transact()).findings[&id].clone();
+        assert_eq!(after, before);
+        assert_eq!(after.compliance.lifted_on, Some(day("2023-03-03")));
+    }
 
     fn splice(old: &str, new: &str) -> Option<(u32, u32, String)> {
         TextEdit::between(old, new).map(|e| (e.index, e.delete, e.insert))
