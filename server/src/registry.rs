@@ -158,6 +158,10 @@ impl Drop for Lease {
 #[derive(Debug)]
 pub struct Registry {
     store: Arc<dyn DocStore>,
+    /// The audit trail every stored update is written with. `None` only in
+    /// the engine's own unit tests (over a bare store): the server always
+    /// opens one (`AppState::new`), and the e2e tests check that every
+    /// stored update has its record.
     audit: Option<Audit>,
     flusher: Flusher,
     docs: Mutex<HashMap<DocId, Arc<LoadedDoc>>>,
