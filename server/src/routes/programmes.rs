@@ -518,4 +518,67 @@ mod tests {
         );
         assert_eq!(read::<ExportQuery>("/x"), ExportQuery::default());
     }
+
+    /// Every address the clients build names a route here: asked without a
+    /// session, each is refused as unauthenticated (401), where an address
+    /// no route serves would be 404 — so a route renamed on one side only
+    /// fails here.
+    #[tokio::test]
+    async fn every_address_the_clients_build_is_a_route() {
+        use axum::body::Body;
+        use axum::http::{Method, Request, StatusCode};
+        use tower::ServiceExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(crate::SledStore::open(dir.path()).unwrap());
+        let state =
+            crate::AppState::new(store, crate::Config::new(dir.path().join("client"))).unwrap();
+        let export = ExportQuery {
+            format: Some("csv".into()),
+            ..ExportQuery::default()
+        };
+        let hash = "a".repeat(64);
+        let addresses = [
+            (
+                Method::GET,
+                address::history("demo_plan", &HistoryQuery::default()),
+            ),
+            (Method::GET, address::programme_export("demo", &export)),
+            (Method::GET, address::report("demo", &export)),
+            (Method::GET, address::plan_export("demo_plan", &export)),
+            (Method::GET, address::evidence_pack("demo_plan", "md001")),
+            (
+                Method::POST,
+                address::import("demo", &ImportQuery::default()),
+            ),
+            (
+                Method::GET,
+                address::blob(&hash, "demo_plan", Some("a.pdf")),
+            ),
+            (Method::PUT, address::blob(&hash, "demo_plan", None)),
+            (Method::POST, address::http_sync("demo_plan")),
+            (Method::GET, address::sync("demo_plan", true, None)),
+        ];
+        let status = |method: Method, path: String| {
+            let app = crate::app(state.clone());
+            async move {
+                let request = Request::builder()
+                    .method(method)
+                    .uri(&path)
+                    .body(Body::empty())
+                    .unwrap();
+                app.oneshot(request).await.unwrap().status()
+            }
+        };
+        assert_eq!(
+            status(Method::GET, "/api/no-such-route".into()).await,
+            StatusCode::NOT_FOUND
+        );
+        for (method, path) in addresses {
+            assert_eq!(
+                status(method.clone(), path.clone()).await,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path}"
+            );
+        }
+    }
 }
