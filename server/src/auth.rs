@@ -73,11 +73,6 @@ impl Access {
         }
     }
 
-    /// Whether they may change the programme document.
-    pub fn may_change_programme(&self) -> bool {
-        self.role == Role::Admin
-    }
-
     /// Their updates' author, as the document engine takes it.
     pub fn author(&self) -> UpdateAuthor {
         let who = Signature {

@@ -341,6 +341,14 @@ pub fn administers(role: Role) -> bool {
     role == Role::Admin
 }
 
+/// Whether a member in `role` writes a meeting's chair's report to the
+/// board (its Alert, Advise and Assure): the committee's chair (an
+/// approver) as well as the programme's admin. The rest of the programme
+/// stays the admin's.
+pub fn may_write_chair_report(role: Role) -> bool {
+    role == Role::Approver || administers(role)
+}
+
 /// Whether a member in `role` is offered as an action's owner: anyone who
 /// may change a plan (a viewer only reads).
 pub fn may_own(role: Role) -> bool {

@@ -295,6 +295,17 @@ keys! {
     }
 }
 
+impl MeetingField {
+    /// Whether it is part of the chair's report to the board (Alert,
+    /// Advise, Assure).
+    pub fn in_chair_report(self) -> bool {
+        matches!(
+            self,
+            MeetingField::Alert | MeetingField::Advise | MeetingField::Assure
+        )
+    }
+}
+
 keys! {
     /// A field of a board paper.
     PaperField {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 
 use crate::colours::{ColourRule, ColourScheme};
-use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem};
+use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem, WriteError};
 use crate::ids::{Date, DocId, ForumId, MeetingId, PhaseId, WorkstreamId};
 use crate::keys::{
     ForumField, MeetingField, PaperField, PhaseField, PlanEntryField, ProgrammeField, Root,
@@ -347,6 +347,35 @@ impl ProgrammeDoc {
     pub fn put_forum(&self, txn: &mut TransactionMut, id: &ForumId, forum: &Forum) {
         let map = entry_map(&self.forums, txn, id.as_str());
         map.insert(txn, ForumField::Name.key(), forum.name.as_str());
+    }
+
+    /// Writes a meeting's chair's report (what its chair may change): only
+    /// the parts that differ from what is stored, so nothing else of the
+    /// meeting is touched.
+    ///
+    /// # Errors
+    /// There is no such meeting.
+    pub fn set_chair_report(
+        &self,
+        txn: &mut TransactionMut,
+        id: &MeetingId,
+        alert: &str,
+        advise: &str,
+        assure: &str,
+    ) -> Result<(), WriteError> {
+        let Some(map) = map_ref(&self.meetings, txn, id.as_str()) else {
+            return Err(WriteError::Malformed(format!("no meeting {id}")));
+        };
+        for (field, value) in [
+            (MeetingField::Alert, alert),
+            (MeetingField::Advise, advise),
+            (MeetingField::Assure, assure),
+        ] {
+            if get_str(&map, txn, field.key()).unwrap_or_default() != value {
+                map.insert(txn, field.key(), value);
+            }
+        }
+        Ok(())
     }
 
     /// Adds or replaces a meeting.

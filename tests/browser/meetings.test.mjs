@@ -4,9 +4,10 @@
 // finding, evidence, verdicts, assurance and the lead's endorsement),
 // approves every proposed closure but one, returns that one with a reason,
 // enters the minute reference once and records them all in one go; the
-// server has every decision naming the meeting. The programme office then
-// drafts the chair's report (Alert / Advise / Assure) from the decisions
-// and saves it to the programme. axe on both pages; the pack prints.
+// server has every decision naming the meeting. The chair then drafts the
+// chair's report (Alert / Advise / Assure) from the decisions and saves it
+// (nothing else of the meeting changes); the programme office sees it.
+// axe on the pages; the pack prints.
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -89,13 +90,11 @@ test('a chair decides a meeting\'s proposed closures at once; the chair\'s repor
   assert.equal(decision.note, 'The audit covers one ward of three')
   assert.match(decision.minute_ref, /^QSC\/27\/04 item \d+$/)
   assert.equal(returned.json.transitions.at(-1).to, 'in_progress')
-  await chair.context.close()
 
-  const office = await newPage(browser)
-  await onFailure('meetings-report', { pages: { office: office.page }, server }, async () => {
-    const page = office.page
-    await signIn(page, 'programme.office', { url: server.url })
-    await page.goto(`${server.url}/p/demo/meetings/${meetingId}`)
+  // The chair writes the chair's report to the board, drafted from the
+  // decisions (the rest of the programme stays the programme office's).
+  await onFailure('meetings-report', { pages: { chair: chair.page }, server }, async () => {
+    const page = chair.page
     await eventually(async () => (await page.locator('[data-testid=decided]').count()) === proposed.length,
       { timeout: 30_000, message: 'the decided pack' })
     await page.getByRole('button', { name: 'Draft from this meeting\'s decisions' }).click()
@@ -110,5 +109,19 @@ test('a chair decides a meeting\'s proposed closures at once; the chair\'s repor
     const { meetings } = await serverState()
     return meetings[meetingId].alert === 'None this month.' && /approved the closure/.test(meetings[meetingId].assure)
   }, { timeout: 20_000, message: 'the chair\'s report on the server' })
+  const { meetings } = await serverState()
+  assert.equal(meetings[meetingId].date, before.meetings[meetingId].date, 'the meeting itself unchanged')
+  assert.equal(meetings[meetingId].title, before.meetings[meetingId].title)
+  await chair.context.close()
+
+  // The programme office sees it, and can still edit it.
+  const office = await newPage(browser)
+  await onFailure('meetings-office', { pages: { office: office.page }, server }, async () => {
+    const page = office.page
+    await signIn(page, 'programme.office', { url: server.url })
+    await page.goto(`${server.url}/p/demo/meetings/${meetingId}`)
+    await eventually(async () => (await page.locator('#report-alert').inputValue()) === 'None this month.',
+      { timeout: 30_000, message: 'the chair\'s report on the office\'s page' })
+  })
   await office.context.close()
 })

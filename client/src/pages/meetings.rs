@@ -575,7 +575,7 @@ fn PackItem(
 }
 
 /// The chair's report to the board: shown to all; drafted from the
-/// decisions and saved by the programme manager.
+/// decisions and saved by the committee's chair (or the programme manager).
 #[component]
 fn ChairReportSection(
     id: MeetingId,
@@ -584,11 +584,28 @@ fn ChairReportSection(
 ) -> impl IntoView {
     let workspace = use_workspace();
     let session = use_session();
-    let admin = move || plait_shared::access::administers(session.actor.get().role);
+    let writes = move || plait_shared::access::may_write_chair_report(session.actor.get().role);
     let stored = found.get_untracked().unwrap_or_default();
     let alert = RwSignal::new(stored.alert.clone());
     let advise = RwSignal::new(stored.advise.clone());
     let assure = RwSignal::new(stored.assure.clone());
+    // The report as stored follows into the form (it arrives after the page
+    // opens, or from the chair's device meanwhile) unless the field was
+    // edited here since.
+    let last = StoredValue::new([stored.alert, stored.advise, stored.assure]);
+    Effect::new(move |_| {
+        let Some(m) = found.get() else {
+            return;
+        };
+        let now = [m.alert, m.advise, m.assure];
+        let before = last.get_value();
+        for ((field, new), old) in [alert, advise, assure].into_iter().zip(&now).zip(&before) {
+            if new != old && field.with_untracked(|v| v == old) {
+                field.set(new.clone());
+            }
+        }
+        last.set_value(now);
+    });
     let saved = RwSignal::new(String::new());
     let id = StoredValue::new(id);
     let draft = move |_| {
@@ -600,13 +617,21 @@ fn ChairReportSection(
     };
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(mut meeting) = found.get_untracked() else {
+        if found.with_untracked(Option::is_none) {
             return;
-        };
-        meeting.alert = alert.get_untracked().trim().to_owned();
-        meeting.advise = advise.get_untracked().trim().to_owned();
-        meeting.assure = assure.get_untracked().trim().to_owned();
-        if workspace.edit_programme(|p, txn| p.put_meeting(txn, &id.get_value(), &meeting)) {
+        }
+        let (a, d, s) = (
+            alert.get_untracked().trim().to_owned(),
+            advise.get_untracked().trim().to_owned(),
+            assure.get_untracked().trim().to_owned(),
+        );
+        // The report alone: its chair may change nothing else of the
+        // meeting.
+        let mut written = false;
+        workspace.edit_programme(|p, txn| {
+            written = p.set_chair_report(txn, &id.get_value(), &a, &d, &s).is_ok();
+        });
+        if written {
             saved.set("Saved on this device; it reaches the server when you are online.".into());
         }
     };
@@ -627,7 +652,7 @@ fn ChairReportSection(
     };
     view! {
         <h2>"The chair's report to the board"</h2>
-        <Show when=admin fallback=read_only>
+        <Show when=writes fallback=read_only>
             <form on:submit=save novalidate>
                 <div class="plait-buttons plait-no-print">
                     <button class="nhsuk-button nhsuk-button--secondary" type="button" on:click=draft>"Draft from this meeting's decisions"</button>

@@ -677,11 +677,22 @@ impl Judge<'_, '_> {
             Place::Root(root) | Place::Entity(root, _) | Place::Text(root, ..) => *root,
             Place::Log(..) => Root::Actions,
         };
-        if self.actor.role != Role::Admin {
+        if !crate::access::administers(self.actor.role) {
+            // A committee's chair writes the chair's report of a meeting
+            // that exists, and nothing else of the programme.
+            let chair_report = matches!(
+                &slot,
+                Slot::Field(Place::Entity(Root::Meetings, meeting), key)
+                    if chair_report_field(key) && self.live_key(Root::Meetings, meeting)
+            );
+            if chair_report && crate::access::may_write_chair_report(self.actor.role) {
+                self.admitted.changes.insert(Change::Programme(root));
+                return;
+            }
             return self.collect(
                 i,
                 Change::Programme(root),
-                "only the programme's admin can change the programme",
+                "only the programme's admin can change the programme (a committee's chair writes its meetings' chair's reports)",
             );
         }
         if let Slot::Entity(r, key) = &slot {
@@ -994,13 +1005,21 @@ impl Judge<'_, '_> {
                 Place::Root(r) | Place::Entity(r, _) | Place::Text(r, ..) => *r,
                 Place::Log(..) => Root::Actions,
             };
-            if crate::access::administers(self.actor.role) {
+            // A chair's report value being replaced (by a new one from
+            // its chair) goes; anything else only at the admin's hand.
+            let chair_report = matches!(
+                (&place, sub.as_deref()),
+                (Place::Entity(Root::Meetings, _), Some(key)) if chair_report_field(key)
+            );
+            if crate::access::administers(self.actor.role)
+                || (chair_report && crate::access::may_write_chair_report(self.actor.role))
+            {
                 self.admitted.changes.insert(Change::Programme(root));
                 return true;
             }
             self.refuse(
                 Change::Programme(root),
-                "only the programme's admin can change the programme",
+                "only the programme's admin can change the programme (a committee's chair writes its meetings' chair's reports)",
             );
             return false;
         }
@@ -1876,4 +1895,9 @@ fn same_step(a: &Step, b: &Step) -> bool {
         ) => from == f && reason == r,
         _ => false,
     }
+}
+
+/// Whether `key` is a field of a meeting's chair's report.
+fn chair_report_field(key: &str) -> bool {
+    crate::keys::MeetingField::from_key(key).is_some_and(crate::keys::MeetingField::in_chair_report)
 }

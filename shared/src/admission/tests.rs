@@ -1278,3 +1278,116 @@ fn collected_content_cannot_clear_what_its_sender_may_not_change() {
         );
     }
 }
+
+/// A committee's chair writes the chair's report of a meeting of the
+/// programme (issue 16): its Alert, Advise and Assure, and nothing else of
+/// the programme; a contributor not even that.
+#[test]
+fn a_chair_writes_the_chair_report_and_nothing_else_of_the_programme() {
+    use crate::ids::MeetingId;
+    use crate::programme::{Meeting, ProgrammeDoc};
+    let doc = new_doc_with_client_id(1);
+    let programme = ProgrammeDoc::new(doc.clone());
+    let meeting = MeetingId::new("qsc-2022-09").unwrap();
+    let stored = Meeting {
+        title: "Quality and Safety Committee".into(),
+        date: Some(Date::parse_iso("2022-09-14").unwrap()),
+        ..Meeting::default()
+    };
+    programme.put_meeting(&mut doc.transact_mut(), &meeting, &stored);
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let mut index = ItemIndex::from_state(DocShape::Programme, &state).unwrap();
+    // A device's edit of the meeting, as an update.
+    let edit = |client: u64, change: &dyn Fn(&mut Meeting)| {
+        let device = new_doc_with_client_id(client);
+        apply(&device, &state);
+        let sv = device.transact().state_vector();
+        let mut meeting_now = stored.clone();
+        change(&mut meeting_now);
+        let programme = ProgrammeDoc::new(device.clone());
+        let meetings = device.get_or_insert_map(crate::keys::Root::Meetings.key());
+        let mut txn = device.transact_mut();
+        if (&meeting_now.title, meeting_now.date) == (&stored.title, stored.date) {
+            // What the page does: the report alone.
+            programme
+                .set_chair_report(
+                    &mut txn,
+                    &meeting,
+                    &meeting_now.alert,
+                    &meeting_now.advise,
+                    &meeting_now.assure,
+                )
+                .unwrap();
+        } else {
+            // The date or the title alone.
+            use crate::keys::MeetingField;
+            use yrs::Map;
+            let Some(yrs::Out::YMap(map)) = meetings.get(&txn, meeting.as_str()) else {
+                panic!("no meeting");
+            };
+            if meeting_now.title != stored.title {
+                map.insert(
+                    &mut txn,
+                    MeetingField::Title.key(),
+                    meeting_now.title.as_str(),
+                );
+            }
+            if let Some(date) = meeting_now.date.filter(|d| Some(*d) != stored.date) {
+                map.insert(&mut txn, MeetingField::Date.key(), date.iso());
+            }
+        }
+        drop(txn);
+        since(&device, &sv)
+    };
+    // Decides and integrates `bytes` from `who`: what was refused.
+    let send = |index: &mut ItemIndex, who: &str, role: Role, bytes: &[u8]| {
+        let who = user(who);
+        let author = Author::Member {
+            user: &who,
+            role,
+            rules: crate::lifecycle::Governance::DEFAULT,
+        };
+        match decide(index, &doc, author, bytes, 0, &Limits::DEFAULT).unwrap() {
+            Verdict::Admit(admitted) => {
+                integrate(&doc, index, admitted, author, NOW, &Limits::DEFAULT)
+                    .unwrap()
+                    .refused
+            }
+            Verdict::Refused(why) => panic!("refused whole: {why}"),
+            other => panic!("{other:?}"),
+        }
+    };
+    let read = || {
+        ProgrammeDoc::new(doc.clone())
+            .read(&doc.transact())
+            .meetings[&meeting]
+            .clone()
+    };
+    // The chair's report from the chair: kept whole.
+    let report = edit(10, &|m| {
+        m.alert = "None this month.".into();
+        m.assure = "Closure of 9 actions approved.".into();
+    });
+    assert!(send(&mut index, "qsc.chair", Role::Approver, &report).is_empty());
+    let written = read();
+    assert_eq!(written.alert, "None this month.");
+    assert_eq!(written.assure, "Closure of 9 actions approved.");
+    // The meeting's date or title from the chair, or its report from a
+    // contributor: refused, and the meeting as it was.
+    let moved = edit(11, &|m| {
+        m.date = Some(Date::parse_iso("2022-09-21").unwrap())
+    });
+    let retitled = edit(12, &|m| m.title = "Extraordinary".into());
+    let other = edit(13, &|m| m.alert = "Everything is fine.".into());
+    for (who, role, bytes) in [
+        ("qsc.chair", Role::Approver, &moved),
+        ("qsc.chair", Role::Approver, &retitled),
+        ("d.hughes", Role::Contributor, &other),
+    ] {
+        let refused = send(&mut index, who, role, bytes);
+        assert!(!refused.is_empty(), "{who} ({role:?}) changed the meeting");
+        assert_eq!(read(), written, "{who} ({role:?})");
+    }
+}
