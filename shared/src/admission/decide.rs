@@ -695,6 +695,13 @@ impl Judge<'_, '_> {
                 "only the programme's admin can change the programme (a committee's chair writes its meetings' chair's reports)",
             );
         }
+        // A governance setting must read, and keep the settings in bounds:
+        // the server reads every update of the programme's plans by them.
+        if let Slot::Field(Place::Root(Root::Programme), key) = &slot {
+            if let Err(why) = self.governance_value(i, key) {
+                return self.collect(i, Change::Programme(root), why);
+            }
+        }
         if let Slot::Entity(r, key) = &slot {
             if self.live_key(*r, key) {
                 return self.collect(
@@ -706,6 +713,49 @@ impl Judge<'_, '_> {
             self.new_types.insert(id, Place::Entity(*r, key.clone()));
         }
         self.admitted.changes.insert(Change::Programme(root));
+    }
+
+    /// Whether item `i`, a value of the programme's field `key`, is a
+    /// governance setting that reads and keeps the settings in bounds (any
+    /// other field: yes).
+    fn governance_value(&self, i: usize, key: &str) -> Result<(), String> {
+        use crate::keys::ProgrammeField;
+        let Some(field) = ProgrammeField::from_key(key) else {
+            return Ok(());
+        };
+        let text = match &self.admitted.update.structs[i] {
+            Struct::Item(item) => match &item.content {
+                ItemContent::Any(values) => match values.last() {
+                    Some(yrs::Any::String(text)) => Some(text.to_string()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut rules =
+            crate::programme::ProgrammeDoc::new(self.doc.clone()).governance(&self.doc.transact());
+        let bad = || format!("{key}: not a setting Plait can read");
+        let number = |text: Option<&String>| -> Result<u32, String> {
+            text.and_then(|t| t.parse().ok()).ok_or_else(bad)
+        };
+        match field {
+            ProgrammeField::Endorsement => {
+                rules.endorsement = text.as_ref().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
+            }
+            ProgrammeField::ReauditWindowDays => rules.reaudit_window_days = number(text.as_ref())?,
+            ProgrammeField::ReauditCount => rules.reaudit_count = number(text.as_ref())?,
+            ProgrammeField::ReauditSpacingMonths => {
+                rules.reaudit_spacing_months = number(text.as_ref())?;
+            }
+            ProgrammeField::Name
+            | ProgrammeField::Trust
+            | ProgrammeField::Rating
+            | ProgrammeField::OversightSegment
+            | ProgrammeField::ReportDate
+            | ProgrammeField::WarningNotice => return Ok(()),
+        }
+        rules.check()
     }
 
     fn field(&mut self, i: usize, parent: &Container, place: &Place, key: &str) {

@@ -1391,3 +1391,70 @@ fn a_chair_writes_the_chair_report_and_nothing_else_of_the_programme() {
         assert_eq!(read(), written, "{who} ({role:?})");
     }
 }
+
+/// A governance setting written to the programme must read and stay in
+/// bounds, even from its admin (issue 16): the server reads every plan's
+/// updates by these settings, and a bad one would silently fall back.
+#[test]
+fn governance_settings_out_of_bounds_or_unreadable_are_refused() {
+    use crate::programme::ProgrammeDoc;
+    use yrs::Map;
+    let doc = new_doc_with_client_id(1);
+    let programme = ProgrammeDoc::new(doc.clone());
+    programme
+        .set_governance(
+            &mut doc.transact_mut(),
+            &crate::lifecycle::Governance::DEFAULT,
+        )
+        .unwrap();
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let mut index = ItemIndex::from_state(DocShape::Programme, &state).unwrap();
+    let who = user("pm");
+    let author = Author::Member {
+        user: &who,
+        role: Role::Admin,
+        rules: crate::lifecycle::Governance::DEFAULT,
+    };
+    let mut client = 10;
+    let mut write = |key: &str, value: &str| {
+        client += 1;
+        let device = new_doc_with_client_id(client);
+        apply(&device, &state);
+        let sv = device.transact().state_vector();
+        let root = device.get_or_insert_map(crate::keys::Root::Programme.key());
+        root.insert(&mut device.transact_mut(), key, value);
+        let bytes = since(&device, &sv);
+        match decide(&index, &doc, author, &bytes, 0, &Limits::DEFAULT).unwrap() {
+            Verdict::Admit(admitted) => {
+                integrate(&doc, &mut index, admitted, author, NOW, &Limits::DEFAULT)
+                    .unwrap()
+                    .refused
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    for (key, value) in [
+        ("reaudit_count", "0"),
+        ("reaudit_count", "99"),
+        ("reaudit_count", "three"),
+        ("reaudit_spacing_months", "-1"),
+        ("reaudit_window_days", "100000"),
+        ("endorsement", "maybe"),
+    ] {
+        assert!(!write(key, value).is_empty(), "{key} = {value:?} was kept");
+    }
+    assert_eq!(
+        programme.governance(&doc.transact()),
+        crate::lifecycle::Governance::DEFAULT
+    );
+    for (key, value) in [("reaudit_count", "3"), ("endorsement", "false")] {
+        assert!(
+            write(key, value).is_empty(),
+            "{key} = {value:?} was refused"
+        );
+    }
+    let rules = programme.governance(&doc.transact());
+    assert_eq!((rules.reaudit_count, rules.endorsement), (3, false));
+}
