@@ -93,11 +93,11 @@ pub fn check_change(
         Change::PlanInfo
         | Change::FindingAdded(_)
         | Change::FindingRemoved(_)
-        | Change::FindingEdited(_) => allow_if(actor.role == Role::Admin, || {
+        | Change::FindingEdited(_) => allow_if(administers(actor.role), || {
             "only the programme manager (admin) can change a plan's details or findings".into()
         }),
         Change::ActionAdded(_) | Change::ActionRemoved(_) => {
-            allow_if(actor.role == Role::Admin, || {
+            allow_if(administers(actor.role), || {
                 "only the programme manager (admin) can add or remove actions".into()
             })
         }
@@ -125,7 +125,7 @@ pub fn check_change(
             let agreed = before.is_some_and(|b| b.status() != Status::Draft);
             if agreed && matches!(key, ActionText::Title | ActionText::ClosureCriteria) {
                 return allow_if(
-                    actor.role == Role::Admin
+                    administers(actor.role)
                         || (actor.role == Role::Lead && in_portfolio(actor, action)),
                     || {
                         format!(
@@ -249,7 +249,7 @@ pub fn check_field(
         return deny("viewers cannot change a plan");
     }
     match key {
-        FieldKey::ExecLead => allow_if(actor.role == Role::Admin, || {
+        FieldKey::ExecLead => allow_if(administers(actor.role), || {
             "only the programme manager (admin) changes an action's executive lead".into()
         }),
         FieldKey::Reference
@@ -389,7 +389,7 @@ struct Was {
 /// awaiting validation the programme manager too (attaching the decision,
 /// taken before Plait, that closed it).
 fn may_decide(actor: Actor<'_>, imported: bool) -> bool {
-    actor.role == Role::Approver || (imported && actor.role == Role::Admin)
+    actor.role == Role::Approver || (imported && administers(actor.role))
 }
 
 fn check_entry(

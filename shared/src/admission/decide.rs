@@ -603,7 +603,7 @@ impl Judge<'_, '_> {
                         format!("{key:?} is not a valid id"),
                     );
                 };
-                if role != Role::Admin {
+                if !crate::access::administers(role) {
                     return self.collect(
                         i,
                         change,
@@ -768,7 +768,7 @@ impl Judge<'_, '_> {
         };
         match place {
             Place::Root(Root::Plan) => {
-                if self.actor.role != Role::Admin {
+                if !crate::access::administers(self.actor.role) {
                     return self.collect(
                         i,
                         Change::PlanInfo,
@@ -781,7 +781,7 @@ impl Judge<'_, '_> {
                 let change = FindingId::new(&**f)
                     .map(Change::FindingEdited)
                     .unwrap_or_else(|_| Change::Structure(None, format!("findings/{f}")));
-                if self.actor.role != Role::Admin {
+                if !crate::access::administers(self.actor.role) {
                     return self.collect(
                         i,
                         change,
@@ -890,7 +890,7 @@ impl Judge<'_, '_> {
                 let change = FindingId::new(key)
                     .map(Change::FindingEdited)
                     .unwrap_or_else(|_| Change::Structure(None, format!("findings/{key}")));
-                if self.actor.role == Role::Admin {
+                if crate::access::administers(self.actor.role) {
                     self.admitted.changes.insert(change);
                 } else {
                     self.collect(
@@ -1080,7 +1080,7 @@ impl Judge<'_, '_> {
                 return true;
             }
         };
-        let admin = self.actor.role == Role::Admin;
+        let admin = crate::access::administers(self.actor.role);
         match slot {
             Slot::Entity(root, key) => {
                 let change = match root {
