@@ -295,52 +295,7 @@ impl ProgrammeDoc {
         txn: &T,
         problems: &mut Vec<SchemaProblem>,
     ) -> Governance {
-        let d = Governance::DEFAULT;
-        let map = &self.programme;
-        let rules = Governance {
-            endorsement: get_parsed(
-                map,
-                txn,
-                ProgrammeField::Endorsement.key(),
-                PROGRAMME,
-                problems,
-            )
-            .unwrap_or(d.endorsement),
-            reaudit_window_days: get_parsed(
-                map,
-                txn,
-                ProgrammeField::ReauditWindowDays.key(),
-                PROGRAMME,
-                problems,
-            )
-            .unwrap_or(d.reaudit_window_days),
-            reaudit_count: get_parsed(
-                map,
-                txn,
-                ProgrammeField::ReauditCount.key(),
-                PROGRAMME,
-                problems,
-            )
-            .unwrap_or(d.reaudit_count),
-            reaudit_spacing_months: get_parsed(
-                map,
-                txn,
-                ProgrammeField::ReauditSpacingMonths.key(),
-                PROGRAMME,
-                problems,
-            )
-            .unwrap_or(d.reaudit_spacing_months),
-        };
-        match rules.check() {
-            Ok(()) => rules,
-            Err(reason) => {
-                problems.push(SchemaProblem {
-                    path: PROGRAMME.to_owned(),
-                    reason,
-                });
-                d
-            }
-        }
+        governance_in(&self.programme, txn, problems)
     }
 
     /// Adds or replaces a forum.
@@ -704,4 +659,67 @@ where
         }
     }
     out
+}
+/// The governance settings stored in the programme's `programme` map: each
+/// read, the default where missing or unreadable, all the defaults if
+/// together out of bounds (problems said).
+fn governance_in<T: ReadTxn>(
+    map: &yrs::MapRef,
+    txn: &T,
+    problems: &mut Vec<SchemaProblem>,
+) -> Governance {
+    let d = Governance::DEFAULT;
+    let rules = Governance {
+        endorsement: get_parsed(
+            map,
+            txn,
+            ProgrammeField::Endorsement.key(),
+            PROGRAMME,
+            problems,
+        )
+        .unwrap_or(d.endorsement),
+        reaudit_window_days: get_parsed(
+            map,
+            txn,
+            ProgrammeField::ReauditWindowDays.key(),
+            PROGRAMME,
+            problems,
+        )
+        .unwrap_or(d.reaudit_window_days),
+        reaudit_count: get_parsed(
+            map,
+            txn,
+            ProgrammeField::ReauditCount.key(),
+            PROGRAMME,
+            problems,
+        )
+        .unwrap_or(d.reaudit_count),
+        reaudit_spacing_months: get_parsed(
+            map,
+            txn,
+            ProgrammeField::ReauditSpacingMonths.key(),
+            PROGRAMME,
+            problems,
+        )
+        .unwrap_or(d.reaudit_spacing_months),
+    };
+    match rules.check() {
+        Ok(()) => rules,
+        Err(reason) => {
+            problems.push(SchemaProblem {
+                path: PROGRAMME.to_owned(),
+                reason,
+            });
+            d
+        }
+    }
+}
+
+/// The governance settings of the programme document `txn` reads, without
+/// opening a write transaction (the admission asks it while deciding).
+pub(crate) fn governance_of<T: ReadTxn>(txn: &T) -> Governance {
+    match txn.get_map(PROGRAMME) {
+        Some(map) => governance_in(&map, txn, &mut Vec::new()),
+        None => Governance::DEFAULT,
+    }
 }

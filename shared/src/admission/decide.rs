@@ -683,7 +683,9 @@ impl Judge<'_, '_> {
             let chair_report = matches!(
                 &slot,
                 Slot::Field(Place::Entity(Root::Meetings, meeting), key)
-                    if chair_report_field(key) && self.live_key(Root::Meetings, meeting)
+                    if chair_report_field(key)
+                        && self.live_key(Root::Meetings, meeting)
+                        && self.is_text_value(i)
             );
             if chair_report && crate::access::may_write_chair_report(self.actor.role) {
                 self.admitted.changes.insert(Change::Programme(root));
@@ -715,6 +717,21 @@ impl Judge<'_, '_> {
         self.admitted.changes.insert(Change::Programme(root));
     }
 
+    /// Whether item `i` holds text (or a value already superseded): what a
+    /// chair's report field may hold.
+    fn is_text_value(&self, i: usize) -> bool {
+        match &self.admitted.update.structs[i] {
+            Struct::Item(item) => match &item.content {
+                ItemContent::Any(values) => {
+                    matches!(values.last(), Some(yrs::Any::String(_))) && values.len() == 1
+                }
+                ItemContent::Deleted(_) => true,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// Whether item `i`, a value of the programme's field `key`, is a
     /// governance setting that reads and keeps the settings in bounds (any
     /// other field: yes).
@@ -729,12 +746,14 @@ impl Judge<'_, '_> {
                     Some(yrs::Any::String(text)) => Some(text.to_string()),
                     _ => None,
                 },
+                // A value already superseded (sent with a newer one after
+                // it, offline): it sets nothing.
+                ItemContent::Deleted(_) => return Ok(()),
                 _ => None,
             },
             _ => None,
         };
-        let mut rules =
-            crate::programme::ProgrammeDoc::new(self.doc.clone()).governance(&self.doc.transact());
+        let mut rules = crate::programme::governance_of(&self.doc.transact());
         let bad = || format!("{key}: not a setting Plait can read");
         let number = |text: Option<&String>| -> Result<u32, String> {
             text.and_then(|t| t.parse().ok()).ok_or_else(bad)

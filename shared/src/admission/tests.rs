@@ -1381,10 +1381,29 @@ fn a_chair_writes_the_chair_report_and_nothing_else_of_the_programme() {
     });
     let retitled = edit(12, &|m| m.title = "Extraordinary".into());
     let other = edit(13, &|m| m.alert = "Everything is fine.".into());
+    // Not text: a number or a map as the report.
+    let not_text = |client: u64, value: yrs::Any| {
+        use yrs::Map;
+        let device = new_doc_with_client_id(client);
+        apply(&device, &state);
+        let sv = device.transact().state_vector();
+        let meetings = device.get_or_insert_map(crate::keys::Root::Meetings.key());
+        let mut txn = device.transact_mut();
+        let Some(yrs::Out::YMap(map)) = meetings.get(&txn, meeting.as_str()) else {
+            panic!("no meeting");
+        };
+        map.insert(&mut txn, "alert", value);
+        drop(txn);
+        since(&device, &sv)
+    };
+    let number = not_text(14, yrs::Any::from(7.0));
+    let nested = not_text(15, yrs::Any::from(vec![yrs::Any::from("a")]));
     for (who, role, bytes) in [
         ("qsc.chair", Role::Approver, &moved),
         ("qsc.chair", Role::Approver, &retitled),
         ("d.hughes", Role::Contributor, &other),
+        ("qsc.chair", Role::Approver, &number),
+        ("qsc.chair", Role::Approver, &nested),
     ] {
         let refused = send(&mut index, who, role, bytes);
         assert!(!refused.is_empty(), "{who} ({role:?}) changed the meeting");
@@ -1457,4 +1476,32 @@ fn governance_settings_out_of_bounds_or_unreadable_are_refused() {
     }
     let rules = programme.governance(&doc.transact());
     assert_eq!((rules.reaudit_count, rules.endorsement), (3, false));
+    // Saved twice offline, sent as one update: the first values arrive
+    // superseded (deleted); the newer ones are kept.
+    let device = new_doc_with_client_id(40);
+    apply(
+        &device,
+        &doc.transact()
+            .encode_state_as_update_v1(&StateVector::default()),
+    );
+    let sv = device.transact().state_vector();
+    let offline = ProgrammeDoc::new(device.clone());
+    for count in [2, 4] {
+        let rules = crate::lifecycle::Governance {
+            reaudit_count: count,
+            ..crate::lifecycle::Governance::DEFAULT
+        };
+        offline
+            .set_governance(&mut device.transact_mut(), &rules)
+            .unwrap();
+    }
+    let bytes = since(&device, &sv);
+    let Verdict::Admit(admitted) =
+        decide(&index, &doc, author, &bytes, 0, &Limits::DEFAULT).unwrap()
+    else {
+        panic!("refused whole");
+    };
+    let outcome = integrate(&doc, &mut index, admitted, author, NOW, &Limits::DEFAULT).unwrap();
+    assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
+    assert_eq!(programme.governance(&doc.transact()).reaudit_count, 4);
 }
