@@ -1037,3 +1037,65 @@ async fn only_the_programme_admin_switches_its_governance_rules() {
         Status::CompletionProposed
     );
 }
+
+/// Issue 16, as hostile members with the npm `yjs` client on the real
+/// server: a viewer cannot write a meeting's chair's report; the
+/// committee's chair can, but not move the meeting; the programme's admin
+/// cannot store a governance setting out of bounds.
+#[tokio::test]
+async fn the_chair_writes_the_report_and_nothing_more_and_settings_stay_in_bounds() {
+    let server = TestServer::start_with_demo().await;
+    let doc = fetch(&server, "demo").await;
+    let before = plait_shared::ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+    let (meeting, stored) = before
+        .meetings
+        .iter()
+        .next()
+        .map(|(id, m)| (id.to_string(), m.clone()))
+        .expect("the demo has meetings");
+    let set =
+        |field: &str, value: Value| json!({ "meeting": meeting, "field": field, "value": value });
+
+    let mut viewer = Device::connect(&server, "board", "demo", None).await;
+    let answers = viewer
+        .attack("meetingField", set("alert", json!("All is well.")))
+        .await;
+    assert_refused_in_part(&answers[0], "admin");
+    viewer.assert_open().await;
+
+    let mut chair = Device::connect(&server, "qsc.chair", "demo", None).await;
+    let answers = chair
+        .attack("meetingField", set("date", json!("2030-01-01")))
+        .await;
+    assert_refused_in_part(&answers[0], "chair");
+    let answers = chair
+        .attack("meetingField", set("alert", json!("None this month.")))
+        .await;
+    assert_eq!(answer(&answers[0]), "ack", "{}", answers[0]);
+    assert!(
+        answers[0]["notices"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        answers[0]
+    );
+    // Not text: refused, the report as it was.
+    let answers = chair.attack("meetingField", set("alert", json!(7))).await;
+    assert_refused_in_part(&answers[0], "chair");
+
+    let mut office = Device::connect(&server, "programme.office", "demo", None).await;
+    let answers = office
+        .attack(
+            "setRootField",
+            json!({ "root": "programme", "key": "reaudit_count", "value": "0" }),
+        )
+        .await;
+    assert_refused_in_part(&answers[0], "re-audits");
+
+    let doc = fetch(&server, "demo").await;
+    let after = plait_shared::ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+    let kept = &after.meetings[&plait_shared::MeetingId::new(&meeting).unwrap()];
+    assert_eq!(kept.alert, "None this month.");
+    assert_eq!((kept.date, &kept.title), (stored.date, &stored.title));
+    assert_eq!(after.governance, before.governance);
+    chair.assert_open().await;
+    office.assert_open().await;
+}

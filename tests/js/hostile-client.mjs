@@ -193,6 +193,15 @@ async function editAndSend (edit) {
 // Each attack edits the local document and sends chosen updates; it returns
 // the answers, one per update sent.
 const ATTACKS = {
+  // Sets field `field` of meeting `meeting` in the programme document to
+  // `value` (a string, or a number or list to try the value's type), as
+  // one update.
+  async meetingField ({ meeting, field, value }) {
+    const map = doc.getMap('meetings').get(meeting)
+    if (!(map instanceof Y.Map)) throw new Error(`no meeting ${meeting} on this device`)
+    return [await editAndSend(() => map.set(field, value))]
+  },
+
   // Two updates whose items depend on clocks the server lacks, each sent
   // alone. (a) Two transactions on the synced document; only the second is
   // sent, so its items follow clocks (the first's) the server never got.

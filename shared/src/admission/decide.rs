@@ -341,6 +341,7 @@ pub fn decide_decoded(
                 new_types: HashMap::new(),
                 gone: HashSet::new(),
                 replaced: HashSet::new(),
+                refused_fields: HashSet::new(),
                 actions: HashMap::new(),
                 starts: HashMap::new(),
             };
@@ -365,6 +366,10 @@ struct Judge<'a, 'b> {
     /// Entities the update tried to replace: the delete of the old one that
     /// comes with it is part of the replacement, refused with it.
     replaced: HashSet<(Root, Arc<str>)>,
+    /// Fields of the programme whose new value was refused (place, key): the
+    /// delete of the value before, which comes with it, is refused with it,
+    /// so a refused value leaves the field as it was.
+    refused_fields: HashSet<(Place, Arc<str>)>,
     /// Actions as they were, read once per update.
     actions: HashMap<Arc<str>, Option<ActionView>>,
     /// Where each struct of the update starts, per client, for lookups.
@@ -691,6 +696,9 @@ impl Judge<'_, '_> {
                 self.admitted.changes.insert(Change::Programme(root));
                 return;
             }
+            if let Slot::Field(place, key) = &slot {
+                self.refused_fields.insert((place.clone(), key.clone()));
+            }
             return self.collect(
                 i,
                 Change::Programme(root),
@@ -701,6 +709,7 @@ impl Judge<'_, '_> {
         // the server reads every update of the programme's plans by them.
         if let Slot::Field(Place::Root(Root::Programme), key) = &slot {
             if let Err(why) = self.governance_value(i, key) {
+                self.refused_fields.insert((place.clone(), key.clone()));
                 return self.collect(i, Change::Programme(root), why);
             }
         }
@@ -1076,6 +1085,13 @@ impl Judge<'_, '_> {
             };
             // A chair's report value being replaced (by a new one from
             // its chair) goes; anything else only at the admin's hand.
+            // A value whose replacement was refused stays.
+            if sub
+                .as_ref()
+                .is_some_and(|key| self.refused_fields.contains(&(place.clone(), key.clone())))
+            {
+                return false;
+            }
             let chair_report = matches!(
                 (&place, sub.as_deref()),
                 (Place::Entity(Root::Meetings, _), Some(key)) if chair_report_field(key)
