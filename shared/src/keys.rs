@@ -295,6 +295,20 @@ keys! {
     }
 }
 
+impl ProgrammeField {
+    /// Whether it is one of the governance settings (the server reads every
+    /// plan's updates by them).
+    pub fn is_setting(self) -> bool {
+        matches!(
+            self,
+            ProgrammeField::Endorsement
+                | ProgrammeField::ReauditWindowDays
+                | ProgrammeField::ReauditCount
+                | ProgrammeField::ReauditSpacingMonths
+        )
+    }
+}
+
 impl MeetingField {
     /// Whether it is part of the chair's report to the board (Alert,
     /// Advise, Assure).

@@ -669,40 +669,19 @@ fn governance_in<T: ReadTxn>(
     problems: &mut Vec<SchemaProblem>,
 ) -> Governance {
     let d = Governance::DEFAULT;
-    let rules = Governance {
-        endorsement: get_parsed(
-            map,
-            txn,
-            ProgrammeField::Endorsement.key(),
-            PROGRAMME,
-            problems,
-        )
-        .unwrap_or(d.endorsement),
-        reaudit_window_days: get_parsed(
-            map,
-            txn,
-            ProgrammeField::ReauditWindowDays.key(),
-            PROGRAMME,
-            problems,
-        )
-        .unwrap_or(d.reaudit_window_days),
-        reaudit_count: get_parsed(
-            map,
-            txn,
-            ProgrammeField::ReauditCount.key(),
-            PROGRAMME,
-            problems,
-        )
-        .unwrap_or(d.reaudit_count),
-        reaudit_spacing_months: get_parsed(
-            map,
-            txn,
-            ProgrammeField::ReauditSpacingMonths.key(),
-            PROGRAMME,
-            problems,
-        )
-        .unwrap_or(d.reaudit_spacing_months),
-    };
+    let mut rules = d;
+    for field in ProgrammeField::ALL.into_iter().filter(|f| f.is_setting()) {
+        let Some(text) = get_str(map, txn, field.key()) else {
+            continue;
+        };
+        match with_setting(rules, field, &text) {
+            Ok(read) => rules = read,
+            Err(reason) => problems.push(SchemaProblem {
+                path: format!("{PROGRAMME}/{}", field.key()),
+                reason,
+            }),
+        }
+    }
     match rules.check() {
         Ok(()) => rules,
         Err(reason) => {
@@ -713,6 +692,33 @@ fn governance_in<T: ReadTxn>(
             d
         }
     }
+}
+
+/// `rules` with the governance setting `field` read from its stored
+/// `text` (a field that is not a setting leaves them as they are).
+///
+/// # Errors
+/// The text does not read as the setting.
+pub(crate) fn with_setting(
+    mut rules: Governance,
+    field: ProgrammeField,
+    text: &str,
+) -> Result<Governance, String> {
+    let bad = || format!("{}: not a setting Plait can read", field.key());
+    let number = || text.parse::<u32>().map_err(|_| bad());
+    match field {
+        ProgrammeField::Endorsement => rules.endorsement = text.parse().map_err(|_| bad())?,
+        ProgrammeField::ReauditWindowDays => rules.reaudit_window_days = number()?,
+        ProgrammeField::ReauditCount => rules.reaudit_count = number()?,
+        ProgrammeField::ReauditSpacingMonths => rules.reaudit_spacing_months = number()?,
+        ProgrammeField::Name
+        | ProgrammeField::Trust
+        | ProgrammeField::Rating
+        | ProgrammeField::OversightSegment
+        | ProgrammeField::ReportDate
+        | ProgrammeField::WarningNotice => {}
+    }
+    Ok(rules)
 }
 
 /// The governance settings of the programme document `txn` reads, without

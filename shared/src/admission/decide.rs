@@ -746,7 +746,7 @@ impl Judge<'_, '_> {
     /// other field: yes).
     fn governance_value(&self, i: usize, key: &str) -> Result<(), String> {
         use crate::keys::ProgrammeField;
-        let Some(field) = ProgrammeField::from_key(key) else {
+        let Some(field) = ProgrammeField::from_key(key).filter(|f| f.is_setting()) else {
             return Ok(());
         };
         let text = match &self.admitted.update.structs[i] {
@@ -762,28 +762,9 @@ impl Judge<'_, '_> {
             },
             _ => None,
         };
-        let mut rules = crate::programme::governance_of(&self.doc.transact());
-        let bad = || format!("{key}: not a setting Plait can read");
-        let number = |text: Option<&String>| -> Result<u32, String> {
-            text.and_then(|t| t.parse().ok()).ok_or_else(bad)
-        };
-        match field {
-            ProgrammeField::Endorsement => {
-                rules.endorsement = text.as_ref().and_then(|t| t.parse().ok()).ok_or_else(bad)?;
-            }
-            ProgrammeField::ReauditWindowDays => rules.reaudit_window_days = number(text.as_ref())?,
-            ProgrammeField::ReauditCount => rules.reaudit_count = number(text.as_ref())?,
-            ProgrammeField::ReauditSpacingMonths => {
-                rules.reaudit_spacing_months = number(text.as_ref())?;
-            }
-            ProgrammeField::Name
-            | ProgrammeField::Trust
-            | ProgrammeField::Rating
-            | ProgrammeField::OversightSegment
-            | ProgrammeField::ReportDate
-            | ProgrammeField::WarningNotice => return Ok(()),
-        }
-        rules.check()
+        let rules = crate::programme::governance_of(&self.doc.transact());
+        let text = text.ok_or_else(|| format!("{key}: not a setting Plait can read"))?;
+        crate::programme::with_setting(rules, field, &text)?.check()
     }
 
     fn field(&mut self, i: usize, parent: &Container, place: &Place, key: &str) {
