@@ -407,15 +407,22 @@ pub fn seed_on(
                 ..plait_shared::Paper::default()
             },
         );
-        for (id, name) in [
-            ("qsc", FORUM),
-            ("board", "Trust Board"),
-            ("ipb", "Improvement Programme Board"),
+        for (id, name, remit) in [
+            ("qsc", FORUM, plait_shared::Remit::Decides),
+            ("board", "Trust Board", plait_shared::Remit::Receives),
+            (
+                "ipb",
+                "Improvement Programme Board",
+                plait_shared::Remit::Receives,
+            ),
         ] {
             programme.put_forum(
                 &mut txn,
                 &plait_shared::ForumId::new(id).map_err(bug)?,
-                &plait_shared::Forum { name: name.into() },
+                &plait_shared::Forum {
+                    name: name.into(),
+                    remit,
+                },
             );
         }
         let phases = [

@@ -274,6 +274,9 @@ keys! {
     ForumField {
         /// Its name.
         Name = "name", "Name";
+        /// Whether it decides on actions or receives reports
+        /// ([`crate::vocab::Remit`]).
+        Remit = "remit", "Remit";
     }
 }
 

@@ -74,8 +74,8 @@ pub use programme::{
 };
 pub use vocab::{
     Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, EvidenceKind,
-    EvidenceType, EvidenceVerdict, FindingKind, KeyQuestion, ReauditMethod, Regulation, Role,
-    Status, UnknownValue,
+    EvidenceType, EvidenceVerdict, FindingKind, KeyQuestion, ReauditMethod, Regulation, Remit,
+    Role, Status, UnknownValue,
 };
 
 #[cfg(all(test, target_arch = "wasm32"))]

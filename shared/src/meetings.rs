@@ -4,15 +4,19 @@
 //! report to the board in the Alert / Advise / Assure form, drafted from
 //! those decisions.
 //!
-//! An item stays on a meeting's agenda once the meeting has decided on it
-//! (its decision names the meeting), so the pack still reads as it was
-//! tabled after the actions move on.
+//! What awaits a decision is tabled at one meeting: the next of a forum
+//! that decides on actions ([`crate::vocab::Remit`]); a board that receives
+//! reports gets none. An item stays on a meeting's
+//! agenda once the meeting has decided on it (its decision names the
+//! meeting), so the pack still reads as it was tabled after the actions
+//! move on.
 
 use crate::entries::Decision;
-use crate::ids::{DocId, MeetingId};
+use crate::ids::{Date, DocId, MeetingId};
 use crate::metrics::{assured_level, Group};
 use crate::plan::{ActionView, PlanView};
-use crate::vocab::{DecisionOutcome, Status};
+use crate::programme::ProgrammeView;
+use crate::vocab::{DecisionOutcome, Remit, Status};
 
 /// Why an action is on the agenda.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -79,46 +83,120 @@ fn reopened_by_reaudit(action: &ActionView) -> bool {
             .is_some_and(|t| t.note.starts_with("Re-audit failed"))
 }
 
-/// The agenda of meeting `id`: what awaits a forum now, and what this
-/// meeting has decided already; closures first, then extensions, then
-/// re-audit failures, each by reference.
-pub fn agenda(id: &MeetingId, plans: &[(DocId, PlanView)]) -> Vec<AgendaItem> {
-    let mut items: Vec<AgendaItem> = Vec::new();
+/// Something awaiting a forum's decision, not decided yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Awaiting<'a> {
+    /// Why.
+    pub kind: ItemKind,
+    /// The action's plan.
+    pub plan: &'a DocId,
+    /// The action.
+    pub action: &'a ActionView,
+    /// The day it began to await a decision (the evidence accepted, the
+    /// extension asked for, the re-audit failed).
+    pub since: Date,
+}
+
+/// Everything awaiting a forum's decision across `plans`.
+pub fn awaiting(plans: &[(DocId, PlanView)]) -> Vec<Awaiting<'_>> {
+    let mut out = Vec::new();
     for (plan, view) in plans {
         for action in view.actions.values() {
-            let here: Vec<Decision> = action
-                .decisions
-                .iter()
-                .filter(|d| d.meeting.as_ref() == Some(id))
-                .cloned()
-                .collect();
-            let decided_as =
-                |outcomes: &[DecisionOutcome]| here.iter().any(|d| outcomes.contains(&d.outcome));
-            let mut add = |kind: ItemKind| {
-                items.push(AgendaItem {
-                    number: 0,
-                    kind,
-                    plan: plan.clone(),
-                    action: action.clone(),
-                    decisions: here
-                        .iter()
-                        .filter(|d| kind.outcomes().contains(&d.outcome))
-                        .cloned()
-                        .collect(),
-                });
+            let changed = action.transitions.last().map(|t| t.at.date());
+            let mut add = |kind: ItemKind, since: Option<Date>| {
+                if let Some(since) = since {
+                    out.push(Awaiting {
+                        kind,
+                        plan,
+                        action,
+                        since,
+                    });
+                }
             };
-            if action.status() == Status::EvidenceAccepted
-                || decided_as(ItemKind::Closure.outcomes())
-            {
-                add(ItemKind::Closure);
+            if action.status() == Status::EvidenceAccepted {
+                add(ItemKind::Closure, changed);
             }
-            if action.due_requests.iter().any(|r| r.answer.is_none())
-                || decided_as(ItemKind::Extension.outcomes())
-            {
-                add(ItemKind::Extension);
+            if let Some(request) = action.due_requests.iter().find(|r| r.answer.is_none()) {
+                add(ItemKind::Extension, Some(request.at.date()));
             }
             if reopened_by_reaudit(action) {
-                add(ItemKind::ReauditFailed);
+                add(ItemKind::ReauditFailed, changed);
+            }
+        }
+    }
+    out
+}
+
+/// The meeting at which what awaits a decision on `today` is tabled: the
+/// next meeting (today's or later) of a forum that decides on actions (ties
+/// by id). None when no such meeting is planned. A meeting that has passed
+/// keeps what it decided; what it left undecided moves on to the next.
+pub fn tabled_at(programme: &ProgrammeView, today: Date) -> Option<&MeetingId> {
+    programme
+        .meetings
+        .iter()
+        .filter(|(_, meeting)| {
+            let decides = meeting
+                .forum_id
+                .as_ref()
+                .and_then(|f| programme.forums.get(f))
+                .is_some_and(|f| f.remit == Remit::Decides);
+            decides && meeting.date.is_some_and(|day| day >= today)
+        })
+        .min_by_key(|(id, meeting)| (meeting.date, *id))
+        .map(|(id, _)| id)
+}
+
+/// The agenda of meeting `id` of `programme` on `today`: what awaits its
+/// forum and is tabled at it ([`tabled_at`]), and what this meeting has
+/// decided already; closures first, then extensions, then re-audit
+/// failures, each by reference.
+pub fn agenda(
+    id: &MeetingId,
+    programme: &ProgrammeView,
+    plans: &[(DocId, PlanView)],
+    today: Date,
+) -> Vec<AgendaItem> {
+    let mut items: Vec<AgendaItem> = Vec::new();
+    let decided_here = |action: &ActionView| -> Vec<Decision> {
+        action
+            .decisions
+            .iter()
+            .filter(|d| d.meeting.as_ref() == Some(id))
+            .cloned()
+            .collect()
+    };
+    let item = |kind: ItemKind, plan: &DocId, action: &ActionView, here: &[Decision]| AgendaItem {
+        number: 0,
+        kind,
+        plan: plan.clone(),
+        action: action.clone(),
+        decisions: here
+            .iter()
+            .filter(|d| kind.outcomes().contains(&d.outcome))
+            .cloned()
+            .collect(),
+    };
+    for (plan, view) in plans {
+        for action in view.actions.values() {
+            let here = decided_here(action);
+            for kind in [ItemKind::Closure, ItemKind::Extension] {
+                if here.iter().any(|d| kind.outcomes().contains(&d.outcome)) {
+                    items.push(item(kind, plan, action, &here));
+                }
+            }
+        }
+    }
+    if tabled_at(programme, today) == Some(id) {
+        for waiting in awaiting(plans) {
+            let already = items.iter().any(|i| {
+                i.kind == waiting.kind
+                    && i.action.id == waiting.action.id
+                    && &i.plan == waiting.plan
+            });
+            if !already {
+                let here = decided_here(waiting.action);
+                items.push(item(waiting.kind, waiting.plan, waiting.action, &here));
             }
         }
     }
@@ -256,9 +334,11 @@ pub fn draft_chair_report(items: &[AgendaItem]) -> ChairReport {
 mod tests {
     use super::*;
     use crate::entries::{LogEntry, Transition};
+    use crate::ids::ForumId;
     use crate::ids::{ActionId, Date, UnixMillis, UserId};
     use crate::lifecycle::Governance;
     use crate::plan::{NewAction, PlanDoc};
+    use crate::programme::{Forum, Meeting};
     use crate::vocab::{Assurance, EvidenceKind, EvidenceVerdict, Role};
     use crate::workflow::{self, DecisionInput, EvidenceInput, Who};
     #[cfg(target_arch = "wasm32")]
@@ -372,13 +452,71 @@ mod tests {
         plan
     }
 
+    /// A committee that decides (meetings on 20 January and 17 February
+    /// 2027) and a board that receives reports (27 January).
+    fn programme() -> ProgrammeView {
+        let mut programme = ProgrammeView::default();
+        for (id, name, remit) in [
+            ("qsc", "Quality and Safety Committee", Remit::Decides),
+            ("board", "Trust Board", Remit::Receives),
+        ] {
+            programme.forums.insert(
+                ForumId::new(id).unwrap(),
+                Forum {
+                    name: name.into(),
+                    remit,
+                },
+            );
+        }
+        for (id, forum, day) in [
+            ("qsc-2027-01", "qsc", "2027-01-20"),
+            ("qsc-2027-02", "qsc", "2027-02-17"),
+            ("board-2027-01", "board", "2027-01-27"),
+        ] {
+            programme.meetings.insert(
+                MeetingId::new(id).unwrap(),
+                Meeting {
+                    forum_id: Some(ForumId::new(forum).unwrap()),
+                    date: Date::parse_iso(day).ok(),
+                    ..Meeting::default()
+                },
+            );
+        }
+        programme
+    }
+
+    #[test]
+    fn what_awaits_is_tabled_at_the_next_meeting_of_a_deciding_forum() {
+        let programme = programme();
+        let day = |iso: &str| Date::parse_iso(iso).unwrap();
+        let tabled = |today: &str| tabled_at(&programme, day(today)).map(MeetingId::as_str);
+        assert_eq!(tabled("2027-01-10"), Some("qsc-2027-01"));
+        // On the day, the meeting itself; the day after, February's (the
+        // board between them takes no decisions).
+        assert_eq!(tabled("2027-01-20"), Some("qsc-2027-01"));
+        assert_eq!(tabled("2027-01-21"), Some("qsc-2027-02"));
+        // Nothing planned after February: nowhere, until a meeting is added.
+        assert_eq!(tabled("2027-02-18"), None);
+    }
+
     #[test]
     fn the_agenda_is_what_awaits_the_forum_and_stays_once_decided() {
         let plan = plan();
         let doc = DocId::new("demo_estates").unwrap();
         let meeting = MeetingId::new("qsc-2027-01").unwrap();
+        let next = MeetingId::new("qsc-2027-02").unwrap();
+        let board = MeetingId::new("board-2027-01").unwrap();
+        let programme = programme();
+        let today = Date::parse_iso("2027-01-10").unwrap();
         let read = |plan: &PlanDoc| vec![(doc.clone(), plan.read(&plan.doc().transact()))];
-        let items = agenda(&meeting, &read(&plan));
+        let agenda = |id: &MeetingId, plans: &[(DocId, PlanView)], today: Date| {
+            agenda(id, &programme, plans, today)
+        };
+        // Tabled at the committee's next meeting only: not the one after,
+        // not the board's.
+        assert!(agenda(&next, &read(&plan), today).is_empty());
+        assert!(agenda(&board, &read(&plan), today).is_empty());
+        let items = agenda(&meeting, &read(&plan), today);
         let summary: Vec<(usize, ItemKind, &str)> = items
             .iter()
             .map(|i| (i.number, i.kind, i.action.reference.as_str()))
@@ -415,13 +553,26 @@ mod tests {
             4,
         )
         .unwrap();
-        let items = agenda(&meeting, &read(&plan));
+        let items = agenda(&meeting, &read(&plan), today);
         assert_eq!(items[0].action.status(), Status::Closed);
         assert!(items[0].decided());
         assert_eq!(items[0].decisions[0].meeting.as_ref(), Some(&meeting));
         // Another meeting's agenda does not have it.
-        let other = agenda(&MeetingId::new("qsc-2027-02").unwrap(), &read(&plan));
+        let other = agenda(&next, &read(&plan), today);
         assert!(other.iter().all(|i| i.action.reference != "MD1"));
+        // After the meeting the extension nobody decided on has moved to
+        // the next one; the decided closure stays where it was decided.
+        let later = Date::parse_iso("2027-01-21").unwrap();
+        let moved: Vec<(ItemKind, String)> = agenda(&next, &read(&plan), later)
+            .into_iter()
+            .map(|i| (i.kind, i.action.reference))
+            .collect();
+        assert_eq!(moved, vec![(ItemKind::Extension, "MD2".to_owned())]);
+        let kept: Vec<(ItemKind, String)> = agenda(&meeting, &read(&plan), later)
+            .into_iter()
+            .map(|i| (i.kind, i.action.reference))
+            .collect();
+        assert_eq!(kept, vec![(ItemKind::Closure, "MD1".to_owned())]);
         let report = draft_chair_report(&items);
         assert!(
             report

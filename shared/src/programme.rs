@@ -23,7 +23,7 @@ use crate::keys::{
     WorkstreamField,
 };
 use crate::lifecycle::Governance;
-use crate::vocab::Colour;
+use crate::vocab::{Colour, Remit};
 
 const PROGRAMME: &str = Root::Programme.key();
 const PHASES: &str = Root::Phases.key();
@@ -67,11 +67,15 @@ pub struct Phase {
     pub exit_criteria: String,
 }
 
-/// A forum: a committee or board that takes decisions on actions.
+/// A forum: a committee that takes decisions on actions, or a board that
+/// receives the programme's reports.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Forum {
     /// "Quality and Safety Committee".
     pub name: String,
+    /// What it does with the actions (a forum stored without one decides:
+    /// every forum did before remits were recorded).
+    pub remit: Remit,
 }
 
 /// A meeting of a forum, with the chair's report to the board in the
@@ -302,6 +306,7 @@ impl ProgrammeDoc {
     pub fn put_forum(&self, txn: &mut TransactionMut, id: &ForumId, forum: &Forum) {
         let map = entry_map(&self.forums, txn, id.as_str());
         map.insert(txn, ForumField::Name.key(), forum.name.as_str());
+        map.insert(txn, ForumField::Remit.key(), forum.remit.key());
     }
 
     /// Writes a meeting's chair's report (what its chair may change): only
@@ -505,11 +510,17 @@ impl ProgrammeDoc {
                     .unwrap_or_default(),
             },
         );
-        let forums = read_entries(&self.forums, txn, FORUMS, &mut problems, |map, _, _| {
-            Forum {
+        let forums = read_entries(
+            &self.forums,
+            txn,
+            FORUMS,
+            &mut problems,
+            |map, path, problems| Forum {
                 name: get_str(map, txn, ForumField::Name.key()).unwrap_or_default(),
-            }
-        });
+                remit: get_parsed(map, txn, ForumField::Remit.key(), path, problems)
+                    .unwrap_or_default(),
+            },
+        );
         let papers = read_entries(
             &self.papers,
             txn,

@@ -307,6 +307,23 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What a forum does with the programme's actions: decides on them (a
+    /// committee's pack of proposed closures, extensions and failed
+    /// re-audits), or receives reports (the board's paper).
+    Remit, "forum remit" {
+        Decides = "decides", "Takes decisions on actions";
+        Receives = "receives", "Receives reports";
+    }
+}
+
+impl Default for Remit {
+    /// A forum recorded without a remit decides.
+    fn default() -> Self {
+        Remit::Decides
+    }
+}
+
+vocabulary! {
     /// A lead's answer to a due-date change request.
     DueChangeVerdict, "due-date decision" {
         Approved = "approved", "Approved";

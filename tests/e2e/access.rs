@@ -1559,6 +1559,7 @@ async fn a_viewer_gets_past_none_of_the_new_set_up_and_assurance() {
                 &plait_shared::ForumId::new("forum-evil").unwrap(),
                 &plait_shared::Forum {
                     name: "Board's own forum".into(),
+                    ..plait_shared::Forum::default()
                 },
             );
         })

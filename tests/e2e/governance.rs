@@ -1223,8 +1223,9 @@ async fn a_committee_decides_ten_items_at_one_meeting() {
         .max_by_key(|(_, m)| m.date)
         .map(|(id, m)| (id.clone(), m.clone()))
         .expect("the demo has meetings");
+    let today = crate::access::now().date();
     let plans = read_plans().await;
-    let items: Vec<_> = agenda(&meeting_id, &plans)
+    let items: Vec<_> = agenda(&meeting_id, &programme, &plans, today)
         .into_iter()
         .filter(|i| i.kind == ItemKind::Closure)
         .take(10)
@@ -1239,7 +1240,9 @@ async fn a_committee_decides_ten_items_at_one_meeting() {
         })
         .map(|(id, _)| id)
         .unwrap();
-    assert!(agenda(earlier, &plans).iter().any(|i| i.decided()));
+    assert!(agenda(earlier, &programme, &plans, today)
+        .iter()
+        .any(|i| i.decided()));
 
     // The board's report as it is before the meeting, and its moment.
     let report_json = |query: String| {
@@ -1314,7 +1317,7 @@ async fn a_committee_decides_ten_items_at_one_meeting() {
         assert!(client.seen.lock().unwrap().refused.is_empty());
     }
     let plans = read_plans().await;
-    let decided: Vec<_> = agenda(&meeting_id, &plans)
+    let decided: Vec<_> = agenda(&meeting_id, &programme, &plans, today)
         .into_iter()
         .filter(|i| i.decided())
         .collect();
@@ -1347,7 +1350,7 @@ async fn a_committee_decides_ten_items_at_one_meeting() {
         assert_eq!(d.meeting.as_ref(), Some(&meeting_id));
         assert_eq!(d.meeting_date, meeting.date.unwrap());
     }
-    let report = draft_chair_report(&agenda(&meeting_id, &plans));
+    let report = draft_chair_report(&agenda(&meeting_id, &programme, &plans, today));
     assert!(
         report
             .assure

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 use plait_shared::access::may_append;
 use plait_shared::changes::Log;
-use plait_shared::meetings::{agenda, draft_chair_report, AgendaItem, ItemKind};
+use plait_shared::meetings::{
+    agenda, awaiting, draft_chair_report, tabled_at, AgendaItem, ItemKind,
+};
 use plait_shared::metrics::assured_level;
 use plait_shared::workflow::{self, offers, DecisionInput, Who};
 use plait_shared::{
@@ -63,22 +65,37 @@ pub fn Meetings() -> impl IntoView {
     let admin = move || plait_shared::access::administers(session.actor.get().role);
     let meetings = Memo::new(move |_| {
         let plans = workspace.plan_views();
-        let mut all: Vec<(MeetingId, Meeting, usize)> = workspace
-            .programme_view()
-            .map(|p| p.meetings.into_iter().collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
+        let programme = workspace.programme_view().unwrap_or_default();
+        let today = today();
+        let mut all: Vec<(MeetingId, Meeting, usize)> = programme
+            .meetings
+            .iter()
             .map(|(id, m)| {
-                let items = agenda(&id, &plans).len();
-                (id, m, items)
+                let items = agenda(id, &programme, &plans, today).len();
+                (id.clone(), m.clone(), items)
             })
             .collect();
         all.sort_by_key(|m| std::cmp::Reverse(m.1.date));
         all
     });
+    // What awaits a decision with no meeting planned to take it.
+    let unplaced = Memo::new(move |_| {
+        let programme = workspace.programme_view().unwrap_or_default();
+        if tabled_at(&programme, today()).is_some() {
+            0
+        } else {
+            awaiting(&workspace.plan_views()).len()
+        }
+    });
     view! {
         <h1>"Meetings"</h1>
         <p class="nhsuk-lede-text">"Each meeting's committee pack lists the proposed closures, extension requests and failed re-audits awaiting it; its chair records the decisions there."</p>
+        <Show when=move || unplaced.get() != 0>
+            <div class="nhsuk-warning-callout" data-testid="unplaced">
+                <h2 class="nhsuk-warning-callout__label"><span role="text"><span class="nhsuk-u-visually-hidden">"Important: "</span>"Awaiting a meeting"</span></h2>
+                <p>{move || format!("{} item(s) await a decision with no meeting of a deciding forum planned to take them. Add the forum's next meeting.", unplaced.get())}</p>
+            </div>
+        </Show>
         <Show when=move || meetings.with(|m| !m.is_empty())
             fallback=|| view! { <p>"No meetings yet."</p> }>
             <ul class="nhsuk-list nhsuk-list--border" data-testid="meetings">
@@ -218,7 +235,14 @@ pub fn MeetingPack(meeting: MeetingId) -> impl IntoView {
             .programme_view()
             .and_then(|p| p.meetings.get(&id.get_value()).cloned())
     });
-    let items = Memo::new(move |_| agenda(&id.get_value(), &workspace.plan_views()));
+    let items = Memo::new(move |_| {
+        agenda(
+            &id.get_value(),
+            &workspace.programme_view().unwrap_or_default(),
+            &workspace.plan_views(),
+            today(),
+        )
+    });
     let actor = Memo::new(move |_| session.actor.get());
     let rules = Memo::new(move |_| workspace.rules());
     // The outcomes the signed-in person may record on an item.

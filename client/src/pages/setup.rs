@@ -16,7 +16,8 @@ use plait_shared::colours::ColourRule;
 use plait_shared::import::slug;
 use plait_shared::{
     ActionId, Colour, DocId, FindingId, FindingKind, Forum, ForumId, KeyQuestion, NewAction,
-    NewFinding, Phase, PhaseId, ProgrammeInfo, Regulation, Role, UserId, Workstream, WorkstreamId,
+    NewFinding, Phase, PhaseId, ProgrammeInfo, Regulation, Remit, Role, UserId, Workstream,
+    WorkstreamId,
 };
 use yrs::Transact;
 
@@ -573,6 +574,13 @@ fn Forums() -> impl IntoView {
     let errors = RwSignal::new(Vec::new());
     let saved = RwSignal::new(String::new());
     let rows = move || by_name(workspace, |p| p.forums, |f: &Forum| &f.name);
+    let remit = RwSignal::new(Remit::Decides.key().to_owned());
+    let remits = Signal::derive(|| {
+        Remit::ALL
+            .iter()
+            .map(|r| (r.key().to_owned(), r.label().to_owned()))
+            .collect::<Vec<_>>()
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(title) = required(
@@ -593,6 +601,7 @@ fn Forums() -> impl IntoView {
         };
         let forum = Forum {
             name: title.clone(),
+            remit: remit.get_untracked().parse().unwrap_or_default(),
         };
         if workspace.edit_programme(|programme, txn| programme.put_forum(txn, &id, &forum)) {
             saved.set(format!("{title} added."));
@@ -601,13 +610,13 @@ fn Forums() -> impl IntoView {
     };
     view! {
         <h2 id="setup-forums">"Forums"</h2>
-        <p>"The committees and boards that take decisions on actions (closures, extensions, reopenings)."</p>
+        <p>"The committees that take decisions on actions (closures, extensions, failed re-audits: their meetings' packs list what awaits them) and the boards that receive the programme's reports."</p>
         <ul class="nhsuk-list nhsuk-list--border">
             {move || rows().into_iter().map(|(id, forum)| {
                 let label = forum.name.clone();
                 view! {
                     <li>
-                        {forum.name.clone()}" "
+                        {forum.name.clone()}" "<span class="nhsuk-body-s">{format!("({})", forum.remit.label().to_lowercase())}</span>" "
                         <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0"
                             on:click=move |_| {
                                 if workspace.edit_programme(|programme, txn| programme.remove_forum(txn, &id)) {
@@ -623,6 +632,7 @@ fn Forums() -> impl IntoView {
         <ErrorSummary id="forum-errors" errors />
         <form on:submit=submit novalidate>
             <TextField id="forum-name" label="Add a forum" value=name errors hint="For example, Quality and Safety Committee" />
+            <Choice id="forum-remit" label="What it does" options=remits value=remit />
             <button class="nhsuk-button" type="submit">"Add the forum"</button>
             <Saved message=saved />
         </form>
