@@ -310,6 +310,13 @@ pub async fn preview(
             "{programme} cannot name a programme: a programme's id has no '_'"
         )));
     }
+    let today = crate::clock::today();
+    if options.statuses_as_at.is_some_and(|day| day > today) {
+        return Err(ImportError::Invalid(
+            "the day the statuses were true cannot be in the future".into(),
+        ));
+    }
+    let read_as_at = parsed.dated_as_at(today);
     let failed = |e: &dyn std::fmt::Display| ImportError::Failed(e.to_string());
     let planned = ImportPlan::new(programme, &parsed.rows).map_err(|e| failed(&e))?;
     let people = match_people(state, programme, parsed, options, actor).await?;
@@ -390,6 +397,8 @@ pub async fn preview(
         columns: parsed.columns.clone(),
         people,
         findings: planned.plans.iter().map(|p| p.findings.len()).sum(),
+        statuses_as_at: options.statuses_as_at.or(read_as_at),
+        statuses_as_at_read: options.statuses_as_at.is_none() && read_as_at.is_some(),
     })
 }
 
@@ -555,6 +564,9 @@ pub async fn run(
         own_state(state, programme, &plan.doc_id).await?;
     }
     let now = UnixMillis(i64::try_from(crate::clock::now_millis()).unwrap_or(i64::MAX));
+    // The statuses as the tracker had them on its day: the trend starts
+    // there (the audit trail keeps the import's real moment).
+    let statuses_at = plait_shared::import::statuses_moment(preview.statuses_as_at, now);
     state
         .accounts
         .set_programme_of(programme, programme)
@@ -572,7 +584,7 @@ pub async fn run(
         let view = PlanDoc::new(doc.clone());
         let summary = {
             let mut txn = doc.transact_mut();
-            ImportPlan::write_plan(plan, &view, &mut txn, &actor.user, now)
+            ImportPlan::write_plan(plan, &view, &mut txn, &actor.user, statuses_at)
                 .map_err(|e| failed(&e))?
         };
         total.plans += summary.plans;

@@ -46,7 +46,7 @@ pub const DEFAULT_MAX_FILE_BYTES: usize = 25 * 1024 * 1024;
 use serde::{Deserialize, Serialize};
 
 use crate::changes::Change;
-use crate::ids::{DocId, UserId};
+use crate::ids::{Date, DocId, UserId};
 use crate::import::{ColumnChoices, ColumnUse, ImportSummary, RowError};
 use crate::protocol::RefusedChange;
 use crate::vocab::Role;
@@ -275,6 +275,10 @@ pub struct ImportOptions {
     /// name (`None`: they hold the import back until decided).
     #[serde(default)]
     pub unmatched: Option<PersonChoice>,
+    /// The day the file's statuses were true (the tracker's "as at"), other
+    /// than read from its dated updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statuses_as_at: Option<Date>,
 }
 
 /// A person the spreadsheet names, and who they will be in Plait.
@@ -338,6 +342,14 @@ pub struct ImportPreview {
     /// Findings (requirements) that would be created.
     #[serde(default)]
     pub findings: usize,
+    /// The day the statuses will be recorded as of: the one chosen, else
+    /// the newest date opening a row's latest update, else none (the
+    /// import's moment). A programme's trend starts from it.
+    #[serde(default)]
+    pub statuses_as_at: Option<Date>,
+    /// Whether `statuses_as_at` was read from the file (not chosen).
+    #[serde(default)]
+    pub statuses_as_at_read: bool,
 }
 
 /// `POST /api/programmes/{id}/import?mode=import` (201): what was written,

@@ -325,10 +325,36 @@ pub struct ParsedImport {
     pub columns: Vec<ColumnUse>,
 }
 
+/// The moment an import records the file's statuses at: the last moment of
+/// `as_at` (the tracker's day), or `now` if that is sooner or there is no
+/// such day. The import itself is audited at its real moment.
+pub fn statuses_moment(as_at: Option<Date>, now: UnixMillis) -> UnixMillis {
+    const DAY_MS: i64 = 86_400_000;
+    as_at.map_or(now, |day| {
+        UnixMillis((day.unix_millis() + DAY_MS - 1).min(now.0))
+    })
+}
+
 impl ParsedImport {
     /// Whether every row can be imported.
     pub fn is_clean(&self) -> bool {
         self.errors.is_empty()
+    }
+
+    /// The day the file's statuses were true, as its rows tell: the newest
+    /// date that opens a row's latest update ("12/08/2022: Survey done"),
+    /// not after `today`. None when no update is dated.
+    pub fn dated_as_at(&self, today: Date) -> Option<Date> {
+        self.rows
+            .iter()
+            .filter_map(|row| {
+                let (head, _) = row.latest_update.split_once(':')?;
+                (head.len() <= 20)
+                    .then(|| Date::parse_loose(head).ok())
+                    .flatten()
+            })
+            .filter(|day| *day <= today)
+            .max()
     }
 
     /// The people the rows name, each with whether they are named as an

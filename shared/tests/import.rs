@@ -548,3 +548,28 @@ R1,Requirement notice,18,Staff,Recruit,Director of People,Estates\n";
     assert!(parsed.rows.iter().all(|r| r.action.exec_lead.is_empty()));
     assert_eq!(parsed.ignored_columns, vec!["Lead director".to_owned()]);
 }
+
+#[test]
+fn the_tracker_day_is_its_newest_dated_update_and_never_later_than_now() {
+    let parsed = parse_csv(FIXTURE);
+    let day = |iso: &str| Date::parse_iso(iso).unwrap();
+    assert_eq!(
+        parsed.dated_as_at(day("2026-11-30")),
+        Some(day("2022-08-12"))
+    );
+    // Updates dated after "today" do not count.
+    assert_eq!(
+        parsed.dated_as_at(day("2022-08-11")),
+        Some(day("2022-08-11"))
+    );
+    assert_eq!(parsed.dated_as_at(day("2022-01-01")), None);
+    // The statuses are recorded at the tracker's day's last moment, never
+    // after now.
+    let now = UnixMillis(day("2026-11-30").unix_millis());
+    let moment = plait_shared::import::statuses_moment(Some(day("2022-08-12")), now);
+    assert_eq!(moment.date(), day("2022-08-12"));
+    assert_eq!(moment.0, day("2022-08-13").unix_millis() - 1);
+    let today = plait_shared::import::statuses_moment(Some(day("2026-11-30")), now);
+    assert_eq!(today, now);
+    assert_eq!(plait_shared::import::statuses_moment(None, now), now);
+}

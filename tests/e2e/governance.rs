@@ -1366,3 +1366,106 @@ async fn a_committee_decides_ten_items_at_one_meeting() {
     assert_eq!(as_at["metrics"], tabled["metrics"]);
     assert_eq!(as_at["trend"], tabled["trend"]);
 }
+
+/// Issue 16's trend from the imported history: the tracker's statuses are
+/// recorded as they stood on the tracker's own day (read from its dated
+/// updates, or chosen), so the programme's monthly trend starts there, not
+/// on the day of the import; a chosen day in the future is refused.
+#[tokio::test]
+async fn an_imported_tracker_is_dated_as_it_stood_and_the_trend_starts_there() {
+    use plait_shared::api::{ImportOptions, PersonChoice};
+    let server = TestServer::start_with_demo().await;
+    let csv = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/nsft-style-action-plan.csv"),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let send = |mode: &str, options: &ImportOptions| {
+        let options = serde_json::to_string(options).unwrap();
+        http.post(server.url(&format!(
+            "/api/programmes/nsft/import?format=csv&mode={mode}&name=NSFT&options={}",
+            urlencode(&options)
+        )))
+        .bearer_auth(&server.token)
+        .body(csv.clone())
+        .send()
+    };
+    let options = ImportOptions {
+        unmatched: Some(PersonChoice::Unassigned),
+        ..ImportOptions::default()
+    };
+    // The preview reads the tracker's day from its newest dated update.
+    let preview: serde_json::Value = send("preview", &options)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(preview["statuses_as_at"], "2022-08-12", "{preview}");
+    assert_eq!(preview["statuses_as_at_read"], true);
+    // A day in the future is refused, and nothing is written.
+    let future = ImportOptions {
+        statuses_as_at: Some(plait_shared::Date::parse_iso("2999-01-01").unwrap()),
+        ..options.clone()
+    };
+    let refused = send("import", &future).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("future"));
+    // Chosen: the tracker's "as at" day, 15 August 2022.
+    let chosen = ImportOptions {
+        statuses_as_at: Some(plait_shared::Date::parse_iso("2022-08-15").unwrap()),
+        ..options
+    };
+    let imported = send("import", &chosen).await.unwrap();
+    assert_eq!(imported.status(), 201, "{}", imported.text().await.unwrap());
+    let programme_doc = fetch(&server, "nsft").await;
+    let programme = ProgrammeDoc::new(programme_doc.clone()).read(&programme_doc.transact());
+    let mut baselines = 0;
+    for id in programme.plans.keys() {
+        let doc = fetch(&server, id.as_str()).await;
+        for action in PlanDoc::new(doc.clone())
+            .read(&doc.transact())
+            .actions
+            .values()
+        {
+            for t in &action.transitions {
+                assert!(t.baseline);
+                assert_eq!(t.at.date().iso(), "2022-08-15", "{}", action.reference);
+                baselines += 1;
+            }
+            assert_eq!(
+                action.created.map(|c| c.date().iso()).as_deref(),
+                Some("2022-08-15")
+            );
+        }
+    }
+    assert!(baselines > 300, "{baselines} statuses imported");
+    // The board report's trend starts in August 2022, the tracker's month.
+    let report: serde_json::Value = server
+        .get("/api/programmes/nsft/report?format=json&today=2022-11-30&since=0")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let months: Vec<&str> = report["trend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["month"].as_str().unwrap())
+        .collect();
+    assert_eq!(months, vec!["2022-08", "2022-09", "2022-10", "2022-11"]);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

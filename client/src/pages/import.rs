@@ -17,6 +17,7 @@ use plait_shared::import::{Column, ColumnUse};
 use plait_shared::UserId;
 
 use crate::browser::{chosen_file, focus};
+use crate::components::date_input::{DateInput, DateParts};
 use crate::contexts::session::{use_session, SessionContext};
 use crate::contexts::workspace::{use_workspace, Workspace};
 
@@ -210,6 +211,7 @@ fn Checked(
                 }).collect_view()}
             </tbody>
         </table>
+        <StatusesAsAt as_at=preview.statuses_as_at read=preview.statuses_as_at_read options on_change />
         <Columns columns=preview.columns.clone() options on_change />
         <People people=preview.people.clone() options on_change />
         {(!unmatched.is_empty()).then(|| {
@@ -261,6 +263,50 @@ fn Checked(
                 format!("Import {importable} actions")
             }}
         </button>
+    }
+}
+
+/// The day the file's statuses were true: read from its dated updates, or
+/// chosen (the programme's trend starts there).
+#[component]
+fn StatusesAsAt(
+    as_at: Option<plait_shared::Date>,
+    read: bool,
+    options: RwSignal<ImportOptions>,
+    on_change: Callback<()>,
+) -> impl IntoView {
+    let day = RwSignal::new(DateParts::of(as_at));
+    let error = RwSignal::new(None::<String>);
+    let said = match (as_at, read) {
+        (Some(d), true) => format!(
+            "The statuses will be recorded as they stood on {} (the newest dated update in the file). The programme's monthly trend starts from that month.",
+            d.long()
+        ),
+        (Some(d), false) => format!(
+            "The statuses will be recorded as they stood on {}. The programme's monthly trend starts from that month.",
+            d.long()
+        ),
+        (None, _) => "No update in the file is dated: the statuses will be recorded as they stand on the day you import. If the tracker was true on an earlier day, enter it.".to_owned(),
+    };
+    let apply = move |_| match day.get_untracked().read("The day the statuses were true") {
+        Ok(Some(d)) if d > crate::browser::today() => {
+            error.set(Some(
+                "The day the statuses were true must be today or in the past".into(),
+            ));
+        }
+        Ok(chosen) => {
+            error.set(None);
+            options.update(|o| o.statuses_as_at = chosen);
+            on_change.run(());
+        }
+        Err(message) => error.set(Some(message)),
+    };
+    view! {
+        <h2>"The tracker's date"</h2>
+        <p id="import-as-at">{said}</p>
+        <DateInput id="import-statuses-as-at" legend="The day the statuses were true"
+            hint="The tracker's \"as at\" date. For example, 15 8 2022" value=day error=error />
+        <button class="nhsuk-button nhsuk-button--secondary" type="button" on:click=apply>"Use this date"</button>
     }
 }
 
