@@ -369,6 +369,30 @@ pub async fn create_plan(
     .json()
 }
 
+/// `POST /api/programmes/{id}/papers/{meeting}/issue`: the server freezes
+/// the board paper with these words and its own figures as the next
+/// version; the answer is the version as issued.
+///
+/// # Errors
+/// [`ApiError`]: offline, not the programme's admin, no such meeting.
+pub async fn issue_paper(
+    programme: &DocId,
+    meeting: &plait_shared::MeetingId,
+    words: &plait_shared::Paper,
+    csrf: &str,
+) -> Result<plait_shared::paper::IssuedPaper, ApiError> {
+    let body = crate::json::to_string(words)
+        .ok_or_else(|| ApiError::Failed(0, "the paper cannot be sent".into()))?;
+    call(
+        "POST",
+        &plait_shared::api::address::issue_paper(programme, meeting),
+        Some(body),
+        Some(csrf),
+    )
+    .await?
+    .json()
+}
+
 /// `POST /api/me/password`: the signed-in person chooses their password;
 /// the answer is their account.
 ///

@@ -73,14 +73,33 @@ impl Access {
         }
     }
 
-    /// Their updates' author, as the document engine takes it.
-    pub fn author(&self) -> UpdateAuthor {
-        let who = Signature {
+    /// The server writing for them what only the server may write
+    /// ([`UpdateAuthor::OnBehalf`]), recorded under their name with the
+    /// `changes` it makes.
+    pub fn on_behalf(
+        &self,
+        shape: DocShape,
+        changes: Vec<plait_shared::changes::Change>,
+    ) -> UpdateAuthor {
+        UpdateAuthor::OnBehalf {
+            who: self.signature(),
+            shape,
+            changes,
+        }
+    }
+
+    fn signature(&self) -> Signature {
+        Signature {
             user: self.user.clone(),
             name: self.name.clone(),
             session: self.session.short(),
             device: self.device.clone(),
-        };
+        }
+    }
+
+    /// Their updates' author, as the document engine takes it.
+    pub fn author(&self) -> UpdateAuthor {
+        let who = self.signature();
         let shape = match self.kind {
             DocKind::Programme => DocShape::Programme,
             DocKind::Plan => DocShape::Plan,

@@ -11,6 +11,7 @@ mod blobs;
 mod docs;
 mod health;
 mod pack;
+mod papers;
 mod programmes;
 mod sync;
 mod ws;
@@ -69,6 +70,10 @@ pub(crate) fn router(state: AppState) -> Router {
             axum::routing::put(auth::set_member),
         )
         .route("/api/programmes/{doc}/plans", post(programmes::create_plan))
+        .route(
+            "/api/programmes/{doc}/papers/{meeting}/issue",
+            post(papers::issue),
+        )
         .route("/api/me/password", post(auth::change_password))
         // An unknown API path is an error, not the web client's page.
         .route(

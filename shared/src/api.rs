@@ -539,6 +539,12 @@ pub mod address {
         format!("/api/docs/{plan}/findings/{}/pack", encode(finding))
     }
 
+    /// Issuing a meeting's board paper (`POST`, the paper's words as
+    /// JSON): the server freezes it.
+    pub fn issue_paper(programme: impl Display, meeting: impl Display) -> String {
+        format!("/api/programmes/{programme}/papers/{meeting}/issue")
+    }
+
     /// An import into a programme.
     pub fn import(programme: impl Display, query: &ImportQuery) -> String {
         with_query(

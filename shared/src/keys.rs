@@ -169,6 +169,9 @@ keys! {
         Meetings = "meetings", "meetings";
         /// `papers`: meeting id → the board paper for that meeting.
         Papers = "papers", "board papers";
+        /// `issued_papers`: `{meeting}.v{version}` → a board paper as issued
+        /// (its words and figures, frozen; written by the server only).
+        IssuedPapers = "issued_papers", "issued board papers";
     }
 }
 

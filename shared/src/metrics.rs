@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ids::{ActionId, Date, DocId, UserId};
 use crate::plan::PlanView;
@@ -45,7 +45,7 @@ impl Counts {
 }
 
 /// How far a finding (a CQC requirement) has got, from its actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingProgress {
     /// No action answers it yet.
@@ -100,7 +100,7 @@ pub fn finding_progress(plan: &PlanView, finding: &crate::ids::FindingId) -> Fin
 
 /// The findings (CQC requirements) of one kind: how many, how many met,
 /// how many embedded ("Must Dos met: 41 / 108").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FindingCounts {
     /// Every finding of the kind.
     pub total: usize,

@@ -13,7 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::ids::{ActionId, Date, DocId, UnixMillis, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ActionId, Date, DocId, MeetingId, UnixMillis, UserId};
 use crate::metrics::{
     assured_level, finding_progress, FindingCounts, FindingProgress, Group, ProgrammeMetrics,
 };
@@ -22,7 +24,7 @@ use crate::programme::ProgrammeView;
 use crate::vocab::{Colour, Confidence, DecisionOutcome, FindingKind, Status};
 
 /// One of the warning notice's failings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailingRow {
     /// CQC's reference.
     pub reference: String,
@@ -37,7 +39,7 @@ pub struct FailingRow {
 }
 
 /// A phase against its exit criteria.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseRow {
     /// Its name.
     pub name: String,
@@ -54,7 +56,7 @@ pub struct PhaseRow {
 }
 
 /// A workstream's colours now, and the change since the last paper.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkstreamRow {
     /// Its name.
     pub name: String,
@@ -65,7 +67,7 @@ pub struct WorkstreamRow {
 }
 
 /// An action the board should know is in trouble.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exception {
     /// Its plan.
     pub plan: DocId,
@@ -88,7 +90,7 @@ pub struct Exception {
 }
 
 /// A closure approved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClosureRow {
     /// The action's reference.
     pub reference: String,
@@ -97,11 +99,11 @@ pub struct ClosureRow {
     /// The day it met.
     pub meeting_date: Date,
     /// How much the accepted evidence assured.
-    pub level: &'static str,
+    pub level: String,
 }
 
 /// A re-audit's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReauditRow {
     /// The action's reference.
     pub reference: String,
@@ -114,7 +116,7 @@ pub struct ReauditRow {
 }
 
 /// The board paper's main body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaperBody {
     /// The day it speaks for.
     pub today: Date,
@@ -144,6 +146,107 @@ pub struct PaperBody {
     pub reopened: usize,
     /// Every action.
     pub total: usize,
+}
+
+/// A board paper as issued to its meeting: the programme office's words and
+/// the figures as the server computed them at the moment of issue, frozen
+/// (stored in the programme document, written by the server only), so the
+/// paper shows what was tabled whatever happens after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedPaper {
+    /// 1 for the first issue, 2 for a correction, ...
+    pub version: usize,
+    /// When it was issued.
+    pub issued_at: UnixMillis,
+    /// Who issued it.
+    pub issued_by: UserId,
+    /// The meeting, named as it was ("Trust Board, 27 January 2027").
+    pub meeting: String,
+    /// The cover, summary and risks to delivery as issued.
+    pub words: crate::programme::Paper,
+    /// The figures as they stood.
+    pub body: PaperBody,
+}
+
+impl IssuedPaper {
+    /// Its key in the programme document's issued papers.
+    pub fn key(meeting: &MeetingId, version: usize) -> String {
+        crate::programme::issued_key(meeting, version)
+    }
+}
+
+/// The body of meeting `id`'s paper: as the programme stood at `at` (a
+/// version's moment), or on `today` when `at` is none. What is new counts
+/// from the paper's own "since", else from the last paper issued before;
+/// the change in colours is against that paper as it was issued (its
+/// frozen figures), or as the logs had it then for a paper never frozen.
+///
+/// `read` reads an issued paper's JSON (the caller's JSON reader).
+pub fn body_for(
+    programme: &ProgrammeView,
+    id: &MeetingId,
+    plans: &[(DocId, PlanView)],
+    at: Option<UnixMillis>,
+    now: UnixMillis,
+    today: Date,
+    read: &dyn Fn(&str) -> Option<IssuedPaper>,
+) -> PaperBody {
+    let paper = programme.papers.get(id).cloned().unwrap_or_default();
+    let moment = at.unwrap_or(now);
+    let previous = programme
+        .papers
+        .iter()
+        .filter(|(other, _)| *other != id)
+        .flat_map(|(meeting, p)| p.issues.iter().map(move |t| (*t, meeting)))
+        .filter(|(t, _)| *t < moment)
+        .max();
+    let since = paper
+        .since
+        .or(previous.map(|(t, _)| t))
+        .unwrap_or(UnixMillis(0));
+    let frozen = previous.and_then(|(t, meeting)| {
+        programme
+            .issued
+            .get(meeting)?
+            .values()
+            .filter_map(|json| read(json))
+            .find(|p| p.issued_at == t)
+    });
+    let previous_plans = previous
+        .filter(|_| frozen.is_none())
+        .map(|(t, _)| crate::report::plans_as_at(plans, t));
+    let mut body = match at {
+        Some(t) => paper_body(
+            programme,
+            &crate::report::plans_as_at(plans, t),
+            t.date(),
+            since,
+            previous_plans.as_deref(),
+        ),
+        None => paper_body(programme, plans, today, since, previous_plans.as_deref()),
+    };
+    if let Some(frozen) = &frozen {
+        for row in &mut body.workstreams {
+            let was = frozen.body.workstreams.iter().find(|w| w.name == row.name);
+            let mut change: BTreeMap<Colour, i64> = BTreeMap::new();
+            for colour in row
+                .colours
+                .keys()
+                .chain(was.iter().flat_map(|w| w.colours.keys()))
+            {
+                let count = |c: Option<&BTreeMap<Colour, usize>>| {
+                    c.and_then(|c| c.get(colour))
+                        .map_or(0, |n| i64::try_from(*n).unwrap_or(i64::MAX))
+                };
+                change.insert(
+                    *colour,
+                    count(Some(&row.colours)) - count(was.map(|w| &w.colours)),
+                );
+            }
+            row.change = Some(change);
+        }
+    }
+    body
 }
 
 /// How many exceptions the paper lists (the rest are in the appendix).
@@ -282,7 +385,7 @@ pub fn paper_body(
                     reference: a.reference.clone(),
                     forum: d.forum.clone(),
                     meeting_date: d.meeting_date,
-                    level: assured_level(a).label(),
+                    level: assured_level(a).label().to_owned(),
                 })
                 .collect::<Vec<_>>()
         })

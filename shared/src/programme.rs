@@ -17,7 +17,7 @@ use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 
 use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem, WriteError};
-use crate::ids::{Date, DocId, ForumId, MeetingId, PhaseId, WorkstreamId};
+use crate::ids::{Date, DocId, ForumId, MeetingId, PhaseId, UnixMillis, WorkstreamId};
 use crate::keys::{
     ForumField, MeetingField, PaperField, PhaseField, PlanEntryField, ProgrammeField, Root,
     WorkstreamField,
@@ -32,6 +32,7 @@ const PLANS: &str = Root::Plans.key();
 const FORUMS: &str = Root::Forums.key();
 const MEETINGS: &str = Root::Meetings.key();
 const PAPERS: &str = Root::Papers.key();
+const ISSUED_PAPERS: &str = Root::IssuedPapers.key();
 const SETTINGS: &str = Root::Settings.key();
 const COLOURS: &str = "colours";
 
@@ -97,9 +98,9 @@ pub struct Meeting {
 }
 
 /// The board paper for a meeting: its cover and the programme office's
-/// words; the body is computed ([`crate::paper`]). Once issued it is
-/// computed as the programme stood at `issued_at`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// words; the body is computed ([`crate::paper`]). Each issue is frozen by
+/// the server, words and figures (`IssuedPaper` in `crate::paper`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Paper {
     /// "Item 9".
     pub agenda_item: String,
@@ -178,12 +179,43 @@ pub struct ProgrammeView {
     pub meetings: BTreeMap<MeetingId, Meeting>,
     /// Board papers by meeting.
     pub papers: BTreeMap<MeetingId, Paper>,
+    /// Board papers as issued, by meeting and version: each the JSON of a
+    /// `IssuedPaper` (`crate::paper`), read by the caller's JSON reader (the
+    /// browser's own in the client, so no JSON parser is linked into it).
+    pub issued: BTreeMap<MeetingId, BTreeMap<usize, String>>,
     /// The governance settings (the defaults where none are set).
     pub governance: Governance,
     /// The display colours.
     pub colours: ColourScheme,
     /// What had to be skipped while reading.
     pub problems: Vec<SchemaProblem>,
+}
+
+/// The key of version `version` of `meeting`'s issued paper in the
+/// programme document's issued papers: `{meeting}.v{version}`.
+pub fn issued_key(meeting: &MeetingId, version: usize) -> String {
+    format!("{meeting}.v{version}")
+}
+
+impl ProgrammeView {
+    /// A meeting named as people say it: "Quality and Safety Committee,
+    /// 20 January 2027 (extraordinary)".
+    pub fn meeting_name(&self, meeting: &Meeting) -> String {
+        let forum = meeting
+            .forum_id
+            .as_ref()
+            .and_then(|id| self.forums.get(id))
+            .map(|f| f.name.clone())
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| "A forum".to_owned());
+        let date = meeting.date.map(|d| d.long()).unwrap_or_default();
+        let title = meeting.title.trim();
+        if title.is_empty() {
+            format!("{forum}, {date}")
+        } else {
+            format!("{forum}, {date} ({title})")
+        }
+    }
 }
 
 /// A programme document: typed reads and writes over its yrs document.
@@ -197,6 +229,7 @@ pub struct ProgrammeDoc {
     forums: MapRef,
     meetings: MapRef,
     papers: MapRef,
+    issued_papers: MapRef,
     settings: MapRef,
 }
 
@@ -211,6 +244,7 @@ impl ProgrammeDoc {
             forums: doc.get_or_insert_map(FORUMS),
             meetings: doc.get_or_insert_map(MEETINGS),
             papers: doc.get_or_insert_map(PAPERS),
+            issued_papers: doc.get_or_insert_map(ISSUED_PAPERS),
             settings: doc.get_or_insert_map(SETTINGS),
             doc,
         }
@@ -387,8 +421,43 @@ impl ProgrammeDoc {
                 map.remove(txn, PaperField::Since.key());
             }
         }
-        let issues: Vec<String> = paper.issues.iter().map(|at| at.0.to_string()).collect();
+    }
+
+    /// Records the next version of `meeting`'s paper as issued: `json` (an
+    /// `IssuedPaper` of `crate::paper`, its words and figures frozen) as
+    /// `version`, its `words` as the paper's, and `at` in its list of
+    /// issues. The server writes this (members may not: the figures are
+    /// the server's).
+    pub fn issue_paper(
+        &self,
+        txn: &mut TransactionMut,
+        meeting: &MeetingId,
+        version: usize,
+        at: UnixMillis,
+        words: &Paper,
+        json: &str,
+    ) {
+        let stored = self
+            .read(txn)
+            .papers
+            .get(meeting)
+            .cloned()
+            .unwrap_or_default();
+        let words = Paper {
+            since: stored.since,
+            ..words.clone()
+        };
+        self.put_paper(txn, meeting, &words);
+        let map = entry_map(&self.papers, txn, meeting.as_str());
+        let issues: Vec<String> = stored
+            .issues
+            .iter()
+            .chain([&at])
+            .map(|at| at.0.to_string())
+            .collect();
         map.insert(txn, PaperField::Issues.key(), issues.join(","));
+        self.issued_papers
+            .insert(txn, issued_key(meeting, version), json);
     }
 
     /// Removes a meeting (decisions that named it keep its forum and date).
@@ -551,6 +620,24 @@ impl ProgrammeDoc {
                 }
             },
         );
+        let mut issued: BTreeMap<MeetingId, BTreeMap<usize, String>> = BTreeMap::new();
+        for (key, value) in self.issued_papers.iter(txn) {
+            let place = key
+                .rsplit_once(".v")
+                .and_then(|(m, v)| Some((MeetingId::new(m).ok()?, v.parse::<usize>().ok()?)));
+            match (place, value) {
+                (Some((meeting, version)), yrs::Out::Any(yrs::Any::String(json))) => {
+                    issued
+                        .entry(meeting)
+                        .or_default()
+                        .insert(version, json.to_string());
+                }
+                _ => problems.push(SchemaProblem {
+                    path: format!("{ISSUED_PAPERS}/{key}"),
+                    reason: "not an issued paper".to_owned(),
+                }),
+            }
+        }
         let meetings = read_entries(
             &self.meetings,
             txn,
@@ -618,6 +705,7 @@ impl ProgrammeDoc {
             forums,
             meetings,
             papers,
+            issued,
             governance,
             colours,
             problems,

@@ -1080,6 +1080,19 @@ async fn the_chair_writes_the_report_and_nothing_more_and_settings_stay_in_bound
     // Not text: refused, the report as it was.
     let answers = chair.attack("meetingField", set("alert", json!(7))).await;
     assert_refused_in_part(&answers[0], "chair");
+    // Their next value of it (which Yjs builds on the refused one) is kept.
+    let answers = chair
+        .attack(
+            "meetingField",
+            set("alert", json!("None this month, again.")),
+        )
+        .await;
+    assert_eq!(answer(&answers[0]), "ack", "{}", answers[0]);
+    assert!(
+        answers[0]["notices"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        answers[0]
+    );
 
     let mut office = Device::connect(&server, "programme.office", "demo", None).await;
     let answers = office
@@ -1093,7 +1106,7 @@ async fn the_chair_writes_the_report_and_nothing_more_and_settings_stay_in_bound
     let doc = fetch(&server, "demo").await;
     let after = plait_shared::ProgrammeDoc::new(doc.clone()).read(&doc.transact());
     let kept = &after.meetings[&plait_shared::MeetingId::new(&meeting).unwrap()];
-    assert_eq!(kept.alert, "None this month.");
+    assert_eq!(kept.alert, "None this month, again.");
     assert_eq!((kept.date, &kept.title), (stored.date, &stored.title));
     assert_eq!(after.governance, before.governance);
     chair.assert_open().await;

@@ -1469,3 +1469,168 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Issue 16's frozen paper: the programme office issues the board paper;
+/// the server computes its figures from its own documents (equal to
+/// `shared`'s) and freezes them with the words as version 1, recorded in
+/// the trail under the office's name. Nobody can issue by editing: a
+/// hostile admin's forged version and list of issues are refused; a
+/// viewer cannot issue. After the data moves on, version 1 still says what
+/// it said; issued again, version 2 shows the new figures.
+#[tokio::test]
+async fn an_issued_paper_is_frozen_by_the_server_and_nobody_rewrites_it() {
+    use plait_shared::paper::{body_for, IssuedPaper};
+    use plait_shared::{MeetingId, Paper};
+    use yrs::Map;
+    let server = TestServer::start_with_demo().await;
+    let office = server.sign_in("programme.office", PASSWORD).await;
+    let viewer = server.sign_in("board", PASSWORD).await;
+    let programme_doc = fetch(&server, "demo").await;
+    let programme = ProgrammeDoc::new(programme_doc.clone()).read(&programme_doc.transact());
+    let meeting: MeetingId = programme
+        .meetings
+        .iter()
+        .find(|(_, m)| m.forum_id.as_ref().is_some_and(|f| f.as_str() == "board"))
+        .map(|(id, _)| id.clone())
+        .expect("the demo has the board's meeting");
+    let words = Paper {
+        summary: "As tabled: the summary the board read.".into(),
+        ..programme.papers.get(&meeting).cloned().unwrap_or_default()
+    };
+    let http = reqwest::Client::new();
+    let issue = |token: &str, words: &Paper| {
+        http.post(server.url(&plait_shared::api::address::issue_paper("demo", &meeting)))
+            .bearer_auth(token)
+            .json(words)
+            .send()
+    };
+    assert_eq!(issue(&viewer, &words).await.unwrap().status(), 403);
+    let answer = issue(&office, &words).await.unwrap();
+    assert_eq!(answer.status(), 201);
+    let first: IssuedPaper = answer.json().await.unwrap();
+    assert_eq!(first.version, 1);
+    assert_eq!(first.issued_by.as_str(), "programme.office");
+    assert_eq!(first.words.summary, words.summary);
+    assert_eq!(first.body.total, 338);
+    // The figures are shared's, from the documents as they stand.
+    let read_all = || async {
+        let doc = fetch(&server, "demo").await;
+        let programme = ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+        let mut plans = Vec::new();
+        for id in programme.plans.keys() {
+            let doc = fetch(&server, id.as_str()).await;
+            plans.push((id.clone(), PlanDoc::new(doc.clone()).read(&doc.transact())));
+        }
+        (programme, plans)
+    };
+    let (programme, plans) = read_all().await;
+    let parse = |json: &str| serde_json::from_str::<IssuedPaper>(json).ok();
+    let local = body_for(
+        &programme,
+        &meeting,
+        &plans,
+        None,
+        first.issued_at,
+        first.issued_at.date(),
+        &parse,
+    );
+    assert_eq!(first.body, local, "the server's figures are shared's");
+    // Frozen in the programme document, with the moment in its issues.
+    let frozen = parse(&programme.issued[&meeting][&1]).unwrap();
+    assert_eq!(frozen, first);
+    assert_eq!(programme.papers[&meeting].issues, vec![first.issued_at]);
+    // The trail names the office.
+    let history: plait_shared::api::History = server
+        .get_json("/api/docs/demo/history", &server.token)
+        .await;
+    assert!(
+        history
+            .records
+            .iter()
+            .any(|r| r.user.as_str() == "programme.office"
+                && r.changes.iter().any(|c| matches!(
+                    c,
+                    plait_shared::changes::Change::Programme(
+                        plait_shared::keys::Root::IssuedPapers
+                    )
+                ))),
+        "the issue is in the trail under the office's name: {:?}",
+        history.records.first()
+    );
+
+    // A hostile admin forges a version 2 and a list of issues by editing.
+    let mut admin = crate::access::client(&server, &office, "demo").await;
+    let mut forged = first.clone();
+    forged.version = 2;
+    forged.body.total = 1;
+    admin
+        .edit(|doc| {
+            let issued = doc.get_or_insert_map(plait_shared::keys::Root::IssuedPapers.key());
+            let mut txn = doc.transact_mut();
+            issued.insert(
+                &mut txn,
+                IssuedPaper::key(&meeting, 2),
+                serde_json::to_string(&forged).unwrap(),
+            );
+            // And rewrites version 1.
+            issued.insert(&mut txn, IssuedPaper::key(&meeting, 1), "{}");
+        })
+        .await;
+    crate::access::settled(&mut admin, 1).await;
+    admin
+        .edit(|doc| {
+            let papers = doc.get_or_insert_map(plait_shared::keys::Root::Papers.key());
+            let mut txn = doc.transact_mut();
+            if let Some(yrs::Out::YMap(paper)) = papers.get(&txn, meeting.as_str()) {
+                paper.insert(
+                    &mut txn,
+                    plait_shared::keys::PaperField::Issues.key(),
+                    "1,2,3",
+                );
+            }
+        })
+        .await;
+    crate::access::settled(&mut admin, 2).await;
+    let (programme, _) = read_all().await;
+    assert_eq!(programme.issued[&meeting].len(), 1, "no forged version");
+    assert_eq!(parse(&programme.issued[&meeting][&1]), Some(first.clone()));
+    assert_eq!(programme.papers[&meeting].issues, vec![first.issued_at]);
+
+    // The data moves on: an owner's action goes off track.
+    let today = first.issued_at.date();
+    let (plan, action, owner) = plans
+        .iter()
+        .flat_map(|(id, p)| p.actions.values().map(move |a| (id, a)))
+        .find(|(_, a)| {
+            a.owner.is_some()
+                && a.status().is_open_for_delivery()
+                && !a.is_overdue(today)
+                && a.confidence != Some(plait_shared::Confidence::OffTrack)
+        })
+        .map(|(id, a)| (id.clone(), a.id.clone(), a.owner.clone().unwrap()))
+        .expect("an action on track");
+    let owner = server.sign_in(owner.as_str(), PASSWORD).await;
+    let mut device = crate::access::client(&server, &owner, plan.as_str()).await;
+    device
+        .edit(|doc| {
+            PlanDoc::new(doc.clone())
+                .set_action_field(
+                    &mut doc.transact_mut(),
+                    &action,
+                    &plait_shared::plan::ActionField::Confidence(Some(
+                        plait_shared::Confidence::OffTrack,
+                    )),
+                )
+                .unwrap();
+        })
+        .await;
+    crate::access::settled(&mut device, 0).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second: IssuedPaper = issue(&office, &words).await.unwrap().json().await.unwrap();
+    assert_eq!(second.version, 2);
+    let (programme, _) = read_all().await;
+    // Version 1 is what it was; version 2 has the new figures.
+    assert_eq!(parse(&programme.issued[&meeting][&1]), Some(first.clone()));
+    assert_eq!(parse(&programme.issued[&meeting][&2]), Some(second.clone()));
+    assert_ne!(first.body.exceptions_in_all, second.body.exceptions_in_all);
+}

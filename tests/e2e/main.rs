@@ -6,6 +6,7 @@
 
 mod access;
 mod attacks;
+mod corrections;
 mod crash;
 mod governance;
 mod layering;

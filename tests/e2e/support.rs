@@ -264,6 +264,9 @@ pub struct Seen {
     pub refused: Vec<serde_json::Value>,
     /// Bytes of the binary frames received.
     pub bytes: usize,
+    /// The kind of every message received, in order: `step1`, `step2`,
+    /// `update`, `awareness`, `refused`, `durable`.
+    pub order: Vec<&'static str>,
 }
 
 /// A y-websocket client over a real WebSocket, holding its own yrs document.
@@ -430,6 +433,16 @@ impl SyncClient {
             WsMessage::Binary(frame) => {
                 self.seen.lock().unwrap().bytes += frame.len();
                 let message = Message::decode_v1(&frame).expect("server sends valid messages");
+                let kind = match &message {
+                    Message::Sync(SyncMessage::SyncStep1(_)) => "step1",
+                    Message::Sync(SyncMessage::SyncStep2(_)) => "step2",
+                    Message::Sync(SyncMessage::Update(_)) => "update",
+                    Message::Awareness(_) => "awareness",
+                    Message::Custom(plait_shared::protocol::MSG_REFUSED, _) => "refused",
+                    Message::Custom(..) => "durable",
+                    _ => "other",
+                };
+                self.seen.lock().unwrap().order.push(kind);
                 match message {
                     Message::Sync(SyncMessage::SyncStep1(sv)) => {
                         let update = self.doc.transact().encode_state_as_update_v1(&sv);

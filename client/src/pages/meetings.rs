@@ -43,18 +43,12 @@ pub fn forum_name(workspace: Workspace, meeting: &Meeting) -> String {
         .unwrap_or_default()
 }
 
-/// "Quality and Safety Committee, 20 Jan 2027".
+/// "Quality and Safety Committee, 20 January 2027".
 pub fn meeting_name(workspace: Workspace, meeting: &Meeting) -> String {
-    let forum = Some(forum_name(workspace, meeting))
-        .filter(|f| !f.is_empty())
-        .unwrap_or_else(|| "A forum".to_owned());
-    let date = meeting.date.map(|d| d.long()).unwrap_or_default();
-    let title = if meeting.title.trim().is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", meeting.title.trim())
-    };
-    format!("{forum}, {date}{title}")
+    workspace
+        .programme_view()
+        .unwrap_or_default()
+        .meeting_name(meeting)
 }
 
 /// The meetings page.

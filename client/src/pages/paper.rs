@@ -7,9 +7,8 @@
 //! numbers on every page, no link addresses.
 
 use leptos::prelude::*;
-use plait_shared::paper::{draft_summary, paper_body, PaperBody};
-use plait_shared::report::plans_as_at;
-use plait_shared::{Colour, MeetingId, Paper, UnixMillis};
+use plait_shared::paper::{body_for, draft_summary, IssuedPaper, PaperBody};
+use plait_shared::{Colour, MeetingId, Paper};
 
 use crate::browser::{now, today};
 use crate::components::form::{Saved, TextArea, TextField};
@@ -196,6 +195,19 @@ fn body_view(body: &PaperBody, name: &dyn Fn(&str) -> String) -> impl IntoView {
     }
 }
 
+/// What the paper page shows: a version as issued, or the draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Shown {
+    /// Where it stands ("Version 2 as issued ...").
+    status: String,
+    /// The meeting's name.
+    meeting: String,
+    /// The cover, summary and risks to delivery.
+    words: Paper,
+    /// The figures.
+    body: PaperBody,
+}
+
 /// The board paper page.
 #[component]
 pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
@@ -214,50 +226,74 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
     // Issued: as tabled; "as it is now" on request.
     let live = RwSignal::new(false);
     let shown = RwSignal::new(None::<usize>);
-    let body = Memo::new(move |_| {
+    // What the page shows: the version chosen as the server froze it (its
+    // words and figures), or the draft (or "as it is now") computed here.
+    let view = Memo::new(move |_| -> Option<Shown> {
         let programme = workspace.programme_view()?;
-        let paper = programme
-            .papers
-            .get(&id.get_value())
-            .cloned()
-            .unwrap_or_default();
+        let meeting = id.get_value();
+        let paper = programme.papers.get(&meeting).cloned().unwrap_or_default();
         let plans = workspace.plan_views();
-        // The version shown (the latest unless another is chosen).
-        let frozen = shown
+        let read = |json: &str| crate::json::from_str::<IssuedPaper>(json).ok();
+        let version = shown
             .get()
-            .and_then(|n| paper.issues.get(n).copied())
-            .or_else(|| paper.issued_at())
+            .filter(|n| *n < paper.issues.len())
+            .or_else(|| paper.issues.len().checked_sub(1))
             .filter(|_| !live.get());
-        // The last paper issued before this one's moment.
-        let moment = frozen.unwrap_or_else(now);
-        let previous = programme
-            .papers
-            .iter()
-            .filter(|(other, _)| **other != id.get_value())
-            .flat_map(|(_, p)| p.issues.iter().copied())
-            .filter(|at| *at < moment)
-            .max();
-        let since = paper.since.or(previous).unwrap_or(UnixMillis(0));
-        let previous_plans = previous.map(|at| plans_as_at(&plans, at));
-        let (plans, day) = match frozen {
-            Some(at) => (plans_as_at(&plans, at), at.date()),
-            None => (plans, today()),
-        };
-        Some(paper_body(
-            &programme,
-            &plans,
-            day,
-            since,
-            previous_plans.as_deref(),
-        ))
+        let title = programme
+            .meetings
+            .get(&meeting)
+            .map(|m| programme.meeting_name(m))
+            .unwrap_or_default();
+        Some(match version {
+            Some(n) => {
+                let frozen = programme
+                    .issued
+                    .get(&meeting)
+                    .and_then(|v| v.get(&(n + 1)))
+                    .and_then(|json| read(json));
+                match frozen {
+                    Some(issued) => Shown {
+                        status: format!(
+                            "Version {} as issued {} by {}: what the meeting was sent.",
+                            issued.version,
+                            issued.issued_at.date().long(),
+                            workspace.name_of(issued.issued_by.as_str())
+                        ),
+                        meeting: issued.meeting,
+                        words: issued.words,
+                        body: issued.body,
+                    },
+                    // Issued before papers were frozen: as the logs had it.
+                    None => {
+                        let at = paper.issues[n];
+                        Shown {
+                            status: format!(
+                                "Version {}, issued {}: recomputed from the logs as they stood then.",
+                                n + 1,
+                                at.date().long()
+                            ),
+                            meeting: title,
+                            body: body_for(&programme, &meeting, &plans, Some(at), now(), today(), &read),
+                            words: paper,
+                        }
+                    }
+                }
+            }
+            None => Shown {
+                status: if paper.issues.is_empty() {
+                    "Draft: not issued yet.".to_owned()
+                } else {
+                    "As it is now, not as it was issued.".to_owned()
+                },
+                meeting: title,
+                body: body_for(&programme, &meeting, &plans, None, now(), today(), &read),
+                words: paper,
+            },
+        })
     });
+    let body = Memo::new(move |_| view.with(|v| v.as_ref().map(|v| v.body.clone())));
     let name = move |user: &str| workspace.name_of(user);
-    let title = move || {
-        stored
-            .get()
-            .and_then(|(m, _)| m)
-            .map(|m| crate::pages::meetings::meeting_name(workspace, &m))
-    };
+    let title = move || view.with(|v| v.as_ref().map(|v| v.meeting.clone()));
     // The paper's meeting on every printed page: the stylesheet's page
     // header reads it from the root element (set through the CSSOM, which
     // the content security policy allows, unlike an inline stylesheet).
@@ -280,40 +316,40 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
         }
     });
     let cover = move || {
-        stored.get().map(|(_, p)| {
-            let rows = [
-                ("Meeting", title().unwrap_or_default()),
-                ("Agenda item", p.agenda_item.clone()),
-                (
-                    "Report",
-                    "The quality improvement programme: progress against CQC's requirements"
-                        .to_owned(),
-                ),
-                ("Author", p.author.clone()),
-                ("Executive lead", p.lead.clone()),
-                ("Purpose", p.purpose.clone()),
-                ("Assurance level", p.assurance.clone()),
-                ("Recommendation", p.recommendation.clone()),
-                ("Board assurance framework risks", p.risks.clone()),
-            ];
-            let status = match p.issued_at() {
-                Some(at) => format!("Issued {} (version {}).", at.date().long(), p.version()),
-                None => "Draft: not issued yet.".to_owned(),
-            };
-            view! {
-                <p class="nhsuk-body-s" data-testid="paper-status">{status}</p>
-                <dl class="nhsuk-summary-list plait-paper__cover">
-                    {rows.into_iter().map(|(k, v)| view! {
-                        <div class="nhsuk-summary-list__row">
-                            <dt class="nhsuk-summary-list__key">{k}</dt>
-                            <dd class="nhsuk-summary-list__value plait-prewrap">{v}</dd>
-                        </div>
-                    }).collect_view()}
-                </dl>
-                <h2>"Executive summary"</h2>
-                <p class="plait-prewrap" data-testid="paper-summary">{p.summary.clone()}</p>
-            }
-        })
+        view.get().map(
+            |Shown {
+                 words: p, status, ..
+             }| {
+                let rows = [
+                    ("Meeting", title().unwrap_or_default()),
+                    ("Agenda item", p.agenda_item.clone()),
+                    (
+                        "Report",
+                        "The quality improvement programme: progress against CQC's requirements"
+                            .to_owned(),
+                    ),
+                    ("Author", p.author.clone()),
+                    ("Executive lead", p.lead.clone()),
+                    ("Purpose", p.purpose.clone()),
+                    ("Assurance level", p.assurance.clone()),
+                    ("Recommendation", p.recommendation.clone()),
+                    ("Board assurance framework risks", p.risks.clone()),
+                ];
+                view! {
+                    <p class="nhsuk-body-s" data-testid="paper-status">{status}</p>
+                    <dl class="nhsuk-summary-list plait-paper__cover">
+                        {rows.into_iter().map(|(k, v)| view! {
+                            <div class="nhsuk-summary-list__row">
+                                <dt class="nhsuk-summary-list__key">{k}</dt>
+                                <dd class="nhsuk-summary-list__value plait-prewrap">{v}</dd>
+                            </div>
+                        }).collect_view()}
+                    </dl>
+                    <h2>"Executive summary"</h2>
+                    <p class="plait-prewrap" data-testid="paper-summary">{p.summary.clone()}</p>
+                }
+            },
+        )
     };
     let issued = move || stored.with(|s| s.as_ref().is_some_and(|(_, p)| p.issued_at().is_some()));
     // Every version issued, to look at any of them.
@@ -377,7 +413,7 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
             {cover}
             {move || body.get().map(|b| body_view(&b, &name))}
             <h2>"8. Risks to delivery"</h2>
-            <p class="plait-prewrap">{move || stored.get().map(|(_, p)| p.delivery_risks).unwrap_or_default()}</p>
+            <p class="plait-prewrap">{move || view.with(|v| v.as_ref().map(|v| v.words.delivery_risks.clone()).unwrap_or_default())}</p>
             <h2>"Appendices"</h2>
             <p>"Appendix A: every overdue action, extension request and decision, and the counts by status, colour, workstream, key question, core service and location (the board report's tables, Excel). Appendix B: the master tracker (Excel)."</p>
             <p class="plait-no-print"><PageLink page=Page::Report>"The board report, with its downloads"</PageLink></p>
@@ -393,6 +429,7 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
 #[component]
 fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl IntoView {
     let workspace = use_workspace();
+    let session = use_session();
     let paper = if paper == Paper::default() {
         Paper {
             purpose: "Assurance".into(),
@@ -416,12 +453,12 @@ fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl
     );
     let saved = RwSignal::new(String::new());
     let id = StoredValue::new(id);
-    let write = move |issue: bool| {
+    let words = move || {
         let current = workspace
             .programme_view()
             .and_then(|p| p.papers.get(&id.get_value()).cloned())
             .unwrap_or_default();
-        let next = Paper {
+        Paper {
             agenda_item: agenda_item.get_untracked(),
             author: author.get_untracked(),
             lead: lead.get_untracked(),
@@ -431,24 +468,46 @@ fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl
             risks: risks.get_untracked(),
             summary: summary.get_untracked(),
             delivery_risks: delivery.get_untracked(),
-            since: current.since,
-            issues: if issue {
-                current.issues.iter().copied().chain([now()]).collect()
-            } else {
-                current.issues.clone()
-            },
-        };
-        if !workspace.edit_programme(|p, txn| p.put_paper(txn, &id.get_value(), &next)) {
+            ..current
+        }
+    };
+    let save = move |_| {
+        if workspace.edit_programme(|p, txn| p.put_paper(txn, &id.get_value(), &words())) {
+            saved.set("Saved on this device; it reaches the server when you are online.".into());
+        }
+    };
+    // Issuing is the server's: it freezes these words with its own figures
+    // as the next version (so it needs a connection).
+    let busy = RwSignal::new(false);
+    let issue = move |_| {
+        if busy.get_untracked() {
             return;
         }
-        saved.set(if issue {
-            format!("Issued as version {}: the paper now shows the programme as it stood at this moment.", next.version())
-        } else {
-            "Saved on this device; it reaches the server when you are online.".into()
+        let paper = words();
+        let _ = workspace.edit_programme(|p, txn| p.put_paper(txn, &id.get_value(), &paper));
+        let Some(programme) = workspace.programme_id() else {
+            return;
+        };
+        let csrf = session.account.get_untracked().csrf.clone();
+        busy.set(true);
+        saved.set("Issuing…".into());
+        wasm_bindgen_futures::spawn_local(async move {
+            let answer = crate::api::issue_paper(&programme, &id.get_value(), &paper, &csrf).await;
+            busy.set(false);
+            saved.set(match answer {
+                Ok(issued) => format!(
+                    "Issued as version {}: the paper now shows what the meeting was sent, whatever changes after.",
+                    issued.version
+                ),
+                Err(e) => format!(
+                    "Not issued: {} Your words are saved on this device.",
+                    crate::api::reason(&e)
+                ),
+            });
         });
     };
     view! {
-        <form class="plait-no-print" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); write(false); } novalidate>
+        <form class="plait-no-print" on:submit=move |ev: leptos::ev::SubmitEvent| { ev.prevent_default(); save(()); } novalidate>
             <h2>"Write the paper"</h2>
             <TextField id="paper-item" label="Agenda item" value=agenda_item width="nhsuk-input--width-10" />
             <TextField id="paper-author" label="Author" value=author />
@@ -467,7 +526,7 @@ fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl
             <TextArea id="paper-delivery" label="Risks to delivery" value=delivery />
             <div class="plait-buttons">
                 <button class="nhsuk-button" type="submit">"Save the paper"</button>
-                <button class="nhsuk-button nhsuk-button--secondary" type="button" on:click=move |_| write(true)>"Issue the paper to the meeting"</button>
+                <button class="nhsuk-button nhsuk-button--secondary" type="button" prop:disabled=move || busy.get() on:click=issue>"Issue the paper to the meeting"</button>
             </div>
             <Saved message=saved />
         </form>

@@ -89,6 +89,19 @@ pub enum UpdateAuthor {
         /// Who, for the trail.
         who: Signature,
     },
+    /// The server writing at a member's request what only the server may
+    /// write (a board paper issued: its figures computed from the server's
+    /// own documents and frozen): trusted without checks, and recorded in
+    /// the trail under the member's name.
+    OnBehalf {
+        /// Who asked, for the trail.
+        who: Signature,
+        /// The document's schema.
+        shape: DocShape,
+        /// What the write changes, for the trail (the server's own write
+        /// is not classified by the admission).
+        changes: Vec<plait_shared::changes::Change>,
+    },
     /// The server itself (the demo seed, the command line, tests of the
     /// storage): trusted without checks and without a record.
     Trusted {
@@ -100,7 +113,9 @@ pub enum UpdateAuthor {
 impl UpdateAuthor {
     fn shape(&self) -> DocShape {
         match self {
-            UpdateAuthor::Member { shape, .. } | UpdateAuthor::Trusted { shape } => *shape,
+            UpdateAuthor::Member { shape, .. }
+            | UpdateAuthor::Trusted { shape }
+            | UpdateAuthor::OnBehalf { shape, .. } => *shape,
             UpdateAuthor::Administrator { .. } => DocShape::Plan,
         }
     }
@@ -115,7 +130,9 @@ impl UpdateAuthor {
                 role: *role,
                 rules: rules.get(),
             },
-            UpdateAuthor::Administrator { .. } | UpdateAuthor::Trusted { .. } => Author::Server,
+            UpdateAuthor::Administrator { .. }
+            | UpdateAuthor::Trusted { .. }
+            | UpdateAuthor::OnBehalf { .. } => Author::Server,
         }
     }
 
@@ -127,7 +144,9 @@ impl UpdateAuthor {
     /// Who the trail names, if it records this author.
     fn signature(&self) -> Option<&Signature> {
         match self {
-            UpdateAuthor::Member { who, .. } | UpdateAuthor::Administrator { who } => Some(who),
+            UpdateAuthor::Member { who, .. }
+            | UpdateAuthor::Administrator { who }
+            | UpdateAuthor::OnBehalf { who, .. } => Some(who),
             UpdateAuthor::Trusted { .. } => None,
         }
     }
@@ -316,7 +335,10 @@ impl Registry {
             session: who.session.clone(),
             device: who.device.clone(),
             bytes: bytes.len(),
-            changes: outcome.changes.clone(),
+            changes: match author {
+                UpdateAuthor::OnBehalf { changes, .. } => changes.clone(),
+                _ => outcome.changes.clone(),
+            },
             refused: refused.clone(),
         });
         let writer = match who {

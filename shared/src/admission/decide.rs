@@ -120,21 +120,37 @@ struct FollowUp {
     entries: BTreeMap<ActionId, Vec<(Log, ID, u32)>>,
     /// Actions created by the update.
     new_actions: BTreeSet<ActionId>,
-    /// Admitted values of existing actions' fields, to set again if a
-    /// server set-back they never knew overwrites them.
+    /// Admitted values of existing maps' fields, to set again if a server
+    /// set-back they never knew overwrites them.
     values: Vec<FieldValue>,
+    /// Keys whose refused value is integrated and deleted, to set back to
+    /// their value before if they are left without one.
+    keys: Vec<KeyRestore>,
 }
 
-/// A member's admitted value of an action's field.
+/// A member's admitted value of a field (a key of a map).
 #[derive(Debug)]
 struct FieldValue {
-    action: ActionId,
-    key: FieldKey,
-    /// The action's map.
+    /// Where the map is.
+    place: Place,
+    /// The map.
     map: Container,
+    key: Arc<str>,
     /// The item holding it.
     id: ID,
     value: Any,
+}
+
+/// A field whose refused value is undone by setting it back: the refused
+/// item is integrated and deleted, not collected, so that whatever its
+/// sender builds on it (their next value of the field takes it as its
+/// origin, corrected or not) still lands.
+#[derive(Debug)]
+struct KeyRestore {
+    place: Place,
+    key: Arc<str>,
+    /// The value before (`None`: none).
+    before: Option<Any>,
 }
 
 /// What integrating an update did.
@@ -591,7 +607,7 @@ impl Judge<'_, '_> {
             }
         };
         if self.index.shape() == DocShape::Programme {
-            return self.programme_item(i, id, &place, slot);
+            return self.programme_item(i, id, &parent, &place, slot);
         }
         let role = self.actor.role;
         match slot {
@@ -677,22 +693,48 @@ impl Judge<'_, '_> {
         }
     }
 
-    fn programme_item(&mut self, i: usize, id: ID, place: &Place, slot: Slot) {
+    fn programme_item(&mut self, i: usize, id: ID, parent: &Container, place: &Place, slot: Slot) {
         let root = match place {
             Place::Root(root) | Place::Entity(root, _) | Place::Text(root, ..) => *root,
             Place::Log(..) => Root::Actions,
         };
+        // An issued paper (its frozen copy, its list of issues) is written
+        // by the server when the paper is issued, from its own documents:
+        // nobody writes or changes one by editing.
+        let issued = root == Root::IssuedPapers
+            || matches!(&slot, Slot::Field(Place::Entity(Root::Papers, _), key)
+                if &**key == crate::keys::PaperField::Issues.key());
+        if issued {
+            if let Slot::Field(place, key) = &slot {
+                self.refused_fields.insert((place.clone(), key.clone()));
+            }
+            return self.collect(i, Change::Programme(root), ISSUED_BY_SERVER);
+        }
         if !crate::access::administers(self.actor.role) {
             // A committee's chair writes the chair's report of a meeting
             // that exists, and nothing else of the programme.
             let chair_report = matches!(
                 &slot,
                 Slot::Field(Place::Entity(Root::Meetings, meeting), key)
-                    if chair_report_field(key)
-                        && self.live_key(Root::Meetings, meeting)
-                        && self.is_text_value(i)
+                    if chair_report_field(key) && self.live_key(Root::Meetings, meeting)
             );
             if chair_report && crate::access::may_write_chair_report(self.actor.role) {
+                let Slot::Field(place, key) = &slot else {
+                    return;
+                };
+                if !self.is_text_value(i) {
+                    // Theirs to write, but not as this: set back, so that
+                    // their next value of it (built on this one) lands.
+                    return self.refuse_value(
+                        i,
+                        parent,
+                        place,
+                        key,
+                        Change::Programme(root),
+                        "a chair's report holds text",
+                    );
+                }
+                self.admitted_value(i, parent, place, key);
                 self.admitted.changes.insert(Change::Programme(root));
                 return;
             }
@@ -707,11 +749,13 @@ impl Judge<'_, '_> {
         }
         // A governance setting must read, and keep the settings in bounds:
         // the server reads every update of the programme's plans by them.
-        if let Slot::Field(Place::Root(Root::Programme), key) = &slot {
+        if let Slot::Field(place @ Place::Root(Root::Programme), key) = &slot {
             if let Err(why) = self.governance_value(i, key) {
-                self.refused_fields.insert((place.clone(), key.clone()));
-                return self.collect(i, Change::Programme(root), why);
+                return self.refuse_value(i, parent, place, key, Change::Programme(root), why);
             }
+        }
+        if let Slot::Field(place, key) = &slot {
+            self.admitted_value(i, parent, place, key);
         }
         if let Slot::Entity(r, key) = &slot {
             if self.live_key(*r, key) {
@@ -724,6 +768,89 @@ impl Judge<'_, '_> {
             self.new_types.insert(id, Place::Entity(*r, key.clone()));
         }
         self.admitted.changes.insert(Change::Programme(root));
+    }
+
+    /// Refuses item `i`, a value of field `key` of the map `parent` (at
+    /// `place`) that its author may write but not as this. It is integrated
+    /// and deleted, and the field set back to its value before if it is
+    /// left without one: not collected, since its sender's next value of the
+    /// field takes it as its origin (whether or not the correction reached
+    /// them first), and a value whose origin was collected could never be
+    /// placed. A value of a field holding a shared type (which setting it
+    /// would delete) is collected.
+    fn refuse_value(
+        &mut self,
+        i: usize,
+        parent: &Container,
+        place: &Place,
+        key: &str,
+        change: Change,
+        why: impl Into<String>,
+    ) {
+        let (id, len, plain) = match &self.admitted.update.structs[i] {
+            Struct::Item(item) => (
+                item.id,
+                item.len,
+                matches!(item.content, ItemContent::Any(_)),
+            ),
+            other => (other.id(), other.len(), false),
+        };
+        let before = if self.is_new(parent) {
+            Some(None)
+        } else {
+            self.value_before(place, key)
+        };
+        match before {
+            Some(before) if plain => {
+                self.admitted.follow.undo.insert(id, len);
+                self.admitted.follow.keys.push(KeyRestore {
+                    place: place.clone(),
+                    key: Arc::from(key),
+                    before,
+                });
+                self.refuse(change, why);
+            }
+            _ => {
+                self.refused_fields.insert((place.clone(), Arc::from(key)));
+                self.collect(i, change, why);
+            }
+        }
+    }
+
+    /// The value of field `key` of the map at `place` as it is now: `None`
+    /// when there is no such map or the field holds a shared type.
+    fn value_before(&self, place: &Place, key: &str) -> Option<Option<Any>> {
+        let txn = self.doc.transact();
+        let map = map_at(&txn, place)?;
+        match map.get(&txn, key) {
+            None => Some(None),
+            Some(yrs::Out::Any(value)) => Some(Some(value)),
+            Some(_) => None,
+        }
+    }
+
+    /// Records item `i`, an admitted value of field `key` of an existing
+    /// map, to be set again if a server set-back overwrites it.
+    fn admitted_value(&mut self, i: usize, parent: &Container, place: &Place, key: &str) {
+        if self.is_new(parent) {
+            return;
+        }
+        let Struct::Item(item) = &self.admitted.update.structs[i] else {
+            return;
+        };
+        let ItemContent::Any(values) = &item.content else {
+            return;
+        };
+        let Some(value) = values.last().cloned() else {
+            return;
+        };
+        self.admitted.follow.values.push(FieldValue {
+            place: place.clone(),
+            map: parent.clone(),
+            key: Arc::from(key),
+            id: item.id,
+            value,
+        });
     }
 
     /// Whether item `i` holds text (or a value already superseded): what a
@@ -810,8 +937,27 @@ impl Judge<'_, '_> {
                     );
                 };
                 // A value that is not one (only a broken or hostile client
-                // sends it) never enters the document.
+                // sends it) never stays in the document: of a field its
+                // author may write, it is set back (so that their next value
+                // of it, built on this one, lands); of any other, collected.
                 if let Some(Err(why)) = value.as_ref().map(|v| field_value(field, v)) {
+                    let theirs = self.is_new(parent)
+                        || match field {
+                            Ok(key) => self.before_action(a).is_some_and(|before| {
+                                check_field(self.actor, key, &before, Some(&before)).is_ok()
+                            }),
+                            Err(()) => false,
+                        };
+                    if theirs {
+                        return self.refuse_value(
+                            i,
+                            parent,
+                            place,
+                            key,
+                            Change::Malformed(action),
+                            why,
+                        );
+                    }
                     return self.collect(i, Change::Malformed(action), why);
                 }
                 if self.is_new(parent) {
@@ -839,9 +985,9 @@ impl Judge<'_, '_> {
                     (Ok(()), Some(value)) => {
                         self.admitted.changes.insert(change);
                         self.admitted.follow.values.push(FieldValue {
-                            action,
-                            key,
+                            place: Place::Entity(Root::Actions, Arc::from(action.as_str())),
                             map: parent.clone(),
+                            key: Arc::from(key.key()),
                             id,
                             value,
                         });
@@ -1112,11 +1258,15 @@ impl Judge<'_, '_> {
                     | Root::Forums
                     | Root::Settings
                     | Root::Meetings
-                    | Root::Papers => None,
+                    | Root::Papers
+                    | Root::IssuedPapers => None,
                 }
                 .unwrap_or_else(|| Change::Structure(None, format!("{}/{key}", root.key())));
                 if self.replaced.contains(&(root, key.clone())) {
                     self.refuse(change, "an existing one is never replaced");
+                    false
+                } else if root == Root::IssuedPapers {
+                    self.refuse(change, ISSUED_BY_SERVER);
                     false
                 } else if admin {
                     self.admitted.changes.insert(change);
@@ -1322,8 +1472,10 @@ pub fn integrate(
         resolved,
     } = *admitted;
     let checked = matches!(author, Author::Member { .. });
-    let follows =
-        !follow.entries.is_empty() || !follow.fields.is_empty() || !follow.undo.is_empty();
+    let follows = !follow.entries.is_empty()
+        || !follow.fields.is_empty()
+        || !follow.undo.is_empty()
+        || !follow.keys.is_empty();
     // Wrapping a document opens a write transaction per root: only when
     // something is to be read or put back.
     let plan =
@@ -1389,12 +1541,14 @@ pub fn integrate(
                     }
                 }
             }
-            if !undo.is_empty() {
-                let deletes = yrs::Update::decode_v1(&codec::delete_only(&undo))
-                    .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
-                txn.apply_update(deletes)
-                    .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
-            }
+        }
+        if checked && !undo.is_empty() {
+            let deletes = yrs::Update::decode_v1(&codec::delete_only(&undo))
+                .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+            txn.apply_update(deletes)
+                .map_err(|e| IntegrateError::Yrs(e.to_string()))?;
+        }
+        if let (true, Some(plan)) = (checked, &plan) {
             for (action, key) in &follow.fields {
                 let Some(was) = before.get(action) else {
                     continue;
@@ -1407,6 +1561,19 @@ pub fn integrate(
             }
         }
         if checked {
+            for restore in &follow.keys {
+                let Some(map) = map_at(&txn, &restore.place) else {
+                    continue;
+                };
+                // Left with a value (a later one of the same update, or
+                // someone else's): it stands.
+                if map.get(&txn, &restore.key).is_some() {
+                    continue;
+                }
+                if let Some(value) = &restore.before {
+                    map.insert(&mut txn, &*restore.key, value.clone());
+                }
+            }
             echo |= set_again(&mut txn, index, &update, &follow.values);
         }
         echo |= !undo.is_empty() || !follow.fields.is_empty();
@@ -1493,17 +1660,14 @@ fn set_again(
         if superseded {
             continue;
         }
-        let live = index.live_items(&value.map, value.key.key(), &deleted);
+        let live = index.live_items(&value.map, &value.key, &deleted);
         if live.iter().any(|id| id.client != server) {
             continue;
         }
-        let Some(actions) = txn.get_map(Root::Actions.key()) else {
+        let Some(map) = map_at(txn, &value.place) else {
             continue;
         };
-        let Some(yrs::Out::YMap(map)) = actions.get(txn, value.action.as_str()) else {
-            continue;
-        };
-        map.insert(txn, value.key.key(), value.value.clone());
+        map.insert(txn, &*value.key, value.value.clone());
         set = true;
     }
     set
@@ -1963,7 +2127,26 @@ fn same_step(a: &Step, b: &Step) -> bool {
     }
 }
 
+/// The map at `place` (a root, or an entity of one), if it is there.
+fn map_at<T: ReadTxn>(txn: &T, place: &Place) -> Option<yrs::MapRef> {
+    let root = match place {
+        Place::Root(root) | Place::Entity(root, _) => txn.get_map(root.key())?,
+        Place::Text(..) | Place::Log(..) => return None,
+    };
+    match place {
+        Place::Entity(_, key) => match root.get(txn, key)? {
+            yrs::Out::YMap(map) => Some(map),
+            _ => None,
+        },
+        _ => Some(root),
+    }
+}
+
 /// Whether `key` is a field of a meeting's chair's report.
+/// Why nobody writes an issued board paper by editing.
+const ISSUED_BY_SERVER: &str =
+    "an issued board paper is frozen by the server when it is issued (issue it from the paper's page)";
+
 fn chair_report_field(key: &str) -> bool {
     crate::keys::MeetingField::from_key(key).is_some_and(crate::keys::MeetingField::in_chair_report)
 }

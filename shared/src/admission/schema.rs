@@ -43,6 +43,7 @@ impl Root {
                 Root::Settings,
                 Root::Meetings,
                 Root::Papers,
+                Root::IssuedPapers,
             ],
         }
     }
@@ -137,6 +138,10 @@ pub fn is_field(root: Root, key: &str) -> bool {
         Root::Forums => ForumField::from_key(key).is_some(),
         Root::Meetings => MeetingField::from_key(key).is_some(),
         Root::Papers => PaperField::from_key(key).is_some(),
+        // `{meeting}.v{version}`.
+        Root::IssuedPapers => key.rsplit_once(".v").is_some_and(|(meeting, version)| {
+            crate::ids::MeetingId::new(meeting).is_ok() && version.parse::<usize>().is_ok()
+        }),
         // Its one group, `colours`, is keyed by colour rule.
         Root::Settings => crate::metrics::ColourRule::ALL
             .iter()
