@@ -472,7 +472,9 @@ fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl
         }
     };
     let save = move |_| {
-        if workspace.edit_programme(|p, txn| p.put_paper(txn, &id.get_value(), &words())) {
+        // Read before the write transaction opens (reading takes its own).
+        let paper = words();
+        if workspace.edit_programme(|p, txn| p.put_paper(txn, &id.get_value(), &paper)) {
             saved.set("Saved on this device; it reaches the server when you are online.".into());
         }
     };
