@@ -115,6 +115,34 @@ pub struct ReauditRow {
     pub by: UserId,
 }
 
+/// A later due date asked for and not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionRow {
+    /// The action's reference.
+    pub reference: String,
+    /// Its title.
+    pub title: String,
+    /// The date it is due now.
+    pub due: Option<Date>,
+    /// The date asked for.
+    pub asked: Date,
+    /// Why.
+    pub reason: String,
+}
+
+/// Appendix A: the full lists the main paper shows the top of.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Appendix {
+    /// Every action overdue or off track, most overdue first.
+    pub exceptions: Vec<Exception>,
+    /// Every closure approved since the last paper, the latest first.
+    pub closures: Vec<ClosureRow>,
+    /// Every re-audit since the last paper, the failures first.
+    pub reaudits: Vec<ReauditRow>,
+    /// Every extension asked for and not answered yet, by reference.
+    pub extensions: Vec<ExtensionRow>,
+}
+
 /// The board paper's main body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaperBody {
@@ -146,6 +174,9 @@ pub struct PaperBody {
     pub reopened: usize,
     /// Every action.
     pub total: usize,
+    /// The full lists.
+    #[serde(default)]
+    pub appendix: Appendix,
 }
 
 /// A board paper as issued to its meeting: the programme office's words and
@@ -375,6 +406,7 @@ pub fn paper_body(
             .then_with(|| a.reference.cmp(&b.reference))
     });
     let exceptions_in_all = exceptions.len();
+    let all_exceptions = exceptions.clone();
     exceptions.truncate(TOP_EXCEPTIONS);
     let mut closures: Vec<ClosureRow> = actions()
         .flat_map(|(_, a)| {
@@ -397,6 +429,7 @@ pub fn paper_body(
             .then_with(|| a.reference.cmp(&b.reference))
     });
     let closures_in_all = closures.len();
+    let all_closures = closures.clone();
     closures.truncate(ROWS_SHOWN);
     let mut reaudits: Vec<ReauditRow> = actions()
         .flat_map(|(_, a)| {
@@ -427,7 +460,25 @@ pub fn paper_body(
             .then_with(|| a.reference.cmp(&b.reference))
     });
     let reaudits_in_all = reaudits.len();
+    let all_reaudits = reaudits.clone();
     reaudits.truncate(ROWS_SHOWN);
+    let mut extensions: Vec<ExtensionRow> = actions()
+        .filter(|(_, a)| a.status().is_open_for_delivery())
+        .flat_map(|(_, a)| {
+            a.due_requests
+                .iter()
+                .filter(|r| r.answer.is_none())
+                .map(|r| ExtensionRow {
+                    reference: a.reference.clone(),
+                    title: a.title.clone(),
+                    due: a.due_current,
+                    asked: r.new_due,
+                    reason: r.reason.clone(),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    extensions.sort_by(|a, b| a.reference.cmp(&b.reference));
     PaperBody {
         today,
         requirements,
@@ -447,6 +498,12 @@ pub fn paper_body(
             .copied()
             .unwrap_or(0),
         total: metrics.all.total,
+        appendix: Appendix {
+            exceptions: all_exceptions,
+            closures: all_closures,
+            reaudits: all_reaudits,
+            extensions,
+        },
     }
 }
 

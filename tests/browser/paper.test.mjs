@@ -74,8 +74,11 @@ test('the board paper prints within six pages, as shared counts, and stays as is
     await page.pdf({ path: pdf, preferCSSPageSize: true, printBackground: true })
     const text = execFileSync('pdftotext', ['-layout', pdf, '-']).toString()
     const pages = text.split('\f').filter((p) => p.trim() !== '')
-    console.log(`# the board paper printed to ${pages.length} A4 pages`)
-    assert.ok(pages.length <= 6, `at most six pages, not ${pages.length}`)
+    // The main paper is the pages before appendix A (which starts a page).
+    const appendixAt = pages.findIndex((p) => /A1\. Every action overdue/.test(p))
+    assert.ok(appendixAt > 0, 'appendix A is printed after the paper')
+    console.log(`# the board paper printed to ${appendixAt} A4 pages, with appendix A ${pages.length} in all`)
+    assert.ok(appendixAt <= 6, `the main paper in at most six pages, not ${appendixAt}`)
     pages.forEach((p, i) => {
       assert.match(p, new RegExp(`Page ${i + 1} of ${pages.length}`), `page ${i + 1} is numbered`)
       assert.match(p, /Board paper: Trust Board,/, `page ${i + 1} names the paper's meeting`)
@@ -83,6 +86,18 @@ test('the board paper prints within six pages, as shared counts, and stays as is
     assert.doesNotMatch(text, /Link:|\/p\/demo|https?:\/\//, 'no link addresses')
     assert.match(text, /Executive summary/)
     assert.match(text, /The top exceptions/)
+    // Appendix A lists every exception the paper counts, as shared does.
+    const counted = Number((await page.locator('.plait-paper').innerText()).match(/(\d+) actions are overdue or off track; the \d+ most overdue:/)[1])
+    assert.match(text, new RegExp(`A1\\. Every action overdue or off track \\(${counted}\\)`))
+    assert.equal(await page.locator('.plait-paper__appendix table').first().locator('tbody tr').count(), counted)
+    // Printed without appendix A when asked.
+    await page.getByLabel('Print appendix A with the paper').uncheck()
+    const bare = path.join(path.dirname(pdf), 'bare.pdf')
+    await page.pdf({ path: bare, preferCSSPageSize: true, printBackground: true })
+    const bareText = execFileSync('pdftotext', ['-layout', bare, '-']).toString()
+    assert.doesNotMatch(bareText, /A1\. Every action overdue/)
+    assert.equal(bareText.split('\f').filter((p) => p.trim() !== '').length, appendixAt)
+    await page.getByLabel('Print appendix A with the paper').check()
 
     // The data moves on: a progress update on the paper's top exception.
     const top = await page.$$eval('.plait-paper__table', (tables) =>

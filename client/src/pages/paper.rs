@@ -1,13 +1,17 @@
 //! The board paper for a meeting: a cover, the executive summary, a main
-//! body of a few printed pages computed by `plait_shared::paper`, and the
-//! appendices by reference. Stored on the programme (the programme
-//! office's words), not in a browser; once issued to the meeting it is
-//! computed as the programme stood at that moment, with a switch to see it
-//! as it is now. Printed from the browser: A4, the paper's date and page
+//! body of a few printed pages computed by `plait_shared::paper`, and
+//! appendix A (the full lists, printed after the paper on pages of their
+//! own unless left out) with appendix B (the master tracker, Excel). The
+//! words are stored on the programme (not in a browser); issuing is the
+//! server's, which freezes words and figures as a version, so an issued
+//! version shows what the meeting was sent, with a switch to see it as it
+//! is now. Printed from the browser: A4, the paper's meeting and page
 //! numbers on every page, no link addresses.
 
 use leptos::prelude::*;
-use plait_shared::paper::{body_for, draft_summary, IssuedPaper, PaperBody};
+use plait_shared::paper::{
+    body_for, draft_summary, ClosureRow, Exception, IssuedPaper, PaperBody, ReauditRow,
+};
 use plait_shared::{Colour, MeetingId, Paper};
 
 use crate::browser::{now, today};
@@ -65,6 +69,95 @@ fn signed(n: i64) -> String {
         0 => "0".into(),
         n if n > 0 => format!("+{n}"),
         n => n.to_string(),
+    }
+}
+
+fn exception_rows(rows: &[Exception], name: &dyn Fn(&str) -> String) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|e| {
+            vec![
+                format!("{} – {}", e.reference, e.title),
+                name(&e.lead),
+                if e.days_overdue > 0 {
+                    format!("{} days", e.days_overdue)
+                } else {
+                    e.confidence
+                        .map(|c| c.label().to_owned())
+                        .unwrap_or_default()
+                },
+                e.reason.clone(),
+                e.revised.map(|d| d.long()).unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
+fn closure_rows(rows: &[ClosureRow]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|c| {
+            vec![
+                c.reference.clone(),
+                c.forum.clone(),
+                c.meeting_date.long(),
+                c.level.clone(),
+            ]
+        })
+        .collect()
+}
+
+fn reaudit_rows(rows: &[ReauditRow], name: &dyn Fn(&str) -> String) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            vec![
+                r.reference.clone(),
+                if r.passed {
+                    "Passed".into()
+                } else {
+                    "Failed".into()
+                },
+                r.note.clone(),
+                name(r.by.as_str()),
+            ]
+        })
+        .collect()
+}
+
+const EXCEPTION_HEADERS: [&str; 5] = [
+    "Action",
+    "Executive lead",
+    "Overdue",
+    "Reason (latest update)",
+    "Revised date asked",
+];
+const CLOSURE_HEADERS: [&str; 4] = ["Action", "Forum", "Meeting", "Assurance"];
+const REAUDIT_HEADERS: [&str; 4] = ["Action", "Result", "Found", "By"];
+
+/// Appendix A: the full lists, printed after the main paper on a page of
+/// their own.
+fn appendix_view(body: &PaperBody, name: &dyn Fn(&str) -> String) -> impl IntoView {
+    let a = &body.appendix;
+    let extensions = a
+        .extensions
+        .iter()
+        .map(|e| {
+            vec![
+                format!("{} – {}", e.reference, e.title),
+                e.due.map(|d| d.long()).unwrap_or_default(),
+                e.asked.long(),
+                e.reason.clone(),
+            ]
+        })
+        .collect();
+    view! {
+        <h2 id="appendix-a">"Appendix A: the full lists"</h2>
+        <h3>{format!("A1. Every action overdue or off track ({})", a.exceptions.len())}</h3>
+        {table("Overdue or off track, most overdue first (all)", &EXCEPTION_HEADERS, exception_rows(&a.exceptions, name))}
+        <h3>{format!("A2. Extensions asked for, not answered yet ({})", a.extensions.len())}</h3>
+        {table("Later due dates asked for", &["Action", "Due", "Date asked for", "Why"], extensions)}
+        <h3>{format!("A3. Every closure approved since the last paper ({})", a.closures.len())}</h3>
+        {table("Closures approved, with the assurance given (all)", &CLOSURE_HEADERS, closure_rows(&a.closures))}
+        <h3>{format!("A4. Every re-audit since the last paper ({})", a.reaudits.len())}</h3>
+        {table("Re-audit results (all)", &REAUDIT_HEADERS, reaudit_rows(&a.reaudits, name))}
     }
 }
 
@@ -127,53 +220,9 @@ fn body_view(body: &PaperBody, name: &dyn Fn(&str) -> String) -> impl IntoView {
             row
         })
         .collect();
-    let exceptions = body
-        .exceptions
-        .iter()
-        .map(|e| {
-            vec![
-                format!("{} – {}", e.reference, e.title),
-                name(&e.lead),
-                if e.days_overdue > 0 {
-                    format!("{} days", e.days_overdue)
-                } else {
-                    e.confidence
-                        .map(|c| c.label().to_owned())
-                        .unwrap_or_default()
-                },
-                e.reason.clone(),
-                e.revised.map(|d| d.long()).unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let closures = body
-        .closures
-        .iter()
-        .map(|c| {
-            vec![
-                c.reference.clone(),
-                c.forum.clone(),
-                c.meeting_date.long(),
-                c.level.to_owned(),
-            ]
-        })
-        .collect();
-    let reaudits = body
-        .reaudits
-        .iter()
-        .map(|r| {
-            vec![
-                r.reference.clone(),
-                if r.passed {
-                    "Passed".into()
-                } else {
-                    "Failed".into()
-                },
-                r.note.clone(),
-                name(r.by.as_str()),
-            ]
-        })
-        .collect();
+    let exceptions = exception_rows(&body.exceptions, name);
+    let closures = closure_rows(&body.closures);
+    let reaudits = reaudit_rows(&body.reaudits, name);
     view! {
         <h2>"1. CQC's requirements met"</h2>
         {table("Requirements met, by kind", &["Kind", "Requirements", "Met", "Embedded"], requirements)}
@@ -185,13 +234,13 @@ fn body_view(body: &PaperBody, name: &dyn Fn(&str) -> String) -> impl IntoView {
         {table("Actions by colour, with the change since the last paper in brackets", &colour_headers, workstreams)}
         <h2>"5. The top exceptions"</h2>
         <p>{format!("{} actions are overdue or off track; the {} most overdue:", body.exceptions_in_all, body.exceptions.len())}</p>
-        {table("Overdue or off track, most overdue first", &["Action", "Executive lead", "Overdue", "Reason (latest update)", "Revised date asked"], exceptions)}
+        {table("Overdue or off track, most overdue first", &EXCEPTION_HEADERS, exceptions)}
         <h2>"6. Closures approved since the last paper"</h2>
         <p>{more(body.closures_in_all, body.closures.len(), "closures", "the latest")}</p>
-        {table("Closures approved, with the assurance given", &["Action", "Forum", "Meeting", "Assurance"], closures)}
+        {table("Closures approved, with the assurance given", &CLOSURE_HEADERS, closures)}
         <h2>"7. Re-audits since the last paper"</h2>
         <p>{format!("{} action(s) stand reopened. ", body.reopened)}{more(body.reaudits_in_all, body.reaudits.len(), "re-audits", "the failures first")}</p>
-        {table("Re-audit results", &["Action", "Result", "Found", "By"], reaudits)}
+        {table("Re-audit results", &REAUDIT_HEADERS, reaudits)}
     }
 }
 
@@ -226,6 +275,19 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
     // Issued: as tabled; "as it is now" on request.
     let live = RwSignal::new(false);
     let shown = RwSignal::new(None::<usize>);
+    let with_appendix = RwSignal::new(true);
+    let tracker = move || {
+        plait_shared::api::address::programme_export(
+            workspace
+                .programme_id()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            &plait_shared::api::ExportQuery {
+                format: Some("xlsx".into()),
+                ..Default::default()
+            },
+        )
+    };
     // What the page shows: the version chosen as the server froze it (its
     // words and figures), or the draft (or "as it is now") computed here.
     let view = Memo::new(move |_| -> Option<Shown> {
@@ -415,8 +477,20 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
             <h2>"8. Risks to delivery"</h2>
             <p class="plait-prewrap">{move || view.with(|v| v.as_ref().map(|v| v.words.delivery_risks.clone()).unwrap_or_default())}</p>
             <h2>"Appendices"</h2>
-            <p>"Appendix A: every overdue action, extension request and decision, and the counts by status, colour, workstream, key question, core service and location (the board report's tables, Excel). Appendix B: the master tracker (Excel)."</p>
-            <p class="plait-no-print"><PageLink page=Page::Report>"The board report, with its downloads"</PageLink></p>
+            <p>"Appendix A: the full lists (every action overdue or off track, every extension asked for, every closure and re-audit since the last paper), after this paper. Appendix B: the master tracker, every action of the programme, supplied as an Excel workbook."</p>
+            <div class="nhsuk-checkboxes__item plait-no-print">
+                <input class="nhsuk-checkboxes__input" id="paper-appendix" type="checkbox"
+                    prop:checked=move || with_appendix.get()
+                    on:change=move |ev| with_appendix.set(event_target_checked(&ev)) />
+                <label class="nhsuk-label nhsuk-checkboxes__label" for="paper-appendix">"Print appendix A with the paper"</label>
+            </div>
+            <p class="plait-no-print">
+                <a href=tracker download="">"Download appendix B: the master tracker (Excel)"</a>
+                " "<PageLink page=Page::Report>"The board report"</PageLink>
+            </p>
+            <section class=move || if with_appendix.get() { "plait-paper__appendix" } else { "plait-paper__appendix plait-no-print" } aria-labelledby="appendix-a">
+                {move || body.get().map(|b| appendix_view(&b, &name))}
+            </section>
             <Show when=admin>
                 // Drawn once the paper is on this device, from what it says.
                 {move || stored.get().map(|(_, paper)| view! { <PaperForm id=id.get_value() paper body /> })}
