@@ -123,10 +123,12 @@ pub struct WriteDoc<K = AnyDoc> {
     route: PhantomData<fn() -> K>,
 }
 
-/// An evidence file attached to an action plan: [`WriteDoc`] for a plan
-/// (400 for any other document), by someone who may attach evidence
-/// ([`plait_shared::access::may_attach_evidence`]; 403, counted as a
-/// refused request).
+/// A file for a programme's documents: evidence attached to an action plan,
+/// by someone who may attach evidence
+/// ([`plait_shared::access::may_attach_evidence`]), or a paper tabled at a
+/// meeting, for the programme's own document, by its admin
+/// ([`plait_shared::access::administers`]); 403 otherwise (counted as a
+/// refused request), 400 for a document of no programme.
 #[derive(Debug)]
 pub struct AttachEvidence {
     /// The plan.
@@ -135,18 +137,6 @@ pub struct AttachEvidence {
     pub authed: Authed,
     /// Its access to the plan.
     pub access: Access,
-}
-
-/// Evidence belongs to an action plan.
-#[derive(Debug)]
-struct EvidencePlan;
-
-impl DocRoute for EvidencePlan {
-    const KIND: Option<DocKind> = Some(DocKind::Plan);
-
-    fn wrong_kind() -> AppError {
-        AppError::BadRequest("evidence belongs to an action plan".into())
-    }
 }
 
 /// A WebSocket's document, with the session's access to it.
@@ -263,9 +253,20 @@ impl FromRequestParts<AppState> for AttachEvidence {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let WriteDoc {
             id, authed, access, ..
-        } = WriteDoc::<EvidencePlan>::from_request_parts(parts, state).await?;
-        if let Err(why) = may_attach_evidence(access.role) {
-            return Err(state.denied(AppError::Forbidden(why.to_string())));
+        } = WriteDoc::<AnyDoc>::from_request_parts(parts, state).await?;
+        let allowed = match access.kind {
+            DocKind::Plan => may_attach_evidence(access.role).map_err(|why| why.to_string()),
+            DocKind::Programme if administers(access.role) => Ok(()),
+            DocKind::Programme => {
+                Err("only the programme's admin keeps papers for its meetings".to_owned())
+            }
+            DocKind::Other => return Err(AppError::BadRequest(
+                "a file belongs to an action plan (evidence) or a programme (a meeting's papers)"
+                    .into(),
+            )),
+        };
+        if let Err(why) = allowed {
+            return Err(state.denied(AppError::Forbidden(why)));
         }
         Ok(AttachEvidence { id, authed, access })
     }
@@ -485,8 +486,8 @@ mod tests {
                 "ed",
                 Method::PUT,
                 format!("/api/blobs/{hash}?doc=prog"),
-                400,
-                "evidence belongs to an action plan",
+                403,
+                "only the programme's admin keeps papers for its meetings",
             ),
             (
                 "vi",

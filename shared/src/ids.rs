@@ -134,6 +134,12 @@ key_id!(
     "meeting id"
 );
 key_id!(
+    /// Names one of the papers tabled at a meeting (a report, the minutes
+    /// of the last meeting) kept with the meeting.
+    MeetingPaperId,
+    "meeting paper id"
+);
+key_id!(
     /// Names one entry of an append-only log (an evidence item, a due-date
     /// request, a re-audit) so later entries can refer to it.
     EntryId,

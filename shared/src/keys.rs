@@ -169,6 +169,9 @@ keys! {
         Meetings = "meetings", "meetings";
         /// `papers`: meeting id → the board paper for that meeting.
         Papers = "papers", "board papers";
+        /// `meeting_papers`: id → a paper tabled at a meeting (a file or a
+        /// link, with its title).
+        MeetingPapers = "meeting_papers", "meetings' papers";
         /// `issued_papers`: `{meeting}.v{version}` → a board paper as issued
         /// (its words and figures, frozen; written by the server only).
         IssuedPapers = "issued_papers", "issued board papers";
@@ -323,6 +326,24 @@ impl MeetingField {
             self,
             MeetingField::Alert | MeetingField::Advise | MeetingField::Assure
         )
+    }
+}
+
+keys! {
+    /// A field of a paper tabled at a meeting.
+    MeetingPaperField {
+        /// The meeting.
+        MeetingId = "meeting_id", "Meeting";
+        /// What it is ("Ligature audit report, Q2").
+        Title = "title", "Title";
+        /// A file or a link ([`crate::vocab::EvidenceKind`]).
+        Kind = "kind", "Kind";
+        /// For a file, its SHA-256; for a link, its address.
+        Location = "location", "Location";
+        /// A file's name as uploaded.
+        FileName = "file_name", "File name";
+        /// When it was added.
+        AddedAt = "added_at", "Added";
     }
 }
 

@@ -58,8 +58,8 @@ pub use entries::{
     Transition,
 };
 pub use ids::{
-    ActionId, Date, DocId, EntryId, FindingId, ForumId, InvalidDate, InvalidId, MeetingId, PhaseId,
-    UnixMillis, UserId, WorkstreamId,
+    ActionId, Date, DocId, EntryId, FindingId, ForumId, InvalidDate, InvalidId, MeetingId,
+    MeetingPaperId, PhaseId, UnixMillis, UserId, WorkstreamId,
 };
 pub use lifecycle::{
     check_transition, fold_status, ActionFacts, Fold, FoldFacts, Governance, Move, Refusal, Step,
@@ -70,7 +70,8 @@ pub use plan::{
     PlanView, TextEdit,
 };
 pub use programme::{
-    Forum, Meeting, Paper, Phase, PlanEntry, ProgrammeDoc, ProgrammeInfo, ProgrammeView, Workstream,
+    Forum, Meeting, MeetingPaper, Paper, Phase, PlanEntry, ProgrammeDoc, ProgrammeInfo,
+    ProgrammeView, Workstream,
 };
 pub use vocab::{
     Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, EvidenceKind,

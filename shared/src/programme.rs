@@ -17,13 +17,15 @@ use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 
 use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem, WriteError};
-use crate::ids::{Date, DocId, ForumId, MeetingId, PhaseId, UnixMillis, WorkstreamId};
+use crate::ids::{
+    Date, DocId, ForumId, MeetingId, MeetingPaperId, PhaseId, UnixMillis, WorkstreamId,
+};
 use crate::keys::{
-    ForumField, MeetingField, PaperField, PhaseField, PlanEntryField, ProgrammeField, Root,
-    WorkstreamField,
+    ForumField, MeetingField, MeetingPaperField, PaperField, PhaseField, PlanEntryField,
+    ProgrammeField, Root, WorkstreamField,
 };
 use crate::lifecycle::Governance;
-use crate::vocab::{Colour, Remit};
+use crate::vocab::{Colour, EvidenceKind, Remit};
 
 const PROGRAMME: &str = Root::Programme.key();
 const PHASES: &str = Root::Phases.key();
@@ -33,6 +35,7 @@ const FORUMS: &str = Root::Forums.key();
 const MEETINGS: &str = Root::Meetings.key();
 const PAPERS: &str = Root::Papers.key();
 const ISSUED_PAPERS: &str = Root::IssuedPapers.key();
+const MEETING_PAPERS: &str = Root::MeetingPapers.key();
 const SETTINGS: &str = Root::Settings.key();
 const COLOURS: &str = "colours";
 
@@ -95,6 +98,24 @@ pub struct Meeting {
     pub advise: String,
     /// What it is assured of (closures approved, their assurance).
     pub assure: String,
+}
+
+/// A paper tabled at a meeting (a workstream's report, the minutes of the
+/// last meeting): a file kept by the server, or a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingPaper {
+    /// The meeting it is for.
+    pub meeting_id: Option<MeetingId>,
+    /// What it is.
+    pub title: String,
+    /// A file or a link.
+    pub kind: EvidenceKind,
+    /// A file's SHA-256, or a link's address.
+    pub location: String,
+    /// A file's name as uploaded.
+    pub file_name: String,
+    /// When it was added.
+    pub added_at: Option<UnixMillis>,
 }
 
 /// The board paper for a meeting: its cover and the programme office's
@@ -179,6 +200,8 @@ pub struct ProgrammeView {
     pub meetings: BTreeMap<MeetingId, Meeting>,
     /// Board papers by meeting.
     pub papers: BTreeMap<MeetingId, Paper>,
+    /// Papers tabled at meetings, by id.
+    pub meeting_papers: BTreeMap<MeetingPaperId, MeetingPaper>,
     /// Board papers as issued, by meeting and version: each the JSON of a
     /// `IssuedPaper` (`crate::paper`), read by the caller's JSON reader (the
     /// browser's own in the client, so no JSON parser is linked into it).
@@ -230,6 +253,7 @@ pub struct ProgrammeDoc {
     meetings: MapRef,
     papers: MapRef,
     issued_papers: MapRef,
+    meeting_papers: MapRef,
     settings: MapRef,
 }
 
@@ -245,6 +269,7 @@ impl ProgrammeDoc {
             meetings: doc.get_or_insert_map(MEETINGS),
             papers: doc.get_or_insert_map(PAPERS),
             issued_papers: doc.get_or_insert_map(ISSUED_PAPERS),
+            meeting_papers: doc.get_or_insert_map(MEETING_PAPERS),
             settings: doc.get_or_insert_map(SETTINGS),
             doc,
         }
@@ -460,6 +485,35 @@ impl ProgrammeDoc {
             .insert(txn, issued_key(meeting, version), json);
     }
 
+    /// Adds a paper tabled at a meeting.
+    pub fn put_meeting_paper(
+        &self,
+        txn: &mut TransactionMut,
+        id: &MeetingPaperId,
+        paper: &MeetingPaper,
+    ) {
+        let map = entry_map(&self.meeting_papers, txn, id.as_str());
+        if let Some(meeting) = &paper.meeting_id {
+            map.insert(txn, MeetingPaperField::MeetingId.key(), meeting.as_str());
+        }
+        for (key, value) in [
+            (MeetingPaperField::Title.key(), paper.title.as_str()),
+            (MeetingPaperField::Kind.key(), paper.kind.key()),
+            (MeetingPaperField::Location.key(), paper.location.as_str()),
+            (MeetingPaperField::FileName.key(), paper.file_name.as_str()),
+        ] {
+            map.insert(txn, key, value);
+        }
+        if let Some(at) = paper.added_at {
+            map.insert(txn, MeetingPaperField::AddedAt.key(), at.0.to_string());
+        }
+    }
+
+    /// Removes a paper from its meeting (the file stays on the server).
+    pub fn remove_meeting_paper(&self, txn: &mut TransactionMut, id: &MeetingPaperId) {
+        self.meeting_papers.remove(txn, id.as_str());
+    }
+
     /// Removes a meeting (decisions that named it keep its forum and date).
     pub fn remove_meeting(&self, txn: &mut TransactionMut, id: &MeetingId) {
         self.meetings.remove(txn, id.as_str());
@@ -638,6 +692,34 @@ impl ProgrammeDoc {
                 }),
             }
         }
+        let meeting_papers = read_entries(
+            &self.meeting_papers,
+            txn,
+            MEETING_PAPERS,
+            &mut problems,
+            |map, path, problems| MeetingPaper {
+                meeting_id: get_parsed(
+                    map,
+                    txn,
+                    MeetingPaperField::MeetingId.key(),
+                    path,
+                    problems,
+                ),
+                title: get_str(map, txn, MeetingPaperField::Title.key()).unwrap_or_default(),
+                kind: get_parsed(map, txn, MeetingPaperField::Kind.key(), path, problems)
+                    .unwrap_or(EvidenceKind::Link),
+                location: get_str(map, txn, MeetingPaperField::Location.key()).unwrap_or_default(),
+                file_name: get_str(map, txn, MeetingPaperField::FileName.key()).unwrap_or_default(),
+                added_at: get_parsed::<i64, _, _>(
+                    map,
+                    txn,
+                    MeetingPaperField::AddedAt.key(),
+                    path,
+                    problems,
+                )
+                .map(UnixMillis),
+            },
+        );
         let meetings = read_entries(
             &self.meetings,
             txn,
@@ -706,6 +788,7 @@ impl ProgrammeDoc {
             meetings,
             papers,
             issued,
+            meeting_papers,
             governance,
             colours,
             problems,

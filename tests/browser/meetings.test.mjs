@@ -11,9 +11,10 @@
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import crypto from 'node:crypto'
 
 import {
-  PlaitServer, launchBrowser, newPage, signIn, demoState, onFailure, screenshot,
+  PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, demoState, onFailure, screenshot,
   eventually, waitForAllSaved, runAxe, assertNothingSerious
 } from './support.mjs'
 
@@ -124,4 +125,63 @@ test('a chair decides a meeting\'s proposed closures at once; the chair\'s repor
       { timeout: 30_000, message: 'the chair\'s report on the office\'s page' })
   })
   await office.context.close()
+})
+
+test('the programme office keeps a meeting\'s papers: a file (sent when online) and a link; a board member reads them', async () => {
+  const { meetings } = await serverState()
+  const [meetingId] = Object.entries(meetings)
+    .filter(([, m]) => m.forum_id === 'qsc')
+    .sort((a, b) => b[1].date.localeCompare(a[1].date))[0]
+  const file = Buffer.from('%PDF-1.4 minutes of the last meeting of the Quality and Safety Committee\n')
+  const sha = crypto.createHash('sha256').update(file).digest('hex')
+  const office = await newPage(browser)
+  await onFailure('meeting-papers-office', { pages: { office: office.page }, server }, async () => {
+    const page = office.page
+    await signIn(page, 'programme.office', { url: server.url })
+    await page.goto(`${server.url}/p/demo/meetings/${meetingId}`)
+    await page.locator('#paper-file').waitFor({ timeout: 30_000 })
+    // Without the confirmation: an error, and nothing added.
+    await page.locator('#paper-file').setInputFiles({ name: 'minutes.pdf', mimeType: 'application/pdf', buffer: file })
+    await page.getByRole('button', { name: 'Add the paper' }).click()
+    await page.locator('#paper-errors').getByText('Confirm that the file holds no patient-identifiable data').waitFor()
+    // Offline, with the confirmation: kept on the device, sent when online.
+    await office.context.setOffline(true)
+    await page.locator('#paper-title').fill('Minutes of the last meeting')
+    await page.locator('#paper-no-pid').check()
+    await page.getByRole('button', { name: 'Add the paper' }).click()
+    await page.locator('[data-testid=meeting-papers]').getByRole('link', { name: 'Minutes of the last meeting' }).waitFor({ timeout: 15_000 })
+    await office.context.setOffline(false)
+    await waitForAllSaved(page, { timeout: 30_000 })
+    // A link.
+    await page.locator('#paper-kind').selectOption('link')
+    await page.locator('#paper-title').fill('Ligature audit dashboard')
+    await page.locator('#paper-link').fill('https://intranet.example.nhs.uk/ligature-dashboard')
+    await page.getByRole('button', { name: 'Add the paper' }).click()
+    await page.locator('[data-testid=meeting-papers]').getByRole('link', { name: 'Ligature audit dashboard' }).waitFor()
+    await waitForAllSaved(page, { timeout: 30_000 })
+    await axe(page, 'a meeting with its papers')
+  })
+  await office.context.close()
+  // On the server: both papers of the meeting, and the file byte for byte.
+  const { token } = await apiSignIn(server, 'board')
+  await eventually(async () => {
+    const programme = await fetchDoc(server, token, 'demo')
+    const papers = Object.values(programme.getMap('meeting_papers').toJSON()).filter((p) => p.meeting_id === meetingId)
+    return papers.some((p) => p.kind === 'file' && p.location === sha && p.file_name === 'minutes.pdf') &&
+      papers.some((p) => p.kind === 'link' && p.location === 'https://intranet.example.nhs.uk/ligature-dashboard')
+  }, { timeout: 20_000, message: 'the meeting\'s papers on the server' })
+  await eventually(async () => {
+    const blob = await fetch(`${server.url}/api/blobs/${sha}?doc=demo`, { headers: { authorization: `Bearer ${token}` } })
+    return blob.status === 200 && Buffer.from(await blob.arrayBuffer()).equals(file)
+  }, { timeout: 20_000, message: 'the file on the server, byte for byte, for a board member' })
+  // A board member (a viewer) sees them, and cannot add one.
+  const viewer = await newPage(browser)
+  await onFailure('meeting-papers-viewer', { pages: { viewer: viewer.page }, server }, async () => {
+    const page = viewer.page
+    await signIn(page, 'board', { url: server.url })
+    await page.goto(`${server.url}/p/demo/meetings/${meetingId}`)
+    await page.locator('[data-testid=meeting-papers]').getByRole('link', { name: 'Minutes of the last meeting' }).waitFor({ timeout: 30_000 })
+    assert.equal(await page.locator('#paper-file').count(), 0, 'no form for a viewer')
+  })
+  await viewer.context.close()
 })

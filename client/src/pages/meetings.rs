@@ -17,16 +17,18 @@ use plait_shared::meetings::{
 use plait_shared::metrics::assured_level;
 use plait_shared::workflow::{self, offers, DecisionInput, Who};
 use plait_shared::{
-    ActionView, DecisionOutcome, EvidenceKind, ForumId, Meeting, MeetingId, Status,
+    ActionView, DecisionOutcome, EvidenceKind, ForumId, Meeting, MeetingId, MeetingPaper,
+    MeetingPaperId, Status,
 };
 use yrs::Transact;
 
-use crate::browser::{focus, interned, now, today};
+use crate::browser::{chosen_file, clear_file, focus, interned, now, today};
 use crate::components::date_input::{DateInput, DateParts};
 use crate::components::form::{error_of, Choice, ErrorSummary, Saved, TextArea, TextField};
 use crate::contexts::session::use_session;
 use crate::contexts::workspace::{use_workspace, Workspace};
 use crate::pages::{Page, PageLink};
+use crate::uploads::{read_file, Upload};
 
 /// The name of the forum that holds `meeting` ("" if it has none).
 pub fn forum_name(workspace: Workspace, meeting: &Meeting) -> String {
@@ -378,7 +380,7 @@ pub fn MeetingPack(meeting: MeetingId) -> impl IntoView {
         <div class="plait-buttons plait-no-print">
             <button class="nhsuk-button nhsuk-button--secondary" type="button" on:click=print>"Print the pack"</button>
         </div>
-        <p class="plait-no-print"><PageLink page=Page::Paper { meeting: id.get_value() }>"The board paper for this meeting"</PageLink></p>
+        <MeetingPapers meeting=id.get_value() />
         <div id="pack-message" tabindex="-1">
             {move || message.get().map(|(ok, text)| if ok {
                 view! { <div class="nhsuk-inset-text" role="status"><p>{text}</p></div> }.into_any()
@@ -680,6 +682,252 @@ fn ChairReportSection(
                 <TextArea id="report-assure" label="Assure: what the committee is assured of" value=assure />
                 <button class="nhsuk-button plait-no-print" type="submit">"Save the chair's report"</button>
                 <Saved message=saved />
+            </form>
+        </Show>
+    }
+}
+
+/// An id for a new paper of a meeting.
+fn new_paper_id() -> Option<MeetingPaperId> {
+    let salt = (js_sys::Math::random() * 1e9) as u64;
+    MeetingPaperId::new(format!("mp-{}-{salt}", now().0)).ok()
+}
+
+/// The papers tabled at a meeting: its board paper, and the files and
+/// links the programme office keeps with it (a workstream's report, the
+/// minutes of the last meeting); the office adds and removes them. A file
+/// is kept on this device and sent when it is online, like evidence.
+#[component]
+fn MeetingPapers(meeting: MeetingId) -> impl IntoView {
+    let workspace = use_workspace();
+    let session = use_session();
+    let uploads = crate::uploads::use_uploads();
+    let id = StoredValue::new(meeting);
+    let admin = move || plait_shared::access::administers(session.actor.get().role);
+    let papers = Memo::new(move |_| {
+        let mut papers: Vec<(MeetingPaperId, MeetingPaper)> = workspace
+            .programme_view()
+            .map(|p| {
+                p.meeting_papers
+                    .into_iter()
+                    .filter(|(_, paper)| paper.meeting_id.as_ref() == Some(&id.get_value()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        papers.sort_by(|a, b| a.1.added_at.cmp(&b.1.added_at).then_with(|| a.0.cmp(&b.0)));
+        papers
+    });
+    let board_paper = Memo::new(move |_| {
+        workspace
+            .programme_view()
+            .and_then(|p| p.papers.get(&id.get_value()).cloned())
+            .map(|paper| match paper.issued_at() {
+                Some(at) => format!("issued {} (version {})", at.date().long(), paper.version()),
+                None => "a draft".to_owned(),
+            })
+    });
+    let programme = move || {
+        workspace
+            .programme_id()
+            .map(|p| p.to_string())
+            .unwrap_or_default()
+    };
+    let (kind, title, link, no_pid) = (
+        RwSignal::new(EvidenceKind::File.key().to_owned()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(false),
+    );
+    let errors = RwSignal::new(Vec::<(String, String)>::new());
+    let saved = RwSignal::new(String::new());
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    let kinds = Signal::derive(|| {
+        [EvidenceKind::File, EvidenceKind::Link]
+            .iter()
+            .map(|k| (k.key().to_owned(), k.label().to_owned()))
+            .collect::<Vec<_>>()
+    });
+    let is_file = move || kind.with(|k| k == EvidenceKind::File.key());
+    let add = move |paper: MeetingPaper| -> bool {
+        let Some(paper_id) = new_paper_id() else {
+            return false;
+        };
+        workspace.edit_programme(|p, txn| p.put_meeting_paper(txn, &paper_id, &paper))
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut problems = Vec::new();
+        let title_now = title.get_untracked().trim().to_owned();
+        let file = chosen_file(file_input);
+        if is_file() {
+            if file.is_none() {
+                problems.push((
+                    "paper-file".to_owned(),
+                    "Choose the paper's file".to_owned(),
+                ));
+            } else if !no_pid.get_untracked() {
+                problems.push((
+                    "paper-no-pid".to_owned(),
+                    "Confirm that the file holds no patient-identifiable data".to_owned(),
+                ));
+            }
+        } else {
+            let l = link.get_untracked();
+            if !(l.starts_with("https://") || l.starts_with("http://")) {
+                problems.push((
+                    "paper-link".to_owned(),
+                    "A link starts with https://".to_owned(),
+                ));
+            }
+            if title_now.is_empty() {
+                problems.push(("paper-title".to_owned(), "Say what the paper is".to_owned()));
+            }
+        }
+        let failed = !problems.is_empty();
+        errors.set(problems);
+        if failed {
+            focus("paper-errors");
+            return;
+        }
+        let base = MeetingPaper {
+            meeting_id: Some(id.get_value()),
+            title: title_now.clone(),
+            kind: EvidenceKind::Link,
+            location: link.get_untracked(),
+            file_name: String::new(),
+            added_at: Some(now()),
+        };
+        let Some(file) = file.filter(|_| is_file()) else {
+            if add(base) {
+                saved.set(format!("{title_now} added to the meeting's papers."));
+                title.set(String::new());
+                link.set(String::new());
+            }
+            return;
+        };
+        wasm_bindgen_futures::spawn_local(async move {
+            let outcome = async {
+                let (bytes, sha) = read_file(&file).await?;
+                let store = workspace.store().ok_or("this device's store is not open")?;
+                let doc = workspace
+                    .programme_id()
+                    .ok_or("the programme is not open")?;
+                store
+                    .queue_blob(&sha, &doc, &file.name(), &file.type_(), &bytes)
+                    .await
+                    .map_err(|e| format!("the file could not be kept on this device: {e}"))?;
+                let name = if title_now.is_empty() {
+                    file.name()
+                } else {
+                    title_now
+                };
+                let paper = MeetingPaper {
+                    title: name.clone(),
+                    kind: EvidenceKind::File,
+                    location: sha.clone(),
+                    file_name: file.name(),
+                    ..base
+                };
+                if add(paper) {
+                    uploads.state.update(|s| {
+                        s.insert(sha, Upload::Waiting);
+                    });
+                    workspace.send_uploads();
+                    Ok(name)
+                } else {
+                    Err("the paper could not be added".to_owned())
+                }
+            }
+            .await;
+            match outcome {
+                Ok(name) => {
+                    saved.set(format!("{name} added to the meeting's papers; the file goes to the server when this device is online."));
+                    title.set(String::new());
+                    no_pid.set(false);
+                    clear_file(file_input);
+                }
+                Err(e) => errors.set(vec![("paper-file".to_owned(), e)]),
+            }
+        });
+    };
+    view! {
+        <h2 id="meeting-papers">"Papers"</h2>
+        <ul class="nhsuk-list nhsuk-list--border" data-testid="meeting-papers">
+            <li>"The committee pack: this page"</li>
+            {move || board_paper.get().map(|state| view! {
+                <li><PageLink page=Page::Paper { meeting: id.get_value() }>"The board paper"</PageLink>{format!(", {state}")}</li>
+            })}
+            <For each=move || papers.get() key=|(pid, p)| (pid.clone(), p.title.clone()) let:row>
+                {
+                    let (paper_id, paper) = row;
+                    let label = paper.title.clone();
+                    let shown = match paper.kind {
+                        EvidenceKind::File => {
+                            let href = plait_shared::api::address::blob(&paper.location, programme(), Some(&paper.file_name));
+                            let waiting = {
+                                let sha = paper.location.clone();
+                                move || uploads.state.with(|s| match s.get(&sha) {
+                                    Some(Upload::Waiting) => " (on this device, sent when online)".to_owned(),
+                                    Some(Upload::Sending(done, all)) => format!(" (sending, {}%)", done * 100 / (*all).max(1)),
+                                    Some(Upload::Refused(why)) => format!(" (the server refused it: {why})"),
+                                    _ => String::new(),
+                                })
+                            };
+                            view! { <a href=href download="">{paper.title.clone()}</a>{format!(" ({})", paper.file_name)}{waiting} }.into_any()
+                        }
+                        _ if paper.location.starts_with("https://") || paper.location.starts_with("http://") => {
+                            view! { <a href=paper.location.clone() rel="noopener noreferrer">{paper.title.clone()}</a>" (link)" }.into_any()
+                        }
+                        _ => view! { {paper.title.clone()} }.into_any(),
+                    };
+                    view! {
+                        <li>
+                            {shown}" "
+                            <Show when=admin>
+                                {
+                                    let (paper_id, label) = (paper_id.clone(), label.clone());
+                                    view! {
+                                        <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0 plait-no-print"
+                                            on:click=move |_| {
+                                                if workspace.edit_programme(|p, txn| p.remove_meeting_paper(txn, &paper_id)) {
+                                                    saved.set(format!("{label} removed from the meeting's papers."));
+                                                }
+                                            }>
+                                            "Remove"<span class="nhsuk-u-visually-hidden">{format!(" {label}")}</span>
+                                        </button>
+                                    }
+                                }
+                            </Show>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
+        <Show when=admin>
+            <form class="plait-no-print" on:submit=submit novalidate>
+                <fieldset class="nhsuk-fieldset">
+                    <legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s">"Add a paper to this meeting"</legend>
+                    <ErrorSummary id="paper-errors" errors />
+                    <Choice id="paper-kind" label="Kind" options=kinds value=kind errors />
+                    <TextField id="paper-title" label="What it is" hint="For example, Minutes of the last meeting" value=title errors />
+                    <div hidden=move || !is_file()>
+                        <div class=move || if error_of(errors, "paper-file").is_some() { "nhsuk-form-group nhsuk-form-group--error" } else { "nhsuk-form-group" }>
+                            <label class="nhsuk-label" for="paper-file">{format!("File (PDF or office document, up to {} MB)", crate::uploads::MAX_BYTES / 1_048_576)}</label>
+                            {move || error_of(errors, "paper-file").map(|m| view! { <span class="nhsuk-error-message" id="paper-file-error"><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span> })}
+                            <input class="nhsuk-file-upload" id="paper-file" type="file" node_ref=file_input />
+                        </div>
+                        <div class="nhsuk-checkboxes__item">
+                            <input class="nhsuk-checkboxes__input" id="paper-no-pid" type="checkbox"
+                                prop:checked=move || no_pid.get() on:change=move |ev| no_pid.set(event_target_checked(&ev)) />
+                            <label class="nhsuk-label nhsuk-checkboxes__label" for="paper-no-pid">"I confirm this file holds no patient-identifiable data"</label>
+                        </div>
+                    </div>
+                    <div hidden=is_file>
+                        <TextField id="paper-link" label="Link (https://…)" kind="url" value=link errors />
+                    </div>
+                    <button class="nhsuk-button nhsuk-button--secondary" type="submit">"Add the paper"</button>
+                    <Saved message=saved />
+                </fieldset>
             </form>
         </Show>
     }

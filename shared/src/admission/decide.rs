@@ -1259,7 +1259,8 @@ impl Judge<'_, '_> {
                     | Root::Settings
                     | Root::Meetings
                     | Root::Papers
-                    | Root::IssuedPapers => None,
+                    | Root::IssuedPapers
+                    | Root::MeetingPapers => None,
                 }
                 .unwrap_or_else(|| Change::Structure(None, format!("{}/{key}", root.key())));
                 if self.replaced.contains(&(root, key.clone())) {

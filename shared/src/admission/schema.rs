@@ -44,6 +44,7 @@ impl Root {
                 Root::Meetings,
                 Root::Papers,
                 Root::IssuedPapers,
+                Root::MeetingPapers,
             ],
         }
     }
@@ -66,6 +67,7 @@ impl Root {
                 | Root::Settings
                 | Root::Meetings
                 | Root::Papers
+                | Root::MeetingPapers
         )
     }
 }
@@ -138,6 +140,7 @@ pub fn is_field(root: Root, key: &str) -> bool {
         Root::Forums => ForumField::from_key(key).is_some(),
         Root::Meetings => MeetingField::from_key(key).is_some(),
         Root::Papers => PaperField::from_key(key).is_some(),
+        Root::MeetingPapers => crate::keys::MeetingPaperField::from_key(key).is_some(),
         // `{meeting}.v{version}`.
         Root::IssuedPapers => key.rsplit_once(".v").is_some_and(|(meeting, version)| {
             crate::ids::MeetingId::new(meeting).is_ok() && version.parse::<usize>().is_ok()
