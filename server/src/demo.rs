@@ -776,6 +776,7 @@ fn history(
                     text: update.clone(),
                     by: owner.clone(),
                     at: at(day, 15),
+                    confidence: None,
                 }),
             )
             .map_err(bug)?;

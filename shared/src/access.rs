@@ -444,7 +444,13 @@ fn check_entry(
             by_self(&u.by)?;
             allow_if(owner || actor.role != Role::Contributor, || {
                 "only the action's owner can post progress on it".into()
-            })
+            })?;
+            // An update's confidence is the action's confidence: the same
+            // people may give it as may set it.
+            allow_if(
+                u.confidence.is_none() || owner || actor.is(&[Role::Lead, Role::Admin]),
+                || "only the action's owner, a lead or an admin can give its confidence".into(),
+            )
         }
         Log::Evidence => {
             let e = action.evidence.get(index).ok_or_else(missing)?;
@@ -658,6 +664,7 @@ mod tests {
             due_original: None,
             due_current: None,
             confidence: None,
+            confidence_set: None,
             assurance: None,
             reported_colour: None,
             transitions: vec![],
@@ -883,6 +890,39 @@ mod tests {
         ));
     }
 
+    /// An update's confidence is the action's: its owner, a lead or an
+    /// admin give it; a validator may post progress, but not a confidence.
+    #[test]
+    fn an_updates_confidence_is_given_by_who_may_set_the_confidence() {
+        let before = action("owner");
+        let with = |by: &str, confidence| {
+            let mut after = before.clone();
+            after.updates.push(ProgressUpdate {
+                id: EntryId::new("u1").unwrap(),
+                text: "note".into(),
+                by: user(by),
+                at: UnixMillis(1),
+                confidence,
+            });
+            after
+        };
+        let off = Some(crate::vocab::Confidence::OffTrack);
+        let post = |by: &str, role, confidence| {
+            check(
+                by,
+                role,
+                &appended(Log::Updates, 0),
+                &before,
+                &with(by, confidence),
+            )
+        };
+        assert!(post("owner", Role::Contributor, off));
+        assert!(post("lead", Role::Lead, off));
+        assert!(post("checker", Role::Validator, None));
+        assert!(!post("checker", Role::Validator, off));
+        assert!(!post("chair", Role::Approver, off));
+    }
+
     #[test]
     fn entries_are_written_as_oneself_in_ones_own_role() {
         let before = action("owner");
@@ -892,6 +932,7 @@ mod tests {
             text: "done".into(),
             by: user("someone-else"),
             at: UnixMillis(1),
+            confidence: None,
         });
         assert!(!check(
             "owner",

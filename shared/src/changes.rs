@@ -415,6 +415,7 @@ mod tests {
             text: format!("update {n}"),
             by: UserId::new("owner").unwrap(),
             at: UnixMillis(n),
+            confidence: None,
         })
     }
 

@@ -44,6 +44,11 @@ pub struct ProgressUpdate {
     pub by: UserId,
     /// When.
     pub at: UnixMillis,
+    /// The owner's confidence given with it (on track, at risk, off
+    /// track), which the action then has: its confidence is logged, so a
+    /// report "as at" a past day has the colours of that day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<crate::vocab::Confidence>,
 }
 
 /// Something that proves the action is delivered: a file, a link or a note.
@@ -502,6 +507,7 @@ impl Stored for ProgressUpdate {
             text: f.text("text")?,
             by: f.user("by")?,
             at: f.millis("at")?,
+            confidence: f.parsed_or_none("confidence")?,
         })
     }
 }
@@ -743,6 +749,7 @@ mod tests {
             text: "Closers fitted".into(),
             by: user.clone(),
             at: UnixMillis(3),
+            confidence: None,
         };
         assert_eq!(agree::<ProgressUpdate>(&stored(&update)), Some(update));
         for evidence in [

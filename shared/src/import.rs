@@ -1201,6 +1201,7 @@ impl ImportPlan {
                         text: item.source.latest_update.clone(),
                         by: importer.clone(),
                         at,
+                        confidence: None,
                     }),
                 )?;
             }

@@ -408,6 +408,7 @@ mod tests {
             due_original: due,
             due_current: due,
             confidence,
+            confidence_set: confidence,
             assurance: None,
             reported_colour: None,
             // The status as given (a baseline past "in progress" would

@@ -284,8 +284,12 @@ pub struct ActionView {
     pub due_original: Option<Date>,
     /// The due date now: the last approved change, else the original.
     pub due_current: Option<Date>,
-    /// The owner's confidence.
+    /// The owner's confidence: the one the latest progress update gave,
+    /// else the field's (derived).
     pub confidence: Option<Confidence>,
+    /// The confidence field as set (by an import, or by an earlier release
+    /// that set it directly); a progress update's confidence overrides it.
+    pub confidence_set: Option<Confidence>,
     /// The assurance level.
     pub assurance: Option<Assurance>,
     /// The colour a tracker reported for it when imported (shown beside
@@ -328,7 +332,7 @@ impl ActionView {
             FieldKey::ExecLead => self.exec_lead == other.exec_lead,
             FieldKey::Owner => self.owner == other.owner,
             FieldKey::DueOriginal => self.due_original == other.due_original,
-            FieldKey::Confidence => self.confidence == other.confidence,
+            FieldKey::Confidence => self.confidence_set == other.confidence_set,
             FieldKey::Assurance => self.assurance == other.assurance,
             FieldKey::ReportedColour => self.reported_colour == other.reported_colour,
         }
@@ -345,7 +349,7 @@ impl ActionView {
             FieldKey::ExecLead => ActionField::ExecLead(self.exec_lead.clone()),
             FieldKey::Owner => ActionField::Owner(self.owner.clone()),
             FieldKey::DueOriginal => ActionField::DueOriginal(self.due_original?),
-            FieldKey::Confidence => ActionField::Confidence(self.confidence),
+            FieldKey::Confidence => ActionField::Confidence(self.confidence_set),
             FieldKey::Assurance => ActionField::Assurance(self.assurance),
             FieldKey::ReportedColour => ActionField::ReportedColour(self.reported_colour),
         })
@@ -844,7 +848,8 @@ impl PlanDoc {
                 owner,
                 due_original,
                 due_current: None,
-                confidence: get_parsed(&map, txn, FieldKey::Confidence.key(), &path, problems),
+                confidence: None,
+                confidence_set: get_parsed(&map, txn, FieldKey::Confidence.key(), &path, problems),
                 assurance: get_parsed(&map, txn, FieldKey::Assurance.key(), &path, problems),
                 reported_colour: get_parsed(
                     &map,
@@ -915,6 +920,13 @@ impl ActionView {
     /// one place those folds are made, for reading and for checking what an
     /// entry would do.
     pub fn derived(mut self) -> ActionView {
+        self.confidence = self
+            .updates
+            .iter()
+            .filter_map(|u| Some((u.at, u.confidence?)))
+            .max_by_key(|(at, _)| *at)
+            .map(|(_, c)| c)
+            .or(self.confidence_set);
         self.sustainment_checks = fold_sustainment(&self.sustainment);
         (self.due_requests, self.wording_requests) = fold_due_changes(&self.due_changes);
         self.due_current = self
@@ -1357,6 +1369,7 @@ mod tests {
                 text: "Audit done".into(),
                 by: user("owner"),
                 at: UnixMillis(3),
+                confidence: None,
             }),
         )
         .unwrap();

@@ -305,6 +305,7 @@ mod tests {
             due_original: None,
             due_current: None,
             confidence: None,
+            confidence_set: None,
             assurance: None,
             reported_colour: None,
             transitions: vec![],
@@ -388,6 +389,51 @@ mod tests {
             3,
         );
         assert_eq!(today.metrics.all.total, 2);
+    }
+
+    /// The owner's confidence is logged with progress updates, so the
+    /// colours "as at" a day are that day's (issue 16): imported at risk,
+    /// off track on the 5th, on track on the 12th.
+    #[test]
+    fn the_colour_as_at_a_day_is_that_days_confidence() {
+        use crate::colours::ColourScheme;
+        use crate::entries::ProgressUpdate;
+        use crate::vocab::{Colour, Confidence};
+        let day = |d: u8| Date::from_ymd(2026, 3, d).unwrap().unix_millis();
+        let mut a = blank_action("a-1");
+        a.created = Some(UnixMillis(day(1)));
+        a.transitions = vec![transition(Status::InProgress, day(1))];
+        a.confidence_set = Some(Confidence::AtRisk);
+        let update = |d: u8, c: Confidence| ProgressUpdate {
+            id: crate::ids::EntryId::new(format!("u-{d}")).unwrap(),
+            text: String::new(),
+            by: UserId::new("owner").unwrap(),
+            at: UnixMillis(day(d)),
+            confidence: Some(c),
+        };
+        a.updates = vec![
+            update(5, Confidence::OffTrack),
+            ProgressUpdate {
+                confidence: None,
+                ..update(8, Confidence::OffTrack)
+            },
+            update(12, Confidence::OnTrack),
+        ];
+        let a = a.derived();
+        let scheme = ColourScheme::default();
+        let colour_at = |d: u8| {
+            let then = a.as_at(UnixMillis(day(d))).unwrap();
+            (
+                then.confidence,
+                scheme.colour_of(&then, then.created.unwrap().date()),
+            )
+        };
+        assert_eq!(colour_at(3), (Some(Confidence::AtRisk), Colour::Amber));
+        assert_eq!(colour_at(9), (Some(Confidence::OffTrack), Colour::Red));
+        assert_eq!(colour_at(20), (Some(Confidence::OnTrack), Colour::Green));
+        assert_eq!(a.confidence, Some(Confidence::OnTrack));
+        // The field is still what the import set.
+        assert_eq!(a.confidence_set, Some(Confidence::AtRisk));
     }
 
     #[test]

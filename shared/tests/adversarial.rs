@@ -1019,6 +1019,7 @@ impl Scene<'_> {
                 text,
                 by: by.clone(),
                 at,
+                confidence: None,
             }),
             Log::Evidence => yrs::encoding::serde::to_any(&Evidence {
                 id,
@@ -1490,6 +1491,7 @@ fn hostile_edit(kind: Kind, s: &mut Scene<'_>, plan: &PlanDoc, txn: &mut Transac
                         text: big,
                         by,
                         at,
+                        confidence: None,
                     })
                     .unwrap();
                     let _ = role;
@@ -2138,6 +2140,7 @@ impl World {
                             text: format!("Progress {salt} by {name}: ward walked"),
                             by: me.clone(),
                             at,
+                            confidence: None,
                         }),
                     )
                     .unwrap();
@@ -2976,6 +2979,7 @@ impl World {
                             text: format!("{EVIL} forged note"),
                             by: user(as_name),
                             at: UnixMillis(self.now),
+                            confidence: None,
                         }),
                     )
                     .unwrap();
@@ -3048,6 +3052,7 @@ impl World {
                 &["owner", "lead", "mallory", "board"],
             )),
             at: UnixMillis(self.now),
+            confidence: None,
         })
         .unwrap();
         let item = |id: ID,
@@ -3944,6 +3949,7 @@ fn demo_plan_cost() -> String {
                         text: "Ward walked, two doors fixed".into(),
                         by: user("owner"),
                         at: UnixMillis(NOW0 - 20 * DAY + k),
+                        confidence: None,
                     }),
                 )
                 .unwrap();
@@ -3981,6 +3987,7 @@ fn demo_plan_cost() -> String {
                             text: "Another ward walked".into(),
                             by: me.clone(),
                             at: UnixMillis(NOW0),
+                            confidence: None,
                         }),
                     )
                     .unwrap();

@@ -154,6 +154,7 @@ fn note(id: &str, by: &str, at: i64) -> LogEntry {
         text: "Ward walked".into(),
         by: user(by),
         at: UnixMillis(at),
+        confidence: None,
     })
 }
 

@@ -887,6 +887,7 @@ impl Sim {
                 text: format!("Ward 3 audited 🏥 {}", random_text(rng, 3)),
                 by: owner,
                 at,
+                confidence: None,
             }),
         };
         self.append(who, &id, entry);

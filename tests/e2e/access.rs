@@ -317,6 +317,7 @@ async fn an_owner_cannot_close_their_own_action_but_keeps_their_progress_note() 
                     text: "Door closers fitted on both wards".into(),
                     by: user("d.hughes"),
                     at: now(),
+                    confidence: None,
                 }),
             )
             .unwrap();
@@ -455,6 +456,7 @@ async fn fields_and_other_peoples_entries_are_protected() {
                     text: "Audit booked for Tuesday".into(),
                     by: user("d.hughes"),
                     at: now(),
+                    confidence: None,
                 }),
             )
             .unwrap();

@@ -245,6 +245,7 @@ fn note(id: &str, text: &str, by: &str, at: UnixMillis) -> ProgressUpdate {
         text: text.into(),
         by: user(by),
         at,
+        confidence: None,
     }
 }
 

@@ -1609,22 +1609,56 @@ async fn an_issued_paper_is_frozen_by_the_server_and_nobody_rewrites_it() {
         })
         .map(|(id, a)| (id.clone(), a.id.clone(), a.owner.clone().unwrap()))
         .expect("an action on track");
+    let owner_id = owner.clone();
     let owner = server.sign_in(owner.as_str(), PASSWORD).await;
     let mut device = crate::access::client(&server, &owner, plan.as_str()).await;
+    let moved_at = crate::access::now();
     device
         .edit(|doc| {
             PlanDoc::new(doc.clone())
-                .set_action_field(
+                .append(
                     &mut doc.transact_mut(),
                     &action,
-                    &plait_shared::plan::ActionField::Confidence(Some(
-                        plait_shared::Confidence::OffTrack,
-                    )),
+                    &plait_shared::LogEntry::Progress(plait_shared::ProgressUpdate {
+                        id: plait_shared::EntryId::new("u-off-track").unwrap(),
+                        text: "Contractor withdrew".into(),
+                        by: owner_id.clone(),
+                        at: moved_at,
+                        confidence: Some(plait_shared::Confidence::OffTrack),
+                    }),
                 )
                 .unwrap();
         })
         .await;
     crate::access::settled(&mut device, 0).await;
+    // The report "as at" version 1's moment has version 1's colours (the
+    // confidence is logged), and now it has the new one.
+    let colours_as_at = |at: Option<plait_shared::UnixMillis>| {
+        let server = &server;
+        async move {
+            let query = at.map(|at| format!("&as_at={}", at.0)).unwrap_or_default();
+            server
+                .get(&format!(
+                    "/api/programmes/demo/report?format=json&since=0{query}"
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()["metrics"]["all"]["by_colour"]
+                .clone()
+        }
+    };
+    let total = |colours: &serde_json::Value, colour: &str| colours[colour].as_u64().unwrap_or(0);
+    let then = colours_as_at(Some(first.issued_at)).await;
+    let now = colours_as_at(None).await;
+    assert_eq!(total(&now, "red"), total(&then, "red") + 1, "{then} {now}");
+    assert_eq!(
+        total(&now, "green") + 1,
+        total(&then, "green"),
+        "{then} {now}"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let second: IssuedPaper = issue(&office, &words).await.unwrap().json().await.unwrap();
     assert_eq!(second.version, 2);

@@ -270,6 +270,8 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             })
         }))
     };
+    let update_confidence = RwSignal::new(String::new());
+    let confidence_denied = denied(Ok(FieldKey::Confidence));
     // Whether the signed-in person may change anything in the details at
     // all: if not (a board member, a regulator, a colleague outside the
     // action), the details are a read-only summary, not a greyed form.
@@ -497,7 +499,18 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             <FieldSelect id="confidence" label="Confidence"
                 options=vocabulary(Confidence::ALL, Confidence::key, Confidence::label)
                 current=current(|a| a.confidence.map(|c| c.key().to_owned()))
-                set=Callback::new(move |key: String| editing.set(ActionField::Confidence(key.parse().ok())))
+                set=Callback::new(move |key: String| {
+                    // Logged as a progress update, so a report "as at" a
+                    // past day has the colour of that day.
+                    let (Ok(confidence), Some(id)) = (key.parse::<Confidence>(), new_entry_id()) else { return };
+                    editing.append(LogEntry::Progress(ProgressUpdate {
+                        id,
+                        text: format!("Confidence: {}", confidence.label().to_lowercase()),
+                        by: session.actor.get_untracked().user,
+                        at: now(),
+                        confidence: Some(confidence),
+                    }));
+                })
                 denied=denied(Ok(FieldKey::Confidence)) />
             <FieldSelect id="assurance" label="Assurance"
                 options=vocabulary(Assurance::ALL, Assurance::key, Assurance::label)
@@ -509,7 +522,12 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
 
     let update_list = move || {
         updates.get().into_iter().rev().map(|u| view! {
-            <li><p>{u.text}</p><p class="nhsuk-body-s">{format!("{} · {}", workspace.name_of(u.by.as_str()), u.at.date().long())}</p></li>
+            <li><p>{u.text}</p><p class="nhsuk-body-s">{format!(
+                "{} · {}{}",
+                workspace.name_of(u.by.as_str()),
+                u.at.date().long(),
+                u.confidence.map(|c| format!(" · Confidence: {}", c.label().to_lowercase())).unwrap_or_default()
+            )}</p></li>
         }).collect_view()
     };
 
@@ -586,14 +604,27 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 if text.trim().is_empty() { return; }
                 editing.append(LogEntry::Progress(ProgressUpdate {
                     id, text: text.trim().to_owned(), by: session.actor.get_untracked().user, at: now(),
+                    confidence: update_confidence.get_untracked().parse().ok(),
                 }));
                 update_text.set(String::new());
+                update_confidence.set(String::new());
             }>
                 <div class="nhsuk-form-group">
                     <label class="nhsuk-label" for="new-update">"Add a progress update"</label>
                     <textarea class="nhsuk-textarea" id="new-update" rows="3"
                         prop:value=move || update_text.get() on:input=move |ev| update_text.set(event_target_value(&ev))></textarea>
                 </div>
+                <Show when=move || confidence_denied.with(Option::is_none)>
+                    <div class="nhsuk-form-group">
+                        <label class="nhsuk-label" for="new-update-confidence">"Confidence with this update"</label>
+                        <select class="nhsuk-select" id="new-update-confidence"
+                            prop:value=move || update_confidence.get()
+                            on:change=move |ev| update_confidence.set(event_target_value(&ev))>
+                            <option value="">"Unchanged"</option>
+                            {Confidence::ALL.iter().map(|c| view! { <option value=c.key()>{c.label()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                </Show>
                 <button class="nhsuk-button" type="submit">"Add update"</button>
             </form>
             <h2 id="history">"History"</h2>

@@ -183,6 +183,7 @@ fn note(by: &str, text: &str, at: UnixMillis, salt: u32) -> LogEntry {
         text: text.into(),
         by: user(by),
         at,
+        confidence: None,
     })
 }
 
