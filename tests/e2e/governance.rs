@@ -1595,6 +1595,49 @@ async fn an_issued_paper_is_frozen_by_the_server_and_nobody_rewrites_it() {
     assert_eq!(programme.issued[&meeting].len(), 1, "no forged version");
     assert_eq!(parse(&programme.issued[&meeting][&1]), Some(first.clone()));
     assert_eq!(programme.papers[&meeting].issues, vec![first.issued_at]);
+    // Nor removes them: the frozen version, the list of issues, the paper.
+    for removal in ["issued", "issues", "paper"] {
+        // Another admin's device (the office's refused removals above are
+        // remembered as refused for the office, not told again).
+        let mut admin = crate::access::client(&server, &server.token, "demo").await;
+        admin
+            .edit(|doc| {
+                let issued = doc.get_or_insert_map(plait_shared::keys::Root::IssuedPapers.key());
+                let papers = doc.get_or_insert_map(plait_shared::keys::Root::Papers.key());
+                let mut txn = doc.transact_mut();
+                match removal {
+                    "issued" => {
+                        issued.remove(&mut txn, &IssuedPaper::key(&meeting, 1));
+                    }
+                    "issues" => {
+                        if let Some(yrs::Out::YMap(paper)) = papers.get(&txn, meeting.as_str()) {
+                            paper.remove(&mut txn, plait_shared::keys::PaperField::Issues.key());
+                        }
+                    }
+                    _ => {
+                        papers.remove(&mut txn, meeting.as_str());
+                    }
+                }
+            })
+            .await;
+        crate::access::settled(&mut admin, 1).await;
+        assert!(
+            crate::access::refusal(&admin, 0).contains("frozen by the server"),
+            "{removal}: {}",
+            crate::access::refusal(&admin, 0)
+        );
+        let (programme, _) = read_all().await;
+        assert_eq!(
+            parse(&programme.issued[&meeting][&1]),
+            Some(first.clone()),
+            "{removal} refused"
+        );
+        assert_eq!(
+            programme.papers[&meeting].issues,
+            vec![first.issued_at],
+            "{removal} refused"
+        );
+    }
 
     // The data moves on: an owner's action goes off track.
     let today = first.issued_at.date();

@@ -1219,6 +1219,20 @@ impl Judge<'_, '_> {
             {
                 return false;
             }
+            // An issued paper, its list of issues and the paper they belong
+            // to are the server's record of what a meeting was sent: nobody
+            // removes them, the admin included.
+            let issued = root == Root::IssuedPapers
+                || matches!(&place, Place::Root(Root::Papers))
+                || matches!(
+                    (&place, sub.as_deref()),
+                    (Place::Entity(Root::Papers, _), Some(key))
+                        if key == crate::keys::PaperField::Issues.key()
+                );
+            if issued {
+                self.refuse(Change::Programme(root), ISSUED_BY_SERVER);
+                return false;
+            }
             let chair_report = matches!(
                 (&place, sub.as_deref()),
                 (Place::Entity(Root::Meetings, _), Some(key)) if chair_report_field(key)
@@ -2143,11 +2157,11 @@ fn map_at<T: ReadTxn>(txn: &T, place: &Place) -> Option<yrs::MapRef> {
     }
 }
 
-/// Whether `key` is a field of a meeting's chair's report.
-/// Why nobody writes an issued board paper by editing.
+/// Why nobody writes or removes an issued board paper by editing.
 const ISSUED_BY_SERVER: &str =
     "an issued board paper is frozen by the server when it is issued (issue it from the paper's page)";
 
+/// Whether `key` is a field of a meeting's chair's report.
 fn chair_report_field(key: &str) -> bool {
     crate::keys::MeetingField::from_key(key).is_some_and(crate::keys::MeetingField::in_chair_report)
 }

@@ -1506,3 +1506,73 @@ fn governance_settings_out_of_bounds_or_unreadable_are_refused() {
     assert!(outcome.refused.is_empty(), "{:?}", outcome.refused);
     assert_eq!(programme.governance(&doc.transact()).reaudit_count, 4);
 }
+
+/// An issued board paper is the server's record of what a meeting was
+/// sent (issue 16): not even the programme's admin removes the frozen
+/// version, its list of issues or the paper, by an update that only
+/// deletes.
+#[test]
+fn nobody_removes_an_issued_paper() {
+    use crate::ids::MeetingId;
+    use crate::keys::{PaperField, Root};
+    use crate::programme::{Paper, ProgrammeDoc};
+    use yrs::Map;
+    let doc = new_doc_with_client_id(1);
+    let programme = ProgrammeDoc::new(doc.clone());
+    let meeting = MeetingId::new("board-2027-01").unwrap();
+    programme.issue_paper(
+        &mut doc.transact_mut(),
+        &meeting,
+        1,
+        crate::ids::UnixMillis(5),
+        &Paper::default(),
+        "{\"frozen\":true}",
+    );
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let mut index = ItemIndex::from_state(DocShape::Programme, &state).unwrap();
+    let admin = user("office");
+    let author = Author::Member {
+        user: &admin,
+        role: Role::Admin,
+        rules: crate::lifecycle::Governance::DEFAULT,
+    };
+    for (n, removal) in ["issued", "issues", "paper"].into_iter().enumerate() {
+        let device = new_doc_with_client_id(20 + n as u64);
+        apply(&device, &state);
+        let sv = device.transact().state_vector();
+        let issued = device.get_or_insert_map(Root::IssuedPapers.key());
+        let papers = device.get_or_insert_map(Root::Papers.key());
+        {
+            let mut txn = device.transact_mut();
+            match removal {
+                "issued" => {
+                    assert!(issued.remove(&mut txn, "board-2027-01.v1").is_some());
+                }
+                "issues" => {
+                    let Some(yrs::Out::YMap(paper)) = papers.get(&txn, meeting.as_str()) else {
+                        panic!("no paper");
+                    };
+                    assert!(paper.remove(&mut txn, PaperField::Issues.key()).is_some());
+                }
+                _ => {
+                    assert!(papers.remove(&mut txn, meeting.as_str()).is_some());
+                }
+            }
+        }
+        let bytes = since(&device, &sv);
+        let refused = match decide(&index, &doc, author, &bytes, 0, &Limits::DEFAULT).unwrap() {
+            Verdict::Admit(admitted) => {
+                integrate(&doc, &mut index, admitted, author, NOW, &Limits::DEFAULT)
+                    .unwrap()
+                    .refused
+            }
+            other => panic!("{removal}: {other:?}"),
+        };
+        assert_eq!(refused.len(), 1, "{removal}: {refused:?}");
+        let view = programme.read(&doc.transact());
+        assert_eq!(view.issued[&meeting][&1], "{\"frozen\":true}", "{removal}");
+        assert_eq!(view.papers[&meeting].issues.len(), 1, "{removal}");
+    }
+}
