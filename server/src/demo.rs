@@ -314,7 +314,7 @@ pub fn seed_on(
     let importer = UserId::new(ACCOUNTS[0].0).map_err(bug)?;
     let mut total = ImportSummary::default();
     // The committee's meetings that took the history's decisions.
-    let mut meetings = std::collections::BTreeSet::new();
+    let mut meetings: std::collections::BTreeMap<Date, usize> = std::collections::BTreeMap::new();
     for planned in &plan.plans {
         let doc = PlanDoc::new(new_doc());
         {
@@ -367,14 +367,30 @@ pub fn seed_on(
         // rows carry user names.)
         // Its meetings: those that decided, and the next one, whose agenda
         // is what awaits the committee now.
-        meetings.insert(next_meeting(plus_days(today.max(calendar.as_at), 1)));
-        for day in &meetings {
+        let next = next_meeting(plus_days(today.max(calendar.as_at), 1));
+        meetings.entry(next).or_default();
+        for (day, closures) in &meetings {
+            // A meeting held is written up: its chair's report (so what
+            // awaits the committee now is on its next meeting's agenda).
+            let assure = if *day < next && *closures > 0 {
+                format!(
+                    "The committee approved the closure of {closures} action(s) whose evidence a validator had accepted. Each is re-audited on the programme's schedule before it counts as embedded."
+                )
+            } else {
+                String::new()
+            };
             programme.put_meeting(
                 &mut txn,
                 &meeting_id(*day)?,
                 &plait_shared::Meeting {
                     forum_id: Some(plait_shared::ForumId::new("qsc").map_err(bug)?),
                     date: Some(*day),
+                    alert: if *day < next {
+                        "None.".into()
+                    } else {
+                        String::new()
+                    },
+                    assure,
                     ..plait_shared::Meeting::default()
                 },
             );
@@ -516,7 +532,7 @@ fn history(
     targets: &HashMap<String, (Status, String)>,
     people: &HashMap<&str, UserId>,
     calendar: &Calendar,
-    meetings: &mut std::collections::BTreeSet<Date>,
+    meetings: &mut std::collections::BTreeMap<Date, usize>,
 ) -> Result<(), SeedError> {
     let user = |name: &str| UserId::new(name).map_err(bug);
     let (compliance, chair) = (user("compliance")?, user("qsc.chair")?);
@@ -695,7 +711,7 @@ fn history(
                         role: Role::Approver,
                         at: at(meeting, 16),
                     };
-                    meetings.insert(meeting);
+                    *meetings.entry(meeting).or_default() += 1;
                     let meeting_id = meeting_id(meeting)?;
                     record_decision(
                         plan,

@@ -127,10 +127,17 @@ pub fn awaiting(plans: &[(DocId, PlanView)]) -> Vec<Awaiting<'_>> {
     out
 }
 
+/// Days after a meeting in which it still takes what awaits a decision,
+/// until its chair's report is written: the chair records the decisions
+/// from the minutes, often after the day.
+pub const RECORDING_DAYS: i64 = 7;
+
 /// The meeting at which what awaits a decision on `today` is tabled: the
-/// next meeting (today's or later) of a forum that decides on actions (ties
-/// by id). None when no such meeting is planned. A meeting that has passed
-/// keeps what it decided; what it left undecided moves on to the next.
+/// earliest meeting of a forum that decides on actions that is today or
+/// later, or that was held in the last [`RECORDING_DAYS`] and has no chair's
+/// report yet (ties by id). None when no such meeting is planned. A meeting
+/// written up keeps what it decided; what it left undecided moves on to the
+/// next.
 pub fn tabled_at(programme: &ProgrammeView, today: Date) -> Option<&MeetingId> {
     programme
         .meetings
@@ -141,7 +148,13 @@ pub fn tabled_at(programme: &ProgrammeView, today: Date) -> Option<&MeetingId> {
                 .as_ref()
                 .and_then(|f| programme.forums.get(f))
                 .is_some_and(|f| f.remit == Remit::Decides);
-            decides && meeting.date.is_some_and(|day| day >= today)
+            let written_up = !(meeting.alert.trim().is_empty()
+                && meeting.advise.trim().is_empty()
+                && meeting.assure.trim().is_empty());
+            decides
+                && meeting.date.is_some_and(|day| {
+                    day >= today || (day.days_until(today) <= RECORDING_DAYS && !written_up)
+                })
         })
         .min_by_key(|(id, meeting)| (meeting.date, *id))
         .map(|(id, _)| id)
@@ -491,12 +504,25 @@ mod tests {
         let day = |iso: &str| Date::parse_iso(iso).unwrap();
         let tabled = |today: &str| tabled_at(&programme, day(today)).map(MeetingId::as_str);
         assert_eq!(tabled("2027-01-10"), Some("qsc-2027-01"));
-        // On the day, the meeting itself; the day after, February's (the
-        // board between them takes no decisions).
+        // On the day, the meeting itself, and for a week after while its
+        // chair writes it up (the board between takes no decisions).
         assert_eq!(tabled("2027-01-20"), Some("qsc-2027-01"));
-        assert_eq!(tabled("2027-01-21"), Some("qsc-2027-02"));
+        assert_eq!(tabled("2027-01-27"), Some("qsc-2027-01"));
+        assert_eq!(tabled("2027-01-28"), Some("qsc-2027-02"));
+        // Written up (its chair's report saved): the next meeting's.
+        let mut written = programme.clone();
+        if let Some(m) = written
+            .meetings
+            .get_mut(&MeetingId::new("qsc-2027-01").unwrap())
+        {
+            m.assure = "Closures approved.".into();
+        }
+        assert_eq!(
+            tabled_at(&written, day("2027-01-21")).map(MeetingId::as_str),
+            Some("qsc-2027-02")
+        );
         // Nothing planned after February: nowhere, until a meeting is added.
-        assert_eq!(tabled("2027-02-18"), None);
+        assert_eq!(tabled("2027-02-25"), None);
     }
 
     #[test]
@@ -560,9 +586,10 @@ mod tests {
         // Another meeting's agenda does not have it.
         let other = agenda(&next, &read(&plan), today);
         assert!(other.iter().all(|i| i.action.reference != "MD1"));
-        // After the meeting the extension nobody decided on has moved to
-        // the next one; the decided closure stays where it was decided.
-        let later = Date::parse_iso("2027-01-21").unwrap();
+        // A week after the meeting the extension nobody decided on has
+        // moved to the next one; the decided closure stays where it was
+        // decided.
+        let later = Date::parse_iso("2027-01-28").unwrap();
         let moved: Vec<(ItemKind, String)> = agenda(&next, &read(&plan), later)
             .into_iter()
             .map(|i| (i.kind, i.action.reference))

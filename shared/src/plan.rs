@@ -920,12 +920,14 @@ impl ActionView {
     /// one place those folds are made, for reading and for checking what an
     /// entry would do.
     pub fn derived(mut self) -> ActionView {
+        // The last update in the log that gives one (the log's order, which
+        // nobody rewrites, not the moments devices write, which a device's
+        // clock sets).
         self.confidence = self
             .updates
             .iter()
-            .filter_map(|u| Some((u.at, u.confidence?)))
-            .max_by_key(|(at, _)| *at)
-            .map(|(_, c)| c)
+            .rev()
+            .find_map(|u| u.confidence)
             .or(self.confidence_set);
         self.sustainment_checks = fold_sustainment(&self.sustainment);
         (self.due_requests, self.wording_requests) = fold_due_changes(&self.due_changes);

@@ -64,6 +64,7 @@ test('the board paper prints within six pages, as shared counts, and stays as is
     assert.match(await page.locator('#paper-summary').inputValue(), new RegExp(`${counts.met} of ${counts.total} Must Dos met`))
     await page.getByRole('button', { name: 'Save the paper' }).click()
     await page.getByRole('button', { name: 'Issue the paper to the meeting' }).click()
+    await page.getByRole('button', { name: /^Issue version \d+$/ }).click()
     await page.locator('[data-testid=paper-status]').filter({ hasText: 'version 1' }).waitFor()
     await waitForAllSaved(page, { timeout: 30_000 })
     await axe(page, 'the board paper')
@@ -130,6 +131,7 @@ test('the board paper prints within six pages, as shared counts, and stays as is
     // chosen from the list, still does not.
     await page.getByRole('button', { name: 'See it as it was issued' }).click()
     await page.getByRole('button', { name: 'Issue the paper to the meeting' }).click()
+    await page.getByRole('button', { name: /^Issue version \d+$/ }).click()
     await page.locator('[data-testid=paper-status]').filter({ hasText: 'version 2' }).waitFor()
     await eventually(async () => /Contractor booked for Monday/.test(await page.locator('.plait-paper').innerText()),
       { message: 'version 2 as issued' })

@@ -846,7 +846,10 @@ fn MeetingPapers(meeting: MeetingId) -> impl IntoView {
                     no_pid.set(false);
                     clear_file(file_input);
                 }
-                Err(e) => errors.set(vec![("paper-file".to_owned(), e)]),
+                Err(e) => {
+                    errors.set(vec![("paper-file".to_owned(), e)]);
+                    focus("paper-errors");
+                }
             }
         });
     };
@@ -914,12 +917,17 @@ fn MeetingPapers(meeting: MeetingId) -> impl IntoView {
                         <div class=move || if error_of(errors, "paper-file").is_some() { "nhsuk-form-group nhsuk-form-group--error" } else { "nhsuk-form-group" }>
                             <label class="nhsuk-label" for="paper-file">{format!("File (PDF or office document, up to {} MB)", crate::uploads::MAX_BYTES / 1_048_576)}</label>
                             {move || error_of(errors, "paper-file").map(|m| view! { <span class="nhsuk-error-message" id="paper-file-error"><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span> })}
-                            <input class="nhsuk-file-upload" id="paper-file" type="file" node_ref=file_input />
+                            <input class="nhsuk-file-upload" id="paper-file" type="file" node_ref=file_input
+                                aria-describedby=move || error_of(errors, "paper-file").map(|_| "paper-file-error") />
                         </div>
-                        <div class="nhsuk-checkboxes__item">
-                            <input class="nhsuk-checkboxes__input" id="paper-no-pid" type="checkbox"
-                                prop:checked=move || no_pid.get() on:change=move |ev| no_pid.set(event_target_checked(&ev)) />
-                            <label class="nhsuk-label nhsuk-checkboxes__label" for="paper-no-pid">"I confirm this file holds no patient-identifiable data"</label>
+                        <div class=move || if error_of(errors, "paper-no-pid").is_some() { "nhsuk-form-group nhsuk-form-group--error" } else { "nhsuk-form-group" }>
+                            {move || error_of(errors, "paper-no-pid").map(|m| view! { <span class="nhsuk-error-message" id="paper-no-pid-error"><span class="nhsuk-u-visually-hidden">"Error: "</span>{m}</span> })}
+                            <div class="nhsuk-checkboxes__item">
+                                <input class="nhsuk-checkboxes__input" id="paper-no-pid" type="checkbox"
+                                    aria-describedby=move || error_of(errors, "paper-no-pid").map(|_| "paper-no-pid-error")
+                                    prop:checked=move || no_pid.get() on:change=move |ev| no_pid.set(event_target_checked(&ev)) />
+                                <label class="nhsuk-label nhsuk-checkboxes__label" for="paper-no-pid">"I confirm this file holds no patient-identifiable data"</label>
+                            </div>
                         </div>
                     </div>
                     <div hidden=is_file>

@@ -313,6 +313,11 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
                     .get(&meeting)
                     .and_then(|v| v.get(&(n + 1)))
                     .and_then(|json| read(json));
+                let unreadable = frozen.is_none()
+                    && programme
+                        .issued
+                        .get(&meeting)
+                        .is_some_and(|v| v.contains_key(&(n + 1)));
                 match frozen {
                     Some(issued) => Shown {
                         status: format!(
@@ -329,13 +334,29 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
                     None => {
                         let at = paper.issues[n];
                         Shown {
-                            status: format!(
-                                "Version {}, issued {}: recomputed from the logs as they stood then.",
-                                n + 1,
-                                at.date().long()
-                            ),
+                            status: if unreadable {
+                                format!(
+                                    "Version {}, issued {}: its frozen copy does not read in this release of Plait, so it is recomputed here from the logs as they stood then (texts as they are now).",
+                                    n + 1,
+                                    at.date().long()
+                                )
+                            } else {
+                                format!(
+                                    "Version {}, issued {}: issued before papers were frozen, so recomputed from the logs as they stood then.",
+                                    n + 1,
+                                    at.date().long()
+                                )
+                            },
                             meeting: title,
-                            body: body_for(&programme, &meeting, &plans, Some(at), now(), today(), &read),
+                            body: body_for(
+                                &programme,
+                                &meeting,
+                                &plans,
+                                Some(at),
+                                now(),
+                                today(),
+                                &read,
+                            ),
                             words: paper,
                         }
                     }
@@ -493,7 +514,7 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
             </section>
             <Show when=admin>
                 // Drawn once the paper is on this device, from what it says.
-                {move || stored.get().map(|(_, paper)| view! { <PaperForm id=id.get_value() paper body /> })}
+                {move || stored.get().map(|(_, paper)| view! { <PaperForm id=id.get_value() paper body shown /> })}
             </Show>
         </div>
     }
@@ -501,7 +522,12 @@ pub fn BoardPaper(meeting: MeetingId) -> impl IntoView {
 
 /// The programme office writes the cover and summary, and issues the paper.
 #[component]
-fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl IntoView {
+fn PaperForm(
+    id: MeetingId,
+    paper: Paper,
+    body: Memo<Option<PaperBody>>,
+    shown: RwSignal<Option<usize>>,
+) -> impl IntoView {
     let workspace = use_workspace();
     let session = use_session();
     let paper = if paper == Paper::default() {
@@ -555,12 +581,23 @@ fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl
     // Issuing is the server's: it freezes these words with its own figures
     // as the next version (so it needs a connection).
     let busy = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let next_version = Memo::new(move |_| {
+        workspace
+            .programme_view()
+            .and_then(|p| p.papers.get(&id.get_value()).map(Paper::version))
+            .unwrap_or(0)
+            + 1
+    });
     let issue = move |_| {
         if busy.get_untracked() {
             return;
         }
+        confirming.set(false);
+        // The words go with the request: the server writes them with the
+        // version (a save of a paper the server has not seen yet, racing
+        // the server's own write, would be refused).
         let paper = words();
-        let _ = workspace.edit_programme(|p, txn| p.put_paper(txn, &id.get_value(), &paper));
         let Some(programme) = workspace.programme_id() else {
             return;
         };
@@ -571,10 +608,14 @@ fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl
             let answer = crate::api::issue_paper(&programme, &id.get_value(), &paper, &csrf).await;
             busy.set(false);
             saved.set(match answer {
-                Ok(issued) => format!(
-                    "Issued as version {}: the paper now shows what the meeting was sent, whatever changes after.",
-                    issued.version
-                ),
+                Ok(issued) => {
+                    // Show the version just issued.
+                    shown.set(None);
+                    format!(
+                        "Issued as version {}: the paper now shows what the meeting was sent, whatever changes after.",
+                        issued.version
+                    )
+                }
                 Err(e) => format!(
                     "Not issued: {} Your words are saved on this device.",
                     crate::api::reason(&e)
@@ -602,8 +643,22 @@ fn PaperForm(id: MeetingId, paper: Paper, body: Memo<Option<PaperBody>>) -> impl
             <TextArea id="paper-delivery" label="Risks to delivery" value=delivery />
             <div class="plait-buttons">
                 <button class="nhsuk-button" type="submit">"Save the paper"</button>
-                <button class="nhsuk-button nhsuk-button--secondary" type="button" prop:disabled=move || busy.get() on:click=issue>"Issue the paper to the meeting"</button>
+                <button class="nhsuk-button nhsuk-button--secondary" type="button" prop:disabled=move || busy.get()
+                    on:click=move |_| { confirming.set(true); crate::browser::focus("paper-confirm"); }>"Issue the paper to the meeting"</button>
             </div>
+            <Show when=move || confirming.get()>
+                <div class="nhsuk-warning-callout" id="paper-confirm" tabindex="-1">
+                    <h3 class="nhsuk-warning-callout__label"><span role="text"><span class="nhsuk-u-visually-hidden">"Important: "</span>"Issue it to the meeting?"</span></h3>
+                    <p>{move || format!(
+                        "Version {} is frozen as it stands: these words and the figures as the server holds them now. It cannot be changed afterwards, only issued again as a correction.",
+                        next_version.get()
+                    )}</p>
+                    <div class="plait-buttons">
+                        <button class="nhsuk-button" type="button" on:click=issue>{move || format!("Issue version {}", next_version.get())}</button>
+                        <button class="nhsuk-button nhsuk-button--secondary" type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    </div>
+                </div>
+            </Show>
             <Saved message=saved />
         </form>
     }

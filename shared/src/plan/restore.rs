@@ -150,7 +150,9 @@ impl PlanDoc {
                 exec_lead: view.exec_lead.clone(),
                 owner: view.owner.clone(),
                 due: view.due_original,
-                confidence: view.confidence,
+                // The field as it was set (the confidence given with
+                // progress updates comes back with the updates).
+                confidence: view.confidence_set,
                 closure_criteria: view.closure_criteria.clone(),
             },
         )?;
