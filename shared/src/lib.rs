@@ -49,6 +49,7 @@ pub mod plan;
 pub mod programme;
 pub mod protocol;
 pub mod report;
+pub mod spc;
 pub mod vocab;
 pub mod workflow;
 
