@@ -10,7 +10,8 @@
 //! Functions sharing a module name share a chunk: the ward's lists
 //! (overview, My work, the action list, a finding, the warning notice), the
 //! action page, the programme office's set-up and import, the committee's
-//! meetings and the board's paper and report. Code two chunks share is a
+//! meetings, the board's paper and report, and phase 2's measures. Code two
+//! chunks share is a
 //! chunk of its own, fetched with either.
 //!
 //! The sign-in page fetches the frame and the lists in the background while
@@ -84,8 +85,9 @@ split_point! {
 }
 
 split_point! {
-    /// Importing a tracker.
-    [office]
+    /// Importing a tracker (a module of its own: used about once a
+    /// programme; issue 18).
+    [import]
     pub fn import() {
         Ok(view! { <crate::pages::import::Import /> }.into_any())
     }
@@ -120,6 +122,14 @@ split_point! {
     [committee]
     pub fn meeting(meeting: MeetingId) {
         Ok(view! { <crate::pages::meetings::MeetingPack meeting /> }.into_any())
+    }
+}
+
+split_point! {
+    /// Phase 2's measures with their SPC charts.
+    [phase2]
+    pub fn measures() {
+        Ok(view! { <crate::pages::measures::Measures /> }.into_any())
     }
 }
 

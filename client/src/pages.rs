@@ -17,6 +17,7 @@ pub mod findings;
 pub mod governance;
 pub mod history;
 pub mod import;
+pub mod measures;
 pub mod meetings;
 pub mod my_work;
 pub mod overview;
@@ -48,6 +49,8 @@ pub enum Page {
     WarningNotice,
     /// The forums' meetings.
     Meetings,
+    /// Phase 2's measures, each with its SPC chart.
+    Measures,
     /// One meeting: its committee pack, decisions and chair's report.
     Meeting {
         /// The meeting.
@@ -90,6 +93,7 @@ impl Page {
             ["setup"] => Page::Setup,
             ["warning-notice"] => Page::WarningNotice,
             ["meetings"] => Page::Meetings,
+            ["measures"] => Page::Measures,
             ["meetings", meeting] => {
                 MeetingId::new(*meeting).map_or(Page::NotFound, |meeting| Page::Meeting { meeting })
             }
@@ -120,6 +124,7 @@ impl Page {
             Page::Setup => "/setup".into(),
             Page::WarningNotice => "/warning-notice".into(),
             Page::Meetings => "/meetings".into(),
+            Page::Measures => "/measures".into(),
             Page::Meeting { meeting } => format!("/meetings/{meeting}"),
             Page::Paper { meeting } => format!("/papers/{meeting}"),
             Page::Finding { plan, finding } => format!("/findings/{plan}/{finding}"),
@@ -140,6 +145,7 @@ impl Page {
             Page::Setup => "Set up the programme",
             Page::WarningNotice => "Warning notice",
             Page::Meetings => "Meetings",
+            Page::Measures => "Measures",
             Page::Meeting { .. } => "Committee pack",
             Page::Paper { .. } => "Board paper",
             Page::Finding { .. } => "Finding",
@@ -353,6 +359,7 @@ mod tests {
             Page::Setup,
             Page::WarningNotice,
             Page::Meetings,
+            Page::Measures,
             Page::Meeting {
                 meeting: plait_shared::MeetingId::new("qsc-2027-01-20").unwrap(),
             },

@@ -53,6 +53,13 @@ pub const ACCOUNTS: [(&str, &str, Role); 6] = [
     ("board", "Board Member", Role::Viewer),
 ];
 
+/// The demo's restraint rate, monthly: twelve months before the launch,
+/// then the months since, falling as the restrictive practice actions land.
+const DEMO_RESTRAINT: [&str; 18] = [
+    "14.2", "15.1", "13.8", "14.9", "15.6", "14.0", "13.5", "15.2", "14.7", "13.9", "15.0", "14.4",
+    "13.1", "12.4", "11.8", "11.0", "10.2", "9.6",
+];
+
 /// The other executive leads and action owners the tracker names, each
 /// with an account (the same password) so that every action has someone
 /// who can move it.
@@ -470,6 +477,43 @@ pub fn seed_on(
                     goal: goal.into(),
                     exit_criteria: exit.into(),
                 },
+            );
+        }
+        // Phase 2's outcome measure: restraint, monthly, a year before the
+        // launch (the baseline that sets the limits) and every month since.
+        let restraint = plait_shared::MeasureId::new("m-restraint").map_err(bug)?;
+        programme.put_measure(
+            &mut txn,
+            &restraint,
+            &plait_shared::Measure {
+                name: "Restraints per 1,000 occupied bed days (adult acute wards)".into(),
+                kind: Some(plait_shared::MeasureKind::Outcome),
+                definition: "Every physical restraint recorded on Datix on the adult acute wards in the month, per 1,000 occupied bed days from the bed management system; counted on the 5th working day of the next month".into(),
+                unit: "per 1,000 occupied bed days".into(),
+                direction: Some(plait_shared::spc::Direction::Decrease),
+                target: "8".into(),
+                baseline: Some(12),
+                rebase: Vec::new(),
+                workstream_id: None,
+            },
+        );
+        // Monthly, the last one for the month before the tracker's "as at".
+        let (year, month, _) = calendar.as_at.ymd();
+        let last = i32::from(month) - 2 + year * 12;
+        for (n, value) in DEMO_RESTRAINT.iter().enumerate() {
+            let index = last - (DEMO_RESTRAINT.len() - 1 - n) as i32;
+            let period = Date::from_ymd(
+                index.div_euclid(12),
+                u8::try_from(index.rem_euclid(12) + 1).map_err(bug)?,
+                1,
+            )
+            .map_err(bug)?;
+            programme.put_measure_point(
+                &mut txn,
+                &plait_shared::MeasurePointId::new(format!("mp-restraint-{n:02}")).map_err(bug)?,
+                &restraint,
+                period,
+                value,
             );
         }
     }

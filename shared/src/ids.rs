@@ -140,6 +140,16 @@ key_id!(
     "meeting paper id"
 );
 key_id!(
+    /// Names a phase-2 measure of the programme.
+    MeasureId,
+    "measure id"
+);
+key_id!(
+    /// Names one value of a measure's data series.
+    MeasurePointId,
+    "measure point id"
+);
+key_id!(
     /// Names one entry of an append-only log (an evidence item, a due-date
     /// request, a re-audit) so later entries can refer to it.
     EntryId,

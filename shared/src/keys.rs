@@ -172,6 +172,11 @@ keys! {
         /// `meeting_papers`: id → a paper tabled at a meeting (a file or a
         /// link, with its title).
         MeetingPapers = "meeting_papers", "meetings' papers";
+        /// `measures`: id → a phase-2 measure (outcome, process or
+        /// balancing), with its definition, direction and target.
+        Measures = "measures", "measures";
+        /// `measure_points`: id → one value of a measure's data series.
+        MeasurePoints = "measure_points", "measures' data";
         /// `issued_papers`: `{meeting}.v{version}` → a board paper as issued
         /// (its words and figures, frozen; written by the server only).
         IssuedPapers = "issued_papers", "issued board papers";
@@ -344,6 +349,42 @@ keys! {
         FileName = "file_name", "File name";
         /// When it was added.
         AddedAt = "added_at", "Added";
+    }
+}
+
+keys! {
+    /// A field of a phase-2 measure.
+    MeasureField {
+        /// What it counts ("Restraints per 1,000 occupied bed days").
+        Name = "name", "Name";
+        /// Outcome, process or balancing.
+        Kind = "kind", "Kind";
+        /// Its operational definition: exactly what is counted, and how.
+        Definition = "definition", "Operational definition";
+        /// Its unit.
+        Unit = "unit", "Unit";
+        /// Which way is better ([`crate::spc::Direction`]).
+        Direction = "direction", "Better when";
+        /// Its target, if it has one.
+        Target = "target", "Target";
+        /// How many of the first points set the limits.
+        Baseline = "baseline", "Baseline points";
+        /// The periods from which the limits are recalculated.
+        Rebase = "rebase", "Limits recalculated from";
+        /// The workstream it belongs to.
+        Workstream = "workstream_id", "Workstream";
+    }
+}
+
+keys! {
+    /// A field of one value of a measure's data series.
+    MeasurePointField {
+        /// The measure.
+        MeasureId = "measure_id", "Measure";
+        /// The period it is for (its first day).
+        Period = "period", "Period";
+        /// The value.
+        Value = "value", "Value";
     }
 }
 

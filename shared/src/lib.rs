@@ -45,6 +45,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod pack;
 pub mod paper;
+pub mod phase2;
 pub mod plan;
 pub mod programme;
 pub mod protocol;
@@ -59,8 +60,8 @@ pub use entries::{
     Transition,
 };
 pub use ids::{
-    ActionId, Date, DocId, EntryId, FindingId, ForumId, InvalidDate, InvalidId, MeetingId,
-    MeetingPaperId, PhaseId, UnixMillis, UserId, WorkstreamId,
+    ActionId, Date, DocId, EntryId, FindingId, ForumId, InvalidDate, InvalidId, MeasureId,
+    MeasurePointId, MeetingId, MeetingPaperId, PhaseId, UnixMillis, UserId, WorkstreamId,
 };
 pub use lifecycle::{
     check_transition, fold_status, ActionFacts, Fold, FoldFacts, Governance, Move, Refusal, Step,
@@ -71,13 +72,13 @@ pub use plan::{
     PlanView, TextEdit,
 };
 pub use programme::{
-    Forum, Meeting, MeetingPaper, Paper, Phase, PlanEntry, ProgrammeDoc, ProgrammeInfo,
-    ProgrammeView, Workstream,
+    Forum, Measure, MeasurePoint, Meeting, MeetingPaper, Paper, Phase, PlanEntry, ProgrammeDoc,
+    ProgrammeInfo, ProgrammeView, Workstream,
 };
 pub use vocab::{
     Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, EvidenceKind,
-    EvidenceType, EvidenceVerdict, FindingKind, KeyQuestion, ReauditMethod, Regulation, Remit,
-    Role, Status, UnknownValue,
+    EvidenceType, EvidenceVerdict, FindingKind, KeyQuestion, MeasureKind, ReauditMethod,
+    Regulation, Remit, Role, Status, UnknownValue,
 };
 
 #[cfg(all(test, target_arch = "wasm32"))]

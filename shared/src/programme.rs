@@ -18,14 +18,16 @@ use yrs::{Doc, Map, MapPrelim, MapRef, ReadTxn, TransactionMut};
 use crate::colours::{ColourRule, ColourScheme};
 use crate::doc::{get_parsed, get_str, map_ref, SchemaProblem, WriteError};
 use crate::ids::{
-    Date, DocId, ForumId, MeetingId, MeetingPaperId, PhaseId, UnixMillis, WorkstreamId,
+    Date, DocId, ForumId, MeasureId, MeasurePointId, MeetingId, MeetingPaperId, PhaseId,
+    UnixMillis, WorkstreamId,
 };
 use crate::keys::{
-    ForumField, MeetingField, MeetingPaperField, PaperField, PhaseField, PlanEntryField,
-    ProgrammeField, Root, WorkstreamField,
+    ForumField, MeasureField, MeasurePointField, MeetingField, MeetingPaperField, PaperField,
+    PhaseField, PlanEntryField, ProgrammeField, Root, WorkstreamField,
 };
 use crate::lifecycle::Governance;
-use crate::vocab::{Colour, EvidenceKind, Remit};
+use crate::spc::Direction;
+use crate::vocab::{Colour, EvidenceKind, MeasureKind, Remit};
 
 const PROGRAMME: &str = Root::Programme.key();
 const PHASES: &str = Root::Phases.key();
@@ -36,6 +38,8 @@ const MEETINGS: &str = Root::Meetings.key();
 const PAPERS: &str = Root::Papers.key();
 const ISSUED_PAPERS: &str = Root::IssuedPapers.key();
 const MEETING_PAPERS: &str = Root::MeetingPapers.key();
+const MEASURES: &str = Root::Measures.key();
+const MEASURE_POINTS: &str = Root::MeasurePoints.key();
 const SETTINGS: &str = Root::Settings.key();
 const COLOURS: &str = "colours";
 
@@ -116,6 +120,44 @@ pub struct MeetingPaper {
     pub file_name: String,
     /// When it was added.
     pub added_at: Option<UnixMillis>,
+}
+
+/// A phase-2 measure: what is counted, how, which way is better, and the
+/// target; its values are [`MeasurePoint`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Measure {
+    /// What it counts.
+    pub name: String,
+    /// Outcome, process or balancing.
+    pub kind: Option<MeasureKind>,
+    /// Its operational definition.
+    pub definition: String,
+    /// Its unit ("per 1,000 occupied bed days").
+    pub unit: String,
+    /// Which way is better.
+    pub direction: Option<Direction>,
+    /// The target, as written (a number; empty for none): read as a number
+    /// where it is charted ([`crate::phase2`]), so reading the programme
+    /// parses no numbers (issue 18: the signed-in frame reads it).
+    pub target: String,
+    /// How many of each segment's first points set its limits (all if
+    /// none).
+    pub baseline: Option<usize>,
+    /// The periods from which the limits are recalculated.
+    pub rebase: Vec<Date>,
+    /// Its workstream.
+    pub workstream_id: Option<WorkstreamId>,
+}
+
+/// One value of a measure's data series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasurePoint {
+    /// The measure.
+    pub measure_id: Option<MeasureId>,
+    /// The period's first day.
+    pub period: Option<Date>,
+    /// The value, as written (read as a number where it is charted).
+    pub value: String,
 }
 
 /// The board paper for a meeting: its cover and the programme office's
@@ -200,6 +242,10 @@ pub struct ProgrammeView {
     pub meetings: BTreeMap<MeetingId, Meeting>,
     /// Board papers by meeting.
     pub papers: BTreeMap<MeetingId, Paper>,
+    /// Phase-2 measures, by id.
+    pub measures: BTreeMap<MeasureId, Measure>,
+    /// Their values, by id.
+    pub measure_points: BTreeMap<MeasurePointId, MeasurePoint>,
     /// Papers tabled at meetings, by id.
     pub meeting_papers: BTreeMap<MeetingPaperId, MeetingPaper>,
     /// Board papers as issued, by meeting and version: each the JSON of a
@@ -254,6 +300,8 @@ pub struct ProgrammeDoc {
     papers: MapRef,
     issued_papers: MapRef,
     meeting_papers: MapRef,
+    measures: MapRef,
+    measure_points: MapRef,
     settings: MapRef,
 }
 
@@ -270,6 +318,8 @@ impl ProgrammeDoc {
             papers: doc.get_or_insert_map(PAPERS),
             issued_papers: doc.get_or_insert_map(ISSUED_PAPERS),
             meeting_papers: doc.get_or_insert_map(MEETING_PAPERS),
+            measures: doc.get_or_insert_map(MEASURES),
+            measure_points: doc.get_or_insert_map(MEASURE_POINTS),
             settings: doc.get_or_insert_map(SETTINGS),
             doc,
         }
@@ -509,6 +559,65 @@ impl ProgrammeDoc {
         }
     }
 
+    /// Adds or replaces a measure (its values are kept).
+    pub fn put_measure(&self, txn: &mut TransactionMut, id: &MeasureId, measure: &Measure) {
+        let map = entry_map(&self.measures, txn, id.as_str());
+        let rebase: Vec<String> = measure.rebase.iter().map(|d| d.iso()).collect();
+        let texts = [
+            (MeasureField::Name, Some(measure.name.clone())),
+            (MeasureField::Kind, measure.kind.map(|k| k.key().to_owned())),
+            (MeasureField::Definition, Some(measure.definition.clone())),
+            (MeasureField::Unit, Some(measure.unit.clone())),
+            (
+                MeasureField::Direction,
+                measure.direction.map(|d| d.key().to_owned()),
+            ),
+            (
+                MeasureField::Target,
+                Some(measure.target.trim().to_owned()).filter(|t| !t.is_empty()),
+            ),
+            (
+                MeasureField::Baseline,
+                measure.baseline.map(|n| n.to_string()),
+            ),
+            (MeasureField::Rebase, Some(rebase.join(","))),
+            (
+                MeasureField::Workstream,
+                measure.workstream_id.as_ref().map(ToString::to_string),
+            ),
+        ];
+        for (field, value) in texts {
+            match value {
+                Some(value) => {
+                    map.insert(txn, field.key(), value);
+                }
+                None => {
+                    map.remove(txn, field.key());
+                }
+            }
+        }
+    }
+
+    /// Adds a value to a measure's data series.
+    pub fn put_measure_point(
+        &self,
+        txn: &mut TransactionMut,
+        id: &MeasurePointId,
+        measure: &MeasureId,
+        period: Date,
+        value: &str,
+    ) {
+        let map = entry_map(&self.measure_points, txn, id.as_str());
+        map.insert(txn, MeasurePointField::MeasureId.key(), measure.as_str());
+        map.insert(txn, MeasurePointField::Period.key(), period.iso());
+        map.insert(txn, MeasurePointField::Value.key(), value.trim());
+    }
+
+    /// Removes a value from a measure's data series.
+    pub fn remove_measure_point(&self, txn: &mut TransactionMut, id: &MeasurePointId) {
+        self.measure_points.remove(txn, id.as_str());
+    }
+
     /// Removes a paper from its meeting (the file stays on the server).
     pub fn remove_meeting_paper(&self, txn: &mut TransactionMut, id: &MeetingPaperId) {
         self.meeting_papers.remove(txn, id.as_str());
@@ -692,6 +801,44 @@ impl ProgrammeDoc {
                 }),
             }
         }
+        let measures = read_entries(
+            &self.measures,
+            txn,
+            MEASURES,
+            &mut problems,
+            |map, path, problems| Measure {
+                name: get_str(map, txn, MeasureField::Name.key()).unwrap_or_default(),
+                kind: get_parsed(map, txn, MeasureField::Kind.key(), path, problems),
+                definition: get_str(map, txn, MeasureField::Definition.key()).unwrap_or_default(),
+                unit: get_str(map, txn, MeasureField::Unit.key()).unwrap_or_default(),
+                direction: get_parsed(map, txn, MeasureField::Direction.key(), path, problems),
+                target: get_str(map, txn, MeasureField::Target.key()).unwrap_or_default(),
+                baseline: get_parsed(map, txn, MeasureField::Baseline.key(), path, problems),
+                rebase: get_str(map, txn, MeasureField::Rebase.key())
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|d| Date::parse_iso(d.trim()).ok())
+                    .collect(),
+                workstream_id: get_parsed(map, txn, MeasureField::Workstream.key(), path, problems),
+            },
+        );
+        let measure_points = read_entries(
+            &self.measure_points,
+            txn,
+            MEASURE_POINTS,
+            &mut problems,
+            |map, path, problems| MeasurePoint {
+                measure_id: get_parsed(
+                    map,
+                    txn,
+                    MeasurePointField::MeasureId.key(),
+                    path,
+                    problems,
+                ),
+                period: get_parsed(map, txn, MeasurePointField::Period.key(), path, problems),
+                value: get_str(map, txn, MeasurePointField::Value.key()).unwrap_or_default(),
+            },
+        );
         let meeting_papers = read_entries(
             &self.meeting_papers,
             txn,
@@ -789,6 +936,8 @@ impl ProgrammeDoc {
             papers,
             issued,
             meeting_papers,
+            measures,
+            measure_points,
             governance,
             colours,
             problems,

@@ -316,6 +316,16 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What a phase-2 measure tells: the aim's result, a process that
+    /// drives it, or a check that nothing else got worse.
+    MeasureKind, "measure kind" {
+        Outcome = "outcome", "Outcome";
+        Process = "process", "Process";
+        Balancing = "balancing", "Balancing";
+    }
+}
+
 impl Default for Remit {
     /// A forum recorded without a remit decides.
     fn default() -> Self {

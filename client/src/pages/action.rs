@@ -505,7 +505,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                     let (Ok(confidence), Some(id)) = (key.parse::<Confidence>(), new_entry_id()) else { return };
                     editing.append(LogEntry::Progress(ProgressUpdate {
                         id,
-                        text: format!("Confidence: {}", confidence.label().to_lowercase()),
+                        text: format!("Confidence: {}", confidence.label().to_ascii_lowercase()),
                         by: session.actor.get_untracked().user,
                         at: now(),
                         confidence: Some(confidence),
@@ -526,7 +526,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 "{} · {}{}",
                 workspace.name_of(u.by.as_str()),
                 u.at.date().long(),
-                u.confidence.map(|c| format!(" · Confidence: {}", c.label().to_lowercase())).unwrap_or_default()
+                u.confidence.map(|c| format!(" · Confidence: {}", c.label().to_ascii_lowercase())).unwrap_or_default()
             )}</p></li>
         }).collect_view()
     };

@@ -622,14 +622,14 @@ fn Forums() -> impl IntoView {
                 let (change_id, change_label) = (id.clone(), forum.name.clone());
                 view! {
                     <li>
-                        {forum.name.clone()}" "<span class="nhsuk-body-s">{format!("({})", forum.remit.label().to_lowercase())}</span>" "
+                        {forum.name.clone()}" "<span class="nhsuk-body-s">{format!("({})", forum.remit.label().to_ascii_lowercase())}</span>" "
                         <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0"
                             on:click=move |_| {
                                 if workspace.edit_programme(|programme, txn| programme.put_forum(txn, &change_id, &changed)) {
-                                    saved.set(format!("{change_label} now: {}.", other.label().to_lowercase()));
+                                    saved.set(format!("{change_label} now: {}.", other.label().to_ascii_lowercase()));
                                 }
                             }>
-                            {format!("Make it: {}", other.label().to_lowercase())}<span class="nhsuk-u-visually-hidden">{format!(" ({})", forum.name)}</span>
+                            {format!("Make it: {}", other.label().to_ascii_lowercase())}<span class="nhsuk-u-visually-hidden">{format!(" ({})", forum.name)}</span>
                         </button>" "
                         <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0"
                             on:click=move |_| {

@@ -1274,7 +1274,9 @@ impl Judge<'_, '_> {
                     | Root::Meetings
                     | Root::Papers
                     | Root::IssuedPapers
-                    | Root::MeetingPapers => None,
+                    | Root::MeetingPapers
+                    | Root::Measures
+                    | Root::MeasurePoints => None,
                 }
                 .unwrap_or_else(|| Change::Structure(None, format!("{}/{key}", root.key())));
                 if self.replaced.contains(&(root, key.clone())) {

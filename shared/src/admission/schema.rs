@@ -45,6 +45,8 @@ impl Root {
                 Root::Papers,
                 Root::IssuedPapers,
                 Root::MeetingPapers,
+                Root::Measures,
+                Root::MeasurePoints,
             ],
         }
     }
@@ -68,6 +70,8 @@ impl Root {
                 | Root::Meetings
                 | Root::Papers
                 | Root::MeetingPapers
+                | Root::Measures
+                | Root::MeasurePoints
         )
     }
 }
@@ -141,6 +145,8 @@ pub fn is_field(root: Root, key: &str) -> bool {
         Root::Meetings => MeetingField::from_key(key).is_some(),
         Root::Papers => PaperField::from_key(key).is_some(),
         Root::MeetingPapers => crate::keys::MeetingPaperField::from_key(key).is_some(),
+        Root::Measures => crate::keys::MeasureField::from_key(key).is_some(),
+        Root::MeasurePoints => crate::keys::MeasurePointField::from_key(key).is_some(),
         // `{meeting}.v{version}`.
         Root::IssuedPapers => key.rsplit_once(".v").is_some_and(|(meeting, version)| {
             crate::ids::MeetingId::new(meeting).is_ok() && version.parse::<usize>().is_ok()

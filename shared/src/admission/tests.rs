@@ -1576,3 +1576,67 @@ fn nobody_removes_an_issued_paper() {
         assert_eq!(view.papers[&meeting].issues.len(), 1, "{removal}");
     }
 }
+
+/// Phase 2's measures are the programme document's (issue 17): its admin
+/// adds a measure's values; a lead's value is refused and changes nothing.
+#[test]
+fn the_programme_admin_keeps_the_measures() {
+    use crate::ids::{MeasureId, MeasurePointId};
+    use crate::programme::{Measure, ProgrammeDoc};
+    let doc = new_doc_with_client_id(1);
+    let programme = ProgrammeDoc::new(doc.clone());
+    let measure = MeasureId::new("m-restraint").unwrap();
+    programme.put_measure(
+        &mut doc.transact_mut(),
+        &measure,
+        &Measure {
+            name: "Restraints".into(),
+            ..Measure::default()
+        },
+    );
+    let state = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let mut index = ItemIndex::from_state(DocShape::Programme, &state).unwrap();
+    let value = |client: u64, id: &str| {
+        let device = new_doc_with_client_id(client);
+        apply(&device, &state);
+        let sv = device.transact().state_vector();
+        ProgrammeDoc::new(device.clone()).put_measure_point(
+            &mut device.transact_mut(),
+            &MeasurePointId::new(id).unwrap(),
+            &measure,
+            Date::parse_iso("2027-01-01").unwrap(),
+            "12.5",
+        );
+        since(&device, &sv)
+    };
+    let mut send = |who: &str, role: Role, bytes: &[u8]| {
+        let who = user(who);
+        let author = Author::Member {
+            user: &who,
+            role,
+            rules: crate::lifecycle::Governance::DEFAULT,
+        };
+        match decide(&index, &doc, author, bytes, 0, &Limits::DEFAULT).unwrap() {
+            Verdict::Admit(admitted) => {
+                integrate(&doc, &mut index, admitted, author, NOW, &Limits::DEFAULT)
+                    .unwrap()
+                    .refused
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(
+        send("chief.nurse", Role::Lead, &value(10, "p-lead")).len(),
+        1
+    );
+    assert!(ProgrammeDoc::new(doc.clone())
+        .read(&doc.transact())
+        .measure_points
+        .is_empty());
+    assert!(send("office", Role::Admin, &value(11, "p-office")).is_empty());
+    let view = ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+    assert_eq!(view.measure_points.len(), 1);
+    assert_eq!(crate::phase2::series(&view, &measure)[0].value, 12.5);
+}
