@@ -16,11 +16,11 @@ use plait_shared::changes::Change;
 use plait_shared::keys::Root;
 use plait_shared::paper::{body_for, IssuedPaper};
 use plait_shared::{MeetingId, Paper, ProgrammeDoc};
-use yrs::{ReadTxn, Transact};
+use yrs::Transact;
 
 use crate::auth::DocKind;
 use crate::extract::{AdminOf, AdminTask};
-use crate::routes::programmes::read_programme;
+use crate::routes::programmes::{edit_stored, read_programme};
 use crate::{AppError, AppState};
 
 /// Issuing a board paper to its meeting.
@@ -115,25 +115,17 @@ pub(crate) async fn issue(
     })?;
     // Written on the server's copy of the programme, as the server, in the
     // issuer's name.
-    let stored_state = state
-        .registry
-        .existing_state(id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let scratch = plait_shared::new_doc();
-    scratch.transact_mut().apply_update(
-        <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&stored_state)?,
-    )?;
-    let before = scratch.transact().state_vector();
-    ProgrammeDoc::new(scratch.clone()).issue_paper(
-        &mut scratch.transact_mut(),
-        &meeting,
-        issued.version,
-        issued.issued_at,
-        &issued.words,
-        &json,
-    );
-    let update = scratch.transact().encode_state_as_update_v1(&before);
+    let update = edit_stored(&state, id, |scratch| {
+        ProgrammeDoc::new(scratch.clone()).issue_paper(
+            &mut scratch.transact_mut(),
+            &meeting,
+            issued.version,
+            issued.issued_at,
+            &issued.words,
+            &json,
+        );
+    })
+    .await?;
     let access = admin.access(&state, DocKind::Programme).await?;
     let lease = state.registry.lease(id).await?;
     let applied = state

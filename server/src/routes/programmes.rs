@@ -54,6 +54,32 @@ pub(crate) async fn read_programme(
     Ok((programme, plans))
 }
 
+/// What `edit` does to the server's copy of document `id` (made on a
+/// scratch copy), as an update to apply through the registry.
+///
+/// # Errors
+/// [`AppError::NotFound`] for a document the server does not have; an
+/// unreadable stored state.
+pub(crate) async fn edit_stored(
+    state: &AppState,
+    id: &DocId,
+    edit: impl FnOnce(&yrs::Doc),
+) -> Result<Vec<u8>, AppError> {
+    let stored = state
+        .registry
+        .existing_state(id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let scratch = plait_shared::new_doc();
+    scratch.transact_mut().apply_update(
+        <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&stored)?,
+    )?;
+    let before = scratch.transact().state_vector();
+    edit(&scratch);
+    let update = scratch.transact().encode_state_as_update_v1(&before);
+    Ok(update)
+}
+
 /// Applies `update` to document `id` as `access` through the registry (the
 /// rules, the audit trail, the fan-out), and waits until it is on disk; a
 /// refusal is the request's error.
@@ -443,26 +469,18 @@ pub(crate) async fn create_plan(
     let access = admin.access(&state, DocKind::Plan).await?;
     apply_as(&state, &plan_id, &update, &access).await?;
     // Listed in the programme's index last: once listed, it is there.
-    let stored = state
-        .registry
-        .existing_state(id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let scratch = plait_shared::new_doc();
-    scratch.transact_mut().apply_update(
-        <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&stored)?,
-    )?;
-    let before = scratch.transact().state_vector();
-    ProgrammeDoc::new(scratch.clone()).put_plan(
-        &mut scratch.transact_mut(),
-        &plan_id,
-        &plait_shared::PlanEntry {
-            title: title.to_owned(),
-            workstream_id: new.workstream_id.clone(),
-            core_service: String::new(),
-        },
-    );
-    let update = scratch.transact().encode_state_as_update_v1(&before);
+    let update = edit_stored(&state, id, |scratch| {
+        ProgrammeDoc::new(scratch.clone()).put_plan(
+            &mut scratch.transact_mut(),
+            &plan_id,
+            &plait_shared::PlanEntry {
+                title: title.to_owned(),
+                workstream_id: new.workstream_id.clone(),
+                core_service: String::new(),
+            },
+        );
+    })
+    .await?;
     let access = admin.access(&state, DocKind::Programme).await?;
     apply_as(&state, id, &update, &access).await?;
     Ok((
