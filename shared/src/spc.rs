@@ -18,8 +18,10 @@
 //!   each lower, than the one before; or two of three consecutive points on
 //!   one side of the mean beyond the near limit (the points near the limit
 //!   are flagged).
-//! - A special-cause point is **improvement** or **concern** by the side of
-//!   the mean it is on and which way is better; for a measure with no better
+//! - A special-cause point is **improvement** or **concern** by the way it
+//!   signals and which way is better: a trend's point by the way the trend
+//!   runs, any other by its side of the mean (the reference's order: outside
+//!   the limits, trend, two of three, run); for a measure with no better
 //!   direction it is high or low.
 //! - The **variation icon** is the last point's; the **assurance icon**
 //!   compares the target with the last segment's limits: a target the
@@ -304,6 +306,8 @@ pub fn xmr(values: &[f64], options: &ChartOptions) -> Chart {
             .collect();
         let mut shift = vec![false; ys.len()];
         let mut trend = vec![false; ys.len()];
+        // The way a trend point's run goes: 1 rising, -1 falling.
+        let mut trend_way = vec![0i8; ys.len()];
         let mut two = vec![false; ys.len()];
         for end in RUN - 1..ys.len() {
             let run = end + 1 - RUN..=end;
@@ -316,7 +320,10 @@ pub fn xmr(values: &[f64], options: &ChartOptions) -> Chart {
                 .map(|w| side(w[1], w[0]))
                 .collect();
             if steps.iter().all(|s| *s == 1) || steps.iter().all(|s| *s == -1) {
-                trend[run].iter_mut().for_each(|f| *f = true);
+                for i in run {
+                    trend[i] = true;
+                    trend_way[i] = steps[0];
+                }
             }
         }
         for start in 0..ys.len().saturating_sub(2) {
@@ -336,14 +343,22 @@ pub fn xmr(values: &[f64], options: &ChartOptions) -> Chart {
         }
         for (i, y) in ys.iter().enumerate() {
             let special = outside[i] || shift[i] || trend[i] || two[i];
+            // Which way it signals, by the first rule that flags it in the
+            // reference's order: outside the limits (its side), a trend
+            // (the way it runs), two of three or a run (its side).
+            let way = if !outside[i] && trend[i] {
+                trend_way[i]
+            } else {
+                sides[i]
+            };
             let kind = if !special {
                 PointKind::CommonCause
             } else {
                 match options.direction.unwrap_or(Direction::Neutral) {
-                    Direction::Neutral if sides[i] > 0 => PointKind::NeutralHigh,
+                    Direction::Neutral if way > 0 => PointKind::NeutralHigh,
                     Direction::Neutral => PointKind::NeutralLow,
-                    Direction::Increase if sides[i] > 0 => PointKind::Improvement,
-                    Direction::Decrease if sides[i] < 0 => PointKind::Improvement,
+                    Direction::Increase if way > 0 => PointKind::Improvement,
+                    Direction::Decrease if way < 0 => PointKind::Improvement,
                     _ => PointKind::Concern,
                 }
             };
@@ -358,17 +373,17 @@ pub fn xmr(values: &[f64], options: &ChartOptions) -> Chart {
             });
         }
     }
-    let variation = points.last().map(|p| {
-        let high = segments.get(p.segment).is_some_and(|s| p.value > s.mean);
-        match (p.kind, high) {
-            (PointKind::CommonCause, _) => Variation::CommonCause,
-            (PointKind::Improvement, true) => Variation::ImprovementHigh,
-            (PointKind::Improvement, false) => Variation::ImprovementLow,
-            (PointKind::Concern, true) => Variation::ConcernHigh,
-            (PointKind::Concern, false) => Variation::ConcernLow,
-            (PointKind::NeutralHigh, _) => Variation::NeutralHigh,
-            (PointKind::NeutralLow, _) => Variation::NeutralLow,
-        }
+    // The icon follows the better direction: improvement is high when
+    // higher is better, concern then low; the other way round when lower is.
+    let increasing = options.direction != Some(Direction::Decrease);
+    let variation = points.last().map(|p| match p.kind {
+        PointKind::CommonCause => Variation::CommonCause,
+        PointKind::Improvement if increasing => Variation::ImprovementHigh,
+        PointKind::Improvement => Variation::ImprovementLow,
+        PointKind::Concern if increasing => Variation::ConcernLow,
+        PointKind::Concern => Variation::ConcernHigh,
+        PointKind::NeutralHigh => Variation::NeutralHigh,
+        PointKind::NeutralLow => Variation::NeutralLow,
     });
     let assurance = match (options.target, options.direction, segments.last()) {
         (Some(target), Some(direction), Some(last)) if direction != Direction::Neutral => {
@@ -480,8 +495,22 @@ mod tests {
         let chart = xmr(&with(&rising), &fixed(Direction::Increase));
         assert!(chart.points[10..].iter().all(|p| p.trend));
         assert!(chart.points[..10].iter().all(|p| !p.trend));
-        // The last point (12.0) is above the mean: improvement, high.
+        // Rising, higher is better: every point of it is improvement, those
+        // below the mean too.
+        assert!(chart.points[10..]
+            .iter()
+            .all(|p| p.kind == PointKind::Improvement));
         assert_eq!(chart.variation, Some(Variation::ImprovementHigh));
+        // Falling from above the mean, higher is better: concern, whatever
+        // side of the mean the points are on.
+        let falling = xmr(
+            &with(&[15.0, 14.5, 14.0, 13.5, 13.0, 12.5, 12.0]),
+            &fixed(Direction::Increase),
+        );
+        assert!(falling.points[10..]
+            .iter()
+            .all(|p| p.trend && p.kind == PointKind::Concern));
+        assert_eq!(falling.variation, Some(Variation::ConcernLow));
         // Six rises make seven points; five do not.
         let short = xmr(&with(&rising[1..]), &fixed(Direction::Increase));
         assert!(short.points.iter().all(|p| !p.trend));
@@ -511,8 +540,8 @@ mod tests {
 
     #[test]
     fn example_6_a_jump_is_screened_from_the_mean_moving_range() {
-        // Moving ranges 1,1,1,1,1,1,1,1,20,1: raw mean 2.8; 20 > 3.267 × 2.8
-        // is left out, so MR̄ is 1.
+        // Moving ranges 1,1,1,1,1,1,1,1,20,1: raw mean 29 / 10 = 2.9; 20 >
+        // 3.267 × 2.9 is left out, so MR̄ is 1.
         let values = [
             10.0, 11.0, 10.0, 11.0, 10.0, 11.0, 10.0, 11.0, 10.0, 30.0, 31.0,
         ];

@@ -23,13 +23,25 @@ const HEIGHT: f64 = 220.0;
 const PAD: f64 = 28.0;
 
 /// A point's colour: Making Data Count's grey (common cause), blue
-/// (improvement), orange (concern) and purple (neither).
+/// (improvement), orange (concern) and purple (neither); each at least 3:1
+/// against white (WCAG 1.4.11), and said in words in the values table.
 fn colour(kind: PointKind) -> &'static str {
     match kind {
         PointKind::CommonCause => "#768692",
         PointKind::Improvement => "#005eb8",
-        PointKind::Concern => "#ed8b00",
+        PointKind::Concern => "#b35900",
         PointKind::NeutralHigh | PointKind::NeutralLow => "#330072",
+    }
+}
+
+/// What a point says, in words.
+fn kind_words(kind: PointKind) -> &'static str {
+    match kind {
+        PointKind::CommonCause => "Common cause",
+        PointKind::Improvement => "Special cause: improvement",
+        PointKind::Concern => "Special cause: concern",
+        PointKind::NeutralHigh => "Special cause: high",
+        PointKind::NeutralLow => "Special cause: low",
     }
 }
 
@@ -145,10 +157,10 @@ fn svg(
         })
         .collect_view();
     let name = measure.name.clone();
-    let labelled_by = format!("{title_id} {desc_id}");
+    let (labelled_by, described_by) = (title_id.clone(), desc_id.clone());
     view! {
         <svg class="plait-spc" viewBox=format!("0 0 {WIDTH} {HEIGHT}") width="100%" role="img"
-            aria-labelledby=labelled_by>
+            aria-labelledby=labelled_by aria-describedby=described_by>
             <title id=title_id>{format!("SPC chart: {name}")}</title>
             <desc id=desc_id>{words}</desc>
             {segments}
@@ -188,9 +200,9 @@ pub fn Measures() -> impl IntoView {
     });
     view! {
         <h1>"Measures"</h1>
-        <p class="nhsuk-lede-text">"Phase 2's outcome, process and balancing measures, each drawn as a statistical process control chart (NHS England's Making Data Count): blue is improvement, orange concern, grey common cause variation."</p>
+        <p class="nhsuk-lede-text">"Phase 2's outcome, process and balancing measures, each drawn as a statistical process control chart (NHS England's Making Data Count), with its values and what each says in a table."</p>
         <Show when=move || measures.with(|m| !m.is_empty()) fallback=|| view! { <p>"No measures yet."</p> }>
-            <For each=move || measures.get() key=|(id, m, values, _)| (id.clone(), m.name.clone(), values.len(), values.last().map(|v| (v.period, v.value.to_bits()))) let:row>
+            <For each=move || measures.get() key=|(id, m, values, _)| (id.clone(), format!("{m:?}{values:?}")) let:row>
                 {
                     let (id, measure, values, chart) = row;
                     let words = described(&measure, &values, &chart);
@@ -211,7 +223,7 @@ pub fn Measures() -> impl IntoView {
                         <tr class="nhsuk-table__row">
                             <td class="nhsuk-table__cell">{v.period.long()}</td>
                             <td class="nhsuk-table__cell plait-num">{number(v.value)}</td>
-                            <td class="nhsuk-table__cell">{if p.special() { "Special cause" } else { "Common cause" }}</td>
+                            <td class="nhsuk-table__cell">{kind_words(p.kind)}</td>
                         </tr>
                     }).collect_view();
                     let chart_view = svg(&measure, &chart, format!("spc-title-{id}"), format!("spc-desc-{id}"), words);
@@ -222,6 +234,7 @@ pub fn Measures() -> impl IntoView {
                                 <p>{facts}</p>
                                 <p class="nhsuk-body-s">{measure.definition.clone()}</p>
                                 {chart_view}
+                                <p class="nhsuk-body-s">"Dots: blue improvement, orange concern, purple special cause where neither way is better, grey common cause. Solid line: the mean; dashed lines: the process limits; dotted red line: the target."</p>
                                 <p data-testid="measure-icons"><strong>{icons}</strong></p>
                                 {few.then(|| view! { <p class="nhsuk-body-s">"Fewer than 15 values set these limits: read them with care."</p> })}
                                 <details class="nhsuk-details">
