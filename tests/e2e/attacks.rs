@@ -1113,3 +1113,51 @@ async fn the_chair_writes_the_report_and_nothing_more_and_settings_stay_in_bound
     chair.assert_open().await;
     office.assert_open().await;
 }
+
+/// Issue 16 and 17's new parts of the programme document, against the npm
+/// `yjs` client: a viewer plants an issued board paper, a meeting paper and
+/// a measure's value; the programme's admin plants an issued paper. All are
+/// refused and the document reads as before (an issued paper is the
+/// server's, the rest the admin's).
+#[tokio::test]
+async fn nobody_plants_an_issued_paper_and_a_viewer_no_phase_two_data() {
+    let server = TestServer::start_with_demo().await;
+    let read = || async {
+        let doc = fetch(&server, "demo").await;
+        let view = plait_shared::ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+        (
+            view.issued.clone(),
+            view.meeting_papers.len(),
+            view.measure_points.len(),
+        )
+    };
+    let before = read().await;
+    let plant =
+        |root: &str, key: &str, value: Value| json!({ "root": root, "key": key, "value": value });
+    let forged = json!({ "version": 9, "body": { "total": 1 } }).to_string();
+    let mut viewer = Device::connect(&server, "board", "demo", None).await;
+    for (root, key, value) in [
+        ("issued_papers", "board-2030-01-01.v9", json!(forged)),
+        ("meeting_papers", "mp-planted", json!("minutes.pdf")),
+        ("measure_points", "mp-planted", json!("99")),
+    ] {
+        let answers = viewer.attack("setRootField", plant(root, key, value)).await;
+        assert!(
+            notices(&answers[0])
+                .iter()
+                .any(|n| n["reason"].as_str().is_some()),
+            "{root}: {}",
+            answers[0]
+        );
+    }
+    viewer.assert_open().await;
+    let mut office = Device::connect(&server, "programme.office", "demo", None).await;
+    let answers = office
+        .attack(
+            "setRootField",
+            plant("issued_papers", "board-2030-01-01.v9", json!(forged)),
+        )
+        .await;
+    assert_refused_in_part(&answers[0], "frozen by the server");
+    assert_eq!(read().await, before, "nothing planted");
+}
