@@ -1207,14 +1207,7 @@ async fn a_committee_decides_ten_items_at_one_meeting() {
     let server = TestServer::start_with_demo().await;
     let programme_doc = fetch(&server, "demo").await;
     let programme = ProgrammeDoc::new(programme_doc.clone()).read(&programme_doc.transact());
-    let read_plans = || async {
-        let mut plans = Vec::new();
-        for id in programme.plans.keys() {
-            let doc = fetch(&server, id.as_str()).await;
-            plans.push((id.clone(), PlanDoc::new(doc.clone()).read(&doc.transact())));
-        }
-        plans
-    };
+    let read_plans = || async { held(&server, "demo").await.1 };
     // The committee's next meeting: the latest the demo has.
     let (meeting_id, meeting) = programme
         .meetings
@@ -1247,18 +1240,7 @@ async fn a_committee_decides_ten_items_at_one_meeting() {
     // The board's report as it is before the meeting, and its moment.
     let report_json = |query: String| {
         let server = &server;
-        async move {
-            server
-                .get(&format!(
-                    "/api/programmes/demo/report?format=json&since=0{query}"
-                ))
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
-        }
+        async move { demo_report(server, &query).await }
     };
     let before_meeting = i64::try_from(plait_server::clock::now_millis()).unwrap();
     let tabled = report_json(String::new()).await;
@@ -1513,16 +1495,7 @@ async fn an_issued_paper_is_frozen_by_the_server_and_nobody_rewrites_it() {
     assert_eq!(first.words.summary, words.summary);
     assert_eq!(first.body.total, 338);
     // The figures are shared's, from the documents as they stand.
-    let read_all = || async {
-        let doc = fetch(&server, "demo").await;
-        let programme = ProgrammeDoc::new(doc.clone()).read(&doc.transact());
-        let mut plans = Vec::new();
-        for id in programme.plans.keys() {
-            let doc = fetch(&server, id.as_str()).await;
-            plans.push((id.clone(), PlanDoc::new(doc.clone()).read(&doc.transact())));
-        }
-        (programme, plans)
-    };
+    let read_all = || held(&server, "demo");
     let (programme, plans) = read_all().await;
     let parse = |json: &str| serde_json::from_str::<IssuedPaper>(json).ok();
     let local = body_for(
@@ -1680,17 +1653,7 @@ async fn an_issued_paper_is_frozen_by_the_server_and_nobody_rewrites_it() {
         let server = &server;
         async move {
             let query = at.map(|at| format!("&as_at={}", at.0)).unwrap_or_default();
-            server
-                .get(&format!(
-                    "/api/programmes/demo/report?format=json&since=0{query}"
-                ))
-                .send()
-                .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()["metrics"]["all"]["by_colour"]
-                .clone()
+            demo_report(server, &query).await["metrics"]["all"]["by_colour"].clone()
         }
     };
     let total = |colours: &serde_json::Value, colour: &str| colours[colour].as_u64().unwrap_or(0);
@@ -1710,4 +1673,37 @@ async fn an_issued_paper_is_frozen_by_the_server_and_nobody_rewrites_it() {
     assert_eq!(parse(&programme.issued[&meeting][&1]), Some(first.clone()));
     assert_eq!(parse(&programme.issued[&meeting][&2]), Some(second.clone()));
     assert_ne!(first.body.exceptions_in_all, second.body.exceptions_in_all);
+}
+
+/// The demo's board report as JSON, counting from the start (`since=0`),
+/// with `query` added.
+async fn demo_report(server: &TestServer, query: &str) -> serde_json::Value {
+    server
+        .get(&format!(
+            "/api/programmes/demo/report?format=json&since=0{query}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A programme and its plans, as the server holds them.
+async fn held(
+    server: &TestServer,
+    programme: &str,
+) -> (
+    plait_shared::ProgrammeView,
+    Vec<(DocId, plait_shared::PlanView)>,
+) {
+    let doc = fetch(server, programme).await;
+    let view = ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+    let mut plans = Vec::new();
+    for id in view.plans.keys() {
+        let doc = fetch(server, id.as_str()).await;
+        plans.push((id.clone(), PlanDoc::new(doc.clone()).read(&doc.transact())));
+    }
+    (view, plans)
 }
