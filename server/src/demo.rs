@@ -17,6 +17,8 @@
 
 use std::collections::HashMap;
 
+mod phase_two;
+
 use plait_shared::import::{parse_csv, ImportPlan, ImportSummary, PlannedPlan};
 use plait_shared::workflow::{
     attach_evidence, propose_completion, record_decision, record_reaudit, request_due_change,
@@ -516,6 +518,7 @@ pub fn seed_on(
                 value,
             );
         }
+        phase_two::seed(&programme, &mut txn, &plan, &calendar, &restraint)?;
     }
     accounts.set_programme_of(&programme_id, &programme_id)?;
     put(store, &programme_id, &encode(programme.doc()))?;

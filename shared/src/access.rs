@@ -341,6 +341,42 @@ pub fn administers(role: Role) -> bool {
     role == Role::Admin
 }
 
+/// Whether a member in `role` may change the programme document's `root`
+/// (add, change or remove its entries): its admin everything; phase 2's
+/// improvement team (the executive leads and the programme office's
+/// validators) also its root causes, driver diagrams, measures, their
+/// values and the links between them; whoever owns actions (contributors,
+/// the ward and service teams) also the PDSA cycles that test change
+/// ideas. The exit criteria stay the admin's, like the rest of the
+/// programme (a committee's chair writes only its chair's reports,
+/// [`may_write_chair_report`]).
+///
+/// # Errors
+/// Why not, in words.
+pub fn check_programme_change(role: Role, root: crate::keys::Root) -> Result<(), Denial> {
+    use crate::keys::Root;
+    let improvement = matches!(
+        root,
+        Root::RootCauses | Root::Drivers | Root::Measures | Root::MeasurePoints | Root::Links
+    );
+    let allowed = administers(role)
+        || (improvement && matches!(role, Role::Lead | Role::Validator))
+        || (root == Root::Cycles
+            && matches!(role, Role::Lead | Role::Validator | Role::Contributor));
+    allow_if(allowed, || {
+        if root == Root::Cycles {
+            "only the programme's members who own or lead actions can change PDSA cycles".into()
+        } else if improvement {
+            format!(
+                "only the programme's admin, executive leads and validators can change its {}",
+                root.label()
+            )
+        } else {
+            "only the programme's admin can change the programme (a committee's chair writes its meetings' chair's reports)".into()
+        }
+    })
+}
+
 /// Whether a member in `role` writes a meeting's chair's report to the
 /// board (its Alert, Advise and Assure): the committee's chair (an
 /// approver) as well as the programme's admin. The rest of the programme

@@ -134,6 +134,31 @@ key_id!(
     "meeting id"
 );
 key_id!(
+    /// Names a phase-2 root cause.
+    RootCauseId,
+    "root cause id"
+);
+key_id!(
+    /// Names a node of a driver diagram (an aim, a driver, a change idea).
+    DriverId,
+    "driver id"
+);
+key_id!(
+    /// Names a PDSA cycle.
+    CycleId,
+    "PDSA cycle id"
+);
+key_id!(
+    /// Names an exit criterion.
+    ExitCriterionId,
+    "exit criterion id"
+);
+key_id!(
+    /// Names a phase-2 link (derived from its two ends).
+    LinkId,
+    "link id"
+);
+key_id!(
     /// Names one of the papers tabled at a meeting (a report, the minutes
     /// of the last meeting) kept with the meeting.
     MeetingPaperId,

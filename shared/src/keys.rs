@@ -177,6 +177,22 @@ keys! {
         Measures = "measures", "measures";
         /// `measure_points`: id → one value of a measure's data series.
         MeasurePoints = "measure_points", "measures' data";
+        /// `root_causes`: id → a phase-2 root cause (its theme, the method
+        /// that found it); linked to the findings it explains.
+        RootCauses = "root_causes", "root causes";
+        /// `drivers`: id → an aim, a primary or secondary driver or a change
+        /// idea of a driver diagram (each names its parent).
+        Drivers = "drivers", "driver diagrams";
+        /// `pdsa_cycles`: id → a plan-do-study-act cycle testing a change
+        /// idea.
+        Cycles = "pdsa_cycles", "PDSA cycles";
+        /// `exit_criteria`: id → a criterion for leaving the programme (the
+        /// Recovery Support Programme's), with whether it is met.
+        ExitCriteria = "exit_criteria", "exit criteria";
+        /// `links`: id → one link between two things of phase 2 (a root
+        /// cause and a finding, a change idea and an action, ...), one
+        /// entity each so links made on two devices merge.
+        Links = "links", "phase 2 links";
         /// `issued_papers`: `{meeting}.v{version}` → a board paper as issued
         /// (its words and figures, frozen; written by the server only).
         IssuedPapers = "issued_papers", "issued board papers";
@@ -385,6 +401,88 @@ keys! {
         Period = "period", "Period";
         /// The value.
         Value = "value", "Value";
+    }
+}
+
+keys! {
+    /// A field of a phase-2 root cause.
+    RootCauseField {
+        /// The theme it belongs to ("Leadership and culture").
+        Theme = "theme", "Theme";
+        /// The cause, in a line.
+        Title = "title", "Root cause";
+        /// What the analysis found.
+        Description = "description", "Description";
+        /// How it was found ([`crate::vocab::AnalysisMethod`]).
+        Method = "method", "Analysis method";
+        /// Its fishbone category ("People", "Environment"), if any.
+        Category = "category", "Category";
+        /// The incidents it explains (their references).
+        Incidents = "incidents", "Incidents";
+    }
+}
+
+keys! {
+    /// A field of a driver diagram's node: an aim, a driver or a change idea.
+    DriverField {
+        /// Which ([`crate::vocab::DriverKind`]).
+        Kind = "kind", "Kind";
+        /// The node it drives (none for an aim).
+        Parent = "parent", "Drives";
+        /// What it says.
+        Text = "text", "Text";
+        /// An aim's "by how much".
+        Amount = "amount", "By how much";
+        /// An aim's "by when".
+        By = "by", "By when";
+        /// An aim's workstream (none: the programme's).
+        Workstream = "workstream_id", "Workstream";
+    }
+}
+
+keys! {
+    /// A field of a PDSA cycle.
+    CycleField {
+        /// The change idea it tests.
+        ChangeIdea = "change_idea", "Change idea";
+        /// The test, in a line.
+        Title = "title", "Test";
+        /// Plan: what will be done, by whom, when.
+        Plan = "plan", "Plan";
+        /// Plan: what is expected to happen.
+        Prediction = "prediction", "Prediction";
+        /// Do: what was done.
+        Done = "done", "What was done";
+        /// Study: what was learnt against the prediction.
+        Learnt = "learnt", "What was learnt";
+        /// Act: adopt, adapt or abandon ([`crate::vocab::PdsaDecision`]).
+        Decision = "decision", "Decision";
+        /// When it started.
+        Started = "started", "Started";
+    }
+}
+
+keys! {
+    /// A field of an exit criterion.
+    ExitField {
+        /// What must be true.
+        Text = "text", "Criterion";
+        /// Whose criterion ("NHS England Recovery Support Programme").
+        Source = "source", "Source";
+        /// Met, partly met or not met ([`crate::vocab::ExitStatus`]).
+        Status = "status", "Status";
+        /// The evidence it is met (where it is, what it shows).
+        Evidence = "evidence", "Evidence";
+    }
+}
+
+keys! {
+    /// A field of a phase-2 link.
+    LinkField {
+        /// One end ([`crate::improvement::Node`]).
+        From = "from", "From";
+        /// The other end.
+        To = "to", "To";
     }
 }
 

@@ -39,6 +39,7 @@ pub mod doc;
 pub mod entries;
 pub mod ids;
 pub mod import;
+pub mod improvement;
 pub mod keys;
 pub mod lifecycle;
 pub mod meetings;

@@ -144,7 +144,7 @@ pub struct Appendix {
 }
 
 /// The board paper's main body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaperBody {
     /// The day it speaks for.
     pub today: Date,
@@ -177,13 +177,155 @@ pub struct PaperBody {
     /// The full lists.
     #[serde(default)]
     pub appendix: Appendix,
+    /// Phase 2: aims, measures with their charts, change ideas adopted,
+    /// exit readiness (none in papers issued before it was added).
+    #[serde(default)]
+    pub phase2: PhaseTwoSection,
+}
+
+/// An aim of a driver diagram, as the board reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AimRow {
+    /// What.
+    pub text: String,
+    /// By how much.
+    pub amount: String,
+    /// By when.
+    pub by: Option<Date>,
+    /// Its change ideas.
+    pub ideas: usize,
+    /// Of them, being tested (a PDSA cycle) or decided.
+    pub tested: usize,
+    /// Of them, adopted.
+    pub adopted: usize,
+}
+
+/// A measure with its chart, as the board reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeasureRow {
+    /// What it counts.
+    pub name: String,
+    /// Outcome, process or balancing.
+    pub kind: Option<crate::vocab::MeasureKind>,
+    /// Its unit.
+    pub unit: String,
+    /// Its target, as written.
+    pub target: String,
+    /// Its periods, in order.
+    pub periods: Vec<Date>,
+    /// Its chart over them.
+    pub chart: crate::spc::Chart,
+}
+
+/// An exit criterion, as the board reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitRow {
+    /// What must be true.
+    pub text: String,
+    /// Met, partly, not.
+    pub status: crate::vocab::ExitStatus,
+    /// The evidence.
+    pub evidence: String,
+}
+
+/// Phase 2 in the board paper.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PhaseTwoSection {
+    /// The driver diagrams' aims.
+    pub aims: Vec<AimRow>,
+    /// Every measure, with its SPC chart.
+    pub measures: Vec<MeasureRow>,
+    /// The change ideas adopted, each with its aim.
+    pub adopted: Vec<(String, String)>,
+    /// The exit criteria.
+    pub exit: Vec<ExitRow>,
+    /// How many are met.
+    pub readiness: crate::phase2::Readiness,
+}
+
+impl PhaseTwoSection {
+    /// Whether the programme has any phase 2 to report.
+    pub fn is_empty(&self) -> bool {
+        self.aims.is_empty() && self.measures.is_empty() && self.exit.is_empty()
+    }
+}
+
+/// Phase 2's section of the paper, from the programme as it stands.
+pub fn phase_two_section(programme: &ProgrammeView) -> PhaseTwoSection {
+    use crate::phase2::{chart, decision_of, diagrams, series};
+    use crate::vocab::{DriverKind, ExitStatus};
+    let aims = diagrams(programme)
+        .iter()
+        .map(|aim| {
+            let ideas: Vec<_> = aim
+                .walk()
+                .into_iter()
+                .filter(|n| n.driver.kind == Some(DriverKind::ChangeIdea))
+                .collect();
+            let tested = ideas
+                .iter()
+                .filter(|n| {
+                    programme
+                        .improvement
+                        .cycles
+                        .values()
+                        .any(|c| c.change_idea.as_ref() == Some(&n.id))
+                })
+                .count();
+            AimRow {
+                text: aim.driver.text.clone(),
+                amount: aim.driver.amount.clone(),
+                by: aim.driver.by,
+                ideas: ideas.len(),
+                tested,
+                adopted: ideas
+                    .iter()
+                    .filter(|n| {
+                        decision_of(programme, &n.id) == Some(crate::vocab::PdsaDecision::Adopt)
+                    })
+                    .count(),
+            }
+        })
+        .collect();
+    let measures = programme
+        .measures
+        .iter()
+        .map(|(id, measure)| {
+            let values = series(programme, id);
+            MeasureRow {
+                name: measure.name.clone(),
+                kind: measure.kind,
+                unit: measure.unit.clone(),
+                target: measure.target.clone(),
+                periods: values.iter().map(|v| v.period).collect(),
+                chart: chart(measure, &values),
+            }
+        })
+        .collect();
+    let exit = programme
+        .improvement
+        .exit_criteria
+        .values()
+        .map(|c| ExitRow {
+            text: c.text.clone(),
+            status: c.status.unwrap_or(ExitStatus::NotMet),
+            evidence: c.evidence.clone(),
+        })
+        .collect();
+    PhaseTwoSection {
+        aims,
+        measures,
+        adopted: crate::phase2::adopted(programme),
+        exit,
+        readiness: crate::phase2::readiness(programme),
+    }
 }
 
 /// A board paper as issued to its meeting: the programme office's words and
 /// the figures as the server computed them at the moment of issue, frozen
 /// (stored in the programme document, written by the server only), so the
 /// paper shows what was tabled whatever happens after.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssuedPaper {
     /// 1 for the first issue, 2 for a correction, ...
     pub version: usize,
@@ -504,6 +646,7 @@ pub fn paper_body(
             reaudits: all_reaudits,
             extensions,
         },
+        phase2: phase_two_section(programme),
     }
 }
 

@@ -29,6 +29,9 @@ use crate::lifecycle::Governance;
 use crate::spc::Direction;
 use crate::vocab::{Colour, EvidenceKind, MeasureKind, Remit};
 
+mod phase_two;
+pub use phase_two::PhaseTwo;
+
 const PROGRAMME: &str = Root::Programme.key();
 const PHASES: &str = Root::Phases.key();
 const WORKSTREAMS: &str = Root::Workstreams.key();
@@ -246,6 +249,9 @@ pub struct ProgrammeView {
     pub measures: BTreeMap<MeasureId, Measure>,
     /// Their values, by id.
     pub measure_points: BTreeMap<MeasurePointId, MeasurePoint>,
+    /// Phase 2's root causes, driver diagrams, PDSA cycles, exit criteria
+    /// and their links.
+    pub improvement: PhaseTwo,
     /// Papers tabled at meetings, by id.
     pub meeting_papers: BTreeMap<MeetingPaperId, MeetingPaper>,
     /// Board papers as issued, by meeting and version: each the JSON of a
@@ -302,6 +308,11 @@ pub struct ProgrammeDoc {
     meeting_papers: MapRef,
     measures: MapRef,
     measure_points: MapRef,
+    root_causes: MapRef,
+    drivers: MapRef,
+    cycles: MapRef,
+    exit_criteria: MapRef,
+    links: MapRef,
     settings: MapRef,
 }
 
@@ -320,6 +331,11 @@ impl ProgrammeDoc {
             meeting_papers: doc.get_or_insert_map(MEETING_PAPERS),
             measures: doc.get_or_insert_map(MEASURES),
             measure_points: doc.get_or_insert_map(MEASURE_POINTS),
+            root_causes: doc.get_or_insert_map(Root::RootCauses.key()),
+            drivers: doc.get_or_insert_map(Root::Drivers.key()),
+            cycles: doc.get_or_insert_map(Root::Cycles.key()),
+            exit_criteria: doc.get_or_insert_map(Root::ExitCriteria.key()),
+            links: doc.get_or_insert_map(Root::Links.key()),
             settings: doc.get_or_insert_map(SETTINGS),
             doc,
         }
@@ -909,6 +925,7 @@ impl ProgrammeDoc {
                     .unwrap_or_default(),
             },
         );
+        let improvement = self.read_phase_two(txn, &mut problems);
         let mut colours = ColourScheme::default();
         if let Some(map) = map_ref(&self.settings, txn, COLOURS) {
             for (key, _) in map.iter(txn) {
@@ -938,6 +955,7 @@ impl ProgrammeDoc {
             meeting_papers,
             measures,
             measure_points,
+            improvement,
             governance,
             colours,
             problems,

@@ -326,6 +326,59 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// How a root cause was found.
+    AnalysisMethod, "analysis method" {
+        FiveWhys = "five_whys", "Five whys" | "5 whys";
+        Fishbone = "fishbone", "Fishbone (cause and effect)" | "ishikawa" | "cause and effect";
+        ThematicReview = "thematic_review", "Thematic review" | "thematic analysis";
+    }
+}
+
+vocabulary! {
+    /// A node of a driver diagram, left to right.
+    DriverKind, "driver diagram node" {
+        /// What, by how much, by when.
+        Aim = "aim", "Aim";
+        /// What most directly moves the aim.
+        Primary = "primary", "Primary driver";
+        /// What moves a primary driver.
+        Secondary = "secondary", "Secondary driver";
+        /// A change to test, carried out by actions and PDSA cycles.
+        ChangeIdea = "change_idea", "Change idea";
+    }
+}
+
+impl DriverKind {
+    /// The kind a node under one of this kind is (none under a change idea).
+    pub fn child(self) -> Option<DriverKind> {
+        match self {
+            DriverKind::Aim => Some(DriverKind::Primary),
+            DriverKind::Primary => Some(DriverKind::Secondary),
+            DriverKind::Secondary => Some(DriverKind::ChangeIdea),
+            DriverKind::ChangeIdea => None,
+        }
+    }
+}
+
+vocabulary! {
+    /// What a PDSA cycle's study decided.
+    PdsaDecision, "PDSA decision" {
+        Adopt = "adopt", "Adopt";
+        Adapt = "adapt", "Adapt";
+        Abandon = "abandon", "Abandon";
+    }
+}
+
+vocabulary! {
+    /// Whether an exit criterion is met.
+    ExitStatus, "exit criterion status" {
+        NotMet = "not_met", "Not met";
+        PartlyMet = "partly_met", "Partly met";
+        Met = "met", "Met";
+    }
+}
+
 impl Default for Remit {
     /// A forum recorded without a remit decides.
     fn default() -> Self {

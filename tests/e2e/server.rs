@@ -125,6 +125,52 @@ async fn the_demo_programme_is_served_and_counts_as_the_fixture() {
     }
 }
 
+/// The demo's phase 2 (issue 17) links to the programme's real findings
+/// and actions: every root cause explains findings that exist, every
+/// change idea with actions names actions that exist, the diagram is one
+/// tree with nothing unplaced, and the exit criteria are partly met.
+#[tokio::test]
+async fn the_demos_phase_two_links_to_real_findings_and_actions() {
+    use plait_shared::improvement::Node;
+    let server = TestServer::start_with_demo().await;
+    let programme = ProgrammeDoc::new(fetch_doc(&server, "demo").await);
+    let view = programme.read(&programme.doc().transact());
+    assert!(view.problems.is_empty(), "{:?}", view.problems);
+    let mut plans = std::collections::BTreeMap::new();
+    for id in view.plans.keys() {
+        let plan = PlanDoc::new(fetch_doc(&server, id.as_str()).await);
+        plans.insert(id.clone(), plan.read(&plan.doc().transact()));
+    }
+    let exists = |node: &Node| match node {
+        Node::Finding(plan, id) => plans.get(plan).is_some_and(|p| p.findings.contains_key(id)),
+        Node::Action(plan, id) => plans.get(plan).is_some_and(|p| p.actions.contains_key(id)),
+        Node::Measure(id) => view.measures.contains_key(id),
+        _ => false,
+    };
+    assert_eq!(view.improvement.root_causes.len(), 4);
+    for id in view.improvement.root_causes.keys() {
+        let findings = plait_shared::phase2::linked_from(&view, &Node::RootCause(id.clone()));
+        assert!(findings.len() >= 4, "{id}: {findings:?}");
+        assert!(findings.iter().all(&exists), "{id}: {findings:?}");
+    }
+    let trees = plait_shared::phase2::diagrams(&view);
+    assert_eq!(trees.len(), 1);
+    assert_eq!(trees[0].walk().len(), 11);
+    assert!(plait_shared::phase2::unplaced(&view).is_empty());
+    let mut actions = 0;
+    for node in trees[0].walk() {
+        for to in plait_shared::phase2::linked_from(&view, &Node::Driver(node.id.clone())) {
+            assert!(exists(&to), "{}: {to:?}", node.id);
+            actions += usize::from(matches!(to, Node::Action(..)));
+        }
+    }
+    assert_eq!(actions, 4);
+    assert_eq!(plait_shared::phase2::adopted(&view).len(), 1);
+    let ready = plait_shared::phase2::readiness(&view);
+    assert_eq!((ready.met, ready.partly, ready.total), (1, 2, 5));
+    assert_eq!(view.measures.len(), 2);
+}
+
 #[tokio::test]
 async fn the_demo_survives_a_restart_and_is_not_seeded_twice() {
     let server = TestServer::start_with_demo().await;

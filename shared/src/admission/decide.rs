@@ -710,7 +710,7 @@ impl Judge<'_, '_> {
             }
             return self.collect(i, Change::Programme(root), ISSUED_BY_SERVER);
         }
-        if !crate::access::administers(self.actor.role) {
+        if let Err(why) = crate::access::check_programme_change(self.actor.role, root) {
             // A committee's chair writes the chair's report of a meeting
             // that exists, and nothing else of the programme.
             let chair_report = matches!(
@@ -741,11 +741,7 @@ impl Judge<'_, '_> {
             if let Slot::Field(place, key) = &slot {
                 self.refused_fields.insert((place.clone(), key.clone()));
             }
-            return self.collect(
-                i,
-                Change::Programme(root),
-                "only the programme's admin can change the programme (a committee's chair writes its meetings' chair's reports)",
-            );
+            return self.collect(i, Change::Programme(root), why);
         }
         // A governance setting must read, and keep the settings in bounds:
         // the server reads every update of the programme's plans by them.
@@ -1237,16 +1233,14 @@ impl Judge<'_, '_> {
                 (&place, sub.as_deref()),
                 (Place::Entity(Root::Meetings, _), Some(key)) if chair_report_field(key)
             );
-            if crate::access::administers(self.actor.role)
+            let allowed = crate::access::check_programme_change(self.actor.role, root);
+            if allowed.is_ok()
                 || (chair_report && crate::access::may_write_chair_report(self.actor.role))
             {
                 self.admitted.changes.insert(Change::Programme(root));
                 return true;
             }
-            self.refuse(
-                Change::Programme(root),
-                "only the programme's admin can change the programme (a committee's chair writes its meetings' chair's reports)",
-            );
+            self.refuse(Change::Programme(root), allowed.err().unwrap_or_default());
             return false;
         }
         let slot = match schema::slot(&place, sub.as_deref(), *content) {
@@ -1276,7 +1270,12 @@ impl Judge<'_, '_> {
                     | Root::IssuedPapers
                     | Root::MeetingPapers
                     | Root::Measures
-                    | Root::MeasurePoints => None,
+                    | Root::MeasurePoints
+                    | Root::RootCauses
+                    | Root::Drivers
+                    | Root::Cycles
+                    | Root::ExitCriteria
+                    | Root::Links => None,
                 }
                 .unwrap_or_else(|| Change::Structure(None, format!("{}/{key}", root.key())));
                 if self.replaced.contains(&(root, key.clone())) {

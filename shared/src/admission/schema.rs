@@ -47,6 +47,11 @@ impl Root {
                 Root::MeetingPapers,
                 Root::Measures,
                 Root::MeasurePoints,
+                Root::RootCauses,
+                Root::Drivers,
+                Root::Cycles,
+                Root::ExitCriteria,
+                Root::Links,
             ],
         }
     }
@@ -72,6 +77,11 @@ impl Root {
                 | Root::MeetingPapers
                 | Root::Measures
                 | Root::MeasurePoints
+                | Root::RootCauses
+                | Root::Drivers
+                | Root::Cycles
+                | Root::ExitCriteria
+                | Root::Links
         )
     }
 }
@@ -147,6 +157,11 @@ pub fn is_field(root: Root, key: &str) -> bool {
         Root::MeetingPapers => crate::keys::MeetingPaperField::from_key(key).is_some(),
         Root::Measures => crate::keys::MeasureField::from_key(key).is_some(),
         Root::MeasurePoints => crate::keys::MeasurePointField::from_key(key).is_some(),
+        Root::RootCauses => crate::keys::RootCauseField::from_key(key).is_some(),
+        Root::Drivers => crate::keys::DriverField::from_key(key).is_some(),
+        Root::Cycles => crate::keys::CycleField::from_key(key).is_some(),
+        Root::ExitCriteria => crate::keys::ExitField::from_key(key).is_some(),
+        Root::Links => crate::keys::LinkField::from_key(key).is_some(),
         // `{meeting}.v{version}`.
         Root::IssuedPapers => key.rsplit_once(".v").is_some_and(|(meeting, version)| {
             crate::ids::MeetingId::new(meeting).is_ok() && version.parse::<usize>().is_ok()

@@ -1577,66 +1577,162 @@ fn nobody_removes_an_issued_paper() {
     }
 }
 
-/// Phase 2's measures are the programme document's (issue 17): its admin
-/// adds a measure's values; a lead's value is refused and changes nothing.
+/// Phase 2 is the improvement team's (issue 17), as
+/// `access::check_programme_change` says: the executive leads and
+/// validators keep measures, their values, root causes, driver diagrams
+/// and links; whoever owns actions also runs PDSA cycles; the exit
+/// criteria stay the admin's. Everything refused changes nothing, and a
+/// removal is judged like an addition.
 #[test]
-fn the_programme_admin_keeps_the_measures() {
-    use crate::ids::{MeasureId, MeasurePointId};
+fn phase_two_is_the_improvement_teams_and_exit_criteria_the_admins() {
+    use crate::ids::{CycleId, DriverId, ExitCriterionId, MeasureId, MeasurePointId};
+    use crate::improvement::{Cycle, Driver, ExitCriterion, Link, Node};
+    use crate::keys::Root;
     use crate::programme::{Measure, ProgrammeDoc};
+    use crate::vocab::DriverKind;
     let doc = new_doc_with_client_id(1);
     let programme = ProgrammeDoc::new(doc.clone());
     let measure = MeasureId::new("m-restraint").unwrap();
-    programme.put_measure(
-        &mut doc.transact_mut(),
-        &measure,
-        &Measure {
-            name: "Restraints".into(),
-            ..Measure::default()
-        },
-    );
+    let aim = DriverId::new("d-aim").unwrap();
+    {
+        let mut txn = doc.transact_mut();
+        programme.put_measure(
+            &mut txn,
+            &measure,
+            &Measure {
+                name: "Restraints".into(),
+                ..Measure::default()
+            },
+        );
+        programme.put_driver(
+            &mut txn,
+            &aim,
+            &Driver {
+                kind: Some(DriverKind::Aim),
+                text: "Reduce restrictive practice".into(),
+                ..Driver::default()
+            },
+        );
+    }
     let state = doc
         .transact()
         .encode_state_as_update_v1(&StateVector::default());
     let mut index = ItemIndex::from_state(DocShape::Programme, &state).unwrap();
-    let value = |client: u64, id: &str| {
+    type Edit = fn(&ProgrammeDoc, &mut yrs::TransactionMut);
+    let value: Edit = |p, txn| {
+        p.put_measure_point(
+            txn,
+            &MeasurePointId::new("p-1").unwrap(),
+            &MeasureId::new("m-restraint").unwrap(),
+            Date::parse_iso("2027-01-01").unwrap(),
+            "12.5",
+        )
+    };
+    let driver: Edit = |p, txn| {
+        p.put_driver(
+            txn,
+            &DriverId::new("d-primary").unwrap(),
+            &Driver {
+                kind: Some(DriverKind::Primary),
+                parent: Some(DriverId::new("d-aim").unwrap()),
+                text: "Safe staffing".into(),
+                ..Driver::default()
+            },
+        )
+    };
+    let cycle: Edit = |p, txn| {
+        p.put_cycle(
+            txn,
+            &CycleId::new("c-1").unwrap(),
+            &Cycle {
+                change_idea: Some(DriverId::new("d-aim").unwrap()),
+                title: "Safety huddle on Cedar ward".into(),
+                ..Cycle::default()
+            },
+        )
+    };
+    let exit: Edit = |p, txn| {
+        p.put_exit_criterion(
+            txn,
+            &ExitCriterionId::new("x-1").unwrap(),
+            &ExitCriterion {
+                text: "CQC rating of Requires Improvement or better".into(),
+                ..ExitCriterion::default()
+            },
+        )
+    };
+    let link: Edit = |p, txn| {
+        p.put_link(
+            txn,
+            &Link {
+                from: Node::Driver(DriverId::new("d-aim").unwrap()),
+                to: Node::Measure(MeasureId::new("m-restraint").unwrap()),
+            },
+        )
+    };
+    let removal: Edit = |p, txn| p.remove_phase_two(txn, Root::Drivers, "d-aim");
+    // Each attempt from a device of its own, made on the programme as it
+    // was first.
+    let mut client = 10;
+    let mut send = |who: &str, role: Role, edit: Edit| {
+        client += 1;
         let device = new_doc_with_client_id(client);
         apply(&device, &state);
         let sv = device.transact().state_vector();
-        ProgrammeDoc::new(device.clone()).put_measure_point(
+        edit(
+            &ProgrammeDoc::new(device.clone()),
             &mut device.transact_mut(),
-            &MeasurePointId::new(id).unwrap(),
-            &measure,
-            Date::parse_iso("2027-01-01").unwrap(),
-            "12.5",
         );
-        since(&device, &sv)
-    };
-    let mut send = |who: &str, role: Role, bytes: &[u8]| {
+        let bytes = since(&device, &sv);
         let who = user(who);
         let author = Author::Member {
             user: &who,
             role,
             rules: crate::lifecycle::Governance::DEFAULT,
         };
-        match decide(&index, &doc, author, bytes, 0, &Limits::DEFAULT).unwrap() {
+        match decide(&index, &doc, author, &bytes, 0, &Limits::DEFAULT).unwrap() {
             Verdict::Admit(admitted) => {
                 integrate(&doc, &mut index, admitted, author, NOW, &Limits::DEFAULT)
                     .unwrap()
                     .refused
+                    .is_empty()
             }
             other => panic!("{other:?}"),
         }
     };
-    assert_eq!(
-        send("chief.nurse", Role::Lead, &value(10, "p-lead")).len(),
-        1
-    );
-    assert!(ProgrammeDoc::new(doc.clone())
-        .read(&doc.transact())
-        .measure_points
-        .is_empty());
-    assert!(send("office", Role::Admin, &value(11, "p-office")).is_empty());
-    let view = ProgrammeDoc::new(doc.clone()).read(&doc.transact());
-    assert_eq!(view.measure_points.len(), 1);
+    let read = || ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+    // Refused: a ward's value, driver, link and removal; a lead's exit
+    // criterion; a viewer's cycle. Nothing changed.
+    assert!(!send("ward", Role::Contributor, value));
+    assert!(!send("ward", Role::Contributor, driver));
+    assert!(!send("ward", Role::Contributor, link));
+    assert!(!send("ward", Role::Contributor, removal));
+    assert!(!send("chief.nurse", Role::Lead, exit));
+    assert!(!send("board", Role::Viewer, cycle));
+    assert!(!send("chair", Role::Approver, driver));
+    let view = read();
+    assert!(view.measure_points.is_empty());
+    assert_eq!(view.improvement.drivers.len(), 1);
+    assert!(view.improvement.cycles.is_empty());
+    assert!(view.improvement.exit_criteria.is_empty());
+    assert!(view.improvement.links.is_empty());
+    // Admitted: the lead's value, driver and link, the ward's cycle, the
+    // admin's exit criterion.
+    assert!(send("chief.nurse", Role::Lead, value));
+    assert!(send("quality", Role::Validator, driver));
+    assert!(send("chief.nurse", Role::Lead, link));
+    assert!(send("ward", Role::Contributor, cycle));
+    assert!(send("office", Role::Admin, exit));
+    let view = read();
     assert_eq!(crate::phase2::series(&view, &measure)[0].value, 12.5);
+    assert_eq!(view.improvement.drivers.len(), 2);
+    assert_eq!(view.improvement.cycles.len(), 1);
+    assert_eq!(view.improvement.exit_criteria.len(), 1);
+    assert_eq!(
+        crate::phase2::linked_from(&view, &Node::Driver(aim.clone())),
+        vec![Node::Measure(measure.clone())]
+    );
+    // A lead removes the aim.
+    assert!(send("chief.nurse", Role::Lead, removal));
+    assert!(!read().improvement.drivers.contains_key(&aim));
 }
