@@ -134,6 +134,30 @@ split_point! {
 }
 
 split_point! {
+    /// Phase 2's root causes.
+    [phase2]
+    pub fn root_causes() {
+        Ok(view! { <crate::pages::improvement::RootCauses /> }.into_any())
+    }
+}
+
+split_point! {
+    /// Phase 2's driver diagrams and PDSA cycles.
+    [phase2]
+    pub fn drivers() {
+        Ok(view! { <crate::pages::drivers::Drivers /> }.into_any())
+    }
+}
+
+split_point! {
+    /// The programme's exit criteria.
+    [phase2]
+    pub fn exit_criteria() {
+        Ok(view! { <crate::pages::improvement::ExitCriteria /> }.into_any())
+    }
+}
+
+split_point! {
     /// The warning notice's register.
     [lists]
     pub fn warning_notice() {

@@ -6,5 +6,6 @@ pub mod date_input;
 pub mod form;
 pub mod later;
 pub mod notices;
+pub mod spc_chart;
 pub mod summary;
 pub mod sync_status;

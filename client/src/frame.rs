@@ -52,7 +52,7 @@ pub fn Header(signed_in: bool, #[prop(optional)] children: Option<Children>) -> 
                             {nav_link(Page::MyWork, "My work")}
                             {nav_link(Page::Actions, "Actions")}
                             {nav_link(Page::Meetings, "Meetings")}
-                            {nav_link(Page::Measures, "Measures")}
+                            {nav_link(Page::Drivers, "Phase 2")}
                             {nav_link(Page::Report, "Board report")}
                             {admin.then(|| nav_link(Page::Setup, "Set up"))}
                             <li class="nhsuk-header__navigation-item">
@@ -152,6 +152,9 @@ pub fn SignedIn(account: Account, live: bool) -> impl IntoView {
                         Page::WarningNotice => later(chunks::warning_notice),
                         Page::Meetings => later(chunks::meetings),
                         Page::Measures => later(chunks::measures),
+                        Page::RootCauses => later(chunks::root_causes),
+                        Page::Drivers => later(chunks::drivers),
+                        Page::ExitCriteria => later(chunks::exit_criteria),
                         Page::Meeting { meeting } => later(move || chunks::meeting(meeting.clone())),
                         Page::Paper { meeting } => later(move || chunks::paper(meeting.clone())),
                         Page::Finding { plan, finding } => later(move || chunks::finding(plan.clone(), finding.clone())),

@@ -13,10 +13,12 @@ use wasm_bindgen::JsCast;
 
 pub mod action;
 pub mod actions;
+pub mod drivers;
 pub mod findings;
 pub mod governance;
 pub mod history;
 pub mod import;
+pub mod improvement;
 pub mod measures;
 pub mod meetings;
 pub mod my_work;
@@ -51,6 +53,12 @@ pub enum Page {
     Meetings,
     /// Phase 2's measures, each with its SPC chart.
     Measures,
+    /// Phase 2's root causes and the findings they explain.
+    RootCauses,
+    /// Phase 2's driver diagrams and PDSA cycles.
+    Drivers,
+    /// The criteria for leaving the programme.
+    ExitCriteria,
     /// One meeting: its committee pack, decisions and chair's report.
     Meeting {
         /// The meeting.
@@ -94,6 +102,9 @@ impl Page {
             ["warning-notice"] => Page::WarningNotice,
             ["meetings"] => Page::Meetings,
             ["measures"] => Page::Measures,
+            ["root-causes"] => Page::RootCauses,
+            ["driver-diagrams"] => Page::Drivers,
+            ["exit-criteria"] => Page::ExitCriteria,
             ["meetings", meeting] => {
                 MeetingId::new(*meeting).map_or(Page::NotFound, |meeting| Page::Meeting { meeting })
             }
@@ -125,6 +136,9 @@ impl Page {
             Page::WarningNotice => "/warning-notice".into(),
             Page::Meetings => "/meetings".into(),
             Page::Measures => "/measures".into(),
+            Page::RootCauses => "/root-causes".into(),
+            Page::Drivers => "/driver-diagrams".into(),
+            Page::ExitCriteria => "/exit-criteria".into(),
             Page::Meeting { meeting } => format!("/meetings/{meeting}"),
             Page::Paper { meeting } => format!("/papers/{meeting}"),
             Page::Finding { plan, finding } => format!("/findings/{plan}/{finding}"),
@@ -146,6 +160,9 @@ impl Page {
             Page::WarningNotice => "Warning notice",
             Page::Meetings => "Meetings",
             Page::Measures => "Measures",
+            Page::RootCauses => "Root causes",
+            Page::Drivers => "Driver diagrams",
+            Page::ExitCriteria => "Exit criteria",
             Page::Meeting { .. } => "Committee pack",
             Page::Paper { .. } => "Board paper",
             Page::Finding { .. } => "Finding",
@@ -360,6 +377,9 @@ mod tests {
             Page::WarningNotice,
             Page::Meetings,
             Page::Measures,
+            Page::RootCauses,
+            Page::Drivers,
+            Page::ExitCriteria,
             Page::Meeting {
                 meeting: plait_shared::MeetingId::new("qsc-2027-01-20").unwrap(),
             },

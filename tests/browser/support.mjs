@@ -524,6 +524,7 @@ export async function everyDemoPage (server) {
     '/p/demo/', '/p/demo/my-work', '/p/demo/actions', `/p/demo/actions/${action.plan}/${action.id}`,
     `/p/demo/findings/${finding.plan}/${finding.id}`, '/p/demo/warning-notice', '/p/demo/meetings',
     `/p/demo/meetings/${committee}`, `/p/demo/papers/${board}`, '/p/demo/report', '/p/demo/measures',
+    '/p/demo/driver-diagrams', '/p/demo/root-causes', '/p/demo/exit-criteria',
     '/p/demo/setup', '/p/demo/import', '/p/demo/programmes'
   ]
 }

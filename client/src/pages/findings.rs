@@ -264,6 +264,7 @@ pub fn FindingPage(plan: DocId, finding: FindingId) -> impl IntoView {
                     <p class="nhsuk-body-s">"Met when every one of them is closed; embedded when every one is embedded."</p>
                     {actions_list(&plan_id, &view, &id)}
                     {pack_link(&plan_id, &id)}
+                    <FindingRootCauses plan=plan_id.clone() finding=id.clone() />
                 }.into_any()
             }
         }}
@@ -375,4 +376,36 @@ pub fn requirements_markup(m: &plait_shared::ProgrammeMetrics) -> Markup {
     }
     html += markup!("</ul>");
     html
+}
+
+/// The root causes a finding's page lists.
+#[component]
+pub fn FindingRootCauses(
+    plan: plait_shared::DocId,
+    finding: plait_shared::FindingId,
+) -> impl IntoView {
+    let workspace = use_workspace();
+    let node = plait_shared::improvement::Node::Finding(plan, finding);
+    let causes = Memo::new(move |_| {
+        let programme = workspace.programme_view().unwrap_or_default();
+        plait_shared::phase2::linked_to(&programme, &node)
+            .into_iter()
+            .filter_map(|n| match n {
+                plait_shared::improvement::Node::RootCause(id) => programme
+                    .improvement
+                    .root_causes
+                    .get(&id)
+                    .map(|c| format!("{} ({})", c.title, c.theme)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    });
+    view! {
+        <Show when=move || causes.with(|c| !c.is_empty())>
+            <h2>"Root causes"</h2>
+            <ul class="nhsuk-list nhsuk-list--bullet" data-testid="finding-root-causes">
+                {move || causes.get().into_iter().map(|c| view! { <li><PageLink page=Page::RootCauses>{c}</PageLink></li> }).collect_view()}
+            </ul>
+        </Show>
+    }
 }

@@ -7,178 +7,22 @@
 //! theirs), offline like every edit.
 
 use leptos::prelude::*;
-use plait_shared::phase2::{chart, number as read_number, series, Value};
-use plait_shared::spc::{Chart, Direction, PointKind};
+use plait_shared::phase2::{chart, number as read_number, series};
+use plait_shared::spc::Direction;
 use plait_shared::{Measure, MeasureId, MeasureKind, MeasurePointId};
 
 use crate::browser::{focus, now};
 use crate::components::date_input::{DateInput, DateParts};
 use crate::components::form::{error_of, Choice, ErrorSummary, Saved, TextArea, TextField};
-use crate::contexts::session::use_session;
+use crate::components::spc_chart::{described, kind_words, number, svg};
 use crate::contexts::workspace::use_workspace;
-
-/// The chart's drawing box.
-const WIDTH: f64 = 600.0;
-const HEIGHT: f64 = 220.0;
-const PAD: f64 = 28.0;
-
-/// A point's colour: Making Data Count's grey (common cause), blue
-/// (improvement), orange (concern) and purple (neither); each at least 3:1
-/// against white (WCAG 1.4.11), and said in words in the values table.
-fn colour(kind: PointKind) -> &'static str {
-    match kind {
-        PointKind::CommonCause => "#768692",
-        PointKind::Improvement => "#005eb8",
-        PointKind::Concern => "#b35900",
-        PointKind::NeutralHigh | PointKind::NeutralLow => "#330072",
-    }
-}
-
-/// What a point says, in words.
-fn kind_words(kind: PointKind) -> &'static str {
-    match kind {
-        PointKind::CommonCause => "Common cause",
-        PointKind::Improvement => "Special cause: improvement",
-        PointKind::Concern => "Special cause: concern",
-        PointKind::NeutralHigh => "Special cause: high",
-        PointKind::NeutralLow => "Special cause: low",
-    }
-}
-
-fn number(v: f64) -> String {
-    let rounded = (v * 100.0).round() / 100.0;
-    if rounded.fract() == 0.0 {
-        format!("{rounded:.0}")
-    } else {
-        format!("{rounded}")
-    }
-}
-
-/// The chart in words, for whoever cannot see it.
-fn described(measure: &Measure, values: &[Value], chart: &Chart) -> String {
-    let (Some(first), Some(last)) = (values.first(), values.last()) else {
-        return "No values yet.".to_owned();
-    };
-    let mut words = format!(
-        "{} values from {} to {}.",
-        values.len(),
-        first.period.long(),
-        last.period.long()
-    );
-    if let Some(s) = chart.segments.last() {
-        words.push_str(&format!(
-            " Mean {}; process limits {} to {}.",
-            number(s.mean),
-            number(s.lower),
-            number(s.upper)
-        ));
-    }
-    let special = chart.points.iter().filter(|p| p.special()).count();
-    words.push_str(&format!(
-        " {special} value(s) show special cause variation."
-    ));
-    if let Some(v) = chart.variation {
-        words.push_str(&format!(" Latest: {}.", v.label()));
-    }
-    if let (Some(a), Some(t)) = (chart.assurance, read_number(&measure.target)) {
-        words.push_str(&format!(" Target {}: {}.", number(t), a.label()));
-    }
-    words
-}
-
-/// The XmR chart as an SVG.
-fn svg(
-    measure: &Measure,
-    chart: &Chart,
-    title_id: String,
-    desc_id: String,
-    words: String,
-) -> impl IntoView {
-    let values: Vec<f64> = chart.points.iter().map(|p| p.value).collect();
-    let mut low = values.iter().copied().fold(f64::INFINITY, f64::min);
-    let mut high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    for s in &chart.segments {
-        low = low.min(s.lower);
-        high = high.max(s.upper);
-    }
-    if let Some(t) = read_number(&measure.target) {
-        low = low.min(t);
-        high = high.max(t);
-    }
-    if !low.is_finite() || !high.is_finite() {
-        low = 0.0;
-        high = 1.0;
-    }
-    if (high - low).abs() < f64::EPSILON {
-        high = low + 1.0;
-    }
-    let n = values.len().max(2) as f64;
-    let x = move |i: usize| PAD + (WIDTH - 2.0 * PAD) * i as f64 / (n - 1.0);
-    let y = move |v: f64| HEIGHT - PAD - (HEIGHT - 2.0 * PAD) * (v - low) / (high - low);
-    let line = |from: usize, to: usize, at: f64, stroke: &'static str, dash: &'static str| {
-        view! {
-            <line x1=format!("{:.1}", x(from)) x2=format!("{:.1}", x(to.max(from)))
-                y1=format!("{:.1}", y(at)) y2=format!("{:.1}", y(at))
-                stroke=stroke stroke-width="1.5" stroke-dasharray=dash />
-        }
-    };
-    let segments = chart
-        .segments
-        .iter()
-        .map(|s| {
-            let last = s.end.saturating_sub(1);
-            view! {
-                {line(s.start, last, s.mean, "#212b32", "")}
-                {line(s.start, last, s.upper, "#768692", "6 4")}
-                {line(s.start, last, s.lower, "#768692", "6 4")}
-            }
-        })
-        .collect_view();
-    let target = read_number(&measure.target)
-        .map(|t| line(0, values.len().saturating_sub(1), t, "#da291c", "2 3"));
-    let path = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            format!(
-                "{}{:.1},{:.1}",
-                if i == 0 { "M" } else { " L" },
-                x(i),
-                y(*v)
-            )
-        })
-        .collect::<String>();
-    let dots = chart
-        .points
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            view! { <circle cx=format!("{:.1}", x(i)) cy=format!("{:.1}", y(p.value)) r="4" fill=colour(p.kind) /> }
-        })
-        .collect_view();
-    let name = measure.name.clone();
-    let (labelled_by, described_by) = (title_id.clone(), desc_id.clone());
-    view! {
-        <svg class="plait-spc" viewBox=format!("0 0 {WIDTH} {HEIGHT}") width="100%" role="img"
-            aria-labelledby=labelled_by aria-describedby=described_by>
-            <title id=title_id>{format!("SPC chart: {name}")}</title>
-            <desc id=desc_id>{words}</desc>
-            {segments}
-            {target}
-            <path d=path fill="none" stroke="#425563" stroke-width="1.5" />
-            {dots}
-            <text x="4" y="14" font-size="11" fill="#4c6272">{number(high)}</text>
-            <text x="4" y=format!("{:.0}", HEIGHT - 4.0) font-size="11" fill="#4c6272">{number(low)}</text>
-        </svg>
-    }
-}
 
 /// The measures page.
 #[component]
 pub fn Measures() -> impl IntoView {
     let workspace = use_workspace();
-    let session = use_session();
-    let admin = move || plait_shared::access::administers(session.actor.get().role);
+    let values_allowed = crate::pages::improvement::may(plait_shared::keys::Root::MeasurePoints);
+    let measures_allowed = crate::pages::improvement::may(plait_shared::keys::Root::Measures);
     let measures = Memo::new(move |_| {
         let programme = workspace.programme_view().unwrap_or_default();
         programme
@@ -199,13 +43,15 @@ pub fn Measures() -> impl IntoView {
         })
     });
     view! {
+        <crate::pages::improvement::PhaseTwoNav current=crate::pages::Page::Measures />
         <h1>"Measures"</h1>
         <p class="nhsuk-lede-text">"Phase 2's outcome, process and balancing measures, each drawn as a statistical process control chart (NHS England's Making Data Count), with its values and what each says in a table."</p>
         <Show when=move || measures.with(|m| !m.is_empty()) fallback=|| view! { <p>"No measures yet."</p> }>
             <For each=move || measures.get() key=|(id, m, values, _)| (id.clone(), format!("{m:?}{values:?}")) let:row>
                 {
                     let (id, measure, values, chart) = row;
-                    let words = described(&measure, &values, &chart);
+                    let periods: Vec<_> = values.iter().map(|v| v.period).collect();
+                    let words = described(&measure.target, &periods, &chart);
                     let heading = measure.name.clone();
                     let facts = format!(
                         "{}{}{}",
@@ -226,7 +72,7 @@ pub fn Measures() -> impl IntoView {
                             <td class="nhsuk-table__cell">{kind_words(p.kind)}</td>
                         </tr>
                     }).collect_view();
-                    let chart_view = svg(&measure, &chart, format!("spc-title-{id}"), format!("spc-desc-{id}"), words);
+                    let chart_view = svg(&measure.name, &measure.target, &chart, format!("spc-title-{id}"), format!("spc-desc-{id}"), words);
                     view! {
                         <section class="nhsuk-card" data-testid="measure" aria-labelledby=format!("measure-{id}")>
                             <div class="nhsuk-card__content">
@@ -257,8 +103,11 @@ pub fn Measures() -> impl IntoView {
                 }
             </For>
         </Show>
-        <Show when=move || admin() && measures.with(|m| !m.is_empty())><AddValue measures=names /></Show>
-        <Show when=admin><AddMeasure /></Show>
+        <Show when=move || values_allowed.get() && measures.with(|m| !m.is_empty())>
+            <AddValue measures=names />
+            <ImportValues measures=names />
+        </Show>
+        <Show when=move || measures_allowed.get()><AddMeasure /></Show>
     }
 }
 
@@ -442,6 +291,103 @@ fn AddMeasure() -> impl IntoView {
             <TextField id="measure-target" label="Target (optional)" value=target errors width="nhsuk-input--width-10" />
             <TextField id="measure-baseline" label="Values that set the limits (optional)" hint="The first values of the series; all of them if empty" value=baseline errors width="nhsuk-input--width-5" />
             <button class="nhsuk-button" type="submit">"Add the measure"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+/// Values for a measure from CSV (`period,value` a line), pasted or from
+/// a file: every line read before anything is kept, every bad line said.
+#[component]
+fn ImportValues(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
+    let workspace = use_workspace();
+    let measure = RwSignal::new(
+        measures.with_untracked(|m| m.first().map(|(id, _)| id.to_string()).unwrap_or_default()),
+    );
+    let text = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::<(String, String)>::new());
+    let saved = RwSignal::new(String::new());
+    let options = Signal::derive(move || {
+        measures
+            .get()
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect::<Vec<_>>()
+    });
+    let read_file = move |ev: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        leptos::task::spawn_local(async move {
+            if let Ok(read) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                text.set(read.as_string().unwrap_or_default());
+            }
+        });
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = Vec::new();
+        let chosen = MeasureId::new(measure.get_untracked())
+            .ok()
+            .filter(|id| measures.with_untracked(|m| m.iter().any(|(m, _)| m == id)));
+        if chosen.is_none() {
+            found.push(("csv-measure".to_owned(), "Choose the measure".to_owned()));
+        }
+        let read = plait_shared::phase2::read_values_csv(&text.get_untracked());
+        match &read {
+            Ok(values) if values.is_empty() => found.push((
+                "csv-text".to_owned(),
+                "Paste the values, or choose a CSV file".to_owned(),
+            )),
+            Ok(_) => {}
+            Err(bad) => found.extend(bad.iter().take(10).map(|b| {
+                (
+                    "csv-text".to_owned(),
+                    format!("Line {}: {}", b.line, b.reason),
+                )
+            })),
+        }
+        let failed = !found.is_empty();
+        errors.set(found);
+        if failed {
+            focus("csv-errors");
+            return;
+        }
+        let (Some(chosen), Ok(values)) = (chosen, read) else {
+            return;
+        };
+        let stamp = now().0;
+        let salt = (js_sys::Math::random() * 1e9) as u64;
+        let count = values.len();
+        if workspace.edit_programme(|p, txn| {
+            for (n, (period, value)) in values.iter().enumerate() {
+                if let Ok(point) = MeasurePointId::new(format!("mp-{stamp}-{salt}-{n}")) {
+                    p.put_measure_point(txn, &point, &chosen, *period, value);
+                }
+            }
+        }) {
+            saved.set(format!("{count} values added."));
+            text.set(String::new());
+        }
+    };
+    view! {
+        <form class="plait-no-print" on:submit=submit novalidate>
+            <h2>"Add values from a spreadsheet"</h2>
+            <ErrorSummary id="csv-errors" errors />
+            <Choice id="csv-measure" label="Measure" options value=measure errors />
+            <div class="nhsuk-form-group">
+                <label class="nhsuk-label" for="csv-file">"A CSV file (optional)"</label>
+                <input class="nhsuk-file-upload" id="csv-file" type="file" accept=".csv,text/csv" on:change=read_file />
+            </div>
+            <TextArea id="csv-text" label="Or paste the values: a period and a value on each line, like Apr 2023,12.5 (a value for a month already there replaces it on the chart)" value=text errors />
+            <button class="nhsuk-button nhsuk-button--secondary" type="submit">"Add the values"</button>
             <Saved message=saved />
         </form>
     }

@@ -56,6 +56,19 @@ fn facts_markup(programme: &ProgrammeView) -> Markup {
         }
         rows.push((phase.name.clone(), value));
     }
+    let ready = plait_shared::phase2::readiness(programme);
+    if ready.total > 0 {
+        rows.push((
+            "Exit criteria".to_owned(),
+            crate::markup::link(
+                &crate::pages::href(&crate::pages::Page::ExitCriteria),
+                format!(
+                    "{} of {} met; {} partly met",
+                    ready.met, ready.total, ready.partly
+                ),
+            ),
+        ));
+    }
     if rows.is_empty() {
         return Markup::new();
     }

@@ -241,11 +241,84 @@ fn body_view(body: &PaperBody, name: &dyn Fn(&str) -> String) -> impl IntoView {
         <h2>"7. Re-audits since the last paper"</h2>
         <p>{format!("{} action(s) stand reopened. ", body.reopened)}{more(body.reaudits_in_all, body.reaudits.len(), "re-audits", "the failures first")}</p>
         {table("Re-audit results", &REAUDIT_HEADERS, reaudits)}
+        {(!body.phase2.is_empty()).then(|| phase_two_view(&body.phase2))}
+    }
+}
+
+/// Section 8: phase 2's aims, its measures with their SPC charts and
+/// icons, the change ideas adopted and the exit criteria met.
+fn phase_two_view(p: &plait_shared::paper::PhaseTwoSection) -> impl IntoView {
+    use crate::components::spc_chart::{described, svg};
+    let aims = p
+        .aims
+        .iter()
+        .map(|a| {
+            vec![
+                a.text.clone(),
+                a.amount.clone(),
+                a.by.map(|d| d.long()).unwrap_or_default(),
+                format!("{} of {} tested, {} adopted", a.tested, a.ideas, a.adopted),
+            ]
+        })
+        .collect();
+    let measures = p
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(n, m)| {
+            let words = described(&m.target, &m.periods, &m.chart);
+            let icons = format!(
+                "{}{}",
+                m.chart.variation.map(|v| v.label().to_owned()).unwrap_or_else(|| "Too few values to judge".to_owned()),
+                m.chart.assurance.map(|a| format!(". {}", a.label())).unwrap_or_default(),
+            );
+            let kind = m.kind.map(|k| format!("{} measure", k.label())).unwrap_or_default();
+            view! {
+                <div class="plait-paper__measure" data-testid="paper-measure">
+                    <h3>{format!("8.{} {}", n + 2, m.name)}</h3>
+                    <p class="nhsuk-body-s">{kind}{(!m.unit.is_empty()).then(|| format!(", {}", m.unit))}</p>
+                    {svg(&m.name, &m.target, &m.chart, format!("paper-spc-title-{n}"), format!("paper-spc-desc-{n}"), words)}
+                    <p><strong>{icons}</strong></p>
+                </div>
+            }
+        })
+        .collect_view();
+    let adopted: Vec<Vec<String>> = p
+        .adopted
+        .iter()
+        .map(|(idea, aim)| vec![idea.clone(), aim.clone()])
+        .collect();
+    let exit = p
+        .exit
+        .iter()
+        .map(|c| {
+            vec![
+                c.text.clone(),
+                c.status.label().to_owned(),
+                c.evidence.clone(),
+            ]
+        })
+        .collect();
+    let r = p.readiness;
+    view! {
+        <h2 id="phase-2">"8. Phase 2: root causes and sustained improvement"</h2>
+        <h3>"8.1 Aims"</h3>
+        {table("Each driver diagram's aim, with its change ideas", &["Aim", "By how much", "By when", "Change ideas"], aims)}
+        {measures}
+        <h3>"Change ideas adopted"</h3>
+        {if adopted.is_empty() {
+            view! { <p>"None adopted yet."</p> }.into_any()
+        } else {
+            table("Change ideas whose last PDSA cycle decided to adopt them", &["Change idea", "Aim"], adopted).into_any()
+        }}
+        <h3>"Exit criteria"</h3>
+        <p data-testid="paper-readiness">{format!("{} of {} exit criteria met; {} partly met.", r.met, r.total, r.partly)}</p>
+        {table("Each exit criterion and its evidence", &["Criterion", "Status", "Evidence"], exit)}
     }
 }
 
 /// What the paper page shows: a version as issued, or the draft.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Shown {
     /// Where it stands ("Version 2 as issued ...").
     status: String,
