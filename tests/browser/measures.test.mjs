@@ -42,8 +42,8 @@ test('a measure\'s SPC chart, a value added by the office, read by a board membe
     const page = office.page
     await signIn(page, 'programme.office', { url: server.url })
     await page.goto(`${server.url}/p/demo/measures`)
-    const card = page.locator('[data-testid=measure]')
-    await card.first().waitFor({ timeout: 30_000 })
+    const card = page.locator('[data-testid=measure]', { hasText: 'Restraints per 1,000' })
+    await card.waitFor({ timeout: 30_000 })
     await eventually(async () => (await card.locator('svg circle').count()) === 18, { message: '18 dots' })
     // Falling restraint, lower is better: special cause of an improving
     // nature (a run below the mean, a falling trend, beyond the limit).
@@ -53,15 +53,16 @@ test('a measure\'s SPC chart, a value added by the office, read by a board membe
     await screenshot(page, 'measures')
     // A month's value.
     const now = new Date()
+    await page.locator('#value-measure').selectOption('m-restraint')
     await page.locator('#value-period-day').fill('1')
     await page.locator('#value-period-month').fill(String(now.getUTCMonth() + 1))
     await page.locator('#value-period-year').fill(String(now.getUTCFullYear()))
     await page.locator('#value-value').fill('9.1')
-    await page.getByRole('button', { name: 'Add the value' }).click()
+    await page.getByRole('button', { name: 'Add the value', exact: true }).click()
     await eventually(async () => (await card.locator('svg circle').count()) === 19, { message: '19 dots' })
     // A value that is not a number: an error, focus on the summary.
     await page.locator('#value-value').fill('nine')
-    await page.getByRole('button', { name: 'Add the value' }).click()
+    await page.getByRole('button', { name: 'Add the value', exact: true }).click()
     await page.locator('#value-errors').getByText('Enter the value as a number').waitFor()
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'value-errors')
     await waitForAllSaved(page, { timeout: 30_000 })
@@ -75,7 +76,7 @@ test('a measure\'s SPC chart, a value added by the office, read by a board membe
     const page = viewer.page
     await signIn(page, 'board', { url: server.url })
     await page.goto(`${server.url}/p/demo/measures`)
-    await eventually(async () => (await page.locator('[data-testid=measure] svg circle').count()) === 19,
+    await eventually(async () => (await page.locator('[data-testid=measure]', { hasText: 'Restraints per 1,000' }).locator('svg circle').count()) === 19,
       { timeout: 30_000, message: 'the board member sees 19 dots' })
     assert.equal(await page.locator('#value-value').count(), 0, 'no forms for a viewer')
     assert.equal(await page.locator('#measure-name').count(), 0)
