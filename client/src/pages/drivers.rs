@@ -253,7 +253,7 @@ pub fn Drivers() -> impl IntoView {
     let parents = node_options(|k| k.and_then(DriverKind::child).is_some());
     let ideas = node_options(|k| k == Some(DriverKind::ChangeIdea));
     let link_from = Signal::derive(move || {
-        nodes
+        let mut out: Vec<(String, String)> = nodes
             .get()
             .into_iter()
             .map(|(id, d)| {
@@ -266,7 +266,20 @@ pub fn Drivers() -> impl IntoView {
                     ),
                 )
             })
-            .collect::<Vec<_>>()
+            .collect();
+        out.extend(programme.with(|p| {
+            p.improvement
+                .cycles
+                .iter()
+                .map(|(id, c)| {
+                    (
+                        Node::Cycle(id.clone()).key(),
+                        format!("PDSA cycle: {}", clip(&c.title, 60)),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }));
+        out
     });
     let link_to = Signal::derive(move || {
         let mut out = programme.with(measure_options);
@@ -281,9 +294,15 @@ pub fn Drivers() -> impl IntoView {
             <For each=move || trees.get() key=|t| format!("{t:?}") let:aim>
                 {
                     let programme_now = programme.get_untracked();
+                    let owner = aim
+                        .driver
+                        .workstream_id
+                        .as_ref()
+                        .and_then(|w| programme_now.workstreams.get(w))
+                        .map_or_else(|| "The whole programme".to_owned(), |w| format!("Workstream: {}", w.name));
                     let decision = move |id: &DriverId| decision_of(&programme_now, id);
                     let facts = format!(
-                        "By how much: {}. By when: {}.",
+                        "{owner}. By how much: {}. By when: {}.",
                         if aim.driver.amount.is_empty() { "not said" } else { aim.driver.amount.as_str() },
                         aim.driver.by.map_or_else(|| "not said".to_owned(), |d| d.long())
                     );
@@ -322,8 +341,9 @@ pub fn Drivers() -> impl IntoView {
         <Show when=move || edit.get() && !nodes.with(Vec::is_empty)>
             <AddNode parents nodes />
             <LinkForm from_id="driver-link-from" to_id="driver-link-to" summary="driver-link-errors"
-                heading="Link a measure or action" from_label="Aim, driver or change idea" to_label="Measure or action"
+                heading="Link a measure or action" from_label="Aim, driver, change idea or PDSA cycle" to_label="Measure or action"
                 from=link_from to=link_to button="Link it" />
+            <RewordForm nodes />
             <RemoveForm nodes />
         </Show>
         <Show when=move || cycles_allowed.get() && !ideas.with(Vec::is_empty)>
@@ -357,12 +377,13 @@ fn ChangeIdea(id: DriverId, idea: Driver) -> impl IntoView {
                 <Linked from=Node::Driver(id.clone()) empty="No actions or measures linked yet." />
                 <Show when=move || cycles.with(|c| !c.is_empty()) fallback=|| view! { <p class="nhsuk-body-s">"Not tested yet."</p> }>
                     <ol class="nhsuk-list plait-cycles">
-                        {move || cycles.get().into_iter().enumerate().map(|(n, (_, c))| {
+                        {move || cycles.get().into_iter().enumerate().map(|(n, (cycle_id, c))| {
                             let decision = c.decision.map_or("Running: not decided yet", |d| d.label());
                             view! {
                                 <li data-testid="pdsa-cycle">
                                     <p><strong>{format!("Cycle {}: {}", n + 1, c.title)}</strong>
                                         {c.started.map(|d| format!(" (started {})", d.long()))}</p>
+                                    <Linked from=Node::Cycle(cycle_id) empty="" />
                                     <dl class="nhsuk-summary-list">
                                         {[("Plan", c.plan.clone()), ("Prediction", c.prediction.clone()), ("Do", c.done.clone()), ("Study", c.learnt.clone()), ("Act", decision.to_owned())]
                                             .into_iter()
@@ -402,6 +423,19 @@ fn AddAim() -> impl IntoView {
     let text = RwSignal::new(String::new());
     let amount = RwSignal::new(String::new());
     let by = RwSignal::new(DateParts::default());
+    let workstream = RwSignal::new(String::new());
+    let workstreams = Signal::derive(move || {
+        let mut out = vec![(String::new(), "The whole programme".to_owned())];
+        out.extend(
+            workspace
+                .programme_view()
+                .unwrap_or_default()
+                .workstreams
+                .into_iter()
+                .map(|(id, w)| (id.to_string(), w.name)),
+        );
+        out
+    });
     let errors = RwSignal::new(Vec::<(String, String)>::new());
     let saved = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -439,6 +473,7 @@ fn AddAim() -> impl IntoView {
             text: text.get_untracked().trim().to_owned(),
             amount: amount.get_untracked().trim().to_owned(),
             by: day,
+            workstream_id: plait_shared::WorkstreamId::new(workstream.get_untracked()).ok(),
             ..Driver::default()
         };
         if workspace.edit_programme(|p, txn| p.put_driver(txn, &id, &aim)) {
@@ -454,6 +489,7 @@ fn AddAim() -> impl IntoView {
             <TextField id="aim-text" label="What" hint="For example, Reduce physical restraint on the adult acute wards" value=text errors />
             <TextField id="aim-amount" label="By how much" hint="For example, By 30%, from 11.5 to 8 per 1,000 occupied bed days" value=amount errors />
             <DateInput id="aim-by" legend="By when" value=by error=Signal::derive(move || error_of(errors, "aim-by-day")) />
+            <Choice id="aim-workstream" label="Whose aim" options=workstreams value=workstream />
             <button class="nhsuk-button" type="submit">"Add the aim"</button>
             <Saved message=saved />
         </form>
@@ -743,6 +779,82 @@ fn StudyCycle() -> impl IntoView {
             <TextArea id="study-learnt" label="Study: what was learnt, against the prediction" value=learnt errors />
             <Choice id="study-decision" label="Act: the decision" options=decisions value=decision />
             <button class="nhsuk-button nhsuk-button--secondary" type="submit">"Record it"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+/// Changes what an aim, driver or change idea says.
+#[component]
+fn RewordForm(nodes: Signal<Vec<(DriverId, Driver)>>) -> impl IntoView {
+    let workspace = use_workspace();
+    let chosen = RwSignal::new(String::new());
+    let text = RwSignal::new(String::new());
+    let errors = RwSignal::new(Vec::<(String, String)>::new());
+    let saved = RwSignal::new(String::new());
+    let options = Signal::derive(move || {
+        with_prompt(
+            "Choose",
+            nodes
+                .get()
+                .into_iter()
+                .map(|(id, d)| {
+                    (
+                        id.to_string(),
+                        format!(
+                            "{}: {}",
+                            d.kind.map_or("Node", |k| k.label()),
+                            clip(&d.text, 60)
+                        ),
+                    )
+                })
+                .collect(),
+        )
+    });
+    // Choosing one shows its words to change.
+    Effect::new(move |_| {
+        let id = chosen.get();
+        if let Some((_, d)) =
+            nodes.with_untracked(|n| n.iter().find(|(i, _)| i.as_str() == id).cloned())
+        {
+            text.set(d.text);
+        }
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let id = chosen.get_untracked();
+        let current = nodes.with_untracked(|n| n.iter().find(|(i, _)| i.as_str() == id).cloned());
+        let mut found: Vec<_> = required(
+            &text.get_untracked(),
+            "reword-text",
+            "Enter the new wording",
+        )
+        .into_iter()
+        .collect();
+        if current.is_none() {
+            found.insert(
+                0,
+                ("reword-node".to_owned(), "Choose what to reword".to_owned()),
+            );
+        }
+        if failed(errors, found, "reword-errors") {
+            return;
+        }
+        let Some((id, mut driver)) = current else {
+            return;
+        };
+        driver.text = text.get_untracked().trim().to_owned();
+        if workspace.edit_programme(|p, txn| p.put_driver(txn, &id, &driver)) {
+            saved.set("Reworded.".to_owned());
+        }
+    };
+    view! {
+        <form class="plait-no-print" on:submit=submit novalidate>
+            <h2>"Reword an aim, driver or change idea"</h2>
+            <ErrorSummary id="reword-errors" errors />
+            <Choice id="reword-node" label="Which" options value=chosen errors />
+            <TextField id="reword-text" label="What it says" value=text errors />
+            <button class="nhsuk-button nhsuk-button--secondary" type="submit">"Reword it"</button>
             <Saved message=saved />
         </form>
     }

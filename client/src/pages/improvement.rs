@@ -161,7 +161,7 @@ pub fn Linked(from: Node, #[prop(into)] empty: String) -> impl IntoView {
             .collect::<Vec<_>>()
     });
     view! {
-        <Show when=move || rows.with(|r| !r.is_empty()) fallback=move || view! { <p class="nhsuk-body-s">{empty.clone()}</p> }>
+        <Show when=move || rows.with(|r| !r.is_empty()) fallback=move || (!empty.is_empty()).then(|| view! { <p class="nhsuk-body-s">{empty.clone()}</p> })>
             <ul class="nhsuk-list nhsuk-list--bullet" data-testid="linked">
                 <For each=move || rows.get() key=|(to, _, _)| to.key() let:row>
                     {

@@ -65,12 +65,30 @@ pub fn Measures() -> impl IntoView {
                         chart.assurance.map(|a| format!(". {}", a.label())).unwrap_or_default(),
                     );
                     let few = chart.segments.last().is_some_and(|s| s.few_points());
-                    let rows = values.iter().zip(&chart.points).map(|(v, p)| view! {
+                    let rebased = (!measure.rebase.is_empty()).then(|| {
+                        let days: Vec<String> = measure.rebase.iter().map(|d| d.long()).collect();
+                        view! { <p class="nhsuk-body-s">{format!("Limits recalculated from {}.", days.join(", "))}</p> }
+                    });
+                    let rows = values.iter().zip(&chart.points).map(|(v, p)| {
+                        let point = v.id.clone();
+                        let label = format!("Remove the value for {}", v.period.long());
+                        view! {
                         <tr class="nhsuk-table__row">
                             <td class="nhsuk-table__cell">{v.period.long()}</td>
                             <td class="nhsuk-table__cell plait-num">{number(v.value)}</td>
                             <td class="nhsuk-table__cell">{kind_words(p.kind)}</td>
+                            <Show when=move || values_allowed.get()>
+                                <td class="nhsuk-table__cell plait-no-print">
+                                    <button type="button" class="plait-link-button" aria-label=label.clone() on:click={
+                                        let point = point.clone();
+                                        move |_| {
+                                            workspace.edit_programme(|p, txn| p.remove_measure_point(txn, &point));
+                                        }
+                                    }>"Remove"</button>
+                                </td>
+                            </Show>
                         </tr>
+                    }
                     }).collect_view();
                     let chart_view = svg(&measure.name, &measure.target, &chart, format!("spc-title-{id}"), format!("spc-desc-{id}"), words);
                     view! {
@@ -82,6 +100,7 @@ pub fn Measures() -> impl IntoView {
                                 {chart_view}
                                 <p class="nhsuk-body-s">"Dots: blue improvement, orange concern, purple special cause where neither way is better, grey common cause. Solid line: the mean; dashed lines: the process limits; dotted red line: the target."</p>
                                 <p data-testid="measure-icons"><strong>{icons}</strong></p>
+                                {rebased}
                                 {few.then(|| view! { <p class="nhsuk-body-s">"Fewer than 15 values set these limits: read them with care."</p> })}
                                 <details class="nhsuk-details">
                                     <summary class="nhsuk-details__summary"><span class="nhsuk-details__summary-text">"The values"</span></summary>
@@ -92,6 +111,7 @@ pub fn Measures() -> impl IntoView {
                                                 <th scope="col" class="nhsuk-table__header">"Period"</th>
                                                 <th scope="col" class="nhsuk-table__header plait-num">"Value"</th>
                                                 <th scope="col" class="nhsuk-table__header">"Variation"</th>
+                                                <Show when=move || values_allowed.get()><th scope="col" class="nhsuk-table__header plait-no-print"><span class="nhsuk-u-visually-hidden">"Remove"</span></th></Show>
                                             </tr></thead>
                                             <tbody class="nhsuk-table__body">{rows}</tbody>
                                         </table>
@@ -106,6 +126,9 @@ pub fn Measures() -> impl IntoView {
         <Show when=move || values_allowed.get() && measures.with(|m| !m.is_empty())>
             <AddValue measures=names />
             <ImportValues measures=names />
+        </Show>
+        <Show when=move || measures_allowed.get() && measures.with(|m| !m.is_empty())>
+            <Rebase measures=names />
         </Show>
         <Show when=move || measures_allowed.get()><AddMeasure /></Show>
     }
@@ -388,6 +411,92 @@ fn ImportValues(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
             </div>
             <TextArea id="csv-text" label="Or paste the values: a period and a value on each line, like Apr 2023,12.5 (a value for a month already there replaces it on the chart)" value=text errors />
             <button class="nhsuk-button nhsuk-button--secondary" type="submit">"Add the values"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+/// Recalculates a measure's limits from a period on (after a change to the
+/// process, as Making Data Count advises), or stops doing so.
+#[component]
+fn Rebase(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
+    let workspace = use_workspace();
+    let measure = RwSignal::new(
+        measures.with_untracked(|m| m.first().map(|(id, _)| id.to_string()).unwrap_or_default()),
+    );
+    let day = RwSignal::new(DateParts::default());
+    let errors = RwSignal::new(Vec::<(String, String)>::new());
+    let saved = RwSignal::new(String::new());
+    let options = Signal::derive(move || {
+        measures
+            .get()
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect::<Vec<_>>()
+    });
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut found = Vec::new();
+        let chosen = MeasureId::new(measure.get_untracked()).ok();
+        let current = chosen.as_ref().and_then(|id| {
+            workspace
+                .programme_view()
+                .and_then(|p| p.measures.get(id).cloned())
+        });
+        if current.is_none() {
+            found.push(("rebase-measure".to_owned(), "Choose the measure".to_owned()));
+        }
+        let period = match day.get_untracked().read("The period") {
+            Ok(Some(d)) => Some(d),
+            Ok(None) => {
+                found.push((
+                    "rebase-period-day".to_owned(),
+                    "Enter the first period of the new limits".to_owned(),
+                ));
+                None
+            }
+            Err(m) => {
+                found.push(("rebase-period-day".to_owned(), m));
+                None
+            }
+        };
+        let failed = !found.is_empty();
+        errors.set(found);
+        if failed {
+            focus("rebase-errors");
+            return;
+        }
+        let (Some(id), Some(mut m), Some(period)) = (chosen, current, period) else {
+            return;
+        };
+        // The same period again undoes it.
+        let undo = m.rebase.contains(&period);
+        if undo {
+            m.rebase.retain(|d| *d != period);
+        } else {
+            m.rebase.push(period);
+            m.rebase.sort();
+        }
+        if workspace.edit_programme(|p, txn| p.put_measure(txn, &id, &m)) {
+            saved.set(if undo {
+                format!(
+                    "The limits are no longer recalculated from {}.",
+                    period.long()
+                )
+            } else {
+                format!("The limits are recalculated from {}.", period.long())
+            });
+        }
+    };
+    view! {
+        <form class="plait-no-print" on:submit=submit novalidate>
+            <h2>"Recalculate the limits"</h2>
+            <p class="nhsuk-body-s">"After a deliberate change to the process, new limits from the period it took effect. Enter a period already chosen to undo it."</p>
+            <ErrorSummary id="rebase-errors" errors />
+            <Choice id="rebase-measure" label="Measure" options value=measure errors />
+            <DateInput id="rebase-period" legend="From the period (its first day)" hint="For example, 1 3 2027" value=day
+                error=Signal::derive(move || error_of(errors, "rebase-period-day")) />
+            <button class="nhsuk-button nhsuk-button--secondary" type="submit">"Recalculate from this period"</button>
             <Saved message=saved />
         </form>
     }

@@ -69,6 +69,10 @@ pub struct DocSync {
     generation: Cell<u64>,
     /// Stopped for good (signing out): no more IO of any kind.
     stopped: Cell<bool>,
+    /// Local edits made but not yet handed to the engine (being written to
+    /// this device's store): counted as waiting from the moment they are
+    /// made, so the status never says "all saved" over one.
+    unsaved: Cell<usize>,
     store: Rc<LocalStore>,
     hooks: Rc<SyncHooks>,
 }
@@ -178,6 +182,7 @@ impl DocSync {
             socket: RefCell::new(None),
             generation: Cell::new(0),
             stopped: Cell::new(false),
+            unsaved: Cell::new(0),
             store,
             hooks,
         });
@@ -191,15 +196,24 @@ impl DocSync {
                 });
                 let update = event.update.clone();
                 let weak = weak.clone();
+                if !remote {
+                    if let Some(sync) = weak.upgrade() {
+                        sync.unsaved.set(sync.unsaved.get() + 1);
+                    }
+                }
                 // Deferred: the transaction is still open here.
                 spawn_local(async move {
                     let Some(sync) = weak.upgrade().filter(|s| !s.stopped.get()) else {
                         return;
                     };
                     if !remote {
+                        // The status shows the edit waiting while it is
+                        // written here.
+                        (sync.hooks.on_change)();
                         if let Err(e) = sync.store.append(&sync.id, &update).await {
                             leptos::logging::error!("could not save an edit locally: {e}");
                         }
+                        sync.unsaved.set(sync.unsaved.get().saturating_sub(1));
                         sync.handle(Event::LocalUpdate(update));
                     }
                     (sync.hooks.on_change)();
@@ -226,7 +240,12 @@ impl DocSync {
 
     /// The sync status.
     pub fn status(&self) -> Status {
-        self.engine.borrow().status()
+        let mut status = self.engine.borrow().status();
+        status.waiting += self.unsaved.get();
+        if self.unsaved.get() > 0 {
+            status.oldest = status.oldest.or(Some(now()));
+        }
+        status
     }
 
     /// Stops syncing for good (signing out): closes the socket, and no event
