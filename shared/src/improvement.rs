@@ -184,6 +184,108 @@ impl Link {
     }
 }
 
+/// The longest text a phase-2 field holds (characters).
+pub const MAX_TEXT: usize = 10_000;
+
+/// Whether `value` may be stored in field `key` of an entity of the
+/// phase-2 root `root` (root causes, drivers, PDSA cycles, exit criteria,
+/// links, measures and their values): a vocabulary field its key, an id
+/// field an id, a date field `YYYY-MM-DD`, a number field a number, a link's
+/// end a [`Node`]; text at most [`MAX_TEXT`] characters. The admission asks
+/// it of every value sent, so a bad value is refused with its reason (any
+/// other root or key: yes, the schema judges those).
+///
+/// # Errors
+/// Why not, in words.
+pub fn check_field(root: crate::keys::Root, key: &str, value: &str) -> Result<(), String> {
+    use crate::ids::WorkstreamId;
+    use crate::keys::{
+        CycleField, DriverField, ExitField, LinkField, MeasureField, MeasurePointField, Root,
+        RootCauseField,
+    };
+    use crate::vocab::MeasureKind;
+    fn read<T, E>(what: &str, r: Result<T, E>) -> Result<(), String> {
+        r.map(|_| ()).map_err(|_| format!("not {what}"))
+    }
+    let date = |v: &str| read("a date (YYYY-MM-DD)", Date::parse_iso(v));
+    let number = |v: &str| {
+        let ok = v
+            .trim()
+            .replace(',', "")
+            .parse::<f64>()
+            .is_ok_and(f64::is_finite);
+        if ok {
+            Ok(())
+        } else {
+            Err("not a number".to_owned())
+        }
+    };
+    let checked = match root {
+        Root::RootCauses => match RootCauseField::from_key(key) {
+            Some(RootCauseField::Method) => {
+                read("an analysis method", value.parse::<AnalysisMethod>())
+            }
+            _ => Ok(()),
+        },
+        Root::Drivers => match DriverField::from_key(key) {
+            Some(DriverField::Kind) => {
+                read("a kind of driver diagram node", value.parse::<DriverKind>())
+            }
+            Some(DriverField::Parent) => read("a driver id", DriverId::new(value)),
+            Some(DriverField::By) => date(value),
+            Some(DriverField::Workstream) => read("a workstream id", WorkstreamId::new(value)),
+            _ => Ok(()),
+        },
+        Root::Cycles => match CycleField::from_key(key) {
+            Some(CycleField::ChangeIdea) => read("a driver id", DriverId::new(value)),
+            Some(CycleField::Decision) => {
+                read("adopt, adapt or abandon", value.parse::<PdsaDecision>())
+            }
+            Some(CycleField::Started) => date(value),
+            _ => Ok(()),
+        },
+        Root::ExitCriteria => match ExitField::from_key(key) {
+            Some(ExitField::Status) => {
+                read("met, partly met or not met", value.parse::<ExitStatus>())
+            }
+            _ => Ok(()),
+        },
+        Root::Links => match LinkField::from_key(key) {
+            Some(LinkField::From | LinkField::To) => Node::parse(value).map(|_| ()),
+            None => Ok(()),
+        },
+        Root::Measures => match MeasureField::from_key(key) {
+            Some(MeasureField::Kind) => read(
+                "outcome, process or balancing",
+                value.parse::<MeasureKind>(),
+            ),
+            Some(MeasureField::Direction) => {
+                read("a direction", value.parse::<crate::spc::Direction>())
+            }
+            Some(MeasureField::Target) => number(value),
+            Some(MeasureField::Baseline) => read("a number of points", value.parse::<usize>()),
+            Some(MeasureField::Rebase) => value
+                .split(',')
+                .filter(|d| !d.trim().is_empty())
+                .try_for_each(|d| date(d.trim())),
+            Some(MeasureField::Workstream) => read("a workstream id", WorkstreamId::new(value)),
+            _ => Ok(()),
+        },
+        Root::MeasurePoints => match MeasurePointField::from_key(key) {
+            Some(MeasurePointField::MeasureId) => read("a measure id", MeasureId::new(value)),
+            Some(MeasurePointField::Period) => date(value),
+            Some(MeasurePointField::Value) => number(value),
+            None => Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    checked.map_err(|why| format!("{}: {why}", key))?;
+    if value.chars().count() > MAX_TEXT {
+        return Err(format!("{key}: longer than {MAX_TEXT} characters"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +329,37 @@ mod tests {
         assert_eq!(link("m-1").key(), link("m-1").key());
         assert!(crate::ids::LinkId::new(link("m-1").key()).is_ok());
         assert_ne!(link("m-1").key(), link("m-2").key());
+    }
+
+    /// Each typed field of phase 2 takes its type and refuses anything
+    /// else; text takes text up to its limit; other roots are not judged.
+    #[test]
+    fn a_phase_two_value_must_read_as_its_field() {
+        use crate::keys::Root;
+        for (root, key, good, bad) in [
+            (Root::RootCauses, "method", "five_whys", "guesswork"),
+            (Root::Drivers, "kind", "change_idea", "boss"),
+            (Root::Drivers, "parent", "d-aim", "d aim"),
+            (Root::Drivers, "by", "2027-03-31", "31/03/2027"),
+            (Root::Cycles, "decision", "adapt", "maybe"),
+            (Root::Cycles, "started", "2027-01-01", "soon"),
+            (Root::ExitCriteria, "status", "partly_met", "nearly"),
+            (Root::Links, "to", "measure:m-1", "ward:w1"),
+            (Root::Measures, "target", "1,250", "lots"),
+            (
+                Root::Measures,
+                "rebase",
+                "2026-01-01,2026-06-01",
+                "2026-01-01,june",
+            ),
+            (Root::MeasurePoints, "value", "12.5", "NaN"),
+            (Root::MeasurePoints, "period", "2026-01-01", "Jan"),
+        ] {
+            assert_eq!(check_field(root, key, good), Ok(()), "{key}={good}");
+            assert!(check_field(root, key, bad).is_err(), "{key}={bad}");
+        }
+        assert!(check_field(Root::RootCauses, "title", "Short staffing").is_ok());
+        assert!(check_field(Root::RootCauses, "title", &"x".repeat(MAX_TEXT + 1)).is_err());
+        assert!(check_field(Root::Programme, "name", &"x".repeat(MAX_TEXT + 1)).is_ok());
     }
 }

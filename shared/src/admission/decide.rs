@@ -750,6 +750,12 @@ impl Judge<'_, '_> {
                 return self.refuse_value(i, parent, place, key, Change::Programme(root), why);
             }
         }
+        // A phase-2 value must read as its field's type.
+        if let Slot::Field(place @ Place::Entity(r, _), key) = &slot {
+            if let Err(why) = self.phase_two_value(i, *r, key) {
+                return self.refuse_value(i, parent, place, key, Change::Programme(root), why);
+            }
+        }
         if let Slot::Field(place, key) = &slot {
             self.admitted_value(i, parent, place, key);
         }
@@ -888,6 +894,38 @@ impl Judge<'_, '_> {
         let rules = crate::programme::governance_of(&self.doc.transact());
         let text = text.ok_or_else(|| format!("{key}: not a setting Plait can read"))?;
         crate::programme::with_setting(rules, field, &text)?.check()
+    }
+
+    /// Whether item `i`, a value of field `key` of an entity of the
+    /// programme's `root`, reads as that field's type
+    /// (`improvement::check_field`; other roots' fields: yes).
+    fn phase_two_value(&self, i: usize, root: Root, key: &str) -> Result<(), String> {
+        let text = match &self.admitted.update.structs[i] {
+            Struct::Item(item) => match &item.content {
+                ItemContent::Any(values) if values.len() == 1 => match values.last() {
+                    Some(yrs::Any::String(text)) => Some(text.to_string()),
+                    _ => None,
+                },
+                ItemContent::Deleted(_) => return Ok(()),
+                _ => None,
+            },
+            _ => None,
+        };
+        let phase_two = matches!(
+            root,
+            Root::RootCauses
+                | Root::Drivers
+                | Root::Cycles
+                | Root::ExitCriteria
+                | Root::Links
+                | Root::Measures
+                | Root::MeasurePoints
+        );
+        if !phase_two {
+            return Ok(());
+        }
+        let text = text.ok_or_else(|| format!("{key}: must be text"))?;
+        crate::improvement::check_field(root, key, &text)
     }
 
     fn field(&mut self, i: usize, parent: &Container, place: &Place, key: &str) {

@@ -1735,4 +1735,54 @@ fn phase_two_is_the_improvement_teams_and_exit_criteria_the_admins() {
     // A lead removes the aim.
     assert!(send("chief.nurse", Role::Lead, removal));
     assert!(!read().improvement.drivers.contains_key(&aim));
+    // Values that do not read as their fields are refused, whoever sends
+    // them.
+    let before = read();
+    for (who, role, edit) in [
+        (
+            "office",
+            Role::Admin,
+            (|p, txn| {
+                p.put_measure_point(
+                    txn,
+                    &MeasurePointId::new("p-2").unwrap(),
+                    &MeasureId::new("m-restraint").unwrap(),
+                    Date::parse_iso("2027-02-01").unwrap(),
+                    "lots",
+                )
+            }) as Edit,
+        ),
+        ("chief.nurse", Role::Lead, |p, txn| {
+            use yrs::Map;
+            let drivers = txn.get_or_insert_map("drivers");
+            let node = drivers.insert(txn, "d-boss", yrs::MapPrelim::default());
+            node.insert(txn, "kind", "boss");
+            let _ = p;
+        }),
+        ("chief.nurse", Role::Lead, |p, txn| {
+            use yrs::Map;
+            let links = txn.get_or_insert_map("links");
+            let link = links.insert(txn, "l-junk", yrs::MapPrelim::default());
+            link.insert(txn, "from", "ward:w1");
+            let _ = p;
+        }),
+    ] {
+        assert!(!send(who, role, edit), "{who}");
+    }
+    // The refused value is not kept (the rest of each update, an entry
+    // with its other fields, is theirs to write and stays).
+    let after = read();
+    assert_eq!(
+        after.measure_points[&MeasurePointId::new("p-2").unwrap()].value,
+        ""
+    );
+    assert_eq!(
+        crate::phase2::series(&after, &measure),
+        crate::phase2::series(&before, &measure)
+    );
+    assert_eq!(after.improvement.links, before.improvement.links);
+    assert_eq!(
+        after.improvement.drivers[&DriverId::new("d-boss").unwrap()].kind,
+        None
+    );
 }
