@@ -192,7 +192,7 @@ fn tree_list(branch: &Branch, decision: &dyn Fn(&DriverId) -> Option<PdsaDecisio
     let kind = branch.driver.kind.map_or("Node", |k| k.label());
     let decided = decision(&branch.id)
         .filter(|_| branch.driver.kind == Some(DriverKind::ChangeIdea))
-        .map(|d| format!(" ({})", d.label().to_lowercase()));
+        .map(|d| format!(" ({})", d.label().to_ascii_lowercase()));
     let children = (!branch.children.is_empty()).then(|| {
         let items = branch
             .children
@@ -233,21 +233,12 @@ pub fn Drivers() -> impl IntoView {
     });
     let node_options = move |filter: fn(Option<DriverKind>) -> bool| {
         Signal::derive(move || {
-            nodes
+            let chosen: Vec<(DriverId, Driver)> = nodes
                 .get()
                 .into_iter()
                 .filter(|(_, d)| filter(d.kind))
-                .map(|(id, d)| {
-                    (
-                        id.to_string(),
-                        format!(
-                            "{}: {}",
-                            d.kind.map_or("Node", |k| k.label()),
-                            clip(&d.text, 60)
-                        ),
-                    )
-                })
-                .collect::<Vec<_>>()
+                .collect();
+            named_nodes(&chosen)
         })
     };
     let parents = node_options(|k| k.and_then(DriverKind::child).is_some());
@@ -568,25 +559,7 @@ fn RemoveForm(nodes: Signal<Vec<(DriverId, Driver)>>) -> impl IntoView {
     let chosen = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<(String, String)>::new());
     let saved = RwSignal::new(String::new());
-    let options = Signal::derive(move || {
-        with_prompt(
-            "Choose",
-            nodes
-                .get()
-                .into_iter()
-                .map(|(id, d)| {
-                    (
-                        id.to_string(),
-                        format!(
-                            "{}: {}",
-                            d.kind.map_or("Node", |k| k.label()),
-                            clip(&d.text, 60)
-                        ),
-                    )
-                })
-                .collect(),
-        )
-    });
+    let options = Signal::derive(move || with_prompt("Choose", named_nodes(&nodes.get())));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let id = chosen.get_untracked();
@@ -792,25 +765,7 @@ fn RewordForm(nodes: Signal<Vec<(DriverId, Driver)>>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<(String, String)>::new());
     let saved = RwSignal::new(String::new());
-    let options = Signal::derive(move || {
-        with_prompt(
-            "Choose",
-            nodes
-                .get()
-                .into_iter()
-                .map(|(id, d)| {
-                    (
-                        id.to_string(),
-                        format!(
-                            "{}: {}",
-                            d.kind.map_or("Node", |k| k.label()),
-                            clip(&d.text, 60)
-                        ),
-                    )
-                })
-                .collect(),
-        )
-    });
+    let options = Signal::derive(move || with_prompt("Choose", named_nodes(&nodes.get())));
     // Choosing one shows its words to change.
     Effect::new(move |_| {
         let id = chosen.get();
@@ -858,4 +813,21 @@ fn RewordForm(nodes: Signal<Vec<(DriverId, Driver)>>) -> impl IntoView {
             <Saved message=saved />
         </form>
     }
+}
+
+/// Nodes as choices: `(id, "Primary driver: Safe staffing")`.
+fn named_nodes(nodes: &[(DriverId, Driver)]) -> Vec<(String, String)> {
+    nodes
+        .iter()
+        .map(|(id, d)| {
+            (
+                id.to_string(),
+                format!(
+                    "{}: {}",
+                    d.kind.map_or("Node", |k| k.label()),
+                    clip(&d.text, 60)
+                ),
+            )
+        })
+        .collect()
 }

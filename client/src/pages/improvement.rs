@@ -271,13 +271,13 @@ pub fn LinkForm(
         if a.is_err() {
             found.push((
                 from_id.to_owned(),
-                format!("Choose the {}", from_label.to_lowercase()),
+                format!("Choose the {}", from_label.to_ascii_lowercase()),
             ));
         }
         if b.is_err() {
             found.push((
                 to_id.to_owned(),
-                format!("Choose the {}", to_label.to_lowercase()),
+                format!("Choose the {}", to_label.to_ascii_lowercase()),
             ));
         }
         if failed(errors, found, summary) {

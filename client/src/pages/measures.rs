@@ -138,20 +138,11 @@ pub fn Measures() -> impl IntoView {
 #[component]
 fn AddValue(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
     let workspace = use_workspace();
-    let measure = RwSignal::new(
-        measures.with_untracked(|m| m.first().map(|(id, _)| id.to_string()).unwrap_or_default()),
-    );
+    let (measure, options) = measure_choice(measures);
     let day = RwSignal::new(DateParts::default());
     let value = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<(String, String)>::new());
     let saved = RwSignal::new(String::new());
-    let options = Signal::derive(move || {
-        measures
-            .get()
-            .into_iter()
-            .map(|(id, name)| (id.to_string(), name))
-            .collect::<Vec<_>>()
-    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut found = Vec::new();
@@ -324,19 +315,10 @@ fn AddMeasure() -> impl IntoView {
 #[component]
 fn ImportValues(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
     let workspace = use_workspace();
-    let measure = RwSignal::new(
-        measures.with_untracked(|m| m.first().map(|(id, _)| id.to_string()).unwrap_or_default()),
-    );
+    let (measure, options) = measure_choice(measures);
     let text = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<(String, String)>::new());
     let saved = RwSignal::new(String::new());
-    let options = Signal::derive(move || {
-        measures
-            .get()
-            .into_iter()
-            .map(|(id, name)| (id.to_string(), name))
-            .collect::<Vec<_>>()
-    });
     let read_file = move |ev: leptos::ev::Event| {
         use wasm_bindgen::JsCast;
         let Some(input) = ev
@@ -421,19 +403,10 @@ fn ImportValues(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
 #[component]
 fn Rebase(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
     let workspace = use_workspace();
-    let measure = RwSignal::new(
-        measures.with_untracked(|m| m.first().map(|(id, _)| id.to_string()).unwrap_or_default()),
-    );
+    let (measure, options) = measure_choice(measures);
     let day = RwSignal::new(DateParts::default());
     let errors = RwSignal::new(Vec::<(String, String)>::new());
     let saved = RwSignal::new(String::new());
-    let options = Signal::derive(move || {
-        measures
-            .get()
-            .into_iter()
-            .map(|(id, name)| (id.to_string(), name))
-            .collect::<Vec<_>>()
-    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let mut found = Vec::new();
@@ -500,4 +473,22 @@ fn Rebase(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
             <Saved message=saved />
         </form>
     }
+}
+
+/// A form's choice of measure: the value (the first measure to start
+/// with) and the options.
+fn measure_choice(
+    measures: Memo<Vec<(MeasureId, String)>>,
+) -> (RwSignal<String>, Signal<Vec<(String, String)>>) {
+    let measure = RwSignal::new(
+        measures.with_untracked(|m| m.first().map(|(id, _)| id.to_string()).unwrap_or_default()),
+    );
+    let options = Signal::derive(move || {
+        measures
+            .get()
+            .into_iter()
+            .map(|(id, name)| (id.to_string(), name))
+            .collect::<Vec<_>>()
+    });
+    (measure, options)
 }
