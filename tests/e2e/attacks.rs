@@ -1161,3 +1161,130 @@ async fn nobody_plants_an_issued_paper_and_a_viewer_no_phase_two_data() {
     assert_refused_in_part(&answers[0], "frozen by the server");
     assert_eq!(read().await, before, "nothing planted");
 }
+
+/// Phase 2 against hostile members with the npm `yjs` client (issue 17):
+/// a viewer plants a driver, a PDSA cycle, a link and an exit criterion; a
+/// contributor rewords the aim, removes a change idea, marks an exit
+/// criterion met and plants a driver; an executive lead marks an exit
+/// criterion met and gives a driver a kind that does not exist. Every one
+/// is refused with a reason and the diagram, links and criteria are as
+/// they were. A contributor's own PDSA cycle is kept, but not its made-up
+/// decision.
+#[tokio::test]
+async fn hostile_members_change_no_phase_two_they_may_not() {
+    let server = TestServer::start_with_demo().await;
+    let read = || async {
+        let doc = fetch(&server, "demo").await;
+        let view = plait_shared::ProgrammeDoc::new(doc.clone()).read(&doc.transact());
+        view.improvement
+    };
+    let before = read().await;
+    let entity = |root: &str, key: &str, fields: Value| json!({ "root": root, "key": key, "fields": fields });
+    let removal = |root: &str, key: &str| json!({ "root": root, "key": key, "remove": true });
+    let mut viewer = Device::connect(&server, "board", "demo", None).await;
+    let mut ward = Device::connect(&server, "d.hughes", "demo", None).await;
+    let mut lead = Device::connect(&server, "chief.nurse", "demo", None).await;
+    for (args, why) in [
+        (
+            entity(
+                "drivers",
+                "d-planted",
+                json!({ "kind": "primary", "parent": "d-aim-restraint", "text": "Planted" }),
+            ),
+            "executive leads and validators",
+        ),
+        (
+            entity(
+                "pdsa_cycles",
+                "k-planted",
+                json!({ "change_idea": "d-safewards", "title": "Planted" }),
+            ),
+            "own or lead actions",
+        ),
+        (
+            entity(
+                "links",
+                "l-planted",
+                json!({ "from": "driver:d-safewards", "to": "measure:m-restraint" }),
+            ),
+            "executive leads and validators",
+        ),
+        (
+            entity(
+                "exit_criteria",
+                "x-planted",
+                json!({ "text": "Planted", "status": "met" }),
+            ),
+            "programme's admin",
+        ),
+    ] {
+        let answers = viewer.attack("entity", args).await;
+        assert_refused_in_part(&answers[0], why);
+    }
+    for (args, why) in [
+        (
+            entity(
+                "drivers",
+                "d-aim-restraint",
+                json!({ "text": "Reworded by a ward" }),
+            ),
+            "executive leads and validators",
+        ),
+        (
+            removal("drivers", "d-safewards"),
+            "executive leads and validators",
+        ),
+        (
+            entity("exit_criteria", "x-finance", json!({ "status": "met" })),
+            "programme's admin",
+        ),
+        (
+            entity(
+                "drivers",
+                "d-planted",
+                json!({ "kind": "primary", "parent": "d-aim-restraint", "text": "Planted" }),
+            ),
+            "executive leads and validators",
+        ),
+    ] {
+        let answers = ward.attack("entity", args).await;
+        assert_refused_in_part(&answers[0], why);
+    }
+    for (args, why) in [
+        (
+            entity("exit_criteria", "x-finance", json!({ "status": "met" })),
+            "programme's admin",
+        ),
+        (
+            entity("drivers", "d-skills", json!({ "kind": "boss" })),
+            "kind: not a kind of driver diagram node",
+        ),
+    ] {
+        let answers = lead.attack("entity", args).await;
+        assert_refused_in_part(&answers[0], why);
+    }
+    // The ward's own cycle: kept, its made-up decision refused.
+    let answers = ward
+        .attack(
+            "entity",
+            entity(
+                "pdsa_cycles",
+                "k-ward",
+                json!({ "change_idea": "d-debrief", "title": "Huddle at handover", "decision": "maybe" }),
+            ),
+        )
+        .await;
+    assert_refused_in_part(&answers[0], "decision: not adopt, adapt or abandon");
+    for device in [&mut viewer, &mut ward, &mut lead] {
+        device.assert_open().await;
+    }
+    let after = read().await;
+    assert_eq!(after.drivers, before.drivers);
+    assert_eq!(after.links, before.links);
+    assert_eq!(after.exit_criteria, before.exit_criteria);
+    assert_eq!(after.root_causes, before.root_causes);
+    let cycle = plait_shared::ids::CycleId::new("k-ward").unwrap();
+    assert_eq!(after.cycles.len(), before.cycles.len() + 1);
+    assert_eq!(after.cycles[&cycle].title, "Huddle at handover");
+    assert_eq!(after.cycles[&cycle].decision, None);
+}

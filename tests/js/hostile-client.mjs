@@ -307,6 +307,25 @@ const ATTACKS = {
     })]
   },
 
+  // Adds entity `key` under the root map `root` as a map of `fields` (or,
+  // when it is there, sets those fields on it), as one update; with
+  // `remove`, removes it instead.
+  async entity ({ root, key, fields = {}, remove = false }) {
+    return [await editAndSend(() => {
+      const map = doc.getMap(root)
+      if (remove) {
+        map.delete(key)
+        return
+      }
+      let entity = map.get(key)
+      if (!(entity instanceof Y.Map)) {
+        entity = new Y.Map()
+        map.set(key, entity)
+      }
+      for (const [field, value] of Object.entries(fields)) entity.set(field, value)
+    })]
+  },
+
   // Sets `key` of the root map `root` (a programme's headline facts).
   async setRootField ({ root, key, value }) {
     return [await editAndSend(() => doc.getMap(root).set(key, value))]
