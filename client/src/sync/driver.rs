@@ -391,3 +391,62 @@ impl DocSync {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+    use yrs::{Text, Transact};
+
+    /// An edit counts as waiting from the moment it is made: while it is
+    /// still being written to this device's store the status must not say
+    /// "all saved" (it did, for the length of the IndexedDB write, and a
+    /// reload then lost the edit). Against a real IndexedDB, signed out so
+    /// nothing is sent.
+    #[wasm_bindgen_test]
+    async fn an_edit_is_waiting_from_the_moment_it_is_made() {
+        let name = format!("test-sync-{}", (js_sys::Math::random() * 1e15) as u64);
+        let store = Rc::new(LocalStore::open(&name).await.expect("open"));
+        let hooks = Rc::new(SyncHooks {
+            namespace: "test".into(),
+            csrf: RefCell::new(String::new()),
+            on_change: Box::new(|| {}),
+            on_notice: Box::new(|_| {}),
+        });
+        let sync = DocSync::start(
+            DocId::new("doc-waiting").unwrap(),
+            store.clone(),
+            hooks,
+            false,
+        )
+        .await;
+        assert_eq!(sync.status().waiting, 0);
+        {
+            let text = sync.doc().get_or_insert_text("notes");
+            let mut txn = sync.doc().transact_mut();
+            text.insert(&mut txn, 0, "an edit");
+        }
+        // At once: the store has not been written yet.
+        assert_eq!(sync.status().waiting, 1, "waiting before it is stored");
+        assert!(!sync.status().all_saved());
+        // Stored on this device, still waiting for the server.
+        let _ = store.pending(&DocId::new("doc-waiting").unwrap()).await;
+        settle().await;
+        assert_eq!(sync.status().waiting, 1, "waiting once stored");
+        sync.stop();
+        drop(sync);
+        drop(store);
+        LocalStore::delete_database(&name).await.ok();
+    }
+
+    /// Lets the browser run what it has queued (the store's write).
+    async fn settle() {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 50);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+}
