@@ -10,6 +10,13 @@ use wasm_bindgen::JsCast;
 /// The `sessionStorage` key that says the page was reloaded by signing out.
 pub const SIGNED_OUT_KEY: &str = "plait-signed-out";
 
+/// A new entity's id: `{prefix}-{time}-{random}`, unique across devices
+/// (each device adds its own; the id forms of `plait_shared::ids`).
+pub fn fresh_id(prefix: &str) -> String {
+    let salt = (js_sys::Math::random() * 1e9) as u64;
+    format!("{prefix}-{}-{salt}", now().0)
+}
+
 /// Now, by the browser's clock.
 pub fn now() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as i64)

@@ -199,6 +199,25 @@ keys! {
     }
 }
 
+impl Root {
+    /// Whether it is one of the programme's phase-2 roots: root causes,
+    /// driver diagrams, PDSA cycles, exit criteria, the links between them,
+    /// measures and their values (their values are checked by
+    /// `crate::improvement::check_field`).
+    pub fn is_phase_two(self) -> bool {
+        matches!(
+            self,
+            Root::RootCauses
+                | Root::Drivers
+                | Root::Cycles
+                | Root::ExitCriteria
+                | Root::Links
+                | Root::Measures
+                | Root::MeasurePoints
+        )
+    }
+}
+
 keys! {
     /// A field of a plan's `plan` map (what the plan is about).
     PlanField {

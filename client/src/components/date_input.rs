@@ -28,6 +28,25 @@ impl DateParts {
         })
     }
 
+    /// The date typed, which must be there: none, with its error for the
+    /// field `{id}-day` added to `found` (`missing` when nothing was typed),
+    /// when it is not.
+    pub fn required(
+        &self,
+        id: &str,
+        what: &str,
+        missing: &str,
+        found: &mut Vec<(String, String)>,
+    ) -> Option<Date> {
+        let why = match self.read(what) {
+            Ok(Some(day)) => return Some(day),
+            Ok(None) => missing.to_owned(),
+            Err(why) => why,
+        };
+        found.push((format!("{id}-day"), why));
+        None
+    }
+
     /// The date typed: `Ok(None)` when all three are empty.
     ///
     /// # Errors

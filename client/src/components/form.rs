@@ -48,6 +48,29 @@ pub fn Saved(message: RwSignal<String>) -> impl IntoView {
     }
 }
 
+/// Shows a form's errors (`found`, none clears them); whether there were
+/// any, focusing the error summary `summary` when there were.
+pub fn failed(
+    errors: RwSignal<Vec<(String, String)>>,
+    found: Vec<(String, String)>,
+    summary: &'static str,
+) -> bool {
+    let any = !found.is_empty();
+    errors.set(found);
+    if any {
+        crate::browser::focus(summary);
+    }
+    any
+}
+
+/// A required field's error, if `value` is empty.
+pub fn required(value: &str, field: &str, message: &str) -> Option<(String, String)> {
+    value
+        .trim()
+        .is_empty()
+        .then(|| (field.to_owned(), message.to_owned()))
+}
+
 pub fn error_of(errors: RwSignal<Vec<(String, String)>>, field: &'static str) -> Option<String> {
     errors.with(|e| {
         e.iter()

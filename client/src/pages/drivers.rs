@@ -13,11 +13,14 @@ use plait_shared::keys::Root;
 use plait_shared::phase2::{decision_of, diagrams, unplaced, Branch};
 use plait_shared::vocab::{DriverKind, PdsaDecision};
 
+use crate::browser::fresh_id;
 use crate::components::date_input::{DateInput, DateParts};
-use crate::components::form::{error_of, Choice, ErrorSummary, Saved, TextArea, TextField};
+use crate::components::form::{
+    error_of, failed, required, Choice, ErrorSummary, Saved, TextArea, TextField,
+};
 use crate::contexts::workspace::use_workspace;
 use crate::pages::improvement::{
-    action_options, clip, failed, fresh, may, measure_options, required, with_prompt, LinkForm,
+    action_options, clip, may, measure_options, use_link_rows, with_prompt, LinkForm, LinkRow,
     Linked, PhaseTwoNav,
 };
 use crate::pages::Page;
@@ -215,6 +218,7 @@ pub fn Drivers() -> impl IntoView {
     let edit = may(Root::Drivers);
     let cycles_allowed = may(Root::Cycles);
     let programme = Memo::new(move |_| workspace.programme_view().unwrap_or_default());
+    let links = use_link_rows();
     let trees = Memo::new(move |_| programme.with(diagrams));
     let loose = Memo::new(move |_| programme.with(unplaced));
     // Every node, as choices: "Primary driver: Safe staffing".
@@ -314,9 +318,9 @@ pub fn Drivers() -> impl IntoView {
                             <h3>"The diagram as a list"</h3>
                             <ul class="plait-tree">{tree_list(&aim, &decision)}</ul>
                             <h3>"Measures of the aim"</h3>
-                            <Linked from=Node::Driver(aim.id.clone()) empty="No measures linked to the aim yet." />
+                            <Linked from=Node::Driver(aim.id.clone()) links empty="No measures linked to the aim yet." />
                             <h3>"Change ideas and their tests"</h3>
-                            {ideas.into_iter().map(|(id, idea)| view! { <ChangeIdea id idea /> }).collect_view()}
+                            {ideas.into_iter().map(|(id, idea)| view! { <ChangeIdea id idea programme links /> }).collect_view()}
                         </section>
                     }
                 }
@@ -347,17 +351,22 @@ pub fn Drivers() -> impl IntoView {
 
 /// A change idea: whether it was adopted, what carries it out, its cycles.
 #[component]
-fn ChangeIdea(id: DriverId, idea: Driver) -> impl IntoView {
-    let workspace = use_workspace();
+fn ChangeIdea(
+    id: DriverId,
+    idea: Driver,
+    programme: Memo<plait_shared::ProgrammeView>,
+    links: Memo<Vec<LinkRow>>,
+) -> impl IntoView {
     let key = id.clone();
     let cycles = Memo::new(move |_| {
-        let programme = workspace.programme_view().unwrap_or_default();
-        let mut cycles: Vec<(CycleId, Cycle)> = programme
-            .improvement
-            .cycles
-            .into_iter()
-            .filter(|(_, c)| c.change_idea.as_ref() == Some(&key))
-            .collect();
+        let mut cycles: Vec<(CycleId, Cycle)> = programme.with(|p| {
+            p.improvement
+                .cycles
+                .iter()
+                .filter(|(_, c)| c.change_idea.as_ref() == Some(&key))
+                .map(|(id, c)| (id.clone(), c.clone()))
+                .collect()
+        });
         cycles.sort_by(|a, b| a.1.started.cmp(&b.1.started).then_with(|| a.0.cmp(&b.0)));
         cycles
     });
@@ -365,7 +374,7 @@ fn ChangeIdea(id: DriverId, idea: Driver) -> impl IntoView {
         <div class="nhsuk-card" data-testid="change-idea">
             <div class="nhsuk-card__content">
                 <h4 class="nhsuk-card__heading nhsuk-heading-s">{idea.text.clone()}</h4>
-                <Linked from=Node::Driver(id.clone()) empty="No actions or measures linked yet." />
+                <Linked from=Node::Driver(id.clone()) links empty="No actions or measures linked yet." />
                 <Show when=move || cycles.with(|c| !c.is_empty()) fallback=|| view! { <p class="nhsuk-body-s">"Not tested yet."</p> }>
                     <ol class="nhsuk-list plait-cycles">
                         {move || cycles.get().into_iter().enumerate().map(|(n, (cycle_id, c))| {
@@ -374,7 +383,7 @@ fn ChangeIdea(id: DriverId, idea: Driver) -> impl IntoView {
                                 <li data-testid="pdsa-cycle">
                                     <p><strong>{format!("Cycle {}: {}", n + 1, c.title)}</strong>
                                         {c.started.map(|d| format!(" (started {})", d.long()))}</p>
-                                    <Linked from=Node::Cycle(cycle_id) empty="" />
+                                    <Linked from=Node::Cycle(cycle_id) links empty="" />
                                     <dl class="nhsuk-summary-list">
                                         {[("Plan", c.plan.clone()), ("Prediction", c.prediction.clone()), ("Do", c.done.clone()), ("Study", c.learnt.clone()), ("Act", decision.to_owned())]
                                             .into_iter()
@@ -442,21 +451,13 @@ fn AddAim() -> impl IntoView {
         .into_iter()
         .flatten()
         .collect();
-        let day = match by.get_untracked().read("The date") {
-            Ok(Some(d)) => Some(d),
-            Ok(None) => {
-                found.push(("aim-by-day".to_owned(), "Enter by when".to_owned()));
-                None
-            }
-            Err(m) => {
-                found.push(("aim-by-day".to_owned(), m));
-                None
-            }
-        };
+        let day = by
+            .get_untracked()
+            .required("aim-by", "The date", "Enter by when", &mut found);
         if failed(errors, found, "aim-errors") {
             return;
         }
-        let Ok(id) = DriverId::new(fresh("d")) else {
+        let Ok(id) = DriverId::new(fresh_id("d")) else {
             return;
         };
         let aim = Driver {
@@ -523,7 +524,7 @@ fn AddNode(
             return;
         }
         let (Ok(id), Ok(parent_id), Some(kind)) =
-            (DriverId::new(fresh("d")), DriverId::new(under), kind)
+            (DriverId::new(fresh_id("d")), DriverId::new(under), kind)
         else {
             return;
         };
@@ -628,7 +629,7 @@ fn AddCycle(ideas: Signal<Vec<(String, String)>>) -> impl IntoView {
             return;
         }
         let (Ok(id), Ok(change_idea)) = (
-            CycleId::new(fresh("k")),
+            CycleId::new(fresh_id("k")),
             DriverId::new(idea.get_untracked()),
         ) else {
             return;

@@ -8,21 +8,15 @@ use leptos::prelude::*;
 use plait_shared::ids::{ExitCriterionId, RootCauseId};
 use plait_shared::improvement::{ExitCriterion, Link, Node, RootCause};
 use plait_shared::keys::Root;
-use plait_shared::phase2::{linked_from, readiness};
+use plait_shared::phase2::readiness;
 use plait_shared::vocab::{AnalysisMethod, ExitStatus};
 use plait_shared::{PlanView, ProgrammeView};
 
-use crate::browser::{focus, now};
-use crate::components::form::{Choice, ErrorSummary, Saved, TextArea, TextField};
+use crate::browser::fresh_id;
+use crate::components::form::{failed, required, Choice, ErrorSummary, Saved, TextArea, TextField};
 use crate::contexts::session::use_session;
 use crate::contexts::workspace::use_workspace;
 use crate::pages::{Page, PageLink};
-
-/// A new entity's id: `{prefix}-{time}-{random}`, unique across devices.
-pub fn fresh(prefix: &str) -> String {
-    let salt = (js_sys::Math::random() * 1e9) as u64;
-    format!("{prefix}-{}-{salt}", now().0)
-}
 
 /// Whether the signed-in member may change `root` of the programme.
 pub fn may(root: Root) -> Signal<bool> {
@@ -30,28 +24,6 @@ pub fn may(root: Root) -> Signal<bool> {
     Signal::derive(move || {
         plait_shared::access::check_programme_change(session.actor.get().role, root).is_ok()
     })
-}
-
-/// Sets a form's errors; whether there were any (focusing the summary).
-pub fn failed(
-    errors: RwSignal<Vec<(String, String)>>,
-    found: Vec<(String, String)>,
-    summary: &'static str,
-) -> bool {
-    let any = !found.is_empty();
-    errors.set(found);
-    if any {
-        focus(summary);
-    }
-    any
-}
-
-/// A required choice's error, if nothing was chosen.
-pub fn required(value: &str, field: &str, message: &str) -> Option<(String, String)> {
-    value
-        .trim()
-        .is_empty()
-        .then(|| (field.to_owned(), message.to_owned()))
 }
 
 /// The links between phase 2's pages.
@@ -142,31 +114,64 @@ pub fn describe(
     }
 }
 
-/// What `from` is linked to, as a list of links, each with a button to
-/// unlink it for whoever may.
-#[component]
-pub fn Linked(from: Node, #[prop(into)] empty: String) -> impl IntoView {
+/// One link of the programme, with its far end in words and the page
+/// that shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRow {
+    /// The link.
+    pub link: Link,
+    /// Its far end, in words.
+    pub words: String,
+    /// Where that is shown.
+    pub page: Option<Page>,
+}
+
+/// Every link of the programme whose far end still exists, described: read
+/// once per change for a whole page (the plans are the costly part), and
+/// each list of links takes its own from these.
+pub fn use_link_rows() -> Memo<Vec<LinkRow>> {
     let workspace = use_workspace();
-    let allowed = may(Root::Links);
-    let from = StoredValue::new(from);
-    let rows = Memo::new(move |_| {
+    Memo::new(move |_| {
         let programme = workspace.programme_view().unwrap_or_default();
         let plans = workspace.plan_views();
-        linked_from(&programme, &from.get_value())
-            .into_iter()
-            .filter_map(|to| {
-                let (words, page) = describe(&programme, &plans, &to)?;
-                Some((to, words, page))
+        let mut rows: Vec<LinkRow> = programme
+            .improvement
+            .links
+            .values()
+            .filter_map(|link| {
+                let (words, page) = describe(&programme, &plans, &link.to)?;
+                Some(LinkRow {
+                    link: link.clone(),
+                    words,
+                    page,
+                })
             })
-            .collect::<Vec<_>>()
+            .collect();
+        rows.sort_by(|a, b| a.link.cmp(&b.link));
+        rows
+    })
+}
+
+/// What `from` is linked to (of the page's `links`), as a list of links,
+/// each with a button to unlink it for whoever may.
+#[component]
+pub fn Linked(from: Node, links: Memo<Vec<LinkRow>>, #[prop(into)] empty: String) -> impl IntoView {
+    let workspace = use_workspace();
+    let allowed = may(Root::Links);
+    let rows = Memo::new(move |_| {
+        links.with(|all| {
+            all.iter()
+                .filter(|row| row.link.from == from)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     });
     view! {
         <Show when=move || rows.with(|r| !r.is_empty()) fallback=move || (!empty.is_empty()).then(|| view! { <p class="nhsuk-body-s">{empty.clone()}</p> })>
             <ul class="nhsuk-list nhsuk-list--bullet" data-testid="linked">
-                <For each=move || rows.get() key=|(to, _, _)| to.key() let:row>
+                <For each=move || rows.get() key=|row| row.link.key() let:row>
                     {
-                        let (to, words, page) = row;
-                        let link = Link { from: from.get_value(), to };
+                        let LinkRow { link, words, page } = row;
                         let label = format!("Unlink {words}");
                         view! {
                             <li>
@@ -307,6 +312,7 @@ pub fn LinkForm(
 #[component]
 pub fn RootCauses() -> impl IntoView {
     let workspace = use_workspace();
+    let links = use_link_rows();
     let allowed = may(Root::RootCauses);
     let causes = Memo::new(move |_| {
         let programme = workspace.programme_view().unwrap_or_default();
@@ -349,7 +355,7 @@ pub fn RootCauses() -> impl IntoView {
                                 <p>{cause.description.clone()}</p>
                                 {(!cause.incidents.is_empty()).then(|| view! { <p class="nhsuk-body-s">{format!("Incidents: {}", cause.incidents)}</p> })}
                                 <h3 class="nhsuk-heading-s">"Findings it explains"</h3>
-                                <Linked from=Node::RootCause(id.clone()) empty="No findings linked yet." />
+                                <Linked from=Node::RootCause(id.clone()) links empty="No findings linked yet." />
                                 <Show when=move || allowed.get()>
                                     <button type="button" class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0 plait-no-print"
                                         on:click={
@@ -408,7 +414,7 @@ fn AddRootCause() -> impl IntoView {
         if failed(errors, found, "cause-errors") {
             return;
         }
-        let Ok(id) = RootCauseId::new(fresh("rc")) else {
+        let Ok(id) = RootCauseId::new(fresh_id("rc")) else {
             return;
         };
         let cause = RootCause {
@@ -446,6 +452,7 @@ fn AddRootCause() -> impl IntoView {
 #[component]
 pub fn ExitCriteria() -> impl IntoView {
     let workspace = use_workspace();
+    let links = use_link_rows();
     let allowed = may(Root::ExitCriteria);
     let criteria = Memo::new(move |_| {
         let programme = workspace.programme_view().unwrap_or_default();
@@ -496,7 +503,7 @@ pub fn ExitCriteria() -> impl IntoView {
                                 <p><strong class=tag>{status.label()}</strong></p>
                                 {(!c.source.is_empty()).then(|| view! { <p class="nhsuk-body-s">{format!("Source: {}", c.source)}</p> })}
                                 <p>{if c.evidence.is_empty() { "No evidence recorded yet.".to_owned() } else { format!("Evidence: {}", c.evidence) }}</p>
-                                <Linked from=Node::Exit(id.clone()) empty="No measures or actions linked." />
+                                <Linked from=Node::Exit(id.clone()) links empty="No measures or actions linked." />
                             </div>
                         </section>
                     }
@@ -610,7 +617,7 @@ fn AddExit() -> impl IntoView {
         if failed(errors, found, "exit-errors") {
             return;
         }
-        let Ok(id) = ExitCriterionId::new(fresh("x")) else {
+        let Ok(id) = ExitCriterionId::new(fresh_id("x")) else {
             return;
         };
         let criterion = ExitCriterion {

@@ -11,9 +11,9 @@ use plait_shared::phase2::{chart, number as read_number, series};
 use plait_shared::spc::Direction;
 use plait_shared::{Measure, MeasureId, MeasureKind, MeasurePointId};
 
-use crate::browser::{focus, now};
+use crate::browser::fresh_id;
 use crate::components::date_input::{DateInput, DateParts};
-use crate::components::form::{error_of, Choice, ErrorSummary, Saved, TextArea, TextField};
+use crate::components::form::{error_of, failed, Choice, ErrorSummary, Saved, TextArea, TextField};
 use crate::components::spc_chart::{described, kind_words, number, svg};
 use crate::contexts::workspace::use_workspace;
 
@@ -152,20 +152,12 @@ fn AddValue(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
         if chosen.is_none() {
             found.push(("value-measure".to_owned(), "Choose the measure".to_owned()));
         }
-        let period = match day.get_untracked().read("The period") {
-            Ok(Some(d)) => Some(d),
-            Ok(None) => {
-                found.push((
-                    "value-period-day".to_owned(),
-                    "Enter the period the value is for".to_owned(),
-                ));
-                None
-            }
-            Err(m) => {
-                found.push(("value-period-day".to_owned(), m));
-                None
-            }
-        };
+        let period = day.get_untracked().required(
+            "value-period",
+            "The period",
+            "Enter the period the value is for",
+            &mut found,
+        );
         let written = value.get_untracked().trim().to_owned();
         let number = read_number(&written);
         if number.is_none() {
@@ -174,17 +166,13 @@ fn AddValue(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
                 "Enter the value as a number, like 12.5".to_owned(),
             ));
         }
-        let failed = !found.is_empty();
-        errors.set(found);
-        if failed {
-            focus("value-errors");
+        if failed(errors, found, "value-errors") {
             return;
         }
         let (Some(chosen), Some(period), Some(number)) = (chosen, period, number) else {
             return;
         };
-        let salt = (js_sys::Math::random() * 1e9) as u64;
-        let Ok(point) = MeasurePointId::new(format!("mp-{}-{salt}", now().0)) else {
+        let Ok(point) = MeasurePointId::new(fresh_id("mp")) else {
             return;
         };
         if workspace
@@ -266,14 +254,10 @@ fn AddMeasure() -> impl IntoView {
                 }
             },
         };
-        let failed = !found.is_empty();
-        errors.set(found);
-        if failed {
-            focus("measure-errors");
+        if failed(errors, found, "measure-errors") {
             return;
         }
-        let salt = (js_sys::Math::random() * 1e9) as u64;
-        let Ok(id) = MeasureId::new(format!("m-{}-{salt}", now().0)) else {
+        let Ok(id) = MeasureId::new(fresh_id("m")) else {
             return;
         };
         let measure = Measure {
@@ -359,21 +343,17 @@ fn ImportValues(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
                 )
             })),
         }
-        let failed = !found.is_empty();
-        errors.set(found);
-        if failed {
-            focus("csv-errors");
+        if failed(errors, found, "csv-errors") {
             return;
         }
         let (Some(chosen), Ok(values)) = (chosen, read) else {
             return;
         };
-        let stamp = now().0;
-        let salt = (js_sys::Math::random() * 1e9) as u64;
+        let batch = fresh_id("mp");
         let count = values.len();
         if workspace.edit_programme(|p, txn| {
             for (n, (period, value)) in values.iter().enumerate() {
-                if let Ok(point) = MeasurePointId::new(format!("mp-{stamp}-{salt}-{n}")) {
+                if let Ok(point) = MeasurePointId::new(format!("{batch}-{n}")) {
                     p.put_measure_point(txn, &point, &chosen, *period, value);
                 }
             }
@@ -419,24 +399,13 @@ fn Rebase(measures: Memo<Vec<(MeasureId, String)>>) -> impl IntoView {
         if current.is_none() {
             found.push(("rebase-measure".to_owned(), "Choose the measure".to_owned()));
         }
-        let period = match day.get_untracked().read("The period") {
-            Ok(Some(d)) => Some(d),
-            Ok(None) => {
-                found.push((
-                    "rebase-period-day".to_owned(),
-                    "Enter the first period of the new limits".to_owned(),
-                ));
-                None
-            }
-            Err(m) => {
-                found.push(("rebase-period-day".to_owned(), m));
-                None
-            }
-        };
-        let failed = !found.is_empty();
-        errors.set(found);
-        if failed {
-            focus("rebase-errors");
+        let period = day.get_untracked().required(
+            "rebase-period",
+            "The period",
+            "Enter the first period of the new limits",
+            &mut found,
+        );
+        if failed(errors, found, "rebase-errors") {
             return;
         }
         let (Some(id), Some(mut m), Some(period)) = (chosen, current, period) else {

@@ -145,20 +145,12 @@ fn AddMeeting() -> impl IntoView {
                 "Choose the forum that meets (add forums on the set-up page)".to_owned(),
             ));
         }
-        let day = match date.get_untracked().read("The meeting's date") {
-            Ok(Some(d)) => Some(d),
-            Ok(None) => {
-                found.push((
-                    "meeting-date-day".to_owned(),
-                    "Enter the meeting's date".to_owned(),
-                ));
-                None
-            }
-            Err(why) => {
-                found.push(("meeting-date-day".to_owned(), why));
-                None
-            }
-        };
+        let day = date.get_untracked().required(
+            "meeting-date",
+            "The meeting's date",
+            "Enter the meeting's date",
+            &mut found,
+        );
         let (Some(forum_id), Some(day), true) = (forum_id, day, found.is_empty()) else {
             errors.set(found);
             focus("meeting-errors");
@@ -689,8 +681,7 @@ fn ChairReportSection(
 
 /// An id for a new paper of a meeting.
 fn new_paper_id() -> Option<MeetingPaperId> {
-    let salt = (js_sys::Math::random() * 1e9) as u64;
-    MeetingPaperId::new(format!("mp-{}-{salt}", now().0)).ok()
+    MeetingPaperId::new(crate::browser::fresh_id("mp")).ok()
 }
 
 /// The papers tabled at a meeting: its board paper, and the files and

@@ -878,18 +878,8 @@ impl Judge<'_, '_> {
         let Some(field) = ProgrammeField::from_key(key).filter(|f| f.is_setting()) else {
             return Ok(());
         };
-        let text = match &self.admitted.update.structs[i] {
-            Struct::Item(item) => match &item.content {
-                ItemContent::Any(values) => match values.last() {
-                    Some(yrs::Any::String(text)) => Some(text.to_string()),
-                    _ => None,
-                },
-                // A value already superseded (sent with a newer one after
-                // it, offline): it sets nothing.
-                ItemContent::Deleted(_) => return Ok(()),
-                _ => None,
-            },
-            _ => None,
+        let Some(text) = self.value_text(i) else {
+            return Ok(());
         };
         let rules = crate::programme::governance_of(&self.doc.transact());
         let text = text.ok_or_else(|| format!("{key}: not a setting Plait can read"))?;
@@ -900,32 +890,31 @@ impl Judge<'_, '_> {
     /// programme's `root`, reads as that field's type
     /// (`improvement::check_field`; other roots' fields: yes).
     fn phase_two_value(&self, i: usize, root: Root, key: &str) -> Result<(), String> {
-        let text = match &self.admitted.update.structs[i] {
-            Struct::Item(item) => match &item.content {
-                ItemContent::Any(values) if values.len() == 1 => match values.last() {
-                    Some(yrs::Any::String(text)) => Some(text.to_string()),
-                    _ => None,
-                },
-                ItemContent::Deleted(_) => return Ok(()),
-                _ => None,
-            },
-            _ => None,
-        };
-        let phase_two = matches!(
-            root,
-            Root::RootCauses
-                | Root::Drivers
-                | Root::Cycles
-                | Root::ExitCriteria
-                | Root::Links
-                | Root::Measures
-                | Root::MeasurePoints
-        );
-        if !phase_two {
+        if !root.is_phase_two() {
             return Ok(());
         }
+        let Some(text) = self.value_text(i) else {
+            return Ok(());
+        };
         let text = text.ok_or_else(|| format!("{key}: must be text"))?;
         crate::improvement::check_field(root, key, &text)
+    }
+
+    /// Item `i`'s value as text: none for a value already superseded (sent
+    /// with a newer one after it, offline: it sets nothing), `Some(None)`
+    /// for a value that is not one string.
+    fn value_text(&self, i: usize) -> Option<Option<String>> {
+        match &self.admitted.update.structs[i] {
+            Struct::Item(item) => match &item.content {
+                ItemContent::Any(values) => Some(match values.as_slice() {
+                    [yrs::Any::String(text)] => Some(text.to_string()),
+                    _ => None,
+                }),
+                ItemContent::Deleted(_) => None,
+                _ => Some(None),
+            },
+            _ => Some(None),
+        }
     }
 
     fn field(&mut self, i: usize, parent: &Container, place: &Place, key: &str) {

@@ -188,110 +188,96 @@ impl ProgrammeDoc {
         txn: &T,
         problems: &mut Vec<SchemaProblem>,
     ) -> PhaseTwo {
-        let root = |r: Root| Some(self.phase_two_root(r).clone());
-        let mut out = PhaseTwo::default();
-        if let Some(map) = root(Root::RootCauses) {
-            out.root_causes = read_entries(
-                &map,
-                txn,
-                Root::RootCauses.key(),
-                problems,
-                |m, path, problems| RootCause {
-                    theme: get_str(m, txn, RootCauseField::Theme.key()).unwrap_or_default(),
-                    title: get_str(m, txn, RootCauseField::Title.key()).unwrap_or_default(),
-                    description: get_str(m, txn, RootCauseField::Description.key())
-                        .unwrap_or_default(),
-                    method: get_parsed(m, txn, RootCauseField::Method.key(), path, problems),
-                    category: get_str(m, txn, RootCauseField::Category.key()).unwrap_or_default(),
-                    incidents: get_str(m, txn, RootCauseField::Incidents.key()).unwrap_or_default(),
-                },
-            );
-        }
-        if let Some(map) = root(Root::Drivers) {
-            out.drivers = read_entries(
-                &map,
-                txn,
-                Root::Drivers.key(),
-                problems,
-                |m, path, problems| Driver {
-                    kind: get_parsed(m, txn, DriverField::Kind.key(), path, problems),
-                    parent: get_parsed(m, txn, DriverField::Parent.key(), path, problems),
-                    text: get_str(m, txn, DriverField::Text.key()).unwrap_or_default(),
-                    amount: get_str(m, txn, DriverField::Amount.key()).unwrap_or_default(),
-                    by: get_parsed(m, txn, DriverField::By.key(), path, problems),
-                    workstream_id: get_parsed(
-                        m,
-                        txn,
-                        DriverField::Workstream.key(),
-                        path,
-                        problems,
-                    ),
-                },
-            );
-        }
-        if let Some(map) = root(Root::Cycles) {
-            out.cycles = read_entries(
-                &map,
-                txn,
-                Root::Cycles.key(),
-                problems,
-                |m, path, problems| Cycle {
-                    change_idea: get_parsed(m, txn, CycleField::ChangeIdea.key(), path, problems),
-                    title: get_str(m, txn, CycleField::Title.key()).unwrap_or_default(),
-                    plan: get_str(m, txn, CycleField::Plan.key()).unwrap_or_default(),
-                    prediction: get_str(m, txn, CycleField::Prediction.key()).unwrap_or_default(),
-                    done: get_str(m, txn, CycleField::Done.key()).unwrap_or_default(),
-                    learnt: get_str(m, txn, CycleField::Learnt.key()).unwrap_or_default(),
-                    decision: get_parsed(m, txn, CycleField::Decision.key(), path, problems),
-                    started: get_parsed(m, txn, CycleField::Started.key(), path, problems),
-                },
-            );
-        }
-        if let Some(map) = root(Root::ExitCriteria) {
-            out.exit_criteria = read_entries(
-                &map,
-                txn,
-                Root::ExitCriteria.key(),
-                problems,
-                |m, path, problems| ExitCriterion {
-                    text: get_str(m, txn, ExitField::Text.key()).unwrap_or_default(),
-                    source: get_str(m, txn, ExitField::Source.key()).unwrap_or_default(),
-                    status: get_parsed(m, txn, ExitField::Status.key(), path, problems),
-                    evidence: get_str(m, txn, ExitField::Evidence.key()).unwrap_or_default(),
-                },
-            );
-        }
-        if let Some(map) = root(Root::Links) {
-            let read: BTreeMap<LinkId, Option<Link>> = read_entries(
-                &map,
-                txn,
-                Root::Links.key(),
-                problems,
-                |m, path, problems| {
-                    let end = |key: LinkField, problems: &mut Vec<SchemaProblem>| {
-                        let text = get_str(m, txn, key.key()).unwrap_or_default();
-                        Node::parse(&text)
-                            .map_err(|reason| {
-                                problems.push(SchemaProblem {
-                                    path: format!("{path}/{}", key.key()),
-                                    reason,
-                                });
-                            })
-                            .ok()
-                    };
-                    let from = end(LinkField::From, problems);
-                    let to = end(LinkField::To, problems);
-                    Some(Link {
-                        from: from?,
-                        to: to?,
-                    })
-                },
-            );
-            out.links = read
+        let root_causes = read_entries(
+            &self.root_causes,
+            txn,
+            Root::RootCauses.key(),
+            problems,
+            |m, path, problems| RootCause {
+                theme: get_str(m, txn, RootCauseField::Theme.key()).unwrap_or_default(),
+                title: get_str(m, txn, RootCauseField::Title.key()).unwrap_or_default(),
+                description: get_str(m, txn, RootCauseField::Description.key()).unwrap_or_default(),
+                method: get_parsed(m, txn, RootCauseField::Method.key(), path, problems),
+                category: get_str(m, txn, RootCauseField::Category.key()).unwrap_or_default(),
+                incidents: get_str(m, txn, RootCauseField::Incidents.key()).unwrap_or_default(),
+            },
+        );
+        let drivers = read_entries(
+            &self.drivers,
+            txn,
+            Root::Drivers.key(),
+            problems,
+            |m, path, problems| Driver {
+                kind: get_parsed(m, txn, DriverField::Kind.key(), path, problems),
+                parent: get_parsed(m, txn, DriverField::Parent.key(), path, problems),
+                text: get_str(m, txn, DriverField::Text.key()).unwrap_or_default(),
+                amount: get_str(m, txn, DriverField::Amount.key()).unwrap_or_default(),
+                by: get_parsed(m, txn, DriverField::By.key(), path, problems),
+                workstream_id: get_parsed(m, txn, DriverField::Workstream.key(), path, problems),
+            },
+        );
+        let cycles = read_entries(
+            &self.cycles,
+            txn,
+            Root::Cycles.key(),
+            problems,
+            |m, path, problems| Cycle {
+                change_idea: get_parsed(m, txn, CycleField::ChangeIdea.key(), path, problems),
+                title: get_str(m, txn, CycleField::Title.key()).unwrap_or_default(),
+                plan: get_str(m, txn, CycleField::Plan.key()).unwrap_or_default(),
+                prediction: get_str(m, txn, CycleField::Prediction.key()).unwrap_or_default(),
+                done: get_str(m, txn, CycleField::Done.key()).unwrap_or_default(),
+                learnt: get_str(m, txn, CycleField::Learnt.key()).unwrap_or_default(),
+                decision: get_parsed(m, txn, CycleField::Decision.key(), path, problems),
+                started: get_parsed(m, txn, CycleField::Started.key(), path, problems),
+            },
+        );
+        let exit_criteria = read_entries(
+            &self.exit_criteria,
+            txn,
+            Root::ExitCriteria.key(),
+            problems,
+            |m, path, problems| ExitCriterion {
+                text: get_str(m, txn, ExitField::Text.key()).unwrap_or_default(),
+                source: get_str(m, txn, ExitField::Source.key()).unwrap_or_default(),
+                status: get_parsed(m, txn, ExitField::Status.key(), path, problems),
+                evidence: get_str(m, txn, ExitField::Evidence.key()).unwrap_or_default(),
+            },
+        );
+        let links: BTreeMap<LinkId, Option<Link>> = read_entries(
+            &self.links,
+            txn,
+            Root::Links.key(),
+            problems,
+            |m, path, problems| {
+                let end = |key: LinkField, problems: &mut Vec<SchemaProblem>| {
+                    let text = get_str(m, txn, key.key()).unwrap_or_default();
+                    Node::parse(&text)
+                        .map_err(|reason| {
+                            problems.push(SchemaProblem {
+                                path: format!("{path}/{}", key.key()),
+                                reason,
+                            });
+                        })
+                        .ok()
+                };
+                let from = end(LinkField::From, problems);
+                let to = end(LinkField::To, problems);
+                Some(Link {
+                    from: from?,
+                    to: to?,
+                })
+            },
+        );
+        PhaseTwo {
+            root_causes,
+            drivers,
+            cycles,
+            exit_criteria,
+            links: links
                 .into_iter()
                 .filter_map(|(id, link)| Some((id, link?)))
-                .collect();
+                .collect(),
         }
-        out
     }
 }
