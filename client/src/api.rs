@@ -17,7 +17,7 @@
 
 use std::ops::Deref;
 
-use crate::browser::{local_storage, store, stored, unstore};
+use crate::browser::{keys_starting, store, stored, unstore};
 
 pub use plait_shared::api::Member;
 use plait_shared::api::{
@@ -60,20 +60,11 @@ pub fn store_name(user: &UserId) -> String {
 /// Removes everything `localStorage` holds for `user`, and the remembered
 /// account if it is theirs.
 pub fn forget_user(user: &UserId) {
-    let Some(storage) = local_storage() else {
-        return;
-    };
-    let prefix = user_prefix(user);
-    let count = storage.length().unwrap_or(0);
-    let keys: Vec<String> = (0..count)
-        .filter_map(|i| storage.key(i).ok().flatten())
-        .filter(|key| key.starts_with(&prefix))
-        .collect();
-    for key in keys {
-        let _ = storage.remove_item(&key);
+    for key in keys_starting(&user_prefix(user)) {
+        unstore(&key);
     }
     if Account::remembered().is_some_and(|a| &a.username == user) {
-        let _ = storage.remove_item(ACCOUNT_KEY);
+        unstore(ACCOUNT_KEY);
     }
 }
 

@@ -45,6 +45,18 @@ pub fn store(key: &str, value: &str) {
     }
 }
 
+/// Every `localStorage` key that starts with `prefix`.
+pub fn keys_starting(prefix: &str) -> Vec<String> {
+    let Some(storage) = local_storage() else {
+        return Vec::new();
+    };
+    let count = storage.length().unwrap_or(0);
+    (0..count)
+        .filter_map(|i| storage.key(i).ok().flatten())
+        .filter(|key| key.starts_with(prefix))
+        .collect()
+}
+
 /// Removes `key` from `localStorage`.
 pub fn unstore(key: &str) {
     if let Some(storage) = local_storage() {

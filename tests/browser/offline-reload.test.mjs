@@ -108,3 +108,63 @@ test('an edit made offline survives a reload with no network, then reaches the s
   })
   await context.close()
 })
+
+// An edit made a moment before the page goes away: its IndexedDB write is
+// held up (another transaction keeps the store busy, as a slow tablet's
+// disk would) when the page reloads. The journal in localStorage, written
+// as the edit is made, brings it back; it reaches the server. Before the
+// journal the edit was simply gone (CI lost one so, in the test above).
+test('an edit made just before a reload, while this device\'s store is still writing, is kept and reaches the server', async () => {
+  const { page, context } = await newPage(browser)
+  await onFailure('reload-mid-write', { pages: { page }, server }, async () => {
+    await signIn(page, 'd.hughes', { url: server.url })
+    const links = await actionLinks(page, server.url, { owner: 'D. Hughes' })
+    const link = links[3]
+    await page.goto(server.url + link)
+    await waitForActionDetail(page)
+    await waitForAllSaved(page)
+    const held = await page.evaluate(async () => {
+      const names = (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith('plait-'))
+      let held = 0
+      for (const name of names) {
+        const db = await new Promise((resolve, reject) => {
+          const request = indexedDB.open(name)
+          request.onsuccess = () => resolve(request.result)
+          request.onerror = () => reject(request.error)
+        })
+        if (!db.objectStoreNames.contains('updates')) continue
+        const store = db.transaction(['updates'], 'readwrite').objectStore('updates')
+        const spin = () => { store.count().onsuccess = spin }
+        spin()
+        held += 1
+      }
+      return held
+    })
+    assert.ok(held >= 1, 'the store of updates is held busy')
+    const text = `Update made as the tablet reloaded ${Date.now()}: bay 3 checked.`
+    await page.locator('#new-update').fill(text)
+    await page.getByRole('button', { name: 'Add update' }).click()
+    await eventually(async () => (await progressUpdates(page))[0] === text, {
+      message: 'the new update listed first on the page'
+    })
+    await page.reload()
+    await waitForActionDetail(page)
+    await eventually(async () => (await progressUpdates(page))[0] === text, {
+      message: 'the edit still there after the reload'
+    })
+    await waitForAllSaved(page)
+    assert.deepEqual(page.crashes, [], 'no uncaught errors or panics')
+
+    const other = await newPage(browser)
+    try {
+      await signIn(other.page, 'board', { url: server.url + link })
+      await waitForActionDetail(other.page)
+      await eventually(async () => (await progressUpdates(other.page)).includes(text), {
+        message: 'a second, fresh browser seeing the update'
+      })
+    } finally {
+      await other.context.close()
+    }
+  })
+  await context.close()
+})

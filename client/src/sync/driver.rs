@@ -2,11 +2,12 @@
 //! WebSockets, `fetch`, timers, the `online`/`offline` events and the
 //! IndexedDB store.
 //!
-//! Every local edit is appended to IndexedDB before the engine hears of it;
-//! every update from the server is appended when the engine applies it. The
-//! list of edits not yet durable is kept in the same IndexedDB database (its
-//! `outbox` store), so after a reload the status still says how many are
-//! waiting and since when.
+//! Every local edit is journalled in `localStorage` inside the transaction
+//! that makes it ([`super::journal`]), then appended to IndexedDB before
+//! the engine hears of it; every update from the server is appended when
+//! the engine applies it. The list of edits not yet durable is kept in the
+//! same IndexedDB database (its `outbox` store), so after a reload the
+//! status still says how many are waiting and since when.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -21,6 +22,7 @@ use yrs::updates::decoder::Decode;
 use yrs::{Doc, Transact, Update};
 
 use super::engine::{Effect, Event, PendingEdit, Status, SyncEngine, REMOTE_ORIGIN};
+use super::journal::Journal;
 use crate::browser::{local_storage, now};
 use crate::storage::LocalStore;
 
@@ -73,6 +75,7 @@ pub struct DocSync {
     /// this device's store): counted as waiting from the moment they are
     /// made, so the status never says "all saved" over one.
     unsaved: Cell<usize>,
+    journal: Journal,
     store: Rc<LocalStore>,
     hooks: Rc<SyncHooks>,
 }
@@ -114,6 +117,52 @@ fn legacy_pending(key: &str) -> Vec<(u64, u32, i64)> {
         let _ = storage.remove_item(key);
     }
     crate::storage::read_pending(&text).unwrap_or_default()
+}
+
+/// Brings back the edits the journal still holds for `id` (the page went
+/// away before IndexedDB had them, or before they were counted as waiting):
+/// each is appended to the store, applied to `doc` and added to `pending`
+/// unless already there. Returns the keys of the entries recovered, to be
+/// removed once the list of waiting edits is saved. (An edit that only
+/// deletes has no clock to wait for: it is not counted, and reaches the
+/// server with the delete set every sync sends.)
+async fn recover(
+    journal: &Journal,
+    store: &LocalStore,
+    id: &DocId,
+    doc: &Doc,
+    pending: &mut Vec<PendingEdit>,
+) -> Vec<String> {
+    let mut keys = Vec::new();
+    for entry in journal.entries() {
+        let Ok(update) = Update::decode_v1(&entry.update) else {
+            leptos::logging::error!("a journalled edit of {id} is not an update; left alone");
+            continue;
+        };
+        if let Err(e) = store.append(id, &entry.update).await {
+            // Kept in the journal for the next start.
+            leptos::logging::error!("could not save a journalled edit of {id}: {e}");
+            continue;
+        }
+        for (client, clock) in update.state_vector().iter() {
+            let client = client.get();
+            if !pending
+                .iter()
+                .any(|p| p.client == client && p.clock >= *clock)
+            {
+                pending.push(PendingEdit {
+                    client,
+                    clock: *clock,
+                    at: entry.at,
+                });
+            }
+        }
+        let mut txn = doc.transact_mut_with(LOAD_ORIGIN);
+        let _ = txn.apply_update(update);
+        drop(txn);
+        keys.push(entry.key);
+    }
+    keys
 }
 
 /// Whether the browser says it has a network.
@@ -163,7 +212,7 @@ impl DocSync {
         if saved.is_empty() {
             saved = legacy_pending(&legacy_pending_key(&hooks.namespace, &id));
         }
-        let pending: Vec<PendingEdit> = saved
+        let mut pending: Vec<PendingEdit> = saved
             .into_iter()
             .map(|(client, clock, at)| PendingEdit {
                 client,
@@ -171,6 +220,8 @@ impl DocSync {
                 at: UnixMillis(at),
             })
             .collect();
+        let journal = Journal::new(&hooks.namespace, &id, seed);
+        let recovered = recover(&journal, &store, &id, &doc, &mut pending).await;
         let mut engine = SyncEngine::new(doc.clone(), pending, seed);
         if !signed_in {
             engine.handle(Event::SignedOut, now());
@@ -183,9 +234,18 @@ impl DocSync {
             generation: Cell::new(0),
             stopped: Cell::new(false),
             unsaved: Cell::new(0),
+            journal,
             store,
             hooks,
         });
+        if !recovered.is_empty() {
+            // The journal's entries go once IndexedDB has them and the list
+            // of waiting edits counts them.
+            sync.save_pending().await;
+            for key in recovered {
+                Journal::remove(&key);
+            }
+        }
         let weak = Rc::downgrade(&sync);
         let observed = sync
             .doc
@@ -196,9 +256,12 @@ impl DocSync {
                 });
                 let update = event.update.clone();
                 let weak = weak.clone();
+                let mut journalled = None;
                 if !remote {
                     if let Some(sync) = weak.upgrade() {
                         sync.unsaved.set(sync.unsaved.get() + 1);
+                        // Synchronously, so a reload now cannot lose it.
+                        journalled = sync.journal.write(&update, now());
                     }
                 }
                 // Deferred: the transaction is still open here.
@@ -210,11 +273,17 @@ impl DocSync {
                         // The status shows the edit waiting while it is
                         // written here.
                         (sync.hooks.on_change)();
-                        if let Err(e) = sync.store.append(&sync.id, &update).await {
+                        let stored = sync.store.append(&sync.id, &update).await;
+                        if let Err(e) = &stored {
+                            // The journal keeps it for the next start.
                             leptos::logging::error!("could not save an edit locally: {e}");
                         }
                         sync.unsaved.set(sync.unsaved.get().saturating_sub(1));
                         sync.handle(Event::LocalUpdate(update));
+                        if let (Some(key), Ok(())) = (journalled, stored) {
+                            sync.save_pending().await;
+                            Journal::remove(&key);
+                        }
                     }
                     (sync.hooks.on_change)();
                 });
@@ -290,20 +359,9 @@ impl DocSync {
                 });
             }
             Effect::Status => {
-                let pending: Vec<(u64, u32, i64)> = self
-                    .engine
-                    .borrow()
-                    .pending()
-                    .iter()
-                    .map(|p| (p.client, p.clock, p.at.0))
-                    .collect();
                 let sync = self.clone();
                 spawn_local(async move {
-                    // IndexedDB runs read-write transactions on one store in
-                    // the order they were opened: the last list wins.
-                    if let Err(e) = sync.store.save_pending(&sync.id, &pending).await {
-                        leptos::logging::error!("could not save the pending edits: {e}");
-                    }
+                    sync.save_pending().await;
                     (sync.hooks.on_change)();
                 });
             }
@@ -311,6 +369,24 @@ impl DocSync {
             Effect::Refused(refusals) => {
                 (self.hooks.on_notice)(Notice::Refused(self.id.clone(), refusals));
             }
+        }
+    }
+
+    /// Saves the engine's list of waiting edits, as it is now, to this
+    /// device's store.
+    async fn save_pending(&self) {
+        let pending: Vec<(u64, u32, i64)> = self
+            .engine
+            .borrow()
+            .pending()
+            .iter()
+            .map(|p| (p.client, p.clock, p.at.0))
+            .collect();
+        // IndexedDB runs read-write transactions on one store in the order
+        // they were opened (here, before the first await): the last list
+        // wins.
+        if let Err(e) = self.store.save_pending(&self.id, &pending).await {
+            leptos::logging::error!("could not save the pending edits: {e}");
         }
     }
 
@@ -434,6 +510,96 @@ mod tests {
         let _ = store.pending(&DocId::new("doc-waiting").unwrap()).await;
         settle().await;
         assert_eq!(sync.status().waiting, 1, "waiting once stored");
+        sync.stop();
+        drop(sync);
+        drop(store);
+        LocalStore::delete_database(&name).await.ok();
+    }
+
+    /// An edit made a moment before the page goes away (its IndexedDB
+    /// write never happens) is back at the next start, written to the
+    /// store and counted as waiting; the journal is then empty, and a
+    /// third start finds it in the store alone. Without the journal the
+    /// second start had no edit at all (the offline-reload browser test
+    /// lost one so in CI).
+    #[wasm_bindgen_test]
+    async fn an_edit_survives_the_page_going_away_before_it_is_stored() {
+        let name = format!("test-sync-{}", (js_sys::Math::random() * 1e15) as u64);
+        let store = Rc::new(LocalStore::open(&name).await.expect("open"));
+        let doc = DocId::new("doc-journal").unwrap();
+        let hooks = || {
+            Rc::new(SyncHooks {
+                namespace: format!("{name}:"),
+                csrf: RefCell::new(String::new()),
+                on_change: Box::new(|| {}),
+                on_notice: Box::new(|_| {}),
+            })
+        };
+        let text = |sync: &DocSync| {
+            let text = sync.doc().get_or_insert_text("notes");
+            let txn = sync.doc().transact();
+            yrs::GetString::get_string(&text, &txn)
+        };
+        let first = DocSync::start(doc.clone(), store.clone(), hooks(), false).await;
+        {
+            let text = first.doc().get_or_insert_text("notes");
+            let mut txn = first.doc().transact_mut();
+            text.insert(&mut txn, 0, "made just before a reload");
+        }
+        // The page goes away: the deferred write to IndexedDB never runs.
+        first.stop();
+        drop(first);
+        settle().await;
+        assert_eq!(store.pending(&doc).await.unwrap(), vec![], "nothing stored");
+
+        let second = DocSync::start(doc.clone(), store.clone(), hooks(), false).await;
+        assert_eq!(text(&second), "made just before a reload");
+        assert_eq!(second.status().waiting, 1, "counted as waiting");
+        assert!(
+            Journal::new(&format!("{name}:"), &doc, 0)
+                .entries()
+                .is_empty(),
+            "journal emptied"
+        );
+        second.stop();
+        drop(second);
+
+        let third = DocSync::start(doc.clone(), store.clone(), hooks(), false).await;
+        assert_eq!(
+            text(&third),
+            "made just before a reload",
+            "from the store alone"
+        );
+        assert_eq!(third.status().waiting, 1);
+        third.stop();
+        drop(third);
+        drop(store);
+        LocalStore::delete_database(&name).await.ok();
+    }
+
+    /// A normal edit leaves nothing in the journal once it is stored.
+    #[wasm_bindgen_test]
+    async fn a_stored_edit_leaves_the_journal_empty() {
+        let name = format!("test-sync-{}", (js_sys::Math::random() * 1e15) as u64);
+        let store = Rc::new(LocalStore::open(&name).await.expect("open"));
+        let doc = DocId::new("doc-journal").unwrap();
+        let hooks = Rc::new(SyncHooks {
+            namespace: format!("{name}:"),
+            csrf: RefCell::new(String::new()),
+            on_change: Box::new(|| {}),
+            on_notice: Box::new(|_| {}),
+        });
+        let sync = DocSync::start(doc.clone(), store.clone(), hooks, false).await;
+        {
+            let text = sync.doc().get_or_insert_text("notes");
+            let mut txn = sync.doc().transact_mut();
+            text.insert(&mut txn, 0, "an edit");
+        }
+        let journal = Journal::new(&format!("{name}:"), &doc, 0);
+        assert_eq!(journal.entries().len(), 1, "journalled at once");
+        settle().await;
+        assert!(journal.entries().is_empty(), "gone once stored");
+        assert_eq!(store.pending(&doc).await.unwrap().len(), 1);
         sync.stop();
         drop(sync);
         drop(store);
