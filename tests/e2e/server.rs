@@ -98,8 +98,27 @@ async fn the_demo_programme_is_served_and_counts_as_the_fixture() {
         plait_shared::report::BoardReport::compute(&view, &plans, today, UnixMillis(0), 12);
     let at = |month: usize, status: Status| report.trend[month].by_status[&status];
     // The trend begins with the launch's month (the months before it,
-    // when nothing had happened, are left out): six months at month five.
-    assert_eq!(report.trend.len(), 6, "{:?}", report.trend);
+    // when nothing had happened, are left out) and ends with today's: six
+    // months at month five, seven from the 1st to the 14th, when the
+    // tracker's "as at" day (the 15th) of this month is still to come.
+    let calendar = plait_server::demo::Calendar::on(today);
+    let month = |d: plait_shared::Date| format!("{:04}-{:02}", d.ymd().0, d.ymd().1);
+    assert_eq!(
+        report.trend[0].month,
+        month(calendar.launch),
+        "{:?}",
+        report.trend
+    );
+    assert_eq!(
+        report.trend.last().map(|p| p.month.clone()),
+        Some(month(today))
+    );
+    let expected = if today.ymd().2 < calendar.as_at.ymd().2 {
+        7
+    } else {
+        6
+    };
+    assert_eq!(report.trend.len(), expected, "{:?}", report.trend);
     let last = report.trend.len() - 1;
     assert!(
         at(0, Status::Agreed) + at(0, Status::InProgress) > 0,
