@@ -6,8 +6,9 @@
 // run wasm-bindgen and wasm-opt on it; this hook starts again from the
 // linked wasm, as cargo-leptos does:
 //
-//   1. `wasm-split-cli` cuts it into the main module, one module per split
-//      point and shared chunks, and writes the link module
+//   1. `wasm-split-cli` (patched: client/build/wasm-split-cli.patch) cuts it
+//      into the main module, one module per split module name and a few
+//      shared chunks (GROUPING, below), and writes the link module
 //      (`__wasm_split.js`) that fetches a chunk when its function is called;
 //   2. wasm-bindgen runs on the main module (keeping the exports the chunks
 //      import), wasm-opt on every module (release builds);
@@ -28,6 +29,16 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 
 const NAME = 'plait-client'
+// How shared code is grouped into files (options of the patched splitter;
+// BENCHMARKS.md has the measurements of others). The frame (`signed_in`) is
+// always loaded before any page: what it shares goes into it, and every
+// page's loader waits for it. Code nine or more of the eleven modules need
+// goes into the main module (the sign-in page grows by it, within its
+// target; the frame and every page shrink). A chunk of less than 10,000
+// bytes of code is folded into the smallest larger chunk that every module
+// needing it loads, or else into the frame. Unpatched, this made 220 files.
+// PLAIT_SPLIT_GROUPING overrides it, for measuring others.
+const GROUPING = (process.env.PLAIT_SPLIT_GROUPING ?? '--preloaded signed_in --fold-below 10000 --main-shared-by 9').split(' ').filter(Boolean)
 const LINK = '__wasm_split.js'
 
 const staging = process.env.TRUNK_STAGING_DIR
@@ -80,7 +91,7 @@ const optimiseAll = async (pairs) => {
 }
 
 // 1. Split.
-run('wasm-split-cli', [linked, split, '--out-name', NAME])
+run('wasm-split-cli', [linked, split, '--out-name', NAME, ...GROUPING])
 const linkPath = path.join(split, LINK)
 if (!fs.existsSync(linkPath)) {
   console.error('split-wasm: wasm-split-cli wrote no link module')

@@ -9,10 +9,14 @@
 //! modules of their own, so the first download is the sign-in page alone.
 //! Functions sharing a module name share a chunk: the ward's lists
 //! (overview, My work, the action list, a finding, the warning notice), the
-//! action page, the programme office's set-up and import, the committee's
-//! meetings, the board's paper and report, and phase 2's measures. Code two
-//! chunks share is a
-//! chunk of its own, fetched with either.
+//! action page, the programme office's set-up, the import, the committee's
+//! meetings, the board's paper, the board report, phase 2's measures, root
+//! causes and exit criteria, and its driver diagrams. Code several modules
+//! share is grouped by the patched splitter (`client/build/split-wasm.mjs`):
+//! into the main module when nine or more of the eleven need it, into the
+//! frame when the frame needs it (the frame is always loaded first), else
+//! into a shared chunk fetched with each module that needs it, small ones
+//! folded into larger ones.
 //!
 //! The sign-in page fetches the frame and the lists in the background while
 //! someone types their password (`crate::app`); the service worker caches
@@ -95,7 +99,7 @@ split_point! {
 
 split_point! {
     /// The board report (the paper's appendix of figures).
-    [board]
+    [report]
     pub fn report() {
         Ok(view! { <crate::pages::report::Report /> }.into_any())
     }
@@ -143,7 +147,7 @@ split_point! {
 
 split_point! {
     /// Phase 2's driver diagrams and PDSA cycles.
-    [phase2]
+    [drivers]
     pub fn drivers() {
         Ok(view! { <crate::pages::drivers::Drivers /> }.into_any())
     }

@@ -97,10 +97,18 @@ function chunkCosts (byName) {
   const shared = Object.fromEntries([...js.matchAll(/const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([^"]+)"/g)]
     .map((m) => [m[1], m[2]]))
   const splits = {}
+  const files = (loader, deps) => {
+    const own = loader.match(/new URL\("\.\/([^"]+)"/)
+    const needed = deps.split(',').map((d) => d.trim()).filter(Boolean)
+      .flatMap((d) => d === '__preloaded' ? [...(splits.signed_in ?? [])] : [shared[d]])
+    return new Set([...needed, ...(own ? [own[1]] : [])])
+  }
+  // The frame, which every other module waits for (the splitter's
+  // --preloaded), is declared first.
+  const preloaded = js.match(/const __preloaded = makeLoad\(([\s\S]*?), \[([^\]]*)\]\);/)
+  if (preloaded) splits.signed_in = files(preloaded[1], preloaded[2])
   for (const m of js.matchAll(/export const __wasm_split_load_(\w+) = wrapAsyncCb\(makeLoad\(([\s\S]*?), \[([^\]]*)\]\)\)/g)) {
-    const own = m[2].match(/new URL\("\.\/([^"]+)"/)
-    const deps = m[3].split(',').map((d) => d.trim()).filter(Boolean).map((d) => shared[d])
-    splits[m[1]] = new Set([...deps, ...(own ? [own[1]] : [])])
+    splits[m[1]] = files(m[2], m[3])
   }
   const frame = splits.signed_in ?? new Set()
   const brotli = (set) => [...set].reduce((n, f) => n + byName[f].brotli, 0)
