@@ -131,3 +131,36 @@ test('no page scrolls sideways on a phone (320 and 390 px), and its controls are
   })
   await context.close()
 })
+
+// On a phone the action page's details form is several screens long: what
+// an owner on a ward does there (move it on, add a progress update, add
+// evidence) comes before it, and the list of sections is on the first
+// screen, each one tap away.
+test('on a phone, an action\'s owner reaches its lifecycle, progress update and evidence without scrolling past the details form', async () => {
+  const { context, page } = await newPage(browser, { viewport: { width: 390, height: 844 } })
+  await onFailure('phone-action', { pages: { page }, server }, async () => {
+    await signIn(page, 'd.hughes', { url: server.url })
+    const [link] = await actionLinks(page, server.url, { owner: 'D. Hughes' })
+    await page.goto(server.url + link)
+    await waitForActionDetail(page)
+    await page.locator('#evidence').waitFor({ timeout: 30_000 })
+    const top = (selector) => page.locator(selector).first().evaluate((el) => el.getBoundingClientRect().top + window.scrollY)
+    const sections = page.getByRole('navigation', { name: 'Sections of this page' })
+    const box = await sections.boundingBox()
+    // Below the finding it answers and the title (a long title and its
+    // finding take most of two screens at this width).
+    assert.ok(box && box.y + box.height <= 844 * 2, `the sections list is near the top (ends at ${box && box.y + box.height} px)`)
+    const details = await top('#details')
+    for (const selector of ['#lifecycle', '#new-update', '#evidence']) {
+      assert.ok(await top(selector) < details, `${selector} comes before the details form`)
+    }
+    // One tap on "Progress updates" brings its form on screen.
+    await sections.getByRole('link', { name: 'Progress updates' }).click()
+    await eventually(async () => {
+      const form = await page.locator('#new-update').boundingBox()
+      return form && form.y >= 0 && form.y < 844
+    }, { message: 'the progress update form on screen after one tap' })
+    assert.equal(await scrollsSideways(page), false)
+  })
+  await context.close()
+})

@@ -577,8 +577,9 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             {move || editing.message.get().map(|m| view! {
                 <div class="nhsuk-error-summary" role="alert"><p>{m}</p></div>
             })}
-            // On a phone the details form is several screens long: the
-            // sections a ward uses most are one tap away.
+            // What a ward uses most comes first (lifecycle, progress,
+            // evidence), the details form after it: on a phone that form is
+            // several screens long. Every section is one tap away.
             <nav class="nhsuk-contents-list" aria-label="Sections of this page">
                 <ol class="nhsuk-contents-list__list">
                     <li class="nhsuk-contents-list__item"><a class="nhsuk-contents-list__link" href="#lifecycle">"Lifecycle"</a></li>
@@ -591,10 +592,6 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
             <h2 id="lifecycle" tabindex="-1">"Lifecycle"</h2>
             <p class="nhsuk-u-visually-hidden" role="status">{move || lifecycle.get().map(|(s, _)| format!("Status: {}", s.label()))}</p>
             {buttons}
-            <h2 id="details">"Details"</h2>
-            <Show when=move || may_edit.get() fallback=move || view! { <DetailsSummary view_of /> }>
-                {details}
-            </Show>
             <h2 id="progress">"Progress updates"</h2>
             <ul class="plait-updates">{update_list}</ul>
             <form hidden=move || !may_post.get() on:submit=move |ev| {
@@ -627,6 +624,14 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 </Show>
                 <button class="nhsuk-button" type="submit">"Add update"</button>
             </form>
+            {
+                let (plan, action) = (plan.clone(), action.clone());
+                later_section(move || governance_section(plan.clone(), action.clone()))
+            }
+            <h2 id="details">"Details"</h2>
+            <Show when=move || may_edit.get() fallback=move || view! { <DetailsSummary view_of /> }>
+                {details}
+            </Show>
             <h2 id="history">"History"</h2>
             <table class="nhsuk-table">
                 <caption class="nhsuk-table__caption nhsuk-u-visually-hidden">"Status changes, oldest first"</caption>
@@ -638,10 +643,6 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 </tr></thead>
                 <tbody class="nhsuk-table__body">{history_rows}</tbody>
             </table>
-            {
-                let (plan, action) = (plan.clone(), action.clone());
-                later_section(move || governance_section(plan.clone(), action.clone()))
-            }
             <ChangeHistory plan=plan.clone() action=action.clone() />
         </Show>
     }
