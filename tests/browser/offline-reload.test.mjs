@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import {
   PlaitServer, launchBrowser, newPage, signIn, actionLinks, waitForActionDetail,
   waitForAllSaved, waitForStatus, waitForServiceWorker, waitingCount,
-  selectors, eventually, onFailure, timed
+  selectors, eventually, onFailure, timed, progressUpdates, anotherBrowserSeesUpdate
 } from './support.mjs'
 
 let server
@@ -26,10 +26,6 @@ after(async () => {
   await server?.kill()
 })
 
-/// The texts of an action page's progress updates, newest first.
-function progressUpdates (page) {
-  return page.$$eval('ul.plait-updates > li > p:first-child', (ps) => ps.map((p) => p.textContent))
-}
 
 test('an edit made offline survives a reload with no network, then reaches the server', async () => {
   const { context, page } = await newPage(browser)
@@ -95,16 +91,7 @@ test('an edit made offline survives a reload with no network, then reaches the s
     assert.equal(await page.locator(selectors.network).getAttribute('data-network'), 'Online')
     assert.deepEqual(page.crashes, [], 'no uncaught errors or panics')
 
-    const other = await newPage(browser)
-    try {
-      await signIn(other.page, 'board', { url: server.url + link })
-      await waitForActionDetail(other.page)
-      await eventually(async () => (await progressUpdates(other.page)).includes(text), {
-        message: 'a second, fresh browser seeing the offline update'
-      })
-    } finally {
-      await other.context.close()
-    }
+    await anotherBrowserSeesUpdate(browser, server, link, text, 'a second, fresh browser seeing the offline update')
   })
   await context.close()
 })
@@ -155,16 +142,7 @@ test('an edit made just before a reload, while this device\'s store is still wri
     await waitForAllSaved(page)
     assert.deepEqual(page.crashes, [], 'no uncaught errors or panics')
 
-    const other = await newPage(browser)
-    try {
-      await signIn(other.page, 'board', { url: server.url + link })
-      await waitForActionDetail(other.page)
-      await eventually(async () => (await progressUpdates(other.page)).includes(text), {
-        message: 'a second, fresh browser seeing the update'
-      })
-    } finally {
-      await other.context.close()
-    }
+    await anotherBrowserSeesUpdate(browser, server, link, text, 'a second, fresh browser seeing the update')
   })
   await context.close()
 })

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import {
   PlaitServer, launchBrowser, newPage, signIn, actionLinks, waitForActionDetail,
   waitForAllSaved, waitForStatus, syncStatusText, selectors, eventually,
-  onFailure, timed
+  onFailure, timed, progressUpdates, anotherBrowserSeesUpdate
 } from './support.mjs'
 
 let server
@@ -25,9 +25,6 @@ after(async () => {
   await server?.kill()
 })
 
-function progressUpdates (page) {
-  return page.$$eval('ul.plait-updates > li > p:first-child', (ps) => ps.map((p) => p.textContent))
-}
 
 test('an edit made while the server is down arrives when it is back', async () => {
   const { context, page } = await newPage(browser)
@@ -61,16 +58,7 @@ test('an edit made while the server is down arrives when it is back', async () =
     assert.deepEqual(page.crashes, [], 'no uncaught errors or panics')
 
     // On the server: a fresh browser sees it.
-    const other = await newPage(browser)
-    try {
-      await signIn(other.page, 'board', { url: server.url + link })
-      await waitForActionDetail(other.page)
-      await eventually(async () => (await progressUpdates(other.page)).includes(text), {
-        message: 'a fresh browser seeing the update made while the server was down'
-      })
-    } finally {
-      await other.context.close()
-    }
+    await anotherBrowserSeesUpdate(browser, server, link, text, 'a fresh browser seeing the update made while the server was down')
   })
   await context.close()
 })
@@ -113,16 +101,7 @@ test('after a longer outage (the client has fallen back to HTTP sync), an edit s
       waitForAllSaved(page, { timeout: 40_000, label: 'after the restart' }))
     assert.deepEqual(page.crashes, [], 'no uncaught errors or panics')
 
-    const other = await newPage(browser)
-    try {
-      await signIn(other.page, 'board', { url: server.url + link })
-      await waitForActionDetail(other.page)
-      await eventually(async () => (await progressUpdates(other.page)).includes(text), {
-        message: 'a fresh browser seeing the update made during the outage'
-      })
-    } finally {
-      await other.context.close()
-    }
+    await anotherBrowserSeesUpdate(browser, server, link, text, 'a fresh browser seeing the update made during the outage')
   })
   await context.close()
 })

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict'
 import {
   PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, actionLinks,
   waitForActionDetail, waitForAllSaved, waitForStatus, waitForServiceWorker, waitingCount,
-  selectors, eventually, onFailure, screenshot
+  selectors, eventually, onFailure, screenshot, progressUpdates
 } from './support.mjs'
 
 // Longer than a page load under a full run's load (3 s was not: the
@@ -40,11 +40,6 @@ after(async () => {
 })
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/// The texts of an action page's progress updates, newest first.
-function progressUpdates (page) {
-  return page.$$eval('ul.plait-updates > li > p:first-child', (ps) => ps.map((p) => p.textContent))
-}
 
 /// Adds a progress update on the action page and waits for it to be listed.
 async function addUpdate (page, text) {

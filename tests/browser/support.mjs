@@ -372,6 +372,25 @@ export async function waitForActionDetail (page, { timeout = 30_000 } = {}) {
   await page.locator('#description, [data-testid=details-summary]').first().waitFor({ state: 'visible', timeout })
 }
 
+/// The texts of an action page's progress updates, newest first.
+export function progressUpdates (page) {
+  return page.$$eval('ul.plait-updates > li > p:first-child', (ps) => ps.map((p) => p.textContent))
+}
+
+/// Signs a fresh browser in as the board member, opens the action at
+/// `link` and waits until its progress updates include `text`: the server
+/// has it.
+export async function anotherBrowserSeesUpdate (browser, server, link, text, message) {
+  const other = await newPage(browser)
+  try {
+    await signIn(other.page, 'board', { url: server.url + link })
+    await waitForActionDetail(other.page)
+    await eventually(async () => (await progressUpdates(other.page)).includes(text), { message })
+  } finally {
+    await other.context.close()
+  }
+}
+
 /// Saves a full-page screenshot to test-artifacts/screenshots/NAME.png.
 export async function screenshot (page, name) {
   fs.mkdirSync(screenshotsDir, { recursive: true })

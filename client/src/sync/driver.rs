@@ -482,14 +482,8 @@ mod tests {
     /// nothing is sent.
     #[wasm_bindgen_test]
     async fn an_edit_is_waiting_from_the_moment_it_is_made() {
-        let name = format!("test-sync-{}", (js_sys::Math::random() * 1e15) as u64);
-        let store = Rc::new(LocalStore::open(&name).await.expect("open"));
-        let hooks = Rc::new(SyncHooks {
-            namespace: "test".into(),
-            csrf: RefCell::new(String::new()),
-            on_change: Box::new(|| {}),
-            on_notice: Box::new(|_| {}),
-        });
+        let (name, store, hooks) = fresh().await;
+        let hooks = hooks();
         let sync = DocSync::start(
             DocId::new("doc-waiting").unwrap(),
             store.clone(),
@@ -524,17 +518,8 @@ mod tests {
     /// lost one so in CI).
     #[wasm_bindgen_test]
     async fn an_edit_survives_the_page_going_away_before_it_is_stored() {
-        let name = format!("test-sync-{}", (js_sys::Math::random() * 1e15) as u64);
-        let store = Rc::new(LocalStore::open(&name).await.expect("open"));
+        let (name, store, hooks) = fresh().await;
         let doc = DocId::new("doc-journal").unwrap();
-        let hooks = || {
-            Rc::new(SyncHooks {
-                namespace: format!("{name}:"),
-                csrf: RefCell::new(String::new()),
-                on_change: Box::new(|| {}),
-                on_notice: Box::new(|_| {}),
-            })
-        };
         let text = |sync: &DocSync| {
             let text = sync.doc().get_or_insert_text("notes");
             let txn = sync.doc().transact();
@@ -580,15 +565,9 @@ mod tests {
     /// A normal edit leaves nothing in the journal once it is stored.
     #[wasm_bindgen_test]
     async fn a_stored_edit_leaves_the_journal_empty() {
-        let name = format!("test-sync-{}", (js_sys::Math::random() * 1e15) as u64);
-        let store = Rc::new(LocalStore::open(&name).await.expect("open"));
+        let (name, store, hooks) = fresh().await;
         let doc = DocId::new("doc-journal").unwrap();
-        let hooks = Rc::new(SyncHooks {
-            namespace: format!("{name}:"),
-            csrf: RefCell::new(String::new()),
-            on_change: Box::new(|| {}),
-            on_notice: Box::new(|_| {}),
-        });
+        let hooks = hooks();
         let sync = DocSync::start(doc.clone(), store.clone(), hooks, false).await;
         {
             let text = sync.doc().get_or_insert_text("notes");
@@ -604,6 +583,23 @@ mod tests {
         drop(sync);
         drop(store);
         LocalStore::delete_database(&name).await.ok();
+    }
+
+    /// A fresh store (a database of its own) and hooks that do nothing,
+    /// their `localStorage` keys under the same fresh name.
+    async fn fresh() -> (String, Rc<LocalStore>, impl Fn() -> Rc<SyncHooks>) {
+        let name = format!("test-sync-{}", (js_sys::Math::random() * 1e15) as u64);
+        let store = Rc::new(LocalStore::open(&name).await.expect("open"));
+        let namespace = format!("{name}:");
+        let hooks = move || {
+            Rc::new(SyncHooks {
+                namespace: namespace.clone(),
+                csrf: RefCell::new(String::new()),
+                on_change: Box::new(|| {}),
+                on_notice: Box::new(|_| {}),
+            })
+        };
+        (name, store, hooks)
     }
 
     /// Lets the browser run what it has queued (the store's write).
