@@ -32,6 +32,9 @@ pub enum StoreError {
     /// Stored bytes are not what this code wrote.
     #[error("stored data for {0} is corrupt")]
     Corrupt(String),
+    /// The database (PostgreSQL) failed or refused.
+    #[error("database: {0}")]
+    Database(String),
 }
 
 impl StoreError {
