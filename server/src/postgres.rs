@@ -62,7 +62,7 @@ const MIGRATION_LOCK: i64 = 0x0070_6c61_6974;
 type Job = Box<dyn FnOnce(&mut postgres::Client) + Send>;
 
 /// An append not yet committed.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Pending {
     doc: DocId,
     seq: u64,
@@ -252,13 +252,11 @@ impl DocStore for PgStore {
                     &[&doc],
                 )
                 .map_err(pg)?
-                .map(|row| {
-                    Ok::<_, StoreError>((to_u64(&doc, row.get(0))?, row.get::<_, Vec<u8>>(1)))
-                })
+                .map(|row| (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)));
+            let after = snapshot.as_ref().map_or(-1, |(seq, _)| *seq);
+            let snapshot = snapshot
+                .map(|(seq, state)| Ok::<_, StoreError>((to_u64(&doc, seq)?, state)))
                 .transpose()?;
-            let after = snapshot
-                .as_ref()
-                .map_or(-1, |(seq, _)| i64::try_from(*seq).unwrap_or(i64::MAX));
             let updates = txn
                 .query(
                     "SELECT seq, body FROM plait_updates WHERE doc = $1 AND seq > $2 ORDER BY seq",
@@ -388,46 +386,53 @@ impl DocStore for PgStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let kept = batch.clone();
-        let committed = self.call(move |client| {
-            let mut txn = client.transaction().map_err(pg)?;
-            let audit = txn
-                .prepare(
-                    "INSERT INTO plait_audit (key, value) VALUES ($1, $2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                )
-                .map_err(pg)?;
-            let claim = txn
-                .prepare(
-                    "INSERT INTO plait_writers (doc, client, writer) VALUES ($1, $2, $3)
-                     ON CONFLICT (doc, client) DO UPDATE SET writer = excluded.writer",
-                )
-                .map_err(pg)?;
-            let update = txn
-                .prepare("INSERT INTO plait_updates (doc, seq, body) VALUES ($1, $2, $3)")
-                .map_err(pg)?;
-            for p in &batch {
-                let doc = p.doc.to_string();
-                if let Some((key, value)) = &p.audit {
-                    txn.execute(&audit, &[key, value]).map_err(pg)?;
-                }
-                for (client, writer) in &p.claims {
-                    txn.execute(&claim, &[&doc, &client_to_i64(*client), writer])
-                        .map_err(pg)?;
-                }
-                txn.execute(&update, &[&doc, &to_i64(p.seq)?, &p.update])
-                    .map_err(pg)?;
-            }
-            txn.commit().map_err(pg)
-        });
-        if committed.is_err() {
-            // Nothing of the batch was committed: keep it, in order, for the
-            // next flush.
+        // The batch goes to the connection's thread, and comes back if it
+        // was not committed.
+        let committed =
+            self.call(move |client| Ok(commit(client, &batch).map_err(|e| (e, batch))))?;
+        if let Err((e, batch)) = committed {
+            // Nothing of it was committed: keep it, in order and before what
+            // was appended meanwhile, for the next flush.
             let mut pending = self.pending();
             let later = std::mem::take(&mut *pending);
-            *pending = kept;
+            *pending = batch;
             pending.extend(later);
+            return Err(e);
         }
-        committed
+        Ok(())
     }
+}
+
+/// Writes `batch` in one transaction: every update with its audit record
+/// and claims, or nothing.
+fn commit(client: &mut postgres::Client, batch: &[Pending]) -> Result<(), StoreError> {
+    let mut txn = client.transaction().map_err(pg)?;
+    let audit = txn
+        .prepare(
+            "INSERT INTO plait_audit (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .map_err(pg)?;
+    let claim = txn
+        .prepare(
+            "INSERT INTO plait_writers (doc, client, writer) VALUES ($1, $2, $3)
+             ON CONFLICT (doc, client) DO UPDATE SET writer = excluded.writer",
+        )
+        .map_err(pg)?;
+    let update = txn
+        .prepare("INSERT INTO plait_updates (doc, seq, body) VALUES ($1, $2, $3)")
+        .map_err(pg)?;
+    for p in batch {
+        let doc = p.doc.to_string();
+        if let Some((key, value)) = &p.audit {
+            txn.execute(&audit, &[key, value]).map_err(pg)?;
+        }
+        for (client, writer) in &p.claims {
+            txn.execute(&claim, &[&doc, &client_to_i64(*client), writer])
+                .map_err(pg)?;
+        }
+        txn.execute(&update, &[&doc, &to_i64(p.seq)?, &p.update])
+            .map_err(pg)?;
+    }
+    txn.commit().map_err(pg)
 }

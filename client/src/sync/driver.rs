@@ -76,6 +76,9 @@ pub struct DocSync {
     /// made, so the status never says "all saved" over one.
     unsaved: Cell<usize>,
     journal: Journal,
+    /// Journal entries whose edits this device's store holds: removed once
+    /// the next saved list of waiting edits (which counts them) is written.
+    stored_journal: RefCell<Vec<String>>,
     store: Rc<LocalStore>,
     hooks: Rc<SyncHooks>,
 }
@@ -235,16 +238,12 @@ impl DocSync {
             stopped: Cell::new(false),
             unsaved: Cell::new(0),
             journal,
+            stored_journal: RefCell::new(recovered),
             store,
             hooks,
         });
-        if !recovered.is_empty() {
-            // The journal's entries go once IndexedDB has them and the list
-            // of waiting edits counts them.
+        if !sync.stored_journal.borrow().is_empty() {
             sync.save_pending().await;
-            for key in recovered {
-                Journal::remove(&key);
-            }
         }
         let weak = Rc::downgrade(&sync);
         let observed = sync
@@ -279,11 +278,12 @@ impl DocSync {
                             leptos::logging::error!("could not save an edit locally: {e}");
                         }
                         sync.unsaved.set(sync.unsaved.get().saturating_sub(1));
-                        sync.handle(Event::LocalUpdate(update));
                         if let (Some(key), Ok(())) = (journalled, stored) {
-                            sync.save_pending().await;
-                            Journal::remove(&key);
+                            // Removed by the list of waiting edits the
+                            // engine now asks to save (Effect::Status).
+                            sync.stored_journal.borrow_mut().push(key);
                         }
+                        sync.handle(Event::LocalUpdate(update));
                     }
                     (sync.hooks.on_change)();
                 });
@@ -373,8 +373,9 @@ impl DocSync {
     }
 
     /// Saves the engine's list of waiting edits, as it is now, to this
-    /// device's store.
+    /// device's store; then the journal entries it covers go.
     async fn save_pending(&self) {
+        let covered = std::mem::take(&mut *self.stored_journal.borrow_mut());
         let pending: Vec<(u64, u32, i64)> = self
             .engine
             .borrow()
@@ -385,8 +386,12 @@ impl DocSync {
         // IndexedDB runs read-write transactions on one store in the order
         // they were opened (here, before the first await): the last list
         // wins.
-        if let Err(e) = self.store.save_pending(&self.id, &pending).await {
-            leptos::logging::error!("could not save the pending edits: {e}");
+        match self.store.save_pending(&self.id, &pending).await {
+            Ok(()) => covered.iter().for_each(|key| Journal::remove(key)),
+            Err(e) => {
+                leptos::logging::error!("could not save the pending edits: {e}");
+                self.stored_journal.borrow_mut().extend(covered);
+            }
         }
     }
 
