@@ -100,6 +100,15 @@ test('the action list shows 50 at a time, keeps its filters in the address, and 
 test('no page scrolls sideways on a phone (320 and 390 px), and its controls are 44 px touch targets', async () => {
   const { context, page } = await newPage(browser, { viewport: { width: 320, height: 800 } })
   await onFailure('phone-widths', { pages: { page }, server }, async () => {
+    // Nothing is fetched from another origin (fonts included: the NHS.UK
+    // font is not ours to serve, so the stack's Arial is used from the
+    // first paint and nothing reflows when a font arrives).
+    const host = new URL(server.url).host
+    const foreign = []
+    page.on('request', (r) => {
+      const url = new URL(r.url())
+      if (/^https?:$/.test(url.protocol) && url.host !== host) foreign.push(r.url())
+    })
     await signIn(page, 'programme.office', { url: server.url + '/p/demo/' })
     await waitForAllSaved(page, { timeout: 30_000 })
     const pages = [...await everyDemoPage(server), '/']
@@ -128,6 +137,9 @@ test('no page scrolls sideways on a phone (320 and 390 px), and its controls are
         assert.deepEqual(small, [], `${path} at ${width} px has controls under 44 px`)
       }
     }
+    assert.deepEqual(foreign, [], 'nothing requested from another origin')
+    const fonts = await page.evaluate(() => [...document.fonts].map((f) => `${f.family} ${f.status}`))
+    assert.deepEqual(fonts, [], 'no web font to wait for: the font stack falls back to Arial')
   })
   await context.close()
 })
