@@ -1,4 +1,5 @@
-//! Accounts, sessions and programme membership, in their own sled trees.
+//! Accounts, sessions and programme membership, in their own trees (sled's
+//! or PostgreSQL's, see [`crate::kv`]).
 //!
 //! - `users`: user name → [`User`] (JSON): display name, argon2id password
 //!   hash (PHC string), disabled flag, role per programme, and whether the
@@ -11,7 +12,8 @@
 //!   membership of its programme.
 //!
 //! Live sync connections register here so that signing out, disabling an
-//! account or changing its roles closes them at once.
+//! account or changing its roles closes them at once, on every node sharing
+//! the store ([`Accounts::on_close`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
@@ -27,6 +29,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
+use crate::kv::{Keyspace, Tree};
 use crate::store::StoreError;
 
 /// How long sessions last.
@@ -175,12 +178,6 @@ pub enum AccountError {
     Store(#[from] StoreError),
 }
 
-impl From<sled::Error> for AccountError {
-    fn from(e: sled::Error) -> Self {
-        AccountError::Store(e.into())
-    }
-}
-
 /// Why a sign-in failed. The message never says which part was wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -201,13 +198,74 @@ struct LiveSocket {
     token: CancellationToken,
 }
 
+/// Which live connections to close: those of a session, of an account, or
+/// of an account but one session (the one that changed its password). Said
+/// to the other nodes sharing the store (see [`Accounts::on_close`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closing {
+    /// A session's.
+    Session(SessionKey),
+    /// An account's.
+    User(UserId),
+    /// An account's, but for one session.
+    UserExcept(UserId, SessionKey),
+}
+
+impl Closing {
+    fn covers(&self, socket: &LiveSocket) -> bool {
+        match self {
+            Closing::Session(key) => socket.session == *key,
+            Closing::User(user) => socket.username == *user,
+            Closing::UserExcept(user, keep) => socket.username == *user && socket.session != *keep,
+        }
+    }
+
+    /// As one line of text (no secret in it: a session's key is the hash
+    /// of its token).
+    pub fn to_text(&self) -> String {
+        let hex = |key: &SessionKey| key.0.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        match self {
+            Closing::Session(key) => format!("session {}", hex(key)),
+            Closing::User(user) => format!("user {user}"),
+            Closing::UserExcept(user, keep) => format!("user-except {user} {}", hex(keep)),
+        }
+    }
+
+    /// Reads [`Closing::to_text`] back.
+    pub fn from_text(text: &str) -> Option<Closing> {
+        let key = |hex: &str| -> Option<SessionKey> {
+            let mut out = [0u8; 32];
+            if hex.len() != 64 {
+                return None;
+            }
+            for (i, byte) in out.iter_mut().enumerate() {
+                *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+            }
+            Some(SessionKey(out))
+        };
+        let mut words = text.split(' ');
+        match (words.next()?, words.next()?, words.next()) {
+            ("session", hex, None) => Some(Closing::Session(key(hex)?)),
+            ("user", user, None) => Some(Closing::User(UserId::new(user).ok()?)),
+            ("user-except", user, Some(hex)) => {
+                Some(Closing::UserExcept(UserId::new(user).ok()?, key(hex)?))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Told of every closing, to pass it to the other nodes.
+type CloseHook = Box<dyn Fn(&Closing) + Send + Sync>;
+
 /// Accounts, sessions, the document index and the live connections.
 pub struct Accounts {
-    users: sled::Tree,
-    sessions: sled::Tree,
-    doc_programmes: sled::Tree,
+    users: Tree,
+    sessions: Tree,
+    doc_programmes: Tree,
     settings: SessionSettings,
     live: Mutex<Vec<LiveSocket>>,
+    on_close: std::sync::OnceLock<CloseHook>,
     argon2: Argon2<'static>,
     /// A hash to verify against when the user does not exist, so a wrong
     /// user name takes as long as a wrong password.
@@ -266,11 +324,11 @@ fn valid_username(name: &str) -> Result<UserId, AccountError> {
 }
 
 impl Accounts {
-    /// Opens the account trees of `db`.
+    /// Opens the account trees of `space`.
     ///
     /// # Errors
-    /// When sled fails.
-    pub fn open(db: &sled::Db, settings: SessionSettings) -> Result<Accounts, AccountError> {
+    /// When the backend fails.
+    pub fn open(space: &dyn Keyspace, settings: SessionSettings) -> Result<Accounts, AccountError> {
         let argon2 = Argon2::default();
         let salt = SaltString::encode_b64(b"plait-dummy-salt")
             .map_err(|e| AccountError::Invalid(e.to_string()))?;
@@ -279,11 +337,12 @@ impl Accounts {
             .map_err(|e| AccountError::Invalid(e.to_string()))?
             .to_string();
         Ok(Accounts {
-            users: db.open_tree("users")?,
-            sessions: db.open_tree("sessions")?,
-            doc_programmes: db.open_tree("doc_programmes")?,
+            users: space.tree("users")?,
+            sessions: space.tree("sessions")?,
+            doc_programmes: space.tree("doc_programmes")?,
             settings,
             live: Mutex::new(Vec::new()),
+            on_close: std::sync::OnceLock::new(),
             argon2,
             dummy_hash,
         })
@@ -325,7 +384,7 @@ impl Accounts {
 
     fn put_user(&self, user: &User) -> Result<(), AccountError> {
         self.users
-            .insert(user.username.as_str().as_bytes(), json(user)?)?;
+            .insert(user.username.as_str().as_bytes(), &json(user)?)?;
         Ok(())
     }
 
@@ -359,12 +418,10 @@ impl Accounts {
 
     /// Stores a new account, unless its user name is taken.
     fn insert_new(&self, user: User) -> Result<UserInfo, AccountError> {
-        let inserted = self.users.compare_and_swap(
-            user.username.as_str().as_bytes(),
-            None::<&[u8]>,
-            Some(json(&user)?),
-        )?;
-        if inserted.is_err() {
+        let inserted = self
+            .users
+            .insert_new(user.username.as_str().as_bytes(), &json(&user)?)?;
+        if !inserted {
             return Err(AccountError::Exists(user.username.to_string()));
         }
         Ok(user.info())
@@ -407,10 +464,14 @@ impl Accounts {
     /// # Errors
     /// When storage fails.
     pub fn list(&self) -> Result<Vec<UserInfo>, AccountError> {
-        self.users
+        let mut users = Vec::new();
+        self.users.scan(b"", false, &mut |_, bytes| {
+            users.push(bytes.to_vec());
+            Ok(true)
+        })?;
+        users
             .iter()
-            .values()
-            .map(|bytes| Ok(parse::<User>(&bytes?)?.info()))
+            .map(|bytes| Ok(parse::<User>(bytes)?.info()))
             .collect()
     }
 
@@ -461,7 +522,7 @@ impl Accounts {
             };
             Ok(())
         })?;
-        self.close_live(|socket| socket.username == info.username);
+        self.close_live(&Closing::User(info.username.clone()));
         Ok(info)
     }
 
@@ -565,15 +626,13 @@ impl Accounts {
             u.must_change_password = false;
             Ok(())
         })?;
-        for entry in self.sessions.iter() {
-            let (key, bytes) = entry?;
-            if key.as_ref() != keep.0
-                && parse::<Session>(&bytes).is_ok_and(|s| s.username == info.username)
+        for (key, bytes) in crate::kv::collect(&*self.sessions, b"")? {
+            if key != keep.0 && parse::<Session>(&bytes).is_ok_and(|s| s.username == info.username)
             {
-                self.sessions.remove(key)?;
+                self.sessions.remove(&key)?;
             }
         }
-        self.close_live(|socket| socket.username == info.username && socket.session != keep);
+        self.close_live(&Closing::UserExcept(info.username.clone(), keep));
         Ok(info)
     }
 
@@ -618,7 +677,7 @@ impl Accounts {
             csrf: random_token(24)?,
         };
         self.sessions
-            .insert(SessionKey::of(&token).0, json(&session)?)?;
+            .insert(&SessionKey::of(&token).0, &json(&session)?)?;
         Ok((token, session))
     }
 
@@ -646,7 +705,7 @@ impl Accounts {
         key: SessionKey,
         touch: bool,
     ) -> Result<Option<(Session, User)>, AccountError> {
-        let Some(bytes) = self.sessions.get(key.0)? else {
+        let Some(bytes) = self.sessions.get(&key.0)? else {
             return Ok(None);
         };
         let mut session: Session = parse(&bytes)?;
@@ -657,12 +716,12 @@ impl Accounts {
             || now.saturating_sub(session.created_at) > absolute;
         let user = self.user(session.username.as_str())?;
         let Some(user) = user.filter(|u| !u.disabled && !expired) else {
-            self.sessions.remove(key.0)?;
+            self.sessions.remove(&key.0)?;
             return Ok(None);
         };
         if touch && now.saturating_sub(session.last_seen) > 60_000 {
             session.last_seen = now;
-            self.sessions.insert(key.0, json(&session)?)?;
+            self.sessions.insert(&key.0, &json(&session)?)?;
         }
         Ok(Some((session, user)))
     }
@@ -672,19 +731,18 @@ impl Accounts {
     /// # Errors
     /// When storage fails.
     pub fn end_session(&self, key: SessionKey) -> Result<(), AccountError> {
-        self.sessions.remove(key.0)?;
-        self.close_live(|socket| socket.session == key);
+        self.sessions.remove(&key.0)?;
+        self.close_live(&Closing::Session(key));
         Ok(())
     }
 
     fn end_sessions_of(&self, username: &UserId) -> Result<(), AccountError> {
-        for entry in self.sessions.iter() {
-            let (key, bytes) = entry?;
+        for (key, bytes) in crate::kv::collect(&*self.sessions, b"")? {
             if parse::<Session>(&bytes).is_ok_and(|s| &s.username == username) {
-                self.sessions.remove(key)?;
+                self.sessions.remove(&key)?;
             }
         }
-        self.close_live(|socket| &socket.username == username);
+        self.close_live(&Closing::User(username.clone()));
         Ok(())
     }
 
@@ -694,10 +752,9 @@ impl Accounts {
     /// When storage fails.
     pub fn sweep_sessions(&self) -> Result<usize, AccountError> {
         let mut removed = 0;
-        for entry in self.sessions.iter() {
-            let (key, _) = entry?;
-            let Ok(key) = <[u8; 32]>::try_from(key.as_ref()) else {
-                self.sessions.remove(key)?;
+        for (key, _) in crate::kv::collect(&*self.sessions, b"")? {
+            let Ok(key) = <[u8; 32]>::try_from(key.as_slice()) else {
+                self.sessions.remove(&key)?;
                 continue;
             };
             if self.session_by_key(SessionKey(key), false)?.is_none() {
@@ -721,10 +778,25 @@ impl Accounts {
         token
     }
 
-    fn close_live(&self, which: impl Fn(&LiveSocket) -> bool) {
+    /// Sets who is told of every closing (once; the node's link to the
+    /// others sharing its store).
+    pub fn on_close(&self, hook: impl Fn(&Closing) + Send + Sync + 'static) {
+        let _ = self.on_close.set(Box::new(hook));
+    }
+
+    fn close_live(&self, which: &Closing) {
+        self.close_here(which);
+        if let Some(hook) = self.on_close.get() {
+            hook(which);
+        }
+    }
+
+    /// Closes the live connections `which` covers on this node only (a
+    /// closing another node made).
+    pub fn close_here(&self, which: &Closing) {
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         live.retain(|socket| {
-            if which(socket) {
+            if which.covers(socket) {
                 socket.token.cancel();
                 false
             } else {
@@ -762,8 +834,7 @@ impl Accounts {
     /// When storage fails.
     pub fn docs_with_programmes(&self) -> Result<Vec<(DocId, DocId)>, AccountError> {
         let mut docs = Vec::new();
-        for entry in &self.doc_programmes {
-            let (doc, programme) = entry?;
+        for (doc, programme) in crate::kv::collect(&*self.doc_programmes, b"")? {
             if let (Ok(doc), Ok(programme)) = (
                 DocId::new(String::from_utf8_lossy(&doc)),
                 DocId::new(String::from_utf8_lossy(&programme)),

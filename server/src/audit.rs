@@ -1,11 +1,15 @@
 //! The audit trail: one append-only record per accepted update, saying who
 //! (account, session, device), when, which document, and what it changed in
 //! the plan's terms (which actions, which fields, which logs), with any part
-//! that was refused and why. Records live in their own sled tree, keyed by
-//! document and a monotonic id, and are flushed with the update itself.
+//! that was refused and why. Records live in their own tree ([`AUDIT_TREE`],
+//! in sled or PostgreSQL), keyed by document and a number never given twice,
+//! and are stored with the update itself.
+
+use std::sync::Arc;
 
 use plait_shared::{ActionId, DocId};
 
+use crate::kv::{Keyspace, Tree};
 use crate::store::StoreError;
 
 pub use plait_shared::api::AuditRecord;
@@ -15,8 +19,8 @@ pub use crate::store::{PreparedRecord, AUDIT_TREE};
 /// The trail.
 #[derive(Debug, Clone)]
 pub struct Audit {
-    db: sled::Db,
-    tree: sled::Tree,
+    ids: Arc<dyn Keyspace>,
+    tree: Tree,
 }
 
 fn prefix(doc: &DocId) -> Vec<u8> {
@@ -26,14 +30,14 @@ fn prefix(doc: &DocId) -> Vec<u8> {
 }
 
 impl Audit {
-    /// Opens the trail's tree in `db`.
+    /// Opens the trail's tree in `space`.
     ///
     /// # Errors
-    /// When sled fails.
-    pub fn open(db: &sled::Db) -> Result<Audit, StoreError> {
+    /// When the backend fails.
+    pub fn open(space: Arc<dyn Keyspace>) -> Result<Audit, StoreError> {
         Ok(Audit {
-            db: db.clone(),
-            tree: db.open_tree(AUDIT_TREE)?,
+            tree: space.tree(AUDIT_TREE)?,
+            ids: space,
         })
     }
 
@@ -42,7 +46,7 @@ impl Audit {
     /// the other); `None` for none.
     ///
     /// # Errors
-    /// When sled cannot give an id.
+    /// When the backend cannot give an id.
     pub fn prepare(
         &self,
         record: Option<AuditRecord>,
@@ -50,7 +54,7 @@ impl Audit {
         let Some(mut record) = record else {
             return Ok(None);
         };
-        let seq = self.db.generate_id()?;
+        let seq = self.ids.generate_id()?;
         record.seq = seq;
         let mut key = prefix(&record.doc);
         key.extend_from_slice(&seq.to_be_bytes());
@@ -62,10 +66,10 @@ impl Audit {
     /// Appends a record on its own (made durable by the next flush).
     ///
     /// # Errors
-    /// When sled fails.
+    /// When the backend fails.
     pub fn record(&self, record: AuditRecord) -> Result<(), StoreError> {
         if let Some((key, value)) = self.prepare(Some(record))? {
-            self.tree.insert(key, value)?;
+            self.tree.insert(&key, &value)?;
         }
         Ok(())
     }
@@ -74,7 +78,7 @@ impl Audit {
     /// those touching `action`.
     ///
     /// # Errors
-    /// When sled fails or a record does not read.
+    /// When the backend fails or a record does not read.
     pub fn history(
         &self,
         doc: &DocId,
@@ -82,9 +86,11 @@ impl Audit {
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut records = Vec::new();
-        for entry in self.tree.scan_prefix(prefix(doc)).rev() {
-            let (_, value) = entry?;
-            let record = read_record(&value)?;
+        if limit == 0 {
+            return Ok(records);
+        }
+        self.tree.scan(&prefix(doc), true, &mut |_, value| {
+            let record = read_record(value)?;
             let relevant = action.is_none_or(|action| {
                 record
                     .changes
@@ -94,11 +100,9 @@ impl Audit {
             });
             if relevant {
                 records.push(record);
-                if records.len() >= limit {
-                    break;
-                }
             }
-        }
+            Ok(records.len() < limit)
+        })?;
         Ok(records)
     }
 }

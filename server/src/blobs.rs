@@ -1,4 +1,5 @@
-//! Evidence files: content-addressed blobs in their own sled trees.
+//! Evidence files: content-addressed blobs in their own trees (sled's or
+//! PostgreSQL's, see [`crate::kv`]).
 //!
 //! A blob is stored under the SHA-256 of its bytes (checked on upload), once,
 //! however many actions cite it. Its metadata records its size, its declared
@@ -13,6 +14,7 @@ use plait_shared::{DocId, UserId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::kv::{Keyspace, Tree};
 use crate::store::StoreError;
 
 /// What is known about a blob.
@@ -35,11 +37,11 @@ pub struct BlobMeta {
 /// The blob trees.
 #[derive(Debug, Clone)]
 pub struct Blobs {
-    data: sled::Tree,
-    meta: sled::Tree,
+    data: Tree,
+    meta: Tree,
     /// Programme id → bytes of evidence its members may read (each blob
     /// counted once per programme), for the quota.
-    usage: sled::Tree,
+    usage: Tree,
     /// One upload's count at a time.
     gate: std::sync::Arc<std::sync::Mutex<()>>,
 }
@@ -98,12 +100,12 @@ impl Blobs {
     /// Opens the blob trees of `db`.
     ///
     /// # Errors
-    /// When sled fails.
-    pub fn open(db: &sled::Db) -> Result<Blobs, StoreError> {
+    /// When the backend fails.
+    pub fn open(space: &dyn Keyspace) -> Result<Blobs, StoreError> {
         Ok(Blobs {
-            data: db.open_tree("blobs")?,
-            meta: db.open_tree("blob_meta")?,
-            usage: db.open_tree("blob_usage")?,
+            data: space.tree("blobs")?,
+            meta: space.tree("blob_meta")?,
+            usage: space.tree("blob_usage")?,
             gate: std::sync::Arc::default(),
         })
     }
@@ -111,7 +113,7 @@ impl Blobs {
     /// The metadata of `hash`, if stored.
     ///
     /// # Errors
-    /// When sled fails or the record does not read.
+    /// When the backend fails or the record does not read.
     pub fn meta(&self, hash: &str) -> Result<Option<BlobMeta>, StoreError> {
         self.meta
             .get(hash.as_bytes())?
@@ -125,12 +127,12 @@ impl Blobs {
     /// Bytes of evidence `programme`'s members may read.
     ///
     /// # Errors
-    /// When sled fails.
+    /// When the backend fails.
     pub fn usage(&self, programme: &DocId) -> Result<u64, StoreError> {
         Ok(self
             .usage
             .get(programme.as_str().as_bytes())?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+            .and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok())
             .map_or(0, u64::from_be_bytes))
     }
 
@@ -184,22 +186,22 @@ impl Blobs {
         meta.programmes.insert(programme.clone());
         let value = serde_json::to_vec(&meta)
             .map_err(|e| StoreError::Corrupt(format!("blob metadata: {e}")))?;
-        self.meta.insert(hash.as_bytes(), value)?;
+        self.meta.insert(hash.as_bytes(), &value)?;
         Ok(Ok(new))
     }
 
     /// Every blob's hash with its metadata.
     ///
     /// # Errors
-    /// When sled fails or a record does not read.
+    /// When the backend fails or a record does not read.
     pub fn all(&self) -> Result<Vec<(String, BlobMeta)>, StoreError> {
         let mut all = Vec::new();
-        for entry in &self.meta {
-            let (hash, value) = entry?;
-            let meta: BlobMeta = serde_json::from_slice(&value)
+        self.meta.scan(b"", false, &mut |hash, value| {
+            let meta: BlobMeta = serde_json::from_slice(value)
                 .map_err(|e| StoreError::Corrupt(format!("blob metadata: {e}")))?;
-            all.push((String::from_utf8_lossy(&hash).into_owned(), meta));
-        }
+            all.push((String::from_utf8_lossy(hash).into_owned(), meta));
+            Ok(true)
+        })?;
         Ok(all)
     }
 
@@ -208,7 +210,7 @@ impl Blobs {
     /// deleted. Returns the bytes deleted.
     ///
     /// # Errors
-    /// When sled fails.
+    /// When the backend fails.
     pub fn release(&self, hash: &str, programme: &DocId) -> Result<u64, StoreError> {
         let _one_at_a_time = self
             .gate
@@ -230,16 +232,16 @@ impl Blobs {
         }
         let value = serde_json::to_vec(&meta)
             .map_err(|e| StoreError::Corrupt(format!("blob metadata: {e}")))?;
-        self.meta.insert(hash.as_bytes(), value)?;
+        self.meta.insert(hash.as_bytes(), &value)?;
         Ok(0)
     }
 
     /// The bytes of `hash`.
     ///
     /// # Errors
-    /// When sled fails.
-    pub fn get(&self, hash: &str) -> Result<Option<sled::IVec>, StoreError> {
-        Ok(self.data.get(hash.as_bytes())?)
+    /// When the backend fails.
+    pub fn get(&self, hash: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.data.get(hash.as_bytes())
     }
 }
 

@@ -32,7 +32,7 @@ use plait_shared::{
 use yrs::{ReadTxn, StateVector, Transact, TransactionMut};
 
 use crate::accounts::{AccountError, Accounts};
-use crate::store::{DocStore, SledStore, StoreError};
+use crate::store::{DocStore, StoreError};
 
 /// The demo programme's document id.
 pub const PROGRAMME_ID: &str = "demo";
@@ -250,7 +250,7 @@ const MONTHS: [&str; 12] = [
 ///
 /// # Errors
 /// [`SeedError`] when the import, its history or storage fails.
-pub fn seed(store: &SledStore, accounts: &Accounts) -> Result<Option<ImportSummary>, SeedError> {
+pub fn seed(store: &dyn DocStore, accounts: &Accounts) -> Result<Option<ImportSummary>, SeedError> {
     let now = UnixMillis(i64::try_from(crate::clock::now_millis()).unwrap_or(i64::MAX));
     seed_on(store, accounts, now.date())
 }
@@ -260,7 +260,7 @@ pub fn seed(store: &SledStore, accounts: &Accounts) -> Result<Option<ImportSumma
 /// # Errors
 /// [`SeedError`] when the import, its history or storage fails.
 pub fn seed_on(
-    store: &SledStore,
+    store: &dyn DocStore,
     accounts: &Accounts,
     today: Date,
 ) -> Result<Option<ImportSummary>, SeedError> {

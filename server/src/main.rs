@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plait_server::accounts::SessionSettings;
-use plait_server::{Config, RegistrySettings, SledStore};
+use plait_server::kv::Storage;
+use plait_server::{Config, PgStore, RegistrySettings, SledStore};
 use plait_shared::admission::Limits;
 use tokio::net::TcpListener;
 
@@ -26,6 +27,17 @@ struct Cli {
     /// Log format.
     #[arg(long, env = "PLAIT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     log_format: LogFormat,
+    /// Keep everything in PostgreSQL instead of sled's files in the data
+    /// directory (`postgres://user:password@host/database`): several
+    /// nodes may then serve one database (the data directory keeps only
+    /// the node's control socket).
+    #[arg(
+        long,
+        env = "PLAIT_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -91,6 +103,17 @@ enum Command {
         /// Where sled keeps its files.
         #[arg(long, env = "PLAIT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
+    },
+    /// Copy a sled data directory into PostgreSQL (which must hold no
+    /// Plait data yet), then check that every document's state, every
+    /// tree entry and every writer's claim reads back equal.
+    Migrate {
+        /// The sled data directory (no server may be using it).
+        #[arg(long)]
+        from: PathBuf,
+        /// The database (`postgres://…`).
+        #[arg(long)]
+        to: String,
     },
     /// Manage accounts (talks to the running server if there is one).
     User {
@@ -292,13 +315,12 @@ async fn run() -> anyhow::Result<()> {
                 demo,
                 ..
             } = args;
-            let store = SledStore::open(data_dir)
-                .with_context(|| format!("opening the data directory {}", data_dir.display()))?;
+            let store = open_storage(data_dir, cli.database.as_deref())?;
+            tracing::info!(storage = store.kind(), "storage opened");
             let config = Config::from(&args);
-            let store = Arc::new(store);
             let state = plait_server::AppState::new(store.clone(), config)?;
             if demo {
-                let seeded = plait_server::demo::seed(&store, &state.accounts)
+                let seeded = plait_server::demo::seed(&*store, &state.accounts)
                     .context("seeding the demo programme")?;
                 if let Some(summary) = seeded {
                     tracing::info!(
@@ -335,13 +357,30 @@ async fn run() -> anyhow::Result<()> {
             }
             plait_server::serve(listener, state, shutdown_signal()).await
         }
-        Command::User { data_dir, command } => user_command(&data_dir, command).await,
+        Command::User { data_dir, command } => {
+            user_command(&data_dir, cli.database.as_deref(), command).await
+        }
+        Command::Migrate { from, to } => {
+            let report = tokio::task::spawn_blocking(move || {
+                plait_server::migrate::sled_to_postgres(&from, &to)
+            })
+            .await??;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{report}");
+            }
+            Ok(())
+        }
         Command::Gc {
             grace_days,
             data_dir,
         } => {
-            let reply =
-                send_or_run(&data_dir, plait_server::control::Command::Gc { grace_days }).await?;
+            let reply = send_or_run(
+                &data_dir,
+                cli.database.as_deref(),
+                plait_server::control::Command::Gc { grace_days },
+            )
+            .await?;
             match reply {
                 plait_server::control::Reply::Collected(c) => {
                     #[allow(clippy::print_stdout)]
@@ -381,7 +420,7 @@ async fn run() -> anyhow::Result<()> {
                 as_user,
                 options,
             };
-            let reply = send_or_run(&data_dir, control).await?;
+            let reply = send_or_run(&data_dir, cli.database.as_deref(), control).await?;
             report_import(reply)
         }
     }
@@ -454,10 +493,33 @@ fn base64_encode(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The store: PostgreSQL at `database` if given, else sled in `data_dir`.
+fn open_storage(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+) -> anyhow::Result<Arc<dyn Storage>> {
+    Ok(match database {
+        Some(url) => {
+            let store = PgStore::open(url).context("opening the database")?;
+            // The control socket still lives in the data directory.
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating {}", data_dir.display()))?;
+            Arc::new(store)
+        }
+        None => Arc::new(SledStore::open(data_dir).with_context(|| {
+            format!(
+                "opening the data directory {} (is a server without a control socket using it?)",
+                data_dir.display()
+            )
+        })?),
+    })
+}
+
 /// Sends a command to the running server, or (when none runs) opens the
 /// data directory and runs it here.
 async fn send_or_run(
     data_dir: &std::path::Path,
+    database: Option<&str>,
     command: plait_server::control::Command,
 ) -> anyhow::Result<plait_server::control::Reply> {
     #[cfg(unix)]
@@ -467,13 +529,8 @@ async fn send_or_run(
     {
         return Ok(reply);
     }
-    let store = SledStore::open(data_dir).with_context(|| {
-        format!(
-            "opening the data directory {} (is a server without a control socket using it?)",
-            data_dir.display()
-        )
-    })?;
-    let state = plait_server::AppState::new(Arc::new(store), Config::new(PathBuf::new()))?;
+    let store = open_storage(data_dir, database)?;
+    let state = plait_server::AppState::new(store, Config::new(PathBuf::new()))?;
     let reply = plait_server::control::execute(&state, command).await;
     state.shutdown.cancel();
     state.registry.flush().await?;
@@ -596,7 +653,11 @@ impl TryFrom<UserCommand> for plait_server::control::Command {
     }
 }
 
-async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyhow::Result<()> {
+async fn user_command(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    command: UserCommand,
+) -> anyhow::Result<()> {
     use plait_server::control::{Command as Control, Reply};
     // A password made here (not read from standard input) is shown once.
     let shows_password = matches!(
@@ -625,16 +686,12 @@ async fn user_command(data_dir: &std::path::Path, command: UserCommand) -> anyho
     let reply = match sent {
         Some(reply) => reply,
         None => {
-            let store = SledStore::open(data_dir).with_context(|| {
-                format!(
-                    "opening the data directory {} (is a server without a control socket using it?)",
-                    data_dir.display()
-                )
-            })?;
-            let accounts = plait_server::Accounts::open(store.db(), Default::default())
+            let store = open_storage(data_dir, database)?;
+            let accounts = plait_server::Accounts::open(&*store, Default::default())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            plait_server::state::share_closings(&store, &accounts);
             let reply = plait_server::control::execute_account(&accounts, control);
-            plait_server::DocStore::flush(&store)?;
+            plait_server::DocStore::flush(&*store)?;
             reply
         }
     };

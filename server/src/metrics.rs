@@ -14,6 +14,8 @@ pub struct Metrics {
     pub updates_received: AtomicU64,
     /// Update messages queued to other clients.
     pub updates_broadcast: AtomicU64,
+    /// Updates committed by other nodes and applied here (a shared store).
+    pub updates_followed: AtomicU64,
     /// Bytes received in sync messages.
     pub bytes_received: AtomicU64,
     /// Bytes queued to clients.
@@ -84,6 +86,12 @@ impl Metrics {
             "counter",
             "Update messages sent on to other clients.",
             get(&self.updates_broadcast),
+        );
+        metric(
+            "updates_followed_total",
+            "counter",
+            "Updates other nodes committed, applied here.",
+            get(&self.updates_followed),
         );
         metric(
             "bytes_received_total",

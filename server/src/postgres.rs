@@ -1,65 +1,108 @@
-//! Documents on PostgreSQL: [`PgStore`], a [`DocStore`] like
-//! [`crate::SledStore`], for running Plait on a database a trust already
-//! operates (issue 19; not yet selectable by `plait serve`, see
-//! `docs/postgres.md`).
+//! Plait on PostgreSQL: [`PgStore`], everything [`crate::SledStore`] keeps
+//! (documents, and the trees of [`crate::kv`]: accounts, sessions,
+//! programme membership, the audit trail, evidence files), in a database a
+//! trust already operates, shared by as many `plait serve` nodes as it
+//! needs (issue 19; `docs/deploy.md`).
 //!
-//! The same model as sled's: per document an append-only log of yrs v1
-//! updates keyed by sequence number, a compacted snapshot with the last
-//! sequence it covers, the client ids each writer claims, and the audit
-//! trail beside them. Appends are kept in memory until [`DocStore::flush`]
-//! commits them all in one transaction (group commit, as the registry
-//! expects): an update is durable exactly when its commit returns, with its
-//! audit record and claims in the same transaction. A sequence number is
-//! written once: a second append of the same one fails the commit, which
-//! is what several nodes sharing a database will rely on.
+//! The documents keep sled's model: per document an append-only log of yrs
+//! v1 updates keyed by sequence number, a compacted snapshot with the last
+//! sequence it covers, and the client ids each writer claims. The trees are
+//! one table of (tree, key, value).
 //!
-//! The blocking client runs on a thread of its own, so the store can be
-//! called from anywhere, async code included; every call waits for that
-//! thread's answer. The schema is created and migrated at open, under an
-//! advisory lock so nodes starting together do not race
+//! One node alone may append and [`DocStore::flush`] (group commit, as with
+//! sled). Nodes sharing the database write through [`SharedLog`] instead:
+//! a node takes a document's write turn (a transaction holding the
+//! document's advisory lock), reads what other nodes committed since the
+//! last sequence it applied, decides on its update against that state, and
+//! commits the update as the next sequence with its audit record and
+//! claims, and a `NOTIFY`, in the same transaction. The other nodes
+//! `LISTEN` and read every update after the last they applied; the notice
+//! is only a hint (a missed one is caught by the next, or by the periodic
+//! check of every loaded document's last sequence).
+//!
+//! The driver is `tokio-postgres` with a `deadpool` pool, on a runtime of
+//! the store's own: the storage traits are synchronous (sled's are), and
+//! their callers wait for an answer without the connections ever depending
+//! on the caller's threads. The schema is created and migrated at open,
+//! under an advisory lock so nodes starting together do not race
 //! ([`MIGRATIONS`]); a database migrated by a newer Plait is refused.
 
 use std::collections::BTreeMap;
-use std::sync::mpsc;
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use plait_shared::DocId;
+use tokio::sync::{broadcast, oneshot};
+use tokio_postgres::NoTls;
 
-use crate::store::{DocStore, PreparedRecord, StoreError, StoredDoc};
+use crate::kv::{Keyspace, KvTree, Storage, Tree, Visit};
+use crate::store::{
+    Answer, Commit, DocStore, Missed, Notice, PreparedRecord, SharedLog, StoreError, StoredDoc,
+    WriteTurn, AUDIT_TREE,
+};
 
 /// The schema, one step per version, applied in order and recorded in
 /// `plait_schema`. A step is never changed once released: a change is a
 /// new step.
-pub const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE plait_updates (
-        doc text NOT NULL,
-        seq bigint NOT NULL CHECK (seq >= 0),
-        body bytea NOT NULL,
-        PRIMARY KEY (doc, seq)
-    );
-    CREATE TABLE plait_snapshots (
-        doc text PRIMARY KEY,
-        seq bigint NOT NULL CHECK (seq >= 0),
-        state bytea NOT NULL
-    );
-    CREATE TABLE plait_writers (
-        doc text NOT NULL,
-        client bigint NOT NULL,
-        writer text NOT NULL,
-        PRIMARY KEY (doc, client)
-    );
-    CREATE TABLE plait_audit (
-        key bytea PRIMARY KEY,
-        value bytea NOT NULL
-    );",
-)];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE plait_updates (
+            doc text NOT NULL,
+            seq bigint NOT NULL CHECK (seq >= 0),
+            body bytea NOT NULL,
+            PRIMARY KEY (doc, seq)
+        );
+        CREATE TABLE plait_snapshots (
+            doc text PRIMARY KEY,
+            seq bigint NOT NULL CHECK (seq >= 0),
+            state bytea NOT NULL
+        );
+        CREATE TABLE plait_writers (
+            doc text NOT NULL,
+            client bigint NOT NULL,
+            writer text NOT NULL,
+            PRIMARY KEY (doc, client)
+        );
+        CREATE TABLE plait_audit (
+            key bytea PRIMARY KEY,
+            value bytea NOT NULL
+        );",
+    ),
+    (
+        // Everything beside the documents, as sled's named trees (the audit
+        // trail becomes one of them), and the numbers no two nodes give.
+        2,
+        "CREATE TABLE plait_kv (
+            tree text NOT NULL,
+            key bytea NOT NULL,
+            value bytea NOT NULL,
+            PRIMARY KEY (tree, key)
+        );
+        INSERT INTO plait_kv (tree, key, value) SELECT 'audit', key, value FROM plait_audit;
+        DROP TABLE plait_audit;
+        CREATE SEQUENCE plait_ids AS bigint MINVALUE 1;",
+    ),
+];
 
 /// The advisory lock migrations run under (any fixed number; "plait" in
 /// ASCII).
 const MIGRATION_LOCK: i64 = 0x0070_6c61_6974;
 
-type Job = Box<dyn FnOnce(&mut postgres::Client) + Send>;
+/// The channel commits are announced on: `doc seq`.
+pub const DOC_CHANNEL: &str = "plait_docs";
+
+/// The channel closings of live connections are announced on (see
+/// [`crate::accounts::Closing`]).
+pub const SESSION_CHANNEL: &str = "plait_sessions";
+
+/// Connections in the pool, by default (documents being written at once,
+/// and reads, across the node).
+pub const POOL_SIZE: usize = 16;
+
+/// How long the notice listener waits before connecting again.
+const LISTEN_RETRY: Duration = Duration::from_millis(500);
 
 /// An append not yet committed.
 #[derive(Debug)]
@@ -71,19 +114,37 @@ struct Pending {
     claims: Vec<(u64, String)>,
 }
 
-/// Documents in a PostgreSQL database.
-#[derive(Debug)]
+/// Everything of Plait in a PostgreSQL database.
 pub struct PgStore {
-    jobs: Mutex<mpsc::Sender<Job>>,
-    pending: Mutex<Vec<Pending>>,
+    inner: Arc<Inner>,
 }
 
-fn pg(e: postgres::Error) -> StoreError {
+struct Inner {
+    runtime: tokio::runtime::Handle,
+    pool: deadpool_postgres::Pool,
+    config: tokio_postgres::Config,
+    pending: Mutex<Vec<Pending>>,
+    notices: broadcast::Sender<Notice>,
+    /// Ends the runtime's thread when the store is dropped.
+    _stop: oneshot::Sender<()>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+fn pg(e: tokio_postgres::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
 
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Database(format!("no connection: {e}"))
+}
+
 fn gone() -> StoreError {
-    StoreError::Database("the database connection's thread has stopped".into())
+    StoreError::Database("the database's runtime has stopped".into())
 }
 
 fn to_i64(n: u64) -> Result<i64, StoreError> {
@@ -103,65 +164,92 @@ fn client_from_i64(client: i64) -> u64 {
     u64::from_ne_bytes(client.to_ne_bytes())
 }
 
+/// The advisory lock of a document's write turn (and its compaction).
+const DOC_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))";
+
 impl PgStore {
     /// Connects to `url` (`postgres://…` or `host=… user=…`), creating or
-    /// migrating the schema.
+    /// migrating the schema, and starts listening for other nodes' notices.
     ///
     /// # Errors
     /// When the database cannot be reached, refuses, or was migrated by a
     /// newer Plait.
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
-        let (jobs, rx) = mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-        let url = url.to_owned();
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Database(format!("not a database address: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("plait-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Database(format!("cannot start its runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("plait-postgres".into())
             .spawn(move || {
-                let connected = postgres::Client::connect(&url, postgres::NoTls)
-                    .map_err(pg)
-                    .and_then(|mut client| migrate(&mut client).map(|()| client));
-                let mut client = match connected {
-                    Ok(client) => {
-                        let _ = ready_tx.send(Ok(()));
-                        client
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                for job in rx {
-                    job(&mut client);
-                }
+                // The runtime lives until the store is dropped, and is shut
+                // down here, outside any async context.
+                let _ = runtime.block_on(stopped);
+                runtime.shutdown_timeout(Duration::from_secs(1));
             })
             .map_err(|e| StoreError::Database(format!("cannot start its thread: {e}")))?;
-        ready_rx.recv().map_err(|_| gone())??;
-        Ok(PgStore {
-            jobs: Mutex::new(jobs),
-            pending: Mutex::new(Vec::new()),
-        })
+        let manager = deadpool_postgres::Manager::new(config.clone(), NoTls);
+        let pool = {
+            let _entered = handle.enter();
+            deadpool_postgres::Pool::builder(manager)
+                .max_size(POOL_SIZE)
+                .build()
+                .map_err(|e| StoreError::Database(format!("cannot make the pool: {e}")))?
+        };
+        let (notices, _) = broadcast::channel(4096);
+        let store = PgStore {
+            inner: Arc::new(Inner {
+                runtime: handle,
+                pool,
+                config,
+                pending: Mutex::new(Vec::new()),
+                notices,
+                _stop: stop,
+            }),
+        };
+        let pool = store.inner.pool.clone();
+        store.block(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            migrate(&mut client).await
+        })?;
+        let listener = Arc::downgrade(&store.inner);
+        store.inner.runtime.spawn(listen(listener));
+        Ok(store)
     }
 
-    /// Runs `f` on the connection's thread and waits for its answer.
-    fn call<T: Send + 'static>(
+    /// Runs `work` on the store's runtime and waits for it (from any
+    /// thread, async ones included: the work never needs the caller's).
+    fn block<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError> + Send + 'static,
+        work: impl Future<Output = Result<T, StoreError>> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |client| {
-            let _ = tx.send(f(client));
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.inner.runtime.spawn(async move {
+            let _ = tx.send(work.await);
         });
-        self.jobs
-            .lock()
-            .map_err(|_| gone())?
-            .send(job)
-            .map_err(|_| gone())?;
         rx.recv().map_err(|_| gone())?
+    }
+
+    /// Runs `work` on the store's runtime; the answer is awaited.
+    fn answer<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Answer<T> {
+        let task = self.inner.runtime.spawn(work);
+        Box::pin(async move { task.await.map_err(|_| gone())? })
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
         // A panic while holding the lock leaves a list that is still whole.
-        self.pending
+        self.inner
+            .pending
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -171,12 +259,15 @@ impl PgStore {
     /// # Errors
     /// When the database fails.
     pub fn doc_ids(&self) -> Result<Vec<DocId>, StoreError> {
-        let stored: Vec<String> = self.call(|client| {
+        let pool = self.inner.pool.clone();
+        let stored: Vec<String> = self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
             let rows = client
                 .query(
                     "SELECT doc FROM plait_snapshots UNION SELECT doc FROM plait_updates",
                     &[],
                 )
+                .await
                 .map_err(pg)?;
             Ok(rows.iter().map(|row| row.get(0)).collect())
         })?;
@@ -193,20 +284,148 @@ impl PgStore {
     /// # Errors
     /// When the database fails.
     pub fn schema_version(&self) -> Result<i32, StoreError> {
-        self.call(|client| {
+        let pool = self.inner.pool.clone();
+        self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
             client
                 .query_one("SELECT coalesce(max(version), 0) FROM plait_schema", &[])
+                .await
                 .map(|row| row.get(0))
                 .map_err(pg)
         })
     }
 }
 
+impl PgStore {
+    /// Whether the database holds no Plait data (no document, no tree
+    /// entry): the only database `plait migrate` copies into.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        let pool = self.inner.pool.clone();
+        self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .query_one(
+                    "SELECT NOT EXISTS (SELECT 1 FROM plait_updates)
+                        AND NOT EXISTS (SELECT 1 FROM plait_snapshots)
+                        AND NOT EXISTS (SELECT 1 FROM plait_writers)
+                        AND NOT EXISTS (SELECT 1 FROM plait_kv)",
+                    &[],
+                )
+                .await
+                .map(|row| row.get(0))
+                .map_err(pg)
+        })
+    }
+
+    /// Writes a whole document (its snapshot, its log with the same
+    /// sequence numbers, its writers' claims) in one transaction.
+    ///
+    /// # Errors
+    /// When the database fails or already holds part of it.
+    pub fn import_doc(
+        &self,
+        id: &DocId,
+        stored: StoredDoc,
+        writers: Vec<(u64, String)>,
+    ) -> Result<(), StoreError> {
+        let pool = self.inner.pool.clone();
+        let doc = id.to_string();
+        self.block(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let txn = client.transaction().await.map_err(pg)?;
+            if let Some((seq, state)) = &stored.snapshot {
+                txn.execute(
+                    "INSERT INTO plait_snapshots (doc, seq, state) VALUES ($1, $2, $3)",
+                    &[&doc, &to_i64(*seq)?, state],
+                )
+                .await
+                .map_err(pg)?;
+            }
+            insert_update_rows(&txn, &doc, &stored.updates).await?;
+            for (client_id, writer) in &writers {
+                txn.execute(
+                    "INSERT INTO plait_writers (doc, client, writer) VALUES ($1, $2, $3)",
+                    &[&doc, &client_to_i64(*client_id), writer],
+                )
+                .await
+                .map_err(pg)?;
+            }
+            txn.commit().await.map_err(pg)
+        })
+    }
+
+    /// Writes a tree's entries in one transaction.
+    ///
+    /// # Errors
+    /// When the database fails or already holds one of the keys.
+    pub fn import_tree(
+        &self,
+        name: &str,
+        entries: Vec<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let pool = self.inner.pool.clone();
+        let name = name.to_owned();
+        self.block(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let txn = client.transaction().await.map_err(pg)?;
+            let statement = txn
+                .prepare("INSERT INTO plait_kv (tree, key, value) VALUES ($1, $2, $3)")
+                .await
+                .map_err(pg)?;
+            for (key, value) in &entries {
+                txn.execute(&statement, &[&name, key, value])
+                    .await
+                    .map_err(pg)?;
+            }
+            txn.commit().await.map_err(pg)
+        })
+    }
+
+    /// Makes [`Keyspace::generate_id`] give numbers from `next` on (so
+    /// records copied from sled keep sorting before new ones).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub fn ids_from(&self, next: u64) -> Result<(), StoreError> {
+        let pool = self.inner.pool.clone();
+        let next = to_i64(next.max(1))?;
+        self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute("SELECT setval('plait_ids', $1, false)", &[&next])
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+}
+
+async fn insert_update_rows(
+    txn: &deadpool_postgres::Transaction<'_>,
+    doc: &str,
+    updates: &[(u64, Vec<u8>)],
+) -> Result<(), StoreError> {
+    let statement = txn
+        .prepare_cached("INSERT INTO plait_updates (doc, seq, body) VALUES ($1, $2, $3)")
+        .await
+        .map_err(pg)?;
+    for (seq, body) in updates {
+        txn.execute(&statement, &[&doc, &to_i64(*seq)?, body])
+            .await
+            .map_err(pg)?;
+    }
+    Ok(())
+}
+
 /// Brings the schema up to the last of [`MIGRATIONS`], in one transaction
 /// under an advisory lock.
-fn migrate(client: &mut postgres::Client) -> Result<(), StoreError> {
-    let mut txn = client.transaction().map_err(pg)?;
+async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), StoreError> {
+    let txn = client.transaction().await.map_err(pg)?;
     txn.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
         .map_err(pg)?;
     txn.batch_execute(
         "CREATE TABLE IF NOT EXISTS plait_schema (
@@ -214,9 +433,11 @@ fn migrate(client: &mut postgres::Client) -> Result<(), StoreError> {
             applied_at timestamptz NOT NULL DEFAULT now()
         )",
     )
+    .await
     .map_err(pg)?;
     let at: i32 = txn
         .query_one("SELECT coalesce(max(version), 0) FROM plait_schema", &[])
+        .await
         .map_err(pg)?
         .get(0);
     let latest = MIGRATIONS.last().map_or(0, |(v, _)| *v);
@@ -226,53 +447,219 @@ fn migrate(client: &mut postgres::Client) -> Result<(), StoreError> {
         )));
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > at) {
-        txn.batch_execute(sql).map_err(pg)?;
+        txn.batch_execute(sql).await.map_err(pg)?;
         txn.execute("INSERT INTO plait_schema (version) VALUES ($1)", &[version])
+            .await
             .map_err(pg)?;
         tracing::info!(version, "database schema migrated");
     }
-    txn.commit().map_err(pg)
+    txn.commit().await.map_err(pg)
+}
+
+/// Listens for other nodes' notices on a connection of its own, connecting
+/// again whenever it drops, until the store is dropped.
+async fn listen(inner: std::sync::Weak<Inner>) {
+    use futures_util::StreamExt as _;
+    loop {
+        let Some(config) = inner.upgrade().map(|i| i.config.clone()) else {
+            return;
+        };
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let driver = tokio::spawn(async move {
+                    let mut messages =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                                let _ = tx.send((n.channel().to_owned(), n.payload().to_owned()));
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the database's notice connection failed");
+                                break;
+                            }
+                        }
+                    }
+                });
+                let listening = client
+                    .batch_execute(&format!("LISTEN {DOC_CHANNEL}; LISTEN {SESSION_CHANNEL}"))
+                    .await;
+                if let Err(e) = listening {
+                    tracing::warn!(error = %e, "cannot listen for other nodes' notices");
+                } else {
+                    match inner.upgrade() {
+                        Some(i) => {
+                            let _ = i.notices.send(Notice::Listening);
+                        }
+                        None => return,
+                    }
+                    while let Some((channel, payload)) = rx.recv().await {
+                        let Some(i) = inner.upgrade() else {
+                            return;
+                        };
+                        let notice = if channel == SESSION_CHANNEL {
+                            Some(Notice::Closing(payload))
+                        } else {
+                            payload.rsplit_once(' ').and_then(|(doc, seq)| {
+                                Some(Notice::Committed(DocId::new(doc).ok()?, seq.parse().ok()?))
+                            })
+                        };
+                        if let Some(notice) = notice {
+                            let _ = i.notices.send(notice);
+                        }
+                    }
+                }
+                driver.abort();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot connect to listen for other nodes' notices");
+            }
+        }
+        tokio::time::sleep(LISTEN_RETRY).await;
+    }
+}
+
+/// Reads `doc`'s snapshot (if it covers past `after`) and updates after,
+/// and its writers, in one snapshot of the database.
+async fn read_since(
+    txn: &deadpool_postgres::Transaction<'_>,
+    doc: &str,
+    after: Option<u64>,
+) -> Result<Missed, StoreError> {
+    let after = after.map(to_i64).transpose()?.unwrap_or(-1);
+    let snapshot = txn
+        .query_opt(
+            "SELECT seq, state FROM plait_snapshots WHERE doc = $1 AND seq > $2",
+            &[&doc, &after],
+        )
+        .await
+        .map_err(pg)?
+        .map(|row| (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)));
+    let from = snapshot.as_ref().map_or(after, |(seq, _)| *seq);
+    let snapshot = snapshot
+        .map(|(seq, state)| Ok::<_, StoreError>((to_u64(doc, seq)?, state)))
+        .transpose()?;
+    let updates = txn
+        .query(
+            "SELECT seq, body FROM plait_updates WHERE doc = $1 AND seq > $2 ORDER BY seq",
+            &[&doc, &from],
+        )
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|row| Ok((to_u64(doc, row.get(0))?, row.get::<_, Vec<u8>>(1))))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let writers = txn
+        .query(
+            "SELECT client, writer FROM plait_writers WHERE doc = $1",
+            &[&doc],
+        )
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|row| (client_from_i64(row.get(0)), row.get::<_, String>(1)))
+        .collect();
+    // The log must continue what is read without a gap.
+    let first = snapshot
+        .as_ref()
+        .map_or(from, |(seq, _)| to_i64(*seq).unwrap_or(from));
+    for (next, (seq, _)) in (first + 1..).zip(&updates) {
+        if to_i64(*seq)? != next {
+            return Err(StoreError::Corrupt(format!(
+                "{doc}: update {next} is missing (the log goes on at {seq})"
+            )));
+        }
+    }
+    Ok(Missed {
+        snapshot,
+        updates,
+        writers,
+    })
+}
+
+/// Writes one update with its audit record and claims in `txn`.
+async fn insert_update(
+    txn: &deadpool_postgres::Transaction<'_>,
+    doc: &str,
+    seq: u64,
+    update: &[u8],
+    audit: Option<&PreparedRecord>,
+    claims: &[(u64, String)],
+) -> Result<(), StoreError> {
+    if let Some((key, value)) = audit {
+        let statement = txn
+            .prepare_cached(
+                "INSERT INTO plait_kv (tree, key, value) VALUES ($1, $2, $3)
+                 ON CONFLICT (tree, key) DO UPDATE SET value = excluded.value",
+            )
+            .await
+            .map_err(pg)?;
+        txn.execute(&statement, &[&AUDIT_TREE, key, value])
+            .await
+            .map_err(pg)?;
+    }
+    if !claims.is_empty() {
+        // The first claim of a client id stands: the admission refuses a
+        // second, and a node that did not know of the first learns of it
+        // here (its commit fails; nothing is kept).
+        let statement = txn
+            .prepare_cached(
+                "INSERT INTO plait_writers (doc, client, writer) VALUES ($1, $2, $3)
+                 ON CONFLICT (doc, client) DO UPDATE SET writer = excluded.writer
+                 WHERE plait_writers.writer = excluded.writer",
+            )
+            .await
+            .map_err(pg)?;
+        for (client, writer) in claims {
+            let written = txn
+                .execute(&statement, &[&doc, &client_to_i64(*client), writer])
+                .await
+                .map_err(pg)?;
+            if written != 1 {
+                return Err(StoreError::Database(format!(
+                    "{doc}: client id {client} is another writer's"
+                )));
+            }
+        }
+    }
+    let statement = txn
+        .prepare_cached("INSERT INTO plait_updates (doc, seq, body) VALUES ($1, $2, $3)")
+        .await
+        .map_err(pg)?;
+    txn.execute(&statement, &[&doc, &to_i64(seq)?, &update])
+        .await
+        .map_err(pg)?;
+    Ok(())
 }
 
 impl DocStore for PgStore {
     fn load(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError> {
+        let pool = self.inner.pool.clone();
         let doc = id.to_string();
-        let stored = self.call(move |client| {
+        let missed = self.block(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
             // One snapshot of the database: a compaction committing
             // meanwhile is seen whole or not at all.
-            let mut txn = client
+            let txn = client
                 .build_transaction()
-                .isolation_level(postgres::IsolationLevel::RepeatableRead)
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
                 .read_only(true)
                 .start()
+                .await
                 .map_err(pg)?;
-            let snapshot = txn
-                .query_opt(
-                    "SELECT seq, state FROM plait_snapshots WHERE doc = $1",
-                    &[&doc],
-                )
-                .map_err(pg)?
-                .map(|row| (row.get::<_, i64>(0), row.get::<_, Vec<u8>>(1)));
-            let after = snapshot.as_ref().map_or(-1, |(seq, _)| *seq);
-            let snapshot = snapshot
-                .map(|(seq, state)| Ok::<_, StoreError>((to_u64(&doc, seq)?, state)))
-                .transpose()?;
-            let updates = txn
-                .query(
-                    "SELECT seq, body FROM plait_updates WHERE doc = $1 AND seq > $2 ORDER BY seq",
-                    &[&doc, &after],
-                )
-                .map_err(pg)?
-                .iter()
-                .map(|row| Ok((to_u64(&doc, row.get(0))?, row.get::<_, Vec<u8>>(1))))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            txn.commit().map_err(pg)?;
-            Ok(StoredDoc { snapshot, updates })
+            let missed = read_since(&txn, &doc, None).await?;
+            txn.commit().await.map_err(pg)?;
+            Ok(missed)
         })?;
+        let mut stored = StoredDoc {
+            snapshot: missed.snapshot,
+            updates: missed.updates,
+        };
         // Appended here and not yet committed: part of the document too.
-        let mut stored = stored;
-        let mut by_seq: BTreeMap<u64, Vec<u8>> = stored.updates.drain(..).collect();
         let covered = stored.snapshot.as_ref().map(|(seq, _)| *seq);
+        let mut by_seq: BTreeMap<u64, Vec<u8>> = stored.updates.drain(..).collect();
         for p in self.pending().iter().filter(|p| &p.doc == id) {
             if covered.is_none_or(|c| p.seq > c) {
                 by_seq.insert(p.seq, p.update.clone());
@@ -282,7 +669,6 @@ impl DocStore for PgStore {
         if stored.snapshot.is_none() && stored.updates.is_empty() {
             return Ok(None);
         }
-        // The log must continue the snapshot without a gap.
         let first = covered.map_or(0, |c| c + 1);
         for (next, (seq, _)) in (first..).zip(&stored.updates) {
             if *seq != next {
@@ -298,14 +684,17 @@ impl DocStore for PgStore {
         if self.pending().iter().any(|p| &p.doc == id) {
             return Ok(true);
         }
+        let pool = self.inner.pool.clone();
         let doc = id.to_string();
-        self.call(move |client| {
+        self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
             client
                 .query_one(
                     "SELECT EXISTS (SELECT 1 FROM plait_snapshots WHERE doc = $1)
                          OR EXISTS (SELECT 1 FROM plait_updates WHERE doc = $1)",
                     &[&doc],
                 )
+                .await
                 .map(|row| row.get(0))
                 .map_err(pg)
         })
@@ -331,13 +720,16 @@ impl DocStore for PgStore {
     }
 
     fn writers(&self, id: &DocId) -> Result<Vec<(u64, String)>, StoreError> {
+        let pool = self.inner.pool.clone();
         let doc = id.to_string();
-        let stored: Vec<(i64, String)> = self.call(move |client| {
+        let stored: Vec<(i64, String)> = self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
             let rows = client
                 .query(
                     "SELECT client, writer FROM plait_writers WHERE doc = $1",
                     &[&doc],
                 )
+                .await
                 .map_err(pg)?;
             Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
         })?;
@@ -352,16 +744,19 @@ impl DocStore for PgStore {
     }
 
     fn compact(&self, id: &DocId, upto: u64, state: &[u8]) -> Result<(), StoreError> {
+        let pool = self.inner.pool.clone();
         let (doc, upto, state) = (id.to_string(), to_i64(upto)?, state.to_vec());
-        self.call(move |client| {
-            let mut txn = client.transaction().map_err(pg)?;
-            // Never replace a snapshot with an older one (two copies of a
-            // document may both compact).
+        self.block(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let txn = client.transaction().await.map_err(pg)?;
+            // One node at a time, and never while a node writes the
+            // document: the document's own lock.
+            txn.execute(DOC_LOCK, &[&doc]).await.map_err(pg)?;
+            // Never replace a snapshot with an older one (two nodes, or two
+            // copies of a document, may both compact).
             let newer = txn
-                .query_opt(
-                    "SELECT seq FROM plait_snapshots WHERE doc = $1 FOR UPDATE",
-                    &[&doc],
-                )
+                .query_opt("SELECT seq FROM plait_snapshots WHERE doc = $1", &[&doc])
+                .await
                 .map_err(pg)?
                 .is_some_and(|row| row.get::<_, i64>(0) >= upto);
             if !newer {
@@ -370,14 +765,16 @@ impl DocStore for PgStore {
                      ON CONFLICT (doc) DO UPDATE SET seq = excluded.seq, state = excluded.state",
                     &[&doc, &upto, &state],
                 )
+                .await
                 .map_err(pg)?;
                 txn.execute(
                     "DELETE FROM plait_updates WHERE doc = $1 AND seq <= $2",
                     &[&doc, &upto],
                 )
+                .await
                 .map_err(pg)?;
             }
-            txn.commit().map_err(pg)
+            txn.commit().await.map_err(pg)
         })
     }
 
@@ -386,10 +783,29 @@ impl DocStore for PgStore {
         if batch.is_empty() {
             return Ok(());
         }
-        // The batch goes to the connection's thread, and comes back if it
-        // was not committed.
-        let committed =
-            self.call(move |client| Ok(commit(client, &batch).map_err(|e| (e, batch))))?;
+        // The batch goes to the runtime, and comes back if it was not
+        // committed.
+        let pool = self.inner.pool.clone();
+        let committed = self.block(async move {
+            let result = async {
+                let mut client = pool.get().await.map_err(pool_error)?;
+                let txn = client.transaction().await.map_err(pg)?;
+                for p in &batch {
+                    insert_update(
+                        &txn,
+                        p.doc.as_str(),
+                        p.seq,
+                        &p.update,
+                        p.audit.as_ref(),
+                        &p.claims,
+                    )
+                    .await?;
+                }
+                txn.commit().await.map_err(pg)
+            }
+            .await;
+            Ok(result.map_err(|e| (e, batch)))
+        })?;
         if let Err((e, batch)) = committed {
             // Nothing of it was committed: keep it, in order and before what
             // was appended meanwhile, for the next flush.
@@ -401,38 +817,323 @@ impl DocStore for PgStore {
         }
         Ok(())
     }
+
+    fn shared(&self) -> Option<&dyn SharedLog> {
+        Some(self)
+    }
 }
 
-/// Writes `batch` in one transaction: every update with its audit record
-/// and claims, or nothing.
-fn commit(client: &mut postgres::Client, batch: &[Pending]) -> Result<(), StoreError> {
-    let mut txn = client.transaction().map_err(pg)?;
-    let audit = txn
-        .prepare(
-            "INSERT INTO plait_audit (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .map_err(pg)?;
-    let claim = txn
-        .prepare(
-            "INSERT INTO plait_writers (doc, client, writer) VALUES ($1, $2, $3)
-             ON CONFLICT (doc, client) DO UPDATE SET writer = excluded.writer",
-        )
-        .map_err(pg)?;
-    let update = txn
-        .prepare("INSERT INTO plait_updates (doc, seq, body) VALUES ($1, $2, $3)")
-        .map_err(pg)?;
-    for p in batch {
-        let doc = p.doc.to_string();
-        if let Some((key, value)) = &p.audit {
-            txn.execute(&audit, &[key, value]).map_err(pg)?;
-        }
-        for (client, writer) in &p.claims {
-            txn.execute(&claim, &[&doc, &client_to_i64(*client), writer])
-                .map_err(pg)?;
-        }
-        txn.execute(&update, &[&doc, &to_i64(p.seq)?, &p.update])
-            .map_err(pg)?;
+impl SharedLog for PgStore {
+    fn turn(&self, id: &DocId, after: Option<u64>) -> Answer<WriteTurn> {
+        let pool = self.inner.pool.clone();
+        let doc = id.to_string();
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<Missed, StoreError>>();
+        let (commit_tx, commit_rx) = oneshot::channel::<Commit>();
+        let (done_tx, done_rx) = oneshot::channel::<Result<(), StoreError>>();
+        self.inner.runtime.spawn(async move {
+            let mut ready_tx = Some(ready_tx);
+            let result = async {
+                let mut client = pool.get().await.map_err(pool_error)?;
+                let txn = client.transaction().await.map_err(pg)?;
+                txn.execute(DOC_LOCK, &[&doc]).await.map_err(pg)?;
+                let missed = read_since(&txn, &doc, after).await?;
+                if let Some(tx) = ready_tx.take() {
+                    if tx.send(Ok(missed)).is_err() {
+                        return Ok(None);
+                    }
+                }
+                // The turn is held until the node commits, or gives up
+                // (dropping the turn rolls the transaction back).
+                let Ok(commit) = commit_rx.await else {
+                    return Ok(None);
+                };
+                insert_update(
+                    &txn,
+                    &doc,
+                    commit.seq,
+                    &commit.update,
+                    commit.audit.as_ref(),
+                    &commit.claims,
+                )
+                .await?;
+                let payload = format!("{doc} {}", commit.seq);
+                txn.execute("SELECT pg_notify($1, $2)", &[&DOC_CHANNEL, &payload])
+                    .await
+                    .map_err(pg)?;
+                txn.commit().await.map_err(pg)?;
+                Ok(Some(()))
+            }
+            .await;
+            match result {
+                Ok(Some(())) => {
+                    let _ = done_tx.send(Ok(()));
+                }
+                Ok(None) => {}
+                Err(e) => match ready_tx.take() {
+                    Some(tx) => {
+                        let _ = tx.send(Err(e));
+                    }
+                    None => {
+                        let _ = done_tx.send(Err(e));
+                    }
+                },
+            }
+        });
+        Box::pin(async move {
+            let missed = ready_rx.await.map_err(|_| gone())??;
+            Ok(WriteTurn::new(missed, commit_tx, done_rx))
+        })
     }
-    txn.commit().map_err(pg)
+
+    fn since(&self, id: &DocId, after: Option<u64>) -> Answer<Missed> {
+        let pool = self.inner.pool.clone();
+        let doc = id.to_string();
+        self.answer(async move {
+            let mut client = pool.get().await.map_err(pool_error)?;
+            let txn = client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await
+                .map_err(pg)?;
+            let missed = read_since(&txn, &doc, after).await?;
+            txn.commit().await.map_err(pg)?;
+            Ok(missed)
+        })
+    }
+
+    fn heads(&self, ids: Vec<DocId>) -> Answer<Vec<(DocId, u64)>> {
+        let pool = self.inner.pool.clone();
+        self.answer(async move {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
+            let client = pool.get().await.map_err(pool_error)?;
+            let rows = client
+                .query(
+                    "SELECT doc, max(seq) FROM (
+                        SELECT doc, seq FROM plait_updates WHERE doc = ANY($1)
+                        UNION ALL SELECT doc, seq FROM plait_snapshots WHERE doc = ANY($1)
+                     ) AS s GROUP BY doc",
+                    &[&names],
+                )
+                .await
+                .map_err(pg)?;
+            rows.iter()
+                .filter_map(|row| {
+                    let doc = DocId::new(row.get::<_, String>(0)).ok()?;
+                    Some(to_u64(doc.as_str(), row.get(1)).map(|seq| (doc, seq)))
+                })
+                .collect()
+        })
+    }
+
+    fn notices(&self) -> broadcast::Receiver<Notice> {
+        self.inner.notices.subscribe()
+    }
+
+    fn announce_closing(&self, closing: String) {
+        // Waited for, so a command that ends right after (`plait user
+        // disable`) has told the nodes before it exits.
+        let pool = self.inner.pool.clone();
+        let sent = self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute("SELECT pg_notify($1, $2)", &[&SESSION_CHANNEL, &closing])
+                .await
+                .map_err(pg)
+        });
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "cannot tell the other nodes to close connections");
+        }
+    }
+}
+
+/// A tree of [`crate::kv`] in the `plait_kv` table.
+struct PgTree {
+    store: PgStore,
+    name: String,
+}
+
+impl std::fmt::Debug for PgTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTree").field("name", &self.name).finish()
+    }
+}
+
+/// Rows a scan reads at a time.
+const SCAN_PAGE: i64 = 256;
+
+/// The smallest key greater than every key starting with `prefix`, if any.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl KvTree for PgTree {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let pool = self.store.inner.pool.clone();
+        let (tree, key) = (self.name.clone(), key.to_vec());
+        self.store.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client
+                .prepare_cached("SELECT value FROM plait_kv WHERE tree = $1 AND key = $2")
+                .await
+                .map_err(pg)?;
+            Ok(client
+                .query_opt(&statement, &[&tree, &key])
+                .await
+                .map_err(pg)?
+                .map(|row| row.get(0)))
+        })
+    }
+
+    fn insert(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        let pool = self.store.inner.pool.clone();
+        let (tree, key, value) = (self.name.clone(), key.to_vec(), value.to_vec());
+        self.store.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let statement = client
+                .prepare_cached(
+                    "INSERT INTO plait_kv (tree, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (tree, key) DO UPDATE SET value = excluded.value",
+                )
+                .await
+                .map_err(pg)?;
+            client
+                .execute(&statement, &[&tree, &key, &value])
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn insert_new(&self, key: &[u8], value: &[u8]) -> Result<bool, StoreError> {
+        let pool = self.store.inner.pool.clone();
+        let (tree, key, value) = (self.name.clone(), key.to_vec(), value.to_vec());
+        self.store.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let written = client
+                .execute(
+                    "INSERT INTO plait_kv (tree, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (tree, key) DO NOTHING",
+                    &[&tree, &key, &value],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(written == 1)
+        })
+    }
+
+    fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
+        let pool = self.store.inner.pool.clone();
+        let (tree, key) = (self.name.clone(), key.to_vec());
+        self.store.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .execute(
+                    "DELETE FROM plait_kv WHERE tree = $1 AND key = $2",
+                    &[&tree, &key],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(())
+        })
+    }
+
+    fn scan(&self, prefix: &[u8], reverse: bool, visit: &mut Visit<'_>) -> Result<(), StoreError> {
+        // A page at a time (keyset pagination), so a caller that stops
+        // early (the newest audit records) reads little.
+        let end = prefix_end(prefix);
+        let mut from: Option<Vec<u8>> = None;
+        loop {
+            let pool = self.store.inner.pool.clone();
+            let (tree, start, end, after) = (
+                self.name.clone(),
+                prefix.to_vec(),
+                end.clone(),
+                from.clone(),
+            );
+            let page: Vec<(Vec<u8>, Vec<u8>)> = self.store.block(async move {
+                let client = pool.get().await.map_err(pool_error)?;
+                let sql = if reverse {
+                    "SELECT key, value FROM plait_kv WHERE tree = $1 AND key >= $2
+                       AND ($3::bytea IS NULL OR key < $3)
+                       AND ($4::bytea IS NULL OR key < $4)
+                     ORDER BY key DESC LIMIT $5"
+                } else {
+                    "SELECT key, value FROM plait_kv WHERE tree = $1 AND key >= $2
+                       AND ($3::bytea IS NULL OR key < $3)
+                       AND ($4::bytea IS NULL OR key > $4)
+                     ORDER BY key LIMIT $5"
+                };
+                let rows = client
+                    .query(sql, &[&tree, &start, &end, &after, &SCAN_PAGE])
+                    .await
+                    .map_err(pg)?;
+                Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
+            })?;
+            let full = page.len() as i64 == SCAN_PAGE;
+            for (key, value) in &page {
+                if !visit(key, value)? {
+                    return Ok(());
+                }
+            }
+            match page.into_iter().last() {
+                Some((key, _)) if full => from = Some(key),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+impl Keyspace for PgStore {
+    fn tree(&self, name: &str) -> Result<Tree, StoreError> {
+        Ok(Arc::new(PgTree {
+            store: PgStore {
+                inner: self.inner.clone(),
+            },
+            name: name.to_owned(),
+        }))
+    }
+
+    fn generate_id(&self) -> Result<u64, StoreError> {
+        let pool = self.inner.pool.clone();
+        let id: i64 = self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            client
+                .query_one("SELECT nextval('plait_ids')", &[])
+                .await
+                .map(|row| row.get(0))
+                .map_err(pg)
+        })?;
+        to_u64("plait_ids", id)
+    }
+}
+
+impl Storage for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_past_every_key_it_starts() {
+        assert_eq!(prefix_end(b"ab"), Some(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Some(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), None);
+        assert_eq!(prefix_end(b""), None);
+    }
 }

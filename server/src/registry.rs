@@ -22,12 +22,14 @@ use yrs::{ReadTxn, StateVector, Transact, Update};
 mod compaction;
 mod fanout;
 mod flusher;
+mod follow;
 mod pipeline;
 
 pub use compaction::LOG_TO_SNAPSHOT;
 use fanout::{FullSync, LargeSends, Subscriber};
 pub use fanout::{CACHE_FULL_SYNC_BYTES, LARGE_SENDS, LARGE_SEND_BYTES, LARGE_SEND_WAIT};
 pub use flusher::{FlushError, Flusher};
+pub use follow::FOLLOW_CHECK;
 pub use pipeline::{Applied, ApplyError, RulesCell, Signature, UpdateAuthor, SERVER_WRITER};
 
 use crate::audit::Audit;
@@ -171,6 +173,21 @@ pub struct Registry {
     next_conn: AtomicU64,
     large_sends: LargeSends,
     shutdown: CancellationToken,
+    /// Told of each document another node changed (see
+    /// [`Registry::on_followed`]).
+    on_followed: std::sync::OnceLock<FollowHook>,
+}
+
+/// See [`Registry::on_followed`].
+pub(crate) struct FollowHook(pub(crate) Box<Followed>);
+
+/// What is told of a followed document.
+type Followed = dyn Fn(&DocId, &yrs::Doc) + Send + Sync;
+
+impl std::fmt::Debug for FollowHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FollowHook")
+    }
 }
 
 impl Registry {
@@ -183,7 +200,7 @@ impl Registry {
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Arc<Registry> {
-        Arc::new(Registry {
+        let registry = Arc::new(Registry {
             flusher: Flusher::spawn(store.clone(), metrics.clone()),
             store,
             audit,
@@ -194,7 +211,10 @@ impl Registry {
             next_conn: AtomicU64::new(1),
             large_sends: LargeSends::default(),
             shutdown,
-        })
+            on_followed: std::sync::OnceLock::new(),
+        });
+        follow::spawn(&registry);
+        registry
     }
 
     /// The metrics it keeps.
@@ -318,18 +338,19 @@ impl Registry {
     /// Drops a document whose memory may differ from storage: every client
     /// is disconnected (to resync) and the next use reloads it.
     fn evict(&self, lease: &Lease) {
-        tracing::warn!(doc = %lease.doc.id, "evicting the document to reload it from storage");
+        self.evict_doc(&lease.doc);
+    }
+
+    fn evict_doc(&self, loaded: &Arc<LoadedDoc>) {
+        tracing::warn!(doc = %loaded.id, "evicting the document to reload it from storage");
         {
             let mut docs = lock(&self.docs);
-            if docs
-                .get(&lease.doc.id)
-                .is_some_and(|d| Arc::ptr_eq(d, &lease.doc))
-            {
-                docs.remove(&lease.doc.id);
+            if docs.get(&loaded.id).is_some_and(|d| Arc::ptr_eq(d, loaded)) {
+                docs.remove(&loaded.id);
                 self.metrics.loaded_docs.fetch_sub(1, Ordering::Relaxed);
             }
         }
-        for (_, subscriber) in lock(&lease.doc.subscribers).drain() {
+        for (_, subscriber) in lock(&loaded.subscribers).drain() {
             subscriber.kick.cancel();
         }
     }

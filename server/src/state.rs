@@ -6,15 +6,20 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::accounts::{self, Accounts};
+use crate::accounts::{self, Accounts, Closing};
 use crate::audit::Audit;
 use crate::blobs;
 use crate::config::Config;
 use crate::error::AppError;
+use crate::kv::{Keyspace, Storage};
 use crate::limiter::SignInLimiter;
 use crate::metrics::Metrics;
 use crate::registry::{self, Registry};
-use crate::store::{SledStore, StoreError};
+use crate::store::{DocStore, Notice, StoreError};
+
+/// Each open programme's governance settings, by programme.
+pub type RulesMap =
+    Arc<std::sync::Mutex<std::collections::HashMap<plait_shared::DocId, registry::RulesCell>>>;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -42,8 +47,11 @@ pub struct AppState {
     pub blobs: blobs::Blobs,
     /// Each open programme's governance settings, shared by every
     /// connection to its documents.
-    pub rules:
-        Arc<std::sync::Mutex<std::collections::HashMap<plait_shared::DocId, registry::RulesCell>>>,
+    pub rules: RulesMap,
+    /// On a store nodes share, the programmes whose settings are in
+    /// `rules`, held in memory so they follow the other nodes.
+    pub followed:
+        Arc<std::sync::Mutex<std::collections::HashMap<plait_shared::DocId, registry::Lease>>>,
 }
 
 impl AppState {
@@ -80,6 +88,16 @@ impl AppState {
             }
             None => plait_shared::Governance::DEFAULT,
         };
+        if self.registry.store().shared().is_some() {
+            // Kept loaded, so it follows what other nodes commit to it and
+            // its settings here stay theirs (see `Registry::on_followed`).
+            let lease = self.registry.lease(programme).await?;
+            self.followed
+                .lock()
+                .map_err(|_| AppError::Unavailable("the rules are being changed".into()))?
+                .entry(programme.clone())
+                .or_insert(lease);
+        }
         let mut cells = self
             .rules
             .lock()
@@ -104,31 +122,70 @@ impl AppState {
         Ok(tokio::task::spawn_blocking(move || accounts.programme_of(&doc)).await??)
     }
 
-    /// Builds the state over a sled store (documents, accounts and the
-    /// audit trail share its database). Must be called inside a tokio
-    /// runtime.
+    /// Builds the state over a store (documents, accounts and the audit
+    /// trail share it: sled's database or PostgreSQL's). Must be called
+    /// inside a tokio runtime.
     ///
     /// # Errors
     /// When the account or audit trees cannot be opened.
-    pub fn new(store: Arc<SledStore>, config: Config) -> Result<Self, StoreError> {
+    pub fn new(store: Arc<dyn Storage>, config: Config) -> Result<Self, StoreError> {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
-        let audit = Audit::open(store.db())?;
-        let blobs = blobs::Blobs::open(store.db())?;
-        let accounts = Arc::new(Accounts::open(store.db(), config.sessions).map_err(
-            |e| match e {
+        let audit = Audit::open(store.clone() as Arc<dyn Keyspace>)?;
+        let blobs = blobs::Blobs::open(&*store)?;
+        let accounts = Arc::new(
+            Accounts::open(&*store, config.sessions).map_err(|e| match e {
                 accounts::AccountError::Store(e) => e,
                 other => StoreError::Corrupt(other.to_string()),
-            },
-        )?);
+            })?,
+        );
+        share_closings(&store, &accounts);
+        if let Some(shared) = store.shared() {
+            // Another node's closings, closed here too.
+            let mut notices = shared.notices();
+            let accounts = accounts.clone();
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                loop {
+                    let notice = tokio::select! {
+                        notice = notices.recv() => notice,
+                        () = stop.cancelled() => return,
+                    };
+                    match notice {
+                        Ok(Notice::Closing(text)) => match Closing::from_text(&text) {
+                            Some(closing) => accounts.close_here(&closing),
+                            None => {
+                                tracing::warn!(%text, "an unreadable closing from another node")
+                            }
+                        },
+                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            });
+        }
         let registry = Registry::new(
-            store,
+            store as Arc<dyn DocStore>,
             Some(audit.clone()),
             config.registry.clone(),
             Arc::new(Metrics::default()),
             tasks.clone(),
             shutdown.clone(),
         );
+        let rules: RulesMap = Arc::default();
+        {
+            // A programme's settings changed on another node apply here
+            // from its next update on, as a change made here does.
+            let rules = rules.clone();
+            registry.on_followed(move |id, doc| {
+                let cell = rules.lock().ok().and_then(|cells| cells.get(id).cloned());
+                if let Some(cell) = cell {
+                    let programme = plait_shared::ProgrammeDoc::new(doc.clone());
+                    let txn = yrs::Transact::transact(doc);
+                    cell.set(programme.governance(&txn));
+                }
+            });
+        }
         let limiter = Arc::new(SignInLimiter::new(
             config.sign_in_window,
             config.sign_ins_per_account,
@@ -148,7 +205,8 @@ impl AppState {
             unauthenticated_bodies,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_slots())),
             blobs,
-            rules: Arc::default(),
+            rules,
+            followed: Arc::default(),
         })
     }
 
@@ -164,6 +222,20 @@ impl AppState {
             .denied_requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         error
+    }
+}
+
+/// On a store nodes share, every closing of live connections (sign-out,
+/// an account disabled, a role changed, a password changed) is told to
+/// the other nodes too.
+pub fn share_closings(store: &Arc<dyn Storage>, accounts: &Accounts) {
+    if store.shared().is_some() {
+        let store = store.clone();
+        accounts.on_close(move |closing| {
+            if let Some(shared) = store.shared() {
+                shared.announce_closing(closing.to_text());
+            }
+        });
     }
 }
 

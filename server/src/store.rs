@@ -10,11 +10,14 @@
 //! Writes are not durable until [`DocStore::flush`]: the registry groups many
 //! appends into one flush (group commit) before it acknowledges them.
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 
 use plait_shared::DocId;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
+use tokio::sync::{broadcast, oneshot};
 
 /// The sled tree the audit trail lives in (written with the updates, so
 /// the store owns it; `crate::audit` reads it).
@@ -54,6 +57,120 @@ impl From<TransactionError<StoreError>> for StoreError {
             TransactionError::Storage(e) => StoreError::Sled(e),
         }
     }
+}
+
+/// What a node hears from the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A node committed update `seq` of a document.
+    Committed(DocId, u64),
+    /// Live connections to close (`crate::accounts::Closing::to_text`).
+    Closing(String),
+    /// The listener connected (again): notices may have been missed, so
+    /// every loaded document is to be checked.
+    Listening,
+}
+
+/// What other nodes committed to a document after a given sequence.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Missed {
+    /// The snapshot, when a compaction removed updates past the sequence
+    /// asked for (the whole state, to merge, and the last sequence it
+    /// covers).
+    pub snapshot: Option<(u64, Vec<u8>)>,
+    /// The updates after it (or after the sequence asked for), in order.
+    pub updates: Vec<(u64, Vec<u8>)>,
+    /// Every client id's writer (claims other nodes made included).
+    pub writers: Vec<(u64, String)>,
+}
+
+/// A future the shared log answers with.
+pub type Answer<T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send>>;
+
+/// A store several nodes write at once: the document's write turn, the
+/// catch-up read and the notices (implemented by
+/// [`crate::postgres::PgStore`]).
+pub trait SharedLog: Send + Sync {
+    /// Takes `id`'s write turn (waiting for another node's to end) and
+    /// reads what was committed after `after` (`None`: everything). The
+    /// turn is held until [`WriteTurn::commit`] or the turn is dropped.
+    fn turn(&self, id: &DocId, after: Option<u64>) -> Answer<WriteTurn>;
+
+    /// What was committed to `id` after `after`, without a turn.
+    fn since(&self, id: &DocId, after: Option<u64>) -> Answer<Missed>;
+
+    /// The last committed sequence of each of `ids` that has one.
+    fn heads(&self, ids: Vec<DocId>) -> Answer<Vec<(DocId, u64)>>;
+
+    /// Notices from every node, this one's own included.
+    fn notices(&self) -> broadcast::Receiver<Notice>;
+
+    /// Tells every node to close the live connections `closing` names
+    /// (waits until it is sent).
+    fn announce_closing(&self, closing: String);
+}
+
+/// What a turn commits.
+pub(crate) struct Commit {
+    pub(crate) seq: u64,
+    pub(crate) update: Vec<u8>,
+    pub(crate) audit: Option<PreparedRecord>,
+    pub(crate) claims: Vec<(u64, String)>,
+}
+
+/// A document's write turn on a shared store.
+pub struct WriteTurn {
+    /// What other nodes committed since the sequence asked for.
+    pub missed: Missed,
+    commit: oneshot::Sender<Commit>,
+    committed: oneshot::Receiver<Result<(), StoreError>>,
+}
+
+impl std::fmt::Debug for WriteTurn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTurn").finish_non_exhaustive()
+    }
+}
+
+impl WriteTurn {
+    pub(crate) fn new(
+        missed: Missed,
+        commit: oneshot::Sender<Commit>,
+        committed: oneshot::Receiver<Result<(), StoreError>>,
+    ) -> WriteTurn {
+        WriteTurn {
+            missed,
+            commit,
+            committed,
+        }
+    }
+
+    /// Commits `update` as `seq` with its audit record and claims, and
+    /// announces it; durable when this returns `Ok`. Ends the turn.
+    ///
+    /// # Errors
+    /// When the database refuses or fails; nothing was committed.
+    pub async fn commit(
+        self,
+        seq: u64,
+        update: &[u8],
+        audit: Option<&PreparedRecord>,
+        claims: &[(u64, String)],
+    ) -> Result<(), StoreError> {
+        self.commit
+            .send(Commit {
+                seq,
+                update: update.to_vec(),
+                audit: audit.cloned(),
+                claims: claims.to_vec(),
+            })
+            .map_err(|_| turn_gone())?;
+        self.committed.await.map_err(|_| turn_gone())?
+    }
+}
+
+fn turn_gone() -> StoreError {
+    StoreError::Database("the document's write turn ended before its commit".into())
 }
 
 /// What is stored for one document.
@@ -131,6 +248,12 @@ pub trait DocStore: Send + Sync + std::fmt::Debug + 'static {
     /// # Errors
     /// When the backend fails.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// The log several nodes write at once, when the store is shared (then
+    /// updates are written through it, not [`DocStore::append_recorded`]).
+    fn shared(&self) -> Option<&dyn SharedLog> {
+        None
+    }
 }
 
 /// The embedded store: sled, in a directory.
@@ -208,6 +331,18 @@ impl SledStore {
     /// in it, so one flush makes an update and its audit record durable).
     pub fn db(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// The names of the trees beside the documents (accounts, sessions,
+    /// the audit trail, evidence files: everything [`crate::kv`] keeps).
+    pub fn tree_names(&self) -> Vec<String> {
+        const DOCUMENTS: [&str; 3] = ["log", "snapshots", "client_writers"];
+        self.db
+            .tree_names()
+            .into_iter()
+            .map(|name| String::from_utf8_lossy(&name).into_owned())
+            .filter(|name| !name.starts_with("__sled__") && !DOCUMENTS.contains(&name.as_str()))
+            .collect()
     }
 
     /// How many log entries are stored for `id` (for tests and metrics).

@@ -933,12 +933,19 @@ async fn every_update_acknowledged_has_an_audit_record() {
 // Stops forging a member's edits, or planting their device's next clocks, under their client id.
 #[tokio::test]
 async fn a_client_id_that_wrote_for_one_member_cannot_write_for_another() {
-    const SHARED_DEVICE: u64 = 0x02ba_dc1d;
     let server = TestServer::start_with_demo().await;
-    let (plan, action) = owned_action(&server, "d.hughes").await;
+    client_id_of_another_member(&server, &server).await;
+}
+
+/// The owner writes through `honest`, the hostile lead through `hostile`
+/// (another node of the same database, or the same server).
+pub(crate) async fn client_id_of_another_member(honest: &TestServer, hostile: &TestServer) {
+    const SHARED_DEVICE: u64 = 0x02ba_dc1d;
+    let server = honest;
+    let (plan, action) = owned_action(server, "d.hughes").await;
     let token = server.sign_in("d.hughes", PASSWORD).await;
     let mut owner = SyncClient::connect_as(
-        &server,
+        server,
         &token,
         &plan,
         true,
@@ -958,7 +965,7 @@ async fn a_client_id_that_wrote_for_one_member_cannot_write_for_another() {
     all_kept(&mut owner, "the owner").await;
 
     // The lead's device writes under the owner's client id.
-    let mut lead = Device::connect(&server, "chief.nurse", &plan, Some(SHARED_DEVICE)).await;
+    let mut lead = Device::connect(hostile, "chief.nurse", &plan, Some(SHARED_DEVICE)).await;
     let forged = note(
         "forged",
         "FORGED under the owner's device",
@@ -989,7 +996,7 @@ async fn a_client_id_that_wrote_for_one_member_cannot_write_for_another() {
         })
         .await;
     all_kept(&mut owner, "the owner").await;
-    let kept = server_action(&server, &plan, &action.id).await;
+    let kept = server_action(server, &plan, &action.id).await;
     let texts: Vec<&str> = kept.updates.iter().map(|u| u.text.as_str()).collect();
     assert!(
         texts.contains(&"First visit") && texts.contains(&"Second visit"),
@@ -997,7 +1004,7 @@ async fn a_client_id_that_wrote_for_one_member_cannot_write_for_another() {
     );
     assert!(!texts.iter().any(|t| t.contains("FORGED")), "{texts:?}");
     assert_eq!(kept.description, format!("Checked: {}", action.description));
-    assert!(records_by(&history(&server, &plan).await, "chief.nurse").is_empty());
+    assert!(records_by(&history(server, &plan).await, "chief.nurse").is_empty());
     owner.close().await;
 }
 
@@ -1037,6 +1044,64 @@ async fn only_the_programme_admin_switches_its_governance_rules() {
         server_action(&server, &plan, &action.id).await.status(),
         Status::CompletionProposed
     );
+}
+
+/// Settings changed through one node apply on another (issue 19): once
+/// the programme's admin, at `admin_node`, switches endorsement off, the
+/// validator at `validator_node` may accept a completion no lead endorsed;
+/// and a viewer's device at `validator_node` still cannot switch it back.
+pub(crate) async fn settings_changed_on_one_node_apply_on_another(
+    admin_node: &TestServer,
+    validator_node: &TestServer,
+) {
+    let (plan, action) = with_status(validator_node, Status::CompletionProposed).await;
+    let token = validator_node.sign_in("compliance", PASSWORD).await;
+    // The validator's node holds the programme's settings from here on.
+    let mut validator = client(validator_node, &token, &plan).await;
+    let mut admin = Device::connect(admin_node, "programme.office", "demo", None).await;
+    let answers = admin
+        .attack(
+            "setRootField",
+            json!({ "root": "programme", "key": "endorsement", "value": "false" }),
+        )
+        .await;
+    assert_eq!(answer(&answers[0]), "ack", "{answers:?}");
+    assert!(notices(&answers[0]).is_empty(), "{answers:?}");
+    // The validator's node learns of it (a notice, or its periodic check).
+    let deadline = tokio::time::Instant::now() + crate::support::PATIENCE;
+    loop {
+        let doc = fetch(validator_node, "demo").await;
+        let rules = plait_shared::ProgrammeDoc::new(doc.clone()).governance(&doc.transact());
+        if !rules.endorsement {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the setting never reached the other node"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    validator
+        .edit(|doc| crate::access::accept_as_validator(doc, &action, "across"))
+        .await;
+    crate::access::settled(&mut validator, 0).await;
+    let refused = validator.seen.lock().unwrap().refused.clone();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_ne!(
+        server_action(validator_node, &plan, &action.id)
+            .await
+            .status(),
+        Status::CompletionProposed
+    );
+    let mut viewer = Device::connect(validator_node, "board", "demo", None).await;
+    let answers = viewer
+        .attack(
+            "setRootField",
+            json!({ "root": "programme", "key": "endorsement", "value": "true" }),
+        )
+        .await;
+    assert_refused_in_part(&answers[0], "admin");
+    validator.close().await;
 }
 
 /// Issue 16, as hostile members with the npm `yjs` client on the real

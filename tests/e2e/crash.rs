@@ -89,11 +89,11 @@ pub(crate) fn plait_binary() -> PathBuf {
 }
 
 /// A `plait serve` child process; killed (SIGKILL) if dropped.
-struct Plait {
+pub(crate) struct Plait {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
-    token: String,
+    pub(crate) token: String,
 }
 
 /// Collects the lines of `pipe` into `log`, handing the first one for which
@@ -128,8 +128,27 @@ fn listening_addr(line: &str) -> Option<String> {
 
 impl Plait {
     async fn start(bin: &Path, data_dir: &Path, client_dir: &Path) -> Plait {
-        // A server administrator to sync as (made once; later starts find it).
-        let mut add = Command::new(bin)
+        Plait::start_on(bin, data_dir, client_dir, None).await
+    }
+
+    /// A node keeping everything in the PostgreSQL at `database` (its data
+    /// directory then holds only its control socket), or in sled.
+    pub(crate) async fn start_on(
+        bin: &Path,
+        data_dir: &Path,
+        client_dir: &Path,
+        database: Option<&str>,
+    ) -> Plait {
+        let with_database = |command: &mut Command| {
+            if let Some(url) = database {
+                command.arg("--database").arg(url);
+            }
+        };
+        // A server administrator to sync as (made once; later starts, and
+        // other nodes of the database, find it).
+        let mut add = Command::new(bin);
+        with_database(&mut add);
+        let mut add = add
             .args([
                 "user",
                 "add",
@@ -153,6 +172,7 @@ impl Plait {
         }
         add.wait().expect("plait user add finishes");
         let mut command = Command::new(bin);
+        with_database(&mut command);
         for (name, _) in std::env::vars_os() {
             if name.to_string_lossy().starts_with("PLAIT_") {
                 command.env_remove(name);
@@ -208,11 +228,16 @@ impl Plait {
     }
 
     fn sync_url(&self) -> String {
-        format!("ws://{}/sync/{DOC}?token={}", self.addr, self.token)
+        self.sync_url_of(DOC)
+    }
+
+    /// The sync address of `doc`, as the server administrator.
+    pub(crate) fn sync_url_of(&self, doc: &str) -> String {
+        format!("ws://{}/sync/{doc}?token={}", self.addr, self.token)
     }
 
     /// SIGKILL: no shutdown, no final flush.
-    fn kill_9(&mut self) {
+    pub(crate) fn kill_9(&mut self) {
         self.child.kill().expect("SIGKILL the server");
         let status = self.child.wait().expect("reap the server");
         assert!(

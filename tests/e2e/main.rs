@@ -10,6 +10,7 @@ mod corrections;
 mod crash;
 mod governance;
 mod layering;
+mod nodes;
 mod postgres;
 mod server;
 mod support;

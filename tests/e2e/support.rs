@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use plait_server::kv::Storage;
 use plait_server::{AppState, Config, SledStore};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -76,6 +77,16 @@ impl TestServer {
         tune: impl FnOnce(&mut Config),
     ) -> TestServer {
         let store = Arc::new(open_store(data_dir.path()).await);
+        TestServer::start_on(store, data_dir, demo, tune).await
+    }
+
+    /// A server (a node) over `store`: several may share one PostgreSQL.
+    pub async fn start_on(
+        store: Arc<dyn Storage>,
+        data_dir: tempfile::TempDir,
+        demo: bool,
+        tune: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel();
@@ -84,15 +95,16 @@ impl TestServer {
         tune(&mut config);
         let state = AppState::new(store.clone(), config).expect("state");
         if demo {
-            plait_server::demo::seed(&store, &state.accounts).expect("seed demo");
+            plait_server::demo::seed(&*store, &state.accounts).expect("seed demo");
         }
         let root = match state.accounts.user("root").unwrap() {
             Some(root) => root,
             None => {
-                state
-                    .accounts
-                    .add_user("root", "Server administrator", ROOT_PASSWORD, true)
-                    .unwrap();
+                // Another node sharing the store may make it first.
+                let _ =
+                    state
+                        .accounts
+                        .add_user("root", "Server administrator", ROOT_PASSWORD, true);
                 state.accounts.user("root").unwrap().unwrap()
             }
         };

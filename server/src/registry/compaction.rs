@@ -86,8 +86,10 @@ pub(super) async fn compact(
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     {
         let mut state = state.lock().await;
-        state.uncompacted -= count;
-        state.uncompacted_bytes -= bytes;
+        // Another node's snapshot may have been merged meanwhile (which
+        // counts the log from there).
+        state.uncompacted = state.uncompacted.saturating_sub(count);
+        state.uncompacted_bytes = state.uncompacted_bytes.saturating_sub(bytes);
         state.snapshot_bytes = snapshot_bytes;
     }
     metrics

@@ -15,7 +15,7 @@ use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact};
 
-use super::{lock, DocState, Lease, Registry};
+use super::{lock, DocState, Lease, LoadedDoc, Registry};
 
 /// A document's full state as a sync-step-2 message is kept for new
 /// clients (an empty state vector) once it is at least this large, until
@@ -136,7 +136,17 @@ impl Registry {
     /// Sends `message` to every subscriber but `except`. A subscriber whose
     /// queue is full is disconnected (to resync), never silently skipped.
     pub fn broadcast(&self, lease: &Lease, except: Option<u64>, message: &Bytes) -> usize {
-        let mut subscribers = lock(&lease.doc.subscribers);
+        self.broadcast_to(&lease.doc, except, message)
+    }
+
+    /// [`Registry::broadcast`] to a loaded document's subscribers.
+    pub(super) fn broadcast_to(
+        &self,
+        loaded: &LoadedDoc,
+        except: Option<u64>,
+        message: &Bytes,
+    ) -> usize {
+        let mut subscribers = lock(&loaded.subscribers);
         let mut sent = 0;
         subscribers.retain(|conn, subscriber| {
             if Some(*conn) == except {
@@ -149,7 +159,7 @@ impl Registry {
                 }
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     self.metrics.slow_disconnects.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(doc = %lease.doc.id, conn, "client too slow: disconnecting it to resync");
+                    tracing::warn!(doc = %loaded.id, conn, "client too slow: disconnecting it to resync");
                     subscriber.kick.cancel();
                     false
                 }

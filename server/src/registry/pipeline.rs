@@ -185,6 +185,17 @@ pub struct Applied {
 }
 
 impl Applied {
+    /// An update already durable (committed by a shared store).
+    fn durable_now(state_vector: StateVector, refused: Vec<RefusedChange>) -> Applied {
+        let (tx, durable) = oneshot::channel();
+        let _ = tx.send(Ok(()));
+        Applied {
+            state_vector,
+            refused,
+            durable,
+        }
+    }
+
     /// Waits until the update is on disk.
     ///
     /// # Errors
@@ -269,6 +280,21 @@ impl Registry {
             drop(state);
             return Ok(self.after_flush(state_vector, Vec::new()));
         }
+        // On a store nodes share: take the document's write turn and apply
+        // what other nodes committed first, so the decision is made against
+        // every committed update, and the commit is the next sequence.
+        let turn = match self.store.shared() {
+            Some(shared) => {
+                let turn = shared
+                    .turn(&lease.doc.id, state.next_seq.checked_sub(1))
+                    .await?;
+                if let Err(e) = self.apply_missed(&lease.doc, &mut state, &turn.missed) {
+                    return Err(self.poisoned(lease, state, e.into()));
+                }
+                Some(turn)
+            }
+            None => None,
+        };
         let shape = author.shape();
         if state.index.as_ref().map(ItemIndex::shape) != Some(shape) {
             let built = self.build_index(&lease.doc.id, &doc, shape);
@@ -360,19 +386,25 @@ impl Registry {
         }
         // The update, its audit record and its claims are one write: none
         // is kept without the others.
-        let stored_ok = match &self.audit {
-            Some(audit) => audit.prepare(record).and_then(|record| {
-                self.store.append_recorded(
-                    &lease.doc.id,
-                    seq,
-                    &outcome.update,
-                    record.as_ref(),
-                    &claims,
-                )
-            }),
-            None => self
-                .store
-                .append_recorded(&lease.doc.id, seq, &outcome.update, None, &claims),
+        let record = match &self.audit {
+            Some(audit) => audit.prepare(record),
+            None => Ok(None),
+        };
+        let shared = turn.is_some();
+        let stored_ok = match (record, turn) {
+            (Err(e), _) => Err(e),
+            // Committed (durable) before anything is sent.
+            (Ok(record), Some(turn)) => {
+                turn.commit(seq, &outcome.update, record.as_ref(), &claims)
+                    .await
+            }
+            (Ok(record), None) => self.store.append_recorded(
+                &lease.doc.id,
+                seq,
+                &outcome.update,
+                record.as_ref(),
+                &claims,
+            ),
         };
         if let Err(e) = stored_ok {
             return Err(self.poisoned(lease, state, e.into()));
@@ -413,6 +445,9 @@ impl Registry {
         drop(state);
         if compact {
             self.spawn_compaction(lease.doc.clone());
+        }
+        if shared {
+            return Ok(Applied::durable_now(state_vector, refused));
         }
         Ok(self.after_flush(state_vector, refused))
     }
