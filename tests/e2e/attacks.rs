@@ -782,18 +782,29 @@ async fn an_entry_dated_before_the_action_existed_is_refused() {
 
 /// The lead's honest note on `action`, from the Rust client, is kept.
 async fn honest_note_survives(server: &TestServer, plan: &str, action: &ActionView) {
-    let token = server.sign_in("chief.nurse", PASSWORD).await;
+    honest_note_by(server, "chief.nurse", plan, action).await;
+}
+
+/// `who`'s honest note on `action` (the owner or a lead), from the Rust
+/// client, is kept.
+pub(crate) async fn honest_note_by(
+    server: &TestServer,
+    who: &str,
+    plan: &str,
+    action: &ActionView,
+) {
+    let token = server.sign_in(who, PASSWORD).await;
     let mut lead = client(server, &token, plan).await;
     let before = server_action(server, plan, &action.id).await.updates.len();
     lead.edit(|doc| {
         append(
             doc,
             &action.id,
-            progress("honest-after", "Checked on the ward", "chief.nurse", now()),
+            progress("honest-after", "Checked on the ward", who, now()),
         )
     })
     .await;
-    all_kept(&mut lead, "the lead").await;
+    all_kept(&mut lead, who).await;
     let kept = server_action(server, plan, &action.id).await;
     assert_eq!(kept.updates.len(), before + 1);
     assert_eq!(kept.updates.last().unwrap().text, "Checked on the ward");

@@ -358,6 +358,11 @@ async fn hostile_and_honest_members_on_different_nodes() {
     let pg = TempPostgres::start();
     let a = node(&pg.url, true, |_| {}).await;
     let b = node(&pg.url, false, |_| {}).await;
+    // B has decided updates on the plan before (its admission index is
+    // built), so the owner's claim made through A must reach it with A's
+    // update, not from a fresh load.
+    let (plan, action) = crate::access::owned_action(&b, "d.hughes").await;
+    crate::attacks::honest_note_by(&b, "d.hughes", &plan, &action).await;
     crate::attacks::client_id_of_another_member(&a, &b).await;
     crate::attacks::settings_changed_on_one_node_apply_on_another(&a, &b).await;
 }

@@ -395,8 +395,14 @@ impl Registry {
             (Err(e), _) => Err(e),
             // Committed (durable) before anything is sent.
             (Ok(record), Some(turn)) => {
-                turn.commit(seq, &outcome.update, record.as_ref(), &claims)
-                    .await
+                let started = std::time::Instant::now();
+                let committed = turn
+                    .commit(seq, &outcome.update, record.as_ref(), &claims)
+                    .await;
+                // Each commit is this update's flush (`plait_flushes_total`).
+                self.metrics
+                    .flushed(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+                committed
             }
             (Ok(record), None) => self.store.append_recorded(
                 &lease.doc.id,
