@@ -156,9 +156,16 @@ pub struct RunArgs {
     /// Handshakes in flight at once.
     #[arg(long, default_value_t = 256)]
     pub connect_concurrency: usize,
-    /// The server's process id, for its memory and CPU time.
+    /// The server's process id, for its memory and CPU time; repeated for
+    /// several (the nodes of one database, and the database's own
+    /// processes): their memory and CPU time are summed.
     #[arg(long)]
-    pub server_pid: Option<u32>,
+    pub server_pid: Vec<u32>,
+    /// Another node of the same database (repeatable): the clients of each
+    /// document are spread over `--url` and these in turn, so every update
+    /// reaches most of its readers through another node.
+    #[arg(long)]
+    pub also_url: Vec<String>,
     /// Stop (and fail) after this many seconds, whatever happens.
     #[arg(long, default_value_t = 120.0)]
     pub time_limit: f64,

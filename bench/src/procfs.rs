@@ -54,19 +54,32 @@ pub fn sample(pid: &str) -> Option<Sample> {
     })
 }
 
-/// Samples a process every `every` in the background, keeping the largest
-/// resident size seen.
+/// Reads every process of `pids` and sums them; `None` if one is gone.
+pub fn sample_all(pids: &[String]) -> Option<Sample> {
+    let mut sum = Sample::default();
+    for pid in pids {
+        let s = sample(pid)?;
+        sum.rss_kib += s.rss_kib;
+        sum.hwm_kib += s.hwm_kib;
+        sum.cpu_us += s.cpu_us;
+    }
+    Some(sum)
+}
+
+/// Samples processes every `every` in the background (summed: the nodes
+/// of one database and the database), keeping the largest resident size
+/// seen.
 #[derive(Debug, Clone)]
 pub struct Sampler {
-    pid: String,
+    pids: Vec<String>,
     max_rss_kib: Arc<Mutex<u64>>,
 }
 
 impl Sampler {
-    /// Starts sampling `pid` (must be called inside a tokio runtime).
-    pub fn start(pid: String, every: Duration) -> Sampler {
+    /// Starts sampling `pids` (must be called inside a tokio runtime).
+    pub fn start(pids: Vec<String>, every: Duration) -> Sampler {
         let sampler = Sampler {
-            pid,
+            pids,
             max_rss_kib: Arc::default(),
         };
         let bg = sampler.clone();
@@ -74,7 +87,7 @@ impl Sampler {
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
-                match sample(&bg.pid) {
+                match sample_all(&bg.pids) {
                     Some(s) => {
                         let mut max = bg
                             .max_rss_kib
@@ -91,7 +104,7 @@ impl Sampler {
 
     /// A reading now.
     pub fn now(&self) -> Option<Sample> {
-        let s = sample(&self.pid)?;
+        let s = sample_all(&self.pids)?;
         let mut max = self
             .max_rss_kib
             .lock()

@@ -102,6 +102,7 @@ impl Report {
                 .unwrap_or_default(),
             settings: serde_json::json!({
                 "url": args.url,
+                "also_url": args.also_url,
                 "docs": args.docs,
                 "clients": args.clients,
                 "updates": args.updates,

@@ -36,12 +36,15 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
 pub async fn run(args: &RunArgs, token: &str, fds: u64, limit: Duration) -> anyhow::Result<Report> {
     let deadline = Deadline::now() + limit;
     let mut report = Report::new(args, fds);
-    let sampler = args
-        .server_pid
-        .map(|pid| Sampler::start(pid.to_string(), Duration::from_millis(50)));
-    if let (Some(sampler), Some(pid)) = (&sampler, args.server_pid) {
+    let sampler = (!args.server_pid.is_empty()).then(|| {
+        Sampler::start(
+            args.server_pid.iter().map(ToString::to_string).collect(),
+            Duration::from_millis(50),
+        )
+    });
+    if let Some(sampler) = &sampler {
         if sampler.now().is_none() {
-            return Err(anyhow!("no process {pid} to measure"));
+            return Err(anyhow!("no process {:?} to measure", args.server_pid));
         }
     }
     let docs: Vec<String> = (0..args.docs)
@@ -393,8 +396,13 @@ async fn updates(
     let mut tasks = Vec::with_capacity(total);
     for (d, doc) in docs.iter().enumerate() {
         for c in 0..per_doc {
+            // Client c of each document on node c (of --url and --also-url).
+            let node = match c % (1 + args.also_url.len()) {
+                0 => &args.url,
+                n => &args.also_url[n - 1],
+            };
             let spec = Spec {
-                url: client::sync_url(&args.url, doc, token, true),
+                url: client::sync_url(node, doc, token, true),
                 doc: d,
                 id: u32::try_from(d * per_doc + c).unwrap_or(u32::MAX),
                 updates,

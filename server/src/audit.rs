@@ -51,10 +51,25 @@ impl Audit {
         &self,
         record: Option<AuditRecord>,
     ) -> Result<Option<PreparedRecord>, StoreError> {
+        if record.is_none() {
+            return Ok(None);
+        }
+        self.prepare_numbered(record, self.ids.generate_id()?)
+    }
+
+    /// [`Audit::prepare`] with the record's number given (one the store
+    /// gave for it).
+    ///
+    /// # Errors
+    /// When the record cannot be encoded.
+    pub fn prepare_numbered(
+        &self,
+        record: Option<AuditRecord>,
+        seq: u64,
+    ) -> Result<Option<PreparedRecord>, StoreError> {
         let Some(mut record) = record else {
             return Ok(None);
         };
-        let seq = self.ids.generate_id()?;
         record.seq = seq;
         let mut key = prefix(&record.doc);
         key.extend_from_slice(&seq.to_be_bytes());

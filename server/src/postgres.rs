@@ -101,6 +101,9 @@ pub const SESSION_CHANNEL: &str = "plait_sessions";
 /// and reads, across the node).
 pub const POOL_SIZE: usize = 16;
 
+/// The longest a call waits for a connection of the pool.
+pub const POOL_WAIT: Duration = Duration::from_secs(30);
+
 /// How long the notice listener waits before connecting again.
 const LISTEN_RETRY: Duration = Duration::from_millis(500);
 
@@ -200,6 +203,10 @@ impl PgStore {
             let _entered = handle.enter();
             deadpool_postgres::Pool::builder(manager)
                 .max_size(POOL_SIZE)
+                // An exhausted pool is an error after a while, not a hang.
+                .wait_timeout(Some(POOL_WAIT))
+                .create_timeout(Some(POOL_WAIT))
+                .runtime(deadpool_postgres::Runtime::Tokio1)
                 .build()
                 .map_err(|e| StoreError::Database(format!("cannot make the pool: {e}")))?
         };
@@ -827,7 +834,7 @@ impl SharedLog for PgStore {
     fn turn(&self, id: &DocId, after: Option<u64>) -> Answer<WriteTurn> {
         let pool = self.inner.pool.clone();
         let doc = id.to_string();
-        let (ready_tx, ready_rx) = oneshot::channel::<Result<Missed, StoreError>>();
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<(Missed, u64), StoreError>>();
         let (commit_tx, commit_rx) = oneshot::channel::<Commit>();
         let (done_tx, done_rx) = oneshot::channel::<Result<(), StoreError>>();
         self.inner.runtime.spawn(async move {
@@ -837,8 +844,17 @@ impl SharedLog for PgStore {
                 let txn = client.transaction().await.map_err(pg)?;
                 txn.execute(DOC_LOCK, &[&doc]).await.map_err(pg)?;
                 let missed = read_since(&txn, &doc, after).await?;
+                // The audit record's number, from this connection: every
+                // read the update needs comes with the turn, so a node
+                // whose pool is all held by turns never waits for another.
+                let id: i64 = txn
+                    .query_one("SELECT nextval('plait_ids')", &[])
+                    .await
+                    .map_err(pg)?
+                    .get(0);
+                let id = to_u64("plait_ids", id)?;
                 if let Some(tx) = ready_tx.take() {
-                    if tx.send(Ok(missed)).is_err() {
+                    if tx.send(Ok((missed, id))).is_err() {
                         return Ok(None);
                     }
                 }
@@ -880,8 +896,8 @@ impl SharedLog for PgStore {
             }
         });
         Box::pin(async move {
-            let missed = ready_rx.await.map_err(|_| gone())??;
-            Ok(WriteTurn::new(missed, commit_tx, done_rx))
+            let (missed, id) = ready_rx.await.map_err(|_| gone())??;
+            Ok(WriteTurn::new(missed, id, commit_tx, done_rx))
         })
     }
 

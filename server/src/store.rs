@@ -122,6 +122,9 @@ pub(crate) struct Commit {
 pub struct WriteTurn {
     /// What other nodes committed since the sequence asked for.
     pub missed: Missed,
+    /// A number for the update's audit record, given in the turn's own
+    /// transaction (see [`crate::kv::Keyspace::generate_id`]).
+    pub record_id: u64,
     commit: oneshot::Sender<Commit>,
     committed: oneshot::Receiver<Result<(), StoreError>>,
 }
@@ -135,11 +138,13 @@ impl std::fmt::Debug for WriteTurn {
 impl WriteTurn {
     pub(crate) fn new(
         missed: Missed,
+        record_id: u64,
         commit: oneshot::Sender<Commit>,
         committed: oneshot::Receiver<Result<(), StoreError>>,
     ) -> WriteTurn {
         WriteTurn {
             missed,
+            record_id,
             commit,
             committed,
         }

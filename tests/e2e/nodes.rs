@@ -138,6 +138,41 @@ async fn clients_of_one_document_on_three_nodes_converge_through_one_log() {
     }
 }
 
+// More documents written at once than a node has connections: a write
+// turn holds one, and everything the update needs comes with it (the
+// writers' claims, its audit record's number), so the pool never runs dry
+// with every turn waiting for another connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_documents_written_at_once_than_the_pool_has_connections() {
+    let pg = TempPostgres::start();
+    let server = node(&pg.url, false, |_| {}).await;
+    let docs = plait_server::postgres::POOL_SIZE * 2;
+    let mut clients = Vec::new();
+    for d in 0..docs {
+        let mut client = SyncClient::connect(&server, &format!("pool-{d}"), true).await;
+        client.synced().await;
+        clients.push(client);
+    }
+    for round in 0..5 {
+        for client in &mut clients {
+            client
+                .edit(|doc| push(doc, "t", &format!("[{round}]")))
+                .await;
+        }
+    }
+    for client in &mut clients {
+        client.all_durable().await;
+    }
+    let history: serde_json::Value = server
+        .get_json("/api/docs/pool-0/history", &server.token)
+        .await;
+    let records = history["records"].as_array().unwrap();
+    assert_eq!(records.len(), 5, "an audit record per update: {history}");
+    for client in clients {
+        client.close().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_that_was_away_catches_up_and_a_missed_notice_is_caught_by_the_check() {
     const DOC: &str = "away";

@@ -297,7 +297,10 @@ impl Registry {
         };
         let shape = author.shape();
         if state.index.as_ref().map(ItemIndex::shape) != Some(shape) {
-            let built = self.build_index(&lease.doc.id, &doc, shape);
+            // Inside a write turn, the writers come with it (another
+            // connection could wait for one the turns all hold).
+            let known = turn.as_ref().map(|turn| turn.missed.writers.clone());
+            let built = self.build_index(&lease.doc.id, &doc, shape, known);
             match built {
                 Ok(index) => state.index = Some(index),
                 Err(e) => return Err(ApplyError::Rejected(e)),
@@ -386,9 +389,11 @@ impl Registry {
         }
         // The update, its audit record and its claims are one write: none
         // is kept without the others.
-        let record = match &self.audit {
-            Some(audit) => audit.prepare(record),
-            None => Ok(None),
+        let record = match (&self.audit, &turn) {
+            // Numbered by the turn's own transaction.
+            (Some(audit), Some(turn)) => audit.prepare_numbered(record, turn.record_id),
+            (Some(audit), None) => audit.prepare(record),
+            (None, _) => Ok(None),
         };
         let shared = turn.is_some();
         let stored_ok = match (record, turn) {
@@ -478,12 +483,16 @@ impl Registry {
         id: &DocId,
         doc: &yrs::Doc,
         shape: DocShape,
+        writers: Option<Vec<(u64, String)>>,
     ) -> Result<ItemIndex, String> {
         let state = doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
         let mut index = ItemIndex::from_state(shape, &state).map_err(|e| e.to_string())?;
-        let writers = self.store.writers(id).map_err(|e| e.to_string())?;
+        let writers = match writers {
+            Some(writers) => writers,
+            None => self.store.writers(id).map_err(|e| e.to_string())?,
+        };
         for (client, writer) in writers {
             if client >= 1 << 53 {
                 continue;
