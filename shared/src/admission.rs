@@ -59,5 +59,47 @@ pub use decide::{
 };
 pub use index::{ItemIndex, Writer};
 
+/// Applies an update another server already admitted and stored (several
+/// servers sharing one store: what one commits, the others follow), keeping
+/// `index` right: the items it adds, what yrs deleted while integrating it,
+/// and the client ids it claims for their writers (`claims`, as the store
+/// recorded them). Nothing is decided: the update was, where it arrived.
+///
+/// # Errors
+/// [`IntegrateError`] when yrs refuses it or keeps part of it pending (the
+/// servers' logs differ); the document must then be reloaded.
+pub fn apply_committed(
+    doc: &yrs::Doc,
+    index: Option<&mut ItemIndex>,
+    bytes: &[u8],
+    claims: &[(yrs::ClientID, Writer)],
+) -> Result<(), IntegrateError> {
+    use yrs::updates::decoder::Decode;
+    use yrs::{ReadTxn as _, Transact};
+    let yrs_error = |e: &dyn std::fmt::Display| IntegrateError::Yrs(e.to_string());
+    let deletes = {
+        let mut txn = doc.transact_mut();
+        let update = yrs::Update::decode_v1(bytes).map_err(|e| yrs_error(&e))?;
+        txn.apply_update(update).map_err(|e| yrs_error(&e))?;
+        if txn.store().pending_update().is_some() || txn.store().pending_ds().is_some() {
+            return Err(IntegrateError::Yrs(
+                "a committed update stayed pending".into(),
+            ));
+        }
+        txn.delete_set().clone()
+    };
+    if let Some(index) = index {
+        // As `integrate` does for an update it stores: what yrs deleted
+        // first, then the items.
+        let decoded = codec::decode(bytes).map_err(|e| yrs_error(&e))?;
+        index.mark_deleted(&deletes);
+        index.extend(&decoded);
+        for (client, writer) in claims {
+            index.set_writer(*client, writer.clone());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;

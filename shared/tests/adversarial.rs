@@ -571,12 +571,30 @@ impl Sent {
     }
 }
 
+/// A second server sharing the first's stored log (the server on two
+/// machines over one database): its own document and index, following the
+/// log as the real nodes do ([`plait_shared::admission::apply_committed`]).
+struct Node {
+    doc: Doc,
+    plan: PlanDoc,
+    index: ItemIndex,
+    applied: usize,
+}
+
 struct Server {
     doc: Doc,
     plan: PlanDoc,
     index: ItemIndex,
     /// Every stored update, in order.
     log: Vec<Vec<u8>>,
+    /// The client ids each stored update claimed, with their writer (the
+    /// store's record, which a node following the log reads).
+    claims: Vec<Vec<(ClientID, Writer)>>,
+    /// How many of the log's updates this document holds.
+    applied: usize,
+    /// With two nodes: the other one, and the members whose updates it
+    /// takes (the hostile ones; the honest use this one).
+    other: Option<(Node, Vec<String>)>,
     /// One audit record per stored update.
     audit: Vec<Audit>,
     /// The bytes of stored state as the real server counts them: the last
@@ -603,6 +621,9 @@ impl Server {
             plan,
             index: ItemIndex::new(DocShape::Plan),
             log: Vec::new(),
+            claims: Vec::new(),
+            applied: 0,
+            other: None,
             audit: Vec::new(),
             doc_bytes: 0,
             cached: None,
@@ -636,9 +657,83 @@ impl Server {
         self.plan.read(&self.doc.transact())
     }
 
+    /// A second node from here on, taking the updates of `users`.
+    fn add_node(&mut self, users: Vec<String>) {
+        let doc = new_doc_with_client_id(SERVER_CLIENT + 1);
+        let node = Node {
+            plan: PlanDoc::new(doc.clone()),
+            doc,
+            index: ItemIndex::new(DocShape::Plan),
+            applied: 0,
+        };
+        self.other = Some((node, users));
+    }
+
+    /// Makes the other node this one (and back).
+    fn swap(&mut self) {
+        if let Some((node, _)) = &mut self.other {
+            std::mem::swap(&mut self.doc, &mut node.doc);
+            std::mem::swap(&mut self.plan, &mut node.plan);
+            std::mem::swap(&mut self.index, &mut node.index);
+            std::mem::swap(&mut self.applied, &mut node.applied);
+            self.cached = None;
+        }
+    }
+
+    /// Applies what the other node stored since this one last looked.
+    fn follow(&mut self) -> Result<(), String> {
+        while self.applied < self.log.len() {
+            let i = self.applied;
+            plait_shared::admission::apply_committed(
+                &self.doc,
+                Some(&mut self.index),
+                &self.log[i],
+                &self.claims[i],
+            )
+            .map_err(|e| format!("following stored update {i}: {e}"))?;
+            self.applied += 1;
+            self.cached = None;
+        }
+        Ok(())
+    }
+
+    /// The other node, brought up to date (for the final checks).
+    fn other_node(&mut self) -> Result<Option<(Doc, ItemIndex)>, String> {
+        if self.other.is_none() {
+            return Ok(None);
+        }
+        self.swap();
+        let followed = self.follow();
+        let node = (self.doc.clone(), self.index.clone());
+        self.swap();
+        followed.map(|()| Some(node))
+    }
+
+    /// Decides on and integrates `bytes` from `author` at the node that
+    /// takes their updates, which first follows the log; the other node
+    /// follows it at once.
+    fn send(&mut self, author: Author<'_>, bytes: &[u8]) -> Result<Sent, String> {
+        let remote = match (&self.other, author) {
+            (Some((_, users)), Author::Member { user, .. }) => {
+                users.iter().any(|u| u == user.as_str())
+            }
+            _ => false,
+        };
+        if !remote {
+            self.follow()?;
+            return self.send_here(author, bytes);
+        }
+        self.swap();
+        let sent = self.follow().and_then(|()| self.send_here(author, bytes));
+        self.swap();
+        let sent = sent?;
+        self.follow()?;
+        Ok(sent)
+    }
+
     /// Decides on and integrates `bytes` from `author`, checking what every
     /// update must leave behind. Err is a failure of the admission.
-    fn send(&mut self, author: Author<'_>, bytes: &[u8]) -> Result<Sent, String> {
+    fn send_here(&mut self, author: Author<'_>, bytes: &[u8]) -> Result<Sent, String> {
         let sv_before = self.sv();
         // The whole state is compared too on every `compare_every`th
         // update (the state vector always).
@@ -658,6 +753,15 @@ impl Server {
             Ok(Verdict::Refused(why)) => Sent::Refused(why),
             Ok(Verdict::Admit(admitted)) => {
                 let now = UnixMillis(self.now);
+                let writer = match author {
+                    Author::Member { user, .. } => Writer::Person(Arc::from(user.as_str())),
+                    Author::Server => Writer::Server,
+                };
+                let mut claims: Vec<(ClientID, Writer)> = admitted
+                    .claims()
+                    .iter()
+                    .map(|c| (*c, writer.clone()))
+                    .collect();
                 let (doc, index) = (&self.doc, &mut self.index);
                 let outcome = catch_unwind(AssertUnwindSafe(|| {
                     integrate(doc, index, admitted, author, now, &Limits::DEFAULT)
@@ -692,7 +796,18 @@ impl Server {
                     Author::Member { user, .. } => user.to_string(),
                     Author::Server => "@server".to_owned(),
                 };
+                // The undoing is written under this node's own client id:
+                // claimed for the server, as the real one does.
+                if outcome.echo {
+                    let own = self.doc.client_id();
+                    if self.index.writer(own).is_none() {
+                        self.index.set_writer(own, Writer::Server);
+                        claims.push((own, Writer::Server));
+                    }
+                }
                 self.log.push(outcome.update.clone());
+                self.claims.push(claims);
+                self.applied = self.log.len();
                 self.audit.push(Audit {
                     author: author_name,
                     changes: outcome.changes.clone(),
@@ -1617,6 +1732,9 @@ struct Config {
     compare_every: u64,
     /// Print a line of progress every this many hostile updates (0: never).
     progress_every: u64,
+    /// Two nodes sharing the stored log, the hostile members' updates taken
+    /// by the second.
+    two_nodes: bool,
 }
 
 #[derive(Debug, Default)]
@@ -1724,6 +1842,9 @@ impl World {
         let (seed_doc, actions) = seed_plan(cfg.actions);
         let mut server = Server::new(&full_state(&seed_doc)).unwrap();
         server.compare_every = cfg.compare_every.max(1);
+        if cfg.two_nodes {
+            server.add_node(HOSTILE.iter().map(|h| h.0.to_owned()).collect());
+        }
         let state = full_state(&server.doc);
         let honest = HONEST
             .iter()
@@ -3615,6 +3736,27 @@ impl World {
                 self.fail(format!("the index lost track of client {}", client.get()));
             }
         }
+        // The other node, having followed the log, holds the same document
+        // (every clock and deletion) and its index every clock.
+        match self.server.other_node() {
+            Err(e) => self.fail(format!("the other node: {e}")),
+            Ok(None) => {}
+            Ok(Some((doc, index))) => {
+                if doc.transact().snapshot() != self.server.doc.transact().snapshot()
+                    || PlanDoc::new(doc.clone()).read(&doc.transact()) != server_view
+                {
+                    self.fail("the other node's document differs from this one's");
+                }
+                for (client, clock) in server_sv.iter() {
+                    if index.clock(*client) != *clock {
+                        self.fail(format!(
+                            "the other node's index lost track of client {}",
+                            client.get()
+                        ));
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -3741,6 +3883,7 @@ fn config(default_updates: u64, actions: usize, check_every: u64, compare_every:
         kinds: kinds_from_env(),
         compare_every,
         progress_every: 0,
+        two_nodes: false,
     }
 }
 
@@ -3847,6 +3990,26 @@ fn honest_work_survives_hostile_peers() {
             panic!("no {kind:?} was sent (seed {:#x})", world.cfg.seed);
         }
     }
+}
+
+/// The same with the server on two nodes sharing one stored log (issue
+/// 19): the hostile members' updates are decided by the second, which
+/// follows the log before each; the honest members' by the first, which
+/// follows the second's at once. Every check holds as on one node, and at
+/// the end the second node's document and index equal the first's.
+#[test]
+fn honest_work_survives_hostile_peers_on_another_node() {
+    let mut cfg = config(2_000, 8, 25, 4);
+    cfg.two_nodes = true;
+    let (world, elapsed) = run(cfg);
+    eprintln!(
+        "{}",
+        report(
+            &format!("two nodes, seed {:#x}", world.cfg.seed),
+            &world.stats,
+            elapsed
+        )
+    );
 }
 
 /// The long run: `cargo test --release -p plait-shared --test adversarial

@@ -11,7 +11,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
-use plait_shared::admission::{codec, Writer};
+use plait_shared::admission::{self, Writer};
 use plait_shared::DocId;
 use tokio::sync::broadcast::error::RecvError;
 use yrs::sync::{Message, SyncMessage};
@@ -79,24 +79,9 @@ impl Registry {
                     loaded.id, state.next_seq
                 )));
             }
-            let deletes = {
-                let mut txn = doc.transact_mut();
-                let update = Update::decode_v1(bytes).map_err(|e| corrupt(&e))?;
-                txn.apply_update(update).map_err(|e| corrupt(&e))?;
-                if txn.store().pending_update().is_some() || txn.store().pending_ds().is_some() {
-                    return Err(corrupt(&"another node's update stayed pending"));
-                }
-                txn.delete_set().clone()
-            };
-            if let Some(index) = state.index.as_mut() {
-                match codec::decode(bytes) {
-                    Ok(decoded) => {
-                        index.mark_deleted(&deletes);
-                        index.extend(&decoded);
-                    }
-                    Err(_) => state.index = None,
-                }
-            }
+            // The claims are set once, after (every writer's, from the store).
+            admission::apply_committed(&doc, state.index.as_mut(), bytes, &[])
+                .map_err(|e| corrupt(&e))?;
             let message =
                 Bytes::from(Message::Sync(SyncMessage::Update(bytes.clone())).encode_v1());
             self.broadcast_to(loaded, None, &message);
@@ -112,16 +97,8 @@ impl Registry {
             changed = true;
         }
         if let Some(index) = state.index.as_mut() {
-            for (client, writer) in &missed.writers {
-                if *client >= 1 << 53 {
-                    continue;
-                }
-                let writer = if writer == SERVER_WRITER {
-                    Writer::Server
-                } else {
-                    Writer::Person(writer.as_str().into())
-                };
-                index.set_writer(yrs::ClientID::new(*client), writer);
+            for (client, writer) in claims_of(&missed.writers) {
+                index.set_writer(client, writer);
             }
         }
         if changed {
@@ -186,6 +163,23 @@ impl Registry {
             Err(e) => tracing::warn!(error = %e, "cannot check the documents' last updates"),
         }
     }
+}
+
+/// Writers' claims as the store keeps them, as the index takes them (a
+/// client id past what yrs gives is no claim anyone can use).
+fn claims_of(writers: &[(u64, String)]) -> Vec<(yrs::ClientID, Writer)> {
+    writers
+        .iter()
+        .filter(|(client, _)| *client < 1 << 53)
+        .map(|(client, writer)| {
+            let writer = if writer == SERVER_WRITER {
+                Writer::Server
+            } else {
+                Writer::Person(writer.as_str().into())
+            };
+            (yrs::ClientID::new(*client), writer)
+        })
+        .collect()
 }
 
 /// Follows the other nodes until shutdown (when the store is shared).

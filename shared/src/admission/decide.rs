@@ -1672,7 +1672,7 @@ pub fn integrate(
 }
 
 /// Sets again each admitted value that yrs deleted as overwritten by a
-/// value the server wrote (setting a field back after a refusal) or by a
+/// value the server (any node of it) wrote (setting a field back after a refusal) or by a
 /// value since deleted (a refused one, set back to none): the server wrote
 /// those without knowing this value, which was made concurrently (offline),
 /// and a set-back must never undo a member's work. A value overwritten by
@@ -1703,8 +1703,12 @@ fn set_again(
         if superseded {
             continue;
         }
+        // The server's writes: this copy's, and those of any other server
+        // sharing its store (their client ids are claimed for the server).
         let live = index.live_items(&value.map, &value.key, &deleted);
-        if live.iter().any(|id| id.client != server) {
+        let servers =
+            |id: &yrs::ID| id.client == server || index.writer(id.client) == Some(&Writer::Server);
+        if live.iter().any(|id| !servers(id)) {
             continue;
         }
         let Some(map) = map_at(txn, &value.place) else {
