@@ -77,7 +77,9 @@ impl AppState {
         }
         // Read without leasing: a programme not created yet stays absent
         // (its defaults apply until it is).
-        let rules = match self.registry.existing_state(programme).await? {
+        let state = self.registry.existing_state(programme).await?;
+        let exists = state.is_some();
+        let rules = match state {
             Some(state) => {
                 let doc = plait_shared::new_doc();
                 let update = <yrs::Update as yrs::updates::decoder::Decode>::decode_v1(&state)?;
@@ -88,7 +90,14 @@ impl AppState {
             }
             None => plait_shared::Governance::DEFAULT,
         };
-        if self.registry.store().shared().is_some() {
+        let shared = self.registry.store().shared().is_some();
+        if shared && !exists {
+            // Not kept: once another node creates it, the next connection
+            // reads (and follows) it.
+            return Ok(registry::RulesCell::new(rules));
+        }
+        // (Only a programme that exists: a lease would make one.)
+        if shared {
             // Kept loaded, so it follows what other nodes commit to it and
             // its settings here stay theirs (see `Registry::on_followed`).
             let lease = self.registry.lease(programme).await?;

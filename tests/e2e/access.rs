@@ -286,10 +286,7 @@ async fn a_viewer_changes_nothing_and_converges_back() {
     assert_eq!(seen.title, action.title, "the other client never shows it");
     // The stored log holds no trace of the refused text.
     let dir = server.stop().await;
-    let store = crate::support::open_store(dir.path()).await;
-    let stored = plait_server::DocStore::load(&store, &DocId::new(plan.as_str()).unwrap())
-        .unwrap()
-        .unwrap();
+    let stored = crate::support::stored(dir.path(), &plan).await.unwrap();
     for (_, update) in &stored.updates {
         assert!(
             !String::from_utf8_lossy(update).contains("Hijacked"),

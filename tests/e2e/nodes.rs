@@ -409,7 +409,10 @@ fn plait_migrate_copies_a_sled_store_into_postgres_and_checks_it() {
     // A store with the demo in it (documents, accounts, audit records).
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let server = TestServer::start_in(tempfile::tempdir().unwrap(), true, |_| {}).await;
+        // On sled, whatever the suite's servers run on.
+        let data = tempfile::tempdir().unwrap();
+        let sled: Arc<dyn Storage> = Arc::new(crate::support::open_store(data.path()).await);
+        let server = TestServer::start_on(sled, data, true, |_| {}).await;
         let mut client = SyncClient::connect(&server, "migrated-notes", true).await;
         client.synced().await;
         client.edit(|doc| push(doc, "t", "[kept across]")).await;

@@ -1,5 +1,12 @@
 //! A real Plait server on port 0 with its own temporary sled directory, and a
 //! real WebSocket sync client speaking y-websocket, for the tests.
+//!
+//! With `PLAIT_TEST_DATABASE` set (a PostgreSQL server's address; the test
+//! command's second run of this suite), every test server is instead
+//! `PLAIT_TEST_NODES` (3) nodes sharing one database of that server (one
+//! per data directory, so a restart finds its data), and each WebSocket a
+//! test opens goes to the next node in turn: the same tests, on several
+//! nodes.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,7 +35,12 @@ pub const METRICS_TOKEN: &str = "metrics-scraper-token";
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
 pub struct TestServer {
+    /// Node 0's address (every HTTP request goes there).
     pub addr: SocketAddr,
+    /// The other nodes sharing the database, when there are several.
+    pub others: Vec<TestServer>,
+    /// Which node the next WebSocket goes to.
+    turn: std::sync::atomic::AtomicUsize,
     pub data_dir: tempfile::TempDir,
     pub state: AppState,
     /// A session of `root`, a server administrator (every document).
@@ -54,6 +66,67 @@ pub async fn open_store(dir: &Path) -> SledStore {
     }
 }
 
+/// What is stored for `doc` in the store of `data_dir` (a stopped
+/// server's): sled's files, or its database when the servers are nodes
+/// sharing one.
+pub async fn stored(data_dir: &Path, doc: &str) -> Option<plait_server::store::StoredDoc> {
+    let id = plait_shared::DocId::new(doc).unwrap();
+    if let Some((_, server)) = shared_database() {
+        let url = database_for(&server, data_dir).await;
+        let store = plait_server::PgStore::open(&url).unwrap();
+        return plait_server::DocStore::load(&store, &id).unwrap();
+    }
+    let store = open_store(data_dir).await;
+    plait_server::DocStore::load(&store, &id).unwrap()
+}
+
+/// The configuration every test server starts from.
+fn test_config() -> Config {
+    let mut config = Config::new(client_dir());
+    config.metrics_token = Some(METRICS_TOKEN.into());
+    config
+}
+
+/// Several nodes on PostgreSQL (see the module's documentation): how many,
+/// and the database server's address.
+pub fn shared_database() -> Option<(usize, String)> {
+    let server = std::env::var("PLAIT_TEST_DATABASE").ok()?;
+    let nodes = std::env::var("PLAIT_TEST_NODES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    Some((nodes, server))
+}
+
+/// The address of `data_dir`'s own database on `server`, made if new.
+async fn database_for(server: &str, data_dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data_dir.hash(&mut hasher);
+    let name = format!("plait_test_{:016x}", hasher.finish());
+    let server = server.to_owned();
+    let database = name.clone();
+    tokio::task::spawn_blocking(move || {
+        let admin = format!("{server} dbname=postgres");
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+        let exists = client
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])
+            .unwrap()
+            .is_some();
+        if !exists {
+            client
+                .batch_execute(&format!("CREATE DATABASE {database}"))
+                .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    format!(
+        "{} dbname={name}",
+        std::env::var("PLAIT_TEST_DATABASE").unwrap()
+    )
+}
+
 /// The built web client, if `trunk build` has run (the test command runs it first).
 pub fn client_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/dist")
@@ -76,6 +149,27 @@ impl TestServer {
         demo: bool,
         tune: impl FnOnce(&mut Config),
     ) -> TestServer {
+        if let Some((nodes, server)) = shared_database() {
+            let url = database_for(&server, data_dir.path()).await;
+            let mut config = test_config();
+            tune(&mut config);
+            let open = |url: &str| -> Arc<dyn Storage> {
+                Arc::new(plait_server::PgStore::open(url).expect("the database opens"))
+            };
+            let mut first =
+                TestServer::start_configured(open(&url), data_dir, demo, config.clone()).await;
+            for _ in 1..nodes {
+                let node = TestServer::start_configured(
+                    open(&url),
+                    tempfile::tempdir().unwrap(),
+                    false,
+                    config.clone(),
+                )
+                .await;
+                first.others.push(node);
+            }
+            return first;
+        }
         let store = Arc::new(open_store(data_dir.path()).await);
         TestServer::start_on(store, data_dir, demo, tune).await
     }
@@ -87,12 +181,20 @@ impl TestServer {
         demo: bool,
         tune: impl FnOnce(&mut Config),
     ) -> TestServer {
+        let mut config = test_config();
+        tune(&mut config);
+        TestServer::start_configured(store, data_dir, demo, config).await
+    }
+
+    async fn start_configured(
+        store: Arc<dyn Storage>,
+        data_dir: tempfile::TempDir,
+        demo: bool,
+        config: Config,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel();
-        let mut config = Config::new(client_dir());
-        config.metrics_token = Some(METRICS_TOKEN.into());
-        tune(&mut config);
         let state = AppState::new(store.clone(), config).expect("state");
         if demo {
             plait_server::demo::seed(&*store, &state.accounts).expect("seed demo");
@@ -119,6 +221,8 @@ impl TestServer {
         });
         TestServer {
             addr,
+            others: Vec::new(),
+            turn: std::sync::atomic::AtomicUsize::new(0),
             data_dir,
             state,
             token,
@@ -131,8 +235,15 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// A WebSocket address: on several nodes, each call the next node's.
     pub fn ws_url(&self, path: &str) -> String {
-        format!("ws://{}{path}", self.addr)
+        let turn =
+            self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % (1 + self.others.len());
+        let addr = match turn {
+            0 => self.addr,
+            n => self.others[n - 1].addr,
+        };
+        format!("ws://{addr}{path}")
     }
 
     /// `GET path` as the server administrator.
@@ -209,6 +320,9 @@ impl TestServer {
 
     /// Stops gracefully (closing sockets, flushing) and hands back the data directory.
     pub async fn stop(mut self) -> tempfile::TempDir {
+        for node in std::mem::take(&mut self.others) {
+            Box::pin(node.stop()).await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -226,8 +340,17 @@ impl TestServer {
         dir
     }
 
-    /// Reads a metric from `/metrics`.
+    /// Reads a metric from `/metrics`: on several nodes, their sum (the
+    /// whole service's count).
     pub async fn metric(&self, name: &str) -> f64 {
+        let mut sum = self.node_metric(name).await;
+        for node in &self.others {
+            sum += node.node_metric(name).await;
+        }
+        sum
+    }
+
+    async fn node_metric(&self, name: &str) -> f64 {
         let text = reqwest::Client::new()
             .get(self.url("/metrics"))
             .bearer_auth(METRICS_TOKEN)

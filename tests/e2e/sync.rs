@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use plait_server::DocStore;
 use plait_shared::DocId;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use yrs::encoding::read::{Cursor, Read};
@@ -431,8 +430,7 @@ async fn shutdown_closes_sockets_with_going_away() {
         .await
         .unwrap()
         .unwrap();
-    let store = crate::support::open_store(dir.path()).await;
-    assert!(store.load(&DocId::new("bye").unwrap()).unwrap().is_some());
+    assert!(crate::support::stored(dir.path(), "bye").await.is_some());
 }
 
 #[tokio::test]
