@@ -97,6 +97,14 @@ pub const DOC_CHANNEL: &str = "plait_docs";
 /// [`crate::accounts::Closing`]).
 pub const SESSION_CHANNEL: &str = "plait_sessions";
 
+/// The channel awareness (presence) changes are relayed on: `doc node
+/// base64`.
+pub const AWARENESS_CHANNEL: &str = "plait_awareness";
+
+/// The longest notice PostgreSQL carries is 8,000 bytes; an awareness
+/// update that would not fit is not relayed.
+const MAX_NOTICE: usize = 7_900;
+
 /// Connections in the pool, by default (documents being written at once,
 /// and reads, across the node).
 pub const POOL_SIZE: usize = 16;
@@ -128,6 +136,9 @@ struct Inner {
     config: tokio_postgres::Config,
     pending: Mutex<Vec<Pending>>,
     notices: broadcast::Sender<Notice>,
+    /// This node, among those sharing the database (its own relayed
+    /// awareness comes back to it, and is dropped).
+    node: u64,
     /// Ends the runtime's thread when the store is dropped.
     _stop: oneshot::Sender<()>,
 }
@@ -218,6 +229,12 @@ impl PgStore {
                 config,
                 pending: Mutex::new(Vec::new()),
                 notices,
+                node: {
+                    let mut bytes = [0u8; 8];
+                    getrandom::fill(&mut bytes)
+                        .map_err(|e| StoreError::Database(format!("no randomness: {e}")))?;
+                    u64::from_le_bytes(bytes)
+                },
                 _stop: stop,
             }),
         };
@@ -468,7 +485,7 @@ async fn migrate(client: &mut deadpool_postgres::Client) -> Result<(), StoreErro
 async fn listen(inner: std::sync::Weak<Inner>) {
     use futures_util::StreamExt as _;
     loop {
-        let Some(config) = inner.upgrade().map(|i| i.config.clone()) else {
+        let Some((config, node)) = inner.upgrade().map(|i| (i.config.clone(), i.node)) else {
             return;
         };
         match config.connect(NoTls).await {
@@ -491,7 +508,9 @@ async fn listen(inner: std::sync::Weak<Inner>) {
                     }
                 });
                 let listening = client
-                    .batch_execute(&format!("LISTEN {DOC_CHANNEL}; LISTEN {SESSION_CHANNEL}"))
+                    .batch_execute(&format!(
+                        "LISTEN {DOC_CHANNEL}; LISTEN {SESSION_CHANNEL}; LISTEN {AWARENESS_CHANNEL}"
+                    ))
                     .await;
                 if let Err(e) = listening {
                     tracing::warn!(error = %e, "cannot listen for other nodes' notices");
@@ -508,6 +527,8 @@ async fn listen(inner: std::sync::Weak<Inner>) {
                         };
                         let notice = if channel == SESSION_CHANNEL {
                             Some(Notice::Closing(payload))
+                        } else if channel == AWARENESS_CHANNEL {
+                            awareness_notice(&payload, node)
                         } else {
                             payload.rsplit_once(' ').and_then(|(doc, seq)| {
                                 Some(Notice::Committed(DocId::new(doc).ok()?, seq.parse().ok()?))
@@ -526,6 +547,21 @@ async fn listen(inner: std::sync::Weak<Inner>) {
         }
         tokio::time::sleep(LISTEN_RETRY).await;
     }
+}
+
+/// An awareness notice (`doc node base64`) from another node.
+fn awareness_notice(payload: &str, own: u64) -> Option<Notice> {
+    use base64::Engine as _;
+    let mut parts = payload.splitn(3, ' ');
+    let doc = DocId::new(parts.next()?).ok()?;
+    let node: u64 = parts.next()?.parse().ok()?;
+    if node == own {
+        return None;
+    }
+    let update = base64::engine::general_purpose::STANDARD
+        .decode(parts.next()?)
+        .ok()?;
+    Some(Notice::Awareness(doc, update))
 }
 
 /// Reads `doc`'s snapshot (if it covers past `after`) and updates after,
@@ -948,6 +984,33 @@ impl SharedLog for PgStore {
 
     fn notices(&self) -> broadcast::Receiver<Notice> {
         self.inner.notices.subscribe()
+    }
+
+    fn announce_awareness(&self, doc: &DocId, update: Vec<u8>) {
+        use base64::Engine as _;
+        let payload = format!(
+            "{doc} {} {}",
+            self.inner.node,
+            base64::engine::general_purpose::STANDARD.encode(update)
+        );
+        if payload.len() > MAX_NOTICE {
+            tracing::debug!(%doc, bytes = payload.len(), "awareness too large to relay");
+            return;
+        }
+        let pool = self.inner.pool.clone();
+        self.inner.runtime.spawn(async move {
+            let sent = async {
+                let client = pool.get().await.map_err(pool_error)?;
+                client
+                    .execute("SELECT pg_notify($1, $2)", &[&AWARENESS_CHANNEL, &payload])
+                    .await
+                    .map_err(pg)
+            }
+            .await;
+            if let Err(e) = sent {
+                tracing::debug!(error = %e, "cannot relay awareness to the other nodes");
+            }
+        });
     }
 
     fn announce_closing(&self, closing: String) {

@@ -66,6 +66,9 @@ pub enum Notice {
     Committed(DocId, u64),
     /// Live connections to close (`crate::accounts::Closing::to_text`).
     Closing(String),
+    /// Another node's clients' awareness (presence) of a document changed:
+    /// the awareness update (y-protocols' encoding).
+    Awareness(DocId, Vec<u8>),
     /// The listener connected (again): notices may have been missed, so
     /// every loaded document is to be checked.
     Listening,
@@ -104,6 +107,11 @@ pub trait SharedLog: Send + Sync {
 
     /// Notices from every node, this one's own included.
     fn notices(&self) -> broadcast::Receiver<Notice>;
+
+    /// Tells the other nodes that the awareness of their clients of `doc`
+    /// changed here (a hint like any notice: not waited for; an update too
+    /// large for a notice is not sent).
+    fn announce_awareness(&self, doc: &DocId, update: Vec<u8>);
 
     /// Tells every node to close the live connections `closing` names
     /// (waits until it is sent).

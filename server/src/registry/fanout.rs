@@ -196,9 +196,13 @@ impl Registry {
         }
         let clients: Vec<u64> = update.clients.keys().map(|id| id.get()).collect();
         let message = Bytes::from(Message::Awareness(update.clone()).encode_v1());
+        let relayed = self.store.shared().map(|_| update.encode_v1());
         crate::guard::no_panic(|| state.awareness.apply_update(update))?
             .map_err(|e| e.to_string())?;
         self.broadcast(lease, Some(conn), &message);
+        if let (Some(shared), Some(relayed)) = (self.store.shared(), relayed) {
+            shared.announce_awareness(&lease.doc.id, relayed);
+        }
         Ok(clients)
     }
 
@@ -223,8 +227,32 @@ impl Registry {
         }
         let ids = clients.iter().map(|c| yrs::block::ClientID::new(*c));
         if let Ok(update) = state.awareness.update_with_clients(ids) {
+            if let Some(shared) = self.store.shared() {
+                shared.announce_awareness(&lease.doc.id, update.encode_v1());
+            }
             let message = Bytes::from(Message::Awareness(update).encode_v1());
             self.broadcast(lease, None, &message);
+        }
+    }
+
+    /// Another node's clients' awareness of a loaded document: applied
+    /// and sent to this node's clients.
+    pub(super) async fn apply_relayed_awareness(&self, id: &plait_shared::DocId, update: &[u8]) {
+        use yrs::updates::decoder::Decode;
+        let Some(loaded) = lock(&self.docs).get(id).cloned() else {
+            return;
+        };
+        let Some(cell) = loaded.state.get() else {
+            return;
+        };
+        let Ok(update) = AwarenessUpdate::decode_v1(update) else {
+            return;
+        };
+        let message = Bytes::from(Message::Awareness(update.clone()).encode_v1());
+        let mut state = cell.lock().await;
+        let applied = crate::guard::no_panic(|| state.awareness.apply_update(update));
+        if matches!(applied, Ok(Ok(()))) {
+            self.broadcast_to(&loaded, None, &message);
         }
     }
 }

@@ -205,6 +205,9 @@ pub(super) fn spawn(registry: &Arc<Registry>) {
             match notice {
                 Some(Ok(Notice::Committed(id, seq))) => registry.catch_up(&id, Some(seq)).await,
                 Some(Ok(Notice::Closing(_))) => {}
+                Some(Ok(Notice::Awareness(id, update))) => {
+                    registry.apply_relayed_awareness(&id, &update).await;
+                }
                 Some(Ok(Notice::Listening) | Err(RecvError::Lagged(_))) | None => {
                     registry.check_all().await;
                 }
