@@ -561,7 +561,7 @@ fn awareness_notice(payload: &str, own: u64) -> Option<Notice> {
     let update = base64::engine::general_purpose::STANDARD
         .decode(parts.next()?)
         .ok()?;
-    Some(Notice::Awareness(doc, update))
+    Some(Notice::Awareness(doc, node, update))
 }
 
 /// Reads `doc`'s snapshot (if it covers past `after`) and updates after,

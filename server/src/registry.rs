@@ -266,6 +266,13 @@ impl Registry {
             registry: self.clone(),
             doc: doc.clone(),
         };
+        // On a shared store, a document already in memory is brought up to
+        // every committed update first (a notice may still be on its way):
+        // whoever leases it, a connection or a read, sees what any node
+        // has acknowledged.
+        if doc.state.get().is_some() && self.store.shared().is_some() {
+            self.catch_up(id, None).await;
+        }
         doc.state
             .get_or_try_init(|| async {
                 let state = self.load(id).await?;

@@ -67,8 +67,9 @@ pub enum Notice {
     /// Live connections to close (`crate::accounts::Closing::to_text`).
     Closing(String),
     /// Another node's clients' awareness (presence) of a document changed:
-    /// the awareness update (y-protocols' encoding).
-    Awareness(DocId, Vec<u8>),
+    /// the document, the node, the awareness update (y-protocols'
+    /// encoding).
+    Awareness(DocId, u64, Vec<u8>),
     /// The listener connected (again): notices may have been missed, so
     /// every loaded document is to be checked.
     Listening,

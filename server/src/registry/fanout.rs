@@ -90,6 +90,10 @@ impl LargeSends {
     }
 }
 
+/// The holder recorded for a presence another node's connection holds:
+/// this bit with the node's number (connections here count up from 1).
+const REMOTE: u64 = 1 << 63;
+
 /// A connection receiving a document's broadcasts.
 pub(super) struct Subscriber {
     tx: mpsc::Sender<Bytes>,
@@ -237,7 +241,12 @@ impl Registry {
 
     /// Another node's clients' awareness of a loaded document: applied
     /// and sent to this node's clients.
-    pub(super) async fn apply_relayed_awareness(&self, id: &plait_shared::DocId, update: &[u8]) {
+    pub(super) async fn apply_relayed_awareness(
+        &self,
+        id: &plait_shared::DocId,
+        node: u64,
+        update: &[u8],
+    ) {
         use yrs::updates::decoder::Decode;
         let Some(loaded) = lock(&self.docs).get(id).cloned() else {
             return;
@@ -245,13 +254,33 @@ impl Registry {
         let Some(cell) = loaded.state.get() else {
             return;
         };
-        let Ok(update) = AwarenessUpdate::decode_v1(update) else {
+        let Ok(mut update) = AwarenessUpdate::decode_v1(update) else {
             return;
         };
-        let message = Bytes::from(Message::Awareness(update.clone()).encode_v1());
         let mut state = cell.lock().await;
+        // A presence another node's connection holds is held here for that
+        // node: no connection here, nor a third node, may change or remove
+        // it (and one a connection here holds is not another node's to
+        // change).
+        let holder = REMOTE | (node >> 1);
+        update
+            .clients
+            .retain(|id, _| *state.presence.entry(id.get()).or_insert(holder) == holder);
+        if update.clients.is_empty() {
+            return;
+        }
+        let gone: Vec<u64> = update
+            .clients
+            .iter()
+            .filter(|(_, entry)| entry.json.as_ref() == "null")
+            .map(|(id, _)| id.get())
+            .collect();
+        let message = Bytes::from(Message::Awareness(update.clone()).encode_v1());
         let applied = crate::guard::no_panic(|| state.awareness.apply_update(update));
         if matches!(applied, Ok(Ok(()))) {
+            for client in gone {
+                state.presence.remove(&client);
+            }
             self.broadcast_to(&loaded, None, &message);
         }
     }

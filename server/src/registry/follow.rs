@@ -116,7 +116,7 @@ impl Registry {
     }
 
     /// Brings a loaded document up to `seq` (if it is behind it).
-    async fn catch_up(&self, id: &DocId, seq: Option<u64>) {
+    pub(super) async fn catch_up(&self, id: &DocId, seq: Option<u64>) {
         let Some(shared) = self.store.shared() else {
             return;
         };
@@ -205,8 +205,8 @@ pub(super) fn spawn(registry: &Arc<Registry>) {
             match notice {
                 Some(Ok(Notice::Committed(id, seq))) => registry.catch_up(&id, Some(seq)).await,
                 Some(Ok(Notice::Closing(_))) => {}
-                Some(Ok(Notice::Awareness(id, update))) => {
-                    registry.apply_relayed_awareness(&id, &update).await;
+                Some(Ok(Notice::Awareness(id, node, update))) => {
+                    registry.apply_relayed_awareness(&id, node, &update).await;
                 }
                 Some(Ok(Notice::Listening) | Err(RecvError::Lagged(_))) | None => {
                     registry.check_all().await;
