@@ -563,6 +563,26 @@ impl SyncClient {
         }
     }
 
+    /// Reads frames without handling them until the server's close frame
+    /// (panics after [`PATIENCE`]): for a client with a backlog it need not
+    /// apply.
+    pub async fn close_frame(&mut self) -> (u16, String) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => panic!("the server did not close the connection"),
+                Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                    return frame.map_or((1005, String::new()), |f| {
+                        (u16::from(f.code), f.reason.to_string())
+                    });
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(e))) => panic!("connection failed before a close frame: {e}"),
+                Ok(None) => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+
     async fn handle(&mut self, message: WsMessage) {
         match message {
             WsMessage::Binary(frame) => {
