@@ -622,6 +622,26 @@ async fn read_since(
     })
 }
 
+/// [`read_since`] in one snapshot of the database, without a turn: a
+/// compaction committing meanwhile is seen whole or not at all.
+async fn read_consistent(
+    pool: &deadpool_postgres::Pool,
+    doc: &str,
+    after: Option<u64>,
+) -> Result<Missed, StoreError> {
+    let mut client = pool.get().await.map_err(pool_error)?;
+    let txn = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg)?;
+    let missed = read_since(&txn, doc, after).await?;
+    txn.commit().await.map_err(pg)?;
+    Ok(missed)
+}
+
 /// Writes one update with its audit record and claims in `txn`.
 async fn insert_update(
     txn: &deadpool_postgres::Transaction<'_>,
@@ -681,21 +701,7 @@ impl DocStore for PgStore {
     fn load(&self, id: &DocId) -> Result<Option<StoredDoc>, StoreError> {
         let pool = self.inner.pool.clone();
         let doc = id.to_string();
-        let missed = self.block(async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            // One snapshot of the database: a compaction committing
-            // meanwhile is seen whole or not at all.
-            let txn = client
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(pg)?;
-            let missed = read_since(&txn, &doc, None).await?;
-            txn.commit().await.map_err(pg)?;
-            Ok(missed)
-        })?;
+        let missed = self.block(async move { read_consistent(&pool, &doc, None).await })?;
         let mut stored = StoredDoc {
             snapshot: missed.snapshot,
             updates: missed.updates,
@@ -940,19 +946,7 @@ impl SharedLog for PgStore {
     fn since(&self, id: &DocId, after: Option<u64>) -> Answer<Missed> {
         let pool = self.inner.pool.clone();
         let doc = id.to_string();
-        self.answer(async move {
-            let mut client = pool.get().await.map_err(pool_error)?;
-            let txn = client
-                .build_transaction()
-                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .await
-                .map_err(pg)?;
-            let missed = read_since(&txn, &doc, after).await?;
-            txn.commit().await.map_err(pg)?;
-            Ok(missed)
-        })
+        self.answer(async move { read_consistent(&pool, &doc, after).await })
     }
 
     fn heads(&self, ids: Vec<DocId>) -> Answer<Vec<(DocId, u64)>> {

@@ -49,6 +49,22 @@ fn stored_seqs_blocking(url: &str, doc: &str) -> (Option<i64>, Vec<i64>) {
     (snapshot, logged)
 }
 
+/// Asserts `doc`'s stored log numbers every update once, without a gap
+/// after its snapshot; returns how many updates it has stored in all, and
+/// whether a compaction ran.
+fn one_gapless_log(url: &str, doc: &str) -> (i64, bool) {
+    let (snapshot, logged) = stored_seqs(url, doc);
+    let first = snapshot.map_or(0, |s| s + 1);
+    assert!(
+        logged
+            .iter()
+            .copied()
+            .eq(first..first + logged.len() as i64),
+        "one gapless log after snapshot {snapshot:?}: {logged:?}"
+    );
+    (first + logged.len() as i64, snapshot.is_some())
+}
+
 fn has_all(doc: &yrs::Doc, chunks: &[String]) -> bool {
     let t = text(doc, "t");
     chunks.iter().all(|c| t.contains(c.as_str()))
@@ -117,18 +133,9 @@ async fn clients_of_one_document_on_three_nodes_converge_through_one_log() {
     }
     // One log: every update once, numbered without a gap (the snapshot
     // covers the start). 90 pushes are 90 updates, none lost or doubled.
-    let (snapshot, logged) = stored_seqs(&pg.url, DOC);
-    let first = snapshot.map_or(0, |s| s + 1);
-    assert!(
-        logged
-            .iter()
-            .copied()
-            .eq(first..first + logged.len() as i64),
-        "gapless after {snapshot:?}: {logged:?}"
-    );
-    let total = first + logged.len() as i64;
+    let (total, compacted) = one_gapless_log(&pg.url, DOC);
     assert_eq!(total, (ROUNDS * 3) as i64, "one update per push");
-    assert!(snapshot.is_some(), "a compaction ran during the run");
+    assert!(compacted, "a compaction ran during the run");
     // Every node applied the others' updates (following), not only its own.
     for n in &nodes {
         assert!(n.metric("updates_followed_total").await > 0.0);
@@ -351,15 +358,7 @@ async fn kill_9_of_a_node_under_write_load_loses_nothing_acknowledged() {
             has_all(doc, &everything)
         })
         .await;
-    let (snapshot, logged) = stored_seqs(&pg.url, DOC);
-    let first = snapshot.map_or(0, |s| s + 1);
-    assert!(
-        logged
-            .iter()
-            .copied()
-            .eq(first..first + logged.len() as i64),
-        "one gapless log after the kill: {logged:?}"
-    );
+    one_gapless_log(&pg.url, DOC);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
