@@ -263,6 +263,9 @@ pub struct Accounts {
     users: Tree,
     sessions: Tree,
     doc_programmes: Tree,
+    /// Single sign-on identities (`issuer`, newline, `subject`) and the
+    /// account each signs in to.
+    identities: Tree,
     settings: SessionSettings,
     live: Mutex<Vec<LiveSocket>>,
     on_close: std::sync::OnceLock<CloseHook>,
@@ -307,6 +310,11 @@ fn parse<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, AccountError> 
         .map_err(|e| AccountError::Store(StoreError::Corrupt(format!("account record: {e}"))))
 }
 
+/// Where an identity's link is kept.
+fn identity_key(issuer: &str, subject: &str) -> Vec<u8> {
+    format!("{issuer}\n{subject}").into_bytes()
+}
+
 /// The shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -340,6 +348,7 @@ impl Accounts {
             users: space.tree("users")?,
             sessions: space.tree("sessions")?,
             doc_programmes: space.tree("doc_programmes")?,
+            identities: space.tree("identities")?,
             settings,
             live: Mutex::new(Vec::new()),
             on_close: std::sync::OnceLock::new(),
@@ -645,16 +654,182 @@ impl Accounts {
         let hash = user
             .as_ref()
             .map_or(self.dummy_hash.as_str(), |u| u.password.as_str());
-        let parsed = PasswordHash::new(hash).map_err(|_| SignInError::BadCredentials)?;
+        // An account that signs in only through its organisation has no
+        // password: checked against the dummy, so it takes as long.
+        let parsed = PasswordHash::new(hash)
+            .or_else(|_| PasswordHash::new(&self.dummy_hash))
+            .map_err(|_| SignInError::BadCredentials)?;
+        let has_password = PasswordHash::new(hash).is_ok();
         let matches = self
             .argon2
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
         match user {
+            Some(_) if !has_password => Err(SignInError::BadCredentials),
             Some(user) if matches && user.disabled => Err(SignInError::Disabled),
             Some(user) if matches => Ok(user),
             _ => Err(SignInError::BadCredentials),
         }
+    }
+
+    /// The account a single sign-on identity signs in to, if linked.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn identity(&self, issuer: &str, subject: &str) -> Result<Option<User>, AccountError> {
+        let Some(username) = self.identities.get(&identity_key(issuer, subject))? else {
+            return Ok(None);
+        };
+        let username = String::from_utf8_lossy(&username).into_owned();
+        self.user(&username)
+    }
+
+    /// Links an identity (the provider's `issuer` and the person's
+    /// `subject` there) to an account: signing in with it signs in to the
+    /// account. An identity links to one account; linking it again to
+    /// another is refused until it is unlinked.
+    ///
+    /// # Errors
+    /// An unknown account, an identity linked elsewhere, or storage.
+    pub fn link_identity(
+        &self,
+        username: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<UserInfo, AccountError> {
+        let user = self
+            .user(username)?
+            .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
+        let (issuer, subject) = (issuer.trim(), subject.trim());
+        if issuer.is_empty() || subject.is_empty() || issuer.contains('\n') {
+            return Err(AccountError::Invalid(
+                "an identity needs its provider's issuer URL and the person's subject there".into(),
+            ));
+        }
+        let key = identity_key(issuer, subject);
+        let name = user.username.as_str().as_bytes();
+        if !self.identities.insert_new(&key, name)? {
+            let held = self.identities.get(&key)?.unwrap_or_default();
+            if held != name {
+                return Err(AccountError::Invalid(format!(
+                    "that identity is linked to {} already: unlink it first",
+                    String::from_utf8_lossy(&held)
+                )));
+            }
+        }
+        Ok(user.info())
+    }
+
+    /// Removes an identity's link; whether there was one.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn unlink_identity(&self, issuer: &str, subject: &str) -> Result<bool, AccountError> {
+        let key = identity_key(issuer.trim(), subject.trim());
+        let had = self.identities.get(&key)?.is_some();
+        self.identities.remove(&key)?;
+        Ok(had)
+    }
+
+    /// The one account with this e-mail address (compared without case),
+    /// if exactly one has it.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn user_by_email(&self, email: &str) -> Result<Option<User>, AccountError> {
+        let wanted = email.trim().to_lowercase();
+        if wanted.is_empty() {
+            return Ok(None);
+        }
+        let mut found = Vec::new();
+        self.users.scan(b"", false, &mut |_, bytes| {
+            found.push(bytes.to_vec());
+            Ok(true)
+        })?;
+        let mut matching = found
+            .iter()
+            .map(|bytes| parse::<User>(bytes))
+            .filter(|user| {
+                user.as_ref().map_or(true, |u| {
+                    u.email.as_deref().map(|e| e.trim().to_lowercase()) == Some(wanted.clone())
+                })
+            })
+            .collect::<Result<Vec<User>, AccountError>>()?;
+        Ok(if matching.len() == 1 {
+            matching.pop()
+        } else {
+            None
+        })
+    }
+
+    /// Creates an account for someone signing in through their
+    /// organisation for the first time: no password (they sign in the same
+    /// way again), no programme (a programme's admin adds them), a user
+    /// name made from `preferred` (their e-mail's local part, say) and
+    /// unique, linked to the identity.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn add_from_identity(
+        &self,
+        preferred: &str,
+        name: &str,
+        email: Option<&str>,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<User, AccountError> {
+        let base: String = preferred
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .take(56)
+            .collect();
+        let base = if base.len() < 2 {
+            "user".to_owned()
+        } else {
+            base
+        };
+        let name = match name.trim() {
+            "" => base.clone(),
+            name => name.chars().take(120).collect(),
+        };
+        for n in 1..1000 {
+            let candidate = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            let user = User {
+                username: valid_username(&candidate)?,
+                name: name.clone(),
+                password: String::new(),
+                disabled: false,
+                grants: BTreeMap::new(),
+                superuser: false,
+                must_change_password: false,
+                email: email.map(str::to_owned),
+            };
+            match self.insert_new(user.clone()) {
+                Ok(_) => {
+                    self.link_identity(user.username.as_str(), issuer, subject)?;
+                    return Ok(user);
+                }
+                Err(AccountError::Exists(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(AccountError::Invalid(format!(
+            "no free user name like {base}"
+        )))
     }
 
     /// Starts a session; returns its token (to hand to the client, never

@@ -48,6 +48,14 @@ pub struct Config {
     /// Sign-in bodies (the only bodies read before a session is known)
     /// read at once; more are refused at once (503).
     pub max_unauthenticated_bodies: usize,
+    /// Whether user names and passwords are taken (off when a trust signs
+    /// in only with its own accounts).
+    pub passwords: bool,
+    /// Single sign-on with the trust's identity providers.
+    pub sso: crate::oidc::SsoConfig,
+    /// Where people reach this server (`https://plait.example.nhs.uk`):
+    /// the redirect URI given to identity providers, and links in e-mail.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -82,6 +90,9 @@ impl Config {
             body_idle_timeout: Duration::from_secs(Self::BODY_IDLE_TIMEOUT_SECS),
             max_evidence_bytes: Self::MAX_EVIDENCE_BYTES,
             max_unauthenticated_bodies: 64,
+            passwords: true,
+            sso: crate::oidc::SsoConfig::default(),
+            public_url: None,
         }
     }
 }

@@ -55,6 +55,22 @@ pub enum Command {
         /// The role, or `None` to remove them from the programme.
         role: Option<Role>,
     },
+    /// Link an identity provider's identity to an account.
+    Link {
+        /// Whom.
+        username: String,
+        /// The provider's issuer URL.
+        issuer: String,
+        /// The person's subject there.
+        subject: String,
+    },
+    /// Remove an identity's link.
+    Unlink {
+        /// The provider's issuer URL.
+        issuer: String,
+        /// The person's subject there.
+        subject: String,
+    },
     /// Set a new password (the account's sessions end).
     Password {
         /// Whom.
@@ -109,6 +125,8 @@ pub enum Reply {
     Refused(Vec<RowError>),
     /// What an evidence collection did.
     Collected(crate::gc::Collected),
+    /// Done, with a word on what was done.
+    Done(String),
     /// Why it failed.
     Error(String),
 }
@@ -232,6 +250,21 @@ pub fn execute_account(accounts: &Accounts, command: Command) -> Reply {
             programme,
             role,
         } => accounts.grant(&username, &programme, role).map(Reply::User),
+        Command::Link {
+            username,
+            issuer,
+            subject,
+        } => accounts
+            .link_identity(&username, &issuer, &subject)
+            .map(Reply::User),
+        Command::Unlink { issuer, subject } => {
+            accounts
+                .unlink_identity(&issuer, &subject)
+                .map(|had| match had {
+                    true => Reply::Done("unlinked".into()),
+                    false => Reply::Error("no account is linked to that identity".into()),
+                })
+        }
         Command::Password { username, password } => {
             accounts.set_password(&username, &password).map(Reply::User)
         }
@@ -312,6 +345,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Enable { .. } => "enable",
         Command::Grant { .. } => "grant",
         Command::Password { .. } => "password",
+        Command::Link { .. } => "link",
+        Command::Unlink { .. } => "unlink",
         Command::Import { .. } => "import",
         Command::Gc { .. } => "gc",
     }

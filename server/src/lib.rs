@@ -33,6 +33,7 @@ pub mod kv;
 pub mod limiter;
 pub mod metrics;
 pub mod migrate;
+pub mod oidc;
 pub mod postgres;
 pub mod registry;
 mod routes;

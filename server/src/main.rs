@@ -196,6 +196,109 @@ struct ServeArgs {
     /// The evidence files one programme may hold, in bytes.
     #[arg(long, env = "PLAIT_MAX_EVIDENCE_BYTES", default_value_t = Config::MAX_EVIDENCE_BYTES)]
     max_evidence_bytes: u64,
+    /// Where people reach Plait (`https://plait.example.nhs.uk`): the
+    /// redirect URI registered with identity providers is this followed by
+    /// `/api/auth/oidc/callback`.
+    #[arg(long, env = "PLAIT_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// An OpenID Connect identity provider's issuer URL (Entra ID:
+    /// `https://login.microsoftonline.com/{tenant}/v2.0`). Repeat for
+    /// several, giving `--oidc-client-id` (and `--oidc-client-secret-file`,
+    /// `--oidc-label`) in the same order; comma-separated in the
+    /// environment.
+    #[arg(long = "oidc-issuer", env = "PLAIT_OIDC_ISSUER", value_delimiter = ',')]
+    oidc_issuer: Vec<String>,
+    /// Plait's client id at each provider.
+    #[arg(
+        long = "oidc-client-id",
+        env = "PLAIT_OIDC_CLIENT_ID",
+        value_delimiter = ','
+    )]
+    oidc_client_id: Vec<String>,
+    /// A file holding each provider's client secret (one per provider, or
+    /// none for public clients).
+    #[arg(
+        long = "oidc-client-secret-file",
+        env = "PLAIT_OIDC_CLIENT_SECRET_FILE",
+        value_delimiter = ','
+    )]
+    oidc_client_secret_file: Vec<PathBuf>,
+    /// What each provider's button says after "Sign in with" (default: the
+    /// issuer's host).
+    #[arg(long = "oidc-label", env = "PLAIT_OIDC_LABEL", value_delimiter = ',')]
+    oidc_label: Vec<String>,
+    /// Someone signing in with an identity no account has (no link, no
+    /// account with their verified e-mail address): `create` an account in
+    /// no programme, or `refuse`.
+    #[arg(long = "oidc-unknown", env = "PLAIT_OIDC_UNKNOWN", value_enum, default_value_t = OidcUnknown::Create)]
+    oidc_unknown: OidcUnknown,
+    /// Switch signing in with a password off (with single sign-on
+    /// configured): everyone signs in with their organisation's account.
+    #[arg(long, env = "PLAIT_NO_PASSWORDS")]
+    no_passwords: bool,
+}
+
+/// What happens to an identity with no account.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OidcUnknown {
+    Create,
+    Refuse,
+}
+
+/// The identity providers of the command line, their secrets read.
+fn sso_config(args: &ServeArgs) -> anyhow::Result<plait_server::oidc::SsoConfig> {
+    use plait_server::oidc::{ProviderConfig, SsoConfig, UnknownIdentities};
+    let n = args.oidc_issuer.len();
+    if args.oidc_client_id.len() != n {
+        anyhow::bail!(
+            "give one --oidc-client-id for each --oidc-issuer ({n} issuers, {} client ids)",
+            args.oidc_client_id.len()
+        );
+    }
+    if !args.oidc_client_secret_file.is_empty() && args.oidc_client_secret_file.len() != n {
+        anyhow::bail!("give one --oidc-client-secret-file for each --oidc-issuer, or none");
+    }
+    if !args.oidc_label.is_empty() && args.oidc_label.len() != n {
+        anyhow::bail!("give one --oidc-label for each --oidc-issuer, or none");
+    }
+    let mut providers = Vec::new();
+    for (i, issuer) in args.oidc_issuer.iter().enumerate() {
+        let client_secret = match args.oidc_client_secret_file.get(i) {
+            Some(file) => Some(
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let label = args.oidc_label.get(i).cloned().unwrap_or_else(|| {
+            issuer
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or(issuer)
+                .to_owned()
+        });
+        providers.push(ProviderConfig {
+            label,
+            issuer: issuer.clone(),
+            client_id: args.oidc_client_id[i].clone(),
+            client_secret,
+        });
+    }
+    if args.no_passwords && providers.is_empty() {
+        anyhow::bail!(
+            "--no-passwords needs an identity provider (--oidc-issuer): nobody could sign in"
+        );
+    }
+    Ok(SsoConfig {
+        providers,
+        unknown: match args.oidc_unknown {
+            OidcUnknown::Create => UnknownIdentities::Create,
+            OidcUnknown::Refuse => UnknownIdentities::Refuse,
+        },
+    })
 }
 
 impl From<&ServeArgs> for Config {
@@ -221,6 +324,8 @@ impl From<&ServeArgs> for Config {
         config.header_read_timeout = Duration::from_secs(args.header_timeout_secs.max(1));
         config.body_idle_timeout = Duration::from_secs(args.body_idle_timeout_secs.max(1));
         config.max_evidence_bytes = args.max_evidence_bytes;
+        config.passwords = !args.no_passwords;
+        config.public_url = args.public_url.clone();
         config
     }
 }
@@ -265,6 +370,29 @@ enum UserCommand {
         programme: String,
         /// viewer, contributor, lead, validator, approver, admin or none.
         role: String,
+    },
+    /// Link an identity at an identity provider to an account: signing
+    /// in with it signs in to the account.
+    Link {
+        /// Whom.
+        username: String,
+        /// The provider's issuer URL, as given to `--oidc-issuer`.
+        #[arg(long)]
+        issuer: String,
+        /// The person's subject (`sub`) at the provider (Entra ID: the
+        /// user's object id in the tenant gives `oid`; `sub` is per
+        /// application, shown in Plait's log on a refused sign-in).
+        #[arg(long)]
+        subject: String,
+    },
+    /// Remove an identity's link.
+    Unlink {
+        /// The provider's issuer URL.
+        #[arg(long)]
+        issuer: String,
+        /// The person's subject at the provider.
+        #[arg(long)]
+        subject: String,
     },
     /// Set a new password (read from standard input, or generated).
     Password {
@@ -317,7 +445,10 @@ async fn run() -> anyhow::Result<()> {
             } = args;
             let store = open_storage(data_dir, cli.database.as_deref())?;
             tracing::info!(storage = store.kind(), "storage opened");
-            let config = Config::from(&args);
+            let mut config = Config::from(&args);
+            config.sso = sso_config(&args)?;
+            plait_server::oidc::Sso::new(&config.sso, config.public_url.as_deref(), &*store)
+                .map_err(|e| anyhow::anyhow!(e))?;
             let state = plait_server::AppState::new(store.clone(), config)?;
             if demo {
                 let seeded = plait_server::demo::seed(&*store, &state.accounts)
@@ -625,6 +756,16 @@ impl TryFrom<UserCommand> for plait_server::control::Command {
             },
             UserCommand::List => Control::List,
             UserCommand::Disable { username } => Control::Disable { username },
+            UserCommand::Link {
+                username,
+                issuer,
+                subject,
+            } => Control::Link {
+                username,
+                issuer,
+                subject,
+            },
+            UserCommand::Unlink { issuer, subject } => Control::Unlink { issuer, subject },
             UserCommand::Enable { username } => Control::Enable { username },
             UserCommand::Grant {
                 username,
@@ -700,6 +841,10 @@ async fn user_command(
         Reply::Error(message) => anyhow::bail!(message),
         Reply::Imported { .. } | Reply::Refused(_) | Reply::Collected(_) => {
             anyhow::bail!("unexpected answer")
+        }
+        Reply::Done(what) => {
+            println!("{what}");
+            Ok(())
         }
         Reply::Users(users) => {
             println!("{:<20} {:<36} {:<9} programmes", "user", "name", "status");

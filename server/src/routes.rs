@@ -48,6 +48,12 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/options", get(auth::options))
+        .route(
+            plait_shared::api::SSO_CALLBACK_PATH,
+            get(auth::sso_callback),
+        )
+        .route("/api/auth/oidc/{n}/start", get(auth::sso_start))
         .route("/api/me", get(auth::get_me))
         .route(
             "/api/blobs/{sha256}",

@@ -52,6 +52,8 @@ pub struct AppState {
     /// `rules`, held in memory so they follow the other nodes.
     pub followed:
         Arc<std::sync::Mutex<std::collections::HashMap<plait_shared::DocId, registry::Lease>>>,
+    /// Single sign-on's providers and the sign-ins under way.
+    pub sso: Arc<crate::oidc::Sso>,
 }
 
 impl AppState {
@@ -141,6 +143,10 @@ impl AppState {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let audit = Audit::open(store.clone() as Arc<dyn Keyspace>)?;
+        // The command line checked the settings (`plait serve` says what is
+        // wrong with them before this).
+        let sso = crate::oidc::Sso::new(&config.sso, config.public_url.as_deref(), &*store)
+            .map_err(StoreError::Corrupt)?;
         let blobs = blobs::Blobs::open(&*store)?;
         let accounts = Arc::new(
             Accounts::open(&*store, config.sessions).map_err(|e| match e {
@@ -204,6 +210,7 @@ impl AppState {
             config.max_unauthenticated_bodies.max(1),
         ));
         Ok(AppState {
+            sso: Arc::new(sso),
             registry,
             config: Arc::new(config),
             shutdown,

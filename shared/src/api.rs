@@ -51,6 +51,124 @@ use crate::import::{ColumnChoices, ColumnUse, ImportSummary, RowError};
 use crate::protocol::RefusedChange;
 use crate::vocab::Role;
 
+/// `GET /api/auth/options`: how this server lets people sign in, for the
+/// sign-in page (asked before anyone is signed in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInOptions {
+    /// Whether a user name and password are taken (`--no-passwords` turns
+    /// them off when a trust signs in with its own accounts).
+    pub passwords: bool,
+    /// The trust's identity providers (OpenID Connect), in the order given.
+    pub providers: Vec<SsoProvider>,
+}
+
+/// One identity provider people can sign in with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoProvider {
+    /// Its number, for [`sso_start_path`].
+    pub id: u32,
+    /// What the button says after "Sign in with" ("NHSmail").
+    pub label: String,
+}
+
+/// The path that starts signing in with provider `id`; the browser comes
+/// back to `next` (a path of this site) once signed in.
+pub fn sso_start_path(id: u32, next: &str) -> String {
+    let mut encoded = String::new();
+    for byte in next.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("{SSO_PATH}/{id}/start?next={encoded}")
+}
+
+/// Where single sign-on lives: `{SSO_PATH}/{id}/start` and
+/// [`SSO_CALLBACK_PATH`].
+pub const SSO_PATH: &str = "/api/auth/oidc";
+
+/// The redirect URI registered with every identity provider (after the
+/// server's public URL).
+pub const SSO_CALLBACK_PATH: &str = "/api/auth/oidc/callback";
+
+/// The query parameter by which a failed single sign-on comes back to the
+/// sign-in page, with a [`SsoFailure`]'s code.
+pub const SSO_FAILURE_PARAM: &str = "sign_in_failed";
+
+/// Why single sign-on did not sign someone in: the server sends the code
+/// back to the sign-in page ([`SSO_FAILURE_PARAM`]), which shows the words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsoFailure {
+    /// The sign-in took too long, was used already, or began in another
+    /// browser.
+    Expired,
+    /// The identity provider said no, or the person cancelled there.
+    Cancelled,
+    /// The provider's answer did not check out (signature, audience,
+    /// issuer, nonce, expiry).
+    Refused,
+    /// The identity has no account here and this server does not make one.
+    Unknown,
+    /// The account is disabled.
+    Disabled,
+    /// The provider could not be reached.
+    Unavailable,
+}
+
+impl SsoFailure {
+    /// Every failure.
+    pub const ALL: [SsoFailure; 6] = [
+        SsoFailure::Expired,
+        SsoFailure::Cancelled,
+        SsoFailure::Refused,
+        SsoFailure::Unknown,
+        SsoFailure::Disabled,
+        SsoFailure::Unavailable,
+    ];
+
+    /// Its code in the URL.
+    pub fn code(self) -> &'static str {
+        match self {
+            SsoFailure::Expired => "expired",
+            SsoFailure::Cancelled => "cancelled",
+            SsoFailure::Refused => "refused",
+            SsoFailure::Unknown => "unknown",
+            SsoFailure::Disabled => "disabled",
+            SsoFailure::Unavailable => "unavailable",
+        }
+    }
+
+    /// The failure with this code.
+    pub fn from_code(code: &str) -> Option<SsoFailure> {
+        SsoFailure::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    /// What the sign-in page says.
+    pub fn message(self) -> &'static str {
+        match self {
+            SsoFailure::Expired => {
+                "That sign-in took too long or was used already. Try signing in again."
+            }
+            SsoFailure::Cancelled => "Signing in was cancelled. Try again when you are ready.",
+            SsoFailure::Refused => {
+                "Your organisation's sign-in could not be checked, so you are not signed in. \
+                 Try again; if it keeps happening, tell your Plait administrator."
+            }
+            SsoFailure::Unknown => {
+                "Your account is not set up in Plait. Ask your programme office to add you."
+            }
+            SsoFailure::Disabled => {
+                "Your Plait account is disabled. Ask your programme office if you need it."
+            }
+            SsoFailure::Unavailable => {
+                "Your organisation's sign-in cannot be reached at the moment. Try again later."
+            }
+        }
+    }
+}
+
 /// `POST /api/login`: a sign-in with a password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignIn {
@@ -594,6 +712,19 @@ pub mod address {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn single_sign_on_paths_and_failures_read_back() {
+        use super::{sso_start_path, SsoFailure};
+        assert_eq!(
+            sso_start_path(0, "/p/demo/actions?owner=me&x=a b"),
+            "/api/auth/oidc/0/start?next=/p/demo/actions%3Fowner%3Dme%26x%3Da%20b"
+        );
+        for failure in SsoFailure::ALL {
+            assert_eq!(SsoFailure::from_code(failure.code()), Some(failure));
+        }
+        assert_eq!(SsoFailure::from_code("nonsense"), None);
+    }
 
     #[test]
     fn addresses_carry_their_queries_encoded() {

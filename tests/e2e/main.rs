@@ -11,6 +11,7 @@ mod crash;
 mod governance;
 mod layering;
 mod nodes;
+mod oidc;
 mod postgres;
 mod server;
 mod support;

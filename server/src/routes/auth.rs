@@ -8,9 +8,13 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use axum::extract::{Path, Query};
 use plait_shared::api::{
-    ChangePassword, CreatedAccount, Invite, Me, Member, Membership, SetRole, SignIn,
+    ChangePassword, CreatedAccount, Invite, Me, Member, Membership, SetRole, SignIn, SignInOptions,
+    SsoFailure, SSO_FAILURE_PARAM, SSO_PATH,
 };
+
+use crate::oidc::{Callback, Identity, UnknownIdentities, BINDING_COOKIE, PENDING_FOR};
 
 use crate::accounts::{Session, SignInError, User};
 use crate::auth::{check_origin, client_address, device_of, COOKIE};
@@ -76,6 +80,12 @@ pub(crate) async fn login(
     // without asking first (login CSRF: the victim signed in as the
     // attacker), but not JSON, and a browser says where a request came from.
     check_origin(&state, &parts.headers)?;
+    if !state.config.passwords {
+        return Err(AppError::Forbidden(
+            "signing in with a password is switched off here: sign in with your organisation's account"
+                .into(),
+        ));
+    }
     let json = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -166,6 +176,199 @@ pub(crate) async fn login(
         Json(body),
     )
         .into_response())
+}
+
+/// `GET /api/auth/options`: how people sign in here.
+pub(crate) async fn options(State(state): State<AppState>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(SignInOptions {
+            passwords: state.config.passwords,
+            providers: state.sso.providers(),
+        }),
+    )
+        .into_response()
+}
+
+/// Where a failed single sign-on lands: the sign-in page, saying why.
+fn sso_failed(failure: SsoFailure) -> Response {
+    let location = format!("/?{SSO_FAILURE_PARAM}={}", failure.code());
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, location),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+/// The query of a sign-in's start.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Start {
+    next: Option<String>,
+}
+
+/// `GET /api/auth/oidc/{n}/start?next=/p/…`: sends the browser to identity
+/// provider `n`, bound to this browser by a cookie.
+pub(crate) async fn sso_start(
+    State(state): State<AppState>,
+    Path(n): Path<usize>,
+    Query(start): Query<Start>,
+    headers: HeaderMap,
+) -> Response {
+    let next = start.next.unwrap_or_else(|| "/".into());
+    match state.sso.begin(n, &next).await {
+        Ok((url, binding)) => {
+            let cookie =
+                format!(
+                "{BINDING_COOKIE}={binding}; Path={SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                PENDING_FOR.as_secs(),
+                if is_secure(&state, &headers) { "; Secure" } else { "" }
+            );
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, url),
+                    (header::SET_COOKIE, cookie),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!(provider = n, "single sign-on could not begin: {e}");
+            sso_failed(e.failure())
+        }
+    }
+}
+
+/// The binding cookie the browser sent, if any.
+fn binding_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == BINDING_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// `GET /api/auth/oidc/callback?code=…&state=…`: the provider sends the
+/// browser back. The identity is checked ([`crate::oidc::Sso::finish`]),
+/// matched to an account (a link; else the one account with the same
+/// verified e-mail address, which is then linked; else a new account with
+/// no programme, or a refusal, by setting), and a session starts as a
+/// password sign-in's does.
+pub(crate) async fn sso_callback(
+    State(state): State<AppState>,
+    Query(callback): Query<Callback>,
+    headers: HeaderMap,
+) -> Response {
+    let secure = is_secure(&state, &headers);
+    // The binding is used once, whatever happens next.
+    let clear_binding = format!(
+        "{BINDING_COOKIE}=; Path={SSO_PATH}; HttpOnly; SameSite=Lax; Max-Age=0{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let (identity, next) = match state
+        .sso
+        .finish(callback, binding_of(&headers).as_deref())
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => {
+            count_failed_sign_in(&state);
+            tracing::warn!("single sign-on refused: {e}");
+            let mut response = sso_failed(e.failure());
+            if let Ok(value) = clear_binding.parse() {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+            return response;
+        }
+    };
+    let accounts = state.accounts.clone();
+    let unknown = state.sso.unknown();
+    let device = device_of(&headers);
+    let found = tokio::task::spawn_blocking(move || {
+        account_for(&accounts, &identity, unknown).and_then(|user| match user {
+            Ok(user) if !user.disabled => accounts
+                .start_session(&user, &device)
+                .map(|(token, _)| Ok((user, token))),
+            Ok(user) => Ok(Err((SsoFailure::Disabled, user.username.to_string()))),
+            Err(failure) => Ok(Err((failure, identity.subject.clone()))),
+        })
+    })
+    .await;
+    let (user, token) = match found {
+        Ok(Ok(Ok(signed_in))) => signed_in,
+        Ok(Ok(Err((failure, who)))) => {
+            count_failed_sign_in(&state);
+            tracing::warn!(%who, failure = failure.code(), "single sign-on: no account to sign in to");
+            return sso_failed(failure);
+        }
+        Ok(Err(e)) => {
+            tracing::error!("single sign-on: {e}");
+            return sso_failed(SsoFailure::Unavailable);
+        }
+        Err(e) => {
+            tracing::error!("single sign-on: {e}");
+            return sso_failed(SsoFailure::Unavailable);
+        }
+    };
+    tracing::info!(user = %user.username, "signed in through an identity provider");
+    let max_age = state.accounts.settings().absolute.as_secs();
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, next),
+            (header::SET_COOKIE, session_cookie(&token, max_age, secure)),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response();
+    if let Ok(value) = clear_binding.parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The account `identity` signs in to: its link; else the one account with
+/// its verified e-mail address (linked from then on); else a new one, or
+/// none, as `unknown` says.
+fn account_for(
+    accounts: &crate::accounts::Accounts,
+    identity: &Identity,
+    unknown: UnknownIdentities,
+) -> Result<Result<User, SsoFailure>, crate::accounts::AccountError> {
+    if let Some(user) = accounts.identity(&identity.issuer, &identity.subject)? {
+        return Ok(Ok(user));
+    }
+    if let Some(email) = identity.verified_email.as_deref() {
+        if let Some(user) = accounts.user_by_email(email)? {
+            accounts.link_identity(user.username.as_str(), &identity.issuer, &identity.subject)?;
+            tracing::info!(user = %user.username, issuer = %identity.issuer, "identity linked by its verified e-mail address");
+            return Ok(Ok(user));
+        }
+    }
+    if unknown == UnknownIdentities::Refuse {
+        return Ok(Err(SsoFailure::Unknown));
+    }
+    let preferred = identity
+        .verified_email
+        .as_deref()
+        .or(identity.preferred_username.as_deref())
+        .unwrap_or("user");
+    let user = accounts.add_from_identity(
+        preferred,
+        identity.name.as_deref().unwrap_or_default(),
+        identity.verified_email.as_deref(),
+        &identity.issuer,
+        &identity.subject,
+    )?;
+    tracing::info!(user = %user.username, issuer = %identity.issuer, "account made for a new identity (no programme)");
+    Ok(Ok(user))
 }
 
 /// `POST /api/auth/logout`: ends the session and closes its connections.
