@@ -208,6 +208,15 @@ pub async fn login(username: &str, password: &str) -> Result<Account, ApiError> 
     answer.json::<Me>().map(Account::from)
 }
 
+/// `GET /api/auth/options`: passwords, and the identity providers.
+///
+/// # Errors
+/// [`ApiError`].
+pub async fn sign_in_options() -> Result<plait_shared::api::SignInOptions, ApiError> {
+    let answer = call("GET", "/api/auth/options", None, None).await?;
+    answer.json()
+}
+
 /// `GET /api/me`.
 ///
 /// # Errors
@@ -215,6 +224,17 @@ pub async fn login(username: &str, password: &str) -> Result<Account, ApiError> 
 pub async fn me() -> Result<Account, ApiError> {
     let answer = call("GET", "/api/me", None, None).await?;
     answer.json::<Me>().map(Account::from)
+}
+
+/// The session this browser already has, if any: after signing in through
+/// an identity provider the browser comes back with the session's cookie
+/// and nothing remembered. Never a session signed out while offline (its
+/// cookie may still be live until the server hears of it).
+pub async fn existing_session() -> Option<Account> {
+    if stored(PENDING_LOGOUT_KEY).is_some() {
+        return None;
+    }
+    me().await.ok()
 }
 
 /// `POST /api/auth/logout`. When there is no network, the session is

@@ -21,6 +21,39 @@ fn just_signed_out() -> bool {
     was
 }
 
+/// Why signing in through the person's organisation just failed, from the
+/// address the server sent them back to (asked once: the address is
+/// tidied, so a reload does not say it again).
+fn single_sign_on_failure() -> Option<String> {
+    let window = web_sys::window()?;
+    let search = window.location().search().ok()?;
+    let code = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == plait_shared::api::SSO_FAILURE_PARAM)
+        .map(|(_, code)| code.to_owned())?;
+    if let Ok(history) = window.history() {
+        let path = window.location().pathname().unwrap_or_else(|_| "/".into());
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
+    plait_shared::api::SsoFailure::from_code(&code).map(|f| f.message().to_owned())
+}
+
+/// Where the person is, to come back to after signing in elsewhere.
+fn here() -> String {
+    web_sys::window()
+        .map(|w| {
+            let location = w.location();
+            format!(
+                "{}{}",
+                location.pathname().unwrap_or_default(),
+                location.search().unwrap_or_default()
+            )
+        })
+        .unwrap_or_else(|| "/".into())
+}
+
 /// The problems with what was typed before asking the server: (field id,
 /// message) each.
 fn missing(username: &str, password: &str) -> Vec<(String, String)> {
@@ -82,7 +115,24 @@ pub fn SignIn(
     let problem = RwSignal::new(None);
     let busy = StoredValue::new(false);
     let signed_out = !is_again && just_signed_out();
-    if is_again {
+    let options = RwSignal::new(None::<plait_shared::api::SignInOptions>);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(found) = api::sign_in_options().await {
+            options.try_set(Some(found));
+        }
+    });
+    if !is_again {
+        wasm_bindgen_futures::spawn_local(async move {
+            if let Some(account) = api::existing_session().await {
+                on_done.run(account);
+            }
+        });
+    }
+    let passwords = move || options.with(|o| o.as_ref().is_none_or(|o| o.passwords));
+    if let Some(why) = single_sign_on_failure() {
+        problem.set(Some(why));
+        focus("error-summary");
+    } else if is_again {
         focus("sign-in-heading");
     }
     let shown = move |found: Vec<(String, String)>, trouble: Option<String>| {
@@ -139,7 +189,25 @@ pub fn SignIn(
         {is_again.then(|| view! {
             <p>"Your session has ended. Your changes are kept on this device and will be sent once you sign in again."</p>
         })}
-        <form novalidate on:submit=submit>
+        {move || options.with(|o| o.as_ref().filter(|o| !o.providers.is_empty()).map(|o| {
+            let next = here();
+            let buttons = o.providers.iter().map(|p| view! {
+                <p>
+                    <a class="nhsuk-button nhsuk-button--secondary plait-sso" role="button" draggable="false"
+                        href=plait_shared::api::sso_start_path(p.id, &next)>
+                        {format!("Sign in with {}", p.label)}
+                    </a>
+                </p>
+            }).collect::<Vec<_>>();
+            view! {
+                <h2 class="nhsuk-heading-m">"With your organisation's account"</h2>
+                {buttons}
+                {o.passwords.then(|| view! {
+                    <h2 class="nhsuk-heading-m">"With a Plait user name and password"</h2>
+                })}
+            }
+        }))}
+        <form novalidate on:submit=submit hidden=move || !passwords()>
             <TextField id="username" label="User name" value=username errors
                 autocomplete="username" width="nhsuk-input--width-20" verbatim=true />
             <TextField id="password" label="Password" value=password errors kind="password"
