@@ -126,7 +126,7 @@ impl Audit {
 /// changes (`{action, what, reason}`, words), read into typed changes so an
 /// existing trail still shows. A record in neither form is damage, and an
 /// error.
-fn read_record(value: &[u8]) -> Result<AuditRecord, StoreError> {
+pub(crate) fn read_record(value: &[u8]) -> Result<AuditRecord, StoreError> {
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("audit record: {e}"));
     match serde_json::from_slice::<AuditRecord>(value) {
         Ok(record) => Ok(record),
@@ -136,6 +136,13 @@ fn read_record(value: &[u8]) -> Result<AuditRecord, StoreError> {
             Ok(legacy.into_record())
         }
     }
+}
+
+/// Whether a stored record is in the form before typed changes (the store
+/// upgrade to format 2 rewrites them).
+pub(crate) fn is_legacy(value: &[u8]) -> bool {
+    serde_json::from_slice::<AuditRecord>(value).is_err()
+        && serde_json::from_slice::<legacy::Record>(value).is_ok()
 }
 
 /// The audit format before typed changes: each change's words, as its

@@ -71,6 +71,16 @@ pub enum Command {
         /// The person's subject there.
         subject: String,
     },
+    /// Write a backup of the whole store to `file` (a path on the
+    /// server's machine).
+    Backup {
+        /// Where.
+        file: String,
+        /// Include sign-in sessions.
+        sessions: bool,
+    },
+    /// Read the whole store and report what is damaged.
+    Check,
     /// Set a new password (the account's sessions end).
     Password {
         /// Whom.
@@ -127,6 +137,13 @@ pub enum Reply {
     Collected(crate::gc::Collected),
     /// Done, with a word on what was done.
     Done(String),
+    /// A store check: its report, and how many problems.
+    Checked {
+        /// The report, in words.
+        report: String,
+        /// Problems found.
+        damaged: usize,
+    },
     /// Why it failed.
     Error(String),
 }
@@ -154,6 +171,28 @@ pub async fn execute(state: &AppState, command: Command) -> Reply {
             &options,
         )
         .await;
+    }
+    if let Command::Backup { file, sessions } = &command {
+        let store = state.storage.clone();
+        let (file, sessions) = (std::path::PathBuf::from(file), *sessions);
+        return tokio::task::spawn_blocking(move || crate::backup::write(&*store, &file, sessions))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map_or_else(Reply::Error, |summary| {
+                Reply::Done(format!("Backed up {summary}."))
+            });
+    }
+    if let Command::Check = command {
+        let store = state.storage.clone();
+        return tokio::task::spawn_blocking(move || crate::check::check(&*store))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map_or_else(Reply::Error, |report| Reply::Checked {
+                damaged: report.damaged.len(),
+                report: report.to_string(),
+            });
     }
     if let Command::Gc { grace_days } = command {
         let grace = std::time::Duration::from_secs(grace_days.saturating_mul(24 * 3600));
@@ -270,6 +309,9 @@ pub fn execute_account(accounts: &Accounts, command: Command) -> Reply {
         }
         Command::Import { .. } => return Reply::Error("imports need the server's state".into()),
         Command::Gc { .. } => return Reply::Error("collecting needs the server's state".into()),
+        Command::Backup { .. } | Command::Check => {
+            return Reply::Error("backups and checks need the server's state".into())
+        }
     };
     result.unwrap_or_else(|e| Reply::Error(e.to_string()))
 }
@@ -349,6 +391,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Unlink { .. } => "unlink",
         Command::Import { .. } => "import",
         Command::Gc { .. } => "gc",
+        Command::Backup { .. } => "backup",
+        Command::Check => "check",
     }
 }
 

@@ -10,7 +10,9 @@
 
 use std::sync::Arc;
 
-use crate::store::{DocStore, SledStore, StoreError};
+use plait_shared::DocId;
+
+use crate::store::{DocStore, SledStore, StoreError, StoredDoc};
 
 /// What a scan calls with each entry (key, value); `false` stops it.
 pub type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool, StoreError> + 'a;
@@ -75,6 +77,51 @@ pub trait Keyspace: Send + Sync + std::fmt::Debug + 'static {
 pub trait Storage: DocStore + Keyspace {
     /// What it is, for the log and `/metrics` ("sled", "postgres").
     fn kind(&self) -> &'static str;
+
+    /// The ids of every stored document.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn doc_ids(&self) -> Result<Vec<DocId>, StoreError>;
+
+    /// The names of the trees beside the documents (accounts, sessions,
+    /// the audit trail, evidence files: everything [`crate::kv`] keeps).
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn tree_names(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Whether it holds nothing (no document, no tree entry): the only
+    /// store a copy (`plait migrate`, `plait restore`) is written into.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn is_empty(&self) -> Result<bool, StoreError>;
+
+    /// Writes a whole document: its snapshot, its log with the same
+    /// sequence numbers, its writers' claims.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn import_doc(
+        &self,
+        id: &DocId,
+        stored: StoredDoc,
+        writers: Vec<(u64, String)>,
+    ) -> Result<(), StoreError>;
+
+    /// Writes a tree's entries.
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn import_tree(&self, name: &str, entries: Entries) -> Result<(), StoreError>;
+
+    /// Makes [`Keyspace::generate_id`] give numbers from `next` on (so
+    /// copied audit records keep sorting before new ones).
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn ids_from(&self, next: u64) -> Result<(), StoreError>;
 }
 
 /// The entries of `tree` under `prefix`, in key order.
@@ -147,6 +194,54 @@ impl Keyspace for SledStore {
 impl Storage for SledStore {
     fn kind(&self) -> &'static str {
         "sled"
+    }
+
+    fn doc_ids(&self) -> Result<Vec<DocId>, StoreError> {
+        SledStore::doc_ids(self)
+    }
+
+    fn tree_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(SledStore::tree_names(self))
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        let db = self.db();
+        for name in db.tree_names() {
+            if name.starts_with(b"__sled__") {
+                continue;
+            }
+            if !db.open_tree(&name)?.is_empty() {
+                return Ok(false);
+            }
+        }
+        Ok(db.is_empty())
+    }
+
+    fn import_doc(
+        &self,
+        id: &DocId,
+        stored: StoredDoc,
+        writers: Vec<(u64, String)>,
+    ) -> Result<(), StoreError> {
+        self.import_doc(id, stored, writers)
+    }
+
+    fn import_tree(&self, name: &str, entries: Entries) -> Result<(), StoreError> {
+        let tree = self.db().open_tree(name)?;
+        let mut batch = sled::Batch::default();
+        for (key, value) in entries {
+            batch.insert(key, value);
+        }
+        tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    fn ids_from(&self, next: u64) -> Result<(), StoreError> {
+        // sled's ids only grow: draw until past `next` (a copy's ids start
+        // from where the original's were, so this is a few draws at most
+        // after the first, which sled makes cheap by reserving ranges).
+        while self.db().generate_id()? + 1 < next {}
+        Ok(())
     }
 }
 

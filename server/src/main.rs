@@ -115,6 +115,42 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Write a backup of the whole store (documents, accounts, membership,
+    /// the audit trail, evidence files) to FILE, with a manifest of counts
+    /// and checksums. Talks to the running server if there is one (it keeps
+    /// serving); otherwise reads the store directly.
+    Backup {
+        /// The backup file to write (a ZIP).
+        file: PathBuf,
+        /// Leave sign-in sessions out (everyone signs in again after a
+        /// restore).
+        #[arg(long)]
+        without_sessions: bool,
+        /// Where sled keeps its files.
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Restore a backup into an empty store, then read it back and check
+    /// every document's state and every tree entry against the backup.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace a data directory that holds data (it is kept beside the
+        /// restored one, as DIR.replaced-TIME).
+        #[arg(long)]
+        force: bool,
+        /// The data directory to restore into (empty or new).
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
+    /// Read every document, snapshot, log entry, audit record, account and
+    /// evidence file; name what is damaged or missing, and exit non-zero if
+    /// anything is. Talks to the running server if there is one.
+    Check {
+        /// Where sled keeps its files.
+        #[arg(long, env = "PLAIT_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+        data_dir: PathBuf,
+    },
     /// Manage accounts (talks to the running server if there is one).
     User {
         /// Where sled keeps its files.
@@ -502,6 +538,73 @@ async fn run() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Backup {
+            file,
+            without_sessions,
+            data_dir,
+        } => {
+            let file = std::path::absolute(&file)
+                .with_context(|| format!("where is {}", file.display()))?;
+            let control = plait_server::control::Command::Backup {
+                file: file.display().to_string(),
+                sessions: !without_sessions,
+            };
+            #[cfg(unix)]
+            let sent = plait_server::control::send(&data_dir, &control)
+                .await
+                .context("talking to the running server")?;
+            #[cfg(not(unix))]
+            let sent: Option<plait_server::control::Reply> = None;
+            let said = match sent {
+                Some(plait_server::control::Reply::Done(said)) => said,
+                Some(plait_server::control::Reply::Error(message)) => anyhow::bail!(message),
+                Some(other) => anyhow::bail!("unexpected answer: {other:?}"),
+                None => {
+                    let store = open_raw(&data_dir, cli.database.as_deref())?;
+                    let summary = plait_server::backup::write(&*store, &file, !without_sessions)?;
+                    format!("Backed up {summary}.")
+                }
+            };
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{said} Written to {}.", file.display());
+            }
+            Ok(())
+        }
+        Command::Restore {
+            file,
+            force,
+            data_dir,
+        } => restore(&file, &data_dir, cli.database.as_deref(), force).await,
+        Command::Check { data_dir } => {
+            #[cfg(unix)]
+            let sent =
+                plait_server::control::send(&data_dir, &plait_server::control::Command::Check)
+                    .await
+                    .context("talking to the running server")?;
+            #[cfg(not(unix))]
+            let sent: Option<plait_server::control::Reply> = None;
+            let (report, damaged) = match sent {
+                Some(plait_server::control::Reply::Checked { report, damaged }) => {
+                    (report, damaged)
+                }
+                Some(plait_server::control::Reply::Error(message)) => anyhow::bail!(message),
+                Some(other) => anyhow::bail!("unexpected answer: {other:?}"),
+                None => {
+                    let store = open_raw(&data_dir, cli.database.as_deref())?;
+                    let report = plait_server::check::check(&*store)?;
+                    (report.to_string(), report.damaged.len())
+                }
+            };
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{report}");
+            }
+            if damaged > 0 {
+                anyhow::bail!("the store has {damaged} problem(s)");
+            }
+            Ok(())
+        }
         Command::Gc {
             grace_days,
             data_dir,
@@ -632,18 +735,170 @@ fn open_storage(
     Ok(match database {
         Some(url) => {
             let store = PgStore::open(url).context("opening the database")?;
+            if let Some(upgraded) = plait_server::format::upgrade(&store)? {
+                report_upgrade(&upgraded);
+            }
             // The control socket still lives in the data directory.
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("creating {}", data_dir.display()))?;
             Arc::new(store)
         }
-        None => Arc::new(SledStore::open(data_dir).with_context(|| {
-            format!(
-                "opening the data directory {} (is a server without a control socket using it?)",
-                data_dir.display()
-            )
-        })?),
+        None => {
+            let (store, upgraded) = plait_server::format::open_sled(data_dir).with_context(|| {
+                format!(
+                    "opening the data directory {} (is a server without a control socket using it?)",
+                    data_dir.display()
+                )
+            })?;
+            if let Some(upgraded) = upgraded {
+                report_upgrade(&upgraded);
+            }
+            Arc::new(store)
+        }
     })
+}
+
+/// Says what an upgrade of the store did.
+fn report_upgrade(upgraded: &plait_server::format::Upgraded) {
+    tracing::info!(
+        from = upgraded.from,
+        to = upgraded.to,
+        kept = ?upgraded.kept,
+        "the store was upgraded"
+    );
+    for (does, changed) in &upgraded.steps {
+        tracing::info!(changed, "upgrade step: {does}");
+    }
+}
+
+/// The store as it is (not upgraded: a check or a backup reads an older
+/// store as it was written).
+fn open_raw(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+) -> anyhow::Result<Arc<dyn Storage>> {
+    Ok(match database {
+        Some(url) => Arc::new(PgStore::open(url).context("opening the database")?),
+        None => {
+            if !data_dir.exists() {
+                anyhow::bail!("there is no data directory at {}", data_dir.display());
+            }
+            Arc::new(SledStore::open(data_dir).with_context(|| {
+                format!(
+                    "opening the data directory {} (is a server without a control socket using it?)",
+                    data_dir.display()
+                )
+            })?)
+        }
+    })
+}
+
+/// `plait restore`: into an empty store; a data directory holding data
+/// only with `--force`, restored beside it and switched in, the old one
+/// kept.
+async fn restore(
+    file: &std::path::Path,
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+    force: bool,
+) -> anyhow::Result<()> {
+    let mut backup = plait_server::backup::Backup::open(file)?;
+    #[cfg(unix)]
+    if plait_server::control::send(data_dir, &plait_server::control::Command::Check)
+        .await
+        .ok()
+        .flatten()
+        .is_some()
+    {
+        anyhow::bail!(
+            "a server is running on {}: stop it before restoring",
+            data_dir.display()
+        );
+    }
+    let summary = match database {
+        Some(url) => {
+            if force {
+                anyhow::bail!(
+                    "--force replaces a data directory; restore into an empty database instead"
+                );
+            }
+            let store = PgStore::open(url).context("opening the database")?;
+            backup.restore(&store)?
+        }
+        None => {
+            let holds_data = std::fs::read_dir(data_dir)
+                .map(|mut entries| entries.next().is_some())
+                .unwrap_or(false);
+            if holds_data && !force {
+                anyhow::bail!(
+                    "{} holds data: restore into an empty directory, or pass --force to replace it (it is kept beside, renamed)",
+                    data_dir.display()
+                );
+            }
+            let target = if holds_data {
+                data_dir.with_file_name(format!(
+                    "{}.restoring",
+                    data_dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default()
+                ))
+            } else {
+                data_dir.to_owned()
+            };
+            if target.exists() && holds_data {
+                std::fs::remove_dir_all(&target)?;
+            }
+            let restored = SledStore::open(&target)
+                .with_context(|| format!("opening {}", target.display()))
+                .and_then(|store| Ok(backup.restore(&store)?));
+            let summary = match restored {
+                Ok(summary) => summary,
+                Err(e) => {
+                    // Nothing half-restored is left behind.
+                    let _ = std::fs::remove_dir_all(&target);
+                    return Err(e);
+                }
+            };
+            if holds_data {
+                let kept = data_dir.with_file_name(format!(
+                    "{}.replaced-{}",
+                    data_dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default(),
+                    plait_server::clock::now_millis()
+                ));
+                std::fs::rename(data_dir, &kept)?;
+                std::fs::rename(&target, data_dir)?;
+                #[allow(clippy::print_stdout)]
+                {
+                    println!(
+                        "The data directory that was there is kept as {}.",
+                        kept.display()
+                    );
+                }
+            }
+            summary
+        }
+    };
+    #[allow(clippy::print_stdout)]
+    {
+        let at = backup.manifest.created_at;
+        let taken = format!(
+            "{} {:02}:{:02} UTC",
+            plait_shared::UnixMillis(i64::try_from(at).unwrap_or(i64::MAX))
+                .date()
+                .iso(),
+            at / 3_600_000 % 24,
+            at / 60_000 % 60
+        );
+        println!(
+            "Restored and checked {summary}: every document's state and every entry reads back as in the backup (taken {taken} by Plait {}).",
+            backup.manifest.plait_version
+        );
+    }
+    Ok(())
 }
 
 /// Sends a command to the running server, or (when none runs) opens the
@@ -839,7 +1094,10 @@ async fn user_command(
     #[allow(clippy::print_stdout)]
     match reply {
         Reply::Error(message) => anyhow::bail!(message),
-        Reply::Imported { .. } | Reply::Refused(_) | Reply::Collected(_) => {
+        Reply::Imported { .. }
+        | Reply::Refused(_)
+        | Reply::Collected(_)
+        | Reply::Checked { .. } => {
             anyhow::bail!("unexpected answer")
         }
         Reply::Done(what) => {

@@ -58,7 +58,7 @@ pub enum MigrateError {
 /// client's clock and every deletion (two documents built from updates
 /// with the same ids and these equal hold the same content, as an id's
 /// content never changes).
-fn state_of(id: &str, stored: &StoredDoc) -> Result<yrs::Snapshot, StoreError> {
+pub fn state_of(id: &str, stored: &StoredDoc) -> Result<yrs::Snapshot, StoreError> {
     let doc = plait_shared::new_doc();
     {
         let mut txn = doc.transact_mut();

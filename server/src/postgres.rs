@@ -1211,6 +1211,43 @@ impl Storage for PgStore {
     fn kind(&self) -> &'static str {
         "postgres"
     }
+
+    fn doc_ids(&self) -> Result<Vec<DocId>, StoreError> {
+        PgStore::doc_ids(self)
+    }
+
+    fn tree_names(&self) -> Result<Vec<String>, StoreError> {
+        let pool = self.inner.pool.clone();
+        self.block(async move {
+            let client = pool.get().await.map_err(pool_error)?;
+            let rows = client
+                .query("SELECT DISTINCT tree FROM plait_kv ORDER BY tree", &[])
+                .await
+                .map_err(pg)?;
+            Ok(rows.iter().map(|row| row.get(0)).collect())
+        })
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        PgStore::is_empty(self)
+    }
+
+    fn import_doc(
+        &self,
+        id: &DocId,
+        stored: StoredDoc,
+        writers: Vec<(u64, String)>,
+    ) -> Result<(), StoreError> {
+        PgStore::import_doc(self, id, stored, writers)
+    }
+
+    fn import_tree(&self, name: &str, entries: crate::kv::Entries) -> Result<(), StoreError> {
+        PgStore::import_tree(self, name, entries)
+    }
+
+    fn ids_from(&self, next: u64) -> Result<(), StoreError> {
+        PgStore::ids_from(self, next)
+    }
 }
 
 #[cfg(test)]

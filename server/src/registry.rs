@@ -287,6 +287,27 @@ impl Registry {
     }
 
     async fn load(&self, id: &DocId) -> Result<DocState, StoreError> {
+        let loaded = self.load_once(id).await;
+        if let Err(e) = &loaded {
+            // Name what is damaged (`plait check`'s reading of this one
+            // document); every other document keeps being served.
+            let store = self.store.clone();
+            let id = id.clone();
+            let why = e.to_string();
+            let _ = tokio::task::spawn_blocking(move || {
+                let mut report = crate::check::CheckReport::default();
+                let damage = crate::check::check_doc(&*store, &id, &mut report);
+                tracing::error!(doc = %id, error = %why, "a document could not be loaded; run `plait check`");
+                for found in damage {
+                    tracing::error!(doc = %id, "damaged: {found}");
+                }
+            })
+            .await;
+        }
+        loaded
+    }
+
+    async fn load_once(&self, id: &DocId) -> Result<DocState, StoreError> {
         let store = self.store.clone();
         let id = id.clone();
         tokio::task::spawn_blocking(move || {

@@ -52,6 +52,8 @@ pub struct AppState {
     /// `rules`, held in memory so they follow the other nodes.
     pub followed:
         Arc<std::sync::Mutex<std::collections::HashMap<plait_shared::DocId, registry::Lease>>>,
+    /// The whole store (documents and trees), for backups and checks.
+    pub storage: Arc<dyn Storage>,
     /// Single sign-on's providers and the sign-ins under way.
     pub sso: Arc<crate::oidc::Sso>,
 }
@@ -142,6 +144,13 @@ impl AppState {
     pub fn new(store: Arc<dyn Storage>, config: Config) -> Result<Self, StoreError> {
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        // A new store records its format; an older one is upgraded (a data
+        // directory was upgraded on a copy before this, by the command line).
+        crate::format::upgrade(&*store).map_err(|e| match e {
+            crate::format::FormatError::Store(e) => e,
+            other => StoreError::Corrupt(other.to_string()),
+        })?;
+        let store_for_state = store.clone();
         let audit = Audit::open(store.clone() as Arc<dyn Keyspace>)?;
         // The command line checked the settings (`plait serve` says what is
         // wrong with them before this).
@@ -210,6 +219,7 @@ impl AppState {
             config.max_unauthenticated_bodies.max(1),
         ));
         Ok(AppState {
+            storage: store_for_state,
             sso: Arc::new(sso),
             registry,
             config: Arc::new(config),

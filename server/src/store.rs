@@ -359,6 +359,32 @@ impl SledStore {
             .collect()
     }
 
+    /// Writes a whole document (its snapshot, its log with the same
+    /// sequence numbers, its writers' claims), as a copy does.
+    ///
+    /// # Errors
+    /// When sled fails.
+    pub fn import_doc(
+        &self,
+        id: &DocId,
+        stored: StoredDoc,
+        writers: Vec<(u64, String)>,
+    ) -> Result<(), StoreError> {
+        if let Some((seq, state)) = stored.snapshot {
+            let mut value = seq.to_be_bytes().to_vec();
+            value.extend_from_slice(&state);
+            self.snapshots.insert(id.as_str().as_bytes(), value)?;
+        }
+        for (seq, update) in stored.updates {
+            self.log.insert(log_key(id, seq), update)?;
+        }
+        for (client, writer) in writers {
+            self.writers
+                .insert(log_key(id, client), writer.as_bytes())?;
+        }
+        Ok(())
+    }
+
     /// How many log entries are stored for `id` (for tests and metrics).
     pub fn log_len(&self, id: &DocId) -> usize {
         self.log.scan_prefix(log_prefix(id)).count()

@@ -12,6 +12,7 @@ mod governance;
 mod layering;
 mod nodes;
 mod oidc;
+mod operate;
 mod postgres;
 mod server;
 mod support;
