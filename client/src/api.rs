@@ -380,6 +380,21 @@ pub async fn create_plan(
     .json()
 }
 
+/// `POST /api/programmes/{id}/close`: closes and archives the programme.
+///
+/// # Errors
+/// [`ApiError`]: offline, not its admin, closed already.
+pub async fn close_programme(programme: &DocId, csrf: &str) -> Result<(), ApiError> {
+    call(
+        "POST",
+        &address::programme_close(programme),
+        None,
+        Some(csrf),
+    )
+    .await
+    .map(|_| ())
+}
+
 /// `POST /api/programmes/{id}/papers/{meeting}/issue`: the server freezes
 /// the board paper with these words and its own figures as the next
 /// version; the answer is the version as issued.

@@ -85,6 +85,15 @@ pub struct User {
     pub email: Option<String>,
 }
 
+/// A closed programme: when, and who closed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedProgramme {
+    /// When (Unix milliseconds).
+    pub at: u64,
+    /// Who.
+    pub by: UserId,
+}
+
 /// What may be shown about an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
@@ -266,6 +275,8 @@ pub struct Accounts {
     /// Single sign-on identities (`issuer`, newline, `subject`) and the
     /// account each signs in to.
     identities: Tree,
+    /// Programmes closed and archived: id → [`ClosedProgramme`].
+    closed: Tree,
     settings: SessionSettings,
     live: Mutex<Vec<LiveSocket>>,
     on_close: std::sync::OnceLock<CloseHook>,
@@ -349,6 +360,7 @@ impl Accounts {
             sessions: space.tree("sessions")?,
             doc_programmes: space.tree("doc_programmes")?,
             identities: space.tree("identities")?,
+            closed: space.tree("closed_programmes")?,
             settings,
             live: Mutex::new(Vec::new()),
             on_close: std::sync::OnceLock::new(),
@@ -1034,6 +1046,68 @@ impl Accounts {
                 Some((u, role))
             })
             .collect())
+    }
+
+    /// Whether `programme` is closed, and when and by whom.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn closed(&self, programme: &DocId) -> Result<Option<ClosedProgramme>, AccountError> {
+        self.closed
+            .get(programme.as_str().as_bytes())?
+            .map(|bytes| parse(&bytes))
+            .transpose()
+    }
+
+    /// Every closed programme.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn closed_programmes(&self) -> Result<Vec<DocId>, AccountError> {
+        let mut ids = Vec::new();
+        self.closed.scan(b"", false, &mut |key, _| {
+            if let Ok(id) = DocId::new(String::from_utf8_lossy(key)) {
+                ids.push(id);
+            }
+            Ok(true)
+        })?;
+        Ok(ids)
+    }
+
+    /// Closes `programme` (`by` its admin): from now on everyone reads it
+    /// and nobody changes it (its documents, members, evidence); its
+    /// members' live connections close, to come back read-only. `false` if
+    /// it was closed already.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn close_programme(&self, programme: &DocId, by: &UserId) -> Result<bool, AccountError> {
+        let record = ClosedProgramme {
+            at: now_millis(),
+            by: by.clone(),
+        };
+        if !self
+            .closed
+            .insert_new(programme.as_str().as_bytes(), &json(&record)?)?
+        {
+            return Ok(false);
+        }
+        for (member, _) in self.members(programme)? {
+            self.close_live(&Closing::User(member.username));
+        }
+        Ok(true)
+    }
+
+    /// Opens a closed programme again (a server administrator's decision:
+    /// a records manager's archive is reopened only on purpose). `false`
+    /// if it was not closed.
+    ///
+    /// # Errors
+    /// When storage fails.
+    pub fn reopen_programme(&self, programme: &DocId) -> Result<bool, AccountError> {
+        let was = self.closed(programme)?.is_some();
+        self.closed.remove(programme.as_str().as_bytes())?;
+        Ok(was)
     }
 
     /// How many live connections are registered (for tests and metrics).

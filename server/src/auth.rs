@@ -272,6 +272,13 @@ pub(crate) async fn doc_access(
             let Some(role) = authed.user.role_in(&programme) else {
                 return Err(state.denied(AppError::NotFound));
             };
+            // A closed programme is an archive: everyone reads, nobody
+            // changes anything (the admission refuses every change of a
+            // viewer).
+            let accounts = state.accounts.clone();
+            let id = programme.clone();
+            let closed = tokio::task::spawn_blocking(move || accounts.closed(&id)).await??;
+            let role = if closed.is_some() { Role::Viewer } else { role };
             (kind, role, state.rules_of(&programme).await?)
         }
     };

@@ -124,6 +124,27 @@ impl Blobs {
             .transpose()
     }
 
+    /// Every evidence file `programme`'s members may read, by hash.
+    ///
+    /// # Errors
+    /// When the backend fails or a record does not read.
+    pub fn of_programme(&self, programme: &DocId) -> Result<Vec<(String, BlobMeta)>, StoreError> {
+        let mut found = Vec::new();
+        self.meta.scan(b"", false, &mut |key, value| {
+            let meta: BlobMeta = serde_json::from_slice(value).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "blob metadata {}: {e}",
+                    String::from_utf8_lossy(key)
+                ))
+            })?;
+            if meta.programmes.contains(programme) {
+                found.push((String::from_utf8_lossy(key).into_owned(), meta));
+            }
+            Ok(true)
+        })?;
+        Ok(found)
+    }
+
     /// Bytes of evidence `programme`'s members may read.
     ///
     /// # Errors

@@ -342,6 +342,17 @@ impl<T: AdminTask> FromRequestParts<AppState> for AdminOf<T> {
             return Err(refused());
         };
         let owner = state.programme_of(&id).await?;
+        // A closed programme is an archive: nothing of it is administered.
+        let accounts = state.accounts.clone();
+        let programme = id.clone();
+        if tokio::task::spawn_blocking(move || accounts.closed(&programme))
+            .await??
+            .is_some()
+        {
+            return Err(state.denied(AppError::Conflict(
+                "the programme is closed (archived): nothing in it changes".into(),
+            )));
+        }
         let allowed = if T::CREATES_PROGRAMME {
             owner.is_some() || authed.user.superuser
         } else {

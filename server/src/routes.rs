@@ -5,6 +5,7 @@ use axum::Router;
 
 use crate::AppState;
 
+mod archive;
 mod assets;
 mod auth;
 mod blobs;
@@ -76,6 +77,9 @@ pub(crate) fn router(state: AppState) -> Router {
             axum::routing::put(auth::set_member),
         )
         .route("/api/programmes/{doc}/plans", post(programmes::create_plan))
+        .route("/api/programmes/{doc}/close", post(archive::close))
+        .route("/api/programmes/{doc}/reopen", post(archive::reopen))
+        .route("/api/programmes/{doc}/archive", get(archive::archive))
         .route(
             "/api/programmes/{doc}/papers/{meeting}/issue",
             post(papers::issue),

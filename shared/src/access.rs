@@ -112,6 +112,9 @@ pub fn check_change(
             "only the programme's admin can change the programme".into()
         }),
         Change::NoEffect(_) => Ok(()),
+        // Only the server records it, when the programme's admin closes
+        // or opens the programme; never a document update.
+        Change::Closed(_) => deny("a programme is closed or opened by its admin, not by an edit"),
         Change::Field(_, key) => {
             let Some(action) = before.or(after) else {
                 return deny("no such action");

@@ -18,6 +18,7 @@
 //!     expires_at: 0,
 //!     idle_seconds: 1800,
 //!     token: None,
+//!     closed: vec![],
 //! };
 //! let json = serde_json::to_string(&me).unwrap();
 //! assert!(!json.contains("token"));
@@ -242,17 +243,39 @@ pub struct Me {
     /// only; the browser keeps the cookie).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The programmes it may open that are closed (archived, read-only for
+    /// everyone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<DocId>,
 }
 
 impl Me {
-    /// The account's role in `programme`, if it belongs to it.
+    /// The account's role in `programme`, if it belongs to it: a viewer's
+    /// in a closed programme, whatever it was granted (the server answers
+    /// so too).
     pub fn role_in(&self, programme: &str) -> Option<Role> {
+        let role = self.granted_role_in(programme)?;
+        Some(if self.is_closed(programme) {
+            Role::Viewer
+        } else {
+            role
+        })
+    }
+
+    /// The role granted in `programme`, closed or not (its admin still
+    /// takes a closed programme's archive).
+    pub fn granted_role_in(&self, programme: &str) -> Option<Role> {
         let granted = self
             .programmes
             .iter()
             .find(|m| m.id.as_str() == programme)
             .map(|m| m.role);
         crate::access::role_in(self.superuser, granted)
+    }
+
+    /// Whether `programme` is closed.
+    pub fn is_closed(&self, programme: &str) -> bool {
+        self.closed.iter().any(|c| c.as_str() == programme)
     }
 }
 
@@ -629,6 +652,16 @@ pub mod address {
             ("today", query.today.clone()),
             ("as_at", query.as_at.map(|n| n.to_string())),
         ]
+    }
+
+    /// `GET`: a programme's archive for its records (one ZIP).
+    pub fn programme_archive(programme: impl Display) -> String {
+        format!("/api/programmes/{programme}/archive")
+    }
+
+    /// `POST`: closes a programme (its admin).
+    pub fn programme_close(programme: impl Display) -> String {
+        format!("/api/programmes/{programme}/close")
     }
 
     /// The master tracker of a programme (every action of every plan).

@@ -67,6 +67,9 @@ pub enum Change {
     /// a replaced action or log), with the action it was in, if any, and
     /// where.
     Structure(Option<ActionId>, String),
+    /// The programme was closed (`true`: archived, read-only for everyone)
+    /// or opened again (`false`), by its admin.
+    Closed(bool),
     /// Clocks that change nothing anyone reads (content the sender had
     /// already collected, or items that land in something removed): kept so
     /// the sender's later edits follow on, and recorded so nothing stored
@@ -99,6 +102,7 @@ impl Change {
                 parts.extend([a.as_ref().map(id).unwrap_or_default(), what.clone()]);
             }
             Change::NoEffect(clocks) => parts.push(clocks.to_string()),
+            Change::Closed(closed) => parts.push(closed.to_string()),
         }
         parts
     }
@@ -119,6 +123,7 @@ impl Change {
             Change::Programme(_) => "programme",
             Change::Structure(..) => "structure",
             Change::NoEffect(_) => "no_effect",
+            Change::Closed(_) => "closed",
         }
     }
 
@@ -151,6 +156,7 @@ impl Change {
                 what.clone(),
             ),
             [k, clocks] if k == "no_effect" => Change::NoEffect(clocks.parse().ok()?),
+            [k, closed] if k == "closed" => Change::Closed(closed.parse().ok()?),
             _ => return None,
         })
     }
@@ -207,6 +213,8 @@ impl std::fmt::Display for Change {
             Change::Programme(root) => write!(f, "programme {}", root.key()),
             Change::Structure(_, what) => write!(f, "outside the schema: {what}"),
             Change::NoEffect(clocks) => write!(f, "{clocks} item(s) with no effect"),
+            Change::Closed(true) => write!(f, "programme closed and archived (read-only)"),
+            Change::Closed(false) => write!(f, "programme opened again"),
         }
     }
 }

@@ -235,7 +235,7 @@ fn assert_refused_in_part(reply: &Value, why: &str) {
 }
 
 /// A progress note as a log entry.
-fn progress(id: &str, text: &str, by: &str, at: UnixMillis) -> LogEntry {
+pub(crate) fn progress(id: &str, text: &str, by: &str, at: UnixMillis) -> LogEntry {
     LogEntry::Progress(note(id, text, by, at))
 }
 
@@ -260,7 +260,7 @@ fn to_json(entry: &LogEntry) -> Value {
 }
 
 /// Appends `entry` to `action` on an honest member's client.
-fn append(doc: &yrs::Doc, action: &ActionId, entry: LogEntry) {
+pub(crate) fn append(doc: &yrs::Doc, action: &ActionId, entry: LogEntry) {
     PlanDoc::new(doc.clone())
         .append(&mut doc.transact_mut(), action, &entry)
         .unwrap();

@@ -325,3 +325,146 @@ async fn plait_check_names_damaged_records_and_the_server_serves_the_rest() {
         assert_eq!(get(plan).await.unwrap().status(), 200, "{plan}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_programme_is_read_only_for_everyone_and_its_archive_is_one_file() {
+    use crate::access::{client, now, owned_action, server_action, PASSWORD};
+    use crate::attacks::{append, progress};
+    use std::io::Read;
+
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = owned_action(&server, "d.hughes").await;
+    let owner = server.sign_in("d.hughes", PASSWORD).await;
+    let mut member = client(&server, &owner, &plan).await;
+    let before = server_action(&server, &plan, &action.id)
+        .await
+        .updates
+        .len();
+
+    // Its admin closes it (a contributor cannot).
+    let office = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = office
+        .post(server.url("/api/auth/login"))
+        .header("origin", server.url(""))
+        .json(&serde_json::json!({"username": "programme.office", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let csrf = login.json::<serde_json::Value>().await.unwrap()["csrf"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let close = |client: &reqwest::Client, csrf: &str| {
+        client
+            .post(server.url("/api/programmes/demo/close"))
+            .header("origin", server.url(""))
+            .header("x-csrf-token", csrf)
+            .send()
+    };
+    let contributor = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let theirs = contributor
+        .post(server.url("/api/auth/login"))
+        .header("origin", server.url(""))
+        .json(&serde_json::json!({"username": "d.hughes", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let refused = close(&contributor, theirs["csrf"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(close(&office, &csrf).await.unwrap().status(), 204);
+    assert_eq!(
+        close(&office, &csrf).await.unwrap().status(),
+        409,
+        "closed already"
+    );
+
+    // The member's connection was closed; reconnected, their note is
+    // refused, and the plan is as it was.
+    member.closed().await;
+    let mut member = client(&server, &owner, &plan).await;
+    member
+        .edit(|doc| {
+            append(
+                doc,
+                &action.id,
+                progress("after-close", "Too late", "d.hughes", now()),
+            )
+        })
+        .await;
+    member.all_durable().await;
+    assert!(
+        !member.seen.lock().unwrap().refused.is_empty(),
+        "a note on a closed programme is refused"
+    );
+    assert_eq!(
+        server_action(&server, &plan, &action.id)
+            .await
+            .updates
+            .len(),
+        before
+    );
+    // Nothing of it is administered any more.
+    let invite = office
+        .post(server.url("/api/programmes/demo/members"))
+        .header("origin", server.url(""))
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"username": "late.joiner", "name": "Late Joiner", "role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invite.status(), 409);
+
+    // The archive: one ZIP with the tracker, the audit trail (the closing
+    // in it) and every document.
+    let archive = office
+        .get(server.url("/api/programmes/demo/archive"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archive.status(), 200);
+    let bytes = archive.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        zip.by_name(name)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    assert!(read("README.txt").contains("Closed and archived (read-only)"));
+    let trail = read("audit-trail.csv");
+    assert!(
+        trail.contains("programme closed and archived (read-only)"),
+        "{trail}"
+    );
+    assert!(trail.contains("programme.office"));
+    let tracker = read("master-tracker.csv");
+    assert_eq!(
+        tracker.lines().count() - 1,
+        338,
+        "every action of the tracker (one line each, under the headers)"
+    );
+    let documents = (0..zip.len())
+        .filter(|i| zip.by_index(*i).unwrap().name().starts_with("documents/"))
+        .count();
+    assert_eq!(documents, server.state.storage.doc_ids().unwrap().len());
+    // A contributor cannot take it.
+    let theirs = contributor
+        .get(server.url("/api/programmes/demo/archive"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.status(), 403);
+}

@@ -9,6 +9,7 @@ use plait_shared::{FindingKind, Group, ProgrammeMetrics, ProgrammeView};
 
 use crate::browser::today;
 use crate::components::brag::{brag_markup, group_table_markup};
+use crate::contexts::session::use_session;
 use crate::contexts::workspace::use_workspace;
 use crate::markup::{download_link, link, markup, render, scroll_region, Markup};
 use crate::pages::follow_links;
@@ -244,6 +245,91 @@ pub fn Overview() -> impl IntoView {
     };
     view! {
         <h1>"Programme overview"</h1>
+        <ClosedBanner />
         <div on:click=|ev| follow_links(&ev)>{render(html)}</div>
+        <Archive />
+    }
+}
+
+/// Says the programme is closed: an archive, read-only for everyone.
+#[component]
+fn ClosedBanner() -> impl IntoView {
+    let session = use_session();
+    let workspace = use_workspace();
+    let closed = move || {
+        workspace
+            .programme_id()
+            .is_some_and(|p| session.account.with(|a| a.is_closed(p.as_str())))
+    };
+    move || {
+        closed().then(|| view! {
+            <div class="nhsuk-inset-text" data-testid="programme-closed">
+                <span class="nhsuk-u-visually-hidden">"Information: "</span>
+                <p>"This programme is closed and archived. Everyone can read it; nothing in it can be changed."</p>
+            </div>
+        })
+    }
+}
+
+/// For the programme's admin: its archive to download, and closing it.
+#[component]
+fn Archive() -> impl IntoView {
+    let session = use_session();
+    let workspace = use_workspace();
+    let confirming = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let programme = move || workspace.programme_id();
+    let admin = move || {
+        programme().is_some_and(|p| {
+            session.account.with(|a| {
+                a.granted_role_in(p.as_str())
+                    .is_some_and(plait_shared::access::administers)
+            })
+        })
+    };
+    let closed =
+        move || programme().is_some_and(|p| session.account.with(|a| a.is_closed(p.as_str())));
+    let close = move |_| {
+        let Some(id) = programme() else { return };
+        let csrf = session.account.with_untracked(|a| a.csrf.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            match crate::api::close_programme(&id, &csrf).await {
+                Ok(()) => {
+                    if let Ok(account) = crate::api::me().await {
+                        account.remember();
+                        session.account.try_set(account);
+                    }
+                    confirming.try_set(false);
+                }
+                Err(e) => {
+                    problem.try_set(Some(crate::api::reason(&e)));
+                }
+            }
+        });
+    };
+    move || {
+        let id = programme().filter(|_| admin())?;
+        let archive = plait_shared::api::address::programme_archive(&id);
+        Some(view! {
+            <h2>"Archive"</h2>
+            <p>
+                <a href=archive download>"Download the programme's archive (ZIP)"</a>
+                ": the master tracker, the audit trail as CSV, every document and evidence file, for the trust's records."
+            </p>
+            {(!closed()).then(|| view! {
+                <details class="nhsuk-details" prop:open=move || confirming.get()>
+                    <summary class="nhsuk-details__summary" on:click=move |_| confirming.update(|c| *c = !*c)>
+                        <span class="nhsuk-details__summary-text">"Close the programme"</span>
+                    </summary>
+                    <div class="nhsuk-details__text">
+                        <p>"When the programme has ended, close it: it becomes an archive. Everyone can still read it; nobody can change anything in it again. Download the archive first for the trust's records."</p>
+                        {move || problem.get().map(|p| view! { <p class="nhsuk-error-message">{p}</p> })}
+                        <button class="nhsuk-button nhsuk-button--warning" type="button" on:click=close>
+                            "Close and archive the programme"
+                        </button>
+                    </div>
+                </details>
+            })}
+        })
     }
 }

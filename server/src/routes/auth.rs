@@ -42,6 +42,13 @@ fn me(state: &AppState, user: &User, session: &Session, token: Option<String>) -
             .saturating_add(u64::try_from(settings.absolute.as_millis()).unwrap_or(u64::MAX)),
         idle_seconds: settings.idle.as_secs(),
         token,
+        closed: state
+            .accounts
+            .closed_programmes()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| user.role_in(id).is_some())
+            .collect(),
     }
 }
 
