@@ -8,6 +8,7 @@ use crate::AppState;
 mod assets;
 mod auth;
 mod blobs;
+mod digest;
 mod docs;
 mod health;
 mod pack;
@@ -75,6 +76,15 @@ pub(crate) fn router(state: AppState) -> Router {
             post(papers::issue),
         )
         .route("/api/me/password", post(auth::change_password))
+        .route(
+            "/api/me/digest",
+            get(digest::get_choice).put(digest::set_choice),
+        )
+        .route("/api/programmes/{doc}/digest", post(digest::send_now))
+        .route(
+            "/api/digest/unsubscribe",
+            get(digest::unsubscribe_page).post(digest::unsubscribe),
+        )
         // An unknown API path is an error, not the web client's page.
         .route(
             "/api/{*rest}",

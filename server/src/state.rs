@@ -10,6 +10,7 @@ use crate::accounts::{self, Accounts, Closing};
 use crate::audit::Audit;
 use crate::blobs;
 use crate::config::Config;
+use crate::digest::Digests;
 use crate::error::AppError;
 use crate::kv::{Keyspace, Storage};
 use crate::limiter::SignInLimiter;
@@ -52,6 +53,8 @@ pub struct AppState {
     /// `rules`, held in memory so they follow the other nodes.
     pub followed:
         Arc<std::sync::Mutex<std::collections::HashMap<plait_shared::DocId, registry::Lease>>>,
+    /// The weekly digest by e-mail.
+    pub digests: Arc<Digests>,
 }
 
 impl AppState {
@@ -173,6 +176,7 @@ impl AppState {
                 }
             });
         }
+        let keyspace = store.clone() as Arc<dyn Keyspace>;
         let registry = Registry::new(
             store as Arc<dyn DocStore>,
             Some(audit.clone()),
@@ -200,6 +204,12 @@ impl AppState {
             config.sign_ins_per_account,
             config.sign_ins_per_address,
         ));
+        let digests = Arc::new(Digests::open(
+            &*keyspace,
+            registry.clone(),
+            accounts.clone(),
+            config.mail.clone(),
+        )?);
         let unauthenticated_bodies = Arc::new(tokio::sync::Semaphore::new(
             config.max_unauthenticated_bodies.max(1),
         ));
@@ -216,6 +226,7 @@ impl AppState {
             blobs,
             rules,
             followed: Arc::default(),
+            digests,
         })
     }
 
