@@ -161,7 +161,9 @@ impl SmtpSettings {
     /// # Errors
     /// An address of another form.
     pub fn from_url(url: &str, from: &str) -> Result<SmtpSettings, String> {
-        let bad = |why: &str| format!("the SMTP address is not smtp://[user[:password]@]host[:port]: {why}");
+        let bad = |why: &str| {
+            format!("the SMTP address is not smtp://[user[:password]@]host[:port]: {why}")
+        };
         let (security, rest) = if let Some(rest) = url.strip_prefix("smtp://") {
             (SmtpSecurity::StartTls, rest)
         } else if let Some(rest) = url.strip_prefix("smtps://") {
@@ -189,7 +191,10 @@ impl SmtpSettings {
             },
         };
         let port = port
-            .map(|p| p.parse::<u16>().map_err(|_| bad("the port is not a number")))
+            .map(|p| {
+                p.parse::<u16>()
+                    .map_err(|_| bad("the port is not a number"))
+            })
             .transpose()?;
         if host.is_empty() {
             return Err(bad("no host"));
@@ -277,15 +282,27 @@ mod tests {
     #[test]
     fn smtp_addresses_read_with_starttls_by_default() {
         let s = SmtpSettings::from_url("smtp://mail.trust.nhs.uk", "p@t").unwrap();
-        assert_eq!((s.host.as_str(), s.port, s.security), ("mail.trust.nhs.uk", 587, SmtpSecurity::StartTls));
+        assert_eq!(
+            (s.host.as_str(), s.port, s.security),
+            ("mail.trust.nhs.uk", 587, SmtpSecurity::StartTls)
+        );
         assert_eq!(s.user, None);
         let s = SmtpSettings::from_url("smtp://plait%40trust:p%3Ass@relay:2525", "p@t").unwrap();
         assert_eq!((s.host.as_str(), s.port), ("relay", 2525));
         assert_eq!(s.user.as_deref(), Some("plait@trust"));
         assert_eq!(s.password.as_deref(), Some("p:ss"));
         let s = SmtpSettings::from_url("smtps://[::1]", "p@t").unwrap();
-        assert_eq!((s.host.as_str(), s.port, s.security), ("::1", 465, SmtpSecurity::Tls));
-        for bad in ["http://x", "smtp://", "smtp://h:port", "smtp://h/path", "smtp://u%zz@h"] {
+        assert_eq!(
+            (s.host.as_str(), s.port, s.security),
+            ("::1", 465, SmtpSecurity::Tls)
+        );
+        for bad in [
+            "http://x",
+            "smtp://",
+            "smtp://h:port",
+            "smtp://h/path",
+            "smtp://u%zz@h",
+        ] {
             assert!(SmtpSettings::from_url(bad, "p@t").is_err(), "{bad}");
         }
         // The password never shows in the log.

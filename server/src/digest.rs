@@ -358,7 +358,16 @@ impl Digests {
         let mut sent_now = 0;
         for (member, role) in &members {
             let outcome = self
-                .deliver(programme, &view, &plans, member, *role, Some((week, schedule)), today, now)
+                .deliver(
+                    programme,
+                    &view,
+                    &plans,
+                    member,
+                    *role,
+                    Some((week, schedule)),
+                    today,
+                    now,
+                )
                 .await?;
             match outcome {
                 Outcome::Failed(_) => unsettled += 1,
@@ -391,8 +400,9 @@ impl Digests {
         let programme = {
             let state = lease.state().lock().await;
             let doc = state.awareness.doc();
+            let typed = ProgrammeDoc::new(doc.clone());
             let txn = doc.transact();
-            let view = ProgrammeDoc::new(doc.clone()).read(&txn);
+            let view = typed.read(&txn);
             drop(txn);
             view
         };
@@ -402,7 +412,8 @@ impl Digests {
             // Only the programme's own plans, whatever its index lists.
             let accounts = self.accounts.clone();
             let plan = plan_id.clone();
-            let owner = blocking(move || accounts.programme_of(&plan).map_err(account_error)).await?;
+            let owner =
+                blocking(move || accounts.programme_of(&plan).map_err(account_error)).await?;
             if owner.as_ref() != Some(id) {
                 continue;
             }
@@ -410,10 +421,11 @@ impl Digests {
             let view = {
                 let state = lease.state().lock().await;
                 let doc = state.awareness.doc();
+                let typed = PlanDoc::new(doc.clone());
                 let txn = doc.transact();
-            let view = PlanDoc::new(doc.clone()).read(&txn);
-            drop(txn);
-            view
+                let view = typed.read(&txn);
+                drop(txn);
+                view
             };
             plans.push((plan_id.clone(), view));
         }
@@ -588,4 +600,3 @@ impl Digests {
         }
     }
 }
-

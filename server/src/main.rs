@@ -200,7 +200,12 @@ struct ServeArgs {
     /// `smtp://[user[:password]@]host[:port]` (STARTTLS required; port 587
     /// unless given) or `smtps://…` (TLS; 465). Without it (or
     /// --smtp-host), no digests are sent.
-    #[arg(long, env = "PLAIT_SMTP_URL", hide_env_values = true, conflicts_with = "smtp_host")]
+    #[arg(
+        long,
+        env = "PLAIT_SMTP_URL",
+        hide_env_values = true,
+        conflicts_with = "smtp_host"
+    )]
     smtp_url: Option<String>,
     /// The mail server's host (instead of --smtp-url).
     #[arg(long, env = "PLAIT_SMTP_HOST")]
@@ -219,7 +224,11 @@ struct ServeArgs {
     #[arg(long, env = "PLAIT_SMTP_PASSWORD_FILE")]
     smtp_password_file: Option<PathBuf>,
     /// The digest's sender, `Name <address>`.
-    #[arg(long, env = "PLAIT_SMTP_FROM", default_value = "Plait <plait@localhost>")]
+    #[arg(
+        long,
+        env = "PLAIT_SMTP_FROM",
+        default_value = "Plait <plait@localhost>"
+    )]
     smtp_from: String,
     /// Certificates (PEM) to trust for the mail server besides the public
     /// roots: a trust's own certificate authority.
@@ -253,7 +262,9 @@ fn mail_settings(args: &ServeArgs) -> anyhow::Result<plait_server::config::MailS
         ..MailSettings::default()
     };
     let mut smtp = match (&args.smtp_url, &args.smtp_host) {
-        (Some(url), _) => SmtpSettings::from_url(url, &args.smtp_from).map_err(anyhow::Error::msg)?,
+        (Some(url), _) => {
+            SmtpSettings::from_url(url, &args.smtp_from).map_err(anyhow::Error::msg)?
+        }
         (None, Some(host)) => {
             let mut smtp = SmtpSettings::new(host, &args.smtp_from);
             if matches!(args.smtp_tls, SmtpTls::Tls) {

@@ -592,7 +592,10 @@ pub mod address {
     pub fn unsubscribe(user: &str, token: &str) -> String {
         with_query(
             "/api/digest/unsubscribe".into(),
-            &[("user", Some(user.to_owned())), ("token", Some(token.to_owned()))],
+            &[
+                ("user", Some(user.to_owned())),
+                ("token", Some(token.to_owned())),
+            ],
         )
     }
 

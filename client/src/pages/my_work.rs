@@ -47,6 +47,82 @@ fn work_markup(lists: &[(WorkList, Vec<Task>)]) -> Markup {
     }
 }
 
+/// The weekly e-mail of this list: whether the person gets it (their
+/// choice, kept on their account) and "Email me this list" now. Needs a
+/// connection; says so without one.
+#[component]
+fn DigestChoices() -> impl IntoView {
+    let workspace = use_workspace();
+    let session = use_session();
+    let choice = RwSignal::new(None::<plait_shared::api::DigestChoice>);
+    let message = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    wasm_bindgen_futures::spawn_local(async move {
+        match crate::api::digest_choice().await {
+            Ok(found) => choice.set(Some(found)),
+            Err(e) => message.set(crate::api::reason(&e)),
+        }
+    });
+    let csrf = move || session.account.with_untracked(|a| a.csrf.clone());
+    let toggle = move |ev: leptos::ev::Event| {
+        let subscribed = event_target_checked(&ev);
+        wasm_bindgen_futures::spawn_local(async move {
+            match crate::api::set_digest(subscribed, &csrf()).await {
+                Ok(found) => {
+                    message.set(if found.subscribed {
+                        "You will get this list by e-mail every week.".into()
+                    } else {
+                        "You will not get this list by e-mail any more.".into()
+                    });
+                    choice.set(Some(found));
+                }
+                Err(e) => message.set(crate::api::reason(&e)),
+            }
+        });
+    };
+    let send = move |_| {
+        let Some(programme) = workspace.programme_id() else {
+            return;
+        };
+        busy.set(true);
+        wasm_bindgen_futures::spawn_local(async move {
+            message.set(match crate::api::send_digest(&programme, &csrf()).await {
+                Ok(sent) if sent.sent => format!("Sent to {}.", sent.to),
+                Ok(_) => "Nothing needs you just now, so no e-mail was sent.".into(),
+                Err(crate::api::ApiError::TooMany) => {
+                    "You asked a moment ago: try again in a minute.".into()
+                }
+                Err(e) => crate::api::reason(&e),
+            });
+            busy.set(false);
+        });
+    };
+    view! {
+        <h2 id="my-work-email">"By e-mail"</h2>
+        {move || choice.get().map(|c| {
+            let address = c.email.clone().unwrap_or_default();
+            if !c.mail_configured {
+                view! { <p>"This server does not send e-mail."</p> }.into_any()
+            } else if c.email.is_none() {
+                view! { <p>"Your account has no e-mail address: ask the programme office to add it."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="nhsuk-checkboxes__item">
+                        <input class="nhsuk-checkboxes__input" id="digest-weekly" type="checkbox"
+                            prop:checked=c.subscribed on:change=toggle />
+                        <label class="nhsuk-label nhsuk-checkboxes__label" for="digest-weekly">
+                            {format!("Email me this list every week ({address})")}
+                        </label>
+                    </div>
+                    <button class="nhsuk-button nhsuk-button--secondary" type="button"
+                        disabled=move || busy.get() on:click=send>"Email me this list now"</button>
+                }.into_any()
+            }
+        })}
+        <p role="status">{move || message.get()}</p>
+    }
+}
+
 /// The "My work" page.
 #[component]
 pub fn MyWork() -> impl IntoView {
@@ -84,6 +160,7 @@ pub fn MyWork() -> impl IntoView {
     view! {
         <h1>"My work"</h1>
         <div on:click=|ev| follow_links(&ev)>{render(html)}</div>
+        <DigestChoices />
     }
 }
 

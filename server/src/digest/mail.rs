@@ -50,8 +50,16 @@ impl Letter<'_> {
     /// The subject line.
     pub fn subject(&self) -> String {
         let n = self.digest.count();
-        let things = if n == 1 { "1 thing needs" } else { "things need" };
-        let count = if n == 1 { String::new() } else { format!("{n} ") };
+        let things = if n == 1 {
+            "1 thing needs"
+        } else {
+            "things need"
+        };
+        let count = if n == 1 {
+            String::new()
+        } else {
+            format!("{n} ")
+        };
         format!(
             "Plait: {count}{things} you in {} ({})",
             self.programme_title(),
@@ -97,14 +105,19 @@ impl Letter<'_> {
                 let _ = writeln!(out, "  {}{}", self.public_url, item.path);
             }
             if section.more > 0 {
-                let _ = writeln!(out, "  and {} more on My work: {}", section.more, self.my_work());
+                let _ = writeln!(
+                    out,
+                    "  and {} more on My work: {}",
+                    section.more,
+                    self.my_work()
+                );
             }
         }
         let _ = writeln!(out, "\nEverything, up to date: {}", self.my_work());
         let _ = writeln!(out, "\n--\n{}", self.why());
         let _ = writeln!(
             out,
-            "Stop these e-mails: {}\n(or on your account page in Plait).",
+            "Stop these e-mails: {}\n(or on My work in Plait).",
             self.unsubscribe_url
         );
         out
@@ -155,7 +168,7 @@ impl Letter<'_> {
         }
         let _ = write!(
             out,
-            "<p><a href=\"{}\">Everything, up to date, on My work</a></p><hr><p style=\"font-size: 0.9em\">{} <a href=\"{}\">Stop these e-mails</a> (or on your account page in Plait).</p></body></html>",
+            "<p><a href=\"{}\">Everything, up to date, on My work</a></p><hr><p style=\"font-size: 0.9em\">{} <a href=\"{}\">Stop these e-mails</a> (or on My work in Plait).</p></body></html>",
             escape(&self.my_work()),
             escape(&self.why()),
             escape(&self.unsubscribe_url)
@@ -213,7 +226,10 @@ pub fn message(from: &Mailbox, letter: &Letter<'_>) -> Result<Message, String> {
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".to_owned(),
         ))
-        .multipart(MultiPart::alternative_plain_html(letter.text(), letter.html()))
+        .multipart(MultiPart::alternative_plain_html(
+            letter.text(),
+            letter.html(),
+        ))
         .map_err(|e| e.to_string())
 }
 
@@ -303,7 +319,8 @@ mod tests {
             programme_name: "Quality <Improvement> Programme",
             digest,
             public_url: "https://plait.trust.nhs.uk",
-            unsubscribe_url: "https://plait.trust.nhs.uk/api/digest/unsubscribe?user=d.hughes&token=t".into(),
+            unsubscribe_url:
+                "https://plait.trust.nhs.uk/api/digest/unsubscribe?user=d.hughes&token=t".into(),
             schedule: Some(Schedule::DEFAULT),
             today: Date::from_ymd(2026, 11, 23).unwrap(),
         }
@@ -335,9 +352,14 @@ mod tests {
         assert!(text.contains("and 2 more on My work: https://plait.trust.nhs.uk/p/demo/my-work"));
         assert!(text.contains("every Monday at 07:00 (UK time)"), "{text}");
         let html = letter.html();
-        assert!(html.contains("Fit &lt;door&gt; closers &amp; checks"), "{html}");
+        assert!(
+            html.contains("Fit &lt;door&gt; closers &amp; checks"),
+            "{html}"
+        );
         assert!(!html.contains("<door>"));
-        assert!(html.contains("href=\"https://plait.trust.nhs.uk/api/digest/unsubscribe?user=d.hughes&amp;token=t\""));
+        assert!(html.contains(
+            "href=\"https://plait.trust.nhs.uk/api/digest/unsubscribe?user=d.hughes&amp;token=t\""
+        ));
         let from: Mailbox = "Plait <plait@trust.nhs.uk>".parse().unwrap();
         let formatted = String::from_utf8(message(&from, &letter).unwrap().formatted()).unwrap();
         assert!(formatted.contains("List-Unsubscribe: <https://plait.trust.nhs.uk/api/digest/unsubscribe?user=d.hughes&token=t>"), "{formatted}");
@@ -352,7 +374,8 @@ mod tests {
         assert!(Mailer::new(&settings).is_err());
         settings.from = "Plait <plait@trust.nhs.uk>".into();
         assert!(Mailer::new(&settings).is_ok());
-        settings.ca_pem = Some(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".to_vec());
+        settings.ca_pem =
+            Some(b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n".to_vec());
         assert!(Mailer::new(&settings).is_err());
     }
 }

@@ -14,7 +14,10 @@ use crate::extract::{Changing, SignedIn};
 use crate::{AppError, AppState};
 
 /// `user`'s choice as answered.
-async fn choice_of(state: &AppState, user: &crate::accounts::User) -> Result<DigestChoice, AppError> {
+async fn choice_of(
+    state: &AppState,
+    user: &crate::accounts::User,
+) -> Result<DigestChoice, AppError> {
     let digests = state.digests.clone();
     let name = user.username.as_str().to_owned();
     let subscribed = tokio::task::spawn_blocking(move || digests.subscribed(&name)).await??;
@@ -80,7 +83,9 @@ pub(crate) async fn send_now(
         Err(e @ DigestError::NotConfigured) => {
             Ok((StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response())
         }
-        Err(e @ DigestError::NoAddress) => Ok((StatusCode::CONFLICT, e.to_string()).into_response()),
+        Err(e @ DigestError::NoAddress) => {
+            Ok((StatusCode::CONFLICT, e.to_string()).into_response())
+        }
         Err(e @ DigestError::Refused(_)) => {
             Ok((StatusCode::BAD_GATEWAY, e.to_string()).into_response())
         }
@@ -116,7 +121,7 @@ pub(crate) async fn unsubscribe_page(Query(query): Query<UnsubscribeQuery>) -> R
         StatusCode::OK,
         "Stop the weekly digest",
         &format!(
-            "<p>Stop the weekly e-mail of what needs you in Plait, for {}? Nothing else changes; you can have it again from your account page.</p><form method=\"post\" action=\"{}\"><button type=\"submit\">Stop the weekly digest</button></form>",
+            "<p>Stop the weekly e-mail of what needs you in Plait, for {}? Nothing else changes; you can have it again from My work in Plait.</p><form method=\"post\" action=\"{}\"><button type=\"submit\">Stop the weekly digest</button></form>",
             escape(&query.user),
             escape(&action)
         ),
@@ -132,19 +137,18 @@ pub(crate) async fn unsubscribe(
 ) -> Result<Response, AppError> {
     let digests = state.digests.clone();
     let user = query.user.clone();
-    let done =
-        tokio::task::spawn_blocking(move || digests.unsubscribe_with(&user, &query.token))
-            .await??;
+    let done = tokio::task::spawn_blocking(move || digests.unsubscribe_with(&user, &query.token))
+        .await??;
     if !done {
         return Ok(page(
             StatusCode::NOT_FOUND,
             "This link does not work",
-            "<p>It may have been copied only in part. You can stop the weekly digest from your account page in Plait.</p>",
+            "<p>It may have been copied only in part. You can stop the weekly digest from My work in Plait.</p>",
         ));
     }
     Ok(page(
         StatusCode::OK,
         "You will get no more weekly digests",
-        "<p>Nothing else has changed. To have it again, tick it on your account page in Plait.</p>",
+        "<p>Nothing else has changed. To have it again, tick it under \"By e-mail\" on My work in Plait.</p>",
     ))
 }
