@@ -9,9 +9,10 @@
 //! share the store; if the mail server refuses it, the claim is released
 //! and the next round tries again. A claim whose node died before the
 //! mail server answered stays: that week's digest is not sent twice, at
-//! the cost of perhaps not at all (logged as such). Once every member's
-//! digest of a week is settled, the week is marked done for the
-//! programme, so later rounds read nothing but its schedule.
+//! the cost of perhaps not at all. Once every member's digest of a week
+//! is settled (sent, empty, or not to be sent; none still claimed, none
+//! refused), the week is marked done for the programme, so later rounds
+//! read nothing but its schedule.
 //!
 //! Each account's choice (unsubscribed or not) and its unsubscribe token
 //! (random, compared in constant time) are in the `digest_people` tree.
@@ -103,6 +104,9 @@ pub enum Outcome {
     Empty,
     /// Already settled (this node or another).
     Settled,
+    /// Being sent by another round (this node's or another's): not yet
+    /// settled, so the week is not done.
+    Claimed,
     /// Not sent: no address, or unsubscribed.
     Skipped,
     /// The mail server refused it (to be retried), saying this.
@@ -370,7 +374,7 @@ impl Digests {
                 )
                 .await?;
             match outcome {
-                Outcome::Failed(_) => unsettled += 1,
+                Outcome::Failed(_) | Outcome::Claimed => unsettled += 1,
                 Outcome::Sent(_) => sent_now += 1,
                 Outcome::Empty | Outcome::Settled | Outcome::Skipped => {}
             }
@@ -385,7 +389,7 @@ impl Digests {
             week = %week.iso(),
             members = members.len(),
             sent = sent_now,
-            failed = unsettled,
+            unsettled,
             "weekly digest round"
         );
         Ok(())
@@ -468,15 +472,23 @@ impl Digests {
             let key = key.clone();
             let items = digest.count();
             let claimed = blocking(move || {
-                let claimed = sent.insert_new(&key, &record(Settled::Sending, now, items))?;
-                if claimed {
+                if sent.insert_new(&key, &record(Settled::Sending, now, items))? {
                     sent.flush()?;
+                    return Ok(None);
                 }
-                Ok(claimed)
+                // Whose, and where it stands.
+                let state = sent
+                    .get(&key)?
+                    .and_then(|bytes| serde_json::from_slice::<SentRecord>(&bytes).ok())
+                    .map(|r| r.state);
+                Ok(Some(state))
             })
             .await?;
-            if !claimed {
-                return Ok(Outcome::Settled);
+            match claimed {
+                None => {}
+                // Released a moment ago: the next round claims it.
+                Some(Some(Settled::Sending) | None) => return Ok(Outcome::Claimed),
+                Some(Some(_)) => return Ok(Outcome::Settled),
             }
         }
         let settle = |state: Settled, items: usize| {
@@ -589,7 +601,7 @@ impl Digests {
                 to: email,
                 items,
             }),
-            Outcome::Empty | Outcome::Settled | Outcome::Skipped => {
+            Outcome::Empty | Outcome::Settled | Outcome::Claimed | Outcome::Skipped => {
                 Ok(plait_shared::api::DigestSent {
                     sent: false,
                     to: email,
