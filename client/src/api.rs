@@ -437,6 +437,58 @@ pub async fn change_password(current: &str, new: &str, csrf: &str) -> Result<Acc
     Ok(Account::from(me))
 }
 
+/// `GET /api/me/digest`: whether the signed-in person gets the weekly
+/// digest, where it goes, and whether the server sends e-mail at all.
+///
+/// # Errors
+/// [`ApiError`]: offline, signed out.
+pub async fn digest_choice() -> Result<plait_shared::api::DigestChoice, ApiError> {
+    call("GET", &plait_shared::api::address::my_digest(), None, None)
+        .await?
+        .json()
+}
+
+/// `PUT /api/me/digest`: subscribes to the weekly digest again, or
+/// unsubscribes.
+///
+/// # Errors
+/// [`ApiError`]: offline, signed out.
+pub async fn set_digest(
+    subscribed: bool,
+    csrf: &str,
+) -> Result<plait_shared::api::DigestChoice, ApiError> {
+    let body = crate::json::to_string(&plait_shared::api::SetDigest { subscribed })
+        .ok_or_else(|| ApiError::Failed(0, "the choice cannot be sent".into()))?;
+    call(
+        "PUT",
+        &plait_shared::api::address::my_digest(),
+        Some(body),
+        Some(csrf),
+    )
+    .await?
+    .json()
+}
+
+/// `POST /api/programmes/{id}/digest`: e-mails the signed-in person their
+/// list of what needs them in `programme`, now.
+///
+/// # Errors
+/// [`ApiError`], with the server's reason (no mail server, no address,
+/// asked a moment ago: [`ApiError::TooMany`]).
+pub async fn send_digest(
+    programme: &DocId,
+    csrf: &str,
+) -> Result<plait_shared::api::DigestSent, ApiError> {
+    call(
+        "POST",
+        &plait_shared::api::address::send_digest(programme),
+        None,
+        Some(csrf),
+    )
+    .await?
+    .json()
+}
+
 /// What went wrong, in a sentence for the person.
 pub fn reason(error: &ApiError) -> String {
     match error {

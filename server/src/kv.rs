@@ -46,6 +46,15 @@ pub trait KvTree: Send + Sync + std::fmt::Debug {
     /// When the backend fails.
     fn remove(&self, key: &[u8]) -> Result<(), StoreError>;
 
+    /// Makes every write so far durable (a backend whose every write is
+    /// durable when it returns, as PostgreSQL's, has nothing to do).
+    ///
+    /// # Errors
+    /// When the backend fails.
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Visits every entry whose key starts with `prefix`, in key order
     /// (`reverse`: from the last), until `visit` returns `false`.
     ///
@@ -155,6 +164,11 @@ impl KvTree for sled::Tree {
 
     fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
         sled::Tree::remove(self, key)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        sled::Tree::flush(self)?;
         Ok(())
     }
 

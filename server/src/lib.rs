@@ -25,6 +25,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod demo;
+pub mod digest;
 mod error;
 pub mod export;
 pub mod extract;
@@ -93,6 +94,10 @@ pub async fn serve(
             }
         })
     };
+    // The weekly digest's scheduler (nothing without a mail server).
+    state
+        .tasks
+        .spawn(state.digests.clone().run(state.shutdown.clone()));
     let router = app(state.clone());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let header_timeout = state.config.header_read_timeout;

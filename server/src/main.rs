@@ -51,7 +51,7 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the sync API and the web client.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Import an action plan (CSV or XLSX) into a programme, creating the
     /// programme if it does not exist. Every row error is printed with its
     /// row; with any, nothing is imported unless --valid-only.
@@ -272,6 +272,44 @@ struct ServeArgs {
     /// configured): everyone signs in with their organisation's account.
     #[arg(long, env = "PLAIT_NO_PASSWORDS")]
     no_passwords: bool,
+    /// The mail server for the weekly digest, as
+    /// `smtp://[user[:password]@]host[:port]` (STARTTLS required; port 587
+    /// unless given) or `smtps://…` (TLS; 465). Without it (or
+    /// --smtp-host), no digests are sent.
+    #[arg(
+        long,
+        env = "PLAIT_SMTP_URL",
+        hide_env_values = true,
+        conflicts_with = "smtp_host"
+    )]
+    smtp_url: Option<String>,
+    /// The mail server's host (instead of --smtp-url).
+    #[arg(long, env = "PLAIT_SMTP_HOST")]
+    smtp_host: Option<String>,
+    /// Its port (587 with STARTTLS, 465 with --smtp-tls tls).
+    #[arg(long, env = "PLAIT_SMTP_PORT")]
+    smtp_port: Option<u16>,
+    /// starttls (required: the server must offer it) or tls (from the
+    /// first byte).
+    #[arg(long, env = "PLAIT_SMTP_TLS", value_enum, default_value_t = SmtpTls::Starttls)]
+    smtp_tls: SmtpTls,
+    /// The account to sign in to the mail server as.
+    #[arg(long, env = "PLAIT_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// A file holding its password (its first line).
+    #[arg(long, env = "PLAIT_SMTP_PASSWORD_FILE")]
+    smtp_password_file: Option<PathBuf>,
+    /// The digest's sender, `Name <address>`.
+    #[arg(
+        long,
+        env = "PLAIT_SMTP_FROM",
+        default_value = "Plait <plait@localhost>"
+    )]
+    smtp_from: String,
+    /// Certificates (PEM) to trust for the mail server besides the public
+    /// roots: a trust's own certificate authority.
+    #[arg(long, env = "PLAIT_SMTP_CA_FILE")]
+    smtp_ca_file: Option<PathBuf>,
 }
 
 /// What happens to an identity with no account.
@@ -335,6 +373,64 @@ fn sso_config(args: &ServeArgs) -> anyhow::Result<plait_server::oidc::SsoConfig>
             OidcUnknown::Refuse => UnknownIdentities::Refuse,
         },
     })
+}
+
+/// How the connection to the mail server is secured.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum SmtpTls {
+    /// STARTTLS, required.
+    Starttls,
+    /// TLS from the first byte.
+    Tls,
+}
+
+/// The weekly digest's mail settings from `args` (files read here).
+fn mail_settings(args: &ServeArgs) -> anyhow::Result<plait_server::config::MailSettings> {
+    use plait_server::config::{MailSettings, SmtpSecurity, SmtpSettings};
+    let mut mail = MailSettings {
+        public_url: args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.addr))
+            .trim_end_matches('/')
+            .to_owned(),
+        ..MailSettings::default()
+    };
+    let mut smtp = match (&args.smtp_url, &args.smtp_host) {
+        (Some(url), _) => {
+            SmtpSettings::from_url(url, &args.smtp_from).map_err(anyhow::Error::msg)?
+        }
+        (None, Some(host)) => {
+            let mut smtp = SmtpSettings::new(host, &args.smtp_from);
+            if matches!(args.smtp_tls, SmtpTls::Tls) {
+                smtp.security = SmtpSecurity::Tls;
+                smtp.port = SmtpSettings::SUBMISSIONS_PORT;
+            }
+            smtp
+        }
+        (None, None) => return Ok(mail),
+    };
+    if let Some(port) = args.smtp_port {
+        smtp.port = port;
+    }
+    if let Some(user) = &args.smtp_user {
+        smtp.user = Some(user.clone());
+    }
+    if let Some(file) = &args.smtp_password_file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the SMTP password from {}", file.display()))?;
+        smtp.password = Some(text.lines().next().unwrap_or_default().to_owned());
+    }
+    if let Some(file) = &args.smtp_ca_file {
+        smtp.ca_pem = Some(
+            std::fs::read(file)
+                .with_context(|| format!("reading the SMTP CA file {}", file.display()))?,
+        );
+    }
+    // Checked now: a sender or CA that does not read stops the start.
+    plait_server::digest::mail::Mailer::new(&smtp).map_err(anyhow::Error::msg)?;
+    mail.smtp = Some(smtp);
+    Ok(mail)
 }
 
 impl From<&ServeArgs> for Config {
@@ -473,6 +569,7 @@ async fn run() -> anyhow::Result<()> {
     init_tracing(cli.log_format);
     match cli.command {
         Command::Serve(args) => {
+            let args = *args;
             let ServeArgs {
                 addr,
                 ref data_dir,
@@ -485,6 +582,7 @@ async fn run() -> anyhow::Result<()> {
             config.sso = sso_config(&args)?;
             plait_server::oidc::Sso::new(&config.sso, config.public_url.as_deref(), &*store)
                 .map_err(|e| anyhow::anyhow!(e))?;
+            config.mail = mail_settings(&args)?;
             let state = plait_server::AppState::new(store.clone(), config)?;
             if demo {
                 let seeded = plait_server::demo::seed(&*store, &state.accounts)

@@ -40,6 +40,10 @@ pub struct Metrics {
     pub denied_requests: AtomicU64,
     /// Failed sign-ins (wrong password, unknown account, rate-limited).
     pub failed_sign_ins: AtomicU64,
+    /// Weekly digests handed to the mail server.
+    pub digests_sent: AtomicU64,
+    /// Weekly digests the mail server did not take (retried later).
+    pub digests_failed: AtomicU64,
     /// The most passwords hashed at once since the start (argon2 costs
     /// tens of megabytes each: this stays at the cap, one per core).
     pub password_hashes_peak: AtomicU64,
@@ -166,6 +170,18 @@ impl Metrics {
             "counter",
             "Sign-ins refused.",
             get(&self.failed_sign_ins),
+        );
+        metric(
+            "digests_sent_total",
+            "counter",
+            "Weekly digests handed to the mail server.",
+            get(&self.digests_sent),
+        );
+        metric(
+            "digests_failed_total",
+            "counter",
+            "Weekly digests the mail server did not take (retried).",
+            get(&self.digests_failed),
         );
         metric(
             "password_hashes_peak",

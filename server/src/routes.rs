@@ -9,6 +9,7 @@ mod archive;
 mod assets;
 mod auth;
 mod blobs;
+mod digest;
 mod docs;
 mod health;
 mod pack;
@@ -85,6 +86,15 @@ pub(crate) fn router(state: AppState) -> Router {
             post(papers::issue),
         )
         .route("/api/me/password", post(auth::change_password))
+        .route(
+            "/api/me/digest",
+            get(digest::get_choice).put(digest::set_choice),
+        )
+        .route("/api/programmes/{doc}/digest", post(digest::send_now))
+        .route(
+            "/api/digest/unsubscribe",
+            get(digest::unsubscribe_page).post(digest::unsubscribe),
+        )
         // An unknown API path is an error, not the web client's page.
         .route(
             "/api/{*rest}",

@@ -10,6 +10,7 @@ use crate::accounts::{self, Accounts, Closing};
 use crate::audit::Audit;
 use crate::blobs;
 use crate::config::Config;
+use crate::digest::Digests;
 use crate::error::AppError;
 use crate::kv::{Keyspace, Storage};
 use crate::limiter::SignInLimiter;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     /// Single sign-on's providers and the sign-ins under way.
     pub sso: Arc<crate::oidc::Sso>,
+    /// The weekly digest by e-mail.
+    pub digests: Arc<Digests>,
 }
 
 impl AppState {
@@ -188,6 +191,7 @@ impl AppState {
                 }
             });
         }
+        let keyspace = store.clone() as Arc<dyn Keyspace>;
         let registry = Registry::new(
             store as Arc<dyn DocStore>,
             Some(audit.clone()),
@@ -215,6 +219,12 @@ impl AppState {
             config.sign_ins_per_account,
             config.sign_ins_per_address,
         ));
+        let digests = Arc::new(Digests::open(
+            &*keyspace,
+            registry.clone(),
+            accounts.clone(),
+            config.mail.clone(),
+        )?);
         let unauthenticated_bodies = Arc::new(tokio::sync::Semaphore::new(
             config.max_unauthenticated_bodies.max(1),
         ));
@@ -233,6 +243,7 @@ impl AppState {
             blobs,
             rules,
             followed: Arc::default(),
+            digests,
         })
     }
 

@@ -288,6 +288,38 @@ pub struct ChangePassword {
     pub new: String,
 }
 
+/// `GET /api/me/digest`: whether the signed-in person gets the weekly
+/// digest by e-mail (`PUT` with [`SetDigest`] changes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestChoice {
+    /// They get it (the default); `false` once they unsubscribe.
+    pub subscribed: bool,
+    /// The address it goes to, if their account has one.
+    pub email: Option<String>,
+    /// Whether this server sends e-mail at all (SMTP configured).
+    pub mail_configured: bool,
+}
+
+/// `PUT /api/me/digest`: the signed-in person subscribes to the weekly
+/// digest again, or unsubscribes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetDigest {
+    /// Whether they want it.
+    pub subscribed: bool,
+}
+
+/// The answer to `POST /api/programmes/{id}/digest` (the signed-in
+/// person's digest of the programme, now).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestSent {
+    /// Whether an e-mail went (an empty digest is not sent).
+    pub sent: bool,
+    /// Where to.
+    pub to: String,
+    /// How many things it lists.
+    pub items: usize,
+}
+
 /// `PUT /api/programmes/{id}/members/{user}`: a member's role, or `None`
 /// to remove them from the programme.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -694,6 +726,28 @@ pub mod address {
     /// JSON): the server freezes it.
     pub fn issue_paper(programme: impl Display, meeting: impl Display) -> String {
         format!("/api/programmes/{programme}/papers/{meeting}/issue")
+    }
+
+    /// The signed-in person's weekly-digest choice (`GET`, `PUT`).
+    pub fn my_digest() -> String {
+        "/api/me/digest".into()
+    }
+
+    /// The signed-in person's digest of a programme, sent now (`POST`).
+    pub fn send_digest(programme: impl Display) -> String {
+        format!("/api/programmes/{programme}/digest")
+    }
+
+    /// The one-click unsubscribe a digest links to (`GET` asks, `POST`
+    /// does it), with the account's unsubscribe token.
+    pub fn unsubscribe(user: &str, token: &str) -> String {
+        with_query(
+            "/api/digest/unsubscribe".into(),
+            &[
+                ("user", Some(user.to_owned())),
+                ("token", Some(token.to_owned())),
+            ],
+        )
     }
 
     /// An import into a programme.

@@ -482,6 +482,19 @@ impl Date {
         ))
     }
 
+    /// The day `days` days later (earlier if negative), within
+    /// [`Date::MIN`] and [`Date::MAX`].
+    pub fn add_days(self, days: i64) -> Date {
+        let day = (i64::from(self.0) + days).clamp(i64::from(Date::MIN.0), i64::from(Date::MAX.0));
+        Date(day as i32)
+    }
+
+    /// The day of the week: 0 for Monday to 6 for Sunday (1970-01-01 was
+    /// a Thursday).
+    pub fn weekday(self) -> u8 {
+        (i64::from(self.0) + 3).rem_euclid(7) as u8
+    }
+
     /// Midnight (UTC) at the start of this day, in Unix milliseconds.
     pub fn unix_millis(self) -> i64 {
         i64::from(self.0) * 86_400_000

@@ -286,6 +286,11 @@ keys! {
         ReauditCount = "reaudit_count", "Re-audits";
         /// Months between re-audits.
         ReauditSpacingMonths = "reaudit_spacing_months", "Months between re-audits";
+        /// The day of the week the weekly digest goes out
+        /// ([`crate::vocab::Weekday`]'s key).
+        DigestDay = "digest_day", "Digest day";
+        /// The time of day (UK) it goes out, `HH:MM`.
+        DigestTime = "digest_time", "Digest time";
     }
 }
 
@@ -355,6 +360,14 @@ impl ProgrammeField {
                 | ProgrammeField::ReauditCount
                 | ProgrammeField::ReauditSpacingMonths
         )
+    }
+}
+
+impl ProgrammeField {
+    /// Whether it is one of the weekly digest's settings (its day and
+    /// time: `crate::digest`).
+    pub fn is_digest_setting(self) -> bool {
+        matches!(self, ProgrammeField::DigestDay | ProgrammeField::DigestTime)
     }
 }
 

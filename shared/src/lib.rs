@@ -35,6 +35,7 @@ pub mod admission;
 pub mod api;
 pub mod changes;
 pub mod colours;
+pub mod digest;
 pub mod doc;
 pub mod entries;
 pub mod ids;
@@ -53,6 +54,7 @@ pub mod protocol;
 pub mod report;
 pub mod spc;
 pub mod vocab;
+pub mod work;
 pub mod workflow;
 
 pub use doc::{new_doc, new_doc_with_client_id, SchemaProblem, WriteError};
@@ -79,7 +81,7 @@ pub use programme::{
 pub use vocab::{
     Assurance, CheckOutcome, Colour, Confidence, DecisionOutcome, DueChangeVerdict, EvidenceKind,
     EvidenceType, EvidenceVerdict, FindingKind, KeyQuestion, MeasureKind, ReauditMethod,
-    Regulation, Remit, Role, Status, UnknownValue,
+    Regulation, Remit, Role, Status, UnknownValue, Weekday,
 };
 
 #[cfg(all(test, target_arch = "wasm32"))]

@@ -4,7 +4,8 @@
 //! Roots (all `Y.Map`): `programme` {name, trust, rating, oversight_segment,
 //! report_date, warning_notice, and the governance settings endorsement,
 //! reaudit_window_days, reaudit_count, reaudit_spacing_months (each a
-//! string: "true", "14")}; `phases` {id → Y.Map {name, starts, ends,
+//! string: "true", "14"), and the weekly digest's digest_day ("monday")
+//! and digest_time ("07:00")}; `phases` {id → Y.Map {name, starts, ends,
 //! goal, exit_criteria}}; `workstreams` {id → Y.Map {name, exec_lead}};
 //! `plans` {plan doc id → Y.Map {title, workstream_id, core_service}};
 //! `forums` {id → Y.Map {name}}; `meetings` {id → Y.Map {forum_id, date,
@@ -260,6 +261,8 @@ pub struct ProgrammeView {
     pub issued: BTreeMap<MeetingId, BTreeMap<usize, String>>,
     /// The governance settings (the defaults where none are set).
     pub governance: Governance,
+    /// When its weekly digest goes out (the default where not set).
+    pub digest: crate::digest::Schedule,
     /// The display colours.
     pub colours: ColourScheme,
     /// What had to be skipped while reading.
@@ -425,6 +428,47 @@ impl ProgrammeDoc {
         problems: &mut Vec<SchemaProblem>,
     ) -> Governance {
         governance_in(&self.programme, txn, problems)
+    }
+
+    /// When the weekly digest goes out: each of its settings read, the
+    /// default where missing or unreadable.
+    pub fn digest<T: ReadTxn>(&self, txn: &T) -> crate::digest::Schedule {
+        self.read_digest(txn, &mut Vec::new())
+    }
+
+    fn read_digest<T: ReadTxn>(
+        &self,
+        txn: &T,
+        problems: &mut Vec<SchemaProblem>,
+    ) -> crate::digest::Schedule {
+        let mut schedule = crate::digest::Schedule::DEFAULT;
+        let mut problem = |field: ProgrammeField, reason: String| {
+            problems.push(SchemaProblem {
+                path: format!("{PROGRAMME}/{}", field.key()),
+                reason,
+            });
+        };
+        if let Some(text) = get_str(&self.programme, txn, ProgrammeField::DigestDay.key()) {
+            match text.parse() {
+                Ok(day) => schedule.day = day,
+                Err(e) => problem(ProgrammeField::DigestDay, format!("{e}")),
+            }
+        }
+        if let Some(text) = get_str(&self.programme, txn, ProgrammeField::DigestTime.key()) {
+            match crate::digest::Schedule::parse_time(&text) {
+                Ok(minute) => schedule.minute = minute,
+                Err(e) => problem(ProgrammeField::DigestTime, e),
+            }
+        }
+        schedule
+    }
+
+    /// Sets when the weekly digest goes out.
+    pub fn set_digest(&self, txn: &mut TransactionMut, schedule: crate::digest::Schedule) {
+        self.programme
+            .insert(txn, ProgrammeField::DigestDay.key(), schedule.day.key());
+        self.programme
+            .insert(txn, ProgrammeField::DigestTime.key(), schedule.time_text());
     }
 
     /// Adds or replaces a forum.
@@ -744,6 +788,7 @@ impl ProgrammeDoc {
                 .unwrap_or_default(),
         };
         let governance = self.read_governance(txn, &mut problems);
+        let digest = self.read_digest(txn, &mut problems);
         let phases = read_entries(
             &self.phases,
             txn,
@@ -957,6 +1002,7 @@ impl ProgrammeDoc {
             measure_points,
             improvement,
             governance,
+            digest,
             colours,
             problems,
         }
@@ -1061,6 +1107,8 @@ pub(crate) fn with_setting(
         ProgrammeField::ReauditCount => rules.reaudit_count = number()?,
         ProgrammeField::ReauditSpacingMonths => rules.reaudit_spacing_months = number()?,
         ProgrammeField::Name
+        | ProgrammeField::DigestDay
+        | ProgrammeField::DigestTime
         | ProgrammeField::Trust
         | ProgrammeField::Rating
         | ProgrammeField::OversightSegment

@@ -194,6 +194,27 @@ impl Status {
 }
 
 vocabulary! {
+    /// A day of the week (the day a programme's weekly digest goes out),
+    /// Monday first as in the UK.
+    Weekday, "day of the week" {
+        Monday = "monday", "Monday" | "mon";
+        Tuesday = "tuesday", "Tuesday" | "tue";
+        Wednesday = "wednesday", "Wednesday" | "wed";
+        Thursday = "thursday", "Thursday" | "thu";
+        Friday = "friday", "Friday" | "fri";
+        Saturday = "saturday", "Saturday" | "sat";
+        Sunday = "sunday", "Sunday" | "sun";
+    }
+}
+
+impl Weekday {
+    /// Days after Monday (Monday 0, Sunday 6), as [`crate::Date::weekday`].
+    pub fn index(self) -> u8 {
+        Weekday::ALL.iter().position(|d| *d == self).unwrap_or(0) as u8
+    }
+}
+
+vocabulary! {
     /// The owner's confidence that the action will be delivered on time.
     Confidence, "confidence" {
         OnTrack = "on_track", "On track";

@@ -8,6 +8,7 @@ mod access;
 mod attacks;
 mod corrections;
 mod crash;
+mod digest;
 mod governance;
 mod layering;
 mod nodes;

@@ -139,6 +139,7 @@ pub fn Setup() -> impl IntoView {
         ("setup-workstreams", "Workstreams and executive leads"),
         ("setup-forums", "Forums"),
         ("setup-governance", "Assurance rules"),
+        ("setup-digest", "Weekly e-mail"),
         ("setup-members", "Members and roles"),
         ("setup-plans", "Plans"),
         ("setup-finding", "Add a finding"),
@@ -161,6 +162,7 @@ pub fn Setup() -> impl IntoView {
                 <Workstreams />
                 <Forums />
                 <AssuranceRules />
+                <DigestTime />
                 <Members />
                 <Plans />
                 <AddFinding />
@@ -334,6 +336,63 @@ fn AssuranceRules() -> impl IntoView {
             <TextField id="rules-spacing" label="Months between the closing decision and each re-audit" hint="Usually 3: re-audits at 3 and 6 months" value=spacing errors width="nhsuk-input--width-2" />
             <TextField id="rules-window" label="Days before it is due that a re-audit opens" hint="Usually 14" value=window errors width="nhsuk-input--width-2" />
             <button class="nhsuk-button" type="submit">"Save the assurance rules"</button>
+            <Saved message=saved />
+        </form>
+    }
+}
+
+/// When the weekly digest (each member's e-mail of what needs them) goes
+/// out: a day and a time, UK time (`plait_shared::digest`).
+#[component]
+fn DigestTime() -> impl IntoView {
+    let workspace = use_workspace();
+    let schedule = workspace
+        .programme_view()
+        .map(|p| p.digest)
+        .unwrap_or_default();
+    let day = RwSignal::new(schedule.day.key().to_owned());
+    let time = RwSignal::new(schedule.time_text());
+    let errors = RwSignal::new(Vec::new());
+    let saved = RwSignal::new(String::new());
+    let days = Signal::stored(
+        plait_shared::Weekday::ALL
+            .iter()
+            .map(|d| (d.key().to_owned(), d.label().to_owned()))
+            .collect::<Vec<_>>(),
+    );
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let minute = match plait_shared::digest::Schedule::parse_time(&time.get_untracked()) {
+            Ok(minute) => minute,
+            Err(_) => {
+                errors.set(vec![(
+                    "digest-time".to_owned(),
+                    "Enter a time of day as hours and minutes, such as 07:00".to_owned(),
+                )]);
+                focus("digest-errors");
+                return;
+            }
+        };
+        let Ok(day) = day.get_untracked().parse::<plait_shared::Weekday>() else {
+            return;
+        };
+        errors.set(Vec::new());
+        let schedule = plait_shared::digest::Schedule { day, minute };
+        if workspace.edit_programme(|programme, txn| programme.set_digest(txn, schedule)) {
+            saved.set(format!(
+                "Saved on this device: the digest goes every {}.",
+                schedule.describe()
+            ));
+        }
+    };
+    view! {
+        <h2 id="setup-digest">"Weekly e-mail"</h2>
+        <p>"Each member gets an e-mail once a week of what needs them (their actions due in the next 14 days or overdue, evidence to review, decisions, re-audits, requests to answer), if they have an e-mail address and have not unsubscribed."</p>
+        <ErrorSummary id="digest-errors" errors />
+        <form on:submit=submit novalidate>
+            <Choice id="digest-day" label="Day it goes out" options=days value=day />
+            <TextField id="digest-time" label="Time it goes out (UK time)" hint="24-hour, such as 07:00" value=time errors width="nhsuk-input--width-4" />
+            <button class="nhsuk-button" type="submit">"Save the weekly e-mail's time"</button>
             <Saved message=saved />
         </form>
     }

@@ -574,6 +574,9 @@ mod tests {
             ),
             (Method::PUT, address::blob(&hash, "demo_plan", None)),
             (Method::POST, address::http_sync("demo_plan")),
+            (Method::GET, address::my_digest()),
+            (Method::PUT, address::my_digest()),
+            (Method::POST, address::send_digest("demo")),
             (Method::GET, address::sync("demo_plan", true, None)),
         ];
         let status = |method: Method, path: String| {

@@ -875,9 +875,20 @@ impl Judge<'_, '_> {
     /// other field: yes).
     fn governance_value(&self, i: usize, key: &str) -> Result<(), String> {
         use crate::keys::ProgrammeField;
-        let Some(field) = ProgrammeField::from_key(key).filter(|f| f.is_setting()) else {
+        let Some(field) = ProgrammeField::from_key(key) else {
             return Ok(());
         };
+        if field.is_digest_setting() {
+            // The weekly digest's day and time must read.
+            let Some(text) = self.value_text(i) else {
+                return Ok(());
+            };
+            let text = text.ok_or_else(|| format!("{key}: must be text"))?;
+            return crate::digest::check_setting(field, &text);
+        }
+        if !field.is_setting() {
+            return Ok(());
+        }
         let Some(text) = self.value_text(i) else {
             return Ok(());
         };
