@@ -55,6 +55,13 @@ pub enum Command {
         /// The role, or `None` to remove them from the programme.
         role: Option<Role>,
     },
+    /// Set or remove an account's e-mail address.
+    Email {
+        /// Whom.
+        username: String,
+        /// The address, or none.
+        email: Option<String>,
+    },
     /// Link an identity provider's identity to an account.
     Link {
         /// Whom.
@@ -289,6 +296,9 @@ pub fn execute_account(accounts: &Accounts, command: Command) -> Reply {
             programme,
             role,
         } => accounts.grant(&username, &programme, role).map(Reply::User),
+        Command::Email { username, email } => accounts
+            .set_email(&username, email.as_deref())
+            .map(Reply::User),
         Command::Link {
             username,
             issuer,
@@ -387,6 +397,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Enable { .. } => "enable",
         Command::Grant { .. } => "grant",
         Command::Password { .. } => "password",
+        Command::Email { .. } => "email",
         Command::Link { .. } => "link",
         Command::Unlink { .. } => "unlink",
         Command::Import { .. } => "import",

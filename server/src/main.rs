@@ -503,6 +503,14 @@ enum UserCommand {
         /// viewer, contributor, lead, validator, approver, admin or none.
         role: String,
     },
+    /// Set (or, with none, remove) an account's e-mail address: the weekly
+    /// digest goes there, and single sign-on matches a verified address.
+    Email {
+        /// Whom.
+        username: String,
+        /// The address.
+        email: Option<String>,
+    },
     /// Link an identity at an identity provider to an account: signing
     /// in with it signs in to the account.
     Link {
@@ -1109,6 +1117,7 @@ impl TryFrom<UserCommand> for plait_server::control::Command {
             },
             UserCommand::List => Control::List,
             UserCommand::Disable { username } => Control::Disable { username },
+            UserCommand::Email { username, email } => Control::Email { username, email },
             UserCommand::Link {
                 username,
                 issuer,

@@ -175,7 +175,7 @@ pub fn work_for(
             if mine && status.is_open_for_delivery() {
                 if let Some(due) = action.due_current.filter(|d| *d <= soon) {
                     let note = if action.is_overdue(today) {
-                        format!("{} days overdue", action.days_overdue(today))
+                        overdue_by(action.days_overdue(today))
                     } else {
                         format!("Due {}", due.long())
                     };
@@ -279,7 +279,7 @@ pub fn work_for(
             if role == Role::Lead && action.exec_lead == user && status.is_open_for_delivery() {
                 if action.is_overdue(today) {
                     overdue.push(said(
-                        format!("{} days overdue", action.days_overdue(today)),
+                        overdue_by(action.days_overdue(today)),
                         action.due_current,
                     ));
                 }
@@ -485,5 +485,14 @@ mod tests {
             !validator.iter().any(|(h, _)| *h == "Evidence to review"),
             "{validator:?}"
         );
+    }
+}
+
+/// "1 day overdue", "3 days overdue".
+fn overdue_by(days: i64) -> String {
+    if days == 1 {
+        "1 day overdue".to_owned()
+    } else {
+        format!("{days} days overdue")
     }
 }

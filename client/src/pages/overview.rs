@@ -276,7 +276,6 @@ fn ClosedBanner() -> impl IntoView {
 fn Archive() -> impl IntoView {
     let session = use_session();
     let workspace = use_workspace();
-    let confirming = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
     let programme = move || workspace.programme_id();
     let admin = move || {
@@ -299,7 +298,6 @@ fn Archive() -> impl IntoView {
                         account.remember();
                         session.account.try_set(account);
                     }
-                    confirming.try_set(false);
                 }
                 Err(e) => {
                     problem.try_set(Some(crate::api::reason(&e)));
@@ -317,8 +315,8 @@ fn Archive() -> impl IntoView {
                 ": the master tracker, the audit trail as CSV, every document and evidence file, for the trust's records."
             </p>
             {(!closed()).then(|| view! {
-                <details class="nhsuk-details" prop:open=move || confirming.get()>
-                    <summary class="nhsuk-details__summary" on:click=move |_| confirming.update(|c| *c = !*c)>
+                <details class="nhsuk-details">
+                    <summary class="nhsuk-details__summary">
                         <span class="nhsuk-details__summary-text">"Close the programme"</span>
                     </summary>
                     <div class="nhsuk-details__text">
