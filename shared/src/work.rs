@@ -343,6 +343,15 @@ fn pieces(n: usize) -> String {
     }
 }
 
+/// "1 day overdue", "3 days overdue".
+fn overdue_by(days: i64) -> String {
+    if days == 1 {
+        "1 day overdue".to_owned()
+    } else {
+        format!("{days} days overdue")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,14 +494,5 @@ mod tests {
             !validator.iter().any(|(h, _)| *h == "Evidence to review"),
             "{validator:?}"
         );
-    }
-}
-
-/// "1 day overdue", "3 days overdue".
-fn overdue_by(days: i64) -> String {
-    if days == 1 {
-        "1 day overdue".to_owned()
-    } else {
-        format!("{days} days overdue")
     }
 }
