@@ -273,9 +273,11 @@ fn CollaborativeText(
         let (anchor, head) = if backward { (end, start) } else { (start, end) };
         let cursor = editing.cursor_at(which, anchor, head);
         mine.set_value(cursor.clone());
-        if editing
-            .here
-            .with_untracked(|h| h.as_ref().map(|(w, c)| (*w, c)) != Some((which, &cursor)))
+        // Reading a text one may not change is not editing it.
+        if denied.with_untracked(Option::is_none)
+            && editing
+                .here
+                .with_untracked(|h| h.as_ref().map(|(w, c)| (*w, c)) != Some((which, &cursor)))
         {
             editing.here.set(Some((which, cursor)));
         }
@@ -1010,5 +1012,53 @@ fn DetailsSummary(view_of: Memo<Option<ActionView>>) -> impl IntoView {
         <dl class="nhsuk-summary-list" data-testid="details-summary">
             {move || crate::components::summary::summary_rows(rows())}
         </dl>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn at(name: &str, anchor: u32, head: u32) -> RemoteCaret {
+        RemoteCaret {
+            name: name.into(),
+            colour: format!("c-{name}"),
+            anchor,
+            head,
+        }
+    }
+
+    /// The overlay's text is cut at UTF-16 offsets (a textarea's), carets
+    /// before the text they precede, selections either way round.
+    #[test]
+    fn the_overlay_cuts_the_text_at_carets_and_selections() {
+        let text = "Ward 4 – café ✓🏥 done";
+        let pieces = pieces(text, &[at("A", 9, 9), at("B", 17, 14), at("C", 99, 99)]);
+        let text = |s: &str| Piece::Text(s.into());
+        assert_eq!(
+            pieces,
+            vec![
+                text("Ward 4 – "),
+                Piece::Caret("A".into(), "c-A".into()),
+                text("café "),
+                Piece::Caret("B".into(), "c-B".into()),
+                Piece::Selected("✓🏥".into(), "c-B".into()),
+                text(" done"),
+                Piece::Caret("C".into(), "c-C".into()),
+            ]
+        );
+        assert_eq!(pieces_text(&pieces), "Ward 4 – café ✓🏥 done");
+    }
+
+    fn pieces_text(pieces: &[Piece]) -> String {
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) | Piece::Selected(t, _) => t.as_str(),
+                Piece::Caret(..) => "",
+            })
+            .collect()
     }
 }
