@@ -123,6 +123,8 @@ test('two people on one action see each other, their carets, and a Yjs client un
   const { WebsocketProvider } = toolsRequire('y-websocket')
   const WebSocket = toolsRequire('ws')
   let provider
+  // The Yjs document (its awareness keeps a timer until it is destroyed).
+  const doc = new Y.Doc()
   await onFailure('presence', { pages: { a: a.page, b: b.page }, server }, async () => {
     // A edits the description: B sees who, and in which field.
     await fieldA.click()
@@ -153,7 +155,6 @@ test('two people on one action see each other, their carets, and a Yjs client un
     // A standard y-websocket client, signed in as the Compliance Team,
     // claims another name and puts its cursor in the description.
     const { token } = await apiSignIn(server, 'compliance')
-    const doc = new Y.Doc()
     provider = new WebsocketProvider(server.url.replace(/^http/, 'ws') + '/sync', target.plan, doc, {
       WebSocketPolyfill: WebSocket, params: { token }, disableBc: true
     })
@@ -199,7 +200,10 @@ test('two people on one action see each other, their carets, and a Yjs client un
     // On the action list, A sees who has the plan open.
     await eventually(async () => /Chief Nurse/.test(await presenceOf(a.page)), { message: 'the action list naming Chief Nurse' })
     assert.deepEqual([...a.page.crashes, ...b.page.crashes], [])
-  }).finally(() => provider?.destroy())
+  }).finally(() => {
+    provider?.destroy()
+    doc.destroy()
+  })
   await a.context.close()
   await b.context.close()
 })
