@@ -6,6 +6,7 @@ pub mod date_input;
 pub mod form;
 pub mod later;
 pub mod notices;
+pub mod presence;
 pub mod spc_chart;
 pub mod summary;
 pub mod sync_status;

@@ -49,6 +49,7 @@ pub mod pack;
 pub mod paper;
 pub mod phase2;
 pub mod plan;
+pub mod presence;
 pub mod programme;
 pub mod protocol;
 pub mod report;

@@ -18,7 +18,9 @@ use std::collections::BTreeMap;
 
 mod restore;
 
-use yrs::{Array, ArrayPrelim, Doc, Map, MapPrelim, MapRef, ReadTxn, TextPrelim, TransactionMut};
+use yrs::{
+    Array, ArrayPrelim, Doc, Map, MapPrelim, MapRef, ReadTxn, TextPrelim, TextRef, TransactionMut,
+};
 
 use crate::doc::{
     array_ref, edit_text, get_list, get_log, get_parsed, get_str, get_text, map_ref, string_list,
@@ -667,6 +669,17 @@ impl PlanDoc {
         let text = text_ref(&map, txn, which.key())
             .ok_or_else(|| WriteError::Malformed(format!("actions/{id}/{}", which.key())))?;
         edit_text(txn, &text, edit)
+    }
+
+    /// One of an action's collaborative texts, to place carets in it
+    /// (`crate::presence`); `None` when the action or its text is missing.
+    pub fn action_text<T: ReadTxn>(
+        &self,
+        txn: &T,
+        id: &ActionId,
+        which: ActionText,
+    ) -> Option<TextRef> {
+        text_ref(&self.action_map(txn, id).ok()?, txn, which.key())
     }
 
     /// Edits a finding's text.

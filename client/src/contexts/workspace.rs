@@ -7,6 +7,10 @@
 //! every derived view (counts, lists, an action) recomputes when the
 //! documents change, whether by a local edit or by sync.
 //!
+//! Presence (who else has a plan open) is read the same way through
+//! [`Workspace::peers`], which depends on its own signal: a colleague's
+//! caret moving re-renders the carets, not the page.
+//!
 //! One workspace per page load and per person: signing out deletes their
 //! local data and reloads the page; signing in as someone else reloads it
 //! too.
@@ -42,6 +46,25 @@ struct Docs {
     checking: bool,
     last_check: f64,
     members_fetched: bool,
+    /// This person's presence on each plan (JSON), as the page open set it.
+    presence: BTreeMap<DocId, String>,
+    /// The latest claim on it ([`Workspace::claim_presence`]).
+    presence_owner: u64,
+}
+
+/// Someone else on a plan, as the server named them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Their awareness client id (one per tab).
+    pub client: u64,
+    /// Their user name, as the server set it.
+    pub user: String,
+    /// Their display name, as the server set it.
+    pub name: String,
+    /// This same person, in another tab or browser.
+    pub mine: bool,
+    /// What they have open, and their caret.
+    pub state: plait_shared::presence::PeerState,
 }
 
 /// The signed-in person's documents in this browser and their sync: what
@@ -63,6 +86,8 @@ pub struct Workspace {
     programme: StoredValue<Option<DocId>>,
     /// Evidence files on their way to the server (also its own context).
     uploads: crate::uploads::Uploads,
+    /// Bumps when anyone else's presence changes.
+    presence: RwSignal<u64>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -95,6 +120,7 @@ pub fn provide_workspace_context(
         notices: Notices::default(),
         programme: StoredValue::new(programme),
         uploads: crate::uploads::Uploads::provide(),
+        presence: RwSignal::new(0),
     };
     provide_context(workspace);
     provide_context(workspace.session);
@@ -147,6 +173,7 @@ impl Workspace {
             csrf: RefCell::new(self.session.account.get_untracked().csrf.clone()),
             on_change: Box::new(move || self.changed()),
             on_notice: Box::new(move |notice| self.notice(notice)),
+            on_presence: Box::new(move || self.presence.update(|r| *r += 1)),
         });
         let programme = DocSync::start(id, store.clone(), hooks.clone(), self.live()).await;
         let stopped = self.docs.with_value(|docs| {
@@ -245,8 +272,97 @@ impl Workspace {
                 docs.stopped
             });
             self.catch_up(&plan, stopped);
+            let mine = self
+                .docs
+                .with_value(|docs| docs.borrow().presence.get(plan.id()).cloned());
+            plan.handle(Event::LocalPresence(mine));
         }
         self.revision.update(|r| *r += 1);
+    }
+
+    /// Claims this person's presence for the page being opened: the token
+    /// to [`Self::announce`] and [`Self::leave`] with. A page that has gone
+    /// can no longer change it, whichever order pages open and close in.
+    pub fn claim_presence(self) -> u64 {
+        self.docs.with_value(|docs| {
+            let mut docs = docs.borrow_mut();
+            docs.presence_owner += 1;
+            docs.presence_owner
+        })
+    }
+
+    /// Tells the others on each plan in `states` what this person has open
+    /// there (nothing on the other plans), if `token` is the latest claim.
+    pub fn announce(
+        self,
+        token: u64,
+        states: BTreeMap<DocId, plait_shared::presence::LocalPresence>,
+    ) {
+        let states = states
+            .into_iter()
+            .filter_map(|(id, state)| Some((id, crate::json::to_string(&state)?)))
+            .collect();
+        let current = self.docs.with_value(|docs| {
+            let mut docs = docs.borrow_mut();
+            let current = docs.presence_owner == token;
+            if current {
+                docs.presence = states;
+            }
+            current
+        });
+        if current {
+            self.send_presence();
+        }
+    }
+
+    /// The page of `token` has gone: this person is on no plan (unless a
+    /// newer page has claimed their presence).
+    pub fn leave(self, token: u64) {
+        self.announce(token, BTreeMap::new());
+    }
+
+    fn send_presence(self) {
+        let states: Vec<(Rc<DocSync>, Option<String>)> = self.docs.with_value(|docs| {
+            let docs = docs.borrow();
+            docs.plans
+                .iter()
+                .map(|(id, sync)| (sync.clone(), docs.presence.get(id).cloned()))
+                .collect()
+        });
+        for (sync, state) in states {
+            sync.handle(Event::LocalPresence(state));
+        }
+    }
+
+    /// Everyone else on `plan` now, named by the server (states without
+    /// its `user` are left out); tracks presence changes only.
+    pub fn peers(self, plan: &DocId) -> Vec<Peer> {
+        self.presence.track();
+        let me = self
+            .session
+            .account
+            .with_untracked(|a| a.username.to_string());
+        let states = self.docs.with_value(|docs| {
+            docs.borrow()
+                .plans
+                .get(plan)
+                .map(|sync| sync.presence())
+                .unwrap_or_default()
+        });
+        states
+            .into_iter()
+            .filter_map(|(client, json)| {
+                let state: plait_shared::presence::PeerState = crate::json::from_str(&json).ok()?;
+                let user = state.user.clone()?;
+                Some(Peer {
+                    client,
+                    mine: user.id == me,
+                    user: user.id,
+                    name: user.name,
+                    state,
+                })
+            })
+            .collect()
     }
 
     fn all_syncs(self) -> Vec<Rc<DocSync>> {
@@ -280,6 +396,10 @@ impl Workspace {
         });
         let offline = Closure::<dyn FnMut()>::new(move || self.broadcast(Event::Offline));
         let tick = Closure::<dyn FnMut()>::new(move || self.broadcast(Event::Tick));
+        // Leaving the page (closing the tab, or into the back-forward
+        // cache): gone from everyone's presence at once; back: here again.
+        let hide = Closure::<dyn FnMut()>::new(move || self.broadcast(Event::LocalPresence(None)));
+        let show = Closure::<dyn FnMut()>::new(move || self.send_presence());
         // Another tab signed out, or in as someone else: this page's data is
         // no longer the remembered account's.
         let user = self.session.account.get_untracked().username.clone();
@@ -293,6 +413,8 @@ impl Workspace {
             ("online", &online),
             ("offline", &offline),
             ("storage", &storage),
+            ("pagehide", &hide),
+            ("pageshow", &show),
         ] {
             let _ =
                 window.add_event_listener_with_callback(name, listener.as_ref().unchecked_ref());
@@ -306,6 +428,8 @@ impl Workspace {
         offline.forget();
         tick.forget();
         storage.forget();
+        hide.forget();
+        show.forget();
     }
 
     fn notice(self, notice: Notice) {

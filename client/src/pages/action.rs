@@ -2,6 +2,12 @@
 //! read-only, with why), the collaborative texts, progress updates, the
 //! lifecycle buttons their role may use, the transition history and the
 //! server's change history.
+//!
+//! Presence (issue 20): who else has the action open and what they are
+//! editing, their carets and selections drawn over the collaborative texts,
+//! and this person's own caret kept where it was across others' edits
+//! (captured as relative positions whenever it moves, restored after every
+//! remote change re-sets the text).
 
 use leptos::prelude::*;
 
@@ -9,6 +15,7 @@ use crate::components::later::split_point;
 use plait_shared::access::{check_change, check_field, may_append};
 use plait_shared::changes::{Change, Log};
 use plait_shared::keys::FieldKey;
+use plait_shared::presence::{self as caret, Cursor, LocalPresence};
 use plait_shared::{
     ActionField, ActionId, ActionText, ActionView, Assurance, Confidence, DocId, EntryId, LogEntry,
     PhaseId, PlanDoc, ProgressUpdate, Step, TextEdit, Transition, UserId, WorkstreamId,
@@ -52,6 +59,9 @@ struct Editing {
     plan: StoredValue<Option<PlanDoc>, LocalStorage>,
     id: StoredValue<ActionId>,
     message: RwSignal<Option<String>>,
+    /// The text this person is editing and their caret in it (published
+    /// as their presence).
+    here: RwSignal<Option<(ActionText, Option<Cursor>)>>,
 }
 
 impl Editing {
@@ -98,9 +108,139 @@ impl Editing {
         self.write(|plan, txn| plan.edit_action_text(txn, &id, which, &edit));
     }
 
+    /// A cursor from `anchor` to `head` (UTF-16, as the textarea counts)
+    /// in one of the action's texts.
+    fn cursor_at(&self, which: ActionText, anchor: u32, head: u32) -> Option<Cursor> {
+        let id = self.id.get_value();
+        self.plan.with_value(|plan| {
+            let plan = plan.as_ref()?;
+            let txn = plan.doc().transact();
+            let text = plan.action_text(&txn, &id, which)?;
+            caret::cursor_at(&txn, &text, anchor, head)
+        })
+    }
+
+    /// Where `cursor` lies in one of the action's texts now, if there.
+    fn resolve(&self, which: ActionText, cursor: &Cursor) -> Option<(u32, u32)> {
+        let id = self.id.get_value();
+        self.plan.with_value(|plan| {
+            let plan = plan.as_ref()?;
+            let txn = plan.doc().transact();
+            let text = plan.action_text(&txn, &id, which)?;
+            caret::resolve_cursor(&txn, &text, cursor)
+        })
+    }
+
+    /// Which of the action's texts `cursor` lies in, if any.
+    fn text_of(&self, cursor: &Cursor) -> Option<ActionText> {
+        ActionText::ALL
+            .into_iter()
+            .find(|&which| self.resolve(which, cursor).is_some())
+    }
+
     fn append(&self, entry: LogEntry) {
         let id = self.id.get_value();
         self.write(|plan, txn| plan.append(txn, &id, &entry));
+    }
+}
+
+/// A colleague's caret in a text: who, their colour, and where (UTF-16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RemoteCaret {
+    name: String,
+    colour: String,
+    anchor: u32,
+    head: u32,
+}
+
+/// What the overlay draws, in order: text, a colleague's selection, a
+/// colleague's caret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Selected(String, String),
+    Caret(String, String),
+}
+
+/// `text` cut where the carets and selections start and end (UTF-16
+/// offsets, clamped to the text).
+fn pieces(text: &str, carets: &[RemoteCaret]) -> Vec<Piece> {
+    let len = text.encode_utf16().count() as u32;
+    let mut points: Vec<u32> = carets
+        .iter()
+        .flat_map(|c| [c.anchor.min(len), c.head.min(len)])
+        .chain([0, len])
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    let mut out = Vec::new();
+    for (i, &at) in points.iter().enumerate() {
+        for c in carets.iter().filter(|c| c.head.min(len) == at) {
+            out.push(Piece::Caret(c.name.clone(), c.colour.clone()));
+        }
+        let Some(&next) = points.get(i + 1) else {
+            break;
+        };
+        let part =
+            text[caret::utf16_to_byte(text, at)..caret::utf16_to_byte(text, next)].to_owned();
+        let selected = carets.iter().find(|c| {
+            let (from, to) = (c.anchor.min(c.head), c.anchor.max(c.head));
+            from <= at && next <= to
+        });
+        out.push(match selected {
+            Some(c) => Piece::Selected(part, c.colour.clone()),
+            None => Piece::Text(part),
+        });
+    }
+    out
+}
+
+/// Copies the textarea's box, font and scroll onto its overlay, so the
+/// overlay's text lies exactly over the textarea's; a caret label that
+/// would be cut off above the first line goes below it.
+fn align_overlay(field: &web_sys::HtmlTextAreaElement, overlay: &web_sys::HtmlElement) {
+    use wasm_bindgen::JsCast;
+    let Some(computed) = web_sys::window().and_then(|w| w.get_computed_style(field).ok().flatten())
+    else {
+        return;
+    };
+    let style = overlay.style();
+    for property in [
+        "font",
+        "letter-spacing",
+        "word-spacing",
+        "padding-top",
+        "padding-right",
+        "padding-bottom",
+        "padding-left",
+    ] {
+        if let Ok(value) = computed.get_property_value(property) {
+            let _ = style.set_property(property, &value);
+        }
+    }
+    // The client box: inside the borders, without the scroll bar.
+    for (property, px) in [
+        ("top", field.client_top()),
+        ("left", field.client_left()),
+        ("width", field.client_width()),
+        ("height", field.client_height()),
+    ] {
+        let _ = style.set_property(property, &format!("{px}px"));
+    }
+    overlay.set_scroll_top(field.scroll_top());
+    if let Ok(carets) = overlay.query_selector_all(".plait-caret") {
+        for i in 0..carets.length() {
+            let Some(caret) = carets
+                .item(i)
+                .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+            else {
+                continue;
+            };
+            let below = caret.offset_top() - field.scroll_top() < 16;
+            let _ = caret
+                .class_list()
+                .toggle_with_force("plait-caret--below", below);
+        }
     }
 }
 
@@ -112,22 +252,119 @@ fn CollaborativeText(
     value: Signal<String>,
     editing: Editing,
     denied: Denied,
+    /// Everyone else on the plan.
+    peers: Memo<Vec<crate::contexts::workspace::Peer>>,
     #[prop(optional)] rows: Option<u32>,
 ) -> impl IntoView {
     let (hint, described) = why_not(id, denied);
+    let field = NodeRef::<leptos::html::Textarea>::new();
+    let overlay = NodeRef::<leptos::html::Div>::new();
+    // This person's caret and selection, as relative positions: a remote
+    // change cannot move them.
+    let mine = StoredValue::new(None::<Cursor>);
+    let capture = move || {
+        let Some(el) = field.get_untracked() else {
+            return;
+        };
+        let (Ok(Some(start)), Ok(Some(end))) = (el.selection_start(), el.selection_end()) else {
+            return;
+        };
+        let backward = el.selection_direction().ok().flatten().as_deref() == Some("backward");
+        let (anchor, head) = if backward { (end, start) } else { (start, end) };
+        let cursor = editing.cursor_at(which, anchor, head);
+        mine.set_value(cursor.clone());
+        // Reading a text one may not change is not editing it.
+        if denied.with_untracked(Option::is_none)
+            && editing
+                .here
+                .with_untracked(|h| h.as_ref().map(|(w, c)| (*w, c)) != Some((which, &cursor)))
+        {
+            editing.here.set(Some((which, cursor)));
+        }
+    };
+    let align = move || {
+        if let (Some(field), Some(overlay)) = (field.get_untracked(), overlay.get_untracked()) {
+            align_overlay(&field, &overlay);
+        }
+    };
+    // The text from the document: set only when it differs from what is
+    // shown (a remote change), then the caret is put back where it was.
+    Effect::new(move |_| {
+        let text = value.get();
+        let Some(el) = field.get() else { return };
+        if el.value() != text {
+            el.set_value(&text);
+            let restored = mine.with_value(|c| c.as_ref().and_then(|c| editing.resolve(which, c)));
+            if let Some((anchor, head)) = restored {
+                let (start, end, direction) = if anchor <= head {
+                    (anchor, head, "forward")
+                } else {
+                    (head, anchor, "backward")
+                };
+                let _ = el.set_selection_range_with_direction(start, end, direction);
+            }
+        }
+    });
+    let carets = move || {
+        let text = value.get();
+        let carets: Vec<RemoteCaret> = peers.with(|peers| {
+            peers
+                .iter()
+                .filter_map(|peer| {
+                    let (anchor, head) = editing.resolve(which, peer.state.cursor.as_ref()?)?;
+                    Some(RemoteCaret {
+                        name: crate::components::presence::name_of(peer),
+                        colour: crate::components::presence::colour_class(peer.client),
+                        anchor,
+                        head,
+                    })
+                })
+                .collect()
+        });
+        if carets.is_empty() {
+            return None;
+        }
+        // The overlay is laid out first.
+        request_animation_frame(align);
+        Some(pieces(&text, &carets).into_iter().map(|piece| match piece {
+            Piece::Text(text) => text.into_any(),
+            Piece::Selected(text, colour) => view! { <span class=format!("plait-selection {colour}")>{text}</span> }.into_any(),
+            Piece::Caret(name, colour) => view! {
+                <span class=format!("plait-caret {colour}")><span class="plait-caret__name">{name}</span></span>
+            }.into_any(),
+        }).collect_view())
+    };
+    let resized = window_event_listener(leptos::ev::resize, move |_| align());
+    on_cleanup(move || resized.remove());
     view! {
         <div class="nhsuk-form-group">
             <label class="nhsuk-label" for=id>{label}</label>
             {hint}
-            <textarea
-                class="nhsuk-textarea"
-                id=id
-                rows=rows.unwrap_or(3)
-                readonly=move || denied.with(Option::is_some)
-                aria-describedby=described
-                prop:value=move || value.get()
-                on:input=move |ev| editing.edit_text(which, &event_target_value(&ev))
-            ></textarea>
+            <div class="plait-collab">
+                <textarea
+                    class="nhsuk-textarea"
+                    id=id
+                    node_ref=field
+                    rows=rows.unwrap_or(3)
+                    readonly=move || denied.with(Option::is_some)
+                    aria-describedby=described
+                    on:input=move |ev| {
+                        editing.edit_text(which, &event_target_value(&ev));
+                        capture();
+                    }
+                    on:select=move |_| capture()
+                    on:keyup=move |_| capture()
+                    on:pointerup=move |_| { capture(); align(); }
+                    on:focus=move |_| capture()
+                    on:blur=move |_| editing.here.set(None)
+                    on:scroll=move |_| align()
+                ></textarea>
+                // Colleagues' carets and selections, drawn over the text
+                // (for sight only: the presence line says it in words).
+                <div class="plait-collab__overlay" id=format!("{id}-presence") aria-hidden="true" node_ref=overlay>
+                    {carets}
+                </div>
+            </div>
         </div>
     }
 }
@@ -184,7 +421,44 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
         plan: StoredValue::new_local(workspace.plan_doc(&plan)),
         id: StoredValue::new(action.clone()),
         message: RwSignal::new(None),
+        here: RwSignal::new(None),
     };
+    // Presence: this person is on the action (and in a text, with their
+    // caret), and who else is.
+    let presence = workspace.claim_presence();
+    let presence_plan = plan.clone();
+    Effect::new(move |_| {
+        let (field, cursor) = editing
+            .here
+            .get()
+            .map_or((None, None), |(f, c)| (Some(f), c));
+        let here = LocalPresence {
+            action: Some(editing.id.get_value().to_string()),
+            field,
+            cursor,
+        };
+        workspace.announce(
+            presence,
+            [(presence_plan.clone(), here)].into_iter().collect(),
+        );
+    });
+    on_cleanup(move || workspace.leave(presence));
+    let peers_plan = plan.clone();
+    let peers = Memo::new(move |_| workspace.peers(&peers_plan));
+    let also_here = Signal::derive(move || {
+        let mine = editing.id.get_value();
+        let here = peers.with(|peers| {
+            peers
+                .iter()
+                .filter_map(|peer| {
+                    let at = peer.state.cursor.as_ref().and_then(|c| editing.text_of(c));
+                    let on_action = peer.state.action.as_deref() == Some(mine.as_str());
+                    (on_action || at.is_some()).then(|| (peer.clone(), at.or(peer.state.field)))
+                })
+                .collect()
+        });
+        crate::components::presence::also_here(here)
+    });
     let plan_id = plan.clone();
     let view_of = Memo::new(move |_| {
         workspace.revision.track();
@@ -437,9 +711,9 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
 
     let details = move || {
         view! {
-            <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing denied=denied(Err(ActionText::Title)) rows=2 />
-            <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing denied=denied(Err(ActionText::Description)) rows=5 />
-            <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing denied=denied(Err(ActionText::ClosureCriteria)) />
+            <CollaborativeText label="Title" id="title" which=ActionText::Title value=text(|a| a.title.clone()) editing denied=denied(Err(ActionText::Title)) peers rows=2 />
+            <CollaborativeText label="Description" id="description" which=ActionText::Description value=text(|a| a.description.clone()) editing denied=denied(Err(ActionText::Description)) peers rows=5 />
+            <CollaborativeText label="Closure criteria" id="closure-criteria" which=ActionText::ClosureCriteria value=text(|a| a.closure_criteria.clone()) editing denied=denied(Err(ActionText::ClosureCriteria)) peers />
             <FieldSelect id="owner" label="Owner" options=owners
                 current=current(|a| a.owner.as_ref().map(ToString::to_string))
                 set=Callback::new(move |key: String| editing.set(ActionField::Owner(UserId::new(key).ok())))
@@ -574,6 +848,7 @@ pub fn ActionPage(plan: DocId, action: ActionId) -> impl IntoView {
                 })
             }}
             {heading}
+            <crate::components::presence::AlsoHere line=also_here />
             {move || editing.message.get().map(|m| view! {
                 <div class="nhsuk-error-summary" role="alert"><p>{m}</p></div>
             })}
@@ -737,5 +1012,53 @@ fn DetailsSummary(view_of: Memo<Option<ActionView>>) -> impl IntoView {
         <dl class="nhsuk-summary-list" data-testid="details-summary">
             {move || crate::components::summary::summary_rows(rows())}
         </dl>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn at(name: &str, anchor: u32, head: u32) -> RemoteCaret {
+        RemoteCaret {
+            name: name.into(),
+            colour: format!("c-{name}"),
+            anchor,
+            head,
+        }
+    }
+
+    /// The overlay's text is cut at UTF-16 offsets (a textarea's), carets
+    /// before the text they precede, selections either way round.
+    #[test]
+    fn the_overlay_cuts_the_text_at_carets_and_selections() {
+        let text = "Ward 4 – café ✓🏥 done";
+        let pieces = pieces(text, &[at("A", 9, 9), at("B", 17, 14), at("C", 99, 99)]);
+        let text = |s: &str| Piece::Text(s.into());
+        assert_eq!(
+            pieces,
+            vec![
+                text("Ward 4 – "),
+                Piece::Caret("A".into(), "c-A".into()),
+                text("café "),
+                Piece::Caret("B".into(), "c-B".into()),
+                Piece::Selected("✓🏥".into(), "c-B".into()),
+                text(" done"),
+                Piece::Caret("C".into(), "c-C".into()),
+            ]
+        );
+        assert_eq!(pieces_text(&pieces), "Ward 4 – café ✓🏥 done");
+    }
+
+    fn pieces_text(pieces: &[Piece]) -> String {
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) | Piece::Selected(t, _) => t.as_str(),
+                Piece::Caret(..) => "",
+            })
+            .collect()
     }
 }

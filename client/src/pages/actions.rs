@@ -342,8 +342,36 @@ pub fn Actions() -> impl IntoView {
             .map(|q| (q.key(), q.label()))
             .collect(),
     );
+    // Who else has the programme's plans open, and this person there too.
+    let workspace = use_workspace();
+    let presence = workspace.claim_presence();
+    Effect::new(move |_| {
+        let plans = workspace
+            .programme_view()
+            .map(|p| p.plans)
+            .unwrap_or_default();
+        let here = plans
+            .into_keys()
+            .map(|id| (id, Default::default()))
+            .collect();
+        workspace.announce(presence, here);
+    });
+    on_cleanup(move || workspace.leave(presence));
+    let line = Signal::derive(move || {
+        let plans = workspace
+            .programme_view()
+            .map(|p| p.plans)
+            .unwrap_or_default();
+        let here = plans
+            .keys()
+            .flat_map(|id| workspace.peers(id))
+            .map(|peer| (peer, None))
+            .collect();
+        crate::components::presence::also_here(here)
+    });
     view! {
         <h1>"Actions"</h1>
+        <crate::components::presence::AlsoHere line />
         <form class="plait-filters" role="search" aria-label="Filter actions" on:submit=|ev| ev.prevent_default()>
             <div class="nhsuk-form-group plait-filter plait-filter--search">
                 <label class="nhsuk-label" for="search">"Search reference, title or owner"</label>

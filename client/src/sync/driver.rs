@@ -51,6 +51,9 @@ pub struct SyncHooks {
     pub on_change: Box<dyn Fn()>,
     /// Called with what the workspace must hear.
     pub on_notice: Box<dyn Fn(Notice)>,
+    /// Called when someone else's presence on a document came, changed or
+    /// went.
+    pub on_presence: Box<dyn Fn()>,
 }
 
 impl std::fmt::Debug for SyncHooks {
@@ -307,6 +310,17 @@ impl DocSync {
         &self.id
     }
 
+    /// Everyone else's awareness states on this document (client id, JSON
+    /// object), while connected.
+    pub fn presence(&self) -> Vec<(u64, String)> {
+        self.engine
+            .borrow()
+            .presence()
+            .states()
+            .map(|(client, json)| (client, json.to_owned()))
+            .collect()
+    }
+
     /// The sync status.
     pub fn status(&self) -> Status {
         let mut status = self.engine.borrow().status();
@@ -368,6 +382,21 @@ impl DocSync {
             Effect::CheckSession => (self.hooks.on_notice)(Notice::CheckSession),
             Effect::Refused(refusals) => {
                 (self.hooks.on_notice)(Notice::Refused(self.id.clone(), refusals));
+            }
+            Effect::Presence => (self.hooks.on_presence)(),
+            Effect::TickAt(at) => {
+                let weak = Rc::downgrade(self);
+                let tick = Closure::once_into_js(move || {
+                    if let Some(sync) = weak.upgrade() {
+                        sync.handle(Event::Tick);
+                    }
+                });
+                if let Some(window) = web_sys::window() {
+                    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
+                        tick.unchecked_ref(),
+                        (at.0 - now().0).clamp(0, 60_000) as i32,
+                    );
+                }
             }
         }
     }
@@ -602,6 +631,7 @@ mod tests {
                 csrf: RefCell::new(String::new()),
                 on_change: Box::new(|| {}),
                 on_notice: Box::new(|_| {}),
+                on_presence: Box::new(|| {}),
             })
         };
         (name, store, hooks)

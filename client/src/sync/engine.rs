@@ -13,6 +13,11 @@
 //!   ([`Event::SignedIn`] / [`Event::SignedOut`]); local edits keep
 //!   accumulating when it is not. A close that may mean the session ended
 //!   (4401, or a socket that never opens) asks the glue to check it.
+//! - Carries the document's awareness ([`super::presence`]) while the
+//!   WebSocket is open: this person's state goes out when it changes
+//!   (throttled) and again every 15 s; others' states are kept until they
+//!   leave, go quiet for 30 s, or the connection goes (offline, or over
+//!   HTTP sync, nobody is shown as here).
 
 use std::collections::VecDeque;
 
@@ -22,6 +27,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+use super::presence::Presence;
 use plait_shared::protocol::{close, Refusals, SyncAnswer, SyncRequest};
 pub use plait_shared::protocol::{MSG_DURABLE, MSG_REFUSED};
 /// Attempts that never open before HTTP sync takes over.
@@ -96,6 +102,9 @@ pub enum Event {
     SignedOut,
     /// Time passed (the glue calls this on a timer).
     Tick,
+    /// This person's awareness state changed (a JSON object; `None`: they
+    /// left the document).
+    LocalPresence(Option<String>),
 }
 
 /// Something the glue must do.
@@ -118,6 +127,10 @@ pub enum Effect {
     /// The server refused some of this client's changes (and undid them):
     /// what and why, to show the person.
     Refused(Refusals),
+    /// Someone else's presence came, changed or went: re-render it.
+    Presence,
+    /// Send [`Event::Tick`] at this time (a throttled presence change).
+    TickAt(UnixMillis),
 }
 
 /// A local edit not yet durable on the server.
@@ -170,6 +183,7 @@ pub struct SyncEngine {
     /// what lies beyond it.
     server_sv: StateVector,
     rng: u64,
+    presence: Presence,
 }
 
 impl SyncEngine {
@@ -177,7 +191,6 @@ impl SyncEngine {
     /// page load, and a seed for the jitter.
     pub fn new(doc: Doc, pending: Vec<PendingEdit>, seed: u64) -> SyncEngine {
         SyncEngine {
-            doc,
             link: Link::Offline,
             online: false,
             authorised: true,
@@ -187,6 +200,8 @@ impl SyncEngine {
             last_synced: None,
             server_sv: StateVector::default(),
             rng: seed | 1,
+            presence: Presence::new(doc.client_id().get()),
+            doc,
         }
     }
 
@@ -198,6 +213,11 @@ impl SyncEngine {
     /// How it is talking to the server.
     pub fn link(&self) -> Link {
         self.link
+    }
+
+    /// The document's awareness: everyone else's states.
+    pub fn presence(&self) -> &Presence {
+        &self.presence
     }
 
     /// The edits not yet durable, to save across reloads.
@@ -254,6 +274,11 @@ impl SyncEngine {
                 effects.push(Effect::Send(
                     Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1(),
                 ));
+                // A new connection: announced again.
+                if self.presence.connected() {
+                    effects.push(Effect::Presence);
+                }
+                self.send_presence(now, &mut effects);
             }
             Event::Closed { code } => {
                 let never_opened = self.link == Link::Connecting;
@@ -313,6 +338,11 @@ impl SyncEngine {
                     healthy: false,
                 };
             }
+            Event::LocalPresence(state) => {
+                if self.presence.set_local(state) {
+                    self.send_presence(now, &mut effects);
+                }
+            }
             Event::Tick => match self.link {
                 Link::Waiting { until } if until <= now && self.online && self.authorised => {
                     self.connect(&mut effects)
@@ -330,17 +360,40 @@ impl SyncEngine {
                         self.http_sync(now, &mut effects);
                     }
                 }
+                Link::Open { .. } => {
+                    if self.presence.expire(now) {
+                        effects.push(Effect::Presence);
+                    }
+                    self.send_presence(now, &mut effects);
+                }
                 _ => {}
             },
         }
         self.finish(before, effects)
     }
 
-    fn finish(&self, before: Status, mut effects: Vec<Effect>) -> Vec<Effect> {
+    fn finish(&mut self, before: Status, mut effects: Vec<Effect>) -> Vec<Effect> {
         if self.status() != before {
             effects.push(Effect::Status);
         }
+        // Presence needs the open connection: without it nobody is shown.
+        if !matches!(self.link, Link::Open { .. }) && self.presence.forget() {
+            effects.push(Effect::Presence);
+        }
         effects
+    }
+
+    /// Sends this person's awareness state if it is due (a change past the
+    /// throttle, or a renewal), or asks to be woken when it is.
+    fn send_presence(&mut self, now: UnixMillis, effects: &mut Vec<Effect>) {
+        if !matches!(self.link, Link::Open { .. }) {
+            return;
+        }
+        if let Some(frame) = self.presence.outgoing(now) {
+            effects.push(Effect::Send(frame));
+        } else if let Some(due) = self.presence.due() {
+            effects.push(Effect::TickAt(due));
+        }
     }
 
     /// Online and signed in: connect now if waiting.
@@ -428,6 +481,9 @@ impl SyncEngine {
             }
             Message::Sync(SyncMessage::Update(update)) => {
                 self.apply_remote(&update, effects);
+            }
+            Message::Awareness(update) if self.presence.apply(&update, now) => {
+                effects.push(Effect::Presence);
             }
             Message::Custom(MSG_DURABLE, payload) => {
                 if let Ok(sv) = StateVector::decode_v1(&payload) {
@@ -850,6 +906,45 @@ mod tests {
                 until: at(10 + BACKOFF_MAX_MS)
             }
         );
+    }
+
+    /// Presence goes out on an open connection (and again on the next),
+    /// others' comes in, and nobody is shown once the connection goes.
+    #[test]
+    fn presence_rides_the_open_connection() {
+        let mut engine = SyncEngine::new(plait_shared::new_doc(), vec![], 17);
+        // Offline: kept, not sent.
+        let effects = engine.handle(Event::LocalPresence(Some("{}".into())), at(0));
+        assert!(effects.is_empty(), "{effects:?}");
+        online_and_open(&mut engine);
+        let mut clients = std::collections::HashMap::new();
+        clients.insert(
+            yrs::block::ClientID::new(99),
+            yrs::sync::awareness::AwarenessUpdateEntry {
+                clock: 1,
+                json: r#"{"user":{"id":"d.hughes","name":"D. Hughes"}}"#.into(),
+            },
+        );
+        let frame = Message::Awareness(yrs::sync::AwarenessUpdate { clients }).encode_v1();
+        assert_eq!(
+            engine.handle(Event::Frame(frame), at(2)),
+            vec![Effect::Presence]
+        );
+        assert_eq!(engine.presence().states().count(), 1);
+        // A change right after the announcement waits for the throttle.
+        let effects = engine.handle(
+            Event::LocalPresence(Some(r#"{"field":"title"}"#.into())),
+            at(3),
+        );
+        assert_eq!(effects, vec![Effect::TickAt(at(1 + 100))]);
+        let effects = engine.handle(Event::Tick, at(101));
+        assert!(
+            matches!(effects.as_slice(), [Effect::Send(f)] if matches!(Message::decode_v1(f), Ok(Message::Awareness(_)))),
+            "{effects:?}"
+        );
+        let effects = engine.handle(Event::Offline, at(200));
+        assert!(effects.contains(&Effect::Presence), "{effects:?}");
+        assert_eq!(engine.presence().states().count(), 0);
     }
 
     #[test]
