@@ -206,7 +206,7 @@ pub fn open_sled(dir: &Path) -> Result<(SledStore, Option<Upgraded>), FormatErro
     if upgrading.exists() {
         std::fs::remove_dir_all(&upgrading).map_err(|e| io(&upgrading, e))?;
     }
-    let store = SledStore::open(dir)?;
+    let store = open_waiting(dir)?;
     let from = match found(&store)? {
         None => {
             stamp(&store, CURRENT)?;
@@ -246,18 +246,7 @@ pub fn open_sled(dir: &Path) -> Result<(SledStore, Option<Upgraded>), FormatErro
                 };
                 std::fs::rename(dir, &kept).map_err(|e| io(dir, e))?;
                 std::fs::rename(&upgrading, dir).map_err(|e| io(dir, e))?;
-                let mut tries = 0;
-                let store = loop {
-                    match SledStore::open(dir) {
-                        Ok(store) => break store,
-                        Err(e) if tries < 50 => {
-                            tries += 1;
-                            tracing::debug!("reopening after the upgrade: {e}");
-                            std::thread::sleep(std::time::Duration::from_millis(100));
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                };
+                let store = open_waiting(dir)?;
                 let upgraded = upgraded.map(|u| Upgraded {
                     kept: Some(kept.clone()),
                     ..u
@@ -272,6 +261,24 @@ pub fn open_sled(dir: &Path) -> Result<(SledStore, Option<Upgraded>), FormatErro
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
             Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Opens sled's store in `dir`, waiting up to five seconds while a store
+/// that was just closed (in this process, or a server that just stopped)
+/// still holds the directory's lock: sled lets go of it a moment late.
+fn open_waiting(dir: &Path) -> Result<SledStore, StoreError> {
+    let mut tries = 0;
+    loop {
+        match SledStore::open(dir) {
+            Ok(store) => return Ok(store),
+            Err(e) if tries < 50 && e.to_string().contains("lock") => {
+                tries += 1;
+                tracing::debug!("waiting for {} to be let go: {e}", dir.display());
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
         }
     }
 }

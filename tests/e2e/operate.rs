@@ -129,7 +129,10 @@ async fn a_backup_taken_while_serving_restores_elsewhere_identical() {
         use yrs::updates::decoder::Decode;
         use yrs::Transact;
         let mut txn = doc.transact_mut();
-        for (_, update) in stored.updates {
+        // The snapshot too: the writer's hundreds of updates may have been
+        // compacted.
+        let snapshot = stored.snapshot.into_iter().map(|(_, state)| state);
+        for update in snapshot.chain(stored.updates.into_iter().map(|(_, u)| u)) {
             txn.apply_update(yrs::Update::decode_v1(&update).unwrap())
                 .unwrap();
         }
@@ -137,7 +140,7 @@ async fn a_backup_taken_while_serving_restores_elsewhere_identical() {
     let copied = crate::support::text(&doc, "t");
     assert!(
         copied.starts_with(&acknowledged),
-        "every update acknowledged before the backup is in it"
+        "every update acknowledged before the backup is in it: acknowledged {acknowledged:?}, copied {copied:?}"
     );
     let report = check(&restored).unwrap();
     assert!(report.damaged.is_empty(), "{report}");
