@@ -166,6 +166,16 @@ pub struct RunArgs {
     /// reaches most of its readers through another node.
     #[arg(long)]
     pub also_url: Vec<String>,
+    /// Any y-websocket server instead of Plait: the WebSocket URL of a
+    /// document, `{doc}` standing for its name (`ws://127.0.0.1:1234/{doc}`).
+    /// No sign-in, no `/metrics`, and no durable acknowledgements (other
+    /// servers have none): implies `--no-durable`.
+    #[arg(long)]
+    pub ws_url: Option<String>,
+    /// Do not ask for durable acknowledgements, nor wait for them (as a
+    /// standard Yjs client connects; Plait still flushes every update).
+    #[arg(long)]
+    pub no_durable: bool,
     /// Stop (and fail) after this many seconds, whatever happens.
     #[arg(long, default_value_t = 120.0)]
     pub time_limit: f64,
@@ -198,6 +208,22 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Summary(args)) => report::summary(&args.files, &args.ratios),
         Some(Command::Run(args)) => run(*args),
         None => run(cli.run),
+    }
+}
+
+impl RunArgs {
+    /// Whether clients ask for and wait on durable acknowledgements.
+    pub fn durable(&self) -> bool {
+        !self.no_durable && self.ws_url.is_none()
+    }
+
+    /// The WebSocket URL of document `doc` on `base` (a Plait server, or
+    /// `--ws-url`'s template).
+    pub fn doc_url(&self, base: &str, doc: &str, token: &str, durable: bool) -> String {
+        match &self.ws_url {
+            Some(template) => template.replace("{doc}", doc),
+            None => client::sync_url(base, doc, token, durable),
+        }
     }
 }
 
@@ -236,6 +262,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 async fn token(args: &RunArgs) -> anyhow::Result<String> {
     if let Some(token) = &args.token {
         return Ok(token.clone());
+    }
+    if args.ws_url.is_some() && args.user.is_none() {
+        return Ok(String::new());
     }
     let Some(user) = &args.user else {
         bail!("give --token, or --user with --password-stdin (a server administrator's account)");
