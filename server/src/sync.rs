@@ -218,6 +218,16 @@ pub async fn run<S, R>(
                 }
                 Some(Incoming::Control) => {}
                 Some(Incoming::Binary(frame)) => {
+                    // A burst of frames already read from the socket is
+                    // handled without another look at the socket: while a
+                    // reader's queue is over half full, let the readers send
+                    // first (with one worker thread, a 2,000-update burst
+                    // filled a reader's queue before its task ran, and had it
+                    // dropped as too slow). Only then: a yield per frame cost
+                    // a fifth of the unpaced throughput on two.
+                    if registry.crowded(&lease) {
+                        tokio::task::yield_now().await;
+                    }
                     active = true;
                     match handle_frame(&registry, &lease, conn, &frame, &applied_tx, &mut awareness_clients, &options).await {
                         Ok(replies) => {

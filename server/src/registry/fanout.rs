@@ -132,6 +132,15 @@ impl Registry {
         (rx, kick)
     }
 
+    /// Whether some connection of the document has more than half its
+    /// queue waiting to be sent (a writer then lets the readers run).
+    pub fn crowded(&self, lease: &Lease) -> bool {
+        let half = self.settings.client_queue / 2;
+        lock(&lease.doc.subscribers)
+            .values()
+            .any(|s| s.tx.capacity() < half)
+    }
+
     /// Removes a connection.
     pub fn unsubscribe(&self, lease: &Lease, conn: u64) {
         lock(&lease.doc.subscribers).remove(&conn);
