@@ -403,6 +403,10 @@ fn write_to(
     Ok(manifest)
 }
 
+/// A document read from a backup: its id, what is stored, its writers,
+/// its state.
+type Document = (DocId, StoredDoc, Vec<(u64, String)>, yrs::Snapshot);
+
 /// An open backup file.
 pub struct Backup<R> {
     archive: zip::ZipArchive<R>,
@@ -476,31 +480,36 @@ impl<R: Read + Seek> Backup<R> {
         Ok(bytes)
     }
 
-    /// Every file read and checked against the manifest, nothing written.
-    ///
-    /// # Errors
-    /// The first damage found.
-    pub fn verify(&mut self) -> Result<Summary, BackupError> {
-        for entry in self.manifest.documents.clone() {
-            let bytes = self.file(&entry.file, &entry.sha256)?;
-            let what = format!("document {}", entry.id);
-            let (stored, _) = decode_doc(&bytes, &what)?;
-            let id = DocId::new(entry.id.clone())
-                .map_err(|e| BackupError::Damaged(format!("{what}: {e}")))?;
-            state_of(id.as_str(), &stored)
-                .map_err(|e| BackupError::Damaged(format!("{what}: {e}")))?;
+    /// A document of the backup, checked against its checksum and the
+    /// manifest, and readable (its state rebuilt): its id, what is stored,
+    /// its writers, and its state.
+    fn document(&mut self, entry: &DocumentEntry) -> Result<Document, BackupError> {
+        let bytes = self.file(&entry.file, &entry.sha256)?;
+        let what = format!("document {}", entry.id);
+        let (stored, writers) = decode_doc(&bytes, &what)?;
+        let id = DocId::new(entry.id.clone())
+            .map_err(|e| BackupError::Damaged(format!("{what}: {e}")))?;
+        if stored.next_seq() != entry.next_seq || stored.updates.len() != entry.updates {
+            return Err(BackupError::Damaged(format!(
+                "{what}: not as the manifest says"
+            )));
         }
-        for entry in self.manifest.trees.clone() {
-            let bytes = self.file(&entry.file, &entry.sha256)?;
-            let entries = decode_entries(&bytes, &entry.name)?;
-            if entries.len() != entry.entries {
-                return Err(BackupError::Damaged(format!(
-                    "tree {}: entry count",
-                    entry.name
-                )));
-            }
+        let state = state_of(id.as_str(), &stored)
+            .map_err(|e| BackupError::Damaged(format!("{what}: {e}")))?;
+        Ok((id, stored, writers, state))
+    }
+
+    /// A tree's entries, checked against its checksum and the manifest.
+    fn tree_entries(&mut self, entry: &TreeEntry) -> Result<Entries, BackupError> {
+        let bytes = self.file(&entry.file, &entry.sha256)?;
+        let entries = decode_entries(&bytes, &entry.name)?;
+        if entries.len() != entry.entries {
+            return Err(BackupError::Damaged(format!(
+                "tree {}: entry count",
+                entry.name
+            )));
         }
-        Ok(Summary::of(&self.manifest))
+        Ok(entries)
     }
 
     /// Writes the backup into `store`, which must be empty, then reads
@@ -517,30 +526,12 @@ impl<R: Read + Seek> Backup<R> {
         }
         let mut expected = Vec::new();
         for entry in self.manifest.documents.clone() {
-            let bytes = self.file(&entry.file, &entry.sha256)?;
-            let what = format!("document {}", entry.id);
-            let (stored, writers) = decode_doc(&bytes, &what)?;
-            let id = DocId::new(entry.id.clone())
-                .map_err(|e| BackupError::Damaged(format!("{what}: {e}")))?;
-            if stored.next_seq() != entry.next_seq || stored.updates.len() != entry.updates {
-                return Err(BackupError::Damaged(format!(
-                    "{what}: not as the manifest says"
-                )));
-            }
-            let state = state_of(id.as_str(), &stored)
-                .map_err(|e| BackupError::Damaged(format!("{what}: {e}")))?;
+            let (id, stored, writers, state) = self.document(&entry)?;
             store.import_doc(&id, stored, writers.clone())?;
             expected.push((id, state, entry.next_seq, writers));
         }
         for entry in self.manifest.trees.clone() {
-            let bytes = self.file(&entry.file, &entry.sha256)?;
-            let entries = decode_entries(&bytes, &entry.name)?;
-            if entries.len() != entry.entries {
-                return Err(BackupError::Damaged(format!(
-                    "tree {}: entry count",
-                    entry.name
-                )));
-            }
+            let entries = self.tree_entries(&entry)?;
             // In batches: evidence files can be large.
             let mut batch = Vec::new();
             let mut size = 0;
@@ -575,8 +566,9 @@ impl<R: Read + Seek> Backup<R> {
             }
         }
         for entry in self.manifest.trees.clone() {
-            let bytes = self.file(&entry.file, &entry.sha256)?;
-            let entries = decode_entries(&bytes, &entry.name)?;
+            // Read from the file again rather than kept: evidence trees
+            // can be larger than memory.
+            let entries = self.tree_entries(&entry)?;
             if crate::kv::collect(&*store.tree(&entry.name)?, b"")? != entries {
                 return Err(BackupError::Differs(format!("the tree {}", entry.name)));
             }

@@ -16,6 +16,19 @@ pub fn now() -> plait_shared::UnixMillis {
     plait_shared::UnixMillis(i64::try_from(now_millis()).unwrap_or(i64::MAX))
 }
 
+/// A moment as people read it in a file or on a terminal:
+/// `2026-12-01 06:35:12 UTC`.
+pub fn utc_text(millis: u64) -> String {
+    let date = plait_shared::UnixMillis(i64::try_from(millis).unwrap_or(i64::MAX)).date();
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        date.iso(),
+        millis / 3_600_000 % 24,
+        millis / 60_000 % 60,
+        millis / 1000 % 60
+    )
+}
+
 /// Today's date (UTC).
 pub fn today() -> plait_shared::Date {
     now().date()

@@ -175,14 +175,20 @@ fn io(dir: &Path, e: impl std::fmt::Display) -> FormatError {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies the data directory `from` into `to`: its directories and files
+/// (not a running server's control socket).
+///
+/// # Errors
+/// When reading or writing fails.
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
             copy_dir(&entry.path(), &target)?;
-        } else if entry.file_name() != "control.sock" {
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), &target)?;
         }
     }

@@ -990,15 +990,7 @@ async fn restore(
     };
     #[allow(clippy::print_stdout)]
     {
-        let at = backup.manifest.created_at;
-        let taken = format!(
-            "{} {:02}:{:02} UTC",
-            plait_shared::UnixMillis(i64::try_from(at).unwrap_or(i64::MAX))
-                .date()
-                .iso(),
-            at / 3_600_000 % 24,
-            at / 60_000 % 60
-        );
+        let taken = plait_server::clock::utc_text(backup.manifest.created_at);
         println!(
             "Restored and checked {summary}: every document's state and every entry reads back as in the backup (taken {taken} by Plait {}).",
             backup.manifest.plait_version

@@ -38,7 +38,6 @@ use openidconnect::{
     RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use plait_shared::api::{SsoFailure, SsoProvider, SSO_CALLBACK_PATH};
 
@@ -204,10 +203,7 @@ impl std::fmt::Debug for Sso {
 }
 
 fn hex_sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::blobs::hash_of(text.as_bytes())
 }
 
 /// An error with its causes, in one line.

@@ -31,7 +31,7 @@ const NODE_PATIENCE: Duration = Duration::from_secs(20);
 
 /// A hostile member's device: `node tests/js/hostile-client.mjs`, driven one
 /// JSON command a line; killed when dropped.
-struct Device {
+pub(crate) struct Device {
     who: String,
     child: Child,
     stdin: ChildStdin,
@@ -43,7 +43,7 @@ struct Device {
 impl Device {
     /// Signs `username` in and connects their device to `doc` (with the
     /// client id `client_id` when given), synced.
-    async fn connect(
+    pub(crate) async fn connect(
         server: &TestServer,
         username: &str,
         doc: &str,
@@ -153,7 +153,7 @@ impl Device {
     }
 
     /// Runs one of the script's attacks; one answer per update it sent.
-    async fn attack(&mut self, name: &str, args: Value) -> Vec<Value> {
+    pub(crate) async fn attack(&mut self, name: &str, args: Value) -> Vec<Value> {
         let reply = self
             .call(json!({ "op": "attack", "name": name, "args": args }))
             .await;
@@ -222,7 +222,7 @@ fn notices(reply: &Value) -> Vec<Value> {
 
 /// An answer saying the update was kept in part and the rest refused, with
 /// a reason containing `why`.
-fn assert_refused_in_part(reply: &Value, why: &str) {
+pub(crate) fn assert_refused_in_part(reply: &Value, why: &str) {
     assert_eq!(answer(reply), "ack", "{reply}");
     let reasons: Vec<String> = notices(reply)
         .iter()

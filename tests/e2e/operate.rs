@@ -4,7 +4,6 @@
 //! newer store refused; `plait check` naming deliberately damaged records,
 //! and the server serving the rest while one document is damaged.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use plait_server::backup::Backup;
@@ -23,17 +22,8 @@ fn fixture() -> std::path::PathBuf {
     crate::ywebsocket::repo_root().join("tests/fixtures/store-format-1/data")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    plait_server::format::copy_dir(from, to).unwrap();
 }
 
 /// Every document (state, sequence numbers, claims) and every tree entry
@@ -427,6 +417,17 @@ async fn a_closed_programme_is_read_only_for_everyone_and_its_archive_is_one_fil
         .await
         .unwrap();
     assert_eq!(invite.status(), 409);
+    // Its admin's hostile device (the npm yjs client, writing around the
+    // model) cannot change it either.
+    let mut device =
+        crate::attacks::Device::connect(&server, "programme.office", "demo", None).await;
+    let answers = device
+        .attack(
+            "setRootField",
+            serde_json::json!({ "root": "programme", "key": "name", "value": "Reopened by hand" }),
+        )
+        .await;
+    crate::attacks::assert_refused_in_part(&answers[0], "only the programme's admin");
 
     // The archive: one ZIP with the tracker, the audit trail (the closing
     // in it) and every document.

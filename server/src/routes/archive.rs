@@ -27,7 +27,7 @@ use plait_shared::{DocId, UnixMillis};
 
 use crate::export::{to_csv, to_xlsx, Table};
 use crate::extract::{AdminOf, AdminTask, ProgrammeOnly, ReadDoc, Superuser};
-use crate::routes::programmes::read_programme;
+use crate::routes::programmes::{master_tracker, read_programme};
 use crate::{AppError, AppState};
 
 /// Closing a programme.
@@ -106,17 +106,6 @@ pub(crate) async fn reopen(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn when(at: u64) -> String {
-    let date = UnixMillis(i64::try_from(at).unwrap_or(i64::MAX)).date();
-    format!(
-        "{} {:02}:{:02}:{:02} UTC",
-        date.iso(),
-        at / 3_600_000 % 24,
-        at / 60_000 % 60,
-        at / 1000 % 60
-    )
-}
-
 /// The audit trail as one table: a row per change and per refusal.
 fn audit_table(records: &[AuditRecord]) -> Table {
     let mut rows = Vec::new();
@@ -124,7 +113,7 @@ fn audit_table(records: &[AuditRecord]) -> Table {
         let base = |change: &Change| {
             vec![
                 r.seq.to_string(),
-                when(r.at),
+                crate::clock::utc_text(r.at),
                 r.doc.to_string(),
                 r.user.to_string(),
                 r.session.clone(),
@@ -169,26 +158,11 @@ pub(crate) async fn archive(
     }
     let (programme, plans) = read_programme(&state, &id).await?;
     let today = crate::clock::now_millis();
-    let mut tracker: Option<Table> = None;
-    for (_, plan) in &plans {
-        let table = crate::export::plan_table(
-            &programme,
-            plan,
-            UnixMillis(i64::try_from(today).unwrap_or(i64::MAX)).date(),
-        );
-        match &mut tracker {
-            Some(all) => all.rows.extend(table.rows),
-            None => tracker = Some(table),
-        }
-    }
-    let mut tracker = tracker.unwrap_or_else(|| {
-        crate::export::plan_table(
-            &programme,
-            &plait_shared::PlanView::default(),
-            UnixMillis(i64::try_from(today).unwrap_or(i64::MAX)).date(),
-        )
-    });
-    tracker.title = "Master tracker".into();
+    let tracker = master_tracker(
+        &programme,
+        &plans,
+        UnixMillis(i64::try_from(today).unwrap_or(i64::MAX)).date(),
+    );
     let mut docs = vec![id.clone()];
     docs.extend(plans.iter().map(|(plan, _)| plan.clone()));
     let mut states = Vec::new();
@@ -227,10 +201,10 @@ pub(crate) async fn archive(
              Keep it as the programme's governance record (NHS records retention: improvement and\n\
              governance records are kept for years). The Yjs documents are the record itself; the\n\
              tables are readings of it.\n",
-            taken = when(today),
+            taken = crate::clock::utc_text(today),
             version = env!("CARGO_PKG_VERSION"),
             status = match &closed {
-                Some(c) => format!("Closed and archived (read-only) {} by {}.", when(c.at), c.by),
+                Some(c) => format!("Closed and archived (read-only) {} by {}.", crate::clock::utc_text(c.at), c.by),
                 None => "Open (not closed): this is a copy as it stood when taken.".to_owned(),
             },
             records = records.len(),
@@ -259,7 +233,7 @@ pub(crate) async fn archive(
                 meta.content_type.clone(),
                 meta.size.to_string(),
                 meta.uploaded_by.to_string(),
-                when(meta.uploaded_at),
+                crate::clock::utc_text(meta.uploaded_at),
             ]);
         }
         let index = Table {

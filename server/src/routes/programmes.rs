@@ -272,6 +272,27 @@ pub(crate) async fn export_plan(
     file(&[table], query.format.as_deref(), id.as_str())
 }
 
+/// Every action of every plan of the programme as one table in the import
+/// layout, by reference (the export, and the archive's tracker).
+pub(crate) fn master_tracker(
+    programme: &ProgrammeView,
+    plans: &[(DocId, PlanView)],
+    today: plait_shared::Date,
+) -> Table {
+    let mut tracker: Option<Table> = None;
+    for (_, plan) in plans {
+        let table = plan_table(programme, plan, today);
+        match &mut tracker {
+            Some(all) => all.rows.extend(table.rows),
+            None => tracker = Some(table),
+        }
+    }
+    let mut tracker = tracker.unwrap_or_else(|| plan_table(programme, &PlanView::default(), today));
+    tracker.title = "Master tracker".into();
+    tracker.rows.sort_by(|a, b| a.first().cmp(&b.first()));
+    tracker
+}
+
 /// `GET /api/programmes/{id}/export?format=csv|xlsx`: the master tracker,
 /// every action of every plan of the programme as one table in the import
 /// layout (so it imports again).
@@ -281,19 +302,7 @@ pub(crate) async fn export_programme(
     Query(query): Query<ExportQuery>,
 ) -> Result<Response, AppError> {
     let (programme, plans) = read_programme(&state, &id).await?;
-    let today = today(&query)?;
-    let mut tracker: Option<Table> = None;
-    for (_, plan) in &plans {
-        let table = plan_table(&programme, plan, today);
-        match &mut tracker {
-            Some(all) => all.rows.extend(table.rows),
-            None => tracker = Some(table),
-        }
-    }
-    let mut tracker =
-        tracker.unwrap_or_else(|| plan_table(&programme, &PlanView::default(), today));
-    tracker.title = "Master tracker".into();
-    tracker.rows.sort_by(|a, b| a.first().cmp(&b.first()));
+    let tracker = master_tracker(&programme, &plans, today(&query)?);
     file(
         &[tracker],
         query.format.as_deref(),
