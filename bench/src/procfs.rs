@@ -54,6 +54,16 @@ pub fn sample(pid: &str) -> Option<Sample> {
     })
 }
 
+/// Resets the peak resident size (`VmHWM`) of `pid` to its size now
+/// (writing 5 to `/proc/PID/clear_refs`), so a later peak is the load's,
+/// not the process's start-up's or its sign-ins' (Argon2 takes 19 MiB).
+///
+/// # Errors
+/// When the process is gone or not this user's.
+pub fn reset_peak(pid: &str) -> std::io::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+}
+
 /// Reads every process of `pids` and sums them; `None` if one is gone.
 pub fn sample_all(pids: &[String]) -> Option<Sample> {
     let mut sum = Sample::default();

@@ -43,8 +43,17 @@ pub async fn run(args: &RunArgs, token: &str, fds: u64, limit: Duration) -> anyh
         )
     });
     if let Some(sampler) = &sampler {
-        if sampler.now().is_none() {
+        let Some(before) = sampler.now() else {
             return Err(anyhow!("no process {:?} to measure", args.server_pid));
+        };
+        // The peak reported is the load's (see `procfs::reset_peak`); the
+        // peak before it is kept beside it.
+        report.metric("server_rss_peak_before_mb", mib(before.hwm_kib));
+        report.metric("server_rss_start_mb", mib(before.rss_kib));
+        for pid in &args.server_pid {
+            if let Err(e) = crate::procfs::reset_peak(&pid.to_string()) {
+                report.error(format!("cannot reset the peak memory of {pid}: {e}"));
+            }
         }
     }
     let docs: Vec<String> = (0..args.docs)

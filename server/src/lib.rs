@@ -44,6 +44,7 @@ mod routes;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod wire;
 
 pub use accounts::{Accounts, SessionSettings};
 pub use audit::Audit;
@@ -99,8 +100,16 @@ pub async fn serve(
         .tasks
         .spawn(state.digests.clone().run(state.shutdown.clone()));
     let router = app(state.clone());
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let header_timeout = state.config.header_read_timeout;
+    // HTTP/1.1 only (browsers speak HTTP/2 only over TLS, which a reverse
+    // proxy ends): an upgraded sync connection is then the TCP socket
+    // itself, which the WebSocket wire writes to directly (`wire.rs`).
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(state.config.header_read_timeout);
+    // Requests in flight finish at shutdown; each connection is told to
+    // stop after its current request.
+    let draining = tokio_util::sync::CancellationToken::new();
+    let requests = tokio_util::task::TaskTracker::new();
     let mut signal = std::pin::pin!(signal);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -130,28 +139,32 @@ pub async fn serve(
                 request
             },
         );
-        let mut builder =
-            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-        builder
-            .http1()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(header_timeout);
-        let connection = builder
-            .serve_connection_with_upgrades(
+        let connection = http
+            .serve_connection(
                 hyper_util::rt::TokioIo::new(tcp),
                 hyper_util::service::TowerToHyperService::new(service),
             )
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            .with_upgrades();
+        let draining = draining.clone();
+        requests.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                () = draining.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended");
             }
         });
     }
     // Requests in flight finish; sync connections close with 1001 (the
     // shutdown token) and are waited for below.
-    graceful.shutdown().await;
+    draining.cancel();
+    requests.close();
+    requests.wait().await;
     sweeper.abort();
     state.shutdown.cancel();
     state.tasks.close();

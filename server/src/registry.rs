@@ -222,6 +222,11 @@ impl Registry {
         &self.metrics
     }
 
+    /// Messages waiting for one client before it counts as too slow.
+    pub fn client_queue(&self) -> usize {
+        self.settings.client_queue
+    }
+
     /// The store behind it.
     pub fn store(&self) -> &Arc<dyn DocStore> {
         &self.store

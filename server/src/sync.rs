@@ -2,9 +2,10 @@
 //! sync step 1 / step 2 / update, awareness and query-awareness, each a
 //! lib0-framed message in a binary WebSocket frame.
 //!
-//! The loop is generic over a `Sink` of [`Outgoing`] and a `Stream` of
-//! [`Incoming`] frames: it knows nothing of HTTP or of the WebSocket
-//! library (`routes/ws.rs` converts), and tests drive it with channels.
+//! The loop reads a `Stream` of [`Incoming`] messages and writes to the
+//! connection's [`Outbox`] (`wire.rs`), which every broadcast to the client
+//! is written to as well: it knows nothing of HTTP, and tests drive it
+//! with a channel and an outbox writing into memory.
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use futures_util::{Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use yrs::encoding::read::Cursor;
 use yrs::sync::{Message, MessageReader, SyncMessage};
@@ -20,7 +21,9 @@ use yrs::updates::decoder::DecoderV1;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, Transact};
 
-use crate::registry::{Applied, ApplyError, Lease, Registry, UpdateAuthor};
+use crate::registry::{Applied, ApplyError, Lease, Registry, UpdateAuthor, LARGE_SEND_BYTES};
+use crate::wire::{Frame, Outbox, Sent};
+pub use crate::wire::{Incoming, Outgoing};
 use plait_shared::protocol::{close, Refusals, MSG_DURABLE, MSG_REFUSED};
 
 /// Whether a connection's person may still be connected: asked now and
@@ -76,72 +79,25 @@ impl Close {
     }
 }
 
-/// A frame from the client, as the transport hands it over.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Incoming {
-    /// A binary message (y-protocols).
-    Binary(Bytes),
-    /// A text message (which the protocol does not use).
-    Text,
-    /// A ping or pong (answered by the transport).
-    Control,
-    /// The client closed the connection.
-    Closed,
-    /// A message over the size limit.
-    TooBig,
-    /// The connection failed, in the transport's words.
-    Failed(String),
-}
-
-/// A frame to the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outgoing {
-    /// A binary message (y-protocols).
-    Binary(Bytes),
-    /// Closing, with a code of [`plait_shared::protocol::close`] and why.
-    Close {
-        /// The close code.
-        code: u16,
-        /// Why, in words.
-        reason: String,
-    },
-}
+/// How long a connection's own answers may wait for its client to read
+/// them before it stops reading the client (and then closes, to resync).
+const OWN_BACKLOG_WAIT: Duration = Duration::from_secs(30);
 
 /// Runs one connection until either side closes it.
-pub async fn run<S, R>(
+pub async fn run<R>(
     registry: Arc<Registry>,
     lease: Lease,
-    mut sink: S,
+    outbox: Arc<Outbox>,
     mut stream: R,
     options: ConnectionOptions,
     shutdown: CancellationToken,
 ) where
-    S: Sink<Outgoing> + Unpin,
     R: Stream<Item = Incoming> + Unpin,
 {
     let conn = registry.next_conn_id();
     let metrics_connections = &registry.metrics().connections;
     metrics_connections.fetch_add(1, Ordering::Relaxed);
-    let (mut outgoing, kick) = registry.subscribe(&lease, conn);
-    let (ack_tx, mut acks) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
-    // Acknowledgements go out in the order the updates arrived: one task
-    // awaits each update's flush in turn (flushes complete in order).
-    let (applied_tx, mut applied_rx) = tokio::sync::mpsc::unbounded_channel::<Applied>();
-    let durable_acks = options.durable_acks;
-    let acker = tokio::spawn(async move {
-        while let Some(applied) = applied_rx.recv().await {
-            match applied.durable().await {
-                Ok(sv) if durable_acks => {
-                    let message = Message::Custom(MSG_DURABLE, sv.encode_v1()).encode_v1();
-                    if ack_tx.send(Bytes::from(message)).is_err() {
-                        break;
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "update not made durable"),
-            }
-        }
-    });
+    let kick = registry.subscribe(&lease, conn, outbox.clone());
     let mut awareness_clients: HashSet<u64> = HashSet::new();
 
     let greeting = {
@@ -167,7 +123,7 @@ pub async fn run<S, R>(
         tokio::time::interval_at(tokio::time::Instant::now() + check_every, check_every);
     let mut active = false;
     for message in greeting {
-        if sink.send(Outgoing::Binary(message.into())).await.is_err() {
+        if outbox.send_own(&Frame::binary(&Bytes::from(message))) == Sent::Closed {
             close = Some(Close::new(close::GOING_AWAY, ""));
         }
     }
@@ -194,16 +150,6 @@ pub async fn run<S, R>(
                     }
                 }
             }
-            Some(message) = outgoing.recv() => {
-                if sink.send(Outgoing::Binary(message)).await.is_err() {
-                    break;
-                }
-            }
-            Some(ack) = acks.recv() => {
-                if sink.send(Outgoing::Binary(ack)).await.is_err() {
-                    break;
-                }
-            }
             incoming = stream.next() => match incoming {
                 None | Some(Incoming::Closed) => break,
                 Some(Incoming::TooBig) => {
@@ -228,16 +174,17 @@ pub async fn run<S, R>(
                     if registry.crowded(&lease) {
                         tokio::task::yield_now().await;
                     }
+                    // A client that does not read its own answers is not
+                    // read either, for a while.
+                    if outbox.backlog() > outbox.limit() / 2
+                        && tokio::time::timeout(OWN_BACKLOG_WAIT, outbox.drained()).await.is_err()
+                    {
+                        close = Some(Close::new(close::TRY_AGAIN_LATER, "fell behind: reconnect to resync"));
+                        continue;
+                    }
                     active = true;
-                    match handle_frame(&registry, &lease, conn, &frame, &applied_tx, &mut awareness_clients, &options).await {
-                        Ok(replies) => {
-                            for reply in replies {
-                                let _turn = registry.send_turn(reply.len()).await;
-                                if sink.send(Outgoing::Binary(reply)).await.is_err() {
-                                    break;
-                                }
-                            }
-                        }
+                    match handle_frame(&registry, &lease, conn, &frame, &outbox, &mut awareness_clients, &options).await {
+                        Ok(mut replies) => send_replies(&registry, &outbox, &mut replies).await,
                         Err(reason) => close = Some(reason),
                     }
                 }
@@ -257,16 +204,32 @@ pub async fn run<S, R>(
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(doc = %lease.id(), conn, code, %reason, "closing connection: bad input");
             }
-            let _ = sink.send(Outgoing::Close { code, reason }).await;
+            // A client too slow to keep up gets the close at once: what
+            // waits for it is dropped (it resyncs on reconnecting).
+            outbox.close(code, &reason, code == close::TRY_AGAIN_LATER);
         }
     }
-    drop(applied_tx);
-    acker.abort();
     registry.unsubscribe(&lease, conn);
     registry
         .remove_awareness(&lease, conn, &awareness_clients)
         .await;
     metrics_connections.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// Sends the connection's answers, in order. A large answer (a large
+/// document's whole state) waits for a turn, and is sent before the turn
+/// is given back.
+async fn send_replies(registry: &Registry, outbox: &Outbox, replies: &mut Vec<Bytes>) {
+    for reply in replies.drain(..) {
+        let turn = registry.send_turn(reply.len()).await;
+        if outbox.send_own(&Frame::binary(&reply)) == Sent::Closed {
+            return;
+        }
+        if reply.len() >= LARGE_SEND_BYTES {
+            outbox.drained().await;
+        }
+        drop(turn);
+    }
 }
 
 /// Decodes every message of a frame first, so a frame that is malformed
@@ -276,7 +239,7 @@ async fn handle_frame(
     lease: &Lease,
     conn: u64,
     frame: &[u8],
-    acks: &tokio::sync::mpsc::UnboundedSender<Applied>,
+    outbox: &Arc<Outbox>,
     awareness_clients: &mut HashSet<u64>,
     options: &ConnectionOptions,
 ) -> Result<Vec<Bytes>, Close> {
@@ -305,7 +268,10 @@ async fn handle_frame(
                                     .into(),
                             );
                         }
-                        let _ = acks.send(applied);
+                        // What is refused is told before the
+                        // acknowledgement (which may be written at once).
+                        send_replies(registry, outbox, &mut replies).await;
+                        acknowledge(applied, outbox, options.durable_acks);
                     }
                     Err(ApplyError::Incomplete(why)) => {
                         // Nothing kept: ask for what is missing, as sync
@@ -364,6 +330,22 @@ async fn handle_frame(
         }
     }
     Ok(replies)
+}
+
+/// Acknowledges an update once it is on disk: [`MSG_DURABLE`] with the
+/// state vector just after it, written by the flushing thread straight to
+/// the socket. Flushes answer in the order they were asked for, so a
+/// client's acknowledgements come in the order of its updates.
+fn acknowledge(applied: Applied, outbox: &Arc<Outbox>, durable_acks: bool) {
+    let outbox = outbox.clone();
+    applied.then(move |durable| match durable {
+        Ok(sv) if durable_acks => {
+            let message = Message::Custom(MSG_DURABLE, sv.encode_v1()).encode_v1();
+            let _ = outbox.send_own(&Frame::binary(&Bytes::from(message)));
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "update not made durable"),
+    });
 }
 
 /// The largest awareness state (presence: a cursor, a name) one
@@ -534,6 +516,21 @@ mod channel_tests {
     use crate::store::SledStore;
     use crate::Metrics;
 
+    /// The next frame the server wrote (waiting up to 5 s for it).
+    async fn next_frame(
+        memory: &crate::wire::testing::Memory,
+        received: &mut std::collections::VecDeque<Outgoing>,
+    ) -> Option<Outgoing> {
+        for _ in 0..500 {
+            received.extend(memory.take());
+            if let Some(first) = received.pop_front() {
+                return Some(first);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        None
+    }
+
     #[tokio::test]
     async fn a_frame_in_gives_a_durable_ack_and_a_broadcast_out() {
         let dir = tempfile::tempdir().unwrap();
@@ -549,7 +546,10 @@ mod channel_tests {
         );
         let id = plait_shared::DocId::new("channels").unwrap();
         let (to_server, from_client) = mpsc::unbounded::<Incoming>();
-        let (to_client, mut from_server) = mpsc::unbounded::<Outgoing>();
+        let memory = Arc::new(crate::wire::testing::Memory::default());
+        let outbox = crate::wire::Outbox::new(memory.clone(), 16);
+        // The server's frames, as they are written.
+        let mut received = std::collections::VecDeque::new();
         let lease = registry.lease(&id).await.unwrap();
         let options = ConnectionOptions {
             durable_acks: true,
@@ -562,14 +562,14 @@ mod channel_tests {
         let task = tokio::spawn(run(
             registry.clone(),
             lease,
-            to_client,
+            outbox,
             from_client,
             options,
             shutdown.clone(),
         ));
 
         // The greeting is the server's sync step 1.
-        let Some(Outgoing::Binary(greeting)) = from_server.next().await else {
+        let Some(Outgoing::Binary(greeting)) = next_frame(&memory, &mut received).await else {
             panic!("no greeting");
         };
         assert!(matches!(
@@ -588,7 +588,7 @@ mod channel_tests {
             .unbounded_send(Incoming::Binary(frame.into()))
             .unwrap();
 
-        let Some(Outgoing::Binary(ack)) = from_server.next().await else {
+        let Some(Outgoing::Binary(ack)) = next_frame(&memory, &mut received).await else {
             panic!("no acknowledgement");
         };
         let Ok(Message::Custom(MSG_DURABLE, sv)) = Message::decode_v1(&ack) else {
@@ -610,7 +610,7 @@ mod channel_tests {
 
         shutdown.cancel();
         task.await.unwrap();
-        let Some(Outgoing::Close { code, .. }) = from_server.next().await else {
+        let Some(Outgoing::Close { code, .. }) = next_frame(&memory, &mut received).await else {
             panic!("no close frame");
         };
         assert_eq!(code, close::GOING_AWAY);

@@ -44,11 +44,16 @@ pub const DURABLE_QUERY: &str = "durable=1";
 
 /// Why the server closes a sync connection.
 pub mod close {
+    /// Closed normally (the answer to a client's close without a code).
+    pub const NORMAL: u16 = 1000;
     /// The server is shutting down; reconnect later.
     pub const GOING_AWAY: u16 = 1001;
     /// No close frame: the connection never opened, or dropped (the code a
     /// browser reports; never sent).
     pub const ABNORMAL: u16 = 1006;
+    /// A frame that breaks the WebSocket protocol (unmasked, reserved bits,
+    /// an unknown opcode, a continuation of nothing).
+    pub const PROTOCOL_ERROR: u16 = 1002;
     /// A text frame, or a message type the server does not speak.
     pub const UNSUPPORTED: u16 = 1003;
     /// A frame that does not decode.

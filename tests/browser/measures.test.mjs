@@ -10,7 +10,8 @@ import assert from 'node:assert/strict'
 
 import {
   PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, onFailure, screenshot,
-  eventually, waitForAllSaved, runAxe, assertNothingSerious
+  eventually, waitForAllSaved, runAxe, assertNothingSerious,
+  focusMovesTo
 } from './support.mjs'
 
 let server
@@ -64,7 +65,7 @@ test('a measure\'s SPC chart, a value added by the office, read by a board membe
     await page.locator('#value-value').fill('nine')
     await page.getByRole('button', { name: 'Add the value', exact: true }).click()
     await page.locator('#value-errors').getByText('Enter the value as a number').waitFor()
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'value-errors')
+    await focusMovesTo(page, 'value-errors')
     await waitForAllSaved(page, { timeout: 30_000 })
   })
   await office.context.close()

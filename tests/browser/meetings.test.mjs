@@ -15,7 +15,8 @@ import crypto from 'node:crypto'
 
 import {
   PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, demoState, onFailure, screenshot,
-  eventually, waitForAllSaved, runAxe, assertNothingSerious
+  eventually, waitForAllSaved, runAxe, assertNothingSerious,
+  focusMovesTo
 } from './support.mjs'
 
 let server
@@ -70,7 +71,7 @@ test('a chair decides a meeting\'s proposed closures at once; the chair\'s repor
     await page.locator('#pack-minute').fill('QSC/27/04')
     await page.getByRole('button', { name: 'Record the committee\'s decisions' }).click()
     await page.getByText(`${proposed.length} decision(s) recorded.`).waitFor({ timeout: 15_000 })
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'pack-message', 'focus on what happened')
+    await focusMovesTo(page, 'pack-message', 'focus on what happened')
     await eventually(async () => (await page.locator('[data-testid=decided]').count()) === proposed.length,
       { message: 'every item shows its decision' })
     await waitForAllSaved(page, { timeout: 30_000 })

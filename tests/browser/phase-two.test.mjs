@@ -13,7 +13,8 @@ import assert from 'node:assert/strict'
 
 import {
   PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, onFailure, screenshot,
-  eventually, waitForAllSaved, waitForStatus, runAxe, assertNothingSerious, demoState
+  eventually, waitForAllSaved, waitForStatus, runAxe, assertNothingSerious, demoState,
+  focusMovesTo
 } from './support.mjs'
 
 let server
@@ -128,7 +129,7 @@ test('a driver diagram edited offline on two devices merges, and a PDSA cycle is
     // Errors first: nothing chosen.
     await page.getByRole('button', { name: 'Plan the cycle' }).click()
     await page.locator('#cycle-errors').getByText('Choose the change idea it tests').waitFor()
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'cycle-errors')
+    await focusMovesTo(page, 'cycle-errors')
     await choose(page, 'cycle-idea', 'Change idea: A debrief with the patient')
     await page.locator('#cycle-title').fill('Debrief huddle at handover, Beech ward, two weeks')
     await page.locator('#cycle-prediction').fill('Every restraint debriefed the same day')

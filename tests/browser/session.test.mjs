@@ -16,7 +16,8 @@ import assert from 'node:assert/strict'
 import {
   PlaitServer, launchBrowser, newPage, signIn, apiSignIn, fetchDoc, actionLinks,
   waitForActionDetail, waitForAllSaved, waitForStatus, waitForServiceWorker, waitingCount,
-  selectors, eventually, onFailure, screenshot, progressUpdates
+  selectors, eventually, onFailure, screenshot, progressUpdates,
+  focusMovesTo
 } from './support.mjs'
 
 // Longer than a page load under a full run's load (3 s was not: the
@@ -108,7 +109,7 @@ test('a session that ends offline keeps its edit, which reaches the server once 
     // Sign in again (the user name is filled in): everything is sent.
     await page.getByRole('button', { name: 'Sign in again' }).click()
     await page.locator('h1', { hasText: 'Sign in again' }).waitFor()
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'sign-in-heading', 'focus moves to the form')
+    await focusMovesTo(page, 'sign-in-heading', 'focus moves to the form')
     assert.equal(await page.inputValue('#username'), 'd.hughes')
     await page.locator('#password').fill('plait-demo')
     await page.getByRole('button', { name: 'Sign in', exact: true }).click()
@@ -148,7 +149,7 @@ test('signing out wipes the person\'s local data; the next person does not see t
     // (a second at most), then check where it is.
     await page.waitForFunction(() => document.activeElement?.id === 'sign-out-heading', null, { timeout: 1000 })
       .catch(() => {})
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'sign-out-heading')
+    await focusMovesTo(page, 'sign-out-heading')
     const warning = await page.locator('main').innerText()
     assert.match(warning, /1 change you made on this device has not reached the server yet/)
     assert.match(warning, /You are offline/)

@@ -400,6 +400,16 @@ export async function screenshot (page, name) {
 }
 
 /// Waits for a condition in Node (polling), with a message on timeout.
+/**
+ * Waits until keyboard focus is on the element `id`. Plait moves focus at
+ * the next animation frame after the view that holds the element renders
+ * (client/src/browser.rs, `focus`), so a check made the moment the element
+ * appears can run a frame too early.
+ */
+export async function focusMovesTo (page, id, message = `focus on #${id}`) {
+  await eventually(async () => (await page.evaluate(() => document.activeElement?.id)) === id, { timeout: 5_000, message })
+}
+
 export async function eventually (check, { timeout = 20_000, interval = 100, message = 'condition' } = {}) {
   const deadline = Date.now() + timeout
   let last

@@ -8,14 +8,16 @@ use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact};
 
 use super::{lock, DocState, Lease, LoadedDoc, Registry};
+use crate::wire::{Frame, Outbox, Sent};
 
 /// A document's full state as a sync-step-2 message is kept for new
 /// clients (an empty state vector) once it is at least this large, until
@@ -96,7 +98,7 @@ const REMOTE: u64 = 1 << 63;
 
 /// A connection receiving a document's broadcasts.
 pub(super) struct Subscriber {
-    tx: mpsc::Sender<Bytes>,
+    outbox: Arc<Outbox>,
     pub(super) kick: CancellationToken,
 }
 
@@ -114,31 +116,28 @@ impl Registry {
         self.large_sends.turn(len).await
     }
 
-    /// Registers a connection to receive the document's broadcasts.
-    pub fn subscribe(
-        &self,
-        lease: &Lease,
-        conn: u64,
-    ) -> (mpsc::Receiver<Bytes>, CancellationToken) {
-        let (tx, rx) = mpsc::channel(self.settings.client_queue);
+    /// Registers a connection to receive the document's broadcasts,
+    /// written to `outbox`; the token is cancelled when the connection is
+    /// too slow to keep up.
+    pub fn subscribe(&self, lease: &Lease, conn: u64, outbox: Arc<Outbox>) -> CancellationToken {
         let kick = CancellationToken::new();
         lock(&lease.doc.subscribers).insert(
             conn,
             Subscriber {
-                tx,
+                outbox,
                 kick: kick.clone(),
             },
         );
-        (rx, kick)
+        kick
     }
 
     /// Whether some connection of the document has more than half its
-    /// queue waiting to be sent (a writer then lets the readers run).
+    /// limit of messages waiting for its client (a writer then lets the
+    /// connections' writers run).
     pub fn crowded(&self, lease: &Lease) -> bool {
-        let half = self.settings.client_queue / 2;
         lock(&lease.doc.subscribers)
             .values()
-            .any(|s| s.tx.capacity() < half)
+            .any(|s| s.outbox.backlog() > s.outbox.limit() / 2)
     }
 
     /// Removes a connection.
@@ -146,8 +145,10 @@ impl Registry {
         lock(&lease.doc.subscribers).remove(&conn);
     }
 
-    /// Sends `message` to every subscriber but `except`. A subscriber whose
-    /// queue is full is disconnected (to resync), never silently skipped.
+    /// Sends `message` to every subscriber but `except`: framed once, and
+    /// written into each socket now (queued where the socket will not take
+    /// it yet). A subscriber with its limit of messages waiting is
+    /// disconnected (to resync), never silently skipped.
     pub fn broadcast(&self, lease: &Lease, except: Option<u64>, message: &Bytes) -> usize {
         self.broadcast_to(&lease.doc, except, message)
     }
@@ -159,24 +160,25 @@ impl Registry {
         except: Option<u64>,
         message: &Bytes,
     ) -> usize {
+        let frame = Frame::binary(message);
         let mut subscribers = lock(&loaded.subscribers);
         let mut sent = 0;
         subscribers.retain(|conn, subscriber| {
             if Some(*conn) == except {
                 return true;
             }
-            match subscriber.tx.try_send(message.clone()) {
-                Ok(()) => {
+            match subscriber.outbox.send(&frame) {
+                Sent::Sent => {
                     sent += 1;
                     true
                 }
-                Err(mpsc::error::TrySendError::Full(_)) => {
+                Sent::Full => {
                     self.metrics.slow_disconnects.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(doc = %loaded.id, conn, "client too slow: disconnecting it to resync");
                     subscriber.kick.cancel();
                     false
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => false,
+                Sent::Closed => false,
             }
         });
         self.metrics

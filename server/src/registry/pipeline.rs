@@ -10,13 +10,12 @@ use plait_shared::admission::schema::DocShape;
 use plait_shared::admission::{self, Author, ItemIndex, Verdict, Writer};
 use plait_shared::protocol::RefusedChange;
 use plait_shared::{DocId, Governance, ProgrammeDoc, Role, UserId};
-use tokio::sync::oneshot;
 use yrs::sync::{Message, SyncMessage};
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact};
 
 use super::compaction::compaction_due;
-use super::{FlushError, Lease, Registry};
+use super::{FlushError, Flusher, Lease, Registry};
 use crate::audit::AuditRecord;
 use crate::store::StoreError;
 
@@ -174,25 +173,26 @@ pub enum ApplyError {
     Store(#[from] StoreError),
 }
 
-/// What an applied update needs: durability to wait for.
+/// What an applied update needs: durability to wait for. It is stored
+/// already, so any flush asked for from now on covers it.
 #[derive(Debug)]
 pub struct Applied {
     /// The document's state vector just after the update.
     pub state_vector: StateVector,
     /// The changes refused (and undone), with why.
     pub refused: Vec<RefusedChange>,
-    durable: oneshot::Receiver<Result<(), FlushError>>,
+    /// The flush it waits for (`None`: committed durably already, by a
+    /// shared store).
+    flusher: Option<Flusher>,
 }
 
 impl Applied {
     /// An update already durable (committed by a shared store).
     fn durable_now(state_vector: StateVector, refused: Vec<RefusedChange>) -> Applied {
-        let (tx, durable) = oneshot::channel();
-        let _ = tx.send(Ok(()));
         Applied {
             state_vector,
             refused,
-            durable,
+            flusher: None,
         }
     }
 
@@ -201,10 +201,20 @@ impl Applied {
     /// # Errors
     /// When the flush failed.
     pub async fn durable(self) -> Result<StateVector, FlushError> {
-        self.durable
-            .await
-            .map_err(|_| FlushError("the flusher has stopped".into()))??;
+        if let Some(flusher) = self.flusher {
+            flusher.flush().await?;
+        }
         Ok(self.state_vector)
+    }
+
+    /// Calls `then` once the update is on disk (on the flushing thread:
+    /// keep it short), with the state vector just after it.
+    pub fn then(self, then: impl FnOnce(Result<StateVector, FlushError>) + Send + 'static) {
+        let state_vector = self.state_vector;
+        match self.flusher {
+            Some(flusher) => flusher.request_then(move |done| then(done.map(|()| state_vector))),
+            None => then(Ok(state_vector)),
+        }
     }
 }
 
@@ -511,7 +521,7 @@ impl Registry {
         Applied {
             state_vector,
             refused,
-            durable: self.flusher.request(),
+            flusher: Some(self.flusher.clone()),
         }
     }
 }

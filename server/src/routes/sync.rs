@@ -69,9 +69,11 @@ pub(crate) async fn websocket(
     let span = tracing::info_span!("sync", user = %authed.user.username, doc = %id);
     Ok(ws
         .max_message_size(state.config.max_message_bytes)
-        .on_upgrade(move |(sink, stream)| {
+        .client_queue(state.registry.client_queue())
+        .on_upgrade(move |(outbox, stream)| {
             tasks.track_future(
-                connection::run(registry, lease, sink, stream, options, shutdown).instrument(span),
+                connection::run(registry, lease, outbox, stream, options, shutdown)
+                    .instrument(span),
             )
         }))
 }

@@ -1,45 +1,24 @@
-//! The WebSocket upgrade of sync connections, over tokio-tungstenite
-//! directly rather than axum's `WebSocketUpgrade`, for one reason: a large
-//! message (the whole of a 20 MB document, to a client joining it) is sent
-//! as a fragmented message of [`FRAGMENT_BYTES`] frames.
-//!
-//! tungstenite copies each frame it sends into the connection's write
-//! buffer, which keeps its largest size for the connection's life. Sent
-//! whole, every client that ever received a large document would hold a
-//! buffer that size: 150 clients joining a 20 MB document held 3 GB. In
-//! fragments the buffer stays small, and the message itself (shared
-//! [`Bytes`]) is never copied whole.
+//! The WebSocket upgrade of sync connections. The handshake is answered
+//! here; the frames are the wire's ([`crate::wire`]), written on the TCP
+//! socket itself: an upgraded connection is downcast to the socket hyper
+//! was given, its halves become the connection's [`Outbox`] and
+//! [`Reader`].
 //!
 //! The connection loop ([`crate::sync::run`]) sees its own frame types
-//! ([`Incoming`], [`Outgoing`]), knowing nothing of the WebSocket library;
-//! the conversion is here.
+//! ([`Incoming`]) and the outbox, knowing nothing of HTTP.
 
-use std::future::ready;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use futures_util::{stream, Sink, SinkExt, Stream, StreamExt};
+use futures_util::Stream;
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{self, Message as TsMessage};
-use tokio_tungstenite::WebSocketStream;
 
-use crate::sync::{Incoming, Outgoing};
-
-/// The largest frame sent: longer messages go out in fragments this size.
-pub(crate) const FRAGMENT_BYTES: usize = 64 * 1024;
-
-/// The initial read buffer of a connection. tungstenite's default (128 KiB)
-/// is zero-filled on the first read and kept for the connection's life:
-/// 10,000 idle clients would hold 1.3 GB. It still grows for a large
-/// message.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+use crate::wire::{Incoming, Outbox, Reader};
 
 /// Why a request cannot be upgraded (as axum's extractor answers).
 #[derive(Debug)]
@@ -57,6 +36,7 @@ pub(crate) struct Upgrade {
     key: HeaderValue,
     on_upgrade: hyper::upgrade::OnUpgrade,
     max_message_bytes: usize,
+    client_queue: usize,
 }
 
 fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
@@ -116,16 +96,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
             key,
             on_upgrade,
             max_message_bytes: 64 << 20,
+            client_queue: crate::RegistrySettings::CLIENT_QUEUE,
         })
     }
 }
 
-/// What [`Upgrade::on_upgrade`] hands its callback: the connection's halves
-/// in the connection loop's frame types.
-pub(crate) type Halves = (
-    Box<dyn Sink<Outgoing, Error = tungstenite::Error> + Send + Unpin>,
-    Box<dyn Stream<Item = Incoming> + Send + Unpin>,
-);
+/// What [`Upgrade::on_upgrade`] hands its callback: the connection's way
+/// out and its messages in.
+pub(crate) type Halves = (Arc<Outbox>, Box<dyn Stream<Item = Incoming> + Send + Unpin>);
+
+/// How long a closing connection's last messages (its close frame) may
+/// take to go out before the socket is dropped.
+const CLOSING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Upgrade {
     /// The largest message (and frame) accepted.
@@ -134,18 +116,21 @@ impl Upgrade {
         self
     }
 
+    /// Messages waiting for a client before it counts as too slow.
+    pub(crate) fn client_queue(mut self, messages: usize) -> Self {
+        self.client_queue = messages;
+        self
+    }
+
     /// Answers 101 and, once the connection is upgraded, runs `callback`
-    /// on it in a task of its own.
+    /// on it in a task of its own (with the connection's writer beside it).
     pub(crate) fn on_upgrade<F, Fut>(self, callback: F) -> Response
     where
         F: FnOnce(Halves) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let config = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER_BYTES)
-            .max_message_size(Some(self.max_message_bytes))
-            .max_frame_size(Some(self.max_message_bytes));
         let on_upgrade = self.on_upgrade;
+        let (max, queue) = (self.max_message_bytes, self.client_queue);
         tokio::spawn(async move {
             let upgraded = match on_upgrade.await {
                 Ok(upgraded) => upgraded,
@@ -154,13 +139,22 @@ impl Upgrade {
                     return;
                 }
             };
-            let socket = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
-                Role::Server,
-                Some(config),
-            )
-            .await;
-            callback(split(socket)).await;
+            // The server hands hyper the socket itself (`crate::serve`).
+            let Ok(parts) = upgraded.downcast::<TokioIo<TcpStream>>() else {
+                tracing::error!("an upgraded connection is not a TCP socket");
+                return;
+            };
+            let (read, write) = parts.io.into_inner().into_split();
+            let outbox = Outbox::new(write, queue);
+            let reader = Reader::new(read, parts.read_buf, max, outbox.clone());
+            let writer = tokio::spawn(outbox.clone().write_queued());
+            callback((outbox.clone(), Box::new(reader.into_stream()))).await;
+            // What is queued (a close frame) goes out, for a while.
+            outbox.finish();
+            let abort = writer.abort_handle();
+            if tokio::time::timeout(CLOSING_WAIT, writer).await.is_err() {
+                abort.abort();
+            }
         });
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -171,132 +165,5 @@ impl Upgrade {
             headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
         }
         response
-    }
-}
-
-/// The halves of a socket, in the connection loop's frame types; large
-/// binary messages go out fragmented.
-fn split<S>(socket: WebSocketStream<S>) -> Halves
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (sink, stream) = socket.split();
-    let sink = sink.with_flat_map(|message: Outgoing| {
-        stream::iter(
-            outgoing(message)
-                .into_iter()
-                .map(Ok::<_, tungstenite::Error>),
-        )
-    });
-    let stream = stream.filter_map(|item| ready(incoming(item)));
-    (Box::new(sink), Box::new(stream))
-}
-
-/// A frame as the frames (or single message) tungstenite sends.
-fn outgoing(message: Outgoing) -> Vec<TsMessage> {
-    match message {
-        Outgoing::Binary(bytes) if bytes.len() > FRAGMENT_BYTES => fragments(&bytes),
-        Outgoing::Binary(bytes) => vec![TsMessage::Binary(bytes)],
-        Outgoing::Close { code, reason } => {
-            vec![TsMessage::Close(Some(tungstenite::protocol::CloseFrame {
-                code: CloseCode::from(code),
-                reason: reason.as_str().into(),
-            }))]
-        }
-    }
-}
-
-/// A binary message as a first frame and continuations, none longer than
-/// [`FRAGMENT_BYTES`], sharing the message's bytes.
-fn fragments(bytes: &Bytes) -> Vec<TsMessage> {
-    let mut frames = Vec::with_capacity(bytes.len().div_ceil(FRAGMENT_BYTES));
-    let mut start = 0;
-    while start < bytes.len() {
-        let end = (start + FRAGMENT_BYTES).min(bytes.len());
-        let opcode = if start == 0 {
-            OpCode::Data(Data::Binary)
-        } else {
-            OpCode::Data(Data::Continue)
-        };
-        frames.push(TsMessage::Frame(Frame::message(
-            bytes.slice(start..end),
-            opcode,
-            end == bytes.len(),
-        )));
-        start = end;
-    }
-    frames
-}
-
-/// A received message, or the connection's failure, in the connection
-/// loop's type (`None` for raw frames, which tungstenite never hands to a
-/// reader).
-fn incoming(item: Result<TsMessage, tungstenite::Error>) -> Option<Incoming> {
-    Some(match item {
-        Ok(TsMessage::Binary(bytes)) => Incoming::Binary(bytes),
-        Ok(TsMessage::Text(_)) => Incoming::Text,
-        Ok(TsMessage::Ping(_) | TsMessage::Pong(_)) => Incoming::Control,
-        Ok(TsMessage::Close(_)) => Incoming::Closed,
-        Ok(TsMessage::Frame(_)) => return None,
-        // A message or frame over the size limit.
-        Err(tungstenite::Error::Capacity(_)) => Incoming::TooBig,
-        Err(e) => Incoming::Failed(e.to_string()),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_large_message_goes_out_in_fragments_that_reassemble() {
-        let payload: Bytes = (0..FRAGMENT_BYTES * 3 + 17)
-            .map(|i| (i % 251) as u8)
-            .collect::<Vec<u8>>()
-            .into();
-        let frames = outgoing(Outgoing::Binary(payload.clone()));
-        assert_eq!(frames.len(), 4);
-        let mut joined = Vec::new();
-        for (i, frame) in frames.iter().enumerate() {
-            let TsMessage::Frame(frame) = frame else {
-                panic!("a raw frame expected");
-            };
-            let header = frame.header();
-            assert_eq!(header.is_final, i == 3);
-            let want = if i == 0 {
-                OpCode::Data(Data::Binary)
-            } else {
-                OpCode::Data(Data::Continue)
-            };
-            assert_eq!(header.opcode, want);
-            assert!(frame.payload().len() <= FRAGMENT_BYTES);
-            joined.extend_from_slice(frame.payload());
-        }
-        assert_eq!(joined, payload);
-        // Small messages go whole.
-        let small = outgoing(Outgoing::Binary(Bytes::from_static(b"hi")));
-        assert!(matches!(&small[..], [TsMessage::Binary(b)] if &b[..] == b"hi"));
-    }
-
-    #[tokio::test]
-    async fn fragments_arrive_as_one_message() {
-        let (client, server) = tokio::io::duplex(1 << 16);
-        let server = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
-        let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
-        let (mut sink, _stream) = split(server);
-        let payload: Bytes = vec![7u8; FRAGMENT_BYTES * 5 / 2].into();
-        let sent = payload.clone();
-        let sending = tokio::spawn(async move {
-            sink.send(Outgoing::Binary(sent)).await.unwrap();
-            sink.send(Outgoing::Binary(Bytes::from_static(b"next")))
-                .await
-                .unwrap();
-        });
-        let (_, mut incoming) = client.split();
-        let first = incoming.next().await.unwrap().unwrap();
-        assert_eq!(first, TsMessage::Binary(payload));
-        let second = incoming.next().await.unwrap().unwrap();
-        assert_eq!(second, TsMessage::Binary(Bytes::from_static(b"next")));
-        sending.await.unwrap();
     }
 }
