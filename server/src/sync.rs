@@ -79,6 +79,9 @@ impl Close {
     }
 }
 
+/// How long a closing connection waits for its close frame to go out.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 /// How long a connection's own answers may wait for its client to read
 /// them before it stops reading the client (and then closes, to resync).
 const OWN_BACKLOG_WAIT: Duration = Duration::from_secs(30);
@@ -207,6 +210,9 @@ pub async fn run<R>(
             // A client too slow to keep up gets the close at once: what
             // waits for it is dropped (it resyncs on reconnecting).
             outbox.close(code, &reason, code == close::TRY_AGAIN_LATER);
+            // The close goes out before the connection counts as ended (a
+            // shutdown waits for connections), for a short while.
+            let _ = tokio::time::timeout(CLOSE_WAIT, outbox.drained()).await;
         }
     }
     registry.unsubscribe(&lease, conn);
@@ -225,8 +231,14 @@ async fn send_replies(registry: &Registry, outbox: &Outbox, replies: &mut Vec<By
         if outbox.send_own(&Frame::binary(&reply)) == Sent::Closed {
             return;
         }
-        if reply.len() >= LARGE_SEND_BYTES {
-            outbox.drained().await;
+        // Bounded: a client that stops reading keeps neither the turn nor
+        // its connection (it is closed when its backlog is next checked).
+        if reply.len() >= LARGE_SEND_BYTES
+            && tokio::time::timeout(OWN_BACKLOG_WAIT, outbox.drained())
+                .await
+                .is_err()
+        {
+            return;
         }
         drop(turn);
     }

@@ -287,9 +287,13 @@ impl Queue {
                     break;
                 }
                 written -= front.bytes.len();
+                // A message is begun once any of its bytes are out, even
+                // when a write ends exactly between two of its pieces.
                 if front.last {
                     self.messages -= 1;
                     self.started = false;
+                } else {
+                    self.started = true;
                 }
                 self.chunks.pop_front();
             }
@@ -1015,6 +1019,52 @@ mod tests {
             memory.take(),
             vec![
                 Outgoing::Binary(Bytes::from_static(b"begun message")),
+                Outgoing::Close {
+                    code: close::TRY_AGAIN_LATER,
+                    reason: String::new()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_write_ending_between_a_messages_pieces_still_counts_it_begun() {
+        /// Takes `room` bytes, then nothing.
+        struct Exact(Mutex<(usize, Vec<u8>)>);
+        impl Target for Arc<Exact> {
+            fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                let mut held = lock(&self.0);
+                let mut n = 0;
+                for buf in bufs {
+                    let take = buf.len().min(held.0);
+                    held.1.extend_from_slice(&buf[..take]);
+                    held.0 -= take;
+                    n += take;
+                }
+                if n == 0 {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n)
+            }
+            fn writable(&self) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
+                Box::pin(async { Ok(()) })
+            }
+        }
+        let large = Bytes::from(vec![5u8; CONTIGUOUS_BYTES + 100]);
+        let frame = Frame::binary(&large);
+        // The socket takes exactly the header, then nothing.
+        let exact = Arc::new(Exact(Mutex::new((frame.parts[0].len(), Vec::new()))));
+        let outbox = Outbox::new(exact.clone(), 8);
+        outbox.send(&frame);
+        outbox.close(close::TRY_AGAIN_LATER, "", true);
+        lock(&exact.0).0 = usize::MAX;
+        lock(&outbox.queue).write(&exact).unwrap();
+        let memory = Memory::default();
+        *lock(&memory.written) = lock(&exact.0).1.clone();
+        assert_eq!(
+            memory.take(),
+            vec![
+                Outgoing::Binary(large),
                 Outgoing::Close {
                     code: close::TRY_AGAIN_LATER,
                     reason: String::new()

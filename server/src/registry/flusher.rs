@@ -167,7 +167,12 @@ fn flush_loop(shared: &Shared, store: &dyn DocStore, metrics: &Metrics) {
             std::mem::take(&mut pending.waiters)
         };
         let started = Instant::now();
-        let result = store.flush().map_err(|e| FlushError(e.to_string()));
+        // A panic must not end the thread: every later flush would wait
+        // for ever.
+        let result = match crate::guard::no_panic(|| store.flush()) {
+            Ok(flushed) => flushed.map_err(|e| FlushError(e.to_string())),
+            Err(panic) => Err(FlushError(format!("the flush panicked: {panic}"))),
+        };
         metrics.flushed(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
         if let Err(e) = &result {
             tracing::error!(error = %e, "flush failed");
