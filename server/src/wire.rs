@@ -899,6 +899,28 @@ mod tests {
     use super::testing::Memory;
     use super::*;
 
+    /// Takes `room` bytes, then nothing.
+    struct Narrow(Mutex<(usize, Vec<u8>)>);
+    impl Target for Arc<Narrow> {
+        fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            let mut held = lock(&self.0);
+            let mut n = 0;
+            for buf in bufs {
+                let take = buf.len().min(held.0);
+                held.1.extend_from_slice(&buf[..take]);
+                held.0 -= take;
+                n += take;
+            }
+            if n == 0 {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Ok(n)
+        }
+        fn writable(&self) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
     fn outbox(limit: usize) -> (Arc<Memory>, Arc<Outbox>) {
         let memory = Arc::new(Memory::default());
         (memory.clone(), Outbox::new(memory, limit))
@@ -984,27 +1006,6 @@ mod tests {
 
     #[test]
     fn a_message_half_written_is_finished_before_the_close() {
-        /// Takes `room` bytes, then nothing.
-        struct Narrow(Mutex<(usize, Vec<u8>)>);
-        impl Target for Arc<Narrow> {
-            fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-                let mut held = lock(&self.0);
-                let mut n = 0;
-                for buf in bufs {
-                    let take = buf.len().min(held.0);
-                    held.1.extend_from_slice(&buf[..take]);
-                    held.0 -= take;
-                    n += take;
-                }
-                if n == 0 {
-                    return Err(io::ErrorKind::WouldBlock.into());
-                }
-                Ok(n)
-            }
-            fn writable(&self) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
-                Box::pin(async { Ok(()) })
-            }
-        }
         let narrow = Arc::new(Narrow(Mutex::new((5, Vec::new()))));
         let outbox = Outbox::new(narrow.clone(), 8);
         outbox.send(&Frame::binary(&Bytes::from_static(b"begun message")));
@@ -1029,31 +1030,10 @@ mod tests {
 
     #[test]
     fn a_write_ending_between_a_messages_pieces_still_counts_it_begun() {
-        /// Takes `room` bytes, then nothing.
-        struct Exact(Mutex<(usize, Vec<u8>)>);
-        impl Target for Arc<Exact> {
-            fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-                let mut held = lock(&self.0);
-                let mut n = 0;
-                for buf in bufs {
-                    let take = buf.len().min(held.0);
-                    held.1.extend_from_slice(&buf[..take]);
-                    held.0 -= take;
-                    n += take;
-                }
-                if n == 0 {
-                    return Err(io::ErrorKind::WouldBlock.into());
-                }
-                Ok(n)
-            }
-            fn writable(&self) -> Pin<Box<dyn Future<Output = io::Result<()>> + Send + '_>> {
-                Box::pin(async { Ok(()) })
-            }
-        }
         let large = Bytes::from(vec![5u8; CONTIGUOUS_BYTES + 100]);
         let frame = Frame::binary(&large);
         // The socket takes exactly the header, then nothing.
-        let exact = Arc::new(Exact(Mutex::new((frame.parts[0].len(), Vec::new()))));
+        let exact = Arc::new(Narrow(Mutex::new((frame.parts[0].len(), Vec::new()))));
         let outbox = Outbox::new(exact.clone(), 8);
         outbox.send(&frame);
         outbox.close(close::TRY_AGAIN_LATER, "", true);
