@@ -1,7 +1,17 @@
 //! Containment of panics in third-party decoding: yrs asserts on some
-//! impossible inputs instead of returning errors.
+//! impossible inputs instead of returning errors; and locks that a panic
+//! elsewhere does not make unusable.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Locks `mutex`, even if a thread panicked while holding it. For data
+/// kept consistent at every step (maps, queues): a panic while it is held
+/// leaves nothing half-done, so refusing every later use would only turn
+/// one failure into many.
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Runs `f`, turning a panic into an error with its message.
 ///

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plait_shared::admission::{ItemIndex, Limits};
@@ -118,11 +118,7 @@ pub struct LoadedDoc {
     generation: AtomicU64,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The maps guarded here stay consistent at every step, so a panic
-    // elsewhere while holding the lock leaves nothing half-done.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
+use crate::guard::lock;
 
 /// The right to use a loaded document; while any lease is held the document
 /// stays in memory.

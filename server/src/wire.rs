@@ -26,13 +26,15 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::Stream;
 use plait_shared::protocol::close;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::Notify;
+
+use crate::guard::lock;
 
 /// A frame from the client, as the transport hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,11 +87,6 @@ const OP_BINARY: u8 = 0x2;
 const OP_CLOSE: u8 = 0x8;
 const OP_PING: u8 = 0x9;
 const OP_PONG: u8 = 0xA;
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The queue stays consistent at every step (no panics while held).
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// A message as the bytes on the wire: one or more frames (headers and
 /// payloads), shared by every client it goes to.

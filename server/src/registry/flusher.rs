@@ -1,11 +1,12 @@
 //! Group commit: every update asks for a flush, and one `fsync` answers
 //! every request made before it started.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use crate::guard::lock;
 use crate::metrics::Metrics;
 use crate::store::DocStore;
 
@@ -70,11 +71,6 @@ impl Drop for Stop {
         lock(&self.0.pending).stopped = true;
         self.0.asked.notify_one();
     }
-}
-
-fn lock(mutex: &Mutex<Pending>) -> MutexGuard<'_, Pending> {
-    // The list stays consistent at every step.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Group commit: every waiter registered before a flush starts is answered
