@@ -8,7 +8,7 @@
 //! the edit's age at once.
 
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use futures_util::stream::{SplitSink, SplitStream};
@@ -303,9 +303,21 @@ impl Client {
         (sv, hash.0, self.edits.len(&txn))
     }
 
-    /// Closes the connection politely.
+    /// Closes the connection politely: the closing handshake, reading (and
+    /// discarding) what the server still sends until its close frame, for
+    /// at most 10 s.
+    ///
+    /// Dropping a socket with unread data makes the kernel reset the
+    /// connection, and a reset discards what the server had received but
+    /// not yet read: this client's last edits, lost for every other client.
+    /// (A server that echoes each update to its sender, as
+    /// y-websocket-server does, always has data in flight at the end.)
     pub async fn close(mut self) {
-        let _ = self.sink.send(WsMessage::Close(None)).await;
+        if self.sink.send(WsMessage::Close(None)).await.is_err() {
+            return;
+        }
+        let deadline = Deadline::now() + Duration::from_secs(10);
+        while let Ok(Some(_)) = recv(&mut self.stream, deadline).await {}
     }
 }
 
