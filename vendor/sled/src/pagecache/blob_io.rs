@@ -90,12 +90,15 @@ pub(crate) fn write_blob<T: Serialize>(
     io_fail!(config, "write_blob write kind_byte");
     f.write_all(kind_buf)?;
     io_fail!(config, "write_blob write buf");
-    f.write_all(&data)
-        .map(|r| {
-            trace!("successfully wrote blob at {:?}", path);
-            r
-        })
-        .map_err(|e| e.into())
+    f.write_all(&data)?;
+    // Plait: a blob is on disk, and named in its directory, before the
+    // log entry pointing at it can be made durable (sled wrote it without
+    // syncing either, so a power cut could leave a durable entry naming a
+    // missing or empty blob).
+    f.sync_all()?;
+    std::fs::File::open(config.get_path().join("blobs"))?.sync_all()?;
+    trace!("successfully wrote blob at {:?}", path);
+    Ok(())
 }
 
 pub(crate) fn gc_blobs(config: &Config, stable_lsn: Lsn) -> Result<()> {
