@@ -1011,7 +1011,17 @@ pub(in crate::pagecache) fn make_stable_inner(
 pub(in crate::pagecache) fn flush(iobufs: &Arc<IoBufs>) -> Result<usize> {
     let _cc = concurrency_control::read();
     let max_reserved_lsn = iobufs.max_reserved_lsn.load(Acquire);
-    make_stable(iobufs, max_reserved_lsn)
+    let written = make_stable(iobufs, max_reserved_lsn)?;
+    // Plait: `make_stable` ends with `sync_file_range` of each buffer,
+    // which writes none of the file's metadata (its length, as the log
+    // grows) and leaves the drive's write cache: after a power cut the
+    // flushed writes could be gone. `fdatasync` does both. Always, even
+    // when this call wrote nothing: a full buffer written by another
+    // thread was only `sync_file_range`d.
+    if !iobufs.config.temporary {
+        iobufs.config.file.sync_data()?;
+    }
+    Ok(written)
 }
 
 /// Attempt to seal the current IO buffer, possibly
