@@ -26,11 +26,36 @@ impl Registry {
         let store = self.store.clone();
         let metrics = self.metrics.clone();
         let flusher = self.flusher.clone();
+        let compact_after = self.settings.compact_after;
         self.tasks.spawn(async move {
-            if let Err(e) = compact(&doc, &store, &metrics, &flusher).await {
-                tracing::error!(doc = %doc.id, error = %e, "compaction failed; the log is kept");
+            loop {
+                let compacted = compact(&doc, &store, &metrics, &flusher).await;
+                doc.compacting.store(false, Ordering::Release);
+                if let Err(e) = compacted {
+                    tracing::error!(doc = %doc.id, error = %e, "compaction failed; the log is kept");
+                    return;
+                }
+                // Updates stored while it ran found it under way and left
+                // it; if they made another due, nothing else would start it
+                // (a burst's last updates, then quiet). Looked at after the
+                // flag is down: an update stored after this starts its own.
+                let due = match doc.state.get() {
+                    Some(state) => {
+                        let state = state.lock().await;
+                        !state.poisoned
+                            && compaction_due(
+                                state.uncompacted,
+                                state.uncompacted_bytes,
+                                state.snapshot_bytes,
+                                compact_after,
+                            )
+                    }
+                    None => false,
+                };
+                if !due || doc.compacting.swap(true, Ordering::AcqRel) {
+                    return;
+                }
             }
-            doc.compacting.store(false, Ordering::Release);
         });
     }
 }
@@ -102,6 +127,72 @@ pub(super) async fn compact(
 #[cfg(test)]
 mod tests {
     use super::compaction_due;
+    use crate::registry::{Registry, RegistrySettings, UpdateAuthor};
+    use crate::store::SledStore;
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+    use tokio_util::task::TaskTracker;
+    use yrs::{ReadTxn, Text, Transact};
+
+    #[tokio::test]
+    async fn updates_stored_while_compacting_are_compacted_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::open(dir.path()).unwrap());
+        let settings = RegistrySettings {
+            compact_after: 10,
+            ..RegistrySettings::default()
+        };
+        let metrics = Arc::new(crate::Metrics::default());
+        let registry = Registry::new(
+            store.clone(),
+            None,
+            settings,
+            metrics.clone(),
+            TaskTracker::new(),
+            CancellationToken::new(),
+        );
+        let id = plait_shared::DocId::new("busy").unwrap();
+        let lease = registry.lease(&id).await.unwrap();
+        let author = UpdateAuthor::Trusted {
+            shape: plait_shared::admission::schema::DocShape::Plan,
+        };
+        let doc = plait_shared::new_doc();
+        let text = doc.get_or_insert_text("t");
+        let edit = |i: usize| {
+            let before = doc.transact().state_vector();
+            text.push(&mut doc.transact_mut(), &format!("{i} "));
+            doc.transact().encode_state_as_update_v1(&before)
+        };
+        // Ten updates make a compaction due; it starts (on this one
+        // thread, once this task yields) and takes its snapshot.
+        for i in 0..10 {
+            registry
+                .apply_update(&lease, None, &edit(i), &author)
+                .await
+                .unwrap();
+        }
+        tokio::task::yield_now().await;
+        // Twelve more while it writes: each finds it under way.
+        for i in 10..22 {
+            registry
+                .apply_update(&lease, None, &edit(i), &author)
+                .await
+                .unwrap();
+        }
+        // Nothing more comes, and yet they are compacted too.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while store.log_len(&id) > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} updates left uncompacted after {} compactions",
+                store.log_len(&id),
+                metrics.compactions.load(Ordering::Relaxed)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(metrics.compactions.load(Ordering::Relaxed) >= 2);
+    }
 
     #[test]
     fn a_small_document_compacts_by_entries_and_a_large_one_by_bytes() {
