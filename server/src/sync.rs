@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::{FutureExt, Stream, StreamExt};
 use tokio_util::sync::CancellationToken;
 use yrs::encoding::read::Cursor;
 use yrs::sync::{Message, MessageReader, SyncMessage};
@@ -154,26 +154,15 @@ pub async fn run<R>(
                 }
             }
             incoming = stream.next() => match incoming {
-                None | Some(Incoming::Closed) => break,
-                Some(Incoming::TooBig) => {
-                    close = Some(Close::new(close::TOO_BIG, "message too big"));
-                }
-                Some(Incoming::Failed(text)) => {
-                    tracing::debug!(conn, error = %text, "connection failed");
-                    break;
-                }
-                Some(Incoming::Text) => {
-                    close = Some(Close::new(close::UNSUPPORTED, "binary frames only"));
-                }
-                Some(Incoming::Control) => {}
                 Some(Incoming::Binary(frame)) => {
-                    // A burst of frames already read from the socket is
-                    // handled without another look at the socket: while a
+                    // A burst of frames is handled without waiting for the
+                    // socket again: while a
                     // reader's queue is over half full, let the readers send
                     // first (with one worker thread, a 2,000-update burst
                     // filled a reader's queue before its task ran, and had it
                     // dropped as too slow). Only then: a yield per frame cost
-                    // a fifth of the unpaced throughput on two.
+                    // a fifth of the unpaced throughput on two (now per
+                    // batch, see `gather`).
                     if registry.crowded(&lease) {
                         tokio::task::yield_now().await;
                     }
@@ -185,12 +174,33 @@ pub async fn run<R>(
                         close = Some(Close::new(close::TRY_AGAIN_LATER, "fell behind: reconnect to resync"));
                         continue;
                     }
+                    // The frames already read from the socket behind it are
+                    // handled with it (see `gather`); what ended the run is
+                    // handled after them.
+                    let stopped = || {
+                        shutdown.is_cancelled() || kick.is_cancelled() || options.revoked.is_cancelled()
+                    };
+                    let (frames, after) = gather(frame, &mut stream, &stopped);
                     active = true;
-                    match handle_frame(&registry, &lease, conn, &frame, &outbox, &mut awareness_clients, &options).await {
+                    match handle_frames(&registry, &lease, conn, &frames, &outbox, &mut awareness_clients, &options, &stopped).await {
                         Ok(mut replies) => send_replies(&registry, &outbox, &mut replies).await,
                         Err(reason) => close = Some(reason),
                     }
+                    if close.is_none() {
+                        if let Some(after) = after {
+                            match other(conn, after) {
+                                Flow::Go => {}
+                                Flow::Close(reason) => close = Some(reason),
+                                Flow::Stop => break,
+                            }
+                        }
+                    }
                 }
+                incoming => match other(conn, incoming) {
+                    Flow::Go => {}
+                    Flow::Close(reason) => close = Some(reason),
+                    Flow::Stop => break,
+                },
             },
         }
     }
@@ -222,6 +232,85 @@ pub async fn run<R>(
     metrics_connections.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// The most frames handled together, the one at hand included (see
+/// [`gather`]).
+const BATCH_FRAMES: usize = 32;
+
+/// The most updates applied under one hold of the document's lock.
+const BATCH_UPDATES: usize = 32;
+
+/// Frames are read ahead, and updates added to one hold of the document's
+/// lock, until they come to this many bytes (the last may take them over
+/// it, by at most one message's size).
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// `first` and the binary frames read already behind it (the reader gives
+/// what it has buffered, or what the socket has now, without waiting), up
+/// to [`BATCH_FRAMES`] and [`BATCH_BYTES`], while `stopped` says no: a
+/// client sending faster than a round trip (two unpaced editors, a burst
+/// after being offline) has its updates applied under one hold of the
+/// document's lock and sent on in one write to each client (see
+/// [`Registry::apply_many`]). Also what ended the run, if it was not a
+/// binary frame (`None` inside: the stream ended).
+///
+/// The reader answers a close (or a frame breaking the protocol) as it
+/// reads it, so when one comes right behind a burst, the outbox is closed
+/// before the burst's frames are handled: they are applied and sent on to
+/// the others, but the sender's acknowledgements are not written (it is
+/// leaving; an update sent again on reconnecting is known and
+/// acknowledged).
+fn gather<R>(
+    first: Bytes,
+    stream: &mut R,
+    stopped: &(dyn Fn() -> bool + Sync),
+) -> (Vec<Bytes>, Option<Option<Incoming>>)
+where
+    R: Stream<Item = Incoming> + Unpin,
+{
+    let mut bytes = first.len();
+    let mut frames = vec![first];
+    while frames.len() < BATCH_FRAMES && bytes < BATCH_BYTES && !stopped() {
+        match stream.next().now_or_never() {
+            Some(Some(Incoming::Binary(frame))) => {
+                bytes += frame.len();
+                frames.push(frame);
+            }
+            Some(Some(Incoming::Control)) => {}
+            Some(after) => return (frames, Some(after)),
+            None => break,
+        }
+    }
+    (frames, None)
+}
+
+/// What to do after a message that is not a binary frame.
+enum Flow {
+    /// Go on reading.
+    Go,
+    /// Close the connection, telling the client why.
+    Close(Close),
+    /// The connection has ended.
+    Stop,
+}
+
+fn other(conn: u64, incoming: Option<Incoming>) -> Flow {
+    match incoming {
+        None | Some(Incoming::Closed) => Flow::Stop,
+        Some(Incoming::TooBig) => Flow::Close(Close::new(close::TOO_BIG, "message too big")),
+        Some(Incoming::Failed(text)) => {
+            tracing::debug!(conn, error = %text, "connection failed");
+            Flow::Stop
+        }
+        Some(Incoming::Text) => Flow::Close(Close::new(close::UNSUPPORTED, "binary frames only")),
+        Some(Incoming::Control) => Flow::Go,
+        // Never here (the loop handles binary frames itself); were one
+        // to come, the client is told to resync rather than lose it.
+        Some(Incoming::Binary(_)) => {
+            Flow::Close(Close::new(close::TRY_AGAIN_LATER, "reconnect to resync"))
+        }
+    }
+}
+
 /// Sends the connection's answers, in order. A large answer (a large
 /// document's whole state) waits for a turn, and is sent before the turn
 /// is given back.
@@ -244,79 +333,103 @@ async fn send_replies(registry: &Registry, outbox: &Outbox, replies: &mut Vec<By
     }
 }
 
-/// Decodes every message of a frame first, so a frame that is malformed
-/// anywhere changes nothing; then handles them in order.
-async fn handle_frame(
+/// Decodes every message of each frame first, so a frame that is malformed
+/// anywhere changes nothing (the frames before it are handled, then the
+/// connection is closed); then handles them in order, each run of updates
+/// together ([`Registry::apply_many`], at most [`BATCH_UPDATES`] and
+/// [`BATCH_BYTES`] at a time), until `stopped` says the connection is to
+/// close. The answers are returned; when the connection is to close, they
+/// are sent first.
+#[allow(clippy::too_many_arguments)]
+async fn handle_frames(
     registry: &Arc<Registry>,
     lease: &Lease,
     conn: u64,
-    frame: &[u8],
+    frames: &[Bytes],
     outbox: &Arc<Outbox>,
     awareness_clients: &mut HashSet<u64>,
     options: &ConnectionOptions,
+    stopped: &(dyn Fn() -> bool + Sync),
 ) -> Result<Vec<Bytes>, Close> {
-    let messages = decode_frame(frame)?;
     let mut replies = Vec::new();
-    for message in messages {
+    let handled = handle_messages(
+        registry,
+        lease,
+        conn,
+        frames,
+        outbox,
+        awareness_clients,
+        options,
+        stopped,
+        &mut replies,
+    )
+    .await;
+    match handled {
+        Ok(()) => Ok(replies),
+        Err(reason) => {
+            send_replies(registry, outbox, &mut replies).await;
+            Err(reason)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn handle_messages(
+    registry: &Arc<Registry>,
+    lease: &Lease,
+    conn: u64,
+    frames: &[Bytes],
+    outbox: &Arc<Outbox>,
+    awareness_clients: &mut HashSet<u64>,
+    options: &ConnectionOptions,
+    stopped: &(dyn Fn() -> bool + Sync),
+    replies: &mut Vec<Bytes>,
+) -> Result<(), Close> {
+    let mut messages = Vec::new();
+    let mut malformed = Ok(());
+    for frame in frames {
+        match decode_frame(frame) {
+            Ok(decoded) => messages.extend(decoded),
+            Err(reason) => {
+                malformed = Err(reason);
+                break;
+            }
+        }
+    }
+    let mut messages = messages.into_iter().peekable();
+    while let Some(message) = messages.next() {
+        if stopped() {
+            // Closing: what is left is not applied (nor acknowledged).
+            return Ok(());
+        }
         match message {
             Decoded::Step1(sv) => {
                 let mut state = lease.state().lock().await;
                 replies.push(state.sync_step2(&sv));
             }
             Decoded::Update(bytes, decoded) => {
-                match registry
-                    .apply_decoded(lease, Some(conn), &bytes, Some(decoded), &options.author)
-                    .await
-                {
-                    Ok(applied) => {
-                        if options.durable_acks && !applied.refused.is_empty() {
-                            let refusals = Refusals {
-                                changes: applied.refused.clone(),
-                                whole: None,
-                            };
-                            replies.push(
-                                Message::Custom(MSG_REFUSED, refusals.encode())
-                                    .encode_v1()
-                                    .into(),
-                            );
-                        }
-                        // What is refused is told before the
-                        // acknowledgement (which may be written at once).
-                        send_replies(registry, outbox, &mut replies).await;
-                        acknowledge(applied, outbox, options.durable_acks);
+                let mut size = bytes.len();
+                let mut run = vec![(bytes, decoded)];
+                while run.len() < BATCH_UPDATES && size < BATCH_BYTES {
+                    let Some(Decoded::Update(bytes, _)) = messages.peek() else {
+                        break;
+                    };
+                    size += bytes.len();
+                    if let Some(Decoded::Update(bytes, decoded)) = messages.next() {
+                        run.push((bytes, decoded));
                     }
-                    Err(ApplyError::Incomplete(why)) => {
-                        // Nothing kept: ask for what is missing, as sync
-                        // step 1 does, and stay connected.
-                        tracing::debug!(doc = %lease.id(), conn, %why, "incomplete update");
-                        let state = lease.state().lock().await;
-                        let sv = state.awareness.doc().transact().state_vector();
-                        replies.push(Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1().into());
-                    }
-                    Err(ApplyError::Refused(reason)) => {
-                        tracing::warn!(doc = %lease.id(), conn, %reason, "update refused whole");
-                        if options.durable_acks {
-                            let refusals = Refusals {
-                                changes: Vec::new(),
-                                whole: Some(reason),
-                            };
-                            replies.push(
-                                Message::Custom(MSG_REFUSED, refusals.encode())
-                                    .encode_v1()
-                                    .into(),
-                            );
-                        }
-                    }
-                    Err(ApplyError::Malformed(reason)) => {
-                        return Err(Close::new(close::INVALID_PAYLOAD, reason));
-                    }
-                    Err(e) => {
-                        tracing::error!(doc = %lease.id(), conn, error = %e, "update not applied");
-                        return Err(Close::new(
-                            close::TRY_AGAIN_LATER,
-                            "the update could not be stored: reconnect to resync",
-                        ));
-                    }
+                }
+                let (bytes, decoded): (Vec<Vec<u8>>, Vec<_>) = run.into_iter().unzip();
+                let updates = bytes
+                    .iter()
+                    .map(Vec::as_slice)
+                    .zip(decoded.into_iter().map(Some))
+                    .collect();
+                let results = registry
+                    .apply_many(lease, Some(conn), updates, &options.author)
+                    .await;
+                for result in results {
+                    answer(registry, lease, conn, result, outbox, options, replies).await?;
                 }
             }
             Decoded::Awareness(update) => {
@@ -341,7 +454,73 @@ async fn handle_frame(
             Decoded::Auth => {}
         }
     }
-    Ok(replies)
+    malformed
+}
+
+/// Answers the client for one of its updates: what was refused, the
+/// acknowledgement once durable, or a sync step 1 when the update lacked
+/// what it depends on; an error closes the connection.
+async fn answer(
+    registry: &Arc<Registry>,
+    lease: &Lease,
+    conn: u64,
+    result: Result<Applied, ApplyError>,
+    outbox: &Arc<Outbox>,
+    options: &ConnectionOptions,
+    replies: &mut Vec<Bytes>,
+) -> Result<(), Close> {
+    match result {
+        Ok(applied) => {
+            if options.durable_acks && !applied.refused.is_empty() {
+                let refusals = Refusals {
+                    changes: applied.refused.clone(),
+                    whole: None,
+                };
+                replies.push(
+                    Message::Custom(MSG_REFUSED, refusals.encode())
+                        .encode_v1()
+                        .into(),
+                );
+            }
+            // What is refused is told before the
+            // acknowledgement (which may be written at once).
+            send_replies(registry, outbox, replies).await;
+            acknowledge(applied, outbox, options.durable_acks);
+        }
+        Err(ApplyError::Incomplete(why)) => {
+            // Nothing kept: ask for what is missing, as sync
+            // step 1 does, and stay connected.
+            tracing::debug!(doc = %lease.id(), conn, %why, "incomplete update");
+            let state = lease.state().lock().await;
+            let sv = state.awareness.doc().transact().state_vector();
+            replies.push(Message::Sync(SyncMessage::SyncStep1(sv)).encode_v1().into());
+        }
+        Err(ApplyError::Refused(reason)) => {
+            tracing::warn!(doc = %lease.id(), conn, %reason, "update refused whole");
+            if options.durable_acks {
+                let refusals = Refusals {
+                    changes: Vec::new(),
+                    whole: Some(reason),
+                };
+                replies.push(
+                    Message::Custom(MSG_REFUSED, refusals.encode())
+                        .encode_v1()
+                        .into(),
+                );
+            }
+        }
+        Err(ApplyError::Malformed(reason)) => {
+            return Err(Close::new(close::INVALID_PAYLOAD, reason));
+        }
+        Err(e) => {
+            tracing::error!(doc = %lease.id(), conn, error = %e, "update not applied");
+            return Err(Close::new(
+                close::TRY_AGAIN_LATER,
+                "the update could not be stored: reconnect to resync",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Acknowledges an update once it is on disk: [`MSG_DURABLE`] with the
@@ -541,6 +720,271 @@ mod channel_tests {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         None
+    }
+
+    /// A connection to `id` run over channels and an outbox writing into
+    /// memory, as a server administrator; the frames in `queued` are there
+    /// before it starts, so it finds them all read already.
+    async fn connect(
+        registry: &Arc<Registry>,
+        id: &plait_shared::DocId,
+        queued: Vec<Vec<u8>>,
+        shutdown: &CancellationToken,
+    ) -> (
+        mpsc::UnboundedSender<Incoming>,
+        Arc<crate::wire::testing::Memory>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (to_server, from_client) = mpsc::unbounded::<Incoming>();
+        for frame in queued {
+            to_server
+                .unbounded_send(Incoming::Binary(frame.into()))
+                .unwrap();
+        }
+        let memory = Arc::new(crate::wire::testing::Memory::default());
+        let outbox = crate::wire::Outbox::new(memory.clone(), 16);
+        let lease = registry.lease(id).await.unwrap();
+        let options = ConnectionOptions {
+            durable_acks: true,
+            author: UpdateAuthor::Administrator {
+                who: crate::registry::Signature {
+                    user: plait_shared::UserId::new("admin").unwrap(),
+                    name: "Admin".into(),
+                    session: "s".into(),
+                    device: "d".into(),
+                },
+            },
+            revoked: CancellationToken::new(),
+            liveness: None,
+        };
+        let task = tokio::spawn(run(
+            registry.clone(),
+            lease,
+            outbox,
+            from_client,
+            options,
+            shutdown.clone(),
+        ));
+        (to_server, memory, task)
+    }
+
+    fn test_registry(
+        dir: &std::path::Path,
+        shutdown: &CancellationToken,
+    ) -> (Arc<Registry>, Arc<SledStore>) {
+        let store = Arc::new(SledStore::open(dir).unwrap());
+        let audit = crate::audit::Audit::open(store.clone()).unwrap();
+        let registry = Registry::new(
+            store.clone(),
+            Some(audit),
+            RegistrySettings::default(),
+            Arc::new(Metrics::default()),
+            TaskTracker::new(),
+            shutdown.clone(),
+        );
+        (registry, store)
+    }
+
+    /// `count` updates, each one edit after the one before, as frames, and
+    /// the text they make.
+    fn edits(count: usize) -> (Vec<Vec<u8>>, String) {
+        let doc = plait_shared::new_doc();
+        let text = doc.get_or_insert_text("t");
+        let mut frames = Vec::new();
+        let mut expected = String::new();
+        for i in 0..count {
+            let before = doc.transact().state_vector();
+            let word = format!("{i} ");
+            text.push(&mut doc.transact_mut(), &word);
+            expected.push_str(&word);
+            let update = doc.transact().encode_state_as_update_v1(&before);
+            frames.push(Message::Sync(SyncMessage::Update(update)).encode_v1());
+        }
+        (frames, expected)
+    }
+
+    /// Applies the updates among `frames` to a fresh document: its text.
+    fn text_of(frames: &[Outgoing]) -> (String, usize) {
+        let doc = plait_shared::new_doc();
+        let text = doc.get_or_insert_text("t");
+        let mut updates = 0;
+        for frame in frames {
+            let Outgoing::Binary(bytes) = frame else {
+                continue;
+            };
+            if let Ok(Message::Sync(SyncMessage::Update(update))) = Message::decode_v1(bytes) {
+                updates += 1;
+                doc.transact_mut()
+                    .apply_update(yrs::Update::decode_v1(&update).unwrap())
+                    .unwrap();
+            }
+        }
+        let content = text.get_string(&doc.transact());
+        (content, updates)
+    }
+
+    /// Waits until `memory` has had `count` updates written: every frame.
+    async fn frames_until_updates(
+        memory: &crate::wire::testing::Memory,
+        count: usize,
+    ) -> Vec<Outgoing> {
+        let mut frames = Vec::new();
+        for _ in 0..500 {
+            frames.extend(memory.take());
+            if text_of(&frames).1 >= count {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        frames
+    }
+
+    #[tokio::test]
+    async fn a_burst_is_applied_in_order_stored_one_by_one_and_sent_on_in_one_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let shutdown = CancellationToken::new();
+        let (registry, store) = test_registry(dir.path(), &shutdown);
+        let id = plait_shared::DocId::new("burst").unwrap();
+        // The reader connects first and is greeted (one write).
+        let (_reader_in, reader, reader_task) =
+            connect(&registry, &id, Vec::new(), &shutdown).await;
+        let mut received = std::collections::VecDeque::new();
+        assert!(matches!(
+            next_frame(&reader, &mut received).await,
+            Some(Outgoing::Binary(_))
+        ));
+        let greeted = reader.writes.load(std::sync::atomic::Ordering::SeqCst);
+
+        // Twelve edits, all read from the socket before the writer's
+        // connection first looks at them.
+        let (frames, expected) = edits(12);
+        let (_writer_in, writer, writer_task) = connect(&registry, &id, frames, &shutdown).await;
+
+        let sent = frames_until_updates(&reader, 12).await;
+        let (text, updates) = text_of(&sent);
+        assert_eq!((text.as_str(), updates), (expected.as_str(), 12));
+        assert_eq!(
+            reader.writes.load(std::sync::atomic::Ordering::SeqCst) - greeted,
+            1,
+            "the burst reaches the other client in one write"
+        );
+        // Each is stored (with its audit record) and acknowledged, in order.
+        assert_eq!(store.log_len(&id), 12);
+        let mut acks = Vec::new();
+        let mut from_writer = std::collections::VecDeque::new();
+        while acks.len() < 12 {
+            match next_frame(&writer, &mut from_writer).await {
+                Some(Outgoing::Binary(bytes)) => {
+                    if let Ok(Message::Custom(MSG_DURABLE, sv)) = Message::decode_v1(&bytes) {
+                        acks.push(yrs::StateVector::decode_v1(&sv).unwrap());
+                    }
+                }
+                other => panic!("expected 12 acknowledgements, then {other:?}"),
+            }
+        }
+        let clocks: Vec<u32> = acks
+            .iter()
+            .map(|sv| sv.iter().map(|(_, c)| *c).sum())
+            .collect();
+        assert!(
+            clocks.windows(2).all(|w| w[0] < w[1]),
+            "in order: {clocks:?}"
+        );
+        let audit = crate::audit::Audit::open(store.clone()).unwrap();
+        assert_eq!(audit.history(&id, None, 100).unwrap().len(), 12);
+
+        shutdown.cancel();
+        writer_task.await.unwrap();
+        reader_task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_incomplete_update_in_a_burst_is_asked_for_and_the_rest_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let shutdown = CancellationToken::new();
+        let (registry, store) = test_registry(dir.path(), &shutdown);
+        let id = plait_shared::DocId::new("burst").unwrap();
+        let (_reader_in, reader, reader_task) =
+            connect(&registry, &id, Vec::new(), &shutdown).await;
+        let mut received = std::collections::VecDeque::new();
+        assert!(matches!(
+            next_frame(&reader, &mut received).await,
+            Some(Outgoing::Binary(_))
+        ));
+
+        // The second edit of another document, whose first never comes.
+        let (mut frames, expected) = edits(4);
+        let (orphan, _) = edits(2);
+        frames.insert(2, orphan[1].clone());
+        let greeted = reader.writes.load(std::sync::atomic::Ordering::SeqCst);
+        let (_writer_in, writer, writer_task) = connect(&registry, &id, frames, &shutdown).await;
+        let sent = frames_until_updates(&reader, 4).await;
+        let (text, updates) = text_of(&sent);
+        assert_eq!((text.as_str(), updates), (expected.as_str(), 4));
+        assert_eq!(store.log_len(&id), 4);
+        assert_eq!(
+            reader.writes.load(std::sync::atomic::Ordering::SeqCst) - greeted,
+            1
+        );
+        let mut from_writer = std::collections::VecDeque::new();
+        let (mut acks, mut asked) = (0, 0);
+        while acks < 4 || asked < 2 {
+            match next_frame(&writer, &mut from_writer).await {
+                Some(Outgoing::Binary(bytes)) => match Message::decode_v1(&bytes) {
+                    Ok(Message::Custom(MSG_DURABLE, _)) => acks += 1,
+                    Ok(Message::Sync(SyncMessage::SyncStep1(_))) => asked += 1,
+                    _ => {}
+                },
+                other => panic!("expected 4 acknowledgements and a sync step 1, then {other:?}"),
+            }
+        }
+        // The greeting's step 1 and the one asking for what is missing.
+        assert_eq!((acks, asked), (4, 2));
+
+        shutdown.cancel();
+        writer_task.await.unwrap();
+        reader_task.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_malformed_frame_in_a_burst_keeps_what_came_before_and_nothing_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let shutdown = CancellationToken::new();
+        let (registry, store) = test_registry(dir.path(), &shutdown);
+        let id = plait_shared::DocId::new("burst").unwrap();
+        let (_reader_in, reader, reader_task) =
+            connect(&registry, &id, Vec::new(), &shutdown).await;
+        let mut received = std::collections::VecDeque::new();
+        assert!(matches!(
+            next_frame(&reader, &mut received).await,
+            Some(Outgoing::Binary(_))
+        ));
+
+        let (mut frames, _) = edits(4);
+        let last = frames.pop().unwrap();
+        frames.insert(2, vec![0, 2, 200, 1, 7]);
+        frames.push(last);
+        let greeted = reader.writes.load(std::sync::atomic::Ordering::SeqCst);
+        let (_writer_in, writer, writer_task) = connect(&registry, &id, frames, &shutdown).await;
+        writer_task.await.unwrap();
+        let written = writer.take();
+        assert!(
+            written.iter().any(
+                |f| matches!(f, Outgoing::Close { code, .. } if *code == close::INVALID_PAYLOAD)
+            ),
+            "closed as malformed: {written:?}"
+        );
+        let sent = frames_until_updates(&reader, 2).await;
+        let (text, updates) = text_of(&sent);
+        assert_eq!((text.as_str(), updates), ("0 1 ", 2));
+        assert_eq!(store.log_len(&id), 2);
+        assert_eq!(
+            reader.writes.load(std::sync::atomic::Ordering::SeqCst) - greeted,
+            1
+        );
+
+        shutdown.cancel();
+        reader_task.await.unwrap();
     }
 
     #[tokio::test]

@@ -89,11 +89,14 @@ const OP_PING: u8 = 0x9;
 const OP_PONG: u8 = 0xA;
 
 /// A message as the bytes on the wire: one or more frames (headers and
-/// payloads), shared by every client it goes to.
+/// payloads), shared by every client it goes to; or several messages one
+/// after another ([`Frame::all`]), written together.
 #[derive(Debug, Clone)]
 pub struct Frame {
     parts: Vec<Bytes>,
     len: usize,
+    /// The parts that end a message, in order.
+    ends: Vec<usize>,
 }
 
 /// A frame's header: FIN, the opcode, and the length (a server's frames
@@ -163,9 +166,32 @@ impl Frame {
         Frame::of(vec![bytes.freeze()])
     }
 
+    /// Several messages one after another, written together (each counts
+    /// against a client's limit, see [`Outbox::send`]).
+    pub fn all(frames: impl Iterator<Item = Frame>) -> Frame {
+        let mut all = Frame {
+            parts: Vec::new(),
+            len: 0,
+            ends: Vec::new(),
+        };
+        for frame in frames {
+            let at = all.parts.len();
+            all.ends.extend(frame.ends.iter().map(|end| at + end));
+            all.parts.extend(frame.parts);
+            all.len += frame.len;
+        }
+        all
+    }
+
     fn of(parts: Vec<Bytes>) -> Frame {
         let len = parts.iter().map(Bytes::len).sum();
-        Frame { parts, len }
+        let ends = vec![parts.len().saturating_sub(1)];
+        Frame { parts, len, ends }
+    }
+
+    /// How many messages it holds.
+    pub fn messages(&self) -> usize {
+        self.ends.len()
     }
 
     /// Its length on the wire.
@@ -237,24 +263,32 @@ struct Queue {
 }
 
 impl Queue {
-    /// Queues `frame` from byte `skip` on (what was written already).
+    /// Queues `frame` from byte `skip` on (what was written already): each
+    /// of its messages not wholly written counts as one waiting.
     fn push(&mut self, frame: &Frame, mut skip: usize) {
-        if self.chunks.is_empty() {
-            self.started = skip > 0;
-        }
-        let count = frame.parts.len();
+        let first = self.chunks.is_empty();
+        // Some of the message at hand was written already.
+        let mut begun = false;
+        let mut ends = frame.ends.iter().peekable();
         for (i, part) in frame.parts.iter().enumerate() {
+            let last = ends.next_if_eq(&&i).is_some();
             if skip >= part.len() {
                 skip -= part.len();
+                begun = !last;
                 continue;
+            }
+            if first && self.chunks.is_empty() {
+                self.started = begun || skip > 0;
             }
             self.chunks.push_back(Chunk {
                 bytes: part.slice(skip..),
-                last: i + 1 == count,
+                last,
             });
+            if last {
+                self.messages += 1;
+            }
             skip = 0;
         }
-        self.messages += 1;
     }
 
     /// Writes what the socket takes now, oldest first.
@@ -417,7 +451,9 @@ impl Outbox {
                 }
             }
         }
-        if bounded && queue.messages >= self.limit {
+        // Over the limit with all its messages (a frame of several, see
+        // `Frame::all`, may begin an empty queue whatever their number).
+        if bounded && queue.messages + frame.messages() > self.limit {
             return Sent::Full;
         }
         queue.push(frame, 0);
@@ -807,6 +843,8 @@ pub(crate) mod testing {
         pub(crate) written: Mutex<Vec<u8>>,
         pub(crate) blocked: std::sync::atomic::AtomicBool,
         pub(crate) opened: Notify,
+        /// How many writes took something.
+        pub(crate) writes: std::sync::atomic::AtomicUsize,
     }
 
     impl Target for Arc<Memory> {
@@ -820,6 +858,8 @@ pub(crate) mod testing {
                 written.extend_from_slice(buf);
                 n += buf.len();
             }
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(n)
         }
 
@@ -1017,6 +1057,81 @@ mod tests {
             memory.take(),
             vec![
                 Outgoing::Binary(Bytes::from_static(b"begun message")),
+                Outgoing::Close {
+                    code: close::TRY_AGAIN_LATER,
+                    reason: String::new()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn messages_written_together_each_count_against_the_limit() {
+        let three = || {
+            Frame::all(
+                [&b"first"[..], b"second", b"third"]
+                    .into_iter()
+                    .map(|m| Frame::binary(&Bytes::copy_from_slice(m))),
+            )
+        };
+        assert_eq!(three().messages(), 3);
+        // Nothing taken: all three wait; with a limit of six, three more
+        // fit, and then not even one.
+        let (memory, outbox) = outbox(6);
+        memory.blocked.store(true, Ordering::SeqCst);
+        assert_eq!(outbox.send(&three()), Sent::Sent);
+        assert_eq!(outbox.backlog(), 3);
+        assert_eq!(outbox.send(&three()), Sent::Sent);
+        assert_eq!(outbox.backlog(), 6);
+        assert_eq!(outbox.send(&three()), Sent::Full);
+        assert_eq!(
+            outbox.send(&Frame::binary(&Bytes::from_static(b"one"))),
+            Sent::Full
+        );
+        memory.blocked.store(false, Ordering::SeqCst);
+        lock(&outbox.queue).write(&memory).unwrap();
+        assert_eq!(outbox.backlog(), 0);
+        let names: Vec<Outgoing> = memory.take();
+        assert_eq!(names.len(), 6);
+        assert_eq!(names[3], Outgoing::Binary(Bytes::from_static(b"first")));
+
+        // Written up to the middle of the second: it and the third wait, the
+        // second begun (a close for a slow client keeps it, drops the third).
+        let narrow = Arc::new(Narrow(Mutex::new((2 + 5 + 3, Vec::new()))));
+        let outbox = Outbox::new(narrow.clone(), 8);
+        assert_eq!(outbox.send(&three()), Sent::Sent);
+        assert_eq!(outbox.backlog(), 2);
+        outbox.close(close::TRY_AGAIN_LATER, "", true);
+        lock(&narrow.0).0 = usize::MAX;
+        lock(&outbox.queue).write(&narrow).unwrap();
+        let memory = Memory::default();
+        *lock(&memory.written) = lock(&narrow.0).1.clone();
+        assert_eq!(
+            memory.take(),
+            vec![
+                Outgoing::Binary(Bytes::from_static(b"first")),
+                Outgoing::Binary(Bytes::from_static(b"second")),
+                Outgoing::Close {
+                    code: close::TRY_AGAIN_LATER,
+                    reason: String::new()
+                }
+            ]
+        );
+
+        // Written exactly to the end of the first: the second is not begun.
+        let narrow = Arc::new(Narrow(Mutex::new((2 + 5, Vec::new()))));
+        let outbox = Outbox::new(narrow.clone(), 8);
+        assert_eq!(outbox.send(&three()), Sent::Sent);
+        assert_eq!(outbox.backlog(), 2);
+        outbox.close(close::TRY_AGAIN_LATER, "", true);
+        lock(&narrow.0).0 = usize::MAX;
+        lock(&outbox.queue).write(&narrow).unwrap();
+        let memory = Memory::default();
+        *lock(&memory.written) = lock(&narrow.0).1.clone();
+        assert_eq!(
+            memory.take(),
+            vec![
+                Outgoing::Binary(Bytes::from_static(b"first")),
                 Outgoing::Close {
                     code: close::TRY_AGAIN_LATER,
                     reason: String::new()

@@ -153,6 +153,28 @@ impl Registry {
         self.broadcast_to(&lease.doc, except, message)
     }
 
+    /// Sends several messages, in order, to every subscriber but `except`,
+    /// as [`Registry::broadcast`] does one: framed once, and written into
+    /// each socket in one write (each counts against a client's limit).
+    pub(super) fn broadcast_all(
+        &self,
+        lease: &Lease,
+        except: Option<u64>,
+        messages: &[Bytes],
+    ) -> usize {
+        if messages.is_empty() {
+            return 0;
+        }
+        let frame = Frame::all(messages.iter().map(Frame::binary));
+        let bytes: usize = messages.iter().map(Bytes::len).sum();
+        let sent = self.send_frame(&lease.doc, except, &frame, bytes);
+        self.metrics.updates_broadcast.fetch_add(
+            (sent * messages.len().saturating_sub(1)) as u64,
+            Ordering::Relaxed,
+        );
+        sent
+    }
+
     /// [`Registry::broadcast`] to a loaded document's subscribers.
     pub(super) fn broadcast_to(
         &self,
@@ -160,14 +182,24 @@ impl Registry {
         except: Option<u64>,
         message: &Bytes,
     ) -> usize {
-        let frame = Frame::binary(message);
+        self.send_frame(loaded, except, &Frame::binary(message), message.len())
+    }
+
+    /// Writes `frame` (`bytes` of messages) to every subscriber but `except`.
+    fn send_frame(
+        &self,
+        loaded: &LoadedDoc,
+        except: Option<u64>,
+        frame: &Frame,
+        bytes: usize,
+    ) -> usize {
         let mut subscribers = lock(&loaded.subscribers);
         let mut sent = 0;
         subscribers.retain(|conn, subscriber| {
             if Some(*conn) == except {
                 return true;
             }
-            match subscriber.outbox.send(&frame) {
+            match subscriber.outbox.send(frame) {
                 Sent::Sent => {
                     sent += 1;
                     true
@@ -186,7 +218,7 @@ impl Registry {
             .fetch_add(sent as u64, Ordering::Relaxed);
         self.metrics
             .bytes_sent
-            .fetch_add((sent * message.len()) as u64, Ordering::Relaxed);
+            .fetch_add((sent * bytes) as u64, Ordering::Relaxed);
         sent
     }
 

@@ -218,6 +218,31 @@ impl Applied {
     }
 }
 
+/// What became of one update of a batch (the document's lock held).
+enum Step {
+    /// Nothing new: known already, or empty.
+    Unchanged(StateVector),
+    /// Integrated and stored: `message` is to be sent on.
+    Stored {
+        state_vector: StateVector,
+        refused: Vec<RefusedChange>,
+        message: Bytes,
+        /// Part was refused (and undone): the sender gets it too.
+        echo: bool,
+        /// Committed durably already, by a shared store.
+        shared: bool,
+    },
+}
+
+/// Why one update of a batch was not applied.
+enum Failed {
+    /// Nothing was changed: tell the sender.
+    Told(ApplyError),
+    /// It failed half-way: the document in memory may differ from storage
+    /// (see [`Registry::poisoned`]).
+    Poisoned(ApplyError),
+}
+
 impl Registry {
     /// Applies a client's update: decides on it from what it does (see
     /// [`plait_shared::admission`]) before it touches the document,
@@ -253,42 +278,192 @@ impl Registry {
         decoded: Option<admission::codec::DecodedUpdate>,
         author: &UpdateAuthor,
     ) -> Result<Applied, ApplyError> {
+        let mut results = self
+            .apply_many(lease, origin, vec![(bytes, decoded)], author)
+            .await;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(ApplyError::Rejected("no update".into())))
+    }
+
+    /// Applies several updates from one connection in order, under one hold
+    /// of the document's lock: each is decided on, integrated, stored with
+    /// its audit record and claims exactly as by [`Registry::apply_update`],
+    /// and what was stored is sent on together, in the order stored: one
+    /// write per client for the lot (an update partly refused goes to its
+    /// sender too, so it is written on its own, after what came before it).
+    /// A client that sends faster than one update per round trip (two
+    /// unpaced editors, a burst after being offline) would otherwise hand
+    /// the lock to the document's other writers, and every client one
+    /// write, per update. The caller bounds the batch (the lock is held
+    /// throughout).
+    ///
+    /// One result per update, in order. An update refused (whole) or
+    /// incomplete changes nothing and the next is applied; any other
+    /// failure ends the batch: those after it are not applied, and each
+    /// is told so (when one failed half-way, the document is also dropped
+    /// to be reloaded).
+    ///
+    /// Not to be cancelled half-way (connections' tasks never are): on a
+    /// store nodes share, an update is committed while the next waits for
+    /// its turn, and the batch is sent on at the end.
+    pub async fn apply_many(
+        &self,
+        lease: &Lease,
+        origin: Option<u64>,
+        updates: Vec<(&[u8], Option<admission::codec::DecodedUpdate>)>,
+        author: &UpdateAuthor,
+    ) -> Vec<Result<Applied, ApplyError>> {
+        let count = updates.len();
+        let mut results = Vec::with_capacity(count);
+        let reloading = || {
+            Err(ApplyError::Rejected(
+                "the document is being reloaded; try again".into(),
+            ))
+        };
+        let not_applied = || {
+            Err(ApplyError::Rejected(
+                "not applied: an update before it failed".into(),
+            ))
+        };
+        let mut state = lease.state().lock().await;
+        if state.poisoned {
+            results.resize_with(count, reloading);
+            return results;
+        }
+        let doc = state.awareness.doc().clone();
+        // Stored and not yet sent to the other clients, in order.
+        let mut unsent: Vec<Bytes> = Vec::new();
+        for (bytes, decoded) in updates {
+            match self
+                .apply_locked(
+                    lease,
+                    &mut state,
+                    &doc,
+                    bytes,
+                    decoded,
+                    author,
+                    origin,
+                    &mut unsent,
+                )
+                .await
+            {
+                Ok(Step::Unchanged(state_vector)) => {
+                    results.push(Ok(self.after_flush(state_vector, Vec::new())));
+                }
+                Ok(Step::Stored {
+                    state_vector,
+                    refused,
+                    message,
+                    echo,
+                    shared,
+                }) => {
+                    if echo {
+                        // The sender gets it too when part was refused, so
+                        // it converges back; what went before goes first.
+                        self.broadcast_many(lease, origin, &mut unsent);
+                        self.broadcast(lease, None, &message);
+                    } else {
+                        unsent.push(message);
+                    }
+                    results.push(Ok(if shared {
+                        Applied::durable_now(state_vector, refused)
+                    } else {
+                        self.after_flush(state_vector, refused)
+                    }));
+                }
+                Err(Failed::Told(e @ (ApplyError::Refused(_) | ApplyError::Incomplete(_)))) => {
+                    results.push(Err(e))
+                }
+                Err(Failed::Told(e)) => {
+                    // The connection is closed over it: nothing after it.
+                    self.broadcast_many(lease, origin, &mut unsent);
+                    results.push(Err(e));
+                    results.resize_with(count, not_applied);
+                    break;
+                }
+                Err(Failed::Poisoned(e)) => {
+                    // What was stored before it is sent on first.
+                    self.broadcast_many(lease, origin, &mut unsent);
+                    results.push(Err(self.poisoned(lease, state, e)));
+                    results.resize_with(count, reloading);
+                    return results;
+                }
+            }
+        }
+        // Broadcast under the document's lock so every client sees updates in
+        // the order they were stored.
+        self.broadcast_many(lease, origin, &mut unsent);
+        let compact = compaction_due(
+            state.uncompacted,
+            state.uncompacted_bytes,
+            state.snapshot_bytes,
+            self.settings.compact_after,
+        );
+        drop(state);
+        if compact {
+            self.spawn_compaction(lease.doc.clone());
+        }
+        results
+    }
+
+    /// Sends `messages` (stored updates) to every client of the document
+    /// but `except`, as one write each, and empties it.
+    fn broadcast_many(&self, lease: &Lease, except: Option<u64>, messages: &mut Vec<Bytes>) {
+        match messages.len() {
+            0 => {}
+            1 => {
+                self.broadcast(lease, except, &messages[0]);
+            }
+            _ => {
+                self.broadcast_all(lease, except, messages);
+            }
+        }
+        messages.clear();
+    }
+
+    /// One update of [`Registry::apply_many`], the document's lock held;
+    /// `unsent` holds the batch's updates stored and not yet sent on (sent
+    /// before anything another node stored is, to keep the order).
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_locked(
+        &self,
+        lease: &Lease,
+        state: &mut super::DocState,
+        doc: &yrs::Doc,
+        bytes: &[u8],
+        decoded: Option<admission::codec::DecodedUpdate>,
+        author: &UpdateAuthor,
+        origin: Option<u64>,
+        unsent: &mut Vec<Bytes>,
+    ) -> Result<Step, Failed> {
         self.metrics
             .updates_received
             .fetch_add(1, Ordering::Relaxed);
         self.metrics
             .bytes_received
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        let mut state = lease.state().lock().await;
-        if state.poisoned {
-            return Err(ApplyError::Rejected(
-                "the document is being reloaded; try again".into(),
-            ));
-        }
-        let doc = state.awareness.doc().clone();
         if bytes.len() > self.settings.limits.max_update_bytes {
             // Told before anything is read.
             self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
-            return Err(ApplyError::Refused(format!(
+            return Err(Failed::Told(ApplyError::Refused(format!(
                 "the update is {} bytes; the limit is {}",
                 bytes.len(),
                 self.settings.limits.max_update_bytes
-            )));
+            ))));
         }
         let decoded = match decoded {
             Some(decoded) => decoded,
             None => crate::guard::no_panic(|| admission::codec::decode(bytes))
                 .unwrap_or_else(|panic| Err(admission::codec::CodecError(panic)))
-                .map_err(|e| ApplyError::Malformed(e.to_string()))?,
+                .map_err(|e| Failed::Told(ApplyError::Malformed(e.to_string())))?,
         };
         if decoded.structs.is_empty() && decoded.deletes.is_empty() {
             // An up-to-date client's empty sync step 2: nothing to decide
             // on (and no index to build, which on a large document is the
             // cost of reading it all), but its acknowledgement still waits
             // for what is in flight.
-            let state_vector = doc.transact().state_vector();
-            drop(state);
-            return Ok(self.after_flush(state_vector, Vec::new()));
+            return Ok(Step::Unchanged(doc.transact().state_vector()));
         }
         // On a store nodes share: take the document's write turn and apply
         // what other nodes committed first, so the decision is made against
@@ -297,9 +472,13 @@ impl Registry {
             Some(shared) => {
                 let turn = shared
                     .turn(&lease.doc.id, state.next_seq.checked_sub(1))
-                    .await?;
-                if let Err(e) = self.apply_missed(&lease.doc, &mut state, &turn.missed) {
-                    return Err(self.poisoned(lease, state, e.into()));
+                    .await
+                    .map_err(|e| Failed::Told(e.into()))?;
+                // What other nodes stored comes after what this batch
+                // stored before it (`apply_missed` sends it on).
+                self.broadcast_many(lease, origin, unsent);
+                if let Err(e) = self.apply_missed(&lease.doc, state, &turn.missed) {
+                    return Err(Failed::Poisoned(e.into()));
                 }
                 Some(turn)
             }
@@ -310,10 +489,10 @@ impl Registry {
             // Inside a write turn, the writers come with it (another
             // connection could wait for one the turns all hold).
             let known = turn.as_ref().map(|turn| turn.missed.writers.clone());
-            let built = self.build_index(&lease.doc.id, &doc, shape, known);
+            let built = self.build_index(&lease.doc.id, doc, shape, known);
             match built {
                 Ok(index) => state.index = Some(index),
-                Err(e) => return Err(ApplyError::Rejected(e)),
+                Err(e) => return Err(Failed::Told(ApplyError::Rejected(e))),
             }
         }
         let who = author.admission();
@@ -321,31 +500,21 @@ impl Registry {
         let limits = self.settings.limits;
         let verdict = {
             let Some(index) = state.index.as_ref() else {
-                return Err(ApplyError::Rejected("no index".into()));
+                return Err(Failed::Told(ApplyError::Rejected("no index".into())));
             };
             crate::guard::no_panic(|| {
-                admission::decide_decoded(
-                    index,
-                    &doc,
-                    who,
-                    decoded,
-                    bytes.len(),
-                    doc_bytes,
-                    &limits,
-                )
+                admission::decide_decoded(index, doc, who, decoded, bytes.len(), doc_bytes, &limits)
             })
-            .map_err(ApplyError::Rejected)?
+            .map_err(|e| Failed::Told(ApplyError::Rejected(e)))?
         };
         let admitted = match verdict {
             Verdict::Known => {
-                let state_vector = doc.transact().state_vector();
-                drop(state);
-                return Ok(self.after_flush(state_vector, Vec::new()));
+                return Ok(Step::Unchanged(doc.transact().state_vector()));
             }
-            Verdict::Incomplete(why) => return Err(ApplyError::Incomplete(why)),
+            Verdict::Incomplete(why) => return Err(Failed::Told(ApplyError::Incomplete(why))),
             Verdict::Refused(why) => {
                 self.metrics.refused_changes.fetch_add(1, Ordering::Relaxed);
-                return Err(ApplyError::Refused(why));
+                return Err(Failed::Told(ApplyError::Refused(why)));
             }
             Verdict::Admit(admitted) => admitted,
         };
@@ -353,16 +522,14 @@ impl Registry {
         let now = plait_shared::UnixMillis(crate::clock::now_millis() as i64);
         let outcome = {
             let Some(index) = state.index.as_mut() else {
-                return Err(ApplyError::Rejected("no index".into()));
+                return Err(Failed::Told(ApplyError::Rejected("no index".into())));
             };
-            crate::guard::no_panic(|| {
-                admission::integrate(&doc, index, admitted, who, now, &limits)
-            })
-            .unwrap_or_else(|panic| Err(admission::IntegrateError::Yrs(panic)))
+            crate::guard::no_panic(|| admission::integrate(doc, index, admitted, who, now, &limits))
+                .unwrap_or_else(|panic| Err(admission::IntegrateError::Yrs(panic)))
         };
         let outcome = match outcome {
             Ok(outcome) => outcome,
-            Err(e) => return Err(self.poisoned(lease, state, ApplyError::Rejected(e.to_string()))),
+            Err(e) => return Err(Failed::Poisoned(ApplyError::Rejected(e.to_string()))),
         };
         let seq = state.next_seq;
         let refused = outcome.refused.clone();
@@ -428,7 +595,7 @@ impl Registry {
             ),
         };
         if let Err(e) = stored_ok {
-            return Err(self.poisoned(lease, state, e.into()));
+            return Err(Failed::Poisoned(e.into()));
         }
         if !outcome.refused.is_empty() {
             self.metrics
@@ -452,25 +619,13 @@ impl Registry {
             .fetch_add(1, Ordering::Relaxed);
         let state_vector = doc.transact().state_vector();
         let message = Bytes::from(Message::Sync(SyncMessage::Update(outcome.update)).encode_v1());
-        // The sender gets it too when part was refused, so it converges back.
-        let except = if outcome.echo { None } else { origin };
-        // Broadcast under the document's lock so every client sees updates in
-        // the order they were stored.
-        self.broadcast(lease, except, &message);
-        let compact = compaction_due(
-            state.uncompacted,
-            state.uncompacted_bytes,
-            state.snapshot_bytes,
-            self.settings.compact_after,
-        );
-        drop(state);
-        if compact {
-            self.spawn_compaction(lease.doc.clone());
-        }
-        if shared {
-            return Ok(Applied::durable_now(state_vector, refused));
-        }
-        Ok(self.after_flush(state_vector, refused))
+        Ok(Step::Stored {
+            state_vector,
+            refused,
+            message,
+            echo: outcome.echo,
+            shared,
+        })
     }
 
     /// The one way out of an update that failed half-way: the document in
