@@ -785,6 +785,26 @@ mod channel_tests {
         (registry, store)
     }
 
+    /// Another client of `id`, connected first and greeted (its first
+    /// write), to see what is sent on.
+    async fn greeted_reader(
+        registry: &Arc<Registry>,
+        id: &plait_shared::DocId,
+        shutdown: &CancellationToken,
+    ) -> (
+        mpsc::UnboundedSender<Incoming>,
+        Arc<crate::wire::testing::Memory>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (to_server, reader, task) = connect(registry, id, Vec::new(), shutdown).await;
+        let mut received = std::collections::VecDeque::new();
+        assert!(matches!(
+            next_frame(&reader, &mut received).await,
+            Some(Outgoing::Binary(_))
+        ));
+        (to_server, reader, task)
+    }
+
     /// `count` updates, each one edit after the one before, as frames, and
     /// the text they make.
     fn edits(count: usize) -> (Vec<Vec<u8>>, String) {
@@ -845,16 +865,8 @@ mod channel_tests {
         let shutdown = CancellationToken::new();
         let (registry, store) = test_registry(dir.path(), &shutdown);
         let id = plait_shared::DocId::new("burst").unwrap();
-        // The reader connects first and is greeted (one write).
-        let (_reader_in, reader, reader_task) =
-            connect(&registry, &id, Vec::new(), &shutdown).await;
-        let mut received = std::collections::VecDeque::new();
-        assert!(matches!(
-            next_frame(&reader, &mut received).await,
-            Some(Outgoing::Binary(_))
-        ));
+        let (_reader_in, reader, reader_task) = greeted_reader(&registry, &id, &shutdown).await;
         let greeted = reader.writes.load(std::sync::atomic::Ordering::SeqCst);
-
         // Twelve edits, all read from the socket before the writer's
         // connection first looks at them.
         let (frames, expected) = edits(12);
@@ -904,13 +916,7 @@ mod channel_tests {
         let shutdown = CancellationToken::new();
         let (registry, store) = test_registry(dir.path(), &shutdown);
         let id = plait_shared::DocId::new("burst").unwrap();
-        let (_reader_in, reader, reader_task) =
-            connect(&registry, &id, Vec::new(), &shutdown).await;
-        let mut received = std::collections::VecDeque::new();
-        assert!(matches!(
-            next_frame(&reader, &mut received).await,
-            Some(Outgoing::Binary(_))
-        ));
+        let (_reader_in, reader, reader_task) = greeted_reader(&registry, &id, &shutdown).await;
 
         // The second edit of another document, whose first never comes.
         let (mut frames, expected) = edits(4);
@@ -952,13 +958,7 @@ mod channel_tests {
         let shutdown = CancellationToken::new();
         let (registry, store) = test_registry(dir.path(), &shutdown);
         let id = plait_shared::DocId::new("burst").unwrap();
-        let (_reader_in, reader, reader_task) =
-            connect(&registry, &id, Vec::new(), &shutdown).await;
-        let mut received = std::collections::VecDeque::new();
-        assert!(matches!(
-            next_frame(&reader, &mut received).await,
-            Some(Outgoing::Binary(_))
-        ));
+        let (_reader_in, reader, reader_task) = greeted_reader(&registry, &id, &shutdown).await;
 
         let (mut frames, _) = edits(4);
         let last = frames.pop().unwrap();

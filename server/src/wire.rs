@@ -1041,20 +1041,33 @@ mod tests {
         );
     }
 
+    /// Sends `frames` into a socket that takes `room` bytes and then nothing,
+    /// closes as for a client too slow to keep up, and lets the socket take
+    /// the rest: the messages waiting before the close, and what the client
+    /// got in all.
+    fn closed_as_too_slow(room: usize, frames: &[Frame]) -> (usize, Vec<Outgoing>) {
+        let narrow = Arc::new(Narrow(Mutex::new((room, Vec::new()))));
+        let outbox = Outbox::new(narrow.clone(), 8);
+        for frame in frames {
+            assert_eq!(outbox.send(frame), Sent::Sent);
+        }
+        let waiting = outbox.backlog();
+        outbox.close(close::TRY_AGAIN_LATER, "", true);
+        lock(&narrow.0).0 = usize::MAX;
+        lock(&outbox.queue).write(&narrow).unwrap();
+        let memory = Memory::default();
+        *lock(&memory.written) = lock(&narrow.0).1.clone();
+        (waiting, memory.take())
+    }
+
     #[test]
     fn a_message_half_written_is_finished_before_the_close() {
-        let narrow = Arc::new(Narrow(Mutex::new((5, Vec::new()))));
-        let outbox = Outbox::new(narrow.clone(), 8);
-        outbox.send(&Frame::binary(&Bytes::from_static(b"begun message")));
-        outbox.send(&Frame::binary(&Bytes::from_static(b"not begun")));
-        outbox.close(close::TRY_AGAIN_LATER, "", true);
-        lock(&narrow.0).0 = 1000;
-        lock(&outbox.queue).write(&narrow).unwrap();
-        let written = lock(&narrow.0).1.clone();
-        let memory = Memory::default();
-        *lock(&memory.written) = written;
+        let frames = [
+            Frame::binary(&Bytes::from_static(b"begun message")),
+            Frame::binary(&Bytes::from_static(b"not begun")),
+        ];
         assert_eq!(
-            memory.take(),
+            closed_as_too_slow(5, &frames).1,
             vec![
                 Outgoing::Binary(Bytes::from_static(b"begun message")),
                 Outgoing::Close {
@@ -1097,46 +1110,34 @@ mod tests {
 
         // Written up to the middle of the second: it and the third wait, the
         // second begun (a close for a slow client keeps it, drops the third).
-        let narrow = Arc::new(Narrow(Mutex::new((2 + 5 + 3, Vec::new()))));
-        let outbox = Outbox::new(narrow.clone(), 8);
-        assert_eq!(outbox.send(&three()), Sent::Sent);
-        assert_eq!(outbox.backlog(), 2);
-        outbox.close(close::TRY_AGAIN_LATER, "", true);
-        lock(&narrow.0).0 = usize::MAX;
-        lock(&outbox.queue).write(&narrow).unwrap();
-        let memory = Memory::default();
-        *lock(&memory.written) = lock(&narrow.0).1.clone();
         assert_eq!(
-            memory.take(),
-            vec![
-                Outgoing::Binary(Bytes::from_static(b"first")),
-                Outgoing::Binary(Bytes::from_static(b"second")),
-                Outgoing::Close {
-                    code: close::TRY_AGAIN_LATER,
-                    reason: String::new()
-                }
-            ]
+            closed_as_too_slow(2 + 5 + 3, &[three()]),
+            (
+                2,
+                vec![
+                    Outgoing::Binary(Bytes::from_static(b"first")),
+                    Outgoing::Binary(Bytes::from_static(b"second")),
+                    Outgoing::Close {
+                        code: close::TRY_AGAIN_LATER,
+                        reason: String::new()
+                    }
+                ]
+            )
         );
 
         // Written exactly to the end of the first: the second is not begun.
-        let narrow = Arc::new(Narrow(Mutex::new((2 + 5, Vec::new()))));
-        let outbox = Outbox::new(narrow.clone(), 8);
-        assert_eq!(outbox.send(&three()), Sent::Sent);
-        assert_eq!(outbox.backlog(), 2);
-        outbox.close(close::TRY_AGAIN_LATER, "", true);
-        lock(&narrow.0).0 = usize::MAX;
-        lock(&outbox.queue).write(&narrow).unwrap();
-        let memory = Memory::default();
-        *lock(&memory.written) = lock(&narrow.0).1.clone();
         assert_eq!(
-            memory.take(),
-            vec![
-                Outgoing::Binary(Bytes::from_static(b"first")),
-                Outgoing::Close {
-                    code: close::TRY_AGAIN_LATER,
-                    reason: String::new()
-                }
-            ]
+            closed_as_too_slow(2 + 5, &[three()]),
+            (
+                2,
+                vec![
+                    Outgoing::Binary(Bytes::from_static(b"first")),
+                    Outgoing::Close {
+                        code: close::TRY_AGAIN_LATER,
+                        reason: String::new()
+                    }
+                ]
+            )
         );
     }
 

@@ -1190,6 +1190,52 @@ async fn the_chair_writes_the_report_and_nothing_more_and_settings_stay_in_bound
     office.assert_open().await;
 }
 
+/// A viewer's burst from the npm `yjs` client (issue 21: a client's
+/// frames read together are applied under one hold of the document's lock
+/// and sent on together): twenty edits of an action's title sent at once
+/// are each refused with a reason and acknowledged, in order; the title is
+/// as it was for the server and for another member watching, nothing of
+/// them is stored, and the viewer stays connected.
+#[tokio::test]
+async fn a_viewers_burst_is_refused_update_by_update() {
+    let server = TestServer::start_with_demo().await;
+    let (plan, action) = owned_action(&server, "d.hughes").await;
+    let lead_token = server.sign_in("chief.nurse", PASSWORD).await;
+    let mut lead = client(&server, &lead_token, &plan).await;
+    let mut board = Device::connect(&server, "board", &plan, None).await;
+
+    let answers = board
+        .attack(
+            "burst",
+            json!({ "action": action.id.as_str(), "count": 20, "text": "Hijacked" }),
+        )
+        .await;
+    assert_eq!(answers.len(), 20, "{answers:?}");
+    for reply in &answers {
+        assert_eq!(answer(reply), "ack", "{answers:?}");
+        assert!(
+            notices(reply)
+                .iter()
+                .any(|n| n["reason"].as_str().is_some_and(|r| r.contains("viewers"))),
+            "{reply}"
+        );
+    }
+    board.assert_open().await;
+
+    let kept = server_action(&server, &plan, &action.id).await;
+    assert_eq!(kept.title, action.title);
+    lead.pump(tokio::time::Instant::now() + Duration::from_millis(300))
+        .await;
+    let seen = PlanDoc::new(lead.doc.clone())
+        .read_action(&lead.doc.transact(), &action.id)
+        .unwrap();
+    assert_eq!(seen.title, action.title, "the other member never shows it");
+    assert!(
+        !String::from_utf8_lossy(&stored_state(&server, &plan).await).contains("Hijacked"),
+        "a refused edit is stored"
+    );
+}
+
 /// Issue 16 and 17's new parts of the programme document, against the npm
 /// `yjs` client: a viewer plants an issued board paper, a meeting paper and
 /// a measure's value; the programme's admin plants an issued paper. All are

@@ -326,6 +326,38 @@ const ATTACKS = {
     })]
   },
 
+  // `count` edits of the action's title, one update each, sent in one
+  // burst (none waits for an answer, so the server reads them together);
+  // the answers, one per update, once all have come. Each update's refusal
+  // comes before its acknowledgement, but acknowledgements wait for the
+  // flush, so a burst's refusals come first, in order: the k-th refusal
+  // (MSG_REFUSED message) is the k-th update's.
+  async burst ({ action, count, text }) {
+    const title = actionMap(action).get('title')
+    const from = events.length
+    for (let i = 0; i < count; i++) {
+      const before = sv()
+      doc.transact(() => title.insert(0, `${text} ${i} `))
+      sendSync(UPDATE, since(before))
+    }
+    return waitFor(`the answers to a burst of ${count}`, () => {
+      const refusals = []
+      const acks = []
+      for (let i = from; i < events.length; i++) {
+        const event = events[i]
+        if (event.kind === 'refused') refusals.push(event.notices)
+        if (event.kind === 'ack') acks.push(event)
+        if (event.kind === 'step1') acks.push({ incomplete: true })
+      }
+      const answers = acks.map((ack, k) => ack.incomplete
+        ? { answer: 'incomplete', notices: refusals[k] ?? [] }
+        : { answer: 'ack', notices: refusals[k] ?? [], sv: ack.sv })
+      if (answers.length >= count) return answers
+      if (closed) return [...answers, { answer: 'closed', notices: [], closed }]
+      return undefined
+    })
+  },
+
   // Sets `key` of the root map `root` (a programme's headline facts).
   async setRootField ({ root, key, value }) {
     return [await editAndSend(() => doc.getMap(root).set(key, value))]

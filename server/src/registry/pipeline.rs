@@ -410,14 +410,11 @@ impl Registry {
     /// Sends `messages` (stored updates) to every client of the document
     /// but `except`, as one write each, and empties it.
     fn broadcast_many(&self, lease: &Lease, except: Option<u64>, messages: &mut Vec<Bytes>) {
-        match messages.len() {
-            0 => {}
-            1 => {
-                self.broadcast(lease, except, &messages[0]);
-            }
-            _ => {
-                self.broadcast_all(lease, except, messages);
-            }
+        // One alone is framed as one message (no list of parts to build).
+        if let [message] = messages.as_slice() {
+            self.broadcast(lease, except, message);
+        } else {
+            self.broadcast_all(lease, except, messages);
         }
         messages.clear();
     }
