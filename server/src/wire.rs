@@ -95,7 +95,9 @@ const OP_PONG: u8 = 0xA;
 pub struct Frame {
     parts: Vec<Bytes>,
     len: usize,
-    /// The parts that end a message, in order.
+    /// The parts that end a message, in order, when it holds several
+    /// ([`Frame::all`]); empty (no allocation) for one message, which ends
+    /// with the last part.
     ends: Vec<usize>,
 }
 
@@ -176,7 +178,7 @@ impl Frame {
         };
         for frame in frames {
             let at = all.parts.len();
-            all.ends.extend(frame.ends.iter().map(|end| at + end));
+            all.ends.extend(frame.message_ends().map(|end| at + end));
             all.parts.extend(frame.parts);
             all.len += frame.len;
         }
@@ -185,13 +187,25 @@ impl Frame {
 
     fn of(parts: Vec<Bytes>) -> Frame {
         let len = parts.iter().map(Bytes::len).sum();
-        let ends = vec![parts.len().saturating_sub(1)];
-        Frame { parts, len, ends }
+        Frame {
+            parts,
+            len,
+            ends: Vec::new(),
+        }
     }
 
     /// How many messages it holds.
     pub fn messages(&self) -> usize {
-        self.ends.len()
+        self.ends.len().max(1)
+    }
+
+    /// The parts that end a message, in order.
+    fn message_ends(&self) -> impl Iterator<Item = usize> + '_ {
+        let one = self
+            .ends
+            .is_empty()
+            .then(|| self.parts.len().saturating_sub(1));
+        one.into_iter().chain(self.ends.iter().copied())
     }
 
     /// Its length on the wire.
@@ -269,9 +283,9 @@ impl Queue {
         let first = self.chunks.is_empty();
         // Some of the message at hand was written already.
         let mut begun = false;
-        let mut ends = frame.ends.iter().peekable();
+        let mut ends = frame.message_ends().peekable();
         for (i, part) in frame.parts.iter().enumerate() {
-            let last = ends.next_if_eq(&&i).is_some();
+            let last = ends.next_if_eq(&i).is_some();
             if skip >= part.len() {
                 skip -= part.len();
                 begun = !last;
